@@ -1,0 +1,246 @@
+"""Decision events: what the audit trail records. Frozen, versioned, upcastable.
+
+An event's envelope (id, actor, role) becomes columns in the store; everything else is
+its ``data``. ``SCHEMA_VERSION`` is the version written today; records written under an
+older version are brought forward by the registered upcasters before validation, so
+old streams stay readable forever without rewriting a single stored row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, ClassVar, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+
+from domain.hierarchy import PlanContent, ShortText, Text
+from domain.phases import Phase
+from domain.plan import PlanDefinition
+from domain.roles import Role
+
+ENVELOPE_FIELDS = frozenset({"type", "event_id", "actor_id", "actor_role"})
+
+
+class EventBase(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    event_id: UUID
+    occurred_at: AwareDatetime
+    actor_id: str
+    actor_role: Role
+
+
+class PlanCreated(EventBase):
+    type: Literal["plan_created"] = "plan_created"
+    plan_id: str
+    definition: PlanDefinition
+
+
+class PhaseStarted(EventBase):
+    type: Literal["phase_started"] = "phase_started"
+    phase: Phase
+    reason: str = ""
+
+
+class PhaseCompleted(EventBase):
+    type: Literal["phase_completed"] = "phase_completed"
+    phase: Phase
+
+
+class ContentSubmitted(EventBase):
+    type: Literal["content_submitted"] = "content_submitted"
+    phase: Phase
+    content_version: int = Field(ge=1)
+    content_hash: str
+    content: PlanContent
+
+
+class CommentRoundOpened(EventBase):
+    type: Literal["comment_round_opened"] = "comment_round_opened"
+    phase: Phase
+    content_version: int
+    deadline: AwareDatetime
+
+
+class CommentRecorded(EventBase):
+    type: Literal["comment_recorded"] = "comment_recorded"
+    phase: Phase
+    content_version: int
+    text: Text
+
+
+class CommentRoundClosed(EventBase):
+    type: Literal["comment_round_closed"] = "comment_round_closed"
+    phase: Phase
+    comment_count: int
+    early: bool
+
+
+class SignOffGiven(EventBase):
+    type: Literal["sign_off_given"] = "sign_off_given"
+    phase: Phase
+    step_key: str
+    content_version: int
+    content_hash: str
+    comment: str = ""
+
+
+class ChangesRequested(EventBase):
+    type: Literal["changes_requested"] = "changes_requested"
+    phase: Phase
+    step_key: str
+    content_version: int
+    content_hash: str
+    reason: Text
+
+
+class AnchoringRecorded(EventBase):
+    type: Literal["anchoring_recorded"] = "anchoring_recorded"
+    phase: Phase
+    step_key: str
+    content_version: int
+    content_hash: str
+    form: ShortText = Field(description="how it was anchored, e.g. 'sak til formannskapet'")
+
+
+class DraftStepCompleted(EventBase):
+    type: Literal["draft_step_completed"] = "draft_step_completed"
+    step_key: str
+    step_number: int = Field(ge=1, le=8)
+    content_version: int
+    note: str = ""
+
+
+class HearingOpened(EventBase):
+    type: Literal["hearing_opened"] = "hearing_opened"
+    content_version: int
+    content_hash: str
+    deadline: AwareDatetime
+
+
+class HearingResponseReceived(EventBase):
+    type: Literal["hearing_response_received"] = "hearing_response_received"
+    response_id: str
+    name: ShortText
+    organisation: str | None = None
+    text: Text
+
+
+class HearingClosed(EventBase):
+    type: Literal["hearing_closed"] = "hearing_closed"
+    response_count: int
+    early: bool
+
+
+class HearingSummarySubmitted(EventBase):
+    type: Literal["hearing_summary_submitted"] = "hearing_summary_submitted"
+    content_version: int
+    summary: Text
+
+
+class HearingDecided(EventBase):
+    type: Literal["hearing_decided"] = "hearing_decided"
+    outcome: Literal["revise", "to_council"]
+    reason: str = ""
+
+
+class CouncilDecided(EventBase):
+    type: Literal["council_decided"] = "council_decided"
+    outcome: Literal["adopted", "returned"]
+    content_version: int
+    content_hash: str
+    return_to: Phase | None = None
+    reason: str = ""
+
+
+class PlanAdopted(EventBase):
+    type: Literal["plan_adopted"] = "plan_adopted"
+    content_version: int
+    content_hash: str
+
+
+Event = Annotated[
+    PlanCreated
+    | PhaseStarted
+    | PhaseCompleted
+    | ContentSubmitted
+    | CommentRoundOpened
+    | CommentRecorded
+    | CommentRoundClosed
+    | SignOffGiven
+    | ChangesRequested
+    | AnchoringRecorded
+    | DraftStepCompleted
+    | HearingOpened
+    | HearingResponseReceived
+    | HearingClosed
+    | HearingSummarySubmitted
+    | HearingDecided
+    | CouncilDecided
+    | PlanAdopted,
+    Field(discriminator="type"),
+]
+
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+EVENT_TYPES: dict[str, type[EventBase]] = {
+    cls.model_fields["type"].default: cls
+    for cls in EventBase.__subclasses__()  # every event class is a direct subclass
+}
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+# (event type, schema version it reads) -> function producing the next version's data.
+UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+
+
+class UnknownEventError(ValueError):
+    pass
+
+
+def upcast(event_type: str, schema_version: int, data: dict[str, Any]) -> dict[str, Any]:
+    """Bring ``data`` written under ``schema_version`` up to the type's current version."""
+    cls = EVENT_TYPES.get(event_type)
+    if cls is None:
+        raise UnknownEventError(f"unknown event type '{event_type}'")
+    if schema_version > cls.SCHEMA_VERSION:
+        raise UnknownEventError(
+            f"'{event_type}' has schema version {schema_version}, newer than this code "
+            f"understands ({cls.SCHEMA_VERSION}); upgrade before reading this stream"
+        )
+    while schema_version < cls.SCHEMA_VERSION:
+        step = UPCASTERS.get((event_type, schema_version))
+        if step is None:
+            raise UnknownEventError(
+                f"no upcaster from '{event_type}' v{schema_version} to v{schema_version + 1}"
+            )
+        data = step(data)
+        schema_version += 1
+    return data
+
+
+def to_record(event: EventBase) -> tuple[str, int, dict[str, Any]]:
+    """(type, schema version, data) as the store keeps them; data excludes the envelope."""
+    data = event.model_dump(mode="json", exclude=set(ENVELOPE_FIELDS))
+    return event.model_dump()["type"], type(event).SCHEMA_VERSION, data
+
+
+def from_record(
+    *,
+    event_type: str,
+    schema_version: int,
+    data: dict[str, Any],
+    event_id: UUID | str,
+    actor_id: str,
+    actor_role: str,
+) -> Event:
+    current = upcast(event_type, schema_version, data)
+    return EVENT_ADAPTER.validate_python(
+        {
+            **current,
+            "type": event_type,
+            "event_id": event_id,
+            "actor_id": actor_id,
+            "actor_role": actor_role,
+        }
+    )

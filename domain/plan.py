@@ -1,0 +1,197 @@
+"""The plan definition: who, what, when, and the process settings chosen for it."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from enum import StrEnum
+from typing import Annotated, Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from domain.hierarchy import ItemId, PlanContent, ShortText
+from domain.roles import DECIDING_BODIES, PARTICIPANT_ROLES, Role
+
+MIN_KOMMUNEDELPLAN_HEARING_DAYS = 42  # planning law practice: at least six weeks
+DEFAULT_HEARING_DAYS = 42
+MAX_HEARING_DAYS = 366
+MAX_PERIOD_YEARS = 20
+DEFER_CROSS_FIELD_RULES = "defer_cross_field_rules"
+
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+]
+
+
+class PlanType(StrEnum):
+    TEMAPLAN = "temaplan"
+    KOMMUNEDELPLAN = "kommunedelplan"
+
+
+class QuorumRule(StrEnum):
+    ANY = "any"  # one member's sign-off decides for the body
+    ALL = "all"  # every member with the role must sign
+    MAJORITY = "majority"  # more than half of the members
+
+    def required(self, members: int) -> int:
+        """How many sign-offs a body of ``members`` people needs."""
+        if self is QuorumRule.ANY:
+            return 1
+        if self is QuorumRule.ALL:
+            return members
+        return members // 2 + 1
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Municipality(_Frozen):
+    name: ShortText
+    number: str = Field(
+        pattern=r"^[0-9]{4}$", description="kommunenummer: exactly four digits, e.g. '1804'"
+    )
+
+    @field_validator("number", mode="before")
+    @classmethod
+    def _number_is_text(cls, value: object) -> object:
+        # YAML reads 0301 (Oslo) as the octal integer 193: coercing would silently
+        # give the wrong municipality, so an unquoted number is refused outright.
+        if isinstance(value, int):
+            raise ValueError(
+                f"got the number {value}; write the kommunenummer as four digits in "
+                "quotes, e.g. '1804' (unquoted, leading zeros are lost)"
+            )
+        return value
+
+
+class Period(_Frozen):
+    from_year: int = Field(ge=2000, le=2100)
+    to_year: int = Field(ge=2000, le=2100)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.to_year < self.from_year:
+            raise ValueError(
+                f"to_year {self.to_year} is before from_year {self.from_year}; "
+                "the period must run forwards"
+            )
+        if self.to_year - self.from_year + 1 > MAX_PERIOD_YEARS:
+            raise ValueError(f"a planning period spans at most {MAX_PERIOD_YEARS} years")
+        return self
+
+    def contains(self, year: int) -> bool:
+        return self.from_year <= year <= self.to_year
+
+
+class Participant(_Frozen):
+    id: ItemId
+    name: ShortText
+    email: Email
+    roles: tuple[Role, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _roles_allowed(self) -> Self:
+        if Role.SYSTEM in self.roles:
+            allowed = ", ".join(r.value for r in PARTICIPANT_ROLES)
+            raise ValueError(f"'system' is the engine's own role; allowed roles: {allowed}")
+        if len(set(self.roles)) != len(self.roles):
+            raise ValueError("a role is listed twice")
+        return self
+
+
+def _default_quorum() -> dict[Role, QuorumRule]:
+    return dict.fromkeys(DECIDING_BODIES, QuorumRule.ANY)
+
+
+class Settings(_Frozen):
+    hearing_days: int = Field(default=DEFAULT_HEARING_DAYS, ge=1, le=MAX_HEARING_DAYS)
+    reference_round_strategies: bool = True
+    reference_round_measures: bool = True
+    reference_round_days: int = Field(default=14, ge=1, le=90)
+    anchor_measures: bool = False
+    quorum: dict[Role, QuorumRule] = Field(default_factory=_default_quorum)
+
+    @model_validator(mode="after")
+    def _quorum_bodies(self) -> Self:
+        unknown = [r.value for r in self.quorum if r not in DECIDING_BODIES]
+        if unknown:
+            allowed = ", ".join(b.value for b in DECIDING_BODIES)
+            raise ValueError(
+                f"quorum is set for {', '.join(unknown)}, which do not decide at a gate; "
+                f"allowed: {allowed}"
+            )
+        return self
+
+    def quorum_for(self, body: Role) -> QuorumRule:
+        return self.quorum.get(body, QuorumRule.ANY)
+
+
+class PlanDefinition(_Frozen):
+    """What an administrator provides to start a plan: validated before anything starts."""
+
+    slug: ItemId | None = Field(
+        default=None, description="short readable name; derived from the title when left out"
+    )
+    municipality: Municipality
+    title: ShortText
+    plan_type: PlanType = PlanType.TEMAPLAN
+    period: Period
+    target_areas: tuple[ShortText, ...] = Field(min_length=1)
+    participants: tuple[Participant, ...] = Field(min_length=1)
+    settings: Settings = Settings()
+    proposals: PlanContent | None = Field(
+        default=None,
+        description="goals, strategies and measures from the knowledge base, for the "
+        "project leader to submit phase by phase",
+    )
+
+    @model_validator(mode="after")
+    def _cross_field_rules(self, info: ValidationInfo) -> Self:
+        # The edge parser (domain.planfile) asks to defer these so it can report each
+        # problem under its own field path; everyone else gets them enforced here.
+        if info.context and info.context.get(DEFER_CROSS_FIELD_RULES):
+            return self
+        from domain.rules import definition_problems  # rules.py builds on these models
+
+        problems = definition_problems(self)
+        if problems:
+            raise ValueError("; ".join(p.render() for p in problems))
+        return self
+
+    @property
+    def plan_id(self) -> str:
+        """Stable and readable: municipality number plus slug, e.g. '1804-boligplan-2026'."""
+        return f"{self.municipality.number}-{self.slug or slugify(self.title)}"
+
+    def participant(self, participant_id: str) -> Participant | None:
+        for person in self.participants:
+            if person.id == participant_id:
+                return person
+        return None
+
+    def members(self, role: Role) -> tuple[Participant, ...]:
+        return tuple(p for p in self.participants if role in p.roles)
+
+
+_TRANSLITERATE = str.maketrans({"æ": "ae", "ø": "o", "å": "a", "Æ": "ae", "Ø": "o", "Å": "a"})
+
+
+def slugify(text: str, max_length: int = 40) -> str:
+    """'Temaplan for bolig – Bodø 2026' -> 'temaplan-for-bolig-bodo-2026'."""
+    ascii_text = (
+        unicodedata.normalize("NFKD", text.translate(_TRANSLITERATE))
+        .encode("ascii", "ignore")
+        .decode()
+    )
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:max_length].rstrip("-") or "plan"

@@ -1,0 +1,345 @@
+"""PlanState and the pure fold that rebuilds it from events.
+
+This is what auditors replay: the state at any version or point in time is the fold of
+the events up to it, so it must depend on nothing but the events themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.events import (
+    AnchoringRecorded,
+    ChangesRequested,
+    CommentRecorded,
+    CommentRoundClosed,
+    CommentRoundOpened,
+    ContentSubmitted,
+    CouncilDecided,
+    DraftStepCompleted,
+    Event,
+    HearingClosed,
+    HearingDecided,
+    HearingOpened,
+    HearingResponseReceived,
+    HearingSummarySubmitted,
+    PhaseCompleted,
+    PhaseStarted,
+    PlanAdopted,
+    PlanCreated,
+    SignOffGiven,
+)
+from domain.hierarchy import PlanContent
+from domain.phases import Phase
+from domain.plan import PlanDefinition
+from domain.roles import Role
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class ContentVersion(_Frozen):
+    version: int
+    phase: Phase
+    content_hash: str
+    content: PlanContent
+    submitted_by: str
+    submitted_at: datetime
+
+
+class SignOff(_Frozen):
+    step_key: str
+    content_version: int
+    actor_id: str
+    body: Role
+    at: datetime
+    kind: Literal["sign_off", "anchoring"] = "sign_off"
+
+
+class Comment(_Frozen):
+    phase: Phase
+    content_version: int
+    actor_id: str
+    text: str
+    at: datetime
+
+
+class HearingResponse(_Frozen):
+    response_id: str
+    name: str
+    organisation: str | None
+    text: str
+    at: datetime
+
+
+class Decision(_Frozen):
+    """Every decision in order, as auditors read them: who, which role, on what, when."""
+
+    event_type: str
+    phase: Phase | None
+    actor_id: str
+    actor_role: Role
+    at: datetime
+    content_version: int | None = None
+    outcome: str = ""
+    reason: str = ""
+
+
+class PlanState(_Frozen):
+    plan_id: str | None = None
+    definition: PlanDefinition | None = None
+    status: Literal["not_started", "active", "adopted"] = "not_started"
+    phase: Phase | None = None
+    events_folded: int = 0
+    last_event_at: datetime | None = None
+    content_versions: tuple[ContentVersion, ...] = ()
+    # The content version under review in the current phase, if one was submitted.
+    under_review: int | None = None
+    # Steps done in the current phase since its content version was submitted; a new
+    # version or "changes requested" clears them, because they no longer count.
+    completed_steps: tuple[str, ...] = ()
+    sign_offs: tuple[SignOff, ...] = ()
+    changes_requested: tuple[Decision, ...] = ()
+    comments: tuple[Comment, ...] = ()
+    comment_round_deadline: datetime | None = None
+    hearing_deadline: datetime | None = None
+    hearing_open: bool = False
+    hearing_responses: tuple[HearingResponse, ...] = ()
+    hearing_summary: str | None = None
+    decisions: tuple[Decision, ...] = ()
+    adopted_version: int | None = None
+    adopted_hash: str | None = None
+
+    def content(self, version: int | None = None) -> ContentVersion | None:
+        wanted = self.under_review if version is None else version
+        for item in self.content_versions:
+            if item.version == wanted:
+                return item
+        return None
+
+    def latest_content(self) -> ContentVersion | None:
+        return self.content_versions[-1] if self.content_versions else None
+
+    def valid_sign_offs(self) -> tuple[SignOff, ...]:
+        """Sign-offs that still count: on the current version, not cleared since."""
+        return tuple(s for s in self.sign_offs if s.content_version == self.under_review)
+
+
+def _decision(event: Event, phase: Phase | None, **extra: object) -> Decision:
+    return Decision(
+        event_type=event.type,
+        phase=phase,
+        actor_id=event.actor_id,
+        actor_role=event.actor_role,
+        at=event.occurred_at,
+        **extra,
+    )
+
+
+def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR0912
+    """Apply one event. Pure: the same state and event always give the same result."""
+    base = {"events_folded": state.events_folded + 1, "last_event_at": event.occurred_at}
+    match event:
+        case PlanCreated():
+            return state.model_copy(
+                update={
+                    **base,
+                    "plan_id": event.plan_id,
+                    "definition": event.definition,
+                    "status": "active",
+                }
+            )
+        case PhaseStarted():
+            return state.model_copy(
+                update={
+                    **base,
+                    "phase": event.phase,
+                    "completed_steps": (),
+                    "comment_round_deadline": None,
+                    "decisions": (
+                        *state.decisions,
+                        _decision(event, event.phase, reason=event.reason),
+                    ),
+                }
+            )
+        case PhaseCompleted():
+            return state.model_copy(
+                update={**base, "decisions": (*state.decisions, _decision(event, event.phase))}
+            )
+        case ContentSubmitted():
+            version = ContentVersion(
+                version=event.content_version,
+                phase=event.phase,
+                content_hash=event.content_hash,
+                content=event.content,
+                submitted_by=event.actor_id,
+                submitted_at=event.occurred_at,
+            )
+            return state.model_copy(
+                update={
+                    **base,
+                    "content_versions": (*state.content_versions, version),
+                    "under_review": event.content_version,
+                    "completed_steps": (f"{event.phase.value}.submit",),
+                    "decisions": (
+                        *state.decisions,
+                        _decision(event, event.phase, content_version=event.content_version),
+                    ),
+                }
+            )
+        case CommentRoundOpened():
+            return state.model_copy(update={**base, "comment_round_deadline": event.deadline})
+        case CommentRecorded():
+            comment = Comment(
+                phase=event.phase,
+                content_version=event.content_version,
+                actor_id=event.actor_id,
+                text=event.text,
+                at=event.occurred_at,
+            )
+            return state.model_copy(update={**base, "comments": (*state.comments, comment)})
+        case CommentRoundClosed():
+            return state.model_copy(
+                update={
+                    **base,
+                    "comment_round_deadline": None,
+                    "completed_steps": (
+                        *state.completed_steps,
+                        f"{event.phase.value}.reference_round",
+                    ),
+                }
+            )
+        case SignOffGiven() | AnchoringRecorded():
+            sign_off = SignOff(
+                step_key=event.step_key,
+                content_version=event.content_version,
+                actor_id=event.actor_id,
+                body=event.actor_role,
+                at=event.occurred_at,
+                kind="sign_off" if isinstance(event, SignOffGiven) else "anchoring",
+            )
+            return state.model_copy(
+                update={
+                    **base,
+                    "sign_offs": (*state.sign_offs, sign_off),
+                    "decisions": (
+                        *state.decisions,
+                        _decision(event, event.phase, content_version=event.content_version),
+                    ),
+                }
+            )
+        case ChangesRequested():
+            decision = _decision(
+                event, event.phase, content_version=event.content_version, reason=event.reason
+            )
+            return state.model_copy(
+                update={
+                    **base,
+                    # The reviewed version is rejected: nothing done on it counts any more.
+                    "under_review": None,
+                    "completed_steps": (),
+                    "changes_requested": (*state.changes_requested, decision),
+                    "decisions": (*state.decisions, decision),
+                }
+            )
+        case DraftStepCompleted():
+            return state.model_copy(
+                update={
+                    **base,
+                    "completed_steps": (*state.completed_steps, event.step_key),
+                    "decisions": (
+                        *state.decisions,
+                        _decision(event, Phase.DRAFT, content_version=event.content_version),
+                    ),
+                }
+            )
+        case HearingOpened():
+            return state.model_copy(
+                update={
+                    **base,
+                    "hearing_open": True,
+                    "hearing_deadline": event.deadline,
+                    "hearing_summary": None,
+                    "decisions": (
+                        *state.decisions,
+                        _decision(event, Phase.HEARING, content_version=event.content_version),
+                    ),
+                }
+            )
+        case HearingResponseReceived():
+            response = HearingResponse(
+                response_id=event.response_id,
+                name=event.name,
+                organisation=event.organisation,
+                text=event.text,
+                at=event.occurred_at,
+            )
+            return state.model_copy(
+                update={**base, "hearing_responses": (*state.hearing_responses, response)}
+            )
+        case HearingClosed():
+            return state.model_copy(
+                update={
+                    **base,
+                    "hearing_open": False,
+                    "completed_steps": (*state.completed_steps, "hearing.public"),
+                    "decisions": (*state.decisions, _decision(event, Phase.HEARING)),
+                }
+            )
+        case HearingSummarySubmitted():
+            return state.model_copy(
+                update={
+                    **base,
+                    "hearing_summary": event.summary,
+                    "completed_steps": (*state.completed_steps, "hearing.summary"),
+                    "decisions": (*state.decisions, _decision(event, Phase.HEARING)),
+                }
+            )
+        case HearingDecided():
+            return state.model_copy(
+                update={
+                    **base,
+                    "decisions": (
+                        *state.decisions,
+                        _decision(event, Phase.HEARING, outcome=event.outcome, reason=event.reason),
+                    ),
+                }
+            )
+        case CouncilDecided():
+            return state.model_copy(
+                update={
+                    **base,
+                    "decisions": (
+                        *state.decisions,
+                        _decision(
+                            event,
+                            Phase.ADOPTION,
+                            content_version=event.content_version,
+                            outcome=event.outcome,
+                            reason=event.reason,
+                        ),
+                    ),
+                }
+            )
+        case PlanAdopted():
+            return state.model_copy(
+                update={
+                    **base,
+                    "status": "adopted",
+                    "adopted_version": event.content_version,
+                    "adopted_hash": event.content_hash,
+                }
+            )
+    raise TypeError(f"no fold rule for {type(event).__name__}")  # pragma: no cover
+
+
+def fold(events: Iterable[Event], state: PlanState | None = None) -> PlanState:
+    current = state if state is not None else PlanState()
+    for event in events:
+        current = evolve(current, event)
+    return current

@@ -1,0 +1,23 @@
+"""Append-only, hash-chained event store on PostgreSQL (asyncpg)."""
+
+from eventstore.errors import (
+    AppendOnlyViolation,
+    ConcurrencyConflict,
+    EventIdConflict,
+    EventStoreError,
+    StoreUnavailable,
+)
+from eventstore.store import EventStore, NewEvent, Receipt, StoredEvent, VerifyResult
+
+__all__ = [
+    "AppendOnlyViolation",
+    "ConcurrencyConflict",
+    "EventIdConflict",
+    "EventStore",
+    "EventStoreError",
+    "NewEvent",
+    "Receipt",
+    "StoreUnavailable",
+    "StoredEvent",
+    "VerifyResult",
+]

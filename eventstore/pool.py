@@ -1,0 +1,29 @@
+"""The connection pool: created once per process, closed cleanly."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from eventstore.errors import StoreUnavailable
+
+
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    try:
+        pool = await asyncpg.create_pool(
+            dsn, min_size=min_size, max_size=max_size, command_timeout=60
+        )
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise StoreUnavailable(f"cannot connect to PostgreSQL ({_redact(dsn)}): {exc}") from exc
+    if pool is None:  # pragma: no cover - asyncpg returns None only when awaited oddly
+        raise StoreUnavailable("asyncpg returned no pool")
+    return pool
+
+
+def _redact(dsn: str) -> str:
+    """Never print a password in an error message or a log line."""
+    if "@" not in dsn or "://" not in dsn:
+        return dsn
+    scheme, rest = dsn.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in credentials else dsn

@@ -1,0 +1,1 @@
+"""temaplan: the front door (CLI), settings, logging and database wiring."""

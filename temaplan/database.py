@@ -1,0 +1,56 @@
+"""Where the event store lives: DATABASE_URL, or an embedded pgserver under the data dir."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import asyncpg
+import structlog
+
+from eventstore.migrate import migrate
+from eventstore.pool import create_pool
+from temaplan.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+def _start_embedded(directory: Path) -> tuple[str, object]:
+    import pgserver  # imported lazily: production never needs it
+
+    directory.mkdir(parents=True, exist_ok=True)
+    # pgserver keeps a lock file beside its data directory and, run as root, changes
+    # the permissions of the directory's parents: give it a directory of its own.
+    server = pgserver.get_server(  # type: ignore[attr-defined]
+        directory / "pgdata", cleanup_mode="stop"
+    )
+    return server.get_uri(), server
+
+
+@asynccontextmanager
+async def database_url(settings: Settings) -> AsyncIterator[str]:
+    """Yield a DSN; an embedded server is stopped again on exit."""
+    if settings.database_url:
+        yield settings.database_url
+        return
+    directory = (settings.data_dir / "postgres").resolve()
+    uri, server = await asyncio.to_thread(_start_embedded, directory)
+    log.info("embedded postgresql started", data_dir=str(directory))
+    try:
+        yield uri
+    finally:
+        await asyncio.to_thread(server.cleanup)  # type: ignore[attr-defined]
+
+
+@asynccontextmanager
+async def migrated_pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    async with database_url(settings) as dsn:
+        pool = await create_pool(dsn)
+        try:
+            async with pool.acquire() as conn:
+                await migrate(conn)
+            yield pool
+        finally:
+            await pool.close()

@@ -1,0 +1,319 @@
+"""The event store against a real PostgreSQL: concurrency, idempotency, append-only,
+tamper detection, reads, migrations."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+
+from domain.canonical import GENESIS_HASH, CanonicalFormError, chain_hash
+from domain.events import PhaseStarted
+from domain.phases import Phase
+from domain.roles import Role
+from eventstore import (
+    AppendOnlyViolation,
+    ConcurrencyConflict,
+    EventIdConflict,
+    EventStore,
+    NewEvent,
+)
+from eventstore.errors import MigrationError
+from eventstore.migrate import Migration, bundled_migrations, migrate
+from eventstore.pool import create_pool
+
+pytestmark = pytest.mark.servers
+
+
+def new_event(n: int, **data: object) -> NewEvent:
+    return NewEvent(
+        event_id=uuid.uuid4(),
+        type="comment_recorded",
+        data={"n": n, "text": f"merknad {n} – ø", **data},
+        actor_id="kari.nilsen",
+        actor_role="steering_group",
+    )
+
+
+async def count(pool: asyncpg.Pool, stream: str) -> int:
+    return int(await pool.fetchval("SELECT count(*) FROM events WHERE stream_id = $1", stream))
+
+
+async def test_append_returns_receipts_that_chain(pool: asyncpg.Pool) -> None:
+    store = EventStore(pool)
+    first = await store.append("1804-plan", 0, [new_event(1), new_event(2)])
+    second = await store.append("1804-plan", 2, [new_event(3)])
+    receipts = first + second
+    assert [r.version for r in receipts] == [1, 2, 3]
+    stored = await store.read("1804-plan")
+    assert [e.hash for e in stored] == [r.hash for r in receipts]
+    assert stored[0].prev_hash == GENESIS_HASH
+    assert stored[1].prev_hash == stored[0].hash
+    assert stored[2].prev_hash == stored[1].hash
+    assert stored[0].data == {"n": 1, "text": "merknad 1 – ø"}
+    assert (await store.verify("1804-plan")).ok
+
+
+async def test_stale_expected_version_is_a_conflict_and_writes_nothing(pool: asyncpg.Pool) -> None:
+    store = EventStore(pool)
+    await store.append("s", 0, [new_event(1)])
+    with pytest.raises(ConcurrencyConflict) as caught:
+        await store.append("s", 0, [new_event(2), new_event(3)])
+    assert caught.value.actual_version == 1
+    assert caught.value.expected_version == 0
+    assert await count(pool, "s") == 1
+
+
+async def test_two_concurrent_appenders_exactly_one_wins(database_url: str) -> None:
+    # Two pools: the appenders really use two connections and race on the same head.
+    pool_a = await create_pool(database_url, min_size=1, max_size=1)
+    pool_b = await create_pool(database_url, min_size=1, max_size=1)
+    try:
+        store_a, store_b = EventStore(pool_a), EventStore(pool_b)
+        for round_number in range(25):
+            stream = f"race-{round_number}"
+            await store_a.append(stream, 0, [new_event(0)])
+            results = await asyncio.gather(
+                store_a.append(stream, 1, [new_event(1), new_event(2)]),
+                store_b.append(stream, 1, [new_event(3)]),
+                return_exceptions=True,
+            )
+            winners = [r for r in results if isinstance(r, list)]
+            losers = [r for r in results if isinstance(r, ConcurrencyConflict)]
+            assert len(winners) == 1, results
+            assert len(losers) == 1, results
+            versions = [e.version for e in await store_a.read(stream)]
+            assert versions == list(range(1, len(versions) + 1))
+            assert len(versions) == 1 + len(winners[0])
+            assert (await store_a.verify(stream)).ok
+    finally:
+        await pool_a.close()
+        await pool_b.close()
+
+
+async def test_retry_with_same_event_ids_returns_original_receipts(pool: asyncpg.Pool) -> None:
+    store = EventStore(pool)
+    batch = [new_event(1), new_event(2)]
+    original = await store.append("retry", 0, batch)
+    again = await store.append("retry", 0, batch)  # a retried activity sends the same
+    assert again == original
+    assert await count(pool, "retry") == 2
+
+
+async def test_same_event_id_with_other_content_is_refused(pool: asyncpg.Pool) -> None:
+    store = EventStore(pool)
+    event = new_event(1)
+    await store.append("idem", 0, [event])
+    changed = NewEvent(event.event_id, event.type, {"n": 99}, event.actor_id, event.actor_role)
+    with pytest.raises(EventIdConflict, match="different content"):
+        await store.append("idem", 1, [changed])
+    assert await count(pool, "idem") == 1
+
+
+async def test_float_in_data_is_refused_before_writing(pool: asyncpg.Pool) -> None:
+    store = EventStore(pool)
+    with pytest.raises(CanonicalFormError, match="floats are not allowed"):
+        await store.append("floaty", 0, [new_event(1, share=0.5)])
+    assert await count(pool, "floaty") == 0
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE events SET data = '{}'::jsonb",
+        "DELETE FROM events",
+        "TRUNCATE events",
+        "UPDATE events SET actor_id = 'someone' WHERE version = 1",
+    ],
+)
+async def test_database_refuses_changes_to_events(pool: asyncpg.Pool, statement: str) -> None:
+    await EventStore(pool).append("locked", 0, [new_event(1)])
+    with pytest.raises(asyncpg.PostgresError, match="append-only") as caught:
+        await pool.execute(statement)
+    assert caught.value.sqlstate == "TP001"
+    assert await count(pool, "locked") == 1
+
+
+async def test_store_translates_append_only_refusal(pool: asyncpg.Pool) -> None:
+    store = EventStore(pool)
+    await store.append("locked", 0, [new_event(1)])
+    with pytest.raises(AppendOnlyViolation):
+        async with store._connection() as conn:
+            await conn.execute("DELETE FROM events")
+
+
+async def test_database_refuses_a_gap_even_from_raw_sql(pool: asyncpg.Pool) -> None:
+    await EventStore(pool).append("gapless", 0, [new_event(1)])
+    with pytest.raises(asyncpg.ForeignKeyViolationError):
+        await pool.execute(
+            """INSERT INTO events (stream_id, version, event_id, type, schema_version, data,
+                   actor_id, actor_role, recorded_at, prev_hash, hash)
+               VALUES ('gapless', 3, gen_random_uuid(), 'x', 1, '{}', 'a', 'b', now(),
+                       repeat('0', 64), repeat('0', 64))"""
+        )
+
+
+async def tamper(pool: asyncpg.Pool, sql: str, *args: object) -> None:
+    """What an intruder with superuser rights would do: switch the guard off, change, hide."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("ALTER TABLE events DISABLE TRIGGER events_no_update_delete")
+        await conn.execute("SET LOCAL session_replication_role = replica")  # skip the FK
+        await conn.execute(sql, *args)
+        await conn.execute("SET LOCAL session_replication_role = origin")
+        await conn.execute("ALTER TABLE events ENABLE TRIGGER events_no_update_delete")
+
+
+async def test_verify_names_the_tampered_version(pool: asyncpg.Pool) -> None:
+    store = EventStore(pool)
+    await store.append("tamper", 0, [new_event(n) for n in range(1, 6)])
+    await tamper(
+        pool,
+        "UPDATE events SET data = jsonb_set(data, '{text}', '\"endret\"') "
+        "WHERE stream_id = 'tamper' AND version = 3",
+    )
+    result = await store.verify("tamper")
+    assert not result.ok
+    assert result.broken_version == 3
+    assert "changed after recording" in (result.problem or "")
+    assert result.last_version == 2
+
+
+async def test_verify_reports_a_deleted_event_as_a_gap(pool: asyncpg.Pool) -> None:
+    store = EventStore(pool)
+    await store.append("hole", 0, [new_event(n) for n in range(1, 6)])
+    await tamper(pool, "DELETE FROM events WHERE stream_id = 'hole' AND version = 4")
+    result = await store.verify("hole")
+    assert result.broken_version == 4
+    assert "gap" in (result.problem or "")
+
+
+async def test_verify_detects_a_rewritten_chain_link(pool: asyncpg.Pool) -> None:
+    store = EventStore(pool)
+    await store.append("link", 0, [new_event(n) for n in range(1, 4)])
+    await tamper(
+        pool,
+        "UPDATE events SET prev_hash = repeat('a', 64) WHERE stream_id = 'link' AND version = 2",
+    )
+    result = await store.verify("link")
+    assert result.broken_version == 2
+    assert "prev_hash" in (result.problem or "")
+
+
+async def test_stored_hash_matches_the_documented_rule(pool: asyncpg.Pool) -> None:
+    store = EventStore(pool)
+    [receipt] = await store.append("rule", 0, [new_event(1)])
+    [stored] = await store.read("rule")
+    record = {
+        "actor_id": stored.actor_id,
+        "actor_role": stored.actor_role,
+        "data": stored.data,
+        "event_id": str(stored.event_id),
+        "recorded_at": stored.recorded_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "schema_version": 1,
+        "stream_id": "rule",
+        "type": "comment_recorded",
+        "version": 1,
+    }
+    assert receipt.hash == chain_hash(GENESIS_HASH, record)
+
+
+async def test_read_up_to_version_and_as_of_time(pool: asyncpg.Pool) -> None:
+    moments = iter(datetime(2026, 3, d, 12, tzinfo=UTC) for d in (1, 2, 3, 4))
+    store = EventStore(pool, clock=lambda: next(moments))
+    for n in range(4):
+        await store.append("timeline", n, [new_event(n)])
+    assert [e.version for e in await store.read("timeline", up_to_version=2)] == [1, 2]
+    as_of = datetime(2026, 3, 3, 0, tzinfo=UTC)
+    assert [e.version for e in await store.read("timeline", as_of=as_of)] == [1, 2]
+    assert await store.read("timeline", as_of=as_of - timedelta(days=30)) == []
+
+
+async def test_recorded_at_never_goes_backwards_within_a_stream(pool: asyncpg.Pool) -> None:
+    moments = iter([datetime(2026, 5, 2, tzinfo=UTC), datetime(2026, 5, 1, tzinfo=UTC)])
+    store = EventStore(pool, clock=lambda: next(moments))
+    await store.append("clock", 0, [new_event(1)])
+    [second] = await store.append("clock", 1, [new_event(2)])
+    assert second.recorded_at == datetime(2026, 5, 2, tzinfo=UTC)
+
+
+async def test_read_all_in_global_order_from_a_position(pool: asyncpg.Pool) -> None:
+    store = EventStore(pool)
+    await store.append("a", 0, [new_event(1)])
+    await store.append("b", 0, [new_event(2)])
+    await store.append("a", 1, [new_event(3)])
+    everything = await store.read_all()
+    assert [(e.stream_id, e.version) for e in everything] == [("a", 1), ("b", 1), ("a", 2)]
+    rest = await store.read_all(after_position=everything[0].position, limit=1)
+    assert [(e.stream_id, e.version) for e in rest] == [("b", 1)]
+    assert await store.stream_ids() == ["a", "b"]
+
+
+async def test_domain_events_round_trip_through_the_store(pool: asyncpg.Pool) -> None:
+    store = EventStore(pool)
+    event = PhaseStarted(
+        event_id=uuid.uuid4(),
+        occurred_at=datetime(2026, 1, 5, 9, 30, tzinfo=UTC),
+        actor_id="temaplan",
+        actor_role=Role.SYSTEM,
+        phase=Phase.STRATEGIES,
+        reason="mål godkjent",
+    )
+    await store.append("domain", 0, [NewEvent.from_domain(event)])
+    assert await store.read_domain("domain") == [event]
+
+
+async def schema_snapshot(conn: asyncpg.Connection) -> list[tuple[str, ...]]:
+    rows = await conn.fetch(
+        """SELECT 'column', table_name, column_name, data_type FROM information_schema.columns
+            WHERE table_schema = 'public'
+           UNION ALL
+           SELECT 'trigger', event_object_table, trigger_name, event_manipulation
+             FROM information_schema.triggers
+           UNION ALL
+           SELECT 'migration', version::text, name, checksum FROM schema_migrations
+           ORDER BY 1, 2, 3, 4"""
+    )
+    return [tuple(r) for r in rows]
+
+
+async def test_migrations_run_twice_without_change(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        before = await schema_snapshot(conn)
+        assert await migrate(conn) == []  # the template was migrated already
+        assert await migrate(conn) == []
+        assert await schema_snapshot(conn) == before
+    assert any(row[0] == "trigger" for row in before)
+
+
+async def test_migrations_apply_on_an_empty_database_then_do_nothing(
+    postgres_server_url: str,
+) -> None:
+    from tests.conftest import with_database
+
+    name = f"temaplan_empty_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(postgres_server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        conn = await asyncpg.connect(with_database(postgres_server_url, name))
+        try:
+            expected = [m.version for m in bundled_migrations()]
+            assert await migrate(conn) == expected
+            snapshot = await schema_snapshot(conn)
+            assert await migrate(conn) == []
+            assert await schema_snapshot(conn) == snapshot
+        finally:
+            await conn.close()
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def test_an_edited_migration_is_refused(pool: asyncpg.Pool) -> None:
+    first = bundled_migrations()[0]
+    edited = Migration(first.version, first.name, first.sql + "\n-- edited later\n")
+    async with pool.acquire() as conn:
+        with pytest.raises(MigrationError, match="was changed after it was applied"):
+            await migrate(conn, [edited])
