@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Annotated, Self
 
 from pydantic import (
+    BeforeValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -93,17 +94,27 @@ class Period(_Frozen):
         return self.from_year <= year <= self.to_year
 
 
+def _participant_role(value: object) -> Role:
+    allowed = ", ".join(r.value for r in PARTICIPANT_ROLES)
+    if value == Role.SYSTEM.value:
+        raise ValueError(f"'system' is the engine's own role; allowed roles: {allowed}")
+    try:
+        return Role(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a role; allowed roles: {allowed}") from None
+
+
+ParticipantRole = Annotated[Role, BeforeValidator(_participant_role)]
+
+
 class Participant(_Frozen):
     id: ItemId
     name: ShortText
     email: Email
-    roles: tuple[Role, ...] = Field(min_length=1)
+    roles: tuple[ParticipantRole, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _roles_allowed(self) -> Self:
-        if Role.SYSTEM in self.roles:
-            allowed = ", ".join(r.value for r in PARTICIPANT_ROLES)
-            raise ValueError(f"'system' is the engine's own role; allowed roles: {allowed}")
+    def _roles_once(self) -> Self:
         if len(set(self.roles)) != len(self.roles):
             raise ValueError("a role is listed twice")
         return self

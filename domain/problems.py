@@ -33,7 +33,8 @@ class DomainValidationError(ValueError):
         if self.source:
             head += f" in {self.source}"
         lines = [head + ":"]
-        lines.extend("  - " + p.render() for p in self.problems)
+        # Each line names the file too, so a line copied out of the list still says where.
+        lines.extend("  - " + p.render(self.source) for p in self.problems)
         return "\n".join(lines)
 
 

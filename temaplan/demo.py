@@ -55,12 +55,14 @@ async def run_demo(settings: Settings, plan_file: Path = EXAMPLE) -> int:
     print(f"  plan id {plan_id}, {len(definition.participants)} participants")
     async with migrated_pool(settings) as pool:
         store = EventStore(pool)
-        events = opening_events(definition, "administrator", datetime.now(UTC))
-        # Deterministic ids: running the demo again returns the original receipts
-        # instead of writing the opening twice.
-        receipts = await store.append(plan_id, 0, events)
-        for receipt in receipts:
-            print(f"  recorded version {receipt.version}, hash {receipt.hash[:16]}…")
+        version, _ = await store.head(plan_id)
+        if version == 0:
+            events = opening_events(definition, "administrator", datetime.now(UTC))
+            for receipt in await store.append(plan_id, 0, events):
+                print(f"  recorded version {receipt.version}, hash {receipt.hash[:16]}…")
+        else:
+            # A plan is opened once; its record is never rewritten by running again.
+            print(f"  already recorded: the stream holds {version} events")
         result = await store.verify(plan_id)
         print()
         print(render_stream(await store.read(plan_id)))

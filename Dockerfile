@@ -1,0 +1,14 @@
+# The worker, migration and API image. Dependencies first, for layer caching.
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY domain domain
+COPY eventstore eventstore
+COPY workflows workflows
+COPY activities activities
+COPY temaplan temaplan
+COPY examples examples
+RUN pip install --no-cache-dir .
+ENV LOG_FORMAT=json
+USER nobody
+ENTRYPOINT ["temaplan"]

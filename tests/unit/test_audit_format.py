@@ -1,0 +1,39 @@
+"""docs/audit-format.md and the code must say the same thing."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+from domain.canonical import GENESIS_HASH, canonical_json, chain_hash, chain_record
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "audit-format.md"
+
+
+def test_worked_example_record_is_the_canonical_form_the_code_builds() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    example = re.search(r"```json\n(.*?)\n```", text, re.DOTALL)
+    assert example is not None
+    documented = example.group(1).encode("utf-8")
+    record = chain_record(
+        stream_id="1804-boligplan-2026",
+        version=1,
+        event_id="00000000-0000-4000-8000-000000000001",
+        event_type="comment_recorded",
+        schema_version=1,
+        data={"n": 1, "text": "merknad – ø"},
+        actor_id="kari.nilsen",
+        actor_role="steering_group",
+        recorded_at=datetime(2026, 3, 1, 12, tzinfo=UTC),
+    )
+    assert canonical_json(record) == documented
+    # The shell recipe in the document computes the same hash as the code.
+    assert hashlib.sha256(GENESIS_HASH.encode() + documented).hexdigest() == chain_hash(
+        GENESIS_HASH, record
+    )
+
+
+def test_documented_string_escapes_match_the_encoder() -> None:
+    assert canonical_json("a\"b\\c\n\x01/\u2028ø") == '"a\\"b\\\\c\\n\\u0001/\u2028ø"'.encode()
