@@ -99,7 +99,7 @@ def _participant_role(value: object) -> Role:
     if value == Role.SYSTEM.value:
         raise ValueError(f"'system' is the engine's own role; allowed roles: {allowed}")
     try:
-        return Role(value)
+        return Role(str(value))
     except ValueError:
         raise ValueError(f"{value!r} is not a role; allowed roles: {allowed}") from None
 

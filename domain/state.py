@@ -34,7 +34,7 @@ from domain.events import (
     SignOffGiven,
 )
 from domain.hierarchy import PlanContent
-from domain.phases import Phase
+from domain.phases import Phase, StepKind, phase_spec, step_by_key
 from domain.plan import PlanDefinition
 from domain.roles import Role
 
@@ -155,10 +155,15 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
                 }
             )
         case PhaseStarted():
+            # Phases that begin with a submission review new content; the hearing and
+            # the council's decision look at the draft version already under review.
+            first_step = phase_spec(event.phase).steps[0]
+            under_review = None if first_step.kind is StepKind.SUBMIT else state.under_review
             return state.model_copy(
                 update={
                     **base,
                     "phase": event.phase,
+                    "under_review": under_review,
                     "completed_steps": (),
                     "comment_round_deadline": None,
                     "decisions": (
@@ -223,7 +228,7 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
                 at=event.occurred_at,
                 kind="sign_off" if isinstance(event, SignOffGiven) else "anchoring",
             )
-            return state.model_copy(
+            signed = state.model_copy(
                 update={
                     **base,
                     "sign_offs": (*state.sign_offs, sign_off),
@@ -233,6 +238,7 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
                     ),
                 }
             )
+            return _complete_if_quorum(signed, event.step_key)
         case ChangesRequested():
             decision = _decision(
                 event, event.phase, content_version=event.content_version, reason=event.reason
@@ -304,6 +310,7 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
             return state.model_copy(
                 update={
                     **base,
+                    "completed_steps": (*state.completed_steps, "hearing.decision"),
                     "decisions": (
                         *state.decisions,
                         _decision(event, Phase.HEARING, outcome=event.outcome, reason=event.reason),
@@ -314,6 +321,7 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
             return state.model_copy(
                 update={
                     **base,
+                    "completed_steps": (*state.completed_steps, "adoption.council"),
                     "decisions": (
                         *state.decisions,
                         _decision(
@@ -336,6 +344,15 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
                 }
             )
     raise TypeError(f"no fold rule for {type(event).__name__}")  # pragma: no cover
+
+
+def _complete_if_quorum(state: PlanState, step_key: str) -> PlanState:
+    from domain.gates import quorum_reached  # gates reads PlanState: import late
+
+    step = step_by_key(step_key)
+    if step.key in state.completed_steps or not quorum_reached(state, step):
+        return state
+    return state.model_copy(update={"completed_steps": (*state.completed_steps, step.key)})
 
 
 def fold(events: Iterable[Event], state: PlanState | None = None) -> PlanState:

@@ -36,4 +36,4 @@ def test_worked_example_record_is_the_canonical_form_the_code_builds() -> None:
 
 
 def test_documented_string_escapes_match_the_encoder() -> None:
-    assert canonical_json("a\"b\\c\n\x01/\u2028ø") == '"a\\"b\\\\c\\n\\u0001/\u2028ø"'.encode()
+    assert canonical_json('a"b\\c\n\x01/\u2028ø') == '"a\\"b\\\\c\\n\\u0001/\u2028ø"'.encode()

@@ -24,7 +24,9 @@ def test_json_lines_carry_bound_context_for_stdlib_and_temporal_loggers(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     configure_logging("json", "INFO")
-    bind_context(plan_id="1804-boligplan-2026", workflow_id="temaplan-1804", phase="goals", actor="kari")
+    bind_context(
+        plan_id="1804-boligplan-2026", workflow_id="temaplan-1804", phase="goals", actor="kari"
+    )
     structlog.get_logger("temaplan.test").info("sign-off accepted", version=3)
     logging.getLogger("asyncpg.pool").warning("pool is slow")
     logging.getLogger("temporalio.worker").warning("activity retried")

@@ -1,0 +1,524 @@
+"""Decide: given the state and a command, return the events that record the decision,
+or refuse with a reason. Pure; time and new ids are passed in.
+
+Update validators and handlers call the same functions, so what is refused before it
+reaches history and what is decided after cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from enum import StrEnum
+from uuid import UUID
+
+from domain import commands as cmd
+from domain.events import (
+    AnchoringRecorded,
+    ChangesRequested,
+    CommentRecorded,
+    CommentRoundClosed,
+    CommentRoundOpened,
+    ContentSubmitted,
+    CouncilDecided,
+    DraftStepCompleted,
+    EventBase,
+    HearingClosed,
+    HearingDecided,
+    HearingOpened,
+    HearingResponseReceived,
+    HearingSummarySubmitted,
+    PhaseCompleted,
+    PhaseStarted,
+    PlanAdopted,
+    PlanCreated,
+    SignOffGiven,
+)
+from domain.gates import current_step, next_phase, step_sign_offs
+from domain.phases import GateStep, Phase, StepKind
+from domain.plan import Participant, PlanDefinition
+from domain.roles import Role
+from domain.rules import content_problems
+from domain.state import PlanState
+
+NewId = Callable[[], UUID]
+ENGINE = "temaplan"
+
+
+class RefusalCode(StrEnum):
+    UNKNOWN_PARTICIPANT = "UnknownParticipant"
+    WRONG_ROLE = "WrongRole"
+    GATE_NOT_OPEN = "GateNotOpen"
+    STALE_CONTENT = "StaleContent"
+    INVALID_CONTENT = "InvalidContent"
+    LATE_RESPONSE = "LateResponse"
+    INVALID_DECISION = "InvalidDecision"
+
+
+class Refusal(Exception):
+    def __init__(self, code: RefusalCode, message: str) -> None:
+        self.code = code
+        self.message = message
+        super().__init__(message)
+
+
+def _definition(state: PlanState) -> PlanDefinition:
+    if state.definition is None:
+        raise Refusal(RefusalCode.GATE_NOT_OPEN, "the plan has not been started")
+    return state.definition
+
+
+def _participant(state: PlanState, actor_id: str) -> Participant:
+    person = _definition(state).participant(actor_id)
+    if person is None:
+        raise Refusal(
+            RefusalCode.UNKNOWN_PARTICIPANT,
+            f"'{actor_id}' is not a participant in plan {state.plan_id}",
+        )
+    return person
+
+
+def _open_step(
+    state: PlanState, kinds: tuple[StepKind, ...], step_key: str | None = None
+) -> GateStep:
+    step = current_step(state)
+    if step is None or step.kind not in kinds or (step_key is not None and step.key != step_key):
+        where = f"'{step.key}'" if step else ("none: the plan is " + state.status)
+        wanted = f"'{step_key}'" if step_key else " or ".join(k.value for k in kinds)
+        raise Refusal(
+            RefusalCode.GATE_NOT_OPEN,
+            f"{wanted} is not open; the plan waits at {where}",
+        )
+    return step
+
+
+def _acting_role(person: Participant, step: GateStep, requested: Role | None) -> Role:
+    allowed = [r for r in step.roles if r in person.roles]
+    roles_text = " or ".join(r.value for r in step.roles)
+    if requested is not None:
+        if requested not in step.roles:
+            raise Refusal(
+                RefusalCode.WRONG_ROLE,
+                f"'{step.key}' is decided by {roles_text}, not {requested.value}",
+            )
+        if requested not in person.roles:
+            raise Refusal(
+                RefusalCode.WRONG_ROLE, f"'{person.id}' does not have the role {requested.value}"
+            )
+        return requested
+    if not allowed:
+        raise Refusal(
+            RefusalCode.WRONG_ROLE,
+            f"'{person.id}' ({', '.join(r.value for r in person.roles)}) cannot act at "
+            f"'{step.key}'; it needs {roles_text}",
+        )
+    if len(allowed) > 1:
+        raise Refusal(
+            RefusalCode.WRONG_ROLE,
+            f"'{person.id}' belongs to {' and '.join(r.value for r in allowed)}; say which "
+            "role the sign-off is given in",
+        )
+    return allowed[0]
+
+
+def _require_role(person: Participant, role: Role, what: str) -> None:
+    if role not in person.roles:
+        raise Refusal(
+            RefusalCode.WRONG_ROLE,
+            f"'{person.id}' ({', '.join(r.value for r in person.roles)}) cannot {what}; "
+            f"it needs {role.value}",
+        )
+
+
+def _under_review(state: PlanState, version: int, content_hash: str | None) -> None:
+    current = state.content()
+    if current is None:
+        raise Refusal(RefusalCode.GATE_NOT_OPEN, "no content is under review")
+    if version != current.version or (
+        content_hash is not None and content_hash != current.content_hash
+    ):
+        raise Refusal(
+            RefusalCode.STALE_CONTENT,
+            f"content version {version} is not the one under review; version "
+            f"{current.version} with hash {current.content_hash} is",
+        )
+
+
+# --- the engine's own decisions ---------------------------------------------------------
+
+
+def start_plan(
+    definition: PlanDefinition, at: datetime, new_id: NewId, administrator: str
+) -> list[EventBase]:
+    return [
+        PlanCreated(
+            event_id=new_id(),
+            occurred_at=at,
+            actor_id=administrator,
+            actor_role=Role.SYSTEM,
+            plan_id=definition.plan_id,
+            definition=definition,
+        ),
+        PhaseStarted(
+            event_id=new_id(),
+            occurred_at=at,
+            actor_id=ENGINE,
+            actor_role=Role.SYSTEM,
+            phase=Phase.GOALS,
+        ),
+    ]
+
+
+def advance_phase(state: PlanState, at: datetime, new_id: NewId) -> list[EventBase]:
+    """The current phase's steps are all done: close it and open the next."""
+    assert state.phase is not None
+    following = next_phase(state.phase)
+    events: list[EventBase] = [
+        PhaseCompleted(
+            event_id=new_id(),
+            occurred_at=at,
+            actor_id=ENGINE,
+            actor_role=Role.SYSTEM,
+            phase=state.phase,
+        )
+    ]
+    if following is not None:
+        events.append(
+            PhaseStarted(
+                event_id=new_id(),
+                occurred_at=at,
+                actor_id=ENGINE,
+                actor_role=Role.SYSTEM,
+                phase=following,
+            )
+        )
+    return events
+
+
+def open_comment_round(state: PlanState, at: datetime, new_id: NewId) -> list[EventBase]:
+    definition = _definition(state)
+    assert state.phase is not None and state.under_review is not None
+    return [
+        CommentRoundOpened(
+            event_id=new_id(),
+            occurred_at=at,
+            actor_id=ENGINE,
+            actor_role=Role.SYSTEM,
+            phase=state.phase,
+            content_version=state.under_review,
+            deadline=at + timedelta(days=definition.settings.reference_round_days),
+        )
+    ]
+
+
+def close_comment_round(state: PlanState, at: datetime, new_id: NewId) -> list[EventBase]:
+    assert state.phase is not None and state.comment_round_deadline is not None
+    count = sum(
+        1
+        for c in state.comments
+        if c.phase is state.phase and c.content_version == state.under_review
+    )
+    return [
+        CommentRoundClosed(
+            event_id=new_id(),
+            occurred_at=at,
+            actor_id=ENGINE,
+            actor_role=Role.SYSTEM,
+            phase=state.phase,
+            comment_count=count,
+            early=at < state.comment_round_deadline,
+        )
+    ]
+
+
+def open_hearing(state: PlanState, at: datetime, new_id: NewId) -> list[EventBase]:
+    definition = _definition(state)
+    current = state.content()
+    assert current is not None
+    return [
+        HearingOpened(
+            event_id=new_id(),
+            occurred_at=at,
+            actor_id=ENGINE,
+            actor_role=Role.SYSTEM,
+            content_version=current.version,
+            content_hash=current.content_hash,
+            deadline=at + timedelta(days=definition.settings.hearing_days),
+        )
+    ]
+
+
+def close_hearing(
+    state: PlanState, at: datetime, new_id: NewId, closed_by: str = ENGINE
+) -> list[EventBase]:
+    assert state.hearing_deadline is not None
+    role = Role.SYSTEM if closed_by == ENGINE else Role.PROJECT_LEADER
+    return [
+        HearingClosed(
+            event_id=new_id(),
+            occurred_at=at,
+            actor_id=closed_by,
+            actor_role=role,
+            response_count=len(state.hearing_responses),
+            early=at < state.hearing_deadline,
+        )
+    ]
+
+
+# --- people's decisions -------------------------------------------------------------------
+
+
+def submit_content(
+    state: PlanState, command: cmd.SubmitContent, at: datetime, new_id: NewId
+) -> list[EventBase]:
+    person = _participant(state, command.actor_id)
+    _require_role(person, Role.PROJECT_LEADER, "submit content")
+    if state.phase is not command.phase:
+        raise Refusal(
+            RefusalCode.GATE_NOT_OPEN,
+            f"content for '{command.phase.value}' cannot be submitted; the plan is in "
+            f"'{state.phase.value if state.phase else 'no phase'}'",
+        )
+    _open_step(state, (StepKind.SUBMIT,))
+    problems = content_problems(command.content, _definition(state), command.phase)
+    if problems:
+        raise Refusal(
+            RefusalCode.INVALID_CONTENT,
+            f"{len(problems)} problem(s) in the {command.phase.value} content: "
+            + "; ".join(p.render() for p in problems),
+        )
+    latest = state.latest_content()
+    return [
+        ContentSubmitted(
+            event_id=new_id(),
+            occurred_at=at,
+            actor_id=person.id,
+            actor_role=Role.PROJECT_LEADER,
+            phase=command.phase,
+            content_version=(latest.version if latest else 0) + 1,
+            content_hash=command.content.content_hash(),
+            content=command.content,
+        )
+    ]
+
+
+def add_comment(
+    state: PlanState, command: cmd.AddComment, at: datetime, new_id: NewId
+) -> list[EventBase]:
+    person = _participant(state, command.actor_id)
+    _require_role(person, Role.REFERENCE_GROUP, "comment in the reference-group round")
+    _open_step(state, (StepKind.COMMENT_ROUND,))
+    if state.comment_round_deadline is None or at > state.comment_round_deadline:
+        raise Refusal(RefusalCode.LATE_RESPONSE, "the reference-group round is closed")
+    _under_review(state, command.content_version, None)
+    assert state.phase is not None
+    return [
+        CommentRecorded(
+            event_id=new_id(),
+            occurred_at=at,
+            actor_id=person.id,
+            actor_role=Role.REFERENCE_GROUP,
+            phase=state.phase,
+            content_version=command.content_version,
+            text=command.text,
+        )
+    ]
+
+
+def existing_sign_off(state: PlanState, command: cmd.SignOff) -> bool:
+    """True when this person already signed this step on this version: the original
+    receipt is the answer, and nothing new is recorded."""
+    step = current_step(state)
+    bodies = step.roles if step is not None and step.key == command.step_key else ()
+    return command.approve and any(
+        s.actor_id == command.actor_id
+        for body in bodies
+        for s in step_sign_offs(state, command.step_key, body)
+    )
+
+
+def sign_off(
+    state: PlanState, command: cmd.SignOff, at: datetime, new_id: NewId
+) -> list[EventBase]:
+    person = _participant(state, command.actor_id)
+    step = _open_step(state, (StepKind.SIGN_OFF, StepKind.ANCHORING), command.step_key)
+    role = _acting_role(person, step, command.role)
+    _under_review(state, command.content_version, command.content_hash)
+    assert state.phase is not None
+    common = {
+        "event_id": new_id(),
+        "occurred_at": at,
+        "actor_id": person.id,
+        "actor_role": role,
+        "phase": state.phase,
+        "step_key": step.key,
+        "content_version": command.content_version,
+        "content_hash": command.content_hash,
+    }
+    if not command.approve:
+        if not command.comment.strip():
+            raise Refusal(
+                RefusalCode.INVALID_DECISION, "requesting changes needs a reason in 'comment'"
+            )
+        return [ChangesRequested(**common, reason=command.comment)]
+    if step.kind is StepKind.ANCHORING:
+        form = (command.anchoring_form or command.comment or "forankret").strip()
+        return [AnchoringRecorded(**common, form=form[:300])]
+    return [SignOffGiven(**common, comment=command.comment)]
+
+
+def complete_draft_step(
+    state: PlanState, command: cmd.CompleteDraftStep, at: datetime, new_id: NewId
+) -> list[EventBase]:
+    person = _participant(state, command.actor_id)
+    step = _open_step(state, (StepKind.DRAFT_STEP,), command.step_key)
+    role = _acting_role(person, step, None)
+    _under_review(state, command.content_version, None)
+    assert step.draft_step_number is not None
+    return [
+        DraftStepCompleted(
+            event_id=new_id(),
+            occurred_at=at,
+            actor_id=person.id,
+            actor_role=role,
+            step_key=step.key,
+            step_number=step.draft_step_number,
+            content_version=command.content_version,
+            note=command.note,
+        )
+    ]
+
+
+def hearing_response(
+    state: PlanState, command: cmd.HearingResponse, at: datetime, new_id: NewId, response_id: str
+) -> list[EventBase]:
+    if not state.hearing_open or state.hearing_deadline is None:
+        raise Refusal(RefusalCode.LATE_RESPONSE, "the plan is not on public hearing now")
+    if at > state.hearing_deadline:
+        raise Refusal(
+            RefusalCode.LATE_RESPONSE,
+            f"the hearing closed at {state.hearing_deadline.isoformat()}; responses after "
+            "the deadline are not accepted",
+        )
+    return [
+        HearingResponseReceived(
+            event_id=new_id(),
+            occurred_at=at,
+            actor_id=f"public:{response_id}",
+            actor_role=Role.PUBLIC,
+            response_id=response_id,
+            name=command.name,
+            organisation=command.organisation,
+            text=command.text,
+        )
+    ]
+
+
+def request_hearing_close(state: PlanState, command: cmd.CloseHearing) -> None:
+    person = _participant(state, command.actor_id)
+    _require_role(person, Role.PROJECT_LEADER, "close the hearing early")
+    _open_step(state, (StepKind.HEARING,))
+    if not state.hearing_open:
+        raise Refusal(RefusalCode.GATE_NOT_OPEN, "the hearing is not open")
+
+
+def hearing_summary(
+    state: PlanState, command: cmd.HearingSummary, at: datetime, new_id: NewId
+) -> list[EventBase]:
+    person = _participant(state, command.actor_id)
+    _require_role(person, Role.PROJECT_LEADER, "summarise the hearing")
+    _open_step(state, (StepKind.SUMMARY,))
+    assert state.under_review is not None
+    return [
+        HearingSummarySubmitted(
+            event_id=new_id(),
+            occurred_at=at,
+            actor_id=person.id,
+            actor_role=Role.PROJECT_LEADER,
+            content_version=state.under_review,
+            summary=command.summary,
+        )
+    ]
+
+
+def hearing_decision(
+    state: PlanState, command: cmd.HearingDecision, at: datetime, new_id: NewId
+) -> list[EventBase]:
+    person = _participant(state, command.actor_id)
+    step = _open_step(state, (StepKind.DECISION,), "hearing.decision")
+    role = _acting_role(person, step, None)
+    decided = HearingDecided(
+        event_id=new_id(),
+        occurred_at=at,
+        actor_id=person.id,
+        actor_role=role,
+        outcome=command.outcome,
+        reason=command.reason,
+    )
+    if command.outcome == "to_council":
+        return [decided]
+    # Revising sends the plan back to the draft; the responses stay in the record.
+    return [
+        decided,
+        PhaseStarted(
+            event_id=new_id(),
+            occurred_at=at,
+            actor_id=ENGINE,
+            actor_role=Role.SYSTEM,
+            phase=Phase.DRAFT,
+            reason=f"revise after hearing: {command.reason}".strip(": "),
+        ),
+    ]
+
+
+def council_decision(
+    state: PlanState, command: cmd.CouncilDecision, at: datetime, new_id: NewId
+) -> list[EventBase]:
+    person = _participant(state, command.actor_id)
+    step = _open_step(state, (StepKind.DECISION,), "adoption.council")
+    role = _acting_role(person, step, None)
+    _under_review(state, command.content_version, command.content_hash)
+    if command.outcome == "returned":
+        allowed = (Phase.GOALS, Phase.STRATEGIES, Phase.MEASURES, Phase.DRAFT, Phase.HEARING)
+        if command.return_to not in allowed:
+            raise Refusal(
+                RefusalCode.INVALID_DECISION,
+                "a returned plan needs 'return_to', one of: " + ", ".join(p.value for p in allowed),
+            )
+        if not command.reason.strip():
+            raise Refusal(RefusalCode.INVALID_DECISION, "a returned plan needs a reason")
+    decided = CouncilDecided(
+        event_id=new_id(),
+        occurred_at=at,
+        actor_id=person.id,
+        actor_role=role,
+        outcome=command.outcome,
+        content_version=command.content_version,
+        content_hash=command.content_hash,
+        return_to=command.return_to if command.outcome == "returned" else None,
+        reason=command.reason,
+    )
+    if command.outcome == "adopted":
+        return [
+            decided,
+            PlanAdopted(
+                event_id=new_id(),
+                occurred_at=at,
+                actor_id=ENGINE,
+                actor_role=Role.SYSTEM,
+                content_version=command.content_version,
+                content_hash=command.content_hash,
+            ),
+        ]
+    assert command.return_to is not None
+    return [
+        decided,
+        PhaseStarted(
+            event_id=new_id(),
+            occurred_at=at,
+            actor_id=ENGINE,
+            actor_role=Role.SYSTEM,
+            phase=command.return_to,
+            reason=f"returned by the council: {command.reason}",
+        ),
+    ]

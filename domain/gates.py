@@ -1,0 +1,187 @@
+"""Where a plan stands at its gate, derived from PlanState alone.
+
+The workflow's status query and an auditor's fold of the stored events both go through
+these functions, so what a person sees and what the record says cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.phases import PHASE_ORDER, GateStep, Phase, StepKind, phase_spec
+from domain.plan import PlanDefinition, Settings
+from domain.roles import Role
+from domain.state import PlanState, SignOff
+
+
+def phase_steps(phase: Phase, settings: Settings) -> tuple[GateStep, ...]:
+    """The steps of a phase that this plan's settings switch on, in order."""
+    return tuple(
+        step
+        for step in phase_spec(phase).steps
+        if step.enabled_by is None or getattr(settings, step.enabled_by)
+    )
+
+
+def current_step(state: PlanState) -> GateStep | None:
+    """The first step of the current phase not yet completed; None when all are done."""
+    if state.definition is None or state.phase is None or state.status != "active":
+        return None
+    for step in phase_steps(state.phase, state.definition.settings):
+        if step.key not in state.completed_steps:
+            return step
+    return None
+
+
+def next_phase(phase: Phase) -> Phase | None:
+    position = phase.order + 1
+    return PHASE_ORDER[position] if position < len(PHASE_ORDER) else None
+
+
+def step_sign_offs(state: PlanState, step_key: str, body: Role) -> tuple[SignOff, ...]:
+    """Sign-offs that count toward ``body``'s quorum at ``step_key`` on the version now
+    under review; one per person."""
+    seen: set[str] = set()
+    counted: list[SignOff] = []
+    for sign_off in state.sign_offs:
+        if (
+            sign_off.step_key == step_key
+            and sign_off.body is body
+            and sign_off.content_version == state.under_review
+            and state.under_review is not None
+            and sign_off.actor_id not in seen
+        ):
+            seen.add(sign_off.actor_id)
+            counted.append(sign_off)
+    return tuple(counted)
+
+
+def body_needs(definition: PlanDefinition, body: Role) -> int:
+    members = len(definition.members(body))
+    return definition.settings.quorum_for(body).required(members)
+
+
+def quorum_reached(state: PlanState, step: GateStep) -> bool:
+    assert state.definition is not None
+    return all(
+        len(step_sign_offs(state, step.key, body)) >= body_needs(state.definition, body)
+        for body in step.roles
+    )
+
+
+class Awaited(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    role: Role
+    needed: int
+    given: int
+    people: tuple[str, ...]  # participant ids who may still act
+
+
+class SignedView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    actor_id: str
+    role: Role
+    at: datetime
+
+
+class PlanStatus(BaseModel):
+    """What a person (or the Temporal CLI) sees when asking where a plan stands."""
+
+    model_config = ConfigDict(frozen=True)
+
+    plan_id: str
+    title: str
+    status: str
+    phase: Phase | None
+    step_key: str | None
+    step_kind: StepKind | None
+    step_title_nb: str | None
+    step_title_en: str | None
+    content_version: int | None
+    content_hash: str | None
+    signed: tuple[SignedView, ...]
+    awaited: tuple[Awaited, ...]
+    comment_round_deadline: datetime | None
+    hearing_deadline: datetime | None
+    hearing_open: bool
+    hearing_responses: int
+    events_recorded: int
+    adopted_hash: str | None
+
+    @property
+    def awaited_roles(self) -> list[str]:
+        return sorted({a.role.value for a in self.awaited})
+
+
+def awaited(state: PlanState, step: GateStep | None) -> tuple[Awaited, ...]:
+    if step is None or state.definition is None:
+        return ()
+    definition = state.definition
+    if step.kind in (StepKind.SIGN_OFF, StepKind.ANCHORING):
+        result = []
+        for body in step.roles:
+            given = step_sign_offs(state, step.key, body)
+            needed = body_needs(definition, body)
+            if len(given) >= needed:
+                continue
+            signed = {s.actor_id for s in given}
+            people = tuple(p.id for p in definition.members(body) if p.id not in signed)
+            result.append(Awaited(role=body, needed=needed, given=len(given), people=people))
+        return tuple(result)
+    if step.kind is StepKind.HEARING:
+        return (Awaited(role=Role.PUBLIC, needed=0, given=len(state.hearing_responses), people=()),)
+    if step.kind is StepKind.COMMENT_ROUND:
+        commented = {
+            c.actor_id
+            for c in state.comments
+            if c.content_version == state.under_review and c.phase is state.phase
+        }
+        members = definition.members(Role.REFERENCE_GROUP)
+        people = tuple(p.id for p in members if p.id not in commented)
+        return (
+            Awaited(
+                role=Role.REFERENCE_GROUP,
+                needed=0,
+                given=len(members) - len(people),
+                people=people,
+            ),
+        )
+    return tuple(
+        Awaited(role=role, needed=1, given=0, people=tuple(p.id for p in definition.members(role)))
+        for role in step.roles
+    )
+
+
+def plan_status(state: PlanState) -> PlanStatus:
+    definition = state.definition
+    step = current_step(state)
+    version = state.content()
+    signed = tuple(
+        SignedView(actor_id=s.actor_id, role=s.body, at=s.at)
+        for body in (step.roles if step else ())
+        for s in step_sign_offs(state, step.key if step else "", body)
+    )
+    return PlanStatus(
+        plan_id=state.plan_id or "",
+        title=definition.title if definition else "",
+        status=state.status,
+        phase=state.phase,
+        step_key=step.key if step else None,
+        step_kind=step.kind if step else None,
+        step_title_nb=step.title_nb if step else None,
+        step_title_en=step.title_en if step else None,
+        content_version=version.version if version else None,
+        content_hash=version.content_hash if version else None,
+        signed=signed,
+        awaited=awaited(state, step),
+        comment_round_deadline=state.comment_round_deadline,
+        hearing_deadline=state.hearing_deadline,
+        hearing_open=state.hearing_open,
+        hearing_responses=len(state.hearing_responses),
+        events_recorded=state.events_folded,
+        adopted_hash=state.adopted_hash,
+    )

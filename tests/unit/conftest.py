@@ -1,0 +1,69 @@
+"""Shared fixtures for the pure-domain unit tests: the example plans and a helper that
+expects a plan to be refused."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from domain.plan import PlanDefinition
+from domain.planfile import parse_plan_data, parse_plan_text
+from domain.problems import DomainValidationError
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def read_example(name: str) -> str:
+    return (EXAMPLES / name).read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def bodo_text() -> str:
+    return read_example("bodo.yaml")
+
+
+@pytest.fixture
+def bodo(bodo_text: str) -> PlanDefinition:
+    return parse_plan_text(bodo_text, "examples/bodo.yaml")
+
+
+@pytest.fixture
+def bodo_data(bodo_text: str) -> dict[str, Any]:
+    """A fresh, mutable copy of the Bodø plan as decoded YAML."""
+    data: dict[str, Any] = yaml.safe_load(bodo_text)
+    return data
+
+
+@pytest.fixture
+def larvik_text() -> str:
+    return read_example("larvik.yaml")
+
+
+@pytest.fixture
+def larvik(larvik_text: str) -> PlanDefinition:
+    return parse_plan_text(larvik_text, "examples/larvik.yaml")
+
+
+@pytest.fixture
+def larvik_data(larvik_text: str) -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(larvik_text)
+    return data
+
+
+Refuse = Callable[..., DomainValidationError]
+
+
+@pytest.fixture
+def refuse() -> Refuse:
+    """Parse decoded plan data and return the error it must raise."""
+
+    def _refuse(data: Any, source: str = "plan.yaml") -> DomainValidationError:
+        with pytest.raises(DomainValidationError) as info:
+            parse_plan_data(data, source)
+        return info.value
+
+    return _refuse
