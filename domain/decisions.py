@@ -197,7 +197,8 @@ def advance_phase(state: PlanState, at: datetime, new_id: NewId) -> list[EventBa
 
 def open_comment_round(state: PlanState, at: datetime, new_id: NewId) -> list[EventBase]:
     definition = _definition(state)
-    assert state.phase is not None and state.under_review is not None
+    assert state.phase is not None
+    assert state.under_review is not None
     return [
         CommentRoundOpened(
             event_id=new_id(),
@@ -212,7 +213,8 @@ def open_comment_round(state: PlanState, at: datetime, new_id: NewId) -> list[Ev
 
 
 def close_comment_round(state: PlanState, at: datetime, new_id: NewId) -> list[EventBase]:
-    assert state.phase is not None and state.comment_round_deadline is not None
+    assert state.phase is not None
+    assert state.comment_round_deadline is not None
     count = sum(
         1
         for c in state.comments

@@ -8,8 +8,8 @@ from enum import StrEnum
 from typing import Annotated, Self
 
 from pydantic import (
-    BeforeValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,

@@ -1,13 +1,22 @@
 """The event store: append with optimistic concurrency and idempotency, read, verify.
 
-Append costs two round trips: one read of the stream head (and of any event ids that are
-already stored), then one INSERT ... SELECT FROM unnest(...) that commits on its own.
-A single statement is atomic, so no explicit transaction is needed, and concurrent
-appenders are told apart by the primary key (stream_id, version).
+Append costs two round trips: one read of the stream head, then one INSERT ... SELECT
+FROM unnest(...) that commits on its own. A single statement is atomic, so no explicit
+transaction is needed, and concurrent appenders are told apart by the primary key
+(stream_id, version). A retried append is recognised with one more read, looking for its
+event ids, when the head has moved past the expected version or the insert hits an
+event id that is already stored (the event_id column is UNIQUE); the common case, a new
+append, never pays for that look-up.
+
+Hashing follows domain.canonical to the byte. For the usual event data (plain dicts,
+lists, strings, integers, booleans, None) the canonical record is assembled around one
+``canonical_json(data)`` instead of serialising the data twice and checking it twice;
+anything else takes the reference functions themselves.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -18,7 +27,13 @@ from uuid import UUID
 
 import asyncpg
 
-from domain.canonical import GENESIS_HASH, canonical_json, chain_hash, chain_record
+from domain.canonical import (
+    GENESIS_HASH,
+    canonical_json,
+    chain_hash,
+    chain_record,
+    format_timestamp,
+)
 from domain.events import Event as DomainEvent
 from domain.events import EventBase, from_record, to_record
 from eventstore.chain import ChainChecker
@@ -35,6 +50,11 @@ APPEND_ONLY_SQLSTATE = "TP001"
 _COLUMNS = (
     "position, stream_id, version, event_id, type, schema_version, data::text AS data, "
     "actor_id, actor_role, recorded_at, prev_hash, hash"
+)
+
+_HEAD = (
+    "SELECT version, hash, recorded_at FROM events WHERE stream_id = $1 "
+    "ORDER BY version DESC LIMIT 1"
 )
 
 _HEAD_AND_DUPLICATES = f"""
@@ -56,8 +76,74 @@ RETURNING version, position
 """
 
 
+# verify() reads a stream in pages of this many events: flat memory, one round trip for
+# all but the longest streams. A literal, so the planner sees the real row count.
+_VERIFY_PAGE = 2000
+
+_VERIFY_COLUMNS = (
+    "version, event_id, type, schema_version, data::text AS data, actor_id, actor_role, "
+    "recorded_at, prev_hash, hash"
+)
+_VERIFY_FIRST = (
+    f"SELECT {_VERIFY_COLUMNS} FROM events WHERE stream_id = $1 "
+    f"ORDER BY version LIMIT {_VERIFY_PAGE}"
+)
+_VERIFY_NEXT = (
+    f"SELECT {_VERIFY_COLUMNS} FROM events WHERE stream_id = $1 AND version > $2 "
+    f"ORDER BY version LIMIT {_VERIFY_PAGE}"
+)
+
+# json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False), which is
+# canonical_json without the checks and the encoding, built once instead of per call.
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+_json = _CANONICAL.encode
+_SCALARS = frozenset({str, int, bool, type(None)})
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _plain(value: Any) -> bool:
+    """True when ``value`` is made only of exactly the types canonical_json admits (no
+    subclasses), so that the JSON encoder alone gives its canonical form. False sends the
+    caller to the reference functions, which also raise the documented errors."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return True
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or (type(item) not in _SCALARS and not _plain(item)):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        return all(_plain(item) for item in value)
+    return False
+
+
+def _record_hash(
+    prev_hash: str,
+    *,
+    stream_json: str,
+    version: int,
+    event_id: str,
+    type_json: str,
+    schema_version: int,
+    data_json: str,
+    actor_id_json: str,
+    actor_role_json: str,
+    recorded_at_json: str,
+) -> str:
+    """chain_hash(prev_hash, chain_record(...)) from parts already in canonical JSON:
+    the record's keys in code point order, no white space. Callers pass ints of type
+    int exactly and a UUID's string form, which need no escaping."""
+    record = (
+        f'{{"actor_id":{actor_id_json},"actor_role":{actor_role_json},"data":{data_json},'
+        f'"event_id":"{event_id}","recorded_at":{recorded_at_json},'
+        f'"schema_version":{schema_version},"stream_id":{stream_json},'
+        f'"type":{type_json},"version":{version}}}'
+    )
+    return hashlib.sha256((prev_hash + record).encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,14 +285,11 @@ class EventStore:
         if len(set(ids)) != len(ids):
             raise ValueError("the same event id appears twice in one append")
         async with self._connection() as conn:
-            rows = await conn.fetch(_HEAD_AND_DUPLICATES, stream_id, ids)
-            head = next((r for r in rows if r["kind"] == "head"), None)
-            duplicates = [_stored(r) for r in rows if r["kind"] == "duplicate"]
-            if duplicates:
-                return self._replayed(stream_id, events, duplicates)
+            head = await conn.fetchrow(_HEAD, stream_id)
             actual = head["version"] if head is not None else 0
             if actual != expected_version:
-                raise ConcurrencyConflict(stream_id, expected_version, actual)
+                # Either a retry of an append that went through, or a real conflict.
+                return await self._after_race(conn, stream_id, expected_version, events)
             prev_hash = head["hash"] if head is not None else GENESIS_HASH
             recorded_at = self._clock()
             # Keeps recorded_at monotonic within a stream even if clocks differ between
@@ -217,6 +300,7 @@ class EventStore:
             try:
                 inserted = await conn.fetch(_INSERT, stream_id, recorded_at, *columns)
             except asyncpg.UniqueViolationError:
+                # Another writer took the version, or some of these event ids are stored.
                 return await self._after_race(conn, stream_id, expected_version, events)
         return [
             Receipt(stream_id, row["version"], e.event_id, h, recorded_at, row["position"])
@@ -240,25 +324,52 @@ class EventStore:
         actor_roles: list[str] = []
         prev_hashes: list[str] = []
         hashes: list[str] = []
+        recorded_at_json = _json(format_timestamp(recorded_at))
+        stream_json = _json(stream_id) if type(stream_id) is str else None
         for offset, event in enumerate(events, start=1):
             version = expected_version + offset
-            record = chain_record(
-                stream_id=stream_id,
-                version=version,
-                event_id=str(event.event_id),
-                event_type=event.type,
-                schema_version=event.schema_version,
-                data=dict(event.data),
-                actor_id=event.actor_id,
-                actor_role=event.actor_role,
-                recorded_at=recorded_at,
-            )
-            event_hash = chain_hash(prev_hash, record)
+            data = event.data if type(event.data) is dict else dict(event.data)
+            if (
+                stream_json is not None
+                and type(event.event_id) is UUID
+                and type(event.type) is str
+                and type(event.schema_version) is int
+                and type(event.actor_id) is str
+                and type(event.actor_role) is str
+                and _plain(data)
+            ):
+                data_json = _json(data)
+                event_hash = _record_hash(
+                    prev_hash,
+                    stream_json=stream_json,
+                    version=version,
+                    event_id=str(event.event_id),
+                    type_json=_json(event.type),
+                    schema_version=event.schema_version,
+                    data_json=data_json,
+                    actor_id_json=_json(event.actor_id),
+                    actor_role_json=_json(event.actor_role),
+                    recorded_at_json=recorded_at_json,
+                )
+            else:
+                record = chain_record(
+                    stream_id=stream_id,
+                    version=version,
+                    event_id=str(event.event_id),
+                    event_type=event.type,
+                    schema_version=event.schema_version,
+                    data=dict(event.data),
+                    actor_id=event.actor_id,
+                    actor_role=event.actor_role,
+                    recorded_at=recorded_at,
+                )
+                event_hash = chain_hash(prev_hash, record)
+                data_json = canonical_json(record["data"]).decode()
             versions.append(version)
             event_ids.append(event.event_id)
             types.append(event.type)
             schema_versions.append(event.schema_version)
-            datas.append(canonical_json(record["data"]).decode())
+            datas.append(data_json)
             actor_ids.append(event.actor_id)
             actor_roles.append(event.actor_role)
             prev_hashes.append(prev_hash)
@@ -302,8 +413,9 @@ class EventStore:
         expected_version: int,
         events: Sequence[NewEvent],
     ) -> list[Receipt]:
-        """Another writer won between our read and our insert: either it wrote these very
-        events (a concurrent retry), or the stream moved on."""
+        """The head was not where the caller expected, or another writer won between our
+        read and our insert: either these very events are stored already (a retry, maybe
+        a concurrent one), or the stream moved on."""
         rows = await conn.fetch(_HEAD_AND_DUPLICATES, stream_id, [e.event_id for e in events])
         duplicates = [_stored(r) for r in rows if r["kind"] == "duplicate"]
         if duplicates:
@@ -364,37 +476,107 @@ class EventStore:
         return [r["stream_id"] for r in rows]
 
     async def verify(self, stream_id: str) -> VerifyResult:
-        """Walk the stream in version order with a server-side cursor (flat memory) and
-        report the first version where numbering or the hash chain breaks."""
-        checker = ChainChecker(stream_id)
-        last_version, last_hash = 0, GENESIS_HASH
-        async with self._connection() as conn, conn.transaction(readonly=True):
-            cursor = conn.cursor(
-                f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY version",
-                stream_id,
-                prefetch=2000,
+        """Walk the stream in version order, a page of events at a time (flat memory),
+        and report the first version where numbering or the hash chain breaks.
+
+        Pages are read by version (the first without a lower bound, then after the last
+        version seen), each page one statement: events are only ever appended, so a walk
+        over several pages sees what one snapshot would, plus any events appended while
+        it runs, which it checks as well."""
+        walk = _ChainWalk(stream_id)
+        async with self._connection() as conn:
+            rows = await conn.fetch(_VERIFY_FIRST, stream_id)
+            while True:
+                for row in rows:
+                    broken = walk.feed(row)
+                    if broken is not None:
+                        return broken
+                if len(rows) < _VERIFY_PAGE:
+                    return walk.result()
+                rows = await conn.fetch(_VERIFY_NEXT, stream_id, rows[-1]["version"])
+
+
+class _ChainWalk:
+    """verify()'s walk along a chain. Each event is first checked on a fast path (the
+    rule of domain.canonical, assembled as append does it); an event that path does not
+    confirm goes to eventstore.chain.ChainChecker, the reference, set to the same place
+    in the chain, which either names the break or accepts the event."""
+
+    def __init__(self, stream_id: str) -> None:
+        self.stream_id = stream_id
+        self.stream_json = _json(stream_id) if type(stream_id) is str else None
+        self.expected_version = 1
+        self.prev_hash = GENESIS_HASH
+        self.checked = 0
+        self.last_version = 0
+        self.last_hash = GENESIS_HASH
+        # Events of one append share recorded_at: format it once per append.
+        self.moment: datetime | None = None
+        self.moment_json = ""
+
+    def feed(self, row: asyncpg.Record) -> VerifyResult | None:
+        version, stored_hash = row["version"], row["hash"]
+        data = json.loads(row["data"])
+        if not self._confirms(row, data):
+            checker = ChainChecker(self.stream_id)
+            checker.expected_version = self.expected_version
+            checker.prev_hash = self.prev_hash
+            checker.checked = self.checked
+            broken = checker.feed(
+                version=version,
+                event_id=str(row["event_id"]),
+                event_type=row["type"],
+                schema_version=row["schema_version"],
+                data=data,
+                actor_id=row["actor_id"],
+                actor_role=row["actor_role"],
+                recorded_at=row["recorded_at"],
+                prev_hash=row["prev_hash"],
+                stored_hash=stored_hash,
             )
-            async for row in cursor:
-                broken = checker.feed(
-                    version=row["version"],
-                    event_id=str(row["event_id"]),
-                    event_type=row["type"],
-                    schema_version=row["schema_version"],
-                    data=json.loads(row["data"]),
-                    actor_id=row["actor_id"],
-                    actor_role=row["actor_role"],
-                    recorded_at=row["recorded_at"],
-                    prev_hash=row["prev_hash"],
-                    stored_hash=row["hash"],
+            if broken is not None:
+                return VerifyResult(
+                    self.stream_id,
+                    checker.checked,
+                    self.last_version,
+                    self.last_hash,
+                    broken_version=broken.version,
+                    problem=broken.problem,
                 )
-                if broken is not None:
-                    return VerifyResult(
-                        stream_id,
-                        checker.checked,
-                        last_version,
-                        last_hash,
-                        broken_version=broken.version,
-                        problem=broken.problem,
-                    )
-                last_version, last_hash = row["version"], row["hash"]
-        return VerifyResult(stream_id, checker.checked, last_version, last_hash)
+        self.checked += 1
+        self.expected_version = version + 1
+        self.prev_hash = stored_hash
+        self.last_version, self.last_hash = version, stored_hash
+        return None
+
+    def _confirms(self, row: asyncpg.Record, data: Any) -> bool:
+        version = row["version"]
+        if (
+            self.stream_json is None
+            or version != self.expected_version
+            or row["prev_hash"] != self.prev_hash
+            or type(version) is not int
+            or type(row["schema_version"]) is not int
+            or not _plain(data)
+        ):
+            return False
+        moment = row["recorded_at"]
+        if moment != self.moment:
+            self.moment_json = _json(format_timestamp(moment))
+            self.moment = moment
+        event_hash = _record_hash(
+            self.prev_hash,
+            stream_json=self.stream_json,
+            version=version,
+            event_id=str(row["event_id"]),
+            type_json=_json(row["type"]),
+            schema_version=row["schema_version"],
+            data_json=_json(data),
+            actor_id_json=_json(row["actor_id"]),
+            actor_role_json=_json(row["actor_role"]),
+            recorded_at_json=self.moment_json,
+        )
+        return bool(event_hash == row["hash"])
+
+    def result(self) -> VerifyResult:
+        return VerifyResult(self.stream_id, self.checked, self.last_version, self.last_hash)

@@ -35,7 +35,9 @@ def test_validate_lists_every_problem_with_file_and_field(
     assert "period: to_year 2029 is before from_year 2031" in err
 
 
-def test_validate_reports_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_reports_a_missing_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["validate", str(tmp_path / "nope.yaml")]) == 2
     assert "nope.yaml: (top level): file not found" in capsys.readouterr().err
 

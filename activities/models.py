@@ -1,0 +1,70 @@
+"""Activity inputs and outputs: one pydantic model in, one out."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.commands import Receipt
+from domain.events import Event
+from domain.hierarchy import PlanContent
+from domain.phases import Phase
+from domain.plan import PlanDefinition
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class AppendEventsInput(_Model):
+    stream_id: str
+    expected_version: int = Field(ge=0)
+    events: list[Event] = Field(min_length=1)
+
+
+class AppendEventsOutput(_Model):
+    receipts: list[Receipt]
+
+
+class CompileContentInput(_Model):
+    definition: PlanDefinition
+    phase: Phase
+    content: PlanContent
+
+
+class CompileContentOutput(_Model):
+    content_hash: str
+    goals: int
+    strategies: int
+    measures: int
+    investment_nok: int
+    running_nok_per_year: int
+
+
+class RenderDraftInput(_Model):
+    definition: PlanDefinition
+    content: PlanContent
+    content_version: int
+    content_hash: str
+
+
+class RenderDraftOutput(_Model):
+    markdown_chars: int
+    html_chars: int
+
+
+class Notification(_Model):
+    recipient_id: str
+    recipient_email: str
+    subject: str
+    body: str
+
+
+class NotifyInput(_Model):
+    plan_id: str
+    # Same key, same notification: a retried activity or a replayed step sends nothing twice.
+    dedupe_prefix: str
+    notifications: list[Notification]
+
+
+class NotifyOutput(_Model):
+    queued: int

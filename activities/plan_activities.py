@@ -1,0 +1,138 @@
+"""Everything the plan workflow does to the world, as methods of one class holding the pool."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+import structlog
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.models import (
+    AppendEventsInput,
+    AppendEventsOutput,
+    CompileContentInput,
+    CompileContentOutput,
+    NotifyInput,
+    NotifyOutput,
+    RenderDraftInput,
+    RenderDraftOutput,
+)
+from activities.rendering import render_html, render_markdown
+from domain.canonical import CanonicalFormError
+from domain.commands import Receipt
+from domain.rules import content_problems
+from eventstore import ConcurrencyConflict, EventIdConflict, EventStore, NewEvent
+
+log = structlog.get_logger(__name__)
+
+
+class PlanActivities:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._store = EventStore(pool)
+
+    @activity.defn(name="append_events")
+    async def append_events(self, request: AppendEventsInput) -> AppendEventsOutput:
+        """Append the workflow's decided events. Their ids are deterministic, so a retry
+        after a commit whose answer was lost returns the original receipts."""
+        try:
+            receipts = await self._store.append(
+                request.stream_id,
+                request.expected_version,
+                [NewEvent.from_domain(event) for event in request.events],
+            )
+        except ConcurrencyConflict as exc:
+            raise ApplicationError(
+                str(exc), type="ConcurrencyConflict", non_retryable=True
+            ) from exc
+        except (EventIdConflict, CanonicalFormError) as exc:
+            raise ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True) from exc
+        log.info(
+            "events recorded",
+            plan_id=request.stream_id,
+            types=[e.type for e in request.events],
+            version=receipts[-1].version,
+        )
+        return AppendEventsOutput(
+            receipts=[
+                Receipt(
+                    plan_id=r.stream_id,
+                    event_id=r.event_id,
+                    version=r.version,
+                    hash=r.hash,
+                    recorded_at=r.recorded_at,
+                    event_type=event.type,
+                )
+                for r, event in zip(receipts, request.events, strict=True)
+            ]
+        )
+
+    @activity.defn(name="compile_content")
+    async def compile_content(self, request: CompileContentInput) -> CompileContentOutput:
+        """Check a submission against the hierarchy rules and total its costs."""
+        problems = content_problems(request.content, request.definition, request.phase)
+        if problems:
+            raise ApplicationError(
+                "; ".join(p.render() for p in problems), type="InvalidContent", non_retryable=True
+            )
+        content = request.content
+        return CompileContentOutput(
+            content_hash=content.content_hash(),
+            goals=len(content.goals),
+            strategies=len(content.strategies),
+            measures=len(content.measures),
+            investment_nok=sum(m.costs.investment_nok for m in content.measures),
+            running_nok_per_year=sum(m.costs.running_nok_per_year for m in content.measures),
+        )
+
+    @activity.defn(name="render_draft")
+    async def render_draft(self, request: RenderDraftInput) -> RenderDraftOutput:
+        args = (request.definition, request.content, request.content_version, request.content_hash)
+        markdown, html = render_markdown(*args), render_html(*args)
+        await self._pool.executemany(
+            """INSERT INTO documents (plan_id, content_version, format, content_hash, body)
+               VALUES ($1, $2, $3, $4, $5)
+               ON CONFLICT (plan_id, content_version, format) DO NOTHING""",
+            [
+                (
+                    request.definition.plan_id,
+                    request.content_version,
+                    fmt,
+                    request.content_hash,
+                    body,
+                )
+                for fmt, body in (("markdown", markdown), ("html", html))
+            ],
+        )
+        return RenderDraftOutput(markdown_chars=len(markdown), html_chars=len(html))
+
+    @activity.defn(name="notify")
+    async def notify(self, request: NotifyInput) -> NotifyOutput:
+        rows = [
+            (
+                f"{request.dedupe_prefix}/{n.recipient_id}",
+                request.plan_id,
+                n.recipient_id,
+                n.recipient_email,
+                n.subject,
+                n.body,
+            )
+            for n in request.notifications
+        ]
+        async with self._pool.acquire() as conn:
+            inserted = await conn.fetch(
+                """INSERT INTO notification_outbox
+                       (dedupe_key, plan_id, recipient_id, recipient_email, subject, body)
+                   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],
+                                        $5::text[], $6::text[])
+                   ON CONFLICT (dedupe_key) DO NOTHING
+                   RETURNING id""",
+                *(list(column) for column in zip(*rows, strict=True)) if rows else ([],) * 6,
+            )
+        return NotifyOutput(queued=len(inserted))
+
+    def all(self) -> list[Callable[..., Any]]:
+        return [self.append_events, self.compile_content, self.render_draft, self.notify]

@@ -1,0 +1,194 @@
+"""Simulated participants who carry a plan from goals to adoption through the real
+workflow: the demo, the tests and the benchmark drive plans with this."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from temporalio.client import WorkflowHandle
+
+from domain import commands as cmd
+from domain.gates import PlanStatus
+from domain.hierarchy import PlanContent
+from domain.phases import Phase, StepKind
+from domain.plan import PlanDefinition
+from domain.roles import Role
+
+Progress = Callable[[str], None]
+FastForward = Callable[[timedelta], Awaitable[None]]
+
+
+def content_for(phase: Phase, proposals: PlanContent) -> PlanContent:
+    """What the project leader submits in each phase: the hierarchy grows level by level."""
+    if phase is Phase.GOALS:
+        return PlanContent(goals=proposals.goals)
+    if phase is Phase.STRATEGIES:
+        return PlanContent(goals=proposals.goals, strategies=proposals.strategies)
+    if phase is Phase.MEASURES:
+        return proposals.model_copy(update={"analysis": ""})
+    return proposals
+
+
+@dataclass
+class PlanDriver:
+    handle: WorkflowHandle[object, object]
+    definition: PlanDefinition
+    progress: Progress = lambda _line: None  # noqa: E731
+    receipts: list[cmd.Receipt] = field(default_factory=list)
+
+    @property
+    def proposals(self) -> PlanContent:
+        if self.definition.proposals is None:
+            raise ValueError("the plan file has no proposals to submit")
+        return self.definition.proposals
+
+    def person(self, role: Role, skip: set[str] | None = None) -> str:
+        for p in self.definition.members(role):
+            if not skip or p.id not in skip:
+                return p.id
+        raise LookupError(f"nobody left with role {role.value}")
+
+    async def status(self) -> PlanStatus:
+        return await self.handle.query("status", result_type=PlanStatus)
+
+    async def wait_for(
+        self, predicate: Callable[[PlanStatus], bool], timeout: float = 30.0
+    ) -> PlanStatus:
+        """Poll the status query until the workflow has moved on."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            status = await self.status()
+            if predicate(status):
+                return status
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"plan did not move on; it waits at {status.step_key}")
+            await asyncio.sleep(0.02)
+
+    async def update(self, name: str, command: object) -> cmd.Receipt:
+        receipt = await self.handle.execute_update(name, command, result_type=cmd.Receipt)
+        self.receipts.append(receipt)
+        return receipt
+
+    async def act_once(
+        self, status: PlanStatus, hearing: Callable[[PlanStatus], Awaitable[None]]
+    ) -> None:
+        """Do what the current step waits for, as the right people."""
+        kind, step = status.step_kind, status.step_key
+        leader = self.person(Role.PROJECT_LEADER)
+        # The step shows a moment before the engine opens the round or the hearing;
+        # people can only act once it is open (the next status change).
+        if kind is StepKind.COMMENT_ROUND and status.comment_round_deadline is None:
+            return
+        if kind is StepKind.HEARING and not status.hearing_open:
+            return
+        if kind is StepKind.SUBMIT:
+            assert status.phase is not None
+            content = content_for(status.phase, self.proposals)
+            r = await self.update(
+                "submit_content",
+                cmd.SubmitContent(actor_id=leader, phase=status.phase, content=content),
+            )
+            self.progress(
+                f"{status.phase.value}: {leader} submitted the content (event {r.version}, "
+                f"hash {r.hash[:12]}…)"
+            )
+        elif kind is StepKind.COMMENT_ROUND:
+            for person in status.awaited[0].people:
+                await self.update(
+                    "comment",
+                    cmd.AddComment(
+                        actor_id=person,
+                        content_version=status.content_version or 0,
+                        text="Referansegruppen støtter forslaget, men ber om mer vekt på bostedsløse.",
+                    ),
+                )
+            self.progress(f"{status.phase}: the reference group commented")
+        elif kind in (StepKind.SIGN_OFF, StepKind.ANCHORING):
+            for waiting in status.awaited:
+                for person in waiting.people[: waiting.needed - waiting.given]:
+                    await self.update(
+                        "sign_off",
+                        cmd.SignOff(
+                            actor_id=person,
+                            step_key=step or "",
+                            content_version=status.content_version or 0,
+                            content_hash=status.content_hash or "",
+                            role=waiting.role,
+                            anchoring_form="orientering i formannskapet"
+                            if kind is StepKind.ANCHORING
+                            else None,
+                        ),
+                    )
+                self.progress(f"{step}: {waiting.role.value} signed ({waiting.needed} needed)")
+        elif kind is StepKind.DRAFT_STEP:
+            role = status.awaited[0].role
+            await self.update(
+                "complete_draft_step",
+                cmd.CompleteDraftStep(
+                    actor_id=status.awaited[0].people[0],
+                    step_key=step or "",
+                    content_version=status.content_version or 0,
+                    note="utført",
+                ),
+            )
+            self.progress(f"{step}: completed by {role.value}")
+        elif kind is StepKind.HEARING:
+            await hearing(status)
+        elif kind is StepKind.SUMMARY:
+            await self.update(
+                "submit_hearing_summary",
+                cmd.HearingSummary(
+                    actor_id=leader,
+                    summary=f"{status.hearing_responses} uttalelser; innspill om bostedsløse er tatt inn i tiltak.",
+                ),
+            )
+            self.progress("hearing: the project leader summarised the responses")
+        elif kind is StepKind.DECISION and step == "hearing.decision":
+            await self.update(
+                "decide_after_hearing",
+                cmd.HearingDecision(
+                    actor_id=self.person(Role.STEERING_GROUP), outcome="to_council"
+                ),
+            )
+            self.progress("hearing: the steering group sent the plan to the council")
+        elif kind is StepKind.DECISION and step == "adoption.council":
+            await self.update(
+                "council_decision",
+                cmd.CouncilDecision(
+                    actor_id=self.person(Role.MUNICIPAL_COUNCIL),
+                    outcome="adopted",
+                    content_version=status.content_version or 0,
+                    content_hash=status.content_hash or "",
+                ),
+            )
+            self.progress("adoption: the municipal council adopted the plan")
+
+    async def run_to_adoption(self, hearing: Callable[[PlanStatus], Awaitable[None]]) -> PlanStatus:
+        status = await self.wait_for(lambda s: s.step_key is not None)
+        while status.status == "active":
+            marker = (status.step_key, status.events_recorded)
+            await self.act_once(status, hearing)
+            status = await self.wait_for(
+                lambda s, marker=marker: (
+                    (s.step_key, s.events_recorded) != marker  # type: ignore[misc]
+                    and (s.step_key is not None or s.status != "active")
+                )
+            )
+        return status
+
+
+async def send_hearing_responses(driver: PlanDriver, count: int, with_receipt: int = 0) -> None:
+    for n in range(count):
+        response = cmd.HearingResponse(
+            name=f"Innbygger {n + 1}",
+            organisation="Leieboerforeningen" if n % 3 == 0 else None,
+            text=f"Uttalelse {n + 1}: flere utleieboliger nær sentrum.",
+            response_id=f"resp-{n + 1}",
+        )
+        if n < with_receipt:
+            await driver.update("respond_to_hearing", response)
+        else:
+            await driver.handle.signal("hearing_response", response)

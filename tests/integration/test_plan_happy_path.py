@@ -1,0 +1,91 @@
+"""A whole plan through all six phases on the real servers, with a six-week hearing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import asyncpg
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from domain.gates import PlanStatus
+from domain.phases import Phase
+from domain.plan import PlanDefinition
+from domain.state import PlanState, fold
+from eventstore import EventStore
+from starter import start_plan
+from temaplan.simulation import PlanDriver, send_hearing_responses
+from tests.integration.conftest import unique
+from workflows.plan_models import PlanResult
+
+pytestmark = pytest.mark.servers
+
+
+async def test_plan_runs_from_goals_to_adoption_with_a_six_week_hearing(
+    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
+) -> None:
+    definition = unique(bodo)
+    with temporal_env.with_time_skipping_disabled():  # type: ignore[attr-defined]
+        handle = await start_plan(temporal_env.client, definition, task_queue)
+    driver = PlanDriver(handle, definition)  # type: ignore[arg-type]
+    store = EventStore(pool)
+    checked_at: list[str] = []
+
+    async def hearing(status: PlanStatus) -> None:
+        assert status.hearing_open
+        await send_hearing_responses(driver, 6, with_receipt=2)
+        await driver.wait_for(lambda s: s.hearing_responses == 6)
+        await temporal_env.fast_forward(handle, timedelta(weeks=6, minutes=5))
+
+    original_act = driver.act_once
+
+    async def act_and_compare(status: PlanStatus, on_hearing):  # type: ignore[no-untyped-def]
+        # At every gate: the fold of the stored events is the workflow's own state.
+        stored = fold(await store.read_domain(definition.plan_id))
+        live = await handle.query("state", result_type=PlanState)
+        assert stored == live, status.step_key
+        checked_at.append(status.step_key or "")
+        await original_act(status, on_hearing)
+
+    driver.act_once = act_and_compare  # type: ignore[method-assign]
+    final = await driver.run_to_adoption(hearing)
+
+    assert final.status == "adopted"
+    result = await handle.result()
+    assert isinstance(result, PlanResult)
+    assert result.status == "adopted"
+    assert result.adopted_hash == definition.proposals.content_hash()  # type: ignore[union-attr]
+    assert {
+        "goals.quality_assurance",
+        "strategies.anchoring",
+        "draft.step6",
+        "adoption.council",
+    } <= set(checked_at)
+
+    events = await store.read_domain(definition.plan_id)
+    state = fold(events)
+    assert state == await handle.query("state", result_type=PlanState)
+    assert state.status == "adopted"
+    assert len(state.hearing_responses) == 6
+    opened = next(e for e in events if e.type == "hearing_opened")
+    closed = next(e for e in events if e.type == "hearing_closed")
+    # The hearing really lasted six weeks of (virtual) time, and closed at the deadline.
+    assert closed.occurred_at - opened.occurred_at >= timedelta(weeks=6)
+    assert closed.early is False  # type: ignore[union-attr]
+    phases = [e.phase for e in events if e.type == "phase_started"]  # type: ignore[union-attr]
+    assert phases == list(Phase)
+    verification = await store.verify(definition.plan_id)
+    assert verification.ok
+    assert verification.events_checked == len(events) == result.events_recorded
+    receipts_by_version = {r.version: r.hash for r in driver.receipts}
+    stored_by_version = {e.version: e.hash for e in await store.read(definition.plan_id)}
+    for version, receipt_hash in receipts_by_version.items():
+        assert stored_by_version[version] == receipt_hash
+    documents = await pool.fetch(
+        "SELECT format, content_hash FROM documents WHERE plan_id = $1", definition.plan_id
+    )
+    assert {d["format"] for d in documents} == {"markdown", "html"}
+    outbox = await pool.fetchval(
+        "SELECT count(*) FROM notification_outbox WHERE plan_id = $1", definition.plan_id
+    )
+    assert outbox > 0

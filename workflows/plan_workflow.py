@@ -1,0 +1,525 @@
+"""The plan workflow: six phases, each ending at a gate that waits for people.
+
+Its state is the fold of the events it has recorded (domain.state.evolve), and where it
+waits is derived from that state (domain.gates), so the status query and an auditor's
+fold of the stored events agree by construction. Every change goes through ``_record``:
+decide (pure, domain.decisions) -> append through an activity -> fold.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.models import (
+        AppendEventsInput,
+        CompileContentInput,
+        Notification,
+        NotifyInput,
+        RenderDraftInput,
+    )
+    from activities.plan_activities import PlanActivities
+    from domain import commands as cmd
+    from domain import decisions
+    from domain.decisions import NewId, Refusal
+    from domain.events import EventBase
+    from domain.gates import PlanStatus, awaited, current_step, plan_status
+    from domain.ids import event_id
+    from domain.phases import GateStep, StepKind
+    from domain.state import PlanState, evolve
+    from workflows import search_attributes as sa
+    from workflows.plan_models import Carried, PendingResponse, PlanInput, PlanResult
+
+Decide = Callable[[PlanState, datetime, NewId], list[EventBase]]
+
+STORE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    # Unlimited attempts: a database outage delays a plan, it never fails one.
+    non_retryable_error_types=[
+        "ConcurrencyConflict",
+        "EventIdConflict",
+        "CanonicalFormError",
+        "InvalidContent",
+    ],
+)
+ACTIVITY_TIMEOUT = timedelta(seconds=30)
+# Temporal caps a run's Updates at 2,000; move on well before that.
+MAX_UPDATES_PER_RUN = 1_000
+RESPONSE_BATCH = 200
+
+
+def _refused(refusal: Refusal) -> ApplicationError:
+    return ApplicationError(refusal.message, type=refusal.code.value, non_retryable=True)
+
+
+@workflow.defn(name="PlanWorkflow")
+class PlanWorkflow:
+    @workflow.init
+    def __init__(self, plan: PlanInput) -> None:
+        self._definition = plan.definition
+        self._plan_id = plan.definition.plan_id
+        carried = plan.carried or Carried(state=PlanState(), stream_version=0)
+        self._state = carried.state
+        self._version = carried.stream_version
+        self._receipts: dict[str, cmd.Receipt] = dict(carried.receipts)
+        self._pending: list[PendingResponse] = list(carried.pending_responses)
+        self._close_requested_by = carried.close_requested_by
+        self._rendered: set[int] = set(carried.rendered_versions)
+        self._announced: set[str] = set(carried.announced)
+        self._lock = asyncio.Lock()
+        self._updates_in_run = 0
+        self._published: tuple[str, tuple[str, ...]] | None = None
+
+    # --- the run ----------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, plan: PlanInput) -> PlanResult:
+        if plan.carried is None:
+            await self._record(
+                lambda _s, at, ids: decisions.start_plan(
+                    self._definition, at, ids, plan.administrator
+                )
+            )
+        while self._state.status == "active":
+            if self._should_continue_as_new():
+                await self._continue_as_new(plan)
+            step = current_step(self._state)
+            await self._publish(step)
+            if step is None:
+                await self._record(decisions.advance_phase)
+            elif step.kind is StepKind.COMMENT_ROUND:
+                await self._comment_round()
+            elif step.kind is StepKind.HEARING:
+                await self._hearing(plan)
+            else:
+                if step.kind is StepKind.DRAFT_STEP:
+                    await self._render_draft()
+                seen = self._version
+                await workflow.wait_condition(
+                    lambda seen=seen: self._version != seen or self._should_continue_as_new()  # type: ignore[misc]
+                )
+        await self._publish(None)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return PlanResult(
+            plan_id=self._plan_id,
+            status=self._state.status,
+            adopted_version=self._state.adopted_version,
+            adopted_hash=self._state.adopted_hash,
+            events_recorded=self._version,
+        )
+
+    async def _comment_round(self) -> None:
+        if self._state.comment_round_deadline is None:
+            await self._record(decisions.open_comment_round)
+        deadline = self._state.comment_round_deadline
+        assert deadline is not None
+        step = current_step(self._state)
+        remaining = (deadline - workflow.now()).total_seconds()
+        if remaining > 0:
+            # Closes early once every member of the reference group has commented.
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: not any(a.people for a in awaited(self._state, step)),
+                    timeout=remaining,
+                )
+        await self._record(decisions.close_comment_round)
+
+    async def _hearing(self, plan: PlanInput) -> None:
+        if not self._state.hearing_open:
+            await self._record(decisions.open_hearing)
+            await self._announce_hearing()
+        deadline = self._state.hearing_deadline
+        assert deadline is not None
+        while self._close_requested_by is None:
+            remaining = (deadline - workflow.now()).total_seconds()
+            if remaining <= 0:
+                break
+            try:
+                await workflow.wait_condition(
+                    lambda: (
+                        bool(self._pending)
+                        or self._close_requested_by is not None
+                        or self._should_continue_as_new()
+                    ),
+                    timeout=remaining,
+                )
+            except TimeoutError:
+                break
+            await self._flush_responses()
+            if self._should_continue_as_new():
+                await self._continue_as_new(plan)
+        # Responses received before the deadline are recorded before the close.
+        await self._flush_responses()
+        closed_by = self._close_requested_by or decisions.ENGINE
+        [closed] = await self._record(
+            lambda s, at, ids: decisions.close_hearing(s, at, ids, closed_by)
+        )
+        self._receipts["hearing_closed"] = closed
+        self._close_requested_by = None
+
+    async def _flush_responses(self) -> None:
+        while self._pending:
+            batch = self._pending[:RESPONSE_BATCH]
+
+            def decide(
+                state: PlanState, _at: datetime, ids: NewId, batch: list[PendingResponse] = batch
+            ) -> list[EventBase]:
+                events: list[EventBase] = []
+                for item in batch:
+                    events += decisions.hearing_response(
+                        state, item.response, item.received_at, ids, item.response_id
+                    )
+                return events
+
+            receipts = await self._record(decide)
+            for item, receipt in zip(batch, receipts, strict=True):
+                self._receipts[f"response/{item.response_id}"] = receipt
+            del self._pending[: len(batch)]
+
+    # --- recording ----------------------------------------------------------------------
+
+    def _ids(self) -> NewId:
+        """Event ids from the version each event will take: the same decision gets the same
+        id on every retry and replay, and no two events can share one."""
+        counter = itertools.count(self._version + 1)
+
+        def new_id() -> UUID:
+            return event_id(self._plan_id, "v", next(counter))
+
+        return new_id
+
+    async def _record(self, decide: Decide) -> list[cmd.Receipt]:
+        async with self._lock:
+            try:
+                events = decide(self._state, workflow.now(), self._ids())
+            except Refusal as refusal:
+                raise _refused(refusal) from None
+            if not events:
+                return []
+            result = await workflow.execute_activity_method(
+                PlanActivities.append_events,
+                AppendEventsInput(
+                    stream_id=self._plan_id, expected_version=self._version, events=events
+                ),
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=STORE_RETRY,
+            )
+            for event in events:
+                self._state = evolve(self._state, event)  # type: ignore[arg-type]
+            self._version += len(events)
+            return result.receipts
+
+    def _check(self, decide: Decide) -> None:
+        """For validators: refuse now, before the update is admitted to history."""
+        try:
+            decide(self._state, workflow.now(), self._ids())
+        except Refusal as refusal:
+            raise _refused(refusal) from None
+
+    # --- what people see ----------------------------------------------------------------
+
+    async def _publish(self, step: GateStep | None) -> None:
+        """Keep the search attributes current and tell the people a newly opened step
+        waits for. Both only when something changed: each costs history."""
+        status = plan_status(self._state)
+        attributes = (
+            self._state.phase.value
+            if self._state.status == "active" and self._state.phase
+            else self._state.status,
+            tuple(status.awaited_roles),
+        )
+        if attributes != self._published:
+            self._published = attributes
+            workflow.upsert_search_attributes(
+                [
+                    sa.PHASE.value_set(attributes[0]),
+                    sa.MUNICIPALITY.value_set(self._definition.municipality.number),
+                    sa.AWAITED_ROLES.value_set(list(attributes[1])),
+                ]
+            )
+        if step is None:
+            return
+        phase_starts = sum(1 for d in self._state.decisions if d.event_type == "phase_started")
+        key = f"{step.key}/{status.content_version}/{len(self._state.changes_requested)}/{phase_starts}"
+        if key in self._announced:
+            return
+        self._announced.add(key)
+        people = {pid for a in status.awaited for pid in a.people}
+        notifications = [
+            Notification(
+                recipient_id=p.id,
+                recipient_email=p.email,
+                subject=f"{self._definition.title}: {step.title_nb}",
+                body=(
+                    f"Planen {self._plan_id} venter på deg: {step.title_nb}. "
+                    f"Innholdsversjon {status.content_version or '-'}."
+                ),
+            )
+            for p in self._definition.participants
+            if p.id in people
+        ]
+        if notifications:
+            await workflow.execute_activity_method(
+                PlanActivities.notify,
+                NotifyInput(
+                    plan_id=self._plan_id,
+                    dedupe_prefix=f"{self._plan_id}/{key}",
+                    notifications=notifications,
+                ),
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=STORE_RETRY,
+            )
+
+    async def _announce_hearing(self) -> None:
+        deadline = self._state.hearing_deadline
+        notifications = [
+            Notification(
+                recipient_id=p.id,
+                recipient_email=p.email,
+                subject=f"{self._definition.title} er sendt på høring",
+                body=f"Høringsfrist {deadline.isoformat() if deadline else ''}.",
+            )
+            for p in self._definition.participants
+        ]
+        await workflow.execute_activity_method(
+            PlanActivities.notify,
+            NotifyInput(
+                plan_id=self._plan_id,
+                dedupe_prefix=f"{self._plan_id}/hearing/{self._version}",
+                notifications=notifications,
+            ),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=STORE_RETRY,
+        )
+
+    async def _render_draft(self) -> None:
+        current = self._state.content()
+        if current is None or current.version in self._rendered:
+            return
+        await workflow.execute_activity_method(
+            PlanActivities.render_draft,
+            RenderDraftInput(
+                definition=self._definition,
+                content=current.content,
+                content_version=current.version,
+                content_hash=current.content_hash,
+            ),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=STORE_RETRY,
+        )
+        self._rendered.add(current.version)
+
+    @workflow.query
+    def status(self) -> PlanStatus:
+        return plan_status(self._state)
+
+    @workflow.query
+    def state(self) -> PlanState:
+        return self._state
+
+    # --- continue-as-new ----------------------------------------------------------------
+
+    def _should_continue_as_new(self) -> bool:
+        return (
+            workflow.info().is_continue_as_new_suggested()
+            or self._updates_in_run >= MAX_UPDATES_PER_RUN
+        )
+
+    async def _continue_as_new(self, plan: PlanInput) -> None:
+        # Handlers waiting for their responses to be recorded finish once we flush, so
+        # keep flushing until every handler is done, then hand over.
+        while not workflow.all_handlers_finished():
+            await self._flush_responses()
+            await workflow.wait_condition(
+                lambda: bool(self._pending) or workflow.all_handlers_finished()
+            )
+        await self._flush_responses()
+        workflow.continue_as_new(
+            PlanInput(
+                definition=self._definition,
+                administrator=plan.administrator,
+                carried=Carried(
+                    state=self._state,
+                    stream_version=self._version,
+                    receipts=self._receipts,
+                    pending_responses=self._pending,
+                    close_requested_by=self._close_requested_by,
+                    rendered_versions=sorted(self._rendered),
+                    announced=sorted(self._announced),
+                ),
+            )
+        )
+
+    # --- updates: people's decisions, each with a receipt ------------------------------
+
+    async def _decide_update(self, decide: Decide) -> cmd.Receipt:
+        self._updates_in_run += 1
+        receipts = await self._record(decide)
+        return receipts[0]
+
+    @workflow.update
+    async def submit_content(self, command: cmd.SubmitContent) -> cmd.Receipt:
+        self._updates_in_run += 1
+        await workflow.execute_activity_method(
+            PlanActivities.compile_content,
+            CompileContentInput(
+                definition=self._definition, phase=command.phase, content=command.content
+            ),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=STORE_RETRY,
+        )
+        receipts = await self._record(
+            lambda s, at, ids: decisions.submit_content(s, command, at, ids)
+        )
+        return receipts[0]
+
+    @submit_content.validator
+    def _validate_submit_content(self, command: cmd.SubmitContent) -> None:
+        self._check(lambda s, at, ids: decisions.submit_content(s, command, at, ids))
+
+    @workflow.update
+    async def comment(self, command: cmd.AddComment) -> cmd.Receipt:
+        return await self._decide_update(
+            lambda s, at, ids: decisions.add_comment(s, command, at, ids)
+        )
+
+    @comment.validator
+    def _validate_comment(self, command: cmd.AddComment) -> None:
+        self._check(lambda s, at, ids: decisions.add_comment(s, command, at, ids))
+
+    @workflow.update
+    async def sign_off(self, command: cmd.SignOff) -> cmd.Receipt:
+        key = f"sign_off/{command.step_key}/{command.content_version}/{command.actor_id}"
+        if decisions.existing_sign_off(self._state, command) and key in self._receipts:
+            self._updates_in_run += 1
+            return self._receipts[key].model_copy(update={"duplicate": True})
+        receipt = await self._decide_update(
+            lambda s, at, ids: decisions.sign_off(s, command, at, ids)
+        )
+        if command.approve:
+            self._receipts[key] = receipt
+        return receipt
+
+    @sign_off.validator
+    def _validate_sign_off(self, command: cmd.SignOff) -> None:
+        if decisions.existing_sign_off(self._state, command):
+            return  # answered with the original receipt
+        self._check(lambda s, at, ids: decisions.sign_off(s, command, at, ids))
+
+    @workflow.update
+    async def complete_draft_step(self, command: cmd.CompleteDraftStep) -> cmd.Receipt:
+        return await self._decide_update(
+            lambda s, at, ids: decisions.complete_draft_step(s, command, at, ids)
+        )
+
+    @complete_draft_step.validator
+    def _validate_draft_step(self, command: cmd.CompleteDraftStep) -> None:
+        self._check(lambda s, at, ids: decisions.complete_draft_step(s, command, at, ids))
+
+    @workflow.signal
+    def hearing_response(self, response: cmd.HearingResponse) -> None:
+        """Fire-and-forget from the public. A late or duplicate response cannot be refused
+        to a signal's sender, so it is logged and left out of the record."""
+        response_id = response.response_id or str(workflow.uuid4())
+        if self._response_known(response_id):
+            return
+        try:
+            decisions.hearing_response(
+                self._state, response, workflow.now(), self._ids(), response_id
+            )
+        except Refusal as refusal:
+            workflow.logger.warning("hearing response not accepted: %s", refusal.message)
+            return
+        self._pending.append(
+            PendingResponse(response_id=response_id, received_at=workflow.now(), response=response)
+        )
+
+    @workflow.update
+    async def respond_to_hearing(self, response: cmd.HearingResponse) -> cmd.Receipt:
+        self._updates_in_run += 1
+        response_id = response.response_id or str(workflow.uuid4())
+        key = f"response/{response_id}"
+        if not self._response_known(response_id):
+            self._pending.append(
+                PendingResponse(
+                    response_id=response_id, received_at=workflow.now(), response=response
+                )
+            )
+        await workflow.wait_condition(lambda: key in self._receipts)
+        return self._receipts[key]
+
+    @respond_to_hearing.validator
+    def _validate_response(self, response: cmd.HearingResponse) -> None:
+        if response.response_id and self._response_known(response.response_id):
+            return  # a retry: answered with the original receipt
+        self._check(
+            lambda s, at, ids: decisions.hearing_response(
+                s, response, at, ids, response.response_id or "new"
+            )
+        )
+
+    def _response_known(self, response_id: str) -> bool:
+        return f"response/{response_id}" in self._receipts or any(
+            p.response_id == response_id for p in self._pending
+        )
+
+    @workflow.update
+    async def close_hearing(self, command: cmd.CloseHearing) -> cmd.Receipt:
+        self._updates_in_run += 1
+        self._close_requested_by = command.actor_id
+        seen = self._version
+        await workflow.wait_condition(
+            lambda: (
+                "hearing_closed" in self._receipts
+                and self._receipts["hearing_closed"].version > seen
+            )
+        )
+        return self._receipts["hearing_closed"]
+
+    @close_hearing.validator
+    def _validate_close_hearing(self, command: cmd.CloseHearing) -> None:
+        try:
+            decisions.request_hearing_close(self._state, command)
+        except Refusal as refusal:
+            raise _refused(refusal) from None
+
+    @workflow.update
+    async def submit_hearing_summary(self, command: cmd.HearingSummary) -> cmd.Receipt:
+        return await self._decide_update(
+            lambda s, at, ids: decisions.hearing_summary(s, command, at, ids)
+        )
+
+    @submit_hearing_summary.validator
+    def _validate_summary(self, command: cmd.HearingSummary) -> None:
+        self._check(lambda s, at, ids: decisions.hearing_summary(s, command, at, ids))
+
+    @workflow.update
+    async def decide_after_hearing(self, command: cmd.HearingDecision) -> cmd.Receipt:
+        return await self._decide_update(
+            lambda s, at, ids: decisions.hearing_decision(s, command, at, ids)
+        )
+
+    @decide_after_hearing.validator
+    def _validate_hearing_decision(self, command: cmd.HearingDecision) -> None:
+        self._check(lambda s, at, ids: decisions.hearing_decision(s, command, at, ids))
+
+    @workflow.update
+    async def council_decision(self, command: cmd.CouncilDecision) -> cmd.Receipt:
+        return await self._decide_update(
+            lambda s, at, ids: decisions.council_decision(s, command, at, ids)
+        )
+
+    @council_decision.validator
+    def _validate_council(self, command: cmd.CouncilDecision) -> None:
+        self._check(lambda s, at, ids: decisions.council_decision(s, command, at, ids))
