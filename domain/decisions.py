@@ -394,13 +394,13 @@ def complete_draft_step(
 def hearing_response(
     state: PlanState, command: cmd.HearingResponse, at: datetime, new_id: NewId, response_id: str
 ) -> list[EventBase]:
-    if not state.hearing_open or state.hearing_deadline is None:
-        raise Refusal(RefusalCode.LATE_RESPONSE, "the plan is not on public hearing now")
-    if at > state.hearing_deadline:
+    if state.hearing_deadline is None:
+        raise Refusal(RefusalCode.GATE_NOT_OPEN, "the plan has not been on public hearing yet")
+    if not state.hearing_open or at > state.hearing_deadline:
         raise Refusal(
             RefusalCode.LATE_RESPONSE,
-            f"the hearing closed at {state.hearing_deadline.isoformat()}; responses after "
-            "the deadline are not accepted",
+            f"the hearing is closed (its deadline was {state.hearing_deadline.isoformat()}); "
+            "responses after the close are not accepted",
         )
     return [
         HearingResponseReceived(

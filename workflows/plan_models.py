@@ -35,6 +35,9 @@ class PlanInput(BaseModel):
     definition: PlanDefinition
     administrator: str = "administrator"
     carried: Carried | None = None
+    # Temporal refuses more than 2,000 Updates in one run; the workflow continues as new
+    # after this many. An operational knob, lowered in tests to exercise the hand-over.
+    max_updates_per_run: int = Field(default=1_000, ge=10, le=1_800)
 
 
 class PlanResult(BaseModel):

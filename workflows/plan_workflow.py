@@ -54,8 +54,6 @@ STORE_RETRY = RetryPolicy(
     ],
 )
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
-# Temporal caps a run's Updates at 2,000; move on well before that.
-MAX_UPDATES_PER_RUN = 1_000
 RESPONSE_BATCH = 200
 
 
@@ -79,6 +77,7 @@ class PlanWorkflow:
         self._announced: set[str] = set(carried.announced)
         self._lock = asyncio.Lock()
         self._updates_in_run = 0
+        self._max_updates = plan.max_updates_per_run
         self._published: tuple[str, tuple[str, ...]] | None = None
 
     # --- the run ----------------------------------------------------------------------
@@ -333,7 +332,7 @@ class PlanWorkflow:
     def _should_continue_as_new(self) -> bool:
         return (
             workflow.info().is_continue_as_new_suggested()
-            or self._updates_in_run >= MAX_UPDATES_PER_RUN
+            or self._updates_in_run >= self._max_updates
         )
 
     async def _continue_as_new(self, plan: PlanInput) -> None:
@@ -349,6 +348,7 @@ class PlanWorkflow:
             PlanInput(
                 definition=self._definition,
                 administrator=plan.administrator,
+                max_updates_per_run=plan.max_updates_per_run,
                 carried=Carried(
                     state=self._state,
                     stream_version=self._version,
