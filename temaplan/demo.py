@@ -1,74 +1,154 @@
-"""The main job on embedded defaults: record the example plan's opening and show the trail."""
+"""The main job on embedded defaults: the Bodø plan from first goals to adoption.
+
+Embedded PostgreSQL (or DATABASE_URL), an embedded Temporal dev server with its Web UI,
+an in-process worker, and simulated participants who submit, comment, sign off, answer
+the hearing and adopt. Then the decision history and its verification.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from domain.events import PhaseStarted, PlanCreated
-from domain.ids import event_id
-from domain.phases import Phase
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from domain import commands as cmd
+from domain.gates import PlanStatus
 from domain.plan import PlanDefinition
 from domain.roles import Role
-from eventstore import EventStore, NewEvent, StoredEvent
+from eventstore import EventStore, StoredEvent
+from starter import start_plan
 from temaplan.database import migrated_pool
 from temaplan.planfile import load_plan_file
 from temaplan.settings import Settings
+from temaplan.simulation import PlanDriver, send_hearing_responses
+from temaplan.temporal_client import connect
+from temaplan.temporal_server import dev_server_args, temporal_binary
+from worker import build_worker
+from workflows.search_attributes import ALL_KEYS
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "bodo.yaml"
-
-
-def opening_events(definition: PlanDefinition, administrator: str, at: datetime) -> list[NewEvent]:
-    plan_id = definition.plan_id
-    created = PlanCreated(
-        event_id=event_id(plan_id, "plan_created"),
-        occurred_at=at,
-        actor_id=administrator,
-        actor_role=Role.SYSTEM,
-        plan_id=plan_id,
-        definition=definition,
-    )
-    started = PhaseStarted(
-        event_id=event_id(plan_id, "phase_started", Phase.GOALS.value, 1),
-        occurred_at=at,
-        actor_id="temaplan",
-        actor_role=Role.SYSTEM,
-        phase=Phase.GOALS,
-    )
-    return [NewEvent.from_domain(created), NewEvent.from_domain(started)]
+UI_PORT = 8233
+HEARING_RESPONSES = 5
 
 
 def render_stream(events: list[StoredEvent]) -> str:
-    lines = [f"{'ver':>3}  {'type':<20} {'actor':<14} {'role':<16} {'recorded (UTC)':<32} hash"]
+    """Decided is the plan's own time (the workflow clock, which time skipping moves);
+    recorded is when the store committed the event."""
+    lines = [
+        f"{'ver':>3}  {'type':<26} {'actor':<18} {'role':<26} "
+        f"{'decided (UTC)':<17} {'recorded (UTC)':<17} hash"
+    ]
     for e in events:
+        decided = str(e.data.get("occurred_at", ""))[:16].replace("T", " ")
+        recorded = e.recorded_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
         lines.append(
-            f"{e.version:>3}  {e.type:<20} {e.actor_id:<14} {e.actor_role:<16} "
-            f"{e.recorded_at.astimezone(UTC).isoformat():<32} {e.hash[:16]}…"
+            f"{e.version:>3}  {e.type:<26} {e.actor_id[:18]:<18} {e.actor_role:<26} "
+            f"{decided:<17} {recorded:<17} {e.hash[:12]}…"
         )
     return "\n".join(lines)
 
 
+@contextlib.asynccontextmanager
+async def temporal(settings: Settings) -> AsyncIterator[tuple[Client, WorkflowEnvironment | None]]:
+    """TEMPORAL_ADDRESS when set; otherwise an embedded dev server with time skipping."""
+    if settings.temporal_address:
+        yield await connect(settings), None
+        return
+    env = await WorkflowEnvironment.start_time_skipping_v2(
+        dev_server_existing_path=temporal_binary(),
+        dev_server_extra_args=dev_server_args(),
+        search_attributes=ALL_KEYS,
+        data_converter=pydantic_data_converter,
+        ui=True,
+        ui_port=UI_PORT,
+    )
+    try:
+        yield env.client, env
+    finally:
+        await env.shutdown()
+
+
 async def run_demo(settings: Settings, plan_file: Path = EXAMPLE) -> int:
-    definition = load_plan_file(plan_file)
+    loaded = load_plan_file(plan_file)
+    # A slug of its own per run: the event store keeps every earlier run's record.
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    definition: PlanDefinition = loaded.model_copy(
+        update={"slug": f"{loaded.slug or 'plan'}-demo-{stamp}"}
+    )
     plan_id = definition.plan_id
     print(f"Plan file {plan_file.name}: '{definition.title}' ({definition.municipality.name})")
-    print(f"  plan id {plan_id}, {len(definition.participants)} participants")
-    async with migrated_pool(settings) as pool:
+    print(
+        f"  plan id {plan_id}; {len(definition.participants)} participants; "
+        f"hearing {definition.settings.hearing_days} days ({definition.plan_type.value})"
+    )
+    async with migrated_pool(settings) as pool, temporal(settings) as (client, env):
+        queue = f"{settings.temporal_task_queue}-demo"
+        if env is not None:
+            print(f"  Temporal dev server (embedded) with its Web UI at http://127.0.0.1:{UI_PORT}")
+        async with build_worker(client, pool, queue):
+            if env is not None:
+                with env.with_time_skipping_disabled():
+                    handle = await start_plan(client, definition, queue)
+            else:
+                handle = await start_plan(client, definition, queue)
+            print(f"  started workflow {handle.id}\n")
+            driver = PlanDriver(handle, definition, progress=lambda line: print(f"  - {line}"))
+
+            async def hearing(status: PlanStatus) -> None:
+                print(f"  - hearing: open until {status.hearing_deadline:%Y-%m-%d %H:%M} UTC")
+                await send_hearing_responses(driver, HEARING_RESPONSES, with_receipt=2)
+                await driver.wait_for(lambda s: s.hearing_responses == HEARING_RESPONSES)
+                print(f"  - hearing: {HEARING_RESPONSES} responses received (2 with receipts)")
+                if env is not None:
+                    print(
+                        f"  - hearing: the {definition.settings.hearing_days}-day hearing is passed by "
+                        "the dev server's time skipping: seconds on the wall, six weeks for the plan"
+                    )
+                    await env.fast_forward(
+                        handle, timedelta(days=definition.settings.hearing_days, minutes=1)
+                    )
+                else:
+                    print("  - hearing: closed early by the project leader (no time skipping here)")
+                    await driver.update(
+                        "close_hearing",
+                        cmd.CloseHearing(actor_id=driver.person(Role.PROJECT_LEADER)),
+                    )
+
+            final = await driver.run_to_adoption(hearing)
+            await handle.result()
         store = EventStore(pool)
-        version, _ = await store.head(plan_id)
-        if version == 0:
-            events = opening_events(definition, "administrator", datetime.now(UTC))
-            for receipt in await store.append(plan_id, 0, events):
-                print(f"  recorded version {receipt.version}, hash {receipt.hash[:16]}…")
-        else:
-            # A plan is opened once; its record is never rewritten by running again.
-            print(f"  already recorded: the stream holds {version} events")
+        events = await store.read(plan_id)
+        print(f"\nDecision history of {plan_id} ({len(events)} events):")
+        print(render_stream(events))
         result = await store.verify(plan_id)
-        print()
-        print(render_stream(await store.read(plan_id)))
-        print()
         status = (
             "OK" if result.ok else f"BROKEN at version {result.broken_version}: {result.problem}"
         )
-        print(f"Hash chain of '{plan_id}': {status} ({result.events_checked} events checked)")
-        return 0 if result.ok else 1
+        print(f"\nHash chain of '{plan_id}': {status} ({result.events_checked} events checked)")
+        print(f"Plan {final.status}; frozen content hash {final.adopted_hash}")
+        drafts = await write_drafts(pool, plan_id, settings.data_dir)
+        for path in drafts:
+            print(f"Rendered draft: {path}")
+        return 0 if result.ok and final.status == "adopted" else 1
+
+
+async def write_drafts(pool: object, plan_id: str, data_dir: Path) -> list[Path]:
+    """Copy the last rendered draft out of the database so a person can open it."""
+    rows = await pool.fetch(  # type: ignore[attr-defined]
+        """SELECT format, body FROM documents WHERE plan_id = $1
+            AND content_version = (SELECT max(content_version) FROM documents WHERE plan_id = $1)""",
+        plan_id,
+    )
+    target = (data_dir / "drafts").resolve()
+    target.mkdir(parents=True, exist_ok=True)
+    written = []
+    for row in rows:
+        path = target / f"{plan_id}.{'md' if row['format'] == 'markdown' else 'html'}"
+        path.write_text(row["body"], encoding="utf-8")
+        written.append(path)
+    return sorted(written)

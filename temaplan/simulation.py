@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import WorkflowHandle
 
@@ -34,9 +35,9 @@ def content_for(phase: Phase, proposals: PlanContent) -> PlanContent:
 
 @dataclass
 class PlanDriver:
-    handle: WorkflowHandle[object, object]
+    handle: WorkflowHandle[Any, Any]
     definition: PlanDefinition
-    progress: Progress = lambda _line: None  # noqa: E731
+    progress: Progress = lambda _line: None
     receipts: list[cmd.Receipt] = field(default_factory=list)
 
     @property
@@ -52,7 +53,8 @@ class PlanDriver:
         raise LookupError(f"nobody left with role {role.value}")
 
     async def status(self) -> PlanStatus:
-        return await self.handle.query("status", result_type=PlanStatus)
+        status: PlanStatus = await self.handle.query("status", result_type=PlanStatus)
+        return status
 
     async def wait_for(
         self, predicate: Callable[[PlanStatus], bool], timeout: float = 30.0
@@ -68,11 +70,13 @@ class PlanDriver:
             await asyncio.sleep(0.02)
 
     async def update(self, name: str, command: object) -> cmd.Receipt:
-        receipt = await self.handle.execute_update(name, command, result_type=cmd.Receipt)
+        receipt: cmd.Receipt = await self.handle.execute_update(
+            name, command, result_type=cmd.Receipt
+        )
         self.receipts.append(receipt)
         return receipt
 
-    async def act_once(
+    async def act_once(  # noqa: PLR0912 - one branch per kind of step
         self, status: PlanStatus, hearing: Callable[[PlanStatus], Awaitable[None]]
     ) -> None:
         """Do what the current step waits for, as the right people."""

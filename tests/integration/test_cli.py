@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import socket
 from pathlib import Path
 
 import pytest
@@ -42,19 +44,32 @@ def test_validate_reports_a_missing_file(
     assert "nope.yaml: (top level): file not found" in capsys.readouterr().err
 
 
-def test_demo_records_the_opening_once_and_verifies(
-    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_demo_runs_the_bodo_plan_to_adoption_and_verifies(
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("TEMAPLAN_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("TEMPORAL_ADDRESS", raising=False)
+    monkeypatch.setattr("temaplan.demo.UI_PORT", free_port())
     assert main(["demo"]) == 0
-    first = capsys.readouterr().out
-    assert "plan_created" in first
-    assert "Hash chain of '1804-boligplan-2026': OK (2 events checked)" in first
-    assert "recorded version 2" in first
-    # Running it again records nothing new: the plan was opened once.
-    assert main(["demo"]) == 0
-    second = capsys.readouterr().out
-    assert "already recorded: the stream holds 2 events" in second
-    assert "OK (2 events checked)" in second
-    assert main(["verify", "1804-boligplan-2026"]) == 0
+    out = capsys.readouterr().out
+    assert "the 42-day hearing is passed by the dev server's time skipping" in out
+    assert "adoption: the municipal council adopted the plan" in out
+    assert re.search(
+        r"Hash chain of '1804-boligplan-2026-demo-\d+': OK \(\d+ events checked\)", out
+    )
+    assert "Plan adopted; frozen content hash " in out
+    drafts = sorted(p.suffix for p in (tmp_path / "drafts").iterdir())
+    assert drafts == [".html", ".md"]
+    plan_id = re.search(r"plan id (\S+);", out).group(1)  # type: ignore[union-attr]
+    assert main(["verify", plan_id]) == 0
     assert main(["verify", "no-such-plan"]) == 1

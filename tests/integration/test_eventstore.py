@@ -317,3 +317,30 @@ async def test_an_edited_migration_is_refused(pool: asyncpg.Pool) -> None:
     async with pool.acquire() as conn:
         with pytest.raises(MigrationError, match="was changed after it was applied"):
             await migrate(conn, [edited])
+
+
+async def test_verify_streams_checks_many_streams_in_order_and_names_each_break(
+    pool: asyncpg.Pool,
+) -> None:
+    store = EventStore(pool)
+    for name in ("p1", "p2", "p3"):
+        await store.append(name, 0, [new_event(n) for n in range(1, 4)])
+    await tamper(
+        pool,
+        "UPDATE events SET data = '{\"n\": 0}'::jsonb WHERE stream_id = 'p2' AND version = 2",
+    )
+    results = await store.verify_streams(["p3", "p2", "missing", "p1"])
+    assert [r.stream_id for r in results] == ["p3", "p2", "missing", "p1"]
+    assert [r.ok for r in results] == [True, False, True, True]
+    assert results[1].broken_version == 2
+    assert [r.events_checked for r in results] == [3, 2, 0, 3]
+    assert results[0].last_hash == (await store.verify("p3")).last_hash
+
+
+async def test_verify_streams_pages_through_more_events_than_one_page(pool: asyncpg.Pool) -> None:
+    store = EventStore(pool)
+    for name in ("long-a", "long-b"):
+        for start in range(0, 2400, 400):
+            await store.append(name, start, [new_event(n) for n in range(400)])
+    results = await store.verify_streams(["long-a", "long-b"])
+    assert [(r.ok, r.events_checked) for r in results] == [(True, 2400), (True, 2400)]

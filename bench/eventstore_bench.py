@@ -1,0 +1,734 @@
+"""Event store benchmark: our hash-chained EventStore beside the raw asyncpg floor and the
+`eventsourcing` library, against the same PostgreSQL in one run.
+
+    python -m bench.eventstore_bench          (what `make bench` runs)
+
+PostgreSQL is ``DATABASE_URL`` when set, otherwise an embedded pgserver in a temporary
+directory. Every system gets scratch databases of its own in every pass (created here,
+dropped WITH (FORCE) afterwards), so no run sees another's rows: one database for
+workload (a), one for (b) whose streams (c) then replays. Ours and the raw floor use the
+migrated ``events`` table (same constraints, triggers, foreign key); the library creates
+its own ``stored_events`` table.
+
+Workloads, with the same sign-off payload everywhere:
+
+a) 2,000 single-event appends, each its own transaction: 200 streams x 10 appends,
+   round-robin over the streams, expected version tracked by the caller;
+b) 2,000 streams x 20 events, one append call (one transaction) per stream;
+c) replay of b's 2,000 streams with verification: ours runs ``store.verify_streams``
+   over each slice's 100 streams (the hash chain, event by event, several streams per
+   read; ``store.verify(stream)`` one stream per call is shown too, as a diagnosis),
+   the library loads each aggregate with ``app.repository.get``, the floor runs a plain
+   ``SELECT ... WHERE stream_id = $1 ORDER BY version``.
+
+Method. One client, no concurrency: every call is awaited before the next. The machine
+is shared and its speed drifts by the second, so the systems are not run one after the
+other: each workload is cut into slices (a: 10 of 200 appends, b and c: 20 of 100
+streams) and every slice runs every system in turn, the order rotating from slice to
+slice, so that drift hits all systems alike. The whole set runs PASSES times on fresh
+databases. events/s is all events over all measured time; p50/p99 are over all calls
+(per append in a and b, per stream in c). A ratio is given overall and per slice (the
+two systems' rates in the same slice, seconds apart); a target is judged on the median
+of the per-slice ratios, the paired estimate, which a burst of load on the machine moves
+least. Each system is warmed up on its own streams first, and a CHECKPOINT runs before
+each workload. Event objects are built inside the timed calls for every system (uuid4
+ids, payload dicts), as a caller would.
+
+The row marked * is a diagnosis, not a system: our per-stream verify(). Ratios and
+targets use the batched verify_streams, which is what `temaplan verify --all` runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import gc
+import hashlib
+import json
+import logging
+import os
+import platform
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
+
+import asyncpg
+import structlog
+
+from eventstore.migrate import migrate
+from eventstore.pool import create_pool
+from eventstore.store import EventStore, NewEvent
+
+RESULTS = Path(__file__).parent / "results" / "eventstore.json"
+
+SINGLE_STREAMS = 200
+SINGLE_APPENDS_PER_STREAM = 10  # a) 200 x 10 = 2,000 single-event appends
+BATCH_STREAMS = 2_000
+BATCH_SIZE = 20  # b) and c) 2,000 x 20 = 40,000 events
+# Interleaving: a's slice k is the k-th append to each of the 200 streams; b and c are
+# cut into slices of 100 streams.
+SLICES = {"a": SINGLE_APPENDS_PER_STREAM, "b": 20, "c": 20}
+PASSES = 2
+WARMUP_SINGLE = 100
+WARMUP_BATCH_STREAMS = 50
+
+OURS = "temaplan EventStore"
+OURS_PER_STREAM = "temaplan verify() per stream*"
+RAW = "raw asyncpg floor"
+LIBRARY = "eventsourcing 9.x"
+SYSTEM_ORDER = [OURS, OURS_PER_STREAM, RAW, LIBRARY]
+
+WORKLOADS = {
+    "a": f"a) {SINGLE_STREAMS * SINGLE_APPENDS_PER_STREAM:,} single-event appends",
+    "b": f"b) {BATCH_STREAMS:,} streams x {BATCH_SIZE} events",
+    "c": f"c) replay {BATCH_STREAMS:,} x {BATCH_SIZE} + verify",
+}
+
+# (workload, reference system, minimum ours/reference)
+TARGETS = [("b", LIBRARY, 2.0), ("b", RAW, 0.7), ("c", LIBRARY, 2.0)]
+
+EVENT_TYPE = "step_signed_off"
+ACTOR_ID = "kari.nilsen"
+ACTOR_ROLE = "steering_group"
+_PAYLOAD = {
+    "phase": "strategies",
+    "step_key": "strategier.boligsosiale-tiltak",
+    "content_version": 0,
+    "content_hash": hashlib.sha256(b"Strategier for boligsosialt arbeid").hexdigest(),
+    "comment": (
+        "Godkjent av styringsgruppen. Tiltakene for førstegangskjøpere og bostøtte må "
+        "følges opp før høringen – særlig i Ørsta og på Ås."
+    ),
+    "decision": "approved",
+    "signed_by": ACTOR_ID,
+    "role": ACTOR_ROLE,
+}
+
+
+def payload(n: int) -> dict[str, Any]:
+    """The sign-off every system records; only the content version changes."""
+    return {**_PAYLOAD, "content_version": n}
+
+
+def slice_of(index: int) -> range:
+    per_slice = BATCH_STREAMS // SLICES["b"]
+    return range(index * per_slice, (index + 1) * per_slice)
+
+
+Latencies = list[float]
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class Measurement:
+    """One (workload, system), summed over all slices of all passes."""
+
+    workload: str
+    system: str
+    events: int = 0
+    seconds: float = 0.0
+    latencies_ms: Latencies = field(default_factory=list, repr=False)
+    slice_rates: list[float] = field(default_factory=list, repr=False)
+
+    def add(self, events: int, seconds: float, latencies_ms: Latencies) -> None:
+        self.events += events
+        self.seconds += seconds
+        self.latencies_ms += latencies_ms
+        self.slice_rates.append(events / seconds)
+
+    @property
+    def events_per_s(self) -> float:
+        return self.events / self.seconds
+
+    def percentile(self, p: int) -> float:
+        return statistics.quantiles(self.latencies_ms, n=100, method="inclusive")[p - 1]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "workload": self.workload,
+            "description": WORKLOADS[self.workload],
+            "system": self.system,
+            "events": self.events,
+            "calls": len(self.latencies_ms),
+            "seconds": round(self.seconds, 4),
+            "events_per_s": round(self.events_per_s, 1),
+            "p50_ms": round(self.percentile(50), 3),
+            "p99_ms": round(self.percentile(99), 3),
+            "slice_events_per_s": [round(r, 1) for r in self.slice_rates],
+        }
+
+
+def timed_calls(latencies: Latencies) -> Callable[[float], None]:
+    def done(started: float) -> None:
+        latencies.append((time.perf_counter() - started) * 1000)
+
+    return done
+
+
+# --------------------------------------------------------------------------- databases
+
+
+def with_database(dsn: str, name: str) -> str:
+    parts = urlsplit(dsn)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+
+
+@contextmanager
+def postgres_server() -> Iterator[tuple[str, str]]:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        yield url, "DATABASE_URL"
+        return
+    with warnings.catch_warnings():
+        # platformdirs, under pgserver, warns when XDG_RUNTIME_DIR is unset.
+        warnings.filterwarnings("ignore", module="platformdirs")
+        import pgserver
+
+    with tempfile.TemporaryDirectory(prefix="temaplan-bench-") as tmp:
+        server = pgserver.get_server(Path(tmp) / "pgdata", cleanup_mode="stop")
+        try:
+            yield server.get_uri(), "embedded pgserver"
+        finally:
+            server.cleanup()
+
+
+class Server:
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+
+    @asynccontextmanager
+    async def scratch(self, label: str, *, migrated: bool) -> AsyncIterator[str]:
+        name = f"bench_{label}_{os.getpid()}_{secrets.token_hex(3)}"
+        admin = await asyncpg.connect(self.admin_url)
+        try:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+            url = with_database(self.admin_url, name)
+            if migrated:
+                conn = await asyncpg.connect(url)
+                try:
+                    await migrate(conn)
+                finally:
+                    await conn.close()
+            yield url
+        finally:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.close()
+
+    async def settle(self) -> None:
+        """Flush dirty buffers now rather than in the middle of someone's measurement."""
+        admin = await asyncpg.connect(self.admin_url)
+        try:
+            await admin.execute("CHECKPOINT")
+        finally:
+            await admin.close()
+
+    async def describe(self) -> dict[str, str]:
+        admin = await asyncpg.connect(self.admin_url)
+        try:
+            row = await admin.fetchrow(
+                "SELECT current_setting('server_version') AS version,"
+                " current_setting('fsync') AS fsync,"
+                " current_setting('synchronous_commit') AS synchronous_commit,"
+                " current_setting('shared_buffers') AS shared_buffers"
+            )
+        finally:
+            await admin.close()
+        return dict(row.items()) if row else {}
+
+
+# --------------------------------------------------------------------------- systems
+
+
+class System:
+    """One contender. Each call runs one slice and returns its per-call latencies."""
+
+    name = ""
+    workloads = frozenset("abc")
+
+    async def open(self, stack: AsyncExitStack, server: Server) -> None:
+        raise NotImplementedError
+
+    async def single(self, after: int, streams: range) -> Latencies:
+        raise NotImplementedError
+
+    async def batch(self, streams: range) -> Latencies:
+        raise NotImplementedError
+
+    async def replay(self, streams: range) -> tuple[int, Latencies]:
+        raise NotImplementedError
+
+
+def new_event(n: int) -> NewEvent:
+    return NewEvent(uuid.uuid4(), EVENT_TYPE, payload(n), ACTOR_ID, ACTOR_ROLE)
+
+
+PoolFactory = Callable[[str], Awaitable[asyncpg.Pool]]
+
+
+async def shipped_pool(url: str) -> asyncpg.Pool:
+    return await create_pool(url)
+
+
+class Ours(System):
+    def __init__(self, name: str, make_pool: PoolFactory) -> None:
+        self.name = name
+        self.make_pool = make_pool
+
+    async def _store(self, stack: AsyncExitStack, server: Server, label: str) -> EventStore:
+        url = await stack.enter_async_context(server.scratch(label, migrated=True))
+        pool = await self.make_pool(url)
+        stack.push_async_callback(pool.close)
+        return EventStore(pool)
+
+    async def open(self, stack: AsyncExitStack, server: Server) -> None:
+        self.single_store = await self._store(stack, server, "ours_a")
+        self.batch_store = await self._store(stack, server, "ours_bc")
+        for i in range(WARMUP_SINGLE):
+            await self.single_store.append(f"warmup-{i % 10}", i // 10, [new_event(i)])
+        for i in range(WARMUP_BATCH_STREAMS):
+            events = [new_event(n) for n in range(BATCH_SIZE)]
+            await self.batch_store.append(f"warmup-{i}", 0, events)
+            await self.batch_store.verify(f"warmup-{i}")
+
+    async def single(self, after: int, streams: range) -> Latencies:
+        latencies: Latencies = []
+        done = timed_calls(latencies)
+        for s in streams:
+            t0 = time.perf_counter()
+            await self.single_store.append(f"plan-{s}", after, [new_event(after)])
+            done(t0)
+        return latencies
+
+    async def batch(self, streams: range) -> Latencies:
+        latencies: Latencies = []
+        done = timed_calls(latencies)
+        for s in streams:
+            t0 = time.perf_counter()
+            await self.batch_store.append(f"plan-{s}", 0, [new_event(n) for n in range(BATCH_SIZE)])
+            done(t0)
+        return latencies
+
+    async def replay(self, streams: range) -> tuple[int, Latencies]:
+        latencies: Latencies = []
+        done = timed_calls(latencies)
+        events = 0
+        # One verify_streams call per slice: how an auditor checks many plans at once.
+        t0 = time.perf_counter()
+        for result in await self.batch_store.verify_streams([f"plan-{s}" for s in streams]):
+            if not result.ok:
+                raise RuntimeError(f"{result.stream_id}: chain broken: {result}")
+            events += result.events_checked
+        done(t0)
+        return events, latencies
+
+
+class OursPerStream(System):
+    """Replay only: ``store.verify(stream)`` one stream per call, on our store's database
+    of (b). A diagnosis beside the batched verify; not used for the targets."""
+
+    name = OURS_PER_STREAM
+    workloads = frozenset("c")
+
+    def __init__(self, ours: Ours) -> None:
+        self.ours = ours
+
+    async def open(self, stack: AsyncExitStack, server: Server) -> None:
+        for i in range(WARMUP_BATCH_STREAMS):
+            await self.ours.batch_store.verify(f"warmup-{i}")
+
+    async def replay(self, streams: range) -> tuple[int, Latencies]:
+        latencies: Latencies = []
+        done = timed_calls(latencies)
+        events = 0
+        for s in streams:
+            t0 = time.perf_counter()
+            result = await self.ours.batch_store.verify(f"plan-{s}")
+            if not result.ok:
+                raise RuntimeError(f"plan-{s}: chain broken: {result}")
+            events += result.events_checked
+            done(t0)
+        return events, latencies
+
+
+# The same table and statement shape as the store's insert, minus the head read, the
+# idempotency check and the hashing: the hashes are constant dummies.
+RAW_INSERT = """
+INSERT INTO events (stream_id, version, event_id, type, schema_version, data,
+                    actor_id, actor_role, recorded_at, prev_hash, hash)
+SELECT $1, u.version, u.event_id, $2, 1, u.data::jsonb, $3, $4, $5, $6, $7
+  FROM unnest($8::int[], $9::uuid[], $10::text[]) AS u(version, event_id, data)
+"""
+RAW_SELECT = (
+    "SELECT position, stream_id, version, event_id, type, schema_version, data::text AS data,"
+    " actor_id, actor_role, recorded_at, prev_hash, hash"
+    " FROM events WHERE stream_id = $1 ORDER BY version"
+)
+DUMMY_PREV_HASH = "0" * 64
+DUMMY_HASH = "f" * 64
+
+
+class Raw(System):
+    """asyncpg on a plain connection: one INSERT ... SELECT FROM unnest per transaction,
+    no head read, no hashing; a plain SELECT per stream to replay."""
+
+    name = RAW
+
+    async def _connect(self, stack: AsyncExitStack, server: Server, label: str) -> Any:
+        url = await stack.enter_async_context(server.scratch(label, migrated=True))
+        conn = await asyncpg.connect(url)
+        stack.push_async_callback(conn.close)
+        return conn
+
+    async def open(self, stack: AsyncExitStack, server: Server) -> None:
+        self.single_conn = await self._connect(stack, server, "raw_a")
+        self.batch_conn = await self._connect(stack, server, "raw_bc")
+        for i in range(WARMUP_SINGLE):
+            await self._append(self.single_conn, f"warmup-{i % 10}", i // 10, 1)
+        for i in range(WARMUP_BATCH_STREAMS):
+            await self._append(self.batch_conn, f"warmup-{i}", 0, BATCH_SIZE)
+            await self.batch_conn.fetch(RAW_SELECT, f"warmup-{i}")
+
+    @staticmethod
+    async def _append(conn: Any, stream: str, after: int, count: int) -> None:
+        versions = list(range(after + 1, after + count + 1))
+        await conn.execute(
+            RAW_INSERT,
+            stream,
+            EVENT_TYPE,
+            ACTOR_ID,
+            ACTOR_ROLE,
+            datetime.now(UTC),
+            DUMMY_PREV_HASH,
+            DUMMY_HASH,
+            versions,
+            [uuid.uuid4() for _ in versions],
+            [json.dumps(payload(v - 1), ensure_ascii=False) for v in versions],
+        )
+
+    async def single(self, after: int, streams: range) -> Latencies:
+        latencies: Latencies = []
+        done = timed_calls(latencies)
+        for s in streams:
+            t0 = time.perf_counter()
+            await self._append(self.single_conn, f"plan-{s}", after, 1)
+            done(t0)
+        return latencies
+
+    async def batch(self, streams: range) -> Latencies:
+        latencies: Latencies = []
+        done = timed_calls(latencies)
+        for s in streams:
+            t0 = time.perf_counter()
+            await self._append(self.batch_conn, f"plan-{s}", 0, BATCH_SIZE)
+            done(t0)
+        return latencies
+
+    async def replay(self, streams: range) -> tuple[int, Latencies]:
+        latencies: Latencies = []
+        done = timed_calls(latencies)
+        events = 0
+        for s in streams:
+            t0 = time.perf_counter()
+            events += len(await self.batch_conn.fetch(RAW_SELECT, f"plan-{s}"))
+            done(t0)
+        return events, latencies
+
+
+def library_env(url: str) -> dict[str, str]:
+    parts = urlsplit(url)
+    socket_dir = parse_qs(parts.query).get("host", [""])[0]
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": parts.path.lstrip("/"),
+        "POSTGRES_HOST": socket_dir or parts.hostname or "127.0.0.1",
+        "POSTGRES_PORT": str(parts.port or 5432),
+        "POSTGRES_USER": unquote(parts.username or "postgres"),
+        "POSTGRES_PASSWORD": unquote(parts.password or ""),
+    }
+
+
+@functools.cache
+def library_classes() -> tuple[type[Any], type[Any]]:
+    """Imported lazily: the library is a bench extra only. Defined once, because the
+    library registers each class under its topic."""
+    from eventsourcing.application import Application
+    from eventsourcing.domain import Aggregate, event
+
+    class SignOffLog(Aggregate):  # type: ignore[misc]
+        @event("Opened")
+        def __init__(self, payload: dict[str, Any]) -> None:
+            self.signed = 1
+
+        @event("SignedOff")
+        def sign_off(self, payload: dict[str, Any]) -> None:
+            self.signed += 1
+
+    class SignOffApp(Application):  # type: ignore[misc]
+        pass
+
+    return SignOffLog, SignOffApp
+
+
+class Library(System):
+    """eventsourcing with its PostgreSQL persistence, as shipped (psycopg 3, its own
+    pool, ApplicationRecorder): an aggregate per stream, ``app.save`` per append. The
+    library is synchronous; its calls run on this thread, nothing else is in flight."""
+
+    name = LIBRARY
+
+    async def open(self, stack: AsyncExitStack, server: Server) -> None:
+        self.log_class, app_class = library_classes()
+        single_url = await stack.enter_async_context(server.scratch("lib_a", migrated=False))
+        batch_url = await stack.enter_async_context(server.scratch("lib_bc", migrated=False))
+        self.single_app = app_class(env=library_env(single_url))
+        stack.callback(self.single_app.close)
+        self.batch_app = app_class(env=library_env(batch_url))
+        stack.callback(self.batch_app.close)
+        self.logs: dict[int, Any] = {}
+        self.ids: dict[int, uuid.UUID] = {}
+        for _ in range(WARMUP_SINGLE // 10):
+            warm = self._new(self.single_app, 1)
+            for n in range(1, 10):
+                warm.sign_off(payload(n))
+                self.single_app.save(warm)
+        for _ in range(WARMUP_BATCH_STREAMS):
+            self.batch_app.repository.get(self._new(self.batch_app, BATCH_SIZE).id)
+
+    def _new(self, app: Any, events: int) -> Any:
+        aggregate = self.log_class(payload(0))
+        for n in range(1, events):
+            aggregate.sign_off(payload(n))
+        app.save(aggregate)
+        return aggregate
+
+    async def single(self, after: int, streams: range) -> Latencies:
+        latencies: Latencies = []
+        done = timed_calls(latencies)
+        for s in streams:
+            t0 = time.perf_counter()
+            if after == 0:
+                self.logs[s] = self._new(self.single_app, 1)
+            else:
+                self.logs[s].sign_off(payload(after))
+                self.single_app.save(self.logs[s])
+            done(t0)
+        return latencies
+
+    async def batch(self, streams: range) -> Latencies:
+        latencies: Latencies = []
+        done = timed_calls(latencies)
+        for s in streams:
+            t0 = time.perf_counter()
+            self.ids[s] = self._new(self.batch_app, BATCH_SIZE).id
+            done(t0)
+        return latencies
+
+    async def replay(self, streams: range) -> tuple[int, Latencies]:
+        latencies: Latencies = []
+        done = timed_calls(latencies)
+        events = 0
+        for s in streams:
+            t0 = time.perf_counter()
+            events += self.batch_app.repository.get(self.ids[s]).version
+            done(t0)
+        return events, latencies
+
+
+# --------------------------------------------------------------------------- running
+
+SliceRun = Callable[[System, int], Awaitable[tuple[int, Latencies]]]
+
+
+async def run_single(system: System, index: int) -> tuple[int, Latencies]:
+    return SINGLE_STREAMS, await system.single(index, range(SINGLE_STREAMS))
+
+
+async def run_batch(system: System, index: int) -> tuple[int, Latencies]:
+    return len(slice_of(index)) * BATCH_SIZE, await system.batch(slice_of(index))
+
+
+async def run_replay(system: System, index: int) -> tuple[int, Latencies]:
+    return await system.replay(slice_of(index))
+
+
+async def measure(
+    workload: str,
+    systems: list[System],
+    run_slice: SliceRun,
+    results: dict[tuple[str, str], Measurement],
+) -> None:
+    taking_part = [s for s in systems if workload in s.workloads]
+    for index in range(SLICES[workload]):
+        shift = index % len(taking_part)
+        for system in taking_part[shift:] + taking_part[:shift]:
+            gc.collect()
+            t0 = time.perf_counter()
+            events, latencies = await run_slice(system, index)
+            seconds = time.perf_counter() - t0
+            key = (workload, system.name)
+            results.setdefault(key, Measurement(workload, system.name)).add(
+                events, seconds, latencies
+            )
+    expected = {"a": SINGLE_STREAMS * SINGLE_APPENDS_PER_STREAM, "b": BATCH_STREAMS * BATCH_SIZE}
+    expected["c"] = expected["b"]
+    for system in taking_part:
+        m = results[workload, system.name]
+        if m.events % expected[workload]:
+            raise RuntimeError(f"{system.name}: {m.events} events in workload {workload}")
+
+
+async def one_pass(server: Server, results: dict[tuple[str, str], Measurement]) -> None:
+    ours = Ours(OURS, shipped_pool)
+    systems: list[System] = [
+        ours,
+        OursPerStream(ours),
+        Raw(),
+        Library(),
+    ]
+    async with AsyncExitStack() as stack:
+        for system in systems:
+            await system.open(stack, server)
+        for workload, run_slice in (("a", run_single), ("b", run_batch), ("c", run_replay)):
+            await server.settle()
+            t0 = time.perf_counter()
+            await measure(workload, systems, run_slice, results)
+            print(f"  workload {workload}: {time.perf_counter() - t0:5.1f} s", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------- report
+
+
+def ratio(
+    results: dict[tuple[str, str], Measurement], workload: str, reference: str
+) -> tuple[float, list[float]] | None:
+    """ours/reference events/s overall, and per slice."""
+    ours, other = results.get((workload, OURS)), results.get((workload, reference))
+    if ours is None or other is None:
+        return None
+    per_slice = [a / b for a, b in zip(ours.slice_rates, other.slice_rates, strict=True)]
+    return ours.events_per_s / other.events_per_s, per_slice
+
+
+def describe_ratio(found: tuple[float, list[float]] | None) -> str:
+    if found is None:
+        return "n/a"
+    overall, per_slice = found
+    return (
+        f"{overall:.2f}x  (per slice: median {statistics.median(per_slice):.2f}x,"
+        f" {min(per_slice):.2f}-{max(per_slice):.2f}x)"
+    )
+
+
+def report(results: dict[tuple[str, str], Measurement], context: dict[str, Any]) -> dict[str, Any]:
+    server = context["server"]
+    print()
+    print(
+        f"PostgreSQL {server['version']} via {context['mode']} (fsync={server['fsync']},"
+        f" synchronous_commit={server['synchronous_commit']}), Python {context['python']},"
+        f" {context['cpus']} CPUs; {context['passes']} passes, systems interleaved by slice,"
+        f" {context['wall_seconds']:.0f} s"
+    )
+    header = (
+        f"{'workload':<34} {'system':<25} {'events/s':>9} {'slices min-max':>16}"
+        f" {'p50 ms':>7} {'p99 ms':>7}"
+    )
+    print(header)
+    print("-" * len(header))
+    rows = []
+    for key, title in WORKLOADS.items():
+        for system in SYSTEM_ORDER:
+            m = results.get((key, system))
+            if m is None:
+                continue
+            rows.append(m.as_json())
+            spread = f"{min(m.slice_rates):,.0f}-{max(m.slice_rates):,.0f}"
+            print(
+                f"{title:<34} {m.system:<25} {m.events_per_s:>9,.0f} {spread:>16}"
+                f" {m.percentile(50):>7.2f} {m.percentile(99):>7.2f}"
+            )
+        print(
+            f"{'':<34} {'ours / eventsourcing':<25} {describe_ratio(ratio(results, key, LIBRARY))}"
+        )
+        print(f"{'':<34} {'ours / raw floor':<25} {describe_ratio(ratio(results, key, RAW))}")
+    print(f"* {OURS_PER_STREAM}: diagnosis only (one stream per call); no target.")
+    print()
+    targets = []
+    for workload, reference, minimum in TARGETS:
+        found = ratio(results, workload, reference)
+        overall = found[0] if found else 0.0
+        achieved = statistics.median(found[1]) if found else 0.0
+        passed = achieved >= minimum
+        targets.append(
+            {
+                "workload": workload,
+                "reference": reference,
+                "minimum": minimum,
+                "achieved_per_slice_median": round(achieved, 3),
+                "overall": round(overall, 3),
+                "pass": passed,
+            }
+        )
+        print(
+            f"{'PASS' if passed else 'MISS'}  {WORKLOADS[workload]}: ours / {reference}"
+            f" = {achieved:.3f}x per-slice median, {overall:.3f}x overall"
+            f" (target >= {minimum}x)"
+        )
+    return {
+        **context,
+        "results": rows,
+        "ratios": {
+            key: {
+                "ours_over_eventsourcing": (ratio(results, key, LIBRARY) or (None,))[0],
+                "ours_over_raw_floor": (ratio(results, key, RAW) or (None,))[0],
+            }
+            for key in WORKLOADS
+        },
+        "targets": targets,
+    }
+
+
+async def run(admin_url: str, mode: str) -> dict[str, Any]:
+    server = Server(admin_url)
+    context: dict[str, Any] = {
+        "mode": mode,
+        "server": await server.describe(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "passes": PASSES,
+        "slices_per_pass": SLICES,
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    results: dict[tuple[str, str], Measurement] = {}
+    started = time.perf_counter()
+    for number in range(PASSES):
+        print(f"pass {number + 1}/{PASSES}", file=sys.stderr)
+        await one_pass(server, results)
+    context["wall_seconds"] = round(time.perf_counter() - started, 1)
+    return report(results, context)
+
+
+def main() -> None:
+    # Migration log lines would interleave with the table.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    with postgres_server() as (admin_url, mode):
+        document = asyncio.run(run(admin_url, mode))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    print(f"\nwritten to {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

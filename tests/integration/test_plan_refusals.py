@@ -1,0 +1,242 @@
+"""Every kind of refusal: clear message, nothing in the event stream, nothing in history."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+
+from domain import commands as cmd
+from domain.gates import PlanStatus
+from domain.hierarchy import PlanContent
+from domain.phases import Phase
+from domain.plan import PlanDefinition
+from domain.roles import Role
+from starter import start_plan
+from temaplan.simulation import PlanDriver, content_for
+from tests.integration.conftest import unique
+
+pytestmark = pytest.mark.servers
+
+
+async def history_length(handle: WorkflowHandle[Any, Any]) -> int:
+    """The history's length once the workflow is idle at its gate: its last workflow task
+    completed and nothing changed for a moment (it may still be finishing the step)."""
+    task_events = {
+        EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+        EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+        EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+    }
+    previous = -1
+    while True:
+        events = (await handle.fetch_history()).events
+        last_task = next(e for e in reversed(events) if e.event_type in task_events)
+        idle = last_task.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+        if idle and len(events) == previous:
+            return previous
+        previous = len(events) if idle else -1
+        await asyncio.sleep(0.1)
+
+
+async def stored(pool: asyncpg.Pool, plan_id: str) -> int:
+    return int(await pool.fetchval("SELECT count(*) FROM events WHERE stream_id = $1", plan_id))
+
+
+async def assert_refused(
+    driver: PlanDriver, pool: asyncpg.Pool, name: str, command: object, code: str, text: str
+) -> None:
+    """The update is refused with ``code`` and ``text``; history and stream are unchanged."""
+    handle = driver.handle
+    before = (await history_length(handle), await stored(pool, driver.definition.plan_id))
+    with pytest.raises(WorkflowUpdateFailedError) as caught:
+        await handle.execute_update(name, command, result_type=cmd.Receipt)
+    cause = caught.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.type == code
+    assert text in cause.message
+    after = (await history_length(handle), await stored(pool, driver.definition.plan_id))
+    assert after == before, f"{name} left a trace: history/stream {before} -> {after}"
+
+
+async def start_at_goals_gate(
+    env: WorkflowEnvironment, queue: str, definition: PlanDefinition
+) -> tuple[PlanDriver, PlanStatus]:
+    with env.with_time_skipping_disabled():  # type: ignore[attr-defined]
+        handle = await start_plan(env.client, definition, queue)
+    driver = PlanDriver(handle, definition)  # type: ignore[arg-type]
+    await driver.wait_for(lambda s: s.step_key == "goals.submit")
+    await driver.update(
+        "submit_content",
+        cmd.SubmitContent(
+            actor_id=driver.person(Role.PROJECT_LEADER),
+            phase=Phase.GOALS,
+            content=content_for(Phase.GOALS, driver.proposals),
+        ),
+    )
+    status = await driver.wait_for(lambda s: s.step_key == "goals.quality_assurance")
+    return driver, status
+
+
+def sign(status: PlanStatus, actor: str, **changes: Any) -> cmd.SignOff:
+    fields: dict[str, Any] = {
+        "actor_id": actor,
+        "step_key": status.step_key,
+        "content_version": status.content_version,
+        "content_hash": status.content_hash,
+    }
+    fields.update(changes)
+    return cmd.SignOff(**fields)
+
+
+async def test_sign_off_refusals_leave_no_trace(
+    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
+) -> None:
+    driver, status = await start_at_goals_gate(temporal_env, task_queue, unique(bodo))
+    steering = driver.person(Role.STEERING_GROUP)
+    await assert_refused(
+        driver,
+        pool,
+        "sign_off",
+        sign(status, "ukjent.person"),
+        "UnknownParticipant",
+        "'ukjent.person' is not a participant",
+    )
+    group_member = driver.person(Role.PROJECT_GROUP)
+    await assert_refused(
+        driver, pool, "sign_off", sign(status, group_member), "WrongRole", "it needs steering_group"
+    )
+    await assert_refused(
+        driver,
+        pool,
+        "sign_off",
+        sign(status, steering, step_key="strategies.quality_assurance"),
+        "GateNotOpen",
+        "'strategies.quality_assurance' is not open; the plan waits at 'goals.quality_assurance'",
+    )
+    await assert_refused(
+        driver,
+        pool,
+        "sign_off",
+        sign(status, steering, content_version=99),
+        "StaleContent",
+        "content version 99 is not the one under review",
+    )
+    await assert_refused(
+        driver,
+        pool,
+        "sign_off",
+        sign(status, steering, content_hash="0" * 64),
+        "StaleContent",
+        f"hash {status.content_hash} is",
+    )
+    await assert_refused(
+        driver,
+        pool,
+        "sign_off",
+        sign(status, steering, approve=False),
+        "InvalidDecision",
+        "requesting changes needs a reason",
+    )
+    await assert_refused(
+        driver,
+        pool,
+        "submit_content",
+        cmd.SubmitContent(
+            actor_id=driver.person(Role.PROJECT_LEADER),
+            phase=Phase.STRATEGIES,
+            content=content_for(Phase.STRATEGIES, driver.proposals),
+        ),
+        "GateNotOpen",
+        "the plan is in 'goals'",
+    )
+    # After all the refusals the gate still waits for the same people.
+    assert (await driver.status()).awaited == status.awaited
+
+
+async def test_invalid_content_is_refused_with_the_rule_it_breaks(
+    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
+) -> None:
+    definition = unique(bodo)
+    with temporal_env.with_time_skipping_disabled():  # type: ignore[attr-defined]
+        handle = await start_plan(temporal_env.client, definition, task_queue)
+    driver = PlanDriver(handle, definition)  # type: ignore[arg-type]
+    await driver.wait_for(lambda s: s.step_key == "goals.submit")
+    proposals = driver.proposals
+    orphan = proposals.measures[0].model_copy(update={"strategy_id": "S-finnes-ikke"})
+    broken = PlanContent(goals=proposals.goals, measures=(orphan,))
+    leader = driver.person(Role.PROJECT_LEADER)
+    await assert_refused(
+        driver,
+        pool,
+        "submit_content",
+        cmd.SubmitContent(actor_id=leader, phase=Phase.GOALS, content=broken),
+        "InvalidContent",
+        "strategy 'S-finnes-ikke' does not exist",
+    )
+    await assert_refused(
+        driver,
+        pool,
+        "submit_content",
+        cmd.SubmitContent(actor_id=leader, phase=Phase.GOALS, content=PlanContent()),
+        "InvalidContent",
+        "at least one goal is needed",
+    )
+    await assert_refused(
+        driver,
+        pool,
+        "submit_content",
+        cmd.SubmitContent(
+            actor_id=driver.person(Role.STEERING_GROUP),
+            phase=Phase.GOALS,
+            content=content_for(Phase.GOALS, proposals),
+        ),
+        "WrongRole",
+        "it needs project_leader",
+    )
+
+
+async def test_late_hearing_response_is_refused_with_the_deadline(
+    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, larvik: PlanDefinition
+) -> None:
+    definition = unique(larvik)
+    with temporal_env.with_time_skipping_disabled():  # type: ignore[attr-defined]
+        handle = await start_plan(temporal_env.client, definition, task_queue)
+    driver = PlanDriver(handle, definition)  # type: ignore[arg-type]
+    status = await driver.wait_for(lambda s: s.step_key is not None)
+    while not status.hearing_open:
+        marker = (status.step_key, status.events_recorded)
+        await driver.act_once(status, hearing=lambda _s: _noop())
+        status = await driver.wait_for(
+            lambda s, marker=marker: (s.step_key, s.events_recorded) != marker  # type: ignore[misc]
+        )
+    on_time = await driver.update(
+        "respond_to_hearing", cmd.HearingResponse(name="Kari", text="Før fristen.")
+    )
+    assert on_time.event_type == "hearing_response_received"
+    await temporal_env.fast_forward(handle, timedelta(weeks=6, minutes=5))
+    status = await driver.wait_for(lambda s: s.step_key == "hearing.summary")
+    assert status.hearing_deadline is not None
+    await assert_refused(
+        driver,
+        pool,
+        "respond_to_hearing",
+        cmd.HearingResponse(name="Ola", organisation="Velforeningen", text="Etter fristen."),
+        "LateResponse",
+        f"its deadline was {status.hearing_deadline.isoformat()}",
+    )
+    # A late signal cannot be refused to its sender, but it is not recorded either.
+    before = await stored(pool, definition.plan_id)
+    await handle.signal("hearing_response", cmd.HearingResponse(name="Per", text="For sent."))
+    assert (await driver.status()).hearing_responses == 1
+    assert await stored(pool, definition.plan_id) == before
+
+
+async def _noop() -> None:
+    return None
