@@ -170,18 +170,26 @@ class PlanDriver:
             )
             self.progress("adoption: the municipal council adopted the plan")
 
-    async def run_to_adoption(self, hearing: Callable[[PlanStatus], Awaitable[None]]) -> PlanStatus:
-        status = await self.wait_for(lambda s: s.step_key is not None)
-        while status.status == "active":
+    async def run_until(
+        self,
+        stop: Callable[[PlanStatus], bool],
+        hearing: Callable[[PlanStatus], Awaitable[None]],
+    ) -> PlanStatus:
+        """Act as each step's people until ``stop`` holds (or the plan leaves 'active')."""
+        status = await self.wait_for(
+            lambda s: s.status != "not_started" and (s.step_key is not None or s.status != "active")
+        )
+        while status.status == "active" and not stop(status):
             marker = (status.step_key, status.events_recorded)
             await self.act_once(status, hearing)
             status = await self.wait_for(
-                lambda s, marker=marker: (
-                    (s.step_key, s.events_recorded) != marker  # type: ignore[misc]
-                    and (s.step_key is not None or s.status != "active")
-                )
+                lambda s, marker=marker: (s.step_key, s.events_recorded) != marker  # type: ignore[misc]
+                and (s.step_key is not None or s.status != "active")
             )
         return status
+
+    async def run_to_adoption(self, hearing: Callable[[PlanStatus], Awaitable[None]]) -> PlanStatus:
+        return await self.run_until(lambda _s: False, hearing)
 
 
 async def send_hearing_responses(driver: PlanDriver, count: int, with_receipt: int = 0) -> None:

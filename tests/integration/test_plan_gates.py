@@ -1,0 +1,187 @@
+"""Gates on the real servers: changes requested, the council returning the plan, quorum
+rules, and a repeated sign-off answered with its original receipt."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import asyncpg
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from domain import commands as cmd
+from domain.gates import PlanStatus
+from domain.phases import Phase
+from domain.plan import PlanDefinition, QuorumRule
+from domain.roles import Role
+from domain.state import PlanState, fold
+from eventstore import EventStore
+from starter import start_plan
+from temaplan.simulation import PlanDriver
+from tests.integration.conftest import unique
+
+pytestmark = pytest.mark.servers
+
+
+async def started(env: WorkflowEnvironment, queue: str, definition: PlanDefinition) -> PlanDriver:
+    with env.with_time_skipping_disabled():  # type: ignore[attr-defined]
+        handle = await start_plan(env.client, definition, queue)
+    return PlanDriver(handle, definition)
+
+
+def passing_hearing(env: WorkflowEnvironment, driver: PlanDriver):  # type: ignore[no-untyped-def]
+    async def hearing(_status: PlanStatus) -> None:
+        await env.fast_forward(driver.handle, timedelta(weeks=6, minutes=5))
+
+    return hearing
+
+
+async def test_changes_requested_then_council_returns_to_strategies_and_plan_is_adopted(
+    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
+) -> None:
+    definition = unique(bodo)
+    driver = await started(temporal_env, task_queue, definition)
+    hearing = passing_hearing(temporal_env, driver)
+    status = await driver.run_until(lambda s: s.step_key == "strategies.quality_assurance", hearing)
+    first_version = status.content_version
+    approver, objector = "per.olsen", "anne.larsen"
+    await driver.update(
+        "sign_off",
+        cmd.SignOff(
+            actor_id=approver,
+            step_key="strategies.quality_assurance",
+            content_version=status.content_version or 0,
+            content_hash=status.content_hash or "",
+            role=Role.STEERING_GROUP,
+        ),
+    )
+    refusal = await driver.update(
+        "sign_off",
+        cmd.SignOff(
+            actor_id=objector,
+            step_key="strategies.quality_assurance",
+            content_version=status.content_version or 0,
+            content_hash=status.content_hash or "",
+            approve=False,
+            comment="Strategi 2.1 må si noe om bostedsløse.",
+        ),
+    )
+    assert refusal.event_type == "changes_requested"
+    status = await driver.wait_for(lambda s: s.step_key == "strategies.submit")
+    assert status.content_version is None  # the rejected version is history now
+    state = await driver.handle.query("state", result_type=PlanState)
+    assert state.under_review is None
+    assert state.changes_requested[-1].reason == "Strategi 2.1 må si noe om bostedsløse."
+
+    # Resubmitted: a new version, and the earlier approval no longer counts.
+    status = await driver.run_until(lambda s: s.step_key == "strategies.quality_assurance", hearing)
+    assert status.content_version is not None
+    assert first_version is not None
+    assert status.content_version > first_version
+    steering = next(a for a in status.awaited if a.role is Role.STEERING_GROUP)
+    assert steering.given == 0
+    assert approver in steering.people
+
+    # On to the council, which returns the plan to the strategies phase.
+    status = await driver.run_until(lambda s: s.step_key == "adoption.council", hearing)
+    returned = await driver.update(
+        "council_decision",
+        cmd.CouncilDecision(
+            actor_id=driver.person(Role.MUNICIPAL_COUNCIL),
+            outcome="returned",
+            return_to=Phase.STRATEGIES,
+            reason="Kommunestyret ber om en egen strategi for unge i etableringsfasen.",
+            content_version=status.content_version or 0,
+            content_hash=status.content_hash or "",
+        ),
+    )
+    assert returned.event_type == "council_decided"
+    status = await driver.wait_for(lambda s: s.step_key == "strategies.submit")
+    assert status.phase is Phase.STRATEGIES
+
+    final = await driver.run_to_adoption(hearing)
+    assert final.status == "adopted"
+    store = EventStore(pool)
+    events = await store.read_domain(definition.plan_id)
+    assert fold(events) == await driver.handle.query("state", result_type=PlanState)
+    phases = [e.phase for e in events if e.type == "phase_started"]  # type: ignore[union-attr]
+    assert phases == [
+        Phase.GOALS, Phase.STRATEGIES, Phase.MEASURES, Phase.DRAFT, Phase.HEARING, Phase.ADOPTION,
+        Phase.STRATEGIES, Phase.MEASURES, Phase.DRAFT, Phase.HEARING, Phase.ADOPTION,
+    ]  # fmt: skip
+    decisions = [e for e in events if e.type == "council_decided"]
+    assert [d.outcome for d in decisions] == ["returned", "adopted"]  # type: ignore[union-attr]
+    assert sum(1 for e in events if e.type == "hearing_opened") == 2
+    assert (await store.verify(definition.plan_id)).ok
+
+
+@pytest.mark.parametrize(
+    ("rule", "needed"), [(QuorumRule.ANY, 1), (QuorumRule.MAJORITY, 2), (QuorumRule.ALL, 3)]
+)
+async def test_quorum_rule_decides_how_many_steering_members_must_sign(
+    temporal_env: WorkflowEnvironment,
+    pool: asyncpg.Pool,
+    task_queue: str,
+    bodo: PlanDefinition,
+    rule: QuorumRule,
+    needed: int,
+) -> None:
+    base = unique(bodo)
+    quorum = {**base.settings.quorum, Role.STEERING_GROUP: rule}
+    definition = base.model_copy(
+        update={"settings": base.settings.model_copy(update={"quorum": quorum})}
+    )
+    members = [p.id for p in definition.members(Role.STEERING_GROUP)]
+    assert len(members) == 3
+    driver = await started(temporal_env, task_queue, definition)
+    status = await driver.run_until(
+        lambda s: s.step_key == "goals.quality_assurance", passing_hearing(temporal_env, driver)
+    )
+    store = EventStore(pool)
+    for signed, member in enumerate(members, start=1):
+        receipt = await driver.update(
+            "sign_off",
+            cmd.SignOff(
+                actor_id=member,
+                step_key="goals.quality_assurance",
+                content_version=status.content_version or 0,
+                content_hash=status.content_hash or "",
+                role=Role.STEERING_GROUP,
+            ),
+        )
+        # Signing again gives the original receipt back and records nothing.
+        before = len(await store.read(definition.plan_id))
+        again = (
+            await driver.update(
+                "sign_off",
+                cmd.SignOff(
+                    actor_id=member,
+                    step_key="goals.quality_assurance",
+                    content_version=status.content_version or 0,
+                    content_hash=status.content_hash or "",
+                    role=Role.STEERING_GROUP,
+                ),
+            )
+            if signed < needed
+            else receipt
+        )
+        if signed < needed:
+            assert again.duplicate
+            assert (again.version, again.hash, again.event_id) == (
+                receipt.version,
+                receipt.hash,
+                receipt.event_id,
+            )
+            assert len(await store.read(definition.plan_id)) == before
+            now = await driver.status()
+            assert now.step_key == "goals.quality_assurance"
+            assert now.awaited[0].given == signed
+            assert now.awaited[0].needed == needed
+        else:
+            now = await driver.wait_for(lambda s: s.phase is Phase.STRATEGIES)
+            assert now.step_key == "strategies.submit"
+            break
+    sign_offs = [
+        e for e in await store.read_domain(definition.plan_id) if e.type == "sign_off_given"
+    ]
+    assert len(sign_offs) == needed
