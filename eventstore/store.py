@@ -65,14 +65,14 @@ UNION ALL
 (SELECT 'duplicate' AS kind, {_COLUMNS} FROM events WHERE event_id = ANY($2::uuid[]))
 """
 
+# The batch travels as one JSON document: its parts are canonical JSON already, so
+# building it is string joining, and the server parses it in one go.
 _INSERT = """
 INSERT INTO events (stream_id, version, event_id, type, schema_version, data,
                     actor_id, actor_role, recorded_at, prev_hash, hash)
-SELECT $1, u.version, u.event_id, u.type, u.schema_version, u.data::jsonb,
-       u.actor_id, u.actor_role, $2, u.prev_hash, u.hash
-  FROM unnest($3::int[], $4::uuid[], $5::text[], $6::int[], $7::text[],
-              $8::text[], $9::text[], $10::text[], $11::text[])
-       AS u(version, event_id, type, schema_version, data, actor_id, actor_role, prev_hash, hash)
+SELECT $1, u.v, u.e, u.t, u.s, u.d, u.a, u.r, $2, u.p, u.h
+  FROM json_to_recordset($3::json)
+       AS u(v int, e uuid, t text, s int, d jsonb, a text, r text, p text, h text)
 RETURNING version, position
 """
 
@@ -320,15 +320,18 @@ class EventStore:
             # machines, so "as of" reads never skip an earlier version.
             if head is not None and recorded_at < head["recorded_at"]:
                 recorded_at = head["recorded_at"]
-            columns = self._chain(stream_id, expected_version, prev_hash, recorded_at, events)
+            batch, hashes = self._chain(stream_id, expected_version, prev_hash, recorded_at, events)
             try:
-                inserted = await conn.fetch(_INSERT, stream_id, recorded_at, *columns)
+                inserted = await conn.fetch(_INSERT, stream_id, recorded_at, batch)
             except asyncpg.UniqueViolationError:
                 # Another writer took the version, or some of these event ids are stored.
                 return await self._after_race(conn, stream_id, expected_version, events)
         return [
             Receipt(stream_id, row["version"], e.event_id, h, recorded_at, row["position"])
-            for row, e, h in zip(inserted, events, columns[-1], strict=True)
+            # RETURNING order is not promised by SQL: pair rows to events by version.
+            for row, e, h in zip(
+                sorted(inserted, key=lambda r: r["version"]), events, hashes, strict=True
+            )
         ]
 
     @staticmethod
@@ -338,21 +341,16 @@ class EventStore:
         prev_hash: str,
         recorded_at: datetime,
         events: Sequence[NewEvent],
-    ) -> tuple[list[Any], ...]:
-        versions: list[int] = []
-        event_ids: list[UUID] = []
-        types: list[str] = []
-        schema_versions: list[int] = []
-        datas: list[str] = []
-        actor_ids: list[str] = []
-        actor_roles: list[str] = []
-        prev_hashes: list[str] = []
+    ) -> tuple[str, list[str]]:
+        """The batch as a JSON array of rows for the insert, and each event's hash."""
+        rows: list[str] = []
         hashes: list[str] = []
         recorded_at_json = _json(format_timestamp(recorded_at))
         stream_json = _json(stream_id) if type(stream_id) is str else None
         for offset, event in enumerate(events, start=1):
             version = expected_version + offset
             data = event.data if type(event.data) is dict else dict(event.data)
+            event_id = str(event.event_id)
             if (
                 stream_json is not None
                 and type(event.event_id) is UUID
@@ -363,23 +361,26 @@ class EventStore:
                 and _plain(data)
             ):
                 data_json = _json(data)
+                type_json = _short_json(event.type)
+                actor_id_json = _short_json(event.actor_id)
+                actor_role_json = _short_json(event.actor_role)
                 event_hash = _record_hash(
                     prev_hash,
                     stream_json=stream_json,
                     version=version,
-                    event_id=str(event.event_id),
-                    type_json=_json(event.type),
+                    event_id=event_id,
+                    type_json=type_json,
                     schema_version=event.schema_version,
                     data_json=data_json,
-                    actor_id_json=_json(event.actor_id),
-                    actor_role_json=_json(event.actor_role),
+                    actor_id_json=actor_id_json,
+                    actor_role_json=actor_role_json,
                     recorded_at_json=recorded_at_json,
                 )
             else:
                 record = chain_record(
                     stream_id=stream_id,
                     version=version,
-                    event_id=str(event.event_id),
+                    event_id=event_id,
                     event_type=event.type,
                     schema_version=event.schema_version,
                     data=dict(event.data),
@@ -389,27 +390,17 @@ class EventStore:
                 )
                 event_hash = chain_hash(prev_hash, record)
                 data_json = canonical_json(record["data"]).decode()
-            versions.append(version)
-            event_ids.append(event.event_id)
-            types.append(event.type)
-            schema_versions.append(event.schema_version)
-            datas.append(data_json)
-            actor_ids.append(event.actor_id)
-            actor_roles.append(event.actor_role)
-            prev_hashes.append(prev_hash)
+                type_json = _json(str(event.type))
+                actor_id_json = _json(str(event.actor_id))
+                actor_role_json = _json(str(event.actor_role))
+            rows.append(
+                f'{{"v":{version},"e":"{event_id}","t":{type_json},'
+                f'"s":{int(event.schema_version)},"d":{data_json},"a":{actor_id_json},'
+                f'"r":{actor_role_json},"p":"{prev_hash}","h":"{event_hash}"}}'
+            )
             hashes.append(event_hash)
             prev_hash = event_hash
-        return (
-            versions,
-            event_ids,
-            types,
-            schema_versions,
-            datas,
-            actor_ids,
-            actor_roles,
-            prev_hashes,
-            hashes,
-        )
+        return "[" + ",".join(rows) + "]", hashes
 
     @staticmethod
     def _replayed(
