@@ -183,8 +183,10 @@ class PlanDriver:
             marker = (status.step_key, status.events_recorded)
             await self.act_once(status, hearing)
             status = await self.wait_for(
-                lambda s, marker=marker: (s.step_key, s.events_recorded) != marker  # type: ignore[misc]
-                and (s.step_key is not None or s.status != "active")
+                lambda s, marker=marker: (
+                    (s.step_key, s.events_recorded) != marker  # type: ignore[misc]
+                    and (s.step_key is not None or s.status != "active")
+                )
             )
         return status
 
