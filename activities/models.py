@@ -25,6 +25,11 @@ class AppendEventsOutput(_Model):
     receipts: list[Receipt]
 
 
+class ReceiptAtInput(_Model):
+    stream_id: str
+    version: int = Field(ge=1)
+
+
 class CompileContentInput(_Model):
     definition: PlanDefinition
     phase: Phase

@@ -17,6 +17,7 @@ from activities.models import (
     CompileContentOutput,
     NotifyInput,
     NotifyOutput,
+    ReceiptAtInput,
     RenderDraftInput,
     RenderDraftOutput,
 )
@@ -68,6 +69,21 @@ class PlanActivities:
                 )
                 for r, event in zip(receipts, request.events, strict=True)
             ]
+        )
+
+    @activity.defn(name="receipt_at")
+    async def receipt_at(self, request: ReceiptAtInput) -> Receipt:
+        """The receipt of an event already recorded, for a request that is repeated."""
+        [stored] = await self._store.read(
+            request.stream_id, up_to_version=request.version, from_version=request.version
+        )
+        return Receipt(
+            plan_id=stored.stream_id,
+            event_id=stored.event_id,
+            version=stored.version,
+            hash=stored.hash,
+            recorded_at=stored.recorded_at,
+            event_type=stored.type,
         )
 
     @activity.defn(name="compile_content")
@@ -135,4 +151,10 @@ class PlanActivities:
         return NotifyOutput(queued=len(inserted))
 
     def all(self) -> list[Callable[..., Any]]:
-        return [self.append_events, self.compile_content, self.render_draft, self.notify]
+        return [
+            self.append_events,
+            self.receipt_at,
+            self.compile_content,
+            self.render_draft,
+            self.notify,
+        ]

@@ -6,6 +6,7 @@ the events up to it, so it must depend on nothing but the events themselves.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Literal
@@ -70,10 +71,15 @@ class Comment(_Frozen):
 
 
 class HearingResponse(_Frozen):
+    """A response as the state knows it. The text itself stays in its event: a hearing
+    may get thousands of long responses, and the workflow carries this state across
+    continue-as-new inside Temporal's payload limit."""
+
     response_id: str
     name: str
     organisation: str | None
-    text: str
+    text_sha256: str
+    version: int  # the event's version in the plan's stream
     at: datetime
 
 
@@ -282,7 +288,8 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
                 response_id=event.response_id,
                 name=event.name,
                 organisation=event.organisation,
-                text=event.text,
+                text_sha256=hashlib.sha256(event.text.encode()).hexdigest(),
+                version=state.events_folded + 1,
                 at=event.occurred_at,
             )
             return state.model_copy(

@@ -454,16 +454,19 @@ class EventStore:
         *,
         up_to_version: int | None = None,
         as_of: datetime | None = None,
+        from_version: int | None = None,
     ) -> list[StoredEvent]:
         async with self._connection() as conn:
             rows = await conn.fetch(
                 f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1"
                 " AND ($2::int IS NULL OR version <= $2)"
                 " AND ($3::timestamptz IS NULL OR recorded_at <= $3)"
+                " AND ($4::int IS NULL OR version >= $4)"
                 " ORDER BY version",
                 stream_id,
                 up_to_version,
                 as_of,
+                from_version,
             )
         return [_stored(r) for r in rows]
 

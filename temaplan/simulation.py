@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 
 from domain import commands as cmd
 from domain.gates import PlanStatus
@@ -70,9 +71,18 @@ class PlanDriver:
             await asyncio.sleep(0.02)
 
     async def update(self, name: str, command: object) -> cmd.Receipt:
-        receipt: cmd.Receipt = await self.handle.execute_update(
-            name, command, result_type=cmd.Receipt
-        )
+        while True:
+            try:
+                receipt: cmd.Receipt = await self.handle.execute_update(
+                    name, command, result_type=cmd.Receipt
+                )
+                break
+            except WorkflowUpdateFailedError as exc:
+                # The plan is moving to a new run: the same request, sent again, is safe.
+                cause = exc.cause
+                if not (isinstance(cause, ApplicationError) and cause.type == "HandingOver"):
+                    raise
+                await asyncio.sleep(0.05)
         self.receipts.append(receipt)
         return receipt
 

@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         CompileContentInput,
         Notification,
         NotifyInput,
+        ReceiptAtInput,
         RenderDraftInput,
     )
     from activities.plan_activities import PlanActivities
@@ -79,6 +80,14 @@ class PlanWorkflow:
         self._updates_in_run = 0
         self._max_updates = plan.max_updates_per_run
         self._published: tuple[str, tuple[str, ...]] | None = None
+        self._handing_over = False
+        # Responses sent as Updates whose senders wait for their receipts.
+        self._awaiting_receipt: set[str] = set()
+        # Response ids recorded or queued: duplicates are dropped, retries answered.
+        self._recorded_responses: dict[str, int] = {
+            r.response_id: r.version for r in self._state.hearing_responses
+        }
+        self._queued_responses: set[str] = {p.response_id for p in self._pending}
 
     # --- the run ----------------------------------------------------------------------
 
@@ -93,6 +102,9 @@ class PlanWorkflow:
         while self._state.status == "active":
             if self._should_continue_as_new():
                 await self._continue_as_new(plan)
+            # Taken before anything is awaited: a decision recorded while the step is
+            # being announced must still wake the loop.
+            seen = self._version
             step = current_step(self._state)
             await self._publish(step)
             if step is None:
@@ -104,7 +116,6 @@ class PlanWorkflow:
             else:
                 if step.kind is StepKind.DRAFT_STEP:
                     await self._render_draft()
-                seen = self._version
                 await workflow.wait_condition(
                     lambda seen=seen: self._version != seen or self._should_continue_as_new()  # type: ignore[misc]
                 )
@@ -156,8 +167,11 @@ class PlanWorkflow:
             except TimeoutError:
                 break
             await self._flush_responses()
-            if self._should_continue_as_new():
+            if self._should_continue_as_new() and self._close_requested_by is None:
                 await self._continue_as_new(plan)
+        await self._close_hearing()
+
+    async def _close_hearing(self) -> None:
         # Responses received before the deadline are recorded before the close.
         await self._flush_responses()
         closed_by = self._close_requested_by or decisions.ENGINE
@@ -168,8 +182,12 @@ class PlanWorkflow:
         self._close_requested_by = None
 
     async def _flush_responses(self) -> None:
-        while self._pending:
-            batch = self._pending[:RESPONSE_BATCH]
+        """Record what is queued now (not what keeps arriving meanwhile, so that a
+        hand-over to a new run is not put off by a steady stream)."""
+        todo = len(self._pending)
+        while todo > 0:
+            batch = self._pending[: min(RESPONSE_BATCH, todo)]
+            todo -= len(batch)
 
             def decide(
                 state: PlanState, _at: datetime, ids: NewId, batch: list[PendingResponse] = batch
@@ -183,7 +201,10 @@ class PlanWorkflow:
 
             receipts = await self._record(decide)
             for item, receipt in zip(batch, receipts, strict=True):
-                self._receipts[f"response/{item.response_id}"] = receipt
+                self._recorded_responses[item.response_id] = receipt.version
+                self._queued_responses.discard(item.response_id)
+                if item.response_id in self._awaiting_receipt:
+                    self._receipts[f"response/{item.response_id}"] = receipt
             del self._pending[: len(batch)]
 
     # --- recording ----------------------------------------------------------------------
@@ -219,8 +240,19 @@ class PlanWorkflow:
             self._version += len(events)
             return result.receipts
 
+    def _not_handing_over(self) -> None:
+        """While the run hands over to the next, new requests are turned away with a
+        retryable error; the same request sent again reaches the new run (sign-offs and
+        responses are recognised when repeated, so retrying is always safe)."""
+        if self._handing_over or self._should_continue_as_new():
+            raise ApplicationError(
+                "the plan is moving to a new run; send the same request again",
+                type="HandingOver",
+            )
+
     def _check(self, decide: Decide) -> None:
         """For validators: refuse now, before the update is admitted to history."""
+        self._not_handing_over()
         try:
             decide(self._state, workflow.now(), self._ids())
         except Refusal as refusal:
@@ -336,12 +368,19 @@ class PlanWorkflow:
         )
 
     async def _continue_as_new(self, plan: PlanInput) -> None:
-        # Handlers waiting for their responses to be recorded finish once we flush, so
-        # keep flushing until every handler is done, then hand over.
+        # Handlers waiting for their responses to be recorded (or for the hearing to
+        # close) finish once we do that work, so keep at it until every handler is done.
+        self._handing_over = True
         while not workflow.all_handlers_finished():
             await self._flush_responses()
+            if self._close_requested_by is not None and self._state.hearing_open:
+                await self._close_hearing()
             await workflow.wait_condition(
-                lambda: bool(self._pending) or workflow.all_handlers_finished()
+                lambda: (
+                    bool(self._pending)
+                    or (self._close_requested_by is not None and self._state.hearing_open)
+                    or workflow.all_handlers_finished()
+                )
             )
         await self._flush_responses()
         workflow.continue_as_new(
@@ -413,6 +452,7 @@ class PlanWorkflow:
 
     @sign_off.validator
     def _validate_sign_off(self, command: cmd.SignOff) -> None:
+        self._not_handing_over()
         if decisions.existing_sign_off(self._state, command):
             return  # answered with the original receipt
         self._check(lambda s, at, ids: decisions.sign_off(s, command, at, ids))
@@ -441,26 +481,45 @@ class PlanWorkflow:
         except Refusal as refusal:
             workflow.logger.warning("hearing response not accepted: %s", refusal.message)
             return
+        self._queue_response(response_id, response)
+
+    def _queue_response(self, response_id: str, response: cmd.HearingResponse) -> None:
         self._pending.append(
             PendingResponse(response_id=response_id, received_at=workflow.now(), response=response)
         )
+        self._queued_responses.add(response_id)
 
     @workflow.update
     async def respond_to_hearing(self, response: cmd.HearingResponse) -> cmd.Receipt:
         self._updates_in_run += 1
         response_id = response.response_id or str(workflow.uuid4())
         key = f"response/{response_id}"
+        self._awaiting_receipt.add(response_id)
         if not self._response_known(response_id):
-            self._pending.append(
-                PendingResponse(
-                    response_id=response_id, received_at=workflow.now(), response=response
-                )
+            self._queue_response(response_id, response)
+        try:
+            await workflow.wait_condition(
+                lambda: key in self._receipts or response_id in self._recorded_responses
             )
-        await workflow.wait_condition(lambda: key in self._receipts)
-        return self._receipts[key]
+            receipt = self._receipts.pop(key, None)
+            if receipt is None:
+                # Recorded before this request (a retry): fetch the original receipt.
+                receipt = await workflow.execute_activity_method(
+                    PlanActivities.receipt_at,
+                    ReceiptAtInput(
+                        stream_id=self._plan_id, version=self._recorded_responses[response_id]
+                    ),
+                    start_to_close_timeout=ACTIVITY_TIMEOUT,
+                    retry_policy=STORE_RETRY,
+                )
+                receipt = receipt.model_copy(update={"duplicate": True})
+            return receipt
+        finally:
+            self._awaiting_receipt.discard(response_id)
 
     @respond_to_hearing.validator
     def _validate_response(self, response: cmd.HearingResponse) -> None:
+        self._not_handing_over()
         if response.response_id and self._response_known(response.response_id):
             return  # a retry: answered with the original receipt
         self._check(
@@ -470,9 +529,7 @@ class PlanWorkflow:
         )
 
     def _response_known(self, response_id: str) -> bool:
-        return f"response/{response_id}" in self._receipts or any(
-            p.response_id == response_id for p in self._pending
-        )
+        return response_id in self._recorded_responses or response_id in self._queued_responses
 
     @workflow.update
     async def close_hearing(self, command: cmd.CloseHearing) -> cmd.Receipt:
@@ -489,6 +546,7 @@ class PlanWorkflow:
 
     @close_hearing.validator
     def _validate_close_hearing(self, command: cmd.CloseHearing) -> None:
+        self._not_handing_over()
         try:
             decisions.request_hearing_close(self._state, command)
         except Refusal as refusal:
