@@ -30,19 +30,22 @@ log = structlog.get_logger(__name__)
 WORKFLOWS: Sequence[type] = (PlanWorkflow,)
 
 
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """domain/ and activities' models are pure and deterministic; passing them through
+    keeps one copy of each pydantic class (validators import lazily inside them). The
+    replayer must use the same settings as the worker."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules("domain", "activities")
+    )
+
+
 def build_worker(client: Client, pool: asyncpg.Pool, task_queue: str) -> Worker:
     activities = PlanActivities(pool)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
-        # domain/ and activities' models are pure and deterministic; passing them through
-        # keeps one copy of each pydantic class (validators import lazily inside them).
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(
-                "domain", "activities"
-            )
-        ),
+        workflow_runner=workflow_runner(),
         activities=activities.all(),
         # A killed worker's sticky queue otherwise stalls its plans for ~10 s.
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=1),

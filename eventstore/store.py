@@ -470,6 +470,28 @@ class EventStore:
             )
         return [_stored(r) for r in rows]
 
+    async def iter_stream(
+        self, stream_id: str, *, up_to_version: int | None = None, page: int = 2000
+    ) -> AsyncIterator[StoredEvent]:
+        """A stream's events in version order, a page at a time: flat memory for exports
+        of streams of any length."""
+        after = 0
+        while True:
+            async with self._connection() as conn:
+                rows = await conn.fetch(
+                    f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 AND version > $2"
+                    " AND ($3::int IS NULL OR version <= $3) ORDER BY version LIMIT $4",
+                    stream_id,
+                    after,
+                    up_to_version,
+                    page,
+                )
+            for row in rows:
+                yield _stored(row)
+            if len(rows) < page:
+                return
+            after = rows[-1]["version"]
+
     async def read_domain(
         self, stream_id: str, *, up_to_version: int | None = None, as_of: datetime | None = None
     ) -> list[DomainEvent]:

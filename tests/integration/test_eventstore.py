@@ -344,3 +344,14 @@ async def test_verify_streams_pages_through_more_events_than_one_page(pool: asyn
             await store.append(name, start, [new_event(n) for n in range(400)])
     results = await store.verify_streams(["long-a", "long-b"])
     assert [(r.ok, r.events_checked) for r in results] == [(True, 2400), (True, 2400)]
+
+
+async def test_iter_stream_pages_through_a_stream_in_order(pool: asyncpg.Pool) -> None:
+    store = EventStore(pool)
+    await store.append("paged", 0, [new_event(n) for n in range(25)])
+    seen = [e.version async for e in store.iter_stream("paged", page=10)]
+    assert seen == list(range(1, 26))
+    assert [e.version async for e in store.iter_stream("paged", up_to_version=12, page=5)] == list(
+        range(1, 13)
+    )
+    assert [e async for e in store.iter_stream("none")] == []
