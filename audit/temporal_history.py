@@ -58,17 +58,24 @@ async def run_histories(client: Client, workflow_id: str) -> list[WorkflowHistor
     return [histories[r] for r in reversed(chain)]
 
 
-async def replay_all(
-    client: Client, workflow_ids: Iterable[str], workflows: Sequence[type] = WORKFLOWS
-) -> list[WorkflowHistory]:
-    """Replay every run of every workflow; raise the first replay failure (for a code
-    change that does not fit the recorded history, ``temporalio.workflow.
-    NondeterminismError``). Returns the histories replayed."""
-    histories = [h for wid in workflow_ids for h in await run_histories(client, wid)]
+async def replay_histories(
+    histories: Sequence[WorkflowHistory], workflows: Sequence[type] = WORKFLOWS
+) -> None:
+    """Replay the given runs; raise the first failure (for a code change that does not fit
+    the recorded history, ``temporalio.workflow.NondeterminismError``)."""
 
     async def each() -> AsyncIterator[WorkflowHistory]:
         for history in histories:
             yield history
 
     await replayer(workflows).replay_workflows(each())
+
+
+async def replay_all(
+    client: Client, workflow_ids: Iterable[str], workflows: Sequence[type] = WORKFLOWS
+) -> list[WorkflowHistory]:
+    """Replay every run of every workflow; raise the first replay failure. Returns the
+    histories replayed."""
+    histories = [h for wid in workflow_ids for h in await run_histories(client, wid)]
+    await replay_histories(histories, workflows)
     return histories

@@ -14,10 +14,20 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     asyncpg still rolls back a transaction left open before calling this."""
 
 
-async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+async def create_pool(
+    dsn: str, *, min_size: int = 1, max_size: int = 10, read_only: bool = False
+) -> asyncpg.Pool:
+    """``read_only``: every transaction of the pool is read-only in PostgreSQL itself, for
+    auditors, who read everything and change nothing."""
+    settings = {"default_transaction_read_only": "on"} if read_only else {}
     try:
         pool = await asyncpg.create_pool(
-            dsn, min_size=min_size, max_size=max_size, command_timeout=60, reset=_keep_session
+            dsn,
+            min_size=min_size,
+            max_size=max_size,
+            command_timeout=60,
+            reset=_keep_session,
+            server_settings=settings,
         )
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         raise StoreUnavailable(f"cannot connect to PostgreSQL ({_redact(dsn)}): {exc}") from exc

@@ -7,7 +7,10 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from domain.problems import DomainValidationError
 from eventstore import EventStore, EventStoreError
@@ -16,6 +19,8 @@ from temaplan.logging import configure_logging
 from temaplan.planfile import load_plan_file
 from temaplan.settings import Settings, load_settings
 from workflows import search_attributes as sa
+
+OSLO = ZoneInfo("Europe/Oslo")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,7 +46,53 @@ def _parser() -> argparse.ArgumentParser:
     plans_list = plans_sub.add_parser("list", help="list plan workflows")
     plans_list.add_argument("--phase", help="only plans in this phase (e.g. hearing)")
     plans_list.add_argument("--municipality", help="only this kommunenummer")
+    _audit_parser(sub)
     return parser
+
+
+def _when(text: str) -> datetime:
+    """ISO 8601; a time without a zone is read as Europe/Oslo, as a Norwegian auditor
+    would mean it."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a time; use ISO 8601, e.g. 2026-11-21T14:30 (Oslo time) "
+            "or 2026-11-21T13:30Z"
+        ) from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=OSLO)
+
+
+def _audit_parser(sub: Any) -> None:
+    audit = sub.add_parser("audit", help="auditors: history, state, verify, replay, export")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    history = audit_sub.add_parser("history", help="every event in order")
+    history.add_argument("plan_id")
+    history.add_argument("--phase")
+    history.add_argument("--actor")
+    history.add_argument("--type")
+    history.add_argument("--since", type=_when)
+    history.add_argument("--until", type=_when)
+    history.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    state = audit_sub.add_parser("state", help="the plan rebuilt as of a time or version")
+    state.add_argument("plan_id")
+    point = state.add_mutually_exclusive_group()
+    point.add_argument("--as-of", type=_when, dest="as_of")
+    point.add_argument("--at-version", type=int, dest="at_version")
+    state.add_argument("--json", action="store_true")
+    verify = audit_sub.add_parser(
+        "verify", help="hash chain and numbering; cross-check with the Temporal history"
+    )
+    which = verify.add_mutually_exclusive_group(required=True)
+    which.add_argument("plan_id", nargs="?")
+    which.add_argument("--all", action="store_true")
+    replay = audit_sub.add_parser("replay", help="replay the history against the current code")
+    replay.add_argument("plan_id")
+    export = audit_sub.add_parser("export", help="export the decision record")
+    export.add_argument("plan_id")
+    export.add_argument("--format", choices=("jsonl", "csv", "html"), required=True)
+    export.add_argument("--out", type=Path, required=True)
+    export.add_argument("--lang", choices=("nb", "en"), default="nb", help="for html")
 
 
 async def _migrate(settings: Settings) -> int:
@@ -134,6 +185,40 @@ async def _start(settings: Settings, plan_file: Path, administrator: str) -> int
     return await start_from_file(settings, plan_file, administrator)
 
 
+async def _audit(settings: Settings, args: argparse.Namespace) -> int:
+    from audit import commands
+    from audit.history import HistoryFilter
+    from temaplan.database import read_only_pool
+    from temaplan.temporal_client import connect
+
+    command = args.audit_command
+    client = await connect(settings) if settings.temporal_address else None
+    if command == "replay":
+        if client is None:
+            print("replay needs Temporal: set TEMPORAL_ADDRESS", file=sys.stderr)
+            return 2
+        return await commands.replay(client, args.plan_id)
+    async with read_only_pool(settings) as pool:
+        store = EventStore(pool)
+        if command == "history":
+            where = HistoryFilter(
+                phase=args.phase,
+                actor=args.actor,
+                type=args.type,
+                since=args.since,
+                until=args.until,
+            )
+            return await commands.show_history(store, args.plan_id, where, args.json)
+        if command == "state":
+            return await commands.show_state(
+                store, args.plan_id, as_of=args.as_of, at_version=args.at_version, as_json=args.json
+            )
+        if command == "verify":
+            plans = await store.stream_ids() if args.all else [args.plan_id]
+            return await commands.verify(store, client, plans)
+        return await commands.export(store, args.plan_id, args.format, args.out, args.lang)
+
+
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     commands: dict[str, Callable[[], int]] = {
         "validate": lambda: _validate(args.plan_file),
@@ -144,6 +229,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "worker": lambda: _worker(settings),
         "start": lambda: asyncio.run(_start(settings, args.plan_file, args.administrator)),
         "plans": lambda: asyncio.run(_plans_list(settings, args.phase, args.municipality)),
+        "audit": lambda: asyncio.run(_audit(settings, args)),
     }
     return commands[args.command]()
 

@@ -54,3 +54,14 @@ async def migrated_pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
             yield pool
         finally:
             await pool.close()
+
+
+@asynccontextmanager
+async def read_only_pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    """For auditors: no migrations, and PostgreSQL refuses any write in the session."""
+    async with database_url(settings) as dsn:
+        pool = await create_pool(dsn, read_only=True)
+        try:
+            yield pool
+        finally:
+            await pool.close()

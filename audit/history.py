@@ -1,0 +1,137 @@
+"""Every decision in order, as auditors read it: who, in which role, on what, when."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterable, Iterator
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict
+
+from eventstore import StoredEvent
+
+OSLO = ZoneInfo("Europe/Oslo")
+
+# Which phase an event belongs to when its data does not say.
+_PHASE_OF_TYPE = {
+    "draft_step_completed": "draft",
+    "hearing_opened": "hearing",
+    "hearing_response_received": "hearing",
+    "hearing_closed": "hearing",
+    "hearing_summary_submitted": "hearing",
+    "hearing_decided": "hearing",
+    "council_decided": "adoption",
+    "plan_adopted": "adoption",
+}
+
+
+class HistoryRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    version: int
+    recorded_utc: datetime
+    recorded_oslo: datetime
+    decided_at: str | None  # the plan's own clock (the workflow's time of decision)
+    type: str
+    phase: str | None
+    actor_id: str
+    actor_role: str
+    decision: str
+    content_version: int | None
+    content_hash: str | None
+    hash: str
+
+
+class HistoryFilter(BaseModel):
+    phase: str | None = None
+    actor: str | None = None
+    type: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def accepts(self, row: HistoryRow) -> bool:
+        return (
+            (self.phase is None or row.phase == self.phase)
+            and (self.actor is None or row.actor_id == self.actor)
+            and (self.type is None or row.type == self.type)
+            and (self.since is None or row.recorded_utc >= self.since)
+            and (self.until is None or row.recorded_utc <= self.until)
+        )
+
+
+def _decision(event: StoredEvent) -> str:
+    data = event.data
+    for key in ("outcome", "form", "reason", "summary", "comment", "text", "note"):
+        value = data.get(key)
+        if isinstance(value, str) and value:
+            return value if len(value) <= 80 else value[:77] + "..."
+    if event.type == "phase_started":
+        return f"start {data.get('phase')}"
+    if event.type == "hearing_opened":
+        return f"deadline {data.get('deadline')}"
+    return ""
+
+
+class _RowMaker:
+    """Turns events into rows in stream order, remembering the phase then running."""
+
+    def __init__(self) -> None:
+        self.phase: str | None = None
+
+    def __call__(self, event: StoredEvent) -> HistoryRow:
+        data = event.data
+        if event.type == "phase_started":
+            self.phase = str(data["phase"])
+        own = data.get("phase")
+        content_version = data.get("content_version")
+        return HistoryRow(
+            version=event.version,
+            recorded_utc=event.recorded_at.astimezone(UTC),
+            recorded_oslo=event.recorded_at.astimezone(OSLO),
+            decided_at=data.get("occurred_at"),
+            type=event.type,
+            phase=str(own) if own else _PHASE_OF_TYPE.get(event.type, self.phase),
+            actor_id=event.actor_id,
+            actor_role=event.actor_role,
+            decision=_decision(event),
+            content_version=content_version if isinstance(content_version, int) else None,
+            content_hash=data.get("content_hash"),
+            hash=event.hash,
+        )
+
+
+def rows(events: Iterable[StoredEvent]) -> Iterator[HistoryRow]:
+    make = _RowMaker()
+    for event in events:
+        yield make(event)
+
+
+async def filtered(
+    events: AsyncIterator[StoredEvent], where: HistoryFilter
+) -> AsyncIterator[HistoryRow]:
+    """Streamed: a history of any length is read and printed in constant memory."""
+    make = _RowMaker()
+    async for event in events:
+        row = make(event)
+        if where.accepts(row):
+            yield row
+
+
+def as_json_line(row: HistoryRow) -> str:
+    return json.dumps(row.model_dump(mode="json"), ensure_ascii=False)
+
+
+HEADER = (
+    f"{'ver':>4}  {'recorded (Oslo)':<19}  {'recorded (UTC)':<19}  {'type':<26} {'phase':<10} "
+    f"{'actor':<18} {'role':<25} {'cv':>3} {'content':<12} {'hash':<12} decision"
+)
+
+
+def as_table_line(row: HistoryRow) -> str:
+    return (
+        f"{row.version:>4}  {row.recorded_oslo:%Y-%m-%d %H:%M:%S}  {row.recorded_utc:%Y-%m-%d %H:%M:%S}  "
+        f"{row.type:<26} {row.phase or '-':<10} {row.actor_id[:18]:<18} {row.actor_role:<25} "
+        f"{row.content_version if row.content_version is not None else '-':>3} "
+        f"{(row.content_hash or '-')[:12]:<12} {row.hash[:12]:<12} {row.decision}"
+    )

@@ -1,0 +1,234 @@
+"""Auditors' commands on a real plan run: state as of a point, verification with the
+Temporal cross-check, history filters, replay."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import uuid
+from datetime import timedelta
+
+import asyncpg
+import pytest
+from temporalio import workflow
+from temporalio.testing import WorkflowEnvironment
+
+from audit import commands
+from audit.history import HistoryFilter
+from domain.gates import PlanStatus, plan_status
+from domain.plan import PlanDefinition
+from eventstore import EventStore, NewEvent
+from starter import start_plan
+from temaplan.cli import main
+from temaplan.simulation import PlanDriver, send_hearing_responses
+from tests.integration.conftest import unique
+from tests.integration.test_eventstore import tamper
+from workflows.plan_models import PlanInput, PlanResult
+from workflows.plan_workflow import PlanWorkflow
+
+pytestmark = pytest.mark.servers
+
+CHECKPOINTS = (
+    "goals.quality_assurance",
+    "strategies.anchoring",
+    "draft.step6",
+    "hearing.summary",
+    "adoption.council",
+)
+
+
+async def adopted_plan(
+    env: WorkflowEnvironment, queue: str, definition: PlanDefinition
+) -> tuple[PlanDriver, dict[str, PlanStatus]]:
+    """Run the plan to adoption; capture the status query at each checkpoint."""
+    with env.with_time_skipping_disabled():  # type: ignore[attr-defined]
+        handle = await start_plan(env.client, definition, queue)
+    driver = PlanDriver(handle, definition)
+    captured: dict[str, PlanStatus] = {}
+
+    async def hearing(_status: PlanStatus) -> None:
+        await send_hearing_responses(driver, 3, with_receipt=1)
+        await driver.wait_for(lambda s: s.hearing_responses == 3)
+        await env.fast_forward(handle, timedelta(weeks=6, minutes=5))
+
+    act = driver.act_once
+
+    async def capture_then_act(status: PlanStatus, on_hearing):  # type: ignore[no-untyped-def]
+        if status.step_key in CHECKPOINTS and status.step_key not in captured:
+            captured[status.step_key] = status
+        await act(status, on_hearing)
+
+    driver.act_once = capture_then_act  # type: ignore[method-assign]
+    final = await driver.run_to_adoption(hearing)
+    assert final.status == "adopted"
+    captured["adopted"] = final
+    return driver, captured
+
+
+async def test_state_rebuilt_as_of_each_point_equals_the_status_then(
+    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
+) -> None:
+    definition = unique(bodo)
+    _driver, captured = await adopted_plan(temporal_env, task_queue, definition)
+    assert set(captured) == {*CHECKPOINTS, "adopted"}
+    store = EventStore(pool)
+    stored = await store.read(definition.plan_id)
+    for step, status in captured.items():
+        version = status.events_recorded
+        by_version, _ = await commands.state_at(store, definition.plan_id, at_version=version)
+        assert plan_status(by_version) == status, step
+        # As of the moment that event was recorded: the same state, by time.
+        moment = stored[version - 1].recorded_at
+        later = [e for e in stored if e.recorded_at == moment and e.version > version]
+        if not later:  # events of one append share their time; pick points between appends
+            by_time, _ = await commands.state_at(store, definition.plan_id, as_of=moment)
+            assert plan_status(by_time) == status, step
+    out = io.StringIO()
+    at = captured["strategies.anchoring"].events_recorded
+    assert (
+        await commands.show_state(
+            store, definition.plan_id, as_of=None, at_version=at, as_json=False, out=out
+        )
+        == 0
+    )
+    text = out.getvalue()
+    assert "step strategies.anchoring" in text
+    assert "Awaited: political_leadership" in text
+    assert "Goal " in text and "Strategy " in text  # noqa: PT018
+
+
+async def test_verify_cross_checks_the_store_against_the_temporal_history(
+    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
+) -> None:
+    definition = unique(bodo)
+    plan = definition.plan_id
+    await adopted_plan(temporal_env, task_queue, definition)
+    store = EventStore(pool)
+    client = temporal_env.client
+
+    out = io.StringIO()
+    assert await commands.verify(store, client, [plan], out) == 0
+    assert "chain OK" in out.getvalue()
+    assert "cross-check OK" in out.getvalue()
+
+    # The last decision removed from the store: the chain alone cannot see it.
+    last, _ = await store.head(plan)
+    await tamper(pool, "DELETE FROM events WHERE stream_id = $1 AND version = $2", plan, last)
+    assert (await store.verify(plan)).ok
+    out = io.StringIO()
+    assert await commands.verify(store, client, [plan], out) == 1
+    assert "plan_adopted" in out.getvalue()
+    assert "is in the Temporal history but not in the event store" in out.getvalue()
+
+    # An event that never came from the workflow: it does not trace back.
+    forged = NewEvent(uuid.uuid4(), "plan_adopted", {"note": "forged"}, "mallory", "system")
+    await store.append(plan, last - 1, [forged])
+    out = io.StringIO()
+    assert await commands.verify(store, client, [plan], out) == 1
+    assert f"version {last} (plan_adopted, event {forged.event_id})" in out.getvalue()
+    assert "does not trace back to the Temporal history" in out.getvalue()
+
+    # An edited event breaks the chain at its version, and verify says which.
+    await tamper(
+        pool,
+        "UPDATE events SET actor_id = 'someone-else' WHERE stream_id = $1 AND version = 4",
+        plan,
+    )
+    out = io.StringIO()
+    assert await commands.verify(store, client, [plan], out) == 1
+    assert "chain BROKEN at version 4" in out.getvalue()
+
+
+async def test_history_filters_and_json_lines(
+    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
+) -> None:
+    definition = unique(bodo)
+    plan = definition.plan_id
+    await adopted_plan(temporal_env, task_queue, definition)
+    store = EventStore(pool)
+
+    out = io.StringIO()
+    where = HistoryFilter(phase="strategies", type="sign_off_given")
+    assert await commands.show_history(store, plan, where, as_json=True, out=out) == 0
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert lines
+    assert {(r["phase"], r["type"], r["actor_role"]) for r in lines} == {
+        ("strategies", "sign_off_given", "steering_group")
+    }
+    assert all(r["recorded_oslo"].endswith(("+01:00", "+02:00")) for r in lines)
+
+    out = io.StringIO()
+    assert (
+        await commands.show_history(store, plan, HistoryFilter(actor="geir.jakobsen"), False, out)
+        == 0
+    )
+    table = out.getvalue().splitlines()
+    assert "recorded (Oslo)" in table[0]
+    assert len(table) == 2
+    assert "draft_step_completed" in table[1]
+    assert "finance_office" in table[1]
+
+    everything = io.StringIO()
+    assert await commands.show_history(store, plan, HistoryFilter(), True, everything) == 0
+    assert len(everything.getvalue().splitlines()) == (await store.head(plan))[0]
+
+
+@workflow.defn(name="PlanWorkflow", sandboxed=False)
+class AlteredPlanWorkflow(PlanWorkflow):
+    """The plan workflow with one change that does not fit recorded histories."""
+
+    @workflow.run
+    async def run(self, plan: PlanInput) -> PlanResult:
+        await workflow.sleep(timedelta(seconds=1))
+        return await super().run(plan)
+
+
+async def test_replay_passes_on_current_code_and_names_a_breaking_change(
+    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
+) -> None:
+    definition = unique(bodo)
+    await adopted_plan(temporal_env, task_queue, definition)
+    out = io.StringIO()
+    assert await commands.replay(temporal_env.client, definition.plan_id, out) == 0
+    assert "replay OK" in out.getvalue()
+    out = io.StringIO()
+    assert (
+        await commands.replay(
+            temporal_env.client, definition.plan_id, out, workflows=[AlteredPlanWorkflow]
+        )
+        == 1
+    )
+    assert "REPLAY FAILED" in out.getvalue()
+    assert "Nondeterminism" in out.getvalue()
+
+
+async def test_audit_commands_through_the_cli(
+    temporal_env: WorkflowEnvironment,
+    pool: asyncpg.Pool,
+    database_url: str,
+    task_queue: str,
+    bodo: PlanDefinition,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    definition = unique(bodo)
+    plan = definition.plan_id
+    await adopted_plan(temporal_env, task_queue, definition)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("TEMPORAL_ADDRESS", temporal_env.client.service_client.config.target_host)
+    capsys.readouterr()
+    assert await asyncio.to_thread(main, ["audit", "verify", plan]) == 0
+    assert "cross-check OK" in capsys.readouterr().out
+    assert await asyncio.to_thread(main, ["audit", "verify", "--all"]) == 0
+    assert await asyncio.to_thread(main, ["audit", "replay", plan]) == 0
+    assert (
+        await asyncio.to_thread(main, ["audit", "history", plan, "--type", "council_decided"]) == 0
+    )
+    assert "municipal_council" in capsys.readouterr().out
+    assert (
+        await asyncio.to_thread(main, ["audit", "state", plan, "--at-version", "3", "--json"]) == 0
+    )
+    state = json.loads(capsys.readouterr().out)
+    assert state["status"]["step_key"] == "goals.quality_assurance"
+    assert await asyncio.to_thread(main, ["audit", "history", "no-such-plan"]) == 1
