@@ -8,13 +8,14 @@ import io
 import json
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import asyncpg
 import pytest
 from temporalio import workflow
 from temporalio.testing import WorkflowEnvironment
 
-from audit import commands
+from audit import commands, verify_export
 from audit.history import HistoryFilter
 from domain.gates import PlanStatus, plan_status
 from domain.plan import PlanDefinition
@@ -211,6 +212,7 @@ async def test_audit_commands_through_the_cli(
     bodo: PlanDefinition,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
     definition = unique(bodo)
     plan = definition.plan_id
@@ -232,3 +234,27 @@ async def test_audit_commands_through_the_cli(
     state = json.loads(capsys.readouterr().out)
     assert state["status"]["step_key"] == "goals.quality_assurance"
     assert await asyncio.to_thread(main, ["audit", "history", "no-such-plan"]) == 1
+    exported = tmp_path / "export.jsonl"
+    assert (
+        await asyncio.to_thread(
+            main, ["audit", "export", plan, "--format", "jsonl", "--out", str(exported)]
+        )
+        == 0
+    )
+    assert verify_export.main([str(exported)]) == 0
+    spreadsheet = tmp_path / "decisions.csv"
+    assert (
+        await asyncio.to_thread(
+            main, ["audit", "export", plan, "--format", "csv", "--out", str(spreadsheet)]
+        )
+        == 0
+    )
+    assert spreadsheet.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert (
+        await asyncio.to_thread(
+            main,
+            ["audit", "export", "no-such-plan", "--format", "jsonl", "--out", str(tmp_path / "x")],
+        )
+        == 1
+    )
+    assert not (tmp_path / "x").exists()

@@ -1,0 +1,284 @@
+"""Exports of a plan's decision record: JSON lines that verify without our code, and a
+CSV of the decisions for spreadsheet users.
+
+The JSON lines layout and its manifest are specified in docs/audit-format.md, section
+"Export files (JSON lines)"; ``audit/verify_export.py`` checks them with the standard
+library alone. In short: ``out`` holds one event per line, each line the event's chain
+fields in canonical JSON, and ``<out>.manifest.json`` beside it names the plan, the count
+and the first and last hash.
+
+Both exports read the stream a page at a time (flat memory, whatever its length), up to
+the version that was the stream's head when the export began, so events appended while
+it runs do not make it a moving target. They write under a temporary name in the target
+directory and rename into place only when everything is written and synced: a failed
+export leaves no half file behind. The JSON lines export copies the record as it is
+stored, breaks included; finding them is the verifier's job, and an exported break is the
+evidence of it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer, field_validator
+
+from domain.canonical import CanonicalFormError, canonical_json, chain_record, format_timestamp
+from eventstore.store import EventStore, StoredEvent
+
+FORMAT_VERSION = 1
+MANIFEST_SUFFIX = ".manifest.json"
+# progress() is called with the number of events written after every this many events,
+# and with the total at the end (unless that was just reported).
+PROGRESS_EVERY = 1000
+OSLO = ZoneInfo("Europe/Oslo")
+
+CSV_COLUMNS = (
+    "version",
+    "recorded_at_utc",
+    "recorded_at_oslo",
+    "occurred_at",
+    "type",
+    "phase",
+    "actor_id",
+    "actor_role",
+    "content_version",
+    "content_hash",
+    "outcome",
+    "reason_or_comment",
+    "hash",
+)
+# The free text of an event, for the reason_or_comment column: the first that is there.
+TEXT_KEYS = ("reason", "comment", "note", "text", "summary", "form")
+TEXT_LIMIT = 200
+# A spreadsheet takes a cell starting with one of these for a formula (CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+_HEX64 = r"^[0-9a-f]{64}$"
+
+
+class ExportError(Exception):
+    """An export that could not be made; nothing was written."""
+
+
+class UnknownPlanError(ExportError, LookupError):
+    def __init__(self, plan_id: str) -> None:
+        super().__init__(f"no events recorded for plan '{plan_id}': unknown plan, nothing exported")
+        self.plan_id = plan_id
+
+
+class ExportManifest(BaseModel):
+    """What a JSON lines export holds; written as ``<out>.manifest.json``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    plan_id: str
+    event_count: int = Field(ge=1)
+    first_version: int = Field(ge=1)
+    last_version: int = Field(ge=1)
+    first_hash: str = Field(pattern=_HEX64)
+    last_hash: str = Field(pattern=_HEX64)
+    exported_at: AwareDatetime
+    format_version: int = FORMAT_VERSION
+    format: Literal["jsonl"] = "jsonl"
+    generator: Literal["temaplan"] = "temaplan"
+
+    @field_validator("exported_at")
+    @classmethod
+    def _in_utc(cls, value: datetime) -> datetime:
+        return value.astimezone(UTC)
+
+    @field_serializer("exported_at")
+    def _rfc3339(self, value: datetime) -> str:
+        return format_timestamp(value)
+
+    def to_json(self) -> bytes:
+        """The manifest file's content: one key per line, sorted, UTF-8."""
+        text = json.dumps(
+            self.model_dump(mode="json"), indent=2, sort_keys=True, ensure_ascii=False
+        )
+        return (text + "\n").encode("utf-8")
+
+
+def manifest_path(out: Path) -> Path:
+    """Where the manifest of the export ``out`` goes: beside it, ``<out>.manifest.json``."""
+    return out.with_name(out.name + MANIFEST_SUFFIX)
+
+
+def read_manifest(path: Path) -> ExportManifest:
+    return ExportManifest.model_validate_json(path.read_bytes())
+
+
+def export_line(event: StoredEvent) -> bytes:
+    """One event as its line of the export: the chain fields in canonical JSON."""
+    line = chain_record(
+        stream_id=event.stream_id,
+        version=event.version,
+        event_id=str(event.event_id),
+        event_type=event.type,
+        schema_version=event.schema_version,
+        data=event.data,
+        actor_id=event.actor_id,
+        actor_role=event.actor_role,
+        recorded_at=event.recorded_at,
+    )
+    line["prev_hash"] = event.prev_hash
+    line["hash"] = event.hash
+    try:
+        return canonical_json(line) + b"\n"
+    except CanonicalFormError as exc:
+        raise ExportError(
+            f"plan '{event.stream_id}' version {event.version} has no canonical form: {exc}"
+        ) from exc
+
+
+@contextmanager
+def _staged(*targets: Path) -> Iterator[list[Path]]:
+    """Temporary paths beside ``targets``, renamed onto them in order once the block has
+    completed, and removed if it fails."""
+    temps = [t.with_name(f".{t.name}.{uuid.uuid4().hex}.partial") for t in targets]
+    try:
+        yield temps
+        for temp, target in zip(temps, targets, strict=True):
+            os.replace(temp, target)
+    finally:
+        for temp in temps:
+            temp.unlink(missing_ok=True)
+
+
+@contextmanager
+def _synced(path: Path, mode: str, **options: Any) -> Iterator[IO[Any]]:
+    """A new file, flushed to disk when the block completes."""
+    with path.open(mode, **options) as file:
+        yield file
+        file.flush()
+        os.fsync(file.fileno())
+
+
+async def _head_version(store: EventStore, plan_id: str) -> int:
+    version, _ = await store.head(plan_id)
+    if version == 0:
+        raise UnknownPlanError(plan_id)
+    return version
+
+
+async def export_jsonl(
+    store: EventStore,
+    plan_id: str,
+    out: Path,
+    *,
+    exported_at: datetime,
+    progress: Callable[[int], None] | None = None,
+) -> ExportManifest:
+    """Write the plan's events to ``out`` (JSON lines) and its manifest beside it.
+
+    The export is renamed into place first, the manifest last: an export without its
+    manifest is incomplete, and the verifier says so."""
+    if exported_at.tzinfo is None:
+        raise ValueError("exported_at must carry a time zone")
+    out = Path(out)
+    head = await _head_version(store, plan_id)
+    count, first_version, first_hash, last_version, last_hash = 0, 0, "", 0, ""
+    with _staged(out, manifest_path(out)) as (lines_temp, manifest_temp):
+        with _synced(lines_temp, "xb") as lines:
+            async for event in store.iter_stream(plan_id, up_to_version=head):
+                lines.write(export_line(event))
+                count += 1
+                if count == 1:
+                    first_version, first_hash = event.version, event.hash
+                last_version, last_hash = event.version, event.hash
+                if progress is not None and count % PROGRESS_EVERY == 0:
+                    progress(count)
+        manifest = ExportManifest(
+            plan_id=plan_id,
+            event_count=count,
+            first_version=first_version,
+            last_version=last_version,
+            first_hash=first_hash,
+            last_hash=last_hash,
+            exported_at=exported_at,
+        )
+        with _synced(manifest_temp, "xb") as file:
+            file.write(manifest.to_json())
+    if progress is not None and count % PROGRESS_EVERY:
+        progress(count)
+    return manifest
+
+
+def _cell(value: Any) -> str:
+    """Text for a spreadsheet cell; a value that would start a formula gets a leading
+    apostrophe, which spreadsheets show as text."""
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def _short_text(data: dict[str, Any]) -> str:
+    for key in TEXT_KEYS:
+        value = data.get(key)
+        if isinstance(value, str) and value.strip():
+            text = " ".join(value.split())
+            return text if len(text) <= TEXT_LIMIT else text[: TEXT_LIMIT - 1] + "…"
+    return ""
+
+
+def csv_row(event: StoredEvent) -> list[str]:
+    """One event as its row of the CSV, in the order of CSV_COLUMNS."""
+    data = event.data
+    recorded = event.recorded_at.astimezone(UTC)
+    return [
+        str(event.version),
+        format_timestamp(recorded),
+        recorded.astimezone(OSLO).isoformat(sep=" ", timespec="seconds"),
+        _cell(data.get("occurred_at")),
+        _cell(event.type),
+        _cell(data.get("phase")),
+        _cell(event.actor_id),
+        _cell(event.actor_role),
+        _cell(data.get("content_version")),
+        _cell(data.get("content_hash")),
+        _cell(data.get("outcome")),
+        _cell(_short_text(data)),
+        event.hash,
+    ]
+
+
+async def export_csv(
+    store: EventStore,
+    plan_id: str,
+    out: Path,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Write the plan's decisions as CSV for spreadsheets, one row per event under a
+    header row: UTF-8 with a byte order mark (so Excel reads æ, ø, å), RFC 4180 quoting
+    and CRLF line ends. Times are given in UTC and in Oslo time with its offset. The CSV
+    is a reading aid, not evidence: free text is shortened to TEXT_LIMIT characters on
+    one line, and cells that would start a formula are prefixed with an apostrophe.
+    Returns the number of rows written, the header not counted."""
+    out = Path(out)
+    head = await _head_version(store, plan_id)
+    rows = 0
+    with (
+        _staged(out) as (temp,),
+        _synced(temp, "x", encoding="utf-8-sig", newline="") as file,
+    ):
+        writer = csv.writer(file, dialect="excel", lineterminator="\r\n")
+        writer.writerow(CSV_COLUMNS)
+        async for event in store.iter_stream(plan_id, up_to_version=head):
+            writer.writerow(csv_row(event))
+            rows += 1
+            if progress is not None and rows % PROGRESS_EVERY == 0:
+                progress(rows)
+    if progress is not None and rows % PROGRESS_EVERY:
+        progress(rows)
+    return rows
