@@ -185,3 +185,47 @@ async def test_quorum_rule_decides_how_many_steering_members_must_sign(
         e for e in await store.read_domain(definition.plan_id) if e.type == "sign_off_given"
     ]
     assert len(sign_offs) == needed
+
+
+async def test_steering_group_revises_after_the_hearing_and_responses_stay_in_the_record(
+    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, larvik: PlanDefinition
+) -> None:
+    definition = unique(larvik)
+    driver = await started(temporal_env, task_queue, definition)
+    responses_sent = 0
+
+    async def hearing(_status: PlanStatus) -> None:
+        nonlocal responses_sent
+        responses_sent += 1
+        await driver.update(
+            "respond_to_hearing",
+            cmd.HearingResponse(name=f"Innbygger {responses_sent}", text="Flere boliger, takk."),
+        )
+        await temporal_env.fast_forward(driver.handle, timedelta(weeks=6, minutes=5))
+
+    status = await driver.run_until(lambda s: s.step_key == "hearing.decision", hearing)
+    revised = await driver.update(
+        "decide_after_hearing",
+        cmd.HearingDecision(
+            actor_id=driver.person(Role.STEERING_GROUP),
+            outcome="revise",
+            reason="Høringen viste behov for tiltak for unge.",
+        ),
+    )
+    assert revised.event_type == "hearing_decided"
+    status = await driver.wait_for(lambda s: s.step_key == "draft.submit")
+    assert status.phase is Phase.DRAFT
+    assert status.hearing_responses == 1  # carried along into the revised draft
+    final = await driver.run_to_adoption(hearing)
+    assert final.status == "adopted"
+    assert final.hearing_responses == 2
+    events = await EventStore(pool).read_domain(definition.plan_id)
+    outcomes = [e.outcome for e in events if e.type == "hearing_decided"]  # type: ignore[union-attr]
+    assert outcomes == ["revise", "to_council"]
+    draft_versions = [
+        e.content_version  # type: ignore[union-attr]
+        for e in events
+        if e.type == "content_submitted" and e.phase is Phase.DRAFT  # type: ignore[union-attr]
+    ]
+    assert len(draft_versions) == 2
+    assert draft_versions[1] > draft_versions[0]
