@@ -62,8 +62,6 @@ async def test_plans_are_listed_by_phase_with_awaited_roles(
     await second.wait_for(lambda s: s.step_key == "strategies.submit")
 
     monkeypatch.setenv("TEMPORAL_ADDRESS", temporal_env.client.service_client.config.target_host)
-        f"temaplan-{at_strategies.plan_id}": "strategies",
-    }
     for _ in range(50):  # visibility is eventually consistent
         capsys.readouterr()
         assert await asyncio.to_thread(main, ["plans", "list", "--phase", "strategies"]) == 0
