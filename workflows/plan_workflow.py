@@ -13,6 +13,7 @@ import contextlib
 import itertools
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from temporalio import workflow
@@ -56,6 +57,13 @@ STORE_RETRY = RetryPolicy(
 )
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 RESPONSE_BATCH = 200
+
+
+def _using(
+    decide: Callable[[PlanState, Any, datetime, NewId], list[EventBase]], command: Any
+) -> Decide:
+    """One person's command, ready for _record or _check."""
+    return lambda state, at, ids: decide(state, command, at, ids)
 
 
 def _refused(refusal: Refusal) -> ApplicationError:
@@ -418,24 +426,20 @@ class PlanWorkflow:
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=STORE_RETRY,
         )
-        receipts = await self._record(
-            lambda s, at, ids: decisions.submit_content(s, command, at, ids)
-        )
+        receipts = await self._record(_using(decisions.submit_content, command))
         return receipts[0]
 
     @submit_content.validator
     def _validate_submit_content(self, command: cmd.SubmitContent) -> None:
-        self._check(lambda s, at, ids: decisions.submit_content(s, command, at, ids))
+        self._check(_using(decisions.submit_content, command))
 
     @workflow.update
     async def comment(self, command: cmd.AddComment) -> cmd.Receipt:
-        return await self._decide_update(
-            lambda s, at, ids: decisions.add_comment(s, command, at, ids)
-        )
+        return await self._decide_update(_using(decisions.add_comment, command))
 
     @comment.validator
     def _validate_comment(self, command: cmd.AddComment) -> None:
-        self._check(lambda s, at, ids: decisions.add_comment(s, command, at, ids))
+        self._check(_using(decisions.add_comment, command))
 
     @workflow.update
     async def sign_off(self, command: cmd.SignOff) -> cmd.Receipt:
@@ -443,9 +447,7 @@ class PlanWorkflow:
         if decisions.existing_sign_off(self._state, command) and key in self._receipts:
             self._updates_in_run += 1
             return self._receipts[key].model_copy(update={"duplicate": True})
-        receipt = await self._decide_update(
-            lambda s, at, ids: decisions.sign_off(s, command, at, ids)
-        )
+        receipt = await self._decide_update(_using(decisions.sign_off, command))
         if command.approve:
             self._receipts[key] = receipt
         return receipt
@@ -455,17 +457,15 @@ class PlanWorkflow:
         self._not_handing_over()
         if decisions.existing_sign_off(self._state, command):
             return  # answered with the original receipt
-        self._check(lambda s, at, ids: decisions.sign_off(s, command, at, ids))
+        self._check(_using(decisions.sign_off, command))
 
     @workflow.update
     async def complete_draft_step(self, command: cmd.CompleteDraftStep) -> cmd.Receipt:
-        return await self._decide_update(
-            lambda s, at, ids: decisions.complete_draft_step(s, command, at, ids)
-        )
+        return await self._decide_update(_using(decisions.complete_draft_step, command))
 
     @complete_draft_step.validator
     def _validate_draft_step(self, command: cmd.CompleteDraftStep) -> None:
-        self._check(lambda s, at, ids: decisions.complete_draft_step(s, command, at, ids))
+        self._check(_using(decisions.complete_draft_step, command))
 
     @workflow.signal
     def hearing_response(self, response: cmd.HearingResponse) -> None:
@@ -554,30 +554,24 @@ class PlanWorkflow:
 
     @workflow.update
     async def submit_hearing_summary(self, command: cmd.HearingSummary) -> cmd.Receipt:
-        return await self._decide_update(
-            lambda s, at, ids: decisions.hearing_summary(s, command, at, ids)
-        )
+        return await self._decide_update(_using(decisions.hearing_summary, command))
 
     @submit_hearing_summary.validator
     def _validate_summary(self, command: cmd.HearingSummary) -> None:
-        self._check(lambda s, at, ids: decisions.hearing_summary(s, command, at, ids))
+        self._check(_using(decisions.hearing_summary, command))
 
     @workflow.update
     async def decide_after_hearing(self, command: cmd.HearingDecision) -> cmd.Receipt:
-        return await self._decide_update(
-            lambda s, at, ids: decisions.hearing_decision(s, command, at, ids)
-        )
+        return await self._decide_update(_using(decisions.hearing_decision, command))
 
     @decide_after_hearing.validator
     def _validate_hearing_decision(self, command: cmd.HearingDecision) -> None:
-        self._check(lambda s, at, ids: decisions.hearing_decision(s, command, at, ids))
+        self._check(_using(decisions.hearing_decision, command))
 
     @workflow.update
     async def council_decision(self, command: cmd.CouncilDecision) -> cmd.Receipt:
-        return await self._decide_update(
-            lambda s, at, ids: decisions.council_decision(s, command, at, ids)
-        )
+        return await self._decide_update(_using(decisions.council_decision, command))
 
     @council_decision.validator
     def _validate_council(self, command: cmd.CouncilDecision) -> None:
-        self._check(lambda s, at, ids: decisions.council_decision(s, command, at, ids))
+        self._check(_using(decisions.council_decision, command))
