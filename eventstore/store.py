@@ -16,6 +16,8 @@ else takes the reference functions themselves.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import hashlib
 import json
@@ -27,6 +29,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+import orjson
 
 from domain.canonical import (
     GENESIS_HASH,
@@ -108,22 +111,38 @@ _json = _CANONICAL.encode
 _short_json = functools.lru_cache(maxsize=4096)(_json)
 
 
-class _NotPlain(Exception):
-    """Stored data holds a value the fast path does not hash (a float, NaN)."""
-
-
-def _refuse(_text: str) -> Any:
-    raise _NotPlain
-
-
-# json.loads gives only str, int, bool, None, list and dict, except for floats and
-# NaN/Infinity, which these hooks refuse: what it returns is plain by construction.
-_loads_plain = json.JSONDecoder(parse_float=_refuse, parse_constant=_refuse).decode
 _SCALARS = frozenset({str, int, bool, type(None)})
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _canonical_text(data: Any) -> str:
+    """canonical_json(data) for data already known to be plain. orjson with sorted keys
+    writes exactly the bytes of the documented rule for plain values (same escapes, key
+    order by code point, compact) several times faster; it refuses integers beyond 64
+    bits, which go to the standard library encoder."""
+    try:
+        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        return _json(data)
+
+
+def _loads(text: str) -> tuple[Any, bool]:
+    """Stored data and whether it is plain (no floats or other values the fast path does
+    not hash); anything else is left to the reference path."""
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        if _plain(data):
+            return data, True
+    # orjson reads integers beyond 64 bits as floats: the standard library reads them
+    # exactly, and leaves real floats as floats for the reference path to refuse.
+    data = json.loads(text)
+    return data, _plain(data)
 
 
 def _plain(value: Any) -> bool:
@@ -360,7 +379,7 @@ class EventStore:
                 and type(event.actor_role) is str
                 and _plain(data)
             ):
-                data_json = _json(data)
+                data_json = _canonical_text(data)
                 type_json = _short_json(event.type)
                 actor_id_json = _short_json(event.actor_id)
                 actor_role_json = _short_json(event.actor_role)
@@ -535,6 +554,39 @@ class EventStore:
                     return walk.result()
                 rows = await conn.fetch(_VERIFY_NEXT, stream_id, rows[-1]["version"])
 
+    async def _pages_of(self, wanted: list[str]) -> AsyncIterator[list[asyncpg.Record]]:
+        """Pages of the streams' events in key order. The next page is read on a second
+        connection while the caller hashes this one, so the database and the hashing
+        overlap (one connection when the pool has only one)."""
+        async with contextlib.AsyncExitStack() as stack:
+            first = await stack.enter_async_context(self._connection())
+            second = (
+                await stack.enter_async_context(self._connection())
+                if self._pool.get_max_size() > 1
+                else first
+            )
+            connections = (first, second)
+            turn = 0
+            pending = asyncio.ensure_future(first.fetch(_VERIFY_MANY, wanted, "", 0))
+            try:
+                while True:
+                    rows = await pending
+                    more = len(rows) == _VERIFY_PAGE
+                    if more:
+                        turn ^= 1
+                        after = (rows[-1]["stream_id"], rows[-1]["version"])
+                        pending = asyncio.ensure_future(
+                            connections[turn].fetch(_VERIFY_MANY, wanted, *after)
+                        )
+                    yield rows
+                    if not more:
+                        return
+            finally:
+                if not pending.done():
+                    pending.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, asyncpg.PostgresError):
+                        await pending
+
     async def verify_streams(self, stream_ids: Sequence[str]) -> list[VerifyResult]:
         """Verify many streams in few round trips (auditors check every plan at once):
         a page holds the events of several streams, read in primary-key order, so
@@ -543,23 +595,17 @@ class EventStore:
         wanted = sorted(set(stream_ids))
         walks: dict[str, _ChainWalk] = {}
         broken: dict[str, VerifyResult] = {}
-        after: tuple[str, int] = ("", 0)
-        async with self._connection() as conn:
-            while True:
-                rows = await conn.fetch(_VERIFY_MANY, wanted, *after)
-                for row in rows:
-                    stream = row["stream_id"]
-                    if stream in broken:
-                        continue  # the first break is the finding; the rest is noise
-                    walk = walks.get(stream)
-                    if walk is None:
-                        walk = walks[stream] = _ChainWalk(stream)
-                    found = walk.feed(row)
-                    if found is not None:
-                        broken[stream] = found
-                if len(rows) < _VERIFY_PAGE:
-                    break
-                after = (rows[-1]["stream_id"], rows[-1]["version"])
+        async for rows in self._pages_of(wanted):
+            for row in rows:
+                stream = row["stream_id"]
+                if stream in broken:
+                    continue  # the first break is the finding; the rest is noise
+                walk = walks.get(stream)
+                if walk is None:
+                    walk = walks[stream] = _ChainWalk(stream)
+                found = walk.feed(row)
+                if found is not None:
+                    broken[stream] = found
         results: list[VerifyResult] = []
         for stream in stream_ids:
             if stream in broken:
@@ -591,10 +637,7 @@ class _ChainWalk:
 
     def feed(self, row: asyncpg.Record) -> VerifyResult | None:
         version, stored_hash = row["version"], row["hash"]
-        try:
-            data, plain = _loads_plain(row["data"]), True
-        except _NotPlain:
-            data, plain = json.loads(row["data"]), False
+        data, plain = _loads(row["data"])
         if not (plain and self._confirms(row, data)):
             checker = ChainChecker(self.stream_id)
             checker.expected_version = self.expected_version
@@ -648,7 +691,7 @@ class _ChainWalk:
             event_id=row["event_id"],
             type_json=_short_json(row["type"]),
             schema_version=row["schema_version"],
-            data_json=_json(data),
+            data_json=_canonical_text(data),
             actor_id_json=_short_json(row["actor_id"]),
             actor_role_json=_short_json(row["actor_role"]),
             recorded_at_json=self.moment_json,
