@@ -39,6 +39,8 @@ test: lint
 
 bench: $(VENV)/.bench
 	$(BIN)/python -m bench.eventstore_bench
+	$(BIN)/python -m bench.plan_bench
+	$(BIN)/python -m bench.audit_bench
 
 clean:
 	rm -rf $(VENV) .data .mypy_cache .ruff_cache .pytest_cache

@@ -1,9 +1,11 @@
 """The event store against the Temporal history: every decision the workflow recorded
 has exactly one event in the store, and every event in the store traces back to it.
 
-The workflow records events only through the ``append_events`` activity, whose input
-carries the events (with their deterministic ids), and it answers people's updates with
-receipts naming the event. Both are read straight from the history, so the check needs
+The workflow records events only through the ``append_events`` local activity, whose
+marker in the history carries the receipts of the events appended (their deterministic
+ids and types), and it answers people's updates with receipts naming the event. (Older
+histories appended through a regular activity, whose input carries the events: both are
+read.) Both are read straight from the history, so the check needs
 nothing but the history and the store.
 """
 
@@ -14,9 +16,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import MarkerRecordedEventAttributes
 from temporalio.client import WorkflowHistory
 
 APPEND_ACTIVITY = "append_events"
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,8 @@ def decisions_in_history(histories: Iterable[WorkflowHistory]) -> list[HistoryDe
                             str(item["event_id"]), str(item["type"]), history.run_id, "append"
                         )
                     )
+            elif event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+                found.extend(_local_append(event.marker_recorded_event_attributes, history.run_id))
             elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
                 outcome = event.workflow_execution_update_completed_event_attributes.outcome
                 if outcome.HasField("success") and outcome.success.payloads:
@@ -75,6 +81,21 @@ def decisions_in_history(histories: Iterable[WorkflowHistory]) -> list[HistoryDe
                             )
                         )
     return found
+
+
+def _local_append(marker: MarkerRecordedEventAttributes, run_id: str) -> list[HistoryDecision]:
+    """The workflow appends through a local activity: its marker records the receipts
+    (event id and type of every event appended) once the append has completed."""
+    if marker.marker_name != LOCAL_ACTIVITY_MARKER or "data" not in marker.details:
+        return []
+    meta = json.loads(marker.details["data"].payloads[0].data)
+    if meta.get("activity_type") != APPEND_ACTIVITY or "result" not in marker.details:
+        return []  # another activity, or an attempt that failed
+    output = json.loads(marker.details["result"].payloads[0].data)
+    return [
+        HistoryDecision(str(r["event_id"]), str(r["event_type"]), run_id, "append")
+        for r in output["receipts"]
+    ]
 
 
 def cross_check(

@@ -56,6 +56,9 @@ STORE_RETRY = RetryPolicy(
     ],
 )
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
+# Patch id: a person's decision is appended by a local activity (workflow.patched keeps
+# older histories replaying through the regular activity they were recorded with).
+LOCAL_APPEND = "append-decision-local-activity"
 RESPONSE_BATCH = 200
 
 
@@ -227,7 +230,10 @@ class PlanWorkflow:
 
         return new_id
 
-    async def _record(self, decide: Decide) -> list[cmd.Receipt]:
+    async def _record(self, decide: Decide, *, local: bool = False) -> list[cmd.Receipt]:
+        """``local``: append in this workflow task (a local activity), for a person's
+        decision that someone is waiting for; the engine's own steps, hearing batches and
+        the hand-over keep the regular activity."""
         async with self._lock:
             try:
                 events = decide(self._state, workflow.now(), self._ids())
@@ -235,14 +241,25 @@ class PlanWorkflow:
                 raise _refused(refusal) from None
             if not events:
                 return []
-            result = await workflow.execute_activity_method(
-                PlanActivities.append_events,
-                AppendEventsInput(
-                    stream_id=self._plan_id, expected_version=self._version, events=events
-                ),
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=STORE_RETRY,
+            request = AppendEventsInput(
+                stream_id=self._plan_id, expected_version=self._version, events=events
             )
+            if local and workflow.patched(LOCAL_APPEND):
+                # One workflow task instead of two plus an activity dispatch. A retry after
+                # a commit whose answer was lost is safe as before (deterministic ids).
+                result = await workflow.execute_local_activity_method(
+                    PlanActivities.append_events,
+                    request,
+                    start_to_close_timeout=ACTIVITY_TIMEOUT,
+                    retry_policy=STORE_RETRY,
+                )
+            else:
+                result = await workflow.execute_activity_method(
+                    PlanActivities.append_events,
+                    request,
+                    start_to_close_timeout=ACTIVITY_TIMEOUT,
+                    retry_policy=STORE_RETRY,
+                )
             for event in events:
                 self._state = evolve(self._state, event)  # type: ignore[arg-type]
             self._version += len(events)
@@ -412,7 +429,7 @@ class PlanWorkflow:
 
     async def _decide_update(self, decide: Decide) -> cmd.Receipt:
         self._updates_in_run += 1
-        receipts = await self._record(decide)
+        receipts = await self._record(decide, local=True)
         return receipts[0]
 
     @workflow.update

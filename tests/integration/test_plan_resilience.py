@@ -11,6 +11,7 @@ while the engine was still notifying people of a step was waited past), so it st
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -143,12 +144,15 @@ async def test_an_append_whose_answer_is_lost_is_retried_into_exactly_one_event(
                 original.hash,
                 original.recorded_at,
             )
-        # Temporal saw it too: three activities completed on their second attempt.
-        attempts = [
-            e.activity_task_started_event_attributes.attempt
-            async for e in handle.fetch_history_events()
-            if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
-        ]
+        # Temporal saw it too: three appends completed on their second attempt (a
+        # person's decision is appended by a local activity, whose marker holds it).
+        attempts = []
+        async for e in handle.fetch_history_events():
+            if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+                attempts.append(e.activity_task_started_event_attributes.attempt)
+            elif e.marker_recorded_event_attributes.marker_name == "core_local_activity":
+                [data] = e.marker_recorded_event_attributes.details["data"].payloads
+                attempts.append(json.loads(data.data)["attempt"])
         assert sorted(attempts).count(2) == 3
         assert set(attempts) == {1, 2}
         await handle.terminate("test done")
