@@ -16,8 +16,6 @@ else takes the reference functions themselves.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import functools
 import hashlib
 import json
@@ -96,11 +94,10 @@ _VERIFY_NEXT = (
     f"SELECT {_VERIFY_COLUMNS} FROM events WHERE stream_id = $1 AND version > $2 "
     f"ORDER BY version LIMIT {_VERIFY_PAGE}"
 )
-# Several streams per page, keyed by (stream_id, version): the primary key's order.
+# Several streams at once, in the primary key's order, read through a cursor.
 _VERIFY_MANY = (
     f"SELECT stream_id, {_VERIFY_COLUMNS} FROM events "
-    "WHERE stream_id = ANY($1::text[]) AND (stream_id, version) > ($2, $3) "
-    f"ORDER BY stream_id, version LIMIT {_VERIFY_PAGE}"
+    "WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, version"
 )
 
 # json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False), which is
@@ -555,37 +552,17 @@ class EventStore:
                 rows = await conn.fetch(_VERIFY_NEXT, stream_id, rows[-1]["version"])
 
     async def _pages_of(self, wanted: list[str]) -> AsyncIterator[list[asyncpg.Record]]:
-        """Pages of the streams' events in key order. The next page is read on a second
-        connection while the caller hashes this one, so the database and the hashing
-        overlap (one connection when the pool has only one)."""
-        async with contextlib.AsyncExitStack() as stack:
-            first = await stack.enter_async_context(self._connection())
-            second = (
-                await stack.enter_async_context(self._connection())
-                if self._pool.get_max_size() > 1
-                else first
-            )
-            connections = (first, second)
-            turn = 0
-            pending = asyncio.ensure_future(first.fetch(_VERIFY_MANY, wanted, "", 0))
-            try:
-                while True:
-                    rows = await pending
-                    more = len(rows) == _VERIFY_PAGE
-                    if more:
-                        turn ^= 1
-                        after = (rows[-1]["stream_id"], rows[-1]["version"])
-                        pending = asyncio.ensure_future(
-                            connections[turn].fetch(_VERIFY_MANY, wanted, *after)
-                        )
+        """The streams' events in key order, a page at a time, from one server-side
+        cursor: each row is read once (paging by key with LIMIT would re-read and re-sort
+        the rest of the batch for every page) and memory stays flat."""
+        async with self._connection() as conn, conn.transaction(readonly=True):
+            cursor = await conn.cursor(_VERIFY_MANY, wanted)
+            while True:
+                rows = await cursor.fetch(_VERIFY_PAGE)
+                if rows:
                     yield rows
-                    if not more:
-                        return
-            finally:
-                if not pending.done():
-                    pending.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, asyncpg.PostgresError):
-                        await pending
+                if len(rows) < _VERIFY_PAGE:
+                    return
 
     async def verify_streams(self, stream_ids: Sequence[str]) -> list[VerifyResult]:
         """Verify many streams in few round trips (auditors check every plan at once):
