@@ -99,10 +99,6 @@ _VERIFY_MANY = (
     f"SELECT stream_id, {_VERIFY_COLUMNS} FROM events "
     "WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, version"
 )
-# For the cursor's transaction: left to itself the planner reads a batch's events with
-# a bitmap scan and sorts them all (on disk, at the default work_mem) before the first
-# page; the primary key's index gives them in order as they are fetched.
-_IN_KEY_ORDER = "SET LOCAL enable_bitmapscan = off"
 
 # json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False), which is
 # canonical_json without the checks and the encoding, built once instead of per call.
@@ -560,7 +556,6 @@ class EventStore:
         cursor: each row is read once (paging by key with LIMIT would re-read and re-sort
         the rest of the batch for every page) and memory stays flat."""
         async with self._connection() as conn, conn.transaction(readonly=True):
-            await conn.execute(_IN_KEY_ORDER)
             cursor = await conn.cursor(_VERIFY_MANY, wanted)
             while True:
                 rows = await cursor.fetch(_VERIFY_PAGE)
