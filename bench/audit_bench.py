@@ -60,7 +60,6 @@ import logging
 import os
 import platform
 import resource
-import secrets
 import shutil
 import statistics
 import sys
@@ -68,21 +67,18 @@ import tempfile
 import time
 import tracemalloc
 import uuid
-import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import psutil
 import structlog
 
+from bench.databases import postgres_server, scratch_database
 from eventstore import store as store_module
-from eventstore.migrate import migrate
 from eventstore.pool import create_pool
 from eventstore.store import EventStore, NewEvent
 
@@ -182,48 +178,6 @@ def new_events(stream: int, first: int, count: int) -> list[NewEvent]:
 
 
 # --------------------------------------------------------------------------- databases
-
-
-def with_database(dsn: str, name: str) -> str:
-    parts = urlsplit(dsn)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
-
-
-@contextmanager
-def postgres_server() -> Iterator[tuple[str, str]]:
-    url = os.environ.get("DATABASE_URL")
-    if url:
-        yield url, "DATABASE_URL"
-        return
-    with warnings.catch_warnings():
-        # platformdirs, under pgserver, warns when XDG_RUNTIME_DIR is unset.
-        warnings.filterwarnings("ignore", module="platformdirs")
-        import pgserver
-
-    with tempfile.TemporaryDirectory(prefix="temaplan-bench-") as tmp:
-        server = pgserver.get_server(Path(tmp) / "pgdata", cleanup_mode="stop")
-        try:
-            yield server.get_uri(), "embedded pgserver"
-        finally:
-            server.cleanup()
-
-
-@asynccontextmanager
-async def scratch_database(admin_url: str) -> AsyncIterator[str]:
-    name = f"bench_audit_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        url = with_database(admin_url, name)
-        conn = await asyncpg.connect(url)
-        try:
-            await migrate(conn)
-        finally:
-            await conn.close()
-        yield url
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 async def describe(admin_url: str) -> dict[str, str]:
@@ -610,7 +564,7 @@ async def run(admin_url: str, mode: str, options: argparse.Namespace) -> dict[st
     }
     started = time.perf_counter()
     export_jsonl, why_not = load_export()
-    async with scratch_database(admin_url) as url:
+    async with scratch_database(admin_url, "audit") as url:
         pool = await create_pool(url, min_size=FILL_CONCURRENCY, max_size=FILL_CONCURRENCY)
         try:
             store = EventStore(pool)

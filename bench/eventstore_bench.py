@@ -48,25 +48,22 @@ import json
 import logging
 import os
 import platform
-import secrets
 import statistics
 import sys
-import tempfile
 import time
 import uuid
-import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import asyncpg
 import structlog
 
-from eventstore.migrate import migrate
+from bench.databases import postgres_server, scratch_database
 from eventstore.pool import create_pool
 from eventstore.store import EventStore, NewEvent
 
@@ -181,51 +178,14 @@ def timed_calls(latencies: Latencies) -> Callable[[float], None]:
 # --------------------------------------------------------------------------- databases
 
 
-def with_database(dsn: str, name: str) -> str:
-    parts = urlsplit(dsn)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
-
-
-@contextmanager
-def postgres_server() -> Iterator[tuple[str, str]]:
-    url = os.environ.get("DATABASE_URL")
-    if url:
-        yield url, "DATABASE_URL"
-        return
-    with warnings.catch_warnings():
-        # platformdirs, under pgserver, warns when XDG_RUNTIME_DIR is unset.
-        warnings.filterwarnings("ignore", module="platformdirs")
-        import pgserver
-
-    with tempfile.TemporaryDirectory(prefix="temaplan-bench-") as tmp:
-        server = pgserver.get_server(Path(tmp) / "pgdata", cleanup_mode="stop")
-        try:
-            yield server.get_uri(), "embedded pgserver"
-        finally:
-            server.cleanup()
-
-
 class Server:
     def __init__(self, admin_url: str) -> None:
         self.admin_url = admin_url
 
     @asynccontextmanager
     async def scratch(self, label: str, *, migrated: bool) -> AsyncIterator[str]:
-        name = f"bench_{label}_{os.getpid()}_{secrets.token_hex(3)}"
-        admin = await asyncpg.connect(self.admin_url)
-        try:
-            await admin.execute(f'CREATE DATABASE "{name}"')
-            url = with_database(self.admin_url, name)
-            if migrated:
-                conn = await asyncpg.connect(url)
-                try:
-                    await migrate(conn)
-                finally:
-                    await conn.close()
+        async with scratch_database(self.admin_url, label, migrated=migrated) as url:
             yield url
-        finally:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await admin.close()
 
     async def settle(self) -> None:
         """Flush dirty buffers now rather than in the middle of someone's measurement."""

@@ -53,7 +53,6 @@ import json
 import logging
 import os
 import platform
-import secrets
 import statistics
 import subprocess
 import sys
@@ -61,13 +60,12 @@ import tempfile
 import time
 import uuid
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from temporalio import workflow
 
@@ -90,11 +88,11 @@ with workflow.unsafe.imports_passed_through():
     from temporalio.testing import WorkflowEnvironment
     from temporalio.worker import Worker
 
+    from bench.databases import postgres_server, scratch_database
     from domain import commands as cmd
     from domain.gates import PlanStatus
     from domain.plan import PlanDefinition, QuorumRule
     from domain.roles import Role
-    from eventstore.migrate import migrate
     from eventstore.pool import create_pool
     from starter import start_plan
     from temaplan.planfile import load_plan_file
@@ -297,45 +295,6 @@ class Server:
 
 
 # --------------------------------------------------------------------------- database
-
-
-def with_database(dsn: str, name: str) -> str:
-    parts = urlsplit(dsn)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
-
-
-@contextmanager
-def postgres_server() -> Iterator[tuple[str, str]]:
-    url = os.environ.get("DATABASE_URL")
-    if url:
-        yield url, "DATABASE_URL"
-        return
-    import pgserver
-
-    with tempfile.TemporaryDirectory(prefix="temaplan-plan-bench-") as tmp:
-        server = pgserver.get_server(Path(tmp) / "pgdata", cleanup_mode="stop")
-        try:
-            yield server.get_uri(), "embedded pgserver"
-        finally:
-            server.cleanup()
-
-
-@asynccontextmanager
-async def scratch_database(admin_url: str) -> AsyncIterator[str]:
-    name = f"bench_plan_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        url = with_database(admin_url, name)
-        conn = await asyncpg.connect(url)
-        try:
-            await migrate(conn)
-        finally:
-            await conn.close()
-        yield url
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 async def describe_postgres(url: str) -> dict[str, str]:
@@ -863,7 +822,7 @@ async def run(admin_url: str, mode: str, options: argparse.Namespace) -> dict[st
     log(f"dev server output and Temporal core warnings go to {server_log}")
     core_log = CoreLog(server_log)
     runtime = core_log.runtime()
-    async with scratch_database(admin_url) as url, AsyncExitStack() as stack:
+    async with scratch_database(admin_url, "plan") as url, AsyncExitStack() as stack:
         pool = await create_pool(url)
         stack.push_async_callback(pool.close)
         servers: list[Server] = []
@@ -898,7 +857,7 @@ def main(argv: list[str] | None = None) -> None:
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     # Activity log lines (one per recorded event) would interleave with the table.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    with postgres_server() as (admin_url, mode):
+    with postgres_server("temaplan-plan-bench-") as (admin_url, mode):
         document = asyncio.run(run(admin_url, mode, options))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")

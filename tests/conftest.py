@@ -13,7 +13,6 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
@@ -21,17 +20,11 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from eventstore.migrate import migrate
-from eventstore.pool import create_pool
+from eventstore.pool import create_pool, with_database
 from temaplan.temporal_server import dev_server_args, temporal_binary
 from workflows.search_attributes import ALL_KEYS
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
-
-
-def with_database(dsn: str, name: str) -> str:
-    """The same server, another database: only the URL's path changes."""
-    parts = urlsplit(dsn)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ from eventstore import (
 )
 from eventstore.errors import MigrationError
 from eventstore.migrate import Migration, bundled_migrations, migrate
-from eventstore.pool import create_pool
+from eventstore.pool import create_pool, with_database
 
 pytestmark = pytest.mark.servers
 
@@ -291,8 +291,6 @@ async def test_migrations_run_twice_without_change(pool: asyncpg.Pool) -> None:
 async def test_migrations_apply_on_an_empty_database_then_do_nothing(
     postgres_server_url: str,
 ) -> None:
-    from tests.conftest import with_database
-
     name = f"temaplan_empty_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(postgres_server_url)
     try:
