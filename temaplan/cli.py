@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from domain.problems import DomainValidationError
 from eventstore import EventStore, EventStoreError
+from temaplan import schedule_cli
 from temaplan.database import migrated_pool
 from temaplan.logging import configure_logging
 from temaplan.planfile import load_plan_file
@@ -47,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     plans_list.add_argument("--phase", help="only plans in this phase (e.g. hearing)")
     plans_list.add_argument("--municipality", help="only this kommunenummer")
     _audit_parser(sub)
+    schedule_cli.add_parser(sub, _when)
     return parser
 
 
@@ -230,6 +232,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "start": lambda: asyncio.run(_start(settings, args.plan_file, args.administrator)),
         "plans": lambda: asyncio.run(_plans_list(settings, args.phase, args.municipality)),
         "audit": lambda: asyncio.run(_audit(settings, args)),
+        "schedule": lambda: asyncio.run(schedule_cli.run(settings, args)),
     }
     return commands[args.command]()
 
