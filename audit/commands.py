@@ -21,7 +21,7 @@ from domain.state import PlanState, fold
 from eventstore import EventStore
 from worker import WORKFLOWS
 from workflows.plan_models import workflow_id_for
-from workflows.revision_models import schedule_action_workflow_id
+from workflows.revision_models import reminder_workflow_id, schedule_action_workflow_id
 
 
 async def show_history(
@@ -202,17 +202,22 @@ async def _histories_of(client: Client, workflow_id: str) -> list[WorkflowHistor
         raise
 
 
-async def writer_workflow_ids(client: Client, plan_id: str) -> list[str]:
+async def writer_workflow_ids(
+    client: Client, plan_id: str, *, with_reminders: bool = False
+) -> list[str]:
     """The workflows besides the plan's own that write to its stream after adoption:
-    each year's revision and each scheduler action. Matched exactly, so that a plan whose
-    id begins with this one's is never mixed in."""
+    each year's revision and each scheduler action (and, for replay, the schedule's
+    reminders, which write nothing). Matched exactly, so that a plan whose id begins with
+    this one's is never mixed in."""
     plan = re.escape(plan_id)
+    actions = schedule_action_workflow_id(plan_id, "")
     patterns = {
         f"revision-{plan_id}-": rf"revision-{plan}-\d{{4}}",
-        schedule_action_workflow_id(
-            plan_id, ""
-        ): rf"revision-schedule-action-{plan}-[0-9a-f]{{8,32}}",
+        actions: rf"revision-schedule-action-{plan}-[0-9a-f]{{8,32}}",
     }
+    if with_reminders:
+        stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
+        patterns[reminder_workflow_id(plan_id) + "-"] = rf"revision-reminder-{plan}-{stamp}"
     found: set[str] = set()
     for prefix, pattern in patterns.items():
         async for execution in client.list_workflows(f'WorkflowId STARTS_WITH "{prefix}"'):
@@ -221,7 +226,9 @@ async def writer_workflow_ids(client: Client, plan_id: str) -> list[str]:
     return sorted(found)
 
 
-async def plan_histories(client: Client, plan_id: str) -> tuple[list[WorkflowHistory], bool] | None:
+async def plan_histories(
+    client: Client, plan_id: str, *, with_reminders: bool = False
+) -> tuple[list[WorkflowHistory], bool] | None:
     """Every run's history of every workflow that wrote to the plan's stream, and whether
     the plan workflow's own is among them; None when Temporal has none of them any more.
 
@@ -229,7 +236,7 @@ async def plan_histories(client: Client, plan_id: str) -> tuple[list[WorkflowHis
     revisions' histories may outlive it for a while."""
     own = await _histories_of(client, workflow_id_for(plan_id))
     others: list[WorkflowHistory] = []
-    for workflow_id in await writer_workflow_ids(client, plan_id):
+    for workflow_id in await writer_workflow_ids(client, plan_id, with_reminders=with_reminders):
         others += await _histories_of(client, workflow_id) or []
     if own is None and not others:
         return None
@@ -298,7 +305,7 @@ async def replay(
 ) -> int:
     """Replay the plan's recorded history against the current workflow code."""
     out = out or sys.stdout
-    found = await plan_histories(client, plan_id)
+    found = await plan_histories(client, plan_id, with_reminders=True)
     if found is None:
         print(f"{plan_id}: Temporal has no history for this plan (retention?)", file=out)
         return 1

@@ -28,7 +28,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.models import EnsureScheduleInput
 from activities.schedule_activities import ScheduleActivities
 from audit import verify_export
-from audit.commands import export, show_state, verify
+from audit.commands import export, replay, show_state, verify
 from domain import revision_commands as rc
 from domain.commands import Receipt
 from domain.gates import PlanStatus
@@ -357,6 +357,11 @@ async def test_two_yearly_revisions_report_revise_and_score(
     out = io.StringIO()
     assert await verify(store, client, [plan_id], out) == 0, out.getvalue()
     assert "cross-check OK" in out.getvalue()
+    # The revisions' and the scheduler actions' histories replay on the current code.
+    out = io.StringIO()
+    assert await replay(client, plan_id, out) == 0, out.getvalue()
+    # The plan, two reminders, two revisions, two scheduler actions.
+    assert "replay OK, 7 run(s)" in out.getvalue()
 
     # The evidence carries the revisions: the report describes them, the export verifies.
     report_path = tmp_path / "report.html"
