@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from domain import revision_commands as rc
 from domain.decisions import ENGINE, NewId, Refusal, RefusalCode, _participant, _require_role
@@ -37,6 +38,15 @@ from domain.scorecard import compile_scorecard
 from domain.state import PlanState, RevisionRound
 
 MAX_INDICATOR_DIGITS = 18
+
+
+def _by_engine(at: datetime, new_id: NewId) -> dict[str, Any]:
+    """The envelope of an event the process itself decides."""
+    return _by(ENGINE, Role.SYSTEM, at, new_id)
+
+
+def _by(actor_id: str, role: Role, at: datetime, new_id: NewId) -> dict[str, Any]:
+    return {"event_id": new_id(), "occurred_at": at, "actor_id": actor_id, "actor_role": role}
 
 
 def _adopted(state: PlanState) -> PlanDefinition:
@@ -103,10 +113,7 @@ def schedule_created(
     _adopted(state)
     return [
         RevisionScheduleCreated(
-            event_id=new_id(),
-            occurred_at=at,
-            actor_id=ENGINE,
-            actor_role=Role.SYSTEM,
+            **_by_engine(at, new_id),
             schedule_id=schedule_id,
             month=month,
             day=day,
@@ -156,10 +163,7 @@ def schedule_action(
     backfill = action is ScheduleAction.BACKFILL
     return [
         RevisionScheduleChanged(
-            event_id=new_id(),
-            occurred_at=at,
-            actor_id=person.id,
-            actor_role=Role.SCHEDULER,
+            **_by(person.id, Role.SCHEDULER, at, new_id),
             schedule_id=schedule.schedule_id,
             action=action,
             reason=command.reason.strip(),
@@ -196,20 +200,14 @@ def open_revision(
     deadline = at + timedelta(days=definition.settings.reporting_round_days)
     return [
         RevisionReminderSent(
-            event_id=new_id(),
-            occurred_at=at,
-            actor_id=ENGINE,
-            actor_role=Role.SYSTEM,
+            **_by_engine(at, new_id),
             year=year,
             workflow_id=workflow_id,
             scheduled_at=scheduled_at,
             recipients=revision_recipients(definition, content),
         ),
         ReportingRoundOpened(
-            event_id=new_id(),
-            occurred_at=at,
-            actor_id=ENGINE,
-            actor_role=Role.SYSTEM,
+            **_by_engine(at, new_id),
             year=year,
             content_version=state.in_force_version,
             content_hash=state.in_force_hash,
@@ -231,10 +229,7 @@ def close_reporting_round(
     unreported = tuple(m for m in revision.measure_ids if m not in reported)
     events: list[EventBase] = [
         ReportingRoundClosed(
-            event_id=new_id(),
-            occurred_at=at,
-            actor_id=ENGINE,
-            actor_role=Role.SYSTEM,
+            **_by_engine(at, new_id),
             year=year,
             early=False,
             unreported=unreported,
@@ -248,10 +243,7 @@ def close_reporting_round(
                 people += [p.id for p in reporters_for(definition, measure)]
         events.append(
             ReportReminderRecorded(
-                event_id=new_id(),
-                occurred_at=at,
-                actor_id=ENGINE,
-                actor_role=Role.SYSTEM,
+                **_by_engine(at, new_id),
                 year=year,
                 measure_ids=unreported,
                 recipients=tuple(dict.fromkeys(people)),
@@ -266,10 +258,7 @@ def record_scorecard(state: PlanState, year: int, at: datetime, new_id: NewId) -
         return []
     return [
         ScorecardRecorded(
-            event_id=new_id(),
-            occurred_at=at,
-            actor_id=ENGINE,
-            actor_role=Role.SYSTEM,
+            **_by_engine(at, new_id),
             year=year,
             scorecard=compile_scorecard(state, revision),
         )
@@ -358,10 +347,7 @@ def report_measure(
         value = _decimal(command.indicator_value, "indicator_value")
     return [
         MeasureReported(
-            event_id=new_id(),
-            occurred_at=at,
-            actor_id=person.id,
-            actor_role=person.roles[0],
+            **_by(person.id, person.roles[0], at, new_id),
             year=command.year,
             measure_id=measure.id,
             status=status,
@@ -389,10 +375,7 @@ def report_goal_indicator(
         )
     return [
         GoalIndicatorReported(
-            event_id=new_id(),
-            occurred_at=at,
-            actor_id=person.id,
-            actor_role=Role.PROJECT_LEADER,
+            **_by(person.id, Role.PROJECT_LEADER, at, new_id),
             year=command.year,
             goal_id=goal.id,
             value=_decimal(command.value, "value"),
@@ -416,10 +399,7 @@ def close_round_early(
         )
     return [
         ReportingRoundClosed(
-            event_id=new_id(),
-            occurred_at=at,
-            actor_id=person.id,
-            actor_role=Role.PROJECT_LEADER,
+            **_by(person.id, Role.PROJECT_LEADER, at, new_id),
             year=command.year,
             early=True,
             unreported=(),
@@ -493,10 +473,7 @@ def propose_changes(
     version = max(v.version for v in state.content_versions) + 1
     return [
         MeasureChangesProposed(
-            event_id=new_id(),
-            occurred_at=at,
-            actor_id=person.id,
-            actor_role=Role.PROJECT_LEADER,
+            **_by(person.id, Role.PROJECT_LEADER, at, new_id),
             year=command.year,
             content_version=version,
             content_hash=content.content_hash(),
@@ -538,10 +515,7 @@ def review_changes(
             raise Refusal(RefusalCode.INVALID_DECISION, "requesting changes needs a reason")
         return [
             MeasureChangesRejected(
-                event_id=new_id(),
-                occurred_at=at,
-                actor_id=person.id,
-                actor_role=Role.STEERING_GROUP,
+                **_by(person.id, Role.STEERING_GROUP, at, new_id),
                 year=command.year,
                 content_version=proposal.content_version,
                 content_hash=proposal.content_hash,
@@ -550,10 +524,7 @@ def review_changes(
         ]
     events: list[EventBase] = [
         MeasureChangesSignedOff(
-            event_id=new_id(),
-            occurred_at=at,
-            actor_id=person.id,
-            actor_role=Role.STEERING_GROUP,
+            **_by(person.id, Role.STEERING_GROUP, at, new_id),
             year=command.year,
             content_version=proposal.content_version,
             content_hash=proposal.content_hash,
@@ -565,19 +536,13 @@ def review_changes(
     if len(signed) + 1 >= needed:
         events += [
             ContentRevised(
-                event_id=new_id(),
-                occurred_at=at,
-                actor_id=ENGINE,
-                actor_role=Role.SYSTEM,
+                **_by_engine(at, new_id),
                 year=command.year,
                 content_version=proposal.content_version,
                 content_hash=proposal.content_hash,
             ),
             RevisionConcluded(
-                event_id=new_id(),
-                occurred_at=at,
-                actor_id=ENGINE,
-                actor_role=Role.SYSTEM,
+                **_by_engine(at, new_id),
                 year=command.year,
                 outcome="revised",
                 content_version=proposal.content_version,
