@@ -201,7 +201,12 @@ class PlanDriver:
         return status
 
     async def run_to_adoption(self, hearing: Callable[[PlanStatus], Awaitable[None]]) -> PlanStatus:
-        return await self.run_until(lambda _s: False, hearing)
+        final = await self.run_until(lambda _s: False, hearing)
+        if final.status == "adopted":
+            # After adoption the workflow still creates the revision schedule and records
+            # it: the plan's record is complete only when the run has finished.
+            await self.handle.result()
+        return final
 
 
 async def send_hearing_responses(driver: PlanDriver, count: int, with_receipt: int = 0) -> None:
