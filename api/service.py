@@ -10,6 +10,7 @@ Writes go only through the workflow's Updates, whose validators decide.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from workflows.plan_models import workflow_id_for
 log = structlog.get_logger(__name__)
 
 PLAN_ID_PATTERN = r"^[0-9]{4}-[A-Za-z0-9][A-Za-z0-9._-]{0,59}$"
+_PLAN_ID = re.compile(PLAN_ID_PATTERN)
 
 
 class PlanReader:
@@ -42,6 +44,8 @@ class PlanReader:
         self._states: dict[str, PlanState] = {}
 
     async def state(self, plan_id: str) -> PlanState:
+        if not _PLAN_ID.fullmatch(plan_id):
+            raise unknown_plan(plan_id[:80])
         cached = self._states.get(plan_id, PlanState())
         newer = await self._store.read(plan_id, from_version=cached.events_folded + 1)
         state = cached

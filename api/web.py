@@ -201,7 +201,7 @@ async def inbox(request: Request) -> Response:
 async def plan_page(plan_id: str, request: Request) -> Response:
     me = await _signed_in(request)
     ctx = _ctx(request)
-    state = await ctx.plans.state(plan_id[:80])
+    state = await ctx.plans.state(plan_id)
     require_reader(me, state)
     current = state.content() or state.content(state.adopted_version) or state.latest_content()
     stored = await EventStore(ctx.pool).read(plan_id)
@@ -293,7 +293,7 @@ async def decide(plan_id: str, request: Request) -> Response:
     me = await _signed_in(request)
     fields = await _form(request, me)
     ctx = _ctx(request)
-    state = await ctx.plans.state(plan_id[:80])
+    state = await ctx.plans.state(plan_id)
     require_actor(me, state)
     try:
         update, command = _command(me, fields)
@@ -322,7 +322,7 @@ async def hearings(request: Request) -> Response:
 
 @router.get("/hearing/{plan_id}")
 async def hearing_page(plan_id: str, request: Request) -> Response:
-    state = await _ctx(request).plans.state(plan_id[:80])
+    state = await _ctx(request).plans.state(plan_id)
     return render(
         request,
         "hearing.html",
@@ -347,8 +347,8 @@ async def hearing_respond(plan_id: str, request: Request) -> Response:
         )
     except ValidationError as exc:
         raise _invalid(exc) from None
-    receipt = await respond(ctx, plan_id[:80], body, client_address(request))
-    state = await ctx.plans.state(plan_id[:80])
+    receipt = await respond(ctx, plan_id, body, client_address(request))
+    state = await ctx.plans.state(plan_id)
     return render(
         request,
         "receipt.html",

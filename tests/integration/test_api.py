@@ -177,7 +177,7 @@ async def test_people_act_as_themselves_with_receipts(
     assert state["events_folded"] == 3
     assert state["status"]["step_key"] == "goals.quality_assurance"
     verified = (await api.get(f"/api/audit/plans/{plan}/verify", headers=auditor)).json()
-    assert verified["chain_ok"] and verified["cross_check"] == "ok" and verified["ok"], verified
+    assert (verified["chain_ok"], verified["cross_check"], verified["ok"]) == (True, "ok", True)
     archive = await api.get(f"/api/audit/plans/{plan}/export?format=jsonl", headers=auditor)
     assert archive.status_code == 200
     with zipfile.ZipFile(io.BytesIO(archive.content)) as zipped:
