@@ -56,7 +56,7 @@ async def site(api_ctx: ApiContext) -> AsyncIterator[str]:
     )
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
         await asyncio.sleep(0.02)
     try:
         yield f"http://127.0.0.1:{port}"
