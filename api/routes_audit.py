@@ -16,6 +16,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 from starlette.background import BackgroundTask
+from temporalio.service import RPCError
 
 from api.auth import Context, Me, PlanId
 from api.errors import ERROR_RESPONSES, ApiError
@@ -112,7 +113,7 @@ class Verification(BaseModel):
     last_hash: str
     broken_version: int | None
     problem: str | None
-    cross_check: Literal["ok", "problems", "no history (retention)"]
+    cross_check: Literal["ok", "problems", "no history (retention)", "temporal unavailable"]
     cross_check_problems: list[str]
     ok: bool
 
@@ -124,9 +125,14 @@ class Verification(BaseModel):
 async def verify(plan_id: PlanId, ctx: Context, me: Me) -> Verification:
     store = await _store(ctx, me, plan_id)
     result = await store.verify(plan_id)
-    histories = await plan_histories(ctx.client, plan_id)
     problems: list[str] = []
-    verdict: Literal["ok", "problems", "no history (retention)"] = "no history (retention)"
+    verdict: Literal["ok", "problems", "no history (retention)", "temporal unavailable"]
+    verdict = "no history (retention)"
+    try:
+        histories = await plan_histories(ctx.client, plan_id)
+    except RPCError as exc:
+        # The store's chain is still checked; the cross-check says why it could not run.
+        histories, verdict, problems = None, "temporal unavailable", [str(exc)]
     if histories is not None:
         store_ids = {str(e.event_id): (e.version, e.type) async for e in store.iter_stream(plan_id)}
         problems = cross_check(plan_id, store_ids, histories).problems
@@ -141,7 +147,7 @@ async def verify(plan_id: PlanId, ctx: Context, me: Me) -> Verification:
         problem=result.problem,
         cross_check=verdict,
         cross_check_problems=problems,
-        ok=result.ok and not problems,
+        ok=result.ok and verdict in ("ok", "no history (retention)"),
     )
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import asyncpg
 import structlog
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, RPCTimeoutOrCancelledError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -144,7 +144,7 @@ class ApiContext:
                 raise ApiError(
                     503, "TemporalUnavailable", f"the workflow service did not take it: {exc}"
                 ) from None
-            except TimeoutError:
+            except (TimeoutError, RPCTimeoutOrCancelledError):
                 raise ApiError(
                     503,
                     "PlanNotAnswering",

@@ -126,3 +126,18 @@ async def test_nothing_answers_500(  # noqa: PLR0912 - one loop per kind of inpu
     server_errors = [a for a in answers if a[2] >= 500]
     assert not server_errors, server_errors
     assert len(answers) > 400
+
+
+async def test_openapi_and_docs_are_served_from_here(api: httpx.AsyncClient) -> None:
+    spec = (await api.get("/openapi.json")).json()
+    assert {
+        "/api/plans",
+        "/api/me/pending",
+        "/api/public/plans/{plan_id}/hearing/responses",
+    } <= set(spec["paths"])
+    assert "HTTPBearer" in spec["components"]["securitySchemes"]
+    docs = await api.get("/docs")
+    assert docs.status_code == 200
+    assert "/docs/assets/swagger-ui-bundle.js" in docs.text
+    assert "cdn" not in docs.text.lower()
+    assert (await api.get("/docs/assets/swagger-ui-bundle.js")).status_code == 200
