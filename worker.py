@@ -19,15 +19,26 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.plan_activities import PlanActivities
+from activities.schedule_activities import ScheduleActivities
+from domain.plan import RevisionDate
 from temaplan.database import migrated_pool
 from temaplan.logging import configure_logging
 from temaplan.settings import Settings, load_settings
 from temaplan.temporal_client import connect
 from workflows.plan_workflow import PlanWorkflow
+from workflows.revision_reminder_workflow import RevisionReminderWorkflow
+from workflows.revision_workflow import RevisionWorkflow
+from workflows.schedule_action_workflow import ScheduleActionWorkflow
 
 log = structlog.get_logger(__name__)
 
-WORKFLOWS: Sequence[type] = (PlanWorkflow,)
+WORKFLOWS: Sequence[type] = (
+    PlanWorkflow,
+    RevisionReminderWorkflow,
+    RevisionWorkflow,
+    ScheduleActionWorkflow,
+)
+DEFAULT_REVISION_DATE = RevisionDate(month=9, day=1)
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:
@@ -39,14 +50,20 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     )
 
 
-def build_worker(client: Client, pool: asyncpg.Pool, task_queue: str) -> Worker:
+def build_worker(
+    client: Client,
+    pool: asyncpg.Pool,
+    task_queue: str,
+    revision_date: RevisionDate = DEFAULT_REVISION_DATE,
+) -> Worker:
     activities = PlanActivities(pool)
+    schedules = ScheduleActivities(client, task_queue, revision_date)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
         workflow_runner=workflow_runner(),
-        activities=activities.all(),
+        activities=[*activities.all(), *schedules.all()],
         # A killed worker's sticky queue otherwise stalls its plans for ~10 s.
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=1),
         graceful_shutdown_timeout=timedelta(seconds=10),
@@ -60,7 +77,7 @@ async def run_worker(settings: Settings) -> None:
         loop.add_signal_handler(signum, stop.set)
     client = await connect(settings)
     async with migrated_pool(settings) as pool:
-        worker = build_worker(client, pool, settings.temporal_task_queue)
+        worker = build_worker(client, pool, settings.temporal_task_queue, settings.revision_date())
         log.info("worker started", task_queue=settings.temporal_task_queue)
         async with worker:
             await stop.wait()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from domain.commands import Receipt
 from domain.events import Event
 from domain.hierarchy import PlanContent
 from domain.phases import Phase
 from domain.plan import PlanDefinition
+from domain.revision_commands import ScheduleCommand
+from domain.revision_models import Scorecard
+from domain.state import PlanState
 
 
 class _Model(BaseModel):
@@ -19,6 +22,9 @@ class AppendEventsInput(_Model):
     stream_id: str
     expected_version: int = Field(ge=0)
     events: list[Event] = Field(min_length=1)
+    # After adoption a plan's stream has several writers (revisions, scheduler actions),
+    # whose event ids do not depend on the version: they append after the current head.
+    at_end: bool = False
 
 
 class AppendEventsOutput(_Model):
@@ -73,3 +79,49 @@ class NotifyInput(_Model):
 
 class NotifyOutput(_Model):
     queued: int
+
+
+class LoadPlanInput(_Model):
+    plan_id: str
+
+
+class LoadPlanOutput(_Model):
+    """The plan as its stream tells it now: the fold of every event."""
+
+    state: PlanState
+    version: int
+
+
+class RenderScorecardInput(_Model):
+    definition: PlanDefinition
+    scorecard: Scorecard
+
+
+class RenderScorecardOutput(_Model):
+    markdown_chars: int
+    html_chars: int
+
+
+class EnsureScheduleInput(_Model):
+    plan_id: str
+    definition: PlanDefinition
+
+
+class EnsureScheduleOutput(_Model):
+    schedule_id: str
+    month: int
+    day: int
+    hour: int
+    time_zone: str
+    end_at: AwareDatetime
+    already_existed: bool
+
+
+class ApplyScheduleActionInput(_Model):
+    plan_id: str
+    schedule_id: str
+    command: ScheduleCommand
+
+
+class ApplyScheduleActionOutput(_Model):
+    applied: str

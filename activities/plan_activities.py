@@ -15,16 +15,22 @@ from activities.models import (
     AppendEventsOutput,
     CompileContentInput,
     CompileContentOutput,
+    LoadPlanInput,
+    LoadPlanOutput,
     NotifyInput,
     NotifyOutput,
     ReceiptAtInput,
     RenderDraftInput,
     RenderDraftOutput,
+    RenderScorecardInput,
+    RenderScorecardOutput,
 )
 from activities.rendering import render_html, render_markdown
+from activities.scorecard_rendering import render_scorecard_html, render_scorecard_markdown
 from domain.canonical import CanonicalFormError
 from domain.commands import Receipt
 from domain.rules import content_problems
+from domain.state import fold
 from eventstore import ConcurrencyConflict, EventIdConflict, EventStore, NewEvent
 
 log = structlog.get_logger(__name__)
@@ -39,12 +45,14 @@ class PlanActivities:
     async def append_events(self, request: AppendEventsInput) -> AppendEventsOutput:
         """Append the workflow's decided events. Their ids are deterministic, so a retry
         after a commit whose answer was lost returns the original receipts."""
+        new_events = [NewEvent.from_domain(event) for event in request.events]
         try:
-            receipts = await self._store.append(
-                request.stream_id,
-                request.expected_version,
-                [NewEvent.from_domain(event) for event in request.events],
-            )
+            if request.at_end:
+                receipts = await self._store.append_at_end(request.stream_id, new_events)
+            else:
+                receipts = await self._store.append(
+                    request.stream_id, request.expected_version, new_events
+                )
         except ConcurrencyConflict as exc:
             raise ApplicationError(
                 str(exc), type="ConcurrencyConflict", non_retryable=True
@@ -150,8 +158,39 @@ class PlanActivities:
             )
         return NotifyOutput(queued=len(inserted))
 
+    @activity.defn(name="load_plan")
+    async def load_plan(self, request: LoadPlanInput) -> LoadPlanOutput:
+        """The plan's state folded from its stream, for the workflows that begin after
+        adoption: the store, not another workflow, is the plan's record."""
+        events = await self._store.read_domain(request.plan_id)
+        if not events:
+            raise ApplicationError(
+                f"plan {request.plan_id} has no events; is the plan id right?",
+                type="UnknownPlan",
+                non_retryable=True,
+            )
+        return LoadPlanOutput(state=fold(events), version=len(events))
+
+    @activity.defn(name="render_scorecard")
+    async def render_scorecard(self, request: RenderScorecardInput) -> RenderScorecardOutput:
+        card = request.scorecard
+        markdown = render_scorecard_markdown(request.definition, card)
+        html = render_scorecard_html(request.definition, card)
+        await self._pool.executemany(
+            """INSERT INTO scorecards (plan_id, year, format, content_hash, body)
+               VALUES ($1, $2, $3, $4, $5)
+               ON CONFLICT (plan_id, year, format) DO NOTHING""",
+            [
+                (request.definition.plan_id, card.year, fmt, card.content_hash, body)
+                for fmt, body in (("markdown", markdown), ("html", html))
+            ],
+        )
+        return RenderScorecardOutput(markdown_chars=len(markdown), html_chars=len(html))
+
     def all(self) -> list[Callable[..., Any]]:
         return [
+            self.load_plan,
+            self.render_scorecard,
             self.append_events,
             self.receipt_at,
             self.compile_content,

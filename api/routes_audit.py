@@ -129,13 +129,14 @@ async def verify(plan_id: PlanId, ctx: Context, me: Me) -> Verification:
     verdict: Literal["ok", "problems", "no history (retention)", "temporal unavailable"]
     verdict = "no history (retention)"
     try:
-        histories = await plan_histories(ctx.client, plan_id)
+        found = await plan_histories(ctx.client, plan_id)
     except RPCError as exc:
         # The store's chain is still checked; the cross-check says why it could not run.
-        histories, verdict, problems = None, "temporal unavailable", [str(exc)]
-    if histories is not None:
+        found, verdict, problems = None, "temporal unavailable", [str(exc)]
+    if found is not None:
+        histories, complete = found
         store_ids = {str(e.event_id): (e.version, e.type) async for e in store.iter_stream(plan_id)}
-        problems = cross_check(plan_id, store_ids, histories).problems
+        problems = cross_check(plan_id, store_ids, histories, complete=complete).problems
         verdict = "problems" if problems else "ok"
     return Verification(
         plan_id=plan_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from domain.state import PlanState, fold
 from eventstore import EventStore
 from worker import WORKFLOWS
 from workflows.plan_models import workflow_id_for
+from workflows.revision_models import reminder_workflow_id, schedule_action_workflow_id
 
 
 async def show_history(
@@ -68,7 +70,12 @@ async def show_state(
         print(f"no events for plan '{plan_id}'", file=sys.stderr)
         return 1
     status = plan_status(state)
-    current = state.content() or state.latest_content()
+    # After adoption the plan in force (revisions replace it); before, what is reviewed.
+    current = (
+        state.content(state.in_force_version)
+        if state.in_force_version is not None
+        else state.content() or state.latest_content()
+    )
     if as_json:
         print(
             json.dumps(
@@ -81,6 +88,9 @@ async def show_state(
                     "hearing_responses": [
                         r.model_dump(mode="json") for r in state.hearing_responses
                     ],
+                    "in_force_version": state.in_force_version,
+                    "schedule": state.schedule.model_dump(mode="json") if state.schedule else None,
+                    "revisions": [r.model_dump(mode="json") for r in state.revisions],
                 },
                 ensure_ascii=False,
                 indent=2,
@@ -101,7 +111,10 @@ async def show_state(
     w(f"step {status.step_key or '-'} ({status.step_title_en or '-'})\n")
     if current is not None:
         label = (
-            "adopted"
+            "in force, revised"
+            if state.in_force_version == current.version
+            and state.adopted_version != current.version
+            else "adopted"
             if state.adopted_version == current.version
             else "under review"
             if state.under_review
@@ -128,17 +141,106 @@ async def show_state(
     for response in state.hearing_responses[:20]:
         org = f" ({response.organisation})" if response.organisation else ""
         w(f"  {response.name}{org}, {response.at.isoformat()}\n")
+    _write_revisions(state, w)
     return 0
 
 
-async def plan_histories(client: Client, plan_id: str) -> list[WorkflowHistory] | None:
-    """Every run's history, or None when Temporal no longer has the workflow."""
+def _write_revisions(state: PlanState, w: Callable[[str], object]) -> None:
+    schedule = state.schedule
+    if schedule is not None:
+        paused = (
+            f"PAUSED by {schedule.changed_by}: {schedule.pause_reason}"
+            if schedule.paused
+            else "active"
+        )
+        w(
+            f"Revision schedule {schedule.schedule_id}: yearly on {schedule.day:02d}.{schedule.month:02d} "
+            f"at {schedule.hour:02d}:00 {schedule.time_zone}, until {schedule.end_at.date()}; {paused}\n"
+        )
+    for revision in state.revisions:
+        round_state = "open" if revision.round_open else "closed"
+        deadline = revision.deadline.isoformat() if revision.deadline else "-"
+        w(
+            f"Revision {revision.year}: reporting round {round_state} (deadline {deadline}), "
+            f"plan version {revision.content_version}; outcome {revision.outcome or 'pending'}\n"
+        )
+        for report in revision.latest_reports().values():
+            value = (
+                f", indicator {report.indicator_value}"
+                if report.indicator_value is not None
+                else ""
+            )
+            w(
+                f"  Report {report.measure_id}: {report.status.value} by {report.actor_id} "
+                f"at {report.at.isoformat()} (version {report.version}){value}\n"
+            )
+        for goal_value in revision.goal_indicators:
+            w(
+                f"  Goal indicator {goal_value.goal_id}: {goal_value.value} by {goal_value.actor_id}\n"
+            )
+        if revision.unreported:
+            w(f"  Not reported by the deadline: {', '.join(revision.unreported)}\n")
+        card = revision.scorecard
+        if card is not None:
+            w(f"  Scorecard: {card.done} of {card.total} done\n")
+            for goal in card.goals:
+                w(f"    {goal.id}: {goal.done} of {goal.total}\n")
+        for proposal in revision.proposals:
+            changes = ", ".join(f"{c.kind.value} {c.target_id}" for c in proposal.changes)
+            w(
+                f"  Proposal version {proposal.content_version} by {proposal.proposed_by}: "
+                f"{changes}; {proposal.status}\n"
+            )
+
+
+async def _histories_of(client: Client, workflow_id: str) -> list[WorkflowHistory] | None:
     try:
-        return await run_histories(client, workflow_id_for(plan_id))
+        return await run_histories(client, workflow_id)
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
             return None
         raise
+
+
+async def writer_workflow_ids(
+    client: Client, plan_id: str, *, with_reminders: bool = False
+) -> list[str]:
+    """The workflows besides the plan's own that write to its stream after adoption:
+    each year's revision and each scheduler action (and, for replay, the schedule's
+    reminders, which write nothing). Matched exactly, so that a plan whose id begins with
+    this one's is never mixed in."""
+    plan = re.escape(plan_id)
+    actions = schedule_action_workflow_id(plan_id, "")
+    patterns = {
+        f"revision-{plan_id}-": rf"revision-{plan}-\d{{4}}",
+        actions: rf"revision-schedule-action-{plan}-[0-9a-f]{{8,32}}",
+    }
+    if with_reminders:
+        stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
+        patterns[reminder_workflow_id(plan_id) + "-"] = rf"revision-reminder-{plan}-{stamp}"
+    found: set[str] = set()
+    for prefix, pattern in patterns.items():
+        async for execution in client.list_workflows(f'WorkflowId STARTS_WITH "{prefix}"'):
+            if re.fullmatch(pattern, execution.id):
+                found.add(execution.id)
+    return sorted(found)
+
+
+async def plan_histories(
+    client: Client, plan_id: str, *, with_reminders: bool = False
+) -> tuple[list[WorkflowHistory], bool] | None:
+    """Every run's history of every workflow that wrote to the plan's stream, and whether
+    the plan workflow's own is among them; None when Temporal has none of them any more.
+
+    The plan workflow closes at adoption, so retention removes its history first; the
+    revisions' histories may outlive it for a while."""
+    own = await _histories_of(client, workflow_id_for(plan_id))
+    others: list[WorkflowHistory] = []
+    for workflow_id in await writer_workflow_ids(client, plan_id, with_reminders=with_reminders):
+        others += await _histories_of(client, workflow_id) or []
+    if own is None and not others:
+        return None
+    return (own or []) + others, own is not None
 
 
 async def verify(
@@ -170,14 +272,21 @@ async def verify(
                 f"{plan}: Temporal not configured (TEMPORAL_ADDRESS); store checked alone", file=out
             )
             continue
-        histories = await plan_histories(client, plan)
-        if histories is None:
+        found = await plan_histories(client, plan)
+        if found is None:
             print(
                 f"{plan}: no Temporal history any more (retention); store checked alone", file=out
             )
             continue
+        histories, complete = found
+        if not complete:
+            print(
+                f"{plan}: the plan workflow's history is gone (retention); checking the later "
+                "workflows' decisions against the store only",
+                file=out,
+            )
         store_ids = {str(e.event_id): (e.version, e.type) async for e in store.iter_stream(plan)}
-        check = cross_check(plan, store_ids, histories)
+        check = cross_check(plan, store_ids, histories, complete=complete)
         if check.ok:
             print(
                 f"{plan}: cross-check OK, {check.history_decisions} decisions in {check.runs} "
@@ -196,10 +305,11 @@ async def replay(
 ) -> int:
     """Replay the plan's recorded history against the current workflow code."""
     out = out or sys.stdout
-    histories = await plan_histories(client, plan_id)
-    if histories is None:
+    found = await plan_histories(client, plan_id, with_reminders=True)
+    if found is None:
         print(f"{plan_id}: Temporal has no history for this plan (retention?)", file=out)
         return 1
+    histories, _complete = found
     try:
         await replay_histories(histories, workflows)
     except Exception as exc:

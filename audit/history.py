@@ -23,6 +23,25 @@ _PHASE_OF_TYPE = {
     "hearing_decided": "hearing",
     "council_decided": "adoption",
     "plan_adopted": "adoption",
+    **dict.fromkeys(
+        (
+            "revision_schedule_created",
+            "revision_schedule_changed",
+            "revision_reminder_sent",
+            "reporting_round_opened",
+            "measure_reported",
+            "goal_indicator_reported",
+            "reporting_round_closed",
+            "report_reminder_recorded",
+            "scorecard_recorded",
+            "measure_changes_proposed",
+            "measure_changes_signed_off",
+            "measure_changes_rejected",
+            "content_revised",
+            "revision_concluded",
+        ),
+        "revision",
+    ),
 }
 
 
@@ -62,15 +81,25 @@ class HistoryFilter(BaseModel):
 
 def _decision(event: StoredEvent) -> str:
     data = event.data
+    if event.type == "measure_reported":
+        return _short(f"{data.get('measure_id')}: {data.get('status')} {data.get('comment', '')}")
+    if event.type == "revision_schedule_changed":
+        return _short(f"{data.get('action')} {data.get('reason', '')}")
     for key in ("outcome", "form", "reason", "summary", "comment", "text", "note"):
         value = data.get(key)
         if isinstance(value, str) and value:
-            return value if len(value) <= 80 else value[:77] + "..."
+            return _short(value)
     if event.type == "phase_started":
         return f"start {data.get('phase')}"
     if event.type == "hearing_opened":
         return f"deadline {data.get('deadline')}"
+
     return ""
+
+
+def _short(value: str) -> str:
+    value = value.strip()
+    return value if len(value) <= 80 else value[:77] + "..."
 
 
 class _RowMaker:

@@ -35,19 +35,33 @@ from domain.events import (
     CommentRecorded,
     CommentRoundClosed,
     CommentRoundOpened,
+    ContentRevised,
     ContentSubmitted,
     CouncilDecided,
     DraftStepCompleted,
     Event,
+    GoalIndicatorReported,
     HearingClosed,
     HearingDecided,
     HearingOpened,
     HearingResponseReceived,
     HearingSummarySubmitted,
+    MeasureChangesProposed,
+    MeasureChangesRejected,
+    MeasureChangesSignedOff,
+    MeasureReported,
     PhaseCompleted,
     PhaseStarted,
     PlanAdopted,
     PlanCreated,
+    ReportingRoundClosed,
+    ReportingRoundOpened,
+    ReportReminderRecorded,
+    RevisionConcluded,
+    RevisionReminderSent,
+    RevisionScheduleChanged,
+    RevisionScheduleCreated,
+    ScorecardRecorded,
     SignOffGiven,
 )
 from domain.hierarchy import Indicator, Measure, PlanContent
@@ -202,6 +216,20 @@ NB: dict[str, str] = {
     "ev_hearing_decided": "Beslutning etter høringen: {outcome}",
     "ev_council_decided": "Kommunestyret: {outcome}",
     "ev_plan_adopted": "Planen vedtatt, innholdsversjon {version}",
+    "ev_revision_schedule_created": "Årlig rullering planlagt: {day}.{month}. kl. {hour}:00 ({tz}), til {end}",
+    "ev_revision_schedule_changed": "Rulleringsplan: {action}",
+    "ev_revision_reminder_sent": "Påminnelse om rullering {year} sendt til {count} personer",
+    "ev_reporting_round_opened": "Rapporteringsrunde {year} åpnet for {count} tiltak, frist {deadline}",
+    "ev_measure_reported": "Tiltak {measure} rapportert: {status}",
+    "ev_goal_indicator_reported": "Indikator for mål {goal}: {value}",
+    "ev_reporting_round_closed": "Rapporteringsrunde {year} lukket; ikke rapportert: {missing}",
+    "ev_report_reminder_recorded": "Purring på {count} tiltak som ikke er rapportert",
+    "ev_scorecard_recorded": "Målekort {year}: {done} av {total} tiltak utført",
+    "ev_measure_changes_proposed": "Endringer i tiltak foreslått: innholdsversjon {version}",
+    "ev_measure_changes_signed_off": "Endringer i tiltak godkjent (versjon {version})",
+    "ev_measure_changes_rejected": "Endringer i tiltak avvist: {reason}",
+    "ev_content_revised": "Revidert plan gjelder: innholdsversjon {version}",
+    "ev_revision_concluded": "Rullering {year} avsluttet: {outcome}",
     "note": "merknad: {note}",
     "duration_minutes": "{n} min",
     "duration_hours": "{n} t",
@@ -351,6 +379,20 @@ EN: dict[str, str] = {
     "ev_hearing_decided": "Decision after the hearing: {outcome}",
     "ev_council_decided": "Municipal council: {outcome}",
     "ev_plan_adopted": "Plan adopted, content version {version}",
+    "ev_revision_schedule_created": "Yearly revision scheduled: {month}/{day} at {hour}:00 ({tz}), until {end}",
+    "ev_revision_schedule_changed": "Revision schedule: {action}",
+    "ev_revision_reminder_sent": "Revision {year} reminder sent to {count} people",
+    "ev_reporting_round_opened": "Reporting round {year} opened for {count} measures, deadline {deadline}",
+    "ev_measure_reported": "Measure {measure} reported: {status}",
+    "ev_goal_indicator_reported": "Indicator of goal {goal}: {value}",
+    "ev_reporting_round_closed": "Reporting round {year} closed; not reported: {missing}",
+    "ev_report_reminder_recorded": "Reminder for {count} unreported measures",
+    "ev_scorecard_recorded": "Scorecard {year}: {done} of {total} measures done",
+    "ev_measure_changes_proposed": "Changes to measures proposed: content version {version}",
+    "ev_measure_changes_signed_off": "Changes to measures approved (version {version})",
+    "ev_measure_changes_rejected": "Changes to measures rejected: {reason}",
+    "ev_content_revised": "Revised plan in force: content version {version}",
+    "ev_revision_concluded": "Revision {year} concluded: {outcome}",
     "note": "note: {note}",
     "duration_minutes": "{n} min",
     "duration_hours": "{n} h",
@@ -387,6 +429,22 @@ _MARKED = frozenset(
         "council_decided",
         "plan_adopted",
     }
+)
+_AFTER_ADOPTION = (
+    RevisionScheduleCreated,
+    RevisionScheduleChanged,
+    RevisionReminderSent,
+    ReportingRoundOpened,
+    MeasureReported,
+    GoalIndicatorReported,
+    ReportingRoundClosed,
+    ReportReminderRecorded,
+    ScorecardRecorded,
+    MeasureChangesProposed,
+    MeasureChangesSignedOff,
+    MeasureChangesRejected,
+    ContentRevised,
+    RevisionConcluded,
 )
 _RULINGS = frozenset({"changes_requested", "hearing_decided", "council_decided", "plan_adopted"})
 _PHASE_COLOURS: dict[Phase, str] = {
@@ -490,6 +548,8 @@ def _short(value: str | None, length: int = 12) -> str:
 
 
 def _phase_of(event: Event, running: Phase | None) -> Phase | None:
+    if isinstance(event, _AFTER_ADOPTION):
+        return None  # the yearly revision belongs to no phase of the making of the plan
     own = getattr(event, "phase", None)
     if isinstance(own, Phase):
         return own
@@ -554,7 +614,66 @@ def _describe(text: _Text, event: Event) -> str:  # noqa: PLR0911, PLR0912 - one
             return f"{line} – {event.reason}" if event.reason else line
         case PlanAdopted():
             return text.raw("ev_plan_adopted", version=event.content_version)
-    return event.type  # pragma: no cover - every event type has a case above
+    return _describe_revision(text, event)
+
+
+def _describe_revision(text: _Text, event: Event) -> str:  # noqa: PLR0911, PLR0912 - one case per type
+    match event:
+        case RevisionScheduleCreated():
+            return text.raw(
+                "ev_revision_schedule_created",
+                day=event.day,
+                month=event.month,
+                hour=f"{event.hour:02d}",
+                tz=event.time_zone,
+                end=text.moment(event.end_at),
+            )
+        case RevisionScheduleChanged():
+            line = text.raw("ev_revision_schedule_changed", action=event.action.value)
+            return f"{line} – {event.reason}" if event.reason else line
+        case RevisionReminderSent():
+            return text.raw(
+                "ev_revision_reminder_sent", year=event.year, count=len(event.recipients)
+            )
+        case ReportingRoundOpened():
+            return text.raw(
+                "ev_reporting_round_opened",
+                year=event.year,
+                count=len(event.measure_ids),
+                deadline=text.moment(event.deadline),
+            )
+        case MeasureReported():
+            value = f" ({event.indicator_value})" if event.indicator_value is not None else ""
+            line = text.raw(
+                "ev_measure_reported", measure=event.measure_id, status=event.status.value
+            )
+            return line + value
+        case GoalIndicatorReported():
+            return text.raw("ev_goal_indicator_reported", goal=event.goal_id, value=event.value)
+        case ReportingRoundClosed():
+            return text.raw(
+                "ev_reporting_round_closed",
+                year=event.year,
+                missing=", ".join(event.unreported) or "-",
+            )
+        case ReportReminderRecorded():
+            return text.raw("ev_report_reminder_recorded", count=len(event.measure_ids))
+        case ScorecardRecorded():
+            card = event.scorecard
+            return text.raw(
+                "ev_scorecard_recorded", year=event.year, done=card.done, total=card.total
+            )
+        case MeasureChangesProposed():
+            return text.raw("ev_measure_changes_proposed", version=event.content_version)
+        case MeasureChangesSignedOff():
+            return text.raw("ev_measure_changes_signed_off", version=event.content_version)
+        case MeasureChangesRejected():
+            return text.raw("ev_measure_changes_rejected", reason=event.reason)
+        case ContentRevised():
+            return text.raw("ev_content_revised", version=event.content_version)
+        case RevisionConcluded():
+            return text.raw("ev_revision_concluded", year=event.year, outcome=event.outcome)
+    return event.type  # pragma: no cover - every event type has a case
 
 
 # --- the parts of the page ---------------------------------------------------------------

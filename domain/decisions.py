@@ -53,6 +53,8 @@ class RefusalCode(StrEnum):
     INVALID_CONTENT = "InvalidContent"
     LATE_RESPONSE = "LateResponse"
     INVALID_DECISION = "InvalidDecision"
+    UNKNOWN_ITEM = "UnknownItem"
+    INVALID_VALUE = "InvalidValue"
 
 
 class Refusal(Exception):

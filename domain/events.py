@@ -9,6 +9,7 @@ old streams stay readable forever without rewriting a single stored row.
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
@@ -17,6 +18,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 from domain.hierarchy import PlanContent, ShortText, Text
 from domain.phases import Phase
 from domain.plan import PlanDefinition
+from domain.revision_models import MeasureChange, ReportStatus, ScheduleAction, Scorecard
 from domain.roles import Role
 
 ENVELOPE_FIELDS = frozenset({"type", "event_id", "actor_id", "actor_role"})
@@ -161,6 +163,128 @@ class PlanAdopted(EventBase):
     content_hash: str
 
 
+# --- after adoption: the yearly revision (rullering) --------------------------------------
+
+
+class RevisionScheduleCreated(EventBase):
+    type: Literal["revision_schedule_created"] = "revision_schedule_created"
+    schedule_id: str
+    month: int
+    day: int
+    hour: int
+    time_zone: str
+    end_at: AwareDatetime
+    already_existed: bool = False
+
+
+class RevisionScheduleChanged(EventBase):
+    """A scheduler acted on the schedule: who, what, and why."""
+
+    type: Literal["revision_schedule_changed"] = "revision_schedule_changed"
+    schedule_id: str
+    action: ScheduleAction
+    reason: str = ""
+    backfill_from: AwareDatetime | None = None
+    backfill_to: AwareDatetime | None = None
+
+
+class RevisionReminderSent(EventBase):
+    type: Literal["revision_reminder_sent"] = "revision_reminder_sent"
+    year: int
+    workflow_id: str
+    scheduled_at: AwareDatetime
+    recipients: tuple[str, ...]
+
+
+class ReportingRoundOpened(EventBase):
+    type: Literal["reporting_round_opened"] = "reporting_round_opened"
+    year: int
+    content_version: int
+    content_hash: str
+    deadline: AwareDatetime
+    measure_ids: tuple[str, ...]
+
+
+class MeasureReported(EventBase):
+    type: Literal["measure_reported"] = "measure_reported"
+    year: int
+    measure_id: str
+    status: ReportStatus
+    comment: str = ""
+    indicator_value: Decimal | None = None
+
+
+class GoalIndicatorReported(EventBase):
+    type: Literal["goal_indicator_reported"] = "goal_indicator_reported"
+    year: int
+    goal_id: str
+    value: Decimal
+
+
+class ReportingRoundClosed(EventBase):
+    type: Literal["reporting_round_closed"] = "reporting_round_closed"
+    year: int
+    early: bool
+    unreported: tuple[str, ...]
+
+
+class ReportReminderRecorded(EventBase):
+    """The round closed with measures unreported: their units are reminded, and the
+    scorecard shows them as not reported."""
+
+    type: Literal["report_reminder_recorded"] = "report_reminder_recorded"
+    year: int
+    measure_ids: tuple[str, ...]
+    recipients: tuple[str, ...]
+
+
+class ScorecardRecorded(EventBase):
+    type: Literal["scorecard_recorded"] = "scorecard_recorded"
+    year: int
+    scorecard: Scorecard
+
+
+class MeasureChangesProposed(EventBase):
+    type: Literal["measure_changes_proposed"] = "measure_changes_proposed"
+    year: int
+    content_version: int = Field(ge=1)
+    content_hash: str
+    changes: tuple[MeasureChange, ...]
+    content: PlanContent
+
+
+class MeasureChangesSignedOff(EventBase):
+    type: Literal["measure_changes_signed_off"] = "measure_changes_signed_off"
+    year: int
+    content_version: int
+    content_hash: str
+    comment: str = ""
+
+
+class MeasureChangesRejected(EventBase):
+    type: Literal["measure_changes_rejected"] = "measure_changes_rejected"
+    year: int
+    content_version: int
+    content_hash: str
+    reason: Text
+
+
+class ContentRevised(EventBase):
+    """The steering group approved the changes: this version is now the plan in force."""
+
+    type: Literal["content_revised"] = "content_revised"
+    year: int
+    content_version: int
+    content_hash: str
+
+
+class RevisionConcluded(EventBase):
+    type: Literal["revision_concluded"] = "revision_concluded"
+    year: int
+    outcome: Literal["revised", "unchanged"]
+    content_version: int
+
+
 Event = Annotated[
     PlanCreated
     | PhaseStarted
@@ -179,7 +303,21 @@ Event = Annotated[
     | HearingSummarySubmitted
     | HearingDecided
     | CouncilDecided
-    | PlanAdopted,
+    | PlanAdopted
+    | RevisionScheduleCreated
+    | RevisionScheduleChanged
+    | RevisionReminderSent
+    | ReportingRoundOpened
+    | MeasureReported
+    | GoalIndicatorReported
+    | ReportingRoundClosed
+    | ReportReminderRecorded
+    | ScorecardRecorded
+    | MeasureChangesProposed
+    | MeasureChangesSignedOff
+    | MeasureChangesRejected
+    | ContentRevised
+    | RevisionConcluded,
     Field(discriminator="type"),
 ]
 

@@ -112,6 +112,11 @@ class Participant(_Frozen):
     name: ShortText
     email: Email
     roles: tuple[ParticipantRole, ...] = Field(min_length=1)
+    unit: ShortText | None = Field(
+        default=None,
+        description="the municipal unit the person reports for in the yearly revision; "
+        "matched against each measure's responsible_unit",
+    )
 
     @model_validator(mode="after")
     def _roles_once(self) -> Self:
@@ -124,6 +129,27 @@ def _default_quorum() -> dict[Role, QuorumRule]:
     return dict.fromkeys(DECIDING_BODIES, QuorumRule.ANY)
 
 
+_DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+class RevisionDate(_Frozen):
+    """When the yearly revision reminder goes out, in Europe/Oslo time. 29 February is
+    refused: a yearly reminder must come every year."""
+
+    month: int = Field(ge=1, le=12)
+    day: int = Field(ge=1, le=31)
+    hour: int = Field(default=8, ge=0, le=23)
+
+    @model_validator(mode="after")
+    def _real_date(self) -> Self:
+        last = _DAYS_IN_MONTH[self.month - 1]
+        if self.day > last:
+            raise ValueError(
+                f"day {self.day} does not exist every year in month {self.month}; allowed: 1-{last}"
+            )
+        return self
+
+
 class Settings(_Frozen):
     hearing_days: int = Field(default=DEFAULT_HEARING_DAYS, ge=1, le=MAX_HEARING_DAYS)
     reference_round_strategies: bool = True
@@ -131,6 +157,12 @@ class Settings(_Frozen):
     reference_round_days: int = Field(default=14, ge=1, le=90)
     anchor_measures: bool = False
     quorum: dict[Role, QuorumRule] = Field(default_factory=_default_quorum)
+    # The yearly revision (rullering): None takes the deployment's default date.
+    revision_date: RevisionDate | None = None
+    reporting_round_days: int = Field(default=30, ge=1, le=180)
+    proposal_days: int = Field(
+        default=60, ge=1, le=365, description="how long after the scorecard changes may be proposed"
+    )
 
     @model_validator(mode="after")
     def _quorum_bodies(self) -> Self:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from datetime import datetime
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -19,24 +20,39 @@ from domain.events import (
     CommentRecorded,
     CommentRoundClosed,
     CommentRoundOpened,
+    ContentRevised,
     ContentSubmitted,
     CouncilDecided,
     DraftStepCompleted,
     Event,
+    GoalIndicatorReported,
     HearingClosed,
     HearingDecided,
     HearingOpened,
     HearingResponseReceived,
     HearingSummarySubmitted,
+    MeasureChangesProposed,
+    MeasureChangesRejected,
+    MeasureChangesSignedOff,
+    MeasureReported,
     PhaseCompleted,
     PhaseStarted,
     PlanAdopted,
     PlanCreated,
+    ReportingRoundClosed,
+    ReportingRoundOpened,
+    ReportReminderRecorded,
+    RevisionConcluded,
+    RevisionReminderSent,
+    RevisionScheduleChanged,
+    RevisionScheduleCreated,
+    ScorecardRecorded,
     SignOffGiven,
 )
 from domain.hierarchy import PlanContent
 from domain.phases import Phase, StepKind, phase_spec, step_by_key
 from domain.plan import PlanDefinition
+from domain.revision_models import MeasureChange, ReportStatus, ScheduleAction, Scorecard
 from domain.roles import Role
 
 
@@ -96,6 +112,75 @@ class Decision(_Frozen):
     reason: str = ""
 
 
+class ScheduleState(_Frozen):
+    schedule_id: str
+    month: int
+    day: int
+    hour: int
+    time_zone: str
+    end_at: datetime
+    paused: bool = False
+    pause_reason: str = ""
+    changed_by: str | None = None
+    changed_at: datetime | None = None
+
+
+class MeasureReportState(_Frozen):
+    measure_id: str
+    status: ReportStatus
+    comment: str
+    indicator_value: Decimal | None
+    actor_id: str
+    at: datetime
+    version: int  # the event's version in the plan's stream: the receipt's number
+
+
+class GoalIndicatorState(_Frozen):
+    goal_id: str
+    value: Decimal
+    actor_id: str
+    at: datetime
+
+
+class ChangeProposal(_Frozen):
+    content_version: int
+    content_hash: str
+    changes: tuple[MeasureChange, ...]
+    proposed_by: str
+    at: datetime
+    status: Literal["pending", "approved", "rejected"] = "pending"
+    reason: str = ""
+
+
+class RevisionRound(_Frozen):
+    """One year's revision: the reporting round, its scorecard and the changes made."""
+
+    year: int
+    workflow_id: str
+    scheduled_at: datetime
+    content_version: int | None = None
+    measure_ids: tuple[str, ...] = ()
+    deadline: datetime | None = None
+    round_open: bool = False
+    reports: tuple[MeasureReportState, ...] = ()
+    goal_indicators: tuple[GoalIndicatorState, ...] = ()
+    unreported: tuple[str, ...] = ()
+    reminded: tuple[str, ...] = ()
+    scorecard: Scorecard | None = None
+    proposals: tuple[ChangeProposal, ...] = ()
+    sign_offs: tuple[SignOff, ...] = ()
+    outcome: Literal["revised", "unchanged"] | None = None
+
+    def latest_reports(self) -> dict[str, MeasureReportState]:
+        """The report that counts per measure: a unit may correct its report while the
+        round is open, and the latest one stands."""
+        return {r.measure_id: r for r in self.reports}
+
+    def pending_proposal(self) -> ChangeProposal | None:
+        last = self.proposals[-1] if self.proposals else None
+        return last if last is not None and last.status == "pending" else None
+
+
 class PlanState(_Frozen):
     plan_id: str | None = None
     definition: PlanDefinition | None = None
@@ -120,6 +205,11 @@ class PlanState(_Frozen):
     decisions: tuple[Decision, ...] = ()
     adopted_version: int | None = None
     adopted_hash: str | None = None
+    # The content in force: the adopted version, later replaced by approved revisions.
+    in_force_version: int | None = None
+    in_force_hash: str | None = None
+    schedule: ScheduleState | None = None
+    revisions: tuple[RevisionRound, ...] = ()
 
     def content(self, version: int | None = None) -> ContentVersion | None:
         wanted = self.under_review if version is None else version
@@ -130,6 +220,12 @@ class PlanState(_Frozen):
 
     def latest_content(self) -> ContentVersion | None:
         return self.content_versions[-1] if self.content_versions else None
+
+    def revision(self, year: int) -> RevisionRound | None:
+        for item in self.revisions:
+            if item.year == year:
+                return item
+        return None
 
     def valid_sign_offs(self) -> tuple[SignOff, ...]:
         """Sign-offs that still count: on the current version, not cleared since."""
@@ -348,9 +444,247 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
                     "status": "adopted",
                     "adopted_version": event.content_version,
                     "adopted_hash": event.content_hash,
+                    "in_force_version": event.content_version,
+                    "in_force_hash": event.content_hash,
+                }
+            )
+        case _:
+            return _evolve_revision(state, event, base)
+
+
+def _with_round(state: PlanState, year: int, **changes: object) -> dict[str, object]:
+    rounds = tuple(r.model_copy(update=changes) if r.year == year else r for r in state.revisions)
+    return {"revisions": rounds}
+
+
+def _evolve_revision(  # noqa: PLR0911, PLR0912
+    state: PlanState, event: Event, base: dict[str, object]
+) -> PlanState:
+    """The events after adoption: the revision schedule and the yearly rounds."""
+    decisions = (*state.decisions, _decision(event, None))
+    match event:
+        case RevisionScheduleCreated():
+            schedule = ScheduleState(
+                schedule_id=event.schedule_id,
+                month=event.month,
+                day=event.day,
+                hour=event.hour,
+                time_zone=event.time_zone,
+                end_at=event.end_at,
+                changed_by=event.actor_id,
+                changed_at=event.occurred_at,
+            )
+            return state.model_copy(update={**base, "schedule": schedule, "decisions": decisions})
+        case RevisionScheduleChanged():
+            current = state.schedule
+            if current is not None and event.action in (
+                ScheduleAction.PAUSE,
+                ScheduleAction.UNPAUSE,
+            ):
+                paused = event.action is ScheduleAction.PAUSE
+                current = current.model_copy(
+                    update={
+                        "paused": paused,
+                        "pause_reason": event.reason if paused else "",
+                        "changed_by": event.actor_id,
+                        "changed_at": event.occurred_at,
+                    }
+                )
+            decision = _decision(event, None, outcome=event.action.value, reason=event.reason)
+            return state.model_copy(
+                update={
+                    **base,
+                    "schedule": current,
+                    "decisions": (*state.decisions, decision),
+                }
+            )
+        case RevisionReminderSent():
+            revision = RevisionRound(
+                year=event.year, workflow_id=event.workflow_id, scheduled_at=event.scheduled_at
+            )
+            return state.model_copy(
+                update={
+                    **base,
+                    "revisions": (*state.revisions, revision),
+                    "decisions": decisions,
+                }
+            )
+        case ReportingRoundOpened():
+            return state.model_copy(
+                update={
+                    **base,
+                    **_with_round(
+                        state,
+                        event.year,
+                        content_version=event.content_version,
+                        measure_ids=event.measure_ids,
+                        deadline=event.deadline,
+                        round_open=True,
+                    ),
+                    "decisions": decisions,
+                }
+            )
+        case MeasureReported():
+            current_round = state.revision(event.year)
+            assert current_round is not None
+            report = MeasureReportState(
+                measure_id=event.measure_id,
+                status=event.status,
+                comment=event.comment,
+                indicator_value=event.indicator_value,
+                actor_id=event.actor_id,
+                at=event.occurred_at,
+                version=state.events_folded + 1,
+            )
+            decision = _decision(event, None, outcome=event.status.value, reason=event.comment)
+            return state.model_copy(
+                update={
+                    **base,
+                    **_with_round(state, event.year, reports=(*current_round.reports, report)),
+                    "decisions": (*state.decisions, decision),
+                }
+            )
+        case GoalIndicatorReported():
+            current_round = state.revision(event.year)
+            assert current_round is not None
+            value = GoalIndicatorState(
+                goal_id=event.goal_id,
+                value=event.value,
+                actor_id=event.actor_id,
+                at=event.occurred_at,
+            )
+            return state.model_copy(
+                update={
+                    **base,
+                    **_with_round(
+                        state, event.year, goal_indicators=(*current_round.goal_indicators, value)
+                    ),
+                    "decisions": decisions,
+                }
+            )
+        case ReportingRoundClosed():
+            return state.model_copy(
+                update={
+                    **base,
+                    **_with_round(state, event.year, round_open=False, unreported=event.unreported),
+                    "decisions": decisions,
+                }
+            )
+        case ReportReminderRecorded():
+            return state.model_copy(
+                update={
+                    **base,
+                    **_with_round(state, event.year, reminded=event.measure_ids),
+                    "decisions": decisions,
+                }
+            )
+        case ScorecardRecorded():
+            return state.model_copy(
+                update={
+                    **base,
+                    **_with_round(state, event.year, scorecard=event.scorecard),
+                    "decisions": decisions,
+                }
+            )
+        case MeasureChangesProposed():
+            current_round = state.revision(event.year)
+            assert current_round is not None
+            proposal = ChangeProposal(
+                content_version=event.content_version,
+                content_hash=event.content_hash,
+                changes=event.changes,
+                proposed_by=event.actor_id,
+                at=event.occurred_at,
+            )
+            version = ContentVersion(
+                version=event.content_version,
+                phase=Phase.MEASURES,
+                content_hash=event.content_hash,
+                content=event.content,
+                submitted_by=event.actor_id,
+                submitted_at=event.occurred_at,
+            )
+            decision = _decision(event, None, content_version=event.content_version)
+            return state.model_copy(
+                update={
+                    **base,
+                    "content_versions": (*state.content_versions, version),
+                    **_with_round(
+                        state, event.year, proposals=(*current_round.proposals, proposal)
+                    ),
+                    "decisions": (*state.decisions, decision),
+                }
+            )
+        case MeasureChangesSignedOff():
+            current_round = state.revision(event.year)
+            assert current_round is not None
+            sign_off = SignOff(
+                step_key=f"revision.{event.year}.quality_assurance",
+                content_version=event.content_version,
+                actor_id=event.actor_id,
+                body=event.actor_role,
+                at=event.occurred_at,
+            )
+            decision = _decision(event, None, content_version=event.content_version)
+            return state.model_copy(
+                update={
+                    **base,
+                    **_with_round(
+                        state, event.year, sign_offs=(*current_round.sign_offs, sign_off)
+                    ),
+                    "decisions": (*state.decisions, decision),
+                }
+            )
+        case MeasureChangesRejected():
+            current_round = state.revision(event.year)
+            assert current_round is not None
+            proposals = _set_last_proposal(current_round, "rejected", event.reason)
+            decision = _decision(
+                event, None, content_version=event.content_version, reason=event.reason
+            )
+            return state.model_copy(
+                update={
+                    **base,
+                    **_with_round(state, event.year, proposals=proposals),
+                    "decisions": (*state.decisions, decision),
+                }
+            )
+        case ContentRevised():
+            current_round = state.revision(event.year)
+            assert current_round is not None
+            decision = _decision(event, None, content_version=event.content_version)
+            return state.model_copy(
+                update={
+                    **base,
+                    "in_force_version": event.content_version,
+                    "in_force_hash": event.content_hash,
+                    **_with_round(
+                        state,
+                        event.year,
+                        proposals=_set_last_proposal(current_round, "approved", ""),
+                    ),
+                    "decisions": (*state.decisions, decision),
+                }
+            )
+        case RevisionConcluded():
+            decision = _decision(
+                event, None, content_version=event.content_version, outcome=event.outcome
+            )
+            return state.model_copy(
+                update={
+                    **base,
+                    **_with_round(state, event.year, outcome=event.outcome),
+                    "decisions": (*state.decisions, decision),
                 }
             )
     raise TypeError(f"no fold rule for {type(event).__name__}")  # pragma: no cover
+
+
+def _set_last_proposal(
+    revision: RevisionRound, status: Literal["approved", "rejected"], reason: str
+) -> tuple[ChangeProposal, ...]:
+    *earlier, last = revision.proposals
+    return (*earlier, last.model_copy(update={"status": status, "reason": reason}))
 
 
 def _complete_if_quorum(state: PlanState, step_key: str) -> PlanState:

@@ -350,6 +350,25 @@ class EventStore:
             )
         ]
 
+    async def append_at_end(
+        self, stream_id: str, events: Sequence[NewEvent], attempts: int = 50
+    ) -> list[Receipt]:
+        """Append after whatever the stream holds now, for streams with more than one
+        writer (after adoption: the yearly revisions and the scheduler's actions).
+
+        Safe to retry only because each writer derives its event ids from its own
+        identity, never from the version: a retry finds its events by id and gets the
+        original receipts, wherever they landed.
+        """
+        for _ in range(attempts):
+            version, _hash = await self.head(stream_id)
+            try:
+                return await self.append(stream_id, version, events)
+            except ConcurrencyConflict:
+                continue  # another writer got in between: read the new head, try again
+        version, _hash = await self.head(stream_id)
+        raise ConcurrencyConflict(stream_id, version, version)
+
     @staticmethod
     def _chain(
         stream_id: str,

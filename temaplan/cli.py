@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from domain.problems import DomainValidationError
 from eventstore import EventStore, EventStoreError
+from temaplan import schedule_cli
 from temaplan.database import migrated_pool
 from temaplan.logging import configure_logging
 from temaplan.planfile import load_plan_file
@@ -54,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--temporal-port", type=int, default=7233)
     up.add_argument("--ui-port", type=int, default=8233, help="the Temporal Web UI")
+    schedule_cli.add_parser(sub, _when)
     return parser
 
 
@@ -323,6 +325,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "tokens": lambda: asyncio.run(_tokens(settings, args)),
         "api": lambda: _api(settings),
         "up": lambda: _up(settings, args),
+        "schedule": lambda: asyncio.run(schedule_cli.run(settings, args)),
     }
     return commands[args.command]()
 

@@ -7,28 +7,39 @@ the hearing and adopt. Then the decision history and its verification.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import asyncpg
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from domain import commands as cmd
+from domain import revision_commands as rc
+from domain.commands import Receipt
 from domain.gates import PlanStatus
 from domain.plan import PlanDefinition
+from domain.revision_commands import ScheduleCommand
+from domain.revision_models import ScheduleAction
 from domain.roles import Role
+from domain.state import fold
 from eventstore import EventStore, StoredEvent
 from starter import start_plan
 from temaplan.database import migrated_pool
 from temaplan.planfile import load_plan_file
+from temaplan.revision_simulation import report_everything, wait_for_revision
+from temaplan.schedules import act_on_schedule, describe_schedule, new_request_id
 from temaplan.settings import Settings
 from temaplan.simulation import PlanDriver, send_hearing_responses
 from temaplan.temporal_client import connect
 from temaplan.temporal_server import dev_server_args, temporal_binary
 from worker import build_worker
+from workflows.revision_models import RevisionStatus, revision_year
 from workflows.search_attributes import ALL_KEYS
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "bodo.yaml"
@@ -121,6 +132,7 @@ async def run_demo(settings: Settings, plan_file: Path = EXAMPLE) -> int:
 
             final = await driver.run_to_adoption(hearing)
             await handle.result()
+            await first_revision(client, pool, definition, queue)
         store = EventStore(pool)
         events = await store.read(plan_id)
         print(f"\nDecision history of {plan_id} ({len(events)} events):")
@@ -134,7 +146,84 @@ async def run_demo(settings: Settings, plan_file: Path = EXAMPLE) -> int:
         drafts = await write_drafts(pool, plan_id, settings.data_dir)
         for path in drafts:
             print(f"Rendered draft: {path}")
+        for path in await write_scorecards(pool, plan_id, settings.data_dir):
+            print(f"Scorecard: {path}")
         return 0 if result.ok and final.status == "adopted" else 1
+
+
+async def first_revision(
+    client: Client,
+    pool: asyncpg.Pool,
+    definition: PlanDefinition,
+    queue: str,
+) -> None:
+    """After adoption: the yearly schedule, this year's reminder triggered by the
+    scheduler, every unit's report, the scorecard."""
+    plan_id = definition.plan_id
+    store = EventStore(pool)
+    view = await describe_schedule(client, plan_id)
+    print(
+        f"\nRevision schedule {view.schedule_id}: yearly at {', '.join(view.yearly_at)} "
+        f"{view.time_zone}, until {view.end_at:%Y-%m-%d}; next "
+        f"{view.next_runs[0].astimezone(ZoneInfo(view.time_zone)):%Y-%m-%d %H:%M}"
+        if view.next_runs
+        else f"\nRevision schedule {view.schedule_id}: no further reminders in the period"
+    )
+    year = revision_year(datetime.now(UTC))
+    if not definition.period.contains(year):
+        print(f"  ({year} is outside the planning period: no revision to show)")
+        return
+    scheduler = definition.members(Role.SCHEDULER)[0].id
+    leader = definition.members(Role.PROJECT_LEADER)[0].id
+    await act_on_schedule(
+        client,
+        store,
+        plan_id,
+        ScheduleCommand(
+            actor_id=scheduler, action=ScheduleAction.TRIGGER, request_id=new_request_id()
+        ),
+        queue,
+    )
+    print(f"  - {scheduler} (scheduler) triggers the {year} reminder now")
+    revision = await wait_for_revision(client, plan_id, year)
+    state = fold(await store.read_domain(plan_id))
+    content = state.content(state.in_force_version)
+    assert content is not None
+    receipts = await report_everything(revision, definition, content.content, year)
+    print(f"  - the responsible units report {len(receipts)} measures and indicators")
+    await revision.execute_update(
+        "close_round", rc.CloseReportingRound(actor_id=leader, year=year), result_type=Receipt
+    )
+    print(f"  - {leader} closes the round: every measure is reported")
+    status = await revision.query("status", result_type=RevisionStatus)
+    while status.scorecard is None:
+        await asyncio.sleep(0.1)
+        status = await revision.query("status", result_type=RevisionStatus)
+    await revision.execute_update(
+        "conclude", rc.ConcludeRevision(actor_id=leader, year=year), result_type=Receipt
+    )
+    await revision.result()
+    card = status.scorecard
+    print(f"  Scorecard {year}: {card.done} of {card.total} measures done")
+    for goal in card.goals:
+        print(
+            f"    {goal.id:<8} {'#' * goal.done}{'.' * (goal.total - goal.done)} {goal.done}/{goal.total}"
+        )
+
+
+async def write_scorecards(pool: asyncpg.Pool, plan_id: str, data_dir: Path) -> list[Path]:
+    rows = await pool.fetch(
+        "SELECT year, format, body FROM scorecards WHERE plan_id = $1 ORDER BY year", plan_id
+    )
+    target = (data_dir / "scorecards").resolve()
+    target.mkdir(parents=True, exist_ok=True)
+    written = []
+    for row in rows:
+        suffix = "md" if row["format"] == "markdown" else "html"
+        path = target / f"{plan_id}-{row['year']}.{suffix}"
+        path.write_text(row["body"], encoding="utf-8")
+        written.append(path)
+    return written
 
 
 async def write_drafts(pool: object, plan_id: str, data_dir: Path) -> list[Path]:

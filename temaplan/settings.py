@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.plan import RevisionDate
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
@@ -61,6 +63,19 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", validation_alias=AliasChoices("LOG_LEVEL")
     )
+    revision_month: int = Field(
+        default=9,
+        ge=1,
+        le=12,
+        validation_alias=AliasChoices("TEMAPLAN_REVISION_MONTH"),
+        description="month of the yearly revision reminder, unless a plan sets its own",
+    )
+    revision_day: int = Field(
+        default=1, ge=1, le=31, validation_alias=AliasChoices("TEMAPLAN_REVISION_DAY")
+    )
+
+    def revision_date(self) -> RevisionDate:
+        return RevisionDate(month=self.revision_month, day=self.revision_day)
 
     @field_validator("temporal_api_key", "database_url", "temporal_address", mode="before")
     @classmethod

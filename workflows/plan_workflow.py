@@ -24,14 +24,16 @@ with workflow.unsafe.imports_passed_through():
     from activities.models import (
         AppendEventsInput,
         CompileContentInput,
+        EnsureScheduleInput,
         Notification,
         NotifyInput,
         ReceiptAtInput,
         RenderDraftInput,
     )
     from activities.plan_activities import PlanActivities
+    from activities.schedule_activities import ScheduleActivities
     from domain import commands as cmd
-    from domain import decisions
+    from domain import decisions, revision_decisions
     from domain.decisions import NewId, Refusal
     from domain.events import EventBase
     from domain.gates import PlanStatus, awaited, current_step, plan_status
@@ -59,6 +61,8 @@ ACTIVITY_TIMEOUT = timedelta(seconds=30)
 # Patch id: a person's decision is appended by a local activity (workflow.patched keeps
 # older histories replaying through the regular activity they were recorded with).
 LOCAL_APPEND = "append-decision-local-activity"
+# Patch id: on adoption the plan gets its yearly revision schedule (rullering).
+REVISION_SCHEDULE = "revision-schedule-on-adoption"
 RESPONSE_BATCH = 200
 
 
@@ -130,6 +134,8 @@ class PlanWorkflow:
                 await workflow.wait_condition(
                     lambda seen=seen: self._version != seen or self._should_continue_as_new()  # type: ignore[misc]
                 )
+        if self._state.status == "adopted" and workflow.patched(REVISION_SCHEDULE):
+            await self._create_revision_schedule()
         await self._publish(None)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return PlanResult(
@@ -138,6 +144,30 @@ class PlanWorkflow:
             adopted_version=self._state.adopted_version,
             adopted_hash=self._state.adopted_hash,
             events_recorded=self._version,
+        )
+
+    async def _create_revision_schedule(self) -> None:
+        """The yearly revision reminder. The activity is idempotent (the schedule's id is
+        the plan's), so a retry never makes a second schedule."""
+        created = await workflow.execute_activity_method(
+            ScheduleActivities.ensure_revision_schedule,
+            EnsureScheduleInput(plan_id=self._plan_id, definition=self._definition),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=STORE_RETRY,
+        )
+        await self._record(
+            lambda state, at, ids: revision_decisions.schedule_created(
+                state,
+                schedule_id=created.schedule_id,
+                month=created.month,
+                day=created.day,
+                hour=created.hour,
+                time_zone=created.time_zone,
+                end_at=created.end_at,
+                already_existed=created.already_existed,
+                at=at,
+                new_id=ids,
+            )
         )
 
     async def _comment_round(self) -> None:

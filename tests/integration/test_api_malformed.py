@@ -20,6 +20,7 @@ PLAN_PATHS = (
     "/api/audit/plans/{plan}/verify",
     "/api/audit/plans/{plan}/export",
     "/api/public/plans/{plan}/hearing",
+    "/api/plans/{plan}/schedule",
 )
 POST_PATHS = (
     "/api/plans/{plan}/content",
@@ -31,6 +32,8 @@ POST_PATHS = (
     "/api/plans/{plan}/hearing/decision",
     "/api/plans/{plan}/council-decision",
     "/api/public/plans/{plan}/hearing/responses",
+    "/api/plans/{plan}/schedule/pause",
+    "/api/plans/{plan}/schedule/backfill",
 )
 BAD_PLAN_IDS = ("x", "1804-", "..%2F..%2Fetc", "1804-" + "a" * 300, "1804-ø", "%00", "1804-a%20b")
 BAD_BODIES: tuple[bytes, ...] = (

@@ -113,13 +113,14 @@ async def test_verify_cross_checks_the_store_against_the_temporal_history(
     assert "chain OK" in out.getvalue()
     assert "cross-check OK" in out.getvalue()
 
-    # The last decision removed from the store: the chain alone cannot see it.
+    # The last decision (the revision schedule made on adoption) removed from the store:
+    # the chain alone cannot see it.
     last, _ = await store.head(plan)
     await tamper(pool, "DELETE FROM events WHERE stream_id = $1 AND version = $2", plan, last)
     assert (await store.verify(plan)).ok
     out = io.StringIO()
     assert await commands.verify(store, client, [plan], out) == 1
-    assert "plan_adopted" in out.getvalue()
+    assert "revision_schedule_created" in out.getvalue()
     assert "is in the Temporal history but not in the event store" in out.getvalue()
 
     # An event that never came from the workflow: it does not trace back.

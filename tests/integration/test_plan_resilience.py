@@ -27,6 +27,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.models import AppendEventsInput, AppendEventsOutput, NotifyInput, NotifyOutput
 from activities.plan_activities import PlanActivities
+from activities.schedule_activities import ScheduleActivities
 from domain import commands as cmd
 from domain.gates import PlanStatus
 from domain.plan import PlanDefinition
@@ -37,7 +38,7 @@ from starter import start_plan
 from temaplan.simulation import PlanDriver, send_hearing_responses
 from tests.integration.conftest import unique
 from tests.integration.replay import drive_until
-from worker import WORKFLOWS, build_worker
+from worker import DEFAULT_REVISION_DATE, WORKFLOWS, build_worker
 from workflows.plan_models import PlanResult
 
 pytestmark = pytest.mark.servers
@@ -77,7 +78,10 @@ def worker_with(client: Client, queue: str, activities: PlanActivities) -> Worke
                 "domain", "activities"
             )
         ),
-        activities=activities.all(),
+        activities=[
+            *activities.all(),
+            *ScheduleActivities(client, queue, DEFAULT_REVISION_DATE).all(),
+        ],
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=1),
         graceful_shutdown_timeout=timedelta(seconds=10),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -13,6 +14,16 @@ from domain import events as ev
 from domain.canonical import canonical_json
 from domain.phases import Phase
 from domain.plan import PlanDefinition
+from domain.revision_models import (
+    ChangeKind,
+    GoalProgress,
+    IndicatorLine,
+    MeasureChange,
+    ProgressLine,
+    ReportStatus,
+    ScheduleAction,
+    Scorecard,
+)
 from domain.roles import Role
 
 T0 = datetime(2026, 3, 2, 8, 30, 15, 123456, tzinfo=UTC)
@@ -118,8 +129,126 @@ def one_of_each(plan: PlanDefinition) -> dict[str, ev.EventBase]:
         ev.PlanAdopted(
             **envelope(18, "system", Role.SYSTEM), content_version=3, content_hash=digest
         ),
+        *revision_samples(plan, deadline),
     ]
     return {ev.to_record(event)[0]: event for event in samples}
+
+
+def revision_samples(plan: PlanDefinition, deadline: datetime) -> list[ev.EventBase]:
+    content = plan.proposals
+    assert content is not None
+    digest = content.content_hash()
+    measure = content.measures[0]
+    system = ("system", Role.SYSTEM)
+    year = 2027
+    scorecard = Scorecard(
+        year=year,
+        content_version=3,
+        content_hash=digest,
+        done=1,
+        total=2,
+        goals=(
+            GoalProgress(
+                id="mal-1",
+                title="Boligutvikling",
+                target_area="Generell boligutvikling",
+                done=1,
+                total=2,
+                strategies=(ProgressLine(id="s-1", title="Tomter", done=1, total=2),),
+            ),
+        ),
+        indicators=(
+            IndicatorLine(
+                level="goal",
+                item_id="mal-1",
+                name="Nye boliger",
+                unit="boliger",
+                baseline=Decimal("310"),
+                target=Decimal("400"),
+                current=Decimal("352.5"),
+            ),
+        ),
+        unreported=("t-2",),
+    )
+    return [
+        ev.RevisionScheduleCreated(
+            **envelope(19, *system),
+            schedule_id=f"revision-{plan.plan_id}",
+            month=9,
+            day=1,
+            hour=8,
+            time_zone="Europe/Oslo",
+            end_at=datetime(2029, 12, 31, 23, tzinfo=UTC),
+        ),
+        ev.RevisionScheduleChanged(
+            **envelope(20, "espen.moe", Role.SCHEDULER),
+            schedule_id=f"revision-{plan.plan_id}",
+            action=ScheduleAction.PAUSE,
+            reason="Budsjettprosessen er utsatt.",
+        ),
+        ev.RevisionReminderSent(
+            **envelope(21, *system),
+            year=year,
+            workflow_id=f"revision-{plan.plan_id}-{year}",
+            scheduled_at=datetime(2027, 9, 1, 6, tzinfo=UTC),
+            recipients=("kari.nilsen", "tor.berg"),
+        ),
+        ev.ReportingRoundOpened(
+            **envelope(22, *system),
+            year=year,
+            content_version=3,
+            content_hash=digest,
+            deadline=deadline,
+            measure_ids=(measure.id,),
+        ),
+        ev.MeasureReported(
+            **envelope(23, "tor.berg", Role.STEERING_GROUP),
+            year=year,
+            measure_id=measure.id,
+            status=ReportStatus.DONE,
+            comment="Ferdig i juni.",
+            indicator_value=Decimal("12.50"),
+        ),
+        ev.GoalIndicatorReported(
+            **envelope(24), year=year, goal_id="mal-1", value=Decimal("352.5")
+        ),
+        ev.ReportingRoundClosed(
+            **envelope(25, *system), year=year, early=False, unreported=("t-2",)
+        ),
+        ev.ReportReminderRecorded(
+            **envelope(26, *system), year=year, measure_ids=("t-2",), recipients=("kari.nilsen",)
+        ),
+        ev.ScorecardRecorded(**envelope(27, *system), year=year, scorecard=scorecard),
+        ev.MeasureChangesProposed(
+            **envelope(28),
+            year=year,
+            content_version=4,
+            content_hash=digest,
+            changes=(
+                MeasureChange(kind=ChangeKind.RETIRE, measure_id=measure.id, reason="Utført."),
+            ),
+            content=content,
+        ),
+        ev.MeasureChangesSignedOff(
+            **envelope(29, "per.olsen", Role.STEERING_GROUP),
+            year=year,
+            content_version=4,
+            content_hash=digest,
+        ),
+        ev.MeasureChangesRejected(
+            **envelope(30, "tor.berg", Role.STEERING_GROUP),
+            year=year,
+            content_version=4,
+            content_hash=digest,
+            reason="Tiltaket er ikke ferdig.",
+        ),
+        ev.ContentRevised(
+            **envelope(31, *system), year=year, content_version=4, content_hash=digest
+        ),
+        ev.RevisionConcluded(
+            **envelope(32, *system), year=year, outcome="revised", content_version=4
+        ),
+    ]
 
 
 @pytest.fixture

@@ -1,0 +1,73 @@
+"""What people send during the yearly revision: one pydantic model per command.
+
+Values a person types (the status, an indicator value) arrive as text and are checked by
+the decide functions, so a malformed value is refused with a clear message by the update
+validator instead of failing to decode.
+"""
+
+from __future__ import annotations
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from domain.revision_models import MeasureChange, ScheduleAction
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ReportMeasure(_Command):
+    actor_id: str
+    year: int
+    measure_id: str = Field(max_length=100)
+    status: str = Field(max_length=40, description="'done' or 'not_done'")
+    comment: str = Field(default="", max_length=2000)
+    indicator_value: str | None = Field(
+        default=None, max_length=40, description="the indicator's current value, a decimal"
+    )
+
+
+class ReportGoalIndicator(_Command):
+    actor_id: str
+    year: int
+    goal_id: str = Field(max_length=100)
+    value: str = Field(max_length=40)
+
+
+class CloseReportingRound(_Command):
+    actor_id: str
+    year: int
+
+
+class ProposeChanges(_Command):
+    actor_id: str
+    year: int
+    changes: tuple[MeasureChange, ...] = Field(min_length=1, max_length=200)
+
+
+class ReviewChanges(_Command):
+    actor_id: str
+    year: int
+    content_version: int
+    content_hash: str
+    approve: bool = True
+    comment: str = Field(default="", max_length=4000)
+
+
+class ConcludeRevision(_Command):
+    actor_id: str
+    year: int
+
+
+class ScheduleCommand(_Command):
+    """A scheduler's action on a plan's revision schedule."""
+
+    actor_id: str
+    action: ScheduleAction
+    reason: str = Field(default="", max_length=1000)
+    backfill_from: AwareDatetime | None = None
+    backfill_to: AwareDatetime | None = None
+    request_id: str = Field(
+        pattern=r"^[0-9a-f]{8,32}$",
+        description="names the request (8-32 hex digits): the same id is the same action",
+    )

@@ -1,0 +1,91 @@
+"""Compile a year's scorecard (målekort) from the plan in force and the reports. Pure."""
+
+from __future__ import annotations
+
+from domain.revision_models import (
+    GoalProgress,
+    IndicatorLine,
+    ProgressLine,
+    ReportStatus,
+    Scorecard,
+)
+from domain.state import PlanState, RevisionRound
+
+
+def compile_scorecard(state: PlanState, revision: RevisionRound) -> Scorecard:
+    """Per goal and strategy: measures done / total (the measures the round asked
+    about), and every indicator with its baseline, target and reported current value."""
+    assert revision.content_version is not None
+    version = state.content(revision.content_version)
+    assert version is not None
+    content = version.content
+    asked = set(revision.measure_ids)
+    reports = revision.latest_reports()
+    done_ids = {m for m, r in reports.items() if r.status is ReportStatus.DONE}
+    goal_values = {g.goal_id: g.value for g in revision.goal_indicators}
+
+    goals: list[GoalProgress] = []
+    for goal in content.goals:
+        strategies: list[ProgressLine] = []
+        for strategy in (s for s in content.strategies if s.goal_id == goal.id):
+            measures = [
+                m.id for m in content.measures if m.strategy_id == strategy.id and m.id in asked
+            ]
+            strategies.append(
+                ProgressLine(
+                    id=strategy.id,
+                    title=strategy.title,
+                    done=sum(1 for m in measures if m in done_ids),
+                    total=len(measures),
+                )
+            )
+        goals.append(
+            GoalProgress(
+                id=goal.id,
+                title=goal.title,
+                target_area=goal.target_area,
+                done=sum(s.done for s in strategies),
+                total=sum(s.total for s in strategies),
+                strategies=tuple(strategies),
+            )
+        )
+
+    indicators: list[IndicatorLine] = []
+    for goal in content.goals:
+        if goal.indicator is not None:
+            indicators.append(
+                IndicatorLine(
+                    level="goal",
+                    item_id=goal.id,
+                    name=goal.indicator.name,
+                    unit=goal.indicator.unit,
+                    baseline=goal.indicator.baseline,
+                    target=goal.indicator.target,
+                    current=goal_values.get(goal.id),
+                )
+            )
+    for measure in content.measures:
+        if measure.indicator is not None and measure.id in asked:
+            report = reports.get(measure.id)
+            indicators.append(
+                IndicatorLine(
+                    level="measure",
+                    item_id=measure.id,
+                    name=measure.indicator.name,
+                    unit=measure.indicator.unit,
+                    baseline=measure.indicator.baseline,
+                    target=measure.indicator.target,
+                    current=report.indicator_value if report else None,
+                )
+            )
+
+    return Scorecard(
+        year=revision.year,
+        content_version=version.version,
+        content_hash=version.content_hash,
+        done=sum(g.done for g in goals),
+        total=sum(g.total for g in goals),
+        goals=tuple(goals),
+        indicators=tuple(indicators),
+        unreported=tuple(m for m in revision.measure_ids if m not in reports),
+    )

@@ -1,0 +1,101 @@
+"""`temaplan schedule ...`: the schedulers' commands on the revision schedules."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+
+from domain.revision_commands import ScheduleCommand
+from domain.revision_models import ScheduleAction
+from eventstore import EventStore
+from temaplan.settings import Settings
+
+OSLO = ZoneInfo("Europe/Oslo")
+
+
+def add_parser(sub: Any, when: Callable[[str], Any]) -> None:
+    schedule = sub.add_parser("schedule", help="schedulers: the yearly revision schedules")
+    schedule_sub = schedule.add_subparsers(dest="schedule_command", required=True)
+    schedule_sub.add_parser("list", help="every plan's revision schedule")
+    describe = schedule_sub.add_parser("describe", help="one plan's schedule and its runs")
+    describe.add_argument("plan_id")
+    for action, text in (
+        ("trigger", "send this year's revision reminder now"),
+        ("pause", "stop the reminders (a reason is required)"),
+        ("unpause", "resume the reminders"),
+        ("backfill", "run the reminders that fall in a time range"),
+    ):
+        parser = schedule_sub.add_parser(action, help=text)
+        parser.add_argument("plan_id")
+        parser.add_argument("--actor", required=True, help="your participant id (role: scheduler)")
+        parser.add_argument("--reason", default="", required=action == "pause")
+        if action == "backfill":
+            parser.add_argument("--from", dest="backfill_from", type=when, required=True)
+            parser.add_argument("--to", dest="backfill_to", type=when, required=True)
+
+
+async def run(settings: Settings, args: argparse.Namespace) -> int:
+    from temaplan.database import migrated_pool
+    from temaplan.schedules import (
+        ScheduleRefused,
+        act_on_schedule,
+        describe_schedule,
+        list_schedules,
+        new_request_id,
+    )
+    from temaplan.temporal_client import connect
+
+    if not settings.temporal_address:
+        print("schedules live on a Temporal server: set TEMPORAL_ADDRESS", file=sys.stderr)
+        return 2
+    client = await connect(settings)
+    command = args.schedule_command
+    try:
+        if command == "list":
+            ids = await list_schedules(client)
+            for schedule_id in ids:
+                print(schedule_id)
+            print(f"{len(ids)} schedule(s)")
+            return 0
+        if command == "describe":
+            view = await describe_schedule(client, args.plan_id)
+            state = f"PAUSED: {view.note}" if view.paused else "active"
+            print(f"{view.schedule_id} ({state})")
+            print(f"  yearly at {', '.join(view.yearly_at)} {view.time_zone}; ends {view.end_at}")
+            print(f"  overlap policy {view.overlap}; reminders so far: {view.actions_taken}")
+            for moment in view.next_runs:
+                print(f"  next: {moment.astimezone(OSLO):%Y-%m-%d %H:%M} Oslo")
+            for scheduled, workflow_id in view.recent_runs:
+                print(f"  ran: {scheduled.astimezone(OSLO):%Y-%m-%d %H:%M} Oslo -> {workflow_id}")
+            return 0
+        try:
+            request = ScheduleCommand(
+                actor_id=args.actor,
+                action=ScheduleAction(command),
+                reason=args.reason,
+                backfill_from=getattr(args, "backfill_from", None),
+                backfill_to=getattr(args, "backfill_to", None),
+                request_id=new_request_id(),
+            )
+        except ValidationError as exc:
+            for error in exc.errors():
+                field = ".".join(str(p) for p in error["loc"])
+                print(f"schedule {command}: {field}: {error['msg']}", file=sys.stderr)
+            return 2
+        async with migrated_pool(settings) as pool:
+            receipt = await act_on_schedule(
+                client, EventStore(pool), args.plan_id, request, settings.temporal_task_queue
+            )
+        print(
+            f"{command} recorded: plan {receipt.plan_id} version {receipt.version}, "
+            f"hash {receipt.hash}, at {receipt.recorded_at.astimezone(OSLO):%Y-%m-%d %H:%M:%S} Oslo"
+        )
+        return 0
+    except ScheduleRefused as refusal:
+        print(f"schedule {command} refused ({refusal.code}): {refusal.message}", file=sys.stderr)
+        return 1

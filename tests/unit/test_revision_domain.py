@@ -1,0 +1,403 @@
+"""The yearly revision's pure rules: reports, the round, the scorecard, changes, the
+schedule's actions, and the scorecard's rendering. No servers."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from uuid import UUID
+
+import pytest
+from pydantic import ValidationError
+
+from activities.scorecard_rendering import render_scorecard_html, render_scorecard_markdown
+from domain import events as ev
+from domain import revision_commands as rc
+from domain import revision_decisions as rd
+from domain.decisions import Refusal
+from domain.phases import Phase
+from domain.plan import PlanDefinition, RevisionDate
+from domain.revision_models import ChangeKind, MeasureChange, ScheduleAction
+from domain.roles import Role
+from domain.state import PlanState, fold
+from workflows.revision_models import revision_year
+
+T0 = datetime(2027, 9, 1, 6, tzinfo=UTC)
+YEAR = 2027
+
+
+def ids() -> Iterator[UUID]:
+    return (UUID(int=n) for n in itertools.count(1000))
+
+
+def new_id_from(source: Iterator[UUID]):  # type: ignore[no-untyped-def]
+    return lambda: next(source)
+
+
+@pytest.fixture
+def adopted(bodo: PlanDefinition) -> PlanState:
+    content = bodo.proposals
+    assert content is not None
+    digest = content.content_hash()
+    envelope = {"occurred_at": T0 - timedelta(days=200), "actor_id": "x", "actor_role": Role.SYSTEM}
+    return fold(
+        [
+            ev.PlanCreated(event_id=UUID(int=1), plan_id=bodo.plan_id, definition=bodo, **envelope),
+            ev.ContentSubmitted(
+                event_id=UUID(int=2),
+                phase=Phase.DRAFT,
+                content_version=1,
+                content_hash=digest,
+                content=content,
+                **envelope,
+            ),
+            ev.PlanAdopted(
+                event_id=UUID(int=3), content_version=1, content_hash=digest, **envelope
+            ),
+            ev.RevisionScheduleCreated(
+                event_id=UUID(int=4),
+                schedule_id=f"revision-{bodo.plan_id}",
+                month=9,
+                day=1,
+                hour=8,
+                time_zone="Europe/Oslo",
+                end_at=datetime(2029, 12, 31, 22, 59, 59, tzinfo=UTC),
+                **envelope,
+            ),
+        ]
+    )
+
+
+def apply(state: PlanState, events: list[ev.EventBase]) -> PlanState:
+    return fold(events, state)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def opened(adopted: PlanState) -> PlanState:
+    new_id = new_id_from(ids())
+    return apply(
+        adopted,
+        rd.open_revision(
+            adopted, year=YEAR, workflow_id="w", scheduled_at=T0, at=T0, new_id=new_id
+        ),
+    )
+
+
+def report(
+    actor: str, measure: str, status: str = "done", value: str | None = None
+) -> rc.ReportMeasure:
+    return rc.ReportMeasure(
+        actor_id=actor, year=YEAR, measure_id=measure, status=status, indicator_value=value
+    )
+
+
+def refusal(state: PlanState, command: rc.ReportMeasure) -> Refusal:
+    with pytest.raises(Refusal) as caught:
+        rd.report_measure(state, command, T0, new_id_from(ids()))
+    return caught.value
+
+
+def test_open_revision_names_the_measures_and_who_is_told(opened: PlanState) -> None:
+    revision = opened.revision(YEAR)
+    assert revision is not None
+    assert revision.round_open
+    assert revision.deadline == T0 + timedelta(days=30)
+    assert len(revision.measure_ids) == 10
+    recipients = next(d for d in opened.decisions if d.event_type == "revision_reminder_sent")
+    assert recipients.actor_role is Role.SYSTEM
+    with pytest.raises(Refusal, match="already begun"):
+        rd.open_revision(
+            opened, year=YEAR, workflow_id="w", scheduled_at=T0, at=T0, new_id=new_id_from(ids())
+        )
+    with pytest.raises(Refusal, match="outside the planning period 2026-2029"):
+        rd.open_revision(
+            opened, year=2031, workflow_id="w", scheduled_at=T0, at=T0, new_id=new_id_from(ids())
+        )
+
+
+def test_a_revision_needs_an_adopted_plan(bodo: PlanDefinition) -> None:
+    with pytest.raises(Refusal, match="not adopted"):
+        rd.open_revision(
+            PlanState(),
+            year=YEAR,
+            workflow_id="w",
+            scheduled_at=T0,
+            at=T0,
+            new_id=new_id_from(ids()),
+        )
+
+
+def test_reports_are_checked_for_person_measure_status_and_value(opened: PlanState) -> None:
+    assert "not responsible" in refusal(opened, report("ola.hansen", "tiltak-1.1.1")).message
+    assert refusal(opened, report("tor.berg", "tiltak-0")).code.value == "UnknownItem"
+    assert (
+        "allowed: done, not_done"
+        in refusal(opened, report("tor.berg", "tiltak-1.1.1", "yes")).message
+    )
+    assert (
+        "'1,5' is not a number"
+        in refusal(opened, report("tor.berg", "tiltak-1.1.2", "done", "1,5")).message
+    )
+    assert (
+        "is not a finite decimal"
+        in refusal(opened, report("tor.berg", "tiltak-1.1.2", "done", "NaN")).message
+    )
+    assert (
+        "has no indicator"
+        in refusal(opened, report("tor.berg", "tiltak-1.1.1", "done", "3")).message
+    )
+    assert "report its current value" in refusal(opened, report("tor.berg", "tiltak-1.1.2")).message
+    [event] = rd.report_measure(
+        opened, report("tor.berg", "tiltak-1.1.2", "done", " 17.50 "), T0, new_id_from(ids())
+    )
+    assert isinstance(event, ev.MeasureReported)
+    assert event.indicator_value == Decimal("17.50")
+
+
+def test_the_project_leader_reports_for_units_nobody_in_the_plan_belongs_to(
+    opened: PlanState,
+) -> None:
+    assert rd.report_measure(opened, report("kari.nilsen", "tiltak-3.1.1"), T0, new_id_from(ids()))
+    assert "not responsible" in refusal(opened, report("kari.nilsen", "tiltak-1.1.1")).message
+
+
+def test_deadline_marks_the_unreported_and_the_scorecard_counts(opened: PlanState) -> None:
+    source = ids()
+    state = opened
+    for actor, measure, status, value in (
+        ("tor.berg", "tiltak-1.1.1", "done", None),
+        ("tor.berg", "tiltak-1.1.1", "not_done", None),  # corrected: the latest counts
+        ("tor.berg", "tiltak-1.1.2", "done", "30"),
+        ("ola.hansen", "tiltak-2.1.1", "done", "95"),
+    ):
+        state = apply(
+            state,
+            rd.report_measure(
+                state, report(actor, measure, status, value), T0, new_id_from(source)
+            ),
+        )
+    with pytest.raises(Refusal, match="only when every measure is reported"):
+        rd.close_round_early(
+            state,
+            rc.CloseReportingRound(actor_id="kari.nilsen", year=YEAR),
+            T0,
+            new_id_from(source),
+        )
+    closing = rd.close_reporting_round(state, YEAR, T0 + timedelta(days=30), new_id_from(source))
+    assert [e.type for e in closing] == ["reporting_round_closed", "report_reminder_recorded"]  # type: ignore[attr-defined]
+    state = apply(state, closing)
+    assert rd.close_reporting_round(state, YEAR, T0, new_id_from(source)) == []
+    assert "is closed" in refusal(state, report("tor.berg", "tiltak-3.2.2")).message
+    [recorded] = rd.record_scorecard(state, YEAR, T0, new_id_from(source))
+    assert isinstance(recorded, ev.ScorecardRecorded)
+    card = recorded.scorecard
+    assert (card.done, card.total) == (2, 10)
+    assert {g.id: (g.done, g.total) for g in card.goals} == {
+        "mal-1": (1, 3),
+        "mal-2": (1, 4),
+        "mal-3": (0, 3),
+    }
+    assert len(card.unreported) == 7
+    current = {i.item_id: i.current for i in card.indicators}
+    assert current == {
+        "mal-1": None,
+        "mal-2": None,
+        "tiltak-1.1.2": Decimal("30"),
+        "tiltak-2.1.1": Decimal("95"),
+        "tiltak-3.2.1": None,
+    }
+
+    markdown = render_scorecard_markdown(state.definition, card)  # type: ignore[arg-type]
+    assert "**Tiltak utført: 2 av 10 (20\u00a0%)**" in markdown
+    assert "| **mal-1** (Generell boligutvikling) | 1 | 3 | 33\u00a0% |" in markdown
+    html = render_scorecard_html(state.definition, card)  # type: ignore[arg-type]
+    assert html.count("<rect") == 2 * len(card.goals)
+    assert "http" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+
+
+def changes(*items: MeasureChange) -> rc.ProposeChanges:
+    return rc.ProposeChanges(actor_id="kari.nilsen", year=YEAR, changes=items)
+
+
+def test_changes_are_applied_checked_and_approved_by_quorum(opened: PlanState) -> None:
+    source = ids()
+    state = apply(opened, rd.close_reporting_round(opened, YEAR, T0, new_id_from(source)))
+    with pytest.raises(Refusal, match="after the 2027 scorecard"):
+        rd.propose_changes(
+            state,
+            changes(MeasureChange(kind=ChangeKind.RETIRE, measure_id="tiltak-1.1.1", reason="r")),
+            T0,
+            new_id_from(source),
+        )
+    state = apply(state, rd.record_scorecard(state, YEAR, T0, new_id_from(source)))
+
+    with pytest.raises(Refusal, match="is not in the plan in force"):
+        rd.propose_changes(
+            state,
+            changes(MeasureChange(kind=ChangeKind.RETIRE, measure_id="tiltak-0", reason="r")),
+            T0,
+            new_id_from(source),
+        )
+    # Retiring the only measure of a strategy breaks the hierarchy.
+    with pytest.raises(Refusal, match="has no measure"):
+        rd.propose_changes(
+            state,
+            changes(MeasureChange(kind=ChangeKind.RETIRE, measure_id="tiltak-1.2.1", reason="r")),
+            T0,
+            new_id_from(source),
+        )
+    with pytest.raises(Refusal, match="needs project_leader"):
+        rd.propose_changes(
+            state,
+            changes(
+                MeasureChange(kind=ChangeKind.RETIRE, measure_id="tiltak-1.1.1", reason="r")
+            ).model_copy(update={"actor_id": "tor.berg"}),
+            T0,
+            new_id_from(source),
+        )
+
+    [proposed] = rd.propose_changes(
+        state,
+        changes(MeasureChange(kind=ChangeKind.RETIRE, measure_id="tiltak-1.1.1", reason="Utført.")),
+        T0,
+        new_id_from(source),
+    )
+    assert isinstance(proposed, ev.MeasureChangesProposed)
+    assert proposed.content_version == 2
+    assert "tiltak-1.1.1" not in {m.id for m in proposed.content.measures}
+    state = apply(state, [proposed])
+    review = {"year": YEAR, "content_version": 2, "content_hash": proposed.content_hash}
+
+    with pytest.raises(Refusal, match="not the one under review"):
+        rd.review_changes(
+            state,
+            rc.ReviewChanges(actor_id="per.olsen", **{**review, "content_version": 1}),
+            T0,
+            new_id_from(source),
+        )
+    with pytest.raises(Refusal, match="needs steering_group"):
+        rd.review_changes(
+            state, rc.ReviewChanges(actor_id="kari.nilsen", **review), T0, new_id_from(source)
+        )
+    first = rd.review_changes(
+        state, rc.ReviewChanges(actor_id="per.olsen", **review), T0, new_id_from(source)
+    )
+    assert [e.type for e in first] == ["measure_changes_signed_off"]  # type: ignore[attr-defined]
+    state = apply(state, first)
+    with pytest.raises(Refusal, match="already signed"):
+        rd.review_changes(
+            state, rc.ReviewChanges(actor_id="per.olsen", **review), T0, new_id_from(source)
+        )
+    second = rd.review_changes(
+        state, rc.ReviewChanges(actor_id="tor.berg", **review), T0, new_id_from(source)
+    )
+    assert [e.type for e in second] == [  # type: ignore[attr-defined]
+        "measure_changes_signed_off",
+        "content_revised",
+        "revision_concluded",
+    ]
+    state = apply(state, second)
+    assert state.in_force_version == 2
+    assert state.adopted_version == 1
+    assert state.revision(YEAR).outcome == "revised"  # type: ignore[union-attr]
+    with pytest.raises(Refusal, match="concluded"):
+        rd.conclude_revision(state, "kari.nilsen", YEAR, T0, new_id_from(source))
+
+
+def test_rejected_changes_can_be_proposed_again(opened: PlanState) -> None:
+    source = ids()
+    state = apply(opened, rd.close_reporting_round(opened, YEAR, T0, new_id_from(source)))
+    state = apply(state, rd.record_scorecard(state, YEAR, T0, new_id_from(source)))
+    proposal = changes(MeasureChange(kind=ChangeKind.RETIRE, measure_id="tiltak-1.1.1", reason="r"))
+    [proposed] = rd.propose_changes(state, proposal, T0, new_id_from(source))
+    state = apply(state, [proposed])
+    with pytest.raises(Refusal, match="waiting for the steering group"):
+        rd.propose_changes(state, proposal, T0, new_id_from(source))
+    review = rc.ReviewChanges(
+        actor_id="anne.larsen",
+        year=YEAR,
+        content_version=2,
+        content_hash=proposed.content_hash,  # type: ignore[attr-defined]
+        approve=False,
+    )
+    with pytest.raises(Refusal, match="needs a reason"):
+        rd.review_changes(state, review, T0, new_id_from(source))
+    state = apply(
+        state,
+        rd.review_changes(
+            state, review.model_copy(update={"comment": "Ikke ferdig."}), T0, new_id_from(source)
+        ),
+    )
+    assert state.revision(YEAR).proposals[-1].status == "rejected"  # type: ignore[union-attr]
+    assert state.in_force_version == 1
+    [again] = rd.propose_changes(state, proposal, T0, new_id_from(source))
+    assert again.content_version == 3  # type: ignore[attr-defined]
+
+
+def test_measure_change_shapes() -> None:
+    with pytest.raises(ValidationError, match="names the measure with measure_id"):
+        MeasureChange(kind=ChangeKind.RETIRE, reason="r")
+    with pytest.raises(ValidationError, match="carries the whole measure"):
+        MeasureChange(kind=ChangeKind.ADD, measure_id="x", reason="r")
+
+
+def schedule(
+    action: ScheduleAction, actor: str = "espen.moe", **extra: object
+) -> rc.ScheduleCommand:
+    return rc.ScheduleCommand(actor_id=actor, action=action, request_id="0123abcd", **extra)  # type: ignore[arg-type]
+
+
+def test_schedule_actions_need_a_scheduler_and_make_sense(adopted: PlanState) -> None:
+    source = ids()
+    with pytest.raises(Refusal, match="needs scheduler"):
+        rd.schedule_action(
+            adopted, schedule(ScheduleAction.TRIGGER, "kari.nilsen"), T0, new_id_from(source)
+        )
+    with pytest.raises(Refusal, match="not paused"):
+        rd.schedule_action(adopted, schedule(ScheduleAction.UNPAUSE), T0, new_id_from(source))
+    with pytest.raises(Refusal, match="needs a reason"):
+        rd.schedule_action(
+            adopted, schedule(ScheduleAction.PAUSE, reason="  "), T0, new_id_from(source)
+        )
+    with pytest.raises(Refusal, match="--from before --to"):
+        rd.schedule_action(
+            adopted,
+            schedule(ScheduleAction.BACKFILL, backfill_from=T0, backfill_to=T0),
+            T0,
+            new_id_from(source),
+        )
+    paused = apply(
+        adopted,
+        rd.schedule_action(
+            adopted, schedule(ScheduleAction.PAUSE, reason="Vent."), T0, new_id_from(source)
+        ),
+    )
+    assert paused.schedule is not None
+    assert paused.schedule.paused
+    assert paused.schedule.pause_reason == "Vent."
+    with pytest.raises(Refusal, match="unpause it before you trigger"):
+        rd.schedule_action(paused, schedule(ScheduleAction.TRIGGER), T0, new_id_from(source))
+    with pytest.raises(Refusal, match="already paused"):
+        rd.schedule_action(
+            paused, schedule(ScheduleAction.PAUSE, reason="x"), T0, new_id_from(source)
+        )
+    with pytest.raises(ValidationError):
+        rc.ScheduleCommand(
+            actor_id="espen.moe", action=ScheduleAction.TRIGGER, request_id="not hex!"
+        )
+
+
+def test_revision_year_is_oslo_year_across_new_year() -> None:
+    assert revision_year(datetime(2027, 12, 31, 22, 59, tzinfo=UTC)) == 2027  # 23:59 Oslo
+    assert revision_year(datetime(2027, 12, 31, 23, 0, tzinfo=UTC)) == 2028  # 00:00 Oslo
+    assert revision_year(datetime(2027, 9, 1, 6, tzinfo=UTC)) == 2027
+
+
+def test_revision_dates_exist_every_year() -> None:
+    assert RevisionDate(month=9, day=1).hour == 8
+    with pytest.raises(ValidationError, match="does not exist every year"):
+        RevisionDate(month=2, day=29)
+    with pytest.raises(ValidationError, match="allowed: 1-30"):
+        RevisionDate(month=4, day=31)

@@ -1,0 +1,350 @@
+"""One plan's revision (rullering) for one year: the reminder, the reporting round, the
+scorecard, and the steering group's approval of next year's changes.
+
+Like the plan workflow, its state is the fold of the plan's events (loaded from the store
+when it starts, then its own), and every change goes decide -> append -> fold. After
+adoption a plan's stream has more than one writer, so this workflow appends after the
+current head with event ids derived from its own identity (plan, year, sequence): a retry
+finds its events wherever they landed and never writes twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.models import (
+        AppendEventsInput,
+        LoadPlanInput,
+        Notification,
+        NotifyInput,
+        RenderScorecardInput,
+    )
+    from activities.plan_activities import PlanActivities
+    from domain import commands as cmd
+    from domain import revision_commands as rc
+    from domain import revision_decisions as rd
+    from domain.decisions import NewId, Refusal
+    from domain.events import EventBase
+    from domain.hierarchy import PlanContent
+    from domain.ids import event_id
+    from domain.state import PlanState, RevisionRound, evolve
+    from workflows.plan_workflow import ACTIVITY_TIMEOUT, STORE_RETRY
+    from workflows.revision_models import RevisionInput, RevisionResult, RevisionStatus
+
+Decide = Callable[[PlanState, datetime, NewId], list[EventBase]]
+
+
+def _refused(refusal: Refusal) -> ApplicationError:
+    return ApplicationError(refusal.message, type=refusal.code.value, non_retryable=True)
+
+
+@workflow.defn(name="RevisionWorkflow")
+class RevisionWorkflow:
+    @workflow.init
+    def __init__(self, revision: RevisionInput) -> None:
+        self._plan_id = revision.plan_id
+        self._year = revision.year
+        self._state = PlanState()
+        self._loaded = False
+        self._sequence = 0
+        self._lock = asyncio.Lock()
+        self._close_requested = False
+        self._events_seen = 0
+
+    @workflow.run
+    async def run(self, revision: RevisionInput) -> RevisionResult:
+        loaded = await workflow.execute_activity_method(
+            PlanActivities.load_plan,
+            LoadPlanInput(plan_id=self._plan_id),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=STORE_RETRY,
+        )
+        self._state = loaded.state
+        self._loaded = True
+        await self._record(
+            lambda state, at, ids: rd.open_revision(
+                state,
+                year=self._year,
+                workflow_id=workflow.info().workflow_id,
+                scheduled_at=revision.scheduled_at,
+                at=at,
+                new_id=ids,
+            )
+        )
+        await self._notify_round_opened()
+
+        deadline = self._round().deadline
+        assert deadline is not None
+        remaining = (deadline - workflow.now()).total_seconds()
+        if remaining > 0:
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: not self._round().round_open, timeout=remaining
+                )
+        if self._round().round_open:
+            await self._record(lambda s, at, ids: rd.close_reporting_round(s, self._year, at, ids))
+            await self._notify_unreported()
+
+        await self._record(lambda s, at, ids: rd.record_scorecard(s, self._year, at, ids))
+        scorecard = self._round().scorecard
+        assert scorecard is not None
+        assert self._state.definition is not None
+        await workflow.execute_activity_method(
+            PlanActivities.render_scorecard,
+            RenderScorecardInput(definition=self._state.definition, scorecard=scorecard),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=STORE_RETRY,
+        )
+
+        # Next year's changes: proposed by the project leader within the window, then
+        # approved by the steering group (a proposal under review is waited for).
+        window_ends = workflow.now() + timedelta(days=self._state.definition.settings.proposal_days)
+        while self._round().outcome is None:
+            pending = self._round().pending_proposal() is not None
+            remaining = (window_ends - workflow.now()).total_seconds()
+            if not pending and remaining <= 0:
+                await self._record(
+                    lambda s, at, ids: rd.conclude_revision(s, None, self._year, at, ids)
+                )
+                break
+            seen = self._events_seen
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda seen=seen: self._events_seen != seen,  # type: ignore[misc]
+                    timeout=None if pending else remaining,
+                )
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        final = self._round()
+        assert final.outcome is not None
+        assert self._state.in_force_version is not None
+        return RevisionResult(
+            plan_id=self._plan_id,
+            year=self._year,
+            outcome=final.outcome,
+            content_version=self._state.in_force_version,
+            scorecard=final.scorecard,
+        )
+
+    # --- recording ----------------------------------------------------------------------
+
+    def _round(self) -> RevisionRound:
+        found = self._state.revision(self._year)
+        assert found is not None
+        return found
+
+    def _ids(self) -> NewId:
+        counter = iter(range(self._sequence + 1, 1_000_000))
+
+        def new_id() -> UUID:
+            return event_id(self._plan_id, "revision", self._year, next(counter))
+
+        return new_id
+
+    async def _record(self, decide: Decide) -> list[cmd.Receipt]:
+        async with self._lock:
+            try:
+                events = decide(self._state, workflow.now(), self._ids())
+            except Refusal as refusal:
+                raise _refused(refusal) from None
+            if not events:
+                return []
+            result = await workflow.execute_activity_method(
+                PlanActivities.append_events,
+                AppendEventsInput(
+                    stream_id=self._plan_id, expected_version=0, events=events, at_end=True
+                ),
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=STORE_RETRY,
+            )
+            for event, receipt in zip(events, result.receipts, strict=True):
+                # Fold at the version the store gave it: receipts and reports agree.
+                self._state = evolve(
+                    self._state.model_copy(update={"events_folded": receipt.version - 1}),
+                    event,  # type: ignore[arg-type]
+                )
+            self._sequence += len(events)
+            self._events_seen += 1
+            return result.receipts
+
+    def _check(self, decide: Decide, year: int) -> None:
+        if year != self._year:
+            raise ApplicationError(
+                f"this is the revision for {self._year}, not {year}",
+                type="GateNotOpen",
+                non_retryable=True,
+            )
+        if not self._loaded:
+            raise ApplicationError(
+                "the revision is starting; send the same request again", type="Starting"
+            )
+        try:
+            decide(self._state, workflow.now(), self._ids())
+        except Refusal as refusal:
+            raise _refused(refusal) from None
+
+    # --- notifications ------------------------------------------------------------------
+
+    async def _notify(self, key: str, people: tuple[str, ...], subject: str, body: str) -> None:
+        definition = self._state.definition
+        assert definition is not None
+        notifications = [
+            Notification(recipient_id=p.id, recipient_email=p.email, subject=subject, body=body)
+            for p in definition.participants
+            if p.id in people
+        ]
+        if not notifications:
+            return
+        await workflow.execute_activity_method(
+            PlanActivities.notify,
+            NotifyInput(
+                plan_id=self._plan_id,
+                dedupe_prefix=f"{self._plan_id}/revision/{self._year}/{key}",
+                notifications=notifications,
+            ),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=STORE_RETRY,
+        )
+
+    async def _notify_round_opened(self) -> None:
+        definition = self._state.definition
+        assert definition is not None
+        opened = self._round()
+        deadline = opened.deadline.isoformat() if opened.deadline else ""
+        recipients = rd.revision_recipients(definition, self._in_force())
+        await self._notify(
+            "opened",
+            recipients,
+            f"{definition.title}: rullering {self._year}",
+            f"Rapporter hvert tiltak du har ansvar for som utført eller ikke utført "
+            f"innen {deadline}.",
+        )
+
+    async def _notify_unreported(self) -> None:
+        definition = self._state.definition
+        assert definition is not None
+        unreported = self._round().unreported
+        if not unreported:
+            return
+        people: list[str] = []
+        for measure in self._in_force().measures:
+            if measure.id in unreported:
+                people += [p.id for p in rd.reporters_for(definition, measure)]
+        await self._notify(
+            "unreported",
+            tuple(dict.fromkeys(people)),
+            f"{definition.title}: tiltak ikke rapportert ({self._year})",
+            f"Fristen er ute. Ikke rapportert: {', '.join(unreported)}.",
+        )
+
+    def _in_force(self) -> PlanContent:
+        version = self._state.content(self._round().content_version)
+        assert version is not None
+        return version.content
+
+    # --- queries and updates -------------------------------------------------------------
+
+    @workflow.query
+    def status(self) -> RevisionStatus:
+        revision = self._state.revision(self._year)
+        definition = self._state.definition
+        if revision is None or definition is None:
+            return RevisionStatus(
+                plan_id=self._plan_id,
+                year=self._year,
+                round_open=False,
+                deadline=None,
+                reported=[],
+                awaited={},
+                scorecard=None,
+                pending_proposal_version=None,
+                pending_proposal_hash=None,
+                outcome=None,
+            )
+        reported = revision.latest_reports()
+        awaited = {
+            m.id: [p.id for p in rd.reporters_for(definition, m)]
+            for m in self._in_force().measures
+            if m.id in revision.measure_ids and m.id not in reported and revision.round_open
+        }
+        pending = revision.pending_proposal()
+        return RevisionStatus(
+            plan_id=self._plan_id,
+            year=self._year,
+            round_open=revision.round_open,
+            deadline=revision.deadline,
+            reported=sorted(reported),
+            awaited=awaited,
+            scorecard=revision.scorecard,
+            pending_proposal_version=pending.content_version if pending else None,
+            pending_proposal_hash=pending.content_hash if pending else None,
+            outcome=revision.outcome,
+        )
+
+    @workflow.query
+    def state(self) -> PlanState:
+        return self._state
+
+    async def _decide(self, decide: Decide) -> cmd.Receipt:
+        receipts = await self._record(decide)
+        return receipts[0]
+
+    @workflow.update
+    async def report_measure(self, command: rc.ReportMeasure) -> cmd.Receipt:
+        return await self._decide(lambda s, at, ids: rd.report_measure(s, command, at, ids))
+
+    @report_measure.validator
+    def _validate_report(self, command: rc.ReportMeasure) -> None:
+        self._check(lambda s, at, ids: rd.report_measure(s, command, at, ids), command.year)
+
+    @workflow.update
+    async def report_goal_indicator(self, command: rc.ReportGoalIndicator) -> cmd.Receipt:
+        return await self._decide(lambda s, at, ids: rd.report_goal_indicator(s, command, at, ids))
+
+    @report_goal_indicator.validator
+    def _validate_goal_indicator(self, command: rc.ReportGoalIndicator) -> None:
+        self._check(lambda s, at, ids: rd.report_goal_indicator(s, command, at, ids), command.year)
+
+    @workflow.update
+    async def close_round(self, command: rc.CloseReportingRound) -> cmd.Receipt:
+        return await self._decide(lambda s, at, ids: rd.close_round_early(s, command, at, ids))
+
+    @close_round.validator
+    def _validate_close_round(self, command: rc.CloseReportingRound) -> None:
+        self._check(lambda s, at, ids: rd.close_round_early(s, command, at, ids), command.year)
+
+    @workflow.update
+    async def propose_changes(self, command: rc.ProposeChanges) -> cmd.Receipt:
+        return await self._decide(lambda s, at, ids: rd.propose_changes(s, command, at, ids))
+
+    @propose_changes.validator
+    def _validate_proposal(self, command: rc.ProposeChanges) -> None:
+        self._check(lambda s, at, ids: rd.propose_changes(s, command, at, ids), command.year)
+
+    @workflow.update
+    async def review_changes(self, command: rc.ReviewChanges) -> cmd.Receipt:
+        return await self._decide(lambda s, at, ids: rd.review_changes(s, command, at, ids))
+
+    @review_changes.validator
+    def _validate_review(self, command: rc.ReviewChanges) -> None:
+        self._check(lambda s, at, ids: rd.review_changes(s, command, at, ids), command.year)
+
+    @workflow.update
+    async def conclude(self, command: rc.ConcludeRevision) -> cmd.Receipt:
+        return await self._decide(
+            lambda s, at, ids: rd.conclude_revision(s, command.actor_id, command.year, at, ids)
+        )
+
+    @conclude.validator
+    def _validate_conclude(self, command: rc.ConcludeRevision) -> None:
+        self._check(
+            lambda s, at, ids: rd.conclude_revision(s, command.actor_id, command.year, at, ids),
+            command.year,
+        )

@@ -1,0 +1,68 @@
+"""A scheduler's action on a plan's revision schedule (pause, unpause, trigger,
+backfill): decided against the plan's record, applied to the schedule, and recorded as an
+event in the plan's stream with a receipt. A workflow, so that the action and its record
+happen together even if a worker dies in between, and so that the auditors' cross-check
+finds every event in a workflow history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.models import AppendEventsInput, ApplyScheduleActionInput, LoadPlanInput
+    from activities.plan_activities import PlanActivities
+    from activities.schedule_activities import ScheduleActivities
+    from domain import revision_decisions as rd
+    from domain.decisions import Refusal
+    from domain.events import EventBase
+    from domain.ids import event_id
+    from workflows.plan_workflow import ACTIVITY_TIMEOUT, STORE_RETRY
+    from workflows.revision_models import ScheduleActionRequest, ScheduleActionResult
+
+
+@workflow.defn(name="ScheduleActionWorkflow")
+class ScheduleActionWorkflow:
+    @workflow.run
+    async def run(self, request: ScheduleActionRequest) -> ScheduleActionResult:
+        command = request.command
+        loaded = await workflow.execute_activity_method(
+            PlanActivities.load_plan,
+            LoadPlanInput(plan_id=request.plan_id),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=STORE_RETRY,
+        )
+        numbers = iter(range(1, 100))
+
+        def new_id() -> UUID:
+            return event_id(request.plan_id, "schedule", command.request_id, next(numbers))
+
+        at: datetime = workflow.now()
+        try:
+            events: list[EventBase] = rd.schedule_action(loaded.state, command, at, new_id)
+        except Refusal as refusal:
+            raise ApplicationError(
+                refusal.message, type=refusal.code.value, non_retryable=True
+            ) from None
+        schedule = loaded.state.schedule
+        assert schedule is not None
+        await workflow.execute_activity_method(
+            ScheduleActivities.apply_schedule_action,
+            ApplyScheduleActionInput(
+                plan_id=request.plan_id, schedule_id=schedule.schedule_id, command=command
+            ),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=STORE_RETRY,
+        )
+        result = await workflow.execute_activity_method(
+            PlanActivities.append_events,
+            AppendEventsInput(
+                stream_id=request.plan_id, expected_version=0, events=events, at_end=True
+            ),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=STORE_RETRY,
+        )
+        return ScheduleActionResult(receipt=result.receipts[0])
