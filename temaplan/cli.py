@@ -48,8 +48,36 @@ def _parser() -> argparse.ArgumentParser:
     plans_list.add_argument("--phase", help="only plans in this phase (e.g. hearing)")
     plans_list.add_argument("--municipality", help="only this kommunenummer")
     _audit_parser(sub)
+    _tokens_parser(sub)
+    sub.add_parser("api", help="serve the HTTP API and the web page (TEMAPLAN_API_HOST/PORT)")
+    up = sub.add_parser(
+        "up", help="the whole stack on one machine: Temporal, PostgreSQL, worker, API/web page"
+    )
+    up.add_argument("--temporal-port", type=int, default=7233)
+    up.add_argument("--ui-port", type=int, default=8233, help="the Temporal Web UI")
     schedule_cli.add_parser(sub, _when)
     return parser
+
+
+def _tokens_parser(sub: Any) -> None:
+    tokens = sub.add_parser("tokens", help="administrators: personal access tokens")
+    tokens_sub = tokens.add_subparsers(dest="tokens_command", required=True)
+    issue = tokens_sub.add_parser(
+        "issue", help="issue a token for a person (a participant id in the plans)"
+    )
+    issue.add_argument("person_id")
+    kind = issue.add_mutually_exclusive_group()
+    kind.add_argument(
+        "--admin", action="store_true", help="an administrator: also starts plans, sees all"
+    )
+    kind.add_argument("--auditor", action="store_true", help="reads every plan, changes nothing")
+    issue.add_argument("--label", default="", help="what the token is for")
+    revoke = tokens_sub.add_parser("revoke", help="revoke a token, or every token of a person")
+    which = revoke.add_mutually_exclusive_group(required=True)
+    which.add_argument("token_id", nargs="?", help="the 12-digit id shown by `tokens list`")
+    which.add_argument("--person", help="revoke all of this person's tokens")
+    listing = tokens_sub.add_parser("list", help="list tokens (never the tokens themselves)")
+    listing.add_argument("--person")
 
 
 def _when(text: str) -> datetime:
@@ -221,6 +249,68 @@ async def _audit(settings: Settings, args: argparse.Namespace) -> int:
         return await commands.export(store, args.plan_id, args.format, args.out, args.lang)
 
 
+async def _tokens(settings: Settings, args: argparse.Namespace) -> int:
+    from api.tokens import Kind, TokenStore
+
+    async with migrated_pool(settings) as pool:
+        store = TokenStore(pool)
+        if args.tokens_command == "issue":
+            kind: Kind = "admin" if args.admin else "auditor" if args.auditor else "person"
+            try:
+                issued = await store.issue(
+                    args.person_id, kind, args.label, os.environ.get("USER", "cli")
+                )
+            except ValueError as exc:
+                print(exc, file=sys.stderr)
+                return 2
+            print(
+                f"token {issued.info.token_id} for {issued.info.person_id} ({kind}); "
+                "shown once, only its hash is kept:",
+                file=sys.stderr,
+            )
+            print(issued.token)
+            return 0
+        if args.tokens_command == "revoke":
+            if args.person:
+                count = await store.revoke_person(args.person)
+                print(f"revoked {count} token(s) of {args.person}")
+                return 0 if count else 1
+            if await store.revoke(args.token_id):
+                print(f"revoked token {args.token_id}")
+                return 0
+            print(f"no active token {args.token_id}", file=sys.stderr)
+            return 1
+        print(f"{'token id':<13} {'person':<24} {'kind':<8} {'issued (UTC)':<17} state")
+        for info in await store.list(args.person):
+            state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "active"
+            print(
+                f"{info.token_id:<13} {info.person_id:<24} {info.kind:<8} "
+                f"{info.issued_at:%Y-%m-%d %H:%M}  {state}"
+            )
+        return 0
+
+
+def _api(settings: Settings) -> int:
+    import uvicorn
+
+    from api.app import production_app
+
+    uvicorn.run(
+        production_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_config=None,
+        proxy_headers=True,
+    )
+    return 0
+
+
+def _up(settings: Settings, args: argparse.Namespace) -> int:
+    from temaplan.up import run_up
+
+    return asyncio.run(run_up(settings, args.temporal_port, args.ui_port))
+
+
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     commands: dict[str, Callable[[], int]] = {
         "validate": lambda: _validate(args.plan_file),
@@ -232,6 +322,9 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "start": lambda: asyncio.run(_start(settings, args.plan_file, args.administrator)),
         "plans": lambda: asyncio.run(_plans_list(settings, args.phase, args.municipality)),
         "audit": lambda: asyncio.run(_audit(settings, args)),
+        "tokens": lambda: asyncio.run(_tokens(settings, args)),
+        "api": lambda: _api(settings),
+        "up": lambda: _up(settings, args),
         "schedule": lambda: asyncio.run(schedule_cli.run(settings, args)),
     }
     return commands[args.command]()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.plan import RevisionDate
@@ -39,6 +39,24 @@ class Settings(BaseSettings):
     temporal_api_key: str | None = Field(
         default=None, validation_alias=AliasChoices("TEMPORAL_API_KEY"), repr=False
     )
+    api_host: str = Field(
+        default="127.0.0.1",
+        validation_alias=AliasChoices("TEMAPLAN_API_HOST"),
+        description="where the HTTP API and web page listen (0.0.0.0 in a container)",
+    )
+    api_port: int = Field(
+        default=8000, ge=1, le=65535, validation_alias=AliasChoices("TEMAPLAN_API_PORT")
+    )
+    public_rate_per_minute: int = Field(
+        default=10,
+        ge=1,
+        le=10_000,
+        validation_alias=AliasChoices("TEMAPLAN_PUBLIC_RATE_PER_MINUTE"),
+        description="hearing responses accepted per client address and minute",
+    )
+    session_hours: int = Field(
+        default=8, ge=1, le=24 * 30, validation_alias=AliasChoices("TEMAPLAN_SESSION_HOURS")
+    )
     log_format: Literal["auto", "json", "console"] = Field(
         default="auto", validation_alias=AliasChoices("LOG_FORMAT")
     )
@@ -58,6 +76,12 @@ class Settings(BaseSettings):
 
     def revision_date(self) -> RevisionDate:
         return RevisionDate(month=self.revision_month, day=self.revision_day)
+
+    @field_validator("temporal_api_key", "database_url", "temporal_address", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # docker-compose passes `${TEMPORAL_API_KEY:-}` as an empty string: that is unset.
+        return None if value == "" else value
 
 
 def load_settings() -> Settings:

@@ -7,11 +7,19 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from api.app import create_app
+from api.service import ApiContext
+from api.tokens import Kind
 from domain.plan import PlanDefinition
+from eventstore.pool import create_pool
 from temaplan.planfile import load_plan_file
+from temaplan.settings import Settings
 from worker import build_worker
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -37,3 +45,41 @@ def larvik() -> PlanDefinition:
 def unique(definition: PlanDefinition) -> PlanDefinition:
     """Same plan, a slug of its own: workflow ids never collide between tests."""
     return definition.model_copy(update={"slug": f"t{uuid.uuid4().hex[:10]}"})
+
+
+# --- the HTTP API ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+async def plain_client(temporal_env: WorkflowEnvironment) -> Client:
+    """A client of the same dev server without automatic time skipping: plans started
+    through the API wait at their gates in real time, as in production."""
+    return await Client.connect(
+        temporal_env.client.service_client.config.target_host,
+        namespace=temporal_env.client.namespace,
+        data_converter=pydantic_data_converter,
+    )
+
+
+@pytest.fixture
+async def api_ctx(
+    plain_client: Client, pool: asyncpg.Pool, database_url: str, task_queue: str
+) -> AsyncIterator[ApiContext]:
+    audit_pool = await create_pool(database_url, read_only=True, max_size=2)
+    settings = Settings(TEMPORAL_TASK_QUEUE=task_queue, TEMAPLAN_PUBLIC_RATE_PER_MINUTE=5)  # type: ignore[call-arg]
+    try:
+        yield ApiContext(client=plain_client, pool=pool, audit_pool=audit_pool, settings=settings)
+    finally:
+        await audit_pool.close()
+
+
+@pytest.fixture
+async def api(api_ctx: ApiContext) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(api_ctx))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+async def bearer(ctx: ApiContext, person: str, kind: Kind = "person") -> dict[str, str]:
+    issued = await ctx.tokens.issue(person, kind)
+    return {"Authorization": f"Bearer {issued.token}"}

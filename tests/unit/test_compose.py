@@ -30,7 +30,7 @@ def settings_variables() -> set[str]:
 def test_every_variable_our_services_set_is_a_known_setting() -> None:
     services = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))["services"]
     ours = {name: svc for name, svc in services.items() if name in OUR_SERVICES}
-    assert "migrate" in ours
+    assert {"migrate", "worker", "api"} <= set(ours)
     known = settings_variables()
     for name, service in ours.items():
         unknown = set(service.get("environment", {})) - known
@@ -51,3 +51,40 @@ def test_compose_file_is_valid_for_docker_compose() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_the_topology_is_complete() -> None:
+    """Events database with a health check and a volume, Temporal with PostgreSQL
+    persistence and its Web UI, the one-shot migration, the worker and the API."""
+    services = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))["services"]
+    assert services["postgres"]["healthcheck"]
+    assert any("events-data" in v for v in services["postgres"]["volumes"])
+    assert services["temporal"]["environment"]["DB"].startswith("postgres")
+    assert services["temporal-ui"]["environment"]["TEMPORAL_ADDRESS"] == "temporal:7233"
+    assert services["migrate"]["command"] == ["migrate"]
+    assert services["worker"]["command"] == ["worker"]
+    assert services["api"]["command"] == ["api"]
+    for name in ("worker", "api"):
+        needs = services[name]["depends_on"]
+        assert needs["migrate"]["condition"] == "service_completed_successfully"
+        environment = services[name]["environment"]
+        assert {
+            "TEMPORAL_ADDRESS",
+            "TEMPORAL_NAMESPACE",
+            "TEMPORAL_TLS",
+            "TEMPORAL_API_KEY",
+        } <= set(environment)
+        assert {"DATABASE_URL", "LOG_FORMAT"} <= set(environment)
+
+
+def test_the_image_holds_every_package_the_project_installs() -> None:
+    """pip install . in the Dockerfile needs every package and module pyproject names."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    copied = " ".join(line for line in dockerfile.splitlines() if line.startswith("COPY"))
+    for package in project["tool"]["setuptools"]["packages"]:
+        assert f"COPY {package.split('.')[0]} " in copied, package
+    for module in project["tool"]["setuptools"]["py-modules"]:
+        assert f"{module}.py" in copied, module

@@ -1,0 +1,285 @@
+"""Administrators' and stakeholders' routes: plans, status, content, decisions."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from api import requests as rq
+from api.auth import Context, Me, PlanId
+from api.errors import ERROR_RESPONSES, ApiError, not_allowed
+from api.service import ApiContext, may_read, require_actor, require_reader, roles_of
+from api.tokens import Principal
+from api.views import (
+    ContentView,
+    PendingDecision,
+    PlanDetail,
+    PlanSummary,
+    content_view,
+    pending_for,
+    summary,
+    timeline,
+)
+from domain import commands as cmd
+from domain.gates import plan_status
+from domain.phases import Phase
+from domain.plan import PlanDefinition
+from domain.planfile import parse_plan_text
+from domain.problems import DomainValidationError
+from domain.state import PlanState
+from starter import start_plan
+from temaplan.logging import bind_context
+
+router = APIRouter(prefix="/api", responses=ERROR_RESPONSES)
+
+_PLAN_SCHEMA = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": PlanDefinition.model_json_schema()}},
+    }
+}
+
+
+async def _readable(ctx: ApiContext, me: Principal, plan_id: str) -> PlanState:
+    bind_context(plan_id=plan_id)
+    state = await ctx.plans.state(plan_id)
+    require_reader(me, state)
+    return state
+
+
+@router.get("/me", tags=["everyone"], summary="who the token acts as, and in which plans")
+async def who_am_i(ctx: Context, me: Me) -> dict[str, Any]:
+    plans = [
+        {"plan_id": s.plan_id, "title": s.definition.title if s.definition else "", "roles": roles}
+        for s in await ctx.plans.states()
+        if (roles := [r.value for r in roles_of(me, s)])
+    ]
+    return {"person_id": me.person_id, "kind": me.kind, "plans": plans}
+
+
+@router.post(
+    "/plans",
+    status_code=201,
+    tags=["administrators"],
+    summary="create and start a plan from its definition (JSON, as in a plan file)",
+    openapi_extra=_PLAN_SCHEMA,
+)
+async def create_plan(request: Request, ctx: Context, me: Me) -> PlanSummary:
+    if not me.is_admin:
+        raise not_allowed("only administrators start plans (a token issued with --admin)")
+    raw = await request.body()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ApiError(
+            422, "ValidationError", f"the body is not UTF-8 text (byte {exc.start})"
+        ) from None
+    try:
+        definition = parse_plan_text(text, "request body", "json")
+    except DomainValidationError as exc:
+        raise ApiError(422, "ValidationError", exc.render(), list(exc.problems)) from None
+    try:
+        await start_plan(ctx.client, definition, ctx.task_queue, administrator=me.person_id)
+    except WorkflowAlreadyStartedError:
+        raise ApiError(
+            409, "PlanExists", f"plan '{definition.plan_id}' already exists; nothing was started"
+        ) from None
+    bind_context(plan_id=definition.plan_id)
+    # The workflow records its start a moment later; answer with the recorded plan.
+    for _ in range(200):
+        try:
+            return summary(await ctx.plans.state(definition.plan_id), ())
+        except ApiError:
+            await asyncio.sleep(0.05)
+    raise ApiError(
+        503,
+        "PlanNotAnswering",
+        f"plan '{definition.plan_id}' was started but has not recorded "
+        "its start yet (is a worker running?)",
+    )
+
+
+@router.get("/plans", tags=["everyone"], summary="plans with phase, awaited roles and deadlines")
+async def list_plans(
+    ctx: Context,
+    me: Me,
+    phase: Phase | None = None,
+    municipality: Annotated[str | None, Query(pattern=r"^[0-9]{4}$")] = None,
+) -> list[PlanSummary]:
+    found = []
+    for state in await ctx.plans.states():
+        if not may_read(me, state):
+            continue
+        if phase is not None and state.phase is not phase:
+            continue
+        assert state.definition is not None
+        if municipality is not None and state.definition.municipality.number != municipality:
+            continue
+        found.append(summary(state, roles_of(me, state)))
+    return found
+
+
+@router.get("/me/pending", tags=["stakeholders"], summary="my pending decisions, across every plan")
+async def my_pending(ctx: Context, me: Me) -> list[PendingDecision]:
+    pending: list[PendingDecision] = []
+    for state in await ctx.plans.states():
+        if state.status == "active" and roles_of(me, state) and me.may_change:
+            pending += pending_for(me.person_id, state)
+    return pending
+
+
+@router.get("/plans/{plan_id}", tags=["everyone"], summary="one plan's status")
+async def plan_detail(plan_id: PlanId, ctx: Context, me: Me) -> PlanDetail:
+    state = await _readable(ctx, me, plan_id)
+    return PlanDetail(
+        summary=summary(state, roles_of(me, state)),
+        status=plan_status(state),
+        timeline=timeline(state),
+        pending_for_me=pending_for(me.person_id, state) if me.may_change else [],
+    )
+
+
+@router.get(
+    "/plans/{plan_id}/content",
+    tags=["stakeholders"],
+    summary="the content under review (or a given version) as a goal → strategy → measure tree",
+)
+async def plan_content(
+    plan_id: PlanId,
+    ctx: Context,
+    me: Me,
+    version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
+) -> ContentView:
+    state = await _readable(ctx, me, plan_id)
+    found = (
+        state.content(version)
+        if version is not None
+        else state.content() or state.content(state.adopted_version) or state.latest_content()
+    )
+    if found is None:
+        what = f"version {version}" if version is not None else "content"
+        raise ApiError(404, "NoContent", f"plan '{plan_id}' has no {what} yet")
+    return content_view(state, found)
+
+
+async def _act(
+    ctx: ApiContext, me: Principal, plan_id: str, update: str, command: Any
+) -> cmd.Receipt:
+    state = await ctx.plans.state(plan_id)
+    bind_context(plan_id=plan_id)
+    require_actor(me, state)
+    return await ctx.update(plan_id, update, command)
+
+
+@router.post(
+    "/plans/{plan_id}/content",
+    tags=["administrators"],
+    summary="submit the current phase's content (as the plan's project leader)",
+)
+async def submit_content(
+    plan_id: PlanId, body: rq.ContentRequest, ctx: Context, me: Me
+) -> cmd.Receipt:
+    command = cmd.SubmitContent(actor_id=me.person_id, phase=body.phase, content=body.content)
+    return await _act(ctx, me, plan_id, "submit_content", command)
+
+
+@router.post(
+    "/plans/{plan_id}/sign-offs",
+    tags=["stakeholders"],
+    summary="approve, or request changes with a comment, at a sign-off or anchoring step",
+)
+async def sign_off(plan_id: PlanId, body: rq.SignOffRequest, ctx: Context, me: Me) -> cmd.Receipt:
+    command = cmd.SignOff(
+        actor_id=me.person_id,
+        step_key=body.step_key,
+        content_version=body.content_version,
+        content_hash=body.content_hash,
+        approve=body.decision == "approve",
+        comment=body.comment,
+        role=body.role,
+        anchoring_form=body.anchoring_form,
+    )
+    return await _act(ctx, me, plan_id, "sign_off", command)
+
+
+@router.post("/plans/{plan_id}/draft-steps", tags=["stakeholders"], summary="complete a draft step")
+async def draft_step(
+    plan_id: PlanId, body: rq.DraftStepRequest, ctx: Context, me: Me
+) -> cmd.Receipt:
+    command = cmd.CompleteDraftStep(
+        actor_id=me.person_id,
+        step_key=body.step_key,
+        content_version=body.content_version,
+        note=body.note,
+    )
+    return await _act(ctx, me, plan_id, "complete_draft_step", command)
+
+
+@router.post(
+    "/plans/{plan_id}/comments",
+    tags=["stakeholders"],
+    summary="answer a reference-group round",
+)
+async def comment(plan_id: PlanId, body: rq.CommentRequest, ctx: Context, me: Me) -> cmd.Receipt:
+    command = cmd.AddComment(
+        actor_id=me.person_id, content_version=body.content_version, text=body.text
+    )
+    return await _act(ctx, me, plan_id, "comment", command)
+
+
+@router.post(
+    "/plans/{plan_id}/hearing/close",
+    tags=["stakeholders"],
+    summary="close the hearing early (project leader)",
+)
+async def close_hearing(
+    plan_id: PlanId, body: rq.CloseHearingRequest, ctx: Context, me: Me
+) -> cmd.Receipt:
+    command = cmd.CloseHearing(actor_id=me.person_id, reason=body.reason)
+    return await _act(ctx, me, plan_id, "close_hearing", command)
+
+
+@router.post(
+    "/plans/{plan_id}/hearing/summary",
+    tags=["stakeholders"],
+    summary="summarise the hearing responses (project leader)",
+)
+async def hearing_summary(
+    plan_id: PlanId, body: rq.HearingSummaryRequest, ctx: Context, me: Me
+) -> cmd.Receipt:
+    command = cmd.HearingSummary(actor_id=me.person_id, summary=body.summary)
+    return await _act(ctx, me, plan_id, "submit_hearing_summary", command)
+
+
+@router.post(
+    "/plans/{plan_id}/hearing/decision",
+    tags=["stakeholders"],
+    summary="after the hearing: revise the draft or send it to the council (steering group)",
+)
+async def hearing_decision(
+    plan_id: PlanId, body: rq.HearingDecisionRequest, ctx: Context, me: Me
+) -> cmd.Receipt:
+    command = cmd.HearingDecision(actor_id=me.person_id, outcome=body.outcome, reason=body.reason)
+    return await _act(ctx, me, plan_id, "decide_after_hearing", command)
+
+
+@router.post(
+    "/plans/{plan_id}/council-decision",
+    tags=["stakeholders"],
+    summary="the municipal council adopts the plan or returns it to an earlier phase",
+)
+async def council_decision(
+    plan_id: PlanId, body: rq.CouncilDecisionRequest, ctx: Context, me: Me
+) -> cmd.Receipt:
+    command = cmd.CouncilDecision(
+        actor_id=me.person_id,
+        outcome=body.outcome,
+        content_version=body.content_version,
+        content_hash=body.content_hash,
+        return_to=body.return_to,
+        reason=body.reason,
+    )
+    return await _act(ctx, me, plan_id, "council_decision", command)

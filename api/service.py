@@ -1,0 +1,198 @@
+"""What the routes share: reading plans from the event store, sending Updates to the plan
+workflow, access rules and the public rate limit.
+
+Reads fold the plan's stored events (domain.state), the same fold the workflow and the
+auditors use, so a page shows exactly what the record says and needs no running worker;
+each plan's folded state is cached and brought up to date with the events after it.
+Writes go only through the workflow's Updates, whose validators decide.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import structlog
+from temporalio.client import Client, RPCTimeoutOrCancelledError, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.errors import ApiError, not_allowed, refused, unknown_plan
+from api.tokens import Principal, TokenStore
+from domain.commands import Receipt
+from domain.plan import Participant
+from domain.roles import Role
+from domain.state import PlanState, evolve
+from eventstore import EventStore
+from temaplan.settings import Settings
+from workflows.plan_models import workflow_id_for
+
+log = structlog.get_logger(__name__)
+
+PLAN_ID_PATTERN = r"^[0-9]{4}-[A-Za-z0-9][A-Za-z0-9._-]{0,59}$"
+_PLAN_ID = re.compile(PLAN_ID_PATTERN)
+
+
+class PlanReader:
+    def __init__(self, store: EventStore) -> None:
+        self._store = store
+        self._states: dict[str, PlanState] = {}
+
+    async def state(self, plan_id: str) -> PlanState:
+        if not _PLAN_ID.fullmatch(plan_id):
+            raise unknown_plan(plan_id[:80])
+        cached = self._states.get(plan_id, PlanState())
+        newer = await self._store.read(plan_id, from_version=cached.events_folded + 1)
+        state = cached
+        for stored in newer:
+            state = evolve(state, stored.to_domain())
+        if state.events_folded == 0 or state.definition is None:
+            raise unknown_plan(plan_id)
+        if state.events_folded > self._states.get(plan_id, PlanState()).events_folded:
+            self._states[plan_id] = state
+        return state
+
+    async def plan_ids(self) -> list[str]:
+        return await self._store.stream_ids()
+
+    async def states(self) -> list[PlanState]:
+        found = []
+        for plan_id in await self.plan_ids():
+            try:
+                found.append(await self.state(plan_id))
+            except ApiError:
+                continue  # a stream that is not (yet) a plan
+        return found
+
+
+class RateLimiter:
+    """At most ``limit`` events per key in any ``window`` seconds (sliding window, in
+    memory: one API process per address space is the deployment this is for)."""
+
+    def __init__(self, limit: int, window: float = 60.0) -> None:
+        self.limit = limit
+        self.window = window
+        self._seen: dict[str, deque[float]] = {}
+
+    def allow(self, key: str) -> bool:
+        now = time.monotonic()
+        if len(self._seen) > 10_000:  # forget quiet addresses; keeps memory bounded
+            self._seen = {k: v for k, v in self._seen.items() if v and now - v[-1] < self.window}
+        times = self._seen.setdefault(key, deque())
+        while times and now - times[0] >= self.window:
+            times.popleft()
+        if len(times) >= self.limit:
+            return False
+        times.append(now)
+        return True
+
+
+@dataclass
+class ApiContext:
+    client: Client
+    pool: asyncpg.Pool  # tokens and sessions
+    audit_pool: asyncpg.Pool  # read-only in PostgreSQL itself, for the auditors' routes
+    settings: Settings
+    update_timeout: float = 30.0
+    tokens: TokenStore = field(init=False)
+    plans: PlanReader = field(init=False)
+    limiter: RateLimiter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tokens = TokenStore(self.pool, self.settings.session_hours)
+        self.plans = PlanReader(EventStore(self.pool))
+        self.limiter = RateLimiter(self.settings.public_rate_per_minute)
+
+    @property
+    def task_queue(self) -> str:
+        return self.settings.temporal_task_queue
+
+    async def update(self, plan_id: str, name: str, command: Any) -> Receipt:
+        """Send one Update and wait for its receipt. A run handing over to the next asks
+        for the same request again; that is safe, so it is retried here."""
+        handle = self.client.get_workflow_handle(workflow_id_for(plan_id))
+        deadline = time.monotonic() + self.update_timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                receipt: Receipt = await asyncio.wait_for(
+                    handle.execute_update(name, command, result_type=Receipt),
+                    timeout=max(remaining, 0.1),
+                )
+                return receipt
+            except WorkflowUpdateFailedError as exc:
+                cause = exc.cause
+                if isinstance(cause, ApplicationError):
+                    if cause.type == "HandingOver" and time.monotonic() < deadline:
+                        await asyncio.sleep(0.05)
+                        continue
+                    raise refused(cause.type or "Refused", cause.message) from None
+                raise ApiError(409, "Refused", str(exc.cause or exc)) from None
+            except RPCError as exc:
+                if exc.status == RPCStatusCode.NOT_FOUND:
+                    # Known to the store but not running any more: adopted, or ended.
+                    await self.plans.state(plan_id)
+                    raise refused(
+                        "GateNotOpen", f"plan '{plan_id}' is no longer running; nothing waits"
+                    ) from None
+                log.warning("temporal refused an update", plan_id=plan_id, error=str(exc))
+                raise ApiError(
+                    503, "TemporalUnavailable", f"the workflow service did not take it: {exc}"
+                ) from None
+            except (TimeoutError, RPCTimeoutOrCancelledError):
+                raise ApiError(
+                    503,
+                    "PlanNotAnswering",
+                    "the plan did not answer in time (is a worker running?); sending the "
+                    "same request again is safe",
+                ) from None
+
+
+# --- access ------------------------------------------------------------------------------
+
+
+def participant(principal: Principal, state: PlanState) -> Participant | None:
+    assert state.definition is not None
+    return state.definition.participant(principal.person_id)
+
+
+def roles_of(principal: Principal, state: PlanState) -> tuple[Role, ...]:
+    person = participant(principal, state)
+    return person.roles if person else ()
+
+
+def may_read(principal: Principal, state: PlanState) -> bool:
+    return principal.reads_everything or participant(principal, state) is not None
+
+
+def require_reader(principal: Principal, state: PlanState) -> None:
+    if not may_read(principal, state):
+        raise not_allowed(
+            f"'{principal.person_id}' takes no part in plan '{state.plan_id}' and cannot see it"
+        )
+
+
+def require_actor(principal: Principal, state: PlanState) -> Participant:
+    """The person acts in this plan: a participant, and not on an auditor's token."""
+    if not principal.may_change:
+        raise not_allowed("auditors read everything and change nothing")
+    person = participant(principal, state)
+    if person is None:
+        raise not_allowed(f"'{principal.person_id}' is not a participant in plan '{state.plan_id}'")
+    if set(person.roles) <= {Role.AUDITOR}:
+        raise not_allowed(f"'{principal.person_id}' is the plan's auditor and changes nothing")
+    return person
+
+
+def require_auditor(principal: Principal, state: PlanState) -> None:
+    if principal.reads_everything or Role.AUDITOR in roles_of(principal, state):
+        return
+    raise not_allowed(
+        f"'{principal.person_id}' is not an auditor of plan '{state.plan_id}'; the audit "
+        "record is for auditors and administrators"
+    )

@@ -1,0 +1,185 @@
+"""Personal access tokens and web sessions, kept in PostgreSQL as SHA-256 hashes only.
+
+A token is ``tp_<token id>_<secret>``: the id (12 hex digits) names it in listings and
+revocation without revealing it; the secret has 256 bits from ``secrets``. A slow
+password hash is not needed for random tokens of that strength, and SHA-256 lets every
+request find its token with one indexed lookup.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+import asyncpg
+from pydantic import BaseModel, ConfigDict
+
+Kind = Literal["person", "admin", "auditor"]
+TOKEN_PATTERN = re.compile(r"^tp_([0-9a-f]{12})_[A-Za-z0-9_-]{43}$")
+PERSON_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+class Principal(BaseModel):
+    """Who a request acts as: exactly one person, whatever the request body says."""
+
+    model_config = ConfigDict(frozen=True)
+
+    person_id: str
+    kind: Kind
+    token_id: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.kind == "admin"
+
+    @property
+    def reads_everything(self) -> bool:
+        return self.kind in ("admin", "auditor")
+
+    @property
+    def may_change(self) -> bool:
+        return self.kind != "auditor"
+
+
+class TokenInfo(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    token_id: str
+    person_id: str
+    kind: Kind
+    label: str
+    issued_by: str
+    issued_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class IssuedToken(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    token: str  # shown once; only its hash is stored
+    info: TokenInfo
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _info(row: asyncpg.Record) -> TokenInfo:
+    return TokenInfo(**{k: row[k] for k in TokenInfo.model_fields})
+
+
+_COLUMNS = "token_id, person_id, kind, label, issued_by, issued_at, revoked_at, last_used_at"
+
+
+class TokenStore:
+    def __init__(self, pool: asyncpg.Pool, session_hours: int = 8) -> None:
+        self._pool = pool
+        self._session = timedelta(hours=session_hours)
+
+    async def issue(
+        self, person_id: str, kind: Kind = "person", label: str = "", issued_by: str = "cli"
+    ) -> IssuedToken:
+        if not PERSON_PATTERN.fullmatch(person_id):
+            raise ValueError(
+                f"{person_id!r} is not a person id: letters, digits, '.', '_' or '-', "
+                "as in the plan's participants"
+            )
+        token_id = secrets.token_hex(6)
+        token = f"tp_{token_id}_{secrets.token_urlsafe(32)}"
+        row = await self._pool.fetchrow(
+            f"INSERT INTO access_tokens (token_id, person_id, kind, token_sha256, label, issued_by)"
+            f" VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_COLUMNS}",
+            token_id,
+            person_id,
+            kind,
+            token_hash(token),
+            label[:200],
+            issued_by,
+        )
+        assert row is not None
+        return IssuedToken(token=token, info=_info(row))
+
+    async def authenticate(self, token: str) -> Principal | None:
+        """The token's person, or None for a malformed, unknown or revoked token."""
+        if not TOKEN_PATTERN.fullmatch(token):
+            return None
+        row = await self._pool.fetchrow(
+            "UPDATE access_tokens SET last_used_at = now() WHERE token_sha256 = $1"
+            " AND revoked_at IS NULL RETURNING token_id, person_id, kind",
+            token_hash(token),
+        )
+        if row is None:
+            return None
+        return Principal(person_id=row["person_id"], kind=row["kind"], token_id=row["token_id"])
+
+    async def revoke(self, token_id: str) -> bool:
+        revoked = await self._pool.fetchval(
+            "UPDATE access_tokens SET revoked_at = now() WHERE token_id = $1"
+            " AND revoked_at IS NULL RETURNING token_id",
+            token_id,
+        )
+        if revoked is not None:
+            await self._pool.execute("DELETE FROM web_sessions WHERE token_id = $1", token_id)
+        return revoked is not None
+
+    async def revoke_person(self, person_id: str) -> int:
+        rows = await self._pool.fetch(
+            "UPDATE access_tokens SET revoked_at = now() WHERE person_id = $1"
+            " AND revoked_at IS NULL RETURNING token_id",
+            person_id,
+        )
+        for row in rows:
+            await self._pool.execute(
+                "DELETE FROM web_sessions WHERE token_id = $1", row["token_id"]
+            )
+        return len(rows)
+
+    async def list(self, person_id: str | None = None) -> list[TokenInfo]:
+        rows = await self._pool.fetch(
+            f"SELECT {_COLUMNS} FROM access_tokens WHERE ($1::text IS NULL OR person_id = $1)"
+            " ORDER BY issued_at",
+            person_id,
+        )
+        return [_info(r) for r in rows]
+
+    async def any_admin(self) -> bool:
+        return bool(
+            await self._pool.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM access_tokens WHERE kind = 'admin'"
+                " AND revoked_at IS NULL)"
+            )
+        )
+
+    # --- web sessions ---------------------------------------------------------------
+
+    async def open_session(self, principal: Principal) -> str:
+        key = secrets.token_urlsafe(32)
+        await self._pool.execute(
+            "INSERT INTO web_sessions (session_sha256, token_id, expires_at) VALUES ($1, $2, $3)",
+            token_hash(key),
+            principal.token_id,
+            datetime.now(UTC) + self._session,
+        )
+        return key
+
+    async def session(self, key: str) -> Principal | None:
+        if not key or len(key) > 100:
+            return None
+        row = await self._pool.fetchrow(
+            "SELECT t.token_id, t.person_id, t.kind FROM web_sessions s"
+            " JOIN access_tokens t USING (token_id)"
+            " WHERE s.session_sha256 = $1 AND s.expires_at > now() AND t.revoked_at IS NULL",
+            token_hash(key),
+        )
+        if row is None:
+            return None
+        return Principal(person_id=row["person_id"], kind=row["kind"], token_id=row["token_id"])
+
+    async def close_session(self, key: str) -> None:
+        await self._pool.execute(
+            "DELETE FROM web_sessions WHERE session_sha256 = $1", token_hash(key)
+        )

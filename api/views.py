@@ -1,0 +1,222 @@
+"""What the API answers with: pydantic models built from the folded plan state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.gates import Awaited, PlanStatus, plan_status
+from domain.hierarchy import Goal, Measure, PlanContent, Strategy
+from domain.phases import PHASE_ORDER, Phase, StepKind, phase_spec
+from domain.roles import Role
+from domain.state import ContentVersion, PlanState
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class PlanSummary(_View):
+    plan_id: str
+    title: str
+    municipality: str
+    municipality_number: str
+    status: str
+    phase: Phase | None
+    step_key: str | None
+    step_title_nb: str | None
+    step_title_en: str | None
+    awaited_roles: list[str]
+    awaited: tuple[Awaited, ...]
+    content_version: int | None
+    comment_round_deadline: datetime | None
+    hearing_deadline: datetime | None
+    hearing_open: bool
+    my_roles: list[Role]
+
+
+def summary(state: PlanState, my_roles: tuple[Role, ...] = ()) -> PlanSummary:
+    assert state.definition is not None
+    status = plan_status(state)
+    return PlanSummary(
+        plan_id=status.plan_id,
+        title=status.title,
+        municipality=state.definition.municipality.name,
+        municipality_number=state.definition.municipality.number,
+        status=status.status,
+        phase=status.phase,
+        step_key=status.step_key,
+        step_title_nb=status.step_title_nb,
+        step_title_en=status.step_title_en,
+        awaited_roles=status.awaited_roles,
+        awaited=status.awaited,
+        content_version=status.content_version,
+        comment_round_deadline=status.comment_round_deadline,
+        hearing_deadline=status.hearing_deadline,
+        hearing_open=status.hearing_open,
+        my_roles=list(my_roles),
+    )
+
+
+class PendingDecision(_View):
+    """One thing that waits for the person: where, what, in which role, on which version."""
+
+    plan_id: str
+    plan_title: str
+    phase: Phase | None
+    step_key: str
+    step_kind: StepKind
+    step_title_nb: str
+    step_title_en: str
+    role: Role
+    content_version: int | None
+    content_hash: str | None
+    deadline: datetime | None
+
+
+def pending_for(person_id: str, state: PlanState) -> list[PendingDecision]:
+    status = plan_status(state)
+    if status.step_key is None or status.step_kind is None:
+        return []
+    # The round or the hearing shows a moment before the engine opens it: not yet actionable.
+    if status.step_kind is StepKind.COMMENT_ROUND and status.comment_round_deadline is None:
+        return []
+    deadline = (
+        status.comment_round_deadline
+        if status.step_kind is StepKind.COMMENT_ROUND
+        else status.hearing_deadline
+        if status.step_kind is StepKind.HEARING
+        else None
+    )
+    return [
+        PendingDecision(
+            plan_id=status.plan_id,
+            plan_title=status.title,
+            phase=status.phase,
+            step_key=status.step_key,
+            step_kind=status.step_kind,
+            step_title_nb=status.step_title_nb or "",
+            step_title_en=status.step_title_en or "",
+            role=waiting.role,
+            content_version=status.content_version,
+            content_hash=status.content_hash,
+            deadline=deadline,
+        )
+        for waiting in status.awaited
+        if person_id in waiting.people
+    ]
+
+
+class MeasureNode(_View):
+    measure: Measure
+
+
+class StrategyNode(_View):
+    strategy: Strategy
+    measures: list[Measure]
+
+
+class GoalNode(_View):
+    goal: Goal
+    strategies: list[StrategyNode]
+
+
+class ContentView(_View):
+    """The content under review as a goal -> strategy -> measure tree."""
+
+    plan_id: str
+    version: int
+    phase: Phase
+    content_hash: str
+    submitted_by: str
+    submitted_at: datetime
+    under_review: bool
+    adopted: bool
+    tree: list[GoalNode]
+    analysis: str
+
+
+def tree(content: PlanContent) -> list[GoalNode]:
+    return [
+        GoalNode(
+            goal=goal,
+            strategies=[
+                StrategyNode(
+                    strategy=strategy,
+                    measures=[m for m in content.measures if m.strategy_id == strategy.id],
+                )
+                for strategy in content.strategies
+                if strategy.goal_id == goal.id
+            ],
+        )
+        for goal in content.goals
+    ]
+
+
+def content_view(state: PlanState, version: ContentVersion) -> ContentView:
+    return ContentView(
+        plan_id=state.plan_id or "",
+        version=version.version,
+        phase=version.phase,
+        content_hash=version.content_hash,
+        submitted_by=version.submitted_by,
+        submitted_at=version.submitted_at,
+        under_review=state.under_review == version.version,
+        adopted=state.adopted_version == version.version,
+        tree=tree(version.content),
+        analysis=version.content.analysis,
+    )
+
+
+class PhaseMark(_View):
+    phase: Phase
+    title_nb: str
+    title_en: str
+    state: str  # done, current, coming
+
+
+def timeline(state: PlanState) -> list[PhaseMark]:
+    current = state.phase.order if state.phase else -1
+    adopted = state.status == "adopted"
+    return [
+        PhaseMark(
+            phase=phase,
+            title_nb=phase_spec(phase).title_nb,
+            title_en=phase_spec(phase).title_en,
+            state="done"
+            if adopted or phase.order < current
+            else "current"
+            if phase.order == current
+            else "coming",
+        )
+        for phase in PHASE_ORDER
+    ]
+
+
+class PlanDetail(_View):
+    summary: PlanSummary
+    status: PlanStatus
+    timeline: list[PhaseMark]
+    pending_for_me: list[PendingDecision]
+
+
+class PublicHearing(_View):
+    """What anyone may read while a plan is on hearing."""
+
+    plan_id: str
+    title: str
+    municipality: str
+    hearing_open: bool
+    hearing_deadline: datetime | None
+    responses_so_far: int
+    draft: ContentView | None
+
+
+class HearingReceipt(_View):
+    receipt_number: str
+    plan_id: str
+    version: int
+    hash: str
+    recorded_at: datetime
+    response_id: str

@@ -1,0 +1,360 @@
+"""The stakeholders' web page: server-rendered HTML, no script, bokmål by default.
+
+Logging in with the personal token opens a session: the cookie carries a random session
+key (HTTP-only, Secure, SameSite=Strict) whose hash is stored beside the token, so
+revoking the token ends the session. Every form that changes something carries a CSRF
+field derived from the session key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from api import requests as rq
+from api.errors import ApiError, not_allowed
+from api.i18n import LANGUAGES, Language, role_name, translator
+from api.routes_public import client_address, hearing_view, respond
+from api.service import ApiContext, may_read, require_actor, require_reader, roles_of
+from api.tokens import Principal
+from api.views import PendingDecision, content_view, pending_for, summary, timeline
+from audit import history as hist
+from domain import commands as cmd
+from domain.gates import plan_status
+from domain.phases import Phase, StepKind
+from domain.problems import problems_from_pydantic
+from eventstore import EventStore
+from temaplan.logging import bind_context
+
+router = APIRouter(include_in_schema=False)
+SESSION_COOKIE = "temaplan_session"
+LANG_COOKIE = "temaplan_lang"
+OSLO = ZoneInfo("Europe/Oslo")
+RETURNABLE = (Phase.GOALS, Phase.STRATEGIES, Phase.MEASURES, Phase.DRAFT, Phase.HEARING)
+
+_templates = jinja2.Environment(
+    loader=jinja2.PackageLoader("api", "templates"),
+    autoescape=jinja2.select_autoescape(default=True),
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _oslo_time(moment: datetime | None) -> str:
+    return moment.astimezone(OSLO).strftime("%d.%m.%Y %H:%M") if moment else "–"
+
+
+_templates.filters["oslo"] = _oslo_time
+
+
+def _ctx(request: Request) -> ApiContext:
+    ctx: ApiContext = request.app.state.ctx
+    return ctx
+
+
+def language(request: Request) -> Language:
+    wanted = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE) or "nb"
+    return "en" if wanted == "en" else "nb"
+
+
+def csrf_token(session_key: str) -> str:
+    return hashlib.sha256(f"csrf:{session_key}".encode()).hexdigest()[:40]
+
+
+def render(
+    request: Request,
+    template: str,
+    status_code: int = 200,
+    principal: Principal | None = None,
+    **values: Any,
+) -> HTMLResponse:
+    lang = language(request)
+    session_key = request.cookies.get(SESSION_COOKIE, "")
+    page = _templates.get_template(template).render(
+        t=translator(lang),
+        lang=lang,
+        other_lang="en" if lang == "nb" else "nb",
+        role_name=lambda role: role_name(lang, str(role)),
+        path=request.url.path,
+        me=principal,
+        csrf=csrf_token(session_key) if principal else "",
+        **values,
+    )
+    response = HTMLResponse(page, status_code=status_code)
+    if request.query_params.get("lang") in LANGUAGES:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+def error_page(request: Request, error: ApiError) -> Response:
+    if error.status == 401:
+        return RedirectResponse("/login", status_code=303)
+    return render(request, "error.html", status_code=error.status, error=error)
+
+
+async def _principal(request: Request) -> Principal | None:
+    key = request.cookies.get(SESSION_COOKIE)
+    if not key:
+        return None
+    principal = await _ctx(request).tokens.session(key)
+    if principal is not None:
+        bind_context(actor=principal.person_id)
+    return principal
+
+
+async def _signed_in(request: Request) -> Principal:
+    principal = await _principal(request)
+    if principal is None:
+        raise ApiError(401, "NotAuthenticated", "log in first")
+    return principal
+
+
+async def _form(request: Request, principal: Principal) -> dict[str, str]:
+    """The posted form as text fields, after its CSRF field is checked."""
+    form = await request.form()
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    expected = csrf_token(request.cookies.get(SESSION_COOKIE, ""))
+    if not hmac.compare_digest(fields.pop("csrf", ""), expected):
+        raise not_allowed("the form has expired; open the page again and resend it")
+    return fields
+
+
+def _invalid(error: ValidationError) -> ApiError:
+    problems = problems_from_pydantic(error)
+    return ApiError(422, "ValidationError", "; ".join(p.render() for p in problems), problems)
+
+
+# --- logging in and out ---------------------------------------------------------------
+
+
+@router.get("/")
+async def home(request: Request) -> Response:
+    signed_in = await _principal(request)
+    return RedirectResponse("/inbox" if signed_in else "/login", status_code=303)
+
+
+@router.get("/login")
+async def login_form(request: Request) -> Response:
+    return render(request, "login.html", failed=False)
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    form = await request.form()
+    token = str(form.get("token", "")).strip()
+    ctx = _ctx(request)
+    principal = await ctx.tokens.authenticate(token) if token else None
+    if principal is None:
+        return render(request, "login.html", status_code=401, failed=True)
+    key = await ctx.tokens.open_session(principal)
+    response = RedirectResponse("/inbox", status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        key,
+        max_age=ctx.settings.session_hours * 3600,
+        httponly=True,
+        secure=True,
+        samesite="strict",
+        path="/",
+    )
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    principal = await _principal(request)
+    if principal is not None:
+        await _form(request, principal)
+        await _ctx(request).tokens.close_session(request.cookies.get(SESSION_COOKIE, ""))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+    return response
+
+
+# --- the inbox and the plan page ------------------------------------------------------
+
+
+@router.get("/inbox")
+async def inbox(request: Request) -> Response:
+    me = await _signed_in(request)
+    pending: list[PendingDecision] = []
+    plans = []
+    for state in await _ctx(request).plans.states():
+        if not may_read(me, state):
+            continue
+        plans.append(summary(state, roles_of(me, state)))
+        if state.status == "active" and me.may_change and roles_of(me, state):
+            pending += pending_for(me.person_id, state)
+    return render(request, "inbox.html", principal=me, pending=pending, plans=plans)
+
+
+@router.get("/plans/{plan_id}")
+async def plan_page(plan_id: str, request: Request) -> Response:
+    me = await _signed_in(request)
+    ctx = _ctx(request)
+    state = await ctx.plans.state(plan_id)
+    require_reader(me, state)
+    current = state.content() or state.content(state.adopted_version) or state.latest_content()
+    stored = await EventStore(ctx.pool).read(plan_id)
+    return render(
+        request,
+        "plan.html",
+        principal=me,
+        plan=summary(state, roles_of(me, state)),
+        status=plan_status(state),
+        timeline=timeline(state),
+        content=content_view(state, current) if current else None,
+        pending=pending_for(me.person_id, state) if me.may_change else [],
+        history=list(hist.rows(stored)),
+        returnable=RETURNABLE,
+        kinds=StepKind,
+    )
+
+
+def _command(me: Principal, fields: dict[str, str]) -> tuple[str, Any]:
+    """The form's decision as the workflow's command, always as the signed-in person."""
+    kind = fields.get("kind", "")
+    version = fields.get("content_version", "")
+    if kind == "sign_off":
+        body = rq.SignOffRequest.model_validate(
+            {
+                "step_key": fields.get("step_key", ""),
+                "content_version": version,
+                "content_hash": fields.get("content_hash", ""),
+                "decision": fields.get("decision", ""),
+                "comment": fields.get("comment", ""),
+                "role": fields.get("role") or None,
+            }
+        )
+        return "sign_off", cmd.SignOff(
+            actor_id=me.person_id,
+            step_key=body.step_key,
+            content_version=body.content_version,
+            content_hash=body.content_hash,
+            approve=body.decision == "approve",
+            comment=body.comment,
+            role=body.role,
+        )
+    if kind == "draft_step":
+        step = rq.DraftStepRequest.model_validate(
+            {
+                "step_key": fields.get("step_key", ""),
+                "content_version": version,
+                "note": fields.get("note", ""),
+            }
+        )
+        return "complete_draft_step", cmd.CompleteDraftStep(
+            actor_id=me.person_id, **step.model_dump()
+        )
+    if kind == "comment":
+        comment = rq.CommentRequest.model_validate(
+            {"content_version": version, "text": fields.get("text", "")}
+        )
+        return "comment", cmd.AddComment(actor_id=me.person_id, **comment.model_dump())
+    if kind == "summary":
+        summary_ = rq.HearingSummaryRequest.model_validate({"summary": fields.get("summary", "")})
+        return "submit_hearing_summary", cmd.HearingSummary(
+            actor_id=me.person_id, summary=summary_.summary
+        )
+    if kind == "hearing_decision":
+        decided = rq.HearingDecisionRequest.model_validate(
+            {"outcome": fields.get("outcome", ""), "reason": fields.get("reason", "")}
+        )
+        return "decide_after_hearing", cmd.HearingDecision(
+            actor_id=me.person_id, **decided.model_dump()
+        )
+    if kind == "council":
+        council = rq.CouncilDecisionRequest.model_validate(
+            {
+                "outcome": fields.get("outcome", ""),
+                "content_version": version,
+                "content_hash": fields.get("content_hash", ""),
+                "return_to": fields.get("return_to") or None,
+                "reason": fields.get("reason", ""),
+            }
+        )
+        return "council_decision", cmd.CouncilDecision(
+            actor_id=me.person_id, **council.model_dump()
+        )
+    raise ApiError(422, "ValidationError", f"unknown kind of decision {kind[:40]!r}")
+
+
+@router.post("/plans/{plan_id}/decide")
+async def decide(plan_id: str, request: Request) -> Response:
+    me = await _signed_in(request)
+    fields = await _form(request, me)
+    ctx = _ctx(request)
+    state = await ctx.plans.state(plan_id)
+    require_actor(me, state)
+    try:
+        update, command = _command(me, fields)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    receipt = await ctx.update(plan_id, update, command)
+    return render(
+        request,
+        "receipt.html",
+        principal=me,
+        plan=summary(state),
+        receipt=receipt,
+        receipt_number=f"{receipt.version}-{receipt.hash[:8].upper()}",
+        public=False,
+    )
+
+
+# --- the public hearing ----------------------------------------------------------------
+
+
+@router.get("/hearing")
+async def hearings(request: Request) -> Response:
+    found = [hearing_view(s) for s in await _ctx(request).plans.states() if s.hearing_open]
+    return render(request, "hearings.html", principal=await _principal(request), hearings=found)
+
+
+@router.get("/hearing/{plan_id}")
+async def hearing_page(plan_id: str, request: Request) -> Response:
+    state = await _ctx(request).plans.state(plan_id)
+    return render(
+        request,
+        "hearing.html",
+        principal=await _principal(request),
+        hearing=hearing_view(state),
+        values={},
+    )
+
+
+@router.post("/hearing/{plan_id}")
+async def hearing_respond(plan_id: str, request: Request) -> Response:
+    ctx = _ctx(request)
+    form = await request.form()
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    try:
+        body = rq.PublicResponseRequest.model_validate(
+            {
+                "name": fields.get("name", ""),
+                "organisation": fields.get("organisation") or None,
+                "text": fields.get("text", ""),
+            }
+        )
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    receipt = await respond(ctx, plan_id, body, client_address(request))
+    state = await ctx.plans.state(plan_id)
+    return render(
+        request,
+        "receipt.html",
+        principal=await _principal(request),
+        plan=summary(state),
+        receipt=receipt,
+        receipt_number=receipt.receipt_number,
+        public=True,
+    )

@@ -1,0 +1,97 @@
+"""Schedulers through the API: a plan's revision schedule after adoption; pause, unpause
+and trigger recorded as events with the scheduler as actor; others refused."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from temporalio.client import Client
+
+from api.service import ApiContext
+from domain import commands as cmd
+from domain.gates import PlanStatus
+from domain.plan import PlanDefinition
+from domain.roles import Role
+from eventstore import EventStore
+from starter import start_plan
+from temaplan.simulation import PlanDriver
+from tests.integration.conftest import bearer, unique
+
+pytestmark = pytest.mark.servers
+
+
+async def test_schedulers_pause_unpause_and_trigger_with_receipts(
+    api: httpx.AsyncClient,
+    api_ctx: ApiContext,
+    plain_client: Client,
+    task_queue: str,
+    pool: object,
+    bodo: PlanDefinition,
+) -> None:
+    definition = unique(bodo)
+    plan = definition.plan_id
+    espen = await bearer(api_ctx, "espen.moe")  # the plan's scheduler
+    per = await bearer(api_ctx, "per.olsen")
+    auditor = await bearer(api_ctx, "revisjon", "auditor")
+    handle = await start_plan(plain_client, definition, task_queue)
+    driver = PlanDriver(handle, definition)
+
+    # No schedule before adoption.
+    body = (await api.get(f"/api/plans/{plan}/schedule", headers=espen)).json()
+    assert body["error"]["code"] in ("UnknownSchedule", "UnknownPlan")
+
+    async def hearing(_status: PlanStatus) -> None:
+        await driver.update(
+            "close_hearing", cmd.CloseHearing(actor_id=driver.person(Role.PROJECT_LEADER))
+        )
+
+    assert (await driver.run_to_adoption(hearing)).status == "adopted"
+
+    view = await api.get(f"/api/plans/{plan}/schedule", headers=espen)
+    assert view.status_code == 200, view.text
+    assert view.json()["paused"] is False
+    assert view.json()["time_zone"] == "Europe/Oslo"
+
+    no_reason = await api.post(f"/api/plans/{plan}/schedule/pause", json={}, headers=espen)
+    assert no_reason.status_code == 422
+    assert "needs a reason" in no_reason.json()["error"]["message"]
+    wrong = await api.post(f"/api/plans/{plan}/schedule/pause", json={"reason": "nei"}, headers=per)
+    assert (wrong.status_code, wrong.json()["error"]["code"]) == (403, "WrongRole")
+    read_only = await api.post(
+        f"/api/plans/{plan}/schedule/pause", json={"reason": "nei"}, headers=auditor
+    )
+    assert read_only.status_code == 403
+    bad = await api.post(
+        f"/api/plans/{plan}/schedule/pause",
+        json={"reason": "x", "request_id": "not hex", "actor_id": "espen.moe"},
+        headers=espen,
+    )
+    assert bad.status_code == 422
+
+    reason = "Budsjettprosessen flyttes; rulleringen venter."
+    paused = await api.post(
+        f"/api/plans/{plan}/schedule/pause",
+        json={"reason": reason, "request_id": "abcdef0123"},
+        headers=espen,
+    )
+    assert paused.status_code == 200, paused.text
+    receipt = paused.json()
+    again = await api.post(
+        f"/api/plans/{plan}/schedule/pause",
+        json={"reason": reason, "request_id": "abcdef0123"},
+        headers=espen,
+    )
+    # Sent again: refused (already paused), and nothing is recorded twice.
+    assert again.status_code in (409, 422), again.text
+    assert (await api.get(f"/api/plans/{plan}/schedule", headers=per)).json()["paused"] is True
+    unpaused = await api.post(f"/api/plans/{plan}/schedule/unpause", json={}, headers=espen)
+    assert unpaused.status_code == 200, unpaused.text
+    triggered = await api.post(f"/api/plans/{plan}/schedule/trigger", json={}, headers=espen)
+    assert triggered.status_code == 200, triggered.text
+
+    stored = {e.version: e for e in await EventStore(pool).read(plan)}  # type: ignore[arg-type]
+    assert sum(1 for e in stored.values() if e.actor_id == "espen.moe") == 3
+    for answer in (receipt, unpaused.json(), triggered.json()):
+        event = stored[answer["version"]]
+        assert (event.actor_id, event.hash) == ("espen.moe", answer["hash"])
+    assert reason in str(stored[receipt["version"]].data)

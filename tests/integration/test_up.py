@@ -1,0 +1,132 @@
+"""`temaplan up`: one command brings up a persistent Temporal dev server, the worker and
+the API/web page; Ctrl-C stops it cleanly; plans and tokens survive a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from domain.phases import Phase
+from domain.plan import PlanDefinition
+from temaplan.simulation import content_for
+from tests.integration.conftest import unique
+
+pytestmark = pytest.mark.servers
+TEMAPLAN = str(Path(sys.executable).parent / "temaplan")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def _up(
+    env: dict[str, str], temporal_port: int, ui_port: int
+) -> tuple[asyncio.subprocess.Process, list[str]]:
+    process = await asyncio.create_subprocess_exec(
+        TEMAPLAN,
+        "up",
+        "--temporal-port",
+        str(temporal_port),
+        "--ui-port",
+        str(ui_port),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    lines: list[str] = []
+    assert process.stdout is not None
+    async with asyncio.timeout(90):
+        while True:
+            raw = await process.stdout.readline()
+            assert raw, f"temaplan up ended early: {lines}"
+            lines.append(raw.decode().strip())
+            if lines[-1].startswith("temaplan is up"):
+                return process, lines
+
+
+async def _down(process: asyncio.subprocess.Process) -> list[str]:
+    process.send_signal(signal.SIGINT)
+    assert process.stdout is not None
+    async with asyncio.timeout(60):
+        rest = (await process.stdout.read()).decode().splitlines()
+        assert await process.wait() == 0
+    return rest
+
+
+async def test_up_runs_the_stack_and_keeps_the_data(
+    tmp_path: Path, database_url: str, bodo: PlanDefinition
+) -> None:
+    api_port, temporal_port, ui_port = _free_port(), _free_port(), _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "TEMAPLAN_DATA_DIR": str(tmp_path / "data"),
+        "TEMAPLAN_API_PORT": str(api_port),
+        "LOG_FORMAT": "json",
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("TEMPORAL_ADDRESS", None)
+    definition = unique(bodo)
+    site = f"http://127.0.0.1:{api_port}"
+
+    process, lines = await _up(env, temporal_port, ui_port)
+    try:
+        token = next(line for line in lines if line.startswith("tp_"))
+        admin = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(base_url=site, timeout=30) as http:
+            assert (await http.get("/api/me", headers=admin)).json()["kind"] == "admin"
+            created = await http.post(
+                "/api/plans", content=definition.model_dump_json(), headers=admin
+            )
+            assert created.status_code == 201, created.text
+            assert (await http.get("/login")).status_code == 200
+            assert (await http.get("/docs")).status_code == 200
+    finally:
+        rest = await _down(process)
+    assert rest[-1].startswith("temaplan is down")
+    assert (tmp_path / "data" / "temporal" / "temporal.db").exists()
+
+    # Again: no new admin token, the plan is there, and its workflow still waits for it.
+    process, lines = await _up(env, temporal_port, ui_port)
+    try:
+        assert not [line for line in lines if re.match(r"^\s*tp_", line)]
+        leader = await _issue(env, "kari.nilsen")
+        async with httpx.AsyncClient(base_url=site, timeout=30) as http:
+            plans = (await http.get("/api/plans", headers=admin)).json()
+            assert [p["plan_id"] for p in plans] == [definition.plan_id]
+            goals = {
+                "phase": "goals",
+                "content": content_for(Phase.GOALS, bodo.proposals).model_dump(mode="json"),  # type: ignore[arg-type]
+            }
+            submitted = await http.post(
+                f"/api/plans/{definition.plan_id}/content", json=goals, headers=leader
+            )
+            assert submitted.status_code == 200, submitted.text
+            assert submitted.json()["event_type"] == "content_submitted"
+    finally:
+        await _down(process)
+
+
+async def _issue(env: dict[str, str], person: str) -> dict[str, str]:
+    process = await asyncio.create_subprocess_exec(
+        TEMAPLAN,
+        "tokens",
+        "issue",
+        person,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    out, _ = await process.communicate()
+    assert process.returncode == 0
+    return {"Authorization": f"Bearer {out.decode().strip()}"}

@@ -1,0 +1,230 @@
+"""The stakeholders' web page in a real headless Chromium (Debian's package, driven by
+Playwright with executable_path; no browser is downloaded), served by uvicorn on a real
+port, with a worker on the dev server and a fresh database.
+
+Screenshots of the main pages go to tests/artifacts/web/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+import uvicorn
+from temporalio.client import Client
+
+from api.app import create_app
+from api.service import ApiContext
+from domain.gates import PlanStatus
+from domain.phases import Phase
+from domain.plan import PlanDefinition
+from eventstore import EventStore
+from starter import start_plan
+from temaplan.simulation import PlanDriver
+from tests.integration.conftest import unique
+
+pytestmark = pytest.mark.servers
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+async def site(api_ctx: ApiContext) -> AsyncIterator[str]:
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(api_ctx), host="127.0.0.1", port=port, log_config=None)
+    )
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def _driven(
+    client: Client, task_queue: str, definition: PlanDefinition, stop: object
+) -> PlanDriver:
+    handle = await start_plan(client, definition, task_queue)
+    driver = PlanDriver(handle, definition)
+
+    async def no_hearing(_status: PlanStatus) -> None:
+        raise AssertionError("not driven past the hearing here")
+
+    await driver.run_until(stop, no_hearing)  # type: ignore[arg-type]
+    return driver
+
+
+async def test_stakeholders_decide_and_the_public_responds_in_a_browser(
+    site: str,
+    api_ctx: ApiContext,
+    plain_client: Client,
+    task_queue: str,
+    pool: asyncpg.Pool,
+    bodo: PlanDefinition,
+    artifacts_dir: Path,
+) -> None:
+    if not os.access(CHROMIUM, os.X_OK):
+        if os.environ.get("REQUIRE_CHROMIUM"):
+            pytest.fail(f"REQUIRE_CHROMIUM is set but {CHROMIUM} is missing")
+        pytest.skip(f"{CHROMIUM} is not installed (CI installs Debian's chromium)")
+    from playwright.async_api import async_playwright, expect
+
+    shots = artifacts_dir / "web"
+    shots.mkdir(parents=True, exist_ok=True)
+    plan = unique(bodo)
+    on_hearing = unique(bodo)
+    driver, hearing_driver = await asyncio.gather(
+        _driven(
+            plain_client,
+            task_queue,
+            plan,
+            lambda s: s.step_key == "strategies.quality_assurance",
+        ),
+        _driven(
+            plain_client,
+            task_queue,
+            on_hearing,
+            lambda s: s.phase is Phase.HEARING and s.hearing_open,
+        ),
+    )
+    per = (await api_ctx.tokens.issue("per.olsen")).token
+    marte = (await api_ctx.tokens.issue("marte.karlsen")).token
+    store = EventStore(pool)
+    before = len(await store.read(plan.plan_id))
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        requested: list[str] = []
+        try:
+            # A steering-group member logs in, finds the strategies in the inbox, approves.
+            member = await browser.new_context(viewport={"width": 1200, "height": 900})
+            page = await member.new_page()
+            page.on("request", lambda request: requested.append(request.url))
+            await page.goto(f"{site}/")
+            await expect(page.get_by_role("heading", name="Logg inn")).to_be_visible()
+            await page.screenshot(path=shots / "login.png", full_page=True)
+            await page.get_by_label("Tilgangsnøkkel").fill(per)
+            await page.get_by_role("button", name="Logg inn").click()
+            await expect(page.get_by_role("heading", name="Venter på deg")).to_be_visible()
+            cookie = next(c for c in await member.cookies() if c["name"] == "temaplan_session")
+            assert (cookie["httpOnly"], cookie["secure"], cookie["sameSite"]) == (
+                True,
+                True,
+                "Strict",
+            )
+            item = page.locator(f'li.pending[data-plan="{plan.plan_id}"]')
+            await expect(item).to_contain_text("Styringsgruppen kvalitetssikrer")
+            await page.screenshot(path=shots / "inbox.png", full_page=True)
+            await item.get_by_role("link").click()
+            await expect(page.get_by_role("heading", name=plan.title)).to_be_visible()
+            await expect(page.locator('.timeline li[aria-current="step"]')).to_have_attribute(
+                "data-phase", "strategies"
+            )
+            strategies = page.locator("li.strategy")
+            assert await strategies.count() == len(plan.proposals.strategies)  # type: ignore[union-attr]
+            await page.screenshot(path=shots / "plan.png", full_page=True)
+            await page.get_by_label("Godkjenn").check()
+            await page.get_by_label("Kommentar").fill("Strategiene er kvalitetssikret.")
+            await page.get_by_role("button", name="Send").click()
+            await expect(page.get_by_role("heading", name="Kvittering")).to_be_visible()
+            version = int(await page.locator("[data-receipt-version]").inner_text())
+            shown_hash = await page.locator("[data-receipt-hash]").inner_text()
+            await page.screenshot(path=shots / "receipt.png", full_page=True)
+            event = next(e for e in await store.read(plan.plan_id) if e.version == version)
+            assert event.type == "sign_off_given"
+            assert event.actor_id == "per.olsen"
+            assert event.hash == shown_hash
+            assert event.data["step_key"] == "strategies.quality_assurance"
+            assert event.data["comment"] == "Strategiene er kvalitetssikret."
+            # English on request; the plan page on a phone.
+            await page.goto(f"{site}/plans/{plan.plan_id}?lang=en")
+            await expect(page.get_by_role("heading", name="Decision history")).to_be_visible()
+            await page.set_viewport_size({"width": 390, "height": 844})
+            await page.screenshot(path=shots / "plan-phone-en.png", full_page=True)
+            await page.get_by_role("button", name="Log out").click()
+            await expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+            await page.goto(f"{site}/inbox")
+            await expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+
+            # A reference-group member sees no decision form, and cannot submit one.
+            await page.goto(f"{site}/login?lang=nb")
+            await page.get_by_label("Tilgangsnøkkel").fill(marte)
+            await page.get_by_role("button", name="Logg inn").click()
+            await expect(page.get_by_role("heading", name="Venter på deg")).to_be_visible()
+            await expect(page.locator(f'li.pending[data-plan="{plan.plan_id}"]')).to_have_count(0)
+            await page.goto(f"{site}/plans/{plan.plan_id}")
+            await expect(page.locator("form[action$='/decide']")).to_have_count(0)
+            status = await driver.status()
+            csrf = await page.locator("form.logout input[name=csrf]").get_attribute("value")
+            forged = await page.request.post(
+                f"{site}/plans/{plan.plan_id}/decide",
+                form={
+                    "csrf": csrf or "",
+                    "kind": "sign_off",
+                    "step_key": status.step_key or "",
+                    "content_version": str(status.content_version),
+                    "content_hash": status.content_hash or "",
+                    "decision": "approve",
+                },
+            )
+            assert forged.status == 403
+            assert "WrongRole" in await forged.text()
+            await page.set_content(await forged.text())
+            await page.screenshot(path=shots / "wrong-role.png", full_page=True)
+            after = await store.read(plan.plan_id)
+            assert [e for e in after[before:] if e.actor_id == "marte.karlsen"] == []
+
+            # Anyone reads the draft on hearing and sends a response, with a receipt.
+            public = await browser.new_context(viewport={"width": 390, "height": 844})
+            citizen = await public.new_page()
+            citizen.on("request", lambda request: requested.append(request.url))
+            await citizen.goto(f"{site}/hearing")
+            await citizen.get_by_role("link", name=on_hearing.title).click()
+            await expect(citizen.get_by_role("heading", level=1)).to_contain_text(
+                "Offentlig høring"
+            )
+            await citizen.screenshot(path=shots / "hearing.png", full_page=True)
+            await citizen.get_by_label("Navn").fill("Ola Nordmann")
+            await citizen.get_by_label("Organisasjon (valgfritt)").fill("Velforeningen")
+            await citizen.get_by_label("Uttalelse", exact=True).fill(
+                "Bygg flere utleieboliger <nær> sentrum."
+            )
+            await citizen.get_by_role("button", name="Send").click()
+            await expect(citizen.get_by_role("heading", name="Kvittering")).to_be_visible()
+            number = await citizen.locator("[data-receipt-number]").inner_text()
+            version = int(await citizen.locator("[data-receipt-version]").inner_text())
+            assert number.startswith(f"{version}-")
+            await citizen.screenshot(path=shots / "hearing-receipt.png", full_page=True)
+            response = next(e for e in await store.read(on_hearing.plan_id) if e.version == version)
+            assert response.type == "hearing_response_received"
+            assert response.data["text"] == "Bygg flere utleieboliger <nær> sentrum."
+            assert (await hearing_driver.status()).hearing_responses == 1
+        finally:
+            await browser.close()
+    # Nothing was fetched from anywhere but the site itself.
+    assert requested
+    assert [url for url in requested if not url.startswith(site)] == []
