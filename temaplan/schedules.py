@@ -8,11 +8,12 @@ the Temporal schedule and records it in the plan's stream.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from uuid import uuid4
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
-from temporalio.client import Client, WorkflowFailureError
-from temporalio.exceptions import ApplicationError
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain import revision_decisions as rd
@@ -70,7 +71,19 @@ async def act_on_schedule(
     command: ScheduleCommand,
     task_queue: str,
 ) -> Receipt:
-    """Check, carry out and record a scheduler's action; the receipt of its event."""
+    """Check, carry out and record a scheduler's action; the receipt of its event.
+
+    The request id names the action: sent again (a retry after a lost answer), it gets
+    the original receipt instead of being decided a second time."""
+    workflow_id = schedule_action_workflow_id(plan_id, command.request_id)
+    earlier = client.get_workflow_handle(workflow_id, result_type=ScheduleActionResult)
+    try:
+        await earlier.describe()
+    except RPCError as exc:
+        if exc.status is not RPCStatusCode.NOT_FOUND:
+            raise
+    else:
+        return await _receipt_of(earlier)
     events = await store.read_domain(plan_id)
     if not events:
         raise ScheduleRefused("UnknownPlan", f"there is no plan '{plan_id}' in the event store")
@@ -78,12 +91,19 @@ async def act_on_schedule(
         rd.schedule_action(fold(events), command, datetime.now(UTC), uuid4)
     except Refusal as refusal:
         raise ScheduleRefused(refusal.code.value, refusal.message) from None
-    handle = await client.start_workflow(
-        ScheduleActionWorkflow.run,
-        ScheduleActionRequest(plan_id=plan_id, command=command),
-        id=schedule_action_workflow_id(plan_id, command.request_id),
-        task_queue=task_queue,
-    )
+    try:
+        handle = await client.start_workflow(
+            ScheduleActionWorkflow.run,
+            ScheduleActionRequest(plan_id=plan_id, command=command),
+            id=workflow_id,
+            task_queue=task_queue,
+        )
+    except WorkflowAlreadyStartedError:
+        handle = earlier  # the same request, sent twice at once
+    return await _receipt_of(handle)
+
+
+async def _receipt_of(handle: WorkflowHandle[Any, ScheduleActionResult]) -> Receipt:
     try:
         result: ScheduleActionResult = await handle.result()
     except WorkflowFailureError as exc:

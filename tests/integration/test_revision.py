@@ -464,12 +464,23 @@ async def test_pause_and_unpause_are_recorded_and_a_paused_schedule_starts_nothi
     assert "needs a reason" in no_reason.value.message
 
     reason = "Budsjettprosessen flyttes til våren; rulleringen venter."
-    paused = await act_on_schedule(
-        client, store, plan_id, schedule_command(ScheduleAction.PAUSE, reason=reason), task_queue
-    )
+    pause_command = schedule_command(ScheduleAction.PAUSE, reason=reason)
+    paused_request = pause_command.request_id
+    paused = await act_on_schedule(client, store, plan_id, pause_command, task_queue)
     view = await describe_schedule(client, plan_id)
     assert view.paused
     assert reason in view.note
+    # The same request again (an answer lost on the way): its original receipt, nothing new.
+    again = await act_on_schedule(
+        client,
+        store,
+        plan_id,
+        schedule_command(ScheduleAction.PAUSE, reason=reason).model_copy(
+            update={"request_id": paused_request}
+        ),
+        task_queue,
+    )
+    assert again == paused
     state = fold(await store.read_domain(plan_id))
     assert state.schedule is not None
     assert state.schedule.paused
