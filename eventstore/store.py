@@ -20,6 +20,7 @@ that the jsonb ``data`` is what that text parses to (see _VERIFY_COLUMNS).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import json
@@ -89,6 +90,8 @@ RETURNING version, position
 # verify() reads a stream in pages of this many events: flat memory, one round trip for
 # all but the longest streams. A literal, so the planner sees the real row count.
 _VERIFY_PAGE = 2000
+# verify_streams hashes this many rows between visits to the event loop (see there).
+_VERIFY_SLICE = 250
 
 # What verify reads of each event, in the order _ChainWalk.feed unpacks it. ``data`` is
 # NULL when the server has checked that the jsonb is, bit for bit (record image
@@ -129,10 +132,16 @@ def _verify_next(columns: str) -> str:
 
 
 def _verify_many(columns: str) -> str:
-    """Several streams at once, in the primary key's order, read through a cursor."""
+    """Several streams at once, read through a cursor: one walk down the primary key per
+    stream, in the order of $1, each stream's events in version order. ``stream_id =
+    ANY($1) ORDER BY stream_id, version`` gets a bitmap heap scan and a sort that spills
+    to disk once the batch outgrows work_mem; this reads rows in index order and sorts
+    nothing. The nested loop a LATERAL join plans to (cursors never run in parallel)
+    emits each stream's rows together, in the order of the inner ORDER BY; should rows
+    ever come otherwise, the walk reports a numbering break rather than passing them."""
     return (
-        f"SELECT {columns} FROM events "
-        "WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, version"
+        "SELECT e.* FROM unnest($1::text[]) AS s(id) CROSS JOIN LATERAL "
+        f"(SELECT {columns} FROM events WHERE stream_id = s.id ORDER BY version) AS e"
     )
 
 
@@ -611,18 +620,32 @@ class EventStore:
     async def _pages_of(
         self, wanted: list[str], columns: str = _VERIFY_COLUMNS
     ) -> AsyncGenerator[list[asyncpg.Record], None]:
-        """The streams' events in key order, a page at a time, from one server-side
-        cursor: each row is read once (paging by key with LIMIT would re-read and re-sort
-        the rest of the batch for every page) and memory stays flat."""
+        """The streams' events in the order of ``wanted``, a page at a time, from one
+        server-side cursor: each row is read once (paging by key with LIMIT would re-read
+        the rest of the batch for every page) and memory stays flat: one page in hand,
+        the next one on its way. Each page is asked for before the previous one is
+        handed over, so the server reads and checks it while the caller hashes."""
         async with self._connection() as conn, conn.transaction(readonly=True):
             try:
                 cursor = await conn.cursor(_verify_many(columns), wanted)
-                while True:
-                    rows = await cursor.fetch(_VERIFY_PAGE)
-                    if rows:
+                pending = asyncio.ensure_future(cursor.fetch(_VERIFY_PAGE))
+                try:
+                    while True:
+                        rows = await pending
+                        if len(rows) < _VERIFY_PAGE:
+                            if rows:
+                                yield rows
+                            return
+                        pending = asyncio.ensure_future(cursor.fetch(_VERIFY_PAGE))
+                        await asyncio.sleep(0)  # the request goes out now
                         yield rows
-                    if len(rows) < _VERIFY_PAGE:
-                        return
+                finally:
+                    # Closed early (the caller failed): the connection must be idle again
+                    # before the transaction ends.
+                    if not pending.done():
+                        await asyncio.wait({pending})
+                    if not pending.cancelled():
+                        pending.exception()  # retrieved: the caller's error is the one
             except _CAST_FAILED as exc:
                 raise _CastFailed from exc
 
@@ -652,15 +675,19 @@ class EventStore:
         walk: _ChainWalk | None = None
         async with aclosing(self._pages_of(wanted, columns)) as pages:
             async for rows in pages:
-                for row in rows:
-                    # Rows come grouped by stream: look the walk up when it changes.
-                    stream = row[0]
-                    if walk is None or walk.stream_id != stream:
-                        walk = walks.get(stream)
-                        if walk is None:
-                            walk = walks[stream] = _ChainWalk(stream)
-                    if walk.broken is None:  # the first break is the finding
-                        walk.broken = walk.feed(row)
+                for start in range(0, len(rows), _VERIFY_SLICE):
+                    for row in rows[start : start + _VERIFY_SLICE]:
+                        # Rows come grouped by stream: look the walk up when it changes.
+                        stream = row[0]
+                        if walk is None or walk.stream_id != stream:
+                            walk = walks.get(stream)
+                            if walk is None:
+                                walk = walks[stream] = _ChainWalk(stream)
+                        if walk.broken is None:  # the first break is the finding
+                            walk.broken = walk.feed(row)
+                    # Let the event loop read what the server has sent of the next page
+                    # meanwhile, so that it is not held up by a full socket buffer.
+                    await asyncio.sleep(0)
         return walks
 
 
