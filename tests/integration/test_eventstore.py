@@ -4,13 +4,14 @@ tamper detection, reads, migrations."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
 
-from domain.canonical import GENESIS_HASH, CanonicalFormError, chain_hash
+from domain.canonical import GENESIS_HASH, CanonicalFormError, canonical_json, chain_hash
 from domain.events import PhaseStarted
 from domain.phases import Phase
 from domain.roles import Role
@@ -353,3 +354,93 @@ async def test_iter_stream_pages_through_a_stream_in_order(pool: asyncpg.Pool) -
         range(1, 13)
     )
     assert [e async for e in store.iter_stream("none")] == []
+
+
+async def test_canonical_data_is_the_hashed_text_and_the_server_confirms_it(
+    pool: asyncpg.Pool,
+) -> None:
+    store = EventStore(pool)
+    receipts = await store.append("canon", 0, [new_event(n, extra=["å", 2]) for n in (1, 2)])
+    rows = await pool.fetch(
+        "SELECT canonical_data, data::text AS data, hash,"
+        " ROW(data)::record *= ROW(canonical_data::jsonb)::record AS same"
+        " FROM events WHERE stream_id = 'canon' ORDER BY version"
+    )
+    for row, receipt in zip(rows, receipts, strict=True):
+        assert row["canonical_data"] == canonical_json(json.loads(row["data"])).decode()
+        assert row["same"] is True  # verify takes the fast path for these
+        assert row["hash"] == receipt.hash
+    assert (await store.verify("canon")).ok
+
+
+@pytest.mark.parametrize(
+    ("canonical_data", "why"),
+    [
+        ('{"n":2,"text":"merknad 2 – ø"}', "another content, valid JSON"),
+        ('{"n": 3, "text": "merknad 3 – ø"}', "the same content, not canonical"),
+        ('{"n":3,"text":', "not JSON at all: the server cannot parse it"),
+    ],
+)
+async def test_verify_names_an_event_whose_canonical_data_was_changed(
+    pool: asyncpg.Pool, canonical_data: str, why: str
+) -> None:
+    store = EventStore(pool)
+    await store.append("text", 0, [new_event(n) for n in range(1, 6)])
+    await tamper(
+        pool,
+        "UPDATE events SET canonical_data = $1 WHERE stream_id = 'text' AND version = 3",
+        canonical_data,
+    )
+    for result in (await store.verify("text"), (await store.verify_streams(["text"]))[0]):
+        assert not result.ok, why
+        assert result.broken_version == 3, why
+        assert "changed after recording" in (result.problem or ""), why
+        assert result.last_version == 2
+
+
+async def test_verify_names_changed_data_when_the_text_was_changed_to_match(
+    pool: asyncpg.Pool,
+) -> None:
+    store = EventStore(pool)
+    await store.append("both", 0, [new_event(n) for n in range(1, 4)])
+    await tamper(
+        pool,
+        "UPDATE events SET data = '{\"n\": 0}'::jsonb, canonical_data = '{\"n\":0}'"
+        " WHERE stream_id = 'both' AND version = 2",
+    )
+    for result in (await store.verify("both"), (await store.verify_streams(["both"]))[0]):
+        assert result.broken_version == 2
+        assert "hash does not match" in (result.problem or "")
+
+
+async def test_data_changed_to_an_equal_number_of_another_form_is_not_accepted(
+    pool: asyncpg.Pool,
+) -> None:
+    # jsonb's = holds 1 and 1.0 equal; the server's check compares the bits.
+    store = EventStore(pool)
+    await store.append("scale", 0, [new_event(n) for n in range(1, 3)])
+    await tamper(
+        pool,
+        "UPDATE events SET data = jsonb_set(data, '{n}', '2.0') "
+        "WHERE stream_id = 'scale' AND version = 2",
+    )
+    # The reference path refuses the float outright, as it always has.
+    with pytest.raises(CanonicalFormError):
+        await store.verify_streams(["scale"])
+
+
+async def test_events_without_canonical_data_verify_from_their_jsonb(pool: asyncpg.Pool) -> None:
+    # Events recorded before migration 0003 have no canonical_data.
+    store = EventStore(pool)
+    await store.append("old", 0, [new_event(n) for n in range(1, 6)])
+    await tamper(pool, "UPDATE events SET canonical_data = NULL WHERE stream_id = 'old'")
+    assert (await store.verify("old")).ok
+    assert (await store.verify_streams(["old"]))[0].ok
+    await tamper(
+        pool,
+        "UPDATE events SET data = jsonb_set(data, '{text}', '\"endret\"') "
+        "WHERE stream_id = 'old' AND version = 4",
+    )
+    for result in (await store.verify("old"), (await store.verify_streams(["old"]))[0]):
+        assert result.broken_version == 4
+        assert "changed after recording" in (result.problem or "")
