@@ -83,7 +83,8 @@ async def act_on_schedule(
         if exc.status is not RPCStatusCode.NOT_FOUND:
             raise
     else:
-        return await _receipt_of(earlier)
+        original = await _receipt_of(earlier)
+        return original.model_copy(update={"duplicate": True})
     events = await store.read_domain(plan_id)
     if not events:
         raise ScheduleRefused("UnknownPlan", f"there is no plan '{plan_id}' in the event store")

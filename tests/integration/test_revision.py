@@ -480,7 +480,7 @@ async def test_pause_and_unpause_are_recorded_and_a_paused_schedule_starts_nothi
         ),
         task_queue,
     )
-    assert again == paused
+    assert again == paused.model_copy(update={"duplicate": True})
     state = fold(await store.read_domain(plan_id))
     assert state.schedule is not None
     assert state.schedule.paused
