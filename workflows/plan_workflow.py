@@ -63,6 +63,12 @@ ACTIVITY_TIMEOUT = timedelta(seconds=30)
 # Patch id: a person's decision is appended by a local activity (workflow.patched keeps
 # older histories replaying through the regular activity they were recorded with).
 LOCAL_APPEND = "append-decision-local-activity"
+# Patch id, asked once at the start of each run (where its marker costs no one a wait):
+# people's decisions go straight to the local activity without asking LOCAL_APPEND at
+# the first of them, and the search attributes are not upserted for the moment between
+# a phase's last step and the engine opening the next phase. Runs recorded without it
+# replay as before.
+RUN_START = "plan-run-decided-at-start"
 # Patch id: on adoption the plan gets its yearly revision schedule (rullering).
 REVISION_SCHEDULE = "revision-schedule-on-adoption"
 RESPONSE_BATCH = 200
@@ -112,6 +118,7 @@ class PlanWorkflow:
         self._max_updates = plan.max_updates_per_run
         self._published: tuple[str, tuple[str, ...]] | None = None
         self._handing_over = False
+        self._run_start_patch: bool | None = None
         # Responses sent as Updates whose senders wait for their receipts.
         self._awaiting_receipt: set[str] = set()
         # Response ids recorded or queued: duplicates are dropped, retries answered.
@@ -124,6 +131,7 @@ class PlanWorkflow:
 
     @workflow.run
     async def run(self, plan: PlanInput) -> PlanResult:
+        self._run_start_patched()
         if plan.carried is None:
             await self._record(
                 lambda _s, at, ids: decisions.start_plan(
@@ -137,7 +145,8 @@ class PlanWorkflow:
             # being announced must still wake the loop.
             seen = self._version
             step = current_step(self._state)
-            await self._publish(step)
+            if step is not None or not self._run_start_patched():
+                await self._publish(step)
             if step is None:
                 await self._record(decisions.advance_phase)
             elif step.kind is StepKind.COMMENT_ROUND:
@@ -290,7 +299,7 @@ class PlanWorkflow:
             request = AppendEventsInput(
                 stream_id=self._plan_id, expected_version=self._version, events=events
             )
-            if local and workflow.patched(LOCAL_APPEND):
+            if local and (self._run_start_patched() or workflow.patched(LOCAL_APPEND)):
                 # One workflow task instead of two plus an activity dispatch. A retry after
                 # a commit whose answer was lost is safe as before (deterministic ids).
                 result = await workflow.execute_local_activity_method(
@@ -310,6 +319,13 @@ class PlanWorkflow:
                 self._state = evolve(self._state, event)  # type: ignore[arg-type]
             self._version += len(events)
             return result.receipts
+
+    def _run_start_patched(self) -> bool:
+        """RUN_START, asked in the run's first workflow task (run() asks before anything
+        else; a handler in that same task may ask first) and remembered for the run."""
+        if self._run_start_patch is None:
+            self._run_start_patch = workflow.patched(RUN_START)
+        return self._run_start_patch
 
     def _not_handing_over(self) -> None:
         """While the run hands over to the next, new requests are turned away with a

@@ -4,11 +4,13 @@ that would break running plans is caught by the replay (tests/integration/replay
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import asyncpg
 import pytest
 from temporalio import workflow
 from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
 from domain import commands as cmd
@@ -19,7 +21,7 @@ from eventstore import EventStore
 from starter import start_plan
 from temaplan.simulation import PlanDriver, send_hearing_responses
 from tests.integration.conftest import unique
-from tests.integration.replay import drive_until, replay_all
+from tests.integration.replay import drive_until, replay_all, replayer, settle
 from workflows.plan_models import PlanInput, PlanResult, workflow_id_for
 from workflows.plan_workflow import PlanWorkflow
 
@@ -119,3 +121,67 @@ async def test_a_plan_that_continued_as_new_replays_run_by_run(
     stored = await store.read(plan_id)
     assert [e.version for e in stored] == list(range(1, len(stored) + 1))
     assert result.events_recorded == len(stored)
+
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+async def _no_hearing(_status: PlanStatus) -> None:
+    raise AssertionError("no hearing before goals.quality_assurance")
+
+
+async def test_a_plan_recorded_before_the_run_start_patch_replays() -> None:
+    """Recorded by the workflow as it was before RUN_START (commit ba0f31a): a plan at
+    goals.quality_assurance with one sign-off, appended by the local activity behind the
+    LOCAL_APPEND patch asked at that sign-off. Plans running at a deploy replay so."""
+    path = HISTORIES / "plan_signed_once_before_run_start_patch.json"
+    history = WorkflowHistory.from_json("plan-before-run-start", path.read_text())
+    markers = [
+        e.marker_recorded_event_attributes.marker_name
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+    ]
+    assert markers == ["core_patch", "core_local_activity"]
+    await replayer().replay_workflow(history)
+
+
+async def test_a_sign_off_costs_its_workflow_task_only_its_marker(
+    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
+) -> None:
+    """What the sign-off's sender waits for: one workflow task whose only command besides
+    the update is the local activity's marker (no patch marker on a run's first decision),
+    and on the sign-off that completes the phase, no search-attribute upsert beside the
+    receipt (the engine opens the next phase and publishes that)."""
+    definition = unique(bodo)
+    with temporal_env.with_time_skipping_disabled():
+        handle = await start_plan(temporal_env.client, definition, task_queue)
+    driver = PlanDriver(handle, definition)
+    status = await drive_until(driver, done=lambda s: s.step_key == "goals.quality_assurance")
+    assert status.step_key == "goals.quality_assurance"
+    await driver.act_once(status, _no_hearing)  # the steering group signs
+    await driver.wait_for(lambda s: s.step_key == "strategies.submit")
+    await settle(handle)
+
+    events = (await handle.fetch_history()).events
+    accepted = [
+        i
+        for i, e in enumerate(events)
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+        and e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
+        == "sign_off"
+    ]
+    assert len(accepted) == sum(a.needed - a.given for a in status.awaited) >= 2
+    for start in accepted:
+        after = events[start + 1 : start + 3]
+        assert [e.event_type for e in after] == [
+            EventType.EVENT_TYPE_MARKER_RECORDED,
+            EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED,
+        ]
+        assert after[0].marker_recorded_event_attributes.marker_name == "core_local_activity"
+    # The phase hand-over starts in the same task as the last receipt, without an upsert.
+    assert events[accepted[-1] + 3].event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    upserts = [
+        e for e in events if e.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
+    ]
+    assert upserts, "the search attributes are published at each waiting step"
+    await replay_all(temporal_env.client, [handle.id])
