@@ -84,7 +84,9 @@ def render_scorecard_markdown(definition: PlanDefinition, card: Scorecard) -> st
     return "\n".join(lines) + "\n"
 
 
-def progress_svg(goals: tuple[GoalProgress, ...]) -> str:
+def progress_svg(
+    goals: tuple[GoalProgress, ...], title: str = "Andel tiltak utført per mål"
+) -> str:
     """One bar per goal: the share of its measures reported done."""
     height = ROW_HEIGHT * max(len(goals), 1) + 10
     width = LABEL_WIDTH + BAR_WIDTH + 70
@@ -92,7 +94,7 @@ def progress_svg(goals: tuple[GoalProgress, ...]) -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" '
         f'height="{height}" viewBox="0 0 {width} {height}" '
         'aria-labelledby="progress-title" font-family="sans-serif" font-size="13">',
-        '<title id="progress-title">Andel tiltak utført per mål</title>',
+        f'<title id="progress-title">{escape(title)}</title>',
     ]
     for row, goal in enumerate(goals):
         y = 5 + row * ROW_HEIGHT

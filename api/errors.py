@@ -15,7 +15,8 @@ from domain.problems import Problem
 
 # Why each status: a person without the role is not allowed (403); the plan is not at
 # the step, or the content moved on (409: retry after reading the status again); the
-# hearing is over for good (410); the content or decision itself is wrong (422).
+# hearing is over for good (410); the content or decision itself is wrong (422); a
+# measure or goal the plan in force does not have is not found (404).
 REFUSAL_STATUS: dict[str, int] = {
     RefusalCode.UNKNOWN_PARTICIPANT.value: 403,
     RefusalCode.WRONG_ROLE.value: 403,
@@ -24,6 +25,8 @@ REFUSAL_STATUS: dict[str, int] = {
     RefusalCode.LATE_RESPONSE.value: 410,
     RefusalCode.INVALID_CONTENT.value: 422,
     RefusalCode.INVALID_DECISION.value: 422,
+    RefusalCode.UNKNOWN_ITEM.value: 404,
+    RefusalCode.INVALID_VALUE.value: 422,
 }
 
 
@@ -84,7 +87,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     for status, description in {
         401: "not authenticated",
         403: "not allowed (wrong role, not a participant, auditors change nothing)",
-        404: "unknown plan",
+        404: "unknown plan, revision, measure or goal",
         409: "gate not open, or stale content version",
         410: "the hearing is closed",
         413: "request too large",

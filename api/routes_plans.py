@@ -11,6 +11,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from api import requests as rq
 from api.auth import Context, Me, PlanId
 from api.errors import ERROR_RESPONSES, ApiError, not_allowed
+from api.revision_views import revision_pending_for
 from api.service import ApiContext, may_read, require_actor, require_reader, roles_of
 from api.tokens import Principal
 from api.views import (
@@ -29,6 +30,7 @@ from domain.phases import Phase
 from domain.plan import PlanDefinition
 from domain.planfile import parse_plan_text
 from domain.problems import DomainValidationError
+from domain.roles import Role
 from domain.state import PlanState
 from starter import start_plan
 from temaplan.logging import bind_context
@@ -122,12 +124,29 @@ async def list_plans(
     return found
 
 
-@router.get("/me/pending", tags=["stakeholders"], summary="my pending decisions, across every plan")
+@router.get(
+    "/me/pending",
+    tags=["stakeholders"],
+    summary="my pending decisions across every plan, including the measures I report in an "
+    "open revision round and changes I review",
+)
 async def my_pending(ctx: Context, me: Me) -> list[PendingDecision]:
+    return my_pending_decisions(me, await ctx.plans.states())
+
+
+def my_pending_decisions(me: Principal, states: list[PlanState]) -> list[PendingDecision]:
+    """The plans' steps that wait for the person, then what their revisions wait for."""
     pending: list[PendingDecision] = []
-    for state in await ctx.plans.states():
-        if state.status == "active" and roles_of(me, state) and me.may_change:
+    if not me.may_change:
+        return pending
+    for state in states:
+        roles = set(roles_of(me, state))
+        if not roles or roles <= {Role.AUDITOR}:
+            continue
+        if state.status == "active":
             pending += pending_for(me.person_id, state)
+        elif state.status == "adopted":
+            pending += revision_pending_for(me.person_id, state)
     return pending
 
 

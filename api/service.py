@@ -13,6 +13,7 @@ import asyncio
 import re
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,9 @@ log = structlog.get_logger(__name__)
 
 PLAN_ID_PATTERN = r"^[0-9]{4}-[A-Za-z0-9][A-Za-z0-9._-]{0,59}$"
 _PLAN_ID = re.compile(PLAN_ID_PATTERN)
+# Refusals that mean "ask again in a moment": a run handing over to the next, a revision
+# still loading the plan's record.
+RETRYABLE = ("HandingOver", "Starting")
 
 
 class PlanReader:
@@ -112,10 +116,21 @@ class ApiContext:
     def task_queue(self) -> str:
         return self.settings.temporal_task_queue
 
-    async def update(self, plan_id: str, name: str, command: Any) -> Receipt:
+    async def update(
+        self,
+        plan_id: str,
+        name: str,
+        command: Any,
+        workflow_id: str | None = None,
+        gone: Callable[[], Awaitable[ApiError]] | None = None,
+    ) -> Receipt:
         """Send one Update and wait for its receipt. A run handing over to the next asks
-        for the same request again; that is safe, so it is retried here."""
-        handle = self.client.get_workflow_handle(workflow_id_for(plan_id))
+        for the same request again; that is safe, so it is retried here (as is a revision
+        that is still loading the plan).
+
+        ``workflow_id``: another workflow of the plan (a year's revision) instead of the
+        plan workflow; ``gone`` then says why it is not running."""
+        handle = self.client.get_workflow_handle(workflow_id or workflow_id_for(plan_id))
         deadline = time.monotonic() + self.update_timeout
         while True:
             remaining = deadline - time.monotonic()
@@ -128,13 +143,15 @@ class ApiContext:
             except WorkflowUpdateFailedError as exc:
                 cause = exc.cause
                 if isinstance(cause, ApplicationError):
-                    if cause.type == "HandingOver" and time.monotonic() < deadline:
+                    if cause.type in RETRYABLE and time.monotonic() < deadline:
                         await asyncio.sleep(0.05)
                         continue
                     raise refused(cause.type or "Refused", cause.message) from None
                 raise ApiError(409, "Refused", str(exc.cause or exc)) from None
             except RPCError as exc:
                 if exc.status == RPCStatusCode.NOT_FOUND:
+                    if gone is not None:
+                        raise await gone() from None
                     # Known to the store but not running any more: adopted, or ended.
                     await self.plans.state(plan_id)
                     raise refused(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from domain.gates import Awaited, PlanStatus, plan_status
 from domain.hierarchy import Goal, Measure, PlanContent, Strategy
@@ -60,19 +61,25 @@ def summary(state: PlanState, my_roles: tuple[Role, ...] = ()) -> PlanSummary:
 
 
 class PendingDecision(_View):
-    """One thing that waits for the person: where, what, in which role, on which version."""
+    """One thing that waits for the person: where, what, in which role, on which version.
 
+    ``kind`` says which: a step of the plan's process, a measure to report in a yearly
+    revision's open reporting round, or a revision's proposed changes to review."""
+
+    kind: Literal["plan_step", "revision_report", "revision_review"] = "plan_step"
     plan_id: str
     plan_title: str
     phase: Phase | None
     step_key: str
-    step_kind: StepKind
+    step_kind: StepKind | None = Field(description="none for a measure to report")
     step_title_nb: str
     step_title_en: str
     role: Role
     content_version: int | None
     content_hash: str | None
     deadline: datetime | None
+    revision_year: int | None = None
+    measure_id: str | None = None
 
 
 def pending_for(person_id: str, state: PlanState) -> list[PendingDecision]:

@@ -11,23 +11,30 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 from pydantic import ValidationError
 
+from activities.scorecard_rendering import progress_svg
 from api import requests as rq
 from api.errors import ApiError, not_allowed
 from api.i18n import LANGUAGES, Language, role_name, translator
+from api.revision_views import revision_view
+from api.routes_plans import my_pending_decisions
 from api.routes_public import client_address, hearing_view, respond
+from api.routes_revisions import ReportRequest, ReviewRequest, act, as_text, find_revision
 from api.service import ApiContext, may_read, require_actor, require_reader, roles_of
 from api.tokens import Principal
-from api.views import PendingDecision, content_view, pending_for, summary, timeline
+from api.views import content_view, pending_for, summary, timeline
 from audit import history as hist
 from domain import commands as cmd
+from domain import revision_commands as rc
 from domain.gates import plan_status
 from domain.phases import Phase, StepKind
 from domain.problems import problems_from_pydantic
@@ -53,7 +60,14 @@ def _oslo_time(moment: datetime | None) -> str:
     return moment.astimezone(OSLO).strftime("%d.%m.%Y %H:%M") if moment else "–"
 
 
+def _number(value: Decimal | None) -> str:
+    if value is None:
+        return "–"
+    return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+
+
 _templates.filters["oslo"] = _oslo_time
+_templates.filters["number"] = _number
 
 
 def _ctx(request: Request) -> ApiContext:
@@ -186,14 +200,9 @@ async def logout(request: Request) -> Response:
 @router.get("/inbox")
 async def inbox(request: Request) -> Response:
     me = await _signed_in(request)
-    pending: list[PendingDecision] = []
-    plans = []
-    for state in await _ctx(request).plans.states():
-        if not may_read(me, state):
-            continue
-        plans.append(summary(state, roles_of(me, state)))
-        if state.status == "active" and me.may_change and roles_of(me, state):
-            pending += pending_for(me.person_id, state)
+    states = [s for s in await _ctx(request).plans.states() if may_read(me, s)]
+    plans = [summary(state, roles_of(me, state)) for state in states]
+    pending = my_pending_decisions(me, states)
     return render(request, "inbox.html", principal=me, pending=pending, plans=plans)
 
 
@@ -215,6 +224,7 @@ async def plan_page(plan_id: str, request: Request) -> Response:
         content=content_view(state, current) if current else None,
         pending=pending_for(me.person_id, state) if me.may_change else [],
         history=list(hist.rows(stored)),
+        revisions=[r.year for r in state.revisions],
         returnable=RETURNABLE,
         kinds=StepKind,
     )
@@ -308,7 +318,126 @@ async def decide(plan_id: str, request: Request) -> Response:
         receipt=receipt,
         receipt_number=f"{receipt.version}-{receipt.hash[:8].upper()}",
         public=False,
+        back=f"/plans/{plan_id}",
     )
+
+
+# --- the yearly revision (rullering) ----------------------------------------------------
+
+
+def _year(text: str) -> int:
+    if not text.isdigit() or not 2000 <= int(text) <= 2200:
+        raise ApiError(404, "UnknownRevision", f"no revision for the year {text[:20]!r}")
+    return int(text)
+
+
+def _typed_number(text: str) -> str | None:
+    """A number as people type it in Norway: "12,5" and "1 200" mean 12.5 and 1200."""
+    cleaned = "".join(text.split()).replace("\u00a0", "")
+    if "," in cleaned and "." not in cleaned:
+        cleaned = cleaned.replace(",", ".")
+    return cleaned or None
+
+
+@router.get("/plans/{plan_id}/revisions/{year}")
+async def revision_page(plan_id: str, year: str, request: Request) -> Response:
+    me = await _signed_in(request)
+    ctx = _ctx(request)
+    state = await ctx.plans.state(plan_id)
+    require_reader(me, state)
+    revision = revision_view(state, find_revision(state, _year(year)), me.person_id)
+    lang = language(request)
+    figure = (
+        Markup(
+            progress_svg(
+                revision.scorecard.goals,
+                "Andel tiltak utført per mål"
+                if lang == "nb"
+                else "Share of measures done per goal",
+            )
+        )
+        if revision.scorecard
+        else None
+    )
+    return render(
+        request,
+        "revision.html",
+        principal=me,
+        plan=summary(state, roles_of(me, state)),
+        revision=revision,
+        may_act=me.may_change,
+        figure=figure,
+    )
+
+
+def _receipt_page(
+    request: Request, me: Principal, *, plan_id: str, year: int, receipt: cmd.Receipt, state: Any
+) -> Response:
+    return render(
+        request,
+        "receipt.html",
+        principal=me,
+        plan=summary(state),
+        receipt=receipt,
+        receipt_number=f"{receipt.version}-{receipt.hash[:8].upper()}",
+        public=False,
+        back=f"/plans/{plan_id}/revisions/{year}",
+    )
+
+
+@router.post("/plans/{plan_id}/revisions/{year}/report")
+async def revision_report(plan_id: str, year: str, request: Request) -> Response:
+    me = await _signed_in(request)
+    fields = await _form(request, me)
+    ctx = _ctx(request)
+    wanted = _year(year)
+    state = await ctx.plans.state(plan_id)
+    require_actor(me, state)
+    try:
+        body = ReportRequest.model_validate(
+            {
+                "measure_id": fields.get("measure_id", ""),
+                "status": fields.get("status", ""),
+                "comment": fields.get("comment", ""),
+                "indicator_value": _typed_number(fields.get("indicator_value", "")),
+            }
+        )
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    command = rc.ReportMeasure(
+        actor_id=me.person_id,
+        year=wanted,
+        measure_id=body.measure_id,
+        status=body.status,
+        comment=body.comment,
+        indicator_value=as_text(body.indicator_value),
+    )
+    receipt = await act(ctx, me, plan_id, wanted, update="report_measure", command=command)
+    return _receipt_page(request, me, plan_id=plan_id, year=wanted, receipt=receipt, state=state)
+
+
+@router.post("/plans/{plan_id}/revisions/{year}/review")
+async def revision_review(plan_id: str, year: str, request: Request) -> Response:
+    me = await _signed_in(request)
+    fields = await _form(request, me)
+    ctx = _ctx(request)
+    wanted = _year(year)
+    state = await ctx.plans.state(plan_id)
+    require_actor(me, state)
+    try:
+        body = ReviewRequest.model_validate(
+            {
+                "content_version": fields.get("content_version", ""),
+                "content_hash": fields.get("content_hash", ""),
+                "approve": fields.get("decision", "") == "approve",
+                "comment": fields.get("comment", ""),
+            }
+        )
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    command = rc.ReviewChanges(actor_id=me.person_id, year=wanted, **body.model_dump())
+    receipt = await act(ctx, me, plan_id, wanted, update="review_changes", command=command)
+    return _receipt_page(request, me, plan_id=plan_id, year=wanted, receipt=receipt, state=state)
 
 
 # --- the public hearing ----------------------------------------------------------------
@@ -357,4 +486,5 @@ async def hearing_respond(plan_id: str, request: Request) -> Response:
         receipt=receipt,
         receipt_number=receipt.receipt_number,
         public=True,
+        back=f"/hearing/{plan_id}",
     )

@@ -83,3 +83,48 @@ async def api(api_ctx: ApiContext) -> AsyncIterator[httpx.AsyncClient]:
 async def bearer(ctx: ApiContext, person: str, kind: Kind = "person") -> dict[str, str]:
     issued = await ctx.tokens.issue(person, kind)
     return {"Authorization": f"Bearer {issued.token}"}
+
+
+# --- the yearly revision -----------------------------------------------------------------
+
+
+async def adopted_with_open_round(
+    ctx: ApiContext, client: Client, task_queue: str, definition: PlanDefinition
+) -> int:
+    """The plan driven to adoption (the hearing closed early), this year's reminder
+    triggered by the scheduler, and its reporting round open in the store: the year."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from domain import commands as cmd
+    from domain.gates import PlanStatus
+    from domain.revision_commands import ScheduleCommand
+    from domain.revision_models import ScheduleAction
+    from domain.roles import Role
+    from eventstore import EventStore
+    from starter import start_plan
+    from temaplan.schedules import act_on_schedule
+    from temaplan.simulation import PlanDriver
+    from workflows.revision_models import revision_year
+
+    handle = await start_plan(client, definition, task_queue)
+    driver = PlanDriver(handle, definition)
+
+    async def hearing(_status: PlanStatus) -> None:
+        await driver.update(
+            "close_hearing", cmd.CloseHearing(actor_id=driver.person(Role.PROJECT_LEADER))
+        )
+
+    assert (await driver.run_to_adoption(hearing)).status == "adopted"
+    scheduler = driver.person(Role.SCHEDULER)
+    command = ScheduleCommand(
+        actor_id=scheduler, action=ScheduleAction.TRIGGER, request_id=uuid.uuid4().hex[:12]
+    )
+    await act_on_schedule(client, EventStore(ctx.pool), definition.plan_id, command, task_queue)
+    year = revision_year(datetime.now(UTC))
+    for _ in range(300):
+        revision = (await ctx.plans.state(definition.plan_id)).revision(year)
+        if revision is not None and revision.round_open:
+            return year
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no open reporting round for {definition.plan_id} {year}")

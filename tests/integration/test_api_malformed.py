@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from api.service import ApiContext
+from api.web import csrf_token
 from domain.plan import PlanDefinition
 from tests.integration.conftest import bearer, unique
 
@@ -21,6 +22,9 @@ PLAN_PATHS = (
     "/api/audit/plans/{plan}/export",
     "/api/public/plans/{plan}/hearing",
     "/api/plans/{plan}/schedule",
+    "/api/plans/{plan}/revisions",
+    "/api/plans/{plan}/revisions/2026",
+    "/api/plans/{plan}/revisions/2026/scorecard",
 )
 POST_PATHS = (
     "/api/plans/{plan}/content",
@@ -34,6 +38,12 @@ POST_PATHS = (
     "/api/public/plans/{plan}/hearing/responses",
     "/api/plans/{plan}/schedule/pause",
     "/api/plans/{plan}/schedule/backfill",
+    "/api/plans/{plan}/revisions/2026/reports",
+    "/api/plans/{plan}/revisions/2026/goal-indicators",
+    "/api/plans/{plan}/revisions/2026/close",
+    "/api/plans/{plan}/revisions/2026/changes",
+    "/api/plans/{plan}/revisions/2026/changes/review",
+    "/api/plans/{plan}/revisions/2026/conclude",
 )
 BAD_PLAN_IDS = ("x", "1804-", "..%2F..%2Fetc", "1804-" + "a" * 300, "1804-ø", "%00", "1804-a%20b")
 BAD_BODIES: tuple[bytes, ...] = (
@@ -97,6 +107,30 @@ async def test_nothing_answers_500(  # noqa: PLR0912 - one loop per kind of inpu
         await call("GET", f"/api/audit/plans/{plan}/export?{query}", headers=auditor)
     for query in ("since=never", "phase=" + "p" * 100, "until=2026-02-30"):
         await call("GET", f"/api/audit/plans/{plan}/history?{query}", headers=auditor)
+    for year in ("abc", "-5", "1999", "99999999999999999999999", "2026.5", "%00"):
+        await call("GET", f"/api/plans/{plan}/revisions/{year}", headers=admin)
+        await call(
+            "POST",
+            f"/api/plans/{plan}/revisions/{year}/reports",
+            json={"measure_id": "tiltak-1.1.1", "status": "done"},
+            headers=admin,
+        )
+    for query in ("format=exe", "format=", "format=html&format=markdown"):
+        await call("GET", f"/api/plans/{plan}/revisions/2026/scorecard?{query}", headers=admin)
+    for body_json in (
+        {"measure_id": "tiltak-1.1.1", "status": "done", "indicator_value": "x" * 41},
+        {"measure_id": "", "status": "done"},
+        {"measure_id": "tiltak-1.1.1", "status": "done", "indicator_value": [1]},
+        {"goal_id": "mal-1", "value": None},
+        {"changes": []},
+        {"changes": [{"kind": "retire", "measure_id": "../x", "reason": "x"}]},
+        {"changes": [{"kind": "add", "measure_id": "x", "reason": "x"}]},
+        {"content_version": 0, "content_hash": "x", "approve": "maybe"},
+    ):
+        for path in ("reports", "goal-indicators", "changes", "changes/review"):
+            await call(
+                "POST", f"/api/plans/{plan}/revisions/2026/{path}", json=body_json, headers=admin
+            )
     await call("GET", "/api/plans?phase=nowhere&municipality=abcd", headers=admin)
     await call("GET", f"/api/plans/{plan}/content?version=0", headers=admin)
     await call("GET", f"/api/plans/{plan}/content?version=7", headers=admin)
@@ -112,7 +146,16 @@ async def test_nothing_answers_500(  # noqa: PLR0912 - one loop per kind of inpu
         headers={"Content-Length": "not-a-number", "Content-Type": "application/json"},
     )
     # The web page's forms: no session, no CSRF field, garbage fields.
-    for url in ("/login", "/logout", f"/plans/{plan}/decide", f"/hearing/{plan}", "/hearing/x"):
+    for url in (
+        "/login",
+        "/logout",
+        f"/plans/{plan}/decide",
+        f"/hearing/{plan}",
+        "/hearing/x",
+        f"/plans/{plan}/revisions/2026/report",
+        f"/plans/{plan}/revisions/abc/report",
+        f"/plans/{plan}/revisions/2026/review",
+    ):
         for form in ({}, {"token": "x" * 500}, {"kind": "sign_off", "content_version": "x"}):
             response = await api.post(url, data=form)
             answers.append(("POST", url, response.status_code))
@@ -122,8 +165,38 @@ async def test_nothing_answers_500(  # noqa: PLR0912 - one loop per kind of inpu
         "/plans/..",
         "/hearing/%00",
         f"/hearing/{plan}?lang=xx",
+        f"/plans/{plan}/revisions/2026",
+        f"/plans/{plan}/revisions/abc",
+        "/plans/x/revisions/1",
     ):
         response = await api.get(url)
+        answers.append(("GET", url, response.status_code))
+
+    # The revision's forms with a session: no or a wrong CSRF field, garbage fields.
+    issued = await api_ctx.tokens.issue("tor.berg")
+    principal = await api_ctx.tokens.authenticate(issued.token)
+    assert principal is not None
+    key = await api_ctx.tokens.open_session(principal)
+    session = {"Cookie": f"temaplan_session={key}"}
+    csrf = csrf_token(key)
+    for url in (
+        f"/plans/{plan}/revisions/2026/report",
+        f"/plans/{plan}/revisions/2026/review",
+        f"/plans/{plan}/revisions/abc/report",
+        "/plans/x/revisions/2026/report",
+    ):
+        for form in (
+            {},
+            {"csrf": "wrong"},
+            {"csrf": csrf},
+            {"csrf": csrf, "measure_id": "x" * 500, "status": "maybe", "indicator_value": "1,2"},
+            {"csrf": csrf, "measure_id": "tiltak-1.1.1", "status": "done"},
+            {"csrf": csrf, "content_version": "x", "content_hash": "y", "decision": "approve"},
+        ):
+            response = await api.post(url, data=form, headers=session)
+            answers.append(("POST", url, response.status_code))
+    for url in (f"/plans/{plan}/revisions/2026", f"/plans/{plan}/revisions/0", "/inbox"):
+        response = await api.get(url, headers=session)
         answers.append(("GET", url, response.status_code))
 
     server_errors = [a for a in answers if a[2] >= 500]

@@ -11,6 +11,7 @@ import asyncio
 import os
 import socket
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 
 import asyncpg
@@ -19,14 +20,18 @@ import uvicorn
 from temporalio.client import Client
 
 from api.app import create_app
+from api.revision_views import revision_view
 from api.service import ApiContext
+from domain import revision_commands as rc
+from domain.commands import Receipt
 from domain.gates import PlanStatus
 from domain.phases import Phase
 from domain.plan import PlanDefinition
 from eventstore import EventStore
 from starter import start_plan
 from temaplan.simulation import PlanDriver
-from tests.integration.conftest import unique
+from tests.integration.conftest import adopted_with_open_round, unique
+from workflows.revision_models import revision_workflow_id
 
 pytestmark = pytest.mark.servers
 
@@ -226,5 +231,138 @@ async def test_stakeholders_decide_and_the_public_responds_in_a_browser(
         finally:
             await browser.close()
     # Nothing was fetched from anywhere but the site itself.
+    assert requested
+    assert [url for url in requested if not url.startswith(site)] == []
+
+
+async def test_a_unit_reports_its_measure_in_the_yearly_revision_in_a_browser(
+    site: str,
+    api_ctx: ApiContext,
+    plain_client: Client,
+    task_queue: str,
+    pool: asyncpg.Pool,
+    bodo: PlanDefinition,
+    artifacts_dir: Path,
+) -> None:
+    if not os.access(CHROMIUM, os.X_OK):
+        if os.environ.get("REQUIRE_CHROMIUM"):
+            pytest.fail(f"REQUIRE_CHROMIUM is set but {CHROMIUM} is missing")
+        pytest.skip(f"{CHROMIUM} is not installed (CI installs Debian's chromium)")
+    from playwright.async_api import async_playwright, expect
+
+    shots = artifacts_dir / "web"
+    shots.mkdir(parents=True, exist_ok=True)
+    definition = unique(bodo)
+    plan_id = definition.plan_id
+    year = await adopted_with_open_round(api_ctx, plain_client, task_queue, definition)
+    tor = (await api_ctx.tokens.issue("tor.berg")).token  # Eiendomsavdelingen
+    store = EventStore(pool)
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        requested: list[str] = []
+        try:
+            context = await browser.new_context(viewport={"width": 1200, "height": 900})
+            page = await context.new_page()
+            page.on("request", lambda request: requested.append(request.url))
+            await page.goto(f"{site}/login")
+            await page.get_by_label("Tilgangsnøkkel").fill(tor)
+            await page.get_by_role("button", name="Logg inn").click()
+            await expect(page.get_by_role("heading", name="Venter på deg")).to_be_visible()
+            # The measure waits in the inbox, with the round's deadline.
+            item = page.locator(f'li.pending[data-plan="{plan_id}"][data-measure="tiltak-1.1.2"]')
+            await expect(item).to_contain_text(f"Rullering {year}: rapporter tiltak tiltak-1.1.2")
+            await expect(item.locator("dt", has_text="Frist")).to_be_visible()
+            await page.screenshot(path=shots / "inbox-revision.png", full_page=True)
+            await item.get_by_role("link").click()
+            await expect(page.get_by_role("heading", level=1)).to_contain_text(
+                f"Rullering {year}: {definition.title}"
+            )
+            form = page.locator("#report-tiltak-1\\.1\\.2")
+            await expect(form.get_by_role("heading", level=3)).to_contain_text("tiltak-1.1.2")
+            # The indicator's field says what it measures, in which unit.
+            value = form.get_by_label("Nåverdi")
+            await expect(value).to_have_attribute("inputmode", "decimal")
+            assert "(dekar)" in (await form.locator("label[for^=value-]").inner_text())
+            # Keyboard: the status radios are reached and chosen without a mouse.
+            await form.get_by_label("Utført", exact=True).focus()
+            await page.keyboard.press("Space")
+            await expect(form.get_by_label("Utført", exact=True)).to_be_checked()
+            await value.fill("20,5")
+            await form.get_by_label("Kommentar").fill("Regulert tomtereserve i Hunstad.")
+            await page.screenshot(path=shots / "revision.png", full_page=True)
+            await form.get_by_role("button", name="Send rapport").click()
+            await expect(page.get_by_role("heading", name="Kvittering")).to_be_visible()
+            version = int(await page.locator("[data-receipt-version]").inner_text())
+            shown_hash = await page.locator("[data-receipt-hash]").inner_text()
+            await expect(page.locator("[data-receipt-type]")).to_have_text("measure_reported")
+            await page.screenshot(path=shots / "revision-receipt.png", full_page=True)
+            event = next(e for e in await store.read(plan_id) if e.version == version)
+            assert (event.type, event.actor_id, event.hash) == (
+                "measure_reported",
+                "tor.berg",
+                shown_hash,
+            )
+            assert event.data["measure_id"] == "tiltak-1.1.2"
+            assert event.data["status"] == "done"
+            assert Decimal(str(event.data["indicator_value"])) == Decimal("20.5")
+            assert event.data["comment"] == "Regulert tomtereserve i Hunstad."
+            await page.get_by_role("link", name="Tilbake til rulleringen").click()
+            row = page.locator('table.measures tr[data-measure="tiltak-1.1.2"]')
+            await expect(row).to_contain_text("Utført")
+            await expect(row).to_contain_text("20.5 dekar")
+            await page.goto(f"{site}/inbox")
+            await expect(
+                page.locator(f'li.pending[data-measure="tiltak-1.1.2"][data-plan="{plan_id}"]')
+            ).to_have_count(0)
+
+            # The others report through the workflow, the project leader closes the round,
+            # and the page shows the scorecard with its figure (in English, on a phone).
+            handle = plain_client.get_workflow_handle(revision_workflow_id(plan_id, year))
+            state = await api_ctx.plans.state(plan_id)
+            revision = state.revision(year)
+            assert revision is not None
+            for line in revision_view(state, revision, "tor.berg").measures:
+                if line.report is None:
+                    await handle.execute_update(
+                        "report_measure",
+                        rc.ReportMeasure(
+                            actor_id=line.reporters[0],
+                            year=year,
+                            measure_id=line.measure_id,
+                            status="done",
+                            indicator_value="65" if line.indicator_name else None,
+                        ),
+                        result_type=Receipt,
+                    )
+            await handle.execute_update(
+                "close_round",
+                rc.CloseReportingRound(actor_id="kari.nilsen", year=year),
+                result_type=Receipt,
+            )
+            for _ in range(200):
+                found = (await api_ctx.plans.state(plan_id)).revision(year)
+                if found is not None and found.scorecard is not None:
+                    break
+                await asyncio.sleep(0.1)
+            await page.set_viewport_size({"width": 390, "height": 844})
+            await page.goto(f"{site}/plans/{plan_id}/revisions/{year}?lang=en")
+            await expect(page.get_by_role("heading", name=f"Scorecard {year}")).to_be_visible()
+            await expect(page.locator("[data-scorecard-done]")).to_have_text(
+                "Measures done: 10 of 10"
+            )
+            await expect(
+                page.get_by_role("img", name="Share of measures done per goal")
+            ).to_be_visible()
+            await expect(page.locator("[data-round=closed]")).to_be_visible()
+            await expect(page.locator("form[action$='/report']")).to_have_count(0)
+            # Nothing is wider than the phone's screen.
+            width = await page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, width
+            await page.screenshot(path=shots / "revision-scorecard-phone-en.png", full_page=True)
+            await page.goto(f"{site}/plans/{plan_id}?lang=nb")
+            await expect(page.get_by_role("link", name=f"Rullering {year}")).to_be_visible()
+        finally:
+            await browser.close()
     assert requested
     assert [url for url in requested if not url.startswith(site)] == []

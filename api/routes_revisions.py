@@ -1,0 +1,254 @@
+"""The yearly revision (rullering) for people: read a plan's revisions from the store,
+report measures and goal indicators, close the round, propose and review next year's
+changes, conclude; and the rendered scorecard.
+
+Writes go through the year's RevisionWorkflow Updates (workflow id
+``revision-<plan id>-<year>``), whose validators decide; the actor is always the
+authenticated person.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from api.auth import Context, Me, PlanId
+from api.errors import ERROR_RESPONSES, ApiError, refused
+from api.requests import ContentHash, Reason, Version
+from api.revision_views import RevisionView, revision_view
+from api.service import ApiContext, require_actor, require_reader
+from api.tokens import Principal
+from domain import revision_commands as rc
+from domain.commands import Receipt
+from domain.revision_models import MeasureChange
+from domain.state import PlanState, RevisionRound
+from temaplan.logging import bind_context
+from workflows.revision_models import revision_workflow_id
+
+router = APIRouter(
+    prefix="/api/plans/{plan_id}/revisions", tags=["revision"], responses=ERROR_RESPONSES
+)
+
+Year = Annotated[int, Path(ge=2000, le=2200, description="the revision's year, e.g. 2026")]
+ItemRef = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+# A decimal as text ("12.5") or as a JSON number; the workflow checks it and refuses a
+# malformed one with InvalidValue, before anything is recorded.
+Value = Annotated[str, StringConstraints(max_length=40)] | Decimal
+
+# The scorecard page is a whole document of its own with an inline style sheet.
+SCORECARD_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ReportRequest(_Request):
+    measure_id: ItemRef
+    status: Literal["done", "not_done"]
+    comment: Annotated[str, StringConstraints(max_length=2000)] = ""
+    indicator_value: Value | None = Field(
+        default=None, description="the indicator's current value, where the measure has one"
+    )
+
+
+class GoalIndicatorRequest(_Request):
+    goal_id: ItemRef
+    value: Value
+
+
+class EmptyRequest(_Request):
+    pass
+
+
+class ChangesRequest(_Request):
+    changes: tuple[MeasureChange, ...] = Field(min_length=1, max_length=200)
+
+
+class ReviewRequest(_Request):
+    content_version: Version
+    content_hash: ContentHash
+    approve: bool
+    comment: Reason = ""
+
+
+def as_text(value: str | Decimal | None) -> str | None:
+    if isinstance(value, Decimal):
+        return format(value, "f") if value.is_finite() else str(value)
+    return value
+
+
+def unknown_revision(state: PlanState, year: int) -> ApiError:
+    years = ", ".join(str(r.year) for r in state.revisions) or "none yet"
+    return ApiError(
+        404,
+        "UnknownRevision",
+        f"plan '{state.plan_id}' has no revision for {year} (revisions: {years})",
+    )
+
+
+def find_revision(state: PlanState, year: int) -> RevisionRound:
+    found = state.revision(year)
+    if found is None:
+        raise unknown_revision(state, year)
+    return found
+
+
+async def act(
+    ctx: ApiContext, me: Principal, plan_id: str, year: int, *, update: str, command: Any
+) -> Receipt:
+    """Send one Update to the year's revision workflow, as the authenticated person."""
+    bind_context(plan_id=plan_id)
+    require_actor(me, await ctx.plans.state(plan_id))
+
+    async def gone() -> ApiError:
+        state = await ctx.plans.state(plan_id)
+        revision = state.revision(year)
+        if revision is not None and revision.outcome is not None:
+            return refused(
+                "GateNotOpen",
+                f"the revision for {year} is concluded ({revision.outcome}); nothing waits",
+            )
+        if revision is None:
+            return unknown_revision(state, year)
+        return ApiError(
+            404, "UnknownRevision", f"the revision for {year} of plan '{plan_id}' is not running"
+        )
+
+    return await ctx.update(
+        plan_id, update, command, workflow_id=revision_workflow_id(plan_id, year), gone=gone
+    )
+
+
+@router.get("", summary="the plan's yearly revisions, from the record")
+async def list_revisions(plan_id: PlanId, ctx: Context, me: Me) -> list[RevisionView]:
+    bind_context(plan_id=plan_id)
+    state = await ctx.plans.state(plan_id)
+    require_reader(me, state)
+    return [revision_view(state, r, me.person_id) for r in state.revisions]
+
+
+@router.get(
+    "/{year}",
+    summary="one revision: the round, every measure's report, what awaits a report from you",
+)
+async def one_revision(plan_id: PlanId, year: Year, ctx: Context, me: Me) -> RevisionView:
+    bind_context(plan_id=plan_id)
+    state = await ctx.plans.state(plan_id)
+    require_reader(me, state)
+    return revision_view(state, find_revision(state, year), me.person_id)
+
+
+@router.post("/{year}/reports", summary="report a measure you are responsible for")
+async def report_measure(
+    plan_id: PlanId, year: Year, body: ReportRequest, ctx: Context, me: Me
+) -> Receipt:
+    command = rc.ReportMeasure(
+        actor_id=me.person_id,
+        year=year,
+        measure_id=body.measure_id,
+        status=body.status,
+        comment=body.comment,
+        indicator_value=as_text(body.indicator_value),
+    )
+    return await act(ctx, me, plan_id, year, update="report_measure", command=command)
+
+
+@router.post("/{year}/goal-indicators", summary="report a goal's indicator (project leader)")
+async def report_goal_indicator(
+    plan_id: PlanId, year: Year, body: GoalIndicatorRequest, ctx: Context, me: Me
+) -> Receipt:
+    command = rc.ReportGoalIndicator(
+        actor_id=me.person_id, year=year, goal_id=body.goal_id, value=as_text(body.value) or ""
+    )
+    return await act(ctx, me, plan_id, year, update="report_goal_indicator", command=command)
+
+
+@router.post(
+    "/{year}/close",
+    summary="close the reporting round early, once every measure is reported (project leader)",
+)
+async def close_round(
+    plan_id: PlanId, year: Year, ctx: Context, me: Me, body: EmptyRequest | None = None
+) -> Receipt:
+    command = rc.CloseReportingRound(actor_id=me.person_id, year=year)
+    return await act(ctx, me, plan_id, year, update="close_round", command=command)
+
+
+@router.post(
+    "/{year}/changes",
+    summary="propose next year's changes: add, change, retire measures (project leader)",
+)
+async def propose_changes(
+    plan_id: PlanId, year: Year, body: ChangesRequest, ctx: Context, me: Me
+) -> Receipt:
+    command = rc.ProposeChanges(actor_id=me.person_id, year=year, changes=body.changes)
+    return await act(ctx, me, plan_id, year, update="propose_changes", command=command)
+
+
+@router.post(
+    "/{year}/changes/review",
+    summary="approve, or reject with a comment, the proposed changes (steering group)",
+)
+async def review_changes(
+    plan_id: PlanId, year: Year, body: ReviewRequest, ctx: Context, me: Me
+) -> Receipt:
+    command = rc.ReviewChanges(
+        actor_id=me.person_id,
+        year=year,
+        content_version=body.content_version,
+        content_hash=body.content_hash,
+        approve=body.approve,
+        comment=body.comment,
+    )
+    return await act(ctx, me, plan_id, year, update="review_changes", command=command)
+
+
+@router.post("/{year}/conclude", summary="conclude the revision without changes (project leader)")
+async def conclude(
+    plan_id: PlanId, year: Year, ctx: Context, me: Me, body: EmptyRequest | None = None
+) -> Receipt:
+    command = rc.ConcludeRevision(actor_id=me.person_id, year=year)
+    return await act(ctx, me, plan_id, year, update="conclude", command=command)
+
+
+@router.get(
+    "/{year}/scorecard",
+    summary="the year's rendered scorecard (målekort): HTML with its figure, or Markdown",
+    response_class=Response,
+    responses={200: {"content": {"text/html": {}, "text/markdown": {}}}},
+)
+async def scorecard(
+    plan_id: PlanId,
+    year: Year,
+    ctx: Context,
+    me: Me,
+    format: Annotated[Literal["html", "markdown"], Query()] = "html",
+) -> Response:
+    bind_context(plan_id=plan_id)
+    state = await ctx.plans.state(plan_id)
+    require_reader(me, state)
+    find_revision(state, year)
+    body = await ctx.pool.fetchval(
+        "SELECT body FROM scorecards WHERE plan_id = $1 AND year = $2 AND format = $3",
+        plan_id,
+        year,
+        format,
+    )
+    if body is None:
+        raise ApiError(
+            404,
+            "NoScorecard",
+            f"the {year} scorecard of plan '{plan_id}' is not made yet (it is made when "
+            "the reporting round closes)",
+        )
+    if format == "markdown":
+        return PlainTextResponse(body, media_type="text/markdown; charset=utf-8")
+    return HTMLResponse(body, headers={"Content-Security-Policy": SCORECARD_CSP})
