@@ -27,8 +27,6 @@ with workflow.unsafe.imports_passed_through():
         AppendEventsInput,
         CompileContentInput,
         EnsureScheduleInput,
-        Notification,
-        NotifyInput,
         ReceiptAtInput,
         RenderDraftInput,
     )
@@ -43,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.phases import GateStep, StepKind
     from domain.state import PlanState, evolve
     from workflows import search_attributes as sa
+    from workflows.notify import notify_people
     from workflows.plan_models import Carried, PendingResponse, PlanInput, PlanResult
 
 Decide = Callable[[PlanState, datetime, NewId], list[EventBase]]
@@ -373,51 +372,28 @@ class PlanWorkflow:
         if key in self._announced:
             return
         self._announced.add(key)
-        people = {pid for a in status.awaited for pid in a.people}
-        notifications = [
-            Notification(
-                recipient_id=p.id,
-                recipient_email=p.email,
-                subject=f"{self._definition.title}: {step.title_nb}",
-                body=(
-                    f"Planen {self._plan_id} venter på deg: {step.title_nb}. "
-                    f"Innholdsversjon {status.content_version or '-'}."
-                ),
-            )
-            for p in self._definition.participants
-            if p.id in people
-        ]
-        if notifications:
-            await workflow.execute_activity_method(
-                PlanActivities.notify,
-                NotifyInput(
-                    plan_id=self._plan_id,
-                    dedupe_prefix=f"{self._plan_id}/{key}",
-                    notifications=notifications,
-                ),
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=STORE_RETRY,
-            )
+        await notify_people(
+            self._definition,
+            {pid for a in status.awaited for pid in a.people},
+            dedupe_prefix=f"{self._plan_id}/{key}",
+            subject=f"{self._definition.title}: {step.title_nb}",
+            body=(
+                f"Planen {self._plan_id} venter på deg: {step.title_nb}. "
+                f"Innholdsversjon {status.content_version or '-'}."
+            ),
+            timeout=ACTIVITY_TIMEOUT,
+            retry_policy=STORE_RETRY,
+        )
 
     async def _announce_hearing(self) -> None:
         deadline = self._state.hearing_deadline
-        notifications = [
-            Notification(
-                recipient_id=p.id,
-                recipient_email=p.email,
-                subject=f"{self._definition.title} er sendt på høring",
-                body=f"Høringsfrist {deadline.isoformat() if deadline else ''}.",
-            )
-            for p in self._definition.participants
-        ]
-        await workflow.execute_activity_method(
-            PlanActivities.notify,
-            NotifyInput(
-                plan_id=self._plan_id,
-                dedupe_prefix=f"{self._plan_id}/hearing/{self._version}",
-                notifications=notifications,
-            ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
+        await notify_people(
+            self._definition,
+            None,
+            dedupe_prefix=f"{self._plan_id}/hearing/{self._version}",
+            subject=f"{self._definition.title} er sendt på høring",
+            body=f"Høringsfrist {deadline.isoformat() if deadline else ''}.",
+            timeout=ACTIVITY_TIMEOUT,
             retry_policy=STORE_RETRY,
         )
 

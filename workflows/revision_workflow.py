@@ -23,8 +23,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.models import (
         AppendEventsInput,
         LoadPlanInput,
-        Notification,
-        NotifyInput,
         RenderScorecardInput,
     )
     from activities.plan_activities import PlanActivities
@@ -36,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.hierarchy import PlanContent
     from domain.ids import event_id
     from domain.state import PlanState, RevisionRound, evolve
+    from workflows.notify import notify_people
     from workflows.plan_workflow import ACTIVITY_TIMEOUT, STORE_RETRY
     from workflows.revision_models import RevisionInput, RevisionResult, RevisionStatus
 
@@ -195,21 +194,13 @@ class RevisionWorkflow:
     async def _notify(self, key: str, people: tuple[str, ...], subject: str, body: str) -> None:
         definition = self._state.definition
         assert definition is not None
-        notifications = [
-            Notification(recipient_id=p.id, recipient_email=p.email, subject=subject, body=body)
-            for p in definition.participants
-            if p.id in people
-        ]
-        if not notifications:
-            return
-        await workflow.execute_activity_method(
-            PlanActivities.notify,
-            NotifyInput(
-                plan_id=self._plan_id,
-                dedupe_prefix=f"{self._plan_id}/revision/{self._year}/{key}",
-                notifications=notifications,
-            ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
+        await notify_people(
+            definition,
+            people,
+            dedupe_prefix=f"{self._plan_id}/revision/{self._year}/{key}",
+            subject=subject,
+            body=body,
+            timeout=ACTIVITY_TIMEOUT,
             retry_policy=STORE_RETRY,
         )
 
