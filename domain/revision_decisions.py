@@ -5,6 +5,7 @@ validators and handlers call the same functions.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -86,12 +87,23 @@ def reporters_for(definition: PlanDefinition, measure: Measure) -> tuple[Partici
     return members or definition.members(Role.PROJECT_LEADER)
 
 
+def reporters_of(
+    definition: PlanDefinition, content: PlanContent, measure_ids: Collection[str] | None = None
+) -> tuple[str, ...]:
+    """Who reports on the given measures (all when None), each person once."""
+    people = [
+        p.id
+        for measure in content.measures
+        if measure_ids is None or measure.id in measure_ids
+        for p in reporters_for(definition, measure)
+    ]
+    return tuple(dict.fromkeys(people))
+
+
 def revision_recipients(definition: PlanDefinition, content: PlanContent) -> tuple[str, ...]:
     """The project leader and every measure's responsible unit, each person once."""
-    people = [p.id for p in definition.members(Role.PROJECT_LEADER)]
-    for measure in content.measures:
-        people += [p.id for p in reporters_for(definition, measure)]
-    return tuple(dict.fromkeys(people))
+    leaders = tuple(p.id for p in definition.members(Role.PROJECT_LEADER))
+    return tuple(dict.fromkeys(leaders + reporters_of(definition, content)))
 
 
 # --- the schedule -----------------------------------------------------------------------
@@ -236,17 +248,12 @@ def close_reporting_round(
         )
     ]
     if unreported:
-        content = _in_force_at(state, revision)
-        people: list[str] = []
-        for measure in content.measures:
-            if measure.id in unreported:
-                people += [p.id for p in reporters_for(definition, measure)]
         events.append(
             ReportReminderRecorded(
                 **_by_engine(at, new_id),
                 year=year,
                 measure_ids=unreported,
-                recipients=tuple(dict.fromkeys(people)),
+                recipients=reporters_of(definition, round_content(state, revision), unreported),
             )
         )
     return events
@@ -265,7 +272,8 @@ def record_scorecard(state: PlanState, year: int, at: datetime, new_id: NewId) -
     ]
 
 
-def _in_force_at(state: PlanState, revision: RevisionRound) -> PlanContent:
+def round_content(state: PlanState, revision: RevisionRound) -> PlanContent:
+    """The plan in force when the year's round opened: what its reports are about."""
     version = state.content(revision.content_version)
     assert version is not None
     return version.content
@@ -306,7 +314,7 @@ def report_measure(
     person = _participant(state, command.actor_id)
     revision = _round(state, command.year)
     _open_round(revision)
-    content = _in_force_at(state, revision)
+    content = round_content(state, revision)
     measure = next((m for m in content.measures if m.id == command.measure_id), None)
     if measure is None or measure.id not in revision.measure_ids:
         raise Refusal(
@@ -364,7 +372,7 @@ def report_goal_indicator(
     _require_role(person, Role.PROJECT_LEADER, "report a goal's indicator")
     revision = _round(state, command.year)
     _open_round(revision)
-    content = _in_force_at(state, revision)
+    content = round_content(state, revision)
     goal = next((g for g in content.goals if g.id == command.goal_id), None)
     if goal is None or goal.indicator is None:
         with_indicator = [g.id for g in content.goals if g.indicator is not None]

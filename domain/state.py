@@ -452,6 +452,13 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
             return _evolve_revision(state, event, base)
 
 
+def _added_to_round(state: PlanState, year: int, field: str, item: object) -> dict[str, object]:
+    """``item`` appended to one of the year's round's tuples."""
+    current = state.revision(year)
+    assert current is not None
+    return _with_round(state, year, **{field: (*getattr(current, field), item)})
+
+
 def _with_round(state: PlanState, year: int, **changes: object) -> dict[str, object]:
     rounds = tuple(r.model_copy(update=changes) if r.year == year else r for r in state.revisions)
     return {"revisions": rounds}
@@ -525,8 +532,6 @@ def _evolve_revision(  # noqa: PLR0911, PLR0912
                 }
             )
         case MeasureReported():
-            current_round = state.revision(event.year)
-            assert current_round is not None
             report = MeasureReportState(
                 measure_id=event.measure_id,
                 status=event.status,
@@ -540,13 +545,11 @@ def _evolve_revision(  # noqa: PLR0911, PLR0912
             return state.model_copy(
                 update={
                     **base,
-                    **_with_round(state, event.year, reports=(*current_round.reports, report)),
+                    **_added_to_round(state, event.year, "reports", report),
                     "decisions": (*state.decisions, decision),
                 }
             )
         case GoalIndicatorReported():
-            current_round = state.revision(event.year)
-            assert current_round is not None
             value = GoalIndicatorState(
                 goal_id=event.goal_id,
                 value=event.value,
@@ -556,9 +559,7 @@ def _evolve_revision(  # noqa: PLR0911, PLR0912
             return state.model_copy(
                 update={
                     **base,
-                    **_with_round(
-                        state, event.year, goal_indicators=(*current_round.goal_indicators, value)
-                    ),
+                    **_added_to_round(state, event.year, "goal_indicators", value),
                     "decisions": decisions,
                 }
             )
@@ -587,8 +588,6 @@ def _evolve_revision(  # noqa: PLR0911, PLR0912
                 }
             )
         case MeasureChangesProposed():
-            current_round = state.revision(event.year)
-            assert current_round is not None
             proposal = ChangeProposal(
                 content_version=event.content_version,
                 content_hash=event.content_hash,
@@ -609,15 +608,11 @@ def _evolve_revision(  # noqa: PLR0911, PLR0912
                 update={
                     **base,
                     "content_versions": (*state.content_versions, version),
-                    **_with_round(
-                        state, event.year, proposals=(*current_round.proposals, proposal)
-                    ),
+                    **_added_to_round(state, event.year, "proposals", proposal),
                     "decisions": (*state.decisions, decision),
                 }
             )
         case MeasureChangesSignedOff():
-            current_round = state.revision(event.year)
-            assert current_round is not None
             sign_off = SignOff(
                 step_key=f"revision.{event.year}.quality_assurance",
                 content_version=event.content_version,
@@ -629,40 +624,29 @@ def _evolve_revision(  # noqa: PLR0911, PLR0912
             return state.model_copy(
                 update={
                     **base,
-                    **_with_round(
-                        state, event.year, sign_offs=(*current_round.sign_offs, sign_off)
-                    ),
+                    **_added_to_round(state, event.year, "sign_offs", sign_off),
                     "decisions": (*state.decisions, decision),
                 }
             )
         case MeasureChangesRejected():
-            current_round = state.revision(event.year)
-            assert current_round is not None
-            proposals = _set_last_proposal(current_round, "rejected", event.reason)
             decision = _decision(
                 event, None, content_version=event.content_version, reason=event.reason
             )
             return state.model_copy(
                 update={
                     **base,
-                    **_with_round(state, event.year, proposals=proposals),
+                    **_last_proposal_decided(state, event.year, "rejected", event.reason),
                     "decisions": (*state.decisions, decision),
                 }
             )
         case ContentRevised():
-            current_round = state.revision(event.year)
-            assert current_round is not None
             decision = _decision(event, None, content_version=event.content_version)
             return state.model_copy(
                 update={
                     **base,
                     "in_force_version": event.content_version,
                     "in_force_hash": event.content_hash,
-                    **_with_round(
-                        state,
-                        event.year,
-                        proposals=_set_last_proposal(current_round, "approved", ""),
-                    ),
+                    **_last_proposal_decided(state, event.year, "approved", ""),
                     "decisions": (*state.decisions, decision),
                 }
             )
@@ -680,11 +664,14 @@ def _evolve_revision(  # noqa: PLR0911, PLR0912
     raise TypeError(f"no fold rule for {type(event).__name__}")  # pragma: no cover
 
 
-def _set_last_proposal(
-    revision: RevisionRound, status: Literal["approved", "rejected"], reason: str
-) -> tuple[ChangeProposal, ...]:
-    *earlier, last = revision.proposals
-    return (*earlier, last.model_copy(update={"status": status, "reason": reason}))
+def _last_proposal_decided(
+    state: PlanState, year: int, status: Literal["approved", "rejected"], reason: str
+) -> dict[str, object]:
+    current = state.revision(year)
+    assert current is not None
+    *earlier, last = current.proposals
+    decided = last.model_copy(update={"status": status, "reason": reason})
+    return _with_round(state, year, proposals=(*earlier, decided))
 
 
 def _complete_if_quorum(state: PlanState, step_key: str) -> PlanState:

@@ -7,7 +7,6 @@ the hearing and adopt. Then the decision history and its verification.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -32,14 +31,18 @@ from eventstore import EventStore, StoredEvent
 from starter import start_plan
 from temaplan.database import migrated_pool
 from temaplan.planfile import load_plan_file
-from temaplan.revision_simulation import report_everything, wait_for_revision
+from temaplan.revision_simulation import (
+    report_everything,
+    revision_status_when,
+    wait_for_revision,
+)
 from temaplan.schedules import act_on_schedule, describe_schedule, new_request_id
 from temaplan.settings import Settings
 from temaplan.simulation import PlanDriver, send_hearing_responses
 from temaplan.temporal_client import connect
 from temaplan.temporal_server import dev_server_args, temporal_binary
 from worker import build_worker
-from workflows.revision_models import RevisionStatus, revision_year
+from workflows.revision_models import revision_year
 from workflows.search_attributes import ALL_KEYS
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "bodo.yaml"
@@ -195,15 +198,13 @@ async def first_revision(
         "close_round", rc.CloseReportingRound(actor_id=leader, year=year), result_type=Receipt
     )
     print(f"  - {leader} closes the round: every measure is reported")
-    status = await revision.query("status", result_type=RevisionStatus)
-    while status.scorecard is None:
-        await asyncio.sleep(0.1)
-        status = await revision.query("status", result_type=RevisionStatus)
+    status = await revision_status_when(revision, lambda s: s.scorecard is not None)
     await revision.execute_update(
         "conclude", rc.ConcludeRevision(actor_id=leader, year=year), result_type=Receipt
     )
     await revision.result()
     card = status.scorecard
+    assert card is not None
     print(f"  Scorecard {year}: {card.done} of {card.total} measures done")
     for goal in card.goals:
         print(

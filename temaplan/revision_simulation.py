@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -34,6 +35,20 @@ async def wait_for_revision(
             pass  # not started yet
         await asyncio.sleep(0.1)
     raise TimeoutError(f"the {year} revision of {plan_id} did not start")
+
+
+async def revision_status_when(
+    handle: WorkflowHandle[Any, Any],
+    done: Callable[[RevisionStatus], bool],
+    attempts: int = 300,
+) -> RevisionStatus:
+    """The revision's status once ``done`` holds for it (it moves on in its own time)."""
+    for _ in range(attempts):
+        status: RevisionStatus = await handle.query("status", result_type=RevisionStatus)
+        if done(status):
+            return status
+        await asyncio.sleep(0.1)
+    raise TimeoutError(f"{handle.id} did not reach the awaited status")
 
 
 def _current_value(baseline: Decimal, target: Decimal) -> str:

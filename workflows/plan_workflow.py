@@ -11,13 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from collections.abc import Callable
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 from uuid import UUID
 
 from temporalio import workflow
-from temporalio.common import RawValue, RetryPolicy
+from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -41,24 +39,10 @@ with workflow.unsafe.imports_passed_through():
     from domain.phases import GateStep, StepKind
     from domain.state import PlanState, evolve
     from workflows import search_attributes as sa
+    from workflows.deciding import ACTIVITY_TIMEOUT, STORE_RETRY, Decide, refused, using
     from workflows.notify import notify_people
     from workflows.plan_models import Carried, PendingResponse, PlanInput, PlanResult
 
-Decide = Callable[[PlanState, datetime, NewId], list[EventBase]]
-
-STORE_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=1),
-    # Unlimited attempts: a database outage delays a plan, it never fails one.
-    non_retryable_error_types=[
-        "ConcurrencyConflict",
-        "EventIdConflict",
-        "CanonicalFormError",
-        "InvalidContent",
-    ],
-)
-ACTIVITY_TIMEOUT = timedelta(seconds=30)
 # Patch id: a person's decision is appended by a local activity (workflow.patched keeps
 # older histories replaying through the regular activity they were recorded with).
 LOCAL_APPEND = "append-decision-local-activity"
@@ -73,13 +57,6 @@ REVISION_SCHEDULE = "revision-schedule-on-adoption"
 RESPONSE_BATCH = 200
 
 
-def _using(
-    decide: Callable[[PlanState, Any, datetime, NewId], list[EventBase]], command: Any
-) -> Decide:
-    """One person's command, ready for _record or _check."""
-    return lambda state, at, ids: decide(state, command, at, ids)
-
-
 def _hearing_response(raw: RawValue) -> cmd.HearingResponse | None:
     payload = raw.payload
     try:
@@ -92,10 +69,6 @@ def _hearing_response(raw: RawValue) -> cmd.HearingResponse | None:
     except (ValidationError, ValueError, TypeError) as exc:
         workflow.logger.warning("hearing response not readable, left out: %s", exc)
         return None
-
-
-def _refused(refusal: Refusal) -> ApplicationError:
-    return ApplicationError(refusal.message, type=refusal.code.value, non_retryable=True)
 
 
 @workflow.defn(name="PlanWorkflow")
@@ -292,7 +265,7 @@ class PlanWorkflow:
             try:
                 events = decide(self._state, workflow.now(), self._ids())
             except Refusal as refusal:
-                raise _refused(refusal) from None
+                raise refused(refusal) from None
             if not events:
                 return []
             request = AppendEventsInput(
@@ -342,7 +315,7 @@ class PlanWorkflow:
         try:
             decide(self._state, workflow.now(), self._ids())
         except Refusal as refusal:
-            raise _refused(refusal) from None
+            raise refused(refusal) from None
 
     # --- what people see ----------------------------------------------------------------
 
@@ -481,20 +454,20 @@ class PlanWorkflow:
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=STORE_RETRY,
         )
-        receipts = await self._record(_using(decisions.submit_content, command))
+        receipts = await self._record(using(decisions.submit_content, command))
         return receipts[0]
 
     @submit_content.validator
     def _validate_submit_content(self, command: cmd.SubmitContent) -> None:
-        self._check(_using(decisions.submit_content, command))
+        self._check(using(decisions.submit_content, command))
 
     @workflow.update
     async def comment(self, command: cmd.AddComment) -> cmd.Receipt:
-        return await self._decide_update(_using(decisions.add_comment, command))
+        return await self._decide_update(using(decisions.add_comment, command))
 
     @comment.validator
     def _validate_comment(self, command: cmd.AddComment) -> None:
-        self._check(_using(decisions.add_comment, command))
+        self._check(using(decisions.add_comment, command))
 
     @workflow.update
     async def sign_off(self, command: cmd.SignOff) -> cmd.Receipt:
@@ -502,7 +475,7 @@ class PlanWorkflow:
         if decisions.existing_sign_off(self._state, command) and key in self._receipts:
             self._updates_in_run += 1
             return self._receipts[key].model_copy(update={"duplicate": True})
-        receipt = await self._decide_update(_using(decisions.sign_off, command))
+        receipt = await self._decide_update(using(decisions.sign_off, command))
         if command.approve:
             self._receipts[key] = receipt
         return receipt
@@ -512,15 +485,15 @@ class PlanWorkflow:
         self._not_handing_over()
         if decisions.existing_sign_off(self._state, command):
             return  # answered with the original receipt
-        self._check(_using(decisions.sign_off, command))
+        self._check(using(decisions.sign_off, command))
 
     @workflow.update
     async def complete_draft_step(self, command: cmd.CompleteDraftStep) -> cmd.Receipt:
-        return await self._decide_update(_using(decisions.complete_draft_step, command))
+        return await self._decide_update(using(decisions.complete_draft_step, command))
 
     @complete_draft_step.validator
     def _validate_draft_step(self, command: cmd.CompleteDraftStep) -> None:
-        self._check(_using(decisions.complete_draft_step, command))
+        self._check(using(decisions.complete_draft_step, command))
 
     @workflow.signal
     def hearing_response(self, raw: RawValue) -> None:
@@ -612,28 +585,28 @@ class PlanWorkflow:
         try:
             decisions.request_hearing_close(self._state, command)
         except Refusal as refusal:
-            raise _refused(refusal) from None
+            raise refused(refusal) from None
 
     @workflow.update
     async def submit_hearing_summary(self, command: cmd.HearingSummary) -> cmd.Receipt:
-        return await self._decide_update(_using(decisions.hearing_summary, command))
+        return await self._decide_update(using(decisions.hearing_summary, command))
 
     @submit_hearing_summary.validator
     def _validate_summary(self, command: cmd.HearingSummary) -> None:
-        self._check(_using(decisions.hearing_summary, command))
+        self._check(using(decisions.hearing_summary, command))
 
     @workflow.update
     async def decide_after_hearing(self, command: cmd.HearingDecision) -> cmd.Receipt:
-        return await self._decide_update(_using(decisions.hearing_decision, command))
+        return await self._decide_update(using(decisions.hearing_decision, command))
 
     @decide_after_hearing.validator
     def _validate_hearing_decision(self, command: cmd.HearingDecision) -> None:
-        self._check(_using(decisions.hearing_decision, command))
+        self._check(using(decisions.hearing_decision, command))
 
     @workflow.update
     async def council_decision(self, command: cmd.CouncilDecision) -> cmd.Receipt:
-        return await self._decide_update(_using(decisions.council_decision, command))
+        return await self._decide_update(using(decisions.council_decision, command))
 
     @council_decision.validator
     def _validate_council(self, command: cmd.CouncilDecision) -> None:
-        self._check(_using(decisions.council_decision, command))
+        self._check(using(decisions.council_decision, command))

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from uuid import UUID
 
 from temporalio import workflow
@@ -30,19 +29,12 @@ with workflow.unsafe.imports_passed_through():
     from domain import revision_commands as rc
     from domain import revision_decisions as rd
     from domain.decisions import NewId, Refusal
-    from domain.events import EventBase
     from domain.hierarchy import PlanContent
     from domain.ids import event_id
     from domain.state import PlanState, RevisionRound, evolve
+    from workflows.deciding import ACTIVITY_TIMEOUT, STORE_RETRY, Decide, refused, using
     from workflows.notify import notify_people
-    from workflows.plan_workflow import ACTIVITY_TIMEOUT, STORE_RETRY
     from workflows.revision_models import RevisionInput, RevisionResult, RevisionStatus
-
-Decide = Callable[[PlanState, datetime, NewId], list[EventBase]]
-
-
-def _refused(refusal: Refusal) -> ApplicationError:
-    return ApplicationError(refusal.message, type=refusal.code.value, non_retryable=True)
 
 
 @workflow.defn(name="RevisionWorkflow")
@@ -152,7 +144,7 @@ class RevisionWorkflow:
             try:
                 events = decide(self._state, workflow.now(), self._ids())
             except Refusal as refusal:
-                raise _refused(refusal) from None
+                raise refused(refusal) from None
             if not events:
                 return []
             result = await workflow.execute_activity_method(
@@ -187,7 +179,7 @@ class RevisionWorkflow:
         try:
             decide(self._state, workflow.now(), self._ids())
         except Refusal as refusal:
-            raise _refused(refusal) from None
+            raise refused(refusal) from None
 
     # --- notifications ------------------------------------------------------------------
 
@@ -224,21 +216,15 @@ class RevisionWorkflow:
         unreported = self._round().unreported
         if not unreported:
             return
-        people: list[str] = []
-        for measure in self._in_force().measures:
-            if measure.id in unreported:
-                people += [p.id for p in rd.reporters_for(definition, measure)]
         await self._notify(
             "unreported",
-            tuple(dict.fromkeys(people)),
+            rd.reporters_of(definition, self._in_force(), unreported),
             f"{definition.title}: tiltak ikke rapportert ({self._year})",
             f"Fristen er ute. Ikke rapportert: {', '.join(unreported)}.",
         )
 
     def _in_force(self) -> PlanContent:
-        version = self._state.content(self._round().content_version)
-        assert version is not None
-        return version.content
+        return rd.round_content(self._state, self._round())
 
     # --- queries and updates -------------------------------------------------------------
 
@@ -289,43 +275,43 @@ class RevisionWorkflow:
 
     @workflow.update
     async def report_measure(self, command: rc.ReportMeasure) -> cmd.Receipt:
-        return await self._decide(lambda s, at, ids: rd.report_measure(s, command, at, ids))
+        return await self._decide(using(rd.report_measure, command))
 
     @report_measure.validator
     def _validate_report(self, command: rc.ReportMeasure) -> None:
-        self._check(lambda s, at, ids: rd.report_measure(s, command, at, ids), command.year)
+        self._check(using(rd.report_measure, command), command.year)
 
     @workflow.update
     async def report_goal_indicator(self, command: rc.ReportGoalIndicator) -> cmd.Receipt:
-        return await self._decide(lambda s, at, ids: rd.report_goal_indicator(s, command, at, ids))
+        return await self._decide(using(rd.report_goal_indicator, command))
 
     @report_goal_indicator.validator
     def _validate_goal_indicator(self, command: rc.ReportGoalIndicator) -> None:
-        self._check(lambda s, at, ids: rd.report_goal_indicator(s, command, at, ids), command.year)
+        self._check(using(rd.report_goal_indicator, command), command.year)
 
     @workflow.update
     async def close_round(self, command: rc.CloseReportingRound) -> cmd.Receipt:
-        return await self._decide(lambda s, at, ids: rd.close_round_early(s, command, at, ids))
+        return await self._decide(using(rd.close_round_early, command))
 
     @close_round.validator
     def _validate_close_round(self, command: rc.CloseReportingRound) -> None:
-        self._check(lambda s, at, ids: rd.close_round_early(s, command, at, ids), command.year)
+        self._check(using(rd.close_round_early, command), command.year)
 
     @workflow.update
     async def propose_changes(self, command: rc.ProposeChanges) -> cmd.Receipt:
-        return await self._decide(lambda s, at, ids: rd.propose_changes(s, command, at, ids))
+        return await self._decide(using(rd.propose_changes, command))
 
     @propose_changes.validator
     def _validate_proposal(self, command: rc.ProposeChanges) -> None:
-        self._check(lambda s, at, ids: rd.propose_changes(s, command, at, ids), command.year)
+        self._check(using(rd.propose_changes, command), command.year)
 
     @workflow.update
     async def review_changes(self, command: rc.ReviewChanges) -> cmd.Receipt:
-        return await self._decide(lambda s, at, ids: rd.review_changes(s, command, at, ids))
+        return await self._decide(using(rd.review_changes, command))
 
     @review_changes.validator
     def _validate_review(self, command: rc.ReviewChanges) -> None:
-        self._check(lambda s, at, ids: rd.review_changes(s, command, at, ids), command.year)
+        self._check(using(rd.review_changes, command), command.year)
 
     @workflow.update
     async def conclude(self, command: rc.ConcludeRevision) -> cmd.Receipt:

@@ -10,7 +10,6 @@ from datetime import datetime
 from uuid import UUID
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.models import AppendEventsInput, ApplyScheduleActionInput, LoadPlanInput
@@ -20,7 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.decisions import Refusal
     from domain.events import EventBase
     from domain.ids import event_id
-    from workflows.plan_workflow import ACTIVITY_TIMEOUT, STORE_RETRY
+    from workflows.deciding import ACTIVITY_TIMEOUT, STORE_RETRY, refused
     from workflows.revision_models import ScheduleActionRequest, ScheduleActionResult
 
 
@@ -44,9 +43,7 @@ class ScheduleActionWorkflow:
         try:
             events: list[EventBase] = rd.schedule_action(loaded.state, command, at, new_id)
         except Refusal as refusal:
-            raise ApplicationError(
-                refusal.message, type=refusal.code.value, non_retryable=True
-            ) from None
+            raise refused(refusal) from None
         schedule = loaded.state.schedule
         assert schedule is not None
         await workflow.execute_activity_method(

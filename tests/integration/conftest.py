@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -16,11 +19,21 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from api.service import ApiContext
 from api.tokens import Kind
+from domain import commands as cmd
+from domain.gates import PlanStatus
 from domain.plan import PlanDefinition
+from domain.revision_commands import ScheduleCommand
+from domain.revision_models import ScheduleAction
+from domain.roles import Role
+from eventstore import EventStore
 from eventstore.pool import create_pool
+from starter import start_plan
 from temaplan.planfile import load_plan_file
+from temaplan.schedules import act_on_schedule
 from temaplan.settings import Settings
+from temaplan.simulation import PlanDriver
 from worker import build_worker
+from workflows.revision_models import revision_year
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -40,6 +53,19 @@ def bodo() -> PlanDefinition:
 @pytest.fixture
 def larvik() -> PlanDefinition:
     return load_plan_file(EXAMPLES / "larvik.yaml")
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def chromium_available() -> bool:
+    """Debian's chromium, for the browser tests; missing, it fails them where
+    REQUIRE_CHROMIUM is set (CI installs it) and lets them skip elsewhere."""
+    if os.access(CHROMIUM, os.X_OK):
+        return True
+    if os.environ.get("REQUIRE_CHROMIUM"):
+        pytest.fail(f"REQUIRE_CHROMIUM is set but {CHROMIUM} is missing (apt-get install chromium)")
+    return False
 
 
 def unique(definition: PlanDefinition) -> PlanDefinition:
@@ -93,20 +119,6 @@ async def adopted_with_open_round(
 ) -> int:
     """The plan driven to adoption (the hearing closed early), this year's reminder
     triggered by the scheduler, and its reporting round open in the store: the year."""
-    import asyncio
-    from datetime import UTC, datetime
-
-    from domain import commands as cmd
-    from domain.gates import PlanStatus
-    from domain.revision_commands import ScheduleCommand
-    from domain.revision_models import ScheduleAction
-    from domain.roles import Role
-    from eventstore import EventStore
-    from starter import start_plan
-    from temaplan.schedules import act_on_schedule
-    from temaplan.simulation import PlanDriver
-    from workflows.revision_models import revision_year
-
     handle = await start_plan(client, definition, task_queue)
     driver = PlanDriver(handle, definition)
 

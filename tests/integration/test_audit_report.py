@@ -28,11 +28,10 @@ from domain.roles import Role
 from eventstore import EventStore
 from starter import start_plan
 from temaplan.simulation import PlanDriver, send_hearing_responses
-from tests.integration.conftest import unique
+from tests.integration.conftest import CHROMIUM, chromium_available, unique
 
 pytestmark = pytest.mark.servers
 
-CHROMIUM = "/usr/bin/chromium"
 GENERATED_AT = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
 # A response whose text and name must come out escaped, never as markup.
 SPECIAL_NAME = "Ås & Sønner <AS>"
@@ -130,14 +129,6 @@ async def _chromium(*args: str, profile: Path) -> str:
     log = (out + err).decode(errors="replace")
     assert process.returncode == 0, f"chromium exited with {process.returncode}:\n{log[-3000:]}"
     return log
-
-
-def _chromium_available() -> bool:
-    if os.access(CHROMIUM, os.X_OK):
-        return True
-    if os.environ.get("REQUIRE_CHROMIUM"):
-        pytest.fail(f"REQUIRE_CHROMIUM is set but {CHROMIUM} is missing (apt-get install chromium)")
-    return False
 
 
 async def test_audit_report_of_an_adopted_plan_in_both_languages_and_a_real_browser(
@@ -305,7 +296,7 @@ async def test_audit_report_of_an_adopted_plan_in_both_languages_and_a_real_brow
     assert f"BROKEN at version {comment.version}" in broken.all_text
     assert "intact" not in broken.all_text
 
-    if not _chromium_available():
+    if not chromium_available():
         pytest.skip(f"{CHROMIUM} not installed: the report was checked as text only")
     for language, path in (("nb", nb_path), ("en", en_path)):
         png = artifacts_dir / f"audit-report-{language}.png"

@@ -16,7 +16,6 @@ import asyncpg
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
-    Client,
     ScheduleOverlapPolicy,
     WorkflowHandle,
     WorkflowUpdateFailedError,
@@ -39,12 +38,12 @@ from domain.state import PlanState, fold
 from eventstore import EventStore
 from starter import start_plan
 from temaplan.cli import main
+from temaplan.revision_simulation import revision_status_when, wait_for_revision
 from temaplan.schedules import ScheduleRefused, act_on_schedule, describe_schedule
 from temaplan.simulation import PlanDriver, send_hearing_responses
 from tests.integration.conftest import unique
 from worker import DEFAULT_REVISION_DATE
 from workflows.revision_models import (
-    RevisionResult,
     RevisionStatus,
     revision_workflow_id,
     revision_year,
@@ -70,22 +69,6 @@ async def adopt(env: WorkflowEnvironment, definition: PlanDefinition, task_queue
     final = await driver.run_to_adoption(hearing)
     assert final.status == "adopted"
     await handle.result()
-
-
-async def revision_handle(client: Client, plan_id: str, year: int) -> WorkflowHandle[Any, Any]:
-    """The year's revision, once the reminder the schedule started has started it."""
-    handle = client.get_workflow_handle(
-        revision_workflow_id(plan_id, year), result_type=RevisionResult
-    )
-    for _ in range(200):
-        try:
-            status: RevisionStatus = await handle.query("status", result_type=RevisionStatus)
-            if status.deadline is not None:
-                return handle
-        except RPCError:
-            pass
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"no revision for {plan_id} {year}")
 
 
 async def update(handle: WorkflowHandle[Any, Any], name: str, command: Any) -> Receipt:
@@ -184,7 +167,7 @@ async def test_two_yearly_revisions_report_revise_and_score(
     )
     assert trigger.event_type == "revision_schedule_changed"
     year = revision_year(datetime.now(UTC))
-    handle = await revision_handle(client, plan_id, year)
+    handle = await wait_for_revision(client, plan_id, year)
     status = await handle.query("status", result_type=RevisionStatus)
     assert status.round_open
     assert status.awaited["tiltak-1.1.1"] == ["tor.berg"]
@@ -225,11 +208,7 @@ async def test_two_yearly_revisions_report_revise_and_score(
 
     # The 30-day round runs out on the workflow's clock.
     await temporal_env.fast_forward(handle, timedelta(days=31))  # type: ignore[attr-defined]
-    for _ in range(100):
-        status = await handle.query("status", result_type=RevisionStatus)
-        if status.scorecard is not None:
-            break
-        await asyncio.sleep(0.1)
+    status = await revision_status_when(handle, lambda s: s.scorecard is not None)
     card = status.scorecard
     assert card is not None
     assert not status.round_open
@@ -310,7 +289,7 @@ async def test_two_yearly_revisions_report_revise_and_score(
         ),
         task_queue,
     )
-    second = await revision_handle(client, plan_id, next_year)
+    second = await wait_for_revision(client, plan_id, next_year)
     status = await second.query("status", result_type=RevisionStatus)
     assert "tiltak-1.1.3" in status.awaited
     assert "tiltak-1.1.1" not in status.awaited
@@ -325,11 +304,7 @@ async def test_two_yearly_revisions_report_revise_and_score(
     await update(
         second, "close_round", rc.CloseReportingRound(actor_id=PROJECT_LEADER, year=next_year)
     )
-    for _ in range(100):
-        status = await second.query("status", result_type=RevisionStatus)
-        if status.scorecard is not None:
-            break
-        await asyncio.sleep(0.1)
+    status = await revision_status_when(second, lambda s: s.scorecard is not None)
     second_card = status.scorecard
     assert second_card is not None
     assert (second_card.done, second_card.total) == (9, 10)
@@ -385,7 +360,7 @@ async def test_refused_reports_leave_no_trace(
         temporal_env.client, store, plan_id, schedule_command(ScheduleAction.TRIGGER), task_queue
     )
     year = revision_year(datetime.now(UTC))
-    handle = await revision_handle(temporal_env.client, plan_id, year)
+    handle = await wait_for_revision(temporal_env.client, plan_id, year)
     head = await store.head(plan_id)
     accepted = await accepted_updates(handle)
 
@@ -423,10 +398,7 @@ async def test_refused_reports_leave_no_trace(
 
     # After the round has closed, even the right person is refused.
     await temporal_env.fast_forward(handle, timedelta(days=31))  # type: ignore[attr-defined]
-    for _ in range(100):
-        if not (await handle.query("status", result_type=RevisionStatus)).round_open:
-            break
-        await asyncio.sleep(0.1)
+    await revision_status_when(handle, lambda s: not s.round_open)
     head = await store.head(plan_id)
     accepted = await accepted_updates(handle)
     late = await refused(handle, "report_measure", report("tor.berg", year, "tiltak-1.1.1", "done"))

@@ -8,7 +8,6 @@ Screenshots of the main pages go to tests/artifacts/web/.
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -30,12 +29,16 @@ from domain.plan import PlanDefinition
 from eventstore import EventStore
 from starter import start_plan
 from temaplan.simulation import PlanDriver
-from tests.integration.conftest import adopted_with_open_round, unique
+from tests.integration.conftest import (
+    CHROMIUM,
+    adopted_with_open_round,
+    chromium_available,
+    unique,
+)
 from workflows.revision_models import revision_workflow_id
 
 pytestmark = pytest.mark.servers
 
-CHROMIUM = "/usr/bin/chromium"
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -92,9 +95,7 @@ async def test_stakeholders_decide_and_the_public_responds_in_a_browser(
     bodo: PlanDefinition,
     artifacts_dir: Path,
 ) -> None:
-    if not os.access(CHROMIUM, os.X_OK):
-        if os.environ.get("REQUIRE_CHROMIUM"):
-            pytest.fail(f"REQUIRE_CHROMIUM is set but {CHROMIUM} is missing")
+    if not chromium_available():
         pytest.skip(f"{CHROMIUM} is not installed (CI installs Debian's chromium)")
     from playwright.async_api import async_playwright, expect
 
@@ -244,9 +245,7 @@ async def test_a_unit_reports_its_measure_in_the_yearly_revision_in_a_browser(
     bodo: PlanDefinition,
     artifacts_dir: Path,
 ) -> None:
-    if not os.access(CHROMIUM, os.X_OK):
-        if os.environ.get("REQUIRE_CHROMIUM"):
-            pytest.fail(f"REQUIRE_CHROMIUM is set but {CHROMIUM} is missing")
+    if not chromium_available():
         pytest.skip(f"{CHROMIUM} is not installed (CI installs Debian's chromium)")
     from playwright.async_api import async_playwright, expect
 
