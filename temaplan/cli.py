@@ -19,6 +19,7 @@ from temaplan.database import migrated_pool
 from temaplan.logging import configure_logging
 from temaplan.planfile import load_plan_file
 from temaplan.settings import Settings, load_settings
+from temaplan.temporal_client import release_runtime
 from workflows import search_attributes as sa
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -342,6 +343,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EventStoreError as exc:
         print(f"event store: {exc}", file=sys.stderr)
         return 3
+    finally:
+        release_runtime()
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
@@ -14,6 +15,9 @@ from domain.revision_commands import ScheduleCommand
 from domain.revision_models import ScheduleAction
 from eventstore import EventStore
 from temaplan.settings import Settings
+
+if TYPE_CHECKING:
+    from temaplan.schedules import ScheduleView
 
 OSLO = ZoneInfo("Europe/Oslo")
 
@@ -37,6 +41,16 @@ def add_parser(sub: Any, when: Callable[[str], Any]) -> None:
         if action == "backfill":
             parser.add_argument("--from", dest="backfill_from", type=when, required=True)
             parser.add_argument("--to", dest="backfill_to", type=when, required=True)
+
+
+def schedule_state(view: ScheduleView, now: datetime) -> str:
+    """'active' only while reminders are still to come: a schedule past its end (or
+    with no next run while not paused) has ended."""
+    past_end = view.end_at is not None and view.end_at <= now
+    if past_end or (not view.paused and not view.next_runs):
+        ended = f" {view.end_at.astimezone(OSLO):%Y-%m-%d}" if view.end_at else ""
+        return f"ended{ended}: no more reminders"
+    return f"PAUSED: {view.note}" if view.paused else "active"
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
@@ -64,9 +78,10 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
             return 0
         if command == "describe":
             view = await describe_schedule(client, args.plan_id)
-            state = f"PAUSED: {view.note}" if view.paused else "active"
-            print(f"{view.schedule_id} ({state})")
-            print(f"  yearly at {', '.join(view.yearly_at)} {view.time_zone}; ends {view.end_at}")
+            print(f"{view.schedule_id} ({schedule_state(view, datetime.now(UTC))})")
+            zone = ZoneInfo(view.time_zone)
+            ends = f"{view.end_at.astimezone(zone):%Y-%m-%d %H:%M}" if view.end_at else "never"
+            print(f"  yearly at {', '.join(view.yearly_at)} {view.time_zone}; ends {ends}")
             print(f"  overlap policy {view.overlap}; reminders so far: {view.actions_taken}")
             for moment in view.next_runs:
                 print(f"  next: {moment.astimezone(OSLO):%Y-%m-%d %H:%M} Oslo")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
 from temporalio.client import Client
@@ -32,6 +33,19 @@ def runtime() -> Runtime:
             )
         )
     return _runtime
+
+
+def release_runtime() -> None:
+    """Drop the process's runtime (and the clients left holding it) while the interpreter
+    is still whole. Kept until interpreter shutdown, the core's threads go on calling into
+    Python (log forwarding) during finalization, which aborts the process with
+    ``Fatal Python error: PyGILState_Release`` (exit 134). Call after the event loop that
+    used it has finished."""
+    global _runtime  # noqa: PLW0603 - the one runtime made by runtime()
+    _runtime = None
+    # Clients are often in reference cycles (client <-> service client): collect them now
+    # so the core runtime is dropped here, not during interpreter finalization.
+    gc.collect()
 
 
 async def connect(settings: Settings, address: str | None = None) -> Client:
