@@ -47,8 +47,9 @@ class CompileContentOutput(_Model):
     goals: int
     strategies: int
     measures: int
-    investment_nok: int
+    investment_nok: int  # the known costs only; unknown_costs names what they exclude
     running_nok_per_year: int
+    unknown_costs: list[str] = []
 
 
 class RenderDraftInput(_Model):

@@ -103,13 +103,15 @@ class PlanActivities:
                 "; ".join(p.render() for p in problems), type="InvalidContent", non_retryable=True
             )
         content = request.content
+        totals = content.cost_totals()
         return CompileContentOutput(
             content_hash=content.content_hash(),
             goals=len(content.goals),
             strategies=len(content.strategies),
             measures=len(content.measures),
-            investment_nok=sum(m.costs.investment_nok for m in content.measures),
-            running_nok_per_year=sum(m.costs.running_nok_per_year for m in content.measures),
+            investment_nok=totals.investment_nok,
+            running_nok_per_year=totals.running_nok_per_year,
+            unknown_costs=list(content.measures_with_unknown_costs()),
         )
 
     @activity.defn(name="render_draft")

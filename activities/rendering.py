@@ -18,8 +18,42 @@ ACTOR_NB = {
 }
 
 
-def _nok(amount: int) -> str:
+def _nok(amount: int | None) -> str:
+    if amount is None:
+        return "ukjent"
     return f"{amount:,}".replace(",", "\u00a0") + " kr"
+
+
+def economy_lines(content: PlanContent) -> list[str]:
+    """The draft's economic summary (step 6, the finance office's check): totals of the
+    known costs, and which measures' costs are unknown, which the totals leave out."""
+    totals = content.cost_totals()
+    lines = [
+        f"Sum investering {_nok(totals.investment_nok)}; sum drift "
+        f"{_nok(totals.running_nok_per_year)} per år ({len(content.measures)} tiltak)."
+    ]
+    unknown = content.measures_with_unknown_costs()
+    if unknown:
+        left_out = []
+        if totals.unknown_investment:
+            left_out.append(f"investering for {', '.join(totals.unknown_investment)}")
+        if totals.unknown_running:
+            left_out.append(f"drift for {', '.join(totals.unknown_running)}")
+        lines.append(
+            f"Summene omfatter ikke ukjente kostnader ({'; '.join(left_out)}). "
+            f"Tiltak med ukjent kostnad: {', '.join(unknown)}."
+        )
+    return lines
+
+
+def heading_lines(definition: PlanDefinition) -> list[str]:
+    """What the plan revises and its vision: the first things a reader meets."""
+    lines = []
+    if definition.revises is not None:
+        lines.append(f"Reviderer: {definition.revises.describe()}")
+    if definition.vision:
+        lines.append(f"Visjon: {definition.vision}")
+    return lines
 
 
 def _measure_lines(measure: Measure) -> list[str]:
@@ -53,6 +87,7 @@ def render_markdown(
         "",
         f"Innholdets SHA-256: `{content_hash}`",
         "",
+        *(line for item in heading_lines(definition) for line in (item, "")),
         "## Analysedel",
         "",
         content.analysis.strip() or "_Ingen analysetekst i dette utkastet._",
@@ -78,16 +113,7 @@ def render_markdown(
                 out += ["", f"**Strategi {strategy.id}:** {strategy.title}", ""]
                 for measure in measures_by_strategy[strategy.id]:
                     out += _measure_lines(measure)
-    total_investment = sum(m.costs.investment_nok for m in content.measures)
-    total_running = sum(m.costs.running_nok_per_year for m in content.measures)
-    out += [
-        "",
-        "## Økonomi",
-        "",
-        f"Sum investering {_nok(total_investment)}; sum drift {_nok(total_running)} per år "
-        f"({len(content.measures)} tiltak).",
-        "",
-    ]
+    out += ["", "## Økonomi", "", *economy_lines(content), ""]
     return "\n".join(out)
 
 
@@ -109,6 +135,7 @@ def render_html(
         f"planperiode {definition.period.from_year}–{definition.period.to_year} · "
         f"utkast versjon {version}</p>",
         f"<p>Innholdets SHA-256: <code>{content_hash}</code></p>",
+        *(f"<p>{escape(line)}</p>" for line in heading_lines(definition)),
         "<h2>Analysedel</h2>",
         f"<p>{escape(content.analysis.strip()) or '<em>Ingen analysetekst.</em>'}</p>",
         "<h2>Handlingsdel</h2>",
@@ -132,5 +159,7 @@ def render_html(
                         f"Kostnad: investering {_nok(m.costs.investment_nok)}, "
                         f"drift {_nok(m.costs.running_nok_per_year)} per år</div>"
                     )
+    parts.append("<h2>Økonomi</h2>")
+    parts += [f"<p>{escape(line)}</p>" for line in economy_lines(content)]
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -23,6 +23,7 @@ REFUSAL_STATUS: dict[str, int] = {
     RefusalCode.GATE_NOT_OPEN.value: 409,
     RefusalCode.STALE_CONTENT.value: 409,
     RefusalCode.LATE_RESPONSE.value: 410,
+    RefusalCode.NOT_OPEN_YET.value: 409,
     RefusalCode.INVALID_CONTENT.value: 422,
     RefusalCode.INVALID_DECISION.value: 422,
     RefusalCode.UNKNOWN_ITEM.value: 404,

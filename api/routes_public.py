@@ -31,7 +31,7 @@ def hearing_view(state: PlanState) -> PublicHearing:
         municipality=state.definition.municipality.name,
         hearing_open=state.hearing_open,
         hearing_deadline=state.hearing_deadline,
-        responses_so_far=len(state.hearing_responses),
+        responses_so_far=len(state.current_hearing_responses()),
         draft=content_view(state, draft) if draft is not None else None,
     )
 
@@ -45,7 +45,7 @@ async def open_hearings(ctx: Context) -> list[PublicHearing]:
 async def hearing(plan_id: PlanId, ctx: Context) -> PublicHearing:
     state = await ctx.plans.state(plan_id)
     if state.hearing_deadline is None:
-        raise refused("GateNotOpen", f"plan '{plan_id}' has not been on public hearing")
+        raise refused("NotOpenYet", f"plan '{plan_id}' has not been on public hearing yet")
     return hearing_view(state)
 
 

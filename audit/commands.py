@@ -16,7 +16,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from audit import history as hist
 from audit.crosscheck import cross_check
 from audit.temporal_history import replay_histories, run_histories
-from domain.gates import plan_status
+from domain.gates import Awaited, plan_status
+from domain.roles import Role
 from domain.state import PlanState, fold
 from eventstore import EventStore
 from worker import WORKFLOWS
@@ -133,16 +134,32 @@ async def show_state(
     for signed in status.signed:
         w(f"Signed: {signed.actor_id} as {signed.role.value} at {signed.at.isoformat()}\n")
     for waiting in status.awaited:
-        people = ", ".join(waiting.people) or "-"
-        w(f"Awaited: {waiting.role.value} ({waiting.given} of {waiting.needed} given): {people}\n")
+        w(f"Awaited: {awaited_line(waiting)}\n")
     if status.hearing_deadline:
         w(f"Hearing deadline: {status.hearing_deadline.isoformat()}; open: {status.hearing_open}\n")
-    w(f"Hearing responses so far: {len(state.hearing_responses)}\n")
+        w(f"Responses to this hearing: {status.hearing_responses}\n")
+    w(f"Hearing responses so far (every hearing): {len(state.hearing_responses)}\n")
     for response in state.hearing_responses[:20]:
         org = f" ({response.organisation})" if response.organisation else ""
         w(f"  {response.name}{org}, {response.at.isoformat()}\n")
     _write_revisions(state, w)
     return 0
+
+
+def awaited_line(waiting: Awaited) -> str:
+    """Who a step still waits for, in words that fit the step: a quorum to reach, or an
+    open round (a hearing, a reference round) that anyone or any member may answer."""
+    people = ", ".join(waiting.people)
+    if waiting.role is Role.PUBLIC:
+        return f"public: anyone may respond ({waiting.given} response(s) so far)"
+    if waiting.needed == 0:
+        return (
+            f"{waiting.role.value}: {waiting.given} answered; yet to answer: {people or 'nobody'}"
+        )
+    return (
+        f"{waiting.role.value} ({waiting.given} of {waiting.needed} needed given): "
+        f"{people or 'nobody left'}"
+    )
 
 
 def _write_revisions(state: PlanState, w: Callable[[str], object]) -> None:

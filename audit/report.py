@@ -166,6 +166,10 @@ NB: dict[str, str] = {
     "basis": "Grunnlag",
     "carried_out_by": "Gjennomføres av",
     "totals": "Sum for {count} tiltak: investering {investment}, drift {running} per år.",
+    "totals_exclude": "Summene omfatter ikke ukjente kostnader, for tiltak {measures}.",
+    "unknown_cost": "ukjent",
+    "revises": "Reviderer {plan}.",
+    "vision": "Visjon",
     "no_measures": "Ingen tiltak.",
     "footer": "Rapporten er laget av temaplan fra hendelseslageret; den endrer ingenting.",
     "status_not_started": "ikke startet",
@@ -329,6 +333,10 @@ EN: dict[str, str] = {
     "carried_out_by": "Carried out by",
     "totals": "Total for {count} measures: investment {investment}, running costs {running} "
     "per year.",
+    "totals_exclude": "The totals exclude unknown costs, of measures {measures}.",
+    "unknown_cost": "unknown",
+    "revises": "Revises {plan}.",
+    "vision": "Vision",
     "no_measures": "No measures.",
     "footer": "This report was made by temaplan from the event store; it changes nothing.",
     "status_not_started": "not started",
@@ -516,7 +524,9 @@ class _Text:
         local = at.astimezone(OSLO)
         return local.strftime("%d.%m.%Y" if self.language == "nb" else "%Y-%m-%d")
 
-    def nok(self, amount: int) -> str:
+    def nok(self, amount: int | None) -> str:
+        if amount is None:
+            return self("unknown_cost")
         if self.language == "nb":
             return f"{amount:,}".replace(",", "\u00a0") + "\u00a0kr"
         return f"NOK\u00a0{amount:,}"
@@ -1182,6 +1192,10 @@ def _hierarchy(text: _Text, state: PlanState, definition: PlanDefinition) -> str
         )
         + f' <code class="hash">{escape(version.content_hash)}</code></p>'
     )
+    if definition.vision:
+        out.append(
+            f'<p class="vision"><strong>{text("vision")}:</strong> {escape(definition.vision)}</p>'
+        )
     areas = list(definition.target_areas)
     areas += [g.target_area for g in content.goals if g.target_area not in areas]
     for area in areas:
@@ -1213,16 +1227,17 @@ def _hierarchy(text: _Text, state: PlanState, definition: PlanDefinition) -> str
                     out.append(f'<p class="meta">{text("no_measures")}</p>')
                 out.append("</div>")
             out.append("</div>")
-    investment = sum(m.costs.investment_nok for m in content.measures)
-    running = sum(m.costs.running_nok_per_year for m in content.measures)
+    totals = content.cost_totals()
+    unknown = content.measures_with_unknown_costs()
     out.append(
         '<p class="totals">'
         + text(
             "totals",
             count=len(content.measures),
-            investment=text.nok(investment),
-            running=text.nok(running),
+            investment=text.nok(totals.investment_nok),
+            running=text.nok(totals.running_nok_per_year),
         )
+        + (" " + text("totals_exclude", measures=", ".join(unknown)) if unknown else "")
         + "</p></section>"
     )
     return "".join(out)
@@ -1389,7 +1404,12 @@ def render_report(
             f'<header><p class="kicker">{text("kicker")}</p>'
             f"<h1>{escape(definition.title)}</h1>"
             f'<p class="generated">{escape(definition.municipality.name)} · {generated}</p>'
-            f'<p class="meta">{text("evidence_note")}</p></header>',
+            + (
+                f'<p class="meta">{text("revises", plan=definition.revises.describe())}</p>'
+                if definition.revises
+                else ""
+            )
+            + f'<p class="meta">{text("evidence_note")}</p></header>',
             "<main>",
             _facts(
                 text,

@@ -34,11 +34,17 @@ from domain.events import (
     PlanCreated,
     SignOffGiven,
 )
-from domain.gates import current_step, next_phase, step_sign_offs
+from domain.gates import current_step, next_phase, step_sign_offs, unknown_costs_at
 from domain.phases import GateStep, Phase, StepKind
-from domain.plan import Participant, PlanDefinition
+from domain.plan import (
+    DEFAULT_REVISION_DATE,
+    MIN_KOMMUNEDELPLAN_HEARING_DAYS,
+    Participant,
+    PlanDefinition,
+    PlanType,
+)
 from domain.roles import Role
-from domain.rules import content_problems
+from domain.rules import content_problems, period_problems
 from domain.state import PlanState
 
 NewId = Callable[[], UUID]
@@ -51,7 +57,8 @@ class RefusalCode(StrEnum):
     GATE_NOT_OPEN = "GateNotOpen"
     STALE_CONTENT = "StaleContent"
     INVALID_CONTENT = "InvalidContent"
-    LATE_RESPONSE = "LateResponse"
+    LATE_RESPONSE = "LateResponse"  # the round or hearing is closed
+    NOT_OPEN_YET = "NotOpenYet"  # the round or hearing has not opened yet
     INVALID_DECISION = "InvalidDecision"
     UNKNOWN_ITEM = "UnknownItem"
     INVALID_VALUE = "InvalidValue"
@@ -85,13 +92,23 @@ def _open_step(
 ) -> GateStep:
     step = current_step(state)
     if step is None or step.kind not in kinds or (step_key is not None and step.key != step_key):
-        where = f"'{step.key}'" if step else ("none: the plan is " + state.status)
+        where = f"'{step.key}'" if step else _between_steps(state)
         wanted = f"'{step_key}'" if step_key else " or ".join(k.value for k in kinds)
         raise Refusal(
             RefusalCode.GATE_NOT_OPEN,
             f"{wanted} is not open; the plan waits at {where}",
         )
     return step
+
+
+def _between_steps(state: PlanState) -> str:
+    """Where a plan with no open step stands, in words."""
+    if state.status == "active":
+        phase = state.phase.value if state.phase else "its first phase"
+        return f"no step: the {phase} phase is done and the next one is being opened"
+    if state.status == "adopted":
+        return "no step: the plan is adopted"
+    return "no step: the plan has not been started"
 
 
 def _acting_role(person: Participant, step: GateStep, requested: Role | None) -> Role:
@@ -143,6 +160,18 @@ def _under_review(state: PlanState, version: int, content_hash: str | None) -> N
             RefusalCode.STALE_CONTENT,
             f"content version {version} is not the one under review; version "
             f"{current.version} with hash {current.content_hash} is",
+        )
+
+
+def _check_period(definition: PlanDefinition, at: datetime) -> None:
+    """An adopted plan gets a yearly revision schedule: a period already over, or over
+    before the first revision, would leave it pointing into the past."""
+    date_ = definition.settings.revision_date or DEFAULT_REVISION_DATE
+    problems = period_problems(definition.period, date_, at)
+    if problems:
+        raise Refusal(
+            RefusalCode.INVALID_DECISION,
+            "the plan cannot be adopted: " + "; ".join(p.message for p in problems),
         )
 
 
@@ -253,18 +282,20 @@ def open_hearing(state: PlanState, at: datetime, new_id: NewId) -> list[EventBas
 
 
 def close_hearing(
-    state: PlanState, at: datetime, new_id: NewId, closed_by: str = ENGINE
+    state: PlanState, at: datetime, new_id: NewId, closed_by: str = ENGINE, reason: str = ""
 ) -> list[EventBase]:
     assert state.hearing_deadline is not None
     role = Role.SYSTEM if closed_by == ENGINE else Role.PROJECT_LEADER
+    early = at < state.hearing_deadline
     return [
         HearingClosed(
             event_id=new_id(),
             occurred_at=at,
             actor_id=closed_by,
             actor_role=role,
-            response_count=len(state.hearing_responses),
-            early=at < state.hearing_deadline,
+            response_count=len(state.current_hearing_responses()),
+            early=early,
+            reason=reason.strip() if early else "",
         )
     ]
 
@@ -311,9 +342,7 @@ def add_comment(
 ) -> list[EventBase]:
     person = _participant(state, command.actor_id)
     _require_role(person, Role.REFERENCE_GROUP, "comment in the reference-group round")
-    _open_step(state, (StepKind.COMMENT_ROUND,))
-    if state.comment_round_deadline is None or at > state.comment_round_deadline:
-        raise Refusal(RefusalCode.LATE_RESPONSE, "the reference-group round is closed")
+    _comment_round_open(state, at)
     _under_review(state, command.content_version, None)
     assert state.phase is not None
     return [
@@ -327,6 +356,31 @@ def add_comment(
             text=command.text,
         )
     ]
+
+
+def _comment_round_open(state: PlanState, at: datetime) -> None:
+    """Open, closed, or not open yet: a client must be able to tell the last two apart
+    (410 LateResponse, 409 NotOpenYet)."""
+    step = current_step(state)
+    phase = state.phase.value if state.phase else "current"
+    deadline = state.comment_round_deadline
+    if step is not None and step.kind is StepKind.COMMENT_ROUND and deadline is not None:
+        if at > deadline:
+            raise Refusal(
+                RefusalCode.LATE_RESPONSE,
+                f"the reference-group round of the {phase} phase closed at "
+                f"{deadline:%Y-%m-%d %H:%M} UTC",
+            )
+        return
+    if f"{phase}.reference_round" in state.completed_steps:
+        raise Refusal(
+            RefusalCode.LATE_RESPONSE, f"the reference-group round of the {phase} phase is closed"
+        )
+    where = f"'{step.key}'" if step else _between_steps(state)
+    raise Refusal(
+        RefusalCode.NOT_OPEN_YET,
+        f"the reference-group round is not open yet; the plan waits at {where}",
+    )
 
 
 def existing_sign_off(state: PlanState, command: cmd.SignOff) -> bool:
@@ -389,6 +443,7 @@ def complete_draft_step(
             step_number=step.draft_step_number,
             content_version=command.content_version,
             note=command.note,
+            unknown_costs=unknown_costs_at(state, step),
         )
     ]
 
@@ -415,7 +470,16 @@ def check_hearing_open(state: PlanState, at: datetime) -> None:
     """Whether a response received at ``at`` is accepted: the whole of the rule, cheap
     enough to apply to thousands of signals in one workflow activation."""
     if state.hearing_deadline is None:
-        raise Refusal(RefusalCode.GATE_NOT_OPEN, "the plan has not been on public hearing yet")
+        raise Refusal(RefusalCode.NOT_OPEN_YET, "the plan has not been on public hearing yet")
+    closed = state.hearing_close
+    if not state.hearing_open and closed is not None and closed.early:
+        # The truth, not a deadline that may still lie in the future.
+        raise Refusal(
+            RefusalCode.LATE_RESPONSE,
+            f"the hearing was closed early on {closed.at:%Y-%m-%d %H:%M} UTC by "
+            f"{closed.by}: {closed.reason or 'no reason given'}; responses after the "
+            "close are not accepted",
+        )
     if not state.hearing_open or at > state.hearing_deadline:
         raise Refusal(
             RefusalCode.LATE_RESPONSE,
@@ -424,12 +488,35 @@ def check_hearing_open(state: PlanState, at: datetime) -> None:
         )
 
 
-def request_hearing_close(state: PlanState, command: cmd.CloseHearing) -> None:
+def request_hearing_close(state: PlanState, command: cmd.CloseHearing, at: datetime) -> None:
+    """Closing before the deadline needs a reason (it is recorded); a kommunedelplan's
+    hearing runs at least its legal six weeks whatever the project leader asks."""
     person = _participant(state, command.actor_id)
     _require_role(person, Role.PROJECT_LEADER, "close the hearing early")
     _open_step(state, (StepKind.HEARING,))
     if not state.hearing_open:
         raise Refusal(RefusalCode.GATE_NOT_OPEN, "the hearing is not open")
+    deadline = state.hearing_deadline
+    if deadline is None or at >= deadline:
+        return
+    definition = _definition(state)
+    opened = state.hearing_opened_at
+    if definition.plan_type is PlanType.KOMMUNEDELPLAN and opened is not None:
+        earliest = opened + timedelta(days=MIN_KOMMUNEDELPLAN_HEARING_DAYS)
+        if at < earliest:
+            raise Refusal(
+                RefusalCode.GATE_NOT_OPEN,
+                f"a kommunedelplan must be on hearing for at least "
+                f"{MIN_KOMMUNEDELPLAN_HEARING_DAYS} days (six weeks, planning law); this "
+                f"hearing opened {opened:%Y-%m-%d %H:%M} UTC and may close from "
+                f"{earliest:%Y-%m-%d %H:%M} UTC",
+            )
+    if not command.reason.strip():
+        raise Refusal(
+            RefusalCode.INVALID_DECISION,
+            f"closing the hearing before its deadline ({deadline:%Y-%m-%d %H:%M} UTC) needs "
+            "a reason in 'reason'; it is recorded",
+        )
 
 
 def hearing_summary(
@@ -488,6 +575,8 @@ def council_decision(
     step = _open_step(state, (StepKind.DECISION,), "adoption.council")
     role = _acting_role(person, step, None)
     _under_review(state, command.content_version, command.content_hash)
+    if command.outcome == "adopted":
+        _check_period(_definition(state), at)
     if command.outcome == "returned":
         allowed = (Phase.GOALS, Phase.STRATEGIES, Phase.MEASURES, Phase.DRAFT, Phase.HEARING)
         if command.return_to not in allowed:

@@ -13,7 +13,15 @@ from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    TypeAdapter,
+    model_serializer,
+)
 
 from domain.hierarchy import PlanContent, ShortText, Text
 from domain.phases import Phase
@@ -113,6 +121,18 @@ class DraftStepCompleted(EventBase):
     step_number: int = Field(ge=1, le=8)
     content_version: int
     note: str = ""
+    # The economic check (step 6) records the measures whose costs were unknown to it.
+    unknown_costs: tuple[str, ...] = ()
+
+    @model_serializer(mode="wrap")
+    def _without_empty_unknown_costs(
+        self, handler: SerializerFunctionWrapHandler
+    ) -> dict[str, object]:
+        # Left out when empty: events recorded before the field dump as they did.
+        data: dict[str, object] = handler(self)
+        if not data.get("unknown_costs"):
+            data.pop("unknown_costs", None)
+        return data
 
 
 class HearingOpened(EventBase):
@@ -132,8 +152,9 @@ class HearingResponseReceived(EventBase):
 
 class HearingClosed(EventBase):
     type: Literal["hearing_closed"] = "hearing_closed"
-    response_count: int
+    response_count: int  # responses to this hearing (a returned plan may have had others)
     early: bool
+    reason: str = ""  # why it was closed before its deadline (required then)
 
 
 class HearingSummarySubmitted(EventBase):

@@ -111,6 +111,9 @@ class PlanStatus(BaseModel):
     hearing_responses: int
     events_recorded: int
     adopted_hash: str | None
+    # At the finance office's economic check (draft step 6): measures whose costs are
+    # unknown, so the sign-off is given knowing what the totals leave out.
+    unknown_costs: tuple[str, ...] = ()
 
     @property
     def awaited_roles(self) -> list[str]:
@@ -133,7 +136,8 @@ def awaited(state: PlanState, step: GateStep | None) -> tuple[Awaited, ...]:
             result.append(Awaited(role=body, needed=needed, given=len(given), people=people))
         return tuple(result)
     if step.kind is StepKind.HEARING:
-        return (Awaited(role=Role.PUBLIC, needed=0, given=len(state.hearing_responses), people=()),)
+        responses = len(state.current_hearing_responses())
+        return (Awaited(role=Role.PUBLIC, needed=0, given=responses, people=()),)
     if step.kind is StepKind.COMMENT_ROUND:
         commented = {
             c.actor_id
@@ -181,7 +185,19 @@ def plan_status(state: PlanState) -> PlanStatus:
         comment_round_deadline=state.comment_round_deadline,
         hearing_deadline=state.hearing_deadline,
         hearing_open=state.hearing_open,
-        hearing_responses=len(state.hearing_responses),
+        hearing_responses=len(state.current_hearing_responses()),
         events_recorded=state.events_folded,
         adopted_hash=state.adopted_hash,
+        unknown_costs=unknown_costs_at(state, step),
     )
+
+
+ECONOMIC_CHECK = "draft.step6"
+
+
+def unknown_costs_at(state: PlanState, step: GateStep | None) -> tuple[str, ...]:
+    """The measures with unknown costs, when the step is the economic check."""
+    version = state.content()
+    if step is None or step.key != ECONOMIC_CHECK or version is None:
+        return ()
+    return version.content.measures_with_unknown_costs()

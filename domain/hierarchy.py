@@ -6,7 +6,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from domain.canonical import sha256_hex
 
@@ -40,11 +40,44 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class Costs(_Frozen):
-    """Rough costs in whole NOK, for the finance office's check in the draft phase."""
+UNKNOWN = "unknown"
 
-    investment_nok: int = Field(ge=0, le=100_000_000_000)
-    running_nok_per_year: int = Field(ge=0, le=100_000_000_000)
+
+def _unknown_cost(value: object) -> object:
+    """'unknown' (or 'ukjent', or null) is a cost nobody has estimated yet, which the
+    finance office must see as such; 0 stays zero."""
+    if isinstance(value, str) and value.strip().casefold() in (UNKNOWN, "ukjent"):
+        return None
+    if isinstance(value, bool):  # YAML's yes/no are not amounts
+        raise ValueError(f"got {value!r}; allowed: a whole number of NOK (0 or more) or 'unknown'")
+    return value
+
+
+Cost = Annotated[
+    Annotated[int, Field(ge=0, le=100_000_000_000)] | None,
+    BeforeValidator(_unknown_cost),
+    Field(description="whole NOK (0 or more), or 'unknown' (null) when not yet estimated"),
+]
+
+
+class Costs(_Frozen):
+    """Rough costs in whole NOK, for the finance office's check in the draft phase.
+    Each is required: a number, or 'unknown' (stored as null), never silently zero."""
+
+    investment_nok: Cost
+    running_nok_per_year: Cost
+
+    @property
+    def unknown(self) -> tuple[str, ...]:
+        """The costs not yet estimated, by field name."""
+        return tuple(
+            name
+            for name, value in (
+                ("investment_nok", self.investment_nok),
+                ("running_nok_per_year", self.running_nok_per_year),
+            )
+            if value is None
+        )
 
 
 class Indicator(_Frozen):
@@ -87,6 +120,24 @@ class Measure(_Frozen):
     indicator: Indicator | None = None
 
 
+class CostTotals(_Frozen):
+    """Totals over the measures whose costs are known, and which measures they exclude."""
+
+    investment_nok: int
+    running_nok_per_year: int
+    unknown_investment: tuple[str, ...] = ()
+    unknown_running: tuple[str, ...] = ()
+
+    def excludes(self) -> str:
+        """'' when every cost is known; otherwise what the totals leave out, in English."""
+        parts = []
+        if self.unknown_investment:
+            parts.append(f"the investment of {', '.join(self.unknown_investment)}")
+        if self.unknown_running:
+            parts.append(f"the running costs of {', '.join(self.unknown_running)}")
+        return f"excluding unknown costs: {'; '.join(parts)}" if parts else ""
+
+
 class PlanContent(_Frozen):
     """A full snapshot of the plan's content as submitted for review.
 
@@ -98,6 +149,22 @@ class PlanContent(_Frozen):
     strategies: tuple[Strategy, ...] = ()
     measures: tuple[Measure, ...] = ()
     analysis: str = Field(default="", max_length=100_000)
+
+    def measures_with_unknown_costs(self) -> tuple[str, ...]:
+        """Measure ids whose investment or running cost is not estimated yet."""
+        return tuple(m.id for m in self.measures if m.costs.unknown)
+
+    def cost_totals(self) -> CostTotals:
+        """The known costs summed; the measures left out say what the totals exclude."""
+        known = [m.costs for m in self.measures]
+        return CostTotals(
+            investment_nok=sum(c.investment_nok or 0 for c in known),
+            running_nok_per_year=sum(c.running_nok_per_year or 0 for c in known),
+            unknown_investment=tuple(m.id for m in self.measures if m.costs.investment_nok is None),
+            unknown_running=tuple(
+                m.id for m in self.measures if m.costs.running_nok_per_year is None
+            ),
+        )
 
     def content_hash(self) -> str:
         return sha256_hex(self.model_dump(mode="json"))

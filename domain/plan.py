@@ -12,13 +12,15 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     StringConstraints,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
-from domain.hierarchy import ItemId, PlanContent, ShortText
+from domain.hierarchy import ItemId, PlanContent, ShortText, Text
 from domain.roles import DECIDING_BODIES, PARTICIPANT_ROLES, Role
 
 MIN_KOMMUNEDELPLAN_HEARING_DAYS = 42  # planning law practice: at least six weeks
@@ -150,6 +152,38 @@ class RevisionDate(_Frozen):
         return self
 
 
+# The deployment's default (TEMAPLAN_REVISION_MONTH/_DAY) unless it says otherwise.
+DEFAULT_REVISION_DATE = RevisionDate(month=9, day=1)
+
+
+class RevisedPlan(_Frozen):
+    """The earlier plan this one revises (rullering of a whole plan): its plan id in this
+    engine, or its title and the year it was adopted."""
+
+    plan_id: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{4}-[A-Za-z0-9][A-Za-z0-9._-]{0,39}$",
+        description="the earlier plan's id here, e.g. '1804-boligplan-2018'",
+    )
+    title: ShortText | None = None
+    year: int | None = Field(default=None, ge=1950, le=2100, description="the year it was adopted")
+
+    @model_validator(mode="after")
+    def _named(self) -> Self:
+        if self.plan_id is None and (self.title is None or self.year is None):
+            raise ValueError(
+                "name the earlier plan by plan_id, or by title and year (both), "
+                "e.g. {title: 'Boligsosial handlingsplan 2017-2020', year: 2017}"
+            )
+        return self
+
+    def describe(self) -> str:
+        named = f"{self.title} ({self.year})" if self.title and self.year else ""
+        if self.plan_id:
+            return f"{named}, plan {self.plan_id}" if named else f"plan {self.plan_id}"
+        return named
+
+
 class Settings(_Frozen):
     hearing_days: int = Field(default=DEFAULT_HEARING_DAYS, ge=1, le=MAX_HEARING_DAYS)
     reference_round_strategies: bool = True
@@ -197,6 +231,22 @@ class PlanDefinition(_Frozen):
         description="goals, strategies and measures from the knowledge base, for the "
         "project leader to submit phase by phase",
     )
+    revises: RevisedPlan | None = Field(
+        default=None, description="the earlier plan this one replaces (its id, or title and year)"
+    )
+    vision: Text | None = Field(
+        default=None, description="the vision (visjon) the goals serve, shown above them"
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_unset_additions(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        # Fields added after plans were recorded are left out while unset, so a plan
+        # recorded before them dumps (and hashes) exactly as it did.
+        data: dict[str, object] = handler(self)
+        for name in ("revises", "vision"):
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
 
     @model_validator(mode="after")
     def _cross_field_rules(self, info: ValidationInfo) -> Self:

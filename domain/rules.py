@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from domain.hierarchy import PlanContent
@@ -13,7 +14,7 @@ from domain.problems import Problem
 from domain.roles import Role
 
 if TYPE_CHECKING:
-    from domain.plan import PlanDefinition, PlanType, Settings
+    from domain.plan import Period, PlanDefinition, PlanType, RevisionDate, Settings
 
 
 def hearing_problems(plan_type: PlanType, hearing_days: int) -> list[Problem]:
@@ -27,6 +28,44 @@ def hearing_problems(plan_type: PlanType, hearing_days: int) -> list[Problem]:
                     f"is {hearing_days} days, but a kommunedelplan must be on hearing for at "
                     f"least {MIN_KOMMUNEDELPLAN_HEARING_DAYS} days (six weeks, planning law)"
                 ),
+            )
+        ]
+    return []
+
+
+def first_revision(revision_date: RevisionDate, after: date) -> date:
+    """The first yearly revision reminder after ``after`` (the day itself excluded)."""
+    this_year = date(after.year, revision_date.month, revision_date.day)
+    if this_year > after:
+        return this_year
+    return date(after.year + 1, revision_date.month, revision_date.day)
+
+
+def period_problems(
+    period: Period, revision_date: RevisionDate, at: date | datetime
+) -> list[Problem]:
+    """A plan adopted at ``at`` must still be in force, and in force long enough for its
+    first yearly revision; otherwise its revision schedule would point into the past."""
+    today = at.date() if isinstance(at, datetime) else at
+    end = date(period.to_year, 12, 31)
+    span = f"{period.from_year}-{period.to_year}"
+    if today > end:
+        return [
+            Problem(
+                path="period.to_year",
+                message=f"the planning period {span} ended on {end.isoformat()}; a plan adopted "
+                f"on {today.isoformat()} would never be revised (a period that includes "
+                f"{today.year} is allowed)",
+            )
+        ]
+    first = first_revision(revision_date, today)
+    if first > end:
+        return [
+            Problem(
+                path="period.to_year",
+                message=f"the planning period {span} ends on {end.isoformat()}, before its first "
+                f"yearly revision could run ({first.isoformat()}, settings.revision_date or the "
+                "default); extend the period or set an earlier settings.revision_date",
             )
         ]
     return []

@@ -99,6 +99,15 @@ class HearingResponse(_Frozen):
     at: datetime
 
 
+class HearingClose(_Frozen):
+    """How the latest hearing ended: at its deadline, or early by a person with a reason."""
+
+    at: datetime
+    by: str
+    early: bool
+    reason: str = ""
+
+
 class Decision(_Frozen):
     """Every decision in order, as auditors read them: who, which role, on what, when."""
 
@@ -202,6 +211,11 @@ class PlanState(_Frozen):
     hearing_open: bool = False
     hearing_responses: tuple[HearingResponse, ...] = ()
     hearing_summary: str | None = None
+    # The latest hearing: when it opened (its first event's version marks which of the
+    # responses are its own) and how it closed.
+    hearing_opened_at: datetime | None = None
+    hearing_opened_version: int | None = None
+    hearing_close: HearingClose | None = None
     decisions: tuple[Decision, ...] = ()
     adopted_version: int | None = None
     adopted_hash: str | None = None
@@ -226,6 +240,14 @@ class PlanState(_Frozen):
             if item.year == year:
                 return item
         return None
+
+    def current_hearing_responses(self) -> tuple[HearingResponse, ...]:
+        """The responses to the latest hearing: a plan returned to the draft goes on
+        hearing again, and each hearing counts its own."""
+        opened = self.hearing_opened_version
+        if opened is None:
+            return self.hearing_responses
+        return tuple(r for r in self.hearing_responses if r.version > opened)
 
     def valid_sign_offs(self) -> tuple[SignOff, ...]:
         """Sign-offs that still count: on the current version, not cleared since."""
@@ -373,6 +395,9 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
                     "hearing_open": True,
                     "hearing_deadline": event.deadline,
                     "hearing_summary": None,
+                    "hearing_opened_at": event.occurred_at,
+                    "hearing_opened_version": state.events_folded + 1,
+                    "hearing_close": None,
                     "decisions": (
                         *state.decisions,
                         _decision(event, Phase.HEARING, content_version=event.content_version),
@@ -396,8 +421,17 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
                 update={
                     **base,
                     "hearing_open": False,
+                    "hearing_close": HearingClose(
+                        at=event.occurred_at,
+                        by=event.actor_id,
+                        early=event.early,
+                        reason=event.reason,
+                    ),
                     "completed_steps": (*state.completed_steps, "hearing.public"),
-                    "decisions": (*state.decisions, _decision(event, Phase.HEARING)),
+                    "decisions": (
+                        *state.decisions,
+                        _decision(event, Phase.HEARING, reason=event.reason),
+                    ),
                 }
             )
         case HearingSummarySubmitted():

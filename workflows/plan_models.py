@@ -27,6 +27,7 @@ class Carried(BaseModel):
     receipts: dict[str, Receipt] = Field(default_factory=dict)
     pending_responses: list[PendingResponse] = Field(default_factory=list)
     close_requested_by: str | None = None
+    close_reason: str = ""
     rendered_versions: list[int] = Field(default_factory=list)
     announced: list[str] = Field(default_factory=list)
 

@@ -83,6 +83,7 @@ class PlanWorkflow:
         self._receipts: dict[str, cmd.Receipt] = dict(carried.receipts)
         self._pending: list[PendingResponse] = list(carried.pending_responses)
         self._close_requested_by = carried.close_requested_by
+        self._close_reason = carried.close_reason
         self._rendered: set[int] = set(carried.rendered_versions)
         self._announced: set[str] = set(carried.announced)
         self._lock = asyncio.Lock()
@@ -213,11 +214,13 @@ class PlanWorkflow:
         # Responses received before the deadline are recorded before the close.
         await self._flush_responses()
         closed_by = self._close_requested_by or decisions.ENGINE
+        reason = self._close_reason if self._close_requested_by else ""
         [closed] = await self._record(
-            lambda s, at, ids: decisions.close_hearing(s, at, ids, closed_by)
+            lambda s, at, ids: decisions.close_hearing(s, at, ids, closed_by, reason)
         )
         self._receipts["hearing_closed"] = closed
         self._close_requested_by = None
+        self._close_reason = ""
 
     async def _flush_responses(self) -> None:
         """Record what is queued now (not what keeps arriving meanwhile, so that a
@@ -430,6 +433,7 @@ class PlanWorkflow:
                     receipts=self._receipts,
                     pending_responses=self._pending,
                     close_requested_by=self._close_requested_by,
+                    close_reason=self._close_reason,
                     rendered_versions=sorted(self._rendered),
                     announced=sorted(self._announced),
                 ),
@@ -570,6 +574,7 @@ class PlanWorkflow:
     async def close_hearing(self, command: cmd.CloseHearing) -> cmd.Receipt:
         self._updates_in_run += 1
         self._close_requested_by = command.actor_id
+        self._close_reason = command.reason
         seen = self._version
         await workflow.wait_condition(
             lambda: (
@@ -583,7 +588,7 @@ class PlanWorkflow:
     def _validate_close_hearing(self, command: cmd.CloseHearing) -> None:
         self._not_handing_over()
         try:
-            decisions.request_hearing_close(self._state, command)
+            decisions.request_hearing_close(self._state, command, workflow.now())
         except Refusal as refusal:
             raise refused(refusal) from None
 

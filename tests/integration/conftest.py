@@ -21,7 +21,7 @@ from api.service import ApiContext
 from api.tokens import Kind
 from domain import commands as cmd
 from domain.gates import PlanStatus
-from domain.plan import PlanDefinition
+from domain.plan import PlanDefinition, PlanType
 from domain.revision_commands import ScheduleCommand
 from domain.revision_models import ScheduleAction
 from domain.roles import Role
@@ -66,6 +66,15 @@ def chromium_available() -> bool:
     if os.environ.get("REQUIRE_CHROMIUM"):
         pytest.fail(f"REQUIRE_CHROMIUM is set but {CHROMIUM} is missing (apt-get install chromium)")
     return False
+
+
+EARLY_CLOSE = "Alle høringsinstanser har svart; høringen lukkes før fristen."
+
+
+def closable_early(definition: PlanDefinition) -> PlanDefinition:
+    """The same plan as a temaplan, whose hearing the project leader may close early with
+    a reason (a kommunedelplan's hearing runs its legal six weeks first)."""
+    return definition.model_copy(update={"plan_type": PlanType.TEMAPLAN})
 
 
 def unique(definition: PlanDefinition) -> PlanDefinition:
@@ -119,13 +128,12 @@ async def adopted_with_open_round(
 ) -> int:
     """The plan driven to adoption (the hearing closed early), this year's reminder
     triggered by the scheduler, and its reporting round open in the store: the year."""
-    handle = await start_plan(client, definition, task_queue)
+    handle = await start_plan(client, closable_early(definition), task_queue)
     driver = PlanDriver(handle, definition)
 
     async def hearing(_status: PlanStatus) -> None:
-        await driver.update(
-            "close_hearing", cmd.CloseHearing(actor_id=driver.person(Role.PROJECT_LEADER))
-        )
+        leader = driver.person(Role.PROJECT_LEADER)
+        await driver.update("close_hearing", cmd.CloseHearing(actor_id=leader, reason=EARLY_CLOSE))
 
     assert (await driver.run_to_adoption(hearing)).status == "adopted"
     scheduler = driver.person(Role.SCHEDULER)

@@ -17,7 +17,7 @@ from domain.phases import Phase
 from domain.plan import PlanDefinition
 from eventstore import EventStore
 from temaplan.simulation import PlanDriver, content_for
-from tests.integration.conftest import bearer, unique
+from tests.integration.conftest import EARLY_CLOSE, bearer, closable_early, unique
 from workflows.plan_models import workflow_id_for
 
 pytestmark = pytest.mark.servers
@@ -219,7 +219,7 @@ async def test_public_hearing_with_receipts_limits_and_a_closed_door(
     pool: object,
     bodo: PlanDefinition,
 ) -> None:
-    definition = unique(bodo)
+    definition = closable_early(unique(bodo))
     plan = definition.plan_id
     admin = await _created(api, api_ctx, definition)
     response = {
@@ -231,7 +231,7 @@ async def test_public_hearing_with_receipts_limits_and_a_closed_door(
     _error(
         await api.post(f"/api/public/plans/{plan}/hearing/responses", json=response),
         409,
-        "GateNotOpen",
+        "NotOpenYet",
     )
     driver = PlanDriver(plain_client.get_workflow_handle(workflow_id_for(plan)), definition)
 
@@ -282,8 +282,13 @@ async def test_public_hearing_with_receipts_limits_and_a_closed_door(
         "TooManyRequests",
     )
 
-    # The project leader closes the hearing; a late response is refused clearly.
-    closed = await api.post(f"/api/plans/{plan}/hearing/close", json={}, headers=admin)
+    # Before its deadline the project leader closes the hearing only with a reason.
+    no_reason = await api.post(f"/api/plans/{plan}/hearing/close", json={}, headers=admin)
+    assert no_reason.status_code == 422, no_reason.text
+    assert "needs a reason" in no_reason.json()["error"]["message"]
+    closed = await api.post(
+        f"/api/plans/{plan}/hearing/close", json={"reason": EARLY_CLOSE}, headers=admin
+    )
     assert closed.status_code == 200, closed.text
     api_ctx.limiter.limit = 100
     late = _error(
@@ -291,5 +296,6 @@ async def test_public_hearing_with_receipts_limits_and_a_closed_door(
         410,
         "LateResponse",
     )
-    assert "the hearing is closed" in late["message"]
+    assert "the hearing was closed early on" in late["message"]
+    assert EARLY_CLOSE in late["message"]
     assert (await api.get(f"/api/public/plans/{plan}/hearing")).json()["hearing_open"] is False

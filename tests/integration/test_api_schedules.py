@@ -15,7 +15,7 @@ from domain.roles import Role
 from eventstore import EventStore
 from starter import start_plan
 from temaplan.simulation import PlanDriver
-from tests.integration.conftest import bearer, unique
+from tests.integration.conftest import EARLY_CLOSE, bearer, closable_early, unique
 
 pytestmark = pytest.mark.servers
 
@@ -28,7 +28,7 @@ async def test_schedulers_pause_unpause_and_trigger_with_receipts(
     pool: object,
     bodo: PlanDefinition,
 ) -> None:
-    definition = unique(bodo)
+    definition = closable_early(unique(bodo))
     plan = definition.plan_id
     espen = await bearer(api_ctx, "espen.moe")  # the plan's scheduler
     per = await bearer(api_ctx, "per.olsen")
@@ -42,7 +42,8 @@ async def test_schedulers_pause_unpause_and_trigger_with_receipts(
 
     async def hearing(_status: PlanStatus) -> None:
         await driver.update(
-            "close_hearing", cmd.CloseHearing(actor_id=driver.person(Role.PROJECT_LEADER))
+            "close_hearing",
+            cmd.CloseHearing(actor_id=driver.person(Role.PROJECT_LEADER), reason=EARLY_CLOSE),
         )
 
     assert (await driver.run_to_adoption(hearing)).status == "adopted"

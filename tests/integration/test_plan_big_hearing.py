@@ -31,7 +31,7 @@ from domain.roles import Role
 from domain.state import PlanState, fold
 from eventstore import EventStore
 from temaplan.simulation import PlanDriver
-from tests.integration.conftest import unique
+from tests.integration.conftest import EARLY_CLOSE, closable_early, unique
 from tests.integration.replay import drive_until, replay_all, run_histories, settle
 from workflows.plan_models import PlanInput, PlanResult, workflow_id_for
 from workflows.plan_workflow import PlanWorkflow
@@ -89,7 +89,7 @@ async def test_a_hearing_with_3000_responses_across_continue_as_new(
     temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
 ) -> None:
     started = time.monotonic()
-    definition = unique(bodo)
+    definition = closable_early(unique(bodo))
     plan_id = definition.plan_id
     client = temporal_env.client
     with temporal_env.with_time_skipping_disabled():
@@ -115,7 +115,11 @@ async def test_a_hearing_with_3000_responses_across_continue_as_new(
         await driver.wait_for(lambda s: s.hearing_responses == RESPONSES, timeout=60)
         timings["responses recorded"] = time.monotonic() - started
         # Closed early: the virtual clock does not follow a continue-as-new.
-        closed.append(await driver.update("close_hearing", cmd.CloseHearing(actor_id=leader)))
+        closed.append(
+            await driver.update(
+                "close_hearing", cmd.CloseHearing(actor_id=leader, reason=EARLY_CLOSE)
+            )
+        )
 
     final = await drive_until(driver, hearing=hearing)
     timings["adopted"] = time.monotonic() - started
@@ -214,7 +218,7 @@ async def start_small_runs(
     temporal_env: WorkflowEnvironment, task_queue: str, bodo: PlanDefinition
 ) -> PlanDriver:
     """A plan that hands over after every ten updates, driven to its open hearing."""
-    definition = unique(bodo)
+    definition = closable_early(unique(bodo))
     with temporal_env.with_time_skipping_disabled():
         handle = await temporal_env.client.start_workflow(
             PlanWorkflow.run,
@@ -249,7 +253,8 @@ async def test_closing_the_hearing_with_a_runs_last_update_closes_it(
             await settle(driver.handle)
         leader = driver.person(Role.PROJECT_LEADER)
         receipt = await asyncio.wait_for(
-            driver.update("close_hearing", cmd.CloseHearing(actor_id=leader)), timeout=10
+            driver.update("close_hearing", cmd.CloseHearing(actor_id=leader, reason=EARLY_CLOSE)),
+            timeout=10,
         )
         assert receipt.event_type == "hearing_closed"
         await driver.wait_for(lambda s: s.step_key == "hearing.summary", timeout=10)

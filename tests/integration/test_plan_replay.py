@@ -20,7 +20,7 @@ from domain.roles import Role
 from eventstore import EventStore
 from starter import start_plan
 from temaplan.simulation import PlanDriver, send_hearing_responses
-from tests.integration.conftest import unique
+from tests.integration.conftest import EARLY_CLOSE, closable_early, unique
 from tests.integration.replay import drive_until, replay_all, replayer, settle
 from workflows.plan_models import PlanInput, PlanResult, workflow_id_for
 from workflows.plan_workflow import PlanWorkflow
@@ -81,7 +81,7 @@ async def test_a_plan_that_continued_as_new_replays_run_by_run(
 ) -> None:
     """Ten updates per run: the plan hands over to a new run several times on its way to
     adoption, carrying its state; every run replays."""
-    definition = unique(bodo)
+    definition = closable_early(unique(bodo))
     plan_id = definition.plan_id
     with temporal_env.with_time_skipping_disabled():
         handle = await temporal_env.client.start_workflow(
@@ -98,7 +98,8 @@ async def test_a_plan_that_continued_as_new_replays_run_by_run(
         # Closed early rather than fast-forwarded: the virtual clock does not follow a
         # continue-as-new.
         await driver.update(
-            "close_hearing", cmd.CloseHearing(actor_id=driver.person(Role.PROJECT_LEADER))
+            "close_hearing",
+            cmd.CloseHearing(actor_id=driver.person(Role.PROJECT_LEADER), reason=EARLY_CLOSE),
         )
 
     final = await drive_until(driver, hearing=hearing)
