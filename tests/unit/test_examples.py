@@ -129,3 +129,35 @@ def test_example_proposals_are_complete_for_every_phase(
         assert plan.proposals is not None
         for phase in Phase:
             assert content_problems(plan.proposals, plan, phase) == [], (plan, phase)
+
+
+def test_gratangen_revises_an_earlier_plan_has_a_vision_and_unknown_costs() -> None:
+    from pathlib import Path
+
+    from domain.planfile import parse_plan_text
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    yaml_plan = parse_plan_text(
+        (examples / "gratangen.yaml").read_text(encoding="utf-8"), "gratangen.yaml"
+    )
+    json_plan = parse_plan_text(
+        (examples / "gratangen.json").read_text(encoding="utf-8"), "gratangen.json"
+    )
+    assert json_plan == yaml_plan  # the JSON the API takes is the same plan
+    assert yaml_plan.revises is not None
+    assert (
+        yaml_plan.revises.describe() == "Boligsosial handlingsplan for Gratangen 2016–2020 (2016)"
+    )
+    assert yaml_plan.vision is not None
+    assert yaml_plan.vision.startswith("Alle som vil bo")
+    proposals = yaml_plan.proposals
+    assert proposals is not None
+    assert proposals.measures_with_unknown_costs() == ("tiltak-2", "tiltak-4")
+    zero = next(m for m in proposals.measures if m.id == "tiltak-3")
+    assert (zero.costs.investment_nok, zero.costs.running_nok_per_year) == (0, 0)
+    totals = proposals.cost_totals()
+    assert (totals.investment_nok, totals.running_nok_per_year) == (0, 150_000)
+    assert totals.excludes() == (
+        "excluding unknown costs: the investment of tiltak-2, tiltak-4; "
+        "the running costs of tiltak-2"
+    )

@@ -1,0 +1,86 @@
+"""The Gratangen example end to end on the real servers: a plan that names the plan it
+revises, has a vision and measures with unknown costs. The finance office's economic
+check (draft step 6) sees which measures' costs are unknown, its completion records
+them, and the draft, the adopted record and the audit report show all three."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from audit.report import render_report
+from domain.gates import PlanStatus
+from domain.plan import PlanDefinition
+from domain.state import fold
+from eventstore import EventStore
+from starter import start_plan
+from temaplan.planfile import load_plan_file
+from temaplan.simulation import PlanDriver
+from tests.integration.conftest import EXAMPLES, unique
+
+pytestmark = pytest.mark.servers
+
+
+@pytest.fixture
+def gratangen() -> PlanDefinition:
+    return load_plan_file(EXAMPLES / "gratangen.yaml")
+
+
+async def test_gratangen_runs_to_adoption_with_its_unknown_costs_in_view(
+    temporal_env: WorkflowEnvironment,
+    pool: asyncpg.Pool,
+    task_queue: str,
+    gratangen: PlanDefinition,
+) -> None:
+    definition = unique(gratangen)
+    with temporal_env.with_time_skipping_disabled():  # type: ignore[attr-defined]
+        handle = await start_plan(temporal_env.client, definition, task_queue)
+    driver = PlanDriver(handle, definition)  # type: ignore[arg-type]
+    seen_at_step6: list[tuple[str, ...]] = []
+    original_act = driver.act_once
+
+    async def act(status: PlanStatus, on_hearing):  # type: ignore[no-untyped-def]
+        if status.step_key == "draft.step6":
+            seen_at_step6.append(status.unknown_costs)
+        else:
+            assert status.unknown_costs == (), status.step_key
+        await original_act(status, on_hearing)
+
+    async def hearing(_status: PlanStatus) -> None:
+        await temporal_env.fast_forward(handle, timedelta(days=42, minutes=5))
+
+    driver.act_once = act  # type: ignore[method-assign]
+    final = await driver.run_to_adoption(hearing)
+    assert final.status == "adopted"
+    assert seen_at_step6 == [("tiltak-2", "tiltak-4")]
+
+    store = EventStore(pool)
+    events = await store.read_domain(definition.plan_id)
+    step6 = next(e for e in events if e.type == "draft_step_completed" and e.step_number == 6)  # type: ignore[union-attr]
+    assert step6.unknown_costs == ("tiltak-2", "tiltak-4")  # type: ignore[union-attr]
+    state = fold(events)
+    assert state.definition is not None
+    assert state.definition.revises == definition.revises
+    assert (await store.verify(definition.plan_id)).ok
+
+    drafts = {
+        row["format"]: row["body"]
+        for row in await pool.fetch(
+            "SELECT format, body FROM documents WHERE plan_id = $1 ORDER BY content_version",
+            definition.plan_id,
+        )
+    }
+    markdown = drafts["markdown"]
+    assert "Reviderer: Boligsosial handlingsplan for Gratangen 2016–2020 (2016)" in markdown
+    assert "Visjon: Alle som vil bo i Gratangen" in markdown
+    assert "Summene omfatter ikke ukjente kostnader" in markdown
+    assert "Tiltak med ukjent kostnad: tiltak-2, tiltak-4." in markdown
+
+    stored = await store.read(definition.plan_id)
+    report = render_report(stored, language="en", generated_at=datetime.now(UTC))
+    assert "Revises Boligsosial handlingsplan for Gratangen 2016–2020 (2016)." in report
+    assert "Vision:</strong> Alle som vil bo i Gratangen" in report
+    assert "The totals exclude unknown costs, of measures tiltak-2, tiltak-4." in report
