@@ -46,10 +46,14 @@ UNKNOWN = "unknown"
 def _unknown_cost(value: object) -> object:
     """'unknown' (or 'ukjent', or null) is a cost nobody has estimated yet, which the
     finance office must see as such; 0 stays zero."""
-    if isinstance(value, str) and value.strip().casefold() in (UNKNOWN, "ukjent"):
-        return None
+    allowed = "allowed: a whole number of NOK (0 or more), or 'unknown'"
+    if isinstance(value, str):
+        if value.strip().casefold() in (UNKNOWN, "ukjent"):
+            return None
+        if not value.strip().isdigit():
+            raise ValueError(f"got {value!r}; {allowed}")
     if isinstance(value, bool):  # YAML's yes/no are not amounts
-        raise ValueError(f"got {value!r}; allowed: a whole number of NOK (0 or more) or 'unknown'")
+        raise ValueError(f"got {value!r}; {allowed}")
     return value
 
 

@@ -9,11 +9,19 @@ import json
 from typing import Any, Literal
 
 import yaml
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
-from domain.plan import DEFER_CROSS_FIELD_RULES, PlanDefinition
+from domain.hierarchy import PlanContent, ShortText
+from domain.plan import (
+    DEFER_CROSS_FIELD_RULES,
+    Participant,
+    Period,
+    PlanDefinition,
+    PlanType,
+    Settings,
+)
 from domain.problems import DomainValidationError, Problem, problems_from_pydantic
-from domain.rules import definition_problems
+from domain.rules import cross_field_problems, definition_problems
 
 Format = Literal["yaml", "json"]
 
@@ -47,6 +55,42 @@ def _load_text(text: str, source: str, fmt: Format) -> Any:
         ) from exc
 
 
+_FIELD_TYPES: dict[str, Any] = {
+    "participants": tuple[Participant, ...],
+    "target_areas": tuple[ShortText, ...],
+    "plan_type": PlanType,
+    "settings": Settings,
+    "period": Period,
+    "proposals": PlanContent | None,
+}
+_DEFAULTS: dict[str, Any] = {"plan_type": "temaplan", "settings": {}, "proposals": None}
+
+
+def _partial_cross_field_problems(data: dict[str, Any], failed: set[str]) -> list[Problem]:
+    """The rules that compare fields, for a file with problems elsewhere: each rule runs
+    where the fields it compares are valid, so one run reports every problem."""
+    valid: dict[str, Any] = {}
+    for name, annotation in _FIELD_TYPES.items():
+        if name in failed or (name not in data and name not in _DEFAULTS):
+            valid[name] = None
+            continue
+        try:
+            valid[name] = TypeAdapter(annotation).validate_python(
+                data.get(name, _DEFAULTS.get(name))
+            )
+        except ValidationError:
+            valid[name] = None
+    return cross_field_problems(
+        participants=valid["participants"],
+        target_areas=valid["target_areas"],
+        plan_type=valid["plan_type"],
+        settings=valid["settings"],
+        period=valid["period"],
+        proposals=valid["proposals"],
+        has_proposals=valid["proposals"] is not None,
+    )
+
+
 def parse_plan_data(data: Any, source: str = "<input>") -> PlanDefinition:
     """Validate already-decoded data (e.g. from an HTTP request body)."""
     if not isinstance(data, dict):
@@ -61,14 +105,9 @@ def parse_plan_data(data: Any, source: str = "<input>") -> PlanDefinition:
     try:
         definition = PlanDefinition.model_validate(data, context={DEFER_CROSS_FIELD_RULES: True})
     except ValidationError as exc:
-        problems = problems_from_pydantic(exc)
-        problems.append(
-            Problem(
-                path="",
-                message="rules that compare fields (roles present, references between goals, "
-                "strategies and measures, hearing length) are checked once these are fixed",
-            )
-        )
+        problems = problems_from_pydantic(exc, model=PlanDefinition)
+        failed = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+        problems += _partial_cross_field_problems(data, failed)
         raise DomainValidationError(problems, source) from exc
     problems = definition_problems(definition)
     if problems:

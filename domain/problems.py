@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
+import typing
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -60,7 +63,37 @@ PATTERN_HINTS: dict[str, str] = {
 }
 
 
-def problems_from_pydantic(error: ValidationError, prefix: str = "") -> list[Problem]:
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models an annotation may hold (through Optional, tuple, dict, ...)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
+
+
+def known_fields(model: type[BaseModel], loc: Sequence[int | str]) -> list[str]:
+    """The field names allowed where ``loc`` (the unknown field's location) points."""
+    candidates = [model]
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        found = [c.model_fields[part].annotation for c in candidates if part in c.model_fields]
+        nested = [m for annotation in found for m in _models_in(annotation)]
+        if nested:
+            candidates = nested
+    return sorted({name for c in candidates for name in c.model_fields})
+
+
+def _given(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def problems_from_pydantic(
+    error: ValidationError, prefix: str = "", model: type[BaseModel] | None = None
+) -> list[Problem]:
     problems: list[Problem] = []
     items = error.errors(include_url=False)
     failed_locs = {tuple(item["loc"]) for item in items}
@@ -85,9 +118,21 @@ def problems_from_pydantic(error: ValidationError, prefix: str = "") -> list[Pro
             message = "is required but missing"
         elif item["type"] == "extra_forbidden":
             message = "is not a known field (check the spelling)"
+            name = loc[-1] if loc and isinstance(loc[-1], str) else ""
+            known = known_fields(model, loc) if model is not None else []
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            if close:
+                message = f"is not a known field; did you mean '{close[0]}'?"
+            elif known:
+                message += f"; known here: {', '.join(known)}"
         elif item["type"] == "string_pattern_mismatch":
             pattern = str(item.get("ctx", {}).get("pattern", ""))
             hint = PATTERN_HINTS.get(pattern, f"text matching {pattern}")
             message = f"{item['input']!r} is not valid here; expected {hint}"
+        elif isinstance(item.get("input"), _SCALARS) and item["type"] not in ("missing",):
+            # A type error says what was given, beside what is allowed.
+            given = _given(item["input"])
+            if given not in message:
+                message = f"{message} (got {given})"
         problems.append(Problem(path=path, message=message))
     return problems

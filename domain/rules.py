@@ -14,7 +14,7 @@ from domain.problems import Problem
 from domain.roles import Role
 
 if TYPE_CHECKING:
-    from domain.plan import Period, PlanDefinition, PlanType, RevisionDate, Settings
+    from domain.plan import Participant, Period, PlanDefinition, PlanType, RevisionDate, Settings
 
 
 def hearing_problems(plan_type: PlanType, hearing_days: int) -> list[Problem]:
@@ -53,9 +53,8 @@ def period_problems(
         return [
             Problem(
                 path="period.to_year",
-                message=f"the planning period {span} ended on {end.isoformat()}; a plan adopted "
-                f"on {today.isoformat()} would never be revised (a period that includes "
-                f"{today.year} is allowed)",
+                message=f"the planning period {span} ended on {end.isoformat()}: adopted on "
+                f"{today.isoformat()}, the plan would never be revised; extend the period",
             )
         ]
     first = first_revision(revision_date, today)
@@ -89,29 +88,57 @@ def _duplicates(values: Iterable[str]) -> list[str]:
 
 
 def definition_problems(definition: PlanDefinition) -> list[Problem]:
-    problems: list[Problem] = []
-    for dup in _duplicates(p.id for p in definition.participants):
-        problems.append(
-            Problem(path="participants", message=f"participant id '{dup}' is used twice")
-        )
-    for dup in _duplicates(definition.target_areas):
-        problems.append(
-            Problem(path="target_areas", message=f"target area '{dup}' is listed twice")
-        )
-    problems.extend(hearing_problems(definition.plan_type, definition.settings.hearing_days))
+    return cross_field_problems(
+        participants=definition.participants,
+        target_areas=definition.target_areas,
+        plan_type=definition.plan_type,
+        settings=definition.settings,
+        period=definition.period,
+        proposals=definition.proposals,
+        has_proposals=definition.proposals is not None,
+    )
 
-    present = {role for person in definition.participants for role in person.roles}
-    for role in sorted(roles_needed(definition.settings) - present):
-        problems.append(
-            Problem(
-                path="participants",
-                message=f"nobody has the role '{role.value}', which the process needs "
-                "(add a participant with it, or switch the step off in settings)",
+
+def cross_field_problems(
+    *,
+    participants: tuple[Participant, ...] | None,
+    target_areas: tuple[str, ...] | None,
+    plan_type: PlanType | None,
+    settings: Settings | None,
+    period: Period | None,
+    proposals: PlanContent | None,
+    has_proposals: bool,
+) -> list[Problem]:
+    """Every rule that compares fields, each run where the fields it compares are valid
+    (None: that field itself has a problem, reported on its own)."""
+    problems: list[Problem] = []
+    if participants is not None:
+        for dup in _duplicates(p.id for p in participants):
+            problems.append(
+                Problem(path="participants", message=f"participant id '{dup}' is used twice")
             )
-        )
-    if definition.proposals is not None:
+    if target_areas is not None:
+        for dup in _duplicates(target_areas):
+            problems.append(
+                Problem(path="target_areas", message=f"target area '{dup}' is listed twice")
+            )
+    if plan_type is not None and settings is not None:
+        problems.extend(hearing_problems(plan_type, settings.hearing_days))
+    if participants is not None and settings is not None:
+        present = {role for person in participants for role in person.roles}
+        for role in sorted(roles_needed(settings) - present):
+            problems.append(
+                Problem(
+                    path="participants",
+                    message=f"nobody has the role '{role.value}', which the process needs "
+                    "(add a participant with it, or switch the step off in settings)",
+                )
+            )
+    if proposals is not None and has_proposals:
+        found = _reference_problems(proposals, target_areas, period)
         problems.extend(
-            content_problems(definition.proposals, definition, phase=None, prefix="proposals")
+            Problem(path=f"proposals.{path}" if path else "proposals", message=m)
+            for path, m in found
         )
     return problems
 
@@ -134,13 +161,15 @@ def content_problems(
 ) -> list[Problem]:
     """Check references and, when ``phase`` is given, that the levels the phase reviews
     are complete (every goal has a strategy, every strategy a measure)."""
-    found = _reference_problems(content, definition)
+    found = _reference_problems(content, definition.target_areas, definition.period)
     if phase is not None:
         found += _completeness_problems(content, _COMPLETENESS_FROM[phase])
     return [Problem(path=f"{prefix}.{path}" if path else prefix, message=m) for path, m in found]
 
 
-def _reference_problems(content: PlanContent, definition: PlanDefinition) -> list[tuple[str, str]]:
+def _reference_problems(
+    content: PlanContent, target_areas: tuple[str, ...] | None, period: Period | None
+) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     all_ids = [g.id for g in content.goals]
     all_ids += [s.id for s in content.strategies]
@@ -150,9 +179,9 @@ def _reference_problems(content: PlanContent, definition: PlanDefinition) -> lis
 
     goal_ids = {g.id for g in content.goals}
     strategy_ids = {s.id for s in content.strategies}
-    areas = ", ".join(f"'{a}'" for a in definition.target_areas)
+    areas = ", ".join(f"'{a}'" for a in target_areas or ())
     for i, goal in enumerate(content.goals):
-        if goal.target_area not in definition.target_areas:
+        if target_areas is not None and goal.target_area not in target_areas:
             found.append(
                 (
                     f"goals[{i}].target_area",
@@ -168,7 +197,6 @@ def _reference_problems(content: PlanContent, definition: PlanDefinition) -> lis
                     f"exactly one existing goal (known: {_known(goal_ids)})",
                 )
             )
-    period = definition.period
     for i, measure in enumerate(content.measures):
         if measure.strategy_id not in strategy_ids:
             found.append(
@@ -178,7 +206,7 @@ def _reference_problems(content: PlanContent, definition: PlanDefinition) -> lis
                     f"to exactly one existing strategy (known: {_known(strategy_ids)})",
                 )
             )
-        if not period.contains(measure.due_year):
+        if period is not None and not period.contains(measure.due_year):
             found.append(
                 (
                     f"measures[{i}].due_year",

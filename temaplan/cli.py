@@ -188,9 +188,15 @@ async def _plans_list(settings: Settings, phase: str | None, municipality: str |
     return 0
 
 
-def _validate(plan_file: Path) -> int:
+def _validate(plan_file: Path, settings: Settings) -> int:
+    from domain.rules import period_problems
+
     definition = load_plan_file(plan_file)
     print(f"{plan_file}: valid; plan id {definition.plan_id}")
+    # Not errors (a plan may be drafted ahead), but adoption will refuse them as they stand.
+    revision_date = definition.settings.revision_date or settings.revision_date()
+    for problem in period_problems(definition.period, revision_date, datetime.now(OSLO)):
+        print(f"warning: {problem.render(str(plan_file))} (adoption would be refused)")
     return 0
 
 
@@ -314,7 +320,7 @@ def _up(settings: Settings, args: argparse.Namespace) -> int:
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     commands: dict[str, Callable[[], int]] = {
-        "validate": lambda: _validate(args.plan_file),
+        "validate": lambda: _validate(args.plan_file, settings),
         "demo": lambda: _demo(settings, args.plan_file),
         "migrate": lambda: asyncio.run(_migrate(settings)),
         "events": lambda: asyncio.run(_events(settings, args.plan_id)),

@@ -39,7 +39,14 @@ with workflow.unsafe.imports_passed_through():
     from domain.phases import GateStep, StepKind
     from domain.state import PlanState, evolve
     from workflows import search_attributes as sa
-    from workflows.deciding import ACTIVITY_TIMEOUT, STORE_RETRY, Decide, refused, using
+    from workflows.deciding import (
+        ACTIVITY_TIMEOUT,
+        STORE_RETRY,
+        Decide,
+        decoded,
+        refused,
+        using,
+    )
     from workflows.notify import notify_people
     from workflows.plan_models import Carried, PendingResponse, PlanInput, PlanResult
 
@@ -448,7 +455,8 @@ class PlanWorkflow:
         return receipts[0]
 
     @workflow.update
-    async def submit_content(self, command: cmd.SubmitContent) -> cmd.Receipt:
+    async def submit_content(self, raw: RawValue) -> cmd.Receipt:
+        command = decoded(cmd.SubmitContent, raw)
         self._updates_in_run += 1
         await workflow.execute_activity_method(
             PlanActivities.compile_content,
@@ -462,19 +470,23 @@ class PlanWorkflow:
         return receipts[0]
 
     @submit_content.validator
-    def _validate_submit_content(self, command: cmd.SubmitContent) -> None:
+    def _validate_submit_content(self, raw: RawValue) -> None:
+        command = decoded(cmd.SubmitContent, raw)
         self._check(using(decisions.submit_content, command))
 
     @workflow.update
-    async def comment(self, command: cmd.AddComment) -> cmd.Receipt:
+    async def comment(self, raw: RawValue) -> cmd.Receipt:
+        command = decoded(cmd.AddComment, raw)
         return await self._decide_update(using(decisions.add_comment, command))
 
     @comment.validator
-    def _validate_comment(self, command: cmd.AddComment) -> None:
+    def _validate_comment(self, raw: RawValue) -> None:
+        command = decoded(cmd.AddComment, raw)
         self._check(using(decisions.add_comment, command))
 
     @workflow.update
-    async def sign_off(self, command: cmd.SignOff) -> cmd.Receipt:
+    async def sign_off(self, raw: RawValue) -> cmd.Receipt:
+        command = decoded(cmd.SignOff, raw)
         key = f"sign_off/{command.step_key}/{command.content_version}/{command.actor_id}"
         if decisions.existing_sign_off(self._state, command) and key in self._receipts:
             self._updates_in_run += 1
@@ -485,18 +497,21 @@ class PlanWorkflow:
         return receipt
 
     @sign_off.validator
-    def _validate_sign_off(self, command: cmd.SignOff) -> None:
+    def _validate_sign_off(self, raw: RawValue) -> None:
+        command = decoded(cmd.SignOff, raw)
         self._not_handing_over()
         if decisions.existing_sign_off(self._state, command):
             return  # answered with the original receipt
         self._check(using(decisions.sign_off, command))
 
     @workflow.update
-    async def complete_draft_step(self, command: cmd.CompleteDraftStep) -> cmd.Receipt:
+    async def complete_draft_step(self, raw: RawValue) -> cmd.Receipt:
+        command = decoded(cmd.CompleteDraftStep, raw)
         return await self._decide_update(using(decisions.complete_draft_step, command))
 
     @complete_draft_step.validator
-    def _validate_draft_step(self, command: cmd.CompleteDraftStep) -> None:
+    def _validate_draft_step(self, raw: RawValue) -> None:
+        command = decoded(cmd.CompleteDraftStep, raw)
         self._check(using(decisions.complete_draft_step, command))
 
     @workflow.signal
@@ -529,7 +544,8 @@ class PlanWorkflow:
         self._queued_responses.add(response_id)
 
     @workflow.update
-    async def respond_to_hearing(self, response: cmd.HearingResponse) -> cmd.Receipt:
+    async def respond_to_hearing(self, raw: RawValue) -> cmd.Receipt:
+        response = decoded(cmd.HearingResponse, raw)
         self._updates_in_run += 1
         response_id = response.response_id or str(workflow.uuid4())
         key = f"response/{response_id}"
@@ -557,7 +573,8 @@ class PlanWorkflow:
             self._awaiting_receipt.discard(response_id)
 
     @respond_to_hearing.validator
-    def _validate_response(self, response: cmd.HearingResponse) -> None:
+    def _validate_response(self, raw: RawValue) -> None:
+        response = decoded(cmd.HearingResponse, raw)
         self._not_handing_over()
         if response.response_id and self._response_known(response.response_id):
             return  # a retry: answered with the original receipt
@@ -571,7 +588,8 @@ class PlanWorkflow:
         return response_id in self._recorded_responses or response_id in self._queued_responses
 
     @workflow.update
-    async def close_hearing(self, command: cmd.CloseHearing) -> cmd.Receipt:
+    async def close_hearing(self, raw: RawValue) -> cmd.Receipt:
+        command = decoded(cmd.CloseHearing, raw)
         self._updates_in_run += 1
         self._close_requested_by = command.actor_id
         self._close_reason = command.reason
@@ -585,7 +603,8 @@ class PlanWorkflow:
         return self._receipts["hearing_closed"]
 
     @close_hearing.validator
-    def _validate_close_hearing(self, command: cmd.CloseHearing) -> None:
+    def _validate_close_hearing(self, raw: RawValue) -> None:
+        command = decoded(cmd.CloseHearing, raw)
         self._not_handing_over()
         try:
             decisions.request_hearing_close(self._state, command, workflow.now())
@@ -593,25 +612,31 @@ class PlanWorkflow:
             raise refused(refusal) from None
 
     @workflow.update
-    async def submit_hearing_summary(self, command: cmd.HearingSummary) -> cmd.Receipt:
+    async def submit_hearing_summary(self, raw: RawValue) -> cmd.Receipt:
+        command = decoded(cmd.HearingSummary, raw)
         return await self._decide_update(using(decisions.hearing_summary, command))
 
     @submit_hearing_summary.validator
-    def _validate_summary(self, command: cmd.HearingSummary) -> None:
+    def _validate_summary(self, raw: RawValue) -> None:
+        command = decoded(cmd.HearingSummary, raw)
         self._check(using(decisions.hearing_summary, command))
 
     @workflow.update
-    async def decide_after_hearing(self, command: cmd.HearingDecision) -> cmd.Receipt:
+    async def decide_after_hearing(self, raw: RawValue) -> cmd.Receipt:
+        command = decoded(cmd.HearingDecision, raw)
         return await self._decide_update(using(decisions.hearing_decision, command))
 
     @decide_after_hearing.validator
-    def _validate_hearing_decision(self, command: cmd.HearingDecision) -> None:
+    def _validate_hearing_decision(self, raw: RawValue) -> None:
+        command = decoded(cmd.HearingDecision, raw)
         self._check(using(decisions.hearing_decision, command))
 
     @workflow.update
-    async def council_decision(self, command: cmd.CouncilDecision) -> cmd.Receipt:
+    async def council_decision(self, raw: RawValue) -> cmd.Receipt:
+        command = decoded(cmd.CouncilDecision, raw)
         return await self._decide_update(using(decisions.council_decision, command))
 
     @council_decision.validator
-    def _validate_council(self, command: cmd.CouncilDecision) -> None:
+    def _validate_council(self, raw: RawValue) -> None:
+        command = decoded(cmd.CouncilDecision, raw)
         self._check(using(decisions.council_decision, command))

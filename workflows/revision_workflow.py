@@ -16,6 +16,7 @@ from datetime import timedelta
 from uuid import UUID
 
 from temporalio import workflow
+from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -32,7 +33,14 @@ with workflow.unsafe.imports_passed_through():
     from domain.hierarchy import PlanContent
     from domain.ids import event_id
     from domain.state import PlanState, RevisionRound, evolve
-    from workflows.deciding import ACTIVITY_TIMEOUT, STORE_RETRY, Decide, refused, using
+    from workflows.deciding import (
+        ACTIVITY_TIMEOUT,
+        STORE_RETRY,
+        Decide,
+        decoded,
+        refused,
+        using,
+    )
     from workflows.notify import notify_people
     from workflows.revision_models import RevisionInput, RevisionResult, RevisionStatus
 
@@ -274,53 +282,65 @@ class RevisionWorkflow:
         return receipts[0]
 
     @workflow.update
-    async def report_measure(self, command: rc.ReportMeasure) -> cmd.Receipt:
+    async def report_measure(self, raw: RawValue) -> cmd.Receipt:
+        command = decoded(rc.ReportMeasure, raw)
         return await self._decide(using(rd.report_measure, command))
 
     @report_measure.validator
-    def _validate_report(self, command: rc.ReportMeasure) -> None:
+    def _validate_report(self, raw: RawValue) -> None:
+        command = decoded(rc.ReportMeasure, raw)
         self._check(using(rd.report_measure, command), command.year)
 
     @workflow.update
-    async def report_goal_indicator(self, command: rc.ReportGoalIndicator) -> cmd.Receipt:
+    async def report_goal_indicator(self, raw: RawValue) -> cmd.Receipt:
+        command = decoded(rc.ReportGoalIndicator, raw)
         return await self._decide(using(rd.report_goal_indicator, command))
 
     @report_goal_indicator.validator
-    def _validate_goal_indicator(self, command: rc.ReportGoalIndicator) -> None:
+    def _validate_goal_indicator(self, raw: RawValue) -> None:
+        command = decoded(rc.ReportGoalIndicator, raw)
         self._check(using(rd.report_goal_indicator, command), command.year)
 
     @workflow.update
-    async def close_round(self, command: rc.CloseReportingRound) -> cmd.Receipt:
+    async def close_round(self, raw: RawValue) -> cmd.Receipt:
+        command = decoded(rc.CloseReportingRound, raw)
         return await self._decide(using(rd.close_round_early, command))
 
     @close_round.validator
-    def _validate_close_round(self, command: rc.CloseReportingRound) -> None:
+    def _validate_close_round(self, raw: RawValue) -> None:
+        command = decoded(rc.CloseReportingRound, raw)
         self._check(using(rd.close_round_early, command), command.year)
 
     @workflow.update
-    async def propose_changes(self, command: rc.ProposeChanges) -> cmd.Receipt:
+    async def propose_changes(self, raw: RawValue) -> cmd.Receipt:
+        command = decoded(rc.ProposeChanges, raw)
         return await self._decide(using(rd.propose_changes, command))
 
     @propose_changes.validator
-    def _validate_proposal(self, command: rc.ProposeChanges) -> None:
+    def _validate_proposal(self, raw: RawValue) -> None:
+        command = decoded(rc.ProposeChanges, raw)
         self._check(using(rd.propose_changes, command), command.year)
 
     @workflow.update
-    async def review_changes(self, command: rc.ReviewChanges) -> cmd.Receipt:
+    async def review_changes(self, raw: RawValue) -> cmd.Receipt:
+        command = decoded(rc.ReviewChanges, raw)
         return await self._decide(using(rd.review_changes, command))
 
     @review_changes.validator
-    def _validate_review(self, command: rc.ReviewChanges) -> None:
+    def _validate_review(self, raw: RawValue) -> None:
+        command = decoded(rc.ReviewChanges, raw)
         self._check(using(rd.review_changes, command), command.year)
 
     @workflow.update
-    async def conclude(self, command: rc.ConcludeRevision) -> cmd.Receipt:
+    async def conclude(self, raw: RawValue) -> cmd.Receipt:
+        command = decoded(rc.ConcludeRevision, raw)
         return await self._decide(
             lambda s, at, ids: rd.conclude_revision(s, command.actor_id, command.year, at, ids)
         )
 
     @conclude.validator
-    def _validate_conclude(self, command: rc.ConcludeRevision) -> None:
+    def _validate_conclude(self, raw: RawValue) -> None:
+        command = decoded(rc.ConcludeRevision, raw)
         self._check(
             lambda s, at, ids: rd.conclude_revision(s, command.actor_id, command.year, at, ids),
             command.year,

@@ -73,3 +73,43 @@ def test_demo_runs_the_bodo_plan_to_adoption_and_verifies(
     plan_id = re.search(r"plan id (\S+);", out).group(1)  # type: ignore[union-attr]
     assert main(["verify", plan_id]) == 0
     assert main(["verify", "no-such-plan"]) == 1
+
+
+def test_validate_warns_of_a_period_that_ends_before_its_first_revision(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = tmp_path / "gammel.yaml"
+    text = (EXAMPLES / "gratangen.yaml").read_text(encoding="utf-8")
+    for year in ("2026", "2027", "2028"):
+        text = text.replace(f"due_year: {year}", "due_year: 2019")
+    old.write_text(
+        text.replace("from_year: 2026", "from_year: 2016").replace(
+            "to_year: 2030", "to_year: 2019"
+        ),
+        encoding="utf-8",
+    )
+    assert main(["validate", str(old)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        f"warning: {old}: period.to_year: the planning period 2016-2019 ended on 2019-12-31" in out
+    )
+    assert "(adoption would be refused)" in out
+    assert main(["validate", str(EXAMPLES / "gratangen.json")]) == 0
+    assert "warning" not in capsys.readouterr().out
+
+
+def test_validate_names_the_nearest_field_and_the_value_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "feil.yaml"
+    bad.write_text(
+        (EXAMPLES / "gratangen.yaml")
+        .read_text(encoding="utf-8")
+        .replace("hearing_days: 42", "hearing_dayz: 42")
+        .replace("running_nok_per_year: 150000", "running_nok_per_year: mye"),
+        encoding="utf-8",
+    )
+    assert main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "settings.hearing_dayz: is not a known field; did you mean 'hearing_days'?" in err
+    assert "costs.running_nok_per_year: got 'mye'; allowed: a whole number of NOK" in err

@@ -33,8 +33,8 @@ A refused sign-off (here an unknown person) exits with status 1 and prints the r
     Error: unable to update workflow: 'nobody' is not a participant in plan 1804-...
     (type: UnknownParticipant, retryable: false)
 
-The CLI renders an empty list in the status JSON (``signed`` before anyone signed)
-as ``null``; the workflow itself answers ``[]``.
+The CLI renders an empty list in the status JSON (``signed`` before anyone signed,
+``unknown_costs``) as ``null``; the workflow itself answers ``[]``.
 """
 
 from __future__ import annotations
@@ -118,7 +118,13 @@ async def test_the_temporal_cli_reads_the_status_and_signs_off(
     assert awaited["role"] == "steering_group"
     assert (awaited["needed"], awaited["given"]) == (2, 0)  # majority of three
     # The CLI's JSON is the query's own answer, field for field.
-    status = PlanStatus.model_validate({**status_json, "signed": status_json["signed"] or ()})
+    status = PlanStatus.model_validate(
+        {
+            **status_json,
+            "signed": status_json["signed"] or (),
+            "unknown_costs": status_json["unknown_costs"] or (),
+        }
+    )
     assert status == await driver.status()
     members = [p.id for p in definition.members(Role.STEERING_GROUP)]
     assert list(awaited["people"]) == members
@@ -189,4 +195,49 @@ async def test_the_temporal_cli_reads_the_status_and_signs_off(
     assert "'goals.quality_assurance' is not open" in err
     assert "GateNotOpen" in err
     assert (await store.verify(definition.plan_id)).ok
+    await handle.terminate("test done")
+
+
+async def test_a_malformed_update_from_the_temporal_cli_is_refused_for_good_naming_the_field(
+    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
+) -> None:
+    definition = unique(bodo)
+    with temporal_env.with_time_skipping_disabled():
+        handle = await start_plan(temporal_env.client, definition, task_queue)
+    driver = PlanDriver(handle, definition)
+    await driver.wait_for(lambda s: s.step_key == "goals.submit")
+    address = temporal_env.client.service_client.config.target_host
+    before = await EventStore(pool).head(definition.plan_id)
+
+    async def update(name: str, body: dict[str, Any]) -> tuple[int, str]:
+        code, _out, err = await temporal_cli(
+            "workflow", "update", "execute", "--workflow-id", handle.id,
+            "--name", name, "--input", json.dumps(body), "--address", address,
+        )  # fmt: skip
+        return code, err
+
+    # A sign-off without its content version, and one with a version that is not a number.
+    code, err = await update(
+        "sign_off",
+        {"actor_id": "per.olsen", "step_key": "goals.quality_assurance", "content_hash": "x"},
+    )
+    assert code != 0
+    assert "malformed SignOff: content_version: is required but missing" in err
+    assert "InvalidInput" in err
+    assert "retryable: false" in err
+    assert "Failed decoding arguments" not in err
+    code, err = await update(
+        "sign_off",
+        {
+            "actor_id": "per.olsen",
+            "step_key": "goals.quality_assurance",
+            "content_version": "first",
+            "content_hash": "x",
+        },
+    )
+    assert code != 0
+    assert "content_version" in err
+    assert "(got 'first')" in err
+    assert "retryable: false" in err
+    assert await EventStore(pool).head(definition.plan_id) == before
     await handle.terminate("test done")
