@@ -207,6 +207,16 @@ class RevisionScheduleChanged(EventBase):
     reason: str = ""
     backfill_from: AwareDatetime | None = None
     backfill_to: AwareDatetime | None = None
+    # A trigger whose revision cannot run is recorded as failed, with why, and not sent.
+    failed: str = ""
+
+    @model_serializer(mode="wrap")
+    def _without_empty_failure(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        # Left out when empty: events recorded before the field dump as they did.
+        data: dict[str, object] = handler(self)
+        if not data.get("failed"):
+            data.pop("failed", None)
+        return data
 
 
 class RevisionReminderSent(EventBase):

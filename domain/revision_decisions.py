@@ -6,7 +6,7 @@ validators and handlers call the same functions.
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -173,6 +173,7 @@ def schedule_action(
                 "a backfill needs a time range: --from before --to",
             )
     backfill = action is ScheduleAction.BACKFILL
+    failed = trigger_failure(state, at) if action is ScheduleAction.TRIGGER else ""
     return [
         RevisionScheduleChanged(
             **_by(person.id, Role.SCHEDULER, at, new_id),
@@ -181,8 +182,36 @@ def schedule_action(
             reason=command.reason.strip(),
             backfill_from=command.backfill_from if backfill else None,
             backfill_to=command.backfill_to if backfill else None,
+            failed=failed,
         )
     ]
+
+
+def revision_year_at(moment: datetime) -> int:
+    """The year in Europe/Oslo of a moment. Norway keeps winter time (UTC+1) over New
+    Year, so one hour after UTC gives Oslo's year exactly, with no time zone database."""
+    return (moment.astimezone(UTC) + timedelta(hours=1)).year
+
+
+def trigger_failure(state: PlanState, at: datetime) -> str:
+    """Why a reminder triggered at ``at`` could not start a revision ('' when it can):
+    the scheduler is told, and the record keeps it, instead of a reminder that silently
+    does nothing."""
+    definition = _adopted(state)
+    year = revision_year_at(at)
+    period = definition.period
+    if not period.contains(year):
+        return (
+            f"a revision for {year} cannot run: it is outside the planning period "
+            f"{period.from_year}-{period.to_year}"
+        )
+    existing = state.revision(year)
+    if existing is not None:
+        return (
+            f"a revision for {year} cannot run: the revision for {year} already exists "
+            f"({existing.workflow_id}); one revision per plan and year"
+        )
+    return ""
 
 
 # --- the engine's own steps -------------------------------------------------------------
@@ -196,7 +225,10 @@ def open_revision(
     scheduled_at: datetime,
     at: datetime,
     new_id: NewId,
+    deadline_from: datetime | None = None,
 ) -> list[EventBase]:
+    """``deadline_from``: when the reporting round's days start counting, the reminder's
+    scheduled time (a backfilled year's round runs from its own date, not from today)."""
     definition = _adopted(state)
     period = definition.period
     if not period.contains(year):
@@ -209,7 +241,7 @@ def open_revision(
     assert state.in_force_version is not None
     assert state.in_force_hash is not None
     content = _in_force(state)
-    deadline = at + timedelta(days=definition.settings.reporting_round_days)
+    deadline = (deadline_from or at) + timedelta(days=definition.settings.reporting_round_days)
     return [
         RevisionReminderSent(
             **_by_engine(at, new_id),

@@ -531,7 +531,8 @@ def _evolve_revision(  # noqa: PLR0911, PLR0912
                         "changed_at": event.occurred_at,
                     }
                 )
-            decision = _decision(event, None, outcome=event.action.value, reason=event.reason)
+            outcome = f"{event.action.value} failed" if event.failed else event.action.value
+            decision = _decision(event, None, outcome=outcome, reason=event.failed or event.reason)
             return state.model_copy(
                 update={
                     **base,

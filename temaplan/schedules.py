@@ -112,6 +112,13 @@ async def _receipt_of(handle: WorkflowHandle[Any, ScheduleActionResult]) -> Rece
         if isinstance(cause, ApplicationError):
             raise ScheduleRefused(cause.type or "Refused", cause.message) from None
         raise
+    if result.failed:
+        receipt = result.receipt
+        raise ScheduleRefused(
+            "RevisionCannotRun",
+            f"{result.failed} (recorded as failed: plan {receipt.plan_id} version "
+            f"{receipt.version}, hash {receipt.hash})",
+        )
     return result.receipt
 
 

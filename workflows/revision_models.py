@@ -88,3 +88,4 @@ class ScheduleActionRequest(_Model):
 
 class ScheduleActionResult(_Model):
     receipt: Receipt
+    failed: str = ""  # the action was recorded as failed, with why

@@ -45,6 +45,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.revision_models import RevisionInput, RevisionResult, RevisionStatus
 
 
+# Patch id: the reporting round's deadline counts from the reminder's scheduled time.
+DEADLINE_FROM_SCHEDULED = "reporting-deadline-from-scheduled-time"
+
+
 @workflow.defn(name="RevisionWorkflow")
 class RevisionWorkflow:
     @workflow.init
@@ -68,6 +72,8 @@ class RevisionWorkflow:
         )
         self._state = loaded.state
         self._loaded = True
+        # Histories recorded before DEADLINE_FROM_SCHEDULED counted from the opening.
+        deadline_from = revision.scheduled_at if workflow.patched(DEADLINE_FROM_SCHEDULED) else None
         await self._record(
             lambda state, at, ids: rd.open_revision(
                 state,
@@ -76,6 +82,7 @@ class RevisionWorkflow:
                 scheduled_at=revision.scheduled_at,
                 at=at,
                 new_id=ids,
+                deadline_from=deadline_from,
             )
         )
         await self._notify_round_opened()

@@ -17,10 +17,14 @@ with workflow.unsafe.imports_passed_through():
     from activities.schedule_activities import ScheduleActivities
     from domain import revision_decisions as rd
     from domain.decisions import Refusal
-    from domain.events import EventBase
+    from domain.events import EventBase, RevisionScheduleChanged
     from domain.ids import event_id
     from workflows.deciding import ACTIVITY_TIMEOUT, STORE_RETRY, refused
     from workflows.revision_models import ScheduleActionRequest, ScheduleActionResult
+
+
+# Patch id: a trigger whose revision cannot run is recorded as failed and not sent.
+TRIGGER_CHECKED = "trigger-checks-its-revision"
 
 
 @workflow.defn(name="ScheduleActionWorkflow")
@@ -46,14 +50,18 @@ class ScheduleActionWorkflow:
             raise refused(refusal) from None
         schedule = loaded.state.schedule
         assert schedule is not None
-        await workflow.execute_activity_method(
-            ScheduleActivities.apply_schedule_action,
-            ApplyScheduleActionInput(
-                plan_id=request.plan_id, schedule_id=schedule.schedule_id, command=command
-            ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=STORE_RETRY,
-        )
+        failed = _failure(events)
+        # A trigger whose revision cannot run is recorded, not sent (histories recorded
+        # before this check replay through the action as they were).
+        if not (failed and workflow.patched(TRIGGER_CHECKED)):
+            await workflow.execute_activity_method(
+                ScheduleActivities.apply_schedule_action,
+                ApplyScheduleActionInput(
+                    plan_id=request.plan_id, schedule_id=schedule.schedule_id, command=command
+                ),
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=STORE_RETRY,
+            )
         result = await workflow.execute_activity_method(
             PlanActivities.append_events,
             AppendEventsInput(
@@ -62,4 +70,8 @@ class ScheduleActionWorkflow:
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=STORE_RETRY,
         )
-        return ScheduleActionResult(receipt=result.receipts[0])
+        return ScheduleActionResult(receipt=result.receipts[0], failed=failed)
+
+
+def _failure(events: list[EventBase]) -> str:
+    return next((e.failed for e in events if isinstance(e, RevisionScheduleChanged)), "")

@@ -554,3 +554,52 @@ async def test_scheduler_commands_through_the_cli(
         "pause",
         "unpause",
     ]
+
+
+async def test_a_trigger_whose_revision_cannot_run_fails_for_the_scheduler_and_in_the_record(
+    temporal_env: WorkflowEnvironment,
+    pool: asyncpg.Pool,
+    database_url: str,
+    task_queue: str,
+    bodo: PlanDefinition,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    definition = unique(bodo)
+    plan_id = definition.plan_id
+    store = EventStore(pool)
+    client = temporal_env.client
+    await adopt(temporal_env, definition, task_queue)
+    await act_on_schedule(
+        client, store, plan_id, schedule_command(ScheduleAction.TRIGGER), task_queue
+    )
+    year = revision_year(datetime.now(UTC))
+    await wait_for_revision(client, plan_id, year)
+
+    # This year's revision exists: a second trigger cannot start one.
+    with pytest.raises(ScheduleRefused) as caught:
+        await act_on_schedule(
+            client, store, plan_id, schedule_command(ScheduleAction.TRIGGER), task_queue
+        )
+    assert caught.value.code == "RevisionCannotRun"
+    assert f"the revision for {year} already exists" in caught.value.message
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("TEMPORAL_ADDRESS", client.service_client.config.target_host)
+    monkeypatch.setenv("TEMPORAL_TASK_QUEUE", task_queue)
+    code = await asyncio.to_thread(main, ["schedule", "trigger", plan_id, "--actor", SCHEDULER])
+    out = capsys.readouterr()
+    assert code == 1
+    assert "schedule trigger refused (RevisionCannotRun)" in out.err
+    assert "recorded as failed" in out.err
+
+    state = fold(await store.read_domain(plan_id))
+    outcomes = [
+        (d.outcome, d.reason)
+        for d in state.decisions
+        if d.event_type == "revision_schedule_changed"
+    ]
+    assert [o for o, _ in outcomes] == ["trigger", "trigger failed", "trigger failed"]
+    assert all("already exists" in reason for _, reason in outcomes[1:])
+    assert (await store.verify(plan_id)).ok
+    # Only the one revision of the year was started.
+    assert len(state.revisions) == 1

@@ -401,3 +401,44 @@ def test_revision_dates_exist_every_year() -> None:
         RevisionDate(month=2, day=29)
     with pytest.raises(ValidationError, match="allowed: 1-30"):
         RevisionDate(month=4, day=31)
+
+
+def test_a_trigger_whose_revision_cannot_run_is_recorded_as_failed(
+    adopted: PlanState, opened: PlanState
+) -> None:
+    source = ids()
+    [fine] = rd.schedule_action(adopted, schedule(ScheduleAction.TRIGGER), T0, new_id_from(source))
+    assert fine.failed == ""  # type: ignore[attr-defined]
+    assert "failed" not in ev.to_record(fine)[2]  # recorded as before when it succeeds
+    # This year's revision already exists: the trigger would start nothing.
+    [again] = rd.schedule_action(opened, schedule(ScheduleAction.TRIGGER), T0, new_id_from(source))
+    assert "the revision for 2027 already exists" in again.failed  # type: ignore[attr-defined]
+    # After the period (2026-2029 in Bodø's plan) no revision can run.
+    later = datetime(2031, 3, 1, tzinfo=UTC)
+    [over] = rd.schedule_action(
+        adopted, schedule(ScheduleAction.TRIGGER), later, new_id_from(source)
+    )
+    assert over.failed == (  # type: ignore[attr-defined]
+        "a revision for 2031 cannot run: it is outside the planning period 2026-2029"
+    )
+    state = apply(adopted, [over])
+    assert (state.decisions[-1].outcome, state.decisions[-1].reason) == (
+        "trigger failed",
+        over.failed,  # type: ignore[attr-defined]
+    )
+
+
+def test_a_backfilled_round_counts_its_days_from_the_scheduled_time(adopted: PlanState) -> None:
+    scheduled = datetime(2027, 9, 1, 6, tzinfo=UTC)
+    today = datetime(2028, 2, 1, 9, tzinfo=UTC)
+    events = rd.open_revision(
+        adopted,
+        year=2027,
+        workflow_id="revision-x-2027",
+        scheduled_at=scheduled,
+        at=today,
+        new_id=new_id_from(ids()),
+        deadline_from=scheduled,
+    )
+    opened_round = next(e for e in events if isinstance(e, ev.ReportingRoundOpened))
+    assert opened_round.deadline == scheduled + timedelta(days=30)
