@@ -28,6 +28,8 @@ REFUSAL_STATUS: dict[str, int] = {
     RefusalCode.INVALID_DECISION.value: 422,
     RefusalCode.UNKNOWN_ITEM.value: 404,
     RefusalCode.INVALID_VALUE.value: 422,
+    "InvalidInput": 422,  # an Update's input that does not decode (workflows.deciding)
+    "RevisionCannotRun": 409,  # a trigger recorded as failed (temaplan.schedules)
 }
 
 
