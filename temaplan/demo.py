@@ -8,6 +8,7 @@ the hearing and adopt. Then the decision history and its verification.
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,7 +23,7 @@ from domain import commands as cmd
 from domain import revision_commands as rc
 from domain.commands import Receipt
 from domain.gates import PlanStatus
-from domain.plan import PlanDefinition
+from domain.plan import PlanDefinition, PlanType
 from domain.revision_commands import ScheduleCommand
 from domain.revision_models import ScheduleAction
 from domain.roles import Role
@@ -100,6 +101,16 @@ async def run_demo(settings: Settings, plan_file: Path = EXAMPLE) -> int:
         f"  plan id {plan_id}; {len(definition.participants)} participants; "
         f"hearing {definition.settings.hearing_days} days ({definition.plan_type.value})"
     )
+    if settings.temporal_address and definition.plan_type is PlanType.KOMMUNEDELPLAN:
+        # Without the embedded server's time skipping the demo would close the hearing
+        # early, which a kommunedelplan's legal six weeks do not allow.
+        print(
+            "  a kommunedelplan's hearing runs its 42 days: run the demo without "
+            "TEMPORAL_ADDRESS (the embedded server skips time), or with a temaplan such as "
+            "examples/gratangen.yaml",
+            file=sys.stderr,
+        )
+        return 2
     async with migrated_pool(settings) as pool, temporal(settings) as (client, env):
         queue = f"{settings.temporal_task_queue}-demo"
         if env is not None:
@@ -130,7 +141,10 @@ async def run_demo(settings: Settings, plan_file: Path = EXAMPLE) -> int:
                     print("  - hearing: closed early by the project leader (no time skipping here)")
                     await driver.update(
                         "close_hearing",
-                        cmd.CloseHearing(actor_id=driver.person(Role.PROJECT_LEADER)),
+                        cmd.CloseHearing(
+                            actor_id=driver.person(Role.PROJECT_LEADER),
+                            reason="demo: the hearing is closed early (no time skipping here)",
+                        ),
                     )
 
             final = await driver.run_to_adoption(hearing)

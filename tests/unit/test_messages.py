@@ -50,3 +50,59 @@ def test_awaited_lines_fit_the_step() -> None:
     assert awaited_line(round_) == "reference_group: 1 answered; yet to answer: eva"
     quorum = Awaited(role=Role.STEERING_GROUP, needed=2, given=1, people=("per", "ola"))
     assert awaited_line(quorum) == "steering_group (1 of 2 needed given): per, ola"
+
+
+def _at_council(plan: PlanDefinition) -> PlanState:
+    from datetime import UTC, datetime
+
+    from domain.hierarchy import PlanContent
+    from domain.state import ContentVersion
+
+    content = plan.proposals or PlanContent()
+    version = ContentVersion(
+        version=1,
+        phase=Phase.DRAFT,
+        content_hash=content.content_hash(),
+        content=content,
+        submitted_by="kari.nilsen",
+        submitted_at=datetime(2026, 1, 5, tzinfo=UTC),
+    )
+    return PlanState(
+        plan_id=plan.plan_id,
+        definition=plan,
+        status="active",
+        phase=Phase.ADOPTION,
+        under_review=1,
+        content_versions=(version,),
+    )
+
+
+def test_adoption_is_refused_when_the_period_is_over_or_too_short(bodo: PlanDefinition) -> None:
+    from datetime import UTC, datetime
+    from uuid import uuid4
+
+    from domain.decisions import council_decision
+    from domain.plan import Period
+
+    council = bodo.members(Role.MUNICIPAL_COUNCIL)[0].id
+    state = _at_council(bodo)
+    current = state.content()
+    assert current is not None
+    command = cmd.CouncilDecision(
+        actor_id=council,
+        outcome="adopted",
+        content_version=1,
+        content_hash=current.content_hash,
+    )
+    in_time = datetime(2026, 12, 4, 12, tzinfo=UTC)
+    events = council_decision(state, command, in_time, uuid4)
+    assert [e.type for e in events] == ["council_decided", "plan_adopted"]  # type: ignore[attr-defined]
+    with pytest.raises(Refusal) as over:
+        council_decision(state, command, datetime(2030, 2, 1, tzinfo=UTC), uuid4)
+    assert over.value.code is RefusalCode.INVALID_DECISION
+    assert "the planning period 2026-2029 ended on 2029-12-31" in over.value.message
+    one_year = bodo.model_copy(update={"period": Period(from_year=2026, to_year=2026)})
+    short = state.model_copy(update={"definition": one_year})
+    with pytest.raises(Refusal) as too_short:
+        council_decision(short, command, in_time, uuid4)
+    assert "before its first yearly revision could run (2027-09-01" in too_short.value.message
