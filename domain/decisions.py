@@ -34,7 +34,7 @@ from domain.events import (
     PlanCreated,
     SignOffGiven,
 )
-from domain.gates import current_step, next_phase, step_sign_offs, unknown_costs_at
+from domain.gates import current_step, next_phase, phase_steps, step_sign_offs, unknown_costs_at
 from domain.phases import GateStep, Phase, StepKind
 from domain.plan import (
     DEFAULT_REVISION_DATE,
@@ -377,6 +377,17 @@ def _comment_round_open(state: PlanState, at: datetime) -> None:
             RefusalCode.LATE_RESPONSE, f"the reference-group round of the {phase} phase is closed"
         )
     where = f"'{step.key}'" if step else _between_steps(state)
+    settings = _definition(state).settings
+    rounds = [
+        s
+        for s in (phase_steps(state.phase, settings) if state.phase else ())
+        if s.kind is StepKind.COMMENT_ROUND
+    ]
+    if not rounds:
+        raise Refusal(
+            RefusalCode.GATE_NOT_OPEN,
+            f"the {phase} phase has no reference-group round; the plan waits at {where}",
+        )
     raise Refusal(
         RefusalCode.NOT_OPEN_YET,
         f"the reference-group round is not open yet; the plan waits at {where}",
@@ -500,8 +511,10 @@ def request_hearing_close(state: PlanState, command: cmd.CloseHearing, at: datet
     if deadline is None or at >= deadline:
         return
     definition = _definition(state)
-    opened = state.hearing_opened_at
-    if definition.plan_type is PlanType.KOMMUNEDELPLAN and opened is not None:
+    # A state carried over from a run before hearing_opened_at: the deadline is the
+    # opening plus the plan's hearing days.
+    opened = state.hearing_opened_at or deadline - timedelta(days=definition.settings.hearing_days)
+    if definition.plan_type is PlanType.KOMMUNEDELPLAN:
         earliest = opened + timedelta(days=MIN_KOMMUNEDELPLAN_HEARING_DAYS)
         if at < earliest:
             raise Refusal(

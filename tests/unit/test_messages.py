@@ -106,3 +106,21 @@ def test_adoption_is_refused_when_the_period_is_over_or_too_short(bodo: PlanDefi
     with pytest.raises(Refusal) as too_short:
         council_decision(short, command, in_time, uuid4)
     assert "before its first yearly revision could run (2027-09-01" in too_short.value.message
+
+
+def test_a_comment_where_no_round_comes_is_not_told_to_wait(bodo: PlanDefinition) -> None:
+    from datetime import UTC, datetime
+
+    from domain.decisions import add_comment
+
+    member = bodo.members(Role.REFERENCE_GROUP)[0].id
+    at_goals = PlanState(plan_id=bodo.plan_id, definition=bodo, status="active", phase=Phase.GOALS)
+    command = cmd.AddComment(actor_id=member, content_version=1, text="Innspill.")
+    with pytest.raises(Refusal) as caught:
+        add_comment(at_goals, command, datetime(2026, 3, 1, tzinfo=UTC), None)  # type: ignore[arg-type]
+    assert caught.value.code is RefusalCode.GATE_NOT_OPEN
+    assert "the goals phase has no reference-group round" in caught.value.message
+    at_strategies = at_goals.model_copy(update={"phase": Phase.STRATEGIES})
+    with pytest.raises(Refusal) as early:
+        add_comment(at_strategies, command, datetime(2026, 3, 1, tzinfo=UTC), None)  # type: ignore[arg-type]
+    assert early.value.code is RefusalCode.NOT_OPEN_YET
