@@ -46,8 +46,9 @@ def add_parser(sub: Any, when: Callable[[str], Any]) -> None:
 def schedule_state(view: ScheduleView, now: datetime) -> str:
     """'active' only while reminders are still to come: a schedule past its end (or
     with no next run while not paused) has ended."""
-    past_end = view.end_at is not None and view.end_at <= now
-    if past_end or (not view.paused and not view.next_runs):
+    from temaplan.schedules import has_ended
+
+    if has_ended(view.end_at, view.paused, view.next_runs, now):
         ended = f" {view.end_at.astimezone(OSLO):%Y-%m-%d}" if view.end_at else ""
         return f"ended{ended}: no more reminders"
     return f"PAUSED: {view.note}" if view.paused else "active"

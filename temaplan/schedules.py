@@ -58,6 +58,14 @@ class ScheduleView(_View):
     next_runs: list[AwareDatetime]
     recent_runs: list[tuple[AwareDatetime, str]]  # (scheduled time, workflow id)
     actions_taken: int
+    ended: bool = False  # past its end (the planning period): no more reminders
+
+
+def has_ended(
+    end_at: datetime | None, paused: bool, next_runs: list[datetime], now: datetime
+) -> bool:
+    """Past its end, or (not paused) with no reminder to come: never shown as active."""
+    return (end_at is not None and end_at <= now) or (not paused and not next_runs)
 
 
 def new_request_id() -> str:
@@ -158,6 +166,12 @@ async def describe_schedule(client: Client, plan_id: str) -> ScheduleView:
             for a in described.info.recent_actions
         ],
         actions_taken=described.info.num_actions,
+        ended=has_ended(
+            spec.end_at,
+            schedule.state.paused,
+            list(described.info.next_action_times),
+            datetime.now(UTC),
+        ),
     )
 
 

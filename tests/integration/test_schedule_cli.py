@@ -19,7 +19,7 @@ from activities.models import EnsureScheduleInput
 from activities.schedule_activities import ScheduleActivities
 from domain.plan import Period, PlanDefinition, RevisionDate
 from temaplan.schedule_cli import schedule_state
-from temaplan.schedules import ScheduleView
+from temaplan.schedules import ScheduleView, has_ended
 
 pytestmark = pytest.mark.servers
 RUNS = 20
@@ -82,3 +82,5 @@ def test_an_ended_schedule_is_not_shown_as_active() -> None:
     assert schedule_state(running, now) == "active"
     paused = _view(datetime(2035, 12, 31, tzinfo=UTC), [], paused=True)
     assert schedule_state(paused, now) == "PAUSED: budsjett"
+    assert has_ended(ended.end_at, False, [], now)
+    assert not has_ended(running.end_at, False, running.next_runs, now)
