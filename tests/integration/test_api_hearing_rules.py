@@ -1,6 +1,7 @@
-"""The reference-group round through the HTTP API: a comment sent before the round has
-opened answers 409 NotOpenYet, one sent after it has closed 410 LateResponse, so a client
-can tell 'come back later' from 'too late'."""
+"""Through the HTTP API and the web page: a reference-group comment sent before the round
+has opened answers 409 NotOpenYet, one sent after it has closed 410 LateResponse, so a
+client can tell 'come back later' from 'too late'; the finance office's economic check
+shows the measures whose costs are unknown."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ import pytest
 from temporalio.client import Client
 
 from api.service import ApiContext
+from api.web import SESSION_COOKIE
 from domain.gates import PlanStatus
 from domain.phases import Phase, StepKind
 from domain.plan import PlanDefinition
 from domain.roles import Role
+from temaplan.planfile import load_plan_file
 from temaplan.simulation import PlanDriver
-from tests.integration.conftest import bearer, unique
+from tests.integration.conftest import EXAMPLES, bearer, unique
 from workflows.plan_models import workflow_id_for
 
 pytestmark = pytest.mark.servers
@@ -61,3 +64,32 @@ async def test_a_comment_before_the_round_is_409_and_after_it_410(
     assert late.status_code == 410, late.text
     assert late.json()["error"]["code"] == "LateResponse"
     assert "is closed" in late.json()["error"]["message"]
+
+
+async def test_the_finance_office_sees_the_measures_with_unknown_costs_at_its_check(
+    api: httpx.AsyncClient, api_ctx: ApiContext, plain_client: Client
+) -> None:
+    definition = unique(load_plan_file(EXAMPLES / "gratangen.json"))
+    plan = definition.plan_id
+    leader = definition.members(Role.PROJECT_LEADER)[0].id
+    admin = await bearer(api_ctx, leader, "admin")
+    created = await api.post("/api/plans", content=definition.model_dump_json(), headers=admin)
+    assert created.status_code == 201, created.text
+    driver = PlanDriver(plain_client.get_workflow_handle(workflow_id_for(plan)), definition)
+    await driver.run_until(lambda s: s.step_key == "draft.step6", _not_here)
+
+    finance = definition.members(Role.FINANCE_OFFICE)[0].id
+    issued = await api_ctx.tokens.issue(finance, "person")
+    detail = await api.get(
+        f"/api/plans/{plan}", headers={"Authorization": f"Bearer {issued.token}"}
+    )
+    assert detail.status_code == 200, detail.text
+    assert detail.json()["status"]["unknown_costs"] == ["tiltak-2", "tiltak-4"]
+
+    principal = await api_ctx.tokens.authenticate(issued.token)
+    assert principal is not None
+    session = await api_ctx.tokens.open_session(principal)
+    page = await api.get(f"/plans/{plan}", headers={"Cookie": f"{SESSION_COOKIE}={session}"})
+    assert page.status_code == 200, page.text
+    assert "data-unknown-costs" in page.text
+    assert "Tiltak med ukjent kostnad (ikke med i summene): tiltak-2, tiltak-4" in page.text
