@@ -3,6 +3,9 @@ and trigger recorded as events with the scheduler as actor; others refused."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
+
 import httpx
 import pytest
 from temporalio.client import Client
@@ -12,10 +15,12 @@ from domain import commands as cmd
 from domain.gates import PlanStatus
 from domain.plan import PlanDefinition
 from domain.roles import Role
+from domain.state import fold
 from eventstore import EventStore
 from starter import start_plan
 from temaplan.simulation import PlanDriver
 from tests.integration.conftest import EARLY_CLOSE, bearer, closable_early, unique
+from workflows.revision_models import revision_year
 
 pytestmark = pytest.mark.servers
 
@@ -102,3 +107,19 @@ async def test_schedulers_pause_unpause_and_trigger_with_receipts(
         event = stored[answer["version"]]
         assert (event.actor_id, event.hash) == ("espen.moe", answer["hash"])
     assert reason in str(stored[receipt["version"]].data)
+
+    # This year's revision now exists: a second trigger could start nothing. It is
+    # recorded as failed and the scheduler gets a 4xx saying why.
+    year = revision_year(datetime.now(UTC))
+    for _ in range(300):
+        if fold(await EventStore(pool).read_domain(plan)).revision(year) is not None:  # type: ignore[arg-type]
+            break
+        await asyncio.sleep(0.1)
+    again_trigger = await api.post(f"/api/plans/{plan}/schedule/trigger", json={}, headers=espen)
+    assert again_trigger.status_code == 409, again_trigger.text
+    error = again_trigger.json()["error"]
+    assert error["code"] == "RevisionCannotRun"
+    assert f"the revision for {year} already exists" in error["message"]
+    last = (await EventStore(pool).read(plan))[-1]  # type: ignore[arg-type]
+    assert (last.type, last.actor_id) == ("revision_schedule_changed", "espen.moe")
+    assert "already exists" in last.data["failed"]
