@@ -90,6 +90,11 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("TEMAPLAN_LOG_VKEY"),
         description="the log's public (verifier) key, published by the API",
     )
+    witness_keys: str = Field(
+        default="",
+        validation_alias=AliasChoices("TEMAPLAN_WITNESS_KEYS"),
+        description="witnesses' verifier keys (vkeys), separated by spaces or commas",
+    )
     checkpoint_interval: float = Field(
         default=300.0,
         ge=1,
