@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 
 from audit.export import ExportError, _staged, _synced, export_line
+from audit.schemas import schemas_text
 from domain.canonical import format_timestamp
 from eventstore.log import MerkleLog
 from eventstore.store import _COLUMNS, _stored
@@ -23,6 +24,7 @@ LOG_FORMAT_VERSION = 1
 CHECKPOINT_SUFFIX = ".checkpoint"
 COSIGNED_SUFFIX = ".cosigned.checkpoint"
 MANIFEST_SUFFIX = ".manifest.json"
+SCHEMAS_SUFFIX = ".schemas.json"
 _PAGE_SIZE = 2000
 _PAGE = (
     f"SELECT {_COLUMNS}, l.leaf_index, l.event_hash FROM log_leaves l JOIN events e "
@@ -53,6 +55,7 @@ async def export_log(
     targets = [out, sibling(out, CHECKPOINT_SUFFIX)]
     if cosigned is not None and cosigned.tree_size != size:
         targets.append(sibling(out, COSIGNED_SUFFIX))
+    targets.append(sibling(out, SCHEMAS_SUFFIX))
     targets.append(sibling(out, MANIFEST_SUFFIX))
     with _staged(*targets) as temps:
         with _synced(temps[0], "xb") as lines:
@@ -78,10 +81,11 @@ async def export_log(
             raise ExportError(f"the log holds {count} leaves, its checkpoint says {size}")
         with _synced(temps[1], "x", encoding="utf-8", newline="") as file:
             file.write(checkpoint.with_cosignatures())
-        if len(targets) == 4:
-            assert cosigned is not None
+        if cosigned is not None and len(targets) == 5:
             with _synced(temps[2], "x", encoding="utf-8", newline="") as file:
                 file.write(cosigned.with_cosignatures())
+        with _synced(temps[-2], "x", encoding="utf-8", newline="") as file:
+            file.write(schemas_text())
         manifest: dict[str, Any] = {
             "format": LOG_FORMAT,
             "format_version": LOG_FORMAT_VERSION,
