@@ -10,10 +10,12 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 
 from audit.export import ExportError, _staged, _synced, export_line
+from audit.proofs import ProofError, inclusion_document
 from audit.schemas import schemas_text
 from domain.canonical import format_timestamp
 from eventstore.log import MerkleLog
@@ -25,6 +27,7 @@ CHECKPOINT_SUFFIX = ".checkpoint"
 COSIGNED_SUFFIX = ".cosigned.checkpoint"
 MANIFEST_SUFFIX = ".manifest.json"
 SCHEMAS_SUFFIX = ".schemas.json"
+INCLUSION_SUFFIX = ".inclusion.json"
 _PAGE_SIZE = 2000
 _PAGE = (
     f"SELECT {_COLUMNS}, l.leaf_index, l.event_hash FROM log_leaves l JOIN events e "
@@ -103,3 +106,33 @@ async def export_log(
         with _synced(temps[-1], "xb") as file:
             file.write(text.encode("utf-8"))
     return manifest
+
+
+async def attach_checkpoint(pool: asyncpg.Pool, out: Path, last_event: UUID) -> str | None:
+    """Beside a plan export ``out``: the latest co-signed checkpoint (else the latest)
+    as ``<out>.checkpoint`` and, when it covers the export's last event, that event's
+    inclusion proof as ``<out>.inclusion.json``. Returns what was written, or None when
+    no checkpoint has been signed yet."""
+    log = MerkleLog(pool)
+    checkpoint = await log.latest_cosigned() or await log.latest_checkpoint()
+    if checkpoint is None:
+        return None
+    proof: dict[str, Any] | None
+    try:
+        proof = await inclusion_document(log, last_event, checkpoint.tree_size)
+    except ProofError:
+        proof = None  # the last event came after that checkpoint
+    targets = [sibling(out, CHECKPOINT_SUFFIX)]
+    if proof is not None:
+        targets.append(sibling(out, INCLUSION_SUFFIX))
+    with _staged(*targets) as temps:
+        with _synced(temps[0], "x", encoding="utf-8", newline="") as file:
+            file.write(checkpoint.with_cosignatures())
+        if proof is not None:
+            with _synced(temps[1], "x", encoding="utf-8") as file:
+                file.write(json.dumps(proof, indent=2, ensure_ascii=False) + "\n")
+    return (
+        f"checkpoint of tree size {checkpoint.tree_size}"
+        + (f" ({len(checkpoint.cosignatures)} cosignatures)" if checkpoint.cosignatures else "")
+        + ("" if proof is None else ", with the last event's inclusion proof")
+    )

@@ -655,18 +655,84 @@ def main(argv: list[str] | None = None) -> int:
             witnesses = [read_key(k, COSIGNATURE_V1, "--witness-key") for k in args.witness_key]
             print(verify_log(args.export, manifest_path, log_key, witnesses, args.checkpoint))
             return 0
-        if args.log_key or args.witness_key or args.checkpoint:
+        if args.checkpoint or ((args.log_key or args.witness_key) and not _has_checkpoint(args)):
             raise Problem(
                 f"manifest {manifest_path}",
-                "a plan export carries no checkpoint: export the whole log "
-                "(temaplan audit export-log) to check it against signed checkpoints",
+                "a plan export is checked against its own checkpoint only: export the whole "
+                "log (temaplan audit export-log) to check it against held checkpoints",
             )
         plan, count, last_hash = verify(args.export, manifest_path)
+        signed = ""
+        if args.log_key:
+            log_key = read_key(args.log_key, NOTE_ED25519, "--log-key")
+            witnesses = [read_key(k, COSIGNATURE_V1, "--witness-key") for k in args.witness_key]
+            signed = check_plan_head(args.export, last_hash, log_key, witnesses)
     except Problem as problem:
         print(problem, file=sys.stderr)
         return 1
-    print(f"OK: {plan} {count} events, last hash {last_hash}")
+    print(f"OK: {plan} {count} events, last hash {last_hash}{signed}")
     return 0
+
+
+def _has_checkpoint(args: argparse.Namespace) -> bool:
+    return os.path.exists(args.export + ".checkpoint")
+
+
+def check_plan_head(
+    export: str,
+    last_hash: str,
+    log_key: tuple[str, bytes, bytes],
+    witness_keys: list[tuple[str, bytes, bytes]],
+) -> str:
+    """A plan export's checkpoint: signed by the log, co-signed by the witnesses given,
+    and (with its inclusion proof) committing to the export's last event."""
+    note = read_note(export + ".checkpoint")
+    check_log_signature(note, log_key)
+    for key in witness_keys:
+        if not check_cosignature(note, key):
+            raise Problem(note["where"], f"is not co-signed by witness {key[0]}")
+    where = f"inclusion proof {export}.inclusion.json"
+    try:
+        with open(export + ".inclusion.json", encoding="utf-8") as file:
+            proof = json.load(file)
+    except FileNotFoundError:
+        return f"; checkpoint of tree size {note['size']} signed (the last event came after it)"
+    except (OSError, ValueError) as error:
+        raise Problem(where, f"cannot be read: {error}") from None
+    if proof.get("event_hash") != last_hash or proof.get("tree_size") != note["size"]:
+        raise Problem(where, "is not of the export's last event against its checkpoint")
+    try:
+        path = [bytes.fromhex(h) for h in proof["inclusion_path"]]
+        index = int(proof["leaf_index"])
+    except (KeyError, TypeError, ValueError):
+        raise Problem(where, "is malformed") from None
+    if not verify_inclusion(index, note["size"], leaf_hash(last_hash), path, note["root"]):
+        raise Problem(
+            where,
+            f"does not hold: the last event (hash {last_hash}) is not leaf {index} of the "
+            f"signed tree of size {note['size']}",
+        )
+    return f"; last event is leaf {index} of the signed tree of size {note['size']}"
+
+
+def verify_inclusion(index: int, size: int, leaf: bytes, proof: list[bytes], root: bytes) -> bool:
+    """RFC 9162 section 2.1.3.2."""
+    if not 0 <= index < size:
+        return False
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            while fn & 1 == 0 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            r = node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
 
 
 if __name__ == "__main__":

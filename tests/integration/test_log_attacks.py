@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -19,8 +20,11 @@ from audit import verify_export
 from audit.checkpointer import Checkpointer
 from audit.log_export import export_log
 from domain.canonical import GENESIS_HASH, chain_hash, chain_record
+from domain.events import PlanCreated
+from domain.roles import Role
 from eventstore import EventStore, NewEvent
 from eventstore.log import MerkleLog
+from temaplan.planfile import load_plan_file
 
 pytestmark = pytest.mark.servers
 
@@ -224,3 +228,43 @@ async def test_the_empty_log_exports_and_verifies(
     capsys.readouterr()
     assert verify_export.main([str(out), "--log-key", LOG_KEY.verifier.vkey()]) == 0
     assert "OK: log of 0 events in 0 plans, tree size 0" in capsys.readouterr().out
+
+
+async def test_plan_export_and_report_carry_the_cosigned_checkpoint(
+    pool: asyncpg.Pool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from audit.commands import export
+
+    record = Record(pool, tmp_path)
+    await record.witnessed()
+    store = EventStore(pool)
+    out = tmp_path / "1804-a.jsonl"
+    assert await export(store, "1804-a", "jsonl", out) == 0
+    capsys.readouterr()
+    args = [str(out), "--log-key", LOG_KEY.verifier.vkey(), "--witness-key"]
+    assert verify_export.main([*args, WITNESS.verifier.vkey()]) == 0
+    assert "last event is leaf 7 of the signed tree of size 8" in capsys.readouterr().out
+    # The plan's last event, cut off and the export redone, no longer matches the proof.
+    proof = (tmp_path / "1804-a.jsonl.inclusion.json").read_text()
+    await superuser(pool, "DELETE FROM events WHERE stream_id = '1804-a' AND version = 5")
+    assert await export(store, "1804-a", "jsonl", out) == 0
+    (tmp_path / "1804-a.jsonl.inclusion.json").write_text(proof)
+    capsys.readouterr()
+    assert verify_export.main([*args, WITNESS.verifier.vkey()]) == 1
+    assert "is not of the export's last event" in capsys.readouterr().err
+
+    definition = load_plan_file(Path(__file__).parents[2] / "examples" / "bodo.yaml")
+    created = PlanCreated(
+        event_id=uuid.uuid4(),
+        occurred_at=datetime(2026, 3, 1, tzinfo=UTC),
+        actor_id="temaplan",
+        actor_role=Role.SYSTEM,
+        plan_id=definition.plan_id,
+        definition=definition,
+    )
+    await store.append(definition.plan_id, 0, [NewEvent.from_domain(created)])
+    page = tmp_path / "report.html"
+    assert await export(store, definition.plan_id, "html", page, "en") == 0
+    html = page.read_text()
+    assert "Signed checkpoint of the whole log" in html
+    assert "revisjon.example/witness" in html
