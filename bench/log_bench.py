@@ -47,7 +47,8 @@ def nodes_of(size: int) -> tuple[list[tuple[int, int, str]], list[tuple[int, int
         row.append(merkle.event_leaf_hash(event_hash))
     level = 0
     while row:
-        nodes.extend((level, i, h) for i, h in enumerate(row))
+        if level > 0:  # level 0 is computed from the leaves, as the integrator does
+            nodes.extend((level, i, h) for i, h in enumerate(row))
         row = [merkle.node_hash(row[i], row[i + 1]) for i in range(0, len(row) - 1, 2)]
         level += 1
     return leaves, nodes

@@ -2,8 +2,8 @@
 the checkpoints signed over them (migration 0010, docs/audit-format.md "The Merkle log").
 
 Leaf indexes are given by the database as events commit (the trigger of migration 0010).
-``integrate`` builds the tree from them: it adds the hash of every subtree that the new
-leaves complete, under log_tree's row lock, so one integrator works at a time however
+``integrate`` builds the tree from them: it adds the hash of every subtree of two or more
+leaves that the new leaves complete (a leaf's own hash is computed from its row), under log_tree's row lock, so one integrator works at a time however
 many workers run it. A root or a proof then reads O(log n) stored nodes in one query.
 """
 
@@ -102,8 +102,7 @@ class MerkleLog:
                     break  # cannot happen while the trigger sequences; never build past a gap
                 h = merkle.event_leaf_hash(event_hash)
                 level, index = 0, leaf_index
-                known[(level, index)] = h
-                new.append((level, index, h))
+                known[(level, index)] = h  # leaves are log_leaves' rows: not stored again
                 while index & 1:
                     h = merkle.node_hash(known[(level, index - 1)], h)
                     level, index = level + 1, index >> 1
@@ -241,16 +240,28 @@ class MerkleLog:
 async def _fetch_nodes(
     conn: asyncpg.Connection, needed: Sequence[merkle.Node] | set[merkle.Node]
 ) -> dict[merkle.Node, bytes]:
+    """The stored hashes of ``needed`` in one query: level 0 from the leaves themselves,
+    higher levels from log_nodes."""
     wanted = list(needed)
     if not wanted:
         return {}
+    inner = [(level, index) for level, index in wanted if level > 0]
     rows = await conn.fetch(
-        "SELECT n.level, n.node_index, n.hash FROM unnest($1::smallint[], $2::bigint[]) "
-        "AS w(level, node_index) JOIN log_nodes n USING (level, node_index)",
-        [level for level, _ in wanted],
-        [index for _, index in wanted],
+        "SELECT n.level, n.node_index, n.hash, NULL::text AS event_hash "
+        "FROM unnest($1::smallint[], $2::bigint[]) AS w(level, node_index) "
+        "JOIN log_nodes n USING (level, node_index) "
+        "UNION ALL SELECT 0, leaf_index, NULL, event_hash FROM log_leaves "
+        "WHERE leaf_index = ANY($3::bigint[])",
+        [level for level, _ in inner],
+        [index for _, index in inner],
+        [index for level, index in wanted if level == 0],
     )
-    found = {(r["level"], r["node_index"]): bytes(r["hash"]) for r in rows}
+    found = {
+        (r["level"], r["node_index"]): (
+            bytes(r["hash"]) if r["hash"] is not None else merkle.event_leaf_hash(r["event_hash"])
+        )
+        for r in rows
+    }
     missing = [node for node in wanted if node not in found]
     if missing:
         raise LogError(f"the log's stored tree lacks nodes {missing[:3]}: it was changed")

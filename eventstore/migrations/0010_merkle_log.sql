@@ -55,11 +55,12 @@ CREATE TRIGGER log_leaves_no_truncate
     BEFORE TRUNCATE ON log_leaves
     FOR EACH STATEMENT EXECUTE FUNCTION events_refuse_change();
 
--- Hashes of the complete, aligned subtrees built so far: node (level, index) covers
--- leaves [node_index * 2^level, (node_index + 1) * 2^level). Any root or proof needs O(log n) of
--- them. Built by one integrator at a time (log_tree's row lock), from log_leaves.
+-- Hashes of the complete, aligned subtrees built so far: node (level, node_index) covers
+-- leaves [node_index * 2^level, (node_index + 1) * 2^level). Level 0, a leaf's own hash,
+-- is computed from log_leaves and not stored. Any root or proof needs O(log n) of them.
+-- Built by one integrator at a time (log_tree's row lock), from log_leaves.
 CREATE TABLE log_nodes (
-    level      smallint NOT NULL CHECK (level BETWEEN 0 AND 62),
+    level      smallint NOT NULL CHECK (level BETWEEN 1 AND 62),
     node_index bigint NOT NULL CHECK (node_index >= 0),
     hash       bytea    NOT NULL CHECK (length(hash) = 32),
     PRIMARY KEY (level, node_index)
