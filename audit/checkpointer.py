@@ -9,7 +9,6 @@ or an environment secret, never from the database (docs/audit-format.md, "Keys")
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
@@ -39,7 +38,6 @@ class Checkpointer:
         self.key = key
         self.interval = interval
         self.poll = poll
-        self._last_signed = time.monotonic()
 
     async def checkpoint_now(self) -> StoredCheckpoint | None:
         """Build the tree and sign a checkpoint of it if it grew; the latest either way."""
@@ -53,7 +51,6 @@ class Checkpointer:
         root = await self.log.root(size)
         checkpoint = sign_checkpoint(self.key, size, root)
         await self.log.save_checkpoint(size, root, checkpoint.note)
-        self._last_signed = time.monotonic()
         log.info("checkpoint signed", tree_size=size, root=root.hex())
         return await self.log.checkpoint(size)
 
@@ -64,7 +61,10 @@ class Checkpointer:
         covered = latest.tree_size if latest is not None else 0
         if size <= covered and latest is not None:
             return None
-        due = time.monotonic() - self._last_signed >= self.interval or latest is None
+        # The interval runs from the last checkpoint stored, whoever signed it: restarts
+        # and several workers neither postpone nor multiply timed checkpoints.
+        # The database's clock, which also stamped the checkpoint.
+        due = latest is None or await self.log.seconds_since(latest) >= self.interval
         if not due:
             due = bool(await self.log.event_types(covered, size) & PROMPT_TYPES)
         return await self._sign(size) if due else None

@@ -218,6 +218,14 @@ class MerkleLog:
             cosignatures=tuple(r["line"] for r in lines),
         )
 
+    async def seconds_since(self, checkpoint: StoredCheckpoint) -> float:
+        """How long ago ``checkpoint`` was stored, by the database's clock."""
+        return float(
+            await self._pool.fetchval(
+                "SELECT extract(epoch FROM now() - $1::timestamptz)", checkpoint.created_at
+            )
+        )
+
     async def checkpoint_sizes(self) -> list[int]:
         rows = await self._pool.fetch("SELECT tree_size FROM log_checkpoints ORDER BY tree_size")
         return [r["tree_size"] for r in rows]

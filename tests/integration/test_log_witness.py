@@ -253,3 +253,24 @@ async def test_the_witness_refuses_a_rewritten_history_and_keeps_the_evidence(
         "finding.txt",
     }
     assert await MerkleLog(pool).built_size() == 7
+
+
+async def test_timed_checkpoints_follow_the_interval_from_the_last_stored_one(
+    pool: asyncpg.Pool, log_key: cp.SigningKey
+) -> None:
+    store = EventStore(pool)
+    await store.append("1804-t", 0, [event(0)])
+    checkpointer = Checkpointer(pool, log_key, interval=1, poll=0.05)
+    first = await checkpointer.step()
+    assert first is not None
+    assert first.tree_size == 1
+    await store.append("1804-t", 1, [event(1)])
+    assert await checkpointer.step() is None  # within the interval, nothing prompt
+    await asyncio.sleep(1.1)
+    timed = await checkpointer.step()
+    assert timed is not None
+    assert timed.tree_size == 2
+    assert await checkpointer.step() is None  # nothing new
+    # A restarted worker (a new checkpointer) does not sign again at once either.
+    await store.append("1804-t", 2, [event(2)])
+    assert await Checkpointer(pool, log_key, interval=60).step() is None
