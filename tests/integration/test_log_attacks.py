@@ -7,6 +7,10 @@ before, refuses it and names the tree size."""
 
 from __future__ import annotations
 
+import asyncio
+import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -268,3 +272,29 @@ async def test_plan_export_and_report_carry_the_cosigned_checkpoint(
     html = page.read_text()
     assert "Signed checkpoint of the whole log" in html
     assert "revisjon.example/witness" in html
+
+
+def run(command: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, capture_output=True, text=True, check=False)
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+async def test_a_copy_of_the_verifier_checks_a_log_export_without_site_packages(
+    pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """No `cryptography` to import: the signatures are checked with openssl."""
+    record = Record(pool, tmp_path)
+    await record.witnessed()
+    out = tmp_path / "log.jsonl"
+    await export_log(pool, out)
+    script = shutil.copy(Path(verify_export.__file__), tmp_path / "verify_export.py")
+    command = [sys.executable, "-I", "-S", str(script), str(out), "--log-key"]
+    ok = await asyncio.to_thread(
+        run, [*command, LOG_KEY.verifier.vkey(), "--checkpoint", str(record.held)]
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert "consistent with held checkpoint of tree size 8" in ok.stdout
+    other = cp.SigningKey.generate(LOG_KEY.name)
+    bad = await asyncio.to_thread(run, [*command, other.verifier.vkey()])
+    assert bad.returncode == 1
+    assert "carries no signature by the log's key" in bad.stderr
