@@ -22,7 +22,16 @@ from temaplan.settings import Settings
 log = structlog.get_logger(__name__)
 
 # Event types after which a checkpoint is made at once, not at the next interval.
-PROMPT_TYPES = frozenset({"phase_started", "phase_completed", "plan_adopted", "council_decided"})
+PROMPT_TYPES = frozenset(
+    {
+        "phase_started",
+        "phase_completed",
+        "council_decided",
+        "plan_adopted",
+        "content_revised",
+        "revision_concluded",
+    }
+)
 
 
 class Checkpointer:
