@@ -181,3 +181,43 @@ async def test_leaves_are_append_only_and_sizes_beyond_the_tree_refused(
     leaf = await log.leaf_of_event((await store.read("p"))[2].event_id)
     assert leaf is not None
     assert (leaf.leaf_index, leaf.version) == (2, 3)
+
+
+async def test_events_recorded_before_the_log_become_its_first_leaves(
+    postgres_server_url: str,
+) -> None:
+    """Upgrading a database that already holds events: migration 0010 gives them leaves
+    in position order, and later appends follow without a gap."""
+    from eventstore.migrate import bundled_migrations, migrate
+    from eventstore.pool import with_database
+
+    name = f"temaplan_upgrade_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(postgres_server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        url = with_database(postgres_server_url, name)
+        conn = await asyncpg.connect(url)
+        try:
+            await migrate(conn, [m for m in bundled_migrations() if m.version < 10])
+        finally:
+            await conn.close()
+        pool = await create_pool(url, min_size=1, max_size=2)
+        try:
+            store = EventStore(pool)
+            await store.append("old-a", 0, [new_event(i) for i in range(3)])
+            await store.append("old-b", 0, [new_event(9)])
+            async with pool.acquire() as conn:
+                assert await migrate(conn) == [
+                    m.version for m in bundled_migrations() if m.version >= 10
+                ]
+            await store.append("old-a", 3, [new_event(4)])
+            leaves = await check_leaves(pool)
+            assert len(leaves) == 5
+            log = MerkleLog(pool)
+            assert await log.integrate() == 5
+            assert await log.root(5) == merkle.reference_root(leaves)
+        finally:
+            await pool.close()
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
