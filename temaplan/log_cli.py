@@ -13,7 +13,14 @@ from uuid import UUID
 
 import asyncpg
 
-from audit.checkpoints import COSIGNATURE_V1, ED25519, NoteError, SigningKey, VerifierKey
+from audit.checkpoints import (
+    COSIGNATURE_V1,
+    ED25519,
+    NoteError,
+    SigningKey,
+    VerifierKey,
+    write_signing_key,
+)
 from audit.proofs import ProofError, check_inclusion, consistency_document, inclusion_document
 from eventstore.log import MerkleLog
 from temaplan.settings import Settings
@@ -77,8 +84,6 @@ def _vkey(text: str) -> VerifierKey:
 def generate_key(args: argparse.Namespace) -> int:
     try:
         key = SigningKey.generate(args.name, COSIGNATURE_V1 if args.witness else ED25519)
-        from audit.checkpoints import write_signing_key
-
         write_signing_key(key, args.out)
     except NoteError as exc:
         print(exc, file=sys.stderr)
