@@ -25,7 +25,9 @@ from audit.proofs import ProofError, check_inclusion, consistency_document, incl
 from eventstore.log import MerkleLog
 from temaplan.settings import Settings
 
-AUDIT_COMMANDS = frozenset({"prove", "consistency", "checkpoint", "check-proof", "export-log"})
+AUDIT_COMMANDS = frozenset(
+    {"prove", "consistency", "checkpoint", "check-proof", "export-log", "verify-log"}
+)
 
 
 def add_parsers(sub: Any) -> None:
@@ -72,6 +74,15 @@ def add_audit_parsers(audit_sub: Any) -> None:
         "export-log", help="every event in log order, with checkpoints, for verify_export.py"
     )
     export.add_argument("--out", type=Path, required=True)
+    verify = audit_sub.add_parser(
+        "verify-log",
+        help="the whole log against its signed checkpoint and checkpoints held independently",
+    )
+    verify.add_argument("--log-key", required=True, help="the log's verifier key (vkey) or a file")
+    verify.add_argument("--witness-key", action="append", default=[], help="must have co-signed")
+    verify.add_argument(
+        "--checkpoint", action="append", default=[], type=Path, help="a checkpoint held elsewhere"
+    )
 
 
 def _vkey(text: str) -> VerifierKey:
@@ -150,6 +161,8 @@ async def run_audit(pool: asyncpg.Pool, args: argparse.Namespace) -> int:
         elif command == "check-proof":
             document = json.loads(args.proof.read_text("utf-8"))
             print("OK: " + check_inclusion(document, _vkey(args.log_key)))
+        elif command == "verify-log":
+            return await verify_log(pool, args)
         else:
             from audit.log_export import export_log
 
@@ -178,4 +191,37 @@ def witness(args: argparse.Namespace) -> int:
     except (WitnessError, NoteError, OSError) as exc:
         print(f"witness: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    return 0
+
+
+async def verify_log(pool: asyncpg.Pool, args: argparse.Namespace) -> int:
+    """The store's log checked exactly as an auditor checks an export of it: exported to
+    a temporary folder and run through audit/verify_export.py's rules."""
+    import tempfile
+
+    from audit import verify_export
+    from audit.export import ExportError
+    from audit.log_export import MANIFEST_SUFFIX, export_log
+
+    with tempfile.TemporaryDirectory(prefix="temaplan-verify-log-") as folder:
+        out = Path(folder) / "log.jsonl"
+        try:
+            await export_log(pool, out)
+            log_key = verify_export.read_key(args.log_key, verify_export.NOTE_ED25519, "--log-key")
+            witnesses = [
+                verify_export.read_key(k, verify_export.COSIGNATURE_V1, "--witness-key")
+                for k in args.witness_key
+            ]
+            print(
+                verify_export.verify_log(
+                    str(out),
+                    str(out) + MANIFEST_SUFFIX,
+                    log_key,
+                    witnesses,
+                    [str(p) for p in args.checkpoint],
+                )
+            )
+        except (ExportError, verify_export.Problem) as exc:
+            print(f"the log does not verify: {exc}", file=sys.stderr)
+            return 1
     return 0

@@ -7,6 +7,7 @@ before, refuses it and names the tree size."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import shutil
 import subprocess
@@ -188,6 +189,15 @@ async def test_the_untouched_log_verifies_with_its_witnessed_checkpoint(
     )
     assert ok == 0
     assert "co-signed by revisjon.example/witness" in capsys.readouterr().out
+    from temaplan.log_cli import verify_log
+
+    arguments = argparse.Namespace(
+        log_key=LOG_KEY.verifier.vkey(),
+        witness_key=[WITNESS.verifier.vkey()],
+        checkpoint=[record.held],
+    )
+    assert await verify_log(pool, arguments) == 0
+    assert "consistent with held checkpoint of tree size 8" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("attack", list(ATTACKS))
@@ -203,6 +213,17 @@ async def test_each_attack_is_found_given_the_witnessed_checkpoint(
     assert code == 1, message
     assert expected in message or f"commits to tree size {size}" in message, message
     assert "witnessed.checkpoint" in message
+    # The same from the store, as `temaplan audit verify-log` does it.
+    from temaplan.log_cli import verify_log
+
+    capsys.readouterr()
+    arguments = argparse.Namespace(
+        log_key=LOG_KEY.verifier.vkey(), witness_key=[], checkpoint=[record.held]
+    )
+    assert await verify_log(pool, arguments) == 1
+    found = capsys.readouterr().err
+    assert "the log does not verify" in found
+    assert expected in found or f"commits to tree size {size}" in found, found
 
 
 async def test_a_forged_checkpoint_without_the_key_is_refused(
