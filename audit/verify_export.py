@@ -417,6 +417,15 @@ def read_note(path: str) -> dict[str, Any]:
             text = file.read()
     except OSError as error:
         raise Problem(where, f"cannot be read: {error.strerror}") from None
+    receipt = None
+    if text.startswith("{"):
+        # A kept inclusion proof (a receipt's): its checkpoint, and the event it proves.
+        try:
+            receipt = json.loads(text)
+            text = receipt["checkpoint"]
+            receipt = (int(receipt["leaf_index"]), str(receipt["event_hash"]))
+        except (ValueError, KeyError, TypeError):
+            raise Problem(where, "is neither a signed note nor an inclusion proof") from None
     body, sep, signatures = text.rpartition("\n\n")
     lines = body.split("\n")
     if not sep or len(lines) < 3 or not signatures.endswith("\n"):
@@ -437,6 +446,7 @@ def read_note(path: str) -> dict[str, Any]:
         raise Problem(where, "the root hash is not 32 bytes")
     return {
         "where": where,
+        "receipt": receipt,
         "origin": lines[0],
         "size": int(lines[1]),
         "root": root,
@@ -530,6 +540,7 @@ class LogWalk:
         self.seen: set[str] = set()
         self.previous: datetime | None = None
         self.digest = hashlib.sha256()
+        self.receipts: dict[int, dict[str, Any]] = {}
 
     def feed(self, number: int, raw: bytes) -> None:
         event, where = parse_line(number, raw)
@@ -550,6 +561,13 @@ class LogWalk:
         check_time(event, where, self.previous, LOG_TOLERANCE, "the previous leaf's")
         self.streams[stream] = (event["version"], event["hash"], event["_moment"])
         self.previous = event["_moment"]
+        receipt = self.receipts.get(self.tree.size)
+        if receipt is not None and receipt["receipt"][1] != event["hash"]:
+            raise Problem(
+                where,
+                f"is not the event of the receipt {receipt['where']} (hash "
+                f"{receipt['receipt'][1]}): the receipted event was changed or removed",
+            )
         self.digest.update(raw)
         self.tree.append(leaf_hash(event["hash"]))
         if self.tree.size in self.sizes:
@@ -591,7 +609,9 @@ def verify_log(
     for key in witness_keys:
         if not any([check_cosignature(n, key) for n in notes + held]):  # noqa: C419
             raise Problem("cosignatures", f"no checkpoint here is co-signed by witness {key[0]}")
-    walk = LogWalk({n["size"] for n in notes + held}).walk(export)
+    walk = LogWalk({n["size"] for n in notes + held})
+    walk.receipts = {n["receipt"][0]: n for n in held if n["receipt"] is not None}
+    walk.walk(export)
     if walk.tree.size != head["size"]:
         raise Problem(
             export,
@@ -643,7 +663,8 @@ def main(argv: list[str] | None = None) -> int:
         "--checkpoint",
         action="append",
         default=[],
-        help="a checkpoint held independently (earlier export, receipt, witness state)",
+        help="a checkpoint held independently: a signed note (an earlier export's, a "
+        "witness's) or a kept inclusion proof (a receipt's)",
     )
     args = parser.parse_args(argv)
     manifest_path = args.manifest or args.export + ".manifest.json"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import shutil
 import subprocess
 import sys
@@ -319,3 +320,24 @@ async def test_a_copy_of_the_verifier_checks_a_log_export_without_site_packages(
     bad = await asyncio.to_thread(run, [*command, other.verifier.vkey()])
     assert bad.returncode == 1
     assert "carries no signature by the log's key" in bad.stderr
+
+
+async def test_a_kept_receipt_names_the_rewritten_event(
+    pool: asyncpg.Pool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A person's own receipt proof, given as the held checkpoint, names the very event
+    that was rewritten."""
+    from audit.proofs import inclusion_document
+
+    record = Record(pool, tmp_path)
+    await record.witnessed()
+    [target] = await EventStore(pool).read("1804-b", from_version=2, up_to_version=2)
+    receipt = await inclusion_document(MerkleLog(pool), target.event_id, 8)
+    record.held.write_text(json.dumps(receipt))
+    code, message = await record.verify(capsys)
+    assert code == 0, message
+    await rewrite_actor(record)
+    await rebuild_and_sign(record)
+    code, message = await record.verify(capsys)
+    assert code == 1
+    assert message.startswith("line 6 (leaf 5, 1804-b version 2): is not the event of the receipt")
