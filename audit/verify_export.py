@@ -2,6 +2,15 @@
 """Verify a temaplan export (JSON lines) with nothing but the Python standard library.
 
     python3 verify_export.py EXPORT.jsonl [--manifest MANIFEST]
+    python3 verify_export.py LOG.jsonl --log-key VKEY [--witness-key VKEY]... [--checkpoint HELD]...
+
+A plan export is checked as below; with --log-key also its checkpoint and its last
+event's inclusion proof, when the export carries them. A log export (manifest format
+"log-jsonl": every event of every plan in leaf order) is checked against the Merkle root
+of its signed checkpoint, the witnesses' cosignatures and the checkpoints held
+independently (docs/audit-format.md, "Log export"). The hash, chain and tree rules use
+the standard library only; Ed25519 uses the `cryptography` package when it can be
+imported, else the `openssl` command.
 
 This file stands alone: copy it anywhere and run it. It applies the rules of
 "The audit record: canonical form and hash chain" (docs/audit-format.md, format
