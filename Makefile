@@ -41,6 +41,7 @@ bench: $(VENV)/.bench
 	$(BIN)/python -m bench.eventstore_bench
 	$(BIN)/python -m bench.plan_bench
 	$(BIN)/python -m bench.audit_bench
+	$(BIN)/python -m bench.log_bench
 
 clean:
 	rm -rf $(VENV) .data .mypy_cache .ruff_cache .pytest_cache

@@ -20,6 +20,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.plan_activities import PlanActivities
 from activities.schedule_activities import ScheduleActivities
+from audit.checkpointer import running_checkpointer, signing_key
 from domain.plan import RevisionDate
 from temaplan.database import migrated_pool
 from temaplan.logging import configure_logging
@@ -97,10 +98,11 @@ async def run_worker(settings: Settings) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     client = await connect(settings)
+    key = signing_key(settings)
     async with migrated_pool(settings) as pool:
         worker = build_worker(client, pool, settings.temporal_task_queue, settings.revision_date())
         log.info("worker started", task_queue=settings.temporal_task_queue)
-        async with worker:
+        async with worker, running_checkpointer(pool, key, settings.checkpoint_interval):
             await stop.wait()
             log.info("worker stopping")
     log.info("worker stopped")

@@ -32,6 +32,7 @@ from domain.commands import Receipt
 from domain.rules import content_problems
 from domain.state import fold
 from eventstore import ConcurrencyConflict, EventIdConflict, EventStore, NewEvent
+from eventstore.log import MerkleLog
 
 log = structlog.get_logger(__name__)
 
@@ -40,6 +41,7 @@ class PlanActivities:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
         self._store = EventStore(pool)
+        self._log = MerkleLog(pool)
 
     @activity.defn(name="append_events")
     async def append_events(self, request: AppendEventsInput) -> AppendEventsOutput:
@@ -65,6 +67,8 @@ class PlanActivities:
             types=[e.type for e in request.events],
             version=receipts[-1].version,
         )
+        # Given by the database as the append committed (migration 0010).
+        leaves = await self._log.leaf_indexes([r.position for r in receipts])
         return AppendEventsOutput(
             receipts=[
                 Receipt(
@@ -74,6 +78,7 @@ class PlanActivities:
                     hash=r.hash,
                     recorded_at=r.recorded_at,
                     event_type=event.type,
+                    leaf_index=leaves.get(r.position),
                 )
                 for r, event in zip(receipts, request.events, strict=True)
             ]
@@ -85,6 +90,7 @@ class PlanActivities:
         [stored] = await self._store.read(
             request.stream_id, up_to_version=request.version, from_version=request.version
         )
+        leaves = await self._log.leaf_indexes([stored.position])
         return Receipt(
             plan_id=stored.stream_id,
             event_id=stored.event_id,
@@ -92,6 +98,7 @@ class PlanActivities:
             hash=stored.hash,
             recorded_at=stored.recorded_at,
             event_type=stored.type,
+            leaf_index=leaves.get(stored.position),
         )
 
     @activity.defn(name="compile_content")

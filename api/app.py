@@ -20,7 +20,15 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import routes_audit, routes_plans, routes_public, routes_revisions, routes_schedules, web
+from api import (
+    routes_audit,
+    routes_log,
+    routes_plans,
+    routes_public,
+    routes_revisions,
+    routes_schedules,
+    web,
+)
 from api.errors import ApiError
 from api.service import ApiContext
 from domain.problems import Problem, format_loc
@@ -187,6 +195,7 @@ def create_app(
     app.include_router(routes_plans.router)
     app.include_router(routes_public.router)
     app.include_router(routes_audit.router)
+    app.include_router(routes_log.router)
     app.include_router(routes_schedules.router)
     app.include_router(routes_revisions.router)
     app.include_router(web.router)

@@ -95,6 +95,8 @@ async def respond(
         hash=receipt.hash,
         recorded_at=receipt.recorded_at,
         response_id=command.response_id or "",
+        event_id=str(receipt.event_id),
+        leaf_index=receipt.leaf_index,
     )
 
 

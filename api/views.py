@@ -227,3 +227,7 @@ class HearingReceipt(_View):
     hash: str
     recorded_at: datetime
     response_id: str
+    # The response's leaf in the Merkle log; its inclusion proof is at
+    # /api/log/inclusion/{event_id}.
+    event_id: str | None = None
+    leaf_index: int | None = None

@@ -370,6 +370,11 @@ async def export(
             f"\nexported {manifest.event_count} events of {plan_id} to {out_path}; "
             f"last hash {manifest.last_hash}"
         )
+        from audit.log_export import attach_checkpoint
+
+        [last] = await store.read(plan_id, from_version=manifest.last_version)
+        attached = await attach_checkpoint(store.pool, out_path, last.event_id)
+        print(f"beside it: {attached}" if attached else "no checkpoint signed yet to attach")
     elif fmt == "csv":
         from audit.export import export_csv
 
@@ -379,6 +384,17 @@ async def export(
         from audit.report import export_html
 
         lang: Literal["nb", "en"] = "en" if language == "en" else "nb"
-        await export_html(store, plan_id, out_path, language=lang, generated_at=now)
+        from eventstore.log import MerkleLog
+
+        log = MerkleLog(store.pool)
+        checkpoint = await log.latest_cosigned() or await log.latest_checkpoint()
+        await export_html(
+            store,
+            plan_id,
+            out_path,
+            language=lang,
+            generated_at=now,
+            checkpoint=checkpoint.with_cosignatures() if checkpoint else None,
+        )
         print(f"wrote the {language} report of {plan_id} to {out_path}")
     return 0

@@ -1352,6 +1352,7 @@ def render_report(
     *,
     language: Language = "nb",
     generated_at: datetime,
+    checkpoint: str | None = None,
 ) -> str:
     """The report for one plan's stored events, as a self-contained HTML page."""
     if not events:
@@ -1423,6 +1424,7 @@ def render_report(
             _decision_table(text, stored, domain_events),
             _hearing(text, stored, domain_events),
             _hierarchy(text, state, definition),
+            _checkpoint_section(language, checkpoint),
             "</main>",
             f"<footer>{text('footer')}</footer>",
             "</body>",
@@ -1432,6 +1434,25 @@ def render_report(
     )
 
 
+def _checkpoint_section(language: Language, checkpoint: str | None) -> str:
+    """The Merkle log's latest (co-)signed checkpoint, for an auditor to keep and to check
+    later records against (docs/audit-format.md, "Checkpoints")."""
+    if language == "nb":
+        title, none = "Signert sjekkpunkt for hele loggen", "Ingen sjekkpunkt er signert ennå."
+        note = (
+            "Loggens signerte tre-hode med vitnenes medsignaturer. Ta vare på det: en senere "
+            "eksport kontrolleres mot det med verify_export.py --checkpoint."
+        )
+    else:
+        title, none = "Signed checkpoint of the whole log", "No checkpoint has been signed yet."
+        note = (
+            "The log's signed tree head with the witnesses' cosignatures. Keep it: a later "
+            "export is checked against it with verify_export.py --checkpoint."
+        )
+    body = f"<p>{note}</p><pre>{escape(checkpoint)}</pre>" if checkpoint else f"<p>{none}</p>"
+    return f'<section id="checkpoint"><h2>{title}</h2>{body}</section>'
+
+
 async def export_html(
     store: EventStore,
     plan_id: str,
@@ -1439,6 +1460,7 @@ async def export_html(
     *,
     language: Language = "nb",
     generated_at: datetime,
+    checkpoint: str | None = None,
 ) -> int:
     """Write the report of ``plan_id`` to ``out`` (atomically: a temporary file in the
     same directory, then a rename) and return the number of events it covers."""
@@ -1448,7 +1470,9 @@ async def export_html(
             f"no plan '{plan_id}' in the event store: it has no events under that id "
             "(plan ids look like '1804-boligplan-2026')"
         )
-    page = render_report(events, language=language, generated_at=generated_at)
+    page = render_report(
+        events, language=language, generated_at=generated_at, checkpoint=checkpoint
+    )
     await asyncio.to_thread(_write_atomically, Path(out), page)
     return len(events)
 

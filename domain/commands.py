@@ -99,3 +99,6 @@ class Receipt(BaseModel):
     recorded_at: datetime
     event_type: str
     duplicate: bool = False
+    # The event's leaf in the Merkle log over all events (null from receipts made before
+    # the log existed); its inclusion proof is at /api/log/inclusion/{event_id}.
+    leaf_index: int | None = None

@@ -352,6 +352,11 @@ class EventStore:
         self._pool = pool
         self._clock = clock
 
+    @property
+    def pool(self) -> asyncpg.Pool:
+        """The pool it reads and writes through (the Merkle log's readers share it)."""
+        return self._pool
+
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
         try:

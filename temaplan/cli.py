@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from domain.problems import DomainValidationError
 from eventstore import EventStore, EventStoreError
-from temaplan import schedule_cli
+from temaplan import log_cli, schedule_cli
 from temaplan.database import migrated_pool
 from temaplan.logging import configure_logging
 from temaplan.planfile import load_plan_file
@@ -57,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--temporal-port", type=int, default=7233)
     up.add_argument("--ui-port", type=int, default=8233, help="the Temporal Web UI")
     schedule_cli.add_parser(sub, _when)
+    log_cli.add_parsers(sub)
     return parser
 
 
@@ -124,6 +125,7 @@ def _audit_parser(sub: Any) -> None:
     export.add_argument("--format", choices=("jsonl", "csv", "html"), required=True)
     export.add_argument("--out", type=Path, required=True)
     export.add_argument("--lang", choices=("nb", "en"), default="nb", help="for html")
+    log_cli.add_audit_parsers(audit_sub)
 
 
 async def _migrate(settings: Settings) -> int:
@@ -328,11 +330,18 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "worker": lambda: _worker(settings),
         "start": lambda: asyncio.run(_start(settings, args.plan_file, args.administrator)),
         "plans": lambda: asyncio.run(_plans_list(settings, args.phase, args.municipality)),
-        "audit": lambda: asyncio.run(_audit(settings, args)),
+        "audit": lambda: asyncio.run(
+            log_cli.audit(settings, args)
+            if args.audit_command in log_cli.AUDIT_COMMANDS
+            else _audit(settings, args)
+        ),
         "tokens": lambda: asyncio.run(_tokens(settings, args)),
         "api": lambda: _api(settings),
         "up": lambda: _up(settings, args),
         "schedule": lambda: asyncio.run(schedule_cli.run(settings, args)),
+        "keys": lambda: log_cli.generate_key(args),
+        "checkpoint": lambda: asyncio.run(log_cli.sign_now(settings)),
+        "witness": lambda: log_cli.witness(args),
     }
     return commands[args.command]()
 

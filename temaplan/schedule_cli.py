@@ -110,6 +110,11 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
         print(
             f"{command} recorded: plan {receipt.plan_id} version {receipt.version}, "
             f"hash {receipt.hash}, at {receipt.recorded_at.astimezone(OSLO):%Y-%m-%d %H:%M:%S} Oslo"
+            + (
+                f", log leaf {receipt.leaf_index} (proof: temaplan audit prove {receipt.event_id})"
+                if receipt.leaf_index is not None
+                else ""
+            )
         )
         return 0
     except ScheduleRefused as refusal:

@@ -74,10 +74,47 @@ class Settings(BaseSettings):
         default=1, ge=1, le=31, validation_alias=AliasChoices("TEMAPLAN_REVISION_DAY")
     )
 
+    log_key_file: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TEMAPLAN_LOG_KEY_FILE"),
+        description="the log's checkpoint signing key (worker only; `temaplan keys generate`)",
+    )
+    log_key: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TEMAPLAN_LOG_KEY"),
+        repr=False,
+        description="the signing key's text itself, for secret stores that set variables",
+    )
+    log_vkey: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TEMAPLAN_LOG_VKEY"),
+        description="the log's public (verifier) key, published by the API",
+    )
+    witness_keys: str = Field(
+        default="",
+        validation_alias=AliasChoices("TEMAPLAN_WITNESS_KEYS"),
+        description="witnesses' verifier keys (vkeys), separated by spaces or commas",
+    )
+    checkpoint_interval: float = Field(
+        default=300.0,
+        ge=1,
+        le=86_400,
+        validation_alias=AliasChoices("TEMAPLAN_CHECKPOINT_INTERVAL"),
+        description="seconds between timed checkpoints when anything was appended",
+    )
+
     def revision_date(self) -> RevisionDate:
         return RevisionDate(month=self.revision_month, day=self.revision_day)
 
-    @field_validator("temporal_api_key", "database_url", "temporal_address", mode="before")
+    @field_validator(
+        "temporal_api_key",
+        "database_url",
+        "temporal_address",
+        "log_key_file",
+        "log_key",
+        "log_vkey",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # docker-compose passes `${TEMPORAL_API_KEY:-}` as an empty string: that is unset.

@@ -109,6 +109,7 @@ async def _wait_for_frontend(
 
 async def run_up(settings: Settings, temporal_port: int, ui_port: int) -> int:
     from api.app import create_app, running_context
+    from audit.checkpointer import dev_signing_key, running_checkpointer
     from worker import build_worker
 
     stop = asyncio.Event()
@@ -120,7 +121,13 @@ async def run_up(settings: Settings, temporal_port: int, ui_port: int) -> int:
             address = settings.temporal_address
         else:
             address = await stack.enter_async_context(dev_server(settings, temporal_port, ui_port))
-        running = settings.model_copy(update={"temporal_address": address})
+        log_key = dev_signing_key(settings)
+        running = settings.model_copy(
+            update={
+                "temporal_address": address,
+                "log_vkey": settings.log_vkey or log_key.verifier.vkey(),
+            }
+        )
         ctx = await stack.enter_async_context(running_context(running))
         if not await ctx.tokens.any_admin():
             issued = await ctx.tokens.issue("admin", "admin", "first start of temaplan up", "up")
@@ -131,6 +138,9 @@ async def run_up(settings: Settings, temporal_port: int, ui_port: int) -> int:
             )
         worker = build_worker(ctx.client, ctx.pool, settings.temporal_task_queue)
         await stack.enter_async_context(worker)
+        await stack.enter_async_context(
+            running_checkpointer(ctx.pool, log_key, settings.checkpoint_interval)
+        )
         server = _Server(
             uvicorn.Config(
                 create_app(ctx),

@@ -4,6 +4,7 @@ reference implementation (domain.canonical): every kind of damage is found, on i
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 import re
 import shutil
@@ -406,3 +407,51 @@ def test_a_copy_of_the_verifier_runs_alone(export: Export, tmp_path: Path) -> No
     assert broken.returncode == 1
     assert broken.stdout == ""
     assert broken.stderr.startswith("line 3 (version 3): hash does not match")
+
+
+def rechained(changes: dict[int, dict[str, Any]]) -> list[bytes]:
+    """The export with fields of some versions changed and every hash recomputed, as a
+    forger would do it: only the verifier's rules beyond the chain can catch it."""
+    lines: list[bytes] = []
+    prev_hash = GENESIS_HASH
+    for number, raw in enumerate(build_lines(), start=1):
+        line = {**json.loads(raw), **changes.get(number, {}), "prev_hash": prev_hash}
+        record = {k: v for k, v in line.items() if k not in ("prev_hash", "hash")}
+        line["hash"] = hashlib.sha256(prev_hash.encode() + canonical_json(record)).hexdigest()
+        lines.append(canonical_json(line) + b"\n")
+        prev_hash = line["hash"]
+    return lines
+
+
+@pytest.mark.parametrize(
+    ("moment", "why"),
+    [
+        ("2026-02-30T12:00:00.000000Z", "not a real time"),
+        ("2026-03-04T24:00:00.000000Z", "not a real time"),
+        ("2026-03-02T12:00:00.000000Z", "earlier than the previous version's"),
+    ],
+)
+def test_impossible_or_backward_times_are_refused(
+    export: Export, capsys: pytest.CaptureFixture[str], moment: str, why: str
+) -> None:
+    lines = rechained({3: {"recorded_at": moment}})
+    export.write(b"".join(lines), manifest_for(lines))
+    message = assert_fails_at(export.run(capsys), 3, 3)
+    assert why in message
+
+
+def test_a_duplicate_event_id_is_refused(
+    export: Export, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = rechained({4: {"event_id": "00000000-0000-4000-8000-000000000002"}})
+    export.write(b"".join(lines), manifest_for(lines))
+    message = assert_fails_at(export.run(capsys), 4, 4)
+    assert "appears twice" in message
+
+
+def test_a_plan_export_cannot_be_checked_against_a_checkpoint(
+    export: Export, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = verify_export.main([str(export.path), "--log-key", "x+00000000+AA=="])
+    assert code == 1
+    assert "export the whole log" in capsys.readouterr().err

@@ -1,0 +1,138 @@
+"""The whole log as one export: every event in leaf order, the checkpoint it ends at and
+the latest co-signed one, and a manifest (docs/audit-format.md, "Log export"). With the
+log's public key, ``audit/verify_export.py`` recomputes every chain and the Merkle root
+from it alone and checks them against the signed checkpoints."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from audit.export import ExportError, _staged, _synced, export_line
+from audit.proofs import ProofError, inclusion_document
+from audit.schemas import schemas_text
+from domain.canonical import format_timestamp
+from eventstore.log import MerkleLog
+from eventstore.store import _COLUMNS, _stored
+
+LOG_FORMAT = "log-jsonl"
+LOG_FORMAT_VERSION = 1
+CHECKPOINT_SUFFIX = ".checkpoint"
+COSIGNED_SUFFIX = ".cosigned.checkpoint"
+MANIFEST_SUFFIX = ".manifest.json"
+SCHEMAS_SUFFIX = ".schemas.json"
+INCLUSION_SUFFIX = ".inclusion.json"
+_PAGE_SIZE = 2000
+_PAGE = (
+    f"SELECT {_COLUMNS}, l.leaf_index, l.event_hash FROM log_leaves l JOIN events e "
+    "USING (position) WHERE l.leaf_index >= $1 AND l.leaf_index < $2 ORDER BY l.leaf_index"
+)
+
+
+def sibling(out: Path, suffix: str) -> Path:
+    return out.with_name(out.name + suffix)
+
+
+async def export_log(
+    pool: asyncpg.Pool, out: Path, exported_at: datetime | None = None
+) -> dict[str, Any]:
+    """Write the log up to its latest checkpoint; returns the manifest."""
+    log = MerkleLog(pool)
+    checkpoint = await log.latest_checkpoint()
+    if checkpoint is None:
+        raise ExportError(
+            "no checkpoint has been signed yet: the worker signs one within minutes, or "
+            "run `temaplan checkpoint`"
+        )
+    cosigned = await log.latest_cosigned()
+    size = checkpoint.tree_size
+    digest = hashlib.sha256()
+    streams: dict[str, dict[str, Any]] = {}
+    count = 0
+    targets = [out, sibling(out, CHECKPOINT_SUFFIX)]
+    if cosigned is not None and cosigned.tree_size != size:
+        targets.append(sibling(out, COSIGNED_SUFFIX))
+    targets.append(sibling(out, SCHEMAS_SUFFIX))
+    targets.append(sibling(out, MANIFEST_SUFFIX))
+    with _staged(*targets) as temps:
+        with _synced(temps[0], "xb") as lines:
+            while count < size:
+                rows = await pool.fetch(_PAGE, count, min(size, count + _PAGE_SIZE))
+                if not rows:
+                    break
+                for row in rows:
+                    if row["leaf_index"] != count or row["event_hash"] != row["hash"]:
+                        raise ExportError(
+                            f"leaf {count} of the log does not match the event it names"
+                        )
+                    event = _stored(row)
+                    line = export_line(event)
+                    lines.write(line)
+                    digest.update(line)
+                    count += 1
+                    streams[event.stream_id] = {
+                        "event_count": event.version,
+                        "last_hash": event.hash,
+                    }
+        if count != size:
+            raise ExportError(f"the log holds {count} leaves, its checkpoint says {size}")
+        with _synced(temps[1], "x", encoding="utf-8", newline="") as file:
+            file.write(checkpoint.with_cosignatures())
+        if cosigned is not None and len(targets) == 5:
+            with _synced(temps[2], "x", encoding="utf-8", newline="") as file:
+                file.write(cosigned.with_cosignatures())
+        with _synced(temps[-2], "x", encoding="utf-8", newline="") as file:
+            file.write(schemas_text())
+        manifest: dict[str, Any] = {
+            "format": LOG_FORMAT,
+            "format_version": LOG_FORMAT_VERSION,
+            "generator": "temaplan",
+            "exported_at": format_timestamp(exported_at or datetime.now(UTC)),
+            "event_count": count,
+            "stream_count": len(streams),
+            "streams": dict(sorted(streams.items())),
+            "tree_size": size,
+            "root_hash": checkpoint.root_hash.hex(),
+            "cosigned_tree_size": cosigned.tree_size if cosigned is not None else None,
+            "lines_sha256": digest.hexdigest(),
+        }
+        text = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        with _synced(temps[-1], "xb") as file:
+            file.write(text.encode("utf-8"))
+    return manifest
+
+
+async def attach_checkpoint(pool: asyncpg.Pool, out: Path, last_event: UUID) -> str | None:
+    """Beside a plan export ``out``: the latest co-signed checkpoint (else the latest)
+    as ``<out>.checkpoint`` and, when it covers the export's last event, that event's
+    inclusion proof as ``<out>.inclusion.json``. Returns what was written, or None when
+    no checkpoint has been signed yet."""
+    log = MerkleLog(pool)
+    checkpoint = await log.latest_cosigned() or await log.latest_checkpoint()
+    if checkpoint is None:
+        return None
+    proof: dict[str, Any] | None
+    try:
+        proof = await inclusion_document(log, last_event, checkpoint.tree_size)
+    except ProofError:
+        proof = None  # the last event came after that checkpoint
+    targets = [sibling(out, CHECKPOINT_SUFFIX)]
+    if proof is not None:
+        targets.append(sibling(out, INCLUSION_SUFFIX))
+    with _staged(*targets) as temps:
+        with _synced(temps[0], "x", encoding="utf-8", newline="") as file:
+            file.write(checkpoint.with_cosignatures())
+        if proof is not None:
+            with _synced(temps[1], "x", encoding="utf-8") as file:
+                file.write(json.dumps(proof, indent=2, ensure_ascii=False) + "\n")
+    return (
+        f"checkpoint of tree size {checkpoint.tree_size}"
+        + (f" ({len(checkpoint.cosignatures)} cosignatures)" if checkpoint.cosignatures else "")
+        + ("" if proof is None else ", with the last event's inclusion proof")
+    )

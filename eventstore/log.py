@@ -1,0 +1,276 @@
+"""The Merkle log over every event: leaves, the tree's stored nodes, roots, proofs and
+the checkpoints signed over them (migration 0010, docs/audit-format.md "The Merkle log").
+
+Leaf indexes are given by the database as events commit (the trigger of migration 0010).
+``integrate`` builds the tree from them: it adds the hash of every subtree of two or more
+leaves that the new leaves complete (a leaf's own hash is computed from its row), under log_tree's row lock, so one integrator works at a time however
+many workers run it. A root or a proof then reads O(log n) stored nodes in one query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+
+from eventstore import merkle
+
+INTEGRATE_BATCH = 20_000
+
+
+class LogError(Exception):
+    """A question the log cannot answer: a size it has not reached, an unknown event."""
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    leaf_index: int
+    position: int
+    stream_id: str
+    version: int
+    event_id: UUID
+    event_type: str
+    event_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCheckpoint:
+    tree_size: int
+    root_hash: bytes
+    note: str
+    created_at: datetime
+    cosignatures: tuple[str, ...] = ()
+
+    def with_cosignatures(self) -> str:
+        """The signed note with the witnesses' lines after the log's own."""
+        return self.note + "".join(line + "\n" for line in self.cosignatures)
+
+
+_LEAF_COLUMNS = "l.leaf_index, l.position, e.stream_id, e.version, e.event_id, e.type, l.event_hash"
+
+
+def _leaf(row: asyncpg.Record) -> Leaf:
+    return Leaf(
+        leaf_index=row["leaf_index"],
+        position=row["position"],
+        stream_id=row["stream_id"],
+        version=row["version"],
+        event_id=row["event_id"],
+        event_type=row["type"],
+        event_hash=row["event_hash"],
+    )
+
+
+class MerkleLog:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def sequenced_size(self) -> int:
+        """Leaves given out to committed events."""
+        return int(await self._pool.fetchval("SELECT size FROM log_head"))
+
+    async def built_size(self) -> int:
+        """Leaves whose subtrees are built: the largest size a root can be had for."""
+        return int(await self._pool.fetchval("SELECT size FROM log_tree"))
+
+    async def integrate(self, batch: int = INTEGRATE_BATCH) -> int:
+        """Build the tree up to every committed leaf; returns the built size."""
+        while True:
+            size, more = await self._integrate_batch(batch)
+            if not more:
+                return size
+
+    async def _integrate_batch(self, batch: int) -> tuple[int, bool]:
+        async with self._pool.acquire() as conn, conn.transaction():
+            built = int(await conn.fetchval("SELECT size FROM log_tree FOR UPDATE"))
+            rows = await conn.fetch(
+                "SELECT leaf_index, event_hash FROM log_leaves WHERE leaf_index >= $1 "
+                "ORDER BY leaf_index LIMIT $2",
+                built,
+                batch,
+            )
+            if not rows:
+                return built, False
+            known = await _fetch_nodes(conn, merkle.range_nodes(0, built))
+            new: list[tuple[int, int, bytes]] = []
+            size = built
+            for leaf_index, event_hash in rows:
+                if leaf_index != size:
+                    break  # cannot happen while the trigger sequences; never build past a gap
+                h = merkle.event_leaf_hash(event_hash)
+                level, index = 0, leaf_index
+                known[(level, index)] = h  # leaves are log_leaves' rows: not stored again
+                while index & 1:
+                    h = merkle.node_hash(known[(level, index - 1)], h)
+                    level, index = level + 1, index >> 1
+                    known[(level, index)] = h
+                    new.append((level, index, h))
+                size += 1
+            await conn.copy_records_to_table(
+                "log_nodes", records=new, columns=("level", "node_index", "hash")
+            )
+            await conn.execute("UPDATE log_tree SET size = $1", size)
+            return size, len(rows) == batch
+
+    async def _nodes(self, needed: set[merkle.Node], size: int) -> dict[merkle.Node, bytes]:
+        built = await self.built_size()
+        if size > built:
+            raise LogError(f"the log's tree is built to size {built}, not {size}")
+        async with self._pool.acquire() as conn:
+            return await _fetch_nodes(conn, needed)
+
+    async def root(self, size: int) -> bytes:
+        if size == 0:
+            return merkle.EMPTY_ROOT
+        nodes = await self._nodes(set(merkle.range_nodes(0, size)), size)
+        return merkle.range_hash(0, size, nodes)
+
+    async def inclusion_proof(self, leaf_index: int, size: int) -> list[bytes]:
+        try:
+            ranges = merkle.inclusion_ranges(leaf_index, size)
+        except ValueError as exc:
+            raise LogError(str(exc)) from exc
+        nodes = await self._nodes(merkle.nodes_for(ranges), size)
+        return [merkle.range_hash(s, e, nodes) for s, e in ranges]
+
+    async def consistency_proof(self, old: int, new: int) -> list[bytes]:
+        try:
+            ranges = merkle.consistency_ranges(old, new)
+        except ValueError as exc:
+            raise LogError(str(exc)) from exc
+        nodes = await self._nodes(merkle.nodes_for(ranges), new)
+        return [merkle.range_hash(s, e, nodes) for s, e in ranges]
+
+    async def leaf_of_event(self, event_id: UUID) -> Leaf | None:
+        row = await self._pool.fetchrow(
+            f"SELECT {_LEAF_COLUMNS} FROM events e JOIN log_leaves l USING (position) "
+            "WHERE e.event_id = $1",
+            event_id,
+        )
+        return _leaf(row) if row is not None else None
+
+    async def leaf_indexes(self, positions: Sequence[int]) -> dict[int, int]:
+        """Leaf index by event position, for the events that have one."""
+        rows = await self._pool.fetch(
+            "SELECT position, leaf_index FROM log_leaves WHERE position = ANY($1::bigint[])",
+            list(positions),
+        )
+        return {r["position"]: r["leaf_index"] for r in rows}
+
+    async def leaves(self, start: int, end: int, page: int = 5000) -> AsyncIterator[Leaf]:
+        """Leaves [start, end) in order, a page at a time."""
+        at = start
+        while at < end:
+            rows = await self._pool.fetch(
+                f"SELECT {_LEAF_COLUMNS} FROM log_leaves l JOIN events e USING (position) "
+                "WHERE l.leaf_index >= $1 AND l.leaf_index < $2 ORDER BY l.leaf_index",
+                at,
+                min(end, at + page),
+            )
+            for row in rows:
+                yield _leaf(row)
+            if not rows:
+                return
+            at = rows[-1]["leaf_index"] + 1
+
+    async def event_types(self, start: int, end: int) -> set[str]:
+        """The event types among leaves [start, end)."""
+        rows = await self._pool.fetch(
+            "SELECT DISTINCT e.type FROM log_leaves l JOIN events e USING (position) "
+            "WHERE l.leaf_index >= $1 AND l.leaf_index < $2",
+            start,
+            end,
+        )
+        return {r["type"] for r in rows}
+
+    async def save_checkpoint(self, tree_size: int, root_hash: bytes, note: str) -> None:
+        await self._pool.execute(
+            "INSERT INTO log_checkpoints (tree_size, root_hash, note) VALUES ($1, $2, $3) "
+            "ON CONFLICT (tree_size) DO NOTHING",
+            tree_size,
+            root_hash,
+            note,
+        )
+
+    async def latest_checkpoint(self) -> StoredCheckpoint | None:
+        size = await self._pool.fetchval("SELECT max(tree_size) FROM log_checkpoints")
+        return None if size is None else await self.checkpoint(int(size))
+
+    async def checkpoint(self, tree_size: int) -> StoredCheckpoint | None:
+        row = await self._pool.fetchrow(
+            "SELECT tree_size, root_hash, note, created_at FROM log_checkpoints "
+            "WHERE tree_size = $1",
+            tree_size,
+        )
+        if row is None:
+            return None
+        lines = await self._pool.fetch(
+            "SELECT line FROM log_cosignatures WHERE tree_size = $1 ORDER BY witness", tree_size
+        )
+        return StoredCheckpoint(
+            tree_size=row["tree_size"],
+            root_hash=bytes(row["root_hash"]),
+            note=row["note"],
+            created_at=row["created_at"],
+            cosignatures=tuple(r["line"] for r in lines),
+        )
+
+    async def seconds_since(self, checkpoint: StoredCheckpoint) -> float:
+        """How long ago ``checkpoint`` was stored, by the database's clock."""
+        return float(
+            await self._pool.fetchval(
+                "SELECT extract(epoch FROM now() - $1::timestamptz)", checkpoint.created_at
+            )
+        )
+
+    async def checkpoint_sizes(self) -> list[int]:
+        rows = await self._pool.fetch("SELECT tree_size FROM log_checkpoints ORDER BY tree_size")
+        return [r["tree_size"] for r in rows]
+
+    async def latest_cosigned(self) -> StoredCheckpoint | None:
+        size = await self._pool.fetchval("SELECT max(tree_size) FROM log_cosignatures")
+        return None if size is None else await self.checkpoint(int(size))
+
+    async def add_cosignature(self, tree_size: int, witness: str, line: str) -> None:
+        await self._pool.execute(
+            "INSERT INTO log_cosignatures (tree_size, witness, line) VALUES ($1, $2, $3) "
+            "ON CONFLICT (tree_size, witness) DO UPDATE SET line = EXCLUDED.line, "
+            "received_at = now()",
+            tree_size,
+            witness,
+            line,
+        )
+
+
+async def _fetch_nodes(
+    conn: asyncpg.Connection, needed: Sequence[merkle.Node] | set[merkle.Node]
+) -> dict[merkle.Node, bytes]:
+    """The stored hashes of ``needed`` in one query: level 0 from the leaves themselves,
+    higher levels from log_nodes."""
+    wanted = list(needed)
+    if not wanted:
+        return {}
+    inner = [(level, index) for level, index in wanted if level > 0]
+    rows = await conn.fetch(
+        "SELECT n.level, n.node_index, n.hash, NULL::text AS event_hash "
+        "FROM unnest($1::smallint[], $2::bigint[]) AS w(level, node_index) "
+        "JOIN log_nodes n USING (level, node_index) "
+        "UNION ALL SELECT 0, leaf_index, NULL, event_hash FROM log_leaves "
+        "WHERE leaf_index = ANY($3::bigint[])",
+        [level for level, _ in inner],
+        [index for _, index in inner],
+        [index for level, index in wanted if level == 0],
+    )
+    found = {
+        (r["level"], r["node_index"]): (
+            bytes(r["hash"]) if r["hash"] is not None else merkle.event_leaf_hash(r["event_hash"])
+        )
+        for r in rows
+    }
+    missing = [node for node in wanted if node not in found]
+    if missing:
+        raise LogError(f"the log's stored tree lacks nodes {missing[:3]}: it was changed")
+    return found

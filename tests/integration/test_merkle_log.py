@@ -1,0 +1,223 @@
+"""The Merkle log against a real PostgreSQL: the sequencer under concurrent writers,
+late commits and rollbacks, and the stored tree's roots and proofs against a
+recomputation from the events themselves."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+
+import asyncpg
+import pytest
+
+from eventstore import ConcurrencyConflict, EventStore, NewEvent, merkle
+from eventstore.log import LogError, MerkleLog
+from eventstore.pool import create_pool
+
+pytestmark = pytest.mark.servers
+
+
+def new_event(n: int) -> NewEvent:
+    return NewEvent(
+        event_id=uuid.uuid4(),
+        type="comment_recorded",
+        data={"n": n},
+        actor_id="kari.nilsen",
+        actor_role="steering_group",
+    )
+
+
+async def check_leaves(pool: asyncpg.Pool) -> list[bytes]:
+    """Every event has exactly one leaf, indexes are 0..n-1, and each stream's versions
+    have increasing leaf indexes; returns the leaf hashes in leaf order."""
+    events = await pool.fetchval("SELECT count(*) FROM events")
+    rows = await pool.fetch(
+        "SELECT l.leaf_index, e.stream_id, e.version, e.hash, l.event_hash "
+        "FROM log_leaves l JOIN events e USING (position) ORDER BY l.leaf_index"
+    )
+    assert len(rows) == events
+    assert [r["leaf_index"] for r in rows] == list(range(events))
+    assert await pool.fetchval("SELECT size FROM log_head") == events
+    last: dict[str, int] = {}
+    for r in rows:
+        assert r["event_hash"] == r["hash"]
+        assert r["version"] == last.get(r["stream_id"], 0) + 1, (r["stream_id"], r["version"])
+        last[r["stream_id"]] = r["version"]
+    return [merkle.event_leaf_hash(r["hash"]) for r in rows]
+
+
+async def test_concurrent_writers_get_one_gapless_leaf_each(database_url: str) -> None:
+    pool = await create_pool(database_url, min_size=8, max_size=8)
+    try:
+        store = EventStore(pool)
+        conflicts = 0
+
+        async def own_stream(writer: int) -> None:
+            version = 0
+            for batch in range(15):
+                events = [new_event(i) for i in range(1 + (writer + batch) % 4)]
+                await store.append(f"plan-{writer}", version, events)
+                version += len(events)
+
+        async def shared_stream() -> None:
+            nonlocal conflicts
+            for _ in range(20):
+                version, _ = await store.head("shared")
+                try:
+                    await store.append("shared", version, [new_event(version)])
+                except ConcurrencyConflict:
+                    conflicts += 1
+
+        async def rolled_back() -> None:
+            # A writer whose transaction fails after its insert: its leaves go with it.
+            for n in range(10):
+                async with pool.acquire() as conn:
+                    tx = conn.transaction()
+                    await tx.start()
+                    await conn.execute(
+                        "INSERT INTO events (stream_id, version, event_id, type, "
+                        "schema_version, data, actor_id, actor_role, recorded_at, "
+                        "prev_hash, hash) VALUES ($1, 1, $2, 'x', 1, '{}', 'a', 'b', "
+                        "now(), $3, $3)",
+                        f"doomed-{n}",
+                        uuid.uuid4(),
+                        "0" * 64,
+                    )
+                    await asyncio.sleep(0.01)
+                    await tx.rollback()
+
+        await asyncio.gather(
+            *(own_stream(w) for w in range(6)), *(shared_stream() for _ in range(3)), rolled_back()
+        )
+        assert (
+            await pool.fetchval("SELECT count(*) FROM events WHERE stream_id LIKE 'doomed-%'") == 0
+        )
+        leaves = await check_leaves(pool)
+        assert len(leaves) > 200
+
+        log = MerkleLog(pool)
+        assert await log.integrate(batch=37) == len(leaves)
+        rng = random.Random(9162)
+        for size in {1, 2, len(leaves), *rng.sample(range(1, len(leaves)), 20)}:
+            root = await log.root(size)
+            assert root == merkle.reference_root(leaves[:size])
+            index = rng.randrange(size)
+            proof = await log.inclusion_proof(index, size)
+            assert merkle.verify_inclusion(index, size, leaves[index], proof, root)
+            old = rng.randrange(size + 1)
+            consistency = await log.consistency_proof(old, size)
+            old_root = merkle.reference_root(leaves[:old])
+            assert merkle.verify_consistency(old, size, old_root, root, consistency)
+    finally:
+        await pool.close()
+
+
+async def test_a_late_commit_is_never_skipped(database_url: str) -> None:
+    """A transaction that inserts first (lower position) and commits last: the writer
+    after it waits, and the late one gets the earlier leaf, not a skipped one."""
+    pool = await create_pool(database_url, min_size=3, max_size=3)
+    try:
+        store = EventStore(pool)
+        await store.append("early", 0, [new_event(0)])
+        async with pool.acquire() as slow:
+            tx = slow.transaction()
+            await tx.start()
+            await slow.execute(
+                "INSERT INTO events (stream_id, version, event_id, type, schema_version, data, "
+                "actor_id, actor_role, recorded_at, prev_hash, hash) VALUES ('slow', 1, $1, "
+                "'x', 1, '{}', 'a', 'b', now(), $2, $2)",
+                uuid.uuid4(),
+                "1" * 64,
+            )
+            later = asyncio.create_task(store.append("fast", 0, [new_event(1), new_event(2)]))
+            await asyncio.sleep(0.5)
+            assert not later.done(), "the later writer must wait for the earlier commit"
+            await tx.commit()
+            await later
+        rows = await pool.fetch(
+            "SELECT e.stream_id, e.position, l.leaf_index FROM events e "
+            "JOIN log_leaves l USING (position) ORDER BY l.leaf_index"
+        )
+        assert [r["stream_id"] for r in rows] == ["early", "slow", "fast", "fast"]
+        assert [r["leaf_index"] for r in rows] == [0, 1, 2, 3]
+        assert rows[1]["position"] < rows[2]["position"]
+
+        # The same with a rollback: the waiting writer takes the freed indexes.
+        async with pool.acquire() as slow:
+            tx = slow.transaction()
+            await tx.start()
+            await slow.execute(
+                "INSERT INTO events (stream_id, version, event_id, type, schema_version, data, "
+                "actor_id, actor_role, recorded_at, prev_hash, hash) VALUES ('gone', 1, $1, "
+                "'x', 1, '{}', 'a', 'b', now(), $2, $2)",
+                uuid.uuid4(),
+                "2" * 64,
+            )
+            later = asyncio.create_task(store.append("after", 0, [new_event(3)]))
+            await asyncio.sleep(0.3)
+            assert not later.done()
+            await tx.rollback()
+            await later
+        await check_leaves(pool)
+        assert await pool.fetchval("SELECT size FROM log_head") == 5
+    finally:
+        await pool.close()
+
+
+async def test_leaves_are_append_only_and_sizes_beyond_the_tree_refused(
+    pool: asyncpg.Pool,
+) -> None:
+    store = EventStore(pool)
+    await store.append("p", 0, [new_event(i) for i in range(5)])
+    log = MerkleLog(pool)
+    with pytest.raises(LogError, match="built to size 0"):
+        await log.root(5)
+    assert await log.integrate() == 5
+    with pytest.raises(LogError, match="not in a tree"):
+        await log.inclusion_proof(5, 5)
+    with pytest.raises(asyncpg.PostgresError, match="append-only"):
+        await pool.execute("DELETE FROM log_leaves")
+    leaf = await log.leaf_of_event((await store.read("p"))[2].event_id)
+    assert leaf is not None
+    assert (leaf.leaf_index, leaf.version) == (2, 3)
+
+
+async def test_events_recorded_before_the_log_become_its_first_leaves(
+    postgres_server_url: str,
+) -> None:
+    """Upgrading a database that already holds events: migration 0010 gives them leaves
+    in position order, and later appends follow without a gap."""
+    from eventstore.migrate import bundled_migrations, migrate
+    from eventstore.pool import with_database
+
+    name = f"temaplan_upgrade_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(postgres_server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        url = with_database(postgres_server_url, name)
+        conn = await asyncpg.connect(url)
+        try:
+            await migrate(conn, [m for m in bundled_migrations() if m.version < 10])
+        finally:
+            await conn.close()
+        pool = await create_pool(url, min_size=1, max_size=2)
+        try:
+            store = EventStore(pool)
+            await store.append("old-a", 0, [new_event(i) for i in range(3)])
+            await store.append("old-b", 0, [new_event(9)])
+            async with pool.acquire() as conn:
+                assert await migrate(conn) == [
+                    m.version for m in bundled_migrations() if m.version >= 10
+                ]
+            await store.append("old-a", 3, [new_event(4)])
+            leaves = await check_leaves(pool)
+            assert len(leaves) == 5
+            log = MerkleLog(pool)
+            assert await log.integrate() == 5
+            assert await log.root(5) == merkle.reference_root(leaves)
+        finally:
+            await pool.close()
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
