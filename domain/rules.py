@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from domain.hierarchy import PlanContent
 from domain.phases import PHASES, Phase, StepKind
 from domain.problems import Problem
-from domain.roles import Role
+from domain.roles import DECIDING_BODIES, Role
 
 if TYPE_CHECKING:
     from domain.plan import PlanDefinition, PlanType, Settings
@@ -60,6 +60,7 @@ def definition_problems(definition: PlanDefinition) -> list[Problem]:
             Problem(path="target_areas", message=f"target area '{dup}' is listed twice")
         )
     problems.extend(hearing_problems(definition.plan_type, definition.settings.hearing_days))
+    problems.extend(doubled_body_problems(definition))
 
     present = {role for person in definition.participants for role in person.roles}
     for role in sorted(roles_needed(definition.settings) - present):
@@ -74,6 +75,49 @@ def definition_problems(definition: PlanDefinition) -> list[Problem]:
         problems.extend(
             content_problems(definition.proposals, definition, phase=None, prefix="proposals")
         )
+    return problems
+
+
+def doubled_body_problems(definition: PlanDefinition) -> list[Problem]:
+    """A body that doubles as another has exactly the other's members, and the other is
+    not itself a double (one step, so the file reads plainly)."""
+    problems: list[Problem] = []
+    for body in definition.bodies:
+        path = f"bodies.{body.value}"
+        same = definition.doubles_as(body)
+        if same is None:
+            continue
+        if body not in DECIDING_BODIES:
+            allowed = ", ".join(b.value for b in DECIDING_BODIES)
+            problems.append(
+                Problem(path=path, message=f"only a deciding body can double; allowed: {allowed}")
+            )
+            continue
+        if same is body:
+            problems.append(Problem(path=path, message="a body cannot be the same as itself"))
+            continue
+        chained = definition.doubles_as(same)
+        if chained is not None:
+            problems.append(
+                Problem(
+                    path=path,
+                    message=f"{same.value} is itself the same as {chained.value}; "
+                    "name that body directly",
+                )
+            )
+            continue
+        if not definition.members(same):
+            problems.append(Problem(path=path, message=f"nobody has the role '{same.value}'"))
+        for person in definition.members(body):
+            if same not in person.roles:
+                problems.append(
+                    Problem(
+                        path="participants",
+                        message=f"'{person.id}' is in {body.value} but not in {same.value}; "
+                        f"{body.value} is the same as {same.value} (bodies), so list the "
+                        f"person under {same.value} only",
+                    )
+                )
     return problems
 
 

@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.gates import PlanStatus, awaited, current_step, plan_status
     from domain.ids import event_id
     from domain.phases import GateStep, StepKind
+    from domain.roles import Role
     from domain.state import PlanState, evolve
     from workflows import search_attributes as sa
     from workflows.deciding import ACTIVITY_TIMEOUT, STORE_RETRY, Decide, refused, using
@@ -54,6 +55,10 @@ LOCAL_APPEND = "append-decision-local-activity"
 RUN_START = "plan-run-decided-at-start"
 # Patch id: on adoption the plan gets its yearly revision schedule (rullering).
 REVISION_SCHEDULE = "revision-schedule-on-adoption"
+# Patch id, asked once at the start of each run: a body decides after the hearing and in
+# the council by its members' votes and its quorum rule. Runs recorded without it keep
+# the one-member decision they were recorded with.
+DECISION_VOTES = "decisions-by-vote"
 RESPONSE_BATCH = 200
 
 
@@ -91,6 +96,7 @@ class PlanWorkflow:
         self._published: tuple[str, tuple[str, ...]] | None = None
         self._handing_over = False
         self._run_start_patch: bool | None = None
+        self._votes_patch: bool | None = None
         # Responses sent as Updates whose senders wait for their receipts.
         self._awaiting_receipt: set[str] = set()
         # Response ids recorded or queued: duplicates are dropped, retries answered.
@@ -104,6 +110,7 @@ class PlanWorkflow:
     @workflow.run
     async def run(self, plan: PlanInput) -> PlanResult:
         self._run_start_patched()
+        self._votes_patched()
         if plan.carried is None:
             await self._record(
                 lambda _s, at, ids: decisions.start_plan(
@@ -299,6 +306,12 @@ class PlanWorkflow:
             self._run_start_patch = workflow.patched(RUN_START)
         return self._run_start_patch
 
+    def _votes_patched(self) -> bool:
+        """DECISION_VOTES, asked in the run's first workflow task and remembered."""
+        if self._votes_patch is None:
+            self._votes_patch = workflow.patched(DECISION_VOTES)
+        return self._votes_patch
+
     def _not_handing_over(self) -> None:
         """While the run hands over to the next, new requests are turned away with a
         retryable error; the same request sent again reaches the new run (sign-offs and
@@ -469,21 +482,37 @@ class PlanWorkflow:
     def _validate_comment(self, command: cmd.AddComment) -> None:
         self._check(using(decisions.add_comment, command))
 
+    @staticmethod
+    def _sign_off_keys(command: cmd.SignOff, role: str) -> tuple[str, str]:
+        """A sign-off is (person, step, version, role); receipts kept before the role was
+        part of it are found under the key without it."""
+        kind = "sign_off" if command.approve else "changes"
+        older = f"sign_off/{command.step_key}/{command.content_version}/{command.actor_id}"
+        return f"{kind}/{command.step_key}/{command.content_version}/{command.actor_id}/{role}", (
+            older if command.approve else ""
+        )
+
+    def _repeated(self, command: cmd.SignOff) -> bool:
+        return decisions.existing_sign_off(
+            self._state, command
+        ) or decisions.existing_change_request(self._state, command)
+
     @workflow.update
     async def sign_off(self, command: cmd.SignOff) -> cmd.Receipt:
-        key = f"sign_off/{command.step_key}/{command.content_version}/{command.actor_id}"
-        if decisions.existing_sign_off(self._state, command) and key in self._receipts:
-            self._updates_in_run += 1
-            return self._receipts[key].model_copy(update={"duplicate": True})
+        key, older = self._sign_off_keys(command, decisions.signing_role(self._state, command))
+        if self._repeated(command):
+            original = self._receipts.get(key) or self._receipts.get(older)
+            if original is not None:
+                self._updates_in_run += 1
+                return original.model_copy(update={"duplicate": True})
         receipt = await self._decide_update(using(decisions.sign_off, command))
-        if command.approve:
-            self._receipts[key] = receipt
+        self._receipts[key] = receipt
         return receipt
 
     @sign_off.validator
     def _validate_sign_off(self, command: cmd.SignOff) -> None:
         self._not_handing_over()
-        if decisions.existing_sign_off(self._state, command):
+        if self._repeated(command):
             return  # answered with the original receipt
         self._check(using(decisions.sign_off, command))
 
@@ -595,18 +624,70 @@ class PlanWorkflow:
     def _validate_summary(self, command: cmd.HearingSummary) -> None:
         self._check(using(decisions.hearing_summary, command))
 
+    async def _vote(
+        self, step_key: str, actor_id: str, role: Role | None, decide: Decide
+    ) -> cmd.Receipt:
+        """A member's vote, once per (person, step, version, role): the same vote sent
+        again is answered with its original receipt."""
+        key = decisions.vote_identity(self._state, step_key, actor_id, role)
+        if key is not None and key in self._receipts:
+            self._updates_in_run += 1
+            return self._receipts[key].model_copy(update={"duplicate": True})
+        receipt = await self._decide_update(decide)
+        if key is not None:
+            self._receipts[key] = receipt
+        return receipt
+
+    def _check_vote(
+        self, step_key: str, command: cmd.HearingDecision | cmd.CouncilDecision
+    ) -> None:
+        self._not_handing_over()
+        key = decisions.vote_identity(self._state, step_key, command.actor_id, command.role)
+        if self._votes_patched() and key is not None and key in self._receipts:
+            return  # answered with the original receipt
+        if isinstance(command, cmd.HearingDecision):
+            self._check(self._hearing_decide(command))
+        else:
+            self._check(self._council_decide(command))
+
+    def _hearing_decide(self, command: cmd.HearingDecision) -> Decide:
+        if self._votes_patched():
+            return using(decisions.hearing_vote, command)
+        return using(decisions.hearing_decision_alone, command)
+
+    def _council_decide(self, command: cmd.CouncilDecision) -> Decide:
+        if self._votes_patched():
+            return using(decisions.council_vote, command)
+        return using(decisions.council_decision_alone, command)
+
     @workflow.update
     async def decide_after_hearing(self, command: cmd.HearingDecision) -> cmd.Receipt:
-        return await self._decide_update(using(decisions.hearing_decision, command))
+        if not self._votes_patched():
+            return await self._decide_update(self._hearing_decide(command))
+        return await self._vote(
+            "hearing.decision", command.actor_id, command.role, self._hearing_decide(command)
+        )
 
     @decide_after_hearing.validator
     def _validate_hearing_decision(self, command: cmd.HearingDecision) -> None:
-        self._check(using(decisions.hearing_decision, command))
+        self._check_vote("hearing.decision", command)
 
     @workflow.update
     async def council_decision(self, command: cmd.CouncilDecision) -> cmd.Receipt:
-        return await self._decide_update(using(decisions.council_decision, command))
+        if not self._votes_patched():
+            return await self._decide_update(self._council_decide(command))
+        return await self._vote(
+            "adoption.council", command.actor_id, command.role, self._council_decide(command)
+        )
 
     @council_decision.validator
     def _validate_council(self, command: cmd.CouncilDecision) -> None:
-        self._check(using(decisions.council_decision, command))
+        self._check_vote("adoption.council", command)
+
+    @workflow.update
+    async def withdraw_vote(self, command: cmd.WithdrawVote) -> cmd.Receipt:
+        return await self._decide_update(using(decisions.withdraw_vote, command))
+
+    @withdraw_vote.validator
+    def _validate_withdraw_vote(self, command: cmd.WithdrawVote) -> None:
+        self._check(using(decisions.withdraw_vote, command))
