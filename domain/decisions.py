@@ -750,8 +750,9 @@ def hearing_vote(
         HearingDecided(
             event_id=new_id(),
             occurred_at=at,
-            actor_id=ENGINE,
-            actor_role=Role.SYSTEM,
+            # The body decided, by the votes named in the event.
+            actor_id=result.body.value,
+            actor_role=result.body,
             outcome=command.outcome,
             reason=reason,
             body=result.body,
@@ -884,6 +885,8 @@ def _council_outcome(
     assert result.decided is not None
     reason = _first_reason(state, vote, result.decided)
     engine = {"occurred_at": at, "actor_id": ENGINE, "actor_role": Role.SYSTEM}
+    # The body decided (its changes and its decision), by the votes named in the event.
+    body = {"occurred_at": at, "actor_id": result.body.value, "actor_role": result.body}
     events: list[EventBase] = []
     version, content_hash = command.content_version, command.content_hash
     if command.outcome == "adopted_with_changes":
@@ -894,7 +897,7 @@ def _council_outcome(
         events.append(
             ContentAmended(
                 event_id=new_id(),
-                **engine,
+                **body,
                 phase=Phase.ADOPTION,
                 content_version=version,
                 content_hash=content_hash,
@@ -906,7 +909,7 @@ def _council_outcome(
     events.append(
         CouncilDecided(
             event_id=new_id(),
-            **engine,
+            **body,
             outcome=command.outcome,
             content_version=version,
             content_hash=content_hash,

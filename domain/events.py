@@ -147,7 +147,7 @@ class HearingSummarySubmitted(EventBase):
 class VoteCast(EventBase):
     """One member's vote at a decision step, in the body named by ``actor_role``. The
     body has decided when one proposal reaches its quorum (a ``hearing_decided`` or
-    ``council_decided`` event follows, recorded by the engine)."""
+    ``council_decided`` event follows, whose actor is the body itself)."""
 
     type: Literal["vote_cast"] = "vote_cast"
     phase: Phase
@@ -191,8 +191,8 @@ class ContentAmended(EventBase):
 
 
 class HearingDecided(EventBase):
-    """After the hearing. Recorded by the engine when the steering group's votes reach
-    its quorum (older records: by the one member who decided alone)."""
+    """After the hearing: the steering group's decision, its actor the body itself, once
+    its votes reach its quorum (older records: by the one member who decided alone)."""
 
     type: Literal["hearing_decided"] = "hearing_decided"
     outcome: Literal["revise", "to_council"]
@@ -204,7 +204,7 @@ class HearingDecided(EventBase):
 
 
 class CouncilDecided(EventBase):
-    """The council's decision. Recorded by the engine when the council's votes reach its
+    """The council's decision, its actor the council itself, once its votes reach its
     quorum (older records: by the one member who decided alone)."""
 
     type: Literal["council_decided"] = "council_decided"

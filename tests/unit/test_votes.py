@@ -237,7 +237,7 @@ def test_two_adopting_votes_of_five_leave_the_plan_waiting_and_the_third_adopts(
     assert decided.model_dump()["voters"] == (COUNCIL[0], COUNCIL[1], COUNCIL[3])
     assert decided.model_dump()["needed"] == 3
     assert decided.model_dump()["meeting"] == MEETING.model_dump()
-    assert decided.actor_role is Role.SYSTEM
+    assert (decided.actor_id, decided.actor_role) == ("municipal_council", Role.MUNICIPAL_COUNCIL)
     state = apply(state, events)
     assert state.status == "adopted"
     assert [d.outcome for d in state.decisions if d.event_type == "vote_cast"] == [
