@@ -16,7 +16,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from audit import history as hist
 from audit.crosscheck import cross_check
 from audit.temporal_history import replay_histories, run_histories
-from domain.gates import plan_status
+from domain.gates import PlanStatus, plan_status
 from domain.state import PlanState, fold
 from eventstore import EventStore
 from worker import WORKFLOWS
@@ -135,6 +135,7 @@ async def show_state(
     for waiting in status.awaited:
         people = ", ".join(waiting.people) or "-"
         w(f"Awaited: {waiting.role.value} ({waiting.given} of {waiting.needed} given): {people}\n")
+    _write_votes(state, status, w)
     if status.hearing_deadline:
         w(f"Hearing deadline: {status.hearing_deadline.isoformat()}; open: {status.hearing_open}\n")
     w(f"Hearing responses so far: {len(state.hearing_responses)}\n")
@@ -143,6 +144,29 @@ async def show_state(
         w(f"  {response.name}{org}, {response.at.isoformat()}\n")
     _write_revisions(state, w)
     return 0
+
+
+def _write_votes(state: PlanState, status: PlanStatus, w: Callable[[str], object]) -> None:
+    """Each body's vote at the decision step, and the bodies' decisions so far."""
+    for tally in status.tallies:
+        w(f"Vote of {tally.body.value}: {tally.needed} of {tally.members} needed\n")
+        for count in tally.counts:
+            w(f"  {count.proposal}: {len(count.voters)} ({', '.join(count.voters)})\n")
+        w(f"  not yet voted: {', '.join(tally.awaited) or '-'}\n")
+    if status.deadlocked:
+        w("Deadlocked: no proposal can reach the quorum; the project leader withdraws the item\n")
+    if status.postponed_to is not None:
+        w(f"Postponed to the meeting on {status.postponed_to.isoformat()}\n")
+    if status.return_instructions is not None:
+        back = status.return_instructions
+        w(f"Returned by the council to {back.return_to.value}: {back.instructions}\n")
+    for decision in state.decisions:
+        if decision.event_type in ("hearing_decided", "council_decided"):
+            meeting = f" [{decision.meeting.render()}]" if decision.meeting else ""
+            w(
+                f"Decided by {decision.actor_id} at {decision.at.isoformat()}: "
+                f"{decision.outcome}{meeting}{': ' + decision.reason if decision.reason else ''}\n"
+            )
 
 
 def _write_revisions(state: PlanState, w: Callable[[str], object]) -> None:

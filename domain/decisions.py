@@ -628,7 +628,8 @@ def existing_vote(state: PlanState, step_key: str, actor_id: str, role: Role | N
 
 
 def vote_identity(state: PlanState, step_key: str, actor_id: str, role: Role | None) -> str | None:
-    """(person, step, version, role) of a vote about to be cast, when the role is clear."""
+    """(person, step, version, role) of a vote about to be cast in the current round,
+    when the role is clear."""
     person = state.definition.participant(actor_id) if state.definition else None
     try:
         step = step_by_key(step_key)
@@ -637,7 +638,7 @@ def vote_identity(state: PlanState, step_key: str, actor_id: str, role: Role | N
     acting = _role_if_clear(person, step, role) if person is not None else None
     if acting is None:
         return None
-    return f"vote/{step_key}/{state.under_review}/{actor_id}/{acting.value}"
+    return f"vote/{step_key}/{state.vote_round}/{state.under_review}/{actor_id}/{acting.value}"
 
 
 def _cast(

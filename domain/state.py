@@ -222,6 +222,9 @@ class PlanState(_Frozen):
     # The votes of the current round at the current decision step; an outcome, a
     # withdrawal or a new phase closes the round (the votes stay in the record).
     votes: tuple[Vote, ...] = ()
+    # Counts the rounds closed: a vote's identity includes its round, so a member votes
+    # again after a withdrawal or a postponement.
+    vote_round: int = 0
     postponed_to: date | None = None
     return_instructions: ReturnInstructions | None = None
     adopted_version: int | None = None
@@ -290,6 +293,7 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
                     "completed_steps": (),
                     "comment_round_deadline": None,
                     "votes": (),
+                    "vote_round": state.vote_round + 1,
                     "postponed_to": None,
                     "return_instructions": (
                         None if event.phase is Phase.ADOPTION else state.return_instructions
@@ -485,7 +489,12 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
                 step_key=event.step_key,
             )
             return state.model_copy(
-                update={**base, "votes": (), "decisions": (*state.decisions, decision)}
+                update={
+                    **base,
+                    "votes": (),
+                    "vote_round": state.vote_round + 1,
+                    "decisions": (*state.decisions, decision),
+                }
             )
         case ContentAmended():
             version = ContentVersion(
@@ -517,6 +526,7 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
                 update={
                     **base,
                     "votes": (),
+                    "vote_round": state.vote_round + 1,
                     "completed_steps": (*state.completed_steps, "hearing.decision"),
                     "decisions": (
                         *state.decisions,
@@ -547,6 +557,7 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
                     update={
                         **base,
                         "votes": (),
+                        "vote_round": state.vote_round + 1,
                         "postponed_to": event.postponed_to,
                         "decisions": (*state.decisions, decision),
                     }
@@ -563,6 +574,7 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
                 update={
                     **base,
                     "votes": (),
+                    "vote_round": state.vote_round + 1,
                     "postponed_to": None,
                     "return_instructions": instructions,
                     "completed_steps": (*state.completed_steps, "adoption.council"),
