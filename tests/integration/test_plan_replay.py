@@ -3,6 +3,7 @@ that would break running plans is caught by the replay (tests/integration/replay
 
 from __future__ import annotations
 
+import gzip
 from datetime import timedelta
 from pathlib import Path
 
@@ -142,6 +143,26 @@ async def test_a_plan_recorded_before_the_run_start_patch_replays() -> None:
         if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
     ]
     assert markers == ["core_patch", "core_local_activity"]
+    await replayer().replay_workflow(history)
+
+
+async def test_a_plan_adopted_by_one_member_before_votes_replays() -> None:
+    """Recorded by the workflow as it was before DECISION_VOTES (commit 7893105): the
+    Bodø plan to adoption, where one steering-group member decided after the hearing and
+    one council member adopted alone although both bodies have 'majority'. Plans running
+    at a deploy keep that decision in their run, and replay so."""
+    path = HISTORIES / "plan_adopted_by_one_member_before_votes.json.gz"
+    history = WorkflowHistory.from_json(
+        "plan-before-votes", gzip.decompress(path.read_bytes()).decode()
+    )
+    updates = [
+        e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+    ]
+    assert updates.count("council_decision") == 1
+    assert updates.count("decide_after_hearing") == 1
+    assert history.events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
     await replayer().replay_workflow(history)
 
 
