@@ -72,6 +72,13 @@ async def tokens(ctx: ApiContext, people: tuple[str, ...]) -> dict[str, dict[str
     return {person: await bearer(ctx, person) for person in people}
 
 
+async def session_of(ctx: ApiContext, person: str) -> str:
+    """A signed-in session on the web page, as after logging in with a token."""
+    principal = await ctx.tokens.authenticate((await ctx.tokens.issue(person)).token)
+    assert principal is not None
+    return await ctx.tokens.open_session(principal)
+
+
 def ok(response: httpx.Response) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
@@ -146,6 +153,16 @@ async def test_five_member_council_decides_by_majority_and_a_tie_is_withdrawn(
         ("returned to draft", [COUNCIL[1], COUNCIL[3]]),
     ]
     assert not status["deadlocked"]
+    # The last member's page: the votes so far, and the form with every outcome.
+    member = await session_of(api_ctx, COUNCIL[4])
+    page = await api.get(f"/plans/{plan}", headers={"Cookie": f"temaplan_session={member}"})
+    assert page.status_code == 200, page.text
+    assert "3 trengs (5)" in page.text
+    assert f"returned to draft: 2 – {COUNCIL[1]}, {COUNCIL[3]}" in page.text
+    assert "har ikke stemt: eva.strand" in page.text
+    for value in ("adopted", "adopted_with_changes", "postponed", "returned"):
+        assert f'name="outcome" value="{value}"' in page.text
+    assert 'name="case_number"' in page.text
     # Withdrawing a vote that can still decide is refused.
     withdraw = f"/api/plans/{plan}/vote/withdraw"
     message = refused(
@@ -176,9 +193,7 @@ async def test_five_member_council_decides_by_majority_and_a_tie_is_withdrawn(
     assert again["duplicate"] is True
     assert len(await store.read(plan)) == before
     # The web page says so, and offers the project leader the way out.
-    key = await api_ctx.tokens.open_session(
-        await api_ctx.tokens.authenticate((await api_ctx.tokens.issue("kari.nilsen")).token)  # type: ignore[arg-type]
-    )
+    key = await session_of(api_ctx, "kari.nilsen")
     session = {"Cookie": f"temaplan_session={key}"}
     page = await api.get(f"/plans/{plan}?lang=en", headers=session)
     assert page.status_code == 200
@@ -342,12 +357,40 @@ async def test_every_council_outcome_through_the_api_reaches_the_record(
             )
         )
     two_votes = (await store.read(plan))[-1].recorded_at
-    receipt = ok(
-        await api.post(
-            url, json=vote_body(at, outcome, reason=reason, **extra), headers=people[COUNCIL[2]]
-        )
+    # The third vote through the web page's form, as a council member would send it.
+    key = await session_of(api_ctx, COUNCIL[2])
+    form = {
+        "csrf": csrf_token(key),
+        "kind": "council",
+        "step_key": "adoption.council",
+        "content_version": str(at.content_version),
+        "content_hash": at.content_hash or "",
+        "role": "municipal_council",
+        "outcome": outcome,
+        "reason": reason,
+        "case_number": MEETING["case_number"],
+        "meeting_date": MEETING["meeting_date"],
+        "return_to": extra.get("return_to", ""),
+        "postponed_to": extra.get("postponed_to", ""),
+        "amended_content": json.dumps(extra["amended_content"])
+        if "amended_content" in extra
+        else "",
+    }
+    page = await api.post(
+        f"/plans/{plan}/decide", data=form, headers={"Cookie": f"temaplan_session={key}"}
     )
-    assert receipt["event_type"] == "vote_cast"
+    assert page.status_code == 200, page.text
+    assert "Kvittering" in page.text
+    [third] = [
+        e
+        for e in await store.read_domain(plan)
+        if e.type == "vote_cast"
+        and e.actor_id == COUNCIL[2]  # type: ignore[union-attr]
+        and e.step_key == "adoption.council"  # type: ignore[union-attr]
+    ]
+    assert (third.outcome, third.reason) == (outcome, reason)  # type: ignore[union-attr]
+    assert third.meeting is not None  # type: ignore[union-attr]
+    assert third.meeting.case_number == "PS 28/14"  # type: ignore[union-attr]
     leader = people["kari.nilsen"]
 
     if outcome == "postponed":
@@ -372,9 +415,7 @@ async def test_every_council_outcome_through_the_api_reaches_the_record(
         assert instructions["instructions"] == reason
         assert instructions["return_to"] == "strategies"
         assert instructions["meeting"] == MEETING
-        key = await api_ctx.tokens.open_session(
-            await api_ctx.tokens.authenticate((await api_ctx.tokens.issue("kari.nilsen")).token)  # type: ignore[arg-type]
-        )
+        key = await session_of(api_ctx, "kari.nilsen")
         page = await api.get(f"/plans/{plan}", headers={"Cookie": f"temaplan_session={key}"})
         assert "Kommunestyret sendte planen tilbake" in page.text
         assert reason in page.text
