@@ -492,19 +492,23 @@ class PlanWorkflow:
             older if command.approve else ""
         )
 
-    def _repeated(self, command: cmd.SignOff) -> bool:
-        return decisions.existing_sign_off(
-            self._state, command
-        ) or decisions.existing_change_request(self._state, command)
+    def _original_receipt(self, command: cmd.SignOff) -> cmd.Receipt | None:
+        """The receipt of this (person, step, version, role) decision, when it was made."""
+        if not (
+            decisions.existing_sign_off(self._state, command)
+            or decisions.existing_change_request(self._state, command)
+        ):
+            return None
+        key, older = self._sign_off_keys(command, decisions.signing_role(self._state, command))
+        return self._receipts.get(key) or self._receipts.get(older)
 
     @workflow.update
     async def sign_off(self, command: cmd.SignOff) -> cmd.Receipt:
-        key, older = self._sign_off_keys(command, decisions.signing_role(self._state, command))
-        if self._repeated(command):
-            original = self._receipts.get(key) or self._receipts.get(older)
-            if original is not None:
-                self._updates_in_run += 1
-                return original.model_copy(update={"duplicate": True})
+        original = self._original_receipt(command)
+        if original is not None:
+            self._updates_in_run += 1
+            return original.model_copy(update={"duplicate": True})
+        key, _ = self._sign_off_keys(command, decisions.signing_role(self._state, command))
         receipt = await self._decide_update(using(decisions.sign_off, command))
         self._receipts[key] = receipt
         return receipt
@@ -512,7 +516,7 @@ class PlanWorkflow:
     @sign_off.validator
     def _validate_sign_off(self, command: cmd.SignOff) -> None:
         self._not_handing_over()
-        if self._repeated(command):
+        if self._original_receipt(command) is not None:
             return  # answered with the original receipt
         self._check(using(decisions.sign_off, command))
 
