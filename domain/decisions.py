@@ -353,11 +353,9 @@ def existing_sign_off(state: PlanState, command: cmd.SignOff) -> bool:
     role = _role_if_clear(person, step, command.role)
     if role is None:
         return False
-    if command.approve:
-        return any(
-            s.actor_id == command.actor_id for s in step_sign_offs(state, command.step_key, role)
-        )
-    return False
+    return command.approve and any(
+        s.actor_id == command.actor_id for s in step_sign_offs(state, command.step_key, role)
+    )
 
 
 def existing_change_request(state: PlanState, command: cmd.SignOff) -> bool:
@@ -647,7 +645,7 @@ def _cast(
     step: GateStep,
     requested: Role | None,
     vote: VoteCast,
-) -> tuple[VoteCast, Tally | None]:
+) -> tuple[VoteCast, Tally]:
     """Check that this vote may be cast and count it: the body's tally after it."""
     role = _acting_role(person, step, requested)
     vote = vote.model_copy(update={"actor_role": role})
@@ -744,7 +742,7 @@ def hearing_vote(
         ),
     )
     events: list[EventBase] = [vote]
-    if result is None or result.decided is None:
+    if result.decided is None:
         return events
     reason = _first_reason(state, vote, result.decided)
     events.append(
@@ -867,7 +865,7 @@ def council_vote(
         ),
     )
     events: list[EventBase] = [vote]
-    if result is None or result.decided is None:
+    if result.decided is None:
         return events
     return events + _council_outcome(
         state, command=command, vote=vote, result=result, at=at, new_id=new_id

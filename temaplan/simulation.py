@@ -174,6 +174,7 @@ class PlanDriver:
             )
             self.progress("hearing: the project leader summarised the responses")
         elif kind is StepKind.DECISION and step == "hearing.decision":
+            votes = 0
             for waiting in status.awaited:
                 for person in waiting.people[: waiting.needed - waiting.given]:
                     await self.update(
@@ -182,8 +183,12 @@ class PlanDriver:
                             actor_id=person, outcome="to_council", role=waiting.role
                         ),
                     )
-            self.progress("hearing: the steering group voted to send the plan to the council")
+                    votes += 1
+            self.progress(
+                f"hearing: the steering group sent the plan to the council ({votes} votes)"
+            )
         elif kind is StepKind.DECISION and step == "adoption.council":
+            votes = 0
             for waiting in status.awaited:
                 for person in waiting.people[: waiting.needed - waiting.given]:
                     await self.update(
@@ -196,7 +201,8 @@ class PlanDriver:
                             role=waiting.role,
                         ),
                     )
-            self.progress("adoption: the municipal council voted to adopt the plan")
+                    votes += 1
+            self.progress(f"adoption: the municipal council adopted the plan ({votes} votes)")
 
     async def run_until(
         self,
