@@ -355,6 +355,17 @@ class PlanWorkflow:
             return
         phase_starts = sum(1 for d in self._state.decisions if d.event_type == "phase_started")
         key = f"{step.key}/{status.content_version}/{len(self._state.changes_requested)}/{phase_starts}"
+        # A vote withdrawn or postponed opens a new vote: its members are told again.
+        reopened = sum(
+            1
+            for d in self._state.decisions
+            if d.event_type == "vote_withdrawn"
+            or (d.event_type == "council_decided" and d.outcome == "postponed")
+        )
+        if reopened:
+            key += f"/vote{reopened}"
+        if status.deadlocked:
+            key += "/deadlocked"  # the project leader is told to withdraw the item
         if key in self._announced:
             return
         self._announced.add(key)

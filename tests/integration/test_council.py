@@ -72,6 +72,26 @@ async def tokens(ctx: ApiContext, people: tuple[str, ...]) -> dict[str, dict[str
     return {person: await bearer(ctx, person) for person in people}
 
 
+async def outbox(pool: asyncpg.Pool, plan: str, person: str, part: str) -> list[str]:
+    """The dedupe keys of the notifications queued for ``person`` containing ``part``,
+    once there is one (the workflow announces a step a moment after it opens)."""
+    for _ in range(200):
+        keys = [
+            str(row["dedupe_key"])
+            for row in await pool.fetch(
+                "SELECT dedupe_key FROM notification_outbox WHERE plan_id = $1 "
+                "AND recipient_id = $2 AND strpos(dedupe_key, $3) > 0",
+                plan,
+                person,
+                part,
+            )
+        ]
+        if keys:
+            return keys
+        await asyncio.sleep(0.05)
+    return []
+
+
 async def session_of(ctx: ApiContext, person: str) -> str:
     """A signed-in session on the web page, as after logging in with a token."""
     principal = await ctx.tokens.authenticate((await ctx.tokens.issue(person)).token)
@@ -186,6 +206,9 @@ async def test_five_member_council_decides_by_majority_and_a_tie_is_withdrawn(
     assert [(a["role"], a["people"]) for a in status["awaited"]] == [
         ("project_leader", ["kari.nilsen"])
     ]
+    # The project leader is told.
+    told = await outbox(pool, plan, "kari.nilsen", "adoption.council/")
+    assert any(key.endswith("/deadlocked/kari.nilsen") for key in told), told
     # The same vote sent again: the original receipt, nothing new recorded.
     store = EventStore(pool)
     before = len(await store.read(plan))
@@ -225,6 +248,10 @@ async def test_five_member_council_decides_by_majority_and_a_tie_is_withdrawn(
     assert status["votes"] == []
     assert status["awaited"][0]["people"] == list(COUNCIL)
 
+    # Every member is told of the new vote.
+    for person in COUNCIL:
+        told = await outbox(pool, plan, person, "/vote1/")
+        assert len(told) == 1, (person, told)
     # The new vote: two adopting votes leave the plan waiting, the third adopts; a
     # returned vote in between is recorded and does not decide.
     for person in COUNCIL[:2]:
