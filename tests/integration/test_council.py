@@ -5,7 +5,6 @@ reaches the record, and a formannskap that is also the steering group signs twic
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.service import ApiContext
 from api.web import csrf_token
-from audit import commands, verify_export
+from audit import verify_export
 from audit.export import export_jsonl
 from audit.report import export_html
 from domain.gates import PlanStatus
@@ -319,15 +318,13 @@ async def _audited(
     return history, report.read_text(encoding="utf-8"), exported.read_text(encoding="utf-8")
 
 
-async def _state_as_of(store: EventStore, plan: str, moment: datetime) -> str:
-    out = io.StringIO()
+async def _state_as_of(plan: str, moment: datetime, capsys: pytest.CaptureFixture[str]) -> str:
+    """`temaplan audit state PLAN --as-of MOMENT` (DATABASE_URL set by _audited)."""
+    capsys.readouterr()
     assert (
-        await commands.show_state(
-            store, plan, as_of=moment, at_version=None, as_json=False, out=out
-        )
-        == 0
+        await asyncio.to_thread(main, ["audit", "state", plan, "--as-of", moment.isoformat()]) == 0
     )
-    return out.getvalue()
+    return capsys.readouterr().out
 
 
 @pytest.mark.parametrize("outcome", ["postponed", "adopted_with_changes", "returned"])
@@ -483,10 +480,10 @@ async def test_every_council_outcome_through_the_api_reaches_the_record(
         assert "Kommunestyrets endringer" in html
 
     # The state as of the moment after two votes, and as of now.
-    then = await _state_as_of(store, plan, two_votes)
+    then = await _state_as_of(plan, two_votes, capsys)
     assert "Vote of municipal_council: 3 of 5 needed" in then
     assert f"not yet voted: {', '.join(COUNCIL[2:])}" in then
-    now = await _state_as_of(store, plan, datetime.now(UTC))
+    now = await _state_as_of(plan, datetime.now(UTC), capsys)
     assert "Decided by municipal_council" in now
     assert "[PS 28/14, 2026-05-14]" in now
     if outcome == "postponed":
