@@ -70,6 +70,8 @@ class ProposalCount(BaseModel):
     proposal: str
     outcome: str
     voters: tuple[str, ...]
+    return_to: Phase | None = None
+    postponed_to: date | None = None
 
 
 class Tally(BaseModel):
@@ -90,7 +92,7 @@ def tally(votes: tuple[Vote, ...], body: Role, members: tuple[str, ...], needed:
     """Count ``votes`` (one body's, current round) in the order they were cast. The first
     proposal to reach ``needed`` decides; later votes cannot undo it."""
     counted: dict[str, list[str]] = {}
-    outcomes: dict[str, str] = {}
+    outcomes: dict[str, Vote] = {}
     decided: str | None = None
     voted: set[str] = set()
     for vote in votes:
@@ -98,7 +100,7 @@ def tally(votes: tuple[Vote, ...], body: Role, members: tuple[str, ...], needed:
             continue
         voted.add(vote.actor_id)
         counted.setdefault(vote.proposal, []).append(vote.actor_id)
-        outcomes[vote.proposal] = vote.outcome
+        outcomes.setdefault(vote.proposal, vote)
         if decided is None and len(counted[vote.proposal]) >= needed:
             decided = vote.proposal
     awaited = tuple(m for m in members if m not in voted)
@@ -110,7 +112,13 @@ def tally(votes: tuple[Vote, ...], body: Role, members: tuple[str, ...], needed:
         needed=needed,
         members=len(members),
         counts=tuple(
-            ProposalCount(proposal=p, outcome=outcomes[p], voters=tuple(v))
+            ProposalCount(
+                proposal=p,
+                outcome=outcomes[p].outcome,
+                voters=tuple(v),
+                return_to=outcomes[p].return_to,
+                postponed_to=outcomes[p].postponed_to,
+            )
             for p, v in counted.items()
         ),
         awaited=awaited,

@@ -177,7 +177,8 @@ async def test_five_member_council_decides_by_majority_and_a_tie_is_withdrawn(
     page = await api.get(f"/plans/{plan}", headers={"Cookie": f"temaplan_session={member}"})
     assert page.status_code == 200, page.text
     assert "3 trengs (5)" in page.text
-    assert f"returned to draft: 2 – {COUNCIL[1]}, {COUNCIL[3]}" in page.text
+    assert f"Sende tilbake → Utkast: 2 – {COUNCIL[1]}, {COUNCIL[3]}" in page.text
+    assert f"Vedta: 2 – {COUNCIL[0]}, {COUNCIL[2]}" in page.text
     assert "har ikke stemt: eva.strand" in page.text
     for value in ("adopted", "adopted_with_changes", "postponed", "returned"):
         assert f'name="outcome" value="{value}"' in page.text
