@@ -342,14 +342,21 @@ def _role_if_clear(person: Participant, step: GateStep, requested: Role | None) 
     return held[0] if len(held) == 1 else None
 
 
-def existing_sign_off(state: PlanState, command: cmd.SignOff) -> bool:
-    """True when this person already decided this step on this version in this role
+def existing_sign_off(state: PlanState, command: cmd.SignOff, *, by_role: bool = True) -> bool:
+    """True when this person already approved this step on this version in this role
     (person, step, version, role): the original receipt is the answer, and nothing new
-    is recorded. The same person may act again in another role at the same step."""
+    is recorded. The same person may act again in another role at the same step.
+    ``by_role=False``: in any role, as runs recorded before the role was part of it."""
     step = current_step(state)
     person = state.definition.participant(command.actor_id) if state.definition else None
     if step is None or person is None or step.key != command.step_key:
         return False
+    if not by_role:
+        return command.approve and any(
+            s.actor_id == command.actor_id
+            for body in step.roles
+            for s in step_sign_offs(state, command.step_key, body)
+        )
     role = _role_if_clear(person, step, command.role)
     if role is None:
         return False
@@ -395,8 +402,16 @@ def signing_role(state: PlanState, command: cmd.SignOff) -> str:
 
 
 def sign_off(
-    state: PlanState, command: cmd.SignOff, at: datetime, new_id: NewId
+    state: PlanState,
+    command: cmd.SignOff,
+    at: datetime,
+    new_id: NewId,
+    *,
+    one_decision_per_role: bool = True,
 ) -> list[EventBase]:
+    """Approve or request changes. ``one_decision_per_role``: an approval in a role
+    stands, and a later request for changes in the same role is refused (runs recorded
+    before this rule pass False)."""
     person = _participant(state, command.actor_id)
     step = _open_step(state, (StepKind.SIGN_OFF, StepKind.ANCHORING), command.step_key)
     role = _acting_role(person, step, command.role)
@@ -417,7 +432,9 @@ def sign_off(
             raise Refusal(
                 RefusalCode.INVALID_DECISION, "requesting changes needs a reason in 'comment'"
             )
-        if any(s.actor_id == person.id for s in step_sign_offs(state, step.key, role)):
+        if one_decision_per_role and any(
+            s.actor_id == person.id for s in step_sign_offs(state, step.key, role)
+        ):
             raise Refusal(
                 RefusalCode.INVALID_DECISION,
                 f"'{person.id}' has already approved version {command.content_version} at "

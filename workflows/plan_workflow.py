@@ -56,8 +56,9 @@ RUN_START = "plan-run-decided-at-start"
 # Patch id: on adoption the plan gets its yearly revision schedule (rullering).
 REVISION_SCHEDULE = "revision-schedule-on-adoption"
 # Patch id, asked once at the start of each run: a body decides after the hearing and in
-# the council by its members' votes and its quorum rule. Runs recorded without it keep
-# the one-member decision they were recorded with.
+# the council by its members' votes and its quorum rule, and a sign-off is identified by
+# (person, step, version, role). Runs recorded without it keep the one-member decision
+# and the sign-off identity without the role they were recorded with.
 DECISION_VOTES = "decisions-by-vote"
 RESPONSE_BATCH = 200
 
@@ -307,8 +308,13 @@ class PlanWorkflow:
         return self._run_start_patch
 
     def _votes_patched(self) -> bool:
-        """DECISION_VOTES, asked in the run's first workflow task and remembered."""
+        """DECISION_VOTES, asked in the run's first workflow task and remembered. A
+        validator in that task may come before run() asks: it cannot ask (validators are
+        read-only), and needs not, for validators run only on new requests, which a
+        brand-new run (where the answer is yes) is the only one not to have asked yet."""
         if self._votes_patch is None:
+            if workflow.unsafe.is_read_only():
+                return True
             self._votes_patch = workflow.patched(DECISION_VOTES)
         return self._votes_patch
 
@@ -504,14 +510,24 @@ class PlanWorkflow:
         )
 
     def _original_receipt(self, command: cmd.SignOff) -> cmd.Receipt | None:
-        """The receipt of this (person, step, version, role) decision, when it was made."""
+        """The receipt of this (person, step, version, role) decision, when it was made.
+        (Runs from before DECISION_VOTES: of this person's approval in any role.)"""
+        by_role = self._votes_patched()
         if not (
-            decisions.existing_sign_off(self._state, command)
-            or decisions.existing_change_request(self._state, command)
+            decisions.existing_sign_off(self._state, command, by_role=by_role)
+            or (by_role and decisions.existing_change_request(self._state, command))
         ):
             return None
         key, older = self._sign_off_keys(command, decisions.signing_role(self._state, command))
+        if not by_role:
+            return self._receipts.get(older)
         return self._receipts.get(key) or self._receipts.get(older)
+
+    def _decide_sign_off(self, command: cmd.SignOff) -> Decide:
+        by_role = self._votes_patched()
+        return lambda state, at, ids: decisions.sign_off(
+            state, command, at, ids, one_decision_per_role=by_role
+        )
 
     @workflow.update
     async def sign_off(self, command: cmd.SignOff) -> cmd.Receipt:
@@ -519,9 +535,12 @@ class PlanWorkflow:
         if original is not None:
             self._updates_in_run += 1
             return original.model_copy(update={"duplicate": True})
-        key, _ = self._sign_off_keys(command, decisions.signing_role(self._state, command))
-        receipt = await self._decide_update(using(decisions.sign_off, command))
-        self._receipts[key] = receipt
+        key, older = self._sign_off_keys(command, decisions.signing_role(self._state, command))
+        receipt = await self._decide_update(self._decide_sign_off(command))
+        if self._votes_patched():
+            self._receipts[key] = receipt
+        elif command.approve:
+            self._receipts[older] = receipt
         return receipt
 
     @sign_off.validator
@@ -529,7 +548,7 @@ class PlanWorkflow:
         self._not_handing_over()
         if self._original_receipt(command) is not None:
             return  # answered with the original receipt
-        self._check(using(decisions.sign_off, command))
+        self._check(self._decide_sign_off(command))
 
     @workflow.update
     async def complete_draft_step(self, command: cmd.CompleteDraftStep) -> cmd.Receipt:

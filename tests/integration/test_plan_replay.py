@@ -166,6 +166,25 @@ async def test_a_plan_adopted_by_one_member_before_votes_replays() -> None:
     await replayer().replay_workflow(history)
 
 
+async def test_a_second_role_answered_as_a_duplicate_before_role_identity_replays() -> None:
+    """Recorded by the workflow as it was before DECISION_VOTES (commit 7893105): a plan
+    whose formannskap is also the steering group, at the draft's final review; the mayor
+    signed as steering group, then as political leadership, and the second sign-off was
+    answered as a duplicate with nothing recorded. Such a run keeps that answer on
+    replay; its next run counts sign-offs by role."""
+    path = HISTORIES / "plan_signed_twice_in_two_roles_before_role_identity.json.gz"
+    history = WorkflowHistory.from_json(
+        "plan-before-role-identity", gzip.decompress(path.read_bytes()).decode()
+    )
+    updates = [
+        e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+    ]
+    assert updates[-2:] == ["sign_off", "sign_off"]
+    await replayer().replay_workflow(history)
+
+
 async def test_a_sign_off_costs_its_workflow_task_only_its_marker(
     temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
 ) -> None:
