@@ -3,6 +3,7 @@ authenticated person (an `actor_id` in a body is refused as an unknown field).""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -10,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from domain.hierarchy import PlanContent, ShortText, Text
 from domain.phases import Phase
 from domain.roles import Role
+from domain.votes import MeetingReference
 
 StepKey = Annotated[str, StringConstraints(pattern=r"^[a-z_]+\.[a-z0-9_]+$", max_length=60)]
 ContentHash = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
@@ -58,16 +60,42 @@ class HearingSummaryRequest(_Request):
 
 
 class HearingDecisionRequest(_Request):
+    """A steering-group member's vote after the hearing."""
+
     outcome: Literal["revise", "to_council"]
     reason: Reason = ""
+    role: Role | None = Field(
+        default=None, description="only when you belong to more than one of the step's bodies"
+    )
+    meeting: MeetingReference | None = Field(
+        default=None, description="case number (e.g. 'PS 28/14') and meeting date"
+    )
 
 
 class CouncilDecisionRequest(_Request):
-    outcome: Literal["adopted", "returned"]
+    """A council member's vote. ``returned`` needs ``return_to`` and a reason (the
+    instructions); ``postponed`` a reason and ``postponed_to``, the later meeting's date;
+    ``adopted_with_changes`` a reason and ``amended_content``, the plan as adopted."""
+
+    outcome: Literal["adopted", "returned", "postponed", "adopted_with_changes"]
     content_version: Version
     content_hash: ContentHash
     return_to: Phase | None = None
     reason: Reason = ""
+    role: Role | None = None
+    meeting: MeetingReference | None = Field(
+        default=None, description="case number (e.g. 'PS 28/14') and meeting date"
+    )
+    postponed_to: date | None = None
+    amended_content: PlanContent | None = None
+
+
+class WithdrawVoteRequest(_Request):
+    """The project leader withdraws the item from a body's vote."""
+
+    step_key: StepKey
+    reason: Text
+    return_to: Phase | None = None
 
 
 class PublicResponseRequest(_Request):

@@ -276,29 +276,37 @@ async def hearing_summary(
 @router.post(
     "/plans/{plan_id}/hearing/decision",
     tags=["stakeholders"],
-    summary="after the hearing: revise the draft or send it to the council (steering group)",
+    summary="after the hearing: vote to revise the draft or send it to the council "
+    "(steering group; decided when one outcome reaches the body's quorum)",
 )
 async def hearing_decision(
     plan_id: PlanId, body: rq.HearingDecisionRequest, ctx: Context, me: Me
 ) -> cmd.Receipt:
-    command = cmd.HearingDecision(actor_id=me.person_id, outcome=body.outcome, reason=body.reason)
+    command = cmd.HearingDecision(actor_id=me.person_id, **body.model_dump())
     return await _act(ctx, me, plan_id, "decide_after_hearing", command)
 
 
 @router.post(
     "/plans/{plan_id}/council-decision",
     tags=["stakeholders"],
-    summary="the municipal council adopts the plan or returns it to an earlier phase",
+    summary="a council member's vote: adopt, adopt with changes, postpone, or return to an "
+    "earlier phase (decided when one outcome reaches the council's quorum)",
 )
 async def council_decision(
     plan_id: PlanId, body: rq.CouncilDecisionRequest, ctx: Context, me: Me
 ) -> cmd.Receipt:
-    command = cmd.CouncilDecision(
-        actor_id=me.person_id,
-        outcome=body.outcome,
-        content_version=body.content_version,
-        content_hash=body.content_hash,
-        return_to=body.return_to,
-        reason=body.reason,
-    )
+    command = cmd.CouncilDecision(actor_id=me.person_id, **body.model_dump())
     return await _act(ctx, me, plan_id, "council_decision", command)
+
+
+@router.post(
+    "/plans/{plan_id}/vote/withdraw",
+    tags=["stakeholders"],
+    summary="withdraw the item from a deadlocked vote, or send it back to an earlier "
+    "phase (project leader)",
+)
+async def withdraw_vote(
+    plan_id: PlanId, body: rq.WithdrawVoteRequest, ctx: Context, me: Me
+) -> cmd.Receipt:
+    command = cmd.WithdrawVote(actor_id=me.person_id, **body.model_dump())
+    return await _act(ctx, me, plan_id, "withdraw_vote", command)

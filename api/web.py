@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -35,9 +36,11 @@ from api.views import content_view, pending_for, summary, timeline
 from audit import history as hist
 from domain import commands as cmd
 from domain import revision_commands as rc
-from domain.gates import plan_status
+from domain.gates import current_step, plan_status
 from domain.phases import Phase, StepKind
 from domain.problems import problems_from_pydantic
+from domain.roles import Role
+from domain.state import PlanState
 from eventstore import EventStore
 from temaplan.logging import bind_context
 
@@ -227,6 +230,19 @@ async def plan_page(plan_id: str, request: Request) -> Response:
         revisions=[r.year for r in state.revisions],
         returnable=RETURNABLE,
         kinds=StepKind,
+        withdrawable=me.may_change and _leads_a_vote(me.person_id, state),
+    )
+
+
+def _leads_a_vote(person_id: str, state: PlanState) -> bool:
+    """The project leader, at a decision step: the item may be withdrawn from the vote."""
+    person = state.definition.participant(person_id) if state.definition else None
+    step = current_step(state)
+    return (
+        person is not None
+        and Role.PROJECT_LEADER in person.roles
+        and step is not None
+        and step.kind is StepKind.DECISION
     )
 
 
@@ -275,9 +291,23 @@ def _command(me: Principal, fields: dict[str, str]) -> tuple[str, Any]:
         return "submit_hearing_summary", cmd.HearingSummary(
             actor_id=me.person_id, summary=summary_.summary
         )
+    if kind in ("hearing_decision", "council", "withdraw_vote"):
+        return _vote_command(me, kind, fields, version)
+    raise ApiError(422, "ValidationError", f"unknown kind of decision {kind[:40]!r}")
+
+
+def _vote_command(
+    me: Principal, kind: str, fields: dict[str, str], version: str
+) -> tuple[str, Any]:
+    """A member's vote at a decision step, or the project leader withdrawing the item."""
     if kind == "hearing_decision":
         decided = rq.HearingDecisionRequest.model_validate(
-            {"outcome": fields.get("outcome", ""), "reason": fields.get("reason", "")}
+            {
+                "outcome": fields.get("outcome", ""),
+                "reason": fields.get("reason", ""),
+                "role": fields.get("role") or None,
+                "meeting": _meeting(fields),
+            }
         )
         return "decide_after_hearing", cmd.HearingDecision(
             actor_id=me.person_id, **decided.model_dump()
@@ -290,12 +320,43 @@ def _command(me: Principal, fields: dict[str, str]) -> tuple[str, Any]:
                 "content_hash": fields.get("content_hash", ""),
                 "return_to": fields.get("return_to") or None,
                 "reason": fields.get("reason", ""),
+                "role": fields.get("role") or None,
+                "meeting": _meeting(fields),
+                "postponed_to": fields.get("postponed_to") or None,
+                "amended_content": _json_field(fields, "amended_content"),
             }
         )
         return "council_decision", cmd.CouncilDecision(
             actor_id=me.person_id, **council.model_dump()
         )
-    raise ApiError(422, "ValidationError", f"unknown kind of decision {kind[:40]!r}")
+    withdrawn = rq.WithdrawVoteRequest.model_validate(
+        {
+            "step_key": fields.get("step_key", ""),
+            "reason": fields.get("reason", ""),
+            "return_to": fields.get("return_to") or None,
+        }
+    )
+    return "withdraw_vote", cmd.WithdrawVote(actor_id=me.person_id, **withdrawn.model_dump())
+
+
+def _meeting(fields: dict[str, str]) -> dict[str, str] | None:
+    """The meeting reference from the form: both fields or neither."""
+    case, held = fields.get("case_number", "").strip(), fields.get("meeting_date", "").strip()
+    return {"case_number": case, "meeting_date": held} if case or held else None
+
+
+def _json_field(fields: dict[str, str], name: str) -> Any:
+    text = fields.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ApiError(
+            422,
+            "ValidationError",
+            f"{name}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
+        ) from None
 
 
 @router.post("/plans/{plan_id}/decide")

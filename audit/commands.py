@@ -16,7 +16,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from audit import history as hist
 from audit.crosscheck import cross_check
 from audit.temporal_history import replay_histories, run_histories
-from domain.gates import Awaited, plan_status
+from domain.gates import Awaited, PlanStatus, plan_status
 from domain.roles import Role
 from domain.state import PlanState, fold
 from eventstore import EventStore
@@ -135,6 +135,7 @@ async def show_state(
         w(f"Signed: {signed.actor_id} as {signed.role.value} at {signed.at.isoformat()}\n")
     for waiting in status.awaited:
         w(f"Awaited: {awaited_line(waiting)}\n")
+    _write_votes(state, status, w)
     if status.hearing_deadline:
         w(f"Hearing deadline: {status.hearing_deadline.isoformat()}; open: {status.hearing_open}\n")
         w(f"Responses to this hearing: {status.hearing_responses}\n")
@@ -160,6 +161,29 @@ def awaited_line(waiting: Awaited) -> str:
         f"{waiting.role.value} ({waiting.given} of {waiting.needed} needed given): "
         f"{people or 'nobody left'}"
     )
+
+
+def _write_votes(state: PlanState, status: PlanStatus, w: Callable[[str], object]) -> None:
+    """Each body's vote at the decision step, and the bodies' decisions so far."""
+    for tally in status.tallies:
+        w(f"Vote of {tally.body.value}: {tally.needed} of {tally.members} needed\n")
+        for count in tally.counts:
+            w(f"  {count.proposal}: {len(count.voters)} ({', '.join(count.voters)})\n")
+        w(f"  not yet voted: {', '.join(tally.awaited) or '-'}\n")
+    if status.deadlocked:
+        w("Deadlocked: no proposal can reach the quorum; the project leader withdraws the item\n")
+    if status.postponed_to is not None:
+        w(f"Postponed to the meeting on {status.postponed_to.isoformat()}\n")
+    if status.return_instructions is not None:
+        back = status.return_instructions
+        w(f"Returned by the council to {back.return_to.value}: {back.instructions}\n")
+    for decision in state.decisions:
+        if decision.event_type in ("hearing_decided", "council_decided"):
+            meeting = f" [{decision.meeting.render()}]" if decision.meeting else ""
+            w(
+                f"Decided by {decision.actor_id} at {decision.at.isoformat()}: "
+                f"{decision.outcome}{meeting}{': ' + decision.reason if decision.reason else ''}\n"
+            )
 
 
 def _write_revisions(state: PlanState, w: Callable[[str], object]) -> None:

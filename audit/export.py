@@ -54,6 +54,8 @@ CSV_COLUMNS = (
     "content_hash",
     "outcome",
     "reason_or_comment",
+    "meeting",
+    "postponed_to",
     "hash",
 )
 # The free text of an event, for the reason_or_comment column: the first that is there.
@@ -248,8 +250,18 @@ def csv_row(event: StoredEvent) -> list[str]:
         _cell(data.get("content_hash")),
         _cell(data.get("outcome")),
         _cell(_short_text(data)),
+        _cell(_meeting(data)),
+        _cell(data.get("postponed_to")),
         event.hash,
     ]
+
+
+def _meeting(data: dict[str, Any]) -> str | None:
+    """A council or committee decision's case number and meeting date."""
+    meeting = data.get("meeting")
+    if not isinstance(meeting, dict):
+        return None
+    return f"{meeting.get('case_number')} {meeting.get('meeting_date')}"
 
 
 async def export_csv(

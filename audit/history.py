@@ -22,6 +22,7 @@ _PHASE_OF_TYPE = {
     "hearing_summary_submitted": "hearing",
     "hearing_decided": "hearing",
     "council_decided": "adoption",
+    "content_amended": "adoption",
     "plan_adopted": "adoption",
     **dict.fromkeys(
         (
@@ -79,10 +80,12 @@ class HistoryFilter(BaseModel):
         )
 
 
-def _decision(event: StoredEvent) -> str:
+def _decision(event: StoredEvent) -> str:  # noqa: PLR0911 - one case per kind
     data = event.data
     if event.type == "measure_reported":
         return _short(f"{data.get('measure_id')}: {data.get('status')} {data.get('comment', '')}")
+    if event.type in _VOTES:
+        return _vote_line(data)
     if event.type == "revision_schedule_changed":
         return _short(f"{data.get('action')} {data.get('reason', '')}")
     for key in ("outcome", "form", "reason", "summary", "comment", "text", "note"):
@@ -97,9 +100,34 @@ def _decision(event: StoredEvent) -> str:
     return ""
 
 
-def _short(value: str) -> str:
+_VOTES = frozenset(
+    {"vote_cast", "vote_withdrawn", "hearing_decided", "council_decided", "content_amended"}
+)
+
+
+def _vote_line(data: dict[str, object]) -> str:
+    """A vote or a body's outcome: what, with its particulars, carried by whom, at which
+    meeting, and why."""
+    parts = [str(data.get("outcome") or ("withdrawn" if "step_key" in data else "amended"))]
+    if data.get("return_to"):
+        parts.append(f"to {data['return_to']}")
+    if data.get("postponed_to"):
+        parts.append(f"to meeting {data['postponed_to']}")
+    if data.get("amends_version"):
+        parts.append(f"amends v{data['amends_version']}")
+    voters = data.get("voters")
+    if isinstance(voters, list) and voters:
+        parts.append(f"votes {len(voters)}/{data.get('needed')}: {', '.join(map(str, voters))}")
+    meeting = data.get("meeting")
+    if isinstance(meeting, dict):
+        parts.append(f"[{meeting.get('case_number')} {meeting.get('meeting_date')}]")
+    reason = str(data.get("reason") or "").strip()
+    return _short(" ".join(parts) + (f": {reason}" if reason else ""), 160)
+
+
+def _short(value: str, limit: int = 80) -> str:
     value = value.strip()
-    return value if len(value) <= 80 else value[:77] + "..."
+    return value if len(value) <= limit else value[: limit - 3] + "..."
 
 
 class _RowMaker:

@@ -35,6 +35,7 @@ from domain.events import (
     CommentRecorded,
     CommentRoundClosed,
     CommentRoundOpened,
+    ContentAmended,
     ContentRevised,
     ContentSubmitted,
     CouncilDecided,
@@ -63,11 +64,14 @@ from domain.events import (
     RevisionScheduleCreated,
     ScorecardRecorded,
     SignOffGiven,
+    VoteCast,
+    VoteWithdrawn,
 )
 from domain.hierarchy import Indicator, Measure, PlanContent
 from domain.phases import Phase, phase_spec, step_by_key
 from domain.plan import PlanDefinition
 from domain.state import ContentVersion, PlanState, fold
+from domain.votes import MeetingReference
 from eventstore.chain import ChainChecker
 from eventstore.store import EventStore, StoredEvent
 
@@ -200,6 +204,14 @@ NB: dict[str, str] = {
     "outcome_to_council": "sende planen til kommunestyret",
     "outcome_adopted": "vedtatt",
     "outcome_returned": "sendt tilbake til fasen {phase}",
+    "outcome_postponed": "utsatt",
+    "outcome_adopted_with_changes": "vedtatt med endringer",
+    "ev_vote_cast": "Stemme ({role}): {outcome}",
+    "ev_vote_withdrawn": "Prosjektleder trakk saken fra avstemningen ({step}): {reason}",
+    "ev_content_amended": "Kommunestyrets endringer: ny innholdsversjon {version} (endrer versjon {amends})",
+    "votes_for": "stemmer for: {voters} ({needed} trengs)",
+    "postponed_to": "til møtet {date}",
+    "meeting": "sak {case}, møte {date}",
     "early": " (før fristen)",
     "ev_plan_created": "Plan opprettet",
     "ev_phase_started": "Fase startet: {phase}",
@@ -367,6 +379,14 @@ EN: dict[str, str] = {
     "outcome_to_council": "send the plan to the council",
     "outcome_adopted": "adopted",
     "outcome_returned": "returned to the {phase} phase",
+    "outcome_postponed": "postponed",
+    "outcome_adopted_with_changes": "adopted with changes",
+    "ev_vote_cast": "Vote ({role}): {outcome}",
+    "ev_vote_withdrawn": "The project leader withdrew the item from the vote ({step}): {reason}",
+    "ev_content_amended": "The council's changes: new content version {version} (amends version {amends})",
+    "votes_for": "votes for: {voters} ({needed} needed)",
+    "postponed_to": "to the meeting on {date}",
+    "meeting": "case {case}, meeting {date}",
     "early": " (before the deadline)",
     "ev_plan_created": "Plan created",
     "ev_phase_started": "Phase started: {phase}",
@@ -419,6 +439,7 @@ _PHASE_OF_TYPE: dict[str, Phase] = {
     "hearing_summary_submitted": Phase.HEARING,
     "hearing_decided": Phase.HEARING,
     "council_decided": Phase.ADOPTION,
+    "content_amended": Phase.ADOPTION,
     "plan_adopted": Phase.ADOPTION,
 }
 # Decisions marked on the timeline (phase starts and ends are the bars themselves);
@@ -434,7 +455,10 @@ _MARKED = frozenset(
         "hearing_closed",
         "hearing_summary_submitted",
         "hearing_decided",
+        "vote_cast",
+        "vote_withdrawn",
         "council_decided",
+        "content_amended",
         "plan_adopted",
     }
 )
@@ -454,7 +478,9 @@ _AFTER_ADOPTION = (
     ContentRevised,
     RevisionConcluded,
 )
-_RULINGS = frozenset({"changes_requested", "hearing_decided", "council_decided", "plan_adopted"})
+_RULINGS = frozenset(
+    {"changes_requested", "hearing_decided", "council_decided", "content_amended", "plan_adopted"}
+)
 _PHASE_COLOURS: dict[Phase, str] = {
     Phase.GOALS: "#1f77b4",
     Phase.STRATEGIES: "#2a9d8f",
@@ -617,13 +643,65 @@ def _describe(text: _Text, event: Event) -> str:  # noqa: PLR0911, PLR0912 - one
             return text.raw("ev_hearing_summary_submitted")
         case HearingDecided():
             line = text.raw("ev_hearing_decided", outcome=text.raw(f"outcome_{event.outcome}"))
-            return f"{line} – {event.reason}" if event.reason else line
+            return _with_votes(text, line, event)
         case CouncilDecided():
-            outcome = text.raw(f"outcome_{event.outcome}", phase=text.phase(event.return_to))
-            line = text.raw("ev_council_decided", outcome=outcome)
-            return f"{line} – {event.reason}" if event.reason else line
+            line = text.raw("ev_council_decided", outcome=_outcome(text, event))
+            return _with_votes(text, line, event)
         case PlanAdopted():
             return text.raw("ev_plan_adopted", version=event.content_version)
+    return _describe_vote(text, event)
+
+
+def _outcome(text: _Text, event: CouncilDecided | VoteCast) -> str:
+    outcome = text.raw(f"outcome_{event.outcome}", phase=text.phase(event.return_to))
+    if event.postponed_to is not None:
+        outcome += " " + text.raw("postponed_to", date=event.postponed_to.isoformat())
+    return outcome
+
+
+def _meeting_line(text: _Text, meeting: MeetingReference | None) -> str:
+    if meeting is None:
+        return ""
+    return text.raw("meeting", case=meeting.case_number, date=meeting.meeting_date.isoformat())
+
+
+def _with_votes(text: _Text, line: str, event: CouncilDecided | HearingDecided) -> str:
+    """The body's outcome: who carried it, where it was decided, and why."""
+    parts = [line]
+    if event.voters:
+        parts.append(text.raw("votes_for", voters=", ".join(event.voters), needed=event.needed))
+    if event.meeting is not None:
+        parts.append(_meeting_line(text, event.meeting))
+    if event.reason:
+        parts.append(event.reason)
+    return " – ".join(parts)
+
+
+def _describe_vote(text: _Text, event: Event) -> str:
+    match event:
+        case VoteCast():
+            outcome = (
+                text.raw(f"outcome_{event.outcome}", phase=text.phase(event.return_to))
+                if event.step_key == "adoption.council"
+                else text.raw(f"outcome_{event.outcome}")
+            )
+            if event.postponed_to is not None:
+                outcome += " " + text.raw("postponed_to", date=event.postponed_to.isoformat())
+            line = text.raw("ev_vote_cast", role=text.role(event.actor_role.value), outcome=outcome)
+            parts = [line, _meeting_line(text, event.meeting), event.reason]
+            return " – ".join(p for p in parts if p)
+        case VoteWithdrawn():
+            line = text.raw(
+                "ev_vote_withdrawn", step=text.step(event.step_key), reason=event.reason
+            )
+            if event.return_to is not None:
+                line += " – " + text.raw("outcome_returned", phase=text.phase(event.return_to))
+            return line
+        case ContentAmended():
+            line = text.raw(
+                "ev_content_amended", version=event.content_version, amends=event.amends_version
+            )
+            return f"{line} – {event.reason}"
     return _describe_revision(text, event)
 
 
@@ -1112,7 +1190,7 @@ def _hearing(text: _Text, stored: Sequence[StoredEvent], events: Sequence[Event]
                 '<p class="decided"><strong>'
                 + text(
                     "decision_by",
-                    actor=decided.actor_id,
+                    actor=", ".join(decided.voters) or decided.actor_id,
                     at=text.moment(decided.occurred_at),
                     version=version,
                     outcome=text.raw(f"outcome_{decided.outcome}"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
 
@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.hierarchy import PlanContent, ShortText, Text
 from domain.phases import Phase
 from domain.roles import Role
+from domain.votes import MeetingReference
 
 
 class _Command(BaseModel):
@@ -72,18 +73,41 @@ class HearingSummary(_Command):
 
 
 class HearingDecision(_Command):
+    """A steering-group member's vote after the hearing."""
+
     actor_id: str
     outcome: Literal["revise", "to_council"]
     reason: str = Field(default="", max_length=4000)
+    # Needed only when the person belongs to more than one of the step's bodies.
+    role: Role | None = None
+    meeting: MeetingReference | None = None
 
 
 class CouncilDecision(_Command):
+    """A council member's vote on the plan under review."""
+
     actor_id: str
-    outcome: Literal["adopted", "returned"]
+    outcome: Literal["adopted", "returned", "postponed", "adopted_with_changes"]
     content_version: int
     content_hash: str
     return_to: Phase | None = None
     reason: str = Field(default="", max_length=4000)
+    role: Role | None = None
+    meeting: MeetingReference | None = None
+    # postponed: the meeting the item goes to.
+    postponed_to: date | None = None
+    # adopted_with_changes: the plan as the council adopts it.
+    amended_content: PlanContent | None = None
+
+
+class WithdrawVote(_Command):
+    """The project leader withdraws the item from the body's vote at ``step_key``."""
+
+    actor_id: str
+    step_key: str
+    reason: Text
+    # An earlier phase to send the plan back to for a new version; none: vote again.
+    return_to: Phase | None = None
 
 
 class Receipt(BaseModel):

@@ -9,6 +9,7 @@ old streams stay readable forever without rewriting a single stored row.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
@@ -28,6 +29,7 @@ from domain.phases import Phase
 from domain.plan import PlanDefinition
 from domain.revision_models import MeasureChange, ReportStatus, ScheduleAction, Scorecard
 from domain.roles import Role
+from domain.votes import MeetingReference
 
 ENVELOPE_FIELDS = frozenset({"type", "event_id", "actor_id", "actor_role"})
 
@@ -163,19 +165,81 @@ class HearingSummarySubmitted(EventBase):
     summary: Text
 
 
+class VoteCast(EventBase):
+    """One member's vote at a decision step, in the body named by ``actor_role``. The
+    body has decided when one proposal reaches its quorum (a ``hearing_decided`` or
+    ``council_decided`` event follows, whose actor is the body itself)."""
+
+    type: Literal["vote_cast"] = "vote_cast"
+    phase: Phase
+    step_key: str
+    content_version: int
+    content_hash: str
+    outcome: Literal[
+        "revise", "to_council", "adopted", "returned", "postponed", "adopted_with_changes"
+    ]
+    return_to: Phase | None = None
+    postponed_to: date | None = None
+    amended_hash: str | None = None
+    reason: str = ""
+    meeting: MeetingReference | None = None
+
+
+class VoteWithdrawn(EventBase):
+    """The project leader withdrew the item from the vote (e.g. no proposal can reach the
+    quorum any more): the votes stay in the record and count no longer. With
+    ``return_to`` the plan goes back to that phase for a new version; without, the body
+    votes again on the same version."""
+
+    type: Literal["vote_withdrawn"] = "vote_withdrawn"
+    phase: Phase
+    step_key: str
+    content_version: int
+    reason: Text
+    return_to: Phase | None = None
+
+
+class ContentAmended(EventBase):
+    """The council adopted the plan with changes: its text is a new content version."""
+
+    type: Literal["content_amended"] = "content_amended"
+    phase: Phase
+    content_version: int = Field(ge=1)
+    content_hash: str
+    content: PlanContent
+    amends_version: int
+    reason: Text
+
+
 class HearingDecided(EventBase):
+    """After the hearing: the steering group's decision, its actor the body itself, once
+    its votes reach its quorum (older records: by the one member who decided alone)."""
+
     type: Literal["hearing_decided"] = "hearing_decided"
     outcome: Literal["revise", "to_council"]
     reason: str = ""
+    body: Role | None = None
+    voters: tuple[str, ...] = ()
+    needed: int | None = None
+    meeting: MeetingReference | None = None
 
 
 class CouncilDecided(EventBase):
+    """The council's decision, its actor the council itself, once its votes reach its
+    quorum (older records: by the one member who decided alone)."""
+
     type: Literal["council_decided"] = "council_decided"
-    outcome: Literal["adopted", "returned"]
+    outcome: Literal["adopted", "returned", "postponed", "adopted_with_changes"]
     content_version: int
     content_hash: str
     return_to: Phase | None = None
     reason: str = ""
+    postponed_to: date | None = None
+    amends_version: int | None = None
+    body: Role | None = None
+    voters: tuple[str, ...] = ()
+    needed: int | None = None
+    meeting: MeetingReference | None = None
 
 
 class PlanAdopted(EventBase):
@@ -332,6 +396,9 @@ Event = Annotated[
     | HearingResponseReceived
     | HearingClosed
     | HearingSummarySubmitted
+    | VoteCast
+    | VoteWithdrawn
+    | ContentAmended
     | HearingDecided
     | CouncilDecided
     | PlanAdopted

@@ -6,14 +6,15 @@ these functions, so what a person sees and what the record says cannot drift apa
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict
 
 from domain.phases import PHASE_ORDER, GateStep, Phase, StepKind, phase_spec
 from domain.plan import PlanDefinition, Settings
 from domain.roles import Role
-from domain.state import PlanState, SignOff
+from domain.state import PlanState, ReturnInstructions, SignOff
+from domain.votes import Tally, Vote, tally
 
 
 def phase_steps(phase: Phase, settings: Settings) -> tuple[GateStep, ...]:
@@ -63,6 +64,33 @@ def body_needs(definition: PlanDefinition, body: Role) -> int:
     return definition.settings.quorum_for(body).required(members)
 
 
+def step_votes(state: PlanState, step_key: str) -> tuple[Vote, ...]:
+    """The current round's votes at ``step_key`` on the version now under review."""
+    return tuple(
+        v
+        for v in state.votes
+        if v.step_key == step_key
+        and state.under_review is not None
+        and v.content_version == state.under_review
+    )
+
+
+def vote_tallies(state: PlanState, step: GateStep) -> tuple[Tally, ...]:
+    """Per body deciding at ``step``: who voted what, how many are needed, who is awaited."""
+    if state.definition is None or step.kind is not StepKind.DECISION:
+        return ()
+    votes = step_votes(state, step.key)
+    return tuple(
+        tally(
+            votes,
+            body,
+            tuple(p.id for p in state.definition.members(body)),
+            body_needs(state.definition, body),
+        )
+        for body in step.roles
+    )
+
+
 def quorum_reached(state: PlanState, step: GateStep) -> bool:
     assert state.definition is not None
     return all(
@@ -85,6 +113,17 @@ class SignedView(BaseModel):
 
     actor_id: str
     role: Role
+    at: datetime
+
+
+class VoteView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    actor_id: str
+    role: Role
+    proposal: str
+    outcome: str
+    reason: str
     at: datetime
 
 
@@ -114,10 +153,37 @@ class PlanStatus(BaseModel):
     # At the finance office's economic check (draft step 6): measures whose costs are
     # unknown, so the sign-off is given knowing what the totals leave out.
     unknown_costs: tuple[str, ...] = ()
+    # At a decision step: each body's count, and each vote of the current round.
+    tallies: tuple[Tally, ...] = ()
+    votes: tuple[VoteView, ...] = ()
+    # No proposal can reach a body's quorum any more: the project leader must withdraw.
+    deadlocked: bool = False
+    postponed_to: date | None = None
+    return_instructions: ReturnInstructions | None = None
 
     @property
     def awaited_roles(self) -> list[str]:
         return sorted({a.role.value for a in self.awaited})
+
+
+def _awaited_votes(state: PlanState, step: GateStep) -> tuple[Awaited, ...]:
+    """Who the vote waits for; when it is deadlocked, the project leader."""
+    assert state.definition is not None
+    tallies = vote_tallies(state, step)
+    if any(t.deadlocked for t in tallies):
+        # No vote can change it any more: the project leader withdraws the item.
+        leaders = tuple(p.id for p in state.definition.members(Role.PROJECT_LEADER))
+        return (Awaited(role=Role.PROJECT_LEADER, needed=1, given=0, people=leaders),)
+    return tuple(
+        Awaited(
+            role=t.body,
+            needed=t.needed,
+            given=max((len(c.voters) for c in t.counts), default=0),
+            people=t.awaited,
+        )
+        for t in tallies
+        if t.decided is None
+    )
 
 
 def awaited(state: PlanState, step: GateStep | None) -> tuple[Awaited, ...]:
@@ -154,6 +220,8 @@ def awaited(state: PlanState, step: GateStep | None) -> tuple[Awaited, ...]:
                 people=people,
             ),
         )
+    if step.kind is StepKind.DECISION:
+        return _awaited_votes(state, step)
     return tuple(
         Awaited(role=role, needed=1, given=0, people=tuple(p.id for p in definition.members(role)))
         for role in step.roles
@@ -169,7 +237,23 @@ def plan_status(state: PlanState) -> PlanStatus:
         for body in (step.roles if step else ())
         for s in step_sign_offs(state, step.key if step else "", body)
     )
+    tallies = vote_tallies(state, step) if step is not None else ()
     return PlanStatus(
+        tallies=tallies,
+        votes=tuple(
+            VoteView(
+                actor_id=v.actor_id,
+                role=v.body,
+                proposal=v.proposal,
+                outcome=v.outcome,
+                reason=v.reason,
+                at=v.at,
+            )
+            for v in (step_votes(state, step.key) if step is not None else ())
+        ),
+        deadlocked=any(t.deadlocked for t in tallies),
+        postponed_to=state.postponed_to,
+        return_instructions=state.return_instructions,
         plan_id=state.plan_id or "",
         title=definition.title if definition else "",
         status=state.status,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 from pydantic import (
     BaseModel,
@@ -213,6 +213,52 @@ class Settings(_Frozen):
         return self.quorum.get(body, QuorumRule.ANY)
 
 
+SAME_AS = "same_as "
+
+
+def _doubled_body(value: object) -> str:
+    """'same_as political_leadership': the body is the other body, member for member."""
+    bodies = ", ".join(b.value for b in DECIDING_BODIES)
+    text = value if isinstance(value, str) else None
+    if text is None or not text.startswith(SAME_AS):
+        raise ValueError(
+            f"got {value!r}; write 'same_as <body>', e.g. 'same_as political_leadership' "
+            f"(bodies: {bodies})"
+        )
+    other = text[len(SAME_AS) :].strip()
+    if other not in {b.value for b in DECIDING_BODIES}:
+        raise ValueError(f"'{other}' is not a deciding body; allowed: {bodies}")
+    return f"{SAME_AS}{other}"
+
+
+DoubledBody = Annotated[str, BeforeValidator(_doubled_body)]
+
+
+def _with_doubled_roles(data: Any) -> Any:
+    """Give each member of a body the role of the body that doubles as it, so a plan
+    where the formannskap is also the steering group lists its members once."""
+    if not isinstance(data, dict) or not isinstance(data.get("bodies"), dict):
+        return data
+    doubles: list[tuple[str, str]] = []
+    for body, value in data["bodies"].items():
+        if isinstance(value, str) and value.startswith(SAME_AS):
+            doubles.append((str(body), value[len(SAME_AS) :].strip()))
+    people = data.get("participants")
+    if not doubles or not isinstance(people, (list, tuple)):
+        return data
+    expanded = []
+    for person in people:
+        raw = person.model_dump() if isinstance(person, BaseModel) else person
+        roles = raw.get("roles") if isinstance(raw, dict) else None
+        if isinstance(roles, (list, tuple)):
+            held = [str(r) for r in roles]
+            added = [body for body, source in doubles if source in held and body not in held]
+            if added:
+                raw = {**raw, "roles": [*roles, *added]}
+        expanded.append(raw)
+    return {**data, "participants": expanded}
+
+
 class PlanDefinition(_Frozen):
     """What an administrator provides to start a plan: validated before anything starts."""
 
@@ -226,6 +272,11 @@ class PlanDefinition(_Frozen):
     target_areas: tuple[ShortText, ...] = Field(min_length=1)
     participants: tuple[Participant, ...] = Field(min_length=1)
     settings: Settings = Settings()
+    bodies: dict[Role, DoubledBody] = Field(
+        default_factory=dict,
+        description="a body that is another body member for member, e.g. "
+        "steering_group: same_as political_leadership (its members get both roles)",
+    )
     proposals: PlanContent | None = Field(
         default=None,
         description="goals, strategies and measures from the knowledge base, for the "
@@ -247,6 +298,16 @@ class PlanDefinition(_Frozen):
             if data.get(name) is None:
                 data.pop(name, None)
         return data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _doubled_bodies(cls, data: Any) -> Any:
+        return _with_doubled_roles(data)
+
+    def doubles_as(self, body: Role) -> Role | None:
+        """The body ``body`` is the same as, when the plan says so."""
+        value = self.bodies.get(body)
+        return Role(value[len(SAME_AS) :]) if value else None
 
     @model_validator(mode="after")
     def _cross_field_rules(self, info: ValidationInfo) -> Self:

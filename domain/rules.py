@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from domain.hierarchy import PlanContent
 from domain.phases import PHASES, Phase, StepKind
 from domain.problems import Problem
-from domain.roles import Role
+from domain.roles import DECIDING_BODIES, Role
 
 if TYPE_CHECKING:
     from domain.plan import Participant, Period, PlanDefinition, PlanType, RevisionDate, Settings
@@ -88,7 +88,7 @@ def _duplicates(values: Iterable[str]) -> list[str]:
 
 
 def definition_problems(definition: PlanDefinition) -> list[Problem]:
-    return cross_field_problems(
+    problems = cross_field_problems(
         participants=definition.participants,
         target_areas=definition.target_areas,
         plan_type=definition.plan_type,
@@ -97,6 +97,8 @@ def definition_problems(definition: PlanDefinition) -> list[Problem]:
         proposals=definition.proposals,
         has_proposals=definition.proposals is not None,
     )
+    problems.extend(doubled_body_problems(definition))
+    return problems
 
 
 def cross_field_problems(
@@ -140,6 +142,49 @@ def cross_field_problems(
             Problem(path=f"proposals.{path}" if path else "proposals", message=m)
             for path, m in found
         )
+    return problems
+
+
+def doubled_body_problems(definition: PlanDefinition) -> list[Problem]:
+    """A body that doubles as another has exactly the other's members, and the other is
+    not itself a double (one step, so the file reads plainly)."""
+    problems: list[Problem] = []
+    for body in definition.bodies:
+        path = f"bodies.{body.value}"
+        same = definition.doubles_as(body)
+        if same is None:
+            continue
+        if body not in DECIDING_BODIES:
+            allowed = ", ".join(b.value for b in DECIDING_BODIES)
+            problems.append(
+                Problem(path=path, message=f"only a deciding body can double; allowed: {allowed}")
+            )
+            continue
+        if same is body:
+            problems.append(Problem(path=path, message="a body cannot be the same as itself"))
+            continue
+        chained = definition.doubles_as(same)
+        if chained is not None:
+            problems.append(
+                Problem(
+                    path=path,
+                    message=f"{same.value} is itself the same as {chained.value}; "
+                    "name that body directly",
+                )
+            )
+            continue
+        if not definition.members(same):
+            problems.append(Problem(path=path, message=f"nobody has the role '{same.value}'"))
+        for person in definition.members(body):
+            if same not in person.roles:
+                problems.append(
+                    Problem(
+                        path="participants",
+                        message=f"'{person.id}' is in {body.value} but not in {same.value}; "
+                        f"{body.value} is the same as {same.value} (bodies), so list the "
+                        f"person under {same.value} only",
+                    )
+                )
     return problems
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -20,6 +20,7 @@ from domain.events import (
     CommentRecorded,
     CommentRoundClosed,
     CommentRoundOpened,
+    ContentAmended,
     ContentRevised,
     ContentSubmitted,
     CouncilDecided,
@@ -48,12 +49,15 @@ from domain.events import (
     RevisionScheduleCreated,
     ScorecardRecorded,
     SignOffGiven,
+    VoteCast,
+    VoteWithdrawn,
 )
 from domain.hierarchy import PlanContent
 from domain.phases import Phase, StepKind, phase_spec, step_by_key
 from domain.plan import PlanDefinition
 from domain.revision_models import MeasureChange, ReportStatus, ScheduleAction, Scorecard
 from domain.roles import Role
+from domain.votes import MeetingReference, Vote
 
 
 class _Frozen(BaseModel):
@@ -119,6 +123,18 @@ class Decision(_Frozen):
     content_version: int | None = None
     outcome: str = ""
     reason: str = ""
+    step_key: str | None = None
+    meeting: MeetingReference | None = None
+
+
+class ReturnInstructions(_Frozen):
+    """Why the council sent the plan back, shown to the project leader until the plan
+    comes back to the council."""
+
+    return_to: Phase
+    instructions: str
+    at: datetime
+    meeting: MeetingReference | None = None
 
 
 class ScheduleState(_Frozen):
@@ -217,6 +233,14 @@ class PlanState(_Frozen):
     hearing_opened_version: int | None = None
     hearing_close: HearingClose | None = None
     decisions: tuple[Decision, ...] = ()
+    # The votes of the current round at the current decision step; an outcome, a
+    # withdrawal or a new phase closes the round (the votes stay in the record).
+    votes: tuple[Vote, ...] = ()
+    # Counts the rounds closed: a vote's identity includes its round, so a member votes
+    # again after a withdrawal or a postponement.
+    vote_round: int = 0
+    postponed_to: date | None = None
+    return_instructions: ReturnInstructions | None = None
     adopted_version: int | None = None
     adopted_hash: str | None = None
     # The content in force: the adopted version, later replaced by approved revisions.
@@ -290,6 +314,12 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
                     "under_review": under_review,
                     "completed_steps": (),
                     "comment_round_deadline": None,
+                    "votes": (),
+                    "vote_round": state.vote_round + 1,
+                    "postponed_to": None,
+                    "return_instructions": (
+                        None if event.phase is Phase.ADOPTION else state.return_instructions
+                    ),
                     "decisions": (
                         *state.decisions,
                         _decision(event, event.phase, reason=event.reason),
@@ -358,14 +388,23 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
                     "sign_offs": (*state.sign_offs, sign_off),
                     "decisions": (
                         *state.decisions,
-                        _decision(event, event.phase, content_version=event.content_version),
+                        _decision(
+                            event,
+                            event.phase,
+                            content_version=event.content_version,
+                            step_key=event.step_key,
+                        ),
                     ),
                 }
             )
             return _complete_if_quorum(signed, event.step_key)
         case ChangesRequested():
             decision = _decision(
-                event, event.phase, content_version=event.content_version, reason=event.reason
+                event,
+                event.phase,
+                content_version=event.content_version,
+                reason=event.reason,
+                step_key=event.step_key,
             )
             return state.model_copy(
                 update={
@@ -443,32 +482,137 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
                     "decisions": (*state.decisions, _decision(event, Phase.HEARING)),
                 }
             )
-        case HearingDecided():
+        case VoteCast():
+            vote = Vote(
+                step_key=event.step_key,
+                content_version=event.content_version,
+                actor_id=event.actor_id,
+                body=event.actor_role,
+                outcome=event.outcome,
+                return_to=event.return_to,
+                postponed_to=event.postponed_to,
+                amended_hash=event.amended_hash,
+                reason=event.reason,
+                meeting=event.meeting,
+                at=event.occurred_at,
+                version=state.events_folded + 1,
+            )
+            decision = _decision(
+                event,
+                event.phase,
+                content_version=event.content_version,
+                outcome=vote.proposal,
+                reason=event.reason,
+                step_key=event.step_key,
+                meeting=event.meeting,
+            )
             return state.model_copy(
                 update={
                     **base,
-                    "completed_steps": (*state.completed_steps, "hearing.decision"),
-                    "decisions": (
-                        *state.decisions,
-                        _decision(event, Phase.HEARING, outcome=event.outcome, reason=event.reason),
-                    ),
+                    "votes": (*state.votes, vote),
+                    "decisions": (*state.decisions, decision),
                 }
             )
-        case CouncilDecided():
+        case VoteWithdrawn():
+            decision = _decision(
+                event,
+                event.phase,
+                content_version=event.content_version,
+                outcome="withdrawn",
+                reason=event.reason,
+                step_key=event.step_key,
+            )
             return state.model_copy(
                 update={
                     **base,
-                    "completed_steps": (*state.completed_steps, "adoption.council"),
+                    "votes": (),
+                    "vote_round": state.vote_round + 1,
+                    "decisions": (*state.decisions, decision),
+                }
+            )
+        case ContentAmended():
+            version = ContentVersion(
+                version=event.content_version,
+                phase=event.phase,
+                content_hash=event.content_hash,
+                content=event.content,
+                submitted_by=event.actor_id,
+                submitted_at=event.occurred_at,
+            )
+            return state.model_copy(
+                update={
+                    **base,
+                    "content_versions": (*state.content_versions, version),
+                    "under_review": event.content_version,
                     "decisions": (
                         *state.decisions,
                         _decision(
                             event,
-                            Phase.ADOPTION,
+                            event.phase,
                             content_version=event.content_version,
-                            outcome=event.outcome,
                             reason=event.reason,
                         ),
                     ),
+                }
+            )
+        case HearingDecided():
+            return state.model_copy(
+                update={
+                    **base,
+                    "votes": (),
+                    "vote_round": state.vote_round + 1,
+                    "completed_steps": (*state.completed_steps, "hearing.decision"),
+                    "decisions": (
+                        *state.decisions,
+                        _decision(
+                            event,
+                            Phase.HEARING,
+                            outcome=event.outcome,
+                            reason=event.reason,
+                            step_key="hearing.decision",
+                            meeting=event.meeting,
+                        ),
+                    ),
+                }
+            )
+        case CouncilDecided():
+            decision = _decision(
+                event,
+                Phase.ADOPTION,
+                content_version=event.content_version,
+                outcome=event.outcome,
+                reason=event.reason,
+                step_key="adoption.council",
+                meeting=event.meeting,
+            )
+            if event.outcome == "postponed":
+                # The item goes to a later meeting: the plan waits at the council.
+                return state.model_copy(
+                    update={
+                        **base,
+                        "votes": (),
+                        "vote_round": state.vote_round + 1,
+                        "postponed_to": event.postponed_to,
+                        "decisions": (*state.decisions, decision),
+                    }
+                )
+            instructions = state.return_instructions
+            if event.outcome == "returned" and event.return_to is not None:
+                instructions = ReturnInstructions(
+                    return_to=event.return_to,
+                    instructions=event.reason,
+                    at=event.occurred_at,
+                    meeting=event.meeting,
+                )
+            return state.model_copy(
+                update={
+                    **base,
+                    "votes": (),
+                    "vote_round": state.vote_round + 1,
+                    "postponed_to": None,
+                    "return_instructions": instructions,
+                    "completed_steps": (*state.completed_steps, "adoption.council"),
+                    "decisions": (*state.decisions, decision),
                 }
             )
         case PlanAdopted():

@@ -86,6 +86,19 @@ class PlanDriver:
         self.receipts.append(receipt)
         return receipt
 
+    async def vote(
+        self, name: str, make: Callable[[str, Role], object], count: int | None = None
+    ) -> list[cmd.Receipt]:
+        """Votes at the current decision step from as many members as the body's quorum
+        still needs (or ``count`` of them), each made by ``make(person, body)``."""
+        status = await self.status()
+        receipts = []
+        for waiting in status.awaited:
+            wanted = waiting.needed - waiting.given if count is None else count
+            for person in waiting.people[:wanted]:
+                receipts.append(await self.update(name, make(person, waiting.role)))
+        return receipts
+
     async def act_once(  # noqa: PLR0912 - one branch per kind of step
         self, status: PlanStatus, hearing: Callable[[PlanStatus], Awaitable[None]]
     ) -> None:
@@ -161,24 +174,35 @@ class PlanDriver:
             )
             self.progress("hearing: the project leader summarised the responses")
         elif kind is StepKind.DECISION and step == "hearing.decision":
-            await self.update(
-                "decide_after_hearing",
-                cmd.HearingDecision(
-                    actor_id=self.person(Role.STEERING_GROUP), outcome="to_council"
-                ),
+            votes = 0
+            for waiting in status.awaited:
+                for person in waiting.people[: waiting.needed - waiting.given]:
+                    await self.update(
+                        "decide_after_hearing",
+                        cmd.HearingDecision(
+                            actor_id=person, outcome="to_council", role=waiting.role
+                        ),
+                    )
+                    votes += 1
+            self.progress(
+                f"hearing: the steering group sent the plan to the council ({votes} votes)"
             )
-            self.progress("hearing: the steering group sent the plan to the council")
         elif kind is StepKind.DECISION and step == "adoption.council":
-            await self.update(
-                "council_decision",
-                cmd.CouncilDecision(
-                    actor_id=self.person(Role.MUNICIPAL_COUNCIL),
-                    outcome="adopted",
-                    content_version=status.content_version or 0,
-                    content_hash=status.content_hash or "",
-                ),
-            )
-            self.progress("adoption: the municipal council adopted the plan")
+            votes = 0
+            for waiting in status.awaited:
+                for person in waiting.people[: waiting.needed - waiting.given]:
+                    await self.update(
+                        "council_decision",
+                        cmd.CouncilDecision(
+                            actor_id=person,
+                            outcome="adopted",
+                            content_version=status.content_version or 0,
+                            content_hash=status.content_hash or "",
+                            role=waiting.role,
+                        ),
+                    )
+                    votes += 1
+            self.progress(f"adoption: the municipal council adopted the plan ({votes} votes)")
 
     async def run_until(
         self,

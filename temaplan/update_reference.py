@@ -29,6 +29,7 @@ UPDATE_INPUTS: dict[str, dict[str, type[BaseModel]]] = {
         "submit_hearing_summary": cmd.HearingSummary,
         "decide_after_hearing": cmd.HearingDecision,
         "council_decision": cmd.CouncilDecision,
+        "withdraw_vote": cmd.WithdrawVote,
     },
     "RevisionWorkflow (revision-<plan id>-<year>)": {
         "report_measure": rc.ReportMeasure,

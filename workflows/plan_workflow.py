@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.gates import PlanStatus, awaited, current_step, plan_status
     from domain.ids import event_id
     from domain.phases import GateStep, StepKind
+    from domain.roles import Role
     from domain.state import PlanState, evolve
     from workflows import search_attributes as sa
     from workflows.deciding import (
@@ -61,6 +62,11 @@ LOCAL_APPEND = "append-decision-local-activity"
 RUN_START = "plan-run-decided-at-start"
 # Patch id: on adoption the plan gets its yearly revision schedule (rullering).
 REVISION_SCHEDULE = "revision-schedule-on-adoption"
+# Patch id, asked once at the start of each run: a body decides after the hearing and in
+# the council by its members' votes and its quorum rule, and a sign-off is identified by
+# (person, step, version, role). Runs recorded without it keep the one-member decision
+# and the sign-off identity without the role they were recorded with.
+DECISION_VOTES = "decisions-by-vote"
 RESPONSE_BATCH = 200
 
 
@@ -99,6 +105,7 @@ class PlanWorkflow:
         self._published: tuple[str, tuple[str, ...]] | None = None
         self._handing_over = False
         self._run_start_patch: bool | None = None
+        self._votes_patch: bool | None = None
         # Responses sent as Updates whose senders wait for their receipts.
         self._awaiting_receipt: set[str] = set()
         # Response ids recorded or queued: duplicates are dropped, retries answered.
@@ -112,6 +119,7 @@ class PlanWorkflow:
     @workflow.run
     async def run(self, plan: PlanInput) -> PlanResult:
         self._run_start_patched()
+        self._votes_patched()
         if plan.carried is None:
             await self._record(
                 lambda _s, at, ids: decisions.start_plan(
@@ -309,6 +317,17 @@ class PlanWorkflow:
             self._run_start_patch = workflow.patched(RUN_START)
         return self._run_start_patch
 
+    def _votes_patched(self) -> bool:
+        """DECISION_VOTES, asked in the run's first workflow task and remembered. A
+        validator in that task may come before run() asks: it cannot ask (validators are
+        read-only), and needs not, for validators run only on new requests, which a
+        brand-new run (where the answer is yes) is the only one not to have asked yet."""
+        if self._votes_patch is None:
+            if workflow.unsafe.is_read_only():
+                return True
+            self._votes_patch = workflow.patched(DECISION_VOTES)
+        return self._votes_patch
+
     def _not_handing_over(self) -> None:
         """While the run hands over to the next, new requests are turned away with a
         retryable error; the same request sent again reaches the new run (sign-offs and
@@ -352,6 +371,17 @@ class PlanWorkflow:
             return
         phase_starts = sum(1 for d in self._state.decisions if d.event_type == "phase_started")
         key = f"{step.key}/{status.content_version}/{len(self._state.changes_requested)}/{phase_starts}"
+        # A vote withdrawn or postponed opens a new vote: its members are told again.
+        reopened = sum(
+            1
+            for d in self._state.decisions
+            if d.event_type == "vote_withdrawn"
+            or (d.event_type == "council_decided" and d.outcome == "postponed")
+        )
+        if reopened:
+            key += f"/vote{reopened}"
+        if status.deadlocked:
+            key += "/deadlocked"  # the project leader is told to withdraw the item
         if key in self._announced:
             return
         self._announced.add(key)
@@ -484,25 +514,58 @@ class PlanWorkflow:
         command = decoded(cmd.AddComment, raw)
         self._check(using(decisions.add_comment, command))
 
+    @staticmethod
+    def _sign_off_keys(command: cmd.SignOff, role: str) -> tuple[str, str]:
+        """A sign-off is (person, step, version, role); receipts kept before the role was
+        part of it are found under the key without it."""
+        kind = "sign_off" if command.approve else "changes"
+        older = f"sign_off/{command.step_key}/{command.content_version}/{command.actor_id}"
+        return f"{kind}/{command.step_key}/{command.content_version}/{command.actor_id}/{role}", (
+            older if command.approve else ""
+        )
+
+    def _original_receipt(self, command: cmd.SignOff) -> cmd.Receipt | None:
+        """The receipt of this (person, step, version, role) decision, when it was made.
+        (Runs from before DECISION_VOTES: of this person's approval in any role.)"""
+        by_role = self._votes_patched()
+        if not (
+            decisions.existing_sign_off(self._state, command, by_role=by_role)
+            or (by_role and decisions.existing_change_request(self._state, command))
+        ):
+            return None
+        key, older = self._sign_off_keys(command, decisions.signing_role(self._state, command))
+        if not by_role:
+            return self._receipts.get(older)
+        return self._receipts.get(key) or self._receipts.get(older)
+
+    def _decide_sign_off(self, command: cmd.SignOff) -> Decide:
+        by_role = self._votes_patched()
+        return lambda state, at, ids: decisions.sign_off(
+            state, command, at, ids, one_decision_per_role=by_role
+        )
+
     @workflow.update
     async def sign_off(self, raw: RawValue) -> cmd.Receipt:
         command = decoded(cmd.SignOff, raw)
-        key = f"sign_off/{command.step_key}/{command.content_version}/{command.actor_id}"
-        if decisions.existing_sign_off(self._state, command) and key in self._receipts:
+        original = self._original_receipt(command)
+        if original is not None:
             self._updates_in_run += 1
-            return self._receipts[key].model_copy(update={"duplicate": True})
-        receipt = await self._decide_update(using(decisions.sign_off, command))
-        if command.approve:
+            return original.model_copy(update={"duplicate": True})
+        key, older = self._sign_off_keys(command, decisions.signing_role(self._state, command))
+        receipt = await self._decide_update(self._decide_sign_off(command))
+        if self._votes_patched():
             self._receipts[key] = receipt
+        elif command.approve:
+            self._receipts[older] = receipt
         return receipt
 
     @sign_off.validator
     def _validate_sign_off(self, raw: RawValue) -> None:
         command = decoded(cmd.SignOff, raw)
         self._not_handing_over()
-        if decisions.existing_sign_off(self._state, command):
+        if self._original_receipt(command) is not None:
             return  # answered with the original receipt
-        self._check(using(decisions.sign_off, command))
+        self._check(self._decide_sign_off(command))
 
     @workflow.update
     async def complete_draft_step(self, raw: RawValue) -> cmd.Receipt:
@@ -621,22 +684,76 @@ class PlanWorkflow:
         command = decoded(cmd.HearingSummary, raw)
         self._check(using(decisions.hearing_summary, command))
 
+    async def _vote(
+        self, step_key: str, actor_id: str, role: Role | None, decide: Decide
+    ) -> cmd.Receipt:
+        """A member's vote, once per (person, step, version, role): the same vote sent
+        again is answered with its original receipt."""
+        key = decisions.vote_identity(self._state, step_key, actor_id, role)
+        if key is not None and key in self._receipts:
+            self._updates_in_run += 1
+            return self._receipts[key].model_copy(update={"duplicate": True})
+        receipt = await self._decide_update(decide)
+        if key is not None:
+            self._receipts[key] = receipt
+        return receipt
+
+    def _check_vote(
+        self, step_key: str, command: cmd.HearingDecision | cmd.CouncilDecision
+    ) -> None:
+        self._not_handing_over()
+        key = decisions.vote_identity(self._state, step_key, command.actor_id, command.role)
+        if self._votes_patched() and key is not None and key in self._receipts:
+            return  # answered with the original receipt
+        if isinstance(command, cmd.HearingDecision):
+            self._check(self._hearing_decide(command))
+        else:
+            self._check(self._council_decide(command))
+
+    def _hearing_decide(self, command: cmd.HearingDecision) -> Decide:
+        if self._votes_patched():
+            return using(decisions.hearing_vote, command)
+        return using(decisions.hearing_decision_alone, command)
+
+    def _council_decide(self, command: cmd.CouncilDecision) -> Decide:
+        if self._votes_patched():
+            return using(decisions.council_vote, command)
+        return using(decisions.council_decision_alone, command)
+
     @workflow.update
     async def decide_after_hearing(self, raw: RawValue) -> cmd.Receipt:
         command = decoded(cmd.HearingDecision, raw)
-        return await self._decide_update(using(decisions.hearing_decision, command))
+        if not self._votes_patched():
+            return await self._decide_update(self._hearing_decide(command))
+        return await self._vote(
+            "hearing.decision", command.actor_id, command.role, self._hearing_decide(command)
+        )
 
     @decide_after_hearing.validator
     def _validate_hearing_decision(self, raw: RawValue) -> None:
         command = decoded(cmd.HearingDecision, raw)
-        self._check(using(decisions.hearing_decision, command))
+        self._check_vote("hearing.decision", command)
 
     @workflow.update
     async def council_decision(self, raw: RawValue) -> cmd.Receipt:
         command = decoded(cmd.CouncilDecision, raw)
-        return await self._decide_update(using(decisions.council_decision, command))
+        if not self._votes_patched():
+            return await self._decide_update(self._council_decide(command))
+        return await self._vote(
+            "adoption.council", command.actor_id, command.role, self._council_decide(command)
+        )
 
     @council_decision.validator
     def _validate_council(self, raw: RawValue) -> None:
         command = decoded(cmd.CouncilDecision, raw)
-        self._check(using(decisions.council_decision, command))
+        self._check_vote("adoption.council", command)
+
+    @workflow.update
+    async def withdraw_vote(self, raw: RawValue) -> cmd.Receipt:
+        command = decoded(cmd.WithdrawVote, raw)
+        return await self._decide_update(using(decisions.withdraw_vote, command))
+
+    @withdraw_vote.validator
+    def _validate_withdraw_vote(self, raw: RawValue) -> None:
+        command = decoded(cmd.WithdrawVote, raw)
+        self._check(using(decisions.withdraw_vote, command))

@@ -24,7 +24,6 @@ from domain.events import PhaseStarted
 from domain.gates import PlanStatus
 from domain.phases import Phase
 from domain.plan import PlanDefinition
-from domain.roles import Role
 from eventstore import EventStore
 from starter import start_plan
 from temaplan.simulation import PlanDriver, send_hearing_responses
@@ -341,10 +340,11 @@ async def test_a_returned_plan_shows_its_phases_twice(
 
     status = await driver.run_until(lambda s: s.step_key == "adoption.council", hearing)
     reason = "Kommunestyret ber om <mer> om unge & etablerere."
-    await driver.update(
+    await driver.vote(
         "council_decision",
-        cmd.CouncilDecision(
-            actor_id=driver.person(Role.MUNICIPAL_COUNCIL),
+        lambda person, role: cmd.CouncilDecision(
+            actor_id=person,
+            role=role,
             outcome="returned",
             return_to=Phase.DRAFT,
             reason=reason,

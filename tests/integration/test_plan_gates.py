@@ -84,10 +84,11 @@ async def test_changes_requested_then_council_returns_to_strategies_and_plan_is_
 
     # On to the council, which returns the plan to the strategies phase.
     status = await driver.run_until(lambda s: s.step_key == "adoption.council", hearing)
-    returned = await driver.update(
+    *_, returned = await driver.vote(
         "council_decision",
-        cmd.CouncilDecision(
-            actor_id=driver.person(Role.MUNICIPAL_COUNCIL),
+        lambda person, role: cmd.CouncilDecision(
+            actor_id=person,
+            role=role,
             outcome="returned",
             return_to=Phase.STRATEGIES,
             reason="Kommunestyret ber om en egen strategi for unge i etableringsfasen.",
@@ -95,7 +96,7 @@ async def test_changes_requested_then_council_returns_to_strategies_and_plan_is_
             content_hash=status.content_hash or "",
         ),
     )
-    assert returned.event_type == "council_decided"
+    assert returned.event_type == "vote_cast"
     status = await driver.wait_for(lambda s: s.step_key == "strategies.submit")
     assert status.phase is Phase.STRATEGIES
 
@@ -204,15 +205,16 @@ async def test_steering_group_revises_after_the_hearing_and_responses_stay_in_th
         await temporal_env.fast_forward(driver.handle, timedelta(weeks=6, minutes=5))
 
     status = await driver.run_until(lambda s: s.step_key == "hearing.decision", hearing)
-    revised = await driver.update(
+    revised = await driver.vote(
         "decide_after_hearing",
-        cmd.HearingDecision(
-            actor_id=driver.person(Role.STEERING_GROUP),
+        lambda person, role: cmd.HearingDecision(
+            actor_id=person,
+            role=role,
             outcome="revise",
             reason="Høringen viste behov for tiltak for unge.",
         ),
     )
-    assert revised.event_type == "hearing_decided"
+    assert [r.event_type for r in revised] == ["vote_cast"] * len(revised)
     status = await driver.wait_for(lambda s: s.step_key == "draft.submit")
     assert status.phase is Phase.DRAFT
     assert status.hearing_responses == 1  # carried along into the revised draft

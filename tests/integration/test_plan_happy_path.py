@@ -40,9 +40,11 @@ async def test_plan_runs_from_goals_to_adoption_with_a_six_week_hearing(
     original_act = driver.act_once
 
     async def act_and_compare(status: PlanStatus, on_hearing):  # type: ignore[no-untyped-def]
-        # At every gate: the fold of the stored events is the workflow's own state.
-        stored = fold(await store.read_domain(definition.plan_id))
+        # At every gate: the fold of the stored events is the workflow's own state. The
+        # live state first: the engine may append (e.g. open a round) between the reads,
+        # and the workflow folds an event only once the store has it.
         live = await handle.query("state", result_type=PlanState)
+        stored = fold((await store.read_domain(definition.plan_id))[: live.events_folded])
         assert stored == live, status.step_key
         checked_at.append(status.step_key or "")
         await original_act(status, on_hearing)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -25,6 +25,7 @@ from domain.revision_models import (
     Scorecard,
 )
 from domain.roles import Role
+from domain.votes import MeetingReference
 
 T0 = datetime(2026, 3, 2, 8, 30, 15, 123456, tzinfo=UTC)
 OSLO_WINTER = timezone(timedelta(hours=1))
@@ -128,6 +129,33 @@ def one_of_each(plan: PlanDefinition) -> dict[str, ev.EventBase]:
         ),
         ev.PlanAdopted(
             **envelope(18, "system", Role.SYSTEM), content_version=3, content_hash=digest
+        ),
+        ev.VoteCast(
+            **envelope(19, "lise.mikkelsen", Role.MUNICIPAL_COUNCIL),
+            phase=Phase.ADOPTION,
+            step_key="adoption.council",
+            content_version=3,
+            content_hash=digest,
+            outcome="postponed",
+            postponed_to=date(2026, 6, 18),
+            reason="Saken trenger en ny økonomisk vurdering.",
+            meeting=MeetingReference(case_number="PS 28/14", meeting_date=date(2026, 5, 14)),
+        ),
+        ev.VoteWithdrawn(
+            **envelope(20),
+            phase=Phase.ADOPTION,
+            step_key="adoption.council",
+            content_version=3,
+            reason="Stemmelikhet; saken legges fram på nytt.",
+        ),
+        ev.ContentAmended(
+            **envelope(21, "system", Role.SYSTEM),
+            phase=Phase.ADOPTION,
+            content_version=4,
+            content_hash=digest,
+            content=content,
+            amends_version=3,
+            reason="Tiltak 3.2 får en egen finansiering.",
         ),
         *revision_samples(plan, deadline),
     ]
