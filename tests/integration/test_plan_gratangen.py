@@ -1,5 +1,6 @@
 """The Gratangen example end to end on the real servers: a plan that names the plan it
-revises, has a vision and measures with unknown costs. The finance office's economic
+revises, has a vision, measures with unknown costs, and a formannskap that is also the
+steering group. The finance office's economic
 check (draft step 6) sees which measures' costs are unknown, its completion records
 them, and the draft, the adopted record and the audit report show all three."""
 
@@ -61,6 +62,18 @@ async def test_gratangen_runs_to_adoption_with_its_unknown_costs_in_view(
     events = await store.read_domain(definition.plan_id)
     step6 = next(e for e in events if e.type == "draft_step_completed" and e.step_number == 6)  # type: ignore[union-attr]
     assert step6.unknown_costs == ("tiltak-2", "tiltak-4")  # type: ignore[union-attr]
+    # The formannskap signs the draft's final review once as the steering group and once
+    # as the political leadership: two events, each counted toward its own body's quorum.
+    final = [
+        (e.actor_id, e.actor_role.value)
+        for e in events
+        if e.type == "sign_off_given" and e.step_key == "draft.final_review"  # type: ignore[union-attr]
+    ]
+    signers = {actor for actor, _role in final}
+    assert signers, final
+    for actor in signers:
+        roles = sorted(role for who, role in final if who == actor)
+        assert roles == ["political_leadership", "steering_group"], final
     state = fold(events)
     assert state.definition is not None
     assert state.definition.revises == definition.revises

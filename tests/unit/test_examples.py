@@ -153,6 +153,10 @@ def test_gratangen_revises_an_earlier_plan_has_a_vision_and_unknown_costs() -> N
     proposals = yaml_plan.proposals
     assert proposals is not None
     assert proposals.measures_with_unknown_costs() == ("tiltak-2", "tiltak-4")
+    # The formannskap is the steering group, written once in the file.
+    formannskap = [p.id for p in yaml_plan.members(Role.POLITICAL_LEADERSHIP)]
+    assert formannskap == ["ole.pedersen", "anne.larsen", "kare.solberg"]
+    assert [p.id for p in yaml_plan.members(Role.STEERING_GROUP)] == formannskap
     zero = next(m for m in proposals.measures if m.id == "tiltak-3")
     assert (zero.costs.investment_nok, zero.costs.running_nok_per_year) == (0, 0)
     totals = proposals.cost_totals()
