@@ -81,7 +81,7 @@ def test_adoption_is_refused_when_the_period_is_over_or_too_short(bodo: PlanDefi
     from datetime import UTC, datetime
     from uuid import uuid4
 
-    from domain.decisions import council_decision
+    from domain.decisions import council_decision_alone, council_vote
     from domain.plan import Period
 
     council = bodo.members(Role.MUNICIPAL_COUNCIL)[0].id
@@ -95,17 +95,20 @@ def test_adoption_is_refused_when_the_period_is_over_or_too_short(bodo: PlanDefi
         content_hash=current.content_hash,
     )
     in_time = datetime(2026, 12, 4, 12, tzinfo=UTC)
-    events = council_decision(state, command, in_time, uuid4)
-    assert [e.type for e in events] == ["council_decided", "plan_adopted"]  # type: ignore[attr-defined]
-    with pytest.raises(Refusal) as over:
-        council_decision(state, command, datetime(2030, 2, 1, tzinfo=UTC), uuid4)
-    assert over.value.code is RefusalCode.INVALID_DECISION
-    assert "the planning period 2026-2029 ended on 2029-12-31" in over.value.message
-    one_year = bodo.model_copy(update={"period": Period(from_year=2026, to_year=2026)})
-    short = state.model_copy(update={"definition": one_year})
-    with pytest.raises(Refusal) as too_short:
-        council_decision(short, command, in_time, uuid4)
-    assert "before its first yearly revision could run (2027-09-01" in too_short.value.message
+    alone = council_decision_alone(state, command, in_time, uuid4)
+    assert [e.type for e in alone] == ["council_decided", "plan_adopted"]  # type: ignore[attr-defined]
+    assert council_vote(state, command, in_time, uuid4)[0].type == "vote_cast"  # type: ignore[attr-defined]
+    # Runs recorded before votes (one member decides) and voting runs refuse alike.
+    for decide in (council_decision_alone, council_vote):
+        with pytest.raises(Refusal) as over:
+            decide(state, command, datetime(2030, 2, 1, tzinfo=UTC), uuid4)
+        assert over.value.code is RefusalCode.INVALID_DECISION
+        assert "the planning period 2026-2029 ended on 2029-12-31" in over.value.message
+        one_year = bodo.model_copy(update={"period": Period(from_year=2026, to_year=2026)})
+        short = state.model_copy(update={"definition": one_year})
+        with pytest.raises(Refusal) as too_short:
+            decide(short, command, in_time, uuid4)
+        assert "before its first yearly revision could run (2027-09-01" in too_short.value.message
 
 
 def test_a_comment_where_no_round_comes_is_not_told_to_wait(bodo: PlanDefinition) -> None:
