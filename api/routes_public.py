@@ -7,6 +7,7 @@ import uuid
 from fastapi import APIRouter, Request
 
 from api import requests as rq
+from api import service
 from api.auth import Context, PlanId
 from api.errors import ERROR_RESPONSES, ApiError, refused
 from api.service import ApiContext
@@ -50,14 +51,16 @@ async def hearing(plan_id: PlanId, ctx: Context) -> PublicHearing:
 
 
 def client_address(request: Request) -> str:
-    # Behind a reverse proxy, run uvicorn with --proxy-headers so this is the caller's.
-    return request.client.host if request.client else "unknown"
+    """The caller's address; X-Forwarded-For counts only from TEMAPLAN_TRUSTED_PROXIES."""
+    ctx: ApiContext = request.app.state.ctx
+    peer = request.client.host if request.client else None
+    return service.client_address(peer, request.headers.get("x-forwarded-for"), ctx.proxies)
 
 
 async def respond(
     ctx: ApiContext, plan_id: str, body: rq.PublicResponseRequest, address: str
 ) -> HearingReceipt:
-    if not ctx.limiter.allow(address):
+    if not await ctx.limiter.allow(address):
         raise ApiError(
             429,
             "TooManyRequests",
