@@ -37,6 +37,21 @@ def hearing_view(state: PlanState) -> PublicHearing:
     )
 
 
+async def on_hearing(ctx: ApiContext, plan_id: str) -> PlanState:
+    """A plan that is or has been on public hearing. Any other answers exactly as an
+    unknown plan does: the public learns nothing of a plan before its hearing, not even
+    that it exists."""
+    try:
+        state = await ctx.plans.state(plan_id)
+    except ApiError:
+        state = None
+    if state is None or state.hearing_deadline is None:
+        raise ApiError(
+            404, "NotOnHearing", f"no plan '{plan_id[:80]}' is or has been on public hearing"
+        )
+    return state
+
+
 @router.get("/hearings", summary="plans on public hearing now")
 async def open_hearings(ctx: Context) -> list[PublicHearing]:
     return [hearing_view(s) for s in await ctx.plans.states() if s.hearing_open]
@@ -44,10 +59,7 @@ async def open_hearings(ctx: Context) -> list[PublicHearing]:
 
 @router.get("/plans/{plan_id}/hearing", summary="the draft on hearing, its deadline")
 async def hearing(plan_id: PlanId, ctx: Context) -> PublicHearing:
-    state = await ctx.plans.state(plan_id)
-    if state.hearing_deadline is None:
-        raise refused("GateNotOpen", f"plan '{plan_id}' has not been on public hearing")
-    return hearing_view(state)
+    return hearing_view(await on_hearing(ctx, plan_id))
 
 
 def client_address(request: Request) -> str:
