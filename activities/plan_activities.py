@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -15,6 +16,8 @@ from activities.models import (
     AppendEventsOutput,
     CompileContentInput,
     CompileContentOutput,
+    EventsAfterInput,
+    EventsAfterOutput,
     LoadPlanInput,
     LoadPlanOutput,
     NotifyInput,
@@ -31,7 +34,7 @@ from domain.canonical import CanonicalFormError
 from domain.commands import Receipt
 from domain.rules import content_problems
 from domain.state import fold
-from eventstore import ConcurrencyConflict, EventIdConflict, EventStore, NewEvent
+from eventstore import ConcurrencyConflict, DataRefused, EventIdConflict, EventStore, NewEvent
 from eventstore.log import MerkleLog
 
 log = structlog.get_logger(__name__)
@@ -59,7 +62,7 @@ class PlanActivities:
             raise ApplicationError(
                 str(exc), type="ConcurrencyConflict", non_retryable=True
             ) from exc
-        except (EventIdConflict, CanonicalFormError) as exc:
+        except (EventIdConflict, CanonicalFormError, DataRefused) as exc:
             raise ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True) from exc
         log.info(
             "events recorded",
@@ -69,7 +72,11 @@ class PlanActivities:
         )
         # Given by the database as the append committed (migration 0010).
         leaves = await self._log.leaf_indexes([r.position for r in receipts])
+        stored_times = [r.stored_occurred_at for r in receipts]
         return AppendEventsOutput(
+            occurred_at=[datetime.fromisoformat(t) for t in stored_times if t is not None]
+            if all(stored_times)
+            else None,
             receipts=[
                 Receipt(
                     plan_id=r.stream_id,
@@ -81,8 +88,15 @@ class PlanActivities:
                     leaf_index=leaves.get(r.position),
                 )
                 for r, event in zip(receipts, request.events, strict=True)
-            ]
+            ],
         )
+
+    @activity.defn(name="events_after")
+    async def events_after(self, request: EventsAfterInput) -> EventsAfterOutput:
+        """The stream's events after the version a workflow has folded: a workflow whose
+        record got ahead of it (an append it never saw the end of) catches up with them."""
+        stored = await self._store.read(request.stream_id, from_version=request.after_version + 1)
+        return EventsAfterOutput(events=[e.to_domain() for e in stored])
 
     @activity.defn(name="receipt_at")
     async def receipt_at(self, request: ReceiptAtInput) -> Receipt:
@@ -201,6 +215,7 @@ class PlanActivities:
             self.load_plan,
             self.render_scorecard,
             self.append_events,
+            self.events_after,
             self.receipt_at,
             self.compile_content,
             self.render_draft,

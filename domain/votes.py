@@ -13,12 +13,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
 from domain.phases import Phase
 from domain.roles import Role
+from domain.text import check_text
 
-CaseNumber = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+CaseNumber = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=60),
+    AfterValidator(check_text),
+]
 
 
 class MeetingReference(BaseModel):

@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         ACTIVITY_TIMEOUT,
         STORE_RETRY,
         Decide,
+        adopted,
         decoded,
         refused,
         using,
@@ -170,7 +171,7 @@ class RevisionWorkflow:
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
                 retry_policy=STORE_RETRY,
             )
-            for event, receipt in zip(events, result.receipts, strict=True):
+            for event, receipt in zip(adopted(events, result), result.receipts, strict=True):
                 # Fold at the version the store gave it: receipts and reports agree.
                 self._state = evolve(
                     self._state.model_copy(update={"events_folded": receipt.version - 1}),
