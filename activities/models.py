@@ -29,6 +29,19 @@ class AppendEventsInput(_Model):
 
 class AppendEventsOutput(_Model):
     receipts: list[Receipt]
+    # Set when the events were stored by an earlier attempt whose result the workflow
+    # never saw (a worker killed mid-append): each event's occurred_at as recorded,
+    # which the workflow adopts so that its fold is the record's.
+    occurred_at: list[AwareDatetime] | None = None
+
+
+class EventsAfterInput(_Model):
+    stream_id: str
+    after_version: int = Field(ge=0)
+
+
+class EventsAfterOutput(_Model):
+    events: list[Event]
 
 
 class ReceiptAtInput(_Model):

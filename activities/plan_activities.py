@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -15,6 +16,8 @@ from activities.models import (
     AppendEventsOutput,
     CompileContentInput,
     CompileContentOutput,
+    EventsAfterInput,
+    EventsAfterOutput,
     LoadPlanInput,
     LoadPlanOutput,
     NotifyInput,
@@ -65,7 +68,11 @@ class PlanActivities:
             types=[e.type for e in request.events],
             version=receipts[-1].version,
         )
+        stored_times = [r.stored_occurred_at for r in receipts]
         return AppendEventsOutput(
+            occurred_at=[datetime.fromisoformat(t) for t in stored_times if t is not None]
+            if all(stored_times)
+            else None,
             receipts=[
                 Receipt(
                     plan_id=r.stream_id,
@@ -76,8 +83,15 @@ class PlanActivities:
                     event_type=event.type,
                 )
                 for r, event in zip(receipts, request.events, strict=True)
-            ]
+            ],
         )
+
+    @activity.defn(name="events_after")
+    async def events_after(self, request: EventsAfterInput) -> EventsAfterOutput:
+        """The stream's events after the version a workflow has folded: a workflow whose
+        record got ahead of it (an append it never saw the end of) catches up with them."""
+        stored = await self._store.read(request.stream_id, from_version=request.after_version + 1)
+        return EventsAfterOutput(events=[e.to_domain() for e in stored])
 
     @activity.defn(name="receipt_at")
     async def receipt_at(self, request: ReceiptAtInput) -> Receipt:
@@ -192,6 +206,7 @@ class PlanActivities:
             self.load_plan,
             self.render_scorecard,
             self.append_events,
+            self.events_after,
             self.receipt_at,
             self.compile_content,
             self.render_draft,

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from domain.hierarchy import PlanContent, ShortText, Text
 from domain.phases import Phase
 from domain.roles import Role
+from domain.text import check_text
 
 StepKey = Annotated[str, StringConstraints(pattern=r"^[a-z_]+\.[a-z0-9_]+$", max_length=60)]
 ContentHash = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Version = Annotated[int, Field(ge=1, le=1_000_000)]
-Reason = Annotated[str, StringConstraints(max_length=4000)]
+Reason = Annotated[str, StringConstraints(max_length=4000), AfterValidator(check_text)]
 
 
 class _Request(BaseModel):
@@ -35,7 +36,9 @@ class SignOffRequest(_Request):
     role: Role | None = Field(
         default=None, description="only when you belong to more than one of the step's bodies"
     )
-    anchoring_form: Annotated[str, StringConstraints(max_length=300)] | None = None
+    anchoring_form: (
+        Annotated[str, StringConstraints(max_length=300), AfterValidator(check_text)] | None
+    ) = None
 
 
 class DraftStepRequest(_Request):
@@ -50,7 +53,7 @@ class CommentRequest(_Request):
 
 
 class CloseHearingRequest(_Request):
-    reason: Annotated[str, StringConstraints(max_length=1000)] = ""
+    reason: Annotated[str, StringConstraints(max_length=1000), AfterValidator(check_text)] = ""
 
 
 class HearingSummaryRequest(_Request):
@@ -75,6 +78,11 @@ class PublicResponseRequest(_Request):
 
     name: ShortText
     organisation: (
-        Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, max_length=300),
+            AfterValidator(check_text),
+        ]
+        | None
     ) = None
     text: Text

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from api.auth import Context, Me, PlanId
 from api.errors import ERROR_RESPONSES, ApiError, refused
@@ -26,6 +26,7 @@ from domain import revision_commands as rc
 from domain.commands import Receipt
 from domain.revision_models import MeasureChange
 from domain.state import PlanState, RevisionRound
+from domain.text import check_text
 from temaplan.logging import bind_context
 from workflows.revision_models import revision_workflow_id
 
@@ -34,10 +35,12 @@ router = APIRouter(
 )
 
 Year = Annotated[int, Path(ge=2000, le=2200, description="the revision's year, e.g. 2026")]
-ItemRef = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+ItemRef = Annotated[
+    str, StringConstraints(min_length=1, max_length=100), AfterValidator(check_text)
+]
 # A decimal as text ("12.5") or as a JSON number; the workflow checks it and refuses a
 # malformed one with InvalidValue, before anything is recorded.
-Value = Annotated[str, StringConstraints(max_length=40)] | Decimal
+Value = Annotated[str, StringConstraints(max_length=40), AfterValidator(check_text)] | Decimal
 
 # The scorecard page is a whole document of its own with an inline style sheet.
 SCORECARD_CSP = (
@@ -53,7 +56,7 @@ class _Request(BaseModel):
 class ReportRequest(_Request):
     measure_id: ItemRef
     status: Literal["done", "not_done"]
-    comment: Annotated[str, StringConstraints(max_length=2000)] = ""
+    comment: Annotated[str, StringConstraints(max_length=2000), AfterValidator(check_text)] = ""
     indicator_value: Value | None = Field(
         default=None, description="the indicator's current value, where the measure has one"
     )

@@ -8,7 +8,7 @@ import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 from temporalio.service import RPCError
 
 from api.auth import Context, Me, PlanId
@@ -18,6 +18,7 @@ from api.tokens import Principal
 from domain.commands import Receipt
 from domain.revision_commands import ScheduleCommand
 from domain.revision_models import ScheduleAction
+from domain.text import check_text
 from eventstore import EventStore
 from temaplan.logging import bind_context
 from temaplan.schedules import (
@@ -37,7 +38,7 @@ RequestId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{8,32}$")]
 class ScheduleRequest(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    reason: Annotated[str, StringConstraints(max_length=1000)] = ""
+    reason: Annotated[str, StringConstraints(max_length=1000), AfterValidator(check_text)] = ""
     request_id: RequestId | None = Field(
         default=None,
         description="8-32 hex digits naming the request: an action with the same id is "

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.hierarchy import PlanContent, ShortText, Text
 from domain.phases import Phase
 from domain.roles import Role
+from domain.text import PersonStr
 
 
 class _Command(BaseModel):
@@ -18,13 +19,13 @@ class _Command(BaseModel):
 
 
 class SubmitContent(_Command):
-    actor_id: str
+    actor_id: PersonStr
     phase: Phase
     content: PlanContent
 
 
 class AddComment(_Command):
-    actor_id: str
+    actor_id: PersonStr
     content_version: int
     text: Text
 
@@ -32,58 +33,58 @@ class AddComment(_Command):
 class SignOff(_Command):
     """Approve, or request changes, at a sign-off or anchoring step."""
 
-    actor_id: str
-    step_key: str
+    actor_id: PersonStr
+    step_key: PersonStr
     content_version: int
-    content_hash: str
+    content_hash: PersonStr
     approve: bool = True
-    comment: str = Field(default="", max_length=4000)
+    comment: PersonStr = Field(default="", max_length=4000)
     # Needed only when the person belongs to more than one of the step's bodies.
     role: Role | None = None
     # For anchoring: how the strategies were anchored (e.g. "sak i formannskapet").
-    anchoring_form: str | None = Field(default=None, max_length=300)
+    anchoring_form: PersonStr | None = Field(default=None, max_length=300)
 
 
 class CompleteDraftStep(_Command):
-    actor_id: str
-    step_key: str
+    actor_id: PersonStr
+    step_key: PersonStr
     content_version: int
-    note: str = Field(default="", max_length=4000)
+    note: PersonStr = Field(default="", max_length=4000)
 
 
 class HearingResponse(_Command):
     """From anyone; the name is the respondent's own statement."""
 
     name: ShortText
-    organisation: str | None = Field(default=None, max_length=300)
+    organisation: PersonStr | None = Field(default=None, max_length=300)
     text: Text
     # Lets a caller retry without the response being recorded twice.
-    response_id: str | None = Field(default=None, max_length=100)
+    response_id: PersonStr | None = Field(default=None, max_length=100)
 
 
 class CloseHearing(_Command):
-    actor_id: str
-    reason: str = Field(default="", max_length=1000)
+    actor_id: PersonStr
+    reason: PersonStr = Field(default="", max_length=1000)
 
 
 class HearingSummary(_Command):
-    actor_id: str
+    actor_id: PersonStr
     summary: Text
 
 
 class HearingDecision(_Command):
-    actor_id: str
+    actor_id: PersonStr
     outcome: Literal["revise", "to_council"]
-    reason: str = Field(default="", max_length=4000)
+    reason: PersonStr = Field(default="", max_length=4000)
 
 
 class CouncilDecision(_Command):
-    actor_id: str
+    actor_id: PersonStr
     outcome: Literal["adopted", "returned"]
     content_version: int
-    content_hash: str
+    content_hash: PersonStr
     return_to: Phase | None = None
-    reason: str = Field(default="", max_length=4000)
+    reason: PersonStr = Field(default="", max_length=4000)
 
 
 class Receipt(BaseModel):

@@ -20,6 +20,7 @@ from domain.phases import Phase
 from domain.plan import PlanDefinition
 from domain.revision_models import MeasureChange, ReportStatus, ScheduleAction, Scorecard
 from domain.roles import Role
+from domain.text import RECORDED
 
 ENVELOPE_FIELDS = frozenset({"type", "event_id", "actor_id", "actor_role"})
 
@@ -380,5 +381,6 @@ def from_record(
             "event_id": event_id,
             "actor_id": actor_id,
             "actor_role": actor_role,
-        }
+        },
+        context={RECORDED: True},
     )

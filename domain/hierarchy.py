@@ -6,17 +6,26 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from domain.canonical import sha256_hex
+from domain.text import PersonStr, check_text
 
 ItemId = Annotated[
     str,
     StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"),
     Field(description="stable id: letters, digits, '.', '_' or '-', at most 40 characters"),
 ]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Text = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=4000),
+    AfterValidator(check_text),
+]
+ShortText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=300),
+    AfterValidator(check_text),
+]
 
 
 class Basis(StrEnum):
@@ -97,7 +106,7 @@ class PlanContent(_Frozen):
     goals: tuple[Goal, ...] = ()
     strategies: tuple[Strategy, ...] = ()
     measures: tuple[Measure, ...] = ()
-    analysis: str = Field(default="", max_length=100_000)
+    analysis: PersonStr = Field(default="", max_length=100_000)
 
     def content_hash(self) -> str:
         return sha256_hex(self.model_dump(mode="json"))

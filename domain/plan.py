@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Annotated, Self
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -20,6 +21,7 @@ from pydantic import (
 
 from domain.hierarchy import ItemId, PlanContent, ShortText
 from domain.roles import DECIDING_BODIES, PARTICIPANT_ROLES, Role
+from domain.text import check_text
 
 MIN_KOMMUNEDELPLAN_HEARING_DAYS = 42  # planning law practice: at least six weeks
 DEFAULT_HEARING_DAYS = 42
@@ -30,6 +32,7 @@ DEFER_CROSS_FIELD_RULES = "defer_cross_field_rules"
 Email = Annotated[
     str,
     StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    AfterValidator(check_text),
 ]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from domain.revision_models import MeasureChange, ScheduleAction
+from domain.text import PersonStr
 
 
 class _Command(BaseModel):
@@ -17,57 +18,57 @@ class _Command(BaseModel):
 
 
 class ReportMeasure(_Command):
-    actor_id: str
+    actor_id: PersonStr
     year: int
-    measure_id: str = Field(max_length=100)
-    status: str = Field(max_length=40, description="'done' or 'not_done'")
-    comment: str = Field(default="", max_length=2000)
-    indicator_value: str | None = Field(
+    measure_id: PersonStr = Field(max_length=100)
+    status: PersonStr = Field(max_length=40, description="'done' or 'not_done'")
+    comment: PersonStr = Field(default="", max_length=2000)
+    indicator_value: PersonStr | None = Field(
         default=None, max_length=40, description="the indicator's current value, a decimal"
     )
 
 
 class ReportGoalIndicator(_Command):
-    actor_id: str
+    actor_id: PersonStr
     year: int
-    goal_id: str = Field(max_length=100)
-    value: str = Field(max_length=40)
+    goal_id: PersonStr = Field(max_length=100)
+    value: PersonStr = Field(max_length=40)
 
 
 class CloseReportingRound(_Command):
-    actor_id: str
+    actor_id: PersonStr
     year: int
 
 
 class ProposeChanges(_Command):
-    actor_id: str
+    actor_id: PersonStr
     year: int
     changes: tuple[MeasureChange, ...] = Field(min_length=1, max_length=200)
 
 
 class ReviewChanges(_Command):
-    actor_id: str
+    actor_id: PersonStr
     year: int
     content_version: int
-    content_hash: str
+    content_hash: PersonStr
     approve: bool = True
-    comment: str = Field(default="", max_length=4000)
+    comment: PersonStr = Field(default="", max_length=4000)
 
 
 class ConcludeRevision(_Command):
-    actor_id: str
+    actor_id: PersonStr
     year: int
 
 
 class ScheduleCommand(_Command):
     """A scheduler's action on a plan's revision schedule."""
 
-    actor_id: str
+    actor_id: PersonStr
     action: ScheduleAction
-    reason: str = Field(default="", max_length=1000)
+    reason: PersonStr = Field(default="", max_length=1000)
     backfill_from: AwareDatetime | None = None
     backfill_to: AwareDatetime | None = None
-    request_id: str = Field(
+    request_id: PersonStr = Field(
         pattern=r"^[0-9a-f]{8,32}$",
         description="names the request (8-32 hex digits): the same id is the same action",
     )

@@ -21,6 +21,7 @@ that the jsonb ``data`` is what that text parses to (see _VERIFY_COLUMNS).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import hashlib
 import json
@@ -264,6 +265,14 @@ class NewEvent:
         )
 
 
+# The one member of an event's data that a retried append may change without being
+# refused: the decision time a workflow takes from its clock. A workflow task that dies
+# before its result is recorded runs again later, and then reads a later clock; what it
+# decides is otherwise the same to the byte. The record keeps the first value, and the
+# receipt hands it back so that the writer can adopt it (docs/audit-format.md).
+IDEMPOTENCY_IGNORES = "occurred_at"
+
+
 @dataclass(frozen=True, slots=True)
 class Receipt:
     stream_id: str
@@ -272,6 +281,9 @@ class Receipt:
     hash: str
     recorded_at: datetime
     position: int
+    # For an event stored by an earlier attempt: its data's IDEMPOTENCY_IGNORES member
+    # as recorded (None for an event this append wrote).
+    stored_occurred_at: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,6 +331,11 @@ class VerifyResult:
         return self.broken_version is None
 
 
+def _occurred_at(data: Mapping[str, Any]) -> str | None:
+    value = data.get(IDEMPOTENCY_IGNORES)
+    return value if isinstance(value, str) else None
+
+
 def _stored(row: asyncpg.Record) -> StoredEvent:
     return StoredEvent(
         position=row["position"],
@@ -337,14 +354,21 @@ def _stored(row: asyncpg.Record) -> StoredEvent:
 
 
 def _same_content(stored: StoredEvent, stream_id: str, new: NewEvent) -> bool:
+    """Everything but recorded_at (the store's) and the data's IDEMPOTENCY_IGNORES
+    member (the writer's clock) is compared, byte for byte in canonical form."""
     return (
         stored.stream_id == stream_id
         and stored.type == new.type
         and stored.schema_version == new.schema_version
         and stored.actor_id == new.actor_id
         and stored.actor_role == new.actor_role
-        and canonical_json(stored.data) == canonical_json(dict(new.data))
+        and canonical_json(_without_clock(stored.data))
+        == canonical_json(_without_clock(dict(new.data)))
     )
+
+
+def _without_clock(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k != IDEMPOTENCY_IGNORES}
 
 
 class EventStore:
@@ -511,7 +535,13 @@ class EventStore:
                     str(event.event_id),
                     f"different content (stream '{stored.stream_id}', version {stored.version})",
                 )
-        return [by_id[e.event_id].receipt() for e in events]
+        return [
+            dataclasses.replace(
+                by_id[e.event_id].receipt(),
+                stored_occurred_at=_occurred_at(by_id[e.event_id].data),
+            )
+            for e in events
+        ]
 
     async def _after_race(
         self,

@@ -3,15 +3,17 @@ how a refusal reaches the caller, and the activity options for the event store."
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.models import AppendEventsOutput, EventsAfterInput
+    from activities.plan_activities import PlanActivities
     from domain.decisions import NewId, Refusal
     from domain.events import EventBase
     from domain.state import PlanState
@@ -43,3 +45,56 @@ def using(
 def refused(refusal: Refusal) -> ApplicationError:
     """A business rule said no: the caller's error, never retried."""
     return ApplicationError(refusal.message, type=refusal.code.value, non_retryable=True)
+
+
+# Patch id: a workflow whose append finds the record ahead of it folds the stored events
+# it lacks and decides again, instead of failing every later step.
+CATCH_UP = "catch-up-with-record"
+# What an append answers when the stream holds more than the workflow has folded: the
+# version taken (ConcurrencyConflict), or the event id the workflow gives its next event,
+# since plan event ids follow the version (EventIdConflict).
+_AHEAD = ("ConcurrencyConflict", "EventIdConflict")
+
+
+def adopted(events: Sequence[EventBase], result: AppendEventsOutput) -> list[EventBase]:
+    """The events as the record holds them: when an earlier attempt stored them (its
+    worker died before the workflow saw the result), with the occurred_at stored then,
+    the one value a retry may have chosen differently."""
+    if result.occurred_at is None:
+        return list(events)
+    return [
+        event.model_copy(update={"occurred_at": at})
+        for event, at in zip(events, result.occurred_at, strict=True)
+    ]
+
+
+async def caught_up(
+    error: ActivityError | ApplicationError,
+    stream_id: str,
+    version: int,
+    fold: Callable[[list[EventBase]], None],
+) -> bool:
+    """After an append refused because the stream moved on: read what the record holds
+    beyond ``version`` and fold it. False when there is nothing to catch up with (the
+    refusal stands)."""
+    # A regular activity's failure wraps the activity's error; a local one's is that error.
+    cause = error.cause if isinstance(error, ActivityError) else error
+    if not (
+        isinstance(cause, ApplicationError) and cause.type in _AHEAD and workflow.patched(CATCH_UP)
+    ):
+        return False
+    found = await workflow.execute_activity_method(
+        PlanActivities.events_after,
+        EventsAfterInput(stream_id=stream_id, after_version=version),
+        start_to_close_timeout=ACTIVITY_TIMEOUT,
+        retry_policy=STORE_RETRY,
+    )
+    if not found.events:
+        return False
+    workflow.logger.warning(
+        "the record of %s was %d events ahead of the workflow; caught up",
+        stream_id,
+        len(found.events),
+    )
+    fold(list(found.events))
+    return True

@@ -16,13 +16,14 @@ from uuid import UUID
 
 from temporalio import workflow
 from temporalio.common import RawValue
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
     from activities.models import (
         AppendEventsInput,
+        AppendEventsOutput,
         CompileContentInput,
         EnsureScheduleInput,
         ReceiptAtInput,
@@ -39,7 +40,15 @@ with workflow.unsafe.imports_passed_through():
     from domain.phases import GateStep, StepKind
     from domain.state import PlanState, evolve
     from workflows import search_attributes as sa
-    from workflows.deciding import ACTIVITY_TIMEOUT, STORE_RETRY, Decide, refused, using
+    from workflows.deciding import (
+        ACTIVITY_TIMEOUT,
+        STORE_RETRY,
+        Decide,
+        adopted,
+        caught_up,
+        refused,
+        using,
+    )
     from workflows.notify import notify_people
     from workflows.plan_models import Carried, PendingResponse, PlanInput, PlanResult
 
@@ -262,35 +271,50 @@ class PlanWorkflow:
         decision that someone is waiting for; the engine's own steps, hearing batches and
         the hand-over keep the regular activity."""
         async with self._lock:
-            try:
-                events = decide(self._state, workflow.now(), self._ids())
-            except Refusal as refusal:
-                raise refused(refusal) from None
-            if not events:
-                return []
-            request = AppendEventsInput(
-                stream_id=self._plan_id, expected_version=self._version, events=events
+            while True:
+                try:
+                    events = decide(self._state, workflow.now(), self._ids())
+                except Refusal as refusal:
+                    raise refused(refusal) from None
+                if not events:
+                    return []
+                request = AppendEventsInput(
+                    stream_id=self._plan_id, expected_version=self._version, events=events
+                )
+                try:
+                    result = await self._append(request, local)
+                except (ActivityError, ApplicationError) as error:
+                    if await caught_up(error, self._plan_id, self._version, self._fold_stored):
+                        continue  # decide again, on the state the record holds
+                    raise
+                for event in adopted(events, result):
+                    self._state = evolve(self._state, event)  # type: ignore[arg-type]
+                self._version += len(events)
+                return result.receipts
+
+    async def _append(self, request: AppendEventsInput, local: bool) -> AppendEventsOutput:
+        if local and (self._run_start_patched() or workflow.patched(LOCAL_APPEND)):
+            # One workflow task instead of two plus an activity dispatch. A retry after a
+            # commit whose answer was lost is safe as before (deterministic ids), and so
+            # is one after the worker died mid-append (the store keeps the first
+            # occurred_at, which the workflow adopts).
+            return await workflow.execute_local_activity_method(
+                PlanActivities.append_events,
+                request,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=STORE_RETRY,
             )
-            if local and (self._run_start_patched() or workflow.patched(LOCAL_APPEND)):
-                # One workflow task instead of two plus an activity dispatch. A retry after
-                # a commit whose answer was lost is safe as before (deterministic ids).
-                result = await workflow.execute_local_activity_method(
-                    PlanActivities.append_events,
-                    request,
-                    start_to_close_timeout=ACTIVITY_TIMEOUT,
-                    retry_policy=STORE_RETRY,
-                )
-            else:
-                result = await workflow.execute_activity_method(
-                    PlanActivities.append_events,
-                    request,
-                    start_to_close_timeout=ACTIVITY_TIMEOUT,
-                    retry_policy=STORE_RETRY,
-                )
-            for event in events:
-                self._state = evolve(self._state, event)  # type: ignore[arg-type]
-            self._version += len(events)
-            return result.receipts
+        return await workflow.execute_activity_method(
+            PlanActivities.append_events,
+            request,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=STORE_RETRY,
+        )
+
+    def _fold_stored(self, events: list[EventBase]) -> None:
+        for event in events:
+            self._state = evolve(self._state, event)  # type: ignore[arg-type]
+        self._version += len(events)
 
     def _run_start_patched(self) -> bool:
         """RUN_START, asked in the run's first workflow task (run() asks before anything

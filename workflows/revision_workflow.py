@@ -32,7 +32,14 @@ with workflow.unsafe.imports_passed_through():
     from domain.hierarchy import PlanContent
     from domain.ids import event_id
     from domain.state import PlanState, RevisionRound, evolve
-    from workflows.deciding import ACTIVITY_TIMEOUT, STORE_RETRY, Decide, refused, using
+    from workflows.deciding import (
+        ACTIVITY_TIMEOUT,
+        STORE_RETRY,
+        Decide,
+        adopted,
+        refused,
+        using,
+    )
     from workflows.notify import notify_people
     from workflows.revision_models import RevisionInput, RevisionResult, RevisionStatus
 
@@ -155,7 +162,7 @@ class RevisionWorkflow:
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
                 retry_policy=STORE_RETRY,
             )
-            for event, receipt in zip(events, result.receipts, strict=True):
+            for event, receipt in zip(adopted(events, result), result.receipts, strict=True):
                 # Fold at the version the store gave it: receipts and reports agree.
                 self._state = evolve(
                     self._state.model_copy(update={"events_folded": receipt.version - 1}),

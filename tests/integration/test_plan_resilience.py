@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -29,11 +29,13 @@ from activities.models import AppendEventsInput, AppendEventsOutput, NotifyInput
 from activities.plan_activities import PlanActivities
 from activities.schedule_activities import ScheduleActivities
 from domain import commands as cmd
+from domain import decisions
 from domain.gates import PlanStatus
+from domain.ids import event_id
 from domain.plan import PlanDefinition
 from domain.roles import Role
 from domain.state import PlanState, fold
-from eventstore import EventStore
+from eventstore import EventStore, NewEvent
 from starter import start_plan
 from temaplan.simulation import PlanDriver, send_hearing_responses
 from tests.integration.conftest import unique
@@ -269,3 +271,141 @@ async def test_a_decision_made_while_the_step_is_announced_is_not_waited_past(
         finally:
             await handle.terminate("test done")
         assert moved.phase == "strategies"
+
+
+def sign_off_by(status: PlanStatus, person: str) -> cmd.SignOff:
+    return cmd.SignOff(
+        actor_id=person,
+        step_key=status.step_key or "",
+        content_version=status.content_version or 0,
+        content_hash=status.content_hash or "",
+        role=Role.STEERING_GROUP,
+    )
+
+
+class StoredByAKilledAttempt(PlanActivities):
+    """The state a worker killed with SIGKILL in the middle of a person's decision leaves
+    behind: the first sign-off's events were committed by an attempt whose workflow task
+    never completed, so the workflow decides the same sign-off again in a later task, at
+    a later workflow.now(). Here the earlier attempt is played by committing the same
+    events, 7 seconds earlier, just before the retry's append."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        super().__init__(pool)
+        self.planted: list[Any] = []
+        self.planted_at: datetime | None = None
+
+    @activity.defn(name="append_events")
+    async def append_events(self, request: AppendEventsInput) -> AppendEventsOutput:
+        if request.events[0].type == "sign_off_given" and not self.planted:
+            self.planted_at = request.events[0].occurred_at - timedelta(seconds=7)
+            earlier = [
+                NewEvent.from_domain(e.model_copy(update={"occurred_at": self.planted_at}))
+                for e in request.events
+            ]
+            self.planted = await EventStore(self._pool).append(
+                request.stream_id, request.expected_version, earlier
+            )
+        return await super().append_events(request)
+
+
+async def test_a_decision_committed_by_a_killed_attempt_gets_its_original_receipt(
+    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, bodo: PlanDefinition
+) -> None:
+    definition = unique(bodo)
+    queue = f"plans-{uuid.uuid4()}"
+    killed = StoredByAKilledAttempt(pool)
+    store = EventStore(pool)
+    async with worker_with(temporal_env.client, queue, killed):
+        with temporal_env.with_time_skipping_disabled():
+            handle = await start_plan(temporal_env.client, definition, queue)
+        driver = PlanDriver(handle, definition)
+        gate = await drive_until(driver, lambda s: s.step_key == "goals.quality_assurance")
+        signer = gate.awaited[0].people[0]
+        receipt = await driver.update("sign_off", sign_off_by(gate, signer))
+
+        # The person gets the receipt of the event the first attempt committed.
+        [original] = killed.planted
+        assert (receipt.version, receipt.event_id, receipt.hash, receipt.recorded_at) == (
+            original.version,
+            original.event_id,
+            original.hash,
+            original.recorded_at,
+        )
+        # The record keeps the first attempt's time, and the workflow adopted it: its
+        # state is the fold of the stored events (assert_record_intact).
+        stored = await store.read(definition.plan_id, from_version=original.version)
+        assert stored[0].to_domain().occurred_at == killed.planted_at
+        await assert_record_intact(store, handle, definition.plan_id)
+
+        # Nothing is stuck: the plan goes on to the next phase.
+        moved = await drive_until(driver, lambda s: s.phase == "strategies")
+        assert moved.step_key == "strategies.submit"
+        await assert_record_intact(store, handle, definition.plan_id)
+        await handle.terminate("test done")
+
+
+class RecordGetsAhead(PlanActivities):
+    """Before the first sign-off ``signer`` sends is appended, another member's sign-off
+    lands in the record behind the workflow's back: the stream is one event ahead of the
+    workflow, and its next event id is taken (plan event ids follow the version)."""
+
+    def __init__(self, pool: asyncpg.Pool, other: str) -> None:
+        super().__init__(pool)
+        self.other = other
+        self.planted: list[Any] = []
+
+    @activity.defn(name="append_events")
+    async def append_events(self, request: AppendEventsInput) -> AppendEventsOutput:
+        first = request.events[0]
+        if first.type == "sign_off_given" and not self.planted and first.actor_id != self.other:
+            store = EventStore(self._pool)
+            state = fold(await store.read_domain(request.stream_id))
+            command = cmd.SignOff(
+                actor_id=self.other,
+                step_key=first.step_key,
+                content_version=first.content_version,
+                content_hash=first.content_hash,
+                role=Role.STEERING_GROUP,
+            )
+            ahead = decisions.sign_off(
+                state,
+                command,
+                first.occurred_at,
+                lambda: event_id(request.stream_id, "v", request.expected_version + 1),
+            )
+            self.planted = await store.append(
+                request.stream_id,
+                request.expected_version,
+                [NewEvent.from_domain(e) for e in ahead],
+            )
+        return await super().append_events(request)
+
+
+async def test_a_workflow_behind_its_record_catches_up_on_its_next_step(
+    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, bodo: PlanDefinition
+) -> None:
+    definition = unique(bodo)
+    queue = f"plans-{uuid.uuid4()}"
+    steering = [p.id for p in definition.members(Role.STEERING_GROUP)]
+    ahead = RecordGetsAhead(pool, other=steering[1])
+    store = EventStore(pool)
+    async with worker_with(temporal_env.client, queue, ahead):
+        with temporal_env.with_time_skipping_disabled():
+            handle = await start_plan(temporal_env.client, definition, queue)
+        driver = PlanDriver(handle, definition)
+        gate = await drive_until(driver, lambda s: s.step_key == "goals.quality_assurance")
+        receipt = await driver.update("sign_off", sign_off_by(gate, steering[0]))
+
+        [planted] = ahead.planted
+        assert planted.version == gate.events_recorded + 1
+        assert receipt.version == planted.version + 1
+        stored = {e.version: e for e in await store.read(definition.plan_id)}
+        assert stored[planted.version].actor_id == steering[1]
+        assert stored[receipt.version].actor_id == steering[0]
+        assert stored[receipt.version].hash == receipt.hash
+        # Two of three is the majority: the workflow saw both and closed the phase.
+        moved = await driver.wait_for(lambda s: s.step_key == "strategies.submit")
+        assert moved.phase == "strategies"
+        await assert_record_intact(store, handle, definition.plan_id)
+        await handle.terminate("test done")
