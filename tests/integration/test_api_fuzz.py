@@ -71,6 +71,7 @@ async def served_api(
 
 
 async def schemathesis(base: str, token: str, config: Path, report: Path) -> tuple[int, str]:
+    """Run in the config's folder: schemathesis keeps its cache in the working directory."""
     seed = os.environ.get("SCHEMATHESIS_SEED", "20261204")
     process = await asyncio.create_subprocess_exec(
         str(BIN / "schemathesis"),
@@ -100,6 +101,7 @@ async def schemathesis(base: str, token: str, config: Path, report: Path) -> tup
         "--report-ndjson-path",
         str(report),
         "--no-color",
+        cwd=config.parent,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
