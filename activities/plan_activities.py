@@ -34,7 +34,7 @@ from domain.canonical import CanonicalFormError
 from domain.commands import Receipt
 from domain.rules import content_problems
 from domain.state import fold
-from eventstore import ConcurrencyConflict, EventIdConflict, EventStore, NewEvent
+from eventstore import ConcurrencyConflict, DataRefused, EventIdConflict, EventStore, NewEvent
 
 log = structlog.get_logger(__name__)
 
@@ -60,7 +60,7 @@ class PlanActivities:
             raise ApplicationError(
                 str(exc), type="ConcurrencyConflict", non_retryable=True
             ) from exc
-        except (EventIdConflict, CanonicalFormError) as exc:
+        except (EventIdConflict, CanonicalFormError, DataRefused) as exc:
             raise ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True) from exc
         log.info(
             "events recorded",

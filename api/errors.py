@@ -27,6 +27,11 @@ REFUSAL_STATUS: dict[str, int] = {
     RefusalCode.INVALID_DECISION.value: 422,
     RefusalCode.UNKNOWN_ITEM.value: 404,
     RefusalCode.INVALID_VALUE.value: 422,
+    # The record refused the append; nothing was recorded, and no retry changes that.
+    "EventIdConflict": 409,
+    "ConcurrencyConflict": 409,
+    "CanonicalFormError": 422,
+    "DataRefused": 422,
 }
 
 

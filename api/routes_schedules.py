@@ -95,8 +95,12 @@ async def _act(
         raise ApiError(
             503,
             "PlanNotAnswering",
-            "the schedule action did not finish in time (is a worker running?); sending the "
-            "same request_id again is safe",
+            "the schedule action did not finish in time (is a worker running?); "
+            + (
+                "sending the same request_id again is safe"
+                if body.request_id
+                else "it may still be carried out: look at the schedule before sending it again"
+            ),
         ) from None
     except RPCError as exc:
         raise ApiError(503, "TemporalUnavailable", f"the action was not taken: {exc}") from None

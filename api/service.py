@@ -20,7 +20,7 @@ from typing import Any
 import asyncpg
 import structlog
 from temporalio.client import Client, RPCTimeoutOrCancelledError, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError, not_allowed, refused, unknown_plan
@@ -40,6 +40,10 @@ _PLAN_ID = re.compile(PLAN_ID_PATTERN)
 # Refusals that mean "ask again in a moment": a run handing over to the next, a revision
 # still loading the plan's record.
 RETRYABLE = ("HandingOver", "Starting")
+# Updates a plan recognises when they come again (a sign-off by the same person on the
+# same step and version gets its original receipt; a hearing closes once): after a
+# timeout, only these are safe to send again without looking first.
+SAFE_TO_REPEAT = frozenset({"sign_off", "close_hearing"})
 
 
 class PlanReader:
@@ -141,8 +145,8 @@ class ApiContext:
                 )
                 return receipt
             except WorkflowUpdateFailedError as exc:
-                cause = exc.cause
-                if isinstance(cause, ApplicationError):
+                cause = _application_error(exc.cause)
+                if cause is not None:
                     if cause.type in RETRYABLE and time.monotonic() < deadline:
                         await asyncio.sleep(0.05)
                         continue
@@ -157,6 +161,15 @@ class ApiContext:
                     raise refused(
                         "GateNotOpen", f"plan '{plan_id}' is no longer running; nothing waits"
                     ) from None
+                if exc.status == RPCStatusCode.RESOURCE_EXHAUSTED:
+                    # Temporal admits a few Updates per workflow at a time: this plan is
+                    # busy. Other plans are not affected, and this one was not touched.
+                    raise ApiError(
+                        429,
+                        "PlanBusy",
+                        f"plan '{plan_id}' has too many requests waiting; nothing was "
+                        "recorded; send it again in a moment",
+                    ) from None
                 log.warning("temporal refused an update", plan_id=plan_id, error=str(exc))
                 raise ApiError(
                     503, "TemporalUnavailable", f"the workflow service did not take it: {exc}"
@@ -165,9 +178,23 @@ class ApiContext:
                 raise ApiError(
                     503,
                     "PlanNotAnswering",
-                    "the plan did not answer in time (is a worker running?); sending the "
-                    "same request again is safe",
+                    "the plan did not answer in time (is a worker running?); "
+                    + (
+                        "sending the same request again is safe"
+                        if name in SAFE_TO_REPEAT
+                        else "it may still be recorded: look at the plan before sending it again"
+                    ),
                 ) from None
+
+
+def _application_error(error: BaseException | None) -> ApplicationError | None:
+    """The ApplicationError that refused an Update: a validator's or a local activity's
+    own, or the one a regular activity's failure wraps."""
+    while error is not None:
+        if isinstance(error, ApplicationError):
+            return error
+        error = error.__cause__ if not isinstance(error, ActivityError) else error.cause
+    return None
 
 
 # --- access ------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from eventstore.errors import (
     AppendOnlyViolation,
     ConcurrencyConflict,
+    DataRefused,
     EventIdConflict,
     EventStoreError,
     StoreUnavailable,
@@ -12,6 +13,7 @@ from eventstore.store import EventStore, NewEvent, Receipt, StoredEvent, VerifyR
 __all__ = [
     "AppendOnlyViolation",
     "ConcurrencyConflict",
+    "DataRefused",
     "EventIdConflict",
     "EventStore",
     "EventStoreError",

@@ -32,6 +32,11 @@ class AppendOnlyViolation(EventStoreError):
     """The database refused to change or remove a recorded event."""
 
 
+class DataRefused(EventStoreError):
+    """PostgreSQL refused the data itself (a value it cannot hold, a constraint, a limit):
+    the same request fails the same way however often it is sent."""
+
+
 class StoreUnavailable(EventStoreError):
     """The database could not be reached or the connection broke; safe to retry."""
 

@@ -48,6 +48,7 @@ from eventstore.chain import ChainChecker
 from eventstore.errors import (
     AppendOnlyViolation,
     ConcurrencyConflict,
+    DataRefused,
     EventIdConflict,
     EventStoreError,
     StoreUnavailable,
@@ -113,6 +114,13 @@ _VERIFY_COLUMNS = (
 _VERIFY_COLUMNS_REFERENCE = (
     "stream_id, version, event_id::text AS event_id, type, schema_version, canonical_data, "
     "data::text AS data, actor_id, actor_role, recorded_at, prev_hash, hash"
+)
+# Errors about the data itself (class 22, e.g. \u0000 in jsonb; class 23, a constraint;
+# class 54, a limit such as nesting depth): no retry can change the answer.
+_REFUSES_DATA = (
+    asyncpg.DataError,
+    asyncpg.IntegrityConstraintViolationError,
+    asyncpg.ProgramLimitExceededError,
 )
 # The errors the cast of a changed canonical_data can raise: not JSON, \u0000, a number
 # out of range (class 22), nesting too deep (54001).
@@ -384,6 +392,8 @@ class EventStore:
         except asyncpg.PostgresError as exc:
             if exc.sqlstate == APPEND_ONLY_SQLSTATE:
                 raise AppendOnlyViolation(str(exc)) from exc
+            if isinstance(exc, _REFUSES_DATA):
+                raise DataRefused(f"the database cannot store this: {exc}") from exc
             raise EventStoreError(f"database error: {exc}") from exc
         except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError) as exc:
             raise StoreUnavailable(f"database unavailable: {exc}") from exc

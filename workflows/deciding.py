@@ -29,6 +29,7 @@ STORE_RETRY = RetryPolicy(
         "ConcurrencyConflict",
         "EventIdConflict",
         "CanonicalFormError",
+        "DataRefused",
         "InvalidContent",
     ],
 )
