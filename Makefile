@@ -45,6 +45,7 @@ bench: $(VENV)/.bench
 	$(BIN)/python -m bench.eventstore_bench
 	$(BIN)/python -m bench.plan_bench
 	$(BIN)/python -m bench.audit_bench
+	$(BIN)/python -m bench.hearing_flood_bench --max-seconds 600
 
 clean:
 	rm -rf $(VENV) .data .mypy_cache .ruff_cache .pytest_cache
