@@ -154,6 +154,10 @@ def _verify_many(columns: str) -> str:
     )
 
 
+class CanonicalDataUnreadable(EventStoreError):
+    """A stored canonical_data that PostgreSQL cannot parse: it was changed."""
+
+
 class _CastFailed(Exception):
     """The fast verify statement failed on a stored canonical_data: start over with the
     reference columns."""
@@ -623,6 +627,33 @@ class EventStore:
             if len(rows) < page:
                 return
             after = rows[-1]["version"]
+
+    async def iter_chain_pages(
+        self, stream_id: str, *, up_to_version: int, page: int = 2000
+    ) -> AsyncIterator[list[asyncpg.Record]]:
+        """A stream's events up to a version, in version order, a page at a time from one
+        server-side cursor, with the columns verify reads: ``data`` is NULL where the
+        server has confirmed that the jsonb is exactly what ``canonical_data`` parses to,
+        so a reader can use the stored canonical text as it is; otherwise it is the jsonb
+        as text. A ``canonical_data`` that does not parse (it was changed) raises
+        CanonicalDataUnreadable; read such a stream with ``iter_stream``."""
+        query = (
+            f"SELECT {_VERIFY_COLUMNS} FROM events WHERE stream_id = $1 AND version <= $2 "
+            "ORDER BY version"
+        )
+        try:
+            async with self._connection() as conn, conn.transaction(readonly=True):
+                cursor = await conn.cursor(query, stream_id, up_to_version)
+                while True:
+                    rows = await cursor.fetch(page)
+                    if rows:
+                        yield rows
+                    if len(rows) < page:
+                        return
+        except EventStoreError as exc:
+            if isinstance(exc.__cause__, _CAST_FAILED):
+                raise CanonicalDataUnreadable(str(exc)) from exc
+            raise
 
     async def read_domain(
         self, stream_id: str, *, up_to_version: int | None = None, as_of: datetime | None = None
