@@ -46,6 +46,7 @@ bench: $(VENV)/.bench
 	$(BIN)/python -m bench.plan_bench
 	$(BIN)/python -m bench.audit_bench
 	$(BIN)/python -m bench.hearing_flood_bench --max-seconds 600
+	$(BIN)/python -m bench.open_plans_bench
 
 clean:
 	rm -rf $(VENV) .data .mypy_cache .ruff_cache .pytest_cache
