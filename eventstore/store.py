@@ -631,29 +631,32 @@ class EventStore:
     async def iter_chain_pages(
         self, stream_id: str, *, up_to_version: int, page: int = 2000
     ) -> AsyncIterator[list[asyncpg.Record]]:
-        """A stream's events up to a version, in version order, a page at a time from one
-        server-side cursor, with the columns verify reads: ``data`` is NULL where the
-        server has confirmed that the jsonb is exactly what ``canonical_data`` parses to,
-        so a reader can use the stored canonical text as it is; otherwise it is the jsonb
-        as text. A ``canonical_data`` that does not parse (it was changed) raises
+        """A stream's events up to a version, in version order, a page at a time, with the
+        columns verify reads: ``data`` is NULL where the server has confirmed that the
+        jsonb is exactly what ``canonical_data`` parses to, so a reader can use the stored
+        canonical text as it is; otherwise it is the jsonb as text. Each page is one
+        statement by key (a plan's whole record is usually one page, one round trip: a
+        cursor would cost a transaction and more round trips than it saves). A
+        ``canonical_data`` that does not parse (it was changed) raises
         CanonicalDataUnreadable; read such a stream with ``iter_stream``."""
         query = (
-            f"SELECT {_VERIFY_COLUMNS} FROM events WHERE stream_id = $1 AND version <= $2 "
-            "ORDER BY version"
+            f"SELECT {_VERIFY_COLUMNS} FROM events WHERE stream_id = $1 AND version > $2 "
+            "AND version <= $3 ORDER BY version LIMIT $4"
         )
-        try:
-            async with self._connection() as conn, conn.transaction(readonly=True):
-                cursor = await conn.cursor(query, stream_id, up_to_version)
-                while True:
-                    rows = await cursor.fetch(page)
-                    if rows:
-                        yield rows
-                    if len(rows) < page:
-                        return
-        except EventStoreError as exc:
-            if isinstance(exc.__cause__, _CAST_FAILED):
-                raise CanonicalDataUnreadable(str(exc)) from exc
-            raise
+        after = 0
+        while True:
+            try:
+                async with self._connection() as conn:
+                    rows = await conn.fetch(query, stream_id, after, up_to_version, page)
+            except EventStoreError as exc:
+                if isinstance(exc.__cause__, _CAST_FAILED):
+                    raise CanonicalDataUnreadable(str(exc)) from exc
+                raise
+            if rows:
+                yield rows
+            if len(rows) < page:
+                return
+            after = rows[-1]["version"]
 
     async def read_domain(
         self, stream_id: str, *, up_to_version: int | None = None, as_of: datetime | None = None
