@@ -8,7 +8,7 @@ from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.errors import ApiError, not_authenticated
-from api.service import PLAN_ID_PATTERN, ApiContext
+from api.service import PLAN_ID_PATTERN, ApiContext, require_actor
 from api.tokens import Principal
 from temaplan.logging import bind_context
 
@@ -48,3 +48,13 @@ PlanId = Annotated[
         description="kommunenummer and slug, e.g. 1804-boligplan-2026",
     ),
 ]
+
+
+async def plan_actor(plan_id: PlanId, ctx: Context, me: Me) -> Principal:
+    """For the routes that change a plan: someone who may act in it, checked before the
+    body is validated, so that an outsider gets 403 whatever the body holds."""
+    require_actor(me, await ctx.plans.state(plan_id))
+    return me
+
+
+Actor = Annotated[Principal, Depends(plan_actor)]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api import requests as rq
-from api.auth import Context, Me, PlanId
+from api.auth import Actor, Context, Me, PlanId
 from api.errors import ERROR_RESPONSES, ApiError, not_allowed
 from api.revision_views import revision_pending_for
 from api.service import ApiContext, may_read, require_actor, require_reader, roles_of
@@ -199,7 +199,7 @@ async def _act(
     summary="submit the current phase's content (as the plan's project leader)",
 )
 async def submit_content(
-    plan_id: PlanId, body: rq.ContentRequest, ctx: Context, me: Me
+    plan_id: PlanId, body: rq.ContentRequest, ctx: Context, me: Actor
 ) -> cmd.Receipt:
     command = cmd.SubmitContent(actor_id=me.person_id, phase=body.phase, content=body.content)
     return await _act(ctx, me, plan_id, "submit_content", command)
@@ -210,7 +210,9 @@ async def submit_content(
     tags=["stakeholders"],
     summary="approve, or request changes with a comment, at a sign-off or anchoring step",
 )
-async def sign_off(plan_id: PlanId, body: rq.SignOffRequest, ctx: Context, me: Me) -> cmd.Receipt:
+async def sign_off(
+    plan_id: PlanId, body: rq.SignOffRequest, ctx: Context, me: Actor
+) -> cmd.Receipt:
     command = cmd.SignOff(
         actor_id=me.person_id,
         step_key=body.step_key,
@@ -226,7 +228,7 @@ async def sign_off(plan_id: PlanId, body: rq.SignOffRequest, ctx: Context, me: M
 
 @router.post("/plans/{plan_id}/draft-steps", tags=["stakeholders"], summary="complete a draft step")
 async def draft_step(
-    plan_id: PlanId, body: rq.DraftStepRequest, ctx: Context, me: Me
+    plan_id: PlanId, body: rq.DraftStepRequest, ctx: Context, me: Actor
 ) -> cmd.Receipt:
     command = cmd.CompleteDraftStep(
         actor_id=me.person_id,
@@ -242,7 +244,7 @@ async def draft_step(
     tags=["stakeholders"],
     summary="answer a reference-group round",
 )
-async def comment(plan_id: PlanId, body: rq.CommentRequest, ctx: Context, me: Me) -> cmd.Receipt:
+async def comment(plan_id: PlanId, body: rq.CommentRequest, ctx: Context, me: Actor) -> cmd.Receipt:
     command = cmd.AddComment(
         actor_id=me.person_id, content_version=body.content_version, text=body.text
     )
@@ -255,7 +257,7 @@ async def comment(plan_id: PlanId, body: rq.CommentRequest, ctx: Context, me: Me
     summary="close the hearing early (project leader)",
 )
 async def close_hearing(
-    plan_id: PlanId, body: rq.CloseHearingRequest, ctx: Context, me: Me
+    plan_id: PlanId, body: rq.CloseHearingRequest, ctx: Context, me: Actor
 ) -> cmd.Receipt:
     command = cmd.CloseHearing(actor_id=me.person_id, reason=body.reason)
     return await _act(ctx, me, plan_id, "close_hearing", command)
@@ -267,7 +269,7 @@ async def close_hearing(
     summary="summarise the hearing responses (project leader)",
 )
 async def hearing_summary(
-    plan_id: PlanId, body: rq.HearingSummaryRequest, ctx: Context, me: Me
+    plan_id: PlanId, body: rq.HearingSummaryRequest, ctx: Context, me: Actor
 ) -> cmd.Receipt:
     command = cmd.HearingSummary(actor_id=me.person_id, summary=body.summary)
     return await _act(ctx, me, plan_id, "submit_hearing_summary", command)
@@ -279,7 +281,7 @@ async def hearing_summary(
     summary="after the hearing: revise the draft or send it to the council (steering group)",
 )
 async def hearing_decision(
-    plan_id: PlanId, body: rq.HearingDecisionRequest, ctx: Context, me: Me
+    plan_id: PlanId, body: rq.HearingDecisionRequest, ctx: Context, me: Actor
 ) -> cmd.Receipt:
     command = cmd.HearingDecision(actor_id=me.person_id, outcome=body.outcome, reason=body.reason)
     return await _act(ctx, me, plan_id, "decide_after_hearing", command)
@@ -291,7 +293,7 @@ async def hearing_decision(
     summary="the municipal council adopts the plan or returns it to an earlier phase",
 )
 async def council_decision(
-    plan_id: PlanId, body: rq.CouncilDecisionRequest, ctx: Context, me: Me
+    plan_id: PlanId, body: rq.CouncilDecisionRequest, ctx: Context, me: Actor
 ) -> cmd.Receipt:
     command = cmd.CouncilDecision(
         actor_id=me.person_id,

@@ -7,6 +7,7 @@ import uuid
 from fastapi import APIRouter, Request
 
 from api import requests as rq
+from api import service
 from api.auth import Context, PlanId
 from api.errors import ERROR_RESPONSES, ApiError, refused
 from api.service import ApiContext
@@ -36,6 +37,21 @@ def hearing_view(state: PlanState) -> PublicHearing:
     )
 
 
+async def on_hearing(ctx: ApiContext, plan_id: str) -> PlanState:
+    """A plan that is or has been on public hearing. Any other answers exactly as an
+    unknown plan does: the public learns nothing of a plan before its hearing, not even
+    that it exists."""
+    try:
+        state = await ctx.plans.state(plan_id)
+    except ApiError:
+        state = None
+    if state is None or state.hearing_deadline is None:
+        raise ApiError(
+            404, "NotOnHearing", f"no plan '{plan_id[:80]}' is or has been on public hearing"
+        )
+    return state
+
+
 @router.get("/hearings", summary="plans on public hearing now")
 async def open_hearings(ctx: Context) -> list[PublicHearing]:
     return [hearing_view(s) for s in await ctx.plans.states() if s.hearing_open]
@@ -43,21 +59,20 @@ async def open_hearings(ctx: Context) -> list[PublicHearing]:
 
 @router.get("/plans/{plan_id}/hearing", summary="the draft on hearing, its deadline")
 async def hearing(plan_id: PlanId, ctx: Context) -> PublicHearing:
-    state = await ctx.plans.state(plan_id)
-    if state.hearing_deadline is None:
-        raise refused("GateNotOpen", f"plan '{plan_id}' has not been on public hearing")
-    return hearing_view(state)
+    return hearing_view(await on_hearing(ctx, plan_id))
 
 
 def client_address(request: Request) -> str:
-    # Behind a reverse proxy, run uvicorn with --proxy-headers so this is the caller's.
-    return request.client.host if request.client else "unknown"
+    """The caller's address; X-Forwarded-For counts only from TEMAPLAN_TRUSTED_PROXIES."""
+    ctx: ApiContext = request.app.state.ctx
+    peer = request.client.host if request.client else None
+    return service.client_address(peer, request.headers.get("x-forwarded-for"), ctx.proxies)
 
 
 async def respond(
     ctx: ApiContext, plan_id: str, body: rq.PublicResponseRequest, address: str
 ) -> HearingReceipt:
-    if not ctx.limiter.allow(address):
+    if not await ctx.limiter.allow(address):
         raise ApiError(
             429,
             "TooManyRequests",

@@ -14,9 +14,16 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
-from api.auth import Context, Me, PlanId
+from api.auth import Actor, Context, Me, PlanId
 from api.errors import ERROR_RESPONSES, ApiError, refused
 from api.requests import ContentHash, Reason, Version
 from api.revision_views import RevisionView, revision_view
@@ -24,6 +31,7 @@ from api.service import ApiContext, require_actor, require_reader
 from api.tokens import Principal
 from domain import revision_commands as rc
 from domain.commands import Receipt
+from domain.hierarchy import MAX_INDICATOR_DIGITS, plain_digits
 from domain.revision_models import MeasureChange
 from domain.state import PlanState, RevisionRound
 from domain.text import check_text
@@ -40,7 +48,28 @@ ItemRef = Annotated[
 ]
 # A decimal as text ("12.5") or as a JSON number; the workflow checks it and refuses a
 # malformed one with InvalidValue, before anything is recorded.
-Value = Annotated[str, StringConstraints(max_length=40), AfterValidator(check_text)] | Decimal
+
+
+def _number_as_text(value: object) -> object:
+    """A JSON number as decimal text written out (1e-5 as 0.00001): bounded here, so that
+    its text fits the command, and read by the workflow like any typed value."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return value
+    number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    if not number.is_finite() or plain_digits(number) > MAX_INDICATOR_DIGITS:
+        raise ValueError(
+            f"{value} is not a finite decimal of at most {MAX_INDICATOR_DIGITS} digits "
+            "written out (such as 12.5)"
+        )
+    return format(number, "f")
+
+
+Value = Annotated[
+    str,
+    BeforeValidator(_number_as_text),
+    StringConstraints(max_length=40),
+    AfterValidator(check_text),
+]
 
 # The scorecard page is a whole document of its own with an inline style sheet.
 SCORECARD_CSP = (
@@ -84,7 +113,7 @@ class ReviewRequest(_Request):
 
 def as_text(value: str | Decimal | None) -> str | None:
     if isinstance(value, Decimal):
-        return format(value, "f") if value.is_finite() else str(value)
+        return format(value, "f")
     return value
 
 
@@ -151,7 +180,7 @@ async def one_revision(plan_id: PlanId, year: Year, ctx: Context, me: Me) -> Rev
 
 @router.post("/{year}/reports", summary="report a measure you are responsible for")
 async def report_measure(
-    plan_id: PlanId, year: Year, body: ReportRequest, ctx: Context, me: Me
+    plan_id: PlanId, year: Year, body: ReportRequest, ctx: Context, me: Actor
 ) -> Receipt:
     command = rc.ReportMeasure(
         actor_id=me.person_id,
@@ -166,7 +195,7 @@ async def report_measure(
 
 @router.post("/{year}/goal-indicators", summary="report a goal's indicator (project leader)")
 async def report_goal_indicator(
-    plan_id: PlanId, year: Year, body: GoalIndicatorRequest, ctx: Context, me: Me
+    plan_id: PlanId, year: Year, body: GoalIndicatorRequest, ctx: Context, me: Actor
 ) -> Receipt:
     command = rc.ReportGoalIndicator(
         actor_id=me.person_id, year=year, goal_id=body.goal_id, value=as_text(body.value) or ""
@@ -179,7 +208,7 @@ async def report_goal_indicator(
     summary="close the reporting round early, once every measure is reported (project leader)",
 )
 async def close_round(
-    plan_id: PlanId, year: Year, ctx: Context, me: Me, body: EmptyRequest | None = None
+    plan_id: PlanId, year: Year, ctx: Context, me: Actor, body: EmptyRequest | None = None
 ) -> Receipt:
     command = rc.CloseReportingRound(actor_id=me.person_id, year=year)
     return await act(ctx, me, plan_id, year, update="close_round", command=command)
@@ -190,7 +219,7 @@ async def close_round(
     summary="propose next year's changes: add, change, retire measures (project leader)",
 )
 async def propose_changes(
-    plan_id: PlanId, year: Year, body: ChangesRequest, ctx: Context, me: Me
+    plan_id: PlanId, year: Year, body: ChangesRequest, ctx: Context, me: Actor
 ) -> Receipt:
     command = rc.ProposeChanges(actor_id=me.person_id, year=year, changes=body.changes)
     return await act(ctx, me, plan_id, year, update="propose_changes", command=command)
@@ -201,7 +230,7 @@ async def propose_changes(
     summary="approve, or reject with a comment, the proposed changes (steering group)",
 )
 async def review_changes(
-    plan_id: PlanId, year: Year, body: ReviewRequest, ctx: Context, me: Me
+    plan_id: PlanId, year: Year, body: ReviewRequest, ctx: Context, me: Actor
 ) -> Receipt:
     command = rc.ReviewChanges(
         actor_id=me.person_id,
@@ -216,7 +245,7 @@ async def review_changes(
 
 @router.post("/{year}/conclude", summary="conclude the revision without changes (project leader)")
 async def conclude(
-    plan_id: PlanId, year: Year, ctx: Context, me: Me, body: EmptyRequest | None = None
+    plan_id: PlanId, year: Year, ctx: Context, me: Actor, body: EmptyRequest | None = None
 ) -> Receipt:
     command = rc.ConcludeRevision(actor_id=me.person_id, year=year)
     return await act(ctx, me, plan_id, year, update="conclude", command=command)

@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Any
 
 import asyncpg
@@ -30,6 +31,7 @@ from domain.plan import Participant
 from domain.roles import Role
 from domain.state import PlanState, evolve
 from eventstore import EventStore
+from eventstore.rate_limits import RateLimits
 from temaplan.settings import Settings
 from workflows.plan_models import workflow_id_for
 
@@ -78,26 +80,51 @@ class PlanReader:
         return found
 
 
-class RateLimiter:
-    """At most ``limit`` events per key in any ``window`` seconds (sliding window, in
-    memory: one API process per address space is the deployment this is for)."""
+class PublicRateLimit:
+    """At most ``limit`` hearing responses per client address in any minute (a sliding
+    window), counted in PostgreSQL (eventstore.rate_limits) so that every API process
+    shares the count."""
 
-    def __init__(self, limit: int, window: float = 60.0) -> None:
+    def __init__(self, pool: asyncpg.Pool, limit: int, window: float = 60.0) -> None:
         self.limit = limit
-        self.window = window
-        self._seen: dict[str, deque[float]] = {}
+        self.window = timedelta(seconds=window)
+        self._limits = RateLimits(pool)
 
-    def allow(self, key: str) -> bool:
-        now = time.monotonic()
-        if len(self._seen) > 10_000:  # forget quiet addresses; keeps memory bounded
-            self._seen = {k: v for k, v in self._seen.items() if v and now - v[-1] < self.window}
-        times = self._seen.setdefault(key, deque())
-        while times and now - times[0] >= self.window:
-            times.popleft()
-        if len(times) >= self.limit:
-            return False
-        times.append(now)
-        return True
+    async def allow(self, address: str) -> bool:
+        return await self._limits.hit(f"hearing/{address[:100]}", self.limit, self.window)
+
+
+def client_address(
+    peer: str | None, forwarded_for: str | None, proxies: tuple[IPv4Network | IPv6Network, ...]
+) -> str:
+    """The caller's address: the peer's, unless the peer is a trusted proxy. Then the
+    X-Forwarded-For hops are read from the right (each proxy appends the address it was
+    called from) and the first that is not a trusted proxy is the client; the hops to its
+    left are whatever the client wrote and are never believed."""
+    address = peer or "unknown"
+    if not proxies or not _within(address, proxies):
+        return address
+    for hop in reversed([h.strip() for h in (forwarded_for or "").split(",")]):
+        if not _within(hop, proxies):
+            return hop if _is_address(hop) else address
+        address = hop
+    return address
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _within(text: str, networks: tuple[IPv4Network | IPv6Network, ...]) -> bool:
+    try:
+        address = ip_address(text)
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
 
 
 @dataclass
@@ -109,12 +136,14 @@ class ApiContext:
     update_timeout: float = 30.0
     tokens: TokenStore = field(init=False)
     plans: PlanReader = field(init=False)
-    limiter: RateLimiter = field(init=False)
+    limiter: PublicRateLimit = field(init=False)
+    proxies: tuple[IPv4Network | IPv6Network, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         self.tokens = TokenStore(self.pool, self.settings.session_hours)
         self.plans = PlanReader(EventStore(self.pool))
-        self.limiter = RateLimiter(self.settings.public_rate_per_minute)
+        self.limiter = PublicRateLimit(self.pool, self.settings.public_rate_per_minute)
+        self.proxies = self.settings.proxy_networks()
 
     @property
     def task_queue(self) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -27,7 +28,7 @@ from api.errors import ApiError, not_allowed
 from api.i18n import LANGUAGES, Language, role_name, translator
 from api.revision_views import revision_view
 from api.routes_plans import my_pending_decisions
-from api.routes_public import client_address, hearing_view, respond
+from api.routes_public import client_address, hearing_view, on_hearing, respond
 from api.routes_revisions import ReportRequest, ReviewRequest, act, as_text, find_revision
 from api.service import ApiContext, may_read, require_actor, require_reader, roles_of
 from api.tokens import Principal
@@ -43,6 +44,7 @@ from temaplan.logging import bind_context
 
 router = APIRouter(include_in_schema=False)
 SESSION_COOKIE = "temaplan_session"
+LOGIN_COOKIE = "temaplan_login"
 LANG_COOKIE = "temaplan_lang"
 OSLO = ZoneInfo("Europe/Oslo")
 RETURNABLE = (Phase.GOALS, Phase.STRATEGIES, Phase.MEASURES, Phase.DRAFT, Phase.HEARING)
@@ -158,17 +160,40 @@ async def home(request: Request) -> Response:
 
 @router.get("/login")
 async def login_form(request: Request) -> Response:
-    return render(request, "login.html", failed=False)
+    return _login_page(request, failed=False)
+
+
+def _login_page(request: Request, *, failed: bool, status_code: int = 200) -> Response:
+    """The login form, with a CSRF field tied to a cookie of its own: there is no session
+    yet, so another site could otherwise log a browser in with the attacker's token."""
+    nonce = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
+    response = render(
+        request,
+        "login.html",
+        status_code=status_code,
+        failed=failed,
+        login_csrf=csrf_token(f"login:{nonce}"),
+    )
+    response.set_cookie(
+        LOGIN_COOKIE, nonce, httponly=True, secure=True, samesite="strict", path="/login"
+    )
+    return response
 
 
 @router.post("/login")
 async def login(request: Request) -> Response:
     form = await request.form()
+    nonce = request.cookies.get(LOGIN_COOKIE, "")
+    sent = form.get("csrf", "")
+    if not (
+        nonce and isinstance(sent, str) and hmac.compare_digest(sent, csrf_token(f"login:{nonce}"))
+    ):
+        raise not_allowed("the login form has expired; open the page again and log in")
     token = str(form.get("token", "")).strip()
     ctx = _ctx(request)
     principal = await ctx.tokens.authenticate(token) if token else None
     if principal is None:
-        return render(request, "login.html", status_code=401, failed=True)
+        return _login_page(request, failed=True, status_code=401)
     key = await ctx.tokens.open_session(principal)
     response = RedirectResponse("/inbox", status_code=303)
     response.set_cookie(
@@ -451,7 +476,7 @@ async def hearings(request: Request) -> Response:
 
 @router.get("/hearing/{plan_id}")
 async def hearing_page(plan_id: str, request: Request) -> Response:
-    state = await _ctx(request).plans.state(plan_id)
+    state = await on_hearing(_ctx(request), plan_id)
     return render(
         request,
         "hearing.html",
@@ -464,6 +489,7 @@ async def hearing_page(plan_id: str, request: Request) -> Response:
 @router.post("/hearing/{plan_id}")
 async def hearing_respond(plan_id: str, request: Request) -> Response:
     ctx = _ctx(request)
+    await on_hearing(ctx, plan_id)
     form = await request.form()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     try:

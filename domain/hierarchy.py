@@ -6,10 +6,17 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+)
 
 from domain.canonical import sha256_hex
-from domain.text import PersonStr, check_text
+from domain.text import RECORDED, PersonStr, check_text
 
 ItemId = Annotated[
     str,
@@ -26,6 +33,33 @@ ShortText = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=300),
     AfterValidator(check_text),
 ]
+
+# An indicator's figures are counts, shares and sums: written out without an exponent
+# they need far fewer digits than this. More (1e-50 has fifty) is a typing mistake or an
+# attack on what reads the number, and is refused where a person sends it.
+MAX_INDICATOR_DIGITS = 18
+
+
+def plain_digits(value: Decimal) -> int:
+    """How many digits ``value`` has written out without an exponent (12.5: 3, 0.001: 3,
+    1E+3: 4), zeros before the point not counted."""
+    _sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    return max(len(digits) + exponent, 0) + max(-exponent, 0)
+
+
+def _indicator_figure(value: Decimal, info: ValidationInfo) -> Decimal:
+    if isinstance(info.context, dict) and info.context.get(RECORDED):
+        return value
+    if plain_digits(value) > MAX_INDICATOR_DIGITS:
+        raise ValueError(
+            f"{value} has more than {MAX_INDICATOR_DIGITS} digits written out; "
+            "write a decimal number such as 12.5"
+        )
+    return value
+
+
+IndicatorFigure = Annotated[Decimal, Field(allow_inf_nan=False), AfterValidator(_indicator_figure)]
 
 
 class Basis(StrEnum):
@@ -62,8 +96,8 @@ class Indicator(_Frozen):
 
     name: ShortText
     unit: ShortText | None = None
-    baseline: Decimal = Field(allow_inf_nan=False)
-    target: Decimal = Field(allow_inf_nan=False)
+    baseline: IndicatorFigure
+    target: IndicatorFigure
 
 
 class Goal(_Frozen):

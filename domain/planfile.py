@@ -6,6 +6,7 @@ Pure: the caller reads the file and passes its text and name.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Literal
 
 import yaml
@@ -17,6 +18,47 @@ from domain.rules import definition_problems
 
 Format = Literal["yaml", "json"]
 
+# A plan file is at most a handful of levels deep (plan, proposals, goals, a goal, its
+# indicator); far deeper nesting is a mistake or an attack on the parsers' recursion.
+MAX_DEPTH = 32
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def _too_deep(source: str, where: str) -> DomainValidationError:
+    return DomainValidationError(
+        [
+            Problem(
+                path=where,
+                message=f"nested more than {MAX_DEPTH} levels deep; a plan file needs far fewer",
+            )
+        ],
+        source,
+    )
+
+
+def _check_json_depth(text: str, source: str) -> None:
+    depth = 0
+    for bracket in _JSON_BRACKETS.findall(_JSON_STRING.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        if depth > MAX_DEPTH:
+            raise _too_deep(source, "")
+
+
+def _check_yaml_depth(text: str, source: str) -> None:
+    """PyYAML's event parser keeps a stack of states; its composer, which builds the
+    values, recurses once per level: count the levels on the events first."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                mark = event.start_mark
+                where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+                raise _too_deep(source, where)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
 
 def guess_format(source: str) -> Format:
     return "json" if source.lower().endswith(".json") else "yaml"
@@ -25,6 +67,7 @@ def guess_format(source: str) -> Format:
 def _load_text(text: str, source: str, fmt: Format) -> Any:
     if fmt == "json":
         try:
+            _check_json_depth(text, source)
             return json.loads(text)
         except json.JSONDecodeError as exc:
             raise DomainValidationError(
@@ -36,7 +79,12 @@ def _load_text(text: str, source: str, fmt: Format) -> Any:
                 ],
                 source,
             ) from exc
+        except ValueError as exc:  # an integer of thousands of digits
+            raise DomainValidationError(
+                [Problem(path="", message=f"invalid JSON: {exc}")], source
+            ) from exc
     try:
+        _check_yaml_depth(text, source)
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -44,6 +92,10 @@ def _load_text(text: str, source: str, fmt: Format) -> Any:
         problem = getattr(exc, "problem", None) or str(exc)
         raise DomainValidationError(
             [Problem(path=where, message=f"invalid YAML: {problem}")], source
+        ) from exc
+    except ValueError as exc:  # a value YAML reads but Python cannot hold, e.g. 5000 digits
+        raise DomainValidationError(
+            [Problem(path="", message=f"invalid YAML: {exc}")], source
         ) from exc
 
 

@@ -29,7 +29,7 @@ from domain.events import (
     RevisionScheduleCreated,
     ScorecardRecorded,
 )
-from domain.hierarchy import Measure, PlanContent
+from domain.hierarchy import MAX_INDICATOR_DIGITS, Measure, PlanContent, plain_digits
 from domain.phases import Phase
 from domain.plan import Participant, PlanDefinition
 from domain.revision_models import ChangeKind, ReportStatus, ScheduleAction
@@ -37,8 +37,6 @@ from domain.roles import Role
 from domain.rules import content_problems
 from domain.scorecard import compile_scorecard
 from domain.state import PlanState, RevisionRound
-
-MAX_INDICATOR_DIGITS = 18
 
 
 def _by_engine(at: datetime, new_id: NewId) -> dict[str, Any]:
@@ -292,6 +290,9 @@ def _open_round(revision: RevisionRound) -> None:
 
 
 def _decimal(text: str, what: str) -> Decimal:
+    """A person's decimal, as recorded: in plain form (``1E+2`` is 100) and without a
+    negative zero, with at most MAX_INDICATOR_DIGITS digits written out (so ``1e-50``,
+    fifty of them, is refused rather than kept as a tiny number nobody meant)."""
     try:
         value = Decimal(text.strip())
     except (InvalidOperation, ValueError):
@@ -299,12 +300,13 @@ def _decimal(text: str, what: str) -> Decimal:
             RefusalCode.INVALID_VALUE,
             f"{what} '{text}' is not a number; write a decimal number such as 12.5",
         ) from None
-    if not value.is_finite() or len(value.as_tuple().digits) > MAX_INDICATOR_DIGITS:
+    if not value.is_finite() or plain_digits(value) > MAX_INDICATOR_DIGITS:
         raise Refusal(
             RefusalCode.INVALID_VALUE,
             f"{what} '{text}' is not a finite decimal of at most {MAX_INDICATOR_DIGITS} digits",
         )
-    return value
+    plain = Decimal(format(value, "f"))
+    return plain.copy_abs() if plain.is_zero() else plain
 
 
 def report_measure(

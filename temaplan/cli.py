@@ -300,7 +300,8 @@ def _api(settings: Settings) -> int:
         host=settings.api_host,
         port=settings.api_port,
         log_config=None,
-        proxy_headers=True,
+        # X-Forwarded-For is read by the app, from TEMAPLAN_TRUSTED_PROXIES only.
+        proxy_headers=False,
     )
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
 
@@ -54,6 +55,12 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("TEMAPLAN_PUBLIC_RATE_PER_MINUTE"),
         description="hearing responses accepted per client address and minute",
     )
+    trusted_proxies: str = Field(
+        default="",
+        validation_alias=AliasChoices("TEMAPLAN_TRUSTED_PROXIES"),
+        description="comma-separated addresses or networks of reverse proxies whose "
+        "X-Forwarded-For is believed; none by default",
+    )
     session_hours: int = Field(
         default=8, ge=1, le=24 * 30, validation_alias=AliasChoices("TEMAPLAN_SESSION_HOURS")
     )
@@ -80,6 +87,27 @@ class Settings(BaseSettings):
     revision_day: int = Field(
         default=1, ge=1, le=31, validation_alias=AliasChoices("TEMAPLAN_REVISION_DAY")
     )
+
+    def proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return tuple(
+            ip_network(part.strip(), strict=False)
+            for part in self.trusted_proxies.split(",")
+            if part.strip()
+        )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                try:
+                    ip_network(part.strip(), strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"'{part.strip()}' is not an address or network (e.g. 10.0.0.5 or "
+                        "10.0.0.0/24)"
+                    ) from None
+        return value
 
     def revision_date(self) -> RevisionDate:
         return RevisionDate(month=self.revision_month, day=self.revision_day)

@@ -143,6 +143,8 @@ async def run_up(settings: Settings, temporal_port: int, ui_port: int) -> int:
                 port=settings.api_port,
                 log_config=None,
                 access_log=False,
+                # X-Forwarded-For is read by the app, from TEMAPLAN_TRUSTED_PROXIES only.
+                proxy_headers=False,
             )
         )
         serving = asyncio.create_task(server.serve())

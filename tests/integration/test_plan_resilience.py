@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
+import sys
 import uuid
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -408,4 +411,72 @@ async def test_a_workflow_behind_its_record_catches_up_on_its_next_step(
         moved = await driver.wait_for(lambda s: s.step_key == "strategies.submit")
         assert moved.phase == "strategies"
         await assert_record_intact(store, handle, definition.plan_id)
+        await handle.terminate("test done")
+
+
+async def test_a_worker_killed_after_committing_a_decision_loses_nothing(
+    temporal_env: WorkflowEnvironment,
+    pool: asyncpg.Pool,
+    database_url: str,
+    bodo: PlanDefinition,
+    tmp_path: Path,
+) -> None:
+    """The fault as it happens: a worker process is killed with SIGKILL after its append
+    of a person's sign-off committed and before the workflow task completed. The next
+    worker decides the sign-off again (a later workflow.now()); the person gets the
+    receipt of the event already in the record, and the plan goes on."""
+    definition = unique(bodo)
+    queue = f"plans-{uuid.uuid4()}"
+    client = temporal_env.client
+    store = EventStore(pool)
+    marker = tmp_path / "committed.json"
+    async with build_worker(client, pool, queue):
+        with temporal_env.with_time_skipping_disabled():
+            handle = await start_plan(client, definition, queue)
+        driver = PlanDriver(handle, definition)
+        gate = await drive_until(driver, lambda s: s.step_key == "goals.quality_assurance")
+    doomed = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.integration.killable_worker",
+        client.service_client.config.target_host, client.namespace, database_url, queue,
+        str(marker),
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert doomed.stdout is not None
+        assert (await asyncio.wait_for(doomed.stdout.readline(), 30)).strip() == b"ready"
+        signer = gate.awaited[0].people[0]
+        with temporal_env.with_time_skipping_disabled():
+            sent = asyncio.create_task(driver.update("sign_off", sign_off_by(gate, signer)))
+            for _ in range(300):
+                if marker.exists():
+                    break
+                await asyncio.sleep(0.1)
+            assert marker.exists(), "the worker never committed the sign-off"
+            doomed.send_signal(signal.SIGKILL)
+            await doomed.wait()
+            committed = AppendEventsOutput.model_validate_json(marker.read_text())
+            [original] = committed.receipts
+            assert (await store.head(definition.plan_id))[0] == original.version
+            assert not sent.done()
+
+            async with build_worker(client, pool, queue):  # the next worker
+                receipt = await asyncio.wait_for(sent, 60)
+                assert (receipt.version, receipt.event_id, receipt.hash) == (
+                    original.version,
+                    original.event_id,
+                    original.hash,
+                )
+                assert receipt.recorded_at == original.recorded_at
+                moved = await drive_until(driver, lambda s: s.phase == "strategies")
+                assert moved.step_key == "strategies.submit"
+                await assert_record_intact(store, handle, definition.plan_id)
+                stored = await store.read(definition.plan_id)
+                assert (
+                    sum(1 for e in stored if e.type == "sign_off_given" and e.actor_id == signer)
+                    == 1
+                )
+    finally:
+        if doomed.returncode is None:
+            doomed.send_signal(signal.SIGKILL)
+            await doomed.wait()
         await handle.terminate("test done")
