@@ -356,7 +356,9 @@ async def test_plans_reach_adoption_through_kills_and_restarts(
         responses = Counter(
             e.data.get("response_id") for e in stored if e.type == "hearing_response_received"
         )
-        assert responses == Counter({f"{driver.definition.slug}-{n + 1}": 1 for n in range(3)})
+        assert responses == Counter(
+            {f"{driver.definition.slug}-{n + 1}": 1 for n in range(HEARING_RESPONSES)}
+        )
         assert sum(1 for e in stored if e.type == "plan_adopted") == 1
     chains = await store.verify_streams([d.definition.plan_id for d in drivers])
     assert all(c.ok for c in chains), [c.problem for c in chains if not c.ok]
