@@ -46,7 +46,7 @@ from temporalio.testing import WorkflowEnvironment
 from bench.databases import postgres_server, scratch_database
 from domain import commands as cmd
 from domain.gates import PlanStatus
-from domain.plan import PlanDefinition
+from domain.plan import PlanDefinition, PlanType
 from domain.roles import Role
 from eventstore.pool import create_pool
 from starter import start_plan
@@ -95,7 +95,10 @@ async def signing_lanes(
     stalled: list[str] = []
 
     async def lane(n: int) -> None:
-        definition = base.model_copy(update={"slug": f"s{n:02d}{uuid.uuid4().hex[:8]}"})
+        # As a temaplan: its hearing may be closed early with a reason.
+        definition = base.model_copy(
+            update={"slug": f"s{n:02d}{uuid.uuid4().hex[:8]}", "plan_type": PlanType.TEMAPLAN}
+        )
         driver = TimedDriver(await start_plan(client, definition, queue), definition)
         driver.sign_offs = timings
 

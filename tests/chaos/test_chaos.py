@@ -38,7 +38,7 @@ from temporalio.client import Client
 
 from domain import commands as cmd
 from domain.gates import PlanStatus
-from domain.plan import PlanDefinition
+from domain.plan import PlanDefinition, PlanType
 from domain.roles import Role
 from eventstore import EventStore
 from eventstore.migrate import migrate
@@ -128,7 +128,10 @@ async def hearing_for(driver: ChaosDriver, status: PlanStatus) -> None:
                 response_id=f"{driver.definition.slug}-{n + 1}",
             ),
         )
-    await driver.update("close_hearing", cmd.CloseHearing(actor_id=leader, reason="test"))
+    await driver.update(
+        "close_hearing",
+        cmd.CloseHearing(actor_id=leader, reason="Høringen lukkes tidlig i testen."),
+    )
 
 
 async def drive(driver: ChaosDriver, deadline: float) -> PlanStatus:
@@ -290,8 +293,12 @@ async def test_plans_reach_adoption_through_kills_and_restarts(
     rng = random.Random(seed)
     tally = Tally()
     base = load_plan_file(ROOT / "examples" / "bodo.yaml")
+    # As temaplans: their hearings may be closed early with a reason (a kommunedelplan's
+    # runs its legal six weeks, which a dev server without time skipping cannot pass).
     definitions: list[PlanDefinition] = [
-        base.model_copy(update={"slug": f"c{n:03d}{uuid.uuid4().hex[:6]}"})
+        base.model_copy(
+            update={"slug": f"c{n:03d}{uuid.uuid4().hex[:6]}", "plan_type": PlanType.TEMAPLAN}
+        )
         for n in range(form.plans)
     ]
     began = time.monotonic()
