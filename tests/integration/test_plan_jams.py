@@ -176,3 +176,63 @@ async def test_a_503_calls_a_repeat_safe_only_where_the_plan_recognises_it(
     assert "safe" not in comment.value.message
     assert "look at the plan before sending it again" in comment.value.message
     assert "sending the same request again is safe" in sign_off.value.message
+
+
+class StoreDownForOnePlan(PlanActivities):
+    """Every append of plan ``jammed`` fails as if its database were unreachable: a
+    fault a retry may fix, so Temporal keeps retrying and the plan's requests wait."""
+
+    def __init__(self, pool: asyncpg.Pool, jammed: str) -> None:
+        super().__init__(pool)
+        self.jammed = jammed
+
+    @activity.defn(name="append_events")
+    async def append_events(self, request: AppendEventsInput) -> AppendEventsOutput:
+        if request.stream_id == self.jammed and request.events[0].type == "sign_off_given":
+            raise RuntimeError("connection refused")
+        return await super().append_events(request)
+
+
+async def test_a_backlog_in_one_plan_never_spreads_to_another(
+    plain_client: Client, pool: asyncpg.Pool, database_url: str, bodo: PlanDefinition
+) -> None:
+    jammed, other = unique(bodo), unique(bodo)
+    queue = f"plans-{uuid.uuid4()}"
+    async with (
+        worker_with(plain_client, queue, StoreDownForOnePlan(pool, jammed.plan_id)),
+        api_for(plain_client, pool, database_url, queue) as (api, ctx),
+    ):
+        gates = {d.plan_id: await at_first_gate(plain_client, d, queue) for d in (jammed, other)}
+        steering = [p.id for p in jammed.members(Role.STEERING_GROUP)]
+        token = await bearer(ctx, steering[0])
+        ctx.update_timeout = 6.0
+
+        async def sign(plan: str) -> httpx.Response:
+            return await api.post(f"/api/plans/{plan}/sign-offs", json=gates[plan], headers=token)
+
+        try:
+            waiting = [asyncio.create_task(sign(jammed.plan_id)) for _ in range(14)]
+            await asyncio.sleep(2)
+            # Another plan is answered at once while fourteen requests wait in this one.
+            started = asyncio.get_running_loop().time()
+            elsewhere = await sign(other.plan_id)
+            assert elsewhere.status_code == 200, elsewhere.text
+            assert asyncio.get_running_loop().time() - started < 3
+            answers = await asyncio.gather(*waiting)
+        finally:
+            for plan in (jammed.plan_id, other.plan_id):
+                await plain_client.get_workflow_handle(workflow_id_for(plan)).terminate("done")
+        # The plan's own requests are told what happened to them: it did not answer in
+        # time (a sign-off is safe to send again, and the answer says so), or, where
+        # Temporal admits no more Updates to the workflow, that it is busy and nothing
+        # was recorded. Never a 500, never an error of the service as a whole.
+        for answer in answers:
+            error = answer.json()["error"]
+            assert (answer.status_code, error["code"]) in {
+                (503, "PlanNotAnswering"),
+                (429, "PlanBusy"),
+            }, answer.text
+            if answer.status_code == 503:
+                assert "sending the same request again is safe" in error["message"]
+            else:
+                assert "nothing was recorded" in error["message"]
