@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test chaos lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,11 +37,17 @@ format: $(VENV)/.dev
 test: lint
 	$(BIN)/python -m pytest
 
+# The chaos test's long form: 100 plans, >= 55 worker kills, restarts of both servers.
+chaos: $(VENV)/.dev
+	TEMAPLAN_CHAOS=long $(BIN)/python -m pytest -m chaos -p no:cacheprovider tests/chaos
+
 bench: $(VENV)/.bench
 	$(BIN)/python -m bench.eventstore_bench
 	$(BIN)/python -m bench.plan_bench
 	$(BIN)/python -m bench.audit_bench
 	$(BIN)/python -m bench.log_bench
+	$(BIN)/python -m bench.hearing_flood_bench --max-seconds 600
+	$(BIN)/python -m bench.open_plans_bench
 
 clean:
 	rm -rf $(VENV) .data .mypy_cache .ruff_cache .pytest_cache

@@ -72,11 +72,19 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     )
 
 
+# Plans wait at their gates for days: a worker holding every open plan in memory grows
+# with their number (the SDK's default keeps 1,000, each a sandboxed instance). 250 keeps
+# the worker's memory bounded; a plan out of the cache replays its history (one run: at
+# most a few hundred events) when a person next acts on it.
+DEFAULT_WORKFLOW_CACHE = 250
+
+
 def build_worker(
     client: Client,
     pool: asyncpg.Pool,
     task_queue: str,
     revision_date: RevisionDate = DEFAULT_REVISION_DATE,
+    max_cached_workflows: int = DEFAULT_WORKFLOW_CACHE,
 ) -> Worker:
     activities = PlanActivities(pool)
     schedules = ScheduleActivities(client, task_queue, revision_date)
@@ -86,6 +94,7 @@ def build_worker(
         workflows=list(WORKFLOWS),
         workflow_runner=workflow_runner(),
         activities=[*activities.all(), *schedules.all()],
+        max_cached_workflows=max_cached_workflows,
         # A killed worker's sticky queue otherwise stalls its plans for ~10 s.
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=1),
         graceful_shutdown_timeout=timedelta(seconds=10),
@@ -100,7 +109,13 @@ async def run_worker(settings: Settings) -> None:
     client = await connect(settings)
     key = signing_key(settings)
     async with migrated_pool(settings) as pool:
-        worker = build_worker(client, pool, settings.temporal_task_queue, settings.revision_date())
+        worker = build_worker(
+            client,
+            pool,
+            settings.temporal_task_queue,
+            settings.revision_date(),
+            settings.workflow_cache,
+        )
         log.info("worker started", task_queue=settings.temporal_task_queue)
         async with worker, running_checkpointer(pool, key, settings.checkpoint_interval):
             await stop.wait()

