@@ -4,10 +4,13 @@ the superuser, exactly as the compose stack's postgres runs it on first start.""
 from __future__ import annotations
 
 import asyncio
+import secrets
 import subprocess
 from dataclasses import dataclass
 from importlib import resources
 from urllib.parse import quote, urlsplit, urlunsplit
+
+import asyncpg
 
 from eventstore.pool import with_database
 from temaplan.pgtools import program_for, server_major
@@ -25,12 +28,12 @@ class Roles:
     owner: Role
     app: Role
     auditor: Role
-    temporal: Role
-    temporal_db: str
-    temporal_visibility_db: str
+    temporal: Role | None = None
+    temporal_db: str = "temporal"
+    temporal_visibility_db: str = "temporal_visibility"
 
     def variables(self) -> dict[str, str]:
-        return {
+        own = {
             "events_db": self.events_db,
             "owner_role": self.owner.name,
             "owner_password": self.owner.password,
@@ -38,6 +41,10 @@ class Roles:
             "app_password": self.app.password,
             "auditor_role": self.auditor.name,
             "auditor_password": self.auditor.password,
+        }
+        if self.temporal is None:
+            return own
+        return own | {
             "temporal_role": self.temporal.name,
             "temporal_password": self.temporal.password,
             "temporal_db": self.temporal_db,
@@ -67,3 +74,23 @@ async def apply_roles(superuser_dsn: str, roles: Roles) -> None:
     )
     if done.returncode != 0:
         raise RuntimeError(f"eventstore/roles.sql failed: {done.stderr.strip()}")
+
+
+async def least_privilege(superuser_dsn: str, events_db: str = "temaplan_events") -> Roles:
+    """`temaplan up` on the embedded server: the roles made as compose makes them (fresh
+    passwords each start), and the event store migrated by its owner."""
+    from eventstore.migrate import migrate
+
+    roles = Roles(
+        events_db=events_db,
+        owner=Role("temaplan_owner", secrets.token_urlsafe(24)),
+        app=Role("temaplan_app", secrets.token_urlsafe(24)),
+        auditor=Role("temaplan_auditor", secrets.token_urlsafe(24)),
+    )
+    await apply_roles(superuser_dsn, roles)
+    owner = await asyncpg.connect(as_role(superuser_dsn, roles.owner, events_db))
+    try:
+        await migrate(owner)
+    finally:
+        await owner.close()
+    return roles
