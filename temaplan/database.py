@@ -18,7 +18,13 @@ log = structlog.get_logger(__name__)
 
 
 def _start_embedded(directory: Path) -> tuple[str, object]:
-    import pgserver  # imported lazily: production never needs it
+    try:
+        import pgserver  # imported lazily: production never needs it
+    except ImportError:
+        raise RuntimeError(
+            "DATABASE_URL is not set and the embedded PostgreSQL is not installed "
+            "(pip install 'temaplan[embedded]')"
+        ) from None
 
     directory.mkdir(parents=True, exist_ok=True)
     # pgserver keeps a lock file beside its data directory and, run as root, changes
