@@ -403,6 +403,15 @@ async def test_the_compose_topology_runs_a_plan_to_adoption_through_the_proxy(
             with_login = await http.get("/temporal/", auth=("operator", UI_PASSWORD))
             assert with_login.status_code != 401
 
+            # The web page's login over TLS: the Secure session cookie comes back and works.
+            page = await http.get("/login")
+            csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+            assert csrf is not None
+            logged_in = await http.post("/login", data={"csrf": csrf.group(1), "token": token})
+            assert logged_in.status_code == 303, logged_in.text
+            assert "secure" in logged_in.headers["set-cookie"].lower()
+            assert (await http.get("/inbox")).status_code == 200
+
             created = await http.post(
                 "/api/plans",
                 content=definition.model_dump_json(),
