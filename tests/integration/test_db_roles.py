@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -22,6 +23,7 @@ from eventstore.log import MerkleLog
 from eventstore.migrate import migrate
 from eventstore.pool import create_pool
 from starter import start_plan
+from temaplan.backup import backup, restore
 from temaplan.db_roles import Role, Roles, apply_roles, as_role
 from temaplan.simulation import PlanDriver, send_hearing_responses
 from tests.integration.conftest import EARLY_CLOSE, closable_early, unique
@@ -186,3 +188,41 @@ async def test_a_plan_runs_to_adoption_as_the_application_role(
     stored = await EventStore(app_pool).read(definition.plan_id)
     assert stored[-1].recorded_at <= datetime.now(UTC)
     assert await MerkleLog(app_pool).sequenced_size() == len(stored)
+
+
+async def test_a_backup_restored_by_the_owner_keeps_the_roles_rights(
+    app_pool: asyncpg.Pool, postgres_server_url: str, roles: Roles, tmp_path: Path
+) -> None:
+    """Backup and restore as the owner role: the restored database still lets the
+    application append (the sequencer keeps its owner's rights) and still refuses it the
+    rest."""
+    from tests.integration.test_eventstore import new_event
+
+    await EventStore(app_pool).append("plan-kept", 0, [new_event(1), new_event(2)])
+    owner_url = as_role(postgres_server_url, roles.owner, roles.events_db)
+    dump = tmp_path / "events.dump"
+    await backup(owner_url, dump)
+
+    restored = f"{roles.events_db}_restored"
+    admin = await asyncpg.connect(postgres_server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{restored}" OWNER "{roles.owner.name}"')
+        await admin.execute(
+            f'GRANT CONNECT ON DATABASE "{restored}" TO "{roles.app.name}", "{roles.auditor.name}"'
+        )
+        await restore(as_role(postgres_server_url, roles.owner, restored), dump)
+        pool = await create_pool(as_role(postgres_server_url, roles.app, restored))
+        try:
+            store = EventStore(pool)
+            await store.append("plan-kept", 2, [new_event(3)])
+            assert [e.version for e in await store.read("plan-kept")] == [1, 2, 3]
+            assert await MerkleLog(pool).sequenced_size() == 3
+            async with pool.acquire() as conn:
+                for statement in ("DELETE FROM events", "UPDATE log_head SET size = 0"):
+                    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                        await conn.execute(statement)
+        finally:
+            await pool.close()
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{restored}" WITH (FORCE)')
+        await admin.close()
