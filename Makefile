@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test chaos lint format bench clean
+.PHONY: demo test chaos lint format bench clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -11,15 +11,15 @@ $(BIN)/python:
 
 # Stamp files: reinstall only when pyproject.toml changes.
 $(VENV)/.runtime: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -e '.[embedded]'
 	touch $@
 
 $(VENV)/.dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,embedded]'
 	touch $@ $(VENV)/.runtime
 
 $(VENV)/.bench: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/pip install --quiet -e '.[dev,bench,embedded]'
 	touch $@ $(VENV)/.dev $(VENV)/.runtime
 
 demo: $(VENV)/.runtime
@@ -48,6 +48,13 @@ bench: $(VENV)/.bench
 	$(BIN)/python -m bench.log_bench
 	$(BIN)/python -m bench.hearing_flood_bench --max-seconds 600
 	$(BIN)/python -m bench.open_plans_bench
+
+# The production image's pinned dependencies (Dockerfile), from pyproject.toml.
+lock: pyproject.toml
+	$(PYTHON) -m venv $(VENV)-lock
+	$(VENV)-lock/bin/pip install --quiet 'pip-tools>=7.4,<8'
+	$(VENV)-lock/bin/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links \
+		--output-file requirements.lock pyproject.toml
 
 clean:
 	rm -rf $(VENV) .data .mypy_cache .ruff_cache .pytest_cache

@@ -50,19 +50,30 @@ async def migrate(conn: asyncpg.Connection, migrations: list[Migration] | None =
     """Apply what is missing, each migration in a transaction of its own; returns the
     versions applied now (empty when the database is up to date)."""
     todo = bundled_migrations() if migrations is None else migrations
+    if await _up_to_date(conn, todo):
+        # The worker and the API connect as the application role, which may read the
+        # migrations table but create nothing: they check, the owner migrates.
+        return []
     applied_now: list[int] = []
-    async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK_KEY)
-        await conn.execute(
-            """
-            CREATE TABLE IF NOT EXISTS schema_migrations (
-                version    integer     PRIMARY KEY,
-                name       text        NOT NULL,
-                checksum   text        NOT NULL,
-                applied_at timestamptz NOT NULL DEFAULT now()
+    try:
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK_KEY)
+            await conn.execute(
+                """
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version    integer     PRIMARY KEY,
+                    name       text        NOT NULL,
+                    checksum   text        NOT NULL,
+                    applied_at timestamptz NOT NULL DEFAULT now()
+                )
+                """
             )
-            """
-        )
+    except asyncpg.InsufficientPrivilegeError as exc:
+        user = await conn.fetchval("SELECT current_user")
+        raise MigrationError(
+            f"the database needs migrations, and role '{user}' may not run them ({exc}); "
+            "run `temaplan migrate` with DATABASE_URL naming the owner role"
+        ) from exc
     for migration in todo:
         async with conn.transaction():
             # Serialises concurrent runners (several workers starting at once): the
@@ -93,3 +104,11 @@ async def migrate(conn: asyncpg.Connection, migrations: list[Migration] | None =
         applied_now.append(migration.version)
         log.info("migration applied", version=migration.version, name=migration.name)
     return applied_now
+
+
+async def _up_to_date(conn: asyncpg.Connection, todo: list[Migration]) -> bool:
+    if await conn.fetchval("SELECT to_regclass('schema_migrations')") is None:
+        return False
+    rows = await conn.fetch("SELECT version, checksum FROM schema_migrations")
+    recorded = {r["version"]: r["checksum"] for r in rows}
+    return all(recorded.get(m.version) == m.checksum for m in todo)

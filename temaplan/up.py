@@ -19,6 +19,7 @@ from pathlib import Path
 import structlog
 import uvicorn
 
+from temaplan.database import database_url
 from temaplan.settings import Settings
 from temaplan.temporal_server import dev_server_args, temporal_binary
 from workflows.search_attributes import ALL_KEYS
@@ -122,8 +123,11 @@ async def run_up(settings: Settings, temporal_port: int, ui_port: int) -> int:
         else:
             address = await stack.enter_async_context(dev_server(settings, temporal_port, ui_port))
         log_key = dev_signing_key(settings)
+        # The worker and the API connect as the application role (README, "Database roles").
+        events = await stack.enter_async_context(database_url(settings, as_application=True))
         running = settings.model_copy(
             update={
+                "database_url": events,
                 "temporal_address": address,
                 "log_vkey": settings.log_vkey or log_key.verifier.vkey(),
             }

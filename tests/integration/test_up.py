@@ -130,3 +130,43 @@ async def _issue(env: dict[str, str], person: str) -> dict[str, str]:
     out, _ = await process.communicate()
     assert process.returncode == 0
     return {"Authorization": f"Bearer {out.decode().strip()}"}
+
+
+async def test_up_on_the_embedded_database_serves_as_the_application_role(
+    tmp_path: Path,
+) -> None:
+    """Without DATABASE_URL: the roles made by eventstore/roles.sql, the tables owned by
+    temaplan_owner, and every connection of the worker and the API as temaplan_app."""
+    import asyncpg
+
+    api_port, temporal_port, ui_port = _free_port(), _free_port(), _free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
+        "TEMAPLAN_DATA_DIR": str(tmp_path / "data"),
+        "TEMAPLAN_API_PORT": str(api_port),
+        "LOG_FORMAT": "json",
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("TEMPORAL_ADDRESS", None)
+    process, lines = await _up(env, temporal_port, ui_port)
+    try:
+        token = next(line for line in lines if line.startswith("tp_"))
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api_port}") as http:
+            me = await http.get("/api/me", headers={"Authorization": f"Bearer {token}"})
+            assert me.json()["kind"] == "admin"
+        socket_dir = (tmp_path / "data" / "postgres" / "pgdata").resolve()
+        conn = await asyncpg.connect(f"postgresql://postgres@/temaplan_events?host={socket_dir}")
+        try:
+            owner = await conn.fetchval(
+                "SELECT tableowner FROM pg_tables WHERE tablename = 'events'"
+            )
+            users = await conn.fetch(
+                "SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = 'temaplan_events' "
+                "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+            )
+        finally:
+            await conn.close()
+        assert owner == "temaplan_owner"
+        assert [r["usename"] for r in users] == ["temaplan_app"]
+    finally:
+        await _down(process)

@@ -1,0 +1,228 @@
+"""Least privilege: the worker and the API connect as the application role, which can
+append to the record and read it, and nothing else there; migrations run as the owner.
+The roles are made by eventstore/roles.sql, the file the compose stack's postgres runs."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from domain import commands as cmd
+from domain.gates import PlanStatus
+from domain.plan import PlanDefinition
+from domain.roles import Role as PlanRole
+from eventstore import EventStore
+from eventstore.errors import MigrationError
+from eventstore.log import MerkleLog
+from eventstore.migrate import migrate
+from eventstore.pool import create_pool
+from starter import start_plan
+from temaplan.backup import backup, restore
+from temaplan.db_roles import Role, Roles, apply_roles, as_role
+from temaplan.simulation import PlanDriver, send_hearing_responses
+from tests.integration.conftest import EARLY_CLOSE, closable_early, unique
+from worker import build_worker
+
+pytestmark = pytest.mark.servers
+
+
+def run_roles() -> Roles:
+    # Roles belong to the whole cluster, which other test runs may share: named per run.
+    tag = uuid.uuid4().hex[:8]
+    return Roles(
+        events_db=f"temaplan_roles_{tag}",
+        owner=Role(f"temaplan_owner_{tag}", uuid.uuid4().hex),
+        app=Role(f"temaplan_app_{tag}", uuid.uuid4().hex),
+        auditor=Role(f"temaplan_auditor_{tag}", uuid.uuid4().hex),
+        temporal=Role(f"temporal_{tag}", uuid.uuid4().hex),
+        temporal_db=f"temporal_{tag}",
+        temporal_visibility_db=f"temporal_visibility_{tag}",
+    )
+
+
+async def drop_roles(superuser_dsn: str, roles: Roles) -> None:
+    admin = await asyncpg.connect(superuser_dsn)
+    try:
+        for db in (roles.events_db, roles.temporal_db, roles.temporal_visibility_db):
+            await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        for role in (roles.owner, roles.app, roles.auditor, roles.temporal):
+            await admin.execute(f'DROP ROLE IF EXISTS "{role.name}"')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def roles(postgres_server_url: str) -> AsyncIterator[Roles]:
+    made = run_roles()
+    try:
+        await apply_roles(postgres_server_url, made)
+        await apply_roles(postgres_server_url, made)  # idempotent: run again at will
+        owner = await asyncpg.connect(as_role(postgres_server_url, made.owner, made.events_db))
+        try:
+            assert await migrate(owner)
+        finally:
+            await owner.close()
+        yield made
+    finally:
+        await drop_roles(postgres_server_url, made)
+
+
+@pytest.fixture
+async def app_pool(postgres_server_url: str, roles: Roles) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(as_role(postgres_server_url, roles.app, roles.events_db))
+    try:
+        async with pool.acquire() as conn:
+            assert await migrate(conn) == []  # checks, creates nothing
+        yield pool
+    finally:
+        await pool.close()
+
+
+REFUSED_ON_EVENTS = [
+    "ALTER TABLE events DISABLE TRIGGER events_no_update_delete",
+    "ALTER TABLE events DISABLE TRIGGER ALL",
+    "DROP TRIGGER events_no_update_delete ON events",
+    "SET session_replication_role = replica",
+    "DELETE FROM events",
+    "UPDATE events SET actor_id = 'someone.else'",
+    "TRUNCATE events",
+    "DROP TABLE events CASCADE",
+    "ALTER TABLE events OWNER TO CURRENT_USER",
+    "CREATE OR REPLACE FUNCTION events_refuse_change() RETURNS trigger LANGUAGE plpgsql "
+    "AS $$ BEGIN RETURN NULL; END; $$",
+]
+
+REFUSED_ON_LOG = [
+    "INSERT INTO log_leaves (leaf_index, position, event_hash) VALUES (999, 999, repeat('0', 64))",
+    "UPDATE log_leaves SET event_hash = repeat('0', 64)",
+    "DELETE FROM log_leaves",
+    "UPDATE log_head SET size = 0",
+    "UPDATE log_tree SET size = 0",
+    "DELETE FROM log_nodes",
+    "UPDATE log_nodes SET hash = hash",
+    "DELETE FROM log_checkpoints",
+    "UPDATE log_checkpoints SET note = ''",
+    "TRUNCATE log_tree",
+    "ALTER FUNCTION log_sequence() SECURITY INVOKER",
+    "DELETE FROM schema_migrations",
+]
+
+
+async def test_application_role_appends_and_reads_but_cannot_rewrite(
+    app_pool: asyncpg.Pool, postgres_server_url: str, roles: Roles
+) -> None:
+    from tests.integration.test_eventstore import new_event  # the store's own test event
+
+    store = EventStore(app_pool)
+    await store.append("plan-roles", 0, [new_event(1)])
+    await store.append("plan-roles", 1, [new_event(2)])
+    assert [e.version for e in await store.read("plan-roles")] == [1, 2]
+    log = MerkleLog(app_pool)
+    assert await log.sequenced_size() == 2  # the sequencer ran with its owner's rights
+    await log.integrate()
+    assert await log.built_size() == 2
+
+    async with app_pool.acquire() as conn:
+        for statement in REFUSED_ON_EVENTS + REFUSED_ON_LOG:
+            with pytest.raises(asyncpg.PostgresError) as refused:
+                async with conn.transaction():
+                    await conn.execute(statement)
+            assert refused.value.sqlstate in {"42501", "TP001"}, (statement, refused.value)
+    assert [e.version for e in await store.read("plan-roles")] == [1, 2]
+    assert await log.sequenced_size() == 2
+
+    auditor = await asyncpg.connect(as_role(postgres_server_url, roles.auditor, roles.events_db))
+    try:
+        assert await auditor.fetchval("SELECT count(*) FROM events") == 2
+        with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
+            await auditor.execute("INSERT INTO log_tree (only_row, size) VALUES (false, 0)")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await auditor.fetchval("SELECT count(*) FROM access_tokens")
+    finally:
+        await auditor.close()
+
+
+async def test_application_role_cannot_migrate(postgres_server_url: str, roles: Roles) -> None:
+    admin = await asyncpg.connect(postgres_server_url)
+    fresh = f"{roles.events_db}_fresh"
+    try:
+        await admin.execute(f'CREATE DATABASE "{fresh}" OWNER "{roles.owner.name}"')
+        await admin.execute(f'GRANT CONNECT ON DATABASE "{fresh}" TO "{roles.app.name}"')
+        conn = await asyncpg.connect(as_role(postgres_server_url, roles.app, fresh))
+        try:
+            with pytest.raises(MigrationError, match="owner role"):
+                await migrate(conn)
+        finally:
+            await conn.close()
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{fresh}" WITH (FORCE)')
+        await admin.close()
+
+
+async def test_a_plan_runs_to_adoption_as_the_application_role(
+    temporal_env: WorkflowEnvironment, app_pool: asyncpg.Pool, bodo: PlanDefinition
+) -> None:
+    definition = closable_early(unique(bodo))
+    queue = f"roles-{uuid.uuid4()}"
+    async with build_worker(temporal_env.client, app_pool, queue):
+        with temporal_env.with_time_skipping_disabled():  # type: ignore[attr-defined]
+            handle = await start_plan(temporal_env.client, definition, queue)
+        driver = PlanDriver(handle, definition)  # type: ignore[arg-type]
+
+        async def hearing(status: PlanStatus) -> None:
+            await send_hearing_responses(driver, 2, with_receipt=1)
+            await driver.wait_for(lambda s: s.hearing_responses == 2)
+            leader = driver.person(PlanRole.PROJECT_LEADER)
+            await driver.update(
+                "close_hearing", cmd.CloseHearing(actor_id=leader, reason=EARLY_CLOSE)
+            )
+
+        final = await driver.run_to_adoption(hearing)
+    assert final.status == "adopted"
+    stored = await EventStore(app_pool).read(definition.plan_id)
+    assert stored[-1].recorded_at <= datetime.now(UTC)
+    assert await MerkleLog(app_pool).sequenced_size() == len(stored)
+
+
+async def test_a_backup_restored_by_the_owner_keeps_the_roles_rights(
+    app_pool: asyncpg.Pool, postgres_server_url: str, roles: Roles, tmp_path: Path
+) -> None:
+    """Backup and restore as the owner role: the restored database still lets the
+    application append (the sequencer keeps its owner's rights) and still refuses it the
+    rest."""
+    from tests.integration.test_eventstore import new_event
+
+    await EventStore(app_pool).append("plan-kept", 0, [new_event(1), new_event(2)])
+    owner_url = as_role(postgres_server_url, roles.owner, roles.events_db)
+    dump = tmp_path / "events.dump"
+    await backup(owner_url, dump)
+
+    restored = f"{roles.events_db}_restored"
+    admin = await asyncpg.connect(postgres_server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{restored}" OWNER "{roles.owner.name}"')
+        await admin.execute(
+            f'GRANT CONNECT ON DATABASE "{restored}" TO "{roles.app.name}", "{roles.auditor.name}"'
+        )
+        await restore(as_role(postgres_server_url, roles.owner, restored), dump)
+        pool = await create_pool(as_role(postgres_server_url, roles.app, restored))
+        try:
+            store = EventStore(pool)
+            await store.append("plan-kept", 2, [new_event(3)])
+            assert [e.version for e in await store.read("plan-kept")] == [1, 2, 3]
+            assert await MerkleLog(pool).sequenced_size() == 3
+            async with pool.acquire() as conn:
+                for statement in ("DELETE FROM events", "UPDATE log_head SET size = 0"):
+                    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                        await conn.execute(statement)
+        finally:
+            await pool.close()
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{restored}" WITH (FORCE)')
+        await admin.close()
