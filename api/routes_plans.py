@@ -59,7 +59,12 @@ async def who_am_i(ctx: Context, me: Me) -> dict[str, Any]:
         for s in await ctx.plans.states()
         if (roles := [r.value for r in roles_of(me, s)])
     ]
-    return {"person_id": me.person_id, "kind": me.kind, "plans": plans}
+    return {
+        "person_id": me.person_id,
+        "kind": me.kind,
+        "municipalities": list(me.municipalities) if me.municipalities is not None else None,
+        "plans": plans,
+    }
 
 
 @router.post(
@@ -83,6 +88,12 @@ async def create_plan(request: Request, ctx: Context, me: Me) -> PlanSummary:
         definition = parse_plan_text(text, "request body", "json")
     except DomainValidationError as exc:
         raise ApiError(422, "ValidationError", exc.render(), list(exc.problems)) from None
+    number = definition.municipality.number
+    if not me.belongs_to(number):
+        raise not_allowed(
+            f"'{me.person_id}' administers plans of {', '.join(me.municipalities or ())}, "
+            f"not of municipality {number}; nothing was started"
+        )
     try:
         await start_plan(ctx.client, definition, ctx.task_queue, administrator=me.person_id)
     except WorkflowAlreadyStartedError:
