@@ -25,6 +25,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError, not_allowed, refused, unknown_plan
+from api.oidc import OidcClient
 from api.tokens import Principal, TokenStore
 from domain.commands import Receipt
 from domain.plan import Participant
@@ -138,12 +139,14 @@ class ApiContext:
     plans: PlanReader = field(init=False)
     limiter: PublicRateLimit = field(init=False)
     proxies: tuple[IPv4Network | IPv6Network, ...] = field(init=False)
+    oidc: OidcClient | None = field(init=False)  # login with the identity provider, if set
 
     def __post_init__(self) -> None:
         self.tokens = TokenStore(self.pool, self.settings.session_hours)
         self.plans = PlanReader(EventStore(self.pool))
         self.limiter = PublicRateLimit(self.pool, self.settings.public_rate_per_minute)
         self.proxies = self.settings.proxy_networks()
+        self.oidc = OidcClient(self.settings) if self.settings.oidc_issuer else None
 
     @property
     def task_queue(self) -> str:

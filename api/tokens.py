@@ -34,6 +34,9 @@ class Principal(BaseModel):
     # The municipalities (kommunenummer) the person belongs to; None: every municipality
     # on the deployment.
     municipalities: tuple[str, ...] | None = None
+    # How the person was authenticated: "token", or "oidc <issuer>" for the identity
+    # provider (token_id is then empty).
+    authenticated_by: str = "token"
 
     def belongs_to(self, municipality: str) -> bool:
         return self.municipalities is None or municipality in self.municipalities
