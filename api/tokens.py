@@ -90,6 +90,7 @@ def _principal(row: asyncpg.Record) -> Principal:
         kind=row["kind"],
         token_id=row["token_id"],
         municipalities=tuple(found) if found is not None else None,
+        authenticated_by=f"token {row['token_id']}",
     )
 
 

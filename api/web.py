@@ -448,6 +448,7 @@ def _command(me: Principal, fields: dict[str, str]) -> tuple[str, Any]:
         )
         return "sign_off", cmd.SignOff(
             actor_id=me.person_id,
+            authenticated_by=me.authenticated_by,
             step_key=body.step_key,
             content_version=body.content_version,
             content_hash=body.content_hash,
@@ -464,17 +465,19 @@ def _command(me: Principal, fields: dict[str, str]) -> tuple[str, Any]:
             }
         )
         return "complete_draft_step", cmd.CompleteDraftStep(
-            actor_id=me.person_id, **step.model_dump()
+            actor_id=me.person_id, authenticated_by=me.authenticated_by, **step.model_dump()
         )
     if kind == "comment":
         comment = rq.CommentRequest.model_validate(
             {"content_version": version, "text": fields.get("text", "")}
         )
-        return "comment", cmd.AddComment(actor_id=me.person_id, **comment.model_dump())
+        return "comment", cmd.AddComment(
+            actor_id=me.person_id, authenticated_by=me.authenticated_by, **comment.model_dump()
+        )
     if kind == "summary":
         summary_ = rq.HearingSummaryRequest.model_validate({"summary": fields.get("summary", "")})
         return "submit_hearing_summary", cmd.HearingSummary(
-            actor_id=me.person_id, summary=summary_.summary
+            actor_id=me.person_id, authenticated_by=me.authenticated_by, summary=summary_.summary
         )
     if kind in ("hearing_decision", "council", "withdraw_vote"):
         return _vote_command(me, kind, fields, version)
@@ -495,7 +498,7 @@ def _vote_command(
             }
         )
         return "decide_after_hearing", cmd.HearingDecision(
-            actor_id=me.person_id, **decided.model_dump()
+            actor_id=me.person_id, authenticated_by=me.authenticated_by, **decided.model_dump()
         )
     if kind == "council":
         council = rq.CouncilDecisionRequest.model_validate(
@@ -512,7 +515,7 @@ def _vote_command(
             }
         )
         return "council_decision", cmd.CouncilDecision(
-            actor_id=me.person_id, **council.model_dump()
+            actor_id=me.person_id, authenticated_by=me.authenticated_by, **council.model_dump()
         )
     withdrawn = rq.WithdrawVoteRequest.model_validate(
         {
@@ -521,7 +524,9 @@ def _vote_command(
             "return_to": fields.get("return_to") or None,
         }
     )
-    return "withdraw_vote", cmd.WithdrawVote(actor_id=me.person_id, **withdrawn.model_dump())
+    return "withdraw_vote", cmd.WithdrawVote(
+        actor_id=me.person_id, authenticated_by=me.authenticated_by, **withdrawn.model_dump()
+    )
 
 
 def _meeting(fields: dict[str, str]) -> dict[str, str] | None:
@@ -652,6 +657,7 @@ async def revision_report(plan_id: str, year: str, request: Request) -> Response
         raise _invalid(exc) from None
     command = rc.ReportMeasure(
         actor_id=me.person_id,
+        authenticated_by=me.authenticated_by,
         year=wanted,
         measure_id=body.measure_id,
         status=body.status,
@@ -681,7 +687,12 @@ async def revision_review(plan_id: str, year: str, request: Request) -> Response
         )
     except ValidationError as exc:
         raise _invalid(exc) from None
-    command = rc.ReviewChanges(actor_id=me.person_id, year=wanted, **body.model_dump())
+    command = rc.ReviewChanges(
+        actor_id=me.person_id,
+        authenticated_by=me.authenticated_by,
+        year=wanted,
+        **body.model_dump(),
+    )
     receipt = await act(ctx, me, plan_id, wanted, update="review_changes", command=command)
     return _receipt_page(request, me, plan_id=plan_id, year=wanted, receipt=receipt, state=state)
 

@@ -16,6 +16,7 @@ from api.tokens import Kind
 from api.web import SESSION_COOKIE, csrf_token
 from domain.phases import Phase
 from domain.plan import Municipality, PlanDefinition
+from eventstore import EventStore
 from temaplan.simulation import content_for
 from tests.integration.conftest import unique
 
@@ -144,6 +145,15 @@ async def test_a_person_of_one_municipality_sees_and_acts_only_on_its_plans(
     # Larvik's own per.olsen signs there.
     signed = await api.post(f"/api/plans/{other}/sign-offs", json=sign, headers=per_larvik)
     assert signed.status_code == 200, signed.text
+    token_id = per_larvik["Authorization"].split("_")[1]
+    recorded = next(
+        e
+        for e in await EventStore(api_ctx.pool).read(other)
+        if e.version == signed.json()["version"]
+    )
+    assert recorded.data["authenticated_by"] == f"token {token_id}"
+    # The engine's own events say nothing of authentication.
+    assert "authenticated_by" not in (await EventStore(api_ctx.pool).read(other))[0].data
 
     # Auditors: one municipality, or several.
     bodo_auditor = await _bearer(api_ctx, "revisjon.bodo", [BODO], "auditor")

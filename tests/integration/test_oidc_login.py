@@ -179,6 +179,8 @@ async def test_a_stakeholder_logs_in_signs_off_and_logs_out_with_the_identity_pr
             version = int(await page.locator("[data-receipt-version]").inner_text())
             event = next(e for e in await store.read(plan.plan_id) if e.version == version)
             assert (event.type, event.actor_id) == ("sign_off_given", "per.olsen")
+            # The record names the person as before, and says how they were authenticated.
+            assert event.data["authenticated_by"] == f"oidc {deployment.issuer}"
 
             # The provider's answer sent again, with the state cookie put back: refused,
             # the state was taken by the first login.
