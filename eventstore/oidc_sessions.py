@@ -94,6 +94,13 @@ class OidcSessions:
             id_token=row["id_token"],
         )
 
+    async def close_person(self, person_id: str) -> int:
+        """Ends every session of the person (as revoking their tokens does)."""
+        rows = await self._pool.fetch(
+            "DELETE FROM oidc_sessions WHERE person_id = $1 RETURNING 1", person_id
+        )
+        return len(rows)
+
     async def close(self, key: str) -> None:
         await self._pool.execute(
             "DELETE FROM oidc_sessions WHERE session_sha256 = $1", _sha256(key)

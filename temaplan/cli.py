@@ -293,9 +293,15 @@ async def _tokens(settings: Settings, args: argparse.Namespace) -> int:
             return 0
         if args.tokens_command == "revoke":
             if args.person:
+                from eventstore.oidc_sessions import OidcSessions
+
                 count = await store.revoke_person(args.person)
-                print(f"revoked {count} token(s) of {args.person}")
-                return 0 if count else 1
+                ended = await OidcSessions(pool).close_person(args.person)
+                print(
+                    f"revoked {count} token(s) of {args.person}; ended {ended} session(s) "
+                    "opened with the identity provider"
+                )
+                return 0 if count or ended else 1
             if await store.revoke(args.token_id):
                 print(f"revoked token {args.token_id}")
                 return 0

@@ -17,6 +17,7 @@ from api.web import SESSION_COOKIE, csrf_token
 from domain.phases import Phase
 from domain.plan import Municipality, PlanDefinition
 from eventstore import EventStore
+from temaplan.cli import main
 from temaplan.simulation import content_for
 from tests.integration.conftest import unique
 
@@ -207,3 +208,22 @@ async def test_a_token_names_only_real_municipalities(api_ctx: ApiContext) -> No
     assert issued.info.municipalities == (BODO, LARVIK)
     everywhere = await api_ctx.tokens.issue("drift")
     assert everywhere.info.municipalities is None
+
+
+def test_tokens_issue_names_the_municipalities(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    argv = ["tokens", "issue", "per.olsen", "--municipality", BODO, "--municipality", LARVIK]
+    assert main(argv) == 0
+    issued = capsys.readouterr()
+    assert re.fullmatch(r"tp_[0-9a-f]{12}_\S{43}\n", issued.out)
+    assert f"municipality {BODO}, {LARVIK}" in issued.err
+    assert main(["tokens", "issue", "revisjon", "--auditor"]) == 0
+    assert "every municipality" in capsys.readouterr().err
+    assert main(["tokens", "issue", "per.olsen", "--municipality", "18O4"]) == 2
+    assert "four digits" in capsys.readouterr().err
+    assert main(["tokens", "list"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert any("per.olsen" in line and f"{BODO},{LARVIK}" in line for line in listed)
+    assert any("revisjon" in line and " all " in line for line in listed)
