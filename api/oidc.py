@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -179,7 +178,9 @@ class OidcClient:
             claims = check_id_token(
                 id_token, keys, issuer=self.issuer, client_id=self.client_id, nonce=nonce
             )
-        except LoginRefused:
+        except LoginRefused as exc:
+            if "signature" not in str(exc):
+                raise
             # A key the provider has rotated in since we fetched the set: fetch it once.
             claims = check_id_token(
                 id_token,
@@ -187,7 +188,6 @@ class OidcClient:
                 issuer=self.issuer,
                 client_id=self.client_id,
                 nonce=nonce,
-                now=int(time.time()),
             )
         return claims, id_token
 
