@@ -59,7 +59,12 @@ async def who_am_i(ctx: Context, me: Me) -> dict[str, Any]:
         for s in await ctx.plans.states()
         if (roles := [r.value for r in roles_of(me, s)])
     ]
-    return {"person_id": me.person_id, "kind": me.kind, "plans": plans}
+    return {
+        "person_id": me.person_id,
+        "kind": me.kind,
+        "municipalities": list(me.municipalities) if me.municipalities is not None else None,
+        "plans": plans,
+    }
 
 
 @router.post(
@@ -83,6 +88,12 @@ async def create_plan(request: Request, ctx: Context, me: Me) -> PlanSummary:
         definition = parse_plan_text(text, "request body", "json")
     except DomainValidationError as exc:
         raise ApiError(422, "ValidationError", exc.render(), list(exc.problems)) from None
+    number = definition.municipality.number
+    if not me.belongs_to(number):
+        raise not_allowed(
+            f"'{me.person_id}' administers plans of {', '.join(me.municipalities or ())}, "
+            f"not of municipality {number}; nothing was started"
+        )
     try:
         await start_plan(ctx.client, definition, ctx.task_queue, administrator=me.person_id)
     except WorkflowAlreadyStartedError:
@@ -201,7 +212,12 @@ async def _act(
 async def submit_content(
     plan_id: PlanId, body: rq.ContentRequest, ctx: Context, me: Actor
 ) -> cmd.Receipt:
-    command = cmd.SubmitContent(actor_id=me.person_id, phase=body.phase, content=body.content)
+    command = cmd.SubmitContent(
+        actor_id=me.person_id,
+        authenticated_by=me.authenticated_by,
+        phase=body.phase,
+        content=body.content,
+    )
     return await _act(ctx, me, plan_id, "submit_content", command)
 
 
@@ -215,6 +231,7 @@ async def sign_off(
 ) -> cmd.Receipt:
     command = cmd.SignOff(
         actor_id=me.person_id,
+        authenticated_by=me.authenticated_by,
         step_key=body.step_key,
         content_version=body.content_version,
         content_hash=body.content_hash,
@@ -232,6 +249,7 @@ async def draft_step(
 ) -> cmd.Receipt:
     command = cmd.CompleteDraftStep(
         actor_id=me.person_id,
+        authenticated_by=me.authenticated_by,
         step_key=body.step_key,
         content_version=body.content_version,
         note=body.note,
@@ -246,7 +264,10 @@ async def draft_step(
 )
 async def comment(plan_id: PlanId, body: rq.CommentRequest, ctx: Context, me: Actor) -> cmd.Receipt:
     command = cmd.AddComment(
-        actor_id=me.person_id, content_version=body.content_version, text=body.text
+        actor_id=me.person_id,
+        authenticated_by=me.authenticated_by,
+        content_version=body.content_version,
+        text=body.text,
     )
     return await _act(ctx, me, plan_id, "comment", command)
 
@@ -259,7 +280,9 @@ async def comment(plan_id: PlanId, body: rq.CommentRequest, ctx: Context, me: Ac
 async def close_hearing(
     plan_id: PlanId, body: rq.CloseHearingRequest, ctx: Context, me: Actor
 ) -> cmd.Receipt:
-    command = cmd.CloseHearing(actor_id=me.person_id, reason=body.reason)
+    command = cmd.CloseHearing(
+        actor_id=me.person_id, authenticated_by=me.authenticated_by, reason=body.reason
+    )
     return await _act(ctx, me, plan_id, "close_hearing", command)
 
 
@@ -271,7 +294,9 @@ async def close_hearing(
 async def hearing_summary(
     plan_id: PlanId, body: rq.HearingSummaryRequest, ctx: Context, me: Actor
 ) -> cmd.Receipt:
-    command = cmd.HearingSummary(actor_id=me.person_id, summary=body.summary)
+    command = cmd.HearingSummary(
+        actor_id=me.person_id, authenticated_by=me.authenticated_by, summary=body.summary
+    )
     return await _act(ctx, me, plan_id, "submit_hearing_summary", command)
 
 
@@ -284,7 +309,9 @@ async def hearing_summary(
 async def hearing_decision(
     plan_id: PlanId, body: rq.HearingDecisionRequest, ctx: Context, me: Actor
 ) -> cmd.Receipt:
-    command = cmd.HearingDecision(actor_id=me.person_id, **body.model_dump())
+    command = cmd.HearingDecision(
+        actor_id=me.person_id, authenticated_by=me.authenticated_by, **body.model_dump()
+    )
     return await _act(ctx, me, plan_id, "decide_after_hearing", command)
 
 
@@ -297,7 +324,9 @@ async def hearing_decision(
 async def council_decision(
     plan_id: PlanId, body: rq.CouncilDecisionRequest, ctx: Context, me: Actor
 ) -> cmd.Receipt:
-    command = cmd.CouncilDecision(actor_id=me.person_id, **body.model_dump())
+    command = cmd.CouncilDecision(
+        actor_id=me.person_id, authenticated_by=me.authenticated_by, **body.model_dump()
+    )
     return await _act(ctx, me, plan_id, "council_decision", command)
 
 
@@ -310,5 +339,7 @@ async def council_decision(
 async def withdraw_vote(
     plan_id: PlanId, body: rq.WithdrawVoteRequest, ctx: Context, me: Me
 ) -> cmd.Receipt:
-    command = cmd.WithdrawVote(actor_id=me.person_id, **body.model_dump())
+    command = cmd.WithdrawVote(
+        actor_id=me.person_id, authenticated_by=me.authenticated_by, **body.model_dump()
+    )
     return await _act(ctx, me, plan_id, "withdraw_vote", command)

@@ -184,6 +184,7 @@ async def report_measure(
 ) -> Receipt:
     command = rc.ReportMeasure(
         actor_id=me.person_id,
+        authenticated_by=me.authenticated_by,
         year=year,
         measure_id=body.measure_id,
         status=body.status,
@@ -198,7 +199,11 @@ async def report_goal_indicator(
     plan_id: PlanId, year: Year, body: GoalIndicatorRequest, ctx: Context, me: Actor
 ) -> Receipt:
     command = rc.ReportGoalIndicator(
-        actor_id=me.person_id, year=year, goal_id=body.goal_id, value=as_text(body.value) or ""
+        actor_id=me.person_id,
+        authenticated_by=me.authenticated_by,
+        year=year,
+        goal_id=body.goal_id,
+        value=as_text(body.value) or "",
     )
     return await act(ctx, me, plan_id, year, update="report_goal_indicator", command=command)
 
@@ -210,7 +215,9 @@ async def report_goal_indicator(
 async def close_round(
     plan_id: PlanId, year: Year, ctx: Context, me: Actor, body: EmptyRequest | None = None
 ) -> Receipt:
-    command = rc.CloseReportingRound(actor_id=me.person_id, year=year)
+    command = rc.CloseReportingRound(
+        actor_id=me.person_id, authenticated_by=me.authenticated_by, year=year
+    )
     return await act(ctx, me, plan_id, year, update="close_round", command=command)
 
 
@@ -221,7 +228,9 @@ async def close_round(
 async def propose_changes(
     plan_id: PlanId, year: Year, body: ChangesRequest, ctx: Context, me: Actor
 ) -> Receipt:
-    command = rc.ProposeChanges(actor_id=me.person_id, year=year, changes=body.changes)
+    command = rc.ProposeChanges(
+        actor_id=me.person_id, authenticated_by=me.authenticated_by, year=year, changes=body.changes
+    )
     return await act(ctx, me, plan_id, year, update="propose_changes", command=command)
 
 
@@ -234,6 +243,7 @@ async def review_changes(
 ) -> Receipt:
     command = rc.ReviewChanges(
         actor_id=me.person_id,
+        authenticated_by=me.authenticated_by,
         year=year,
         content_version=body.content_version,
         content_hash=body.content_hash,
@@ -247,7 +257,9 @@ async def review_changes(
 async def conclude(
     plan_id: PlanId, year: Year, ctx: Context, me: Actor, body: EmptyRequest | None = None
 ) -> Receipt:
-    command = rc.ConcludeRevision(actor_id=me.person_id, year=year)
+    command = rc.ConcludeRevision(
+        actor_id=me.person_id, authenticated_by=me.authenticated_by, year=year
+    )
     return await act(ctx, me, plan_id, year, update="conclude", command=command)
 
 

@@ -25,6 +25,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError, not_allowed, refused, unknown_plan
+from api.oidc import OidcClient
 from api.tokens import Principal, TokenStore
 from domain.commands import Receipt
 from domain.plan import Participant
@@ -138,12 +139,14 @@ class ApiContext:
     plans: PlanReader = field(init=False)
     limiter: PublicRateLimit = field(init=False)
     proxies: tuple[IPv4Network | IPv6Network, ...] = field(init=False)
+    oidc: OidcClient | None = field(init=False)  # login with the identity provider, if set
 
     def __post_init__(self) -> None:
         self.tokens = TokenStore(self.pool, self.settings.session_hours)
         self.plans = PlanReader(EventStore(self.pool))
         self.limiter = PublicRateLimit(self.pool, self.settings.public_rate_per_minute)
         self.proxies = self.settings.proxy_networks()
+        self.oidc = OidcClient(self.settings) if self.settings.oidc_issuer else None
 
     @property
     def task_queue(self) -> str:
@@ -227,10 +230,23 @@ def _application_error(error: BaseException | None) -> ApplicationError | None:
 
 
 # --- access ------------------------------------------------------------------------------
+#
+# A person belongs to municipalities (the token's, or the identity provider's); a plan of
+# another municipality is, to them, a plan that does not exist: 404 as for an unknown id,
+# so that nothing says which plans another municipality has. Everything below checks that
+# first, so that a person id that happens to be a participant in another municipality's
+# plan gives no way into it.
+
+
+def belongs(principal: Principal, state: PlanState) -> bool:
+    assert state.definition is not None
+    return principal.belongs_to(state.definition.municipality.number)
 
 
 def participant(principal: Principal, state: PlanState) -> Participant | None:
     assert state.definition is not None
+    if not belongs(principal, state):
+        return None
     return state.definition.participant(principal.person_id)
 
 
@@ -240,10 +256,18 @@ def roles_of(principal: Principal, state: PlanState) -> tuple[Role, ...]:
 
 
 def may_read(principal: Principal, state: PlanState) -> bool:
+    if not belongs(principal, state):
+        return False
     return principal.reads_everything or participant(principal, state) is not None
 
 
+def require_municipality(principal: Principal, state: PlanState) -> None:
+    if not belongs(principal, state):
+        raise unknown_plan(state.plan_id or "")
+
+
 def require_reader(principal: Principal, state: PlanState) -> None:
+    require_municipality(principal, state)
     if not may_read(principal, state):
         raise not_allowed(
             f"'{principal.person_id}' takes no part in plan '{state.plan_id}' and cannot see it"
@@ -252,6 +276,7 @@ def require_reader(principal: Principal, state: PlanState) -> None:
 
 def require_actor(principal: Principal, state: PlanState) -> Participant:
     """The person acts in this plan: a participant, and not on an auditor's token."""
+    require_municipality(principal, state)
     if not principal.may_change:
         raise not_allowed("auditors read everything and change nothing")
     person = participant(principal, state)
@@ -263,6 +288,7 @@ def require_actor(principal: Principal, state: PlanState) -> Participant:
 
 
 def require_auditor(principal: Principal, state: PlanState) -> None:
+    require_municipality(principal, state)
     if principal.reads_everything or Role.AUDITOR in roles_of(principal, state):
         return
     raise not_allowed(

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict
 Kind = Literal["person", "admin", "auditor"]
 TOKEN_PATTERN = re.compile(r"^tp_([0-9a-f]{12})_[A-Za-z0-9_-]{43}$")
 PERSON_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+MUNICIPALITY_PATTERN = re.compile(r"^[0-9]{4}$")
 
 
 class Principal(BaseModel):
@@ -30,6 +31,15 @@ class Principal(BaseModel):
     person_id: str
     kind: Kind
     token_id: str
+    # The municipalities (kommunenummer) the person belongs to; None: every municipality
+    # on the deployment.
+    municipalities: tuple[str, ...] | None = None
+    # How the person was authenticated: "token", or "oidc <issuer>" for the identity
+    # provider (token_id is then empty).
+    authenticated_by: str = "token"
+
+    def belongs_to(self, municipality: str) -> bool:
+        return self.municipalities is None or municipality in self.municipalities
 
     @property
     def is_admin(self) -> bool:
@@ -50,6 +60,7 @@ class TokenInfo(BaseModel):
     token_id: str
     person_id: str
     kind: Kind
+    municipalities: tuple[str, ...] | None
     label: str
     issued_by: str
     issued_at: datetime
@@ -72,7 +83,33 @@ def _info(row: asyncpg.Record) -> TokenInfo:
     return TokenInfo(**{k: row[k] for k in TokenInfo.model_fields})
 
 
-_COLUMNS = "token_id, person_id, kind, label, issued_by, issued_at, revoked_at, last_used_at"
+def _principal(row: asyncpg.Record) -> Principal:
+    found = row["municipalities"]
+    return Principal(
+        person_id=row["person_id"],
+        kind=row["kind"],
+        token_id=row["token_id"],
+        municipalities=tuple(found) if found is not None else None,
+        authenticated_by=f"token {row['token_id']}",
+    )
+
+
+def checked_municipalities(numbers: list[str] | tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """Four-digit kommunenummer, each once, in order; None or empty: every municipality."""
+    if not numbers:
+        return None
+    for number in numbers:
+        if not MUNICIPALITY_PATTERN.fullmatch(number):
+            raise ValueError(
+                f"{number!r} is not a municipality: four digits, the kommunenummer (as '1804')"
+            )
+    return tuple(dict.fromkeys(numbers))
+
+
+_COLUMNS = (
+    "token_id, person_id, kind, municipalities, label, issued_by, issued_at, revoked_at,"
+    " last_used_at"
+)
 
 
 class TokenStore:
@@ -81,21 +118,31 @@ class TokenStore:
         self._session = timedelta(hours=session_hours)
 
     async def issue(
-        self, person_id: str, kind: Kind = "person", label: str = "", issued_by: str = "cli"
+        self,
+        person_id: str,
+        kind: Kind = "person",
+        label: str = "",
+        issued_by: str = "cli",
+        municipalities: list[str] | tuple[str, ...] | None = None,
     ) -> IssuedToken:
+        """``municipalities``: the kommunenummer the person belongs to; none: every
+        municipality on the deployment."""
         if not PERSON_PATTERN.fullmatch(person_id):
             raise ValueError(
                 f"{person_id!r} is not a person id: letters, digits, '.', '_' or '-', "
                 "as in the plan's participants"
             )
+        belongs = checked_municipalities(municipalities)
         token_id = secrets.token_hex(6)
         token = f"tp_{token_id}_{secrets.token_urlsafe(32)}"
         row = await self._pool.fetchrow(
-            f"INSERT INTO access_tokens (token_id, person_id, kind, token_sha256, label, issued_by)"
-            f" VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_COLUMNS}",
+            "INSERT INTO access_tokens"
+            " (token_id, person_id, kind, municipalities, token_sha256, label, issued_by)"
+            f" VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {_COLUMNS}",
             token_id,
             person_id,
             kind,
+            list(belongs) if belongs is not None else None,
             token_hash(token),
             label[:200],
             issued_by,
@@ -109,12 +156,12 @@ class TokenStore:
             return None
         row = await self._pool.fetchrow(
             "UPDATE access_tokens SET last_used_at = now() WHERE token_sha256 = $1"
-            " AND revoked_at IS NULL RETURNING token_id, person_id, kind",
+            " AND revoked_at IS NULL RETURNING token_id, person_id, kind, municipalities",
             token_hash(token),
         )
         if row is None:
             return None
-        return Principal(person_id=row["person_id"], kind=row["kind"], token_id=row["token_id"])
+        return _principal(row)
 
     async def revoke(self, token_id: str) -> bool:
         revoked = await self._pool.fetchval(
@@ -170,14 +217,14 @@ class TokenStore:
         if not key or len(key) > 100:
             return None
         row = await self._pool.fetchrow(
-            "SELECT t.token_id, t.person_id, t.kind FROM web_sessions s"
+            "SELECT t.token_id, t.person_id, t.kind, t.municipalities FROM web_sessions s"
             " JOIN access_tokens t USING (token_id)"
             " WHERE s.session_sha256 = $1 AND s.expires_at > now() AND t.revoked_at IS NULL",
             token_hash(key),
         )
         if row is None:
             return None
-        return Principal(person_id=row["person_id"], kind=row["kind"], token_id=row["token_id"])
+        return _principal(row)
 
     async def close_session(self, key: str) -> None:
         await self._pool.execute(

@@ -8,11 +8,12 @@ field derived from the session key.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,6 +28,7 @@ from activities.scorecard_rendering import progress_svg
 from api import requests as rq
 from api.errors import ApiError, not_allowed
 from api.i18n import LANGUAGES, Language, role_name, translator
+from api.oidc import LoginRefused, UnknownPerson, identify
 from api.revision_views import revision_view
 from api.routes_plans import my_pending_decisions
 from api.routes_public import client_address, hearing_view, on_hearing, respond
@@ -43,6 +45,7 @@ from domain.problems import problems_from_pydantic
 from domain.roles import Role
 from domain.state import PlanState
 from eventstore import EventStore
+from eventstore.oidc_sessions import OidcSession, OidcSessions, PendingLogin
 from temaplan.logging import bind_context
 
 router = APIRouter(include_in_schema=False)
@@ -124,10 +127,25 @@ async def _principal(request: Request) -> Principal | None:
     key = request.cookies.get(SESSION_COOKIE)
     if not key:
         return None
-    principal = await _ctx(request).tokens.session(key)
+    ctx = _ctx(request)
+    principal = await ctx.tokens.session(key)
+    if principal is None and ctx.oidc is not None and len(key) <= 100:
+        found = await OidcSessions(ctx.pool).find(key)
+        if found is not None:
+            principal = _oidc_principal(found)
     if principal is not None:
         bind_context(actor=principal.person_id)
     return principal
+
+
+def _oidc_principal(found: OidcSession) -> Principal:
+    return Principal(
+        person_id=found.person_id,
+        kind=found.kind,
+        token_id="",
+        municipalities=found.municipalities,
+        authenticated_by=f"oidc {found.issuer}",
+    )
 
 
 async def _signed_in(request: Request) -> Principal:
@@ -176,6 +194,7 @@ def _login_page(request: Request, *, failed: bool, status_code: int = 200) -> Re
         status_code=status_code,
         failed=failed,
         login_csrf=csrf_token(f"login:{nonce}"),
+        oidc=_ctx(request).oidc is not None,
     )
     response.set_cookie(
         LOGIN_COOKIE, nonce, httponly=True, secure=True, samesite="strict", path="/login"
@@ -213,12 +232,153 @@ async def login(request: Request) -> Response:
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
+    """Ends the session here; a session of the identity provider's is then ended there
+    too (RP-initiated logout), which sends the browser back to the login page."""
     principal = await _principal(request)
+    ctx = _ctx(request)
+    key = request.cookies.get(SESSION_COOKIE, "")
+    then = "/login"
     if principal is not None:
         await _form(request, principal)
-        await _ctx(request).tokens.close_session(request.cookies.get(SESSION_COOKIE, ""))
-    response = RedirectResponse("/login", status_code=303)
+        await ctx.tokens.close_session(key)
+        if ctx.oidc is not None and principal.authenticated_by.startswith("oidc "):
+            sessions = OidcSessions(ctx.pool)
+            found = await sessions.find(key)
+            await sessions.close(key)
+            # The provider away: our session has ended all the same.
+            if found is not None:
+                with contextlib.suppress(LoginRefused):
+                    then = (
+                        await ctx.oidc.logout_url(found.id_token, f"{_base(request)}/login") or then
+                    )
+    response: Response = RedirectResponse(then, status_code=303)
+    if then != "/login":
+        # On to the provider by a page of ours: the Content-Security-Policy lets a form
+        # (and the redirect that answers it) go to this site only.
+        response = render(request, "oidc_logout.html", provider_logout=then)
     response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+    return response
+
+
+# --- logging in with the identity provider (OpenID Connect) ---------------------------
+
+OIDC_COOKIE = "temaplan_oidc"
+OIDC_LOGIN_SECONDS = 600
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _redirect_uri(request: Request) -> str:
+    configured = _ctx(request).settings.oidc_redirect_url
+    return configured or f"{_base(request)}/login/oidc/callback"
+
+
+def _oidc_refused(request: Request, nb: str, en: str, status_code: int) -> Response:
+    response = render(request, "oidc_refused.html", status_code=status_code, nb=nb, en=en)
+    response.delete_cookie(OIDC_COOKIE, path="/login/oidc", secure=True, httponly=True)
+    return response
+
+
+@router.get("/login/oidc")
+async def oidc_login(request: Request) -> Response:
+    ctx = _ctx(request)
+    if ctx.oidc is None:
+        raise ApiError(404, "NotFound", "no identity provider is configured here")
+    try:
+        begun = await ctx.oidc.authorization(_redirect_uri(request), "openid profile email")
+    except LoginRefused as exc:
+        return _oidc_refused(
+            request, "Identitetsleverandøren svarer ikke.", str(exc), status_code=503
+        )
+    await OidcSessions(ctx.pool).begin(
+        begun.state,
+        PendingLogin(nonce=begun.nonce, code_verifier=begun.code_verifier),
+        datetime.now(UTC) + timedelta(seconds=OIDC_LOGIN_SECONDS),
+    )
+    response = RedirectResponse(begun.url, status_code=303)
+    # Lax, not Strict: the provider sends the browser back with a top-level GET from its
+    # own site. The state in the cookie ties the answer to this browser.
+    response.set_cookie(
+        OIDC_COOKIE,
+        begun.state,
+        max_age=OIDC_LOGIN_SECONDS,
+        httponly=True,
+        secure=True,
+        samesite="lax",
+        path="/login/oidc",
+    )
+    return response
+
+
+@router.get("/login/oidc/callback")
+async def oidc_callback(request: Request) -> Response:
+    ctx = _ctx(request)
+    if ctx.oidc is None:
+        raise ApiError(404, "NotFound", "no identity provider is configured here")
+    state = request.query_params.get("state", "")
+    code = request.query_params.get("code", "")
+    if request.query_params.get("error"):
+        return _oidc_refused(
+            request,
+            "Identitetsleverandøren logget deg ikke inn.",
+            f"The identity provider did not log you in: "
+            f"{request.query_params.get('error', '')[:100]}",
+            status_code=401,
+        )
+    held = request.cookies.get(OIDC_COOKIE, "")
+    pending = None
+    if state and held and hmac.compare_digest(state, held):
+        pending = await OidcSessions(ctx.pool).take(state)
+    if pending is None or not code:
+        return _oidc_refused(
+            request,
+            "Innloggingen er utløpt eller allerede brukt. Logg inn på nytt.",
+            "This login has expired or was already used. Log in again.",
+            status_code=400,
+        )
+    try:
+        claims, id_token = await ctx.oidc.exchange(
+            code,
+            redirect_uri=_redirect_uri(request),
+            code_verifier=pending.code_verifier,
+            nonce=pending.nonce,
+        )
+        person = identify(claims, ctx.settings, await ctx.plans.states())
+    except LoginRefused as exc:
+        return _oidc_refused(
+            request, "Innloggingen ble avvist.", f"The login was refused: {exc}", 401
+        )
+    except UnknownPerson as exc:
+        return _oidc_refused(request, exc.nb, exc.en, status_code=403)
+    key = secrets.token_urlsafe(32)
+    await OidcSessions(ctx.pool).open(
+        key,
+        OidcSession(
+            person_id=person.person_id,
+            kind=person.kind,
+            municipalities=person.municipalities,
+            issuer=person.issuer,
+            subject=person.subject,
+            id_token=id_token,
+        ),
+        datetime.now(UTC) + timedelta(hours=ctx.settings.session_hours),
+    )
+    # A page of ours that moves on to the inbox, rather than a redirect: the browser came
+    # here from the provider's site, and a SameSite=Strict cookie is sent only on a
+    # navigation that starts on ours.
+    response = render(request, "oidc_done.html", principal=None)
+    response.set_cookie(
+        SESSION_COOKIE,
+        key,
+        max_age=ctx.settings.session_hours * 3600,
+        httponly=True,
+        secure=True,
+        samesite="strict",
+        path="/",
+    )
+    response.delete_cookie(OIDC_COOKIE, path="/login/oidc", secure=True, httponly=True)
     return response
 
 
@@ -288,6 +448,7 @@ def _command(me: Principal, fields: dict[str, str]) -> tuple[str, Any]:
         )
         return "sign_off", cmd.SignOff(
             actor_id=me.person_id,
+            authenticated_by=me.authenticated_by,
             step_key=body.step_key,
             content_version=body.content_version,
             content_hash=body.content_hash,
@@ -304,17 +465,19 @@ def _command(me: Principal, fields: dict[str, str]) -> tuple[str, Any]:
             }
         )
         return "complete_draft_step", cmd.CompleteDraftStep(
-            actor_id=me.person_id, **step.model_dump()
+            actor_id=me.person_id, authenticated_by=me.authenticated_by, **step.model_dump()
         )
     if kind == "comment":
         comment = rq.CommentRequest.model_validate(
             {"content_version": version, "text": fields.get("text", "")}
         )
-        return "comment", cmd.AddComment(actor_id=me.person_id, **comment.model_dump())
+        return "comment", cmd.AddComment(
+            actor_id=me.person_id, authenticated_by=me.authenticated_by, **comment.model_dump()
+        )
     if kind == "summary":
         summary_ = rq.HearingSummaryRequest.model_validate({"summary": fields.get("summary", "")})
         return "submit_hearing_summary", cmd.HearingSummary(
-            actor_id=me.person_id, summary=summary_.summary
+            actor_id=me.person_id, authenticated_by=me.authenticated_by, summary=summary_.summary
         )
     if kind in ("hearing_decision", "council", "withdraw_vote"):
         return _vote_command(me, kind, fields, version)
@@ -335,7 +498,7 @@ def _vote_command(
             }
         )
         return "decide_after_hearing", cmd.HearingDecision(
-            actor_id=me.person_id, **decided.model_dump()
+            actor_id=me.person_id, authenticated_by=me.authenticated_by, **decided.model_dump()
         )
     if kind == "council":
         council = rq.CouncilDecisionRequest.model_validate(
@@ -352,7 +515,7 @@ def _vote_command(
             }
         )
         return "council_decision", cmd.CouncilDecision(
-            actor_id=me.person_id, **council.model_dump()
+            actor_id=me.person_id, authenticated_by=me.authenticated_by, **council.model_dump()
         )
     withdrawn = rq.WithdrawVoteRequest.model_validate(
         {
@@ -361,7 +524,9 @@ def _vote_command(
             "return_to": fields.get("return_to") or None,
         }
     )
-    return "withdraw_vote", cmd.WithdrawVote(actor_id=me.person_id, **withdrawn.model_dump())
+    return "withdraw_vote", cmd.WithdrawVote(
+        actor_id=me.person_id, authenticated_by=me.authenticated_by, **withdrawn.model_dump()
+    )
 
 
 def _meeting(fields: dict[str, str]) -> dict[str, str] | None:
@@ -492,6 +657,7 @@ async def revision_report(plan_id: str, year: str, request: Request) -> Response
         raise _invalid(exc) from None
     command = rc.ReportMeasure(
         actor_id=me.person_id,
+        authenticated_by=me.authenticated_by,
         year=wanted,
         measure_id=body.measure_id,
         status=body.status,
@@ -521,7 +687,12 @@ async def revision_review(plan_id: str, year: str, request: Request) -> Response
         )
     except ValidationError as exc:
         raise _invalid(exc) from None
-    command = rc.ReviewChanges(actor_id=me.person_id, year=wanted, **body.model_dump())
+    command = rc.ReviewChanges(
+        actor_id=me.person_id,
+        authenticated_by=me.authenticated_by,
+        year=wanted,
+        **body.model_dump(),
+    )
     receipt = await act(ctx, me, plan_id, wanted, update="review_changes", command=command)
     return _receipt_page(request, me, plan_id=plan_id, year=wanted, receipt=receipt, state=state)
 

@@ -18,6 +18,10 @@ from domain.votes import MeetingReference
 class _Command(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    # How the actor was authenticated where the decision came in, as that front door
+    # says: "token <token id>" or "oidc <issuer>"; recorded on the actor's events.
+    authenticated_by: PersonStr | None = Field(default=None, max_length=600)
+
 
 class SubmitContent(_Command):
     actor_id: PersonStr

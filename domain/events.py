@@ -43,6 +43,9 @@ class EventBase(BaseModel):
     occurred_at: AwareDatetime
     actor_id: str
     actor_role: Role
+    # How the actor was authenticated ("token <token id>", "oidc <issuer>"); absent on
+    # the engine's events, the public's, and every event recorded before it was kept.
+    authenticated_by: str | None = None
 
 
 class PlanCreated(EventBase):
@@ -459,6 +462,8 @@ def upcast(event_type: str, schema_version: int, data: dict[str, Any]) -> dict[s
 def to_record(event: EventBase) -> tuple[str, int, dict[str, Any]]:
     """(type, schema version, data) as the store keeps them; data excludes the envelope."""
     data = event.model_dump(mode="json", exclude=set(ENVELOPE_FIELDS))
+    if data.get("authenticated_by") is None:
+        data.pop("authenticated_by", None)  # the data of earlier events, unchanged
     return event.model_dump()["type"], type(event).SCHEMA_VERSION, data
 
 

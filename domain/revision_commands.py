@@ -16,6 +16,10 @@ from domain.text import PersonStr
 class _Command(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    # How the actor was authenticated where the decision came in, as that front door
+    # says: "token <token id>" or "oidc <issuer>"; recorded on the actor's events.
+    authenticated_by: PersonStr | None = Field(default=None, max_length=600)
+
 
 class ReportMeasure(_Command):
     actor_id: PersonStr

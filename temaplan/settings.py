@@ -127,6 +127,61 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("TEMAPLAN_CHECKPOINT_INTERVAL"),
         description="seconds between timed checkpoints when anything was appended",
     )
+    # Login with the municipality's identity provider (OpenID Connect), beside the tokens.
+    oidc_issuer: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TEMAPLAN_OIDC_ISSUER"),
+        description="the provider's issuer URL; unset: no login with an identity provider",
+    )
+    oidc_client_id: str | None = Field(
+        default=None, validation_alias=AliasChoices("TEMAPLAN_OIDC_CLIENT_ID")
+    )
+    oidc_client_secret: str | None = Field(
+        default=None, validation_alias=AliasChoices("TEMAPLAN_OIDC_CLIENT_SECRET"), repr=False
+    )
+    oidc_client_secret_file: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TEMAPLAN_OIDC_CLIENT_SECRET_FILE"),
+        description="the client secret from a file (a compose or Kubernetes secret)",
+    )
+    oidc_redirect_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TEMAPLAN_OIDC_REDIRECT_URL"),
+        description="the callback as registered at the provider; unset: this host's "
+        "/login/oidc/callback as the request reached it",
+    )
+    oidc_person_claim: str = Field(
+        default="preferred_username",
+        validation_alias=AliasChoices("TEMAPLAN_OIDC_PERSON_CLAIM"),
+        description="the ID token's claim that names the person",
+    )
+    oidc_match: Literal["id", "email"] = Field(
+        default="id",
+        validation_alias=AliasChoices("TEMAPLAN_OIDC_MATCH"),
+        description="the claim's value is the participant id, or a participant's email",
+    )
+    oidc_municipality_claim: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TEMAPLAN_OIDC_MUNICIPALITY_CLAIM"),
+        description="a claim listing the person's municipalities (kommunenummer)",
+    )
+    oidc_municipalities: str = Field(
+        default="",
+        validation_alias=AliasChoices("TEMAPLAN_OIDC_MUNICIPALITIES"),
+        description="the municipalities of everyone this provider logs in (its own "
+        "municipality's), when it sends no such claim",
+    )
+    oidc_roles_claim: str = Field(
+        default="roles",
+        validation_alias=AliasChoices("TEMAPLAN_OIDC_ROLES_CLAIM"),
+        description="a claim whose values temaplan.admin or temaplan.auditor make the "
+        "person an administrator or an auditor",
+    )
+
+    def oidc_secret(self) -> str | None:
+        if self.oidc_client_secret_file is not None:
+            return self.oidc_client_secret_file.read_text("utf-8").strip()
+        return self.oidc_client_secret
 
     @model_validator(mode="after")
     def _secrets_from_files(self) -> Settings:
@@ -175,6 +230,12 @@ class Settings(BaseSettings):
         "log_vkey",
         "database_password_file",
         "temporal_api_key_file",
+        "oidc_issuer",
+        "oidc_client_id",
+        "oidc_client_secret",
+        "oidc_client_secret_file",
+        "oidc_redirect_url",
+        "oidc_municipality_claim",
         mode="before",
     )
     @classmethod

@@ -43,7 +43,20 @@ def using(
     decide: Callable[[PlanState, Any, datetime, NewId], list[EventBase]], command: Any
 ) -> Decide:
     """One person's command, ready to be recorded or checked."""
-    return lambda state, at, ids: decide(state, command, at, ids)
+    return lambda state, at, ids: authenticated(decide(state, command, at, ids), command)
+
+
+def authenticated(events: list[EventBase], command: Any) -> list[EventBase]:
+    """The command's actor's events carry how the actor was authenticated. A command
+    without it (every one sent before it was kept) leaves the events as they were, so
+    histories replay unchanged."""
+    how = getattr(command, "authenticated_by", None)
+    actor = getattr(command, "actor_id", None)
+    if how is None:
+        return events
+    return [
+        e.model_copy(update={"authenticated_by": how}) if e.actor_id == actor else e for e in events
+    ]
 
 
 Model = TypeVar("Model", bound=BaseModel)

@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         STORE_RETRY,
         Decide,
         adopted,
+        authenticated,
         caught_up,
         decoded,
         refused,
@@ -558,8 +559,8 @@ class PlanWorkflow:
 
     def _decide_sign_off(self, command: cmd.SignOff) -> Decide:
         by_role = self._votes_patched()
-        return lambda state, at, ids: decisions.sign_off(
-            state, command, at, ids, one_decision_per_role=by_role
+        return lambda state, at, ids: authenticated(
+            decisions.sign_off(state, command, at, ids, one_decision_per_role=by_role), command
         )
 
     @workflow.update
