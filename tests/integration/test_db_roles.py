@@ -142,10 +142,27 @@ async def test_application_role_appends_and_reads_but_cannot_rewrite(
         assert await auditor.fetchval("SELECT count(*) FROM events") == 2
         with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
             await auditor.execute("INSERT INTO log_tree (only_row, size) VALUES (false, 0)")
-        with pytest.raises(asyncpg.InsufficientPrivilegeError):
-            await auditor.fetchval("SELECT count(*) FROM access_tokens")
+        for table in ("access_tokens", "oidc_logins", "oidc_sessions"):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await auditor.fetchval(f"SELECT count(*) FROM {table}")
     finally:
         await auditor.close()
+
+    # A login's state is taken once and a session ends at logout: the application
+    # deletes there, as the identity-provider login does (eventstore/oidc_sessions.py).
+    async with app_pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO oidc_logins (state_sha256, nonce, code_verifier, expires_at)"
+            " VALUES ($1, $2, $3, now() + interval '5 minutes')",
+            "a" * 64,
+            "n" * 24,
+            "v" * 43,
+        )
+        taken = await conn.fetchval(
+            "DELETE FROM oidc_logins WHERE state_sha256 = $1 RETURNING 1", "a" * 64
+        )
+        assert taken == 1
+        assert await conn.execute("DELETE FROM oidc_sessions WHERE person_id = 'x'") == "DELETE 0"
 
 
 async def test_application_role_cannot_migrate(postgres_server_url: str, roles: Roles) -> None:
