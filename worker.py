@@ -26,6 +26,8 @@ from temaplan.database import migrated_pool
 from temaplan.logging import configure_logging
 from temaplan.settings import Settings, load_settings
 from temaplan.temporal_client import connect
+from workflows.attestation import AttestationPolicy, parse_keys
+from workflows.attestation import configure as configure_attestation
 from workflows.plan_workflow import PlanWorkflow
 from workflows.revision_reminder_workflow import RevisionReminderWorkflow
 from workflows.revision_workflow import RevisionWorkflow
@@ -65,10 +67,13 @@ class _Runner(SandboxedWorkflowRunner):
 
 def workflow_runner() -> SandboxedWorkflowRunner:
     """domain/ and activities' models are pure and deterministic; passing them through
-    keeps one copy of each pydantic class (validators import lazily inside them). The
-    replayer must use the same settings as the worker."""
+    keeps one copy of each pydantic class (validators import lazily inside them).
+    ``cryptography`` verifies front-door signatures in update validators (pure, and it
+    loads its backend lazily). The replayer must use the same settings as the worker."""
     return _Runner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules("domain", "activities")
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(
+            "domain", "activities", "cryptography"
+        )
     )
 
 
@@ -77,7 +82,10 @@ def build_worker(
     pool: asyncpg.Pool,
     task_queue: str,
     revision_date: RevisionDate = DEFAULT_REVISION_DATE,
+    attestation: AttestationPolicy | None = None,
 ) -> Worker:
+    # Read by update validators only, so never by a replay (workflows/attestation.py).
+    configure_attestation(task_queue, attestation or AttestationPolicy())
     activities = PlanActivities(pool)
     schedules = ScheduleActivities(client, task_queue, revision_date)
     return Worker(
@@ -100,7 +108,12 @@ async def run_worker(settings: Settings) -> None:
     client = await connect(settings)
     key = signing_key(settings)
     async with migrated_pool(settings) as pool:
-        worker = build_worker(client, pool, settings.temporal_task_queue, settings.revision_date())
+        policy = AttestationPolicy(
+            parse_keys(settings.front_door_vkeys), settings.require_attestation
+        )
+        worker = build_worker(
+            client, pool, settings.temporal_task_queue, settings.revision_date(), policy
+        )
         log.info("worker started", task_queue=settings.temporal_task_queue)
         async with worker, running_checkpointer(pool, key, settings.checkpoint_interval):
             await stop.wait()

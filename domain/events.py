@@ -24,6 +24,7 @@ from pydantic import (
     model_serializer,
 )
 
+from domain.attestation import Attestation
 from domain.hierarchy import PlanContent, ShortText, Text
 from domain.phases import Phase
 from domain.plan import PlanDefinition
@@ -43,6 +44,10 @@ class EventBase(BaseModel):
     occurred_at: AwareDatetime
     actor_id: str
     actor_role: Role
+    # A person's decision sent through the front door: its signature on who sent it
+    # (domain/attestation.py). Kept in data only when present, so that every event
+    # recorded without one keeps its bytes.
+    attestation: Attestation | None = None
 
 
 class PlanCreated(EventBase):
@@ -458,7 +463,8 @@ def upcast(event_type: str, schema_version: int, data: dict[str, Any]) -> dict[s
 
 def to_record(event: EventBase) -> tuple[str, int, dict[str, Any]]:
     """(type, schema version, data) as the store keeps them; data excludes the envelope."""
-    data = event.model_dump(mode="json", exclude=set(ENVELOPE_FIELDS))
+    left_out = set(ENVELOPE_FIELDS) | ({"attestation"} if event.attestation is None else set())
+    data = event.model_dump(mode="json", exclude=left_out)
     return event.model_dump()["type"], type(event).SCHEMA_VERSION, data
 
 
