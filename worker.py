@@ -111,6 +111,11 @@ async def run_worker(settings: Settings) -> None:
         policy = AttestationPolicy(
             parse_keys(settings.front_door_vkeys), settings.require_attestation
         )
+        if policy.require and not policy.keys:
+            raise SystemExit(
+                "TEMAPLAN_REQUIRE_ATTESTATION is on but TEMAPLAN_FRONT_DOOR_VKEYS is empty: "
+                "every decision would be refused; set the API's front-door verifier key"
+            )
         worker = build_worker(
             client, pool, settings.temporal_task_queue, settings.revision_date(), policy
         )
