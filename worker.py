@@ -26,6 +26,8 @@ from temaplan.database import migrated_pool
 from temaplan.logging import configure_logging
 from temaplan.settings import Settings, load_settings
 from temaplan.temporal_client import connect
+from workflows.attestation import AttestationPolicy, parse_keys
+from workflows.attestation import configure as configure_attestation
 from workflows.plan_workflow import PlanWorkflow
 from workflows.revision_reminder_workflow import RevisionReminderWorkflow
 from workflows.revision_workflow import RevisionWorkflow
@@ -65,10 +67,13 @@ class _Runner(SandboxedWorkflowRunner):
 
 def workflow_runner() -> SandboxedWorkflowRunner:
     """domain/ and activities' models are pure and deterministic; passing them through
-    keeps one copy of each pydantic class (validators import lazily inside them). The
-    replayer must use the same settings as the worker."""
+    keeps one copy of each pydantic class (validators import lazily inside them).
+    ``cryptography`` verifies front-door signatures in update validators (pure, and it
+    loads its backend lazily). The replayer must use the same settings as the worker."""
     return _Runner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules("domain", "activities")
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(
+            "domain", "activities", "cryptography"
+        )
     )
 
 
@@ -84,8 +89,12 @@ def build_worker(
     pool: asyncpg.Pool,
     task_queue: str,
     revision_date: RevisionDate = DEFAULT_REVISION_DATE,
+    *,
     max_cached_workflows: int = DEFAULT_WORKFLOW_CACHE,
+    attestation: AttestationPolicy | None = None,
 ) -> Worker:
+    # Read by update validators only, so never by a replay (workflows/attestation.py).
+    configure_attestation(task_queue, attestation or AttestationPolicy())
     activities = PlanActivities(pool)
     schedules = ScheduleActivities(client, task_queue, revision_date)
     return Worker(
@@ -109,12 +118,21 @@ async def run_worker(settings: Settings) -> None:
     client = await connect(settings)
     key = signing_key(settings)
     async with migrated_pool(settings) as pool:
+        policy = AttestationPolicy(
+            parse_keys(settings.front_door_vkeys), settings.require_attestation
+        )
+        if policy.require and not policy.keys:
+            raise SystemExit(
+                "TEMAPLAN_REQUIRE_ATTESTATION is on but TEMAPLAN_FRONT_DOOR_VKEYS is empty: "
+                "every decision would be refused; set the API's front-door verifier key"
+            )
         worker = build_worker(
             client,
             pool,
             settings.temporal_task_queue,
             settings.revision_date(),
-            settings.workflow_cache,
+            max_cached_workflows=settings.workflow_cache,
+            attestation=policy,
         )
         log.info("worker started", task_queue=settings.temporal_task_queue)
         async with worker, running_checkpointer(pool, key, settings.checkpoint_interval):

@@ -24,7 +24,7 @@ from api.service import ApiContext, require_auditor
 from api.tokens import Principal
 from audit import history as hist
 from audit.commands import plan_histories, state_at
-from audit.crosscheck import cross_check
+from audit.crosscheck import cross_check, stored_facts
 from domain.gates import PlanStatus, plan_status
 from domain.state import ContentVersion, Decision, HearingResponse, SignOff
 from eventstore import EventStore
@@ -135,8 +135,8 @@ async def verify(plan_id: PlanId, ctx: Context, me: Me) -> Verification:
         found, verdict, problems = None, "temporal unavailable", [str(exc)]
     if found is not None:
         histories, complete = found
-        store_ids = {str(e.event_id): (e.version, e.type) async for e in store.iter_stream(plan_id)}
-        problems = cross_check(plan_id, store_ids, histories, complete=complete).problems
+        stored = await stored_facts(store.iter_stream(plan_id))
+        problems = cross_check(plan_id, stored, histories, complete=complete).problems
         verdict = "problems" if problems else "ok"
     return Verification(
         plan_id=plan_id,
@@ -169,6 +169,15 @@ async def export(
     lang: Literal["nb", "en"] = "nb",
 ) -> FileResponse:
     store = await _store(ctx, me, plan_id)
+    chain = await store.verify(plan_id)
+    if not chain.ok:
+        # A broken record is never handed out as if it were whole.
+        raise ApiError(
+            409,
+            "RecordBroken",
+            f"the record of {plan_id} does not verify (chain broken at version "
+            f"{chain.broken_version}: {chain.problem}); nothing exported",
+        )
     folder = Path(tempfile.mkdtemp(prefix="temaplan-export-"))
     now = datetime.now(UTC)
     stamp = now.strftime("%Y%m%dT%H%M%SZ")

@@ -24,9 +24,11 @@ from temporalio.client import Client, RPCTimeoutOrCancelledError, WorkflowUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.attest import attest, front_door_key
 from api.errors import ApiError, not_allowed, refused, unknown_plan
 from api.oidc import OidcClient
 from api.tokens import Principal, TokenStore
+from audit.checkpoints import SigningKey
 from domain.commands import Receipt
 from domain.plan import Participant
 from domain.roles import Role
@@ -140,6 +142,7 @@ class ApiContext:
     limiter: PublicRateLimit = field(init=False)
     proxies: tuple[IPv4Network | IPv6Network, ...] = field(init=False)
     oidc: OidcClient | None = field(init=False)  # login with the identity provider, if set
+    front_door: SigningKey | None = field(init=False)
 
     def __post_init__(self) -> None:
         self.tokens = TokenStore(self.pool, self.settings.session_hours)
@@ -147,6 +150,7 @@ class ApiContext:
         self.limiter = PublicRateLimit(self.pool, self.settings.public_rate_per_minute)
         self.proxies = self.settings.proxy_networks()
         self.oidc = OidcClient(self.settings) if self.settings.oidc_issuer else None
+        self.front_door = front_door_key(self.settings)
 
     @property
     def task_queue(self) -> str:
@@ -167,6 +171,8 @@ class ApiContext:
         ``workflow_id``: another workflow of the plan (a year's revision) instead of the
         plan workflow; ``gone`` then says why it is not running."""
         handle = self.client.get_workflow_handle(workflow_id or workflow_id_for(plan_id))
+        # The person the request is authenticated as, vouched for to the workflow.
+        command = attest(command, name, plan_id, self.front_door)
         deadline = time.monotonic() + self.update_timeout
         while True:
             remaining = deadline - time.monotonic()

@@ -47,6 +47,10 @@ class Checkpointer:
         self.key = key
         self.interval = interval
         self.poll = poll
+        # Leaves already looked at for a prompt type: each round looks at the new ones
+        # only, not at everything since the last checkpoint again (that grew with every
+        # poll until the timed checkpoint, and cost more than building the tree).
+        self._looked_to = 0
 
     async def checkpoint_now(self) -> StoredCheckpoint | None:
         """Build the tree and sign a checkpoint of it if it grew; the latest either way."""
@@ -75,7 +79,10 @@ class Checkpointer:
         # The database's clock, which also stamped the checkpoint.
         due = latest is None or await self.log.seconds_since(latest) >= self.interval
         if not due:
-            due = bool(await self.log.event_types(covered, size) & PROMPT_TYPES)
+            due = bool(
+                await self.log.event_types(max(covered, self._looked_to), size) & PROMPT_TYPES
+            )
+            self._looked_to = size
         return await self._sign(size) if due else None
 
     async def run(self, stop: asyncio.Event) -> None:

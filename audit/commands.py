@@ -14,7 +14,8 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.service import RPCError, RPCStatusCode
 
 from audit import history as hist
-from audit.crosscheck import cross_check
+from audit.crosscheck import cross_check, decisions_in_history, stored_facts
+from audit.log_check import LogCheck
 from audit.temporal_history import replay_histories, run_histories
 from domain.gates import Awaited, PlanStatus, plan_status
 from domain.roles import Role
@@ -56,6 +57,28 @@ async def state_at(
     return fold(events), total
 
 
+async def record_problems(store: EventStore, plan_id: str, log: LogCheck | None) -> list[str]:
+    """Why the plan's record is not whole: its chain or the log does not verify."""
+    problems = []
+    result = await store.verify(plan_id)
+    if result.events_checked and not result.ok:
+        problems.append(f"chain BROKEN at version {result.broken_version}: {result.problem}")
+    if log is not None and log.verdict == "broken":
+        problems.append(log.message)
+    return problems
+
+
+def _warn(plan_id: str, problems: list[str], what: str, log: LogCheck | None) -> None:
+    if problems:
+        print(
+            f"WARNING: the record of {plan_id} does NOT verify; {what}:\n"
+            + "".join(f"  - {p}\n" for p in problems),
+            file=sys.stderr,
+        )
+    elif log is not None and log.verdict == "unchecked":
+        print(f"note: {log.message}", file=sys.stderr)
+
+
 async def show_state(
     store: EventStore,
     plan_id: str,
@@ -64,8 +87,30 @@ async def show_state(
     at_version: int | None,
     as_json: bool,
     out: TextIO | None = None,
+    log: LogCheck | None = None,
 ) -> int:
+    """The state, with a prominent warning and exit status 1 when the record it is
+    rebuilt from does not verify: shown for the forensic reader, never as whole."""
     out = out or sys.stdout
+    problems = await record_problems(store, plan_id, log)
+    _warn(plan_id, problems, "the state below is rebuilt from a BROKEN record", log)
+    if problems and not as_json:
+        out.write(f"*** BROKEN RECORD: {'; '.join(problems)} ***\n")
+    shown = await _show_state(
+        store, plan_id, as_of=as_of, at_version=at_version, as_json=as_json, out=out
+    )
+    return 1 if problems else shown
+
+
+async def _show_state(
+    store: EventStore,
+    plan_id: str,
+    *,
+    as_of: datetime | None,
+    at_version: int | None,
+    as_json: bool,
+    out: TextIO,
+) -> int:
     state, total = await state_at(store, plan_id, as_of=as_of, at_version=at_version)
     if not total:
         print(f"no events for plan '{plan_id}'", file=sys.stderr)
@@ -285,10 +330,20 @@ async def plan_histories(
 
 
 async def verify(
-    store: EventStore, client: Client | None, plan_ids: list[str], out: TextIO | None = None
+    store: EventStore,
+    client: Client | None,
+    plan_ids: list[str],
+    out: TextIO | None = None,
+    *,
+    all_plans: bool = False,
+    task_queue: str | None = None,
+    log: LogCheck | None = None,
 ) -> int:
-    """The chain and numbering of each stream; then, where Temporal still has the
-    history, the cross-check between history and store. 0 only when all is well."""
+    """The chain and numbering of each stream; where Temporal still has the history, the
+    cross-check between history and store (every receipt's version, hash and recorded
+    time); with ``all_plans``, the plans Temporal knows (on the deployment's task queue,
+    when given) that have no stream; and the
+    Merkle log's check, when given. 0 only when all is well."""
     out = out or sys.stdout
     failures = 0
     for result in await store.verify_streams(plan_ids):
@@ -296,8 +351,7 @@ async def verify(
         if result.events_checked == 0:
             print(f"{plan}: no events in the store", file=out)
             failures += 1
-            continue
-        if result.ok:
+        elif result.ok:
             print(
                 f"{plan}: chain OK, {result.events_checked} events, last hash {result.last_hash}",
                 file=out,
@@ -313,32 +367,91 @@ async def verify(
                 f"{plan}: Temporal not configured (TEMPORAL_ADDRESS); store checked alone", file=out
             )
             continue
+        if not await _cross_check(store, client, plan, result.last_version, out):
+            failures += 1
+    if all_plans and client is not None:
+        failures += await _plans_without_stream(store, client, set(plan_ids), task_queue, out)
+    if log is not None:
+        failures += log.verdict == "broken"
+        label = {"ok": "log OK", "broken": "log BROKEN", "unchecked": "log NOT CHECKED"}
+        print(f"{label[log.verdict]}: {log.message}", file=out)
+    return 1 if failures else 0
+
+
+async def _cross_check(
+    store: EventStore, client: Client, plan: str, last_version: int, out: TextIO
+) -> bool:
+    found = await plan_histories(client, plan)
+    if found is None:
+        print(f"{plan}: no Temporal history any more (retention); store checked alone", file=out)
+        return True
+    histories, complete = found
+    if not complete:
+        print(
+            f"{plan}: the plan workflow's history is gone (retention); checking the later "
+            "workflows' decisions against the store only",
+            file=out,
+        )
+    check = cross_check(
+        plan, await stored_facts(store.iter_stream(plan)), histories, complete=complete
+    )
+    if check.last_receipted_version > last_version:
+        check.problems.insert(
+            0,
+            f"the stream is SHORTER than the Temporal history: the store ends at version "
+            f"{last_version}, the history holds a receipt for version "
+            f"{check.last_receipted_version}",
+        )
+    if check.ok:
+        caught = (
+            f"; {check.caught_up} caught up after an append whose result was lost"
+            if check.caught_up
+            else ""
+        )
+        print(
+            f"{plan}: cross-check OK, {check.history_decisions} decisions in {check.runs} "
+            f"run(s) of the Temporal history, each exactly once in the store; "
+            f"{check.receipts_compared} receipts match the store's version, hash and "
+            f"recorded time{caught}",
+            file=out,
+        )
+        return True
+    for problem in check.problems:
+        print(f"{plan}: cross-check: {problem}", file=out)
+    return False
+
+
+async def _plans_without_stream(
+    store: EventStore, client: Client, streams: set[str], task_queue: str | None, out: TextIO
+) -> int:
+    """Plan workflows in Temporal whose plan has no stream: a deleted stream, unless the
+    workflow has not recorded its first decision yet."""
+    failures = 0
+    prefix = workflow_id_for("")
+    query = 'WorkflowType = "PlanWorkflow"'
+    if task_queue:
+        query += f' AND TaskQueue = "{task_queue}"'
+    async for execution in client.list_workflows(query):
+        plan = execution.id.removeprefix(prefix)
+        if plan in streams or (await store.head(plan))[0]:
+            continue
+        streams.add(plan)
         found = await plan_histories(client, plan)
-        if found is None:
+        decisions = decisions_in_history(found[0]) if found else []
+        if not decisions:
             print(
-                f"{plan}: no Temporal history any more (retention); store checked alone", file=out
+                f"{plan}: a plan workflow ({execution.id}) with no stream yet; its history "
+                "records no decision either",
+                file=out,
             )
             continue
-        histories, complete = found
-        if not complete:
-            print(
-                f"{plan}: the plan workflow's history is gone (retention); checking the later "
-                "workflows' decisions against the store only",
-                file=out,
-            )
-        store_ids = {str(e.event_id): (e.version, e.type) async for e in store.iter_stream(plan)}
-        check = cross_check(plan, store_ids, histories, complete=complete)
-        if check.ok:
-            print(
-                f"{plan}: cross-check OK, {check.history_decisions} decisions in {check.runs} "
-                f"run(s) of the Temporal history, each exactly once in the store",
-                file=out,
-            )
-        else:
-            failures += 1
-            for problem in check.problems:
-                print(f"{plan}: cross-check: {problem}", file=out)
-    return 1 if failures else 0
+        failures += 1
+        print(
+            f"{plan}: STREAM MISSING: the plan workflow {execution.id} exists in Temporal with "
+            f"{len(decisions)} recorded decision(s), the store has no stream for it",
+            file=out,
+        )
+    return failures
 
 
 async def replay(
@@ -378,12 +491,22 @@ def _progress(total_hint: str) -> Callable[[int], None] | None:
 
 
 async def export(
-    store: EventStore, plan_id: str, fmt: str, out_path: Path, language: str = "nb"
+    store: EventStore,
+    plan_id: str,
+    fmt: str,
+    out_path: Path,
+    language: str = "nb",
+    *,
+    log: LogCheck | None = None,
 ) -> int:
     now = datetime.now(UTC)
     total, _ = await store.head(plan_id)
     if not total:
         print(f"no events for plan '{plan_id}'; nothing was written", file=sys.stderr)
+        return 1
+    problems = await record_problems(store, plan_id, log)
+    _warn(plan_id, problems, "nothing was written (`temaplan audit verify` names the damage)", log)
+    if problems:
         return 1
     progress = _progress(f"of {total:,}")
     if fmt == "jsonl":
@@ -410,8 +533,8 @@ async def export(
         lang: Literal["nb", "en"] = "en" if language == "en" else "nb"
         from eventstore.log import MerkleLog
 
-        log = MerkleLog(store.pool)
-        checkpoint = await log.latest_cosigned() or await log.latest_checkpoint()
+        merkle_log = MerkleLog(store.pool)
+        checkpoint = await merkle_log.latest_cosigned() or await merkle_log.latest_checkpoint()
         await export_html(
             store,
             plan_id,

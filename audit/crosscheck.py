@@ -1,19 +1,30 @@
 """The event store against the Temporal history: every decision the workflow recorded
-has exactly one event in the store, and every event in the store traces back to it.
+has exactly one event in the store, with the version, hash and recorded time its receipt
+in the history names, and every event in the store traces back to it.
 
 The workflow records events only through the ``append_events`` local activity, whose
-marker in the history carries the receipts of the events appended (their deterministic
-ids and types), and it answers people's updates with receipts naming the event. (Older
-histories appended through a regular activity, whose input carries the events: both are
-read.) Both are read straight from the history, so the check needs
-nothing but the history and the store.
+marker in the history carries the receipts of the events appended (event id, type,
+version, hash, recorded time), and it answers people's updates with the same receipts.
+(Older histories appended through a regular activity, whose input carries the events
+and whose result the receipts: both are read.) Both are read straight from the history,
+so the check needs nothing but the history and the store.
+
+Caught-up events: a worker that died during an append leaves events in the store whose
+receipt never reached the history. The workflow later finds the record ahead of it and
+folds them through the ``events_after`` activity (patch ``catch-up-with-record``), whose
+result in the history names each of them. Such an event traces back to the history
+through that result (id, type and version are compared with the store; it has no
+receipt, so no hash or recorded time of its own to compare); the next receipt in the
+history, whose hash chains over it, vouches for its content. They are counted apart.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import AsyncIterable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import MarkerRecordedEventAttributes
@@ -23,12 +34,30 @@ APPEND_ACTIVITY = "append_events"
 LOCAL_ACTIVITY_MARKER = "core_local_activity"
 
 
+CATCH_UP_ACTIVITY = "events_after"
+
+
+@dataclass(frozen=True)
+class StoredFacts:
+    """What the store holds of one event, to hold against a receipt."""
+
+    version: int
+    type: str
+    hash: str
+    recorded_at: datetime
+
+
 @dataclass(frozen=True)
 class HistoryDecision:
     event_id: str
     type: str
     run_id: str
-    source: str  # "append" (activity input) or "receipt" (an update's answer)
+    # "append" (an append's receipts or input), "receipt" (an update's answer) or
+    # "caught-up" (events_after's result: stored by an append whose result was lost)
+    source: str
+    version: int | None = None
+    hash: str | None = None
+    recorded_at: datetime | None = None
 
 
 @dataclass
@@ -38,32 +67,62 @@ class CrossCheck:
     history_decisions: int
     runs: int
     problems: list[str] = field(default_factory=list)
+    caught_up: int = 0
+    receipts_compared: int = 0
+    last_receipted_version: int = 0
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
+def _from_receipt(item: Mapping[str, Any], run_id: str, source: str) -> HistoryDecision:
+    recorded = item.get("recorded_at")
+    return HistoryDecision(
+        str(item["event_id"]),
+        str(item.get("event_type") or ""),
+        run_id,
+        source,
+        version=int(item["version"]) if item.get("version") is not None else None,
+        hash=str(item["hash"]) if item.get("hash") is not None else None,
+        recorded_at=datetime.fromisoformat(recorded) if isinstance(recorded, str) else None,
+    )
+
+
 def decisions_in_history(histories: Iterable[WorkflowHistory]) -> list[HistoryDecision]:
-    """Events whose append completed, and event ids of receipts returned to people."""
+    """Events whose append completed (with their receipts where the history has them),
+    receipts returned to people, and events a workflow caught up with."""
     found: list[HistoryDecision] = []
     for history in histories:
-        scheduled: dict[int, list[dict[str, str]]] = {}
+        scheduled: dict[int, tuple[str, Any]] = {}
         for event in history.events:
             if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
                 attributes = event.activity_task_scheduled_event_attributes
-                if attributes.activity_type.name == APPEND_ACTIVITY:
+                name = attributes.activity_type.name
+                if name == APPEND_ACTIVITY:
                     [payload] = attributes.input.payloads
-                    scheduled[event.event_id] = json.loads(payload.data)["events"]
+                    scheduled[event.event_id] = (name, json.loads(payload.data)["events"])
+                elif name == CATCH_UP_ACTIVITY:
+                    [payload] = attributes.input.payloads
+                    scheduled[event.event_id] = (name, json.loads(payload.data))
             elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
-                appended = scheduled.get(
-                    event.activity_task_completed_event_attributes.scheduled_event_id
-                )
-                for item in appended or ():
-                    found.append(
+                attributes_done = event.activity_task_completed_event_attributes
+                name, given = scheduled.get(attributes_done.scheduled_event_id, ("", None))
+                payloads = attributes_done.result.payloads
+                result = json.loads(payloads[0].data) if payloads else {}
+                if name == APPEND_ACTIVITY:
+                    found.extend(_regular_append(given, result, history.run_id))
+                elif name == CATCH_UP_ACTIVITY:
+                    after = int(given["after_version"])
+                    found.extend(
                         HistoryDecision(
-                            str(item["event_id"]), str(item["type"]), history.run_id, "append"
+                            str(item["event_id"]),
+                            str(item["type"]),
+                            history.run_id,
+                            "caught-up",
+                            version=after + offset,
                         )
+                        for offset, item in enumerate(result.get("events", ()), start=1)
                     )
             elif event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
                 found.extend(_local_append(event.marker_recorded_event_attributes, history.run_id))
@@ -72,45 +131,73 @@ def decisions_in_history(histories: Iterable[WorkflowHistory]) -> list[HistoryDe
                 if outcome.HasField("success") and outcome.success.payloads:
                     receipt = json.loads(outcome.success.payloads[0].data)
                     if isinstance(receipt, dict) and "event_id" in receipt:
-                        found.append(
-                            HistoryDecision(
-                                str(receipt["event_id"]),
-                                str(receipt.get("event_type")),
-                                history.run_id,
-                                "receipt",
-                            )
-                        )
+                        found.append(_from_receipt(receipt, history.run_id, "receipt"))
     return found
+
+
+def _regular_append(
+    events: list[dict[str, Any]], result: dict[str, Any], run_id: str
+) -> list[HistoryDecision]:
+    """An append through a regular activity: its receipts when the result has them, else
+    the ids and types of the events it was given."""
+    receipts = result.get("receipts") if isinstance(result, dict) else None
+    if receipts and len(receipts) == len(events):
+        return [_from_receipt(r, run_id, "append") for r in receipts]
+    return [
+        HistoryDecision(str(item["event_id"]), str(item["type"]), run_id, "append")
+        for item in events
+    ]
 
 
 def _local_append(marker: MarkerRecordedEventAttributes, run_id: str) -> list[HistoryDecision]:
     """The workflow appends through a local activity: its marker records the receipts
-    (event id and type of every event appended) once the append has completed."""
+    of every event appended once the append has completed."""
     if marker.marker_name != LOCAL_ACTIVITY_MARKER or "data" not in marker.details:
         return []
     meta = json.loads(marker.details["data"].payloads[0].data)
     if meta.get("activity_type") != APPEND_ACTIVITY or "result" not in marker.details:
         return []  # another activity, or an attempt that failed
     output = json.loads(marker.details["result"].payloads[0].data)
-    return [
-        HistoryDecision(str(r["event_id"]), str(r["event_type"]), run_id, "append")
-        for r in output["receipts"]
-    ]
+    return [_from_receipt(r, run_id, "append") for r in output["receipts"]]
+
+
+def _differences(decision: HistoryDecision, stored: StoredFacts) -> list[str]:
+    """Each value of the history's receipt that the store does not hold, both named."""
+    found = []
+    if decision.type and decision.type != stored.type:
+        found.append(f"type: history {decision.type}, store {stored.type}")
+    if decision.version is not None and decision.version != stored.version:
+        found.append(f"version: history {decision.version}, store {stored.version}")
+    if decision.hash is not None and decision.hash != stored.hash:
+        found.append(f"hash: history {decision.hash}, store {stored.hash}")
+    if decision.recorded_at is not None and decision.recorded_at != stored.recorded_at:
+        found.append(
+            f"recorded_at: history {decision.recorded_at.isoformat()}, "
+            f"store {stored.recorded_at.isoformat()}"
+        )
+    return found
+
+
+async def stored_facts(events: AsyncIterable[Any]) -> dict[str, StoredFacts]:
+    """Event id -> facts, from the store's ``iter_stream``."""
+    return {
+        str(e.event_id): StoredFacts(e.version, e.type, e.hash, e.recorded_at) async for e in events
+    }
 
 
 def cross_check(
     plan_id: str,
-    store_ids: dict[str, tuple[int, str]],
+    stored: Mapping[str, StoredFacts],
     histories: list[WorkflowHistory],
     *,
     complete: bool = True,
 ) -> CrossCheck:
-    """``store_ids``: event id -> (version, type) for the plan's stream. ``complete``:
-    the histories of every writer are present, so every stored event must trace back to
+    """``stored``: event id -> what the plan's stream holds of it. ``complete``: the
+    histories of every writer are present, so every stored event must trace back to
     one; otherwise only the histories' decisions are checked against the store."""
     decisions = decisions_in_history(histories)
     appended = [d for d in decisions if d.source == "append"]
-    result = CrossCheck(plan_id, len(store_ids), len(appended), len(histories))
+    result = CrossCheck(plan_id, len(stored), len(appended), len(histories))
     seen: dict[str, int] = {}
     for decision in appended:
         seen[decision.event_id] = seen.get(decision.event_id, 0) + 1
@@ -119,22 +206,55 @@ def cross_check(
             result.problems.append(
                 f"event {event_id} was appended {count} times in the Temporal history"
             )
-    for decision in appended:
-        if decision.event_id not in store_ids:
-            result.problems.append(
-                f"decision {decision.type} (event {decision.event_id}, run {decision.run_id}) is in "
-                "the Temporal history but not in the event store"
-            )
+    caught_up = {d.event_id for d in decisions if d.source == "caught-up"} - set(seen)
+    result.caught_up = len(caught_up)
+    compared: set[tuple[str, str]] = set()
     for decision in decisions:
-        if decision.source == "receipt" and decision.event_id not in store_ids:
+        facts = stored.get(decision.event_id)
+        if decision.version is not None and decision.source != "caught-up":
+            result.last_receipted_version = max(result.last_receipted_version, decision.version)
+        if facts is None:
+            result.problems.append(_missing(decision))
+            continue
+        differences = _differences(decision, facts)
+        for difference in differences:
+            if (decision.event_id, difference) not in compared:
+                compared.add((decision.event_id, difference))
+                result.problems.append(
+                    f"event {decision.event_id} ({facts.type}, version {facts.version}) differs "
+                    f"from its {_NAMES[decision.source]} in run {decision.run_id}: {difference}"
+                )
+        if decision.hash is not None:
+            result.receipts_compared += 1
+    for event_id, facts in sorted(stored.items(), key=lambda item: item[1].version):
+        if complete and event_id not in seen and event_id not in caught_up:
             result.problems.append(
-                f"a receipt for event {decision.event_id} ({decision.type}) was given to a person "
-                "but the event is not in the store"
-            )
-    for event_id, (version, event_type) in sorted(store_ids.items(), key=lambda item: item[1][0]):
-        if complete and event_id not in seen:
-            result.problems.append(
-                f"version {version} ({event_type}, event {event_id}) is in the store but does not "
-                "trace back to the Temporal history"
+                f"version {facts.version} ({facts.type}, event {event_id}) is in the store but "
+                "does not trace back to the Temporal history"
             )
     return result
+
+
+_NAMES = {
+    "append": "append receipt",
+    "receipt": "receipt given to a person",
+    "caught-up": "catch-up read",
+}
+
+
+def _missing(decision: HistoryDecision) -> str:
+    at = f" at version {decision.version}" if decision.version is not None else ""
+    if decision.source == "receipt":
+        return (
+            f"a receipt for event {decision.event_id} ({decision.type}{at}) was given to a "
+            "person but the event is not in the store"
+        )
+    if decision.source == "caught-up":
+        return (
+            f"event {decision.event_id} ({decision.type}{at}) was read back from the store by "
+            f"a catch-up in run {decision.run_id} but is not in the store any more"
+        )
+    return (
+        f"decision {decision.type} (event {decision.event_id}{at}, run {decision.run_id}) is in "
+        "the Temporal history but not in the event store"
+    )

@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer, field_validator
 
+from domain.attestation import actor_kind
 from domain.canonical import CanonicalFormError, canonical_json, chain_record, format_timestamp
 from eventstore.store import CanonicalDataUnreadable, EventStore, StoredEvent
 
@@ -50,6 +51,7 @@ CSV_COLUMNS = (
     "phase",
     "actor_id",
     "actor_role",
+    "actor_is",
     "content_version",
     "content_hash",
     "outcome",
@@ -313,6 +315,7 @@ def csv_row(event: StoredEvent) -> list[str]:
         _cell(data.get("phase")),
         _cell(event.actor_id),
         _cell(event.actor_role),
+        actor_kind(event.actor_role, data),
         _cell(data.get("content_version")),
         _cell(data.get("content_hash")),
         _cell(data.get("outcome")),

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
+from domain.attestation import actor_kind
 from eventstore import StoredEvent
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -57,6 +58,8 @@ class HistoryRow(BaseModel):
     phase: str | None
     actor_id: str
     actor_role: str
+    # attested, unattested, system or public (domain/attestation.py actor_kind)
+    actor_kind: str
     decision: str
     content_version: int | None
     content_hash: str | None
@@ -151,6 +154,7 @@ class _RowMaker:
             phase=str(own) if own else _PHASE_OF_TYPE.get(event.type, self.phase),
             actor_id=event.actor_id,
             actor_role=event.actor_role,
+            actor_kind=actor_kind(event.actor_role, data),
             decision=_decision(event),
             content_version=content_version if isinstance(content_version, int) else None,
             content_hash=data.get("content_hash"),
@@ -181,7 +185,7 @@ def as_json_line(row: HistoryRow) -> str:
 
 HEADER = (
     f"{'ver':>4}  {'recorded (Oslo)':<19}  {'recorded (UTC)':<19}  {'type':<26} {'phase':<10} "
-    f"{'actor':<18} {'role':<25} {'cv':>3} {'content':<12} {'hash':<12} decision"
+    f"{'actor':<18} {'role':<25} {'actor is':<10} {'cv':>3} {'content':<12} {'hash':<12} decision"
 )
 
 
@@ -189,6 +193,7 @@ def as_table_line(row: HistoryRow) -> str:
     return (
         f"{row.version:>4}  {row.recorded_oslo:%Y-%m-%d %H:%M:%S}  {row.recorded_utc:%Y-%m-%d %H:%M:%S}  "
         f"{row.type:<26} {row.phase or '-':<10} {row.actor_id[:18]:<18} {row.actor_role:<25} "
+        f"{row.actor_kind.upper() if row.actor_kind == 'unattested' else row.actor_kind:<10} "
         f"{row.content_version if row.content_version is not None else '-':>3} "
         f"{(row.content_hash or '-')[:12]:<12} {row.hash[:12]:<12} {row.decision}"
     )

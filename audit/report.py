@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from domain.attestation import actor_kind
 from domain.canonical import CanonicalFormError
 from domain.events import (
     AnchoringRecorded,
@@ -130,6 +131,8 @@ NB: dict[str, str] = {
     "col_oslo": "Tid (Oslo)",
     "col_utc": "Tid (UTC)",
     "col_actor": "Aktør og rolle",
+    "actor_attested": "attestert av innloggingen",
+    "actor_unattested": "IKKE attestert",
     "col_decision": "Beslutning",
     "col_phase": "Fase",
     "col_content_version": "Innh.-versjon",
@@ -304,6 +307,8 @@ EN: dict[str, str] = {
     "col_oslo": "Time (Oslo)",
     "col_utc": "Time (UTC)",
     "col_actor": "Actor and role",
+    "actor_attested": "attested by the login",
+    "actor_unattested": "NOT attested",
     "col_decision": "Decision",
     "col_phase": "Phase",
     "col_content_version": "Content version",
@@ -1038,6 +1043,14 @@ def _facts(
     )
 
 
+def _attested_mark(text: _Text, record: StoredEvent) -> str:
+    """Whether the front door vouched for who decided (docs/audit-format.md)."""
+    kind = actor_kind(record.actor_role, record.data)
+    if kind not in {"attested", "unattested"}:
+        return ""
+    return f'<br><span class="actor-{kind}" data-actor="{kind}">{text("actor_" + kind)}</span>'
+
+
 def _decision_table(text: _Text, stored: Sequence[StoredEvent], events: Sequence[Event]) -> str:
     rows: list[str] = []
     running: Phase | None = None
@@ -1055,7 +1068,8 @@ def _decision_table(text: _Text, stored: Sequence[StoredEvent], events: Sequence
             f"<td>{_oslo_cell(text, event.occurred_at)}</td>"
             f"<td>{_utc_cell(event.occurred_at)}</td>"
             f'<td><span class="actor">{escape(record.actor_id)}</span><br>'
-            f'<span class="role">{escape(text.role(record.actor_role))}</span></td>'
+            f'<span class="role">{escape(text.role(record.actor_role))}</span>'
+            f"{_attested_mark(text, record)}</td>"
             f"<td>{escape(_describe(text, event))}</td>"
             f"<td>{escape(text.phase(phase))}</td>"
             f'<td class="num">{content_version if content_version is not None else ""}</td>'

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.attestation import Attestation
 from domain.hierarchy import PlanContent, ShortText, Text
 from domain.phases import Phase
 from domain.roles import Role
@@ -23,19 +24,25 @@ class _Command(BaseModel):
     authenticated_by: PersonStr | None = Field(default=None, max_length=600)
 
 
-class SubmitContent(_Command):
+class _PersonCommand(_Command):
+    # The front door's signature on who sent it (domain/attestation.py); none: the
+    # decision is recorded as unattested, or refused where the deployment requires it.
+    attestation: Attestation | None = None
+
+
+class SubmitContent(_PersonCommand):
     actor_id: PersonStr
     phase: Phase
     content: PlanContent
 
 
-class AddComment(_Command):
+class AddComment(_PersonCommand):
     actor_id: PersonStr
     content_version: int
     text: Text
 
 
-class SignOff(_Command):
+class SignOff(_PersonCommand):
     """Approve, or request changes, at a sign-off or anchoring step."""
 
     actor_id: PersonStr
@@ -50,7 +57,7 @@ class SignOff(_Command):
     anchoring_form: PersonStr | None = Field(default=None, max_length=300)
 
 
-class CompleteDraftStep(_Command):
+class CompleteDraftStep(_PersonCommand):
     actor_id: PersonStr
     step_key: PersonStr
     content_version: int
@@ -67,17 +74,17 @@ class HearingResponse(_Command):
     response_id: PersonStr | None = Field(default=None, max_length=100)
 
 
-class CloseHearing(_Command):
+class CloseHearing(_PersonCommand):
     actor_id: PersonStr
     reason: PersonStr = Field(default="", max_length=1000)
 
 
-class HearingSummary(_Command):
+class HearingSummary(_PersonCommand):
     actor_id: PersonStr
     summary: Text
 
 
-class HearingDecision(_Command):
+class HearingDecision(_PersonCommand):
     """A steering-group member's vote after the hearing."""
 
     actor_id: PersonStr
@@ -88,7 +95,7 @@ class HearingDecision(_Command):
     meeting: MeetingReference | None = None
 
 
-class CouncilDecision(_Command):
+class CouncilDecision(_PersonCommand):
     """A council member's vote on the plan under review."""
 
     actor_id: PersonStr
@@ -105,7 +112,7 @@ class CouncilDecision(_Command):
     amended_content: PlanContent | None = None
 
 
-class WithdrawVote(_Command):
+class WithdrawVote(_PersonCommand):
     """The project leader withdraws the item from the body's vote at ``step_key``."""
 
     actor_id: PersonStr

@@ -24,6 +24,7 @@ from pydantic import (
     model_serializer,
 )
 
+from domain.attestation import Attestation
 from domain.hierarchy import PlanContent, ShortText, Text
 from domain.phases import Phase
 from domain.plan import PlanDefinition
@@ -46,6 +47,10 @@ class EventBase(BaseModel):
     # How the actor was authenticated ("token <token id>", "oidc <issuer>"); absent on
     # the engine's events, the public's, and every event recorded before it was kept.
     authenticated_by: str | None = None
+    # A person's decision sent through the front door: its signature on who sent it
+    # (domain/attestation.py). Kept in data only when present, so that every event
+    # recorded without one keeps its bytes.
+    attestation: Attestation | None = None
 
 
 class PlanCreated(EventBase):
@@ -461,9 +466,13 @@ def upcast(event_type: str, schema_version: int, data: dict[str, Any]) -> dict[s
 
 def to_record(event: EventBase) -> tuple[str, int, dict[str, Any]]:
     """(type, schema version, data) as the store keeps them; data excludes the envelope."""
-    data = event.model_dump(mode="json", exclude=set(ENVELOPE_FIELDS))
-    if data.get("authenticated_by") is None:
-        data.pop("authenticated_by", None)  # the data of earlier events, unchanged
+    left_out = set(ENVELOPE_FIELDS)
+    # Kept in data only when present, so every event recorded without them keeps its bytes.
+    if event.attestation is None:
+        left_out.add("attestation")
+    if event.authenticated_by is None:
+        left_out.add("authenticated_by")
+    data = event.model_dump(mode="json", exclude=left_out)
     return event.model_dump()["type"], type(event).SCHEMA_VERSION, data
 
 

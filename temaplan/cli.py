@@ -282,6 +282,12 @@ async def _audit(settings: Settings, args: argparse.Namespace) -> int:
         return await commands.replay(client, args.plan_id)
     async with read_only_pool(settings) as pool:
         store = EventStore(pool)
+        log = None
+        if command in {"state", "verify", "export"}:
+            from audit.log_check import check_log
+
+            witnesses = settings.witness_keys.replace(",", " ").split()
+            log = await check_log(pool, settings.log_vkey, witnesses)
         if command == "history":
             where = HistoryFilter(
                 phase=args.phase,
@@ -293,12 +299,24 @@ async def _audit(settings: Settings, args: argparse.Namespace) -> int:
             return await commands.show_history(store, args.plan_id, where, args.json)
         if command == "state":
             return await commands.show_state(
-                store, args.plan_id, as_of=args.as_of, at_version=args.at_version, as_json=args.json
+                store,
+                args.plan_id,
+                as_of=args.as_of,
+                at_version=args.at_version,
+                as_json=args.json,
+                log=log,
             )
         if command == "verify":
             plans = await store.stream_ids() if args.all else [args.plan_id]
-            return await commands.verify(store, client, plans)
-        return await commands.export(store, args.plan_id, args.format, args.out, args.lang)
+            return await commands.verify(
+                store,
+                client,
+                plans,
+                all_plans=args.all,
+                task_queue=settings.temporal_task_queue,
+                log=log,
+            )
+        return await commands.export(store, args.plan_id, args.format, args.out, args.lang, log=log)
 
 
 async def _tokens(settings: Settings, args: argparse.Namespace) -> int:

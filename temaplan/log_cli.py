@@ -195,33 +195,12 @@ def witness(args: argparse.Namespace) -> int:
 
 
 async def verify_log(pool: asyncpg.Pool, args: argparse.Namespace) -> int:
-    """The store's log checked exactly as an auditor checks an export of it: exported to
-    a temporary folder and run through audit/verify_export.py's rules."""
-    import tempfile
+    """The store's log checked exactly as an auditor checks an export of it."""
+    from audit.log_check import check_log
 
-    from audit import verify_export
-    from audit.export import ExportError
-    from audit.log_export import MANIFEST_SUFFIX, export_log
-
-    with tempfile.TemporaryDirectory(prefix="temaplan-verify-log-") as folder:
-        out = Path(folder) / "log.jsonl"
-        try:
-            await export_log(pool, out)
-            log_key = verify_export.read_key(args.log_key, verify_export.NOTE_ED25519, "--log-key")
-            witnesses = [
-                verify_export.read_key(k, verify_export.COSIGNATURE_V1, "--witness-key")
-                for k in args.witness_key
-            ]
-            print(
-                verify_export.verify_log(
-                    str(out),
-                    str(out) + MANIFEST_SUFFIX,
-                    log_key,
-                    witnesses,
-                    [str(p) for p in args.checkpoint],
-                )
-            )
-        except (ExportError, verify_export.Problem) as exc:
-            print(f"the log does not verify: {exc}", file=sys.stderr)
-            return 1
+    result = await check_log(pool, args.log_key, args.witness_key, args.checkpoint)
+    if result.verdict != "ok":
+        print(result.message, file=sys.stderr)
+        return 1
+    print(result.message)
     return 0

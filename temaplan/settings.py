@@ -197,6 +197,28 @@ class Settings(BaseSettings):
             object.__setattr__(self, "temporal_api_key", key)
         return self
 
+    front_door_key_file: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TEMAPLAN_FRONT_DOOR_KEY_FILE"),
+        description="the API's key that attests who sent a decision (`temaplan keys generate`)",
+    )
+    front_door_key: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TEMAPLAN_FRONT_DOOR_KEY"),
+        repr=False,
+        description="that key's text itself, for secret stores that set variables",
+    )
+    front_door_vkeys: str = Field(
+        default="",
+        validation_alias=AliasChoices("TEMAPLAN_FRONT_DOOR_VKEYS"),
+        description="the worker: front-door verifier keys it accepts (old and new in a rotation)",
+    )
+    require_attestation: bool = Field(
+        default=False,
+        validation_alias=AliasChoices("TEMAPLAN_REQUIRE_ATTESTATION"),
+        description="the worker refuses decisions the front door did not attest",
+    )
+
     def proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
         return tuple(
             ip_network(part.strip(), strict=False)
@@ -236,6 +258,8 @@ class Settings(BaseSettings):
         "oidc_client_secret_file",
         "oidc_redirect_url",
         "oidc_municipality_claim",
+        "front_door_key_file",
+        "front_door_key",
         mode="before",
     )
     @classmethod

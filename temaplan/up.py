@@ -110,8 +110,10 @@ async def _wait_for_frontend(
 
 async def run_up(settings: Settings, temporal_port: int, ui_port: int) -> int:
     from api.app import create_app, running_context
+    from api.attest import dev_front_door_key
     from audit.checkpointer import dev_signing_key, running_checkpointer
     from worker import build_worker
+    from workflows.attestation import AttestationPolicy, parse_keys
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -125,11 +127,13 @@ async def run_up(settings: Settings, temporal_port: int, ui_port: int) -> int:
         log_key = dev_signing_key(settings)
         # The worker and the API connect as the application role (README, "Database roles").
         events = await stack.enter_async_context(database_url(settings, as_application=True))
+        front_door = dev_front_door_key(settings)
         running = settings.model_copy(
             update={
                 "database_url": events,
                 "temporal_address": address,
                 "log_vkey": settings.log_vkey or log_key.verifier.vkey(),
+                "front_door_key": front_door.text(),
             }
         )
         ctx = await stack.enter_async_context(running_context(running))
@@ -140,11 +144,18 @@ async def run_up(settings: Settings, temporal_port: int, ui_port: int) -> int:
                 f"`temaplan tokens issue PERSON`):\n  {issued.token}",
                 flush=True,
             )
+        # Decisions sent with the raw `temporal` CLI are recorded as unattested, unless
+        # TEMAPLAN_REQUIRE_ATTESTATION says to refuse them.
+        attestation = AttestationPolicy(
+            (front_door.verifier, *parse_keys(settings.front_door_vkeys)),
+            settings.require_attestation,
+        )
         worker = build_worker(
             ctx.client,
             ctx.pool,
             settings.temporal_task_queue,
             max_cached_workflows=settings.workflow_cache,
+            attestation=attestation,
         )
         await stack.enter_async_context(worker)
         await stack.enter_async_context(

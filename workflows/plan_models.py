@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.attestation import Attestation
 from domain.commands import HearingResponse, Receipt
 from domain.plan import PlanDefinition
 from domain.state import PlanState
@@ -28,6 +29,7 @@ class Carried(BaseModel):
     pending_responses: list[PendingResponse] = Field(default_factory=list)
     close_requested_by: str | None = None
     close_reason: str = ""
+    close_attestation: Attestation | None = None
     rendered_versions: list[int] = Field(default_factory=list)
     announced: list[str] = Field(default_factory=list)
 

@@ -19,7 +19,7 @@ from temporalio.common import RawValue
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import ValidationError
+    from pydantic import BaseModel, ValidationError
 
     from activities.models import (
         AppendEventsInput,
@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.roles import Role
     from domain.state import PlanState, evolve
     from workflows import search_attributes as sa
+    from workflows.attestation import attested, check, policy_for
     from workflows.deciding import (
         ACTIVITY_TIMEOUT,
         STORE_RETRY,
@@ -101,6 +102,7 @@ class PlanWorkflow:
         self._pending: list[PendingResponse] = list(carried.pending_responses)
         self._close_requested_by = carried.close_requested_by
         self._close_reason = carried.close_reason
+        self._close_attestation = carried.close_attestation
         self._rendered: set[int] = set(carried.rendered_versions)
         self._announced: set[str] = set(carried.announced)
         self._lock = asyncio.Lock()
@@ -235,11 +237,15 @@ class PlanWorkflow:
         closed_by = self._close_requested_by or decisions.ENGINE
         reason = self._close_reason if self._close_requested_by else ""
         [closed] = await self._record(
-            lambda s, at, ids: decisions.close_hearing(s, at, ids, closed_by, reason)
+            attested(
+                lambda s, at, ids: decisions.close_hearing(s, at, ids, closed_by, reason),
+                self._close_attestation if self._close_requested_by else None,
+            )
         )
         self._receipts["hearing_closed"] = closed
         self._close_requested_by = None
         self._close_reason = ""
+        self._close_attestation = None
 
     async def _flush_responses(self) -> None:
         """Record what is queued now (not what keeps arriving meanwhile, so that a
@@ -356,6 +362,10 @@ class PlanWorkflow:
                 "the plan is moving to a new run; send the same request again",
                 type="HandingOver",
             )
+
+    def _attest(self, update: str, command: BaseModel) -> None:
+        """For validators: the front door's signature on who sent it (workflows/attestation.py)."""
+        check(policy_for(workflow.info().task_queue), update, self._plan_id, command)
 
     def _check(self, decide: Decide) -> None:
         """For validators: refuse now, before the update is admitted to history."""
@@ -490,6 +500,7 @@ class PlanWorkflow:
                     pending_responses=self._pending,
                     close_requested_by=self._close_requested_by,
                     close_reason=self._close_reason,
+                    close_attestation=self._close_attestation,
                     rendered_versions=sorted(self._rendered),
                     announced=sorted(self._announced),
                 ),
@@ -515,22 +526,28 @@ class PlanWorkflow:
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=STORE_RETRY,
         )
-        receipts = await self._record(using(decisions.submit_content, command))
+        receipts = await self._record(
+            attested(using(decisions.submit_content, command), command.attestation)
+        )
         return receipts[0]
 
     @submit_content.validator
     def _validate_submit_content(self, raw: RawValue) -> None:
         command = decoded(cmd.SubmitContent, raw)
+        self._attest("submit_content", command)
         self._check(using(decisions.submit_content, command))
 
     @workflow.update
     async def comment(self, raw: RawValue) -> cmd.Receipt:
         command = decoded(cmd.AddComment, raw)
-        return await self._decide_update(using(decisions.add_comment, command))
+        return await self._decide_update(
+            attested(using(decisions.add_comment, command), command.attestation)
+        )
 
     @comment.validator
     def _validate_comment(self, raw: RawValue) -> None:
         command = decoded(cmd.AddComment, raw)
+        self._attest("comment", command)
         self._check(using(decisions.add_comment, command))
 
     @staticmethod
@@ -571,7 +588,9 @@ class PlanWorkflow:
             self._updates_in_run += 1
             return original.model_copy(update={"duplicate": True})
         key, older = self._sign_off_keys(command, decisions.signing_role(self._state, command))
-        receipt = await self._decide_update(self._decide_sign_off(command))
+        receipt = await self._decide_update(
+            attested(self._decide_sign_off(command), command.attestation)
+        )
         if self._votes_patched():
             self._receipts[key] = receipt
         elif command.approve:
@@ -581,6 +600,7 @@ class PlanWorkflow:
     @sign_off.validator
     def _validate_sign_off(self, raw: RawValue) -> None:
         command = decoded(cmd.SignOff, raw)
+        self._attest("sign_off", command)
         self._not_handing_over()
         if self._original_receipt(command) is not None:
             return  # answered with the original receipt
@@ -589,11 +609,14 @@ class PlanWorkflow:
     @workflow.update
     async def complete_draft_step(self, raw: RawValue) -> cmd.Receipt:
         command = decoded(cmd.CompleteDraftStep, raw)
-        return await self._decide_update(using(decisions.complete_draft_step, command))
+        return await self._decide_update(
+            attested(using(decisions.complete_draft_step, command), command.attestation)
+        )
 
     @complete_draft_step.validator
     def _validate_draft_step(self, raw: RawValue) -> None:
         command = decoded(cmd.CompleteDraftStep, raw)
+        self._attest("complete_draft_step", command)
         self._check(using(decisions.complete_draft_step, command))
 
     @workflow.signal
@@ -675,6 +698,7 @@ class PlanWorkflow:
         self._updates_in_run += 1
         self._close_requested_by = command.actor_id
         self._close_reason = command.reason
+        self._close_attestation = command.attestation
         seen = self._version
         await workflow.wait_condition(
             lambda: (
@@ -687,6 +711,7 @@ class PlanWorkflow:
     @close_hearing.validator
     def _validate_close_hearing(self, raw: RawValue) -> None:
         command = decoded(cmd.CloseHearing, raw)
+        self._attest("close_hearing", command)
         self._not_handing_over()
         try:
             decisions.request_hearing_close(self._state, command, workflow.now())
@@ -696,11 +721,14 @@ class PlanWorkflow:
     @workflow.update
     async def submit_hearing_summary(self, raw: RawValue) -> cmd.Receipt:
         command = decoded(cmd.HearingSummary, raw)
-        return await self._decide_update(using(decisions.hearing_summary, command))
+        return await self._decide_update(
+            attested(using(decisions.hearing_summary, command), command.attestation)
+        )
 
     @submit_hearing_summary.validator
     def _validate_summary(self, raw: RawValue) -> None:
         command = decoded(cmd.HearingSummary, raw)
+        self._attest("submit_hearing_summary", command)
         self._check(using(decisions.hearing_summary, command))
 
     async def _vote(
@@ -743,36 +771,51 @@ class PlanWorkflow:
     async def decide_after_hearing(self, raw: RawValue) -> cmd.Receipt:
         command = decoded(cmd.HearingDecision, raw)
         if not self._votes_patched():
-            return await self._decide_update(self._hearing_decide(command))
+            return await self._decide_update(
+                attested(self._hearing_decide(command), command.attestation)
+            )
         return await self._vote(
-            "hearing.decision", command.actor_id, command.role, self._hearing_decide(command)
+            "hearing.decision",
+            command.actor_id,
+            command.role,
+            attested(self._hearing_decide(command), command.attestation),
         )
 
     @decide_after_hearing.validator
     def _validate_hearing_decision(self, raw: RawValue) -> None:
         command = decoded(cmd.HearingDecision, raw)
+        self._attest("decide_after_hearing", command)
         self._check_vote("hearing.decision", command)
 
     @workflow.update
     async def council_decision(self, raw: RawValue) -> cmd.Receipt:
         command = decoded(cmd.CouncilDecision, raw)
         if not self._votes_patched():
-            return await self._decide_update(self._council_decide(command))
+            return await self._decide_update(
+                attested(self._council_decide(command), command.attestation)
+            )
         return await self._vote(
-            "adoption.council", command.actor_id, command.role, self._council_decide(command)
+            "adoption.council",
+            command.actor_id,
+            command.role,
+            attested(self._council_decide(command), command.attestation),
         )
 
     @council_decision.validator
     def _validate_council(self, raw: RawValue) -> None:
         command = decoded(cmd.CouncilDecision, raw)
+        self._attest("council_decision", command)
         self._check_vote("adoption.council", command)
 
     @workflow.update
     async def withdraw_vote(self, raw: RawValue) -> cmd.Receipt:
         command = decoded(cmd.WithdrawVote, raw)
-        return await self._decide_update(using(decisions.withdraw_vote, command))
+        return await self._decide_update(
+            attested(using(decisions.withdraw_vote, command), command.attestation)
+        )
 
     @withdraw_vote.validator
     def _validate_withdraw_vote(self, raw: RawValue) -> None:
         command = decoded(cmd.WithdrawVote, raw)
+        self._attest("withdraw_vote", command)
         self._check(using(decisions.withdraw_vote, command))

@@ -11,6 +11,7 @@ while the engine was still notifying people of a step was waited past), so it st
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import signal
 import sys
@@ -31,6 +32,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.models import AppendEventsInput, AppendEventsOutput, NotifyInput, NotifyOutput
 from activities.plan_activities import PlanActivities
 from activities.schedule_activities import ScheduleActivities
+from audit import commands
 from domain import commands as cmd
 from domain import decisions
 from domain.gates import PlanStatus
@@ -411,6 +413,11 @@ async def test_a_workflow_behind_its_record_catches_up_on_its_next_step(
         moved = await driver.wait_for(lambda s: s.step_key == "strategies.submit")
         assert moved.phase == "strategies"
         await assert_record_intact(store, handle, definition.plan_id)
+        # audit verify: the planted event traces back through the catch-up's read, and
+        # every receipt in the history matches the store.
+        out = io.StringIO()
+        assert await commands.verify(store, temporal_env.client, [definition.plan_id], out) == 0
+        assert "1 caught up after an append whose result was lost" in out.getvalue()
         await handle.terminate("test done")
 
 

@@ -1,0 +1,221 @@
+"""`audit verify` holds every receipt in the Temporal history against the store (version,
+hash, recorded time), finds plans Temporal knows that have lost their stream and
+streams cut shorter than their history, and checks the Merkle log; `audit state` and
+`audit export` do not present a record that fails those checks as whole."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import asyncpg
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from audit import checkpoints as cp
+from audit import commands
+from audit.checkpointer import Checkpointer
+from audit.log_check import check_log
+from domain.plan import PlanDefinition
+from eventstore import EventStore
+from starter import start_plan
+from temaplan.simulation import PlanDriver
+from tests.integration.conftest import unique
+from tests.integration.test_audit import adopted_plan
+from tests.integration.test_log_attacks import rechain, superuser
+
+pytestmark = pytest.mark.servers
+
+LOG_KEY = cp.SigningKey.generate("bolig.kommune.example/temaplan")
+
+
+async def verified(store: EventStore, client: object, plans: list[str], **kw: object) -> str:
+    out = io.StringIO()
+    code = await commands.verify(store, client, plans, out, **kw)  # type: ignore[arg-type]
+    text = out.getvalue()
+    return f"exit {code}\n{text}"
+
+
+async def test_each_receipt_value_is_held_against_the_store(
+    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
+) -> None:
+    definition = unique(bodo)
+    plan = definition.plan_id
+    await adopted_plan(temporal_env, task_queue, definition)
+    store = EventStore(pool)
+    client = temporal_env.client
+    before = {e.version: e for e in await store.read(plan)}
+    last = max(before)
+    report = await verified(store, client, [plan])
+    assert report.startswith("exit 0"), report
+    # Every append's receipts and every answer given to a person.
+    matched = re.search(r"(\d+) receipts match the store's version, hash and recorded time", report)
+    assert matched is not None, report
+    assert int(matched.group(1)) > last
+
+    # Who decided changed and the chain recomputed, as a forger who owns the database would:
+    # the chain verifies, the receipt's hash does not match.
+    await superuser(
+        pool,
+        f"UPDATE events SET actor_id = 'someone.else' WHERE stream_id = '{plan}' "
+        f"AND version = {last}",
+    )
+    await rechain(pool, plan)
+    assert (await store.verify(plan)).ok
+    forged = (await store.read(plan, from_version=last))[0]
+    report = await verified(store, client, [plan])
+    assert report.startswith("exit 1"), report
+    assert (
+        f"event {forged.event_id} ({forged.type}, version {last}) differs from its append "
+        f"receipt in run"
+    ) in report
+    assert f"hash: history {before[last].hash}, store {forged.hash}" in report
+
+    # The recorded time moved by a second, chain recomputed.
+    moved = last - 1
+    await superuser(
+        pool,
+        f"UPDATE events SET recorded_at = recorded_at + interval '1 second' "
+        f"WHERE stream_id = '{plan}' AND version = {moved}",
+    )
+    await rechain(pool, plan)
+    assert (await store.verify(plan)).ok
+    [after] = await store.read(plan, from_version=moved, up_to_version=moved)
+    report = await verified(store, client, [plan])
+    assert (
+        f"event {after.event_id} ({after.type}, version {moved}) differs from its append receipt"
+    ) in report
+    assert (
+        f"recorded_at: history {before[moved].recorded_at.isoformat()}, "
+        f"store {after.recorded_at.isoformat()}"
+    ) in report
+
+    # Two decisions swapped in order, chain recomputed.
+    await superuser(
+        pool,
+        f"UPDATE events SET version = 1000000 WHERE stream_id = '{plan}' AND version = 2",
+        f"UPDATE events SET version = 2 WHERE stream_id = '{plan}' AND version = 3",
+        f"UPDATE events SET version = 3 WHERE stream_id = '{plan}' AND version = 1000000",
+    )
+    await rechain(pool, plan)
+    assert (await store.verify(plan)).ok
+    report = await verified(store, client, [plan])
+    assert report.startswith("exit 1"), report
+    assert (
+        f"event {before[2].event_id} ({before[2].type}, version 3) differs from its append receipt"
+    ) in report
+    assert "version: history 2, store 3" in report
+
+
+async def started(env: WorkflowEnvironment, queue: str, bodo: PlanDefinition) -> str:
+    definition = unique(bodo)
+    with env.with_time_skipping_disabled():  # type: ignore[attr-defined]
+        handle = await start_plan(env.client, definition, queue)
+    await PlanDriver(handle, definition).wait_for(lambda s: s.events_recorded >= 2)
+    return definition.plan_id
+
+
+async def test_verify_all_finds_a_lost_stream_and_a_short_tail(
+    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
+) -> None:
+    store = EventStore(pool)
+    client = temporal_env.client
+    lost = await started(temporal_env, task_queue, bodo)
+    cut = await started(temporal_env, task_queue, bodo)
+    whole = await started(temporal_env, task_queue, bodo)
+    report = await verified(
+        store, client, await store.stream_ids(), all_plans=True, task_queue=task_queue
+    )
+    assert report.startswith("exit 0"), report
+
+    last, _ = await store.head(cut)
+    await superuser(pool, f"DELETE FROM events WHERE stream_id = '{lost}'")
+    await superuser(pool, f"DELETE FROM events WHERE stream_id = '{cut}' AND version = {last}")
+    assert (await store.verify(cut)).ok  # the chain alone cannot see a cut tail
+    streams = await store.stream_ids()
+    assert lost not in streams
+    report = await verified(store, client, streams, all_plans=True, task_queue=task_queue)
+    assert report.startswith("exit 1"), report
+    assert f"{lost}: STREAM MISSING: the plan workflow temaplan-{lost} exists in Temporal" in report
+    assert (
+        f"{cut}: cross-check: the stream is SHORTER than the Temporal history: the store ends "
+        f"at version {last - 1}, the history holds a receipt for version {last}"
+    ) in report
+    assert f"{whole}: cross-check OK" in report
+
+
+async def test_state_and_export_do_not_present_a_broken_record_as_whole(
+    temporal_env: WorkflowEnvironment,
+    pool: asyncpg.Pool,
+    task_queue: str,
+    bodo: PlanDefinition,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    store = EventStore(pool)
+    plan = await started(temporal_env, task_queue, bodo)
+    await started(temporal_env, task_queue, bodo)
+    await Checkpointer(pool, LOG_KEY).checkpoint_now()
+    vkey = LOG_KEY.verifier.vkey()
+
+    log = await check_log(pool, vkey)
+    assert log.verdict == "ok", log.message
+    assert await commands.verify(store, None, [plan], io.StringIO(), log=log) == 0
+    out = io.StringIO()
+    assert (
+        await commands.show_state(
+            store, plan, as_of=None, at_version=None, as_json=False, out=out, log=log
+        )
+        == 0
+    )
+    assert "BROKEN" not in out.getvalue()
+    assert await commands.export(store, plan, "csv", tmp_path / "whole.csv", log=log) == 0
+
+    # Without a key the log is not checked, and every command says so.
+    unchecked = await check_log(pool, None)
+    assert unchecked.verdict == "unchecked"
+    out = io.StringIO()
+    assert await commands.verify(store, None, [plan], out, log=unchecked) == 0
+    assert "log NOT CHECKED" in out.getvalue()
+
+    # An actor rewritten and the chain recomputed: every chain verifies, the log does not.
+    await superuser(
+        pool,
+        f"UPDATE events SET actor_id = 'someone.else' WHERE stream_id = '{plan}' AND version = 2",
+    )
+    await rechain(pool, plan)
+    assert (await store.verify(plan)).ok
+    log = await check_log(pool, vkey)
+    assert log.verdict == "broken", log.message
+    out = io.StringIO()
+    assert await commands.verify(store, None, [plan], out, log=log) == 1
+    assert "log BROKEN: the log does not verify" in out.getvalue()
+    capsys.readouterr()
+    out = io.StringIO()
+    assert (
+        await commands.show_state(
+            store, plan, as_of=None, at_version=None, as_json=False, out=out, log=log
+        )
+        == 1
+    )
+    assert out.getvalue().startswith("*** BROKEN RECORD: the log does not verify")
+    assert f"WARNING: the record of {plan} does NOT verify" in capsys.readouterr().err
+    for fmt in ("jsonl", "csv", "html"):
+        target = tmp_path / f"broken.{fmt}"
+        assert await commands.export(store, plan, fmt, target, log=log) == 1
+        assert not target.exists()
+        assert "nothing was written" in capsys.readouterr().err
+
+    # A chain broken outright is refused even when nobody checks the log.
+    await superuser(
+        pool, f"UPDATE events SET actor_id = 'mallory' WHERE stream_id = '{plan}' AND version = 1"
+    )
+    assert await commands.export(store, plan, "csv", tmp_path / "chain.csv") == 1
+    assert "chain BROKEN at version 1" in capsys.readouterr().err
+    assert not (tmp_path / "chain.csv").exists()
+    out = io.StringIO()
+    assert (
+        await commands.show_state(store, plan, as_of=None, at_version=None, as_json=True, out=out)
+        == 1
+    )
