@@ -1,7 +1,9 @@
 #!/bin/sh
 # Fresh database passwords for docker-compose.yml in ./secrets (mode 600); existing ones
-# are kept. The log's signing key is made apart, by the project's own command:
+# are kept. The log's signing key and the front door's attestation key are made apart,
+# by the project's own command:
 #   temaplan keys generate --name plan.kommune.no/temaplan --out secrets/log_signing_key
+#   temaplan keys generate --name plan.kommune.no/front-door --out secrets/front_door_key
 set -eu
 umask 077
 mkdir -p secrets

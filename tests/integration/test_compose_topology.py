@@ -244,6 +244,20 @@ async def test_the_compose_topology_runs_a_plan_to_adoption_through_the_proxy(
     )
     assert key.returncode == 0, key.stderr
     vkey = (secrets / "log_signing_key.pub").read_text().strip()
+    # The front door's attestation key, made the same way (README, "Attested actors").
+    door = await run(
+        [
+            str(BIN / "temaplan"),
+            "keys",
+            "generate",
+            "--name",
+            "plan.test/front-door",
+            "--out",
+            str(secrets / "front_door_key"),
+        ]
+    )
+    assert door.returncode == 0, door.stderr
+    door_vkey = (secrets / "front_door_key.pub").read_text().strip()
 
     # PostgreSQL: compose's init script, then passwords required as in compose's image.
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "TEMPORAL_"))}
@@ -322,7 +336,7 @@ async def test_the_compose_topology_runs_a_plan_to_adoption_through_the_proxy(
         "8000": str(api_port),
         "172.28.0.10": "127.0.0.1",
     }
-    deploy = {"TEMAPLAN_LOG_VKEY": vkey}
+    deploy = {"TEMAPLAN_LOG_VKEY": vkey, "TEMAPLAN_FRONT_DOOR_VKEYS": door_vkey}
     envs = {
         name: substituted(compose_environment(name, deploy), places)
         for name in ("migrate", "worker", "api")

@@ -23,6 +23,7 @@ REQUIRED_AT_DEPLOY = {
     "TEMAPLAN_TLS": "internal",
     "TEMPORAL_UI_PASSWORD_HASH": "$2a$14$check.only",
     "TEMAPLAN_LOG_VKEY": "check-only",
+    "TEMAPLAN_FRONT_DOOR_VKEYS": "check-only",
 }
 
 
