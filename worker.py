@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 import asyncpg
 import structlog
+from temporalio.bridge.proto.workflow_activation import WorkflowActivation
+from temporalio.bridge.proto.workflow_completion import WorkflowActivationCompletion
 from temporalio.client import Client
 from temporalio.worker import Worker, WorkflowInstance, WorkflowInstanceDetails
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -28,7 +30,7 @@ from temaplan.settings import Settings, load_settings
 from temaplan.temporal_client import connect
 from workflows.attestation import AttestationPolicy, parse_keys
 from workflows.attestation import configure as configure_attestation
-from workflows.plan_workflow import PlanWorkflow
+from workflows.plan_workflow import UPDATES_LAST_ATTRIBUTE, PlanWorkflow
 from workflows.revision_reminder_workflow import RevisionReminderWorkflow
 from workflows.revision_workflow import RevisionWorkflow
 from workflows.schedule_action_workflow import ScheduleActionWorkflow
@@ -55,6 +57,12 @@ class _Runner(SandboxedWorkflowRunner):
     If an SDK version lays the instance out differently, the SDK's own path stays (the
     test for this runner notices)."""
 
+    def __init__(
+        self, *, restrictions: SandboxRestrictions, updates_last: bool | None = None
+    ) -> None:
+        super().__init__(restrictions=restrictions)
+        self._updates_last = updates_last
+
     def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
         instance = super().create_instance(det)
         in_sandbox = getattr(instance, "globals_and_locals", {}).get("__temporal_in_sandbox")
@@ -62,18 +70,85 @@ class _Runner(SandboxedWorkflowRunner):
             direct = getattr(in_sandbox, name, None)
             if callable(direct) and callable(getattr(instance, name, None)):
                 setattr(instance, name, direct)
+        forced = self._updates_last
+
+        def updates_last() -> bool:
+            if forced is not None:
+                return forced
+            # The workflow object, inside the sandbox's instance; absent before the run's
+            # first activation (which then runs as it comes).
+            workflow_object = getattr(getattr(in_sandbox, "instance", None), "_object", None)
+            return getattr(workflow_object, UPDATES_LAST_ATTRIBUTE, False) is True
+
+        setattr(instance, "activate", _UpdatesLast(instance.activate, updates_last))  # noqa: B010
         return instance
 
 
-def workflow_runner() -> SandboxedWorkflowRunner:
+class _UpdatesLast:
+    """Runs an activation that holds both updates and other jobs as two: the other jobs
+    first, then the updates, for workflows that ask for it (PlanWorkflow since
+    UPDATES_LAST).
+
+    Why: the SDK runs an update's validator and accepts it before the workflow sees the
+    other jobs of the same activation, but the same workflow task does not always reach
+    the workflow as one activation. A query served by a worker without the plan in its
+    cache replays the plan's history up to its newest event, so an activity completed
+    since the last workflow task reaches the workflow there, and its commands wait for
+    the next workflow task; an update that task brings runs after them. Replayed, both
+    come in one activation, the update first, and the commands no longer match the
+    history (TMPRL1100 "Update machine does not handle this event"). Running updates
+    after the other jobs gives the same commands whichever way the task was split."""
+
+    def __init__(
+        self,
+        activate: Callable[[WorkflowActivation], WorkflowActivationCompletion],
+        wanted: Callable[[], bool],
+    ) -> None:
+        self._activate = activate
+        self._wanted = wanted
+
+    def __call__(self, act: WorkflowActivation) -> WorkflowActivationCompletion:
+        updates = [job for job in act.jobs if job.HasField("do_update")]
+        if not updates or len(updates) == len(act.jobs) or not self._wanted():
+            return self._activate(act)
+        first = WorkflowActivation()
+        first.CopyFrom(act)
+        del first.jobs[:]
+        first.jobs.extend(job for job in act.jobs if not job.HasField("do_update"))
+        then = WorkflowActivation()
+        then.CopyFrom(act)
+        del then.jobs[:]
+        then.jobs.extend(updates)
+        done = self._activate(first)
+        if not done.HasField("successful"):
+            return done
+        more = self._activate(then)
+        if not more.HasField("successful"):
+            return more
+        done.successful.commands.extend(more.successful.commands)
+        done.successful.used_internal_flags.extend(
+            flag
+            for flag in more.successful.used_internal_flags
+            if flag not in done.successful.used_internal_flags
+        )
+        if more.successful.versioning_behavior:
+            done.successful.versioning_behavior = more.successful.versioning_behavior
+        return done
+
+
+def workflow_runner(updates_last: bool | None = None) -> SandboxedWorkflowRunner:
     """domain/ and activities' models are pure and deterministic; passing them through
     keeps one copy of each pydantic class (validators import lazily inside them).
     ``cryptography`` verifies front-door signatures in update validators (pure, and it
-    loads its backend lazily). The replayer must use the same settings as the worker."""
+    loads its backend lazily). The replayer must use the same settings as the worker.
+
+    ``updates_last``: None lets each workflow say (see _UpdatesLast); True or False
+    forces it, for replaying a history recorded one way or the other."""
     return _Runner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(
             "domain", "activities", "cryptography"
-        )
+        ),
+        updates_last=updates_last,
     )
 
 

@@ -72,6 +72,13 @@ REVISION_SCHEDULE = "revision-schedule-on-adoption"
 # (person, step, version, role). Runs recorded without it keep the one-member decision
 # and the sign-off identity without the role they were recorded with.
 DECISION_VOTES = "decisions-by-vote"
+# Patch id, asked once at the start of each run: the worker runs a person's update after
+# the other jobs of the same activation (worker._UpdatesLast), so that an update the
+# worker received after a query had brought the plan up to date replays as it ran.
+# Runs recorded without it replay as they ran (the update first).
+UPDATES_LAST = "updates-after-other-jobs"
+# The attribute the worker's runner reads to know a run asked UPDATES_LAST.
+UPDATES_LAST_ATTRIBUTE = "updates_last"
 RESPONSE_BATCH = 200
 
 
@@ -112,6 +119,7 @@ class PlanWorkflow:
         self._handing_over = False
         self._run_start_patch: bool | None = None
         self._votes_patch: bool | None = None
+        self.updates_last = False
         # Responses sent as Updates whose senders wait for their receipts.
         self._awaiting_receipt: set[str] = set()
         # Response ids recorded or queued: duplicates are dropped, retries answered.
@@ -126,6 +134,7 @@ class PlanWorkflow:
     async def run(self, plan: PlanInput) -> PlanResult:
         self._run_start_patched()
         self._votes_patched()
+        self.updates_last = workflow.patched(UPDATES_LAST)
         if plan.carried is None:
             await self._record(
                 lambda _s, at, ids: decisions.start_plan(

@@ -12,7 +12,9 @@ import pytest
 from temporalio import workflow
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from domain import commands as cmd
 from domain.gates import PlanStatus
@@ -23,6 +25,7 @@ from starter import start_plan
 from temaplan.simulation import PlanDriver, send_hearing_responses
 from tests.integration.conftest import EARLY_CLOSE, closable_early, unique
 from tests.integration.replay import drive_until, replay_all, replayer, settle
+from worker import WORKFLOWS, workflow_runner
 from workflows.plan_models import PlanInput, PlanResult, workflow_id_for
 from workflows.plan_workflow import PlanWorkflow
 
@@ -226,3 +229,35 @@ async def test_a_sign_off_costs_its_workflow_task_only_its_marker(
     ]
     assert upserts, "the search attributes are published at each waiting step"
     await replay_all(temporal_env.client, [handle.id])
+
+
+async def test_a_plan_whose_update_ran_after_a_query_brought_it_up_to_date_replays() -> None:
+    """From the chaos test's long form (a worker killed mid-append): a query served by the
+    new worker, which did not have the plan in its cache, replayed the plan's history up
+    to an activity completed since the last workflow task, so the engine had published the
+    next phase (upsert, notify) before the workflow task that then brought the person's
+    submission; the update was accepted after those commands (events 67-69). Replayed with
+    both in one activation, the SDK runs the update first (TMPRL1100 "Update machine does
+    not handle this event"). Running updates after the activation's other jobs, as runs
+    with UPDATES_LAST do, replays it."""
+    path = HISTORIES / "plan_update_accepted_after_a_query_brought_it_up_to_date.json"
+    history = WorkflowHistory.from_json("plan-update-after-query", path.read_text())
+    by_id = {e.event_id: e.event_type for e in history.events}
+    assert [by_id[i] for i in (67, 68, 69, 70)] == [
+        EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+        EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
+        EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+    ]
+
+    def replaying(updates_last: bool) -> Replayer:
+        return Replayer(
+            workflows=list(WORKFLOWS),
+            data_converter=pydantic_data_converter,
+            workflow_runner=workflow_runner(updates_last=updates_last),
+        )
+
+    with pytest.raises(workflow.NondeterminismError) as refused:
+        await replaying(updates_last=False).replay_workflow(history)
+    assert "Update machine does not handle this event" in str(refused.value)
+    await replaying(updates_last=True).replay_workflow(history)
