@@ -245,23 +245,36 @@ def check_lines(path: str) -> tuple[str, int, str, str]:
     return plan, count, first_hash, prev_hash
 
 
-def read_manifest(path: str) -> dict[str, Any]:
-    where = f"manifest {path}"
+def _manifest_object(
+    path: str, where: str, fields: dict[str, type], missing: str | None = None
+) -> dict[str, Any]:
+    """The manifest's JSON object, with each of ``fields`` present and of its type."""
     try:
         with open(path, "rb") as file:
             manifest = json.loads(file.read().decode("utf-8"))
-    except FileNotFoundError:
-        raise Problem(where, "not found: an export without its manifest is incomplete") from None
+    except FileNotFoundError as error:
+        raise Problem(where, missing or f"cannot be read: {error.strerror}") from None
     except OSError as error:
         raise Problem(where, f"cannot be read: {error.strerror}") from None
     except ValueError as error:
         raise Problem(where, f"is not valid JSON: {error}") from None
     if not isinstance(manifest, dict):
         raise Problem(where, "is not a JSON object")
-    for field, kind in MANIFEST_FIELDS.items():
+    for field, kind in fields.items():
         value = manifest.get(field)
         if not isinstance(value, kind) or isinstance(value, bool):
             raise Problem(where, f"{field} is missing or not a {kind.__name__}")
+    return manifest
+
+
+def read_manifest(path: str) -> dict[str, Any]:
+    where = f"manifest {path}"
+    manifest = _manifest_object(
+        path,
+        where,
+        MANIFEST_FIELDS,
+        missing="not found: an export without its manifest is incomplete",
+    )
     if manifest["format"] != "jsonl" or manifest["format_version"] != FORMAT_VERSION:
         raise Problem(
             where,
@@ -494,19 +507,7 @@ def check_cosignature(note: dict[str, Any], key: tuple[str, bytes, bytes]) -> bo
 
 def read_log_manifest(path: str) -> dict[str, Any]:
     where = f"manifest {path}"
-    try:
-        with open(path, "rb") as file:
-            manifest = json.loads(file.read().decode("utf-8"))
-    except OSError as error:
-        raise Problem(where, f"cannot be read: {error.strerror}") from None
-    except ValueError as error:
-        raise Problem(where, f"is not valid JSON: {error}") from None
-    if not isinstance(manifest, dict):
-        raise Problem(where, "is not a JSON object")
-    for field, kind in LOG_MANIFEST_FIELDS.items():
-        value = manifest.get(field)
-        if not isinstance(value, kind) or isinstance(value, bool):
-            raise Problem(where, f"{field} is missing or not a {kind.__name__}")
+    manifest = _manifest_object(path, where, LOG_MANIFEST_FIELDS)
     if manifest["format_version"] != FORMAT_VERSION:
         raise Problem(where, f"format version {manifest['format_version']} is unknown")
     return manifest

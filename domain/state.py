@@ -278,6 +278,18 @@ class PlanState(_Frozen):
         return tuple(s for s in self.sign_offs if s.content_version == self.under_review)
 
 
+def _content_version(event: ContentSubmitted | ContentAmended) -> ContentVersion:
+    """A new version of the content under review, as its event recorded it."""
+    return ContentVersion(
+        version=event.content_version,
+        phase=event.phase,
+        content_hash=event.content_hash,
+        content=event.content,
+        submitted_by=event.actor_id,
+        submitted_at=event.occurred_at,
+    )
+
+
 def _decision(event: Event, phase: Phase | None, **extra: object) -> Decision:
     return Decision(
         event_type=event.type,
@@ -331,14 +343,7 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
                 update={**base, "decisions": (*state.decisions, _decision(event, event.phase))}
             )
         case ContentSubmitted():
-            version = ContentVersion(
-                version=event.content_version,
-                phase=event.phase,
-                content_hash=event.content_hash,
-                content=event.content,
-                submitted_by=event.actor_id,
-                submitted_at=event.occurred_at,
-            )
+            version = _content_version(event)
             return state.model_copy(
                 update={
                     **base,
@@ -531,14 +536,7 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
                 }
             )
         case ContentAmended():
-            version = ContentVersion(
-                version=event.content_version,
-                phase=event.phase,
-                content_hash=event.content_hash,
-                content=event.content,
-                submitted_by=event.actor_id,
-                submitted_at=event.occurred_at,
-            )
+            version = _content_version(event)
             return state.model_copy(
                 update={
                     **base,
