@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
+from pydantic import BaseModel, ConfigDict
 from temporalio import activity
 from temporalio.client import (
     Client,
@@ -36,8 +37,10 @@ from activities.models import (
     EnsureScheduleOutput,
 )
 from domain.plan import PlanDefinition, RevisionDate
+from domain.revision_commands import ScheduleCommand
 from domain.revision_models import ScheduleAction
 from workflows import search_attributes as sa
+from workflows.attestation import SCHEDULE_ACTION, check, policy_for
 from workflows.revision_models import (
     TIME_ZONE,
     RevisionReminderInput,
@@ -47,6 +50,19 @@ from workflows.revision_models import (
 
 log = structlog.get_logger(__name__)
 REMINDER_WORKFLOW = "RevisionReminderWorkflow"
+
+
+class AttestScheduleActionInput(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    plan_id: str
+    command: ScheduleCommand
+
+
+class AttestScheduleActionOutput(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    attested: bool  # False: recorded as unattested (the deployment does not require it)
 
 
 def revision_spec(definition: PlanDefinition, default: RevisionDate) -> ScheduleSpec:
@@ -137,6 +153,28 @@ class ScheduleActivities:
             already_existed=already_existed,
         )
 
+    @activity.defn(name="check_schedule_attestation")
+    async def check_schedule_attestation(
+        self, request: AttestScheduleActionInput
+    ) -> AttestScheduleActionOutput:
+        """The front door's signature on who asked for the action, checked as an update
+        validator checks a decision's (workflows/attestation.py). An activity, because the
+        keys and the requirement are the worker's settings: its answer is in the action's
+        history, so a replay never reads them."""
+        command = request.command
+        try:
+            check(policy_for(activity.info().task_queue), SCHEDULE_ACTION, request.plan_id, command)
+        except ApplicationError as refusal:
+            log.warning(
+                "schedule action refused",
+                plan_id=request.plan_id,
+                action=command.action.value,
+                actor=command.actor_id,
+                refusal=refusal.type,
+            )
+            raise
+        return AttestScheduleActionOutput(attested=command.attestation is not None)
+
     @activity.defn(name="apply_schedule_action")
     async def apply_schedule_action(
         self, request: ApplyScheduleActionInput
@@ -180,4 +218,8 @@ class ScheduleActivities:
         return ApplyScheduleActionOutput(applied=command.action.value)
 
     def all(self) -> list[Callable[..., Any]]:
-        return [self.ensure_revision_schedule, self.apply_schedule_action]
+        return [
+            self.ensure_revision_schedule,
+            self.check_schedule_attestation,
+            self.apply_schedule_action,
+        ]

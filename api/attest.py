@@ -40,8 +40,8 @@ def dev_front_door_key(settings: Settings) -> SigningKey:
 
 
 def attest(command: Any, update: str, plan_id: str, key: SigningKey | None) -> Any:
-    """The command with the front door's attestation; unchanged without a key or for a
-    command that carries none (a revision's)."""
+    """The command with the front door's attestation (a plan's decision, a revision's, a
+    scheduler's action); unchanged without a key or for a command that carries none."""
     if key is None or "attestation" not in type(command).model_fields:
         return command
     fields = claims(update, plan_id, command)

@@ -26,6 +26,9 @@ from domain.decisions import NewId
 from domain.events import EventBase
 from domain.state import PlanState
 
+# What a scheduler's action is attested as (its command names the action itself).
+SCHEDULE_ACTION = "schedule_action"
+
 # As workflows/deciding.py's Decide, without importing the workflow side here.
 Decide = Callable[[PlanState, datetime, NewId], list[EventBase]]
 
@@ -73,7 +76,8 @@ def check(policy: AttestationPolicy, update: str, plan_id: str, command: BaseMod
         if policy.require:
             raise ApplicationError(
                 "this deployment records only attested decisions: send it through the "
-                "temaplan API or web page with your own login or token",
+                "temaplan API or web page with your own login or token (a scheduler "
+                "also `temaplan schedule ... --token`)",
                 type="Unattested",
                 non_retryable=True,
             )
