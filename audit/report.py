@@ -133,6 +133,7 @@ NB: dict[str, str] = {
     "col_actor": "Aktør og rolle",
     "actor_attested": "attestert av innloggingen",
     "actor_unattested": "IKKE attestert",
+    "authenticated_by": "innlogget med",
     "col_decision": "Beslutning",
     "col_phase": "Fase",
     "col_content_version": "Innh.-versjon",
@@ -309,6 +310,7 @@ EN: dict[str, str] = {
     "col_actor": "Actor and role",
     "actor_attested": "attested by the login",
     "actor_unattested": "NOT attested",
+    "authenticated_by": "authenticated by",
     "col_decision": "Decision",
     "col_phase": "Phase",
     "col_content_version": "Content version",
@@ -1048,7 +1050,14 @@ def _attested_mark(text: _Text, record: StoredEvent) -> str:
     kind = actor_kind(record.actor_role, record.data)
     if kind not in {"attested", "unattested"}:
         return ""
-    return f'<br><span class="actor-{kind}" data-actor="{kind}">{text("actor_" + kind)}</span>'
+    mark = f'<br><span class="actor-{kind}" data-actor="{kind}">{text("actor_" + kind)}</span>'
+    how = record.data.get("authenticated_by")
+    if isinstance(how, str) and how:
+        mark += (
+            f'<br><span class="authenticated-by" data-authenticated-by="{escape(how)}">'
+            f"{text('authenticated_by')} {escape(how)}</span>"
+        )
+    return mark
 
 
 def _decision_table(text: _Text, stored: Sequence[StoredEvent], events: Sequence[Event]) -> str:
