@@ -2,8 +2,10 @@
 
 Set once when the worker is built (worker.build_worker, from TEMAPLAN_FRONT_DOOR_VKEYS
 and TEMAPLAN_REQUIRE_ATTESTATION) and keyed by task queue, so that workers of different
-deployments in one process (tests) keep their own. The workflow reads it only in update
-validators: validators run for new requests and never on replay, so a history replays
+deployments in one process (tests) keep their own. Workflows read it only in update
+validators, and a scheduler's action through an activity
+(activities/schedule_activities.py), whose answer is in its history: validators run for
+new requests and never on replay, so a history replays
 the same whatever keys the replaying worker holds, and rotating the key changes no
 recorded command. The update handlers record the attestation as it was sent and
 validated; they never read this.
