@@ -7,6 +7,7 @@ requires attestation; a forged or altered attestation is refused."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 import io
 import json
 import uuid
@@ -19,7 +20,8 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from api.app import create_app
@@ -53,10 +55,16 @@ from tests.integration.conftest import (
     closable_early,
     unique,
 )
+from tests.integration.replay import replayer
 from tests.integration.test_plan_temporal_cli import temporal_cli
 from worker import build_worker
 from workflows.attestation import SCHEDULE_ACTION, AttestationPolicy, configure
-from workflows.revision_models import revision_workflow_id, revision_year, schedule_id_for
+from workflows.revision_models import (
+    revision_workflow_id,
+    revision_year,
+    schedule_action_workflow_id,
+    schedule_id_for,
+)
 
 pytestmark = pytest.mark.servers
 
@@ -369,3 +377,66 @@ async def test_a_reminder_triggered_past_the_front_door_is_shown_unattested(
     assert row["decision"] == PAST_THE_FRONT_DOOR
     # Nothing in the record names who triggered it.
     assert not [e for e in await store.read(plan) if e.type == "revision_schedule_changed"]
+
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+@pytest.mark.parametrize(
+    ("name", "workflow_type", "patches"),
+    [
+        # Its one patch marker: the reporting deadline's, from before.
+        ("revision_before_attestation", "RevisionWorkflow", 1),
+        ("schedule_action_before_attestation", "ScheduleActionWorkflow", 0),
+    ],
+)
+async def test_histories_recorded_before_attestation_replay(
+    name: str, workflow_type: str, patches: int
+) -> None:
+    """Recorded by the workflows as they were before these were attested (commit
+    aceb7b5): a revision with two reports sent with authenticated_by and no attestation,
+    and the scheduler's trigger that started it (load, apply, append: no check, no
+    marker). Revisions and actions running at a deploy replay so: the revision's check is
+    in its validators, the action's behind the patch schedule-action-attested."""
+    text = gzip.decompress((HISTORIES / f"{name}.json.gz").read_bytes()).decode()
+    history = WorkflowHistory.from_json(name, text)
+    started = history.events[0].workflow_execution_started_event_attributes
+    assert started.workflow_type.name == workflow_type
+    markers = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED]
+    assert len(markers) == patches
+    await replayer().replay_workflow(history)
+
+
+async def test_an_attested_action_and_revision_replay(
+    plain_client: Client, pool: asyncpg.Pool, database_url: str, bodo: PlanDefinition
+) -> None:
+    """The newer histories replay too: the action's check behind its patch marker, the
+    revision's attested updates."""
+    async with deployment(plain_client, pool, database_url) as (queue, ctx, api):
+        definition = unique(bodo)
+        plan = definition.plan_id
+        year = await adopted_with_open_round(ctx, plain_client, queue, definition)
+        reported = await api.post(
+            f"/api/plans/{plan}/revisions/{year}/reports",
+            json={"measure_id": "tiltak-1.1.1", "status": "done"},
+            headers=await bearer(ctx, "tor.berg"),
+        )
+        assert reported.status_code == 200, reported.text
+        paused = await api.post(
+            f"/api/plans/{plan}/schedule/pause",
+            json={"reason": "Budsjett", "request_id": "abcdef012345"},
+            headers=await bearer(ctx, SCHEDULER),
+        )
+        assert paused.status_code == 200, paused.text
+        revision = plain_client.get_workflow_handle(revision_workflow_id(plan, year))
+        action = plain_client.get_workflow_handle(schedule_action_workflow_id(plan, "abcdef012345"))
+        action_history = await action.fetch_history()
+        markers = [
+            e.marker_recorded_event_attributes.marker_name
+            for e in action_history.events
+            if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+        ]
+        assert markers == ["core_patch"]
+        await replayer().replay_workflow(action_history)
+        await replayer().replay_workflow(await revision.fetch_history())
+        await revision.terminate("test done")
