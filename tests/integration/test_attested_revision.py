@@ -21,7 +21,13 @@ import asyncpg
 import httpx
 import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowHandle, WorkflowHistory, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowHistory,
+    WorkflowUpdateFailedError,
+)
 from temporalio.exceptions import ApplicationError
 
 from api.app import create_app
@@ -55,7 +61,7 @@ from tests.integration.conftest import (
     closable_early,
     unique,
 )
-from tests.integration.replay import replayer
+from tests.integration.replay import replay_all, replayer
 from tests.integration.test_plan_temporal_cli import temporal_cli
 from worker import build_worker
 from workflows.attestation import SCHEDULE_ACTION, AttestationPolicy, configure
@@ -297,6 +303,20 @@ async def test_schedule_actions_are_attested_through_the_api_and_the_cli(
         )
         assert required.status_code == 200, required.text
         assert (await describe_schedule(plain_client, plan)).paused
+
+    # The refused actions' workflows stay in Temporal's history, failed with the refusal;
+    # the cross-check and the replay take them as they are.
+    action_ids = await commands.writer_workflow_ids(plain_client, plan)
+    failures = []
+    for workflow_id in action_ids:
+        described = await plain_client.get_workflow_handle(workflow_id).describe()
+        if described.status is WorkflowExecutionStatus.FAILED:
+            failures.append(workflow_id)
+    assert len(failures) == 3  # the forged one, the CLI's without a token, the other
+    await replay_all(plain_client, action_ids)
+    verified = io.StringIO()
+    assert await commands.verify(store, plain_client, [plan], verified) == 0, verified.getvalue()
+    assert "cross-check OK" in verified.getvalue()
 
     events = {e.version: e for e in await store.read(plan)}
     for version, how in (
