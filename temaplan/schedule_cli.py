@@ -44,9 +44,10 @@ def add_parser(sub: Any, when: Callable[[str], Any]) -> None:
         parser.add_argument(
             "--token",
             default=os.environ.get("TEMAPLAN_TOKEN"),
-            help="your personal access token (default: TEMAPLAN_TOKEN): the action is then "
-            "attested with the front door's key (TEMAPLAN_FRONT_DOOR_KEY[_FILE]); without "
-            "it the action is recorded as NOT attested, or refused where that is required",
+            help="your personal access token (default: TEMAPLAN_TOKEN, better: others on "
+            "the machine can see a command line): the action is then attested with the "
+            "front door's key (TEMAPLAN_FRONT_DOOR_KEY[_FILE]); without it the action is "
+            "recorded as NOT attested, or refused where that is required",
         )
         parser.add_argument("--reason", default="", required=action == "pause")
         if action == "backfill":
