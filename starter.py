@@ -17,10 +17,10 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from domain.plan import PlanDefinition
 from domain.problems import DomainValidationError
-from temaplan.logging import configure_logging
-from temaplan.planfile import load_plan_file
-from temaplan.settings import Settings, load_settings
-from temaplan.temporal_client import connect
+from runtime.logging import configure_logging
+from runtime.planfile import load_plan_file
+from runtime.settings import Settings, load_settings
+from runtime.temporal_client import connect
 from workflows import search_attributes as sa
 from workflows.plan_models import PlanInput, PlanResult, workflow_id_for
 from workflows.plan_workflow import PlanWorkflow

@@ -24,10 +24,10 @@ from activities.plan_activities import PlanActivities
 from activities.schedule_activities import ScheduleActivities
 from audit.checkpointer import running_checkpointer, signing_key
 from domain.plan import RevisionDate
-from temaplan.database import migrated_pool
-from temaplan.logging import configure_logging
-from temaplan.settings import Settings, load_settings
-from temaplan.temporal_client import connect
+from runtime.database import migrated_pool
+from runtime.logging import configure_logging
+from runtime.settings import Settings, load_settings
+from runtime.temporal_client import connect
 from workflows.attestation import AttestationPolicy, parse_keys
 from workflows.attestation import configure as configure_attestation
 from workflows.plan_workflow import UPDATES_LAST_ATTRIBUTE, PlanWorkflow

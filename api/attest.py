@@ -13,7 +13,7 @@ from typing import Any
 
 from audit.checkpoints import SigningKey, load_signing_key
 from domain.attestation import Attestation, claims
-from temaplan.settings import Settings
+from runtime.settings import Settings
 from workflows.attestation import key_name
 
 

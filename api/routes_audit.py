@@ -28,7 +28,7 @@ from audit.crosscheck import cross_check, stored_facts
 from domain.gates import PlanStatus, plan_status
 from domain.state import ContentVersion, Decision, HearingResponse, SignOff
 from eventstore import EventStore
-from temaplan.logging import bind_context
+from runtime.logging import bind_context
 
 router = APIRouter(prefix="/api/audit", tags=["auditors"], responses=ERROR_RESPONSES)
 OSLO = ZoneInfo("Europe/Oslo")

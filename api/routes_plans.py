@@ -32,8 +32,8 @@ from domain.planfile import parse_plan_text
 from domain.problems import DomainValidationError
 from domain.roles import Role
 from domain.state import PlanState
+from runtime.logging import bind_context
 from starter import start_plan
-from temaplan.logging import bind_context
 
 router = APIRouter(prefix="/api", responses=ERROR_RESPONSES)
 

@@ -35,7 +35,7 @@ from domain.hierarchy import MAX_INDICATOR_DIGITS, plain_digits
 from domain.revision_models import MeasureChange
 from domain.state import PlanState, RevisionRound
 from domain.text import check_text
-from temaplan.logging import bind_context
+from runtime.logging import bind_context
 from workflows.revision_models import revision_workflow_id
 
 router = APIRouter(

@@ -20,7 +20,7 @@ from domain.revision_commands import ScheduleCommand
 from domain.revision_models import ScheduleAction
 from domain.text import check_text
 from eventstore import EventStore
-from temaplan.logging import bind_context
+from runtime.logging import bind_context
 from temaplan.schedules import (
     ScheduleRefused,
     ScheduleView,

@@ -35,7 +35,7 @@ from domain.roles import Role
 from domain.state import PlanState, evolve
 from eventstore import EventStore
 from eventstore.rate_limits import RateLimits
-from temaplan.settings import Settings
+from runtime.settings import Settings
 from workflows.plan_models import workflow_id_for
 
 log = structlog.get_logger(__name__)

@@ -46,7 +46,7 @@ from domain.roles import Role
 from domain.state import PlanState
 from eventstore import EventStore
 from eventstore.oidc_sessions import OidcSession, OidcSessions, PendingLogin
-from temaplan.logging import bind_context
+from runtime.logging import bind_context
 
 router = APIRouter(include_in_schema=False)
 SESSION_COOKIE = "temaplan_session"

@@ -49,8 +49,8 @@ from domain.gates import PlanStatus
 from domain.plan import PlanDefinition, PlanType
 from domain.roles import Role
 from eventstore.pool import create_pool
+from runtime.planfile import load_plan_file
 from starter import start_plan
-from temaplan.planfile import load_plan_file
 from temaplan.simulation import PlanDriver
 from temaplan.temporal_server import dev_server_args, temporal_binary
 from workflows.search_attributes import ALL_KEYS

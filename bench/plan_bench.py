@@ -94,8 +94,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.plan import PlanDefinition, PlanType, QuorumRule
     from domain.roles import Role
     from eventstore.pool import create_pool
+    from runtime.planfile import load_plan_file
     from starter import start_plan
-    from temaplan.planfile import load_plan_file
     from temaplan.simulation import PlanDriver, send_hearing_responses
     from temaplan.temporal_server import DEV_SERVER_DYNAMIC_CONFIG, temporal_binary
     from worker import build_worker

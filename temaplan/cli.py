@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo
 
 from domain.problems import DomainValidationError
 from eventstore import EventStore, EventStoreError
+from runtime.database import migrated_pool
+from runtime.logging import configure_logging
+from runtime.planfile import load_plan_file
+from runtime.settings import Settings, load_settings
+from runtime.temporal_client import release_runtime
 from temaplan import log_cli, schedule_cli
-from temaplan.database import migrated_pool
-from temaplan.logging import configure_logging
-from temaplan.planfile import load_plan_file
-from temaplan.settings import Settings, load_settings
-from temaplan.temporal_client import release_runtime
 from workflows import search_attributes as sa
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -146,8 +146,8 @@ async def _migrate(settings: Settings) -> int:
 
 
 async def _backup(settings: Settings, out: Path) -> int:
+    from runtime.database import database_url
     from temaplan.backup import BackupError, backup
-    from temaplan.database import database_url
 
     async with database_url(settings) as dsn:
         try:
@@ -211,7 +211,7 @@ async def _verify(settings: Settings, plan_id: str | None) -> int:
 
 
 async def _plans_list(settings: Settings, phase: str | None, municipality: str | None) -> int:
-    from temaplan.temporal_client import connect
+    from runtime.temporal_client import connect
 
     client = await connect(settings)
     clauses = ['WorkflowType = "PlanWorkflow"']
@@ -270,8 +270,8 @@ async def _start(settings: Settings, plan_file: Path, administrator: str) -> int
 async def _audit(settings: Settings, args: argparse.Namespace) -> int:
     from audit import commands
     from audit.history import HistoryFilter
-    from temaplan.database import read_only_pool
-    from temaplan.temporal_client import connect
+    from runtime.database import read_only_pool
+    from runtime.temporal_client import connect
 
     command = args.audit_command
     client = await connect(settings) if settings.temporal_address else None

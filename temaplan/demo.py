@@ -29,18 +29,18 @@ from domain.revision_models import ScheduleAction
 from domain.roles import Role
 from domain.state import fold
 from eventstore import EventStore, StoredEvent
+from runtime.database import migrated_pool
+from runtime.planfile import load_plan_file
+from runtime.settings import Settings
+from runtime.temporal_client import connect
 from starter import start_plan
-from temaplan.database import migrated_pool
-from temaplan.planfile import load_plan_file
 from temaplan.revision_simulation import (
     report_everything,
     revision_status_when,
     wait_for_revision,
 )
 from temaplan.schedules import act_on_schedule, describe_schedule, new_request_id
-from temaplan.settings import Settings
 from temaplan.simulation import PlanDriver, send_hearing_responses
-from temaplan.temporal_client import connect
 from temaplan.temporal_server import dev_server_args, temporal_binary
 from worker import build_worker
 from workflows.revision_models import revision_year

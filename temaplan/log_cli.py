@@ -23,7 +23,7 @@ from audit.checkpoints import (
 )
 from audit.proofs import ProofError, check_inclusion, consistency_document, inclusion_document
 from eventstore.log import MerkleLog
-from temaplan.settings import Settings
+from runtime.settings import Settings
 
 AUDIT_COMMANDS = frozenset(
     {"prove", "consistency", "checkpoint", "check-proof", "export-log", "verify-log"}
@@ -112,7 +112,7 @@ def generate_key(args: argparse.Namespace) -> int:
 
 async def sign_now(settings: Settings) -> int:
     from audit.checkpointer import Checkpointer, signing_key
-    from temaplan.database import migrated_pool
+    from runtime.database import migrated_pool
 
     try:
         key = signing_key(settings)
@@ -134,7 +134,7 @@ def _print_json(document: dict[str, Any]) -> None:
 
 
 async def audit(settings: Settings, args: argparse.Namespace) -> int:
-    from temaplan.database import read_only_pool
+    from runtime.database import read_only_pool
 
     async with read_only_pool(settings) as pool:
         return await run_audit(pool, args)

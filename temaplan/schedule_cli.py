@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from domain.revision_commands import ScheduleCommand
 from domain.revision_models import ScheduleAction
 from eventstore import EventStore
-from temaplan.settings import Settings
+from runtime.settings import Settings
 
 if TYPE_CHECKING:
     from temaplan.schedules import ScheduleView
@@ -55,7 +55,8 @@ def schedule_state(view: ScheduleView, now: datetime) -> str:
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
-    from temaplan.database import migrated_pool
+    from runtime.database import migrated_pool
+    from runtime.temporal_client import connect
     from temaplan.schedules import (
         ScheduleRefused,
         act_on_schedule,
@@ -63,7 +64,6 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
         list_schedules,
         new_request_id,
     )
-    from temaplan.temporal_client import connect
 
     if not settings.temporal_address:
         print("schedules live on a Temporal server: set TEMPORAL_ADDRESS", file=sys.stderr)

@@ -19,8 +19,8 @@ from pathlib import Path
 import structlog
 import uvicorn
 
-from temaplan.database import database_url
-from temaplan.settings import Settings
+from runtime.database import database_url
+from runtime.settings import Settings
 from temaplan.temporal_server import dev_server_args, temporal_binary
 from workflows.search_attributes import ALL_KEYS
 
@@ -91,7 +91,7 @@ async def dev_server(settings: Settings, port: int, ui_port: int) -> AsyncIterat
 async def _wait_for_frontend(
     settings: Settings, address: str, process: subprocess.Popen[bytes]
 ) -> None:
-    from temaplan.temporal_client import connect
+    from runtime.temporal_client import connect
 
     for _ in range(300):
         if process.poll() is not None:

@@ -43,9 +43,9 @@ from domain.roles import Role
 from eventstore import EventStore
 from eventstore.migrate import migrate
 from eventstore.pool import create_pool, with_database
+from runtime.planfile import load_plan_file
+from runtime.settings import Settings
 from starter import start_plan
-from temaplan.planfile import load_plan_file
-from temaplan.settings import Settings
 from temaplan.simulation import PlanDriver
 from tests.chaos.servers import ROOT, Postgres, Temporal, WorkerProcess
 from workflows.plan_models import PlanResult

@@ -27,10 +27,10 @@ from domain.revision_models import ScheduleAction
 from domain.roles import Role
 from eventstore import EventStore
 from eventstore.pool import create_pool
+from runtime.planfile import load_plan_file
+from runtime.settings import Settings
 from starter import start_plan
-from temaplan.planfile import load_plan_file
 from temaplan.schedules import act_on_schedule
-from temaplan.settings import Settings
 from temaplan.simulation import PlanDriver
 from worker import build_worker
 from workflows.revision_models import revision_year

@@ -15,7 +15,7 @@ from domain.gates import PlanStatus
 from domain.phases import Phase, StepKind
 from domain.plan import PlanDefinition
 from domain.roles import Role
-from temaplan.planfile import load_plan_file
+from runtime.planfile import load_plan_file
 from temaplan.simulation import PlanDriver
 from tests.integration.conftest import EXAMPLES, bearer, unique
 from workflows.plan_models import workflow_id_for

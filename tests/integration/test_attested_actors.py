@@ -37,8 +37,8 @@ from domain.plan import PlanDefinition
 from domain.roles import Role
 from eventstore import EventStore
 from eventstore.pool import create_pool
+from runtime.settings import Settings
 from starter import start_plan
-from temaplan.settings import Settings
 from temaplan.simulation import PlanDriver, content_for
 from tests.integration.conftest import bearer, unique
 from tests.integration.replay import settle

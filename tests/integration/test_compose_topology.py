@@ -42,7 +42,7 @@ from domain.plan import PlanDefinition
 from domain.roles import Role
 from eventstore import EventStore
 from eventstore.pool import create_pool
-from temaplan.settings import Settings
+from runtime.settings import Settings
 from temaplan.simulation import PlanDriver
 from temaplan.temporal_server import temporal_binary
 from tests.integration.conftest import EARLY_CLOSE, closable_early, unique

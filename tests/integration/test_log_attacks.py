@@ -30,7 +30,7 @@ from domain.events import PlanCreated
 from domain.roles import Role
 from eventstore import EventStore, NewEvent
 from eventstore.log import MerkleLog
-from temaplan.planfile import load_plan_file
+from runtime.planfile import load_plan_file
 
 pytestmark = pytest.mark.servers
 

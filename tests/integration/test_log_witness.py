@@ -23,8 +23,8 @@ from audit.proofs import check_inclusion
 from audit.witness import Inconsistent, Witness
 from eventstore import EventStore, NewEvent
 from eventstore.log import MerkleLog
+from runtime.settings import Settings
 from temaplan import cli
-from temaplan.settings import Settings
 
 pytestmark = pytest.mark.servers
 

@@ -17,8 +17,8 @@ from domain.gates import PlanStatus
 from domain.plan import PlanDefinition
 from domain.state import fold
 from eventstore import EventStore
+from runtime.planfile import load_plan_file
 from starter import start_plan
-from temaplan.planfile import load_plan_file
 from temaplan.simulation import PlanDriver
 from tests.integration.conftest import EXAMPLES, unique
 

@@ -27,8 +27,8 @@ from domain import commands as cmd
 from domain.plan import PlanDefinition
 from domain.roles import Role
 from eventstore.pool import create_pool
+from runtime.settings import Settings
 from starter import start_plan
-from temaplan.settings import Settings
 from temaplan.simulation import PlanDriver
 from tests.integration.conftest import bearer, unique
 from tests.integration.test_plan_resilience import worker_with

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from temaplan.settings import Settings
+from runtime.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"

@@ -12,7 +12,7 @@ import structlog
 
 from eventstore.migrate import migrate
 from eventstore.pool import create_pool, with_database
-from temaplan.settings import Settings
+from runtime.settings import Settings
 
 log = structlog.get_logger(__name__)
 
