@@ -21,8 +21,8 @@ from domain.gates import Awaited, PlanStatus, plan_status
 from domain.roles import Role
 from domain.state import PlanState, fold
 from eventstore import EventStore
-from worker import WORKFLOWS
 from workflows.plan_models import workflow_id_for
+from workflows.registry import WORKFLOWS
 from workflows.revision_models import reminder_workflow_id, schedule_action_workflow_id
 
 

@@ -98,7 +98,7 @@ with workflow.unsafe.imports_passed_through():
     from starter import start_plan
     from temaplan.simulation import PlanDriver, send_hearing_responses
     from temaplan.temporal_server import DEV_SERVER_DYNAMIC_CONFIG, temporal_binary
-    from worker import build_worker
+    from workflows.registry import build_worker
     from workflows.search_attributes import ALL_KEYS
 
 # No Path.resolve() at import time: the worker's sandbox imports this module too.

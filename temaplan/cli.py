@@ -255,7 +255,7 @@ def _demo(settings: Settings, plan_file: Path | None) -> int:
 
 
 def _worker(settings: Settings) -> int:
-    from worker import run_worker
+    from temaplan.worker_service import run_worker
 
     asyncio.run(run_worker(settings))
     return 0

@@ -42,7 +42,7 @@ from temaplan.revision_simulation import (
 from temaplan.schedules import act_on_schedule, describe_schedule, new_request_id
 from temaplan.simulation import PlanDriver, send_hearing_responses
 from temaplan.temporal_server import dev_server_args, temporal_binary
-from worker import build_worker
+from workflows.registry import build_worker
 from workflows.revision_models import revision_year
 from workflows.search_attributes import ALL_KEYS
 

@@ -112,8 +112,8 @@ async def run_up(settings: Settings, temporal_port: int, ui_port: int) -> int:
     from api.app import create_app, running_context
     from api.attest import dev_front_door_key
     from audit.checkpointer import dev_signing_key, running_checkpointer
-    from worker import build_worker
     from workflows.attestation import AttestationPolicy, parse_keys
+    from workflows.registry import build_worker
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

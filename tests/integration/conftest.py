@@ -32,7 +32,7 @@ from runtime.settings import Settings
 from starter import start_plan
 from temaplan.schedules import act_on_schedule
 from temaplan.simulation import PlanDriver
-from worker import build_worker
+from workflows.registry import build_worker
 from workflows.revision_models import revision_year
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -43,8 +43,8 @@ from temaplan.simulation import PlanDriver, content_for
 from tests.integration.conftest import bearer, unique
 from tests.integration.replay import settle
 from tests.integration.test_plan_temporal_cli import sign_off_input, temporal_cli
-from worker import build_worker
 from workflows.attestation import AttestationPolicy
+from workflows.registry import build_worker
 
 pytestmark = pytest.mark.servers
 

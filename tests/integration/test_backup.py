@@ -24,7 +24,7 @@ from temaplan.cli import main
 from temaplan.log_cli import verify_log
 from tests.integration.conftest import unique
 from tests.integration.test_audit import adopted_plan
-from worker import build_worker
+from workflows.registry import build_worker
 
 pytestmark = pytest.mark.servers
 

@@ -27,7 +27,7 @@ from temaplan.backup import backup, restore
 from temaplan.db_roles import Role, Roles, apply_roles, as_role
 from temaplan.simulation import PlanDriver, send_hearing_responses
 from tests.integration.conftest import EARLY_CLOSE, closable_early, unique
-from worker import build_worker
+from workflows.registry import build_worker
 
 pytestmark = pytest.mark.servers
 

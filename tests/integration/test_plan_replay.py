@@ -25,9 +25,9 @@ from starter import start_plan
 from temaplan.simulation import PlanDriver, send_hearing_responses
 from tests.integration.conftest import EARLY_CLOSE, closable_early, unique
 from tests.integration.replay import drive_until, replay_all, replayer, settle
-from worker import WORKFLOWS, workflow_runner
 from workflows.plan_models import PlanInput, PlanResult, workflow_id_for
 from workflows.plan_workflow import PlanWorkflow
+from workflows.registry import WORKFLOWS, workflow_runner
 
 pytestmark = pytest.mark.servers
 

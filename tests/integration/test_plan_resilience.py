@@ -45,8 +45,8 @@ from starter import start_plan
 from temaplan.simulation import PlanDriver, send_hearing_responses
 from tests.integration.conftest import unique
 from tests.integration.replay import drive_until
-from worker import DEFAULT_REVISION_DATE, WORKFLOWS, build_worker
 from workflows.plan_models import PlanResult
+from workflows.registry import DEFAULT_REVISION_DATE, WORKFLOWS, build_worker
 
 pytestmark = pytest.mark.servers
 

@@ -33,8 +33,8 @@ from starter import start_plan
 from temaplan.simulation import PlanDriver, content_for
 from tests.integration.conftest import unique
 from tests.integration.replay import drive_until, replay_all, settle
-from worker import WORKFLOWS, workflow_runner
 from workflows.plan_workflow import PlanWorkflow
+from workflows.registry import WORKFLOWS, workflow_runner
 
 pytestmark = pytest.mark.servers
 

@@ -42,7 +42,7 @@ from temaplan.revision_simulation import revision_status_when, wait_for_revision
 from temaplan.schedules import ScheduleRefused, act_on_schedule, describe_schedule
 from temaplan.simulation import PlanDriver, send_hearing_responses
 from tests.integration.conftest import unique
-from worker import DEFAULT_REVISION_DATE
+from workflows.registry import DEFAULT_REVISION_DATE
 from workflows.revision_models import (
     RevisionStatus,
     revision_workflow_id,
