@@ -24,6 +24,7 @@ from api.views import (
     summary,
     timeline,
 )
+from client.plans import start_plan
 from domain import commands as cmd
 from domain.gates import plan_status
 from domain.phases import Phase
@@ -33,7 +34,6 @@ from domain.problems import DomainValidationError
 from domain.roles import Role
 from domain.state import PlanState
 from runtime.logging import bind_context
-from starter import start_plan
 
 router = APIRouter(prefix="/api", responses=ERROR_RESPONSES)
 

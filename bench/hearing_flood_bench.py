@@ -44,14 +44,14 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from bench.databases import postgres_server, scratch_database
+from client.plans import start_plan
+from client.simulation import PlanDriver
 from domain import commands as cmd
 from domain.gates import PlanStatus
 from domain.plan import PlanDefinition, PlanType
 from domain.roles import Role
 from eventstore.pool import create_pool
 from runtime.planfile import load_plan_file
-from starter import start_plan
-from temaplan.simulation import PlanDriver
 from temaplan.temporal_server import dev_server_args, temporal_binary
 from workflows.search_attributes import ALL_KEYS
 

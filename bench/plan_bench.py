@@ -89,14 +89,14 @@ with workflow.unsafe.imports_passed_through():
     from temporalio.worker import Worker
 
     from bench.databases import postgres_server, scratch_database
+    from client.plans import start_plan
+    from client.simulation import PlanDriver, send_hearing_responses
     from domain import commands as cmd
     from domain.gates import PlanStatus
     from domain.plan import PlanDefinition, PlanType, QuorumRule
     from domain.roles import Role
     from eventstore.pool import create_pool
     from runtime.planfile import load_plan_file
-    from starter import start_plan
-    from temaplan.simulation import PlanDriver, send_hearing_responses
     from temaplan.temporal_server import DEV_SERVER_DYNAMIC_CONFIG, temporal_binary
     from workflows.registry import build_worker
     from workflows.search_attributes import ALL_KEYS

@@ -262,7 +262,7 @@ def _worker(settings: Settings) -> int:
 
 
 async def _start(settings: Settings, plan_file: Path, administrator: str) -> int:
-    from starter import start_from_file
+    from client.plans import start_from_file
 
     return await start_from_file(settings, plan_file, administrator)
 

@@ -19,6 +19,14 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from client.plans import start_plan
+from client.revision_simulation import (
+    report_everything,
+    revision_status_when,
+    wait_for_revision,
+)
+from client.schedules import act_on_schedule, describe_schedule, new_request_id
+from client.simulation import PlanDriver, send_hearing_responses
 from domain import commands as cmd
 from domain import revision_commands as rc
 from domain.commands import Receipt
@@ -33,14 +41,6 @@ from runtime.database import migrated_pool
 from runtime.planfile import load_plan_file
 from runtime.settings import Settings
 from runtime.temporal_client import connect
-from starter import start_plan
-from temaplan.revision_simulation import (
-    report_everything,
-    revision_status_when,
-    wait_for_revision,
-)
-from temaplan.schedules import act_on_schedule, describe_schedule, new_request_id
-from temaplan.simulation import PlanDriver, send_hearing_responses
 from temaplan.temporal_server import dev_server_args, temporal_binary
 from workflows.registry import build_worker
 from workflows.revision_models import revision_year

@@ -17,7 +17,7 @@ from eventstore import EventStore
 from runtime.settings import Settings
 
 if TYPE_CHECKING:
-    from temaplan.schedules import ScheduleView
+    from client.schedules import ScheduleView
 
 OSLO = ZoneInfo("Europe/Oslo")
 
@@ -46,7 +46,7 @@ def add_parser(sub: Any, when: Callable[[str], Any]) -> None:
 def schedule_state(view: ScheduleView, now: datetime) -> str:
     """'active' only while reminders are still to come: a schedule past its end (or
     with no next run while not paused) has ended."""
-    from temaplan.schedules import has_ended
+    from client.schedules import has_ended
 
     if has_ended(view.end_at, view.paused, view.next_runs, now):
         ended = f" {view.end_at.astimezone(OSLO):%Y-%m-%d}" if view.end_at else ""
@@ -55,15 +55,15 @@ def schedule_state(view: ScheduleView, now: datetime) -> str:
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
-    from runtime.database import migrated_pool
-    from runtime.temporal_client import connect
-    from temaplan.schedules import (
+    from client.schedules import (
         ScheduleRefused,
         act_on_schedule,
         describe_schedule,
         list_schedules,
         new_request_id,
     )
+    from runtime.database import migrated_pool
+    from runtime.temporal_client import connect
 
     if not settings.temporal_address:
         print("schedules live on a Temporal server: set TEMPORAL_ADDRESS", file=sys.stderr)

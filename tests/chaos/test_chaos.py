@@ -36,6 +36,8 @@ import asyncpg
 import pytest
 from temporalio.client import Client
 
+from client.plans import start_plan
+from client.simulation import PlanDriver
 from domain import commands as cmd
 from domain.gates import PlanStatus
 from domain.plan import PlanDefinition, PlanType
@@ -45,8 +47,6 @@ from eventstore.migrate import migrate
 from eventstore.pool import create_pool, with_database
 from runtime.planfile import load_plan_file
 from runtime.settings import Settings
-from starter import start_plan
-from temaplan.simulation import PlanDriver
 from tests.chaos.servers import ROOT, Postgres, Temporal, WorkerProcess
 from workflows.plan_models import PlanResult
 

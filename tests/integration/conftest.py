@@ -19,6 +19,9 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from api.service import ApiContext
 from api.tokens import Kind
+from client.plans import start_plan
+from client.schedules import act_on_schedule
+from client.simulation import PlanDriver
 from domain import commands as cmd
 from domain.gates import PlanStatus
 from domain.plan import PlanDefinition, PlanType
@@ -29,9 +32,6 @@ from eventstore import EventStore
 from eventstore.pool import create_pool
 from runtime.planfile import load_plan_file
 from runtime.settings import Settings
-from starter import start_plan
-from temaplan.schedules import act_on_schedule
-from temaplan.simulation import PlanDriver
 from workflows.registry import build_worker
 from workflows.revision_models import revision_year
 

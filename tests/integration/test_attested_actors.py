@@ -30,6 +30,8 @@ from audit import commands
 from audit.export import export_csv
 from audit.history import HistoryFilter
 from audit.report import export_html
+from client.plans import start_plan
+from client.simulation import PlanDriver, content_for
 from domain import commands as cmd
 from domain.attestation import Attestation
 from domain.phases import Phase
@@ -38,8 +40,6 @@ from domain.roles import Role
 from eventstore import EventStore
 from eventstore.pool import create_pool
 from runtime.settings import Settings
-from starter import start_plan
-from temaplan.simulation import PlanDriver, content_for
 from tests.integration.conftest import bearer, unique
 from tests.integration.replay import settle
 from tests.integration.test_plan_temporal_cli import sign_off_input, temporal_cli

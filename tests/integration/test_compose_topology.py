@@ -36,6 +36,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from api import requests as rq
 from api.tokens import TokenStore
+from client.simulation import PlanDriver
 from domain import commands as cmd
 from domain.gates import PlanStatus
 from domain.plan import PlanDefinition
@@ -43,7 +44,6 @@ from domain.roles import Role
 from eventstore import EventStore
 from eventstore.pool import create_pool
 from runtime.settings import Settings
-from temaplan.simulation import PlanDriver
 from temaplan.temporal_server import temporal_binary
 from tests.integration.conftest import EARLY_CLOSE, closable_early, unique
 from workflows.plan_models import workflow_id_for

@@ -9,6 +9,8 @@ import asyncpg
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from client.plans import start_plan
+from client.simulation import PlanDriver
 from domain import commands as cmd
 from domain.gates import PlanStatus
 from domain.phases import Phase
@@ -16,8 +18,6 @@ from domain.plan import PlanDefinition, QuorumRule
 from domain.roles import Role
 from domain.state import PlanState, fold
 from eventstore import EventStore
-from starter import start_plan
-from temaplan.simulation import PlanDriver
 from tests.integration.conftest import unique
 
 pytestmark = pytest.mark.servers

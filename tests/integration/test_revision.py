@@ -28,6 +28,10 @@ from activities.models import EnsureScheduleInput
 from activities.schedule_activities import ScheduleActivities
 from audit import verify_export
 from audit.commands import export, replay, show_state, verify
+from client.plans import start_plan
+from client.revision_simulation import revision_status_when, wait_for_revision
+from client.schedules import ScheduleRefused, act_on_schedule, describe_schedule
+from client.simulation import PlanDriver, send_hearing_responses
 from domain import revision_commands as rc
 from domain.commands import Receipt
 from domain.gates import PlanStatus
@@ -36,11 +40,7 @@ from domain.plan import PlanDefinition
 from domain.revision_models import ChangeKind, MeasureChange, ScheduleAction
 from domain.state import PlanState, fold
 from eventstore import EventStore
-from starter import start_plan
 from temaplan.cli import main
-from temaplan.revision_simulation import revision_status_when, wait_for_revision
-from temaplan.schedules import ScheduleRefused, act_on_schedule, describe_schedule
-from temaplan.simulation import PlanDriver, send_hearing_responses
 from tests.integration.conftest import unique
 from workflows.registry import DEFAULT_REVISION_DATE
 from workflows.revision_models import (
