@@ -139,3 +139,7 @@ class ApplyScheduleActionInput(_Model):
 
 class ApplyScheduleActionOutput(_Model):
     applied: str
+
+
+class RevisionReminderInput(_Model):
+    plan_id: str

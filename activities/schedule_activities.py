@@ -34,16 +34,12 @@ from activities.models import (
     ApplyScheduleActionOutput,
     EnsureScheduleInput,
     EnsureScheduleOutput,
+    RevisionReminderInput,
 )
+from domain import search_attributes as sa
+from domain.ids import TIME_ZONE, reminder_workflow_id, schedule_id_for
 from domain.plan import PlanDefinition, RevisionDate
 from domain.revision_models import ScheduleAction
-from workflows import search_attributes as sa
-from workflows.revision_models import (
-    TIME_ZONE,
-    RevisionReminderInput,
-    reminder_workflow_id,
-    schedule_id_for,
-)
 
 log = structlog.get_logger(__name__)
 REMINDER_WORKFLOW = "RevisionReminderWorkflow"

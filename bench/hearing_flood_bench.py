@@ -50,10 +50,10 @@ from domain import commands as cmd
 from domain.gates import PlanStatus
 from domain.plan import PlanDefinition, PlanType
 from domain.roles import Role
+from domain.search_attributes import ALL_KEYS
 from eventstore.pool import create_pool
 from runtime.planfile import load_plan_file
 from temaplan.temporal_server import dev_server_args, temporal_binary
-from workflows.search_attributes import ALL_KEYS
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

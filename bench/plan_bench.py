@@ -95,11 +95,11 @@ with workflow.unsafe.imports_passed_through():
     from domain.gates import PlanStatus
     from domain.plan import PlanDefinition, PlanType, QuorumRule
     from domain.roles import Role
+    from domain.search_attributes import ALL_KEYS
     from eventstore.pool import create_pool
     from runtime.planfile import load_plan_file
     from temaplan.temporal_server import DEV_SERVER_DYNAMIC_CONFIG, temporal_binary
     from workflows.registry import build_worker
-    from workflows.search_attributes import ALL_KEYS
 
 # No Path.resolve() at import time: the worker's sandbox imports this module too.
 EXAMPLE = Path(__file__).parent.parent / "examples" / "bodo.yaml"

@@ -9,12 +9,12 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from domain import search_attributes as sa
 from domain.plan import PlanDefinition
 from domain.problems import DomainValidationError
 from runtime.planfile import load_plan_file
 from runtime.settings import Settings
 from runtime.temporal_client import connect
-from workflows import search_attributes as sa
 from workflows.plan_models import PlanInput, PlanResult, workflow_id_for
 from workflows.plan_workflow import PlanWorkflow
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from domain import search_attributes as sa
 from domain.problems import DomainValidationError
 from eventstore import EventStore, EventStoreError
 from runtime.database import migrated_pool
@@ -20,7 +21,6 @@ from runtime.planfile import load_plan_file
 from runtime.settings import Settings, load_settings
 from runtime.temporal_client import release_runtime
 from temaplan import log_cli, schedule_cli
-from workflows import search_attributes as sa
 
 OSLO = ZoneInfo("Europe/Oslo")
 

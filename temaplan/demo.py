@@ -31,10 +31,12 @@ from domain import commands as cmd
 from domain import revision_commands as rc
 from domain.commands import Receipt
 from domain.gates import PlanStatus
+from domain.ids import revision_year
 from domain.plan import PlanDefinition, PlanType
 from domain.revision_commands import ScheduleCommand
 from domain.revision_models import ScheduleAction
 from domain.roles import Role
+from domain.search_attributes import ALL_KEYS
 from domain.state import fold
 from eventstore import EventStore, StoredEvent
 from runtime.database import migrated_pool
@@ -43,8 +45,6 @@ from runtime.settings import Settings
 from runtime.temporal_client import connect
 from temaplan.temporal_server import dev_server_args, temporal_binary
 from workflows.registry import build_worker
-from workflows.revision_models import revision_year
-from workflows.search_attributes import ALL_KEYS
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "bodo.yaml"
 UI_PORT = 8233

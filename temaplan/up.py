@@ -19,10 +19,10 @@ from pathlib import Path
 import structlog
 import uvicorn
 
+from domain.search_attributes import ALL_KEYS
 from runtime.database import database_url
 from runtime.settings import Settings
 from temaplan.temporal_server import dev_server_args, temporal_binary
-from workflows.search_attributes import ALL_KEYS
 
 log = structlog.get_logger(__name__)
 

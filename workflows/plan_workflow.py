@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.schedule_activities import ScheduleActivities
     from domain import commands as cmd
     from domain import decisions, revision_decisions
+    from domain import search_attributes as sa
     from domain.decisions import NewId, Refusal
     from domain.events import EventBase
     from domain.gates import PlanStatus, awaited, current_step, plan_status
@@ -40,7 +41,6 @@ with workflow.unsafe.imports_passed_through():
     from domain.phases import GateStep, StepKind
     from domain.roles import Role
     from domain.state import PlanState, evolve
-    from workflows import search_attributes as sa
     from workflows.attestation import attested, check, policy_for
     from workflows.deciding import (
         ACTIVITY_TIMEOUT,

@@ -24,6 +24,7 @@ from client.schedules import act_on_schedule
 from client.simulation import PlanDriver
 from domain import commands as cmd
 from domain.gates import PlanStatus
+from domain.ids import revision_year
 from domain.plan import PlanDefinition, PlanType
 from domain.revision_commands import ScheduleCommand
 from domain.revision_models import ScheduleAction
@@ -33,7 +34,6 @@ from eventstore.pool import create_pool
 from runtime.planfile import load_plan_file
 from runtime.settings import Settings
 from workflows.registry import build_worker
-from workflows.revision_models import revision_year
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

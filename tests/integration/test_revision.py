@@ -36,6 +36,7 @@ from domain import revision_commands as rc
 from domain.commands import Receipt
 from domain.gates import PlanStatus
 from domain.hierarchy import Measure
+from domain.ids import revision_workflow_id, revision_year, schedule_id_for
 from domain.plan import PlanDefinition
 from domain.revision_models import ChangeKind, MeasureChange, ScheduleAction
 from domain.state import PlanState, fold
@@ -43,12 +44,7 @@ from eventstore import EventStore
 from temaplan.cli import main
 from tests.integration.conftest import unique
 from workflows.registry import DEFAULT_REVISION_DATE
-from workflows.revision_models import (
-    RevisionStatus,
-    revision_workflow_id,
-    revision_year,
-    schedule_id_for,
-)
+from workflows.revision_models import RevisionStatus
 
 pytestmark = pytest.mark.servers
 

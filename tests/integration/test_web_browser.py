@@ -26,6 +26,7 @@ from client.simulation import PlanDriver
 from domain import revision_commands as rc
 from domain.commands import Receipt
 from domain.gates import PlanStatus
+from domain.ids import revision_workflow_id
 from domain.phases import Phase
 from domain.plan import PlanDefinition
 from eventstore import EventStore
@@ -35,7 +36,6 @@ from tests.integration.conftest import (
     chromium_available,
     unique,
 )
-from workflows.revision_models import revision_workflow_id
 
 pytestmark = pytest.mark.servers
 
