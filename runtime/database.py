@@ -44,7 +44,7 @@ async def database_url(settings: Settings, *, as_application: bool = False) -> A
     if settings.database_url:
         yield settings.database_url
         return
-    from temaplan.db_roles import as_role, least_privilege
+    from runtime.db_roles import as_role, least_privilege
 
     directory = (settings.data_dir / "postgres").resolve()
     uri, server = await asyncio.to_thread(_start_embedded, directory)

@@ -24,8 +24,8 @@ from eventstore.errors import MigrationError
 from eventstore.log import MerkleLog
 from eventstore.migrate import migrate
 from eventstore.pool import create_pool
+from runtime.db_roles import Role, Roles, apply_roles, as_role
 from temaplan.backup import backup, restore
-from temaplan.db_roles import Role, Roles, apply_roles, as_role
 from tests.integration.conftest import EARLY_CLOSE, closable_early, unique
 from workflows.registry import build_worker
 
