@@ -11,8 +11,8 @@ import base64
 import uuid
 from typing import Any
 
-from audit.checkpoints import SigningKey, load_signing_key
 from domain.attestation import Attestation, claims
+from domain.checkpoints import SigningKey, load_signing_key
 from runtime.settings import Settings
 from workflows.attestation import key_name
 
@@ -27,7 +27,7 @@ def front_door_key(settings: Settings) -> SigningKey | None:
 
 def dev_front_door_key(settings: Settings) -> SigningKey:
     """`temaplan up`'s key: the configured one, else one kept in the data directory."""
-    from audit.checkpoints import write_signing_key
+    from domain.checkpoints import write_signing_key
 
     configured = front_door_key(settings)
     if configured is not None:

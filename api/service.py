@@ -28,7 +28,7 @@ from api.attest import attest, front_door_key
 from api.errors import ApiError, not_allowed, refused, unknown_plan
 from api.oidc import OidcClient
 from api.tokens import Principal, TokenStore
-from audit.checkpoints import SigningKey
+from domain.checkpoints import SigningKey
 from domain.commands import Receipt
 from domain.plan import Participant
 from domain.roles import Role

@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager, suppress
 import asyncpg
 import structlog
 
-from audit.checkpoints import SigningKey, load_signing_key, sign_checkpoint, write_signing_key
+from domain.checkpoints import SigningKey, load_signing_key, sign_checkpoint, write_signing_key
 from eventstore.log import LogError, MerkleLog, StoredCheckpoint
 from runtime.settings import Settings
 

@@ -13,7 +13,8 @@ from uuid import UUID
 
 import asyncpg
 
-from audit.checkpoints import (
+from audit.proofs import ProofError, check_inclusion, consistency_document, inclusion_document
+from domain.checkpoints import (
     COSIGNATURE_V1,
     ED25519,
     NoteError,
@@ -21,7 +22,6 @@ from audit.checkpoints import (
     VerifierKey,
     write_signing_key,
 )
-from audit.proofs import ProofError, check_inclusion, consistency_document, inclusion_document
 from eventstore.log import MerkleLog
 from runtime.settings import Settings
 
@@ -178,8 +178,8 @@ async def run_audit(pool: asyncpg.Pool, args: argparse.Namespace) -> int:
 
 
 def witness(args: argparse.Namespace) -> int:
-    from audit.checkpoints import load_signing_key
     from audit.witness import EXIT_ERROR, EXIT_INCONSISTENT, Inconsistent, Witness, WitnessError
+    from domain.checkpoints import load_signing_key
 
     try:
         runner = Witness(args.api, _vkey(args.log_key), load_signing_key(args.key), args.state)

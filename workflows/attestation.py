@@ -20,8 +20,8 @@ from datetime import datetime
 from pydantic import BaseModel
 from temporalio.exceptions import ApplicationError
 
-from audit.checkpoints import ED25519, VerifierKey
 from domain.attestation import Attestation, claims
+from domain.checkpoints import ED25519, VerifierKey
 from domain.decisions import NewId
 from domain.events import EventBase
 from domain.state import PlanState

@@ -25,13 +25,13 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from api.attest import attest
 from api.service import ApiContext
-from audit import checkpoints as cp
 from audit import commands
 from audit.export import export_csv
 from audit.history import HistoryFilter
 from audit.report import export_html
 from client.plans import start_plan
 from client.simulation import PlanDriver, content_for
+from domain import checkpoints as cp
 from domain import commands as cmd
 from domain.attestation import Attestation
 from domain.phases import Phase

@@ -14,8 +14,8 @@ import asyncpg
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from audit import checkpoints as cp
 from audit.checkpointer import Checkpointer
+from domain import checkpoints as cp
 from domain.plan import PlanDefinition
 from eventstore import EventStore, NewEvent
 from eventstore.log import MerkleLog

@@ -21,10 +21,10 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from audit import checkpoints as cp
 from audit import verify_export
 from audit.checkpointer import Checkpointer
 from audit.log_export import export_log
+from domain import checkpoints as cp
 from domain.canonical import GENESIS_HASH, chain_hash, chain_record
 from domain.events import PlanCreated
 from domain.roles import Role

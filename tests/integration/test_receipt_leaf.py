@@ -7,11 +7,11 @@ import asyncpg
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from audit import checkpoints as cp
 from audit.checkpointer import Checkpointer
 from audit.proofs import check_inclusion, inclusion_document
 from client.plans import start_plan
 from client.simulation import PlanDriver, content_for
+from domain import checkpoints as cp
 from domain import commands as cmd
 from domain.gates import PlanStatus
 from domain.plan import PlanDefinition
