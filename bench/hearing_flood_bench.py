@@ -48,7 +48,8 @@ from client.plans import start_plan
 from client.simulation import PlanDriver
 from domain import commands as cmd
 from domain.gates import PlanStatus
-from domain.plan import PlanDefinition, PlanType
+from domain.plan import PlanDefinition
+from domain.plan_type import PlanType
 from domain.roles import Role
 from domain.search_attributes import ALL_KEYS
 from eventstore.pool import create_pool

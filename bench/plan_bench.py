@@ -93,7 +93,8 @@ with workflow.unsafe.imports_passed_through():
     from client.simulation import PlanDriver, send_hearing_responses
     from domain import commands as cmd
     from domain.gates import PlanStatus
-    from domain.plan import PlanDefinition, PlanType, QuorumRule
+    from domain.plan import PlanDefinition, QuorumRule
+    from domain.plan_type import PlanType
     from domain.roles import Role
     from domain.search_attributes import ALL_KEYS
     from eventstore.pool import create_pool

@@ -22,10 +22,10 @@ from pydantic import (
 )
 
 from domain.hierarchy import ItemId, PlanContent, ShortText, Text
+from domain.plan_type import PlanType
 from domain.roles import DECIDING_BODIES, PARTICIPANT_ROLES, Role
 from domain.text import check_text
 
-MIN_KOMMUNEDELPLAN_HEARING_DAYS = 42  # planning law practice: at least six weeks
 DEFAULT_HEARING_DAYS = 42
 MAX_HEARING_DAYS = 366
 MAX_PERIOD_YEARS = 20
@@ -36,11 +36,6 @@ Email = Annotated[
     StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
     AfterValidator(check_text),
 ]
-
-
-class PlanType(StrEnum):
-    TEMAPLAN = "temaplan"
-    KOMMUNEDELPLAN = "kommunedelplan"
 
 
 class QuorumRule(StrEnum):

@@ -32,7 +32,8 @@ from domain import revision_commands as rc
 from domain.commands import Receipt
 from domain.gates import PlanStatus
 from domain.ids import revision_year
-from domain.plan import PlanDefinition, PlanType
+from domain.plan import PlanDefinition
+from domain.plan_type import PlanType
 from domain.revision_commands import ScheduleCommand
 from domain.revision_models import ScheduleAction
 from domain.roles import Role

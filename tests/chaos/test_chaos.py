@@ -40,7 +40,8 @@ from client.plans import start_plan
 from client.simulation import PlanDriver
 from domain import commands as cmd
 from domain.gates import PlanStatus
-from domain.plan import PlanDefinition, PlanType
+from domain.plan import PlanDefinition
+from domain.plan_type import PlanType
 from domain.roles import Role
 from eventstore import EventStore
 from eventstore.migrate import migrate

@@ -25,7 +25,8 @@ from client.simulation import PlanDriver
 from domain import commands as cmd
 from domain.gates import PlanStatus
 from domain.ids import revision_year
-from domain.plan import PlanDefinition, PlanType
+from domain.plan import PlanDefinition
+from domain.plan_type import PlanType
 from domain.revision_commands import ScheduleCommand
 from domain.revision_models import ScheduleAction
 from domain.roles import Role
