@@ -55,6 +55,7 @@ from domain.events import (
 from domain.hierarchy import PlanContent
 from domain.phases import Phase, StepKind, phase_spec, step_by_key
 from domain.plan import PlanDefinition
+from domain.quorum import quorum_reached
 from domain.revision_models import MeasureChange, ReportStatus, ScheduleAction, Scorecard
 from domain.roles import Role
 from domain.votes import MeetingReference, Vote
@@ -852,10 +853,11 @@ def _last_proposal_decided(
 
 
 def _complete_if_quorum(state: PlanState, step_key: str) -> PlanState:
-    from domain.gates import quorum_reached  # gates reads PlanState: import late
-
     step = step_by_key(step_key)
-    if step.key in state.completed_steps or not quorum_reached(state, step):
+    if step.key in state.completed_steps:
+        return state
+    assert state.definition is not None
+    if not quorum_reached(state.definition, state.sign_offs, state.under_review, step):
         return state
     return state.model_copy(update={"completed_steps": (*state.completed_steps, step.key)})
 
