@@ -24,6 +24,7 @@ from pydantic import (
 from domain.hierarchy import ItemId, PlanContent, ShortText, Text
 from domain.plan_type import PlanType
 from domain.roles import DECIDING_BODIES, PARTICIPANT_ROLES, Role
+from domain.rules import definition_problems
 from domain.text import check_text
 
 DEFAULT_HEARING_DAYS = 42
@@ -313,8 +314,6 @@ class PlanDefinition(_Frozen):
         # problem under its own field path; everyone else gets them enforced here.
         if info.context and info.context.get(DEFER_CROSS_FIELD_RULES):
             return self
-        from domain.rules import definition_problems  # rules.py builds on these models
-
         problems = definition_problems(self)
         if problems:
             raise ValueError("; ".join(p.render() for p in problems))
