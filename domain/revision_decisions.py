@@ -14,7 +14,7 @@ from domain import revision_commands as rc
 from domain.decisions import ENGINE, NewId, Refusal, RefusalCode, _participant, _require_role
 from domain.events import (
     ContentRevised,
-    EventBase,
+    Event,
     GoalIndicatorReported,
     MeasureChangesProposed,
     MeasureChangesRejected,
@@ -119,7 +119,7 @@ def schedule_created(
     already_existed: bool,
     at: datetime,
     new_id: NewId,
-) -> list[EventBase]:
+) -> list[Event]:
     _adopted(state)
     return [
         RevisionScheduleCreated(
@@ -137,7 +137,7 @@ def schedule_created(
 
 def schedule_action(
     state: PlanState, command: rc.ScheduleCommand, at: datetime, new_id: NewId
-) -> list[EventBase]:
+) -> list[Event]:
     _adopted(state)
     person = _participant(state, command.actor_id)
     _require_role(person, Role.SCHEDULER, f"{command.action.value} the revision schedule")
@@ -224,7 +224,7 @@ def open_revision(
     at: datetime,
     new_id: NewId,
     deadline_from: datetime | None = None,
-) -> list[EventBase]:
+) -> list[Event]:
     """``deadline_from``: when the reporting round's days start counting, the reminder's
     scheduled time (a backfilled year's round runs from its own date, not from today)."""
     definition = _adopted(state)
@@ -259,9 +259,7 @@ def open_revision(
     ]
 
 
-def close_reporting_round(
-    state: PlanState, year: int, at: datetime, new_id: NewId
-) -> list[EventBase]:
+def close_reporting_round(state: PlanState, year: int, at: datetime, new_id: NewId) -> list[Event]:
     """The deadline passed: unreported measures are marked and their units reminded."""
     revision = _round(state, year)
     if not revision.round_open:
@@ -269,7 +267,7 @@ def close_reporting_round(
     definition = _adopted(state)
     reported = revision.latest_reports()
     unreported = tuple(m for m in revision.measure_ids if m not in reported)
-    events: list[EventBase] = [
+    events: list[Event] = [
         ReportingRoundClosed(
             **_by_engine(at, new_id),
             year=year,
@@ -289,7 +287,7 @@ def close_reporting_round(
     return events
 
 
-def record_scorecard(state: PlanState, year: int, at: datetime, new_id: NewId) -> list[EventBase]:
+def record_scorecard(state: PlanState, year: int, at: datetime, new_id: NewId) -> list[Event]:
     revision = _round(state, year)
     if revision.round_open or revision.scorecard is not None:
         return []
@@ -343,7 +341,7 @@ def _decimal(text: str, what: str) -> Decimal:
 
 def report_measure(
     state: PlanState, command: rc.ReportMeasure, at: datetime, new_id: NewId
-) -> list[EventBase]:
+) -> list[Event]:
     definition = _adopted(state)
     person = _participant(state, command.actor_id)
     revision = _round(state, command.year)
@@ -401,7 +399,7 @@ def report_measure(
 
 def report_goal_indicator(
     state: PlanState, command: rc.ReportGoalIndicator, at: datetime, new_id: NewId
-) -> list[EventBase]:
+) -> list[Event]:
     person = _participant(state, command.actor_id)
     _require_role(person, Role.PROJECT_LEADER, "report a goal's indicator")
     revision = _round(state, command.year)
@@ -427,7 +425,7 @@ def report_goal_indicator(
 
 def close_round_early(
     state: PlanState, command: rc.CloseReportingRound, at: datetime, new_id: NewId
-) -> list[EventBase]:
+) -> list[Event]:
     person = _participant(state, command.actor_id)
     _require_role(person, Role.PROJECT_LEADER, "close the reporting round")
     revision = _round(state, command.year)
@@ -493,7 +491,7 @@ def apply_changes(content: PlanContent, command: rc.ProposeChanges) -> PlanConte
 
 def propose_changes(
     state: PlanState, command: rc.ProposeChanges, at: datetime, new_id: NewId
-) -> list[EventBase]:
+) -> list[Event]:
     definition = _adopted(state)
     person = _participant(state, command.actor_id)
     _require_role(person, Role.PROJECT_LEADER, "propose changes to the measures")
@@ -527,7 +525,7 @@ def propose_changes(
 
 def review_changes(
     state: PlanState, command: rc.ReviewChanges, at: datetime, new_id: NewId
-) -> list[EventBase]:
+) -> list[Event]:
     """The steering group's quality assurance of next year's changes, with the plan's
     quorum rule for the steering group, as at the phase gates."""
     definition = _adopted(state)
@@ -564,7 +562,7 @@ def review_changes(
                 reason=command.comment.strip(),
             )
         ]
-    events: list[EventBase] = [
+    events: list[Event] = [
         MeasureChangesSignedOff(
             **_by(person.id, Role.STEERING_GROUP, at, new_id),
             year=command.year,
@@ -595,7 +593,7 @@ def review_changes(
 
 def conclude_revision(
     state: PlanState, actor_id: str | None, year: int, at: datetime, new_id: NewId
-) -> list[EventBase]:
+) -> list[Event]:
     """No changes this year: by the project leader, or by the engine when the time for
     proposals has run out with none pending."""
     revision = _round(state, year)

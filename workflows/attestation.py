@@ -23,11 +23,11 @@ from temporalio.exceptions import ApplicationError
 from domain.attestation import Attestation, claims
 from domain.checkpoints import ED25519, VerifierKey
 from domain.decisions import NewId
-from domain.events import EventBase
+from domain.events import Event
 from domain.state import PlanState
 
 # As workflows/deciding.py's Decide, without importing the workflow side here.
-Decide = Callable[[PlanState, datetime, NewId], list[EventBase]]
+Decide = Callable[[PlanState, datetime, NewId], list[Event]]
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ def attested(decide: Decide, attestation: Attestation | None) -> Decide:
     if attestation is None:
         return decide
 
-    def with_attestation(state: PlanState, at: datetime, ids: NewId) -> list[EventBase]:
+    def with_attestation(state: PlanState, at: datetime, ids: NewId) -> list[Event]:
         return [
             event.model_copy(update={"attestation": attestation})
             if event.actor_id == attestation.actor_id

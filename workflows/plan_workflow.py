@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import decisions, revision_decisions
     from domain import search_attributes as sa
     from domain.decisions import NewId, Refusal
-    from domain.events import EventBase
+    from domain.events import Event
     from domain.gates import PlanStatus, awaited, current_step, plan_status
     from domain.ids import event_id
     from domain.phases import GateStep, StepKind
@@ -266,8 +266,8 @@ class PlanWorkflow:
 
             def decide(
                 state: PlanState, _at: datetime, ids: NewId, batch: list[PendingResponse] = batch
-            ) -> list[EventBase]:
-                events: list[EventBase] = []
+            ) -> list[Event]:
+                events: list[Event] = []
                 for item in batch:
                     events += decisions.hearing_response(
                         state, item.response, item.received_at, ids, item.response_id
@@ -316,7 +316,7 @@ class PlanWorkflow:
                         continue  # decide again, on the state the record holds
                     raise
                 for event in adopted(events, result):
-                    self._state = evolve(self._state, event)  # type: ignore[arg-type]
+                    self._state = evolve(self._state, event)
                 self._version += len(events)
                 return result.receipts
 
@@ -339,9 +339,9 @@ class PlanWorkflow:
             retry_policy=STORE_RETRY,
         )
 
-    def _fold_stored(self, events: list[EventBase]) -> None:
+    def _fold_stored(self, events: list[Event]) -> None:
         for event in events:
-            self._state = evolve(self._state, event)  # type: ignore[arg-type]
+            self._state = evolve(self._state, event)
         self._version += len(events)
 
     def _run_start_patched(self) -> bool:

@@ -175,7 +175,7 @@ class RevisionWorkflow:
                 # Fold at the version the store gave it: receipts and reports agree.
                 self._state = evolve(
                     self._state.model_copy(update={"events_folded": receipt.version - 1}),
-                    event,  # type: ignore[arg-type]
+                    event,
                 )
             self._sequence += len(events)
             self._events_seen += 1

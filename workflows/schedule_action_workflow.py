@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.schedule_activities import ScheduleActivities
     from domain import revision_decisions as rd
     from domain.decisions import Refusal
-    from domain.events import EventBase, RevisionScheduleChanged
+    from domain.events import Event, RevisionScheduleChanged
     from domain.ids import event_id
     from workflows.deciding import ACTIVITY_TIMEOUT, STORE_RETRY, refused
     from workflows.revision_models import ScheduleActionRequest, ScheduleActionResult
@@ -45,7 +45,7 @@ class ScheduleActionWorkflow:
 
         at: datetime = workflow.now()
         try:
-            events: list[EventBase] = rd.schedule_action(loaded.state, command, at, new_id)
+            events: list[Event] = rd.schedule_action(loaded.state, command, at, new_id)
         except Refusal as refusal:
             raise refused(refusal) from None
         schedule = loaded.state.schedule
@@ -73,5 +73,5 @@ class ScheduleActionWorkflow:
         return ScheduleActionResult(receipt=result.receipts[0], failed=failed)
 
 
-def _failure(events: list[EventBase]) -> str:
+def _failure(events: list[Event]) -> str:
     return next((e.failed for e in events if isinstance(e, RevisionScheduleChanged)), "")
