@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import structlog
 from temporalio import activity
@@ -40,6 +39,7 @@ from domain import search_attributes as sa
 from domain.ids import TIME_ZONE, reminder_workflow_id, schedule_id_for
 from domain.plan import PlanDefinition, RevisionDate
 from domain.revision_models import ScheduleAction
+from runtime.formatting import OSLO
 
 log = structlog.get_logger(__name__)
 REMINDER_WORKFLOW = "RevisionReminderWorkflow"
@@ -49,7 +49,7 @@ def revision_spec(definition: PlanDefinition, default: RevisionDate) -> Schedule
     """Yearly, on the plan's date (or the deployment's default) in Oslo time, ending with
     the last day of the planning period: no reminders for a plan no longer in force."""
     date = definition.settings.revision_date or default
-    end = datetime(definition.period.to_year, 12, 31, 23, 59, 59, tzinfo=ZoneInfo(TIME_ZONE))
+    end = datetime(definition.period.to_year, 12, 31, 23, 59, 59, tzinfo=OSLO)
     return ScheduleSpec(
         calendars=[
             ScheduleCalendarSpec(

@@ -16,7 +16,6 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import jinja2
 from fastapi import APIRouter, Request
@@ -46,13 +45,13 @@ from domain.roles import Role
 from domain.state import PlanState
 from eventstore import EventStore
 from eventstore.oidc_sessions import OidcSession, OidcSessions, PendingLogin
+from runtime.formatting import OSLO
 from runtime.logging import bind_context
 
 router = APIRouter(include_in_schema=False)
 SESSION_COOKIE = "temaplan_session"
 LOGIN_COOKIE = "temaplan_login"
 LANG_COOKIE = "temaplan_lang"
-OSLO = ZoneInfo("Europe/Oslo")
 RETURNABLE = (Phase.GOALS, Phase.STRATEGIES, Phase.MEASURES, Phase.DRAFT, Phase.HEARING)
 
 _templates = jinja2.Environment(

@@ -10,19 +10,17 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from domain import search_attributes as sa
 from domain.problems import DomainValidationError
 from eventstore import EventStore, EventStoreError
 from runtime.database import migrated_pool
+from runtime.formatting import OSLO
 from runtime.logging import configure_logging
 from runtime.planfile import load_plan_file
 from runtime.settings import Settings, load_settings
 from runtime.temporal_client import release_runtime
 from temaplan import log_cli, schedule_cli
-
-OSLO = ZoneInfo("Europe/Oslo")
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -14,12 +14,11 @@ from pydantic import ValidationError
 from domain.revision_commands import ScheduleCommand
 from domain.revision_models import ScheduleAction
 from eventstore import EventStore
+from runtime.formatting import OSLO
 from runtime.settings import Settings
 
 if TYPE_CHECKING:
     from client.schedules import ScheduleView
-
-OSLO = ZoneInfo("Europe/Oslo")
 
 
 def add_parser(sub: Any, when: Callable[[str], Any]) -> None:
