@@ -6,7 +6,7 @@ validators and handlers call the same functions.
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -30,6 +30,7 @@ from domain.events import (
     ScorecardRecorded,
 )
 from domain.hierarchy import MAX_INDICATOR_DIGITS, Measure, PlanContent, plain_digits
+from domain.ids import revision_year
 from domain.phases import Phase
 from domain.plan import Participant, PlanDefinition
 from domain.revision_models import ChangeKind, ReportStatus, ScheduleAction
@@ -185,18 +186,12 @@ def schedule_action(
     ]
 
 
-def revision_year_at(moment: datetime) -> int:
-    """The year in Europe/Oslo of a moment. Norway keeps winter time (UTC+1) over New
-    Year, so one hour after UTC gives Oslo's year exactly, with no time zone database."""
-    return (moment.astimezone(UTC) + timedelta(hours=1)).year
-
-
 def trigger_failure(state: PlanState, at: datetime) -> str:
     """Why a reminder triggered at ``at`` could not start a revision ('' when it can):
     the scheduler is told, and the record keeps it, instead of a reminder that silently
     does nothing."""
     definition = _adopted(state)
-    year = revision_year_at(at)
+    year = revision_year(at)
     period = definition.period
     if not period.contains(year):
         return (
