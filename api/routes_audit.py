@@ -25,7 +25,7 @@ from audit import history as hist
 from audit.commands import plan_histories, state_at
 from audit.crosscheck import cross_check, stored_facts
 from domain.gates import PlanStatus, plan_status
-from domain.state import ContentVersion, Decision, HearingResponse, SignOff
+from domain.plan_state import ContentVersion, Decision, HearingResponse, SignOff
 from eventstore import EventStore
 from runtime.formatting import OSLO
 from runtime.logging import bind_context

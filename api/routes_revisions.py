@@ -33,8 +33,8 @@ from domain import revision_commands as rc
 from domain.commands import Receipt
 from domain.hierarchy import MAX_INDICATOR_DIGITS, plain_digits
 from domain.ids import revision_workflow_id
+from domain.plan_state import PlanState, RevisionRound
 from domain.revision_models import MeasureChange
-from domain.state import PlanState, RevisionRound
 from domain.text import check_text
 from runtime.logging import bind_context
 

@@ -31,8 +31,9 @@ from api.tokens import Principal, TokenStore
 from domain.checkpoints import SigningKey
 from domain.commands import Receipt
 from domain.plan import Participant
+from domain.plan_state import PlanState
 from domain.roles import Role
-from domain.state import PlanState, evolve
+from domain.state import evolve
 from eventstore import EventStore
 from eventstore.rate_limits import RateLimits
 from runtime.settings import Settings

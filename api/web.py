@@ -40,9 +40,9 @@ from domain import commands as cmd
 from domain import revision_commands as rc
 from domain.gates import current_step, plan_status
 from domain.phases import Phase, StepKind
+from domain.plan_state import PlanState
 from domain.problems import problems_from_pydantic
 from domain.roles import Role
-from domain.state import PlanState
 from eventstore import EventStore
 from eventstore.oidc_sessions import OidcSession, OidcSessions, PendingLogin
 from runtime.formatting import OSLO

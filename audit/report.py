@@ -71,7 +71,8 @@ from domain.events import (
 from domain.hierarchy import Indicator, Measure, PlanContent
 from domain.phases import Phase, phase_spec, step_by_key
 from domain.plan import PlanDefinition
-from domain.state import ContentVersion, PlanState, fold
+from domain.plan_state import ContentVersion, PlanState
+from domain.state import fold
 from domain.votes import MeetingReference
 from eventstore.chain import ChainChecker
 from eventstore.store import EventStore, StoredEvent

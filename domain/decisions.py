@@ -48,10 +48,10 @@ from domain.gates import (
 )
 from domain.phases import GateStep, Phase, StepKind, step_by_key
 from domain.plan import DEFAULT_REVISION_DATE, Participant, PlanDefinition
+from domain.plan_state import PlanState
 from domain.plan_type import MIN_KOMMUNEDELPLAN_HEARING_DAYS, PlanType
 from domain.roles import Role
 from domain.rules import content_problems, period_problems
-from domain.state import PlanState
 from domain.votes import MeetingReference, Tally, Vote, tally
 
 NewId = Callable[[], UUID]

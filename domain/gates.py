@@ -12,9 +12,9 @@ from pydantic import BaseModel, ConfigDict
 
 from domain.phases import PHASE_ORDER, GateStep, Phase, StepKind, phase_spec
 from domain.plan import Settings
+from domain.plan_state import PlanState, ReturnInstructions, SignOff
 from domain.quorum import body_needs, counted_sign_offs
 from domain.roles import Role
-from domain.state import PlanState, ReturnInstructions, SignOff
 from domain.votes import Tally, Vote, tally
 
 

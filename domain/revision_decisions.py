@@ -33,11 +33,11 @@ from domain.hierarchy import MAX_INDICATOR_DIGITS, Measure, PlanContent, plain_d
 from domain.ids import revision_year
 from domain.phases import Phase
 from domain.plan import Participant, PlanDefinition
+from domain.plan_state import PlanState, RevisionRound
 from domain.revision_models import ChangeKind, ReportStatus, ScheduleAction
 from domain.roles import Role
 from domain.rules import content_problems
 from domain.scorecard import compile_scorecard
-from domain.state import PlanState, RevisionRound
 
 
 def _by_engine(at: datetime, new_id: NewId) -> dict[str, Any]:

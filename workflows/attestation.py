@@ -24,7 +24,7 @@ from domain.attestation import Attestation, claims
 from domain.checkpoints import ED25519, VerifierKey
 from domain.decisions import NewId
 from domain.events import Event
-from domain.state import PlanState
+from domain.plan_state import PlanState
 
 # As workflows/deciding.py's Decide, without importing the workflow side here.
 Decide = Callable[[PlanState, datetime, NewId], list[Event]]

@@ -39,8 +39,9 @@ with workflow.unsafe.imports_passed_through():
     from domain.gates import PlanStatus, awaited, current_step, plan_status
     from domain.ids import event_id
     from domain.phases import GateStep, StepKind
+    from domain.plan_state import PlanState
     from domain.roles import Role
-    from domain.state import PlanState, evolve
+    from domain.state import evolve
     from workflows.attestation import attested, check, policy_for
     from workflows.deciding import (
         ACTIVITY_TIMEOUT,

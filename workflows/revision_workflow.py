@@ -32,7 +32,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.decisions import NewId, Refusal
     from domain.hierarchy import PlanContent
     from domain.ids import event_id
-    from domain.state import PlanState, RevisionRound, evolve
+    from domain.plan_state import PlanState, RevisionRound
+    from domain.state import evolve
     from workflows.deciding import (
         ACTIVITY_TIMEOUT,
         STORE_RETRY,

@@ -15,8 +15,9 @@ from domain import commands as cmd
 from domain.gates import PlanStatus
 from domain.phases import Phase
 from domain.plan import PlanDefinition, QuorumRule
+from domain.plan_state import PlanState
 from domain.roles import Role
-from domain.state import PlanState, fold
+from domain.state import fold
 from eventstore import EventStore
 from tests.integration.conftest import unique
 

@@ -13,7 +13,8 @@ from client.simulation import PlanDriver, send_hearing_responses
 from domain.gates import PlanStatus
 from domain.phases import Phase
 from domain.plan import PlanDefinition
-from domain.state import PlanState, fold
+from domain.plan_state import PlanState
+from domain.state import fold
 from eventstore import EventStore
 from tests.integration.conftest import unique
 from workflows.plan_models import PlanResult

@@ -40,8 +40,9 @@ from domain import decisions
 from domain.gates import PlanStatus
 from domain.ids import event_id
 from domain.plan import PlanDefinition
+from domain.plan_state import PlanState
 from domain.roles import Role
-from domain.state import PlanState, fold
+from domain.state import fold
 from eventstore import EventStore, NewEvent
 from tests.integration.conftest import unique
 from tests.integration.replay import drive_until

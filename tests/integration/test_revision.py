@@ -38,8 +38,9 @@ from domain.gates import PlanStatus
 from domain.hierarchy import Measure
 from domain.ids import revision_workflow_id, revision_year, schedule_id_for
 from domain.plan import PlanDefinition
+from domain.plan_state import PlanState
 from domain.revision_models import ChangeKind, MeasureChange, ScheduleAction
-from domain.state import PlanState, fold
+from domain.state import fold
 from eventstore import EventStore
 from temaplan.cli import main
 from tests.integration.conftest import unique

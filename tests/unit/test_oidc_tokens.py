@@ -16,7 +16,7 @@ from joserfc.jwk import KeySet, OctKey, RSAKey
 
 from api.oidc import LoginRefused, UnknownPerson, check_id_token, code_challenge, identify
 from domain.plan import PlanDefinition
-from domain.state import PlanState
+from domain.plan_state import PlanState
 from runtime.planfile import load_plan_file
 from runtime.settings import Settings
 

@@ -20,9 +20,10 @@ from domain.decisions import Refusal
 from domain.ids import revision_year
 from domain.phases import Phase
 from domain.plan import PlanDefinition, RevisionDate
+from domain.plan_state import PlanState
 from domain.revision_models import ChangeKind, MeasureChange, ScheduleAction
 from domain.roles import Role
-from domain.state import PlanState, fold
+from domain.state import fold
 
 T0 = datetime(2027, 9, 1, 6, tzinfo=UTC)
 YEAR = 2027
