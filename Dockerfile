@@ -26,6 +26,8 @@ RUN pip install --no-cache-dir -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY domain domain
 COPY eventstore eventstore
+COPY client client
+COPY runtime runtime
 COPY workflows workflows
 COPY activities activities
 COPY temaplan temaplan

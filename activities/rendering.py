@@ -9,6 +9,7 @@ from html import escape
 
 from domain.hierarchy import Measure, PlanContent
 from domain.plan import PlanDefinition
+from runtime.formatting import grouped
 
 BASIS_NB = {"must": "må", "should": "bør", "want": "vil", "can": "kan"}
 ACTOR_NB = {
@@ -21,7 +22,7 @@ ACTOR_NB = {
 def _nok(amount: int | None) -> str:
     if amount is None:
         return "ukjent"
-    return f"{amount:,}".replace(",", "\u00a0") + " kr"
+    return grouped(amount) + " kr"
 
 
 def economy_lines(content: PlanContent) -> list[str]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import structlog
 from pydantic import BaseModel, ConfigDict
@@ -30,23 +29,20 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.attestation import SCHEDULE_ACTION, check, policy_for
 from activities.models import (
     ApplyScheduleActionInput,
     ApplyScheduleActionOutput,
     EnsureScheduleInput,
     EnsureScheduleOutput,
+    RevisionReminderInput,
 )
+from domain import search_attributes as sa
+from domain.ids import TIME_ZONE, reminder_workflow_id, schedule_id_for
 from domain.plan import PlanDefinition, RevisionDate
 from domain.revision_commands import ScheduleCommand
 from domain.revision_models import ScheduleAction
-from workflows import search_attributes as sa
-from workflows.attestation import SCHEDULE_ACTION, check, policy_for
-from workflows.revision_models import (
-    TIME_ZONE,
-    RevisionReminderInput,
-    reminder_workflow_id,
-    schedule_id_for,
-)
+from runtime.formatting import OSLO
 
 log = structlog.get_logger(__name__)
 REMINDER_WORKFLOW = "RevisionReminderWorkflow"
@@ -69,7 +65,7 @@ def revision_spec(definition: PlanDefinition, default: RevisionDate) -> Schedule
     """Yearly, on the plan's date (or the deployment's default) in Oslo time, ending with
     the last day of the planning period: no reminders for a plan no longer in force."""
     date = definition.settings.revision_date or default
-    end = datetime(definition.period.to_year, 12, 31, 23, 59, 59, tzinfo=ZoneInfo(TIME_ZONE))
+    end = datetime(definition.period.to_year, 12, 31, 23, 59, 59, tzinfo=OSLO)
     return ScheduleSpec(
         calendars=[
             ScheduleCalendarSpec(
@@ -158,7 +154,7 @@ class ScheduleActivities:
         self, request: AttestScheduleActionInput
     ) -> AttestScheduleActionOutput:
         """The front door's signature on who asked for the action, checked as an update
-        validator checks a decision's (workflows/attestation.py). An activity, because the
+        validator checks a decision's (activities/attestation.py). An activity, because the
         keys and the requirement are the worker's settings: its answer is in the action's
         history, so a replay never reads them."""
         command = request.command

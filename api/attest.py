@@ -11,10 +11,10 @@ import base64
 import uuid
 from typing import Any
 
-from audit.checkpoints import SigningKey, load_signing_key
+from activities.attestation import key_name
 from domain.attestation import Attestation, claims
-from temaplan.settings import Settings
-from workflows.attestation import key_name
+from domain.checkpoints import SigningKey, load_signing_key
+from runtime.settings import Settings
 
 
 def front_door_key(settings: Settings) -> SigningKey | None:
@@ -27,7 +27,7 @@ def front_door_key(settings: Settings) -> SigningKey | None:
 
 def dev_front_door_key(settings: Settings) -> SigningKey:
     """`temaplan up`'s key: the configured one, else one kept in the data directory."""
-    from audit.checkpoints import write_signing_key
+    from domain.checkpoints import write_signing_key
 
     configured = front_door_key(settings)
     if configured is not None:

@@ -10,7 +10,6 @@ import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
@@ -26,12 +25,12 @@ from audit import history as hist
 from audit.commands import plan_histories, state_at
 from audit.crosscheck import cross_check, stored_facts
 from domain.gates import PlanStatus, plan_status
-from domain.state import ContentVersion, Decision, HearingResponse, SignOff
+from domain.plan_state import ContentVersion, Decision, HearingResponse, SignOff
 from eventstore import EventStore
-from temaplan.logging import bind_context
+from runtime.formatting import OSLO
+from runtime.logging import bind_context
 
 router = APIRouter(prefix="/api/audit", tags=["auditors"], responses=ERROR_RESPONSES)
-OSLO = ZoneInfo("Europe/Oslo")
 
 
 def _oslo(moment: datetime | None) -> datetime | None:

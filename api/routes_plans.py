@@ -24,16 +24,16 @@ from api.views import (
     summary,
     timeline,
 )
+from client.plans import start_plan
 from domain import commands as cmd
 from domain.gates import plan_status
 from domain.phases import Phase
 from domain.plan import PlanDefinition
+from domain.plan_state import PlanState
 from domain.planfile import parse_plan_text
 from domain.problems import DomainValidationError
 from domain.roles import Role
-from domain.state import PlanState
-from starter import start_plan
-from temaplan.logging import bind_context
+from runtime.logging import bind_context
 
 router = APIRouter(prefix="/api", responses=ERROR_RESPONSES)
 

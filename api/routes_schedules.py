@@ -1,4 +1,4 @@
-"""Schedulers: a plan's yearly revision schedule (issue 5's temaplan.schedules), its
+"""Schedulers: a plan's yearly revision schedule (issue 5's client.schedules), its
 status, trigger, pause and unpause. Each action is checked against the plan's record,
 carried out by a workflow and recorded as an event with the scheduler as its actor, attested
 by the API as a decision is (docs/audit-format.md "Attested actors")."""
@@ -12,25 +12,25 @@ from fastapi import APIRouter
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 from temporalio.service import RPCError
 
+from activities.attestation import SCHEDULE_ACTION
 from api.attest import attest
 from api.auth import Context, Me, PlanId
 from api.errors import ERROR_RESPONSES, ApiError, refused
 from api.service import ApiContext, require_actor, require_reader
 from api.tokens import Principal
-from domain.commands import Receipt
-from domain.revision_commands import ScheduleCommand
-from domain.revision_models import ScheduleAction
-from domain.text import check_text
-from eventstore import EventStore
-from temaplan.logging import bind_context
-from temaplan.schedules import (
+from client.schedules import (
     ScheduleRefused,
     ScheduleView,
     act_on_schedule,
     describe_schedule,
     new_request_id,
 )
-from workflows.attestation import SCHEDULE_ACTION
+from domain.commands import Receipt
+from domain.revision_commands import ScheduleCommand
+from domain.revision_models import ScheduleAction
+from domain.text import check_text
+from eventstore import EventStore
+from runtime.logging import bind_context
 
 router = APIRouter(
     prefix="/api/plans/{plan_id}/schedule", tags=["schedulers"], responses=ERROR_RESPONSES

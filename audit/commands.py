@@ -18,12 +18,13 @@ from audit.crosscheck import cross_check, decisions_in_history, stored_facts
 from audit.log_check import LogCheck
 from audit.temporal_history import replay_histories, run_histories
 from domain.gates import Awaited, PlanStatus, plan_status
+from domain.ids import reminder_workflow_id, schedule_action_workflow_id
+from domain.plan_state import PlanState
 from domain.roles import Role
-from domain.state import PlanState, fold
+from domain.state import fold
 from eventstore import EventStore
-from worker import WORKFLOWS
 from workflows.plan_models import workflow_id_for
-from workflows.revision_models import reminder_workflow_id, schedule_action_workflow_id
+from workflows.registry import WORKFLOWS
 
 
 async def show_history(

@@ -27,20 +27,19 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer, field_validator
 
 from domain.attestation import actor_kind
 from domain.canonical import CanonicalFormError, canonical_json, chain_record, format_timestamp
 from eventstore.store import CanonicalDataUnreadable, EventStore, StoredEvent
+from runtime.formatting import OSLO
 
 FORMAT_VERSION = 1
 MANIFEST_SUFFIX = ".manifest.json"
 # progress() is called with the number of events written after every this many events,
 # and with the total at the end (unless that was just reported).
 PROGRESS_EVERY = 1000
-OSLO = ZoneInfo("Europe/Oslo")
 
 CSV_COLUMNS = (
     "version",

@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
 from domain.attestation import actor_kind
 from eventstore import StoredEvent
-
-OSLO = ZoneInfo("Europe/Oslo")
+from runtime.formatting import OSLO
 
 # Which phase an event belongs to when its data does not say.
 _PHASE_OF_TYPE = {

@@ -71,13 +71,14 @@ from domain.events import (
 from domain.hierarchy import Indicator, Measure, PlanContent
 from domain.phases import Phase, phase_spec, step_by_key
 from domain.plan import PlanDefinition
-from domain.state import ContentVersion, PlanState, fold
+from domain.plan_state import ContentVersion, PlanState
+from domain.state import fold
 from domain.votes import MeetingReference
 from eventstore.chain import ChainChecker
 from eventstore.store import EventStore, StoredEvent
+from runtime.formatting import OSLO, grouped
 
 Language = Literal["nb", "en"]
-OSLO = ZoneInfo("Europe/Oslo")
 
 # Every label on the page, one small dictionary per language. Placeholders in braces are
 # filled with values from the record and the result is escaped as a whole.
@@ -561,7 +562,7 @@ class _Text:
         if amount is None:
             return self("unknown_cost")
         if self.language == "nb":
-            return f"{amount:,}".replace(",", "\u00a0") + "\u00a0kr"
+            return grouped(amount) + "\u00a0kr"
         return f"NOK\u00a0{amount:,}"
 
     def duration(self, span: timedelta) -> str:

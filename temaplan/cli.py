@@ -10,19 +10,17 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from domain import search_attributes as sa
 from domain.problems import DomainValidationError
 from eventstore import EventStore, EventStoreError
+from runtime.database import migrated_pool
+from runtime.formatting import OSLO
+from runtime.logging import configure_logging
+from runtime.planfile import load_plan_file
+from runtime.settings import Settings, load_settings
+from runtime.temporal_client import release_runtime
 from temaplan import log_cli, schedule_cli
-from temaplan.database import migrated_pool
-from temaplan.logging import configure_logging
-from temaplan.planfile import load_plan_file
-from temaplan.settings import Settings, load_settings
-from temaplan.temporal_client import release_runtime
-from workflows import search_attributes as sa
-
-OSLO = ZoneInfo("Europe/Oslo")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -146,8 +144,8 @@ async def _migrate(settings: Settings) -> int:
 
 
 async def _backup(settings: Settings, out: Path) -> int:
+    from runtime.database import database_url
     from temaplan.backup import BackupError, backup
-    from temaplan.database import database_url
 
     async with database_url(settings) as dsn:
         try:
@@ -211,7 +209,7 @@ async def _verify(settings: Settings, plan_id: str | None) -> int:
 
 
 async def _plans_list(settings: Settings, phase: str | None, municipality: str | None) -> int:
-    from temaplan.temporal_client import connect
+    from runtime.temporal_client import connect
 
     client = await connect(settings)
     clauses = ['WorkflowType = "PlanWorkflow"']
@@ -255,14 +253,14 @@ def _demo(settings: Settings, plan_file: Path | None) -> int:
 
 
 def _worker(settings: Settings) -> int:
-    from worker import run_worker
+    from temaplan.worker_service import run_worker
 
     asyncio.run(run_worker(settings))
     return 0
 
 
 async def _start(settings: Settings, plan_file: Path, administrator: str) -> int:
-    from starter import start_from_file
+    from client.plans import start_from_file
 
     return await start_from_file(settings, plan_file, administrator)
 
@@ -270,8 +268,8 @@ async def _start(settings: Settings, plan_file: Path, administrator: str) -> int
 async def _audit(settings: Settings, args: argparse.Namespace) -> int:
     from audit import commands
     from audit.history import HistoryFilter
-    from temaplan.database import read_only_pool
-    from temaplan.temporal_client import connect
+    from runtime.database import read_only_pool
+    from runtime.temporal_client import connect
 
     command = args.audit_command
     client = await connect(settings) if settings.temporal_address else None

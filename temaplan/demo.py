@@ -19,32 +19,33 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from domain import commands as cmd
-from domain import revision_commands as rc
-from domain.commands import Receipt
-from domain.gates import PlanStatus
-from domain.plan import PlanDefinition, PlanType
-from domain.revision_commands import ScheduleCommand
-from domain.revision_models import ScheduleAction
-from domain.roles import Role
-from domain.state import fold
-from eventstore import EventStore, StoredEvent
-from starter import start_plan
-from temaplan.database import migrated_pool
-from temaplan.planfile import load_plan_file
-from temaplan.revision_simulation import (
+from client.plans import start_plan
+from client.revision_simulation import (
     report_everything,
     revision_status_when,
     wait_for_revision,
 )
-from temaplan.schedules import act_on_schedule, describe_schedule, new_request_id
-from temaplan.settings import Settings
-from temaplan.simulation import PlanDriver, send_hearing_responses
-from temaplan.temporal_client import connect
+from client.schedules import act_on_schedule, describe_schedule, new_request_id
+from client.simulation import PlanDriver, send_hearing_responses
+from domain import commands as cmd
+from domain import revision_commands as rc
+from domain.commands import Receipt
+from domain.gates import PlanStatus
+from domain.ids import revision_year
+from domain.plan import PlanDefinition
+from domain.plan_type import PlanType
+from domain.revision_commands import ScheduleCommand
+from domain.revision_models import ScheduleAction
+from domain.roles import Role
+from domain.search_attributes import ALL_KEYS
+from domain.state import fold
+from eventstore import EventStore, StoredEvent
+from runtime.database import migrated_pool
+from runtime.planfile import load_plan_file
+from runtime.settings import Settings
+from runtime.temporal_client import connect
 from temaplan.temporal_server import dev_server_args, temporal_binary
-from worker import build_worker
-from workflows.revision_models import revision_year
-from workflows.search_attributes import ALL_KEYS
+from workflows.registry import build_worker
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "bodo.yaml"
 UI_PORT = 8233

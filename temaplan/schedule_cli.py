@@ -15,12 +15,11 @@ from pydantic import ValidationError
 from domain.revision_commands import ScheduleCommand
 from domain.revision_models import ScheduleAction
 from eventstore import EventStore
-from temaplan.settings import Settings
+from runtime.formatting import OSLO
+from runtime.settings import Settings
 
 if TYPE_CHECKING:
-    from temaplan.schedules import ScheduleView
-
-OSLO = ZoneInfo("Europe/Oslo")
+    from client.schedules import ScheduleView
 
 
 def add_parser(sub: Any, when: Callable[[str], Any]) -> None:
@@ -58,7 +57,7 @@ def add_parser(sub: Any, when: Callable[[str], Any]) -> None:
 def schedule_state(view: ScheduleView, now: datetime) -> str:
     """'active' only while reminders are still to come: a schedule past its end (or
     with no next run while not paused) has ended."""
-    from temaplan.schedules import has_ended
+    from client.schedules import has_ended
 
     if has_ended(view.end_at, view.paused, view.next_runs, now):
         ended = f" {view.end_at.astimezone(OSLO):%Y-%m-%d}" if view.end_at else ""
@@ -67,12 +66,12 @@ def schedule_state(view: ScheduleView, now: datetime) -> str:
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
-    from temaplan.schedules import (
+    from client.schedules import (
         ScheduleRefused,
         describe_schedule,
         list_schedules,
     )
-    from temaplan.temporal_client import connect
+    from runtime.temporal_client import connect
 
     if not settings.temporal_address:
         print("schedules live on a Temporal server: set TEMPORAL_ADDRESS", file=sys.stderr)
@@ -106,8 +105,8 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _act(settings: Settings, client: Any, args: argparse.Namespace) -> int:
     """One scheduler's action, as the token's person (attested) or as --actor (not)."""
-    from temaplan.database import migrated_pool
-    from temaplan.schedules import act_on_schedule, new_request_id
+    from client.schedules import act_on_schedule, new_request_id
+    from runtime.database import migrated_pool
 
     command = args.schedule_command
     async with migrated_pool(settings) as pool:
@@ -175,8 +174,8 @@ async def _token_person(pool: Any, args: argparse.Namespace) -> tuple[str, str |
 def _attested(settings: Settings, plan_id: str, request: ScheduleCommand) -> ScheduleCommand:
     """Signed with the front door's key when the person was authenticated by a token and
     the key is configured here; otherwise sent as it is, and recorded as NOT attested."""
+    from activities.attestation import SCHEDULE_ACTION
     from api.attest import attest, front_door_key
-    from workflows.attestation import SCHEDULE_ACTION
 
     if request.authenticated_by is None:
         print("schedule: no --token: the action is recorded as NOT attested", file=sys.stderr)

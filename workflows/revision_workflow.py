@@ -21,6 +21,7 @@ from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.attestation import attested, check, policy_for
     from activities.models import (
         AppendEventsInput,
         LoadPlanInput,
@@ -33,8 +34,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.decisions import NewId, Refusal
     from domain.hierarchy import PlanContent
     from domain.ids import event_id
-    from domain.state import PlanState, RevisionRound, evolve
-    from workflows.attestation import attested, check, policy_for
+    from domain.plan_state import PlanState, RevisionRound
+    from domain.state import evolve
     from workflows.deciding import (
         ACTIVITY_TIMEOUT,
         STORE_RETRY,
@@ -178,7 +179,7 @@ class RevisionWorkflow:
                 # Fold at the version the store gave it: receipts and reports agree.
                 self._state = evolve(
                     self._state.model_copy(update={"events_folded": receipt.version - 1}),
-                    event,  # type: ignore[arg-type]
+                    event,
                 )
             self._sequence += len(events)
             self._events_seen += 1
@@ -186,7 +187,7 @@ class RevisionWorkflow:
 
     def _attest(self, update: str, command: BaseModel) -> None:
         """For validators: the front door's signature on who sent it, as for the plan's
-        decisions (workflows/attestation.py). Validators never run on replay, so a
+        decisions (activities/attestation.py). Validators never run on replay, so a
         revision recorded before its updates were attested replays as it was; the
         handlers only copy the attestation that came with the update onto its events."""
         check(policy_for(workflow.info().task_queue), update, self._plan_id, command)

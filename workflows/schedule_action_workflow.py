@@ -13,14 +13,14 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.attestation import attested
     from activities.models import AppendEventsInput, ApplyScheduleActionInput, LoadPlanInput
     from activities.plan_activities import PlanActivities
     from activities.schedule_activities import AttestScheduleActionInput, ScheduleActivities
     from domain import revision_decisions as rd
     from domain.decisions import Refusal
-    from domain.events import EventBase, RevisionScheduleChanged
+    from domain.events import Event, RevisionScheduleChanged
     from domain.ids import event_id
-    from workflows.attestation import attested
     from workflows.deciding import ACTIVITY_TIMEOUT, STORE_RETRY, authenticated, refused
     from workflows.revision_models import ScheduleActionRequest, ScheduleActionResult
 
@@ -54,7 +54,7 @@ class ScheduleActionWorkflow:
         try:
             # The scheduler's event says how they were authenticated and carries the front
             # door's attestation, if any (a command without either records as before).
-            events: list[EventBase] = attested(
+            events: list[Event] = attested(
                 lambda s, when, ids: authenticated(
                     rd.schedule_action(s, command, when, ids), command
                 ),
@@ -87,7 +87,7 @@ class ScheduleActionWorkflow:
         return ScheduleActionResult(receipt=result.receipts[0], failed=failed)
 
 
-def _failure(events: list[EventBase]) -> str:
+def _failure(events: list[Event]) -> str:
     return next((e.failed for e in events if isinstance(e, RevisionScheduleChanged)), "")
 
 

@@ -22,14 +22,17 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from activities.attestation import AttestationPolicy
 from api.app import create_app
 from api.attest import attest
 from api.service import ApiContext
-from audit import checkpoints as cp
 from audit import commands
 from audit.export import export_csv
 from audit.history import HistoryFilter
 from audit.report import export_html
+from client.plans import start_plan
+from client.simulation import PlanDriver, content_for
+from domain import checkpoints as cp
 from domain import commands as cmd
 from domain.attestation import Attestation
 from domain.phases import Phase
@@ -37,14 +40,11 @@ from domain.plan import PlanDefinition
 from domain.roles import Role
 from eventstore import EventStore
 from eventstore.pool import create_pool
-from starter import start_plan
-from temaplan.settings import Settings
-from temaplan.simulation import PlanDriver, content_for
+from runtime.settings import Settings
 from tests.integration.conftest import bearer, unique
 from tests.integration.replay import settle
 from tests.integration.test_plan_temporal_cli import sign_off_input, temporal_cli
-from worker import build_worker
-from workflows.attestation import AttestationPolicy
+from workflows.registry import build_worker
 
 pytestmark = pytest.mark.servers
 

@@ -30,30 +30,37 @@ from temporalio.client import (
 )
 from temporalio.exceptions import ApplicationError
 
+from activities.attestation import SCHEDULE_ACTION, AttestationPolicy, configure
 from api.app import create_app
 from api.attest import attest
 from api.service import ApiContext
-from audit import checkpoints as cp
 from audit import commands
 from audit.export import export_csv
 from audit.history import PAST_THE_FRONT_DOOR, HistoryFilter
 from audit.report import export_html
+from client.plans import start_plan
+from client.revision_simulation import wait_for_revision
+from client.schedules import ScheduleRefused, act_on_schedule, describe_schedule
+from client.simulation import PlanDriver
+from domain import checkpoints as cp
 from domain import commands as cmd
 from domain import revision_commands as rc
 from domain.attestation import Attestation
 from domain.commands import Receipt
 from domain.gates import PlanStatus
+from domain.ids import (
+    revision_workflow_id,
+    revision_year,
+    schedule_action_workflow_id,
+    schedule_id_for,
+)
 from domain.plan import PlanDefinition
 from domain.revision_models import ScheduleAction
 from domain.roles import Role
 from eventstore import EventStore
 from eventstore.pool import create_pool
-from starter import start_plan
+from runtime.settings import Settings
 from temaplan.cli import main
-from temaplan.revision_simulation import wait_for_revision
-from temaplan.schedules import ScheduleRefused, act_on_schedule, describe_schedule
-from temaplan.settings import Settings
-from temaplan.simulation import PlanDriver
 from tests.integration.conftest import (
     EARLY_CLOSE,
     adopted_with_open_round,
@@ -63,14 +70,7 @@ from tests.integration.conftest import (
 )
 from tests.integration.replay import replay_all, replayer
 from tests.integration.test_plan_temporal_cli import temporal_cli
-from worker import build_worker
-from workflows.attestation import SCHEDULE_ACTION, AttestationPolicy, configure
-from workflows.revision_models import (
-    revision_workflow_id,
-    revision_year,
-    schedule_action_workflow_id,
-    schedule_id_for,
-)
+from workflows.registry import build_worker
 
 pytestmark = pytest.mark.servers
 

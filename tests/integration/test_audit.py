@@ -17,12 +17,12 @@ from temporalio.testing import WorkflowEnvironment
 
 from audit import commands, verify_export
 from audit.history import HistoryFilter
+from client.plans import start_plan
+from client.simulation import PlanDriver, send_hearing_responses
 from domain.gates import PlanStatus, plan_status
 from domain.plan import PlanDefinition
 from eventstore import EventStore, NewEvent
-from starter import start_plan
 from temaplan.cli import main
-from temaplan.simulation import PlanDriver, send_hearing_responses
 from tests.integration.conftest import unique
 from tests.integration.test_eventstore import tamper
 from workflows.plan_models import PlanInput, PlanResult

@@ -20,14 +20,14 @@ from api.web import csrf_token
 from audit import verify_export
 from audit.export import export_jsonl
 from audit.report import export_html
+from client.plans import start_plan
+from client.simulation import PlanDriver
 from domain.gates import PlanStatus
 from domain.plan import PlanDefinition
 from domain.planfile import parse_plan_data
 from domain.roles import Role
 from eventstore import EventStore
-from starter import start_plan
 from temaplan.cli import main
-from temaplan.simulation import PlanDriver
 from tests.integration.conftest import bearer, unique
 
 pytestmark = pytest.mark.servers

@@ -12,8 +12,8 @@ from temporalio.bridge.proto.workflow_completion import WorkflowActivationComple
 from temporalio.converter import WorkflowSerializationContext
 from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails
 
-from worker import _Runner, _UpdatesLast, workflow_runner
 from workflows.plan_workflow import PlanWorkflow
+from workflows.registry import _Runner, _UpdatesLast, workflow_runner
 
 
 async def test_the_plan_workflow_runner_answers_contexts_directly(

@@ -22,17 +22,17 @@ from datetime import datetime
 from pydantic import BaseModel
 from temporalio.exceptions import ApplicationError
 
-from audit.checkpoints import ED25519, VerifierKey
 from domain.attestation import Attestation, claims
+from domain.checkpoints import ED25519, VerifierKey
 from domain.decisions import NewId
-from domain.events import EventBase
-from domain.state import PlanState
+from domain.events import Event
+from domain.plan_state import PlanState
 
 # What a scheduler's action is attested as (its command names the action itself).
 SCHEDULE_ACTION = "schedule_action"
 
 # As workflows/deciding.py's Decide, without importing the workflow side here.
-Decide = Callable[[PlanState, datetime, NewId], list[EventBase]]
+Decide = Callable[[PlanState, datetime, NewId], list[Event]]
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ def attested(decide: Decide, attestation: Attestation | None) -> Decide:
     if attestation is None:
         return decide
 
-    def with_attestation(state: PlanState, at: datetime, ids: NewId) -> list[EventBase]:
+    def with_attestation(state: PlanState, at: datetime, ids: NewId) -> list[Event]:
         return [
             event.model_copy(update={"attestation": attestation})
             if event.actor_id == attestation.actor_id
