@@ -26,6 +26,7 @@ from audit.checkpointer import running_checkpointer, signing_key
 from domain.plan import RevisionDate
 from temaplan.database import migrated_pool
 from temaplan.logging import configure_logging
+from temaplan.mail_relay import running_relay
 from temaplan.settings import Settings, load_settings
 from temaplan.temporal_client import connect
 from workflows.attestation import AttestationPolicy, parse_keys
@@ -210,7 +211,11 @@ async def run_worker(settings: Settings) -> None:
             attestation=policy,
         )
         log.info("worker started", task_queue=settings.temporal_task_queue)
-        async with worker, running_checkpointer(pool, key, settings.checkpoint_interval):
+        async with (
+            worker,
+            running_checkpointer(pool, key, settings.checkpoint_interval),
+            running_relay(pool, settings),
+        ):
             await stop.wait()
             log.info("worker stopping")
     log.info("worker stopped")
