@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from domain.problems import DomainValidationError
 from eventstore import EventStore, EventStoreError
-from temaplan import log_cli, schedule_cli
+from temaplan import log_cli, outbox_cli, schedule_cli
 from temaplan.database import migrated_pool
 from temaplan.logging import configure_logging
 from temaplan.planfile import load_plan_file
@@ -62,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--ui-port", type=int, default=8233, help="the Temporal Web UI")
     schedule_cli.add_parser(sub, _when)
     log_cli.add_parsers(sub)
+    outbox_cli.add_parser(sub)
     return parser
 
 
@@ -425,6 +426,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "keys": lambda: log_cli.generate_key(args),
         "checkpoint": lambda: asyncio.run(log_cli.sign_now(settings)),
         "witness": lambda: log_cli.witness(args),
+        "outbox": lambda: asyncio.run(outbox_cli.run(settings, args)),
     }
     return commands[args.command]()
 

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import email
+import os
+import re
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -215,3 +219,50 @@ async def test_a_resend_after_a_crash_between_send_and_mark_has_the_same_message
     [sent] = await outbox.rows()
     assert sent.message_id == first["Message-ID"]
     assert sent.attempts == 2
+
+
+def temaplan_cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "temaplan.cli", *args],
+        env={**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+async def test_an_operator_sees_attempts_and_the_last_error_and_retries_a_failed_one(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    await queue(pool, 2)
+    port = free_port()
+    with smtp_server(port):
+        assert (await MailRelay(pool, settings_for(port)).run_once()).sent == 2
+    await queue(pool, 1, plan_id="plan-y")
+    relay = MailRelay(pool, settings_for(free_port()), backoff=FAST, backoff_cap=FAST)
+    for _ in range(3):
+        await relay.run_once()
+        await asyncio.sleep(FAST.total_seconds() * 1.5)
+
+    listing = await asyncio.to_thread(temaplan_cli, database_url, "outbox")
+    assert listing.returncode == 0, listing.stderr
+    lines = listing.stdout.splitlines()
+    assert "attempts" in lines[0]
+    failed = next(line for line in lines if " failed " in line)
+    assert "p0@kommune.example" in failed
+    assert "plan-y" in failed
+    assert " 3 " in failed
+    assert "last error: cannot reach 127.0.0.1:" in listing.stdout
+    # Oslo time with its offset (+01:00 in winter, +02:00 in summer).
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+0[12]:00", failed)
+    assert lines[-1] == "0 pending, 2 sent, 1 failed (of 3 shown)"
+
+    only_failed = await asyncio.to_thread(
+        temaplan_cli, database_url, "outbox", "--status", "failed"
+    )
+    assert only_failed.stdout.splitlines()[-1] == "0 pending, 0 sent, 1 failed (of 1 shown)"
+    retried = await asyncio.to_thread(temaplan_cli, database_url, "outbox", "--retry")
+    assert retried.returncode == 0
+    assert "1 failed notification(s) pending again" in retried.stdout
+    assert [r.status for r in await Outbox(pool).rows(plan_id="plan-y")] == ["pending"]

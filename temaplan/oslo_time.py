@@ -1,0 +1,25 @@
+"""Times as the command line prints them: Oslo time with its offset, so a reader in
+Norway sees the clock they know and a reader elsewhere can still convert."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+OSLO = ZoneInfo("Europe/Oslo")
+
+# For --help of every time option, so each says the same thing.
+TIME_FORMATS = (
+    "ISO 8601: 2026-11-21, 2026-11-21T14:30 or 2026-11-21 14:30:05; without an offset "
+    "the time is Europe/Oslo; with one (2026-11-21T13:30Z, +01:00) it is taken as given"
+)
+
+
+def oslo(moment: datetime | None, *, seconds: bool = True) -> str:
+    """2026-12-04 15:55:02+01:00 (a naive time is taken as UTC, as the database stores)."""
+    if moment is None:
+        return "-"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo("UTC"))
+    local = moment.astimezone(OSLO)
+    return local.isoformat(sep=" ", timespec="seconds" if seconds else "minutes")
