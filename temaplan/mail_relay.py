@@ -203,7 +203,7 @@ class MailRelay:
 async def running_relay(pool: asyncpg.Pool, settings: Settings) -> AsyncIterator[None]:
     """The relay beside the worker and the API; without a mail server, a line in the log."""
     if not settings.smtp_host:
-        log.info(
+        log.warning(
             "TEMAPLAN_SMTP_HOST is not set: notifications are not mailed; "
             "each person's web inbox still shows what waits for them"
         )
