@@ -12,9 +12,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic import ValidationError
+
 from domain.problems import DomainValidationError
 from eventstore import EventStore, EventStoreError
 from temaplan import log_cli, outbox_cli, schedule_cli
+from temaplan.cli_errors import OneLineParser, explain, fail, settings_problem
 from temaplan.database import migrated_pool
 from temaplan.logging import configure_logging
 from temaplan.planfile import load_plan_file
@@ -26,7 +29,7 @@ OSLO = ZoneInfo("Europe/Oslo")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="temaplan", description="Thematic housing plans from goals to adoption."
     )
     sub = parser.add_subparsers(dest="command", required=True)
@@ -166,6 +169,9 @@ async def _restore(settings: Settings, backup_file: Path) -> int:
     if not settings.database_url:
         print("set DATABASE_URL to the empty database to restore into", file=sys.stderr)
         return 2
+    if not await asyncio.to_thread(backup_file.is_file):
+        print(f"temaplan restore: {backup_file}: no such backup file", file=sys.stderr)
+        return 2
     try:
         await restore(settings.database_url, backup_file)
     except (BackupError, OSError) as exc:
@@ -265,6 +271,8 @@ def _worker(settings: Settings) -> int:
 async def _start(settings: Settings, plan_file: Path, administrator: str) -> int:
     from starter import start_from_file
 
+    # Checked here first, so a missing or bad file is reported as every command reports it.
+    load_plan_file(plan_file)
     return await start_from_file(settings, plan_file, administrator)
 
 
@@ -433,16 +441,27 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    settings = load_settings()
+    try:
+        settings = load_settings()
+    except ValidationError as exc:
+        return fail(args.command, settings_problem(exc))
     configure_logging(settings.log_format, settings.log_level)
     try:
         return _dispatch(args, settings)
     except DomainValidationError as exc:
+        if len(exc.problems) == 1:  # e.g. a plan file that is not there: one line
+            return fail(args.command, exc.problems[0].render(exc.source))
         print(exc.render(), file=sys.stderr)
         return 2
-    except EventStoreError as exc:
-        print(f"event store: {exc}", file=sys.stderr)
-        return 3
+    except Exception as exc:
+        # A server or file that is not there: one line and what to set, not a traceback.
+        line = explain(exc, settings)
+        if line is not None:
+            return fail(args.command, line)
+        if isinstance(exc, EventStoreError):
+            print(f"event store: {exc}", file=sys.stderr)
+            return 3
+        raise
     finally:
         release_runtime()
 
