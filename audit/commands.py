@@ -21,6 +21,7 @@ from domain.gates import Awaited, PlanStatus, plan_status
 from domain.roles import Role
 from domain.state import PlanState, fold
 from eventstore import EventStore
+from temaplan.oslo_time import oslo
 from worker import WORKFLOWS
 from workflows.plan_models import workflow_id_for
 from workflows.revision_models import reminder_workflow_id, schedule_action_workflow_id
@@ -144,13 +145,7 @@ async def _show_state(
             file=out,
         )
         return 0
-    when = (
-        f"as of {as_of.isoformat()}"
-        if as_of
-        else f"at version {at_version}"
-        if at_version
-        else "now"
-    )
+    when = f"as of {oslo(as_of)}" if as_of else f"at version {at_version}" if at_version else "now"
     w = out.write
     w(f"Plan {plan_id} {when}: {state.events_folded} of {total} events\n")
     w(f"Status: {status.status}; phase {status.phase.value if status.phase else '-'}; ")
@@ -177,17 +172,17 @@ async def _show_state(
                         f"      Measure {measure.id}: {measure.title} ({measure.responsible_unit}, {measure.due_year})\n"
                     )
     for signed in status.signed:
-        w(f"Signed: {signed.actor_id} as {signed.role.value} at {signed.at.isoformat()}\n")
+        w(f"Signed: {signed.actor_id} as {signed.role.value} at {oslo(signed.at)}\n")
     for waiting in status.awaited:
         w(f"Awaited: {awaited_line(waiting)}\n")
     _write_votes(state, status, w)
     if status.hearing_deadline:
-        w(f"Hearing deadline: {status.hearing_deadline.isoformat()}; open: {status.hearing_open}\n")
+        w(f"Hearing deadline: {oslo(status.hearing_deadline)}; open: {status.hearing_open}\n")
         w(f"Responses to this hearing: {status.hearing_responses}\n")
     w(f"Hearing responses so far (every hearing): {len(state.hearing_responses)}\n")
     for response in state.hearing_responses[:20]:
         org = f" ({response.organisation})" if response.organisation else ""
-        w(f"  {response.name}{org}, {response.at.isoformat()}\n")
+        w(f"  {response.name}{org}, {oslo(response.at)}\n")
     _write_revisions(state, w)
     return 0
 
@@ -218,7 +213,7 @@ def _write_votes(state: PlanState, status: PlanStatus, w: Callable[[str], object
     if status.deadlocked:
         w("Deadlocked: no proposal can reach the quorum; the project leader withdraws the item\n")
     if status.postponed_to is not None:
-        w(f"Postponed to the meeting on {status.postponed_to.isoformat()}\n")
+        w(f"Postponed to the meeting on {oslo(status.postponed_to)}\n")
     if status.return_instructions is not None:
         back = status.return_instructions
         w(f"Returned by the council to {back.return_to.value}: {back.instructions}\n")
@@ -226,7 +221,7 @@ def _write_votes(state: PlanState, status: PlanStatus, w: Callable[[str], object
         if decision.event_type in ("hearing_decided", "council_decided"):
             meeting = f" [{decision.meeting.render()}]" if decision.meeting else ""
             w(
-                f"Decided by {decision.actor_id} at {decision.at.isoformat()}: "
+                f"Decided by {decision.actor_id} at {oslo(decision.at)}: "
                 f"{decision.outcome}{meeting}{': ' + decision.reason if decision.reason else ''}\n"
             )
 
@@ -245,7 +240,7 @@ def _write_revisions(state: PlanState, w: Callable[[str], object]) -> None:
         )
     for revision in state.revisions:
         round_state = "open" if revision.round_open else "closed"
-        deadline = revision.deadline.isoformat() if revision.deadline else "-"
+        deadline = oslo(revision.deadline)
         w(
             f"Revision {revision.year}: reporting round {round_state} (deadline {deadline}), "
             f"plan version {revision.content_version}; outcome {revision.outcome or 'pending'}\n"
@@ -258,7 +253,7 @@ def _write_revisions(state: PlanState, w: Callable[[str], object]) -> None:
             )
             w(
                 f"  Report {report.measure_id}: {report.status.value} by {report.actor_id} "
-                f"at {report.at.isoformat()} (version {report.version}){value}\n"
+                f"at {oslo(report.at)} (version {report.version}){value}\n"
             )
         for goal_value in revision.goal_indicators:
             w(

@@ -10,7 +10,6 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
@@ -20,12 +19,11 @@ from temaplan import log_cli, outbox_cli, schedule_cli
 from temaplan.cli_errors import OneLineParser, explain, fail, settings_problem
 from temaplan.database import migrated_pool
 from temaplan.logging import configure_logging
+from temaplan.oslo_time import OSLO, TIME_FORMATS, oslo
 from temaplan.planfile import load_plan_file
 from temaplan.settings import Settings, load_settings
 from temaplan.temporal_client import release_runtime
 from workflows import search_attributes as sa
-
-OSLO = ZoneInfo("Europe/Oslo")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -101,11 +99,11 @@ def _when(text: str) -> datetime:
     """ISO 8601; a time without a zone is read as Europe/Oslo, as a Norwegian auditor
     would mean it."""
     try:
-        moment = datetime.fromisoformat(text)
+        moment = datetime.fromisoformat(text.strip())
     except ValueError as exc:
         raise argparse.ArgumentTypeError(
-            f"'{text}' is not a time; use ISO 8601, e.g. 2026-11-21T14:30 (Oslo time) "
-            "or 2026-11-21T13:30Z"
+            f"'{text}' is not a time; use ISO 8601, e.g. 2026-11-21, 2026-11-21T14:30 "
+            "(Europe/Oslo) or 2026-11-21T13:30Z (UTC)"
         ) from exc
     return moment if moment.tzinfo else moment.replace(tzinfo=OSLO)
 
@@ -118,13 +116,23 @@ def _audit_parser(sub: Any) -> None:
     history.add_argument("--phase")
     history.add_argument("--actor")
     history.add_argument("--type")
-    history.add_argument("--since", type=_when)
-    history.add_argument("--until", type=_when)
+    history.add_argument(
+        "--since", type=_when, metavar="TIME", help=f"recorded at or after TIME. {TIME_FORMATS}"
+    )
+    history.add_argument(
+        "--until", type=_when, metavar="TIME", help=f"recorded at or before TIME. {TIME_FORMATS}"
+    )
     history.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     state = audit_sub.add_parser("state", help="the plan rebuilt as of a time or version")
     state.add_argument("plan_id")
     point = state.add_mutually_exclusive_group()
-    point.add_argument("--as-of", type=_when, dest="as_of")
+    point.add_argument(
+        "--as-of",
+        type=_when,
+        dest="as_of",
+        metavar="TIME",
+        help=f"the plan as it stood at TIME. {TIME_FORMATS}",
+    )
     point.add_argument("--at-version", type=int, dest="at_version")
     state.add_argument("--json", action="store_true")
     verify = audit_sub.add_parser(
@@ -372,14 +380,14 @@ async def _tokens(settings: Settings, args: argparse.Namespace) -> int:
             return 1
         print(
             f"{'token id':<13} {'person':<24} {'kind':<8} {'municipalities':<20} "
-            f"{'issued (UTC)':<17} state"
+            f"{'issued (Europe/Oslo)':<25} state"
         )
         for info in await store.list(args.person):
-            state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "active"
+            state = f"revoked {oslo(info.revoked_at)}" if info.revoked_at else "active"
             print(
                 f"{info.token_id:<13} {info.person_id:<24} {info.kind:<8} "
                 f"{','.join(info.municipalities or ('all',)):<20} "
-                f"{info.issued_at:%Y-%m-%d %H:%M}  {state}"
+                f"{oslo(info.issued_at):<25} {state}"
             )
         return 0
 

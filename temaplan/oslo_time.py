@@ -3,7 +3,7 @@ Norway sees the clock they know and a reader elsewhere can still convert."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -15,10 +15,13 @@ TIME_FORMATS = (
 )
 
 
-def oslo(moment: datetime | None, *, seconds: bool = True) -> str:
-    """2026-12-04 15:55:02+01:00 (a naive time is taken as UTC, as the database stores)."""
+def oslo(moment: datetime | date | None, *, seconds: bool = True) -> str:
+    """2026-12-04 15:55:02+01:00 (a naive time is taken as UTC, as the database stores);
+    a date alone stays a date."""
     if moment is None:
         return "-"
+    if not isinstance(moment, datetime):
+        return moment.isoformat()
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo("UTC"))
     local = moment.astimezone(OSLO)

@@ -14,12 +14,11 @@ from pydantic import ValidationError
 from domain.revision_commands import ScheduleCommand
 from domain.revision_models import ScheduleAction
 from eventstore import EventStore
+from temaplan.oslo_time import OSLO, TIME_FORMATS, oslo
 from temaplan.settings import Settings
 
 if TYPE_CHECKING:
     from temaplan.schedules import ScheduleView
-
-OSLO = ZoneInfo("Europe/Oslo")
 
 
 def add_parser(sub: Any, when: Callable[[str], Any]) -> None:
@@ -39,8 +38,22 @@ def add_parser(sub: Any, when: Callable[[str], Any]) -> None:
         parser.add_argument("--actor", required=True, help="your participant id (role: scheduler)")
         parser.add_argument("--reason", default="", required=action == "pause")
         if action == "backfill":
-            parser.add_argument("--from", dest="backfill_from", type=when, required=True)
-            parser.add_argument("--to", dest="backfill_to", type=when, required=True)
+            parser.add_argument(
+                "--from",
+                dest="backfill_from",
+                type=when,
+                required=True,
+                metavar="TIME",
+                help=f"start of the range. {TIME_FORMATS}",
+            )
+            parser.add_argument(
+                "--to",
+                dest="backfill_to",
+                type=when,
+                required=True,
+                metavar="TIME",
+                help=f"end of the range. {TIME_FORMATS}",
+            )
 
 
 def schedule_state(view: ScheduleView, now: datetime) -> str:
@@ -85,9 +98,9 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
             print(f"  yearly at {', '.join(view.yearly_at)} {view.time_zone}; ends {ends}")
             print(f"  overlap policy {view.overlap}; reminders so far: {view.actions_taken}")
             for moment in view.next_runs:
-                print(f"  next: {moment.astimezone(OSLO):%Y-%m-%d %H:%M} Oslo")
+                print(f"  next: {oslo(moment)}")
             for scheduled, workflow_id in view.recent_runs:
-                print(f"  ran: {scheduled.astimezone(OSLO):%Y-%m-%d %H:%M} Oslo -> {workflow_id}")
+                print(f"  ran: {oslo(scheduled)} -> {workflow_id}")
             return 0
         try:
             request = ScheduleCommand(
@@ -109,7 +122,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
             )
         print(
             f"{command} recorded: plan {receipt.plan_id} version {receipt.version}, "
-            f"hash {receipt.hash}, at {receipt.recorded_at.astimezone(OSLO):%Y-%m-%d %H:%M:%S} Oslo"
+            f"hash {receipt.hash}, at {oslo(receipt.recorded_at)}"
             + (
                 f", log leaf {receipt.leaf_index} (proof: temaplan audit prove {receipt.event_id})"
                 if receipt.leaf_index is not None
