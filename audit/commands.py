@@ -20,8 +20,9 @@ from audit.temporal_history import replay_histories, run_histories
 from domain.gates import Awaited, PlanStatus, plan_status
 from domain.roles import Role
 from domain.state import PlanState, fold
-from eventstore import EventStore
+from eventstore import EventStore, VerifyResult
 from temaplan.oslo_time import oslo
+from temaplan.progress import progress
 from worker import WORKFLOWS
 from workflows.plan_models import workflow_id_for
 from workflows.revision_models import reminder_workflow_id, schedule_action_workflow_id
@@ -339,31 +340,43 @@ async def verify(
     time); with ``all_plans``, the plans Temporal knows (on the deployment's task queue,
     when given) that have no stream; and the
     Merkle log's check, when given. 0 only when all is well."""
-    out = out or sys.stdout
+    with progress("verifying", len(plan_ids), "plans") as report:
+        # Resolved after the bar starts: on a terminal, lines then print above the bar.
+        return await _verify(
+            store,
+            client,
+            plan_ids,
+            out or sys.stdout,
+            all_plans=all_plans,
+            task_queue=task_queue,
+            log=log,
+            report=report,
+        )
+
+
+# Plans verified per round trip batch: few enough that the bar moves, many enough that
+# verify_streams' batching still pays.
+VERIFY_BATCH = 50
+
+
+async def _verify(
+    store: EventStore,
+    client: Client | None,
+    plan_ids: list[str],
+    out: TextIO,
+    *,
+    all_plans: bool,
+    task_queue: str | None,
+    log: LogCheck | None,
+    report: Callable[[int], None] | None,
+) -> int:
     failures = 0
-    for result in await store.verify_streams(plan_ids):
-        plan = result.stream_id
-        if result.events_checked == 0:
-            print(f"{plan}: no events in the store", file=out)
-            failures += 1
-        elif result.ok:
-            print(
-                f"{plan}: chain OK, {result.events_checked} events, last hash {result.last_hash}",
-                file=out,
-            )
-        else:
-            failures += 1
-            print(
-                f"{plan}: chain BROKEN at version {result.broken_version}: {result.problem}",
-                file=out,
-            )
-        if client is None:
-            print(
-                f"{plan}: Temporal not configured (TEMPORAL_ADDRESS); store checked alone", file=out
-            )
-            continue
-        if not await _cross_check(store, client, plan, result.last_version, out):
-            failures += 1
+    for start in range(0, len(plan_ids), VERIFY_BATCH):
+        batch = await store.verify_streams(plan_ids[start : start + VERIFY_BATCH])
+        for done, result in enumerate(batch, start):
+            failures += not await _verify_one(store, client, result, out)
+            if report is not None:
+                report(done + 1)
     if all_plans and client is not None:
         failures += await _plans_without_stream(store, client, set(plan_ids), task_queue, out)
     if log is not None:
@@ -371,6 +384,32 @@ async def verify(
         label = {"ok": "log OK", "broken": "log BROKEN", "unchecked": "log NOT CHECKED"}
         print(f"{label[log.verdict]}: {log.message}", file=out)
     return 1 if failures else 0
+
+
+async def _verify_one(
+    store: EventStore, client: Client | None, result: VerifyResult, out: TextIO
+) -> bool:
+    """One plan's chain, and its cross-check with Temporal when there is a client."""
+    ok = True
+    plan = result.stream_id
+    if result.events_checked == 0:
+        print(f"{plan}: no events in the store", file=out)
+        ok = False
+    elif result.ok:
+        print(
+            f"{plan}: chain OK, {result.events_checked} events, last hash {result.last_hash}",
+            file=out,
+        )
+    else:
+        ok = False
+        print(
+            f"{plan}: chain BROKEN at version {result.broken_version}: {result.problem}",
+            file=out,
+        )
+    if client is None:
+        print(f"{plan}: Temporal not configured (TEMPORAL_ADDRESS); store checked alone", file=out)
+        return ok
+    return await _cross_check(store, client, plan, result.last_version, out) and ok
 
 
 async def _cross_check(
@@ -474,17 +513,6 @@ async def replay(
     return 0
 
 
-def _progress(total_hint: str) -> Callable[[int], None] | None:
-    """A progress line on a terminal (stderr); nothing when output goes to a file."""
-    if not sys.stderr.isatty():
-        return None
-
-    def report(done: int) -> None:
-        print(f"\r  {done:,} events {total_hint}", end="", file=sys.stderr, flush=True)
-
-    return report
-
-
 async def export(
     store: EventStore,
     plan_id: str,
@@ -503,13 +531,15 @@ async def export(
     _warn(plan_id, problems, "nothing was written (`temaplan audit verify` names the damage)", log)
     if problems:
         return 1
-    progress = _progress(f"of {total:,}")
     if fmt == "jsonl":
         from audit.export import export_jsonl
 
-        manifest = await export_jsonl(store, plan_id, out_path, exported_at=now, progress=progress)
+        with progress(f"exporting {plan_id}", total) as report:
+            manifest = await export_jsonl(
+                store, plan_id, out_path, exported_at=now, progress=report
+            )
         print(
-            f"\nexported {manifest.event_count} events of {plan_id} to {out_path}; "
+            f"exported {manifest.event_count} events of {plan_id} to {out_path}; "
             f"last hash {manifest.last_hash}"
         )
         from audit.log_export import attach_checkpoint
@@ -520,8 +550,9 @@ async def export(
     elif fmt == "csv":
         from audit.export import export_csv
 
-        rows = await export_csv(store, plan_id, out_path, progress=progress)
-        print(f"\nexported {rows} decisions of {plan_id} to {out_path}")
+        with progress(f"exporting {plan_id}", None, "decisions") as report:
+            rows = await export_csv(store, plan_id, out_path, progress=report)
+        print(f"exported {rows} decisions of {plan_id} to {out_path}")
     else:
         from audit.report import export_html
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -21,9 +22,13 @@ from temaplan.database import migrated_pool
 from temaplan.logging import configure_logging
 from temaplan.oslo_time import OSLO, TIME_FORMATS, oslo
 from temaplan.planfile import load_plan_file
+from temaplan.progress import progress
 from temaplan.settings import Settings, load_settings
 from temaplan.temporal_client import release_runtime
 from workflows import search_attributes as sa
+
+# Events from which `temaplan events` shows its progress while reading.
+LARGE_STREAM = 2000
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -196,7 +201,16 @@ async def _events(settings: Settings, plan_id: str) -> int:
     from temaplan.demo import render_stream
 
     async with migrated_pool(settings) as pool:
-        stored = await EventStore(pool).read(plan_id)
+        store = EventStore(pool)
+        total, _ = await store.head(plan_id)
+        stored = []
+        # A long stream takes a while to read: a bar on a terminal, gone before the table.
+        bar = progress(f"reading {plan_id}", total, transient=True)
+        with bar if total >= LARGE_STREAM else contextlib.nullcontext() as report:
+            async for event in store.iter_stream(plan_id):
+                stored.append(event)
+                if report is not None and len(stored) % 500 == 0:
+                    report(len(stored))
     if not stored:
         print(f"no events for plan '{plan_id}'", file=sys.stderr)
         return 1
