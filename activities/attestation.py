@@ -1,6 +1,6 @@
 """Which front-door keys a worker accepts, and whether it refuses unattested decisions.
 
-Set once when the worker is built (worker.build_worker, from TEMAPLAN_FRONT_DOOR_VKEYS
+Set once when the worker is built (workflows.registry.build_worker, from TEMAPLAN_FRONT_DOOR_VKEYS
 and TEMAPLAN_REQUIRE_ATTESTATION) and keyed by task queue, so that workers of different
 deployments in one process (tests) keep their own. Workflows read it only in update
 validators, and a scheduler's action through an activity

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from domain.attestation import actor_kind
 from eventstore import StoredEvent
-from runtime.formatting import OSLO
+from runtime.formatting import OSLO, oslo
 
 # Which phase an event belongs to when its data does not say.
 _PHASE_OF_TYPE = {
@@ -229,14 +229,14 @@ def as_json_line(row: HistoryRow) -> str:
 
 
 HEADER = (
-    f"{'ver':>4}  {'recorded (Oslo)':<19}  {'recorded (UTC)':<19}  {'type':<26} {'phase':<10} "
+    f"{'ver':>4}  {'recorded (Oslo)':<25}  {'type':<26} {'phase':<10} "
     f"{'actor':<18} {'role':<25} {'actor is':<10} {'authenticated by':<20} {'cv':>3} {'content':<12} {'hash':<12} decision"
 )
 
 
 def as_table_line(row: HistoryRow) -> str:
     return (
-        f"{row.version:>4}  {row.recorded_oslo:%Y-%m-%d %H:%M:%S}  {row.recorded_utc:%Y-%m-%d %H:%M:%S}  "
+        f"{row.version:>4}  {oslo(row.recorded_oslo):<25}  "
         f"{row.type:<26} {row.phase or '-':<10} {row.actor_id[:18]:<18} {row.actor_role:<25} "
         f"{row.actor_kind.upper() if row.actor_kind == 'unattested' else row.actor_kind:<10} "
         f"{_short(row.authenticated_by or '-', 20):<20} "

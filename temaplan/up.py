@@ -113,6 +113,7 @@ async def run_up(settings: Settings, temporal_port: int, ui_port: int) -> int:
     from api.app import create_app, running_context
     from api.attest import dev_front_door_key
     from audit.checkpointer import dev_signing_key, running_checkpointer
+    from temaplan.mail_relay import running_relay
     from workflows.registry import build_worker
 
     stop = asyncio.Event()
@@ -161,6 +162,9 @@ async def run_up(settings: Settings, temporal_port: int, ui_port: int) -> int:
         await stack.enter_async_context(
             running_checkpointer(ctx.pool, log_key, settings.checkpoint_interval)
         )
+        # Notifications by e-mail when TEMAPLAN_SMTP_HOST is set; without it a line in the
+        # log, and the web inbox shows each person what waits for them.
+        await stack.enter_async_context(running_relay(ctx.pool, running))
         server = _Server(
             uvicorn.Config(
                 create_app(ctx),

@@ -14,6 +14,7 @@ from audit.checkpointer import running_checkpointer, signing_key
 from runtime.database import migrated_pool
 from runtime.settings import Settings
 from runtime.temporal_client import connect
+from temaplan.mail_relay import running_relay
 from workflows.registry import build_worker
 
 log = structlog.get_logger(__name__)
@@ -44,7 +45,11 @@ async def run_worker(settings: Settings) -> None:
             attestation=policy,
         )
         log.info("worker started", task_queue=settings.temporal_task_queue)
-        async with worker, running_checkpointer(pool, key, settings.checkpoint_interval):
+        async with (
+            worker,
+            running_checkpointer(pool, key, settings.checkpoint_interval),
+            running_relay(pool, settings),
+        ):
             await stop.wait()
             log.info("worker stopping")
     log.info("worker stopped")

@@ -74,7 +74,7 @@ REVISION_SCHEDULE = "revision-schedule-on-adoption"
 # and the sign-off identity without the role they were recorded with.
 DECISION_VOTES = "decisions-by-vote"
 # Patch id, asked once at the start of each run: the worker runs a person's update after
-# the other jobs of the same activation (worker._UpdatesLast), so that an update the
+# the other jobs of the same activation (workflows.registry._UpdatesLast), so that an update the
 # worker received after a query had brought the plan up to date replays as it ran.
 # Runs recorded without it replay as they ran (the update first).
 UPDATES_LAST = "updates-after-other-jobs"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -168,6 +169,7 @@ async def test_history_filters_and_json_lines(
     table = out.getvalue().splitlines()
     assert "recorded (Oslo)" in table[0]
     assert len(table) == 2
+    assert re.search(r"\d\d:\d\d:\d\d\+0[12]:00", table[1])  # Oslo time with its offset
     assert "draft_step_completed" in table[1]
     assert "finance_office" in table[1]
 

@@ -76,7 +76,7 @@ class AnswerLostAfterCommit(PlanActivities):
 
 
 def worker_with(client: Client, queue: str, activities: PlanActivities) -> Worker:
-    """worker.build_worker, with other activities."""
+    """workflows.registry.build_worker, with other activities."""
     return Worker(
         client,
         task_queue=queue,

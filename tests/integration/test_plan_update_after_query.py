@@ -5,7 +5,7 @@ is in flight; the append completes; a status query is served by a new worker wit
 plan in its cache, which replays the history up to that completion (the engine folds it
 and publishes the next phase there); the person, seeing the next phase, acts, and the
 update arrives in the next workflow task. Replayed, that task must give the same
-commands (worker._UpdatesLast).
+commands (workflows.registry._UpdatesLast).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""worker._Runner: the sandboxed instance answers serialization and external-storage
+"""workflows.registry._Runner: the sandboxed instance answers serialization and external-storage
 context lookups directly, not through a snippet exec'd in the sandbox per payload."""
 
 from __future__ import annotations
