@@ -25,9 +25,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from html import escape
 from pathlib import Path
-from typing import Literal
 from zoneinfo import ZoneInfo
 
+import catalogue
+from catalogue import Language
+from catalogue import formats as fmt
 from domain.attestation import actor_kind
 from domain.canonical import CanonicalFormError
 from domain.events import (
@@ -69,370 +71,29 @@ from domain.events import (
     VoteWithdrawn,
 )
 from domain.hierarchy import Indicator, Measure, PlanContent
-from domain.phases import Phase, phase_spec, step_by_key
+from domain.phases import Phase, step_by_key
 from domain.plan import PlanDefinition
 from domain.state import ContentVersion, PlanState, fold
 from domain.votes import MeetingReference
 from eventstore.chain import ChainChecker
 from eventstore.store import EventStore, StoredEvent
 
-Language = Literal["nb", "en"]
 OSLO = ZoneInfo("Europe/Oslo")
 
-# Every label on the page, one small dictionary per language. Placeholders in braces are
-# filled with values from the record and the result is escaped as a whole.
-NB: dict[str, str] = {
-    "kicker": "Revisjonsrapport – beslutningslogg",
-    "generated": "Generert {oslo} (Oslo) / {utc} (UTC) fra {count} lagrede hendelser.",
-    "evidence_note": "Alt innhold er hentet fra planens hendelser i hendelseslageret. "
-    "Hashene kan kontrolleres mot eksporten etter docs/audit-format.md.",
-    "facts": "Planopplysninger",
-    "plan_id": "Plan-ID",
-    "municipality": "Kommune",
-    "municipality_number": "Kommunenummer",
-    "title": "Tittel",
-    "plan_type": "Plantype",
-    "period": "Planperiode",
-    "target_areas": "Innsatsområder",
-    "status": "Status",
-    "adopted_version": "Vedtatt innholdsversjon",
-    "adopted_hash": "Vedtatt innholds-SHA-256",
-    "hash_matches": "samsvarer med det vedtatte innholdet",
-    "hash_differs": "SAMSVARER IKKE med det vedtatte innholdet (beregnet {computed})",
-    "event_count": "Antall hendelser",
-    "first_hash": "Første hendelses hash",
-    "last_hash": "Siste hendelses hash",
-    "chain": "Hashkjeden",
-    "chain_ok": "hel – kontrollert av denne rapporten ({count} hendelser)",
-    "chain_broken": "BRUTT ved versjon {version}: {problem}",
-    "plan_time": "Tidsrom (planens tid)",
-    "none": "–",
-    "participants": "Deltakere og roller",
-    "name": "Navn",
-    "id": "ID",
-    "roles": "Roller",
-    "timeline": "Tidslinje",
-    "timeline_title": "Tidslinje for {title}",
-    "timeline_caption": "Fasene som liggende søyler fra fasestart til neste fasestart (eller "
-    "slutt), med beslutningene som merker. Tidsaksen er lineær i planens tid (tidspunktet "
-    "beslutningen ble tatt); faser som bare varte minutter vises som smale streker.",
-    "timeline_desc": "Faser i rekkefølge: {phases}.",
-    "timeline_desc_phase": "{phase} fra {start} til {end} ({duration}, {count} beslutninger)",
-    "legend_phase": "Fase",
-    "legend_decision": "Beslutning",
-    "legend_key": "Avgjørelse (høring, kommunestyret, endringskrav)",
-    "round": "runde {n}",
-    "ongoing": "pågår",
-    "decisions": "Beslutninger",
-    "decisions_caption": "Alle {count} hendelser i versjonsrekkefølge. Tiden er når "
-    "beslutningen ble tatt (planens klokke), i norsk tid og i UTC. Hashene er forkortet; "
-    "de fulle verdiene står i eksporten.",
-    "col_version": "Ver.",
-    "col_oslo": "Tid (Oslo)",
-    "col_utc": "Tid (UTC)",
-    "col_actor": "Aktør og rolle",
-    "actor_attested": "attestert av innloggingen",
-    "actor_unattested": "IKKE attestert",
-    "col_decision": "Beslutning",
-    "col_phase": "Fase",
-    "col_content_version": "Innh.-versjon",
-    "col_content_hash": "Innholds\u00adhash",
-    "col_event_hash": "Hendelses\u00adhash",
-    "hearing": "Høringsuttalelser",
-    "hearing_round": "Høringsrunde {n}",
-    "hearing_round_facts": "Åpnet {opened} for innholdsversjon {version}, frist {deadline}.",
-    "hearing_closed_at": "Lukket {closed} med {count} uttalelser.",
-    "hearing_closed_early": "Lukket {closed} før fristen, med {count} uttalelser.",
-    "hearing_still_open": "Høringen er ikke lukket.",
-    "hearing_none": "Ingen høringsuttalelser er mottatt.",
-    "no_hearing": "Planen har ikke vært på høring.",
-    "col_organisation": "Organisasjon",
-    "col_response": "Uttalelse",
-    "col_received": "Mottatt (Oslo)",
-    "weighing": "Slik ble uttalelsene vurdert",
-    "summary_by": "Prosjektleders oppsummering ({actor}, {at}, versjon {version}):",
-    "decision_by": "Styringsgruppens beslutning ({actor}, {at}, versjon {version}): {outcome}.",
-    "reason": "Begrunnelse: {reason}",
-    "no_summary": "Ingen oppsummering er lagt fram.",
-    "no_decision": "Styringsgruppen har ikke besluttet.",
-    "hierarchy": "Vedtatt målhierarki",
-    "hierarchy_latest": "Siste innholdsversjon (ikke vedtatt)",
-    "hierarchy_facts": "Innholdsversjon {version}, lagt fram {at} av {actor}. SHA-256:",
-    "hierarchy_none": "Planen har ikke noe innhold ennå.",
-    "area": "Innsatsområde: {area}",
-    "goal": "Mål",
-    "strategy": "Strategi",
-    "measure": "Tiltak",
-    "indicator": "Indikator: {name}, fra {baseline} til {target}",
-    "target_groups": "Målgrupper",
-    "completion": "Utført når (ja/nei)",
-    "responsible": "Ansvarlig enhet",
-    "due_year": "Frist (år)",
-    "investment": "Investering",
-    "running": "Drift per år",
-    "basis": "Grunnlag",
-    "carried_out_by": "Gjennomføres av",
-    "totals": "Sum for {count} tiltak: investering {investment}, drift {running} per år.",
-    "totals_exclude": "Summene omfatter ikke ukjente kostnader, for tiltak {measures}.",
-    "unknown_cost": "ukjent",
-    "revises": "Reviderer {plan}.",
-    "vision": "Visjon",
-    "no_measures": "Ingen tiltak.",
-    "footer": "Rapporten er laget av temaplan fra hendelseslageret; den endrer ingenting.",
-    "status_not_started": "ikke startet",
-    "status_active": "under arbeid, fase {phase}",
-    "status_adopted": "vedtatt {at}",
-    "plan_type_temaplan": "temaplan",
-    "plan_type_kommunedelplan": "kommunedelplan",
-    "role_project_leader": "prosjektleder",
-    "role_project_group": "prosjektgruppen",
-    "role_steering_group": "styringsgruppen",
-    "role_reference_group": "referansegruppen",
-    "role_political_leadership": "politisk ledelse",
-    "role_administrative_leadership": "administrativ ledelse",
-    "role_finance_office": "økonomiavdelingen",
-    "role_municipal_council": "kommunestyret",
-    "role_public": "allmennheten",
-    "role_auditor": "revisjon",
-    "role_scheduler": "planrådgiver (rullering)",
-    "role_system": "systemet",
-    "basis_must": "kommunen må",
-    "basis_should": "kommunen bør",
-    "basis_want": "kommunen vil",
-    "basis_can": "kommunen kan",
-    "actor_self": "kommunen selv",
-    "actor_with_others": "sammen med andre",
-    "actor_others": "overlates til andre",
-    "outcome_revise": "revidere utkastet",
-    "outcome_to_council": "sende planen til kommunestyret",
-    "outcome_adopted": "vedtatt",
-    "outcome_returned": "sendt tilbake til fasen {phase}",
-    "outcome_postponed": "utsatt",
-    "outcome_adopted_with_changes": "vedtatt med endringer",
-    "ev_vote_cast": "Stemme ({role}): {outcome}",
-    "ev_vote_withdrawn": "Prosjektleder trakk saken fra avstemningen ({step}): {reason}",
-    "ev_content_amended": "Kommunestyrets endringer: ny innholdsversjon {version} (endrer versjon {amends})",
-    "votes_for": "stemmer for: {voters} ({needed} trengs)",
-    "postponed_to": "til møtet {date}",
-    "meeting": "sak {case}, møte {date}",
-    "early": " (før fristen)",
-    "ev_plan_created": "Plan opprettet",
-    "ev_phase_started": "Fase startet: {phase}",
-    "ev_phase_completed": "Fase fullført: {phase}",
-    "ev_content_submitted": "Innhold lagt fram ({goals} mål, {strategies} strategier, "
-    "{measures} tiltak)",
-    "ev_comment_round_opened": "Innspillsrunde åpnet, frist {deadline}",
-    "ev_comment_recorded": "Innspill: «{text}»",
-    "ev_comment_round_closed": "Innspillsrunde lukket: {count} innspill",
-    "ev_sign_off_given": "Godkjent: {step}",
-    "ev_changes_requested": "Ber om endringer ({step}): {reason}",
-    "ev_anchoring_recorded": "{step}: {form}",
-    "ev_draft_step_completed": "Utført: {step}",
-    "ev_hearing_opened": "Høring åpnet, frist {deadline}",
-    "ev_hearing_response_received": "Høringsuttalelse fra {name}",
-    "ev_hearing_closed": "Høring lukket: {count} uttalelser",
-    "ev_hearing_summary_submitted": "Oppsummering av høringen lagt fram",
-    "ev_hearing_decided": "Beslutning etter høringen: {outcome}",
-    "ev_council_decided": "Kommunestyret: {outcome}",
-    "ev_plan_adopted": "Planen vedtatt, innholdsversjon {version}",
-    "ev_revision_schedule_created": "Årlig rullering planlagt: {day}.{month}. kl. {hour}:00 ({tz}), til {end}",
-    "ev_revision_schedule_changed": "Rulleringsplan: {action}",
-    "ev_revision_reminder_sent": "Påminnelse om rullering {year} sendt til {count} personer",
-    "ev_reporting_round_opened": "Rapporteringsrunde {year} åpnet for {count} tiltak, frist {deadline}",
-    "ev_measure_reported": "Tiltak {measure} rapportert: {status}",
-    "ev_goal_indicator_reported": "Indikator for mål {goal}: {value}",
-    "ev_reporting_round_closed": "Rapporteringsrunde {year} lukket; ikke rapportert: {missing}",
-    "ev_report_reminder_recorded": "Purring på {count} tiltak som ikke er rapportert",
-    "ev_scorecard_recorded": "Målekort {year}: {done} av {total} tiltak utført",
-    "ev_measure_changes_proposed": "Endringer i tiltak foreslått: innholdsversjon {version}",
-    "ev_measure_changes_signed_off": "Endringer i tiltak godkjent (versjon {version})",
-    "ev_measure_changes_rejected": "Endringer i tiltak avvist: {reason}",
-    "ev_content_revised": "Revidert plan gjelder: innholdsversjon {version}",
-    "ev_revision_concluded": "Rullering {year} avsluttet: {outcome}",
-    "note": "merknad: {note}",
-    "duration_minutes": "{n} min",
-    "duration_hours": "{n} t",
-    "duration_days": "{n} d",
-    "page_label": "Revisjonsrapport",
-}
 
-EN: dict[str, str] = {
-    "kicker": "Audit report – decision record",
-    "generated": "Generated {oslo} (Oslo) / {utc} (UTC) from {count} stored events.",
-    "evidence_note": "Everything here comes from the plan's events in the event store. "
-    "The hashes can be checked against the export as docs/audit-format.md describes.",
-    "facts": "Plan facts",
-    "plan_id": "Plan id",
-    "municipality": "Municipality",
-    "municipality_number": "Municipality number (kommunenummer)",
-    "title": "Title",
-    "plan_type": "Plan type",
-    "period": "Planning period",
-    "target_areas": "Target areas",
-    "status": "Status",
-    "adopted_version": "Adopted content version",
-    "adopted_hash": "Adopted content SHA-256",
-    "hash_matches": "matches the adopted content",
-    "hash_differs": "DOES NOT MATCH the adopted content (computed {computed})",
-    "event_count": "Number of events",
-    "first_hash": "First event hash",
-    "last_hash": "Last event hash",
-    "chain": "Hash chain",
-    "chain_ok": "intact – checked by this report ({count} events)",
-    "chain_broken": "BROKEN at version {version}: {problem}",
-    "plan_time": "Time span (plan time)",
-    "none": "–",
-    "participants": "Participants and roles",
-    "name": "Name",
-    "id": "Id",
-    "roles": "Roles",
-    "timeline": "Timeline",
-    "timeline_title": "Timeline of {title}",
-    "timeline_caption": "The phases as horizontal bars from the start of a phase to the start "
-    "of the next one (or the end), with the decisions as marks. The time axis is linear in "
-    "plan time (when each decision was taken); phases that lasted only minutes show as "
-    "thin strokes.",
-    "timeline_desc": "Phases in order: {phases}.",
-    "timeline_desc_phase": "{phase} from {start} to {end} ({duration}, {count} decisions)",
-    "legend_phase": "Phase",
-    "legend_decision": "Decision",
-    "legend_key": "Ruling (hearing, council, changes requested)",
-    "round": "round {n}",
-    "ongoing": "ongoing",
-    "decisions": "Decisions",
-    "decisions_caption": "All {count} events in version order. The time is when the decision "
-    "was taken (the plan's clock), in Norwegian time and in UTC. Hashes are shortened; the "
-    "full values are in the export.",
-    "col_version": "Ver.",
-    "col_oslo": "Time (Oslo)",
-    "col_utc": "Time (UTC)",
-    "col_actor": "Actor and role",
-    "actor_attested": "attested by the login",
-    "actor_unattested": "NOT attested",
-    "col_decision": "Decision",
-    "col_phase": "Phase",
-    "col_content_version": "Content version",
-    "col_content_hash": "Content hash",
-    "col_event_hash": "Event hash",
-    "hearing": "Hearing responses",
-    "hearing_round": "Hearing round {n}",
-    "hearing_round_facts": "Opened {opened} for content version {version}, deadline {deadline}.",
-    "hearing_closed_at": "Closed {closed} with {count} responses.",
-    "hearing_closed_early": "Closed {closed} before the deadline, with {count} responses.",
-    "hearing_still_open": "The hearing is not closed.",
-    "hearing_none": "No hearing responses were received.",
-    "no_hearing": "The plan has not been out for hearing.",
-    "col_organisation": "Organisation",
-    "col_response": "Response",
-    "col_received": "Received (Oslo)",
-    "weighing": "How the responses were weighed",
-    "summary_by": "The project leader's summary ({actor}, {at}, version {version}):",
-    "decision_by": "The steering group's decision ({actor}, {at}, version {version}): {outcome}.",
-    "reason": "Reason: {reason}",
-    "no_summary": "No summary was submitted.",
-    "no_decision": "The steering group has not decided.",
-    "hierarchy": "Adopted goal hierarchy",
-    "hierarchy_latest": "Latest content version (not adopted)",
-    "hierarchy_facts": "Content version {version}, submitted {at} by {actor}. SHA-256:",
-    "hierarchy_none": "The plan has no content yet.",
-    "area": "Target area: {area}",
-    "goal": "Goal",
-    "strategy": "Strategy",
-    "measure": "Measure",
-    "indicator": "Indicator: {name}, from {baseline} to {target}",
-    "target_groups": "Target groups",
-    "completion": "Done when (yes/no)",
-    "responsible": "Responsible unit",
-    "due_year": "Due (year)",
-    "investment": "Investment",
-    "running": "Running cost per year",
-    "basis": "Basis",
-    "carried_out_by": "Carried out by",
-    "totals": "Total for {count} measures: investment {investment}, running costs {running} "
-    "per year.",
-    "totals_exclude": "The totals exclude unknown costs, of measures {measures}.",
-    "unknown_cost": "unknown",
-    "revises": "Revises {plan}.",
-    "vision": "Vision",
-    "no_measures": "No measures.",
-    "footer": "This report was made by temaplan from the event store; it changes nothing.",
-    "status_not_started": "not started",
-    "status_active": "in progress, phase {phase}",
-    "status_adopted": "adopted {at}",
-    "plan_type_temaplan": "thematic plan (temaplan)",
-    "plan_type_kommunedelplan": "municipal sub-plan (kommunedelplan)",
-    "role_project_leader": "project leader",
-    "role_project_group": "project group",
-    "role_steering_group": "steering group",
-    "role_reference_group": "reference group",
-    "role_political_leadership": "political leadership",
-    "role_administrative_leadership": "administrative leadership",
-    "role_finance_office": "finance office",
-    "role_municipal_council": "municipal council",
-    "role_public": "the public",
-    "role_auditor": "auditor",
-    "role_scheduler": "planning adviser (annual revision)",
-    "role_system": "the system",
-    "basis_must": "the municipality must",
-    "basis_should": "the municipality should",
-    "basis_want": "the municipality wants to",
-    "basis_can": "the municipality can",
-    "actor_self": "the municipality itself",
-    "actor_with_others": "together with others",
-    "actor_others": "left to others",
-    "outcome_revise": "revise the draft",
-    "outcome_to_council": "send the plan to the council",
-    "outcome_adopted": "adopted",
-    "outcome_returned": "returned to the {phase} phase",
-    "outcome_postponed": "postponed",
-    "outcome_adopted_with_changes": "adopted with changes",
-    "ev_vote_cast": "Vote ({role}): {outcome}",
-    "ev_vote_withdrawn": "The project leader withdrew the item from the vote ({step}): {reason}",
-    "ev_content_amended": "The council's changes: new content version {version} (amends version {amends})",
-    "votes_for": "votes for: {voters} ({needed} needed)",
-    "postponed_to": "to the meeting on {date}",
-    "meeting": "case {case}, meeting {date}",
-    "early": " (before the deadline)",
-    "ev_plan_created": "Plan created",
-    "ev_phase_started": "Phase started: {phase}",
-    "ev_phase_completed": "Phase completed: {phase}",
-    "ev_content_submitted": "Content submitted ({goals} goals, {strategies} strategies, "
-    "{measures} measures)",
-    "ev_comment_round_opened": "Comment round opened, deadline {deadline}",
-    "ev_comment_recorded": "Comment: “{text}”",
-    "ev_comment_round_closed": "Comment round closed: {count} comments",
-    "ev_sign_off_given": "Approved: {step}",
-    "ev_changes_requested": "Changes requested ({step}): {reason}",
-    "ev_anchoring_recorded": "{step}: {form}",
-    "ev_draft_step_completed": "Done: {step}",
-    "ev_hearing_opened": "Hearing opened, deadline {deadline}",
-    "ev_hearing_response_received": "Hearing response from {name}",
-    "ev_hearing_closed": "Hearing closed: {count} responses",
-    "ev_hearing_summary_submitted": "Summary of the hearing submitted",
-    "ev_hearing_decided": "Decision after the hearing: {outcome}",
-    "ev_council_decided": "Municipal council: {outcome}",
-    "ev_plan_adopted": "Plan adopted, content version {version}",
-    "ev_revision_schedule_created": "Yearly revision scheduled: {month}/{day} at {hour}:00 ({tz}), until {end}",
-    "ev_revision_schedule_changed": "Revision schedule: {action}",
-    "ev_revision_reminder_sent": "Revision {year} reminder sent to {count} people",
-    "ev_reporting_round_opened": "Reporting round {year} opened for {count} measures, deadline {deadline}",
-    "ev_measure_reported": "Measure {measure} reported: {status}",
-    "ev_goal_indicator_reported": "Indicator of goal {goal}: {value}",
-    "ev_reporting_round_closed": "Reporting round {year} closed; not reported: {missing}",
-    "ev_report_reminder_recorded": "Reminder for {count} unreported measures",
-    "ev_scorecard_recorded": "Scorecard {year}: {done} of {total} measures done",
-    "ev_measure_changes_proposed": "Changes to measures proposed: content version {version}",
-    "ev_measure_changes_signed_off": "Changes to measures approved (version {version})",
-    "ev_measure_changes_rejected": "Changes to measures rejected: {reason}",
-    "ev_content_revised": "Revised plan in force: content version {version}",
-    "ev_revision_concluded": "Revision {year} concluded: {outcome}",
-    "note": "note: {note}",
-    "duration_minutes": "{n} min",
-    "duration_hours": "{n} h",
-    "duration_days": "{n} d",
-    "page_label": "Audit report",
-}
+def _report_labels(language: Language) -> dict[str, str]:
+    """The report's own labels from the shared catalogue (keys ``report.*``)."""
+    return {
+        key.removeprefix("report."): text
+        for key, text in catalogue.labels(language).items()
+        if key.startswith("report.")
+    }
 
+
+# Every label on the page comes from the catalogue. Placeholders in braces are filled with
+# values from the record and the result is escaped as a whole.
+NB: dict[str, str] = _report_labels("nb")
+EN: dict[str, str] = _report_labels("en")
 LABELS: dict[str, dict[str, str]] = {"nb": NB, "en": EN}
 
 # Which phase an event belongs to when it does not name one itself.
@@ -520,10 +181,7 @@ class _Text:
         return escape(self.raw(key, **values))
 
     def phase(self, phase: Phase | None) -> str:
-        if phase is None:
-            return ""
-        spec = phase_spec(phase)
-        return spec.title_nb if self.language == "nb" else spec.title_en
+        return catalogue.phase_name(phase.value if phase else None, self.language)
 
     def step(self, step_key: str) -> str:
         try:
@@ -533,34 +191,25 @@ class _Text:
         return step.title_nb if self.language == "nb" else step.title_en
 
     def role(self, role: str) -> str:
-        return self.labels.get(f"role_{role}", role)
+        return catalogue.role_name(role, self.language)
 
-    def moment(self, at: datetime, *, seconds: bool = False, zone: ZoneInfo = OSLO) -> str:
-        local = at.astimezone(zone)
-        time = "%H:%M:%S" if seconds else "%H:%M"
-        if self.language == "nb":
-            return local.strftime(f"%d.%m.%Y kl. {time}")
-        return local.strftime(f"%Y-%m-%d {time}")
+    def moment(self, at: datetime, *, seconds: bool = False) -> str:
+        return fmt.moment(at, self.language, seconds=seconds)
 
     def span(self, start: datetime, end: datetime) -> str:
-        """'21.11.2026 kl. 12:21 – 12:40' within a day, both moments in full otherwise."""
+        """'21. november 2026 kl. 12.21 – 12.40' within a day, both moments in full otherwise."""
         if start.astimezone(OSLO).date() == end.astimezone(OSLO).date():
-            return f"{self.moment(start)} – {end.astimezone(OSLO):%H:%M}"
+            return f"{self.moment(start)} – {fmt.clock(end, self.language)}"
         return f"{self.moment(start)} – {self.moment(end)}"
 
     def decimal(self, value: Decimal) -> str:
-        return str(value).replace(".", ",") if self.language == "nb" else str(value)
+        return fmt.number(value, self.language)
 
     def day(self, at: datetime) -> str:
-        local = at.astimezone(OSLO)
-        return local.strftime("%d.%m.%Y" if self.language == "nb" else "%Y-%m-%d")
+        return fmt.day(at, self.language)
 
     def nok(self, amount: int | None) -> str:
-        if amount is None:
-            return self("unknown_cost")
-        if self.language == "nb":
-            return f"{amount:,}".replace(",", "\u00a0") + "\u00a0kr"
-        return f"NOK\u00a0{amount:,}"
+        return fmt.money(amount, self.language, unknown=self("unknown_cost"))
 
     def duration(self, span: timedelta) -> str:
         minutes = span.total_seconds() / 60
@@ -577,9 +226,8 @@ def _utc_cell(at: datetime) -> str:
 
 
 def _oslo_cell(text: _Text, at: datetime) -> str:
-    local = at.astimezone(OSLO)
-    day = local.strftime("%d.%m.%Y" if text.language == "nb" else "%Y-%m-%d")
-    return f"{day}<br>{local:%H:%M:%S}"
+    day = fmt.short_day(at, text.language)
+    return f"{day}<br>{fmt.clock(at, text.language, seconds=True)}"
 
 
 def _short(value: str | None, length: int = 12) -> str:
@@ -722,7 +370,10 @@ def _describe_revision(text: _Text, event: Event) -> str:  # noqa: PLR0911, PLR0
                 end=text.moment(event.end_at),
             )
         case RevisionScheduleChanged():
-            line = text.raw("ev_revision_schedule_changed", action=event.action.value)
+            line = text.raw(
+                "ev_revision_schedule_changed",
+                action=catalogue.schedule_action_name(event.action.value, text.language),
+            )
             return f"{line} – {event.reason}" if event.reason else line
         case RevisionReminderSent():
             return text.raw(
@@ -736,13 +387,21 @@ def _describe_revision(text: _Text, event: Event) -> str:  # noqa: PLR0911, PLR0
                 deadline=text.moment(event.deadline),
             )
         case MeasureReported():
-            value = f" ({event.indicator_value})" if event.indicator_value is not None else ""
+            value = (
+                f" ({text.decimal(event.indicator_value)})"
+                if event.indicator_value is not None
+                else ""
+            )
             line = text.raw(
-                "ev_measure_reported", measure=event.measure_id, status=event.status.value
+                "ev_measure_reported",
+                measure=event.measure_id,
+                status=catalogue.status_name(event.status.value, text.language),
             )
             return line + value
         case GoalIndicatorReported():
-            return text.raw("ev_goal_indicator_reported", goal=event.goal_id, value=event.value)
+            return text.raw(
+                "ev_goal_indicator_reported", goal=event.goal_id, value=text.decimal(event.value)
+            )
         case ReportingRoundClosed():
             return text.raw(
                 "ev_reporting_round_closed",
@@ -765,7 +424,11 @@ def _describe_revision(text: _Text, event: Event) -> str:  # noqa: PLR0911, PLR0
         case ContentRevised():
             return text.raw("ev_content_revised", version=event.content_version)
         case RevisionConcluded():
-            return text.raw("ev_revision_concluded", year=event.year, outcome=event.outcome)
+            return text.raw(
+                "ev_revision_concluded",
+                year=event.year,
+                outcome=catalogue.revision_outcome_name(event.outcome, text.language),
+            )
     return event.type  # pragma: no cover - every event type has a case
 
 
