@@ -152,7 +152,11 @@ async def verify(plan_id: PlanId, ctx: Context, me: Me) -> Verification:
     )
 
 
-_MEDIA = {"jsonl": "application/zip", "csv": "text/csv", "html": "text/html"}
+_MEDIA = {
+    "jsonl": "application/zip",
+    "csv": "text/csv; charset=utf-8",
+    "html": "text/html",
+}
 
 
 @router.get(
@@ -167,6 +171,7 @@ async def export(
     *,
     format: Literal["jsonl", "csv", "html"] = "jsonl",
     lang: Literal["nb", "en"] = "nb",
+    separator: Literal["semicolon", "comma"] = "semicolon",
 ) -> FileResponse:
     store = await _store(ctx, me, plan_id)
     chain = await store.verify(plan_id)
@@ -193,7 +198,7 @@ async def export(
             from audit.export import export_csv
 
             out = folder / f"{plan_id}-{stamp}.csv"
-            await export_csv(store, plan_id, out)
+            await export_csv(store, plan_id, out, separator=separator)
         else:
             from audit.report import export_html
 

@@ -498,6 +498,7 @@ async def export(
     language: str = "nb",
     *,
     log: LogCheck | None = None,
+    separator: str = "semicolon",
 ) -> int:
     now = datetime.now(UTC)
     total, _ = await store.head(plan_id)
@@ -525,7 +526,7 @@ async def export(
     elif fmt == "csv":
         from audit.export import export_csv
 
-        rows = await export_csv(store, plan_id, out_path, progress=progress)
+        rows = await export_csv(store, plan_id, out_path, progress=progress, separator=separator)
         print(f"\nexported {rows} decisions of {plan_id} to {out_path}")
     else:
         from audit.report import export_html

@@ -136,6 +136,12 @@ def _audit_parser(sub: Any) -> None:
     export.add_argument("--format", choices=("jsonl", "csv", "html"), required=True)
     export.add_argument("--out", type=Path, required=True)
     export.add_argument("--lang", choices=("nb", "en"), default="nb", help="for html")
+    export.add_argument(
+        "--separator",
+        choices=("semicolon", "comma"),
+        default="semicolon",
+        help="for csv: semicolon (default, what Norwegian Excel opens) or comma",
+    )
     log_cli.add_audit_parsers(audit_sub)
 
 
@@ -316,7 +322,15 @@ async def _audit(settings: Settings, args: argparse.Namespace) -> int:
                 task_queue=settings.temporal_task_queue,
                 log=log,
             )
-        return await commands.export(store, args.plan_id, args.format, args.out, args.lang, log=log)
+        return await commands.export(
+            store,
+            args.plan_id,
+            args.format,
+            args.out,
+            args.lang,
+            log=log,
+            separator=args.separator,
+        )
 
 
 async def _tokens(settings: Settings, args: argparse.Namespace) -> int:

@@ -250,7 +250,11 @@ async def test_audit_commands_through_the_cli(
         )
         == 0
     )
-    assert spreadsheet.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert spreadsheet.read_bytes().startswith(b"\xef\xbb\xbfversion;")  # Excel's own
+    with_commas = tmp_path / "decisions-comma.csv"
+    argv = ["audit", "export", plan, "--format", "csv", "--separator", "comma"]
+    assert await asyncio.to_thread(main, [*argv, "--out", str(with_commas)]) == 0
+    assert with_commas.read_bytes().startswith(b"\xef\xbb\xbfversion,")
     assert (
         await asyncio.to_thread(
             main,
