@@ -156,12 +156,14 @@ _MEDIA = {
     "jsonl": "application/zip",
     "csv": "text/csv; charset=utf-8",
     "html": "text/html",
+    "pdf": "application/pdf",
 }
 
 
 @router.get(
     "/plans/{plan_id}/export",
-    summary="download the record: jsonl (zip of events and manifest), csv or html",
+    summary="download the record: jsonl (zip of events and manifest), csv, or the report as "
+    "html or pdf",
     response_class=FileResponse,
 )
 async def export(
@@ -169,7 +171,7 @@ async def export(
     ctx: Context,
     me: Me,
     *,
-    format: Literal["jsonl", "csv", "html"] = "jsonl",
+    format: Literal["jsonl", "csv", "html", "pdf"] = "jsonl",
     lang: Literal["nb", "en"] = "nb",
     separator: Literal["semicolon", "comma"] = "semicolon",
 ) -> FileResponse:
@@ -199,6 +201,11 @@ async def export(
 
             out = folder / f"{plan_id}-{stamp}.csv"
             await export_csv(store, plan_id, out, separator=separator)
+        elif format == "pdf":
+            from audit.report import export_pdf
+
+            out = folder / f"{plan_id}-{stamp}-{lang}.pdf"
+            await export_pdf(store, plan_id, out, language=lang, generated_at=now)
         else:
             from audit.report import export_html
 

@@ -529,14 +529,15 @@ async def export(
         rows = await export_csv(store, plan_id, out_path, progress=progress, separator=separator)
         print(f"\nexported {rows} decisions of {plan_id} to {out_path}")
     else:
-        from audit.report import export_html
+        from audit.report import export_html, export_pdf
 
         lang: Literal["nb", "en"] = "en" if language == "en" else "nb"
         from eventstore.log import MerkleLog
 
         merkle_log = MerkleLog(store.pool)
         checkpoint = await merkle_log.latest_cosigned() or await merkle_log.latest_checkpoint()
-        await export_html(
+        write = export_pdf if fmt == "pdf" else export_html
+        await write(
             store,
             plan_id,
             out_path,

@@ -1228,16 +1228,42 @@ async def export_html(
     page = render_report(
         events, language=language, generated_at=generated_at, checkpoint=checkpoint
     )
-    await asyncio.to_thread(_write_atomically, Path(out), page)
+    await asyncio.to_thread(_write_atomically, Path(out), page.encode("utf-8"))
     return len(events)
 
 
-def _write_atomically(out: Path, page: str) -> None:
+async def export_pdf(
+    store: EventStore,
+    plan_id: str,
+    out: Path,
+    *,
+    language: Language = "nb",
+    generated_at: datetime,
+    checkpoint: str | None = None,
+) -> int:
+    """As :func:`export_html`, the same page printed to a PDF by WeasyPrint."""
+    from documents.pdf import html_to_pdf
+
+    events = [event async for event in store.iter_stream(plan_id)]
+    if not events:
+        raise UnknownPlanError(
+            f"no plan '{plan_id}' in the event store: it has no events under that id "
+            "(plan ids look like '1804-boligplan-2026')"
+        )
+    page = render_report(
+        events, language=language, generated_at=generated_at, checkpoint=checkpoint
+    )
+    document = await asyncio.to_thread(html_to_pdf, page)
+    await asyncio.to_thread(_write_atomically, Path(out), document)
+    return len(events)
+
+
+def _write_atomically(out: Path, page: bytes) -> None:
     """A reader of ``out`` sees the old file or the whole new one, never a part."""
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        with os.fdopen(fd, "wb") as handle:
             # mkstemp makes the file private; a report is for others to read: keep the
             # mode of the file it replaces, or make it readable like any new document.
             mode = stat.S_IMODE(out.stat().st_mode) if out.exists() else 0o644

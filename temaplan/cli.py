@@ -133,9 +133,14 @@ def _audit_parser(sub: Any) -> None:
     replay.add_argument("plan_id")
     export = audit_sub.add_parser("export", help="export the decision record")
     export.add_argument("plan_id")
-    export.add_argument("--format", choices=("jsonl", "csv", "html"), required=True)
+    export.add_argument(
+        "--format",
+        choices=("jsonl", "csv", "html", "pdf"),
+        required=True,
+        help="jsonl (the evidence), csv (for spreadsheets), html or pdf (the audit report)",
+    )
     export.add_argument("--out", type=Path, required=True)
-    export.add_argument("--lang", choices=("nb", "en"), default="nb", help="for html")
+    export.add_argument("--lang", choices=("nb", "en"), default="nb", help="for html and pdf")
     export.add_argument(
         "--separator",
         choices=("semicolon", "comma"),
