@@ -1,10 +1,12 @@
 """The auditors' report: one plan's decision record as a single printable HTML page.
 
 The export is evidence. Everything on the page comes from the plan's stored events: the
-facts, a timeline figure drawn here as inline SVG, every event in the decision table,
-the hearing responses with their texts, and the adopted goal -> strategy -> measure
-hierarchy. The page has no scripts and no web fonts, and it fetches nothing. Every text
-from the record is escaped. The report recomputes the hash chain and the adopted
+facts, a timeline figure as inline SVG, every event in the decision table, the hearing
+responses with their texts, and the adopted goal -> strategy -> measure hierarchy. This
+module reads the record into plain values; the Jinja2 templates
+documents/templates/report.html and report_timeline.svg lay them out, with the labels from
+the catalogue. The page has no scripts and no web fonts, and it fetches nothing. Every text
+from the record is escaped by the template. The report recomputes the hash chain and the adopted
 content hash itself and says whether they hold.
 
 ``render_report`` is pure: the same events, language and ``generated_at`` always give
@@ -23,13 +25,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from html import escape
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import catalogue
 from catalogue import Language
 from catalogue import formats as fmt
+from documents.render import render
 from domain.attestation import actor_kind
 from domain.canonical import CanonicalFormError
 from domain.events import (
@@ -91,7 +94,7 @@ def _report_labels(language: Language) -> dict[str, str]:
 
 
 # Every label on the page comes from the catalogue. Placeholders in braces are filled with
-# values from the record and the result is escaped as a whole.
+# values from the record; the template escapes the result as a whole.
 NB: dict[str, str] = _report_labels("nb")
 EN: dict[str, str] = _report_labels("en")
 LABELS: dict[str, dict[str, str]] = {"nb": NB, "en": EN}
@@ -165,7 +168,7 @@ class UnknownPlanError(LookupError):
 
 
 class _Text:
-    """Labels in one language; every result is escaped, values included."""
+    """Labels and values in one language, unescaped: the template escapes what it shows."""
 
     def __init__(self, language: Language) -> None:
         if language not in LABELS:
@@ -176,9 +179,6 @@ class _Text:
     def raw(self, key: str, **values: object) -> str:
         text = self.labels[key]
         return text.format(**values) if values else text
-
-    def __call__(self, key: str, **values: object) -> str:
-        return escape(self.raw(key, **values))
 
     def phase(self, phase: Phase | None) -> str:
         return catalogue.phase_name(phase.value if phase else None, self.language)
@@ -209,7 +209,7 @@ class _Text:
         return fmt.day(at, self.language)
 
     def nok(self, amount: int | None) -> str:
-        return fmt.money(amount, self.language, unknown=self("unknown_cost"))
+        return fmt.money(amount, self.language, unknown=self.raw("unknown_cost"))
 
     def duration(self, span: timedelta) -> str:
         minutes = span.total_seconds() / 60
@@ -218,22 +218,6 @@ class _Text:
         if minutes < 48 * 60:
             return self.raw("duration_hours", n=round(minutes / 60))
         return self.raw("duration_days", n=round(minutes / 1440))
-
-
-def _utc_cell(at: datetime) -> str:
-    utc = at.astimezone(UTC)
-    return f"{utc:%Y-%m-%d}<br>{utc:%H:%M:%S}"
-
-
-def _oslo_cell(text: _Text, at: datetime) -> str:
-    day = fmt.short_day(at, text.language)
-    return f"{day}<br>{fmt.clock(at, text.language, seconds=True)}"
-
-
-def _short(value: str | None, length: int = 12) -> str:
-    if not value:
-        return ""
-    return f'<code class="hash" title="{escape(value)}">{escape(value[:length])}</code>'
 
 
 def _phase_of(event: Event, running: Phase | None) -> Phase | None:
@@ -507,7 +491,8 @@ def _axis_ticks(start: datetime, end: datetime) -> tuple[list[datetime], str]:
     return ticks, fmt
 
 
-def _timeline_svg(text: _Text, title: str, runs: list[_PhaseRun], last: datetime) -> str:
+def _timeline(text: _Text, title: str, runs: list[_PhaseRun], last: datetime) -> dict[str, Any]:
+    """The timeline figure's geometry and words; templates/report_timeline.svg draws it."""
     width, label_w, right = 800, 150, 16
     row_h, bar_y, bar_h, top = 46, 6, 16, 8
     x0, x1 = label_w, width - right
@@ -519,21 +504,20 @@ def _timeline_svg(text: _Text, title: str, runs: list[_PhaseRun], last: datetime
         return x0 + (x1 - x0) * (at - start).total_seconds() / total
 
     axis_y = top + row_h * len(runs) + 4
-    height = axis_y + 26 + 30
-    parts: list[str] = []
+    ticks, tick_format = _axis_ticks(start, end)
+    tick_rows = [
+        {
+            "x": x(tick),
+            "label": fmt.short_day(tick, text.language)
+            if tick_format == "DAY"
+            else fmt.clock(tick, text.language)
+            if tick_format == "%H:%M"
+            else f"{fmt.short_day(tick, text.language)[:5]} {fmt.clock(tick, text.language)}",
+        }
+        for tick in ticks
+    ]
+    rows: list[dict[str, Any]] = []
     described: list[str] = []
-    # Grid and axis first, so the bars and marks are drawn over them.
-    ticks, fmt = _axis_ticks(start, end)
-    day_fmt = "%d.%m.%Y" if text.language == "nb" else "%Y-%m-%d"
-    for tick in ticks:
-        tx = x(tick)
-        label = tick.strftime(day_fmt if fmt == "DAY" else fmt)
-        parts.append(
-            f'<line class="grid" x1="{tx:.1f}" y1="{top}" x2="{tx:.1f}" y2="{axis_y}"/>'
-            f'<text class="tick" x="{tx:.1f}" y="{axis_y + 16}" text-anchor="middle">'
-            f"{escape(label)}</text>"
-        )
-    parts.append(f'<line class="axis" x1="{x0}" y1="{axis_y}" x2="{x1}" y2="{axis_y}"/>')
     for index, run in enumerate(runs):
         y = top + index * row_h
         run_end = run.end or last
@@ -556,59 +540,50 @@ def _timeline_svg(text: _Text, title: str, runs: list[_PhaseRun], last: datetime
                 count=len(run.marks),
             )
         )
-        colour = _PHASE_COLOURS[run.phase]
-        parts.append(
-            f'<g class="phase-row" data-phase="{escape(run.phase.value)}">'
-            f'<text class="phase-name" x="8" y="{y + bar_y + 13}">{escape(name)}</text>'
-            f'<rect class="phase-bar" x="{bx:.1f}" y="{y + bar_y}" width="{bw:.1f}" '
-            f'height="{bar_h}" rx="2" fill="{colour}">'
-            f"<title>{escape(name)}: {escape(span)} ({escape(duration)})</title></rect>"
-        )
         # The dates under the bar: from its start when they fit, else ending at the axis end.
         dates = f"{span} · {duration}"
-        estimate = len(dates) * 6.2
-        anchor, tx = ("start", bx) if bx + estimate <= x1 else ("end", float(x1))
-        parts.append(
-            f'<text class="phase-dates" x="{tx:.1f}" y="{y + bar_y + bar_h + 14}" '
-            f'text-anchor="{anchor}">{escape(dates)}</text>'
+        anchor, dates_x = ("start", bx) if bx + len(dates) * 6.2 <= x1 else ("end", float(x1))
+        marks = [
+            {
+                "x": x(event.occurred_at),
+                "ruling": event.type in _RULINGS,
+                "tip": f"v{version} · {text.moment(event.occurred_at)} · {_describe(text, event)}",
+            }
+            for version, event in run.marks
+        ]
+        rows.append(
+            {
+                "phase": run.phase.value,
+                "name": name,
+                "y": y + bar_y,
+                "bx": bx,
+                "bw": bw,
+                "colour": _PHASE_COLOURS[run.phase],
+                "tip": f"{name}: {span} ({duration})",
+                "dates": dates,
+                "dates_x": dates_x,
+                "anchor": anchor,
+                "marks": marks,
+            }
         )
-        for version, event in run.marks:
-            mx = x(event.occurred_at)
-            tip = f"v{version} · {text.moment(event.occurred_at)} · {_describe(text, event)}"
-            if event.type in _RULINGS:
-                cy = y + bar_y + bar_h / 2
-                parts.append(
-                    f'<path class="mark ruling" d="M{mx:.1f} {cy - 8:.1f} l6 8 l-6 8 l-6 -8 z">'
-                    f"<title>{escape(tip)}</title></path>"
-                )
-            else:
-                parts.append(
-                    f'<line class="mark" x1="{mx:.1f}" y1="{y + bar_y - 3}" x2="{mx:.1f}" '
-                    f'y2="{y + bar_y + bar_h + 3}"><title>{escape(tip)}</title></line>'
-                )
-        parts.append("</g>")
-    # Legend under the axis.
-    ly = axis_y + 44
-    parts.append(
-        f'<g class="legend"><rect x="{x0}" y="{ly - 10}" width="22" height="10" rx="2" '
-        f'fill="#888"/><text x="{x0 + 28}" y="{ly}">{text("legend_phase")}</text>'
-        f'<line class="mark" x1="{x0 + 110}" y1="{ly - 12}" x2="{x0 + 110}" y2="{ly + 2}"/>'
-        f'<text x="{x0 + 118}" y="{ly}">{text("legend_decision")}</text>'
-        f'<path class="mark ruling" d="M{x0 + 230} {ly - 13} l6 8 l-6 8 l-6 -8 z"/>'
-        f'<text x="{x0 + 242}" y="{ly}">{text("legend_key")}</text></g>'
-    )
-    svg_title = text("timeline_title", title=title)
-    desc = text("timeline_desc", phases="; ".join(described))
-    return (
-        f'<svg class="timeline" viewBox="0 0 {width} {height}" width="{width}" '
-        f'height="{height}" role="img" aria-labelledby="timeline-title timeline-desc" '
-        f'preserveAspectRatio="xMinYMin meet">'
-        f'<title id="timeline-title">{svg_title}</title>'
-        f'<desc id="timeline-desc">{desc}</desc>' + "".join(parts) + "</svg>"
-    )
+    return {
+        "width": width,
+        "height": axis_y + 26 + 30,
+        "x0": x0,
+        "x1": x1,
+        "top": top,
+        "axis_y": axis_y,
+        "bar_h": bar_h,
+        "ticks": tick_rows,
+        "rows": rows,
+        "legend_y": axis_y + 44,
+        "title": text.raw("timeline_title", title=title),
+        "desc": text.raw("timeline_desc", phases="; ".join(described)),
+    }
 
 
-def _chain_status(text: _Text, stored: Sequence[StoredEvent]) -> str:
+def _chain_status(stored: Sequence[StoredEvent]) -> dict[str, Any]:
+    """Whether the hash chain holds, recomputed here: ok, or where it breaks and why."""
     checker = ChainChecker(stored[0].stream_id)
     for record in stored:
         try:
@@ -625,18 +600,10 @@ def _chain_status(text: _Text, stored: Sequence[StoredEvent]) -> str:
                 stored_hash=record.hash,
             )
         except CanonicalFormError as exc:
-            return (
-                '<strong class="bad">'
-                + text("chain_broken", version=record.version, problem=str(exc))
-                + "</strong>"
-            )
+            return {"ok": False, "version": record.version, "problem": str(exc)}
         if broken is not None:
-            return (
-                '<strong class="bad">'
-                + text("chain_broken", version=broken.version, problem=broken.problem)
-                + "</strong>"
-            )
-    return '<span class="ok">' + text("chain_ok", count=checker.checked) + "</span>"
+            return {"ok": False, "version": broken.version, "problem": broken.problem}
+    return {"ok": True, "count": checker.checked}
 
 
 def _facts(
@@ -647,117 +614,74 @@ def _facts(
     stored: Sequence[StoredEvent],
     events: Sequence[Event],
     adoption: datetime | None,
-) -> str:
+) -> dict[str, Any]:
     if state.status == "adopted" and adoption is not None:
-        status = text("status_adopted", at=text.moment(adoption))
+        status = text.raw("status_adopted", at=text.moment(adoption))
     elif state.status == "active":
-        status = text("status_active", phase=text.phase(state.phase))
+        status = text.raw("status_active", phase=text.phase(state.phase))
     else:
-        status = text("status_not_started")
-    adopted_hash = text("none")
+        status = text.raw("status_not_started")
+    adopted: dict[str, Any] | None = None
     if state.adopted_hash:
-        adopted = state.content(state.adopted_version)
-        computed = adopted.content.content_hash() if adopted else ""
-        check = (
-            f'<span class="ok">{text("hash_matches")}</span>'
-            if computed == state.adopted_hash
-            else f'<strong class="bad">{text("hash_differs", computed=computed or "?")}</strong>'
-        )
-        adopted_hash = f'<code class="hash">{escape(state.adopted_hash)}</code><br>{check}'
-    rows = [
-        ("plan_id", f"<code>{escape(state.plan_id or stored[0].stream_id)}</code>"),
-        ("municipality", escape(definition.municipality.name)),
-        ("municipality_number", escape(definition.municipality.number)),
-        ("title", escape(definition.title)),
-        ("plan_type", text(f"plan_type_{definition.plan_type.value}")),
-        ("period", f"{definition.period.from_year}–{definition.period.to_year}"),
-        ("target_areas", "<br>".join(escape(a) for a in definition.target_areas)),
-        ("status", status),
-        (
-            "adopted_version",
-            str(state.adopted_version) if state.adopted_version else text("none"),
-        ),
-        ("adopted_hash", adopted_hash),
-        ("event_count", str(len(stored))),
-        ("first_hash", f'<code class="hash">{escape(stored[0].hash)}</code>'),
-        ("last_hash", f'<code class="hash">{escape(stored[-1].hash)}</code>'),
-        ("chain", _chain_status(text, stored)),
-        (
-            "plan_time",
-            f"{escape(text.moment(events[0].occurred_at))} – "
-            f"{escape(text.moment(events[-1].occurred_at))}",
-        ),
-    ]
-    facts = "".join(
-        f"<tr><th scope='row'>{text(key)}</th><td>{value}</td></tr>" for key, value in rows
-    )
-    people = "".join(
-        f"<tr><td>{escape(p.name)}</td><td><code>{escape(p.id)}</code></td>"
-        f"<td>{escape(', '.join(text.role(r.value) for r in p.roles))}</td></tr>"
-        for p in definition.participants
-    )
-    return (
-        f'<section id="facts"><h2>{text("facts")}</h2>'
-        f'<table class="facts"><tbody>{facts}</tbody></table>'
-        f"<h3>{text('participants')}</h3>"
-        f'<table class="participants"><thead><tr><th scope="col">{text("name")}</th>'
-        f'<th scope="col">{text("id")}</th><th scope="col">{text("roles")}</th></tr></thead>'
-        f"<tbody>{people}</tbody></table></section>"
-    )
+        version = state.content(state.adopted_version)
+        computed = version.content.content_hash() if version else ""
+        adopted = {
+            "hash": state.adopted_hash,
+            "matches": computed == state.adopted_hash,
+            "computed": computed or "?",
+        }
+    return {
+        "plan_id": state.plan_id or stored[0].stream_id,
+        "plan_type": text.raw(f"plan_type_{definition.plan_type.value}"),
+        "status": status,
+        "adopted_version": state.adopted_version,
+        "adopted": adopted,
+        "count": len(stored),
+        "first_hash": stored[0].hash,
+        "last_hash": stored[-1].hash,
+        "chain": _chain_status(stored),
+        "plan_time": f"{text.moment(events[0].occurred_at)} – "
+        f"{text.moment(events[-1].occurred_at)}",
+        "people": [
+            (p.name, p.id, ", ".join(text.role(r.value) for r in p.roles))
+            for p in definition.participants
+        ],
+    }
 
 
-def _attested_mark(text: _Text, record: StoredEvent) -> str:
-    """Whether the front door vouched for who decided (docs/audit-format.md)."""
-    kind = actor_kind(record.actor_role, record.data)
-    if kind not in {"attested", "unattested"}:
-        return ""
-    return f'<br><span class="actor-{kind}" data-actor="{kind}">{text("actor_" + kind)}</span>'
-
-
-def _decision_table(text: _Text, stored: Sequence[StoredEvent], events: Sequence[Event]) -> str:
-    rows: list[str] = []
+def _decision_rows(
+    text: _Text, stored: Sequence[StoredEvent], events: Sequence[Event]
+) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
     running: Phase | None = None
     for record, event in zip(stored, events, strict=True):
         if isinstance(event, PhaseStarted):
             running = event.phase
-        phase = _phase_of(event, running)
         content_version = getattr(event, "content_version", None)
         content_hash = getattr(event, "content_hash", None)
-        css = ' class="ruling"' if event.type in _RULINGS else ""
+        kind = actor_kind(record.actor_role, record.data)
+        utc = event.occurred_at.astimezone(UTC)
         rows.append(
-            f'<tr id="event-{record.version}" data-version="{record.version}"'
-            f' data-type="{escape(event.type)}"{css}>'
-            f'<td class="num">{record.version}</td>'
-            f"<td>{_oslo_cell(text, event.occurred_at)}</td>"
-            f"<td>{_utc_cell(event.occurred_at)}</td>"
-            f'<td><span class="actor">{escape(record.actor_id)}</span><br>'
-            f'<span class="role">{escape(text.role(record.actor_role))}</span>'
-            f"{_attested_mark(text, record)}</td>"
-            f"<td>{escape(_describe(text, event))}</td>"
-            f"<td>{escape(text.phase(phase))}</td>"
-            f'<td class="num">{content_version if content_version is not None else ""}</td>'
-            f"<td>{_short(content_hash if isinstance(content_hash, str) else None)}</td>"
-            f"<td>{_short(record.hash)}</td></tr>"
+            {
+                "version": record.version,
+                "type": event.type,
+                "ruling": event.type in _RULINGS,
+                "oslo_day": fmt.short_day(event.occurred_at, text.language),
+                "oslo_time": fmt.clock(event.occurred_at, text.language, seconds=True),
+                "utc_day": f"{utc:%Y-%m-%d}",
+                "utc_time": f"{utc:%H:%M:%S}",
+                "actor": record.actor_id,
+                "role": text.role(record.actor_role),
+                # Whether the front door vouched for who decided (docs/audit-format.md).
+                "attested": kind if kind in {"attested", "unattested"} else None,
+                "decision": _describe(text, event),
+                "phase": text.phase(_phase_of(event, running)),
+                "content_version": content_version,
+                "content_hash": content_hash if isinstance(content_hash, str) else None,
+                "hash": record.hash,
+            }
         )
-    columns = (
-        ("col_version", "c-ver"),
-        ("col_oslo", "c-time"),
-        ("col_utc", "c-time"),
-        ("col_actor", "c-actor"),
-        ("col_decision", "c-decision"),
-        ("col_phase", "c-phase"),
-        ("col_content_version", "c-cv"),
-        ("col_content_hash", "c-hash"),
-        ("col_event_hash", "c-hash"),
-    )
-    colgroup = "".join(f'<col class="{css}">' for _key, css in columns)
-    head = "".join(f'<th scope="col">{text(key)}</th>' for key, _css in columns)
-    return (
-        f'<section id="decisions"><h2>{text("decisions")}</h2>'
-        f'<p class="caption">{text("decisions_caption", count=len(stored))}</p>'
-        f'<table class="decisions"><colgroup>{colgroup}</colgroup>'
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></section>"
-    )
+    return rows
 
 
 @dataclass
@@ -794,22 +718,16 @@ def _hearing_rounds(stored: Sequence[StoredEvent], events: Sequence[Event]) -> l
     return rounds
 
 
-def _paragraphs(value: str) -> str:
-    return "".join(f"<p>{escape(part)}</p>" for part in value.split("\n\n") if part.strip())
-
-
-def _hearing(text: _Text, stored: Sequence[StoredEvent], events: Sequence[Event]) -> str:
-    rounds = _hearing_rounds(stored, events)
-    out = [f'<section id="hearing"><h2>{text("hearing")}</h2>']
-    if not rounds:
-        out.append(f"<p>{text('no_hearing')}</p></section>")
-        return "".join(out)
-    for number, hearing in enumerate(rounds, start=1):
-        out.append(f'<div class="round"><h3>{text("hearing_round", n=number)}</h3><p>')
+def _hearings(
+    text: _Text, stored: Sequence[StoredEvent], events: Sequence[Event]
+) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for hearing in _hearing_rounds(stored, events):
+        facts = []
         if hearing.opened is not None:
             opened = hearing.opened[1]
-            out.append(
-                text(
+            facts.append(
+                text.raw(
                     "hearing_round_facts",
                     opened=text.moment(opened.occurred_at),
                     version=opened.content_version,
@@ -818,74 +736,63 @@ def _hearing(text: _Text, stored: Sequence[StoredEvent], events: Sequence[Event]
             )
         if hearing.closed is not None:
             key = "hearing_closed_early" if hearing.closed.early else "hearing_closed_at"
-            out.append(
-                " "
-                + text(
+            facts.append(
+                text.raw(
                     key,
                     closed=text.moment(hearing.closed.occurred_at),
                     count=hearing.closed.response_count,
                 )
             )
         else:
-            out.append(" " + text("hearing_still_open"))
-        out.append("</p></div>")
-        if hearing.responses:
-            body = "".join(
-                f'<tr id="response-{escape(r.response_id)}"><td class="num">{version}</td>'
-                f"<td>{escape(r.name)}</td><td>{escape(r.organisation or '')}</td>"
-                f'<td class="response-text">{escape(r.text)}</td>'
-                f"<td>{_oslo_cell(text, r.occurred_at)}</td></tr>"
-                for version, r in hearing.responses
-            )
-            out.append(
-                '<table class="responses"><thead><tr>'
-                f'<th scope="col">{text("col_version")}</th>'
-                f'<th scope="col">{text("name")}</th>'
-                f'<th scope="col">{text("col_organisation")}</th>'
-                f'<th scope="col">{text("col_response")}</th>'
-                f'<th scope="col">{text("col_received")}</th>'
-                f"</tr></thead><tbody>{body}</tbody></table>"
-            )
-        else:
-            out.append(f"<p>{text('hearing_none')}</p>")
-        out.append(f'<div class="weighing"><h4>{text("weighing")}</h4>')
-        for version, summary in hearing.summaries:
-            out.append(
-                '<div class="summary"><p class="by">'
-                + text(
-                    "summary_by",
-                    actor=summary.actor_id,
-                    at=text.moment(summary.occurred_at),
-                    version=version,
-                )
-                + f"</p><blockquote>{_paragraphs(summary.summary)}</blockquote></div>"
-            )
-        if not hearing.summaries:
-            out.append(f"<p>{text('no_summary')}</p>")
-        for version, decided in hearing.decisions:
-            out.append(
-                '<p class="decided"><strong>'
-                + text(
-                    "decision_by",
-                    actor=", ".join(decided.voters) or decided.actor_id,
-                    at=text.moment(decided.occurred_at),
-                    version=version,
-                    outcome=text.raw(f"outcome_{decided.outcome}"),
-                )
-                + "</strong>"
-                + (f"<br>{text('reason', reason=decided.reason)}" if decided.reason else "")
-                + "</p>"
-            )
-        if not hearing.decisions:
-            out.append(f"<p>{text('no_decision')}</p>")
-        out.append("</div>")
-    out.append("</section>")
-    return "".join(out)
+            facts.append(text.raw("hearing_still_open"))
+        out.append(
+            {
+                "facts": " ".join(facts),
+                "responses": [
+                    {
+                        "version": version,
+                        "id": r.response_id,
+                        "name": r.name,
+                        "organisation": r.organisation or "",
+                        "text": r.text,
+                        "day": fmt.short_day(r.occurred_at, text.language),
+                        "time": fmt.clock(r.occurred_at, text.language, seconds=True),
+                    }
+                    for version, r in hearing.responses
+                ],
+                "summaries": [
+                    {
+                        "by": text.raw(
+                            "summary_by",
+                            actor=s.actor_id,
+                            at=text.moment(s.occurred_at),
+                            version=version,
+                        ),
+                        "paragraphs": [p for p in s.summary.split("\n\n") if p.strip()],
+                    }
+                    for version, s in hearing.summaries
+                ],
+                "decisions": [
+                    {
+                        "by": text.raw(
+                            "decision_by",
+                            actor=", ".join(d.voters) or d.actor_id,
+                            at=text.moment(d.occurred_at),
+                            version=version,
+                            outcome=text.raw(f"outcome_{d.outcome}"),
+                        ),
+                        "reason": text.raw("reason", reason=d.reason) if d.reason else "",
+                    }
+                    for version, d in hearing.decisions
+                ],
+            }
+        )
+    return out
 
 
 def _indicator(text: _Text, indicator: Indicator) -> str:
     unit = f" {indicator.unit}" if indicator.unit else ""
-    return text(
+    return text.raw(
         "indicator",
         name=indicator.name,
         baseline=f"{text.decimal(indicator.baseline)}{unit}",
@@ -893,208 +800,82 @@ def _indicator(text: _Text, indicator: Indicator) -> str:
     )
 
 
-def _item_id(text: _Text, kind: str, item_id: str) -> str:
-    return f'{text(kind)} <code class="item-id">{escape(item_id)}</code>'
+def _measure(text: _Text, measure: Measure) -> dict[str, Any]:
+    return {
+        "id": measure.id,
+        "title": measure.title,
+        "completion": measure.completion_criterion,
+        "responsible": measure.responsible_unit,
+        "due_year": measure.due_year,
+        "investment": text.nok(measure.costs.investment_nok),
+        "running": text.nok(measure.costs.running_nok_per_year),
+        "basis": text.raw(f"basis_{measure.basis.value}"),
+        "actor": text.raw(f"actor_{measure.actor.value}"),
+        "target_groups": ", ".join(measure.target_groups),
+        "indicator": _indicator(text, measure.indicator) if measure.indicator else "",
+    }
 
 
-def _measure(text: _Text, measure: Measure) -> str:
-    """A measure and its facts, two facts to a row so that a measure stays short in print."""
-
-    def pair(key: str, value: str, span: int = 1) -> str:
-        return f"<th scope='row'>{text(key)}</th><td colspan='{span}'>{value}</td>"
-
-    rows = [
-        pair("completion", escape(measure.completion_criterion), span=3),
-        pair("responsible", escape(measure.responsible_unit))
-        + pair("due_year", str(measure.due_year)),
-        pair("investment", escape(text.nok(measure.costs.investment_nok)))
-        + pair("running", escape(text.nok(measure.costs.running_nok_per_year))),
-        pair("basis", text(f"basis_{measure.basis.value}"))
-        + pair("carried_out_by", text(f"actor_{measure.actor.value}")),
-    ]
-    if measure.target_groups:
-        rows.append(pair("target_groups", escape(", ".join(measure.target_groups)), span=3))
-    if measure.indicator is not None:
-        rows.append(f"<td colspan='4'>{_indicator(text, measure.indicator)}</td>")
-    body = "".join(f"<tr>{row}</tr>" for row in rows)
-    return (
-        f'<div class="measure" id="measure-{escape(measure.id)}" data-measure="{escape(measure.id)}">'
-        f'<p class="measure-title"><strong>{_item_id(text, "measure", measure.id)}</strong> '
-        f"{escape(measure.title)}</p>"
-        '<table class="measure-facts"><colgroup><col class="k"><col class="v"><col class="k">'
-        f'<col class="v"></colgroup><tbody>{body}</tbody></table></div>'
-    )
-
-
-def _hierarchy(text: _Text, state: PlanState, definition: PlanDefinition) -> str:
+def _hierarchy(text: _Text, state: PlanState, definition: PlanDefinition) -> dict[str, Any]:
     version: ContentVersion | None
     if state.adopted_version is not None:
-        version, heading = state.content(state.adopted_version), text("hierarchy")
+        version, heading = state.content(state.adopted_version), text.raw("hierarchy")
     else:
-        version, heading = state.latest_content(), text("hierarchy_latest")
-    out = [f'<section id="hierarchy"><h2>{heading}</h2>']
+        version, heading = state.latest_content(), text.raw("hierarchy_latest")
     if version is None:
-        out.append(f"<p>{text('hierarchy_none')}</p></section>")
-        return "".join(out)
+        return {"heading": heading, "version": None}
     content: PlanContent = version.content
-    out.append(
-        "<p>"
-        + text(
+    areas = list(definition.target_areas)
+    areas += [g.target_area for g in content.goals if g.target_area not in areas]
+    tree = []
+    for area in areas:
+        goals = []
+        for goal in (g for g in content.goals if g.target_area == area):
+            strategies = [
+                {
+                    "id": s.id,
+                    "title": s.title,
+                    "measures": [
+                        _measure(text, m) for m in content.measures if m.strategy_id == s.id
+                    ],
+                }
+                for s in content.strategies
+                if s.goal_id == goal.id
+            ]
+            goals.append(
+                {
+                    "id": goal.id,
+                    "title": goal.title,
+                    "target_groups": ", ".join(goal.target_groups),
+                    "indicator": _indicator(text, goal.indicator) if goal.indicator else "",
+                    "strategies": strategies,
+                }
+            )
+        if goals:
+            tree.append((area, goals))
+    totals = content.cost_totals()
+    unknown = content.measures_with_unknown_costs()
+    line = text.raw(
+        "totals",
+        count=len(content.measures),
+        investment=text.nok(totals.investment_nok),
+        running=text.nok(totals.running_nok_per_year),
+    )
+    if unknown:
+        line += " " + text.raw("totals_exclude", measures=", ".join(unknown))
+    return {
+        "heading": heading,
+        "version": version.version,
+        "facts": text.raw(
             "hierarchy_facts",
             version=version.version,
             at=text.moment(version.submitted_at),
             actor=version.submitted_by,
-        )
-        + f' <code class="hash">{escape(version.content_hash)}</code></p>'
-    )
-    if definition.vision:
-        out.append(
-            f'<p class="vision"><strong>{text("vision")}:</strong> {escape(definition.vision)}</p>'
-        )
-    areas = list(definition.target_areas)
-    areas += [g.target_area for g in content.goals if g.target_area not in areas]
-    for area in areas:
-        goals = [g for g in content.goals if g.target_area == area]
-        if not goals:
-            continue
-        out.append(f'<h3 class="area">{text("area", area=area)}</h3>')
-        for goal in goals:
-            out.append(
-                f'<div class="goal" id="goal-{escape(goal.id)}">'
-                f"<h4>{_item_id(text, 'goal', goal.id)}</h4><p>{escape(goal.title)}</p>"
-            )
-            if goal.target_groups:
-                out.append(
-                    f'<p class="meta">{text("target_groups")}: '
-                    f"{escape(', '.join(goal.target_groups))}</p>"
-                )
-            if goal.indicator is not None:
-                out.append(f'<p class="meta">{_indicator(text, goal.indicator)}</p>')
-            for strategy in (s for s in content.strategies if s.goal_id == goal.id):
-                out.append(
-                    f'<div class="strategy" id="strategy-{escape(strategy.id)}">'
-                    f"<h5>{_item_id(text, 'strategy', strategy.id)}</h5>"
-                    f"<p>{escape(strategy.title)}</p>"
-                )
-                measures = [m for m in content.measures if m.strategy_id == strategy.id]
-                out.extend(_measure(text, m) for m in measures)
-                if not measures:
-                    out.append(f'<p class="meta">{text("no_measures")}</p>')
-                out.append("</div>")
-            out.append("</div>")
-    totals = content.cost_totals()
-    unknown = content.measures_with_unknown_costs()
-    out.append(
-        '<p class="totals">'
-        + text(
-            "totals",
-            count=len(content.measures),
-            investment=text.nok(totals.investment_nok),
-            running=text.nok(totals.running_nok_per_year),
-        )
-        + (" " + text("totals_exclude", measures=", ".join(unknown)) if unknown else "")
-        + "</p></section>"
-    )
-    return "".join(out)
-
-
-_STYLE = """
-:root { color-scheme: light; }
-body { font-family: "Liberation Sans", "DejaVu Sans", Arial, Helvetica, sans-serif;
-  font-size: 15px; line-height: 1.45; color: #1b1b1b; background: #fff;
-  max-width: 64rem; margin: 2rem auto; padding: 0 1.25rem; }
-header .kicker { text-transform: uppercase; letter-spacing: .06em; font-size: .8rem;
-  color: #555; margin: 0; }
-h1 { font-size: 1.75rem; margin: .2rem 0 .5rem; line-height: 1.2; }
-h2 { font-size: 1.3rem; border-bottom: 2px solid #1f4e79; padding-bottom: .2rem;
-  margin: 2.2rem 0 .8rem; color: #1f4e79; }
-h3 { font-size: 1.1rem; margin: 1.4rem 0 .5rem; }
-h4 { font-size: 1rem; margin: 1rem 0 .3rem; }
-h5 { font-size: .95rem; margin: .8rem 0 .2rem; }
-p { margin: .3rem 0 .6rem; }
-.meta, .caption, .generated { color: #444; font-size: .9rem; }
-table { border-collapse: collapse; width: 100%; font-size: .85rem; margin: .4rem 0 1rem; }
-th, td { border: 1px solid #c5ccd6; padding: .3rem .45rem; text-align: left;
-  vertical-align: top; }
-thead th { background: #e8eef5; font-weight: bold; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-code, .hash { font-family: "Liberation Mono", "DejaVu Sans Mono", monospace;
-  font-size: .85em; }
-code.hash { word-break: break-all; }
-table.facts th { width: 16rem; background: #f4f6f9; font-weight: normal; }
-table.decisions { table-layout: fixed; font-size: .8rem; }
-table.decisions col.c-ver { width: 3.2rem; }
-table.decisions col.c-time { width: 6.4rem; }
-table.decisions col.c-actor { width: 10.5rem; }
-table.decisions col.c-phase { width: 6rem; }
-table.decisions col.c-cv { width: 4.2rem; }
-table.decisions col.c-hash { width: 7.6rem; }
-table.decisions td, table.decisions th { overflow-wrap: break-word; }
-table.decisions .role { color: #555; }
-tr.ruling td { background: #fff6d8; }
-.ok { color: #1d6b2f; }
-.bad { color: #b00020; }
-figure { margin: 1rem 0; }
-figcaption { color: #444; font-size: .9rem; margin-top: .3rem; }
-svg.timeline { width: 100%; height: auto; display: block; font-size: 12px; }
-svg.timeline .phase-name { font-size: 13px; font-weight: bold; fill: #1b1b1b; }
-svg.timeline .phase-dates { font-size: 11px; fill: #333; }
-svg.timeline .tick, svg.timeline .legend text { font-size: 11px; fill: #333; }
-svg.timeline .grid { stroke: #dde2e8; stroke-width: 1; }
-svg.timeline .axis { stroke: #555; stroke-width: 1; }
-svg.timeline line.mark { stroke: #111; stroke-width: 1.5; }
-svg.timeline path.mark.ruling { fill: #ffd23f; stroke: #111; stroke-width: 1.2; }
-.round { margin-top: .6rem; }
-.weighing { border-left: 3px solid #1f4e79; padding: .1rem .9rem; margin: .6rem 0 1.2rem;
-  background: #f6f8fb; }
-blockquote { margin: .2rem 0 .6rem 1rem; font-style: italic; }
-.response-text { white-space: pre-wrap; }
-.goal { margin: .6rem 0 1rem; }
-.strategy { margin: .4rem 0 .6rem 1rem; }
-.measure { border-left: 3px solid #2a9d5f; padding: .1rem .75rem; margin: .4rem 0 .8rem 1rem; }
-.measure-title { margin: .2rem 0; }
-table.measure-facts { font-size: .82rem; margin: .2rem 0 .3rem; }
-table.measure-facts { table-layout: fixed; }
-table.measure-facts col.k { width: 18%; }
-table.measure-facts col.v { width: 32%; }
-table.measure-facts th { font-weight: normal; background: #f4f6f9; }
-code.item-id { font-size: .85em; font-weight: normal; background: #eef1f5; padding: 0 .3em;
-  border-radius: 3px; }
-.totals { font-weight: bold; margin-top: 1rem; }
-footer { margin-top: 2.5rem; border-top: 1px solid #c5ccd6; padding-top: .5rem;
-  color: #555; font-size: .85rem; }
-@page { size: A4; margin: 14mm 12mm 16mm 12mm;
-  @bottom-left { content: "__PAGE_LABEL__"; font-family: "Liberation Sans", "DejaVu Sans",
-    Arial, sans-serif; font-size: 8pt; color: #555; }
-  @bottom-right { content: counter(page) " / " counter(pages); font-family: "Liberation Sans",
-    "DejaVu Sans", Arial, sans-serif; font-size: 8pt; color: #555; } }
-@media print {
-  * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-  html, body { font-size: 10pt; }
-  body { max-width: none; margin: 0; padding: 0; color: #000; }
-  h1 { font-size: 17pt; }
-  h2 { font-size: 13pt; margin-top: 14pt; }
-  h3 { font-size: 11pt; }
-  h4, h5 { font-size: 10pt; }
-  h2, h3, h4, h5 { break-after: avoid; page-break-after: avoid; }
-  table { font-size: 8.5pt; }
-  table.decisions { font-size: 7.5pt; }
-  table.decisions col.c-ver { width: 8mm; }
-  table.decisions col.c-time { width: 17mm; }
-  table.decisions col.c-actor { width: 28mm; }
-  table.decisions col.c-phase { width: 15mm; }
-  table.decisions col.c-cv { width: 13mm; }
-  table.decisions col.c-hash { width: 19mm; }
-  th, td { padding: 2pt 3pt; }
-  thead { display: table-header-group; }
-  tfoot { display: table-footer-group; }
-  tr, th, td, .measure, figure, .weighing, .goal > h4, .strategy > h5 {
-    break-inside: avoid; page-break-inside: avoid; }
-  figure { max-width: 100%; }
-  svg.timeline { width: 100% !important; max-width: 100%; height: auto; }
-  a { color: inherit; text-decoration: none; }
-}
-"""
+        ),
+        "hash": version.content_hash,
+        "tree": tree,
+        "totals": line,
+    }
 
 
 def _page_label(text: _Text, plan_id: str) -> str:
@@ -1109,7 +890,8 @@ def render_report(
     generated_at: datetime,
     checkpoint: str | None = None,
 ) -> str:
-    """The report for one plan's stored events, as a self-contained HTML page."""
+    """The report for one plan's stored events, as a self-contained HTML page
+    (documents/templates/report.html)."""
     if not events:
         raise ValueError("no events to report: a plan's stream has at least 'plan_created'")
     if generated_at.tzinfo is None:
@@ -1132,80 +914,34 @@ def render_report(
     )
     runs = _phase_runs(stored, domain_events)
     last = domain_events[-1].occurred_at
-    if runs:
-        timeline = (
-            f"<figure>{_timeline_svg(text, definition.title, runs, last)}"
-            f"<figcaption>{text('timeline_caption')}</figcaption></figure>"
-        )
-    else:
-        timeline = f"<p>{text('none')}</p>"
-    generated = text(
-        "generated",
-        oslo=text.moment(generated_at),
-        utc=generated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
-        count=len(stored),
+    return render(
+        "report.html",
+        language,
+        definition=definition,
+        generated=text.raw(
+            "generated",
+            oslo=text.moment(generated_at),
+            utc=generated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
+            count=len(stored),
+        ),
+        revises=text.raw("revises", plan=definition.revises.describe())
+        if definition.revises
+        else "",
+        page_label=_page_label(text, state.plan_id or ""),
+        facts=_facts(
+            text,
+            state=state,
+            definition=definition,
+            stored=stored,
+            events=domain_events,
+            adoption=adoption,
+        ),
+        timeline=_timeline(text, definition.title, runs, last) if runs else None,
+        decisions=_decision_rows(text, stored, domain_events),
+        hearings=_hearings(text, stored, domain_events),
+        hierarchy=_hierarchy(text, state, definition),
+        checkpoint=checkpoint,
     )
-    style = _STYLE.replace("__PAGE_LABEL__", _page_label(text, state.plan_id or ""))
-    return "\n".join(
-        [
-            "<!doctype html>",
-            f'<html lang="{language}">',
-            "<head>",
-            '<meta charset="utf-8">',
-            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f"<title>{text('page_label')}: {escape(definition.title)}</title>",
-            f"<style>{style}</style>",
-            "</head>",
-            "<body>",
-            f'<header><p class="kicker">{text("kicker")}</p>'
-            f"<h1>{escape(definition.title)}</h1>"
-            f'<p class="generated">{escape(definition.municipality.name)} · {generated}</p>'
-            + (
-                f'<p class="meta">{text("revises", plan=definition.revises.describe())}</p>'
-                if definition.revises
-                else ""
-            )
-            + f'<p class="meta">{text("evidence_note")}</p></header>',
-            "<main>",
-            _facts(
-                text,
-                state=state,
-                definition=definition,
-                stored=stored,
-                events=domain_events,
-                adoption=adoption,
-            ),
-            f'<section id="timeline"><h2>{text("timeline")}</h2>{timeline}</section>',
-            _decision_table(text, stored, domain_events),
-            _hearing(text, stored, domain_events),
-            _hierarchy(text, state, definition),
-            _checkpoint_section(language, checkpoint),
-            "</main>",
-            f"<footer>{text('footer')}</footer>",
-            "</body>",
-            "</html>",
-            "",
-        ]
-    )
-
-
-def _checkpoint_section(language: Language, checkpoint: str | None) -> str:
-    """The Merkle log's latest (co-)signed checkpoint, for an auditor to keep and to check
-    later records against (docs/audit-format.md, "Checkpoints")."""
-    if language == "nb":
-        title, none = "Signert sjekkpunkt for hele loggen", "Ingen sjekkpunkt er signert ennå."
-        note = (
-            "Loggens signerte tre-hode med vitnenes medsignaturer. Ta vare på det: en senere "
-            "eksport kontrolleres mot det med verify_export.py --checkpoint."
-        )
-    else:
-        title, none = "Signed checkpoint of the whole log", "No checkpoint has been signed yet."
-        note = (
-            "The log's signed tree head with the witnesses' cosignatures. Keep it: a later "
-            "export is checked against it with verify_export.py --checkpoint."
-        )
-    body = f"<p>{note}</p><pre>{escape(checkpoint)}</pre>" if checkpoint else f"<p>{none}</p>"
-    return f'<section id="checkpoint"><h2>{title}</h2>{body}</section>'
 
 
 async def export_html(

@@ -8,12 +8,14 @@ is not HTML and is not escaped.
 
 from __future__ import annotations
 
+import html
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 
 import catalogue
 from catalogue import Language
@@ -21,14 +23,25 @@ from catalogue import formats as _formats
 
 TEMPLATES = Path(__file__).parent / "templates"
 
-_env = Environment(
-    loader=FileSystemLoader(TEMPLATES),
-    autoescape=select_autoescape(enabled_extensions=("html", "svg"), default=False),
-    undefined=StrictUndefined,  # a misspelt name fails the render, not the reader
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
+
+def _escaped(value: object) -> object:
+    """Text from the record escaped as the standard library does it (``&quot;`` for a
+    quote), the form the documents have always had, so an escaped value can be found in
+    them by ``html.escape``; markup made by a template passes as it is."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return Markup(html.escape(value))
+    return value
+
+
+_OPTIONS: dict[str, Any] = {
+    "loader": FileSystemLoader(TEMPLATES),
+    "undefined": StrictUndefined,  # a misspelt name fails the render, not the reader
+    "trim_blocks": True,
+    "lstrip_blocks": True,
+    "keep_trailing_newline": True,
+}
+_markup = Environment(autoescape=True, finalize=_escaped, **_OPTIONS)
+_text = Environment(autoescape=False, **_OPTIONS)  # Markdown is not HTML
 
 
 class Formats:
@@ -62,6 +75,7 @@ def render(template: str, language: Language = catalogue.DEFAULT_LANGUAGE, **con
     def label(key: str, **values: object) -> str:
         return catalogue.t(key, language, **values)
 
-    return _env.get_template(template).render(
+    env = _markup if template.endswith((".html", ".svg")) else _text
+    return env.get_template(template).render(
         _=label, fmt=Formats(language), lang=language, **context
     )
