@@ -17,6 +17,7 @@ from audit import history as hist
 from audit.crosscheck import cross_check, decisions_in_history, stored_facts
 from audit.log_check import LogCheck
 from audit.temporal_history import replay_histories, run_histories
+from catalogue import Language
 from domain.gates import Awaited, PlanStatus, plan_status
 from domain.roles import Role
 from domain.state import PlanState, fold
@@ -32,13 +33,16 @@ async def show_history(
     where: hist.HistoryFilter,
     as_json: bool,
     out: TextIO | None = None,
+    *,
+    language: Language = "nb",
 ) -> int:
     out = out or sys.stdout
     printed = 0
-    async for row in hist.filtered(store.iter_stream(plan_id), where):
+    async for row, event in hist.filtered_events(store.iter_stream(plan_id), where):
         if not printed and not as_json:
-            print(hist.HEADER, file=out)
-        print(hist.as_json_line(row) if as_json else hist.as_table_line(row), file=out)
+            print(hist.header(language), file=out)
+        line = hist.as_json_line(row) if as_json else hist.table_line(row, event, language)
+        print(line, file=out)
         printed += 1
     if not printed:
         if not (await store.head(plan_id))[0]:

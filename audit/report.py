@@ -289,6 +289,11 @@ def _describe(text: _Text, event: Event) -> str:  # noqa: PLR0911, PLR0912 - one
     return _describe_vote(text, event)
 
 
+def describe(event: Event, language: Language = "nb") -> str:
+    """What the event decided, in words of ``language`` (for the CLI's history too)."""
+    return _describe(_Text(language), event)
+
+
 def _outcome(text: _Text, event: CouncilDecided | VoteCast) -> str:
     outcome = text.raw(f"outcome_{event.outcome}", phase=text.phase(event.return_to))
     if event.postponed_to is not None:

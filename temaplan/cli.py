@@ -117,6 +117,12 @@ def _audit_parser(sub: Any) -> None:
     history.add_argument("--since", type=_when)
     history.add_argument("--until", type=_when)
     history.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    history.add_argument(
+        "--lang",
+        choices=("nb", "en"),
+        default="nb",
+        help="the table in bokmål words (default) or with the record's English names",
+    )
     state = audit_sub.add_parser("state", help="the plan rebuilt as of a time or version")
     state.add_argument("plan_id")
     point = state.add_mutually_exclusive_group()
@@ -307,7 +313,9 @@ async def _audit(settings: Settings, args: argparse.Namespace) -> int:
                 since=args.since,
                 until=args.until,
             )
-            return await commands.show_history(store, args.plan_id, where, args.json)
+            return await commands.show_history(
+                store, args.plan_id, where, args.json, language=args.lang
+            )
         if command == "state":
             return await commands.show_state(
                 store,

@@ -166,8 +166,18 @@ async def test_history_filters_and_json_lines(
         == 0
     )
     table = out.getvalue().splitlines()
-    assert "recorded (Oslo)" in table[0]
+    # In bokmål words by default: the event, its step, the role, Oslo time with the offset.
+    assert "registrert (Oslo)" in table[0]
     assert len(table) == 2
+    assert "Utkaststeg utført" in table[1]
+    assert "Økonomisk kvalitetssikring" in table[1]
+    assert "økonomiavdelingen" in table[1]
+    assert table[1].split()[3] in {"+01:00", "+02:00"}
+    english = io.StringIO()
+    where = HistoryFilter(actor="geir.jakobsen")
+    assert await commands.show_history(store, plan, where, False, english, language="en") == 0
+    table = english.getvalue().splitlines()
+    assert "recorded (Oslo)" in table[0]
     assert "draft_step_completed" in table[1]
     assert "finance_office" in table[1]
 
