@@ -17,6 +17,7 @@ from audit import history as hist
 from audit.crosscheck import cross_check, decisions_in_history, stored_facts
 from audit.log_check import LogCheck
 from audit.temporal_history import replay_histories, run_histories
+from catalogue import Language
 from domain.gates import Awaited, PlanStatus, plan_status
 from domain.ids import reminder_workflow_id, schedule_action_workflow_id
 from domain.plan_state import PlanState
@@ -35,13 +36,16 @@ async def show_history(
     where: hist.HistoryFilter,
     as_json: bool,
     out: TextIO | None = None,
+    *,
+    language: Language = "nb",
 ) -> int:
     out = out or sys.stdout
     printed = 0
-    async for row in hist.filtered(store.iter_stream(plan_id), where):
+    async for row, event in hist.filtered_events(store.iter_stream(plan_id), where):
         if not printed and not as_json:
-            print(hist.HEADER, file=out)
-        print(hist.as_json_line(row) if as_json else hist.as_table_line(row), file=out)
+            print(hist.header(language), file=out)
+        line = hist.as_json_line(row) if as_json else hist.table_line(row, event, language)
+        print(line, file=out)
         printed += 1
     if not printed:
         if not (await store.head(plan_id))[0]:
@@ -522,6 +526,7 @@ async def export(
     language: str = "nb",
     *,
     log: LogCheck | None = None,
+    separator: str = "semicolon",
 ) -> int:
     now = datetime.now(UTC)
     total, _ = await store.head(plan_id)
@@ -552,17 +557,18 @@ async def export(
         from audit.export import export_csv
 
         with progress(f"exporting {plan_id}", None, "decisions") as report:
-            rows = await export_csv(store, plan_id, out_path, progress=report)
+            rows = await export_csv(store, plan_id, out_path, progress=report, separator=separator)
         print(f"exported {rows} decisions of {plan_id} to {out_path}")
     else:
-        from audit.report import export_html
+        from audit.report import export_html, export_pdf
 
         lang: Literal["nb", "en"] = "en" if language == "en" else "nb"
         from eventstore.log import MerkleLog
 
         merkle_log = MerkleLog(store.pool)
         checkpoint = await merkle_log.latest_cosigned() or await merkle_log.latest_checkpoint()
-        await export_html(
+        write = export_pdf if fmt == "pdf" else export_html
+        await write(
             store,
             plan_id,
             out_path,

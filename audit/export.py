@@ -335,19 +335,29 @@ def _meeting(data: dict[str, Any]) -> str | None:
     return f"{meeting.get('case_number')} {meeting.get('meeting_date')}"
 
 
+# What Norwegian Excel opens by a double click: its list separator is the semicolon,
+# because the comma is the decimal sign. The comma on request, for other tools.
+SEPARATORS: dict[str, str] = {"semicolon": ";", "comma": ","}
+DEFAULT_SEPARATOR = "semicolon"
+
+
 async def export_csv(
     store: EventStore,
     plan_id: str,
     out: Path,
     *,
     progress: Callable[[int], None] | None = None,
+    separator: str = DEFAULT_SEPARATOR,
 ) -> int:
     """Write the plan's decisions as CSV for spreadsheets, one row per event under a
-    header row: UTF-8 with a byte order mark (so Excel reads æ, ø, å), RFC 4180 quoting
+    header row: UTF-8 with a byte order mark (so Excel reads æ, ø, å), cells separated by
+    ``separator`` (a semicolon unless "comma" is asked for), RFC 4180 quoting
     and CRLF line ends. Times are given in UTC and in Oslo time with its offset. The CSV
     is a reading aid, not evidence: free text is shortened to TEXT_LIMIT characters on
     one line, and cells that would start a formula are prefixed with an apostrophe.
     Returns the number of rows written, the header not counted."""
+    if separator not in SEPARATORS:
+        raise ValueError(f"separator must be one of {', '.join(SEPARATORS)}, not {separator!r}")
     out = Path(out)
     head = await _head_version(store, plan_id)
     rows = 0
@@ -355,7 +365,9 @@ async def export_csv(
         _staged(out) as (temp,),
         _synced(temp, "x", encoding="utf-8-sig", newline="") as file,
     ):
-        writer = csv.writer(file, dialect="excel", lineterminator="\r\n")
+        writer = csv.writer(
+            file, dialect="excel", delimiter=SEPARATORS[separator], lineterminator="\r\n"
+        )
         writer.writerow(CSV_COLUMNS)
         async for event in store.iter_stream(plan_id, up_to_version=head):
             writer.writerow(csv_row(event))

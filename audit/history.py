@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict
 
+import catalogue
+from catalogue import Language, formats, t
 from domain.attestation import actor_kind
 from eventstore import StoredEvent
 from runtime.formatting import OSLO, oslo
@@ -217,17 +219,27 @@ async def filtered(
     events: AsyncIterator[StoredEvent], where: HistoryFilter
 ) -> AsyncIterator[HistoryRow]:
     """Streamed: a history of any length is read and printed in constant memory."""
+    async for row, _event in filtered_events(events, where):
+        yield row
+
+
+async def filtered_events(
+    events: AsyncIterator[StoredEvent], where: HistoryFilter
+) -> AsyncIterator[tuple[HistoryRow, StoredEvent]]:
+    """As :func:`filtered`, each row with the event it was made from."""
     make = _RowMaker()
     async for event in events:
         row = make(event)
         if where.accepts(row):
-            yield row
+            yield row, event
 
 
 def as_json_line(row: HistoryRow) -> str:
     return json.dumps(row.model_dump(mode="json"), ensure_ascii=False)
 
 
+# The English table keeps the record's own names (types, phases, roles) for tools and
+# for auditors who search the export by them; the bokmål table says everything in words.
 HEADER = (
     f"{'ver':>4}  {'recorded (Oslo)':<25}  {'type':<26} {'phase':<10} "
     f"{'actor':<18} {'role':<25} {'actor is':<10} {'authenticated by':<20} {'cv':>3} {'content':<12} {'hash':<12} decision"
@@ -242,4 +254,39 @@ def as_table_line(row: HistoryRow) -> str:
         f"{_short(row.authenticated_by or '-', 20):<20} "
         f"{row.content_version if row.content_version is not None else '-':>3} "
         f"{(row.content_hash or '-')[:12]:<12} {row.hash[:12]:<12} {row.decision}"
+    )
+
+
+def header(language: Language = "nb") -> str:
+    if language == "en":
+        return HEADER
+    return (
+        f"{t('history.version', language):>4}  {t('history.recorded', language):<25}  "
+        f"{t('history.event', language):<32} {t('history.phase', language):<12} "
+        f"{t('history.actor', language):<18} {t('history.role', language):<24} "
+        f"{t('history.attested', language):<15} {t('history.content_version', language):>3} "
+        f"{t('history.content', language):<12} {t('history.hash', language):<12} "
+        f"{t('history.decision', language)}"
+    )
+
+
+def table_line(row: HistoryRow, event: StoredEvent, language: Language = "nb") -> str:
+    """One row of the human table: in English the record's names, in bokmål words, with
+    the time in Oslo time and its offset."""
+    if language == "en":
+        return as_table_line(row)
+    from audit.report import describe
+
+    try:
+        decision = describe(event.to_domain(), language)
+    except (ValueError, KeyError):  # an event this code cannot read: its own words
+        decision = row.decision
+    return (
+        f"{row.version:>4}  {formats.stamp(row.recorded_utc, language):<25}  "
+        f"{catalogue.event_name(row.type, language)[:32]:<32} "
+        f"{(catalogue.phase_name(row.phase, language) or '-')[:12]:<12} "
+        f"{row.actor_id[:18]:<18} {catalogue.role_name(row.actor_role, language)[:24]:<24} "
+        f"{catalogue.actor_kind_name(row.actor_kind, language)[:15]:<15} "
+        f"{row.content_version if row.content_version is not None else '-':>3} "
+        f"{(row.content_hash or '-')[:12]:<12} {row.hash[:12]:<12} {_short(decision, 160)}"
     )

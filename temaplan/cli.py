@@ -128,6 +128,12 @@ def _audit_parser(sub: Any) -> None:
         "--until", type=_when, metavar="TIME", help=f"recorded at or before TIME. {TIME_FORMATS}"
     )
     history.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    history.add_argument(
+        "--lang",
+        choices=("nb", "en"),
+        default="nb",
+        help="the table in bokmål words (default) or with the record's English names",
+    )
     state = audit_sub.add_parser("state", help="the plan rebuilt as of a time or version")
     state.add_argument("plan_id")
     point = state.add_mutually_exclusive_group()
@@ -150,9 +156,20 @@ def _audit_parser(sub: Any) -> None:
     replay.add_argument("plan_id")
     export = audit_sub.add_parser("export", help="export the decision record")
     export.add_argument("plan_id")
-    export.add_argument("--format", choices=("jsonl", "csv", "html"), required=True)
+    export.add_argument(
+        "--format",
+        choices=("jsonl", "csv", "html", "pdf"),
+        required=True,
+        help="jsonl (the evidence), csv (for spreadsheets), html or pdf (the audit report)",
+    )
     export.add_argument("--out", type=Path, required=True)
-    export.add_argument("--lang", choices=("nb", "en"), default="nb", help="for html")
+    export.add_argument("--lang", choices=("nb", "en"), default="nb", help="for html and pdf")
+    export.add_argument(
+        "--separator",
+        choices=("semicolon", "comma"),
+        default="semicolon",
+        help="for csv: semicolon (default, what Norwegian Excel opens) or comma",
+    )
     log_cli.add_audit_parsers(audit_sub)
 
 
@@ -327,7 +344,9 @@ async def _audit(settings: Settings, args: argparse.Namespace) -> int:
                 since=args.since,
                 until=args.until,
             )
-            return await commands.show_history(store, args.plan_id, where, args.json)
+            return await commands.show_history(
+                store, args.plan_id, where, args.json, language=args.lang
+            )
         if command == "state":
             return await commands.show_state(
                 store,
@@ -347,7 +366,15 @@ async def _audit(settings: Settings, args: argparse.Namespace) -> int:
                 task_queue=settings.temporal_task_queue,
                 log=log,
             )
-        return await commands.export(store, args.plan_id, args.format, args.out, args.lang, log=log)
+        return await commands.export(
+            store,
+            args.plan_id,
+            args.format,
+            args.out,
+            args.lang,
+            log=log,
+            separator=args.separator,
+        )
 
 
 async def _tokens(settings: Settings, args: argparse.Namespace) -> int:

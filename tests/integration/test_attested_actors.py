@@ -153,14 +153,14 @@ async def test_the_api_attests_and_the_raw_cli_is_recorded_unattested(
     table = io.StringIO()
     assert await commands.show_history(store, plan, where, as_json=False, out=table) == 0
     lines = table.getvalue().splitlines()
-    assert "actor is" in lines[0]
-    assert any(members[1] in line and "UNATTESTED" in line for line in lines)
+    assert "aktøren er" in lines[0]
+    assert any(members[1] in line and "IKKE ATTESTERT" in line for line in lines)
 
     await export_csv(store, plan, tmp_path / "plan.csv")
     rows = (tmp_path / "plan.csv").read_text("utf-8-sig").splitlines()
-    assert rows[0].split(",").count("actor_is") == 1
-    assert any(members[0] in r and ",attested," in r for r in rows)
-    assert any(members[1] in r and ",unattested," in r for r in rows)
+    assert rows[0].split(";").count("actor_is") == 1
+    assert any(members[0] in r and ";attested;" in r for r in rows)
+    assert any(members[1] in r and ";unattested;" in r for r in rows)
     await export_html(
         store, plan, tmp_path / "plan.html", language="en", generated_at=datetime.now(UTC)
     )

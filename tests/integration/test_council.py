@@ -308,7 +308,7 @@ async def _audited(
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("TEMPORAL_ADDRESS", temporal_address)
     capsys.readouterr()
-    assert await asyncio.to_thread(main, ["audit", "history", plan]) == 0
+    assert await asyncio.to_thread(main, ["audit", "history", plan, "--lang", "en"]) == 0
     history = capsys.readouterr().out
     report = tmp_path / "report.html"
     await export_html(store, plan, report, generated_at=AT)
