@@ -264,7 +264,8 @@ def header(language: Language = "nb") -> str:
         f"{t('history.version', language):>4}  {t('history.recorded', language):<25}  "
         f"{t('history.event', language):<32} {t('history.phase', language):<12} "
         f"{t('history.actor', language):<18} {t('history.role', language):<24} "
-        f"{t('history.attested', language):<15} {t('history.content_version', language):>3} "
+        f"{t('history.attested', language):<15} {t('history.authenticated_by', language):<20} "
+        f"{t('history.content_version', language):>3} "
         f"{t('history.content', language):<12} {t('history.hash', language):<12} "
         f"{t('history.decision', language)}"
     )
@@ -287,6 +288,7 @@ def table_line(row: HistoryRow, event: StoredEvent, language: Language = "nb") -
         f"{(catalogue.phase_name(row.phase, language) or '-')[:12]:<12} "
         f"{row.actor_id[:18]:<18} {catalogue.role_name(row.actor_role, language)[:24]:<24} "
         f"{catalogue.actor_kind_name(row.actor_kind, language)[:15]:<15} "
+        f"{_short(row.authenticated_by or '-', 20):<20} "
         f"{row.content_version if row.content_version is not None else '-':>3} "
         f"{(row.content_hash or '-')[:12]:<12} {row.hash[:12]:<12} {_short(decision, 160)}"
     )

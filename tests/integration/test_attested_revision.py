@@ -340,7 +340,11 @@ async def test_schedule_actions_are_attested_through_the_api_and_the_cli(
 
     table = io.StringIO()
     where = HistoryFilter(type="revision_schedule_changed")
-    assert await commands.show_history(store, plan, where, as_json=False, out=table) == 0
+    # The English table keeps the record's own names (trigger, UNATTESTED).
+    assert (
+        await commands.show_history(store, plan, where, as_json=False, out=table, language="en")
+        == 0
+    )
     lines = table.getvalue().splitlines()
     assert "authenticated by" in lines[0]
     assert any("trigger" in line and "UNATTESTED" in line for line in lines)
@@ -348,8 +352,8 @@ async def test_schedule_actions_are_attested_through_the_api_and_the_cli(
 
     await export_csv(store, plan, tmp_path / "plan.csv")
     csv_rows = (tmp_path / "plan.csv").read_text("utf-8-sig").splitlines()
-    assert "authenticated_by" in csv_rows[0].split(",")
-    assert any("revision_schedule_changed" in r and ",attested,token " in r for r in csv_rows)
+    assert "authenticated_by" in csv_rows[0].split(";")
+    assert any("revision_schedule_changed" in r and ";attested;token " in r for r in csv_rows)
     await export_html(
         store, plan, tmp_path / "plan.html", language="en", generated_at=datetime.now(UTC)
     )

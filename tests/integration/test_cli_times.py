@@ -21,6 +21,8 @@ from tests.integration.conftest import unique
 pytestmark = pytest.mark.servers
 TEMAPLAN = str(Path(sys.executable).parent / "temaplan")
 OSLO_TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+0[12]:00")
+# audit history's bokmål table: Babel's nb-NO date and clock, then the offset.
+OSLO_TIME_NB = re.compile(r"\d\d\.\d\d\.\d{4} \d\d\.\d\d\.\d\d \+0[12]:00")
 
 
 def temaplan(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -84,7 +86,7 @@ async def test_events_history_and_state_print_oslo_time_with_the_offset(
     assert history.returncode == 0, history.stderr
     rows = history.stdout.splitlines()[1:]
     assert rows
-    assert all(OSLO_TIME.search(row) for row in rows)
+    assert all(OSLO_TIME_NB.search(row) for row in rows)
 
     # A date alone, read as midnight in Oslo: the plan did not exist then.
     before = await asyncio.to_thread(

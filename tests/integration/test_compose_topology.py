@@ -336,7 +336,12 @@ async def test_the_compose_topology_runs_a_plan_to_adoption_through_the_proxy(
         "8000": str(api_port),
         "172.28.0.10": "127.0.0.1",
     }
-    deploy = {"TEMAPLAN_LOG_VKEY": vkey, "TEMAPLAN_FRONT_DOOR_VKEYS": door_vkey}
+    deploy = {
+        "TEMAPLAN_LOG_VKEY": vkey,
+        "TEMAPLAN_FRONT_DOOR_VKEYS": door_vkey,
+        # The worker's mail links point at the proxy's site.
+        "TEMAPLAN_SITE": f"localhost:{https_port}",
+    }
     envs = {
         name: substituted(compose_environment(name, deploy), places)
         for name in ("migrate", "worker", "api")
