@@ -170,6 +170,13 @@ def _audit_parser(sub: Any) -> None:
         default="semicolon",
         help="for csv: semicolon (default, what Norwegian Excel opens) or comma",
     )
+    report = audit_sub.add_parser(
+        "report", help="the auditors' report of one plan: HTML, or PDF with --pdf"
+    )
+    report.add_argument("plan_id")
+    report.add_argument("--out", type=Path, required=True)
+    report.add_argument("--pdf", action="store_true", help="a PDF (WeasyPrint) instead of HTML")
+    report.add_argument("--lang", choices=("nb", "en"), default="nb")
     log_cli.add_audit_parsers(audit_sub)
 
 
@@ -331,7 +338,7 @@ async def _audit(settings: Settings, args: argparse.Namespace) -> int:
     async with read_only_pool(settings) as pool:
         store = EventStore(pool)
         log = None
-        if command in {"state", "verify", "export"}:
+        if command in {"state", "verify", "export", "report"}:
             from audit.log_check import check_log
 
             witnesses = settings.witness_keys.replace(",", " ").split()
@@ -366,14 +373,13 @@ async def _audit(settings: Settings, args: argparse.Namespace) -> int:
                 task_queue=settings.temporal_task_queue,
                 log=log,
             )
+        # `audit report` is the export of the report: HTML, or PDF with --pdf.
+        if command == "report":
+            fmt, separator = ("pdf" if args.pdf else "html"), "semicolon"
+        else:
+            fmt, separator = args.format, args.separator
         return await commands.export(
-            store,
-            args.plan_id,
-            args.format,
-            args.out,
-            args.lang,
-            log=log,
-            separator=args.separator,
+            store, args.plan_id, fmt, args.out, args.lang, log=log, separator=separator
         )
 
 

@@ -265,6 +265,15 @@ async def test_audit_commands_through_the_cli(
     argv = ["audit", "export", plan, "--format", "csv", "--separator", "comma"]
     assert await asyncio.to_thread(main, [*argv, "--out", str(with_commas)]) == 0
     assert with_commas.read_bytes().startswith(b"\xef\xbb\xbfversion,")
+    # The auditors' report as a PDF, and the same through the export.
+    report = tmp_path / "rapport.pdf"
+    argv = ["audit", "report", plan, "--pdf", "--out", str(report)]
+    assert await asyncio.to_thread(main, argv) == 0
+    assert report.read_bytes()[:5] == b"%PDF-"
+    exported_pdf = tmp_path / "report-en.pdf"
+    argv = ["audit", "export", plan, "--format", "pdf", "--lang", "en"]
+    assert await asyncio.to_thread(main, [*argv, "--out", str(exported_pdf)]) == 0
+    assert exported_pdf.read_bytes()[:5] == b"%PDF-"
     assert (
         await asyncio.to_thread(
             main,
