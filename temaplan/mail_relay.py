@@ -194,6 +194,10 @@ class MailRelay:
             except (asyncpg.PostgresError, OSError) as exc:
                 log.warning("mail relay: the database did not answer", error=_describe(exc))
                 done = Round(0, 0, 0)
+            except Exception:
+                # The relay outlives one bad round; rows it held come free with their lease.
+                log.exception("mail relay: a round failed; trying again")
+                done = Round(0, 0, 0)
             if done.sent + done.retrying + done.failed == 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), poll)
