@@ -132,7 +132,11 @@ def _audit_parser(sub: Any) -> None:
     replay = audit_sub.add_parser("replay", help="replay the history against the current code")
     replay.add_argument("plan_id")
     export = audit_sub.add_parser("export", help="export the decision record")
-    export.add_argument("plan_id")
+    plans = export.add_mutually_exclusive_group(required=True)
+    plans.add_argument("plan_id", nargs="?")
+    plans.add_argument(
+        "--all", action="store_true", help="every plan, jsonl only; --out is a directory"
+    )
     export.add_argument("--format", choices=("jsonl", "csv", "html"), required=True)
     export.add_argument("--out", type=Path, required=True)
     export.add_argument("--lang", choices=("nb", "en"), default="nb", help="for html")
@@ -316,7 +320,12 @@ async def _audit(settings: Settings, args: argparse.Namespace) -> int:
                 task_queue=settings.temporal_task_queue,
                 log=log,
             )
-        return await commands.export(store, args.plan_id, args.format, args.out, args.lang, log=log)
+        exporting = (
+            commands.export_all(store, args.format, args.out, log=log)
+            if args.all
+            else commands.export(store, args.plan_id, args.format, args.out, args.lang, log=log)
+        )
+        return await exporting
 
 
 async def _tokens(settings: Settings, args: argparse.Namespace) -> int:
