@@ -18,6 +18,9 @@ evidence of it.
 
 from __future__ import annotations
 
+import asyncio
+import collections
+import contextlib
 import csv
 import ctypes
 import functools
@@ -29,6 +32,7 @@ import re
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -358,7 +362,9 @@ async def export_jsonl_all(
 
 
 class _PlanFile:
-    """The plan being written: its temporary files and what its manifest will say."""
+    """The plan being written: its temporary files and what its manifest will say. The
+    lines are built on the event loop; the files are created and written by the
+    export's writer thread (_Target), in the order they were handed to it."""
 
     __slots__ = ("count", "file", "first", "last", "lines", "manifest", "plan_id", "target")
 
@@ -372,19 +378,17 @@ class _PlanFile:
             tag = uuid.uuid4().hex
             self.lines = out_dir / f".{self.target.name}.{tag}.partial"
             self.manifest = out_dir / f".{self.target.name}{MANIFEST_SUFFIX}.{tag}.partial"
-        self.file = self.lines.open("xb")
+        self.file: IO[bytes] | None = None
         self.count = 0
         self.first = first
         self.last = first
 
-    def write(self, rows: list[Any]) -> None:
-        self.file.write(b"".join([export_line_of_row(row) for row in rows]))
+    def lines_of(self, rows: list[Any]) -> bytes:
         self.count += len(rows)
         self.last = rows[-1]
+        return b"".join([export_line_of_row(row) for row in rows])
 
-    def finish(self, exported_at: datetime) -> PlanExport:
-        """Close the lines (not synced yet) and write the manifest beside them."""
-        self.file.close()
+    def manifest_of(self, exported_at: datetime) -> PlanExport:
         manifest = ExportManifest(
             plan_id=self.plan_id,
             event_count=self.count,
@@ -394,19 +398,42 @@ class _PlanFile:
             last_hash=self.last[11],
             exported_at=exported_at,
         )
-        self.manifest.write_bytes(manifest.to_json())
         return PlanExport(self.target, manifest, uuid.UUID(self.last[2]))
+
+    # On the writer thread:
+
+    def append(self, data: bytes) -> None:
+        if self.file is None:
+            self.file = self.lines.open("xb")
+        self.file.write(data)
+
+    def close(self, manifest: bytes) -> None:
+        """Close the lines (not synced yet) and write the manifest beside them."""
+        if self.file is not None:
+            self.file.close()
+        self.manifest.write_bytes(manifest)
+
+
+# Writes handed to the writer thread and not yet done: beyond this many, the export
+# waits for the oldest (memory stays flat when the disk is slower than the database).
+_WRITES_IN_FLIGHT = 64
 
 
 class _Target:
     """Where a bulk export writes. Into a new (or empty) directory, everything goes into
     a directory beside it, renamed onto it in one go: one rename instead of two per
-    plan, and the export appears whole or not at all."""
+    plan, and the export appears whole or not at all.
+
+    Files are created and written on one thread of their own, so that the file system's
+    work (creating a file costs more than writing it) overlaps reading the database and
+    building the lines."""
 
     def __init__(self, out_dir: Path) -> None:
         self.out_dir = out_dir
         self.staging: Path | None = None
         self.opened: list[_PlanFile] = []
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-writer")
+        self.in_flight: collections.deque[asyncio.Future[None]] = collections.deque()
         if not out_dir.exists() or not any(out_dir.iterdir()):
             self.staging = out_dir.with_name(f".{out_dir.name}.{uuid.uuid4().hex}.partial")
             self.staging.mkdir()
@@ -417,6 +444,27 @@ class _Target:
         plan = _PlanFile(self.out_dir, self.staging, plan_id, first)
         self.opened.append(plan)
         return plan
+
+    async def write(self, plan: _PlanFile, rows: list[Any]) -> None:
+        await self._hand_over(plan.append, plan.lines_of(rows))
+
+    async def finish(self, plan: _PlanFile, exported_at: datetime) -> PlanExport:
+        result = plan.manifest_of(exported_at)
+        await self._hand_over(plan.close, result.manifest.to_json())
+        return result
+
+    async def _hand_over(self, write: Callable[[bytes], None], data: bytes) -> None:
+        loop = asyncio.get_running_loop()
+        self.in_flight.append(loop.run_in_executor(self.thread, write, data))
+        while len(self.in_flight) > _WRITES_IN_FLIGHT or (
+            self.in_flight and self.in_flight[0].done()
+        ):
+            await self.in_flight.popleft()
+
+    async def written(self) -> None:
+        """Wait for every write handed over; the first failure is raised."""
+        while self.in_flight:
+            await self.in_flight.popleft()
 
     def commit(self) -> None:
         """Everything written is synced, then renamed into place, the renames synced."""
@@ -431,10 +479,15 @@ class _Target:
             os.replace(plan.manifest, manifest_path(plan.target))
         _sync_directory(self.out_dir)
 
-    def clean_up(self) -> None:
+    async def clean_up(self) -> None:
         """Whatever was not renamed into place is removed."""
+        for pending in self.in_flight:  # after a failure: let the writer finish first
+            with contextlib.suppress(Exception):
+                await pending
+        self.thread.shutdown(wait=True)
         for plan in self.opened:
-            plan.file.close()
+            if plan.file is not None:
+                plan.file.close()
         if self.staging is not None:
             shutil.rmtree(self.staging, ignore_errors=True)
             return
@@ -463,9 +516,9 @@ async def _export_all(
                 run = list(group)
                 if current is None or current.plan_id != plan_id:
                     if current is not None:
-                        results.append(current.finish(exported_at))
+                        results.append(await target.finish(current, exported_at))
                     current = target.open(plan_id, run[0])
-                current.write(run)
+                await target.write(current, run)
             before, written = written, written + len(rows)
             if progress is not None:
                 for count in range(
@@ -473,13 +526,14 @@ async def _export_all(
                 ):
                     progress(count)
         if current is not None:
-            results.append(current.finish(exported_at))
+            results.append(await target.finish(current, exported_at))
         missing = sorted(set(plans) - {result.manifest.plan_id for result in results})
         if missing:
             raise UnknownPlanError(missing[0])
+        await target.written()
         target.commit()
     finally:
-        target.clean_up()
+        await target.clean_up()
     if progress is not None and written % PROGRESS_EVERY:
         progress(written)
     return results
