@@ -730,6 +730,12 @@ def report(results: dict[tuple[str, str], Measurement], context: dict[str, Any])
                 f"{'':<34} {'ours / chain only':<25} "
                 f"{describe_ratio(ratio(results, key, CHAIN_ONLY))}"
             )
+            # The most any append into this table could reach against the library: the
+            # floor's own ratio to it, in the same slices.
+            print(
+                f"{'':<34} {'raw floor / eventsourcing':<25} "
+                f"{describe_ratio(ratio(results, key, LIBRARY, RAW))}"
+            )
     print(f"* {OURS_PER_STREAM}: diagnosis only (one stream per call); no target.")
     leaves = max(BACKGROUND["leaves"], 1)
     print(
