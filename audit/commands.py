@@ -578,3 +578,51 @@ async def export(
         )
         print(f"wrote the {language} report of {plan_id} to {out_path}")
     return 0
+
+
+async def export_all(
+    store: EventStore, fmt: str, out_dir: Path, *, log: LogCheck | None = None
+) -> int:
+    """Every plan's JSON lines export into ``out_dir`` in one read, each plan's files as
+    ``export`` writes them (with the checkpoint and inclusion proof beside them).
+    Refused, nothing written, when any plan's chain or the log does not verify."""
+    if fmt != "jsonl":
+        print("--all exports JSON lines only (--format jsonl)", file=sys.stderr)
+        return 2
+    now = datetime.now(UTC)
+    plans = await store.stream_ids()
+    if not plans:
+        print("no plans recorded; nothing was written", file=sys.stderr)
+        return 1
+    broken = [r for r in await store.verify_streams(plans) if not r.ok]
+    problems = [f"{r.stream_id}: chain BROKEN at version {r.broken_version}" for r in broken]
+    if log is not None and log.verdict == "broken":
+        problems.append(log.message)
+    if problems:
+        print(
+            "WARNING: the record does NOT verify; nothing was written "
+            "(`temaplan audit verify --all` names the damage):\n"
+            + "".join(f"  - {p}\n" for p in problems),
+            file=sys.stderr,
+        )
+        return 1
+    if log is not None and log.verdict == "unchecked":
+        print(f"note: {log.message}", file=sys.stderr)
+    from audit.export import export_jsonl_all
+    from audit.log_export import attach_checkpoint
+
+    with progress("exporting every plan", None) as report:
+        exported = await export_jsonl_all(
+            store, out_dir, exported_at=now, plan_ids=plans, progress=report
+        )
+    attached = 0
+    for result in exported:
+        attached += (
+            await attach_checkpoint(store.pool, result.path, result.last_event_id) is not None
+        )
+    events = sum(r.manifest.event_count for r in exported)
+    print(
+        f"exported {events} events of {len(exported)} plans to {out_dir}; "
+        + (f"a checkpoint beside {attached}" if attached else "no checkpoint signed yet to attach")
+    )
+    return 0

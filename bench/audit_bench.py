@@ -25,7 +25,9 @@ Measured, one client, every call awaited before the next:
    lazily: when the module is missing this row is skipped, and said so). It writes and
    fsyncs two files per plan, so every EXPORT_EVERY-th plan of each slice is exported
    (2,000 plans, 200,000 events), to keep the run within minutes; the files are counted
-   (100 lines each) and removed after each slice, untimed.
+   (100 lines each) and removed after each slice, untimed. Beside it the bulk export,
+   ``audit.export.export_jsonl_all`` (``temaplan audit export --all``), of the same
+   plans: the same files, from one cursor, synced once.
 
 Two diagnoses, marked * and without a target: verify's reading alone (the store's page
 reader, EventStore._pages_of, on the first 200 streams of each slice, nothing hashed), to
@@ -48,7 +50,7 @@ per call) under tracemalloc, whose peak above its starting point is read after t
 first 100,000 events and at the end: flat means the two are about equal (target: within
 1.5x). Tracing slows verify down about threefold, which is why it runs apart.
 
-Target: verify at least 0.5x the plain read's events/s.
+Targets: verify at least 0.5x the plain read's events/s; the bulk export at least 0.3x.
 """
 
 from __future__ import annotations
@@ -102,14 +104,22 @@ EXPORT_TARGET = 0.3  # export (JSON lines) / plain read, events/s
 # temporary names, each file fsynced, then renamed into place (the directory itself is
 # not fsynced): an export that returned is on disk, one that failed left nothing.
 FSYNC_POLICY = "two files per plan, each fsynced before its rename; the directory is not fsynced"
+# The bulk export (`temaplan audit export --all`) the same files for many plans: written
+# under temporary names, one syncfs of their file system when all are written, the
+# renames, then one fsync of the directory.
+BULK_FSYNC_POLICY = (
+    "all files written, one syncfs of the file system, then renamed; the directory fsynced"
+)
 MEMORY_TARGET = 1.5  # tracemalloc peak at 1M / at 100k
 
 PLAIN = "plain read (keyset, decode)"
 VERIFY = "verify_streams"
-EXPORT = "export_jsonl"
+EXPORT = "export_jsonl per plan"
+BULK_EXPORT = "export_jsonl_all"
 READS_ONLY = "verify's reads, no hashing*"
 PLAIN_PARSED = "plain read + json.loads*"
-SYSTEM_ORDER = [PLAIN, VERIFY, EXPORT, READS_ONLY, PLAIN_PARSED]
+FILES_ONLY = "export's files alone*"
+SYSTEM_ORDER = [PLAIN, VERIFY, BULK_EXPORT, EXPORT, FILES_ONLY, READS_ONLY, PLAIN_PARSED]
 
 # The record as readers read it, stream_id first: every field the hash covers, data as
 # the text of its jsonb. Verify read exactly these until migration 0003; it now reads
@@ -277,6 +287,10 @@ async def verify(store: EventStore, streams: Sequence[str]) -> int:
     return checked
 
 
+def file_sizes(lines: Path, manifest_suffix: str) -> tuple[int, int]:
+    return lines.stat().st_size, lines.with_name(lines.name + manifest_suffix).stat().st_size
+
+
 class Exporter:
     """export_jsonl per plan, each slice into a directory of its own, removed (untimed)
     after the lines are counted."""
@@ -287,6 +301,47 @@ class Exporter:
         self.root = root
         self.every = every
         self.manifest_example: str | None = None
+        # The sizes of a plan's lines and manifest, from the first bulk export.
+        self.sizes = (EVENTS_PER_STREAM * 800, 400)
+
+    async def bulk(self, streams: Sequence[str]) -> int:
+        """The same plans through export_jsonl_all: one read, one sync."""
+        from audit.export import MANIFEST_SUFFIX, export_jsonl_all
+
+        out = Path(tempfile.mkdtemp(dir=self.root))
+        plans = streams[:: self.every]
+        exported = await export_jsonl_all(self.store, out, exported_at=EXPORTED_AT, plan_ids=plans)
+        for result in exported:
+            if result.manifest.event_count != EVENTS_PER_STREAM:
+                raise RuntimeError(f"{result.path}: manifest says {result.manifest.event_count}")
+        if len(exported) != len(plans):
+            raise RuntimeError(f"{len(exported)} plans exported, {len(plans)} asked for")
+        self.sizes = file_sizes(exported[0].path, MANIFEST_SUFFIX)
+        return len(plans) * EVENTS_PER_STREAM
+
+    async def files_only(self, streams: Sequence[str]) -> int:
+        """Diagnosis: the files a bulk export of these plans writes, with bytes of the
+        same sizes, created, written, synced and renamed as it does, nothing read from the
+        database: what the file system alone costs the export."""
+        from audit.export import _sync_all, _sync_directory
+
+        out = Path(tempfile.mkdtemp(dir=self.root))
+        staging = out.with_name(out.name + ".partial")
+        staging.mkdir()
+        line_size, manifest_size = self.sizes
+        line = b"x" * (line_size // EVENTS_PER_STREAM - 1) + b"\n"
+        lines = line * EVENTS_PER_STREAM  # check_and_clear counts them as an export's
+        manifest = b"x" * manifest_size
+        paths = []
+        for plan in streams[:: self.every]:
+            for path, data in ((staging / f"{plan}.jsonl", lines), (staging / plan, manifest)):
+                with path.open("xb") as file:
+                    file.write(data)
+                paths.append(path)
+        _sync_all(staging, paths)
+        staging.replace(out)
+        _sync_directory(out.parent)
+        return len(paths) // 2 * EVENTS_PER_STREAM
 
     async def run(self, streams: Sequence[str]) -> int:
         out = Path(tempfile.mkdtemp(dir=self.root))
@@ -476,7 +531,9 @@ def report(
         spread = f"{min(m.slice_rates):,.0f}-{max(m.slice_rates):,.0f}"
         print(f"{name:<30} {m.events:>10,} {m.seconds:>8.1f} {m.events_per_s:>9,.0f} {spread:>17}")
     print(f"{'verify / plain read':<30} {describe_ratio(ratio(results, VERIFY))}")
-    print(f"{'export / plain read':<30} {describe_ratio(ratio(results, EXPORT))}")
+    print(f"{'bulk export / plain read':<30} {describe_ratio(ratio(results, BULK_EXPORT))}")
+    print(f"{'per-plan export / plain read':<30} {describe_ratio(ratio(results, EXPORT))}")
+    print(f"{'files alone* / plain read':<30} {describe_ratio(ratio(results, FILES_ONLY))}")
     print(f"{'reads* / plain read':<30} {describe_ratio(ratio(results, READS_ONLY))}")
     # Like for like: both read the same streams through verify's one cursor, 200 streams
     # a call; what verify adds is the hashing (and decoding a jsonb the server did not
@@ -489,7 +546,9 @@ def report(
     print(
         f"* diagnoses, no target: verify_streams' reading alone (its page reader), on the"
         f" first {VERIFY_CHUNK} streams of each slice, rows decoded, nothing hashed; the plain"
-        " read with each row's data parsed by json.loads, as any reader of the data does."
+        " read with each row's data parsed by json.loads, as any reader of the data does;"
+        " the export's files alone (as many, of the same sizes, created, written, synced and"
+        " renamed as the bulk export does, nothing read): the most an export can reach."
     )
     print()
 
@@ -529,24 +588,26 @@ def report(
         f"{'PASS' if passed else 'MISS'}  verify / plain read = {achieved:.3f}x per-slice median,"
         f" {overall:.3f}x overall (target >= {VERIFY_TARGET}x)"
     )
-    exported = ratio(results, EXPORT)
-    if exported:
+    for system, policy in ((BULK_EXPORT, BULK_FSYNC_POLICY), (EXPORT, FSYNC_POLICY)):
+        exported = ratio(results, system)
+        if not exported:
+            continue
         achieved = statistics.median(exported[1])
         passed = achieved >= EXPORT_TARGET
         targets.append(
             {
-                "target": "export (JSON lines) / plain read events/s",
+                "target": f"{system} (JSON lines) / plain read events/s",
                 "minimum": EXPORT_TARGET,
                 "achieved_per_slice_median": round(achieved, 3),
                 "overall": round(exported[0], 3),
-                "fsync": FSYNC_POLICY,
+                "fsync": policy,
                 "pass": passed,
             }
         )
         print(
-            f"{'PASS' if passed else 'MISS'}  export / plain read = {achieved:.3f}x per-slice"
+            f"{'PASS' if passed else 'MISS'}  {system} / plain read = {achieved:.3f}x per-slice"
             f" median, {exported[0]:.3f}x overall (target >= {EXPORT_TARGET}x; fsync:"
-            f" {FSYNC_POLICY})"
+            f" {policy})"
         )
     growth = whole["peak_above_start_mb"] / max(small["peak_above_start_mb"], 1e-9)
     passed = growth <= MEMORY_TARGET
@@ -569,6 +630,8 @@ def report(
         "ratios": {
             "verify_over_plain": (ratio(results, VERIFY) or (None,))[0],
             "export_over_plain": (ratio(results, EXPORT) or (None,))[0],
+            "bulk_export_over_plain": (ratio(results, BULK_EXPORT) or (None,))[0],
+            "files_alone_over_plain": (ratio(results, FILES_ONLY) or (None,))[0],
             "verify_reads_only_over_plain": (ratio(results, READS_ONLY) or (None,))[0],
             "verify_over_its_reads": (ratio(results, VERIFY, READS_ONLY) or (None,))[0],
             "verify_over_plain_parsed": (ratio(results, VERIFY, PLAIN_PARSED) or (None,))[0],
@@ -635,6 +698,8 @@ async def run(admin_url: str, mode: str, options: argparse.Namespace) -> dict[st
                 if export_jsonl is not None:
                     exporter = Exporter(store, export_jsonl, Path(tmp), options.export_every)
                     systems[EXPORT] = exporter.run
+                    systems[BULK_EXPORT] = exporter.bulk
+                    systems[FILES_ONLY] = exporter.files_only
                     context["export_note"] = (
                         "every plan"
                         if options.export_every == 1

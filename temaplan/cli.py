@@ -155,7 +155,11 @@ def _audit_parser(sub: Any) -> None:
     replay = audit_sub.add_parser("replay", help="replay the history against the current code")
     replay.add_argument("plan_id")
     export = audit_sub.add_parser("export", help="export the decision record")
-    export.add_argument("plan_id")
+    plans = export.add_mutually_exclusive_group(required=True)
+    plans.add_argument("plan_id", nargs="?")
+    plans.add_argument(
+        "--all", action="store_true", help="every plan, jsonl only; --out is a directory"
+    )
     export.add_argument(
         "--format",
         choices=("jsonl", "csv", "html", "pdf"),
@@ -374,13 +378,22 @@ async def _audit(settings: Settings, args: argparse.Namespace) -> int:
                 log=log,
             )
         # `audit report` is the export of the report: HTML, or PDF with --pdf.
-        if command == "report":
-            fmt, separator = ("pdf" if args.pdf else "html"), "semicolon"
-        else:
-            fmt, separator = args.format, args.separator
-        return await commands.export(
-            store, args.plan_id, fmt, args.out, args.lang, log=log, separator=separator
+        report = command == "report"
+        fmt = ("pdf" if args.pdf else "html") if report else args.format
+        exporting = (
+            commands.export_all(store, fmt, args.out, log=log)
+            if getattr(args, "all", False)
+            else commands.export(
+                store,
+                args.plan_id,
+                fmt,
+                args.out,
+                args.lang,
+                log=log,
+                separator="semicolon" if report else args.separator,
+            )
         )
+        return await exporting
 
 
 async def _tokens(settings: Settings, args: argparse.Namespace) -> int:

@@ -221,6 +221,41 @@ async def test_stored_hash_matches_the_documented_rule(pool: asyncpg.Pool) -> No
     assert receipt.hash == chain_hash(GENESIS_HASH, record)
 
 
+async def test_a_batch_after_a_head_hashes_every_event_by_the_documented_rule(
+    pool: asyncpg.Pool,
+) -> None:
+    """The batch's hashes are assembled inline; events the fast path does not take
+    (here an int subclass in the data) go the reference way, in the same batch."""
+
+    class Count(int):
+        pass
+
+    store = EventStore(pool)
+    first = await store.append("mixed-ø", 0, [new_event(1)])
+    batch = [
+        new_event(2, note="Ørsta \u2028 «sitat»"),
+        new_event(3, count=Count(7), nested={"b": [1, (2, "å")], "a": None}),
+        new_event(4, big=2**70),
+    ]
+    receipts = await store.append("mixed-ø", 1, batch)
+    prev_hash = first[0].hash
+    for receipt, stored in zip(receipts, await store.read("mixed-ø", from_version=2), strict=True):
+        record = {
+            "actor_id": stored.actor_id,
+            "actor_role": stored.actor_role,
+            "data": stored.data,
+            "event_id": str(stored.event_id),
+            "recorded_at": stored.recorded_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "schema_version": 1,
+            "stream_id": "mixed-ø",
+            "type": "comment_recorded",
+            "version": stored.version,
+        }
+        assert receipt.hash == stored.hash == chain_hash(prev_hash, record)
+        prev_hash = receipt.hash
+    assert (await store.verify("mixed-ø")).ok
+
+
 async def test_read_up_to_version_and_as_of_time(pool: asyncpg.Pool) -> None:
     moments = iter(datetime(2026, 3, d, 12, tzinfo=UTC) for d in (1, 2, 3, 4))
     store = EventStore(pool, clock=lambda: next(moments))

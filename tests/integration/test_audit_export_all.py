@@ -1,0 +1,228 @@
+"""The bulk JSON lines export (audit.export.export_jsonl_all, `temaplan audit export
+--all`): every plan's files byte for byte what the per-plan export writes, damaged rows
+included; unknown plans, unusable names and failures leave no file behind."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from audit.export import (
+    ExportError,
+    UnknownPlanError,
+    export_jsonl,
+    export_jsonl_all,
+    manifest_path,
+)
+from eventstore import EventStore, NewEvent
+from temaplan.cli import main
+
+from .test_audit_export import EXPORTED_AT, FIRST_BATCH, PLAN, SECOND_BATCH, names, tamper, verify
+
+pytestmark = pytest.mark.servers
+
+OTHER = "1804-annen-plan"
+LONG = "1805-lang-plan"
+
+
+def sign_off(n: int) -> NewEvent:
+    return NewEvent(
+        uuid.uuid4(),
+        "step_signed_off",
+        {"content_version": n, "comment": f"Godkjent – ø {n}", "big": 2**70 + n},
+        "kari.nilsen",
+        "steering_group",
+    )
+
+
+@pytest.fixture
+async def store(pool: asyncpg.Pool) -> EventStore:
+    store = EventStore(pool)
+    await store.append(PLAN, 0, FIRST_BATCH)
+    await store.append(PLAN, len(FIRST_BATCH), SECOND_BATCH)
+    await store.append(OTHER, 0, [sign_off(0)])
+    # Longer than a page of the export's cursor, in several appends.
+    for n in range(5):
+        await store.append(LONG, n * 500, [sign_off(n * 500 + i) for i in range(500)])
+    return store
+
+
+def fresh(directory: Path) -> Path:
+    directory.mkdir()
+    return directory
+
+
+async def per_plan(store: EventStore, directory: Path, plans: Sequence[str]) -> None:
+    """What the per-plan export writes for each of ``plans`` into a new directory."""
+    directory = fresh(directory)
+    for plan in plans:
+        await export_jsonl(store, plan, directory / f"{plan}.jsonl", exported_at=EXPORTED_AT)
+
+
+def same_files(a: Path, b: Path) -> None:
+    assert names(a) == names(b)
+    for name in names(a):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+async def test_every_plan_is_exported_byte_for_byte_as_the_per_plan_export(
+    store: EventStore, tmp_path: Path
+) -> None:
+    seen: list[int] = []
+    results = await export_jsonl_all(
+        store, tmp_path / "all", exported_at=EXPORTED_AT, progress=seen.append
+    )
+    assert [r.manifest.plan_id for r in results] == sorted([PLAN, OTHER, LONG])
+    plan_events = len(FIRST_BATCH) + len(SECOND_BATCH)
+    assert [r.manifest.event_count for r in results] == [1, plan_events, 2500]
+    assert seen == [1000, 2000, 1 + plan_events + 2500]
+    await per_plan(store, tmp_path / "one", [PLAN, OTHER, LONG])
+    same_files(tmp_path / "all", tmp_path / "one")
+    assert names(tmp_path) == ["all", "one"]  # the new directory was renamed into place
+    # Into a directory that holds files: each file renamed into place, others left.
+    (tmp_path / "all" / "README").write_text("andre filer\n")
+    (tmp_path / "all" / f"{OTHER}.jsonl").write_bytes(b"earlier\n")
+    again = await export_jsonl_all(store, tmp_path / "all", exported_at=EXPORTED_AT)
+    assert again == results
+    (tmp_path / "all" / "README").unlink()
+    same_files(tmp_path / "all", tmp_path / "one")
+    for result in results:
+        assert verify(result.path)[0] == 0
+        [last] = await store.read(
+            result.manifest.plan_id, from_version=result.manifest.last_version
+        )
+        assert result.last_event_id == last.event_id
+        assert manifest_path(result.path).exists()
+
+
+async def test_named_plans_only(store: EventStore, tmp_path: Path) -> None:
+    results = await export_jsonl_all(
+        store, tmp_path / "some", exported_at=EXPORTED_AT, plan_ids=[OTHER, PLAN]
+    )
+    assert [r.path.name for r in results] == [f"{OTHER}.jsonl", f"{PLAN}.jsonl"]
+    await per_plan(store, tmp_path / "one", [PLAN, OTHER])
+    same_files(tmp_path / "some", tmp_path / "one")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "data = jsonb_set(data, '{reason}', '\"Avvist\"')",
+        "canonical_data = '{not json'",
+        'canonical_data = \'{"reason":"Avvist"}\'',
+    ],
+)
+async def test_a_tampered_row_exports_as_the_per_plan_export_does(
+    store: EventStore, pool: asyncpg.Pool, tmp_path: Path, change: str
+) -> None:
+    await tamper(pool, f"UPDATE events SET {change} WHERE stream_id = '{PLAN}' AND version = 6")
+    await export_jsonl_all(store, tmp_path / "all", exported_at=EXPORTED_AT)
+    await per_plan(store, tmp_path / "one", [PLAN, OTHER, LONG])
+    same_files(tmp_path / "all", tmp_path / "one")
+
+
+async def test_an_unknown_plan_writes_nothing(store: EventStore, tmp_path: Path) -> None:
+    with pytest.raises(UnknownPlanError, match="1804-ukjent"):
+        await export_jsonl_all(
+            store, tmp_path / "ut", exported_at=EXPORTED_AT, plan_ids=[PLAN, "1804-ukjent"]
+        )
+    assert names(tmp_path) == []
+
+
+@pytest.mark.parametrize("plan_id", ["../1804-x", ".skjult", "1804 plan", "1804/x", ""])
+async def test_a_plan_id_that_is_no_file_name_is_refused(
+    store: EventStore, tmp_path: Path, plan_id: str
+) -> None:
+    with pytest.raises(ExportError, match="file name"):
+        await export_jsonl_all(store, tmp_path, exported_at=EXPORTED_AT, plan_ids=[plan_id])
+    assert names(tmp_path) == []
+
+
+async def test_a_naive_export_time_is_refused(store: EventStore, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="time zone"):
+        await export_jsonl_all(store, tmp_path, exported_at=datetime(2026, 6, 20))
+
+
+async def test_a_failed_export_leaves_earlier_files_and_no_temporary_file(
+    store: EventStore, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    class Failing(EventStore):
+        async def iter_chain_pages_of(
+            self, stream_ids: Sequence[str], *, reference: bool = False
+        ) -> AsyncIterator[list[asyncpg.Record]]:
+            async for rows in super().iter_chain_pages_of(stream_ids, reference=reference):
+                yield rows
+                raise ConnectionResetError("database went away")
+
+    earlier = tmp_path / f"{LONG}.jsonl"
+    earlier.write_bytes(b"earlier export\n")
+    with pytest.raises(ConnectionResetError):
+        await export_jsonl_all(Failing(pool), tmp_path, exported_at=EXPORTED_AT)
+    assert names(tmp_path) == [earlier.name]
+    assert earlier.read_bytes() == b"earlier export\n"
+    # Into a new directory: neither it nor its temporary sibling is left.
+    with pytest.raises(ConnectionResetError):
+        await export_jsonl_all(Failing(pool), tmp_path / "ny", exported_at=EXPORTED_AT)
+    assert names(tmp_path) == [earlier.name]
+
+
+async def test_the_export_is_one_snapshot(pool: asyncpg.Pool, tmp_path: Path) -> None:
+    """Events appended after the read began are in no plan's file, even in a plan the
+    cursor reaches only pages later."""
+    store = EventStore(pool)
+    first = "1803-forste-plan"  # before OTHER in key order, and longer than a page
+    await store.append(first, 0, [sign_off(i) for i in range(2100)])
+    await store.append(PLAN, 0, FIRST_BATCH)
+    await store.append(OTHER, 0, [sign_off(0)])
+
+    class Busy(EventStore):
+        async def iter_chain_pages_of(
+            self, stream_ids: Sequence[str], *, reference: bool = False
+        ) -> AsyncIterator[list[asyncpg.Record]]:
+            pages = super().iter_chain_pages_of(stream_ids, reference=reference)
+            first = await anext(pages)
+            await store.append(OTHER, 1, [sign_off(1)])
+            yield first
+            async for rows in pages:
+                yield rows
+
+    results = await export_jsonl_all(Busy(pool), tmp_path, exported_at=EXPORTED_AT)
+    assert {r.manifest.plan_id: r.manifest.event_count for r in results} == {
+        first: 2100,
+        PLAN: len(FIRST_BATCH),
+        OTHER: 1,
+    }
+    assert (await store.head(OTHER))[0] == 2
+
+
+async def test_the_command_exports_every_plan_and_refuses_a_broken_record(
+    store: EventStore,
+    pool: asyncpg.Pool,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.delenv("TEMPORAL_ADDRESS", raising=False)
+    out = tmp_path / "alle"
+    command = ["audit", "export", "--all", "--format", "jsonl", "--out", str(out)]
+    assert await asyncio.to_thread(main, command) == 0
+    await per_plan(store, tmp_path / "one", [PLAN, OTHER, LONG])
+    assert names(out) == names(tmp_path / "one")
+    for plan in (PLAN, OTHER, LONG):
+        assert (out / f"{plan}.jsonl").read_bytes() == (
+            tmp_path / "one" / f"{plan}.jsonl"
+        ).read_bytes()
+        assert verify(out / f"{plan}.jsonl")[0] == 0
+    assert await asyncio.to_thread(main, [*command[:4], "csv", *command[5:]]) == 2
+
+    await tamper(pool, f"UPDATE events SET actor_id = 'x' WHERE stream_id = '{OTHER}'")
+    again = tmp_path / "igjen"
+    assert await asyncio.to_thread(main, [*command[:-1], str(again)]) == 1
+    assert not again.exists()
