@@ -43,6 +43,16 @@ class PlanInput(BaseModel):
     max_updates_per_run: int = Field(default=1_000, ge=10, le=1_800)
 
 
+class PublicResponsesCount(BaseModel):
+    """Signal from the API: it has recorded ``count`` public responses to the hearing
+    opened at ``hearing_version`` (the workflow reads them when it closes the hearing)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    hearing_version: int = Field(ge=1)
+    count: int = Field(ge=0)
+
+
 class PlanResult(BaseModel):
     plan_id: str
     status: str
