@@ -16,7 +16,6 @@ from api.views import HearingReceipt, PublicHearing, content_view
 from domain.state import PlanState
 from eventstore.errors import StoreUnavailable
 from eventstore.hearing_inbox import InboxRefusal, PublicResponse
-from eventstore.log import MerkleLog
 from temaplan.logging import bind_context
 
 router = APIRouter(prefix="/api/public", tags=["public hearing"], responses=ERROR_RESPONSES)
@@ -119,7 +118,6 @@ async def respond(
             "the record could not be reached; sending the same response again is safe "
             "(it is recorded once)",
         ) from None
-    leaves = await MerkleLog(ctx.pool).leaf_indexes([receipt.position])
     return HearingReceipt(
         receipt_number=f"{receipt.version}-{receipt.hash[:8].upper()}",
         plan_id=plan_id,
@@ -128,7 +126,7 @@ async def respond(
         recorded_at=receipt.recorded_at,
         response_id=receipt.response_id,
         event_id=str(receipt.event_id),
-        leaf_index=leaves.get(receipt.position),
+        leaf_index=receipt.leaf_index,
         duplicate=receipt.duplicate,
     )
 

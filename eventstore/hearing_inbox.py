@@ -99,6 +99,7 @@ class InboxReceipt:
     position: int
     response_id: str
     duplicate: bool = False
+    leaf_index: int | None = None  # in the Merkle log
 
 
 class InboxRefusal(Exception):
@@ -181,8 +182,10 @@ class HearingInbox:
     ) -> list[InboxReceipt | InboxRefusal]:
         for _ in range(_ATTEMPTS):
             try:
-                async with self._pool.acquire() as conn, conn.transaction():
-                    answers, counted = await self._commit_in(conn, plan_id, responses)
+                async with self._pool.acquire() as conn:
+                    async with conn.transaction():
+                        answers, counted = await self._commit_in(conn, plan_id, responses)
+                    answers = await _with_leaves(conn, answers)
                 if counted is not None and self._on_recorded is not None:
                     # Only once committed: nothing is told of a batch rolled back.
                     self._on_recorded(plan_id, *counted)
@@ -325,6 +328,28 @@ def _closed(fence: asyncpg.Record, now: datetime) -> InboxRefusal | None:
             "after the close are not accepted",
         )
     return None
+
+
+async def _with_leaves(
+    conn: asyncpg.Connection, answers: list[InboxReceipt | InboxRefusal]
+) -> list[InboxReceipt | InboxRefusal]:
+    """The receipts with their leaves in the Merkle log: one query for the batch."""
+    positions = [a.position for a in answers if isinstance(a, InboxReceipt)]
+    if not positions:
+        return answers
+    leaves = {
+        r["position"]: r["leaf_index"]
+        for r in await conn.fetch(
+            "SELECT position, leaf_index FROM log_leaves WHERE position = ANY($1::bigint[])",
+            positions,
+        )
+    }
+    return [
+        dataclasses.replace(a, leaf_index=leaves.get(a.position))
+        if isinstance(a, InboxReceipt)
+        else a
+        for a in answers
+    ]
 
 
 def _same(a: NewEvent, b: NewEvent) -> bool:

@@ -1,0 +1,90 @@
+-- wrk script for bench/hearing_flood_bench.py: public hearing responses to one plan, each
+-- with its own Idempotency-Key ("bench-<n>") and client address (X-Forwarded-For, as
+-- behind the municipality's reverse proxy), until each thread has had its share answered.
+--   wrk -t T -c C -d MAX --timeout 30s -s bench/hearing_flood.lua URL -- TOTAL T ADDRESSES
+-- A thread whose share is sent repeats its last request (answered with the original
+-- receipt, "duplicate": true) until its share is answered; those are counted apart. A
+-- thread stops once its share is answered, but wrk itself runs until -d or SIGINT: the
+-- bench watches the store and interrupts it when all are recorded.
+-- done() prints one line of JSON: counts by status and the latency percentiles.
+
+local threads = {}
+
+function setup(thread)
+   thread:set("id", #threads)
+   table.insert(threads, thread)
+end
+
+function init(args)
+   total = tonumber(args[1])
+   nthreads = tonumber(args[2])
+   addresses = tonumber(args[3])
+   share = math.floor(total / nthreads)
+   if id < total % nthreads then
+      share = share + 1
+   end
+   sent, answered, created, duplicates, refused = 0, 0, 0, 0, 0
+   busy, unavailable = 0, 0
+   last = nil
+end
+
+local function response_request(n)
+   local a = n % addresses
+   local body = string.format(
+      '{"name": "Innbygger %d", "text": "Uttalelse %d: flere utleieboliger."}', n, n)
+   return wrk.format("POST", nil, {
+      ["Content-Type"] = "application/json",
+      ["Idempotency-Key"] = "bench-" .. n,
+      ["X-Forwarded-For"] = string.format("10.%d.%d.%d",
+         math.floor(a / 65536), math.floor(a / 256) % 256, a % 256),
+   }, body)
+end
+
+function request()
+   if sent < share then
+      last = response_request(id + sent * nthreads)
+      sent = sent + 1
+   end
+   return last
+end
+
+function response(status, headers, body)
+   answered = answered + 1
+   if status == 201 then
+      if body:find('"duplicate":true', 1, true) then
+         duplicates = duplicates + 1
+      else
+         created = created + 1
+      end
+   else
+      refused = refused + 1
+      if status == 429 then
+         busy = busy + 1
+      elseif status == 503 then
+         unavailable = unavailable + 1
+      end
+   end
+   if created + refused >= share then
+      wrk.thread:stop()
+   end
+end
+
+function done(summary, latency, requests)
+   local c, d, r, b, u = 0, 0, 0, 0, 0
+   for _, thread in ipairs(threads) do
+      c = c + thread:get("created")
+      d = d + thread:get("duplicates")
+      r = r + thread:get("refused")
+      b = b + thread:get("busy")
+      u = u + thread:get("unavailable")
+   end
+   io.write(string.format(
+      '\nFLOOD {"requests": %d, "seconds": %.3f, "created": %d, "duplicates": %d, ' ..
+      '"refused": %d, "status_429": %d, "status_503": %d, "socket_errors": %d, "p50_ms": %.2f, "p90_ms": %.2f, ' ..
+      '"p99_ms": %.2f, "max_ms": %.2f}\n',
+      summary.requests, summary.duration / 1e6, c, d, r, b, u,
+      summary.errors.connect + summary.errors.read + summary.errors.write +
+      summary.errors.timeout,
+      latency:percentile(50) / 1000, latency:percentile(90) / 1000,
+      latency:percentile(99) / 1000, latency.max / 1000))
+end
