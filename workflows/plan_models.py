@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import zlib
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -9,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.attestation import Attestation
 from domain.commands import HearingResponse, Receipt
 from domain.plan import PlanDefinition
+from domain.state import HearingResponse as HearingResponseState
 from domain.state import PlanState
 
 
@@ -32,6 +35,33 @@ class Carried(BaseModel):
     close_attestation: Attestation | None = None
     rendered_versions: list[int] = Field(default_factory=list)
     announced: list[str] = Field(default_factory=list)
+    # The state's hearing responses, packed (see pack_responses): ``state`` then carries
+    # none. Ten thousand responses take about 2.4 MB as JSON, more than Temporal takes
+    # in one payload; packed, about a third of it.
+    packed_responses: str | None = None
+
+
+PACK_RESPONSES_OVER = 4000
+
+
+def pack_responses(state: PlanState) -> tuple[PlanState, str | None]:
+    """The state without its hearing responses, and them as base64 of zlib-compressed
+    JSON lines (deterministic: the same responses always pack to the same text). Only
+    beyond PACK_RESPONSES_OVER responses (about 1 MB as JSON): a usual hearing's state is
+    carried as it is, readable in the history as before."""
+    if len(state.hearing_responses) <= PACK_RESPONSES_OVER:
+        return state, None
+    lines = b"\n".join(r.__pydantic_serializer__.to_json(r) for r in state.hearing_responses)
+    packed = base64.b64encode(zlib.compress(lines, 9)).decode("ascii")
+    return state.model_copy(update={"hearing_responses": ()}), packed
+
+
+def unpack_responses(state: PlanState, packed: str | None) -> PlanState:
+    if packed is None:
+        return state
+    lines = zlib.decompress(base64.b64decode(packed)).split(b"\n")
+    responses = tuple(HearingResponseState.model_validate_json(line) for line in lines)
+    return state.model_copy(update={"hearing_responses": responses})
 
 
 class PlanInput(BaseModel):

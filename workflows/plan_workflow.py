@@ -62,6 +62,8 @@ with workflow.unsafe.imports_passed_through():
         PlanInput,
         PlanResult,
         PublicResponsesCount,
+        pack_responses,
+        unpack_responses,
     )
 
 # Patch id: a person's decision is appended by a local activity (workflow.patched keeps
@@ -119,7 +121,7 @@ class PlanWorkflow:
         self._definition = plan.definition
         self._plan_id = plan.definition.plan_id
         carried = plan.carried or Carried(state=PlanState(), stream_version=0)
-        self._state = carried.state
+        self._state = unpack_responses(carried.state, carried.packed_responses)
         self._version = carried.stream_version
         self._receipts: dict[str, cmd.Receipt] = dict(carried.receipts)
         self._pending: list[PendingResponse] = list(carried.pending_responses)
@@ -570,13 +572,15 @@ class PlanWorkflow:
                 )
             )
         await self._flush_responses()
+        state, packed = pack_responses(self._state)
         workflow.continue_as_new(
             PlanInput(
                 definition=self._definition,
                 administrator=plan.administrator,
                 max_updates_per_run=plan.max_updates_per_run,
                 carried=Carried(
-                    state=self._state,
+                    state=state,
+                    packed_responses=packed,
                     stream_version=self._version,
                     receipts=self._receipts,
                     pending_responses=self._pending,
