@@ -25,6 +25,7 @@ function init(args)
    end
    sent, answered, created, duplicates, refused = 0, 0, 0, 0, 0
    busy, unavailable = 0, 0
+   first_refusal = ""
    last = nil
 end
 
@@ -58,6 +59,9 @@ function response(status, headers, body)
       end
    else
       refused = refused + 1
+      if first_refusal == "" then
+         first_refusal = string.format("%d %s", status, body:sub(1, 200))
+      end
       if status == 429 then
          busy = busy + 1
       elseif status == 503 then
@@ -71,12 +75,16 @@ end
 
 function done(summary, latency, requests)
    local c, d, r, b, u = 0, 0, 0, 0, 0
+   local example = ""
    for _, thread in ipairs(threads) do
       c = c + thread:get("created")
       d = d + thread:get("duplicates")
       r = r + thread:get("refused")
       b = b + thread:get("busy")
       u = u + thread:get("unavailable")
+      if example == "" then
+         example = thread:get("first_refusal")
+      end
    end
    io.write(string.format(
       '\nFLOOD {"requests": %d, "seconds": %.3f, "created": %d, "duplicates": %d, ' ..
@@ -87,4 +95,7 @@ function done(summary, latency, requests)
       summary.errors.timeout,
       latency:percentile(50) / 1000, latency:percentile(90) / 1000,
       latency:percentile(99) / 1000, latency.max / 1000))
+   if example ~= "" then
+      io.write("REFUSED " .. example:gsub("\n", " ") .. "\n")
+   end
 end

@@ -245,6 +245,7 @@ async def flood_wrk(
     out, _ = await process.communicate()
     line = next(x for x in out.decode().splitlines() if x.startswith("FLOOD "))
     found: dict[str, Any] = json.loads(line.removeprefix("FLOOD "))
+    example = next((x for x in out.decode().splitlines() if x.startswith("REFUSED ")), "")
     return {
         "tool": f"wrk -t{threads} -c{clients}",
         "sent": found["requests"],
@@ -263,6 +264,7 @@ async def flood_wrk(
         "p99_s": found["p99_ms"] / 1000,
         "max_s": found["max_ms"] / 1000,
         "receipts": None,
+        "first_refusal": example.removeprefix("REFUSED "),
     }
 
 
@@ -478,7 +480,8 @@ def main(argv: list[str] | None = None) -> None:
         f"hearing flood ({f.get('tool', 'httpx')}): {f['sent']} requests for "
         f"{result['responses_requested']} responses in {f['seconds']:.1f} s by "
         f"{result['clients']} clients ({f['per_second']:.1f} receipts/s; statuses "
-        f"{f['statuses']}, {f['retries']} sent again); "
+        f"{f['statuses']}, {f['retries']} sent again; first refusal: "
+        f"{f.get('first_refusal') or '-'}); "
         f"receipt p50 "
         f"{f['p50_s'] * 1000:.0f} ms, p99 {f['p99_s'] * 1000:.0f} ms (target < 1000 ms); "
         f"{result['recorded_exactly_once']} of {result['responses_requested']} recorded "
