@@ -256,6 +256,7 @@ async def flood_wrk(
             "503": found["status_503"],
             "other refusals": found["refused"] - found["status_429"] - found["status_503"],
             "socket errors": found["socket_errors"],
+            "GET /healthz fillers": found["fillers"],
         },
         "retries": 0,
         "seconds": elapsed,
