@@ -158,24 +158,35 @@ class HearingInbox:
     async def _write(self, plan_id: str) -> None:
         """Writes the plan's waiting responses, a batch at a time, until none wait."""
         queue = self._queues[plan_id]
-        while queue:
-            batch = queue[: self._max_batch]
-            del queue[: len(batch)]
-            answers: list[InboxReceipt | BaseException]
-            try:
-                answers = list(await self._commit(plan_id, [w.response for w in batch]))
-            except Exception as exc:  # the callers get it; the writer goes on
-                answers = [exc] * len(batch)
-            for waiting, answer in zip(batch, answers, strict=True):
-                if waiting.answer.done():
-                    continue  # the caller went away
-                if isinstance(answer, BaseException):
-                    waiting.answer.set_exception(answer)
-                else:
-                    waiting.answer.set_result(answer)
-        # No await since the loop saw the queue empty: nothing can have been added.
-        del self._queues[plan_id]
-        del self._writers[plan_id]
+        batch: list[_Waiting] = []
+        try:
+            while queue:
+                batch = queue[: self._max_batch]
+                del queue[: len(batch)]
+                answers: list[InboxReceipt | BaseException]
+                try:
+                    answers = list(await self._commit(plan_id, [w.response for w in batch]))
+                except Exception as exc:  # the callers get it; the writer goes on
+                    answers = [exc] * len(batch)
+                for waiting, answer in zip(batch, answers, strict=True):
+                    if waiting.answer.done():
+                        continue  # the caller went away
+                    if isinstance(answer, BaseException):
+                        waiting.answer.set_exception(answer)
+                    else:
+                        waiting.answer.set_result(answer)
+                batch = []
+        finally:
+            # Normally nothing waits here (no await since the loop saw the queue empty).
+            # If the writer was cancelled, no caller is left waiting for ever: whether
+            # its batch was committed is unknown, and sending it again is safe.
+            for waiting in (*batch, *queue):
+                if not waiting.answer.done():
+                    waiting.answer.set_exception(
+                        StoreUnavailable("the writer stopped; send the same response again")
+                    )
+            del self._queues[plan_id]
+            del self._writers[plan_id]
 
     async def _commit(
         self, plan_id: str, responses: list[PublicResponse]
