@@ -2,9 +2,8 @@
 -- with its own Idempotency-Key ("bench-<n>") and client address (X-Forwarded-For, as
 -- behind the municipality's reverse proxy), until each thread has had its share answered.
 --   wrk -t T -c C -d MAX --timeout 30s -s bench/hearing_flood.lua URL -- TOTAL T ADDRESSES
--- A thread whose share is sent sends GET /healthz on its free connections until its
--- share is answered; those fillers are counted apart (wrk's latency percentiles include
--- them). A thread stops once its share is answered, but wrk itself runs until -d or SIGINT: the
+-- A thread whose share is sent leaves its free connections idle (delay()) until its
+-- share is answered. A thread stops once its share is answered, but wrk itself runs until -d or SIGINT: the
 -- bench watches the store and interrupts it when all are recorded.
 -- done() prints one line of JSON: counts by status and the latency percentiles.
 
@@ -45,10 +44,18 @@ function request()
       sent = sent + 1
       return response_request(id + (sent - 1) * nthreads)
    end
-   -- Share sent, some still unanswered: wrk wants a request for each free connection.
-   -- A GET of /healthz (200) rather than a response sent again, which would count
-   -- against its address's rate limit; counted apart as fillers.
+   -- Only after the long delay below, which the thread does not live to see (or a
+   -- connection opened late): a GET of /healthz, counted apart as a filler.
    return wrk.format("GET", "/healthz")
+end
+
+function delay()
+   -- Share sent: a free connection waits instead of sending anything, so that wrk's
+   -- latency percentiles are the responses' own.
+   if sent >= share then
+      return 600000
+   end
+   return 0
 end
 
 function response(status, headers, body)
