@@ -2,9 +2,9 @@
 -- with its own Idempotency-Key ("bench-<n>") and client address (X-Forwarded-For, as
 -- behind the municipality's reverse proxy), until each thread has had its share answered.
 --   wrk -t T -c C -d MAX --timeout 30s -s bench/hearing_flood.lua URL -- TOTAL T ADDRESSES
--- A thread whose share is sent leaves its free connections idle (delay()) until its
--- share is answered. A thread stops once its share is answered, but wrk itself runs until -d or SIGINT: the
--- bench watches the store and interrupts it when all are recorded.
+-- A thread whose share is sent leaves its free connections idle (delay()) and stops once
+-- its share is answered; wrk itself runs until -d or SIGINT: the bench watches the store
+-- and interrupts it when all are recorded.
 -- done() prints one line of JSON: counts by status and the latency percentiles.
 
 local threads = {}
