@@ -38,6 +38,18 @@ class AppendEventsOutput(_Model):
 class EventsAfterInput(_Model):
     stream_id: str
     after_version: int = Field(ge=0)
+    # A page: at most this many events, and fewer when their data would exceed about
+    # 1 MB (Temporal refuses payloads over 2 MB). None: all (histories recorded so).
+    limit: int | None = Field(default=None, ge=1)
+
+
+class SealHearingInput(_Model):
+    stream_id: str
+    hearing_version: int = Field(ge=1)  # the hearing_opened event's version
+
+
+class SealHearingOutput(_Model):
+    sealed: bool  # False: already sealed or closed
 
 
 class EventsAfterOutput(_Model):

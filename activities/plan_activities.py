@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+import orjson
 import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -27,17 +28,24 @@ from activities.models import (
     RenderDraftOutput,
     RenderScorecardInput,
     RenderScorecardOutput,
+    SealHearingInput,
+    SealHearingOutput,
 )
 from activities.rendering import render_html, render_markdown
 from activities.scorecard_rendering import render_scorecard_html, render_scorecard_markdown
 from domain.canonical import CanonicalFormError
 from domain.commands import Receipt
+from domain.events import Event
 from domain.rules import content_problems
 from domain.state import fold
 from eventstore import ConcurrencyConflict, DataRefused, EventIdConflict, EventStore, NewEvent
+from eventstore.hearing_inbox import HearingInbox
 from eventstore.log import MerkleLog
 
 log = structlog.get_logger(__name__)
+
+# events_after's pages stay well under Temporal's 2 MB limit on a payload.
+PAGE_BYTES = 1_000_000
 
 
 class PlanActivities:
@@ -45,6 +53,7 @@ class PlanActivities:
         self._pool = pool
         self._store = EventStore(pool)
         self._log = MerkleLog(pool)
+        self._inbox = HearingInbox(pool)
 
     @activity.defn(name="append_events")
     async def append_events(self, request: AppendEventsInput) -> AppendEventsOutput:
@@ -95,8 +104,31 @@ class PlanActivities:
     async def events_after(self, request: EventsAfterInput) -> EventsAfterOutput:
         """The stream's events after the version a workflow has folded: a workflow whose
         record got ahead of it (an append it never saw the end of) catches up with them."""
-        stored = await self._store.read(request.stream_id, from_version=request.after_version + 1)
-        return EventsAfterOutput(events=[e.to_domain() for e in stored])
+        if request.limit is None:
+            stored = await self._store.read(
+                request.stream_id, from_version=request.after_version + 1
+            )
+            return EventsAfterOutput(events=[e.to_domain() for e in stored])
+        stored = await self._store.read(
+            request.stream_id,
+            from_version=request.after_version + 1,
+            up_to_version=request.after_version + request.limit,
+        )
+        page: list[Event] = []
+        size = 0
+        for event in stored:
+            size += len(orjson.dumps(event.data))
+            if page and size > PAGE_BYTES:
+                break
+            page.append(event.to_domain())
+        return EventsAfterOutput(events=page)
+
+    @activity.defn(name="seal_hearing")
+    async def seal_hearing(self, request: SealHearingInput) -> SealHearingOutput:
+        """The public's responses to this hearing stop here (hearing_fences): after it the
+        workflow reads them all from the record and closes the hearing."""
+        sealed = await self._inbox.seal(request.stream_id, request.hearing_version)
+        return SealHearingOutput(sealed=sealed)
 
     @activity.defn(name="receipt_at")
     async def receipt_at(self, request: ReceiptAtInput) -> Receipt:
@@ -216,6 +248,7 @@ class PlanActivities:
             self.render_scorecard,
             self.append_events,
             self.events_after,
+            self.seal_hearing,
             self.receipt_at,
             self.compile_content,
             self.render_draft,

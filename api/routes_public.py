@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import uuid
+import re
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Header, Request
 
 from api import requests as rq
 from api import service
 from api.auth import Context, PlanId
-from api.errors import ERROR_RESPONSES, ApiError, refused
+from api.errors import ERROR_RESPONSES, ApiError, refused, unknown_plan
 from api.service import ApiContext
 from api.views import HearingReceipt, PublicHearing, content_view
-from domain import commands as cmd
-from domain import decisions
-from domain.decisions import Refusal
-from domain.ids import event_id
 from domain.plan_state import PlanState
+from eventstore.errors import StoreUnavailable
+from eventstore.hearing_inbox import InboxRefusal, PublicResponse
 from runtime.logging import bind_context
 
 router = APIRouter(prefix="/api/public", tags=["public hearing"], responses=ERROR_RESPONSES)
@@ -69,9 +68,25 @@ def client_address(request: Request) -> str:
     return service.client_address(peer, request.headers.get("x-forwarded-for"), ctx.proxies)
 
 
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+
+
 async def respond(
-    ctx: ApiContext, plan_id: str, body: rq.PublicResponseRequest, address: str
+    ctx: ApiContext,
+    plan_id: str,
+    body: rq.PublicResponseRequest,
+    address: str,
+    idempotency_key: str | None = None,
 ) -> HearingReceipt:
+    """Appended to the plan's record here, not sent to the workflow as an Update
+    (eventstore/hearing_inbox.py): the workflow reads the responses when it closes the
+    hearing. The fence refuses a response to a hearing that is not open."""
+    if idempotency_key is not None and not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+        raise ApiError(
+            422,
+            "InvalidIdempotencyKey",
+            "Idempotency-Key must be 1 to 200 printable ASCII characters without spaces",
+        )
     if not await ctx.limiter.allow(address):
         raise ApiError(
             429,
@@ -79,39 +94,40 @@ async def respond(
             f"at most {ctx.limiter.limit} hearing responses a minute from one address; "
             "wait a minute and send it again",
         )
+    if not re.fullmatch(service.PLAN_ID_PATTERN, plan_id):
+        raise unknown_plan(plan_id[:80])
     bind_context(plan_id=plan_id)
-    state = await ctx.plans.state(plan_id)
-    command = cmd.HearingResponse(
+    response = PublicResponse(
         name=body.name,
         organisation=body.organisation or None,
         text=body.text,
-        # Made here, never by the caller: a retry of this request is not possible to
-        # confuse with someone else's response.
-        response_id=f"web-{uuid.uuid4().hex}",
+        idempotency_key=idempotency_key,
     )
     try:
-        # The recorded state refuses a closed hearing at once (also once the plan has
-        # moved on and its workflow ended); the workflow's own validator decides the rest,
-        # by its clock.
-        decisions.hearing_response(
-            state,
-            command,
-            state.last_event_at or state.hearing_deadline,  # type: ignore[arg-type]
-            lambda: event_id(plan_id, "check"),
-            "check",
-        )
-    except Refusal as refusal:
-        raise refused(refusal.code.value, refusal.message) from None
-    receipt = await ctx.update(plan_id, "respond_to_hearing", command)
+        receipt = await ctx.inbox.respond(plan_id, response)
+    except InboxRefusal as refusal:
+        if refusal.code == "NotOpenYet":
+            await ctx.plans.state(plan_id)  # an unknown plan is told so (404)
+        if refusal.code in ("PlanBusy",):
+            raise ApiError(429, refusal.code, refusal.message) from None
+        raise refused(refusal.code, refusal.message) from None
+    except StoreUnavailable:
+        raise ApiError(
+            503,
+            "StoreUnavailable",
+            "the record could not be reached; sending the same response again is safe "
+            "(it is recorded once)",
+        ) from None
     return HearingReceipt(
         receipt_number=f"{receipt.version}-{receipt.hash[:8].upper()}",
         plan_id=plan_id,
         version=receipt.version,
         hash=receipt.hash,
         recorded_at=receipt.recorded_at,
-        response_id=command.response_id or "",
+        response_id=receipt.response_id,
         event_id=str(receipt.event_id),
         leaf_index=receipt.leaf_index,
+        duplicate=receipt.duplicate,
     )
 
 
@@ -121,6 +137,16 @@ async def respond(
     summary="send a hearing response (name, optional organisation, text); returns a receipt",
 )
 async def send_response(
-    plan_id: PlanId, body: rq.PublicResponseRequest, request: Request, ctx: Context
+    plan_id: PlanId,
+    body: rq.PublicResponseRequest,
+    request: Request,
+    ctx: Context,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            description="any unique string of yours (e.g. a UUID): the same request sent "
+            "again with it gets the original receipt, and is recorded once"
+        ),
+    ] = None,
 ) -> HearingReceipt:
-    return await respond(ctx, plan_id, body, client_address(request))
+    return await respond(ctx, plan_id, body, client_address(request), idempotency_key)

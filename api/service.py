@@ -4,7 +4,9 @@ workflow, access rules and the public rate limit.
 Reads fold the plan's stored events (domain.state), the same fold the workflow and the
 auditors use, so a page shows exactly what the record says and needs no running worker;
 each plan's folded state is cached and brought up to date with the events after it.
-Writes go only through the workflow's Updates, whose validators decide.
+Writes go through the workflow's Updates, whose validators decide; the one exception is
+a public hearing response, which the API appends itself (eventstore/hearing_inbox.py)
+so that a flood of them never queues at the plan's workflow.
 """
 
 from __future__ import annotations
@@ -35,9 +37,10 @@ from domain.plan_state import PlanState
 from domain.roles import Role
 from domain.state import evolve
 from eventstore import EventStore
+from eventstore.hearing_inbox import HearingInbox
 from eventstore.rate_limits import RateLimits
 from runtime.settings import Settings
-from workflows.plan_models import workflow_id_for
+from workflows.plan_models import PublicResponsesCount, workflow_id_for
 
 log = structlog.get_logger(__name__)
 
@@ -131,6 +134,40 @@ def _within(text: str, networks: tuple[IPv4Network | IPv6Network, ...]) -> bool:
     return any(address in network for network in networks)
 
 
+class ResponseCounts:
+    """Tells a plan's workflow how many public responses the API has recorded (signal
+    ``public_responses``), in the background and at most once per ``every`` seconds per
+    plan: a flood of responses makes a few signals, not one each."""
+
+    def __init__(self, client: Client, every: float = 0.25) -> None:
+        self._client = client
+        self._every = every
+        self._latest: dict[str, PublicResponsesCount] = {}
+        self._tellers: dict[str, asyncio.Task[None]] = {}
+
+    def recorded(self, plan_id: str, hearing_version: int, count: int) -> None:
+        self._latest[plan_id] = PublicResponsesCount(hearing_version=hearing_version, count=count)
+        if plan_id not in self._tellers:
+            self._tellers[plan_id] = asyncio.create_task(self._tell(plan_id))
+
+    async def _tell(self, plan_id: str) -> None:
+        handle = self._client.get_workflow_handle(workflow_id_for(plan_id))
+        sent: PublicResponsesCount | None = None
+        try:
+            while (latest := self._latest[plan_id]) != sent:
+                sent = latest
+                try:
+                    await handle.signal("public_responses", latest)
+                except RPCError as exc:
+                    # Only the status's count waits for it; the close reads the record.
+                    log.info("response count not told", plan_id=plan_id, error=str(exc))
+                await asyncio.sleep(self._every)
+        finally:
+            # No await since the loop saw nothing new: nothing was missed.
+            del self._tellers[plan_id]
+            del self._latest[plan_id]
+
+
 @dataclass
 class ApiContext:
     client: Client
@@ -141,6 +178,8 @@ class ApiContext:
     tokens: TokenStore = field(init=False)
     plans: PlanReader = field(init=False)
     limiter: PublicRateLimit = field(init=False)
+    inbox: HearingInbox = field(init=False)  # public hearing responses, group-committed
+    counts: ResponseCounts = field(init=False)
     proxies: tuple[IPv4Network | IPv6Network, ...] = field(init=False)
     oidc: OidcClient | None = field(init=False)  # login with the identity provider, if set
     front_door: SigningKey | None = field(init=False)
@@ -149,6 +188,8 @@ class ApiContext:
         self.tokens = TokenStore(self.pool, self.settings.session_hours)
         self.plans = PlanReader(EventStore(self.pool))
         self.limiter = PublicRateLimit(self.pool, self.settings.public_rate_per_minute)
+        self.counts = ResponseCounts(self.client)
+        self.inbox = HearingInbox(self.pool, on_recorded=self.counts.recorded)
         self.proxies = self.settings.proxy_networks()
         self.oidc = OidcClient(self.settings) if self.settings.oidc_issuer else None
         self.front_door = front_door_key(self.settings)

@@ -231,3 +231,6 @@ class HearingReceipt(_View):
     # /api/log/inclusion/{event_id}.
     event_id: str | None = None
     leaf_index: int | None = None
+    # The same request sent again (its Idempotency-Key, or the same response without
+    # one): this is the original receipt, and nothing new was recorded.
+    duplicate: bool = False

@@ -447,11 +447,16 @@ async def _cross_check(
             if check.caught_up
             else ""
         )
+        public = (
+            f"; {check.public_responses} public hearing responses traced to the API's requests"
+            if check.public_responses
+            else ""
+        )
         print(
             f"{plan}: cross-check OK, {check.history_decisions} decisions in {check.runs} "
             f"run(s) of the Temporal history, each exactly once in the store; "
             f"{check.receipts_compared} receipts match the store's version, hash and "
-            f"recorded time{caught}",
+            f"recorded time{caught}{public}",
             file=out,
         )
         return True

@@ -16,6 +16,14 @@ result in the history names each of them. Such an event traces back to the histo
 through that result (id, type and version are compared with the store; it has no
 receipt, so no hash or recorded time of its own to compare); the next receipt in the
 history, whose hash chains over it, vouches for its content. They are counted apart.
+
+Public hearing responses: the API appends them itself (eventstore/hearing_inbox.py), so
+no workflow history names them before the workflow reads them back when it closes the
+hearing. Such an event traces back to the API's request instead: it says so in its data
+(``received``), its event id is the one derived from the plan, the hearing and the
+request key (and a content key is the digest of the response's own words), and it lies
+within the hearing it names, between its opening and its close. They are counted apart
+too (docs/audit-format.md, "Public hearing responses").
 """
 
 from __future__ import annotations
@@ -29,6 +37,8 @@ from typing import Any
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import MarkerRecordedEventAttributes
 from temporalio.client import WorkflowHistory
+
+from eventstore.hearing_inbox import request_key, response_event_id
 
 APPEND_ACTIVITY = "append_events"
 LOCAL_ACTIVITY_MARKER = "core_local_activity"
@@ -45,6 +55,9 @@ class StoredFacts:
     type: str
     hash: str
     recorded_at: datetime
+    # A public hearing response appended by the API: "" when it traces back to its
+    # request, else why not. None for every other event.
+    public: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +81,7 @@ class CrossCheck:
     runs: int
     problems: list[str] = field(default_factory=list)
     caught_up: int = 0
+    public_responses: int = 0
     receipts_compared: int = 0
     last_receipted_version: int = 0
 
@@ -179,10 +193,60 @@ def _differences(decision: HistoryDecision, stored: StoredFacts) -> list[str]:
 
 
 async def stored_facts(events: AsyncIterable[Any]) -> dict[str, StoredFacts]:
-    """Event id -> facts, from the store's ``iter_stream``."""
-    return {
-        str(e.event_id): StoredFacts(e.version, e.type, e.hash, e.recorded_at) async for e in events
-    }
+    """Event id -> facts, from the store's ``iter_stream`` (in version order)."""
+    facts: dict[str, StoredFacts] = {}
+    hearing: int | None = None  # the version of the open hearing's hearing_opened
+    async for e in events:
+        public = None
+        if e.type == "hearing_opened":
+            hearing = e.version
+        elif e.type == "hearing_closed":
+            hearing = None
+        elif e.type == "hearing_response_received" and "received" in e.data:
+            public = public_trace(e.stream_id, e.event_id, e.actor_id, e.data, hearing)
+        facts[str(e.event_id)] = StoredFacts(e.version, e.type, e.hash, e.recorded_at, public)
+    return facts
+
+
+def public_trace(
+    stream_id: str, event_id: Any, actor_id: str, data: Mapping[str, Any], hearing: int | None
+) -> str:
+    """Why a public response does not trace back to the API's request ("" when it does)."""
+    received = data.get("received")
+    if not isinstance(received, dict) or received.get("via") != "public-api":
+        return "its data does not say it came through the public API"
+    key = str(received.get("request_key", ""))
+    version = received.get("hearing_version")
+    if hearing is None or version != hearing:
+        return f"it names the hearing opened at version {version}, which was not open then"
+    return _derived(stream_id, str(event_id), actor_id, data, key=key, hearing=int(version))
+
+
+def _derived(
+    stream_id: str, event_id: str, actor_id: str, data: Mapping[str, Any], *, key: str, hearing: int
+) -> str:
+    words = request_key(
+        None, str(data.get("name", "")), data.get("organisation"), str(data.get("text", ""))
+    )
+    problems = (
+        (
+            not key.startswith(("key:", "content:")),
+            f"its request key {key[:40]!r} is neither an Idempotency-Key's nor a content's",
+        ),
+        (
+            event_id != str(response_event_id(stream_id, hearing, key)),
+            "its event id is not the one derived from the plan, the hearing and its request",
+        ),
+        (
+            key.startswith("content:") and key != words,
+            "its content key is not the digest of its own words",
+        ),
+        (
+            data.get("response_id") != f"api-{event_id}" or actor_id != f"public:api-{event_id}",
+            "its response id or actor is not the one the API gives",
+        ),
+    )
+    return next((why for failed, why in problems if failed), "")
 
 
 def cross_check(
@@ -206,8 +270,10 @@ def cross_check(
             result.problems.append(
                 f"event {event_id} was appended {count} times in the Temporal history"
             )
+    public = {i for i, f in stored.items() if f.public == ""}
     caught_up = {d.event_id for d in decisions if d.source == "caught-up"} - set(seen)
-    result.caught_up = len(caught_up)
+    result.caught_up = len(caught_up - public)
+    result.public_responses = len(public - set(seen))
     compared: set[tuple[str, str]] = set()
     for decision in decisions:
         facts = stored.get(decision.event_id)
@@ -227,7 +293,13 @@ def cross_check(
         if decision.hash is not None:
             result.receipts_compared += 1
     for event_id, facts in sorted(stored.items(), key=lambda item: item[1].version):
-        if complete and event_id not in seen and event_id not in caught_up:
+        if facts.public and event_id not in seen:
+            result.problems.append(
+                f"version {facts.version} ({facts.type}, event {event_id}) is in the store as "
+                f"a public hearing response but does not trace back to the API's request: "
+                f"{facts.public}"
+            )
+        elif complete and event_id not in set(seen) | caught_up | public:
             result.problems.append(
                 f"version {facts.version} ({facts.type}, event {event_id}) is in the store but "
                 "does not trace back to the Temporal history"

@@ -153,12 +153,29 @@ class HearingOpened(EventBase):
     deadline: AwareDatetime
 
 
+class PublicRequest(BaseModel):
+    """How a hearing response appended by the API itself (not by the workflow) traces
+    back to the request that carried it: the event id is derived from these, so an
+    auditor recomputes it (docs/audit-format.md, "Public hearing responses")."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    via: Literal["public-api"] = "public-api"
+    # "key:" + SHA-256 of the request's Idempotency-Key, or "content:" + SHA-256 of the
+    # response's canonical content when the request had none.
+    request_key: str
+    hearing_version: int  # the version of the hearing_opened event it answers
+
+
 class HearingResponseReceived(EventBase):
     type: Literal["hearing_response_received"] = "hearing_response_received"
     response_id: str
     name: ShortText
     organisation: str | None = None
     text: Text
+    # Absent on responses recorded by the workflow (and from their data, so that their
+    # bytes are unchanged).
+    received: PublicRequest | None = None
 
 
 class HearingClosed(EventBase):
@@ -472,6 +489,8 @@ def to_record(event: EventBase) -> tuple[str, int, dict[str, Any]]:
         left_out.add("attestation")
     if event.authenticated_by is None:
         left_out.add("authenticated_by")
+    if getattr(event, "received", None) is None:
+        left_out.add("received")
     data = event.model_dump(mode="json", exclude=left_out)
     return event.model_dump()["type"], type(event).SCHEMA_VERSION, data
 

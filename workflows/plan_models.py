@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import zlib
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -9,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.attestation import Attestation
 from domain.commands import HearingResponse, Receipt
 from domain.plan import PlanDefinition
+from domain.plan_state import HearingResponse as HearingResponseState
 from domain.plan_state import PlanState
 
 
@@ -32,6 +35,33 @@ class Carried(BaseModel):
     close_attestation: Attestation | None = None
     rendered_versions: list[int] = Field(default_factory=list)
     announced: list[str] = Field(default_factory=list)
+    # The state's hearing responses, packed (see pack_responses): ``state`` then carries
+    # none. Ten thousand responses take about 2.4 MB as JSON, more than Temporal takes
+    # in one payload; packed, about a third of it.
+    packed_responses: str | None = None
+
+
+PACK_RESPONSES_OVER = 4000
+
+
+def pack_responses(state: PlanState) -> tuple[PlanState, str | None]:
+    """The state without its hearing responses, and them as base64 of zlib-compressed
+    JSON lines (deterministic: the same responses always pack to the same text). Only
+    beyond PACK_RESPONSES_OVER responses (about 1 MB as JSON): a usual hearing's state is
+    carried as it is, readable in the history as before."""
+    if len(state.hearing_responses) <= PACK_RESPONSES_OVER:
+        return state, None
+    lines = b"\n".join(r.__pydantic_serializer__.to_json(r) for r in state.hearing_responses)
+    packed = base64.b64encode(zlib.compress(lines, 9)).decode("ascii")
+    return state.model_copy(update={"hearing_responses": ()}), packed
+
+
+def unpack_responses(state: PlanState, packed: str | None) -> PlanState:
+    if packed is None:
+        return state
+    lines = zlib.decompress(base64.b64decode(packed)).split(b"\n")
+    responses = tuple(HearingResponseState.model_validate_json(line) for line in lines)
+    return state.model_copy(update={"hearing_responses": responses})
 
 
 class PlanInput(BaseModel):
@@ -41,6 +71,16 @@ class PlanInput(BaseModel):
     # Temporal refuses more than 2,000 Updates in one run; the workflow continues as new
     # after this many. An operational knob, lowered in tests to exercise the hand-over.
     max_updates_per_run: int = Field(default=1_000, ge=10, le=1_800)
+
+
+class PublicResponsesCount(BaseModel):
+    """Signal from the API: it has recorded ``count`` public responses to the hearing
+    opened at ``hearing_version`` (the workflow reads them when it closes the hearing)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    hearing_version: int = Field(ge=1)
+    count: int = Field(ge=0)
 
 
 class PlanResult(BaseModel):

@@ -27,8 +27,10 @@ with workflow.unsafe.imports_passed_through():
         AppendEventsOutput,
         CompileContentInput,
         EnsureScheduleInput,
+        EventsAfterInput,
         ReceiptAtInput,
         RenderDraftInput,
+        SealHearingInput,
     )
     from activities.plan_activities import PlanActivities
     from activities.schedule_activities import ScheduleActivities
@@ -55,7 +57,15 @@ with workflow.unsafe.imports_passed_through():
         using,
     )
     from workflows.notify import notify_people
-    from workflows.plan_models import Carried, PendingResponse, PlanInput, PlanResult
+    from workflows.plan_models import (
+        Carried,
+        PendingResponse,
+        PlanInput,
+        PlanResult,
+        PublicResponsesCount,
+        pack_responses,
+        unpack_responses,
+    )
 
 # Patch id: a person's decision is appended by a local activity (workflow.patched keeps
 # older histories replaying through the regular activity they were recorded with).
@@ -80,7 +90,15 @@ DECISION_VOTES = "decisions-by-vote"
 UPDATES_LAST = "updates-after-other-jobs"
 # The attribute the worker's runner reads to know a run asked UPDATES_LAST.
 UPDATES_LAST_ATTRIBUTE = "updates_last"
+# Patch id: public hearing responses are appended to the record by the API itself
+# (eventstore/hearing_inbox.py); before the close the workflow seals the hearing's fence
+# and folds the responses it reads back from the record. Runs recorded without it close
+# as before (a response the API appended meanwhile is caught up with on the close's
+# append, patch catch-up-with-record).
+DIRECT_RESPONSES = "hearing-responses-direct"
 RESPONSE_BATCH = 200
+# Events read back per events_after call when the hearing closes.
+READ_PAGE = 500
 
 
 def _hearing_response(raw: RawValue) -> cmd.HearingResponse | None:
@@ -104,7 +122,7 @@ class PlanWorkflow:
         self._definition = plan.definition
         self._plan_id = plan.definition.plan_id
         carried = plan.carried or Carried(state=PlanState(), stream_version=0)
-        self._state = carried.state
+        self._state = unpack_responses(carried.state, carried.packed_responses)
         self._version = carried.stream_version
         self._receipts: dict[str, cmd.Receipt] = dict(carried.receipts)
         self._pending: list[PendingResponse] = list(carried.pending_responses)
@@ -128,6 +146,8 @@ class PlanWorkflow:
             r.response_id: r.version for r in self._state.hearing_responses
         }
         self._queued_responses: set[str] = {p.response_id for p in self._pending}
+        # What the API last told of the responses it recorded: (hearing version, count).
+        self._told = PublicResponsesCount(hearing_version=1, count=0)
 
     # --- the run ----------------------------------------------------------------------
 
@@ -244,6 +264,8 @@ class PlanWorkflow:
     async def _close_hearing(self) -> None:
         # Responses received before the deadline are recorded before the close.
         await self._flush_responses()
+        if workflow.patched(DIRECT_RESPONSES):
+            await self._read_public_responses()
         closed_by = self._close_requested_by or decisions.ENGINE
         reason = self._close_reason if self._close_requested_by else ""
         [closed] = await self._record(
@@ -256,6 +278,30 @@ class PlanWorkflow:
         self._close_requested_by = None
         self._close_reason = ""
         self._close_attestation = None
+
+    async def _read_public_responses(self) -> None:
+        """Seal the hearing (no response is taken after this; one being written is waited
+        for), then fold what the API recorded, page by page, so the close counts it."""
+        opened = self._state.hearing_opened_version
+        if opened is not None:
+            await workflow.execute_activity_method(
+                PlanActivities.seal_hearing,
+                SealHearingInput(stream_id=self._plan_id, hearing_version=opened),
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=STORE_RETRY,
+            )
+        while True:
+            found = await workflow.execute_activity_method(
+                PlanActivities.events_after,
+                EventsAfterInput(
+                    stream_id=self._plan_id, after_version=self._version, limit=READ_PAGE
+                ),
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=STORE_RETRY,
+            )
+            if not found.events:
+                return
+            self._fold_stored(list(found.events))
 
     async def _flush_responses(self) -> None:
         """Record what is queued now (not what keeps arriving meanwhile, so that a
@@ -468,7 +514,36 @@ class PlanWorkflow:
 
     @workflow.query
     def status(self) -> PlanStatus:
-        return plan_status(self._state)
+        status = plan_status(self._state)
+        told = self._told
+        if not self._state.hearing_open or told.hearing_version != (
+            self._state.hearing_opened_version
+        ):
+            return status
+        # Responses the API recorded that the workflow has not read yet (it reads them
+        # when the hearing closes).
+        read = sum(
+            1 for r in self._state.current_hearing_responses() if r.response_id[:4] == "api-"
+        )
+        unread = max(0, told.count - read)
+        if not unread:
+            return status
+        return status.model_copy(update={"hearing_responses": status.hearing_responses + unread})
+
+    @workflow.signal
+    def public_responses(self, raw: RawValue) -> None:
+        """The API's count of the public responses it has recorded (eventstore/
+        hearing_inbox.py): only the count, for the status; the responses themselves are
+        read from the record when the hearing closes."""
+        try:
+            told = decoded(PublicResponsesCount, raw)
+        except ApplicationError as exc:
+            workflow.logger.warning("response count not readable, left out: %s", exc)
+            return
+        if told.hearing_version > self._told.hearing_version or (
+            told.hearing_version == self._told.hearing_version and told.count > self._told.count
+        ):
+            self._told = told
 
     @workflow.query
     def state(self) -> PlanState:
@@ -498,13 +573,15 @@ class PlanWorkflow:
                 )
             )
         await self._flush_responses()
+        state, packed = pack_responses(self._state)
         workflow.continue_as_new(
             PlanInput(
                 definition=self._definition,
                 administrator=plan.administrator,
                 max_updates_per_run=plan.max_updates_per_run,
                 carried=Carried(
-                    state=self._state,
+                    state=state,
+                    packed_responses=packed,
                     stream_version=self._version,
                     receipts=self._receipts,
                     pending_responses=self._pending,
