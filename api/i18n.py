@@ -176,6 +176,25 @@ _NB: dict[str, str] = {
     "outcome_revised": "Rulleringen er avsluttet: planen er revidert.",
     "outcome_unchanged": "Rulleringen er avsluttet uten endringer.",
     "back_to_revision": "Tilbake til rulleringen",
+    "to_the_form": "Til skjemaet",
+    "confirm_title": "Bekreft vedtaket",
+    "confirm_intro": "Du er i ferd med å stemme for å vedta planen. Når kommunestyret har vedtatt planen, kan vedtaket ikke angres her.",
+    "confirm_yes": "Ja, send stemmen",
+    "confirm_no": "Nei, tilbake til planen",
+    "your_choice": "Ditt valg",
+    "decided_what": "Hva",
+    "decided_step": "Steg",
+    "decided_version": "Versjon av innholdet",
+    "decided_by": "Av",
+    "anchoring_form": "Hvordan saken er forankret (f.eks. «politisk sak PS 12/26»)",
+    "choice_approve": "Godkjent",
+    "choice_request_changes": "Ba om endringer",
+    "choice_to_council": "Sende til kommunestyret",
+    "choice_revise": "Revidere utkastet",
+    "choice_adopted": "Vedta planen",
+    "choice_adopted_with_changes": "Vedta med endringer",
+    "choice_postponed": "Utsette",
+    "choice_returned": "Sende tilbake",
 }
 
 _EN: dict[str, str] = {
@@ -347,6 +366,25 @@ _EN: dict[str, str] = {
     "outcome_revised": "The revision is concluded: the plan is revised.",
     "outcome_unchanged": "The revision is concluded without changes.",
     "back_to_revision": "Back to the revision",
+    "to_the_form": "To the form",
+    "confirm_title": "Confirm the adoption",
+    "confirm_intro": "You are about to vote to adopt the plan. Once the council has adopted the plan, the adoption cannot be undone here.",
+    "confirm_yes": "Yes, send the vote",
+    "confirm_no": "No, back to the plan",
+    "your_choice": "Your choice",
+    "decided_what": "What",
+    "decided_step": "Step",
+    "decided_version": "Content version",
+    "decided_by": "By",
+    "anchoring_form": "How the item is anchored (e.g. 'political case PS 12/26')",
+    "choice_approve": "Approved",
+    "choice_request_changes": "Requested changes",
+    "choice_to_council": "Send to the council",
+    "choice_revise": "Revise the draft",
+    "choice_adopted": "Adopt the plan",
+    "choice_adopted_with_changes": "Adopt with changes",
+    "choice_postponed": "Postpone",
+    "choice_returned": "Return",
 }
 
 TEXTS: dict[Language, dict[str, str]] = {"nb": _NB, "en": _EN}
@@ -376,3 +414,125 @@ def translator(language: Language) -> dict[str, str]:
 
 def role_name(language: Language, role: str) -> str:
     return ROLE_NAMES[language].get(role, role.replace("_", " "))
+
+
+# What each recorded event is called on the page: people read "Godkjent", not the event's
+# type name in the log.
+EVENT_NAMES: dict[Language, dict[str, str]] = {
+    "nb": {
+        "plan_created": "Planen er opprettet",
+        "phase_started": "Fasen er startet",
+        "phase_completed": "Fasen er fullført",
+        "content_submitted": "Innhold sendt inn",
+        "sign_off_given": "Godkjent",
+        "changes_requested": "Endringer etterspurt",
+        "anchoring_recorded": "Forankring registrert",
+        "draft_step_completed": "Steg i utkastet utført",
+        "comment_round_opened": "Kommentarrunde åpnet",
+        "comment_recorded": "Kommentar registrert",
+        "comment_round_closed": "Kommentarrunde lukket",
+        "hearing_opened": "Høringen er åpnet",
+        "hearing_response_received": "Høringsuttalelse mottatt",
+        "hearing_closed": "Høringen er avsluttet",
+        "hearing_summary_submitted": "Høringsoppsummering sendt inn",
+        "vote_cast": "Stemme avgitt",
+        "vote_withdrawn": "Saken trukket fra avstemningen",
+        "hearing_decided": "Vedtak etter høringen",
+        "council_decided": "Kommunestyrets vedtak",
+        "content_amended": "Planen endret ved vedtak",
+        "plan_adopted": "Planen er vedtatt",
+        "revision_schedule_created": "Rulleringsplan opprettet",
+        "revision_schedule_changed": "Rulleringsplan endret",
+        "revision_reminder_sent": "Påminnelse om rullering sendt",
+        "reporting_round_opened": "Rapporteringsrunde åpnet",
+        "measure_reported": "Tiltak rapportert",
+        "goal_indicator_reported": "Målindikator rapportert",
+        "reporting_round_closed": "Rapporteringsrunde lukket",
+        "report_reminder_recorded": "Påminnelse om rapport registrert",
+        "scorecard_recorded": "Målekort laget",
+        "measure_changes_proposed": "Endringer i tiltak foreslått",
+        "measure_changes_signed_off": "Endringer i tiltak godkjent",
+        "measure_changes_rejected": "Endringer i tiltak avvist",
+        "content_revised": "Planen revidert",
+        "revision_concluded": "Rulleringen avsluttet",
+    },
+    "en": {
+        "plan_created": "Plan created",
+        "phase_started": "Phase started",
+        "phase_completed": "Phase completed",
+        "content_submitted": "Content submitted",
+        "sign_off_given": "Approved",
+        "changes_requested": "Changes requested",
+        "anchoring_recorded": "Anchoring recorded",
+        "draft_step_completed": "Draft step completed",
+        "comment_round_opened": "Comment round opened",
+        "comment_recorded": "Comment recorded",
+        "comment_round_closed": "Comment round closed",
+        "hearing_opened": "Hearing opened",
+        "hearing_response_received": "Hearing response received",
+        "hearing_closed": "Hearing closed",
+        "hearing_summary_submitted": "Hearing summary submitted",
+        "vote_cast": "Vote cast",
+        "vote_withdrawn": "Item withdrawn from the vote",
+        "hearing_decided": "Decision after the hearing",
+        "council_decided": "Council decision",
+        "content_amended": "Plan amended at adoption",
+        "plan_adopted": "Plan adopted",
+        "revision_schedule_created": "Revision schedule created",
+        "revision_schedule_changed": "Revision schedule changed",
+        "revision_reminder_sent": "Revision reminder sent",
+        "reporting_round_opened": "Reporting round opened",
+        "measure_reported": "Measure reported",
+        "goal_indicator_reported": "Goal indicator reported",
+        "reporting_round_closed": "Reporting round closed",
+        "report_reminder_recorded": "Report reminder recorded",
+        "scorecard_recorded": "Scorecard made",
+        "measure_changes_proposed": "Measure changes proposed",
+        "measure_changes_signed_off": "Measure changes approved",
+        "measure_changes_rejected": "Measure changes rejected",
+        "content_revised": "Plan revised",
+        "revision_concluded": "Revision concluded",
+    },
+}
+
+
+def event_name(language: Language, event_type: str) -> str:
+    """An event's name in words; an unknown type (a newer worker's) reads as a generic one
+    rather than as the raw name."""
+    fallback = "Hendelse" if language == "nb" else "Event"
+    return EVENT_NAMES[language].get(event_type, fallback)
+
+
+# A refusal, said in the page's language: by the message the domain gives for the common
+# mistakes, else by its code. The API keeps the English message.
+_REFUSALS_NB: dict[str, str] = {
+    "requesting changes needs a reason in 'comment'": (
+        "Skriv en kommentar som sier hva som må endres når du ber om endringer."
+    ),
+}
+_REFUSAL_CODES: dict[Language, dict[str, str]] = {
+    "nb": {
+        "UnknownParticipant": "Du er ikke deltaker i denne planen.",
+        "WrongRole": "Du har ikke rollen som trengs for dette steget.",
+        "GateNotOpen": "Planen er ikke på dette steget nå. Last inn siden på nytt.",
+        "StaleContent": "Innholdet er endret siden du åpnet siden. Les den nye versjonen.",
+        "LateResponse": "Fristen er ute.",
+        "NotOpenYet": "Dette er ikke åpnet ennå.",
+        "InvalidContent": "Innholdet er ikke gyldig.",
+        "InvalidDecision": "Beslutningen er ikke fullstendig.",
+        "UnknownItem": "Planen har ikke dette elementet.",
+        "InvalidValue": "Verdien er ikke gyldig.",
+        "ValidationError": "Skjemaet er ikke fylt ut riktig.",
+        "NotAllowed": "Du kan ikke gjøre dette.",
+    },
+    "en": {},
+}
+
+
+def refusal_text(language: Language, code: str, message: str) -> str:
+    """The refusal in the page's language; the English message as it is in English."""
+    if language == "en":
+        return message
+    return _REFUSALS_NB.get(message) or _REFUSAL_CODES["nb"].get(
+        code, "Det gikk ikke. Kontroller skjemaet og prøv igjen."
+    )

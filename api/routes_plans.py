@@ -229,7 +229,13 @@ async def submit_content(
 async def sign_off(
     plan_id: PlanId, body: rq.SignOffRequest, ctx: Context, me: Actor
 ) -> cmd.Receipt:
-    command = cmd.SignOff(
+    return await _act(ctx, me, plan_id, "sign_off", sign_off_command(me, body))
+
+
+def sign_off_command(me: Principal, body: rq.SignOffRequest) -> cmd.SignOff:
+    """The one mapping of a sign-off request to the workflow's command, for the API and
+    the web page's form alike, always as the signed-in person."""
+    return cmd.SignOff(
         actor_id=me.person_id,
         authenticated_by=me.authenticated_by,
         step_key=body.step_key,
@@ -240,7 +246,6 @@ async def sign_off(
         role=body.role,
         anchoring_form=body.anchoring_form,
     )
-    return await _act(ctx, me, plan_id, "sign_off", command)
 
 
 @router.post("/plans/{plan_id}/draft-steps", tags=["stakeholders"], summary="complete a draft step")

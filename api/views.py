@@ -231,3 +231,11 @@ class HearingReceipt(_View):
     # /api/log/inclusion/{event_id}.
     event_id: str | None = None
     leaf_index: int | None = None
+
+
+def people_names(state: PlanState) -> dict[str, tuple[str, tuple[Role, ...]]]:
+    """Each participant's name and roles from the plan file, by id: the page shows people
+    by name; the id stays for auditors."""
+    if state.definition is None:
+        return {}
+    return {p.id: (p.name, tuple(p.roles)) for p in state.definition.participants}

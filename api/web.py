@@ -27,15 +27,15 @@ from pydantic import ValidationError
 from activities.scorecard_rendering import progress_svg
 from api import requests as rq
 from api.errors import ApiError, not_allowed
-from api.i18n import LANGUAGES, Language, role_name, translator
+from api.i18n import LANGUAGES, Language, event_name, refusal_text, role_name, translator
 from api.oidc import LoginRefused, UnknownPerson, identify
 from api.revision_views import revision_view
-from api.routes_plans import my_pending_decisions
+from api.routes_plans import my_pending_decisions, sign_off_command
 from api.routes_public import client_address, hearing_view, on_hearing, respond
 from api.routes_revisions import ReportRequest, ReviewRequest, act, as_text, find_revision
 from api.service import ApiContext, may_read, require_actor, require_reader, roles_of
 from api.tokens import Principal
-from api.views import content_view, pending_for, summary, timeline
+from api.views import content_view, pending_for, people_names, summary, timeline
 from audit import history as hist
 from domain import commands as cmd
 from domain import revision_commands as rc
@@ -68,14 +68,35 @@ def _oslo_time(moment: datetime | None) -> str:
     return moment.astimezone(OSLO).strftime("%d.%m.%Y %H:%M") if moment else "–"
 
 
-def _number(value: Decimal | None) -> str:
+def _number(value: Decimal | None, lang: Language = "nb") -> str:
     if value is None:
         return "–"
-    return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+    text = format(value.normalize(), "f") if value == value.to_integral() else str(value)
+    # Bokmål writes the decimal comma: 16,4.
+    return text.replace(".", ",") if lang == "nb" else text
 
 
 _templates.filters["oslo"] = _oslo_time
-_templates.filters["number"] = _number
+_templates.filters["number"] = jinja2.pass_context(
+    lambda context, value: _number(value, context.get("lang", "nb"))
+)
+
+Names = dict[str, tuple[str, tuple[Role, ...]]]
+
+
+def _who(lang: Language, names: Names) -> Any:
+    """A person as the page shows them: name and role(s); the id when the plan file does
+    not name them (the public, the system)."""
+
+    def who(person_id: str, role: str | None = None) -> str:
+        found = names.get(person_id)
+        if found is None:
+            return person_id if role is None else f"{person_id} ({role_name(lang, role)})"
+        name, roles = found
+        shown = [role] if role else [str(r) for r in roles]
+        return f"{name} ({', '.join(role_name(lang, r) for r in shown)})" if shown else name
+
+    return who
 
 
 def _ctx(request: Request) -> ApiContext:
@@ -101,11 +122,18 @@ def render(
 ) -> HTMLResponse:
     lang = language(request)
     session_key = request.cookies.get(SESSION_COOKIE, "")
+    names: Names = values.pop("names", {})
     page = _templates.get_template(template).render(
         t=translator(lang),
         lang=lang,
         other_lang="en" if lang == "nb" else "nb",
         role_name=lambda role: role_name(lang, str(role)),
+        event_name=lambda event_type: event_name(lang, event_type),
+        who=_who(lang, names),
+        name_of=lambda person_id: names[person_id][0] if person_id in names else person_id,
+        me_name=names[principal.person_id][0]
+        if principal and principal.person_id in names
+        else (principal.person_id if principal else ""),
         path=request.url.path,
         me=principal,
         csrf=csrf_token(session_key) if principal else "",
@@ -397,15 +425,32 @@ async def inbox(request: Request) -> Response:
 @router.get("/plans/{plan_id}")
 async def plan_page(plan_id: str, request: Request) -> Response:
     me = await _signed_in(request)
-    ctx = _ctx(request)
-    state = await ctx.plans.state(plan_id)
+    state = await _ctx(request).plans.state(plan_id)
     require_reader(me, state)
+    return await _plan_page(request, me, state)
+
+
+async def _plan_page(
+    request: Request,
+    me: Principal,
+    state: PlanState,
+    *,
+    error: ApiError | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
+    """The plan page; after a refused decision, with the refusal in the page's language
+    beside the form, and the form filled in as it was sent."""
+    ctx = _ctx(request)
+    plan_id = state.plan_id or ""
     current = state.content() or state.content(state.adopted_version) or state.latest_content()
     stored = await EventStore(ctx.pool).read(plan_id)
+    lang = language(request)
     return render(
         request,
         "plan.html",
+        status_code=error.status if error else 200,
         principal=me,
+        names=people_names(state),
         plan=summary(state, roles_of(me, state)),
         status=plan_status(state),
         timeline=timeline(state),
@@ -416,6 +461,10 @@ async def plan_page(plan_id: str, request: Request) -> Response:
         returnable=RETURNABLE,
         kinds=StepKind,
         withdrawable=me.may_change and _leads_a_vote(me.person_id, state),
+        error=refusal_text(lang, error.code, error.message) if error else None,
+        error_code=error.code if error else "",
+        error_problems=[p.render() for p in error.problems] if error and lang == "en" else [],
+        values=values or {},
     )
 
 
@@ -444,18 +493,10 @@ def _command(me: Principal, fields: dict[str, str]) -> tuple[str, Any]:
                 "decision": fields.get("decision", ""),
                 "comment": fields.get("comment", ""),
                 "role": fields.get("role") or None,
+                "anchoring_form": fields.get("anchoring_form") or None,
             }
         )
-        return "sign_off", cmd.SignOff(
-            actor_id=me.person_id,
-            authenticated_by=me.authenticated_by,
-            step_key=body.step_key,
-            content_version=body.content_version,
-            content_hash=body.content_hash,
-            approve=body.decision == "approve",
-            comment=body.comment,
-            role=body.role,
-        )
+        return "sign_off", sign_off_command(me, body)
     if kind == "draft_step":
         step = rq.DraftStepRequest.model_validate(
             {
@@ -549,6 +590,10 @@ def _json_field(fields: dict[str, str], name: str) -> Any:
         ) from None
 
 
+# The council's adoption cannot be undone: the page asks again before it is sent.
+FINAL_OUTCOMES = ("adopted", "adopted_with_changes")
+
+
 @router.post("/plans/{plan_id}/decide")
 async def decide(plan_id: str, request: Request) -> Response:
     me = await _signed_in(request)
@@ -557,20 +602,55 @@ async def decide(plan_id: str, request: Request) -> Response:
     state = await ctx.plans.state(plan_id)
     require_actor(me, state)
     try:
-        update, command = _command(me, fields)
-    except ValidationError as exc:
-        raise _invalid(exc) from None
-    receipt = await ctx.update(plan_id, update, command)
+        try:
+            update, command = _command(me, fields)
+        except ValidationError as exc:
+            raise _invalid(exc) from None
+        if (
+            fields.get("kind") == "council"
+            and fields.get("outcome") in FINAL_OUTCOMES
+            and fields.get("confirmed") != "yes"
+        ):
+            return render(
+                request,
+                "confirm.html",
+                principal=me,
+                names=people_names(state),
+                plan=summary(state),
+                fields={k: v for k, v in fields.items() if k != "confirmed"},
+            )
+        receipt = await ctx.update(plan_id, update, command)
+    except ApiError as refusal:
+        if refusal.status in (401, 403) and refusal.code == "NotAuthenticated":
+            raise
+        return await _plan_page(request, me, state, error=refusal, values=fields)
     return render(
         request,
         "receipt.html",
         principal=me,
+        names=people_names(state),
         plan=summary(state),
         receipt=receipt,
         receipt_number=f"{receipt.version}-{receipt.hash[:8].upper()}",
         public=False,
+        decided=_decided(state, me, fields),
         back=f"/plans/{plan_id}",
     )
+
+
+def _decided(state: PlanState, me: Principal, fields: dict[str, str]) -> dict[str, Any]:
+    """What the receipt says in words: which step, on which version, by whom, and the
+    choice made."""
+    status = plan_status(state)
+    choice = fields.get("decision") or fields.get("outcome") or ""
+    return {
+        "step_nb": status.step_title_nb or "",
+        "step_en": status.step_title_en or "",
+        "content_version": fields.get("content_version") or status.content_version,
+        "actor": me.person_id,
+        "role": fields.get("role") or None,
+        "choice": choice,
+    }
 
 
 # --- the yearly revision (rullering) ----------------------------------------------------
