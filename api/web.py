@@ -193,6 +193,12 @@ async def _form(request: Request, principal: Principal) -> dict[str, str]:
     return fields
 
 
+def _problems(error: ApiError | None) -> list[tuple[str, str]]:
+    """Each problem as (field, what is wrong); the page marks the detail as English
+    where it is, rather than hide it from the person who must fix it."""
+    return [(p.path, p.message) for p in error.problems] if error else []
+
+
 def _invalid(error: ValidationError) -> ApiError:
     problems = problems_from_pydantic(error)
     return ApiError(422, "ValidationError", "; ".join(p.render() for p in problems), problems)
@@ -463,7 +469,7 @@ async def _plan_page(
         withdrawable=me.may_change and _leads_a_vote(me.person_id, state),
         error=refusal_text(lang, error.code, error.message) if error else None,
         error_code=error.code if error else "",
-        error_problems=[p.render() for p in error.problems] if error and lang == "en" else [],
+        error_problems=_problems(error),
         values=values or {},
     )
 
@@ -789,32 +795,72 @@ async def hearings(request: Request) -> Response:
 @router.get("/hearing/{plan_id}")
 async def hearing_page(plan_id: str, request: Request) -> Response:
     state = await on_hearing(_ctx(request), plan_id)
+    return await _hearing_page(request, state)
+
+
+async def _hearing_page(
+    request: Request,
+    state: PlanState,
+    *,
+    error: ApiError | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
+    """The draft, what happens to a response, and the form; after a refusal the same
+    page with the refusal in the page's language and what was typed."""
+    lang = language(request)
+    definition = state.definition
+    assert definition is not None
+    leaders = definition.members(Role.PROJECT_LEADER)
     return render(
         request,
         "hearing.html",
+        status_code=error.status if error else 200,
         principal=await _principal(request),
         hearing=hearing_view(state),
-        values={},
+        contact=leaders[0] if leaders else None,
+        error=refusal_text(lang, error.code, error.message) if error else None,
+        error_code=error.code if error else "",
+        error_problems=_problems(error),
+        values=values or {},
+    )
+
+
+def _consent_missing() -> ApiError:
+    return ApiError(
+        422,
+        "ConsentMissing",
+        "confirm that you have read what happens to your name and response",
     )
 
 
 @router.post("/hearing/{plan_id}")
 async def hearing_respond(plan_id: str, request: Request) -> Response:
     ctx = _ctx(request)
-    await on_hearing(ctx, plan_id)
+    state = await on_hearing(ctx, plan_id)
     form = await request.form()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     try:
-        body = rq.PublicResponseRequest.model_validate(
-            {
-                "name": fields.get("name", ""),
-                "organisation": fields.get("organisation") or None,
-                "text": fields.get("text", ""),
-            }
+        # The page publishes the name and the response: it takes them only from someone
+        # who has been told so (the privacy notice above the form).
+        try:
+            body = rq.PublicResponseRequest.model_validate(
+                {
+                    "name": fields.get("name", ""),
+                    "organisation": fields.get("organisation") or None,
+                    "text": fields.get("text", ""),
+                }
+            )
+        except ValidationError as exc:
+            raise _invalid(exc) from None
+        if fields.get("consent") != "yes":
+            raise _consent_missing()
+        receipt = await respond(ctx, plan_id, body, client_address(request))
+    except ApiError as refusal:
+        if refusal.status == 429:
+            raise
+        return await _hearing_page(
+            request, await ctx.plans.state(plan_id), error=refusal, values=fields
         )
-    except ValidationError as exc:
-        raise _invalid(exc) from None
-    receipt = await respond(ctx, plan_id, body, client_address(request))
     state = await ctx.plans.state(plan_id)
     return render(
         request,

@@ -235,11 +235,33 @@ async def test_stakeholders_decide_and_the_public_responds_in_a_browser(
                 "Offentlig høring"
             )
             await citizen.screenshot(path=shots / "hearing.png", full_page=True)
-            await citizen.get_by_label("Navn").fill("Ola Nordmann")
+            # The draft first, then what happens to a response, then the form.
+            order = await citizen.evaluate(
+                "[...document.querySelectorAll('#draft-h, #privacy-h, #respond-h')].map(e => e.id)"
+            )
+            assert order == ["draft-h", "privacy-h", "respond-h"], order
+            privacy = citizen.locator("#privacy")
+            await expect(privacy).to_contain_text("offentlige etter offentleglova")
+            await expect(privacy).to_contain_text("arkivlova")
+            await expect(privacy).to_contain_text(f"{on_hearing.municipality.name} kommune")
+            await expect(privacy.locator("[data-contact]")).to_contain_text("@")
+            # Sent without the consent (a form from elsewhere): refused in bokmål, with
+            # what was typed kept.
+            refused = await citizen.request.post(
+                f"{site}/hearing/{on_hearing.plan_id}",
+                form={"name": "Kari Nordmann", "text": "Uten samtykke."},
+            )
+            assert refused.status == 422
+            await citizen.set_content(await refused.text())
+            await expect(citizen.locator("[data-error-message]")).to_contain_text("Kryss av")
+            await expect(citizen.get_by_label("Navn", exact=True)).to_have_value("Kari Nordmann")
+            await citizen.goto(f"{site}/hearing/{on_hearing.plan_id}")
+            await citizen.get_by_label("Navn", exact=True).fill("Ola Nordmann")
             await citizen.get_by_label("Organisasjon (valgfritt)").fill("Velforeningen")
             await citizen.get_by_label("Uttalelse", exact=True).fill(
                 "Bygg flere utleieboliger <nær> sentrum."
             )
+            await citizen.get_by_label("Jeg har lest dette").check()
             await citizen.get_by_role("button", name="Send").click()
             await expect(citizen.get_by_role("heading", name="Kvittering")).to_be_visible()
             number = await citizen.locator("[data-receipt-number]").inner_text()
