@@ -88,6 +88,16 @@ async def create_plan(request: Request, ctx: Context, me: Me) -> PlanSummary:
         definition = parse_plan_text(text, "request body", "json")
     except DomainValidationError as exc:
         raise ApiError(422, "ValidationError", exc.render(), list(exc.problems)) from None
+    return await start_definition(ctx, me, definition)
+
+
+async def start_definition(
+    ctx: ApiContext, me: Principal, definition: PlanDefinition
+) -> PlanSummary:
+    """Starts a checked plan definition as the administrator; the API's endpoint and the
+    web page's upload both start plans here, with the same refusals."""
+    if not me.is_admin:
+        raise not_allowed("only administrators start plans (a token issued with --admin)")
     number = definition.municipality.number
     if not me.belongs_to(number):
         raise not_allowed(

@@ -113,6 +113,20 @@ def csrf_token(session_key: str) -> str:
     return hashlib.sha256(f"csrf:{session_key}".encode()).hexdigest()[:40]
 
 
+def _own_name(request: Request, principal: Principal | None, names: Names) -> str:
+    """The signed-in person's name from a plan file: the page's own plan, else any plan
+    the server has read (the reader keeps them); the id when no plan names them."""
+    if principal is None:
+        return ""
+    if principal.person_id in names:
+        return names[principal.person_id][0]
+    for state in list(_ctx(request).plans._states.values()):
+        person = state.definition.participant(principal.person_id) if state.definition else None
+        if person is not None:
+            return str(person.name)
+    return principal.person_id
+
+
 def render(
     request: Request,
     template: str,
@@ -131,9 +145,7 @@ def render(
         event_name=lambda event_type: event_name(lang, event_type),
         who=_who(lang, names),
         name_of=lambda person_id: names[person_id][0] if person_id in names else person_id,
-        me_name=names[principal.person_id][0]
-        if principal and principal.person_id in names
-        else (principal.person_id if principal else ""),
+        me_name=_own_name(request, principal, names),
         path=request.url.path,
         me=principal,
         csrf=csrf_token(session_key) if principal else "",
@@ -423,9 +435,34 @@ async def oidc_callback(request: Request) -> Response:
 async def inbox(request: Request) -> Response:
     me = await _signed_in(request)
     states = [s for s in await _ctx(request).plans.states() if may_read(me, s)]
-    plans = [summary(state, roles_of(me, state)) for state in states]
+    plans = [plan_row(state, me) for state in states]
     pending = my_pending_decisions(me, states)
     return render(request, "inbox.html", principal=me, pending=pending, plans=plans)
+
+
+def phase_deadline(state: PlanState) -> datetime | None:
+    """The deadline of the phase the plan is in: the round's in a comment round, the
+    hearing's in the hearing, none otherwise (the hearing's date is history in adoption)."""
+    status = plan_status(state)
+    if status.step_kind is StepKind.COMMENT_ROUND:
+        return status.comment_round_deadline
+    if status.phase is Phase.HEARING:
+        return status.hearing_deadline
+    return None
+
+
+def plan_row(state: PlanState, me: Principal) -> dict[str, Any]:
+    status = plan_status(state)
+    names = people_names(state)
+    awaited = [
+        (names[p][0] if p in names else p, str(a.role)) for a in status.awaited for p in a.people
+    ]
+    return {
+        "summary": summary(state, roles_of(me, state)),
+        "deadline": phase_deadline(state),
+        "awaited": awaited,
+        "awaits_me": any(me.person_id in a.people for a in status.awaited),
+    }
 
 
 @router.get("/plans/{plan_id}")
