@@ -28,6 +28,7 @@ from api import (
     routes_revisions,
     routes_schedules,
     web,
+    web_audit,
     web_plans,
 )
 from api.errors import ApiError
@@ -201,6 +202,7 @@ def create_app(
     app.include_router(routes_revisions.router)
     # Before the page's routes: /plans/new is not a plan's page.
     app.include_router(web_plans.router)
+    app.include_router(web_audit.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(packages=[("api", "static")]), name="static")
     try:

@@ -33,10 +33,16 @@ from api.revision_views import revision_view
 from api.routes_plans import my_pending_decisions, sign_off_command
 from api.routes_public import client_address, hearing_view, on_hearing, respond
 from api.routes_revisions import ReportRequest, ReviewRequest, act, as_text, find_revision
-from api.service import ApiContext, may_read, require_actor, require_reader, roles_of
+from api.service import (
+    ApiContext,
+    may_read,
+    require_actor,
+    require_auditor,
+    require_reader,
+    roles_of,
+)
 from api.tokens import Principal
 from api.views import content_view, pending_for, people_names, summary, timeline
-from audit import history as hist
 from domain import commands as cmd
 from domain import revision_commands as rc
 from domain.gates import current_step, plan_status
@@ -44,7 +50,7 @@ from domain.phases import Phase, StepKind
 from domain.problems import problems_from_pydantic
 from domain.roles import Role
 from domain.state import PlanState
-from eventstore import EventStore
+from eventstore import EventStore, StoredEvent
 from eventstore.oidc_sessions import OidcSession, OidcSessions, PendingLogin
 from temaplan.logging import bind_context
 
@@ -465,6 +471,29 @@ def plan_row(state: PlanState, me: Principal) -> dict[str, Any]:
     }
 
 
+def event_detail(t: dict[str, str], event: StoredEvent) -> str:
+    """What an event says, in the page's words: the phase, the choice, the report, or
+    the person's own text."""
+    data = event.data
+    if event.type == "phase_started":
+        return t.get(f"phase_{data.get('phase')}", "")
+    if event.type in ("vote_cast", "hearing_decided", "council_decided"):
+        parts = [t.get(f"choice_{data.get('outcome')}", "")]
+        if data.get("return_to"):
+            parts.append(f"→ {t.get('phase_' + str(data['return_to']), '')}")
+        if data.get("reason"):
+            parts.append(f"– {data['reason']}")
+        return " ".join(p for p in parts if p)
+    if event.type == "measure_reported":
+        status = t.get(f"report_{data.get('status')}", "")
+        return f"{data.get('measure_id')}: {status} {data.get('comment') or ''}".strip()
+    for key in ("comment", "reason", "summary", "text", "note", "form"):
+        value = data.get(key)
+        if isinstance(value, str) and value:
+            return value if len(value) <= 160 else value[:157] + "..."
+    return ""
+
+
 @router.get("/plans/{plan_id}")
 async def plan_page(plan_id: str, request: Request) -> Response:
     me = await _signed_in(request)
@@ -499,16 +528,25 @@ async def _plan_page(
         timeline=timeline(state),
         content=content_view(state, current) if current else None,
         pending=pending_for(me.person_id, state) if me.may_change else [],
-        history=list(hist.rows(stored)),
+        history=[(e, event_detail(translator(lang), e)) for e in stored],
         revisions=[r.year for r in state.revisions],
         returnable=RETURNABLE,
         kinds=StepKind,
         withdrawable=me.may_change and _leads_a_vote(me.person_id, state),
+        auditor=_audits(me, state),
         error=refusal_text(lang, error.code, error.message) if error else None,
         error_code=error.code if error else "",
         error_problems=_problems(error),
         values=values or {},
     )
+
+
+def _audits(me: Principal, state: PlanState) -> bool:
+    try:
+        require_auditor(me, state)
+    except ApiError:
+        return False
+    return True
 
 
 def _leads_a_vote(person_id: str, state: PlanState) -> bool:
