@@ -28,6 +28,7 @@ from api import (
     routes_revisions,
     routes_schedules,
     web,
+    web_actions,
     web_audit,
     web_plans,
 )
@@ -203,6 +204,7 @@ def create_app(
     # Before the page's routes: /plans/new is not a plan's page.
     app.include_router(web_plans.router)
     app.include_router(web_audit.router)
+    app.include_router(web_actions.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(packages=[("api", "static")]), name="static")
     try:

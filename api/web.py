@@ -166,7 +166,8 @@ def render(
 def error_page(request: Request, error: ApiError) -> Response:
     if error.status == 401:
         return RedirectResponse("/login", status_code=303)
-    return render(request, "error.html", status_code=error.status, error=error)
+    said = refusal_text(language(request), error.code, error.message)
+    return render(request, "error.html", status_code=error.status, error=error, said=said)
 
 
 async def _principal(request: Request) -> Principal | None:
@@ -534,6 +535,9 @@ async def _plan_page(
         kinds=StepKind,
         withdrawable=me.may_change and _leads_a_vote(me.person_id, state),
         auditor=_audits(me, state),
+        schedulable=me.may_change
+        and state.status == "adopted"
+        and Role.SCHEDULER in roles_of(me, state),
         error=refusal_text(lang, error.code, error.message) if error else None,
         error_code=error.code if error else "",
         error_problems=_problems(error),
@@ -771,13 +775,17 @@ async def revision_page(plan_id: str, year: str, request: Request) -> Response:
         if revision.scorecard
         else None
     )
+    in_force = state.content(revision.content_version) if revision.content_version else None
     return render(
         request,
         "revision.html",
         principal=me,
+        names=people_names(state),
         plan=summary(state, roles_of(me, state)),
         revision=revision,
         may_act=me.may_change,
+        leads=me.may_change and Role.PROJECT_LEADER in roles_of(me, state),
+        goals=in_force.content.goals if in_force else (),
         figure=figure,
     )
 
