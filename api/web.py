@@ -26,13 +26,14 @@ from pydantic import ValidationError
 
 from activities.scorecard_rendering import progress_svg
 from api import requests as rq
+from api import routes_plans, routes_revisions
 from api.errors import ApiError, not_allowed
 from api.i18n import LANGUAGES, Language, event_name, refusal_text, role_name, translator
 from api.oidc import LoginRefused, UnknownPerson, identify
 from api.revision_views import revision_view
-from api.routes_plans import my_pending_decisions, sign_off_command
+from api.routes_plans import my_pending_decisions
 from api.routes_public import client_address, hearing_view, on_hearing, respond
-from api.routes_revisions import ReportRequest, ReviewRequest, act, as_text, find_revision
+from api.routes_revisions import ReportRequest, ReviewRequest, find_revision
 from api.service import (
     ApiContext,
     may_read,
@@ -44,7 +45,6 @@ from api.service import (
 from api.tokens import Principal
 from api.views import content_view, pending_for, people_names, summary, timeline
 from domain import commands as cmd
-from domain import revision_commands as rc
 from domain.gates import current_step, plan_status
 from domain.phases import Phase, StepKind
 from domain.problems import problems_from_pydantic
@@ -565,10 +565,28 @@ def _leads_a_vote(person_id: str, state: PlanState) -> bool:
     )
 
 
-def _command(me: Principal, fields: dict[str, str]) -> tuple[str, Any]:
-    """The form's decision as the workflow's command, always as the signed-in person."""
+# The API's route for each kind of form: the page builds the API's request model from
+# the form and hands it to the same function the API runs, so the request-to-command
+# mapping exists once, in api/routes_plans.py.
+_ROUTES: dict[str, Any] = {
+    "sign_off": routes_plans.sign_off,
+    "draft_step": routes_plans.draft_step,
+    "comment": routes_plans.comment,
+    "summary": routes_plans.hearing_summary,
+    "hearing_decision": routes_plans.hearing_decision,
+    "council": routes_plans.council_decision,
+    "withdraw_vote": routes_plans.withdraw_vote,
+}
+
+
+def _request(fields: dict[str, str]) -> tuple[Any, Any]:
+    """The form as the API's request model, and the API's route that takes it."""
     kind = fields.get("kind", "")
     version = fields.get("content_version", "")
+    route = _ROUTES.get(kind)
+    if route is None:
+        raise ApiError(422, "ValidationError", f"unknown kind of decision {kind[:40]!r}")
+    body: Any
     if kind == "sign_off":
         body = rq.SignOffRequest.model_validate(
             {
@@ -581,41 +599,22 @@ def _command(me: Principal, fields: dict[str, str]) -> tuple[str, Any]:
                 "anchoring_form": fields.get("anchoring_form") or None,
             }
         )
-        return "sign_off", sign_off_command(me, body)
-    if kind == "draft_step":
-        step = rq.DraftStepRequest.model_validate(
+    elif kind == "draft_step":
+        body = rq.DraftStepRequest.model_validate(
             {
                 "step_key": fields.get("step_key", ""),
                 "content_version": version,
                 "note": fields.get("note", ""),
             }
         )
-        return "complete_draft_step", cmd.CompleteDraftStep(
-            actor_id=me.person_id, authenticated_by=me.authenticated_by, **step.model_dump()
-        )
-    if kind == "comment":
-        comment = rq.CommentRequest.model_validate(
+    elif kind == "comment":
+        body = rq.CommentRequest.model_validate(
             {"content_version": version, "text": fields.get("text", "")}
         )
-        return "comment", cmd.AddComment(
-            actor_id=me.person_id, authenticated_by=me.authenticated_by, **comment.model_dump()
-        )
-    if kind == "summary":
-        summary_ = rq.HearingSummaryRequest.model_validate({"summary": fields.get("summary", "")})
-        return "submit_hearing_summary", cmd.HearingSummary(
-            actor_id=me.person_id, authenticated_by=me.authenticated_by, summary=summary_.summary
-        )
-    if kind in ("hearing_decision", "council", "withdraw_vote"):
-        return _vote_command(me, kind, fields, version)
-    raise ApiError(422, "ValidationError", f"unknown kind of decision {kind[:40]!r}")
-
-
-def _vote_command(
-    me: Principal, kind: str, fields: dict[str, str], version: str
-) -> tuple[str, Any]:
-    """A member's vote at a decision step, or the project leader withdrawing the item."""
-    if kind == "hearing_decision":
-        decided = rq.HearingDecisionRequest.model_validate(
+    elif kind == "summary":
+        body = rq.HearingSummaryRequest.model_validate({"summary": fields.get("summary", "")})
+    elif kind == "hearing_decision":
+        body = rq.HearingDecisionRequest.model_validate(
             {
                 "outcome": fields.get("outcome", ""),
                 "reason": fields.get("reason", ""),
@@ -623,11 +622,8 @@ def _vote_command(
                 "meeting": _meeting(fields),
             }
         )
-        return "decide_after_hearing", cmd.HearingDecision(
-            actor_id=me.person_id, authenticated_by=me.authenticated_by, **decided.model_dump()
-        )
-    if kind == "council":
-        council = rq.CouncilDecisionRequest.model_validate(
+    elif kind == "council":
+        body = rq.CouncilDecisionRequest.model_validate(
             {
                 "outcome": fields.get("outcome", ""),
                 "content_version": version,
@@ -640,19 +636,15 @@ def _vote_command(
                 "amended_content": _json_field(fields, "amended_content"),
             }
         )
-        return "council_decision", cmd.CouncilDecision(
-            actor_id=me.person_id, authenticated_by=me.authenticated_by, **council.model_dump()
+    else:
+        body = rq.WithdrawVoteRequest.model_validate(
+            {
+                "step_key": fields.get("step_key", ""),
+                "reason": fields.get("reason", ""),
+                "return_to": fields.get("return_to") or None,
+            }
         )
-    withdrawn = rq.WithdrawVoteRequest.model_validate(
-        {
-            "step_key": fields.get("step_key", ""),
-            "reason": fields.get("reason", ""),
-            "return_to": fields.get("return_to") or None,
-        }
-    )
-    return "withdraw_vote", cmd.WithdrawVote(
-        actor_id=me.person_id, authenticated_by=me.authenticated_by, **withdrawn.model_dump()
-    )
+    return route, body
 
 
 def _meeting(fields: dict[str, str]) -> dict[str, str] | None:
@@ -688,7 +680,7 @@ async def decide(plan_id: str, request: Request) -> Response:
     require_actor(me, state)
     try:
         try:
-            update, command = _command(me, fields)
+            route, body = _request(fields)
         except ValidationError as exc:
             raise _invalid(exc) from None
         if (
@@ -704,7 +696,7 @@ async def decide(plan_id: str, request: Request) -> Response:
                 plan=summary(state),
                 fields={k: v for k, v in fields.items() if k != "confirmed"},
             )
-        receipt = await ctx.update(plan_id, update, command)
+        receipt = await route(plan_id, body, ctx, me)
     except ApiError as refusal:
         if refusal.status in (401, 403) and refusal.code == "NotAuthenticated":
             raise
@@ -824,16 +816,8 @@ async def revision_report(plan_id: str, year: str, request: Request) -> Response
         )
     except ValidationError as exc:
         raise _invalid(exc) from None
-    command = rc.ReportMeasure(
-        actor_id=me.person_id,
-        authenticated_by=me.authenticated_by,
-        year=wanted,
-        measure_id=body.measure_id,
-        status=body.status,
-        comment=body.comment,
-        indicator_value=as_text(body.indicator_value),
-    )
-    receipt = await act(ctx, me, plan_id, wanted, update="report_measure", command=command)
+    # The API's own route: the request-to-command mapping exists once.
+    receipt = await routes_revisions.report_measure(plan_id, wanted, body, ctx, me)
     return _receipt_page(request, me, plan_id=plan_id, year=wanted, receipt=receipt, state=state)
 
 
@@ -856,13 +840,7 @@ async def revision_review(plan_id: str, year: str, request: Request) -> Response
         )
     except ValidationError as exc:
         raise _invalid(exc) from None
-    command = rc.ReviewChanges(
-        actor_id=me.person_id,
-        authenticated_by=me.authenticated_by,
-        year=wanted,
-        **body.model_dump(),
-    )
-    receipt = await act(ctx, me, plan_id, wanted, update="review_changes", command=command)
+    receipt = await routes_revisions.review_changes(plan_id, wanted, body, ctx, me)
     return _receipt_page(request, me, plan_id=plan_id, year=wanted, receipt=receipt, state=state)
 
 
