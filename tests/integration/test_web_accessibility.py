@@ -250,3 +250,60 @@ async def test_every_page_passes_axe_and_works_by_keyboard_and_on_a_phone(
     print(f"screenshots: {shots}")
     failing = {name: v for name, v in checked.items() if v}
     assert not failing, json.dumps(failing, indent=2, ensure_ascii=False)
+
+
+async def test_a_council_vote_to_adopt_is_asked_again_and_both_pages_pass_axe(
+    site: str,  # noqa: F811 - the fixture imported above
+    api_ctx: ApiContext,
+    temporal_env: Any,
+    task_queue: str,
+    pool: asyncpg.Pool,
+    bodo: PlanDefinition,
+    artifacts_dir: Path,
+) -> None:
+    if not chromium_available():
+        pytest.skip(f"{CHROMIUM} is not installed (CI installs Debian's chromium)")
+    from playwright.async_api import async_playwright, expect
+
+    from tests.integration.test_council import at_council
+
+    axe = await asyncio.to_thread(_axe)
+    shots = artifacts_dir / "web"
+    shots.mkdir(parents=True, exist_ok=True)
+    plan = unique(bodo)
+    await at_council(temporal_env, task_queue, plan)
+    siri = (await api_ctx.tokens.issue("siri.andreassen")).token
+    store = EventStore(pool)
+    before = len(await store.read(plan.plan_id))
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = await (
+                await browser.new_context(viewport={"width": 1200, "height": 900}, bypass_csp=True)
+            ).new_page()
+            await page.goto(f"{site}/login")
+            await page.get_by_label("Tilgangsnøkkel").fill(siri)
+            await page.get_by_role("button", name="Logg inn").click()
+            await page.goto(f"{site}/plans/{plan.plan_id}")
+            await expect(page.locator("#decision input[type=radio]:checked")).to_have_count(0)
+            assert await _violations(page, axe) == []
+            await page.screenshot(path=shots / "axe-plan-council.png", full_page=True)
+            await page.get_by_label("Vedta planen").check()
+            await page.get_by_role("button", name="Send").click()
+            # Asked again; nothing recorded yet.
+            await expect(page.get_by_role("heading", name="Bekreft vedtaket")).to_be_visible()
+            assert len(await store.read(plan.plan_id)) == before
+            assert await _violations(page, axe) == []
+            await page.screenshot(path=shots / "axe-confirm-adoption.png", full_page=True)
+            await page.get_by_role("button", name="Ja, send stemmen").click()
+            await expect(page.get_by_role("heading", name="Kvittering")).to_be_visible()
+            await expect(page.locator("[data-receipt-type]")).to_contain_text("Vedta planen")
+            assert await _violations(page, axe) == []
+            await page.screenshot(path=shots / "axe-receipt-vote.png", full_page=True)
+        finally:
+            await browser.close()
+    votes = [
+        e for e in (await store.read(plan.plan_id))[before:] if e.actor_id == "siri.andreassen"
+    ]
+    assert [e.data.get("outcome") for e in votes] == ["adopted"]
