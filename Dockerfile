@@ -4,6 +4,7 @@
 # Pin by digest before deploying (docker-compose.yml says how).
 FROM python:3.11-slim-bookworm
 
+# Pango and fonts for WeasyPrint's PDFs (documents/pdf.py).
 # pg_dump and pg_restore of the compose stack's PostgreSQL major version (16), for
 # `temaplan backup` and `temaplan restore`, from the PostgreSQL project's Debian archive.
 RUN apt-get update \
@@ -14,6 +15,7 @@ RUN apt-get update \
         > /etc/apt/sources.list.d/pgdg.list \
     && apt-get update \
     && apt-get install -y --no-install-recommends postgresql-client-16 \
+        libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fonts-liberation2 \
     && apt-get purge -y curl gnupg && apt-get autoremove -y \
     && rm -rf /var/lib/apt/lists/*
 
@@ -26,11 +28,15 @@ RUN pip install --no-cache-dir -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY domain domain
 COPY eventstore eventstore
+COPY client client
+COPY runtime runtime
 COPY workflows workflows
 COPY activities activities
 COPY temaplan temaplan
 COPY audit audit
 COPY api api
+COPY catalogue catalogue
+COPY documents documents
 COPY worker.py starter.py ./
 COPY examples examples
 # The project itself only: its dependencies are already there, as locked.

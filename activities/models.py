@@ -9,9 +9,9 @@ from domain.events import Event
 from domain.hierarchy import PlanContent
 from domain.phases import Phase
 from domain.plan import PlanDefinition
+from domain.plan_state import PlanState
 from domain.revision_commands import ScheduleCommand
 from domain.revision_models import Scorecard
-from domain.state import PlanState
 
 
 class _Model(BaseModel):
@@ -139,3 +139,7 @@ class ApplyScheduleActionInput(_Model):
 
 class ApplyScheduleActionOutput(_Model):
     applied: str
+
+
+class RevisionReminderInput(_Model):
+    plan_id: str

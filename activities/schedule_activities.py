@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import structlog
+from pydantic import BaseModel, ConfigDict
 from temporalio import activity
 from temporalio.client import (
     Client,
@@ -29,31 +29,43 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.attestation import SCHEDULE_ACTION, check, policy_for
 from activities.models import (
     ApplyScheduleActionInput,
     ApplyScheduleActionOutput,
     EnsureScheduleInput,
     EnsureScheduleOutput,
-)
-from domain.plan import PlanDefinition, RevisionDate
-from domain.revision_models import ScheduleAction
-from workflows import search_attributes as sa
-from workflows.revision_models import (
-    TIME_ZONE,
     RevisionReminderInput,
-    reminder_workflow_id,
-    schedule_id_for,
 )
+from domain import search_attributes as sa
+from domain.ids import TIME_ZONE, reminder_workflow_id, schedule_id_for
+from domain.plan import PlanDefinition, RevisionDate
+from domain.revision_commands import ScheduleCommand
+from domain.revision_models import ScheduleAction
+from runtime.formatting import OSLO
 
 log = structlog.get_logger(__name__)
 REMINDER_WORKFLOW = "RevisionReminderWorkflow"
+
+
+class AttestScheduleActionInput(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    plan_id: str
+    command: ScheduleCommand
+
+
+class AttestScheduleActionOutput(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    attested: bool  # False: recorded as unattested (the deployment does not require it)
 
 
 def revision_spec(definition: PlanDefinition, default: RevisionDate) -> ScheduleSpec:
     """Yearly, on the plan's date (or the deployment's default) in Oslo time, ending with
     the last day of the planning period: no reminders for a plan no longer in force."""
     date = definition.settings.revision_date or default
-    end = datetime(definition.period.to_year, 12, 31, 23, 59, 59, tzinfo=ZoneInfo(TIME_ZONE))
+    end = datetime(definition.period.to_year, 12, 31, 23, 59, 59, tzinfo=OSLO)
     return ScheduleSpec(
         calendars=[
             ScheduleCalendarSpec(
@@ -137,6 +149,28 @@ class ScheduleActivities:
             already_existed=already_existed,
         )
 
+    @activity.defn(name="check_schedule_attestation")
+    async def check_schedule_attestation(
+        self, request: AttestScheduleActionInput
+    ) -> AttestScheduleActionOutput:
+        """The front door's signature on who asked for the action, checked as an update
+        validator checks a decision's (activities/attestation.py). An activity, because the
+        keys and the requirement are the worker's settings: its answer is in the action's
+        history, so a replay never reads them."""
+        command = request.command
+        try:
+            check(policy_for(activity.info().task_queue), SCHEDULE_ACTION, request.plan_id, command)
+        except ApplicationError as refusal:
+            log.warning(
+                "schedule action refused",
+                plan_id=request.plan_id,
+                action=command.action.value,
+                actor=command.actor_id,
+                refusal=refusal.type,
+            )
+            raise
+        return AttestScheduleActionOutput(attested=command.attestation is not None)
+
     @activity.defn(name="apply_schedule_action")
     async def apply_schedule_action(
         self, request: ApplyScheduleActionInput
@@ -180,4 +214,8 @@ class ScheduleActivities:
         return ApplyScheduleActionOutput(applied=command.action.value)
 
     def all(self) -> list[Callable[..., Any]]:
-        return [self.ensure_revision_schedule, self.apply_schedule_action]
+        return [
+            self.ensure_revision_schedule,
+            self.check_schedule_attestation,
+            self.apply_schedule_action,
+        ]

@@ -1,14 +1,19 @@
-"""The scorecard (målekort) as Markdown and as an HTML page with a progress figure.
+"""The scorecard (målekort) as Markdown and as an HTML page with a progress figure:
+Jinja2 templates (documents/templates/scorecard.*, progress.svg), words from the catalogue.
 
-Pure string building, no I/O. The figure is an SVG drawn here (no fonts or scripts from
-the network), so the page prints and archives as it is.
+No I/O. The figure is an SVG drawn by a template (no fonts or scripts from the network),
+so the page prints and archives as it is.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from html import escape
 
+from markupsafe import Markup
+
+import catalogue
+from catalogue import Language, formats
+from documents.render import render
 from domain.plan import PlanDefinition
 from domain.revision_models import GoalProgress, IndicatorLine, Scorecard
 
@@ -17,162 +22,81 @@ ROW_HEIGHT = 34
 LABEL_WIDTH = 210
 
 
-def _percent(done: int, total: int) -> str:
-    # A no-break space: "100 %" must not wrap in a narrow column.
-    return f"{round(100 * done / total)}\u00a0%" if total else "–"
-
-
-def _value(value: Decimal | None, unit: str | None) -> str:
+def _value(value: Decimal | None, unit: str | None, language: Language) -> str:
     if value is None:
-        return "ikke rapportert"
-    text = format(value.normalize(), "f") if value == value.to_integral() else str(value)
+        return catalogue.t("scorecard.not_reported", language)
+    text = formats.number(value, language)
     return f"{text} {unit}" if unit else text
 
 
-def _indicator_row(line: IndicatorLine) -> tuple[str, str, str, str, str]:
-    level = "Mål" if line.level == "goal" else "Tiltak"
+def _indicator_row(line: IndicatorLine, language: Language) -> tuple[str, str, str, str, str]:
+    level = catalogue.t(
+        f"scorecard.level_{'goal' if line.level == 'goal' else 'measure'}", language
+    )
     return (
         f"{level} {line.item_id}: {line.name}",
-        _value(line.baseline, line.unit),
-        _value(line.target, line.unit),
-        _value(line.current, line.unit),
-        _direction(line),
+        _value(line.baseline, line.unit, language),
+        _value(line.target, line.unit, language),
+        _value(line.current, line.unit, language),
+        _direction(line, language),
     )
 
 
-def _direction(line: IndicatorLine) -> str:
+def _direction(line: IndicatorLine, language: Language) -> str:
     """How far from baseline toward target, in per cent (targets may lie below baseline)."""
     if line.current is None or line.target == line.baseline:
         return "–"
     share = (line.current - line.baseline) / (line.target - line.baseline)
-    return f"{round(share * 100)}\u00a0%"
+    return formats.percent(round(share, 2), language)
 
 
-def render_scorecard_markdown(definition: PlanDefinition, card: Scorecard) -> str:
-    lines = [
-        f"# Målekort {card.year}: {definition.title}",
-        "",
-        f"{definition.municipality.name}. Planversjon {card.content_version} "
-        f"(innholdshash `{card.content_hash}`).",
-        "",
-        f"**Tiltak utført: {card.done} av {card.total} ({_percent(card.done, card.total)})**",
-        "",
-        "| Mål / strategi | Utført | Totalt | Andel |",
-        "| --- | ---: | ---: | ---: |",
-    ]
-    for goal in card.goals:
-        lines.append(
-            f"| **{goal.id}** ({goal.target_area}) | {goal.done} | {goal.total} | "
-            f"{_percent(goal.done, goal.total)} |"
-        )
-        for strategy in goal.strategies:
-            lines.append(
-                f"| &nbsp;&nbsp;{strategy.id} | {strategy.done} | {strategy.total} | "
-                f"{_percent(strategy.done, strategy.total)} |"
-            )
-    if card.indicators:
-        lines += [
-            "",
-            "## Indikatorer",
-            "",
-            "| Indikator | Utgangspunkt | Mål | Nå | Oppnådd |",
-            "| --- | ---: | ---: | ---: | ---: |",
-        ]
-        lines += ["| " + " | ".join(_indicator_row(i)) + " |" for i in card.indicators]
-    if card.unreported:
-        lines += ["", f"Ikke rapportert innen fristen: {', '.join(card.unreported)}."]
-    return "\n".join(lines) + "\n"
+def _context(definition: PlanDefinition, card: Scorecard, language: Language) -> dict[str, object]:
+    return {
+        "definition": definition,
+        "card": card,
+        "title": catalogue.t("scorecard.title", language, year=card.year, title=definition.title),
+        "indicators": [_indicator_row(line, language) for line in card.indicators],
+    }
 
 
-def progress_svg(
-    goals: tuple[GoalProgress, ...], title: str = "Andel tiltak utført per mål"
+def render_scorecard_markdown(
+    definition: PlanDefinition, card: Scorecard, *, language: Language = "nb"
 ) -> str:
+    return render("scorecard.md", language, **_context(definition, card, language))
+
+
+def progress_svg(goals: tuple[GoalProgress, ...], title: str | None = None) -> str:
     """One bar per goal: the share of its measures reported done."""
-    height = ROW_HEIGHT * max(len(goals), 1) + 10
-    width = LABEL_WIDTH + BAR_WIDTH + 70
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" '
-        f'height="{height}" viewBox="0 0 {width} {height}" '
-        'aria-labelledby="progress-title" font-family="sans-serif" font-size="13">',
-        f'<title id="progress-title">{escape(title)}</title>',
+    bars = [
+        {
+            "id": goal.id,
+            "y": 5 + row * ROW_HEIGHT,
+            "filled": round(BAR_WIDTH * goal.share),
+            "done": goal.done,
+            "total": goal.total,
+        }
+        for row, goal in enumerate(goals)
     ]
-    for row, goal in enumerate(goals):
-        y = 5 + row * ROW_HEIGHT
-        filled = round(BAR_WIDTH * goal.share)
-        label = escape(goal.id)
-        parts += [
-            f'<text x="0" y="{y + 18}">{label}</text>',
-            f'<rect x="{LABEL_WIDTH}" y="{y + 4}" width="{BAR_WIDTH}" height="20" '
-            'fill="#e3e7ec" stroke="#8a96a3"/>',
-            f'<rect x="{LABEL_WIDTH}" y="{y + 4}" width="{filled}" height="20" fill="#1f6f43"/>',
-            f'<text x="{LABEL_WIDTH + BAR_WIDTH + 8}" y="{y + 18}">{goal.done}/{goal.total}</text>',
-        ]
-    parts.append("</svg>")
-    return "\n".join(parts)
+    return render(
+        "progress.svg",
+        "nb",
+        title=title or catalogue.t("scorecard.figure_title", "nb"),
+        bars=bars,
+        width=LABEL_WIDTH + BAR_WIDTH + 70,
+        height=ROW_HEIGHT * max(len(goals), 1) + 10,
+        label_width=LABEL_WIDTH,
+        bar_width=BAR_WIDTH,
+    ).strip()
 
 
-def render_scorecard_html(definition: PlanDefinition, card: Scorecard) -> str:
-    rows: list[str] = []
-    for goal in card.goals:
-        rows.append(
-            f"<tr class='goal'><th scope='row'>{escape(goal.id)} – {escape(goal.title)}</th>"
-            f"<td>{goal.done}</td><td>{goal.total}</td>"
-            f"<td>{_percent(goal.done, goal.total)}</td></tr>"
-        )
-        rows += [
-            f"<tr><td class='strategy'>{escape(s.id)} – {escape(s.title)}</td>"
-            f"<td>{s.done}</td><td>{s.total}</td><td>{_percent(s.done, s.total)}</td></tr>"
-            for s in goal.strategies
-        ]
-    indicator_rows = "".join(
-        "<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in _indicator_row(line)) + "</tr>"
-        for line in card.indicators
+def render_scorecard_html(
+    definition: PlanDefinition, card: Scorecard, *, language: Language = "nb"
+) -> str:
+    figure = progress_svg(card.goals, catalogue.t("scorecard.figure_title", language))
+    # Our own template's output, escaped where it was made: not escaped again.
+    return render(
+        "scorecard.html",
+        language,
+        figure=Markup(figure),
+        **_context(definition, card, language),
     )
-    unreported = (
-        f"<p>Ikke rapportert innen fristen: {escape(', '.join(card.unreported))}.</p>"
-        if card.unreported
-        else ""
-    )
-    title = f"Målekort {card.year}: {definition.title}"
-    return f"""<!doctype html>
-<html lang="nb">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escape(title)}</title>
-<style>
-body {{ font-family: sans-serif; max-width: 60rem; margin: 1rem auto; padding: 0 1rem; }}
-table {{ border-collapse: collapse; width: 100%; margin: 1rem 0; }}
-th, td {{ border-bottom: 1px solid #ccd; padding: .3rem .5rem; text-align: left; }}
-td:not(:first-child) {{ text-align: right; }}
-td.strategy {{ padding-left: 1.5rem; }}
-svg {{ max-width: 100%; height: auto; }}
-@media print {{ body {{ margin: 0; }} }}
-</style>
-</head>
-<body>
-<h1>{escape(title)}</h1>
-<p>{escape(definition.municipality.name)}. Planversjon {card.content_version},
-innholdshash <code>{card.content_hash}</code>.</p>
-<p><strong>Tiltak utført: {card.done} av {card.total}
-({_percent(card.done, card.total)})</strong></p>
-<figure>
-{progress_svg(card.goals)}
-<figcaption>Andel tiltak rapportert utført, per mål.</figcaption>
-</figure>
-<h2>Per mål og strategi</h2>
-<table>
-<thead><tr><th scope="col">Mål / strategi</th><th scope="col">Utført</th>
-<th scope="col">Totalt</th><th scope="col">Andel</th></tr></thead>
-<tbody>{"".join(rows)}</tbody>
-</table>
-<h2>Indikatorer</h2>
-<table>
-<thead><tr><th scope="col">Indikator</th><th scope="col">Utgangspunkt</th>
-<th scope="col">Mål</th><th scope="col">Nå</th><th scope="col">Oppnådd</th></tr></thead>
-<tbody>{indicator_rows}</tbody>
-</table>
-{unreported}
-</body>
-</html>
-"""

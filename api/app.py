@@ -35,9 +35,9 @@ from api import (
 from api.errors import ApiError
 from api.service import ApiContext
 from domain.problems import Problem, format_loc
-from temaplan.database import database_url
-from temaplan.logging import clear_context
-from temaplan.settings import Settings
+from runtime.database import database_url
+from runtime.logging import clear_context
+from runtime.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -237,7 +237,7 @@ async def running_context(settings: Settings) -> AsyncIterator[ApiContext]:
     """The context of a serving process: Temporal client, migrated pool, read-only pool."""
     from eventstore.migrate import migrate
     from eventstore.pool import create_pool
-    from temaplan.temporal_client import connect
+    from runtime.temporal_client import connect
 
     client = await connect(settings)
     async with database_url(settings) as dsn:

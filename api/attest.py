@@ -11,10 +11,10 @@ import base64
 import uuid
 from typing import Any
 
-from audit.checkpoints import SigningKey, load_signing_key
+from activities.attestation import key_name
 from domain.attestation import Attestation, claims
-from temaplan.settings import Settings
-from workflows.attestation import key_name
+from domain.checkpoints import SigningKey, load_signing_key
+from runtime.settings import Settings
 
 
 def front_door_key(settings: Settings) -> SigningKey | None:
@@ -27,7 +27,7 @@ def front_door_key(settings: Settings) -> SigningKey | None:
 
 def dev_front_door_key(settings: Settings) -> SigningKey:
     """`temaplan up`'s key: the configured one, else one kept in the data directory."""
-    from audit.checkpoints import write_signing_key
+    from domain.checkpoints import write_signing_key
 
     configured = front_door_key(settings)
     if configured is not None:
@@ -40,8 +40,8 @@ def dev_front_door_key(settings: Settings) -> SigningKey:
 
 
 def attest(command: Any, update: str, plan_id: str, key: SigningKey | None) -> Any:
-    """The command with the front door's attestation; unchanged without a key or for a
-    command that carries none (a revision's)."""
+    """The command with the front door's attestation (a plan's decision, a revision's, a
+    scheduler's action); unchanged without a key or for a command that carries none."""
     if key is None or "attestation" not in type(command).model_fields:
         return command
     fields = claims(update, plan_id, command)

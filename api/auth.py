@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.errors import ApiError, not_authenticated
 from api.service import PLAN_ID_PATTERN, ApiContext, require_actor
 from api.tokens import Principal
-from temaplan.logging import bind_context
+from runtime.logging import bind_context
 
 _bearer = HTTPBearer(
     auto_error=False,

@@ -29,7 +29,7 @@ REFUSAL_STATUS: dict[str, int] = {
     RefusalCode.UNKNOWN_ITEM.value: 404,
     RefusalCode.INVALID_VALUE.value: 422,
     "InvalidInput": 422,  # an Update's input that does not decode (workflows.deciding)
-    "RevisionCannotRun": 409,  # a trigger recorded as failed (temaplan.schedules)
+    "RevisionCannotRun": 409,  # a trigger recorded as failed (client.schedules)
     # The record refused the append; nothing was recorded, and no retry changes that.
     "EventIdConflict": 409,
     "ConcurrencyConflict": 409,

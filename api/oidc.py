@@ -25,8 +25,8 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from api.tokens import PERSON_PATTERN, Kind, checked_municipalities
-from domain.state import PlanState
-from temaplan.settings import Settings
+from domain.plan_state import PlanState
+from runtime.settings import Settings
 
 # Asymmetric only: "none" and HMAC with the client secret are refused.
 ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA")

@@ -10,10 +10,7 @@ from api.views import PendingDecision, _View
 from domain.hierarchy import Measure
 from domain.phases import StepKind
 from domain.plan import Participant, PlanDefinition
-from domain.revision_decisions import reporters_for
-from domain.revision_models import Scorecard
-from domain.roles import Role
-from domain.state import (
+from domain.plan_state import (
     ChangeProposal,
     GoalIndicatorState,
     MeasureReportState,
@@ -21,6 +18,9 @@ from domain.state import (
     RevisionRound,
     SignOff,
 )
+from domain.revision_decisions import reporters_for
+from domain.revision_models import Scorecard
+from domain.roles import Role
 
 
 class RevisionMeasure(_View):

@@ -10,7 +10,6 @@ import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
@@ -26,12 +25,12 @@ from audit import history as hist
 from audit.commands import plan_histories, state_at
 from audit.crosscheck import cross_check, stored_facts
 from domain.gates import PlanStatus, plan_status
-from domain.state import ContentVersion, Decision, HearingResponse, SignOff
+from domain.plan_state import ContentVersion, Decision, HearingResponse, SignOff
 from eventstore import EventStore
-from temaplan.logging import bind_context
+from runtime.formatting import OSLO
+from runtime.logging import bind_context
 
 router = APIRouter(prefix="/api/audit", tags=["auditors"], responses=ERROR_RESPONSES)
-OSLO = ZoneInfo("Europe/Oslo")
 
 
 def _oslo(moment: datetime | None) -> datetime | None:
@@ -152,12 +151,18 @@ async def verify(plan_id: PlanId, ctx: Context, me: Me) -> Verification:
     )
 
 
-_MEDIA = {"jsonl": "application/zip", "csv": "text/csv", "html": "text/html"}
+_MEDIA = {
+    "jsonl": "application/zip",
+    "csv": "text/csv; charset=utf-8",
+    "html": "text/html",
+    "pdf": "application/pdf",
+}
 
 
 @router.get(
     "/plans/{plan_id}/export",
-    summary="download the record: jsonl (zip of events and manifest), csv or html",
+    summary="download the record: jsonl (zip of events and manifest), csv, or the report as "
+    "html or pdf",
     response_class=FileResponse,
 )
 async def export(
@@ -165,8 +170,9 @@ async def export(
     ctx: Context,
     me: Me,
     *,
-    format: Literal["jsonl", "csv", "html"] = "jsonl",
+    format: Literal["jsonl", "csv", "html", "pdf"] = "jsonl",
     lang: Literal["nb", "en"] = "nb",
+    separator: Literal["semicolon", "comma"] = "semicolon",
 ) -> FileResponse:
     store = await _store(ctx, me, plan_id)
     chain = await store.verify(plan_id)
@@ -193,7 +199,12 @@ async def export(
             from audit.export import export_csv
 
             out = folder / f"{plan_id}-{stamp}.csv"
-            await export_csv(store, plan_id, out)
+            await export_csv(store, plan_id, out, separator=separator)
+        elif format == "pdf":
+            from audit.report import export_pdf
+
+            out = folder / f"{plan_id}-{stamp}-{lang}.pdf"
+            await export_pdf(store, plan_id, out, language=lang, generated_at=now)
         else:
             from audit.report import export_html
 

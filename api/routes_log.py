@@ -15,14 +15,14 @@ from pydantic import BaseModel, Field
 
 from api.auth import Context, Me
 from api.errors import ERROR_RESPONSES, ApiError
-from audit.checkpoints import (
+from audit.proofs import ProofError, consistency_document, inclusion_document
+from domain.checkpoints import (
     NoteError,
     VerifierKey,
     parse_checkpoint,
     verify_cosignature,
     with_lines,
 )
-from audit.proofs import ProofError, consistency_document, inclusion_document
 from eventstore.log import MerkleLog
 
 router = APIRouter(prefix="/api/log", tags=["transparency log"], responses=ERROR_RESPONSES)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import HTMLResponse, Response
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api import requests as rq
@@ -24,16 +25,16 @@ from api.views import (
     summary,
     timeline,
 )
+from client.plans import start_plan
 from domain import commands as cmd
 from domain.gates import plan_status
 from domain.phases import Phase
 from domain.plan import PlanDefinition
+from domain.plan_state import PlanState
 from domain.planfile import parse_plan_text
 from domain.problems import DomainValidationError
 from domain.roles import Role
-from domain.state import PlanState
-from starter import start_plan
-from temaplan.logging import bind_context
+from runtime.logging import bind_context
 
 router = APIRouter(prefix="/api", responses=ERROR_RESPONSES)
 
@@ -358,3 +359,111 @@ async def withdraw_vote(
         actor_id=me.person_id, authenticated_by=me.authenticated_by, **body.model_dump()
     )
     return await _act(ctx, me, plan_id, "withdraw_vote", command)
+
+
+# --- documents: the draft, the adopted plan and the scorecard as pages and PDFs -------
+
+_DOCUMENT_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+Lang = Annotated[Literal["nb", "en"], Query(description="bokmål (default) or English")]
+_PAGE: dict[int | str, dict[str, Any]] = {200: {"content": {"text/html": {}}}}
+_PDF: dict[int | str, dict[str, Any]] = {200: {"content": {"application/pdf": {}}}}
+
+
+async def _document(
+    ctx: ApiContext, me: Principal, plan_id: str, kind: str, *, version: int | None, lang: str
+) -> str:
+    from activities.documents import NoDocumentError, adopted_page, draft_page
+
+    state = await _readable(ctx, me, plan_id)
+    language: Literal["nb", "en"] = "en" if lang == "en" else "nb"
+    try:
+        if kind == "adopted":
+            return adopted_page(state, language)
+        return draft_page(state, version, language)
+    except NoDocumentError as missing:
+        raise ApiError(404, "NoDocument", str(missing)) from missing
+
+
+def _pdf(body: bytes, name: str) -> Response:
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{name}"'},
+    )
+
+
+@router.get(
+    "/plans/{plan_id}/{kind}.html",
+    tags=["everyone"],
+    summary="the draft (a version, or the content under review) or the adopted plan as a page",
+    response_class=HTMLResponse,
+    responses=_PAGE,
+)
+async def document_page(
+    plan_id: PlanId,
+    kind: Literal["draft", "adopted"],
+    ctx: Context,
+    me: Me,
+    *,
+    lang: Lang = "nb",
+    version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
+) -> HTMLResponse:
+    page = await _document(ctx, me, plan_id, kind, version=version, lang=lang)
+    return HTMLResponse(page, headers={"Content-Security-Policy": _DOCUMENT_CSP})
+
+
+@router.get(
+    "/plans/{plan_id}/{kind}.pdf",
+    tags=["everyone"],
+    summary="the draft or the adopted plan as a PDF (the adopted plan as PDF/A-3b)",
+    response_class=Response,
+    responses=_PDF,
+)
+async def document_pdf(
+    plan_id: PlanId,
+    kind: Literal["draft", "adopted"],
+    ctx: Context,
+    me: Me,
+    *,
+    lang: Lang = "nb",
+    version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
+) -> Response:
+    from documents.pdf import html_to_pdf_async
+
+    page = await _document(ctx, me, plan_id, kind, version=version, lang=lang)
+    body = await html_to_pdf_async(page, archival=kind == "adopted")
+    return _pdf(body, f"{plan_id}-{kind}.pdf")
+
+
+@router.get(
+    "/plans/{plan_id}/revisions/{year}/scorecard.pdf",
+    tags=["everyone"],
+    summary="the year's scorecard (målekort) as a PDF",
+    response_class=Response,
+    responses=_PDF,
+)
+async def scorecard_pdf(
+    plan_id: PlanId,
+    year: Annotated[int, Path(ge=2000, le=2200)],
+    ctx: Context,
+    me: Me,
+) -> Response:
+    from documents.pdf import html_to_pdf_async
+
+    await _readable(ctx, me, plan_id)
+    body = await ctx.pool.fetchval(
+        "SELECT body FROM scorecards WHERE plan_id = $1 AND year = $2 AND format = 'html'",
+        plan_id,
+        year,
+    )
+    if body is None:
+        raise ApiError(
+            404,
+            "NoScorecard",
+            f"the {year} scorecard of plan '{plan_id}' is not made yet (it is made when "
+            "the reporting round closes)",
+        )
+    return _pdf(await html_to_pdf_async(body), f"{plan_id}-scorecard-{year}.pdf")

@@ -16,8 +16,8 @@ from domain import commands as cmd
 from domain import decisions
 from domain.decisions import Refusal
 from domain.ids import event_id
-from domain.state import PlanState
-from temaplan.logging import bind_context
+from domain.plan_state import PlanState
+from runtime.logging import bind_context
 
 router = APIRouter(prefix="/api/public", tags=["public hearing"], responses=ERROR_RESPONSES)
 

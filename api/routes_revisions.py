@@ -32,11 +32,11 @@ from api.tokens import Principal
 from domain import revision_commands as rc
 from domain.commands import Receipt
 from domain.hierarchy import MAX_INDICATOR_DIGITS, plain_digits
+from domain.ids import revision_workflow_id
+from domain.plan_state import PlanState, RevisionRound
 from domain.revision_models import MeasureChange
-from domain.state import PlanState, RevisionRound
 from domain.text import check_text
-from temaplan.logging import bind_context
-from workflows.revision_models import revision_workflow_id
+from runtime.logging import bind_context
 
 router = APIRouter(
     prefix="/api/plans/{plan_id}/revisions", tags=["revision"], responses=ERROR_RESPONSES

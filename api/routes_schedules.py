@@ -1,6 +1,7 @@
-"""Schedulers: a plan's yearly revision schedule (issue 5's temaplan.schedules), its
+"""Schedulers: a plan's yearly revision schedule (issue 5's client.schedules), its
 status, trigger, pause and unpause. Each action is checked against the plan's record,
-carried out by a workflow and recorded as an event with the scheduler as its actor."""
+carried out by a workflow and recorded as an event with the scheduler as its actor, attested
+by the API as a decision is (docs/audit-format.md "Attested actors")."""
 
 from __future__ import annotations
 
@@ -11,23 +12,25 @@ from fastapi import APIRouter
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 from temporalio.service import RPCError
 
+from activities.attestation import SCHEDULE_ACTION
+from api.attest import attest
 from api.auth import Context, Me, PlanId
 from api.errors import ERROR_RESPONSES, ApiError, refused
 from api.service import ApiContext, require_actor, require_reader
 from api.tokens import Principal
-from domain.commands import Receipt
-from domain.revision_commands import ScheduleCommand
-from domain.revision_models import ScheduleAction
-from domain.text import check_text
-from eventstore import EventStore
-from temaplan.logging import bind_context
-from temaplan.schedules import (
+from client.schedules import (
     ScheduleRefused,
     ScheduleView,
     act_on_schedule,
     describe_schedule,
     new_request_id,
 )
+from domain.commands import Receipt
+from domain.revision_commands import ScheduleCommand
+from domain.revision_models import ScheduleAction
+from domain.text import check_text
+from eventstore import EventStore
+from runtime.logging import bind_context
 
 router = APIRouter(
     prefix="/api/plans/{plan_id}/schedule", tags=["schedulers"], responses=ERROR_RESPONSES
@@ -78,12 +81,15 @@ async def _act(
     require_actor(me, await ctx.plans.state(plan_id))
     command = ScheduleCommand(
         actor_id=me.person_id,
+        authenticated_by=me.authenticated_by,
         action=action,
         reason=body.reason,
         backfill_from=getattr(body, "backfill_from", None),
         backfill_to=getattr(body, "backfill_to", None),
         request_id=body.request_id or new_request_id(),
     )
+    # The person the request is authenticated as, vouched for to the action's workflow.
+    command = attest(command, SCHEDULE_ACTION, plan_id, ctx.front_door)
     try:
         return await asyncio.wait_for(
             act_on_schedule(ctx.client, EventStore(ctx.pool), plan_id, command, ctx.task_queue),

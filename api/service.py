@@ -28,14 +28,15 @@ from api.attest import attest, front_door_key
 from api.errors import ApiError, not_allowed, refused, unknown_plan
 from api.oidc import OidcClient
 from api.tokens import Principal, TokenStore
-from audit.checkpoints import SigningKey
+from domain.checkpoints import SigningKey
 from domain.commands import Receipt
 from domain.plan import Participant
+from domain.plan_state import PlanState
 from domain.roles import Role
-from domain.state import PlanState, evolve
+from domain.state import evolve
 from eventstore import EventStore
 from eventstore.rate_limits import RateLimits
-from temaplan.settings import Settings
+from runtime.settings import Settings
 from workflows.plan_models import workflow_id_for
 
 log = structlog.get_logger(__name__)

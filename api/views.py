@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.gates import Awaited, PlanStatus, plan_status
 from domain.hierarchy import Goal, Measure, PlanContent, Strategy
 from domain.phases import PHASE_ORDER, Phase, StepKind, phase_spec
+from domain.plan_state import ContentVersion, PlanState
 from domain.roles import Role
-from domain.state import ContentVersion, PlanState
 
 
 class _View(BaseModel):

@@ -16,7 +16,6 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import jinja2
 from fastapi import APIRouter, Request
@@ -47,18 +46,18 @@ from api.views import content_view, pending_for, people_names, summary, timeline
 from domain import commands as cmd
 from domain.gates import current_step, plan_status
 from domain.phases import Phase, StepKind
+from domain.plan_state import PlanState
 from domain.problems import problems_from_pydantic
 from domain.roles import Role
-from domain.state import PlanState
 from eventstore import EventStore, StoredEvent
 from eventstore.oidc_sessions import OidcSession, OidcSessions, PendingLogin
-from temaplan.logging import bind_context
+from runtime.formatting import OSLO
+from runtime.logging import bind_context
 
 router = APIRouter(include_in_schema=False)
 SESSION_COOKIE = "temaplan_session"
 LOGIN_COOKIE = "temaplan_login"
 LANG_COOKIE = "temaplan_lang"
-OSLO = ZoneInfo("Europe/Oslo")
 RETURNABLE = (Phase.GOALS, Phase.STRATEGIES, Phase.MEASURES, Phase.DRAFT, Phase.HEARING)
 
 _templates = jinja2.Environment(

@@ -24,7 +24,7 @@ from domain.plan import PlanDefinition
 from domain.planfile import parse_plan_text
 from domain.problems import DomainValidationError, Problem
 from domain.rules import period_problems
-from temaplan.settings import Settings
+from runtime.settings import Settings
 
 router = APIRouter(include_in_schema=False)
 OSLO = ZoneInfo("Europe/Oslo")

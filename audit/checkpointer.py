@@ -15,9 +15,9 @@ from contextlib import asynccontextmanager, suppress
 import asyncpg
 import structlog
 
-from audit.checkpoints import SigningKey, load_signing_key, sign_checkpoint, write_signing_key
+from domain.checkpoints import SigningKey, load_signing_key, sign_checkpoint, write_signing_key
 from eventstore.log import LogError, MerkleLog, StoredCheckpoint
-from temaplan.settings import Settings
+from runtime.settings import Settings
 
 log = structlog.get_logger(__name__)
 

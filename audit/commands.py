@@ -17,13 +17,17 @@ from audit import history as hist
 from audit.crosscheck import cross_check, decisions_in_history, stored_facts
 from audit.log_check import LogCheck
 from audit.temporal_history import replay_histories, run_histories
+from catalogue import Language
 from domain.gates import Awaited, PlanStatus, plan_status
+from domain.ids import reminder_workflow_id, schedule_action_workflow_id
+from domain.plan_state import PlanState
 from domain.roles import Role
-from domain.state import PlanState, fold
-from eventstore import EventStore
-from worker import WORKFLOWS
+from domain.state import fold
+from eventstore import EventStore, VerifyResult
+from runtime.formatting import oslo
+from runtime.progress import progress
 from workflows.plan_models import workflow_id_for
-from workflows.revision_models import reminder_workflow_id, schedule_action_workflow_id
+from workflows.registry import WORKFLOWS
 
 
 async def show_history(
@@ -32,13 +36,16 @@ async def show_history(
     where: hist.HistoryFilter,
     as_json: bool,
     out: TextIO | None = None,
+    *,
+    language: Language = "nb",
 ) -> int:
     out = out or sys.stdout
     printed = 0
-    async for row in hist.filtered(store.iter_stream(plan_id), where):
+    async for row, event in hist.filtered_events(store.iter_stream(plan_id), where):
         if not printed and not as_json:
-            print(hist.HEADER, file=out)
-        print(hist.as_json_line(row) if as_json else hist.as_table_line(row), file=out)
+            print(hist.header(language), file=out)
+        line = hist.as_json_line(row) if as_json else hist.table_line(row, event, language)
+        print(line, file=out)
         printed += 1
     if not printed:
         if not (await store.head(plan_id))[0]:
@@ -144,13 +151,7 @@ async def _show_state(
             file=out,
         )
         return 0
-    when = (
-        f"as of {as_of.isoformat()}"
-        if as_of
-        else f"at version {at_version}"
-        if at_version
-        else "now"
-    )
+    when = f"as of {oslo(as_of)}" if as_of else f"at version {at_version}" if at_version else "now"
     w = out.write
     w(f"Plan {plan_id} {when}: {state.events_folded} of {total} events\n")
     w(f"Status: {status.status}; phase {status.phase.value if status.phase else '-'}; ")
@@ -177,17 +178,17 @@ async def _show_state(
                         f"      Measure {measure.id}: {measure.title} ({measure.responsible_unit}, {measure.due_year})\n"
                     )
     for signed in status.signed:
-        w(f"Signed: {signed.actor_id} as {signed.role.value} at {signed.at.isoformat()}\n")
+        w(f"Signed: {signed.actor_id} as {signed.role.value} at {oslo(signed.at)}\n")
     for waiting in status.awaited:
         w(f"Awaited: {awaited_line(waiting)}\n")
     _write_votes(state, status, w)
     if status.hearing_deadline:
-        w(f"Hearing deadline: {status.hearing_deadline.isoformat()}; open: {status.hearing_open}\n")
+        w(f"Hearing deadline: {oslo(status.hearing_deadline)}; open: {status.hearing_open}\n")
         w(f"Responses to this hearing: {status.hearing_responses}\n")
     w(f"Hearing responses so far (every hearing): {len(state.hearing_responses)}\n")
     for response in state.hearing_responses[:20]:
         org = f" ({response.organisation})" if response.organisation else ""
-        w(f"  {response.name}{org}, {response.at.isoformat()}\n")
+        w(f"  {response.name}{org}, {oslo(response.at)}\n")
     _write_revisions(state, w)
     return 0
 
@@ -218,7 +219,7 @@ def _write_votes(state: PlanState, status: PlanStatus, w: Callable[[str], object
     if status.deadlocked:
         w("Deadlocked: no proposal can reach the quorum; the project leader withdraws the item\n")
     if status.postponed_to is not None:
-        w(f"Postponed to the meeting on {status.postponed_to.isoformat()}\n")
+        w(f"Postponed to the meeting on {oslo(status.postponed_to)}\n")
     if status.return_instructions is not None:
         back = status.return_instructions
         w(f"Returned by the council to {back.return_to.value}: {back.instructions}\n")
@@ -226,7 +227,7 @@ def _write_votes(state: PlanState, status: PlanStatus, w: Callable[[str], object
         if decision.event_type in ("hearing_decided", "council_decided"):
             meeting = f" [{decision.meeting.render()}]" if decision.meeting else ""
             w(
-                f"Decided by {decision.actor_id} at {decision.at.isoformat()}: "
+                f"Decided by {decision.actor_id} at {oslo(decision.at)}: "
                 f"{decision.outcome}{meeting}{': ' + decision.reason if decision.reason else ''}\n"
             )
 
@@ -245,7 +246,7 @@ def _write_revisions(state: PlanState, w: Callable[[str], object]) -> None:
         )
     for revision in state.revisions:
         round_state = "open" if revision.round_open else "closed"
-        deadline = revision.deadline.isoformat() if revision.deadline else "-"
+        deadline = oslo(revision.deadline)
         w(
             f"Revision {revision.year}: reporting round {round_state} (deadline {deadline}), "
             f"plan version {revision.content_version}; outcome {revision.outcome or 'pending'}\n"
@@ -258,7 +259,7 @@ def _write_revisions(state: PlanState, w: Callable[[str], object]) -> None:
             )
             w(
                 f"  Report {report.measure_id}: {report.status.value} by {report.actor_id} "
-                f"at {report.at.isoformat()} (version {report.version}){value}\n"
+                f"at {oslo(report.at)} (version {report.version}){value}\n"
             )
         for goal_value in revision.goal_indicators:
             w(
@@ -344,31 +345,43 @@ async def verify(
     time); with ``all_plans``, the plans Temporal knows (on the deployment's task queue,
     when given) that have no stream; and the
     Merkle log's check, when given. 0 only when all is well."""
-    out = out or sys.stdout
+    with progress("verifying", len(plan_ids), "plans") as report:
+        # Resolved after the bar starts: on a terminal, lines then print above the bar.
+        return await _verify(
+            store,
+            client,
+            plan_ids,
+            out or sys.stdout,
+            all_plans=all_plans,
+            task_queue=task_queue,
+            log=log,
+            report=report,
+        )
+
+
+# Plans verified per round trip batch: few enough that the bar moves, many enough that
+# verify_streams' batching still pays.
+VERIFY_BATCH = 50
+
+
+async def _verify(
+    store: EventStore,
+    client: Client | None,
+    plan_ids: list[str],
+    out: TextIO,
+    *,
+    all_plans: bool,
+    task_queue: str | None,
+    log: LogCheck | None,
+    report: Callable[[int], None] | None,
+) -> int:
     failures = 0
-    for result in await store.verify_streams(plan_ids):
-        plan = result.stream_id
-        if result.events_checked == 0:
-            print(f"{plan}: no events in the store", file=out)
-            failures += 1
-        elif result.ok:
-            print(
-                f"{plan}: chain OK, {result.events_checked} events, last hash {result.last_hash}",
-                file=out,
-            )
-        else:
-            failures += 1
-            print(
-                f"{plan}: chain BROKEN at version {result.broken_version}: {result.problem}",
-                file=out,
-            )
-        if client is None:
-            print(
-                f"{plan}: Temporal not configured (TEMPORAL_ADDRESS); store checked alone", file=out
-            )
-            continue
-        if not await _cross_check(store, client, plan, result.last_version, out):
-            failures += 1
+    for start in range(0, len(plan_ids), VERIFY_BATCH):
+        batch = await store.verify_streams(plan_ids[start : start + VERIFY_BATCH])
+        for done, result in enumerate(batch, start):
+            failures += not await _verify_one(store, client, result, out)
+            if report is not None:
+                report(done + 1)
     if all_plans and client is not None:
         failures += await _plans_without_stream(store, client, set(plan_ids), task_queue, out)
     if log is not None:
@@ -376,6 +389,32 @@ async def verify(
         label = {"ok": "log OK", "broken": "log BROKEN", "unchecked": "log NOT CHECKED"}
         print(f"{label[log.verdict]}: {log.message}", file=out)
     return 1 if failures else 0
+
+
+async def _verify_one(
+    store: EventStore, client: Client | None, result: VerifyResult, out: TextIO
+) -> bool:
+    """One plan's chain, and its cross-check with Temporal when there is a client."""
+    ok = True
+    plan = result.stream_id
+    if result.events_checked == 0:
+        print(f"{plan}: no events in the store", file=out)
+        ok = False
+    elif result.ok:
+        print(
+            f"{plan}: chain OK, {result.events_checked} events, last hash {result.last_hash}",
+            file=out,
+        )
+    else:
+        ok = False
+        print(
+            f"{plan}: chain BROKEN at version {result.broken_version}: {result.problem}",
+            file=out,
+        )
+    if client is None:
+        print(f"{plan}: Temporal not configured (TEMPORAL_ADDRESS); store checked alone", file=out)
+        return ok
+    return await _cross_check(store, client, plan, result.last_version, out) and ok
 
 
 async def _cross_check(
@@ -479,17 +518,6 @@ async def replay(
     return 0
 
 
-def _progress(total_hint: str) -> Callable[[int], None] | None:
-    """A progress line on a terminal (stderr); nothing when output goes to a file."""
-    if not sys.stderr.isatty():
-        return None
-
-    def report(done: int) -> None:
-        print(f"\r  {done:,} events {total_hint}", end="", file=sys.stderr, flush=True)
-
-    return report
-
-
 async def export(
     store: EventStore,
     plan_id: str,
@@ -498,6 +526,7 @@ async def export(
     language: str = "nb",
     *,
     log: LogCheck | None = None,
+    separator: str = "semicolon",
 ) -> int:
     now = datetime.now(UTC)
     total, _ = await store.head(plan_id)
@@ -508,13 +537,15 @@ async def export(
     _warn(plan_id, problems, "nothing was written (`temaplan audit verify` names the damage)", log)
     if problems:
         return 1
-    progress = _progress(f"of {total:,}")
     if fmt == "jsonl":
         from audit.export import export_jsonl
 
-        manifest = await export_jsonl(store, plan_id, out_path, exported_at=now, progress=progress)
+        with progress(f"exporting {plan_id}", total) as report:
+            manifest = await export_jsonl(
+                store, plan_id, out_path, exported_at=now, progress=report
+            )
         print(
-            f"\nexported {manifest.event_count} events of {plan_id} to {out_path}; "
+            f"exported {manifest.event_count} events of {plan_id} to {out_path}; "
             f"last hash {manifest.last_hash}"
         )
         from audit.log_export import attach_checkpoint
@@ -525,17 +556,19 @@ async def export(
     elif fmt == "csv":
         from audit.export import export_csv
 
-        rows = await export_csv(store, plan_id, out_path, progress=progress)
-        print(f"\nexported {rows} decisions of {plan_id} to {out_path}")
+        with progress(f"exporting {plan_id}", None, "decisions") as report:
+            rows = await export_csv(store, plan_id, out_path, progress=report, separator=separator)
+        print(f"exported {rows} decisions of {plan_id} to {out_path}")
     else:
-        from audit.report import export_html
+        from audit.report import export_html, export_pdf
 
         lang: Literal["nb", "en"] = "en" if language == "en" else "nb"
         from eventstore.log import MerkleLog
 
         merkle_log = MerkleLog(store.pool)
         checkpoint = await merkle_log.latest_cosigned() or await merkle_log.latest_checkpoint()
-        await export_html(
+        write = export_pdf if fmt == "pdf" else export_html
+        await write(
             store,
             plan_id,
             out_path,

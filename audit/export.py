@@ -27,20 +27,19 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer, field_validator
 
 from domain.attestation import actor_kind
 from domain.canonical import CanonicalFormError, canonical_json, chain_record, format_timestamp
 from eventstore.store import CanonicalDataUnreadable, EventStore, StoredEvent
+from runtime.formatting import OSLO
 
 FORMAT_VERSION = 1
 MANIFEST_SUFFIX = ".manifest.json"
 # progress() is called with the number of events written after every this many events,
 # and with the total at the end (unless that was just reported).
 PROGRESS_EVERY = 1000
-OSLO = ZoneInfo("Europe/Oslo")
 
 CSV_COLUMNS = (
     "version",
@@ -52,6 +51,7 @@ CSV_COLUMNS = (
     "actor_id",
     "actor_role",
     "actor_is",
+    "authenticated_by",
     "content_version",
     "content_hash",
     "outcome",
@@ -316,6 +316,7 @@ def csv_row(event: StoredEvent) -> list[str]:
         _cell(event.actor_id),
         _cell(event.actor_role),
         actor_kind(event.actor_role, data),
+        _cell(data.get("authenticated_by")),
         _cell(data.get("content_version")),
         _cell(data.get("content_hash")),
         _cell(data.get("outcome")),
@@ -334,19 +335,29 @@ def _meeting(data: dict[str, Any]) -> str | None:
     return f"{meeting.get('case_number')} {meeting.get('meeting_date')}"
 
 
+# What Norwegian Excel opens by a double click: its list separator is the semicolon,
+# because the comma is the decimal sign. The comma on request, for other tools.
+SEPARATORS: dict[str, str] = {"semicolon": ";", "comma": ","}
+DEFAULT_SEPARATOR = "semicolon"
+
+
 async def export_csv(
     store: EventStore,
     plan_id: str,
     out: Path,
     *,
     progress: Callable[[int], None] | None = None,
+    separator: str = DEFAULT_SEPARATOR,
 ) -> int:
     """Write the plan's decisions as CSV for spreadsheets, one row per event under a
-    header row: UTF-8 with a byte order mark (so Excel reads æ, ø, å), RFC 4180 quoting
+    header row: UTF-8 with a byte order mark (so Excel reads æ, ø, å), cells separated by
+    ``separator`` (a semicolon unless "comma" is asked for), RFC 4180 quoting
     and CRLF line ends. Times are given in UTC and in Oslo time with its offset. The CSV
     is a reading aid, not evidence: free text is shortened to TEXT_LIMIT characters on
     one line, and cells that would start a formula are prefixed with an apostrophe.
     Returns the number of rows written, the header not counted."""
+    if separator not in SEPARATORS:
+        raise ValueError(f"separator must be one of {', '.join(SEPARATORS)}, not {separator!r}")
     out = Path(out)
     head = await _head_version(store, plan_id)
     rows = 0
@@ -354,7 +365,9 @@ async def export_csv(
         _staged(out) as (temp,),
         _synced(temp, "x", encoding="utf-8-sig", newline="") as file,
     ):
-        writer = csv.writer(file, dialect="excel", lineterminator="\r\n")
+        writer = csv.writer(
+            file, dialect="excel", delimiter=SEPARATORS[separator], lineterminator="\r\n"
+        )
         writer.writerow(CSV_COLUMNS)
         async for event in store.iter_stream(plan_id, up_to_version=head):
             writer.writerow(csv_row(event))

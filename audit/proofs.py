@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from audit.checkpoints import VerifierKey, parse_checkpoint, verify_checkpoint
+from domain.checkpoints import VerifierKey, parse_checkpoint, verify_checkpoint
 from eventstore import merkle
 from eventstore.log import LogError, MerkleLog, StoredCheckpoint
 

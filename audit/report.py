@@ -1,10 +1,12 @@
 """The auditors' report: one plan's decision record as a single printable HTML page.
 
 The export is evidence. Everything on the page comes from the plan's stored events: the
-facts, a timeline figure drawn here as inline SVG, every event in the decision table,
-the hearing responses with their texts, and the adopted goal -> strategy -> measure
-hierarchy. The page has no scripts and no web fonts, and it fetches nothing. Every text
-from the record is escaped. The report recomputes the hash chain and the adopted
+facts, a timeline figure as inline SVG, every event in the decision table, the hearing
+responses with their texts, and the adopted goal -> strategy -> measure hierarchy. This
+module reads the record into plain values; the Jinja2 templates
+documents/templates/report.html and report_timeline.svg lay them out, with the labels from
+the catalogue. The page has no scripts and no web fonts, and it fetches nothing. Every text
+from the record is escaped by the template. The report recomputes the hash chain and the adopted
 content hash itself and says whether they hold.
 
 ``render_report`` is pure: the same events, language and ``generated_at`` always give
@@ -23,11 +25,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from html import escape
 from pathlib import Path
-from typing import Literal
-from zoneinfo import ZoneInfo
+from typing import Any
 
+import catalogue
+from catalogue import Language
+from catalogue import formats as fmt
+from documents.render import render
 from domain.attestation import actor_kind
 from domain.canonical import CanonicalFormError
 from domain.events import (
@@ -69,370 +73,29 @@ from domain.events import (
     VoteWithdrawn,
 )
 from domain.hierarchy import Indicator, Measure, PlanContent
-from domain.phases import Phase, phase_spec, step_by_key
+from domain.phases import Phase, step_by_key
 from domain.plan import PlanDefinition
-from domain.state import ContentVersion, PlanState, fold
+from domain.plan_state import ContentVersion, PlanState
+from domain.state import fold
 from domain.votes import MeetingReference
 from eventstore.chain import ChainChecker
 from eventstore.store import EventStore, StoredEvent
+from runtime.formatting import OSLO
 
-Language = Literal["nb", "en"]
-OSLO = ZoneInfo("Europe/Oslo")
 
-# Every label on the page, one small dictionary per language. Placeholders in braces are
-# filled with values from the record and the result is escaped as a whole.
-NB: dict[str, str] = {
-    "kicker": "Revisjonsrapport – beslutningslogg",
-    "generated": "Generert {oslo} (Oslo) / {utc} (UTC) fra {count} lagrede hendelser.",
-    "evidence_note": "Alt innhold er hentet fra planens hendelser i hendelseslageret. "
-    "Hashene kan kontrolleres mot eksporten etter docs/audit-format.md.",
-    "facts": "Planopplysninger",
-    "plan_id": "Plan-ID",
-    "municipality": "Kommune",
-    "municipality_number": "Kommunenummer",
-    "title": "Tittel",
-    "plan_type": "Plantype",
-    "period": "Planperiode",
-    "target_areas": "Innsatsområder",
-    "status": "Status",
-    "adopted_version": "Vedtatt innholdsversjon",
-    "adopted_hash": "Vedtatt innholds-SHA-256",
-    "hash_matches": "samsvarer med det vedtatte innholdet",
-    "hash_differs": "SAMSVARER IKKE med det vedtatte innholdet (beregnet {computed})",
-    "event_count": "Antall hendelser",
-    "first_hash": "Første hendelses hash",
-    "last_hash": "Siste hendelses hash",
-    "chain": "Hashkjeden",
-    "chain_ok": "hel – kontrollert av denne rapporten ({count} hendelser)",
-    "chain_broken": "BRUTT ved versjon {version}: {problem}",
-    "plan_time": "Tidsrom (planens tid)",
-    "none": "–",
-    "participants": "Deltakere og roller",
-    "name": "Navn",
-    "id": "ID",
-    "roles": "Roller",
-    "timeline": "Tidslinje",
-    "timeline_title": "Tidslinje for {title}",
-    "timeline_caption": "Fasene som liggende søyler fra fasestart til neste fasestart (eller "
-    "slutt), med beslutningene som merker. Tidsaksen er lineær i planens tid (tidspunktet "
-    "beslutningen ble tatt); faser som bare varte minutter vises som smale streker.",
-    "timeline_desc": "Faser i rekkefølge: {phases}.",
-    "timeline_desc_phase": "{phase} fra {start} til {end} ({duration}, {count} beslutninger)",
-    "legend_phase": "Fase",
-    "legend_decision": "Beslutning",
-    "legend_key": "Avgjørelse (høring, kommunestyret, endringskrav)",
-    "round": "runde {n}",
-    "ongoing": "pågår",
-    "decisions": "Beslutninger",
-    "decisions_caption": "Alle {count} hendelser i versjonsrekkefølge. Tiden er når "
-    "beslutningen ble tatt (planens klokke), i norsk tid og i UTC. Hashene er forkortet; "
-    "de fulle verdiene står i eksporten.",
-    "col_version": "Ver.",
-    "col_oslo": "Tid (Oslo)",
-    "col_utc": "Tid (UTC)",
-    "col_actor": "Aktør og rolle",
-    "actor_attested": "attestert av innloggingen",
-    "actor_unattested": "IKKE attestert",
-    "col_decision": "Beslutning",
-    "col_phase": "Fase",
-    "col_content_version": "Innh.-versjon",
-    "col_content_hash": "Innholds\u00adhash",
-    "col_event_hash": "Hendelses\u00adhash",
-    "hearing": "Høringsuttalelser",
-    "hearing_round": "Høringsrunde {n}",
-    "hearing_round_facts": "Åpnet {opened} for innholdsversjon {version}, frist {deadline}.",
-    "hearing_closed_at": "Lukket {closed} med {count} uttalelser.",
-    "hearing_closed_early": "Lukket {closed} før fristen, med {count} uttalelser.",
-    "hearing_still_open": "Høringen er ikke lukket.",
-    "hearing_none": "Ingen høringsuttalelser er mottatt.",
-    "no_hearing": "Planen har ikke vært på høring.",
-    "col_organisation": "Organisasjon",
-    "col_response": "Uttalelse",
-    "col_received": "Mottatt (Oslo)",
-    "weighing": "Slik ble uttalelsene vurdert",
-    "summary_by": "Prosjektleders oppsummering ({actor}, {at}, versjon {version}):",
-    "decision_by": "Styringsgruppens beslutning ({actor}, {at}, versjon {version}): {outcome}.",
-    "reason": "Begrunnelse: {reason}",
-    "no_summary": "Ingen oppsummering er lagt fram.",
-    "no_decision": "Styringsgruppen har ikke besluttet.",
-    "hierarchy": "Vedtatt målhierarki",
-    "hierarchy_latest": "Siste innholdsversjon (ikke vedtatt)",
-    "hierarchy_facts": "Innholdsversjon {version}, lagt fram {at} av {actor}. SHA-256:",
-    "hierarchy_none": "Planen har ikke noe innhold ennå.",
-    "area": "Innsatsområde: {area}",
-    "goal": "Mål",
-    "strategy": "Strategi",
-    "measure": "Tiltak",
-    "indicator": "Indikator: {name}, fra {baseline} til {target}",
-    "target_groups": "Målgrupper",
-    "completion": "Utført når (ja/nei)",
-    "responsible": "Ansvarlig enhet",
-    "due_year": "Frist (år)",
-    "investment": "Investering",
-    "running": "Drift per år",
-    "basis": "Grunnlag",
-    "carried_out_by": "Gjennomføres av",
-    "totals": "Sum for {count} tiltak: investering {investment}, drift {running} per år.",
-    "totals_exclude": "Summene omfatter ikke ukjente kostnader, for tiltak {measures}.",
-    "unknown_cost": "ukjent",
-    "revises": "Reviderer {plan}.",
-    "vision": "Visjon",
-    "no_measures": "Ingen tiltak.",
-    "footer": "Rapporten er laget av temaplan fra hendelseslageret; den endrer ingenting.",
-    "status_not_started": "ikke startet",
-    "status_active": "under arbeid, fase {phase}",
-    "status_adopted": "vedtatt {at}",
-    "plan_type_temaplan": "temaplan",
-    "plan_type_kommunedelplan": "kommunedelplan",
-    "role_project_leader": "prosjektleder",
-    "role_project_group": "prosjektgruppen",
-    "role_steering_group": "styringsgruppen",
-    "role_reference_group": "referansegruppen",
-    "role_political_leadership": "politisk ledelse",
-    "role_administrative_leadership": "administrativ ledelse",
-    "role_finance_office": "økonomiavdelingen",
-    "role_municipal_council": "kommunestyret",
-    "role_public": "allmennheten",
-    "role_auditor": "revisjon",
-    "role_scheduler": "planrådgiver (rullering)",
-    "role_system": "systemet",
-    "basis_must": "kommunen må",
-    "basis_should": "kommunen bør",
-    "basis_want": "kommunen vil",
-    "basis_can": "kommunen kan",
-    "actor_self": "kommunen selv",
-    "actor_with_others": "sammen med andre",
-    "actor_others": "overlates til andre",
-    "outcome_revise": "revidere utkastet",
-    "outcome_to_council": "sende planen til kommunestyret",
-    "outcome_adopted": "vedtatt",
-    "outcome_returned": "sendt tilbake til fasen {phase}",
-    "outcome_postponed": "utsatt",
-    "outcome_adopted_with_changes": "vedtatt med endringer",
-    "ev_vote_cast": "Stemme ({role}): {outcome}",
-    "ev_vote_withdrawn": "Prosjektleder trakk saken fra avstemningen ({step}): {reason}",
-    "ev_content_amended": "Kommunestyrets endringer: ny innholdsversjon {version} (endrer versjon {amends})",
-    "votes_for": "stemmer for: {voters} ({needed} trengs)",
-    "postponed_to": "til møtet {date}",
-    "meeting": "sak {case}, møte {date}",
-    "early": " (før fristen)",
-    "ev_plan_created": "Plan opprettet",
-    "ev_phase_started": "Fase startet: {phase}",
-    "ev_phase_completed": "Fase fullført: {phase}",
-    "ev_content_submitted": "Innhold lagt fram ({goals} mål, {strategies} strategier, "
-    "{measures} tiltak)",
-    "ev_comment_round_opened": "Innspillsrunde åpnet, frist {deadline}",
-    "ev_comment_recorded": "Innspill: «{text}»",
-    "ev_comment_round_closed": "Innspillsrunde lukket: {count} innspill",
-    "ev_sign_off_given": "Godkjent: {step}",
-    "ev_changes_requested": "Ber om endringer ({step}): {reason}",
-    "ev_anchoring_recorded": "{step}: {form}",
-    "ev_draft_step_completed": "Utført: {step}",
-    "ev_hearing_opened": "Høring åpnet, frist {deadline}",
-    "ev_hearing_response_received": "Høringsuttalelse fra {name}",
-    "ev_hearing_closed": "Høring lukket: {count} uttalelser",
-    "ev_hearing_summary_submitted": "Oppsummering av høringen lagt fram",
-    "ev_hearing_decided": "Beslutning etter høringen: {outcome}",
-    "ev_council_decided": "Kommunestyret: {outcome}",
-    "ev_plan_adopted": "Planen vedtatt, innholdsversjon {version}",
-    "ev_revision_schedule_created": "Årlig rullering planlagt: {day}.{month}. kl. {hour}:00 ({tz}), til {end}",
-    "ev_revision_schedule_changed": "Rulleringsplan: {action}",
-    "ev_revision_reminder_sent": "Påminnelse om rullering {year} sendt til {count} personer",
-    "ev_reporting_round_opened": "Rapporteringsrunde {year} åpnet for {count} tiltak, frist {deadline}",
-    "ev_measure_reported": "Tiltak {measure} rapportert: {status}",
-    "ev_goal_indicator_reported": "Indikator for mål {goal}: {value}",
-    "ev_reporting_round_closed": "Rapporteringsrunde {year} lukket; ikke rapportert: {missing}",
-    "ev_report_reminder_recorded": "Purring på {count} tiltak som ikke er rapportert",
-    "ev_scorecard_recorded": "Målekort {year}: {done} av {total} tiltak utført",
-    "ev_measure_changes_proposed": "Endringer i tiltak foreslått: innholdsversjon {version}",
-    "ev_measure_changes_signed_off": "Endringer i tiltak godkjent (versjon {version})",
-    "ev_measure_changes_rejected": "Endringer i tiltak avvist: {reason}",
-    "ev_content_revised": "Revidert plan gjelder: innholdsversjon {version}",
-    "ev_revision_concluded": "Rullering {year} avsluttet: {outcome}",
-    "note": "merknad: {note}",
-    "duration_minutes": "{n} min",
-    "duration_hours": "{n} t",
-    "duration_days": "{n} d",
-    "page_label": "Revisjonsrapport",
-}
+def _report_labels(language: Language) -> dict[str, str]:
+    """The report's own labels from the shared catalogue (keys ``report.*``)."""
+    return {
+        key.removeprefix("report."): text
+        for key, text in catalogue.labels(language).items()
+        if key.startswith("report.")
+    }
 
-EN: dict[str, str] = {
-    "kicker": "Audit report – decision record",
-    "generated": "Generated {oslo} (Oslo) / {utc} (UTC) from {count} stored events.",
-    "evidence_note": "Everything here comes from the plan's events in the event store. "
-    "The hashes can be checked against the export as docs/audit-format.md describes.",
-    "facts": "Plan facts",
-    "plan_id": "Plan id",
-    "municipality": "Municipality",
-    "municipality_number": "Municipality number (kommunenummer)",
-    "title": "Title",
-    "plan_type": "Plan type",
-    "period": "Planning period",
-    "target_areas": "Target areas",
-    "status": "Status",
-    "adopted_version": "Adopted content version",
-    "adopted_hash": "Adopted content SHA-256",
-    "hash_matches": "matches the adopted content",
-    "hash_differs": "DOES NOT MATCH the adopted content (computed {computed})",
-    "event_count": "Number of events",
-    "first_hash": "First event hash",
-    "last_hash": "Last event hash",
-    "chain": "Hash chain",
-    "chain_ok": "intact – checked by this report ({count} events)",
-    "chain_broken": "BROKEN at version {version}: {problem}",
-    "plan_time": "Time span (plan time)",
-    "none": "–",
-    "participants": "Participants and roles",
-    "name": "Name",
-    "id": "Id",
-    "roles": "Roles",
-    "timeline": "Timeline",
-    "timeline_title": "Timeline of {title}",
-    "timeline_caption": "The phases as horizontal bars from the start of a phase to the start "
-    "of the next one (or the end), with the decisions as marks. The time axis is linear in "
-    "plan time (when each decision was taken); phases that lasted only minutes show as "
-    "thin strokes.",
-    "timeline_desc": "Phases in order: {phases}.",
-    "timeline_desc_phase": "{phase} from {start} to {end} ({duration}, {count} decisions)",
-    "legend_phase": "Phase",
-    "legend_decision": "Decision",
-    "legend_key": "Ruling (hearing, council, changes requested)",
-    "round": "round {n}",
-    "ongoing": "ongoing",
-    "decisions": "Decisions",
-    "decisions_caption": "All {count} events in version order. The time is when the decision "
-    "was taken (the plan's clock), in Norwegian time and in UTC. Hashes are shortened; the "
-    "full values are in the export.",
-    "col_version": "Ver.",
-    "col_oslo": "Time (Oslo)",
-    "col_utc": "Time (UTC)",
-    "col_actor": "Actor and role",
-    "actor_attested": "attested by the login",
-    "actor_unattested": "NOT attested",
-    "col_decision": "Decision",
-    "col_phase": "Phase",
-    "col_content_version": "Content version",
-    "col_content_hash": "Content hash",
-    "col_event_hash": "Event hash",
-    "hearing": "Hearing responses",
-    "hearing_round": "Hearing round {n}",
-    "hearing_round_facts": "Opened {opened} for content version {version}, deadline {deadline}.",
-    "hearing_closed_at": "Closed {closed} with {count} responses.",
-    "hearing_closed_early": "Closed {closed} before the deadline, with {count} responses.",
-    "hearing_still_open": "The hearing is not closed.",
-    "hearing_none": "No hearing responses were received.",
-    "no_hearing": "The plan has not been out for hearing.",
-    "col_organisation": "Organisation",
-    "col_response": "Response",
-    "col_received": "Received (Oslo)",
-    "weighing": "How the responses were weighed",
-    "summary_by": "The project leader's summary ({actor}, {at}, version {version}):",
-    "decision_by": "The steering group's decision ({actor}, {at}, version {version}): {outcome}.",
-    "reason": "Reason: {reason}",
-    "no_summary": "No summary was submitted.",
-    "no_decision": "The steering group has not decided.",
-    "hierarchy": "Adopted goal hierarchy",
-    "hierarchy_latest": "Latest content version (not adopted)",
-    "hierarchy_facts": "Content version {version}, submitted {at} by {actor}. SHA-256:",
-    "hierarchy_none": "The plan has no content yet.",
-    "area": "Target area: {area}",
-    "goal": "Goal",
-    "strategy": "Strategy",
-    "measure": "Measure",
-    "indicator": "Indicator: {name}, from {baseline} to {target}",
-    "target_groups": "Target groups",
-    "completion": "Done when (yes/no)",
-    "responsible": "Responsible unit",
-    "due_year": "Due (year)",
-    "investment": "Investment",
-    "running": "Running cost per year",
-    "basis": "Basis",
-    "carried_out_by": "Carried out by",
-    "totals": "Total for {count} measures: investment {investment}, running costs {running} "
-    "per year.",
-    "totals_exclude": "The totals exclude unknown costs, of measures {measures}.",
-    "unknown_cost": "unknown",
-    "revises": "Revises {plan}.",
-    "vision": "Vision",
-    "no_measures": "No measures.",
-    "footer": "This report was made by temaplan from the event store; it changes nothing.",
-    "status_not_started": "not started",
-    "status_active": "in progress, phase {phase}",
-    "status_adopted": "adopted {at}",
-    "plan_type_temaplan": "thematic plan (temaplan)",
-    "plan_type_kommunedelplan": "municipal sub-plan (kommunedelplan)",
-    "role_project_leader": "project leader",
-    "role_project_group": "project group",
-    "role_steering_group": "steering group",
-    "role_reference_group": "reference group",
-    "role_political_leadership": "political leadership",
-    "role_administrative_leadership": "administrative leadership",
-    "role_finance_office": "finance office",
-    "role_municipal_council": "municipal council",
-    "role_public": "the public",
-    "role_auditor": "auditor",
-    "role_scheduler": "planning adviser (annual revision)",
-    "role_system": "the system",
-    "basis_must": "the municipality must",
-    "basis_should": "the municipality should",
-    "basis_want": "the municipality wants to",
-    "basis_can": "the municipality can",
-    "actor_self": "the municipality itself",
-    "actor_with_others": "together with others",
-    "actor_others": "left to others",
-    "outcome_revise": "revise the draft",
-    "outcome_to_council": "send the plan to the council",
-    "outcome_adopted": "adopted",
-    "outcome_returned": "returned to the {phase} phase",
-    "outcome_postponed": "postponed",
-    "outcome_adopted_with_changes": "adopted with changes",
-    "ev_vote_cast": "Vote ({role}): {outcome}",
-    "ev_vote_withdrawn": "The project leader withdrew the item from the vote ({step}): {reason}",
-    "ev_content_amended": "The council's changes: new content version {version} (amends version {amends})",
-    "votes_for": "votes for: {voters} ({needed} needed)",
-    "postponed_to": "to the meeting on {date}",
-    "meeting": "case {case}, meeting {date}",
-    "early": " (before the deadline)",
-    "ev_plan_created": "Plan created",
-    "ev_phase_started": "Phase started: {phase}",
-    "ev_phase_completed": "Phase completed: {phase}",
-    "ev_content_submitted": "Content submitted ({goals} goals, {strategies} strategies, "
-    "{measures} measures)",
-    "ev_comment_round_opened": "Comment round opened, deadline {deadline}",
-    "ev_comment_recorded": "Comment: “{text}”",
-    "ev_comment_round_closed": "Comment round closed: {count} comments",
-    "ev_sign_off_given": "Approved: {step}",
-    "ev_changes_requested": "Changes requested ({step}): {reason}",
-    "ev_anchoring_recorded": "{step}: {form}",
-    "ev_draft_step_completed": "Done: {step}",
-    "ev_hearing_opened": "Hearing opened, deadline {deadline}",
-    "ev_hearing_response_received": "Hearing response from {name}",
-    "ev_hearing_closed": "Hearing closed: {count} responses",
-    "ev_hearing_summary_submitted": "Summary of the hearing submitted",
-    "ev_hearing_decided": "Decision after the hearing: {outcome}",
-    "ev_council_decided": "Municipal council: {outcome}",
-    "ev_plan_adopted": "Plan adopted, content version {version}",
-    "ev_revision_schedule_created": "Yearly revision scheduled: {month}/{day} at {hour}:00 ({tz}), until {end}",
-    "ev_revision_schedule_changed": "Revision schedule: {action}",
-    "ev_revision_reminder_sent": "Revision {year} reminder sent to {count} people",
-    "ev_reporting_round_opened": "Reporting round {year} opened for {count} measures, deadline {deadline}",
-    "ev_measure_reported": "Measure {measure} reported: {status}",
-    "ev_goal_indicator_reported": "Indicator of goal {goal}: {value}",
-    "ev_reporting_round_closed": "Reporting round {year} closed; not reported: {missing}",
-    "ev_report_reminder_recorded": "Reminder for {count} unreported measures",
-    "ev_scorecard_recorded": "Scorecard {year}: {done} of {total} measures done",
-    "ev_measure_changes_proposed": "Changes to measures proposed: content version {version}",
-    "ev_measure_changes_signed_off": "Changes to measures approved (version {version})",
-    "ev_measure_changes_rejected": "Changes to measures rejected: {reason}",
-    "ev_content_revised": "Revised plan in force: content version {version}",
-    "ev_revision_concluded": "Revision {year} concluded: {outcome}",
-    "note": "note: {note}",
-    "duration_minutes": "{n} min",
-    "duration_hours": "{n} h",
-    "duration_days": "{n} d",
-    "page_label": "Audit report",
-}
 
+# Every label on the page comes from the catalogue. Placeholders in braces are filled with
+# values from the record; the template escapes the result as a whole.
+NB: dict[str, str] = _report_labels("nb")
+EN: dict[str, str] = _report_labels("en")
 LABELS: dict[str, dict[str, str]] = {"nb": NB, "en": EN}
 
 # Which phase an event belongs to when it does not name one itself.
@@ -504,7 +167,7 @@ class UnknownPlanError(LookupError):
 
 
 class _Text:
-    """Labels in one language; every result is escaped, values included."""
+    """Labels and values in one language, unescaped: the template escapes what it shows."""
 
     def __init__(self, language: Language) -> None:
         if language not in LABELS:
@@ -516,14 +179,8 @@ class _Text:
         text = self.labels[key]
         return text.format(**values) if values else text
 
-    def __call__(self, key: str, **values: object) -> str:
-        return escape(self.raw(key, **values))
-
     def phase(self, phase: Phase | None) -> str:
-        if phase is None:
-            return ""
-        spec = phase_spec(phase)
-        return spec.title_nb if self.language == "nb" else spec.title_en
+        return catalogue.phase_name(phase.value if phase else None, self.language)
 
     def step(self, step_key: str) -> str:
         try:
@@ -533,34 +190,25 @@ class _Text:
         return step.title_nb if self.language == "nb" else step.title_en
 
     def role(self, role: str) -> str:
-        return self.labels.get(f"role_{role}", role)
+        return catalogue.role_name(role, self.language)
 
-    def moment(self, at: datetime, *, seconds: bool = False, zone: ZoneInfo = OSLO) -> str:
-        local = at.astimezone(zone)
-        time = "%H:%M:%S" if seconds else "%H:%M"
-        if self.language == "nb":
-            return local.strftime(f"%d.%m.%Y kl. {time}")
-        return local.strftime(f"%Y-%m-%d {time}")
+    def moment(self, at: datetime, *, seconds: bool = False) -> str:
+        return fmt.moment(at, self.language, seconds=seconds)
 
     def span(self, start: datetime, end: datetime) -> str:
-        """'21.11.2026 kl. 12:21 – 12:40' within a day, both moments in full otherwise."""
+        """'21. november 2026 kl. 12.21 – 12.40' within a day, both moments in full otherwise."""
         if start.astimezone(OSLO).date() == end.astimezone(OSLO).date():
-            return f"{self.moment(start)} – {end.astimezone(OSLO):%H:%M}"
+            return f"{self.moment(start)} – {fmt.clock(end, self.language)}"
         return f"{self.moment(start)} – {self.moment(end)}"
 
     def decimal(self, value: Decimal) -> str:
-        return str(value).replace(".", ",") if self.language == "nb" else str(value)
+        return fmt.number(value, self.language)
 
     def day(self, at: datetime) -> str:
-        local = at.astimezone(OSLO)
-        return local.strftime("%d.%m.%Y" if self.language == "nb" else "%Y-%m-%d")
+        return fmt.day(at, self.language)
 
     def nok(self, amount: int | None) -> str:
-        if amount is None:
-            return self("unknown_cost")
-        if self.language == "nb":
-            return f"{amount:,}".replace(",", "\u00a0") + "\u00a0kr"
-        return f"NOK\u00a0{amount:,}"
+        return fmt.money(amount, self.language, unknown=self.raw("unknown_cost"))
 
     def duration(self, span: timedelta) -> str:
         minutes = span.total_seconds() / 60
@@ -569,23 +217,6 @@ class _Text:
         if minutes < 48 * 60:
             return self.raw("duration_hours", n=round(minutes / 60))
         return self.raw("duration_days", n=round(minutes / 1440))
-
-
-def _utc_cell(at: datetime) -> str:
-    utc = at.astimezone(UTC)
-    return f"{utc:%Y-%m-%d}<br>{utc:%H:%M:%S}"
-
-
-def _oslo_cell(text: _Text, at: datetime) -> str:
-    local = at.astimezone(OSLO)
-    day = local.strftime("%d.%m.%Y" if text.language == "nb" else "%Y-%m-%d")
-    return f"{day}<br>{local:%H:%M:%S}"
-
-
-def _short(value: str | None, length: int = 12) -> str:
-    if not value:
-        return ""
-    return f'<code class="hash" title="{escape(value)}">{escape(value[:length])}</code>'
 
 
 def _phase_of(event: Event, running: Phase | None) -> Phase | None:
@@ -657,6 +288,11 @@ def _describe(text: _Text, event: Event) -> str:  # noqa: PLR0911, PLR0912 - one
     return _describe_vote(text, event)
 
 
+def describe(event: Event, language: Language = "nb") -> str:
+    """What the event decided, in words of ``language`` (for the CLI's history too)."""
+    return _describe(_Text(language), event)
+
+
 def _outcome(text: _Text, event: CouncilDecided | VoteCast) -> str:
     outcome = text.raw(f"outcome_{event.outcome}", phase=text.phase(event.return_to))
     if event.postponed_to is not None:
@@ -722,7 +358,10 @@ def _describe_revision(text: _Text, event: Event) -> str:  # noqa: PLR0911, PLR0
                 end=text.moment(event.end_at),
             )
         case RevisionScheduleChanged():
-            line = text.raw("ev_revision_schedule_changed", action=event.action.value)
+            line = text.raw(
+                "ev_revision_schedule_changed",
+                action=catalogue.schedule_action_name(event.action.value, text.language),
+            )
             return f"{line} – {event.reason}" if event.reason else line
         case RevisionReminderSent():
             return text.raw(
@@ -736,13 +375,21 @@ def _describe_revision(text: _Text, event: Event) -> str:  # noqa: PLR0911, PLR0
                 deadline=text.moment(event.deadline),
             )
         case MeasureReported():
-            value = f" ({event.indicator_value})" if event.indicator_value is not None else ""
+            value = (
+                f" ({text.decimal(event.indicator_value)})"
+                if event.indicator_value is not None
+                else ""
+            )
             line = text.raw(
-                "ev_measure_reported", measure=event.measure_id, status=event.status.value
+                "ev_measure_reported",
+                measure=event.measure_id,
+                status=catalogue.status_name(event.status.value, text.language),
             )
             return line + value
         case GoalIndicatorReported():
-            return text.raw("ev_goal_indicator_reported", goal=event.goal_id, value=event.value)
+            return text.raw(
+                "ev_goal_indicator_reported", goal=event.goal_id, value=text.decimal(event.value)
+            )
         case ReportingRoundClosed():
             return text.raw(
                 "ev_reporting_round_closed",
@@ -765,7 +412,11 @@ def _describe_revision(text: _Text, event: Event) -> str:  # noqa: PLR0911, PLR0
         case ContentRevised():
             return text.raw("ev_content_revised", version=event.content_version)
         case RevisionConcluded():
-            return text.raw("ev_revision_concluded", year=event.year, outcome=event.outcome)
+            return text.raw(
+                "ev_revision_concluded",
+                year=event.year,
+                outcome=catalogue.revision_outcome_name(event.outcome, text.language),
+            )
     return event.type  # pragma: no cover - every event type has a case
 
 
@@ -844,7 +495,8 @@ def _axis_ticks(start: datetime, end: datetime) -> tuple[list[datetime], str]:
     return ticks, fmt
 
 
-def _timeline_svg(text: _Text, title: str, runs: list[_PhaseRun], last: datetime) -> str:
+def _timeline(text: _Text, title: str, runs: list[_PhaseRun], last: datetime) -> dict[str, Any]:
+    """The timeline figure's geometry and words; templates/report_timeline.svg draws it."""
     width, label_w, right = 800, 150, 16
     row_h, bar_y, bar_h, top = 46, 6, 16, 8
     x0, x1 = label_w, width - right
@@ -856,21 +508,20 @@ def _timeline_svg(text: _Text, title: str, runs: list[_PhaseRun], last: datetime
         return x0 + (x1 - x0) * (at - start).total_seconds() / total
 
     axis_y = top + row_h * len(runs) + 4
-    height = axis_y + 26 + 30
-    parts: list[str] = []
+    ticks, tick_format = _axis_ticks(start, end)
+    tick_rows = [
+        {
+            "x": x(tick),
+            "label": fmt.short_day(tick, text.language)
+            if tick_format == "DAY"
+            else fmt.clock(tick, text.language)
+            if tick_format == "%H:%M"
+            else f"{fmt.short_day(tick, text.language)[:5]} {fmt.clock(tick, text.language)}",
+        }
+        for tick in ticks
+    ]
+    rows: list[dict[str, Any]] = []
     described: list[str] = []
-    # Grid and axis first, so the bars and marks are drawn over them.
-    ticks, fmt = _axis_ticks(start, end)
-    day_fmt = "%d.%m.%Y" if text.language == "nb" else "%Y-%m-%d"
-    for tick in ticks:
-        tx = x(tick)
-        label = tick.strftime(day_fmt if fmt == "DAY" else fmt)
-        parts.append(
-            f'<line class="grid" x1="{tx:.1f}" y1="{top}" x2="{tx:.1f}" y2="{axis_y}"/>'
-            f'<text class="tick" x="{tx:.1f}" y="{axis_y + 16}" text-anchor="middle">'
-            f"{escape(label)}</text>"
-        )
-    parts.append(f'<line class="axis" x1="{x0}" y1="{axis_y}" x2="{x1}" y2="{axis_y}"/>')
     for index, run in enumerate(runs):
         y = top + index * row_h
         run_end = run.end or last
@@ -893,59 +544,50 @@ def _timeline_svg(text: _Text, title: str, runs: list[_PhaseRun], last: datetime
                 count=len(run.marks),
             )
         )
-        colour = _PHASE_COLOURS[run.phase]
-        parts.append(
-            f'<g class="phase-row" data-phase="{escape(run.phase.value)}">'
-            f'<text class="phase-name" x="8" y="{y + bar_y + 13}">{escape(name)}</text>'
-            f'<rect class="phase-bar" x="{bx:.1f}" y="{y + bar_y}" width="{bw:.1f}" '
-            f'height="{bar_h}" rx="2" fill="{colour}">'
-            f"<title>{escape(name)}: {escape(span)} ({escape(duration)})</title></rect>"
-        )
         # The dates under the bar: from its start when they fit, else ending at the axis end.
         dates = f"{span} · {duration}"
-        estimate = len(dates) * 6.2
-        anchor, tx = ("start", bx) if bx + estimate <= x1 else ("end", float(x1))
-        parts.append(
-            f'<text class="phase-dates" x="{tx:.1f}" y="{y + bar_y + bar_h + 14}" '
-            f'text-anchor="{anchor}">{escape(dates)}</text>'
+        anchor, dates_x = ("start", bx) if bx + len(dates) * 6.2 <= x1 else ("end", float(x1))
+        marks = [
+            {
+                "x": x(event.occurred_at),
+                "ruling": event.type in _RULINGS,
+                "tip": f"v{version} · {text.moment(event.occurred_at)} · {_describe(text, event)}",
+            }
+            for version, event in run.marks
+        ]
+        rows.append(
+            {
+                "phase": run.phase.value,
+                "name": name,
+                "y": y + bar_y,
+                "bx": bx,
+                "bw": bw,
+                "colour": _PHASE_COLOURS[run.phase],
+                "tip": f"{name}: {span} ({duration})",
+                "dates": dates,
+                "dates_x": dates_x,
+                "anchor": anchor,
+                "marks": marks,
+            }
         )
-        for version, event in run.marks:
-            mx = x(event.occurred_at)
-            tip = f"v{version} · {text.moment(event.occurred_at)} · {_describe(text, event)}"
-            if event.type in _RULINGS:
-                cy = y + bar_y + bar_h / 2
-                parts.append(
-                    f'<path class="mark ruling" d="M{mx:.1f} {cy - 8:.1f} l6 8 l-6 8 l-6 -8 z">'
-                    f"<title>{escape(tip)}</title></path>"
-                )
-            else:
-                parts.append(
-                    f'<line class="mark" x1="{mx:.1f}" y1="{y + bar_y - 3}" x2="{mx:.1f}" '
-                    f'y2="{y + bar_y + bar_h + 3}"><title>{escape(tip)}</title></line>'
-                )
-        parts.append("</g>")
-    # Legend under the axis.
-    ly = axis_y + 44
-    parts.append(
-        f'<g class="legend"><rect x="{x0}" y="{ly - 10}" width="22" height="10" rx="2" '
-        f'fill="#888"/><text x="{x0 + 28}" y="{ly}">{text("legend_phase")}</text>'
-        f'<line class="mark" x1="{x0 + 110}" y1="{ly - 12}" x2="{x0 + 110}" y2="{ly + 2}"/>'
-        f'<text x="{x0 + 118}" y="{ly}">{text("legend_decision")}</text>'
-        f'<path class="mark ruling" d="M{x0 + 230} {ly - 13} l6 8 l-6 8 l-6 -8 z"/>'
-        f'<text x="{x0 + 242}" y="{ly}">{text("legend_key")}</text></g>'
-    )
-    svg_title = text("timeline_title", title=title)
-    desc = text("timeline_desc", phases="; ".join(described))
-    return (
-        f'<svg class="timeline" viewBox="0 0 {width} {height}" width="{width}" '
-        f'height="{height}" role="img" aria-labelledby="timeline-title timeline-desc" '
-        f'preserveAspectRatio="xMinYMin meet">'
-        f'<title id="timeline-title">{svg_title}</title>'
-        f'<desc id="timeline-desc">{desc}</desc>' + "".join(parts) + "</svg>"
-    )
+    return {
+        "width": width,
+        "height": axis_y + 26 + 30,
+        "x0": x0,
+        "x1": x1,
+        "top": top,
+        "axis_y": axis_y,
+        "bar_h": bar_h,
+        "ticks": tick_rows,
+        "rows": rows,
+        "legend_y": axis_y + 44,
+        "title": text.raw("timeline_title", title=title),
+        "desc": text.raw("timeline_desc", phases="; ".join(described)),
+    }
 
 
-def _chain_status(text: _Text, stored: Sequence[StoredEvent]) -> str:
+def _chain_status(stored: Sequence[StoredEvent]) -> dict[str, Any]:
+    """Whether the hash chain holds, recomputed here: ok, or where it breaks and why."""
     checker = ChainChecker(stored[0].stream_id)
     for record in stored:
         try:
@@ -962,18 +604,10 @@ def _chain_status(text: _Text, stored: Sequence[StoredEvent]) -> str:
                 stored_hash=record.hash,
             )
         except CanonicalFormError as exc:
-            return (
-                '<strong class="bad">'
-                + text("chain_broken", version=record.version, problem=str(exc))
-                + "</strong>"
-            )
+            return {"ok": False, "version": record.version, "problem": str(exc)}
         if broken is not None:
-            return (
-                '<strong class="bad">'
-                + text("chain_broken", version=broken.version, problem=broken.problem)
-                + "</strong>"
-            )
-    return '<span class="ok">' + text("chain_ok", count=checker.checked) + "</span>"
+            return {"ok": False, "version": broken.version, "problem": broken.problem}
+    return {"ok": True, "count": checker.checked}
 
 
 def _facts(
@@ -984,117 +618,75 @@ def _facts(
     stored: Sequence[StoredEvent],
     events: Sequence[Event],
     adoption: datetime | None,
-) -> str:
+) -> dict[str, Any]:
     if state.status == "adopted" and adoption is not None:
-        status = text("status_adopted", at=text.moment(adoption))
+        status = text.raw("status_adopted", at=text.moment(adoption))
     elif state.status == "active":
-        status = text("status_active", phase=text.phase(state.phase))
+        status = text.raw("status_active", phase=text.phase(state.phase))
     else:
-        status = text("status_not_started")
-    adopted_hash = text("none")
+        status = text.raw("status_not_started")
+    adopted: dict[str, Any] | None = None
     if state.adopted_hash:
-        adopted = state.content(state.adopted_version)
-        computed = adopted.content.content_hash() if adopted else ""
-        check = (
-            f'<span class="ok">{text("hash_matches")}</span>'
-            if computed == state.adopted_hash
-            else f'<strong class="bad">{text("hash_differs", computed=computed or "?")}</strong>'
-        )
-        adopted_hash = f'<code class="hash">{escape(state.adopted_hash)}</code><br>{check}'
-    rows = [
-        ("plan_id", f"<code>{escape(state.plan_id or stored[0].stream_id)}</code>"),
-        ("municipality", escape(definition.municipality.name)),
-        ("municipality_number", escape(definition.municipality.number)),
-        ("title", escape(definition.title)),
-        ("plan_type", text(f"plan_type_{definition.plan_type.value}")),
-        ("period", f"{definition.period.from_year}–{definition.period.to_year}"),
-        ("target_areas", "<br>".join(escape(a) for a in definition.target_areas)),
-        ("status", status),
-        (
-            "adopted_version",
-            str(state.adopted_version) if state.adopted_version else text("none"),
-        ),
-        ("adopted_hash", adopted_hash),
-        ("event_count", str(len(stored))),
-        ("first_hash", f'<code class="hash">{escape(stored[0].hash)}</code>'),
-        ("last_hash", f'<code class="hash">{escape(stored[-1].hash)}</code>'),
-        ("chain", _chain_status(text, stored)),
-        (
-            "plan_time",
-            f"{escape(text.moment(events[0].occurred_at))} – "
-            f"{escape(text.moment(events[-1].occurred_at))}",
-        ),
-    ]
-    facts = "".join(
-        f"<tr><th scope='row'>{text(key)}</th><td>{value}</td></tr>" for key, value in rows
-    )
-    people = "".join(
-        f"<tr><td>{escape(p.name)}</td><td><code>{escape(p.id)}</code></td>"
-        f"<td>{escape(', '.join(text.role(r.value) for r in p.roles))}</td></tr>"
-        for p in definition.participants
-    )
-    return (
-        f'<section id="facts"><h2>{text("facts")}</h2>'
-        f'<table class="facts"><tbody>{facts}</tbody></table>'
-        f"<h3>{text('participants')}</h3>"
-        f'<table class="participants"><thead><tr><th scope="col">{text("name")}</th>'
-        f'<th scope="col">{text("id")}</th><th scope="col">{text("roles")}</th></tr></thead>'
-        f"<tbody>{people}</tbody></table></section>"
-    )
+        version = state.content(state.adopted_version)
+        computed = version.content.content_hash() if version else ""
+        adopted = {
+            "hash": state.adopted_hash,
+            "matches": computed == state.adopted_hash,
+            "computed": computed or "?",
+        }
+    return {
+        "plan_id": state.plan_id or stored[0].stream_id,
+        "plan_type": text.raw(f"plan_type_{definition.plan_type.value}"),
+        "status": status,
+        "adopted_version": state.adopted_version,
+        "adopted": adopted,
+        "count": len(stored),
+        "first_hash": stored[0].hash,
+        "last_hash": stored[-1].hash,
+        "chain": _chain_status(stored),
+        "plan_time": f"{text.moment(events[0].occurred_at)} – "
+        f"{text.moment(events[-1].occurred_at)}",
+        "people": [
+            (p.name, p.id, ", ".join(text.role(r.value) for r in p.roles))
+            for p in definition.participants
+        ],
+    }
 
 
-def _attested_mark(text: _Text, record: StoredEvent) -> str:
-    """Whether the front door vouched for who decided (docs/audit-format.md)."""
-    kind = actor_kind(record.actor_role, record.data)
-    if kind not in {"attested", "unattested"}:
-        return ""
-    return f'<br><span class="actor-{kind}" data-actor="{kind}">{text("actor_" + kind)}</span>'
-
-
-def _decision_table(text: _Text, stored: Sequence[StoredEvent], events: Sequence[Event]) -> str:
-    rows: list[str] = []
+def _decision_rows(
+    text: _Text, stored: Sequence[StoredEvent], events: Sequence[Event]
+) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
     running: Phase | None = None
     for record, event in zip(stored, events, strict=True):
         if isinstance(event, PhaseStarted):
             running = event.phase
-        phase = _phase_of(event, running)
         content_version = getattr(event, "content_version", None)
         content_hash = getattr(event, "content_hash", None)
-        css = ' class="ruling"' if event.type in _RULINGS else ""
+        kind = actor_kind(record.actor_role, record.data)
+        utc = event.occurred_at.astimezone(UTC)
         rows.append(
-            f'<tr id="event-{record.version}" data-version="{record.version}"'
-            f' data-type="{escape(event.type)}"{css}>'
-            f'<td class="num">{record.version}</td>'
-            f"<td>{_oslo_cell(text, event.occurred_at)}</td>"
-            f"<td>{_utc_cell(event.occurred_at)}</td>"
-            f'<td><span class="actor">{escape(record.actor_id)}</span><br>'
-            f'<span class="role">{escape(text.role(record.actor_role))}</span>'
-            f"{_attested_mark(text, record)}</td>"
-            f"<td>{escape(_describe(text, event))}</td>"
-            f"<td>{escape(text.phase(phase))}</td>"
-            f'<td class="num">{content_version if content_version is not None else ""}</td>'
-            f"<td>{_short(content_hash if isinstance(content_hash, str) else None)}</td>"
-            f"<td>{_short(record.hash)}</td></tr>"
+            {
+                "version": record.version,
+                "type": event.type,
+                "ruling": event.type in _RULINGS,
+                "oslo_day": fmt.short_day(event.occurred_at, text.language),
+                "oslo_time": fmt.clock(event.occurred_at, text.language, seconds=True),
+                "utc_day": f"{utc:%Y-%m-%d}",
+                "utc_time": f"{utc:%H:%M:%S}",
+                "actor": record.actor_id,
+                "role": text.role(record.actor_role),
+                # Whether the front door vouched for who decided (docs/audit-format.md).
+                "attested": kind if kind in {"attested", "unattested"} else None,
+                "authenticated_by": _authenticated_by(record),
+                "decision": _describe(text, event),
+                "phase": text.phase(_phase_of(event, running)),
+                "content_version": content_version,
+                "content_hash": content_hash if isinstance(content_hash, str) else None,
+                "hash": record.hash,
+            }
         )
-    columns = (
-        ("col_version", "c-ver"),
-        ("col_oslo", "c-time"),
-        ("col_utc", "c-time"),
-        ("col_actor", "c-actor"),
-        ("col_decision", "c-decision"),
-        ("col_phase", "c-phase"),
-        ("col_content_version", "c-cv"),
-        ("col_content_hash", "c-hash"),
-        ("col_event_hash", "c-hash"),
-    )
-    colgroup = "".join(f'<col class="{css}">' for _key, css in columns)
-    head = "".join(f'<th scope="col">{text(key)}</th>' for key, _css in columns)
-    return (
-        f'<section id="decisions"><h2>{text("decisions")}</h2>'
-        f'<p class="caption">{text("decisions_caption", count=len(stored))}</p>'
-        f'<table class="decisions"><colgroup>{colgroup}</colgroup>'
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></section>"
-    )
+    return rows
 
 
 @dataclass
@@ -1131,22 +723,16 @@ def _hearing_rounds(stored: Sequence[StoredEvent], events: Sequence[Event]) -> l
     return rounds
 
 
-def _paragraphs(value: str) -> str:
-    return "".join(f"<p>{escape(part)}</p>" for part in value.split("\n\n") if part.strip())
-
-
-def _hearing(text: _Text, stored: Sequence[StoredEvent], events: Sequence[Event]) -> str:
-    rounds = _hearing_rounds(stored, events)
-    out = [f'<section id="hearing"><h2>{text("hearing")}</h2>']
-    if not rounds:
-        out.append(f"<p>{text('no_hearing')}</p></section>")
-        return "".join(out)
-    for number, hearing in enumerate(rounds, start=1):
-        out.append(f'<div class="round"><h3>{text("hearing_round", n=number)}</h3><p>')
+def _hearings(
+    text: _Text, stored: Sequence[StoredEvent], events: Sequence[Event]
+) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for hearing in _hearing_rounds(stored, events):
+        facts = []
         if hearing.opened is not None:
             opened = hearing.opened[1]
-            out.append(
-                text(
+            facts.append(
+                text.raw(
                     "hearing_round_facts",
                     opened=text.moment(opened.occurred_at),
                     version=opened.content_version,
@@ -1155,74 +741,63 @@ def _hearing(text: _Text, stored: Sequence[StoredEvent], events: Sequence[Event]
             )
         if hearing.closed is not None:
             key = "hearing_closed_early" if hearing.closed.early else "hearing_closed_at"
-            out.append(
-                " "
-                + text(
+            facts.append(
+                text.raw(
                     key,
                     closed=text.moment(hearing.closed.occurred_at),
                     count=hearing.closed.response_count,
                 )
             )
         else:
-            out.append(" " + text("hearing_still_open"))
-        out.append("</p></div>")
-        if hearing.responses:
-            body = "".join(
-                f'<tr id="response-{escape(r.response_id)}"><td class="num">{version}</td>'
-                f"<td>{escape(r.name)}</td><td>{escape(r.organisation or '')}</td>"
-                f'<td class="response-text">{escape(r.text)}</td>'
-                f"<td>{_oslo_cell(text, r.occurred_at)}</td></tr>"
-                for version, r in hearing.responses
-            )
-            out.append(
-                '<table class="responses"><thead><tr>'
-                f'<th scope="col">{text("col_version")}</th>'
-                f'<th scope="col">{text("name")}</th>'
-                f'<th scope="col">{text("col_organisation")}</th>'
-                f'<th scope="col">{text("col_response")}</th>'
-                f'<th scope="col">{text("col_received")}</th>'
-                f"</tr></thead><tbody>{body}</tbody></table>"
-            )
-        else:
-            out.append(f"<p>{text('hearing_none')}</p>")
-        out.append(f'<div class="weighing"><h4>{text("weighing")}</h4>')
-        for version, summary in hearing.summaries:
-            out.append(
-                '<div class="summary"><p class="by">'
-                + text(
-                    "summary_by",
-                    actor=summary.actor_id,
-                    at=text.moment(summary.occurred_at),
-                    version=version,
-                )
-                + f"</p><blockquote>{_paragraphs(summary.summary)}</blockquote></div>"
-            )
-        if not hearing.summaries:
-            out.append(f"<p>{text('no_summary')}</p>")
-        for version, decided in hearing.decisions:
-            out.append(
-                '<p class="decided"><strong>'
-                + text(
-                    "decision_by",
-                    actor=", ".join(decided.voters) or decided.actor_id,
-                    at=text.moment(decided.occurred_at),
-                    version=version,
-                    outcome=text.raw(f"outcome_{decided.outcome}"),
-                )
-                + "</strong>"
-                + (f"<br>{text('reason', reason=decided.reason)}" if decided.reason else "")
-                + "</p>"
-            )
-        if not hearing.decisions:
-            out.append(f"<p>{text('no_decision')}</p>")
-        out.append("</div>")
-    out.append("</section>")
-    return "".join(out)
+            facts.append(text.raw("hearing_still_open"))
+        out.append(
+            {
+                "facts": " ".join(facts),
+                "responses": [
+                    {
+                        "version": version,
+                        "id": r.response_id,
+                        "name": r.name,
+                        "organisation": r.organisation or "",
+                        "text": r.text,
+                        "day": fmt.short_day(r.occurred_at, text.language),
+                        "time": fmt.clock(r.occurred_at, text.language, seconds=True),
+                    }
+                    for version, r in hearing.responses
+                ],
+                "summaries": [
+                    {
+                        "by": text.raw(
+                            "summary_by",
+                            actor=s.actor_id,
+                            at=text.moment(s.occurred_at),
+                            version=version,
+                        ),
+                        "paragraphs": [p for p in s.summary.split("\n\n") if p.strip()],
+                    }
+                    for version, s in hearing.summaries
+                ],
+                "decisions": [
+                    {
+                        "by": text.raw(
+                            "decision_by",
+                            actor=", ".join(d.voters) or d.actor_id,
+                            at=text.moment(d.occurred_at),
+                            version=version,
+                            outcome=text.raw(f"outcome_{d.outcome}"),
+                        ),
+                        "reason": text.raw("reason", reason=d.reason) if d.reason else "",
+                    }
+                    for version, d in hearing.decisions
+                ],
+            }
+        )
+    return out
 
 
 def _indicator(text: _Text, indicator: Indicator) -> str:
     unit = f" {indicator.unit}" if indicator.unit else ""
-    return text(
+    return text.raw(
         "indicator",
         name=indicator.name,
         baseline=f"{text.decimal(indicator.baseline)}{unit}",
@@ -1230,208 +805,82 @@ def _indicator(text: _Text, indicator: Indicator) -> str:
     )
 
 
-def _item_id(text: _Text, kind: str, item_id: str) -> str:
-    return f'{text(kind)} <code class="item-id">{escape(item_id)}</code>'
+def _measure(text: _Text, measure: Measure) -> dict[str, Any]:
+    return {
+        "id": measure.id,
+        "title": measure.title,
+        "completion": measure.completion_criterion,
+        "responsible": measure.responsible_unit,
+        "due_year": measure.due_year,
+        "investment": text.nok(measure.costs.investment_nok),
+        "running": text.nok(measure.costs.running_nok_per_year),
+        "basis": text.raw(f"basis_{measure.basis.value}"),
+        "actor": text.raw(f"actor_{measure.actor.value}"),
+        "target_groups": ", ".join(measure.target_groups),
+        "indicator": _indicator(text, measure.indicator) if measure.indicator else "",
+    }
 
 
-def _measure(text: _Text, measure: Measure) -> str:
-    """A measure and its facts, two facts to a row so that a measure stays short in print."""
-
-    def pair(key: str, value: str, span: int = 1) -> str:
-        return f"<th scope='row'>{text(key)}</th><td colspan='{span}'>{value}</td>"
-
-    rows = [
-        pair("completion", escape(measure.completion_criterion), span=3),
-        pair("responsible", escape(measure.responsible_unit))
-        + pair("due_year", str(measure.due_year)),
-        pair("investment", escape(text.nok(measure.costs.investment_nok)))
-        + pair("running", escape(text.nok(measure.costs.running_nok_per_year))),
-        pair("basis", text(f"basis_{measure.basis.value}"))
-        + pair("carried_out_by", text(f"actor_{measure.actor.value}")),
-    ]
-    if measure.target_groups:
-        rows.append(pair("target_groups", escape(", ".join(measure.target_groups)), span=3))
-    if measure.indicator is not None:
-        rows.append(f"<td colspan='4'>{_indicator(text, measure.indicator)}</td>")
-    body = "".join(f"<tr>{row}</tr>" for row in rows)
-    return (
-        f'<div class="measure" id="measure-{escape(measure.id)}" data-measure="{escape(measure.id)}">'
-        f'<p class="measure-title"><strong>{_item_id(text, "measure", measure.id)}</strong> '
-        f"{escape(measure.title)}</p>"
-        '<table class="measure-facts"><colgroup><col class="k"><col class="v"><col class="k">'
-        f'<col class="v"></colgroup><tbody>{body}</tbody></table></div>'
-    )
-
-
-def _hierarchy(text: _Text, state: PlanState, definition: PlanDefinition) -> str:
+def _hierarchy(text: _Text, state: PlanState, definition: PlanDefinition) -> dict[str, Any]:
     version: ContentVersion | None
     if state.adopted_version is not None:
-        version, heading = state.content(state.adopted_version), text("hierarchy")
+        version, heading = state.content(state.adopted_version), text.raw("hierarchy")
     else:
-        version, heading = state.latest_content(), text("hierarchy_latest")
-    out = [f'<section id="hierarchy"><h2>{heading}</h2>']
+        version, heading = state.latest_content(), text.raw("hierarchy_latest")
     if version is None:
-        out.append(f"<p>{text('hierarchy_none')}</p></section>")
-        return "".join(out)
+        return {"heading": heading, "version": None}
     content: PlanContent = version.content
-    out.append(
-        "<p>"
-        + text(
+    areas = list(definition.target_areas)
+    areas += [g.target_area for g in content.goals if g.target_area not in areas]
+    tree = []
+    for area in areas:
+        goals = []
+        for goal in (g for g in content.goals if g.target_area == area):
+            strategies = [
+                {
+                    "id": s.id,
+                    "title": s.title,
+                    "measures": [
+                        _measure(text, m) for m in content.measures if m.strategy_id == s.id
+                    ],
+                }
+                for s in content.strategies
+                if s.goal_id == goal.id
+            ]
+            goals.append(
+                {
+                    "id": goal.id,
+                    "title": goal.title,
+                    "target_groups": ", ".join(goal.target_groups),
+                    "indicator": _indicator(text, goal.indicator) if goal.indicator else "",
+                    "strategies": strategies,
+                }
+            )
+        if goals:
+            tree.append((area, goals))
+    totals = content.cost_totals()
+    unknown = content.measures_with_unknown_costs()
+    line = text.raw(
+        "totals",
+        count=len(content.measures),
+        investment=text.nok(totals.investment_nok),
+        running=text.nok(totals.running_nok_per_year),
+    )
+    if unknown:
+        line += " " + text.raw("totals_exclude", measures=", ".join(unknown))
+    return {
+        "heading": heading,
+        "version": version.version,
+        "facts": text.raw(
             "hierarchy_facts",
             version=version.version,
             at=text.moment(version.submitted_at),
             actor=version.submitted_by,
-        )
-        + f' <code class="hash">{escape(version.content_hash)}</code></p>'
-    )
-    if definition.vision:
-        out.append(
-            f'<p class="vision"><strong>{text("vision")}:</strong> {escape(definition.vision)}</p>'
-        )
-    areas = list(definition.target_areas)
-    areas += [g.target_area for g in content.goals if g.target_area not in areas]
-    for area in areas:
-        goals = [g for g in content.goals if g.target_area == area]
-        if not goals:
-            continue
-        out.append(f'<h3 class="area">{text("area", area=area)}</h3>')
-        for goal in goals:
-            out.append(
-                f'<div class="goal" id="goal-{escape(goal.id)}">'
-                f"<h4>{_item_id(text, 'goal', goal.id)}</h4><p>{escape(goal.title)}</p>"
-            )
-            if goal.target_groups:
-                out.append(
-                    f'<p class="meta">{text("target_groups")}: '
-                    f"{escape(', '.join(goal.target_groups))}</p>"
-                )
-            if goal.indicator is not None:
-                out.append(f'<p class="meta">{_indicator(text, goal.indicator)}</p>')
-            for strategy in (s for s in content.strategies if s.goal_id == goal.id):
-                out.append(
-                    f'<div class="strategy" id="strategy-{escape(strategy.id)}">'
-                    f"<h5>{_item_id(text, 'strategy', strategy.id)}</h5>"
-                    f"<p>{escape(strategy.title)}</p>"
-                )
-                measures = [m for m in content.measures if m.strategy_id == strategy.id]
-                out.extend(_measure(text, m) for m in measures)
-                if not measures:
-                    out.append(f'<p class="meta">{text("no_measures")}</p>')
-                out.append("</div>")
-            out.append("</div>")
-    totals = content.cost_totals()
-    unknown = content.measures_with_unknown_costs()
-    out.append(
-        '<p class="totals">'
-        + text(
-            "totals",
-            count=len(content.measures),
-            investment=text.nok(totals.investment_nok),
-            running=text.nok(totals.running_nok_per_year),
-        )
-        + (" " + text("totals_exclude", measures=", ".join(unknown)) if unknown else "")
-        + "</p></section>"
-    )
-    return "".join(out)
-
-
-_STYLE = """
-:root { color-scheme: light; }
-body { font-family: "Liberation Sans", "DejaVu Sans", Arial, Helvetica, sans-serif;
-  font-size: 15px; line-height: 1.45; color: #1b1b1b; background: #fff;
-  max-width: 64rem; margin: 2rem auto; padding: 0 1.25rem; }
-header .kicker { text-transform: uppercase; letter-spacing: .06em; font-size: .8rem;
-  color: #555; margin: 0; }
-h1 { font-size: 1.75rem; margin: .2rem 0 .5rem; line-height: 1.2; }
-h2 { font-size: 1.3rem; border-bottom: 2px solid #1f4e79; padding-bottom: .2rem;
-  margin: 2.2rem 0 .8rem; color: #1f4e79; }
-h3 { font-size: 1.1rem; margin: 1.4rem 0 .5rem; }
-h4 { font-size: 1rem; margin: 1rem 0 .3rem; }
-h5 { font-size: .95rem; margin: .8rem 0 .2rem; }
-p { margin: .3rem 0 .6rem; }
-.meta, .caption, .generated { color: #444; font-size: .9rem; }
-table { border-collapse: collapse; width: 100%; font-size: .85rem; margin: .4rem 0 1rem; }
-th, td { border: 1px solid #c5ccd6; padding: .3rem .45rem; text-align: left;
-  vertical-align: top; }
-thead th { background: #e8eef5; font-weight: bold; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-code, .hash { font-family: "Liberation Mono", "DejaVu Sans Mono", monospace;
-  font-size: .85em; }
-code.hash { word-break: break-all; }
-table.facts th { width: 16rem; background: #f4f6f9; font-weight: normal; }
-table.decisions { table-layout: fixed; font-size: .8rem; }
-table.decisions col.c-ver { width: 3.2rem; }
-table.decisions col.c-time { width: 6.4rem; }
-table.decisions col.c-actor { width: 10.5rem; }
-table.decisions col.c-phase { width: 6rem; }
-table.decisions col.c-cv { width: 4.2rem; }
-table.decisions col.c-hash { width: 7.6rem; }
-table.decisions td, table.decisions th { overflow-wrap: break-word; }
-table.decisions .role { color: #555; }
-tr.ruling td { background: #fff6d8; }
-.ok { color: #1d6b2f; }
-.bad { color: #b00020; }
-figure { margin: 1rem 0; }
-figcaption { color: #444; font-size: .9rem; margin-top: .3rem; }
-svg.timeline { width: 100%; height: auto; display: block; font-size: 12px; }
-svg.timeline .phase-name { font-size: 13px; font-weight: bold; fill: #1b1b1b; }
-svg.timeline .phase-dates { font-size: 11px; fill: #333; }
-svg.timeline .tick, svg.timeline .legend text { font-size: 11px; fill: #333; }
-svg.timeline .grid { stroke: #dde2e8; stroke-width: 1; }
-svg.timeline .axis { stroke: #555; stroke-width: 1; }
-svg.timeline line.mark { stroke: #111; stroke-width: 1.5; }
-svg.timeline path.mark.ruling { fill: #ffd23f; stroke: #111; stroke-width: 1.2; }
-.round { margin-top: .6rem; }
-.weighing { border-left: 3px solid #1f4e79; padding: .1rem .9rem; margin: .6rem 0 1.2rem;
-  background: #f6f8fb; }
-blockquote { margin: .2rem 0 .6rem 1rem; font-style: italic; }
-.response-text { white-space: pre-wrap; }
-.goal { margin: .6rem 0 1rem; }
-.strategy { margin: .4rem 0 .6rem 1rem; }
-.measure { border-left: 3px solid #2a9d5f; padding: .1rem .75rem; margin: .4rem 0 .8rem 1rem; }
-.measure-title { margin: .2rem 0; }
-table.measure-facts { font-size: .82rem; margin: .2rem 0 .3rem; }
-table.measure-facts { table-layout: fixed; }
-table.measure-facts col.k { width: 18%; }
-table.measure-facts col.v { width: 32%; }
-table.measure-facts th { font-weight: normal; background: #f4f6f9; }
-code.item-id { font-size: .85em; font-weight: normal; background: #eef1f5; padding: 0 .3em;
-  border-radius: 3px; }
-.totals { font-weight: bold; margin-top: 1rem; }
-footer { margin-top: 2.5rem; border-top: 1px solid #c5ccd6; padding-top: .5rem;
-  color: #555; font-size: .85rem; }
-@page { size: A4; margin: 14mm 12mm 16mm 12mm;
-  @bottom-left { content: "__PAGE_LABEL__"; font-family: "Liberation Sans", "DejaVu Sans",
-    Arial, sans-serif; font-size: 8pt; color: #555; }
-  @bottom-right { content: counter(page) " / " counter(pages); font-family: "Liberation Sans",
-    "DejaVu Sans", Arial, sans-serif; font-size: 8pt; color: #555; } }
-@media print {
-  * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-  html, body { font-size: 10pt; }
-  body { max-width: none; margin: 0; padding: 0; color: #000; }
-  h1 { font-size: 17pt; }
-  h2 { font-size: 13pt; margin-top: 14pt; }
-  h3 { font-size: 11pt; }
-  h4, h5 { font-size: 10pt; }
-  h2, h3, h4, h5 { break-after: avoid; page-break-after: avoid; }
-  table { font-size: 8.5pt; }
-  table.decisions { font-size: 7.5pt; }
-  table.decisions col.c-ver { width: 8mm; }
-  table.decisions col.c-time { width: 17mm; }
-  table.decisions col.c-actor { width: 28mm; }
-  table.decisions col.c-phase { width: 15mm; }
-  table.decisions col.c-cv { width: 13mm; }
-  table.decisions col.c-hash { width: 19mm; }
-  th, td { padding: 2pt 3pt; }
-  thead { display: table-header-group; }
-  tfoot { display: table-footer-group; }
-  tr, th, td, .measure, figure, .weighing, .goal > h4, .strategy > h5 {
-    break-inside: avoid; page-break-inside: avoid; }
-  figure { max-width: 100%; }
-  svg.timeline { width: 100% !important; max-width: 100%; height: auto; }
-  a { color: inherit; text-decoration: none; }
-}
-"""
+        ),
+        "hash": version.content_hash,
+        "tree": tree,
+        "totals": line,
+    }
 
 
 def _page_label(text: _Text, plan_id: str) -> str:
@@ -1446,7 +895,8 @@ def render_report(
     generated_at: datetime,
     checkpoint: str | None = None,
 ) -> str:
-    """The report for one plan's stored events, as a self-contained HTML page."""
+    """The report for one plan's stored events, as a self-contained HTML page
+    (documents/templates/report.html)."""
     if not events:
         raise ValueError("no events to report: a plan's stream has at least 'plan_created'")
     if generated_at.tzinfo is None:
@@ -1469,80 +919,34 @@ def render_report(
     )
     runs = _phase_runs(stored, domain_events)
     last = domain_events[-1].occurred_at
-    if runs:
-        timeline = (
-            f"<figure>{_timeline_svg(text, definition.title, runs, last)}"
-            f"<figcaption>{text('timeline_caption')}</figcaption></figure>"
-        )
-    else:
-        timeline = f"<p>{text('none')}</p>"
-    generated = text(
-        "generated",
-        oslo=text.moment(generated_at),
-        utc=generated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
-        count=len(stored),
+    return render(
+        "report.html",
+        language,
+        definition=definition,
+        generated=text.raw(
+            "generated",
+            oslo=text.moment(generated_at),
+            utc=generated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
+            count=len(stored),
+        ),
+        revises=text.raw("revises", plan=definition.revises.describe())
+        if definition.revises
+        else "",
+        page_label=_page_label(text, state.plan_id or ""),
+        facts=_facts(
+            text,
+            state=state,
+            definition=definition,
+            stored=stored,
+            events=domain_events,
+            adoption=adoption,
+        ),
+        timeline=_timeline(text, definition.title, runs, last) if runs else None,
+        decisions=_decision_rows(text, stored, domain_events),
+        hearings=_hearings(text, stored, domain_events),
+        hierarchy=_hierarchy(text, state, definition),
+        checkpoint=checkpoint,
     )
-    style = _STYLE.replace("__PAGE_LABEL__", _page_label(text, state.plan_id or ""))
-    return "\n".join(
-        [
-            "<!doctype html>",
-            f'<html lang="{language}">',
-            "<head>",
-            '<meta charset="utf-8">',
-            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f"<title>{text('page_label')}: {escape(definition.title)}</title>",
-            f"<style>{style}</style>",
-            "</head>",
-            "<body>",
-            f'<header><p class="kicker">{text("kicker")}</p>'
-            f"<h1>{escape(definition.title)}</h1>"
-            f'<p class="generated">{escape(definition.municipality.name)} · {generated}</p>'
-            + (
-                f'<p class="meta">{text("revises", plan=definition.revises.describe())}</p>'
-                if definition.revises
-                else ""
-            )
-            + f'<p class="meta">{text("evidence_note")}</p></header>',
-            "<main>",
-            _facts(
-                text,
-                state=state,
-                definition=definition,
-                stored=stored,
-                events=domain_events,
-                adoption=adoption,
-            ),
-            f'<section id="timeline"><h2>{text("timeline")}</h2>{timeline}</section>',
-            _decision_table(text, stored, domain_events),
-            _hearing(text, stored, domain_events),
-            _hierarchy(text, state, definition),
-            _checkpoint_section(language, checkpoint),
-            "</main>",
-            f"<footer>{text('footer')}</footer>",
-            "</body>",
-            "</html>",
-            "",
-        ]
-    )
-
-
-def _checkpoint_section(language: Language, checkpoint: str | None) -> str:
-    """The Merkle log's latest (co-)signed checkpoint, for an auditor to keep and to check
-    later records against (docs/audit-format.md, "Checkpoints")."""
-    if language == "nb":
-        title, none = "Signert sjekkpunkt for hele loggen", "Ingen sjekkpunkt er signert ennå."
-        note = (
-            "Loggens signerte tre-hode med vitnenes medsignaturer. Ta vare på det: en senere "
-            "eksport kontrolleres mot det med verify_export.py --checkpoint."
-        )
-    else:
-        title, none = "Signed checkpoint of the whole log", "No checkpoint has been signed yet."
-        note = (
-            "The log's signed tree head with the witnesses' cosignatures. Keep it: a later "
-            "export is checked against it with verify_export.py --checkpoint."
-        )
-    body = f"<p>{note}</p><pre>{escape(checkpoint)}</pre>" if checkpoint else f"<p>{none}</p>"
-    return f'<section id="checkpoint"><h2>{title}</h2>{body}</section>'
 
 
 async def export_html(
@@ -1565,16 +969,42 @@ async def export_html(
     page = render_report(
         events, language=language, generated_at=generated_at, checkpoint=checkpoint
     )
-    await asyncio.to_thread(_write_atomically, Path(out), page)
+    await asyncio.to_thread(_write_atomically, Path(out), page.encode("utf-8"))
     return len(events)
 
 
-def _write_atomically(out: Path, page: str) -> None:
+async def export_pdf(
+    store: EventStore,
+    plan_id: str,
+    out: Path,
+    *,
+    language: Language = "nb",
+    generated_at: datetime,
+    checkpoint: str | None = None,
+) -> int:
+    """As :func:`export_html`, the same page printed to a PDF by WeasyPrint."""
+    from documents.pdf import html_to_pdf
+
+    events = [event async for event in store.iter_stream(plan_id)]
+    if not events:
+        raise UnknownPlanError(
+            f"no plan '{plan_id}' in the event store: it has no events under that id "
+            "(plan ids look like '1804-boligplan-2026')"
+        )
+    page = render_report(
+        events, language=language, generated_at=generated_at, checkpoint=checkpoint
+    )
+    document = await asyncio.to_thread(html_to_pdf, page)
+    await asyncio.to_thread(_write_atomically, Path(out), document)
+    return len(events)
+
+
+def _write_atomically(out: Path, page: bytes) -> None:
     """A reader of ``out`` sees the old file or the whole new one, never a part."""
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        with os.fdopen(fd, "wb") as handle:
             # mkstemp makes the file private; a report is for others to read: keep the
             # mode of the file it replaces, or make it readable like any new document.
             mode = stat.S_IMODE(out.stat().st_mode) if out.exists() else 0o644
@@ -1586,3 +1016,9 @@ def _write_atomically(out: Path, page: str) -> None:
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
+
+
+def _authenticated_by(record: StoredEvent) -> str | None:
+    """How the front door authenticated the actor (a token id or an identity provider)."""
+    how = record.data.get("authenticated_by")
+    return how if isinstance(how, str) and how else None

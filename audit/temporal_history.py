@@ -18,11 +18,11 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from worker import WORKFLOWS, workflow_runner
+from workflows.registry import WORKFLOWS, workflow_runner
 
 
 def replayer(workflows: Sequence[type] = WORKFLOWS) -> Replayer:
-    """A replayer configured as worker.build_worker configures the worker."""
+    """A replayer configured as workflows.registry.build_worker configures the worker."""
     return Replayer(
         workflows=list(workflows),
         data_converter=pydantic_data_converter,

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from audit.checkpoints import (
+from domain.checkpoints import (
     COSIGNATURE_V1,
     Checkpoint,
     NoteError,

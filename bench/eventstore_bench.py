@@ -77,8 +77,8 @@ import asyncpg
 import structlog
 
 from audit.checkpointer import Checkpointer
-from audit.checkpoints import SigningKey
 from bench.databases import postgres_server, scratch_database
+from domain.checkpoints import SigningKey
 from eventstore.log import StoredCheckpoint
 from eventstore.pool import create_pool
 from eventstore.store import _VERIFY_COLUMNS, _VERIFY_PAGE, EventStore, NewEvent, _verify_many

@@ -44,16 +44,17 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from bench.databases import postgres_server, scratch_database
+from client.plans import start_plan
+from client.simulation import PlanDriver
 from domain import commands as cmd
 from domain.gates import PlanStatus
-from domain.plan import PlanDefinition, PlanType
+from domain.plan import PlanDefinition
+from domain.plan_type import PlanType
 from domain.roles import Role
+from domain.search_attributes import ALL_KEYS
 from eventstore.pool import create_pool
-from starter import start_plan
-from temaplan.planfile import load_plan_file
-from temaplan.simulation import PlanDriver
+from runtime.planfile import load_plan_file
 from temaplan.temporal_server import dev_server_args, temporal_binary
-from workflows.search_attributes import ALL_KEYS
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

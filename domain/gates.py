@@ -11,9 +11,10 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict
 
 from domain.phases import PHASE_ORDER, GateStep, Phase, StepKind, phase_spec
-from domain.plan import PlanDefinition, Settings
+from domain.plan import Settings
+from domain.plan_state import PlanState, ReturnInstructions, SignOff
+from domain.quorum import body_needs, counted_sign_offs
 from domain.roles import Role
-from domain.state import PlanState, ReturnInstructions, SignOff
 from domain.votes import Tally, Vote, tally
 
 
@@ -44,24 +45,7 @@ def next_phase(phase: Phase) -> Phase | None:
 def step_sign_offs(state: PlanState, step_key: str, body: Role) -> tuple[SignOff, ...]:
     """Sign-offs that count toward ``body``'s quorum at ``step_key`` on the version now
     under review; one per person."""
-    seen: set[str] = set()
-    counted: list[SignOff] = []
-    for sign_off in state.sign_offs:
-        if (
-            sign_off.step_key == step_key
-            and sign_off.body is body
-            and sign_off.content_version == state.under_review
-            and state.under_review is not None
-            and sign_off.actor_id not in seen
-        ):
-            seen.add(sign_off.actor_id)
-            counted.append(sign_off)
-    return tuple(counted)
-
-
-def body_needs(definition: PlanDefinition, body: Role) -> int:
-    members = len(definition.members(body))
-    return definition.settings.quorum_for(body).required(members)
+    return counted_sign_offs(state.sign_offs, state.under_review, step_key, body)
 
 
 def step_votes(state: PlanState, step_key: str) -> tuple[Vote, ...]:
@@ -87,14 +71,6 @@ def vote_tallies(state: PlanState, step: GateStep) -> tuple[Tally, ...]:
             tuple(p.id for p in state.definition.members(body)),
             body_needs(state.definition, body),
         )
-        for body in step.roles
-    )
-
-
-def quorum_reached(state: PlanState, step: GateStep) -> bool:
-    assert state.definition is not None
-    return all(
-        len(step_sign_offs(state, step.key, body)) >= body_needs(state.definition, body)
         for body in step.roles
     )
 

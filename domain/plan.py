@@ -22,10 +22,11 @@ from pydantic import (
 )
 
 from domain.hierarchy import ItemId, PlanContent, ShortText, Text
+from domain.plan_type import PlanType
 from domain.roles import DECIDING_BODIES, PARTICIPANT_ROLES, Role
+from domain.rules import definition_problems
 from domain.text import check_text
 
-MIN_KOMMUNEDELPLAN_HEARING_DAYS = 42  # planning law practice: at least six weeks
 DEFAULT_HEARING_DAYS = 42
 MAX_HEARING_DAYS = 366
 MAX_PERIOD_YEARS = 20
@@ -36,11 +37,6 @@ Email = Annotated[
     StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
     AfterValidator(check_text),
 ]
-
-
-class PlanType(StrEnum):
-    TEMAPLAN = "temaplan"
-    KOMMUNEDELPLAN = "kommunedelplan"
 
 
 class QuorumRule(StrEnum):
@@ -318,8 +314,6 @@ class PlanDefinition(_Frozen):
         # problem under its own field path; everyone else gets them enforced here.
         if info.context and info.context.get(DEFER_CROSS_FIELD_RULES):
             return self
-        from domain.rules import definition_problems  # rules.py builds on these models
-
         problems = definition_problems(self)
         if problems:
             raise ValueError("; ".join(p.render() for p in problems))

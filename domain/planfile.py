@@ -13,14 +13,8 @@ import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from domain.hierarchy import PlanContent, ShortText
-from domain.plan import (
-    DEFER_CROSS_FIELD_RULES,
-    Participant,
-    Period,
-    PlanDefinition,
-    PlanType,
-    Settings,
-)
+from domain.plan import DEFER_CROSS_FIELD_RULES, Participant, Period, PlanDefinition, Settings
+from domain.plan_type import PlanType
 from domain.problems import DomainValidationError, Problem, problems_from_pydantic
 from domain.rules import cross_field_problems, definition_problems
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from domain.attestation import Attestation
 from domain.revision_models import MeasureChange, ScheduleAction
 from domain.text import PersonStr
 
@@ -19,6 +20,9 @@ class _Command(BaseModel):
     # How the actor was authenticated where the decision came in, as that front door
     # says: "token <token id>" or "oidc <issuer>"; recorded on the actor's events.
     authenticated_by: PersonStr | None = Field(default=None, max_length=600)
+    # The front door's signature on who sent it (domain/attestation.py); none: the
+    # decision is recorded as unattested, or refused where the deployment requires it.
+    attestation: Attestation | None = None
 
 
 class ReportMeasure(_Command):

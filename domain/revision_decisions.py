@@ -6,7 +6,7 @@ validators and handlers call the same functions.
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -14,7 +14,7 @@ from domain import revision_commands as rc
 from domain.decisions import ENGINE, NewId, Refusal, RefusalCode, _participant, _require_role
 from domain.events import (
     ContentRevised,
-    EventBase,
+    Event,
     GoalIndicatorReported,
     MeasureChangesProposed,
     MeasureChangesRejected,
@@ -30,13 +30,14 @@ from domain.events import (
     ScorecardRecorded,
 )
 from domain.hierarchy import MAX_INDICATOR_DIGITS, Measure, PlanContent, plain_digits
+from domain.ids import revision_year
 from domain.phases import Phase
 from domain.plan import Participant, PlanDefinition
+from domain.plan_state import PlanState, RevisionRound
 from domain.revision_models import ChangeKind, ReportStatus, ScheduleAction
 from domain.roles import Role
 from domain.rules import content_problems
 from domain.scorecard import compile_scorecard
-from domain.state import PlanState, RevisionRound
 
 
 def _by_engine(at: datetime, new_id: NewId) -> dict[str, Any]:
@@ -119,7 +120,7 @@ def schedule_created(
     already_existed: bool,
     at: datetime,
     new_id: NewId,
-) -> list[EventBase]:
+) -> list[Event]:
     _adopted(state)
     return [
         RevisionScheduleCreated(
@@ -137,7 +138,7 @@ def schedule_created(
 
 def schedule_action(
     state: PlanState, command: rc.ScheduleCommand, at: datetime, new_id: NewId
-) -> list[EventBase]:
+) -> list[Event]:
     _adopted(state)
     person = _participant(state, command.actor_id)
     _require_role(person, Role.SCHEDULER, f"{command.action.value} the revision schedule")
@@ -185,18 +186,12 @@ def schedule_action(
     ]
 
 
-def revision_year_at(moment: datetime) -> int:
-    """The year in Europe/Oslo of a moment. Norway keeps winter time (UTC+1) over New
-    Year, so one hour after UTC gives Oslo's year exactly, with no time zone database."""
-    return (moment.astimezone(UTC) + timedelta(hours=1)).year
-
-
 def trigger_failure(state: PlanState, at: datetime) -> str:
     """Why a reminder triggered at ``at`` could not start a revision ('' when it can):
     the scheduler is told, and the record keeps it, instead of a reminder that silently
     does nothing."""
     definition = _adopted(state)
-    year = revision_year_at(at)
+    year = revision_year(at)
     period = definition.period
     if not period.contains(year):
         return (
@@ -224,7 +219,7 @@ def open_revision(
     at: datetime,
     new_id: NewId,
     deadline_from: datetime | None = None,
-) -> list[EventBase]:
+) -> list[Event]:
     """``deadline_from``: when the reporting round's days start counting, the reminder's
     scheduled time (a backfilled year's round runs from its own date, not from today)."""
     definition = _adopted(state)
@@ -259,9 +254,7 @@ def open_revision(
     ]
 
 
-def close_reporting_round(
-    state: PlanState, year: int, at: datetime, new_id: NewId
-) -> list[EventBase]:
+def close_reporting_round(state: PlanState, year: int, at: datetime, new_id: NewId) -> list[Event]:
     """The deadline passed: unreported measures are marked and their units reminded."""
     revision = _round(state, year)
     if not revision.round_open:
@@ -269,7 +262,7 @@ def close_reporting_round(
     definition = _adopted(state)
     reported = revision.latest_reports()
     unreported = tuple(m for m in revision.measure_ids if m not in reported)
-    events: list[EventBase] = [
+    events: list[Event] = [
         ReportingRoundClosed(
             **_by_engine(at, new_id),
             year=year,
@@ -289,7 +282,7 @@ def close_reporting_round(
     return events
 
 
-def record_scorecard(state: PlanState, year: int, at: datetime, new_id: NewId) -> list[EventBase]:
+def record_scorecard(state: PlanState, year: int, at: datetime, new_id: NewId) -> list[Event]:
     revision = _round(state, year)
     if revision.round_open or revision.scorecard is not None:
         return []
@@ -343,7 +336,7 @@ def _decimal(text: str, what: str) -> Decimal:
 
 def report_measure(
     state: PlanState, command: rc.ReportMeasure, at: datetime, new_id: NewId
-) -> list[EventBase]:
+) -> list[Event]:
     definition = _adopted(state)
     person = _participant(state, command.actor_id)
     revision = _round(state, command.year)
@@ -401,7 +394,7 @@ def report_measure(
 
 def report_goal_indicator(
     state: PlanState, command: rc.ReportGoalIndicator, at: datetime, new_id: NewId
-) -> list[EventBase]:
+) -> list[Event]:
     person = _participant(state, command.actor_id)
     _require_role(person, Role.PROJECT_LEADER, "report a goal's indicator")
     revision = _round(state, command.year)
@@ -427,7 +420,7 @@ def report_goal_indicator(
 
 def close_round_early(
     state: PlanState, command: rc.CloseReportingRound, at: datetime, new_id: NewId
-) -> list[EventBase]:
+) -> list[Event]:
     person = _participant(state, command.actor_id)
     _require_role(person, Role.PROJECT_LEADER, "close the reporting round")
     revision = _round(state, command.year)
@@ -493,7 +486,7 @@ def apply_changes(content: PlanContent, command: rc.ProposeChanges) -> PlanConte
 
 def propose_changes(
     state: PlanState, command: rc.ProposeChanges, at: datetime, new_id: NewId
-) -> list[EventBase]:
+) -> list[Event]:
     definition = _adopted(state)
     person = _participant(state, command.actor_id)
     _require_role(person, Role.PROJECT_LEADER, "propose changes to the measures")
@@ -527,7 +520,7 @@ def propose_changes(
 
 def review_changes(
     state: PlanState, command: rc.ReviewChanges, at: datetime, new_id: NewId
-) -> list[EventBase]:
+) -> list[Event]:
     """The steering group's quality assurance of next year's changes, with the plan's
     quorum rule for the steering group, as at the phase gates."""
     definition = _adopted(state)
@@ -564,7 +557,7 @@ def review_changes(
                 reason=command.comment.strip(),
             )
         ]
-    events: list[EventBase] = [
+    events: list[Event] = [
         MeasureChangesSignedOff(
             **_by(person.id, Role.STEERING_GROUP, at, new_id),
             year=command.year,
@@ -595,7 +588,7 @@ def review_changes(
 
 def conclude_revision(
     state: PlanState, actor_id: str | None, year: int, at: datetime, new_id: NewId
-) -> list[EventBase]:
+) -> list[Event]:
     """No changes this year: by the project leader, or by the engine when the time for
     proposals has run out with none pending."""
     revision = _round(state, year)

@@ -10,16 +10,15 @@ from typing import TYPE_CHECKING
 
 from domain.hierarchy import PlanContent
 from domain.phases import PHASES, Phase, StepKind
+from domain.plan_type import MIN_KOMMUNEDELPLAN_HEARING_DAYS, PlanType
 from domain.problems import Problem
 from domain.roles import DECIDING_BODIES, Role
 
 if TYPE_CHECKING:
-    from domain.plan import Participant, Period, PlanDefinition, PlanType, RevisionDate, Settings
+    from domain.plan import Participant, Period, PlanDefinition, RevisionDate, Settings
 
 
 def hearing_problems(plan_type: PlanType, hearing_days: int) -> list[Problem]:
-    from domain.plan import MIN_KOMMUNEDELPLAN_HEARING_DAYS, PlanType
-
     if plan_type is PlanType.KOMMUNEDELPLAN and hearing_days < MIN_KOMMUNEDELPLAN_HEARING_DAYS:
         return [
             Problem(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from domain.plan_state import PlanState, RevisionRound
 from domain.revision_models import (
     GoalProgress,
     IndicatorLine,
@@ -9,7 +10,6 @@ from domain.revision_models import (
     ReportStatus,
     Scorecard,
 )
-from domain.state import PlanState, RevisionRound
 
 
 def compile_scorecard(state: PlanState, revision: RevisionRound) -> Scorecard:

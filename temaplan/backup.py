@@ -16,7 +16,7 @@ from pathlib import Path
 
 import asyncpg
 
-from temaplan.pgtools import program_for, server_major
+from runtime.pgtools import program_for, server_major
 
 
 class BackupError(RuntimeError):

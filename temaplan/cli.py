@@ -4,29 +4,35 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from pydantic import ValidationError
+
+from domain import search_attributes as sa
 from domain.problems import DomainValidationError
 from eventstore import EventStore, EventStoreError
-from temaplan import log_cli, schedule_cli
-from temaplan.database import migrated_pool
-from temaplan.logging import configure_logging
-from temaplan.planfile import load_plan_file
-from temaplan.settings import Settings, load_settings
-from temaplan.temporal_client import release_runtime
-from workflows import search_attributes as sa
+from runtime.database import migrated_pool
+from runtime.formatting import OSLO, TIME_FORMATS, oslo
+from runtime.logging import configure_logging
+from runtime.planfile import load_plan_file
+from runtime.progress import progress
+from runtime.settings import Settings, load_settings
+from runtime.temporal_client import release_runtime
+from temaplan import log_cli, outbox_cli, schedule_cli
+from temaplan.cli_errors import OneLineParser, explain, fail, settings_problem
 
-OSLO = ZoneInfo("Europe/Oslo")
+# Events from which `temaplan events` shows its progress while reading.
+LARGE_STREAM = 2000
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="temaplan", description="Thematic housing plans from goals to adoption."
     )
     sub = parser.add_subparsers(dest="command", required=True)
@@ -62,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--ui-port", type=int, default=8233, help="the Temporal Web UI")
     schedule_cli.add_parser(sub, _when)
     log_cli.add_parsers(sub)
+    outbox_cli.add_parser(sub)
     return parser
 
 
@@ -97,11 +104,11 @@ def _when(text: str) -> datetime:
     """ISO 8601; a time without a zone is read as Europe/Oslo, as a Norwegian auditor
     would mean it."""
     try:
-        moment = datetime.fromisoformat(text)
+        moment = datetime.fromisoformat(text.strip())
     except ValueError as exc:
         raise argparse.ArgumentTypeError(
-            f"'{text}' is not a time; use ISO 8601, e.g. 2026-11-21T14:30 (Oslo time) "
-            "or 2026-11-21T13:30Z"
+            f"'{text}' is not a time; use ISO 8601, e.g. 2026-11-21, 2026-11-21T14:30 "
+            "(Europe/Oslo) or 2026-11-21T13:30Z (UTC)"
         ) from exc
     return moment if moment.tzinfo else moment.replace(tzinfo=OSLO)
 
@@ -114,13 +121,29 @@ def _audit_parser(sub: Any) -> None:
     history.add_argument("--phase")
     history.add_argument("--actor")
     history.add_argument("--type")
-    history.add_argument("--since", type=_when)
-    history.add_argument("--until", type=_when)
+    history.add_argument(
+        "--since", type=_when, metavar="TIME", help=f"recorded at or after TIME. {TIME_FORMATS}"
+    )
+    history.add_argument(
+        "--until", type=_when, metavar="TIME", help=f"recorded at or before TIME. {TIME_FORMATS}"
+    )
     history.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    history.add_argument(
+        "--lang",
+        choices=("nb", "en"),
+        default="nb",
+        help="the table in bokmål words (default) or with the record's English names",
+    )
     state = audit_sub.add_parser("state", help="the plan rebuilt as of a time or version")
     state.add_argument("plan_id")
     point = state.add_mutually_exclusive_group()
-    point.add_argument("--as-of", type=_when, dest="as_of")
+    point.add_argument(
+        "--as-of",
+        type=_when,
+        dest="as_of",
+        metavar="TIME",
+        help=f"the plan as it stood at TIME. {TIME_FORMATS}",
+    )
     point.add_argument("--at-version", type=int, dest="at_version")
     state.add_argument("--json", action="store_true")
     verify = audit_sub.add_parser(
@@ -133,9 +156,20 @@ def _audit_parser(sub: Any) -> None:
     replay.add_argument("plan_id")
     export = audit_sub.add_parser("export", help="export the decision record")
     export.add_argument("plan_id")
-    export.add_argument("--format", choices=("jsonl", "csv", "html"), required=True)
+    export.add_argument(
+        "--format",
+        choices=("jsonl", "csv", "html", "pdf"),
+        required=True,
+        help="jsonl (the evidence), csv (for spreadsheets), html or pdf (the audit report)",
+    )
     export.add_argument("--out", type=Path, required=True)
-    export.add_argument("--lang", choices=("nb", "en"), default="nb", help="for html")
+    export.add_argument("--lang", choices=("nb", "en"), default="nb", help="for html and pdf")
+    export.add_argument(
+        "--separator",
+        choices=("semicolon", "comma"),
+        default="semicolon",
+        help="for csv: semicolon (default, what Norwegian Excel opens) or comma",
+    )
     log_cli.add_audit_parsers(audit_sub)
 
 
@@ -146,8 +180,8 @@ async def _migrate(settings: Settings) -> int:
 
 
 async def _backup(settings: Settings, out: Path) -> int:
+    from runtime.database import database_url
     from temaplan.backup import BackupError, backup
-    from temaplan.database import database_url
 
     async with database_url(settings) as dsn:
         try:
@@ -165,6 +199,9 @@ async def _restore(settings: Settings, backup_file: Path) -> int:
     if not settings.database_url:
         print("set DATABASE_URL to the empty database to restore into", file=sys.stderr)
         return 2
+    if not await asyncio.to_thread(backup_file.is_file):
+        print(f"temaplan restore: {backup_file}: no such backup file", file=sys.stderr)
+        return 2
     try:
         await restore(settings.database_url, backup_file)
     except (BackupError, OSError) as exc:
@@ -181,7 +218,16 @@ async def _events(settings: Settings, plan_id: str) -> int:
     from temaplan.demo import render_stream
 
     async with migrated_pool(settings) as pool:
-        stored = await EventStore(pool).read(plan_id)
+        store = EventStore(pool)
+        total, _ = await store.head(plan_id)
+        stored = []
+        # A long stream takes a while to read: a bar on a terminal, gone before the table.
+        bar = progress(f"reading {plan_id}", total, transient=True)
+        with bar if total >= LARGE_STREAM else contextlib.nullcontext() as report:
+            async for event in store.iter_stream(plan_id):
+                stored.append(event)
+                if report is not None and len(stored) % 500 == 0:
+                    report(len(stored))
     if not stored:
         print(f"no events for plan '{plan_id}'", file=sys.stderr)
         return 1
@@ -211,7 +257,7 @@ async def _verify(settings: Settings, plan_id: str | None) -> int:
 
 
 async def _plans_list(settings: Settings, phase: str | None, municipality: str | None) -> int:
-    from temaplan.temporal_client import connect
+    from runtime.temporal_client import connect
 
     client = await connect(settings)
     clauses = ['WorkflowType = "PlanWorkflow"']
@@ -255,23 +301,25 @@ def _demo(settings: Settings, plan_file: Path | None) -> int:
 
 
 def _worker(settings: Settings) -> int:
-    from worker import run_worker
+    from temaplan.worker_service import run_worker
 
     asyncio.run(run_worker(settings))
     return 0
 
 
 async def _start(settings: Settings, plan_file: Path, administrator: str) -> int:
-    from starter import start_from_file
+    from client.plans import start_from_file
 
+    # Checked here first, so a missing or bad file is reported as every command reports it.
+    load_plan_file(plan_file)
     return await start_from_file(settings, plan_file, administrator)
 
 
 async def _audit(settings: Settings, args: argparse.Namespace) -> int:
     from audit import commands
     from audit.history import HistoryFilter
-    from temaplan.database import read_only_pool
-    from temaplan.temporal_client import connect
+    from runtime.database import read_only_pool
+    from runtime.temporal_client import connect
 
     command = args.audit_command
     client = await connect(settings) if settings.temporal_address else None
@@ -296,7 +344,9 @@ async def _audit(settings: Settings, args: argparse.Namespace) -> int:
                 since=args.since,
                 until=args.until,
             )
-            return await commands.show_history(store, args.plan_id, where, args.json)
+            return await commands.show_history(
+                store, args.plan_id, where, args.json, language=args.lang
+            )
         if command == "state":
             return await commands.show_state(
                 store,
@@ -316,7 +366,15 @@ async def _audit(settings: Settings, args: argparse.Namespace) -> int:
                 task_queue=settings.temporal_task_queue,
                 log=log,
             )
-        return await commands.export(store, args.plan_id, args.format, args.out, args.lang, log=log)
+        return await commands.export(
+            store,
+            args.plan_id,
+            args.format,
+            args.out,
+            args.lang,
+            log=log,
+            separator=args.separator,
+        )
 
 
 async def _tokens(settings: Settings, args: argparse.Namespace) -> int:
@@ -363,14 +421,14 @@ async def _tokens(settings: Settings, args: argparse.Namespace) -> int:
             return 1
         print(
             f"{'token id':<13} {'person':<24} {'kind':<8} {'municipalities':<20} "
-            f"{'issued (UTC)':<17} state"
+            f"{'issued (Europe/Oslo)':<25} state"
         )
         for info in await store.list(args.person):
-            state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "active"
+            state = f"revoked {oslo(info.revoked_at)}" if info.revoked_at else "active"
             print(
                 f"{info.token_id:<13} {info.person_id:<24} {info.kind:<8} "
                 f"{','.join(info.municipalities or ('all',)):<20} "
-                f"{info.issued_at:%Y-%m-%d %H:%M}  {state}"
+                f"{oslo(info.issued_at):<25} {state}"
             )
         return 0
 
@@ -425,22 +483,34 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "keys": lambda: log_cli.generate_key(args),
         "checkpoint": lambda: asyncio.run(log_cli.sign_now(settings)),
         "witness": lambda: log_cli.witness(args),
+        "outbox": lambda: asyncio.run(outbox_cli.run(settings, args)),
     }
     return commands[args.command]()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    settings = load_settings()
+    try:
+        settings = load_settings()
+    except ValidationError as exc:
+        return fail(args.command, settings_problem(exc))
     configure_logging(settings.log_format, settings.log_level)
     try:
         return _dispatch(args, settings)
     except DomainValidationError as exc:
+        if len(exc.problems) == 1:  # e.g. a plan file that is not there: one line
+            return fail(args.command, exc.problems[0].render(exc.source))
         print(exc.render(), file=sys.stderr)
         return 2
-    except EventStoreError as exc:
-        print(f"event store: {exc}", file=sys.stderr)
-        return 3
+    except Exception as exc:
+        # A server or file that is not there: one line and what to set, not a traceback.
+        line = explain(exc, settings)
+        if line is not None:
+            return fail(args.command, line)
+        if isinstance(exc, EventStoreError):
+            print(f"event store: {exc}", file=sys.stderr)
+            return 3
+        raise
     finally:
         release_runtime()
 

@@ -19,32 +19,34 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from domain import commands as cmd
-from domain import revision_commands as rc
-from domain.commands import Receipt
-from domain.gates import PlanStatus
-from domain.plan import PlanDefinition, PlanType
-from domain.revision_commands import ScheduleCommand
-from domain.revision_models import ScheduleAction
-from domain.roles import Role
-from domain.state import fold
-from eventstore import EventStore, StoredEvent
-from starter import start_plan
-from temaplan.database import migrated_pool
-from temaplan.planfile import load_plan_file
-from temaplan.revision_simulation import (
+from client.plans import start_plan
+from client.revision_simulation import (
     report_everything,
     revision_status_when,
     wait_for_revision,
 )
-from temaplan.schedules import act_on_schedule, describe_schedule, new_request_id
-from temaplan.settings import Settings
-from temaplan.simulation import PlanDriver, send_hearing_responses
-from temaplan.temporal_client import connect
+from client.schedules import act_on_schedule, describe_schedule, new_request_id
+from client.simulation import PlanDriver, send_hearing_responses
+from domain import commands as cmd
+from domain import revision_commands as rc
+from domain.commands import Receipt
+from domain.gates import PlanStatus
+from domain.ids import revision_year
+from domain.plan import PlanDefinition
+from domain.plan_type import PlanType
+from domain.revision_commands import ScheduleCommand
+from domain.revision_models import ScheduleAction
+from domain.roles import Role
+from domain.search_attributes import ALL_KEYS
+from domain.state import fold
+from eventstore import EventStore, StoredEvent
+from runtime.database import migrated_pool
+from runtime.formatting import oslo
+from runtime.planfile import load_plan_file
+from runtime.settings import Settings
+from runtime.temporal_client import connect
 from temaplan.temporal_server import dev_server_args, temporal_binary
-from worker import build_worker
-from workflows.revision_models import revision_year
-from workflows.search_attributes import ALL_KEYS
+from workflows.registry import build_worker
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "bodo.yaml"
 UI_PORT = 8233
@@ -56,14 +58,14 @@ def render_stream(events: list[StoredEvent]) -> str:
     recorded is when the store committed the event."""
     lines = [
         f"{'ver':>3}  {'type':<26} {'actor':<18} {'role':<26} "
-        f"{'decided (UTC)':<17} {'recorded (UTC)':<17} hash"
+        f"{'decided (Europe/Oslo)':<25} {'recorded (Europe/Oslo)':<25} hash"
     ]
     for e in events:
-        decided = str(e.data.get("occurred_at", ""))[:16].replace("T", " ")
-        recorded = e.recorded_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+        occurred = e.data.get("occurred_at")
+        decided = oslo(datetime.fromisoformat(occurred)) if isinstance(occurred, str) else "-"
         lines.append(
             f"{e.version:>3}  {e.type:<26} {e.actor_id[:18]:<18} {e.actor_role:<26} "
-            f"{decided:<17} {recorded:<17} {e.hash[:12]}…"
+            f"{decided:<25} {oslo(e.recorded_at):<25} {e.hash[:12]}…"
         )
     return "\n".join(lines)
 
@@ -125,7 +127,7 @@ async def run_demo(settings: Settings, plan_file: Path = EXAMPLE) -> int:
             driver = PlanDriver(handle, definition, progress=lambda line: print(f"  - {line}"))
 
             async def hearing(status: PlanStatus) -> None:
-                print(f"  - hearing: open until {status.hearing_deadline:%Y-%m-%d %H:%M} UTC")
+                print(f"  - hearing: open until {oslo(status.hearing_deadline)}")
                 await send_hearing_responses(driver, HEARING_RESPONSES, with_receipt=2)
                 await driver.wait_for(lambda s: s.hearing_responses == HEARING_RESPONSES)
                 print(f"  - hearing: {HEARING_RESPONSES} responses received (2 with receipts)")

@@ -13,7 +13,8 @@ from uuid import UUID
 
 import asyncpg
 
-from audit.checkpoints import (
+from audit.proofs import ProofError, check_inclusion, consistency_document, inclusion_document
+from domain.checkpoints import (
     COSIGNATURE_V1,
     ED25519,
     NoteError,
@@ -21,9 +22,8 @@ from audit.checkpoints import (
     VerifierKey,
     write_signing_key,
 )
-from audit.proofs import ProofError, check_inclusion, consistency_document, inclusion_document
 from eventstore.log import MerkleLog
-from temaplan.settings import Settings
+from runtime.settings import Settings
 
 AUDIT_COMMANDS = frozenset(
     {"prove", "consistency", "checkpoint", "check-proof", "export-log", "verify-log"}
@@ -112,7 +112,7 @@ def generate_key(args: argparse.Namespace) -> int:
 
 async def sign_now(settings: Settings) -> int:
     from audit.checkpointer import Checkpointer, signing_key
-    from temaplan.database import migrated_pool
+    from runtime.database import migrated_pool
 
     try:
         key = signing_key(settings)
@@ -134,7 +134,7 @@ def _print_json(document: dict[str, Any]) -> None:
 
 
 async def audit(settings: Settings, args: argparse.Namespace) -> int:
-    from temaplan.database import read_only_pool
+    from runtime.database import read_only_pool
 
     async with read_only_pool(settings) as pool:
         return await run_audit(pool, args)
@@ -178,8 +178,8 @@ async def run_audit(pool: asyncpg.Pool, args: argparse.Namespace) -> int:
 
 
 def witness(args: argparse.Namespace) -> int:
-    from audit.checkpoints import load_signing_key
     from audit.witness import EXIT_ERROR, EXIT_INCONSISTENT, Inconsistent, Witness, WitnessError
+    from domain.checkpoints import load_signing_key
 
     try:
         runner = Witness(args.api, _vkey(args.log_key), load_signing_key(args.key), args.state)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -14,12 +15,11 @@ from pydantic import ValidationError
 from domain.revision_commands import ScheduleCommand
 from domain.revision_models import ScheduleAction
 from eventstore import EventStore
-from temaplan.settings import Settings
+from runtime.formatting import OSLO, TIME_FORMATS, oslo
+from runtime.settings import Settings
 
 if TYPE_CHECKING:
-    from temaplan.schedules import ScheduleView
-
-OSLO = ZoneInfo("Europe/Oslo")
+    from client.schedules import ScheduleView
 
 
 def add_parser(sub: Any, when: Callable[[str], Any]) -> None:
@@ -36,17 +36,42 @@ def add_parser(sub: Any, when: Callable[[str], Any]) -> None:
     ):
         parser = schedule_sub.add_parser(action, help=text)
         parser.add_argument("plan_id")
-        parser.add_argument("--actor", required=True, help="your participant id (role: scheduler)")
+        parser.add_argument(
+            "--actor",
+            help="your participant id (role: scheduler); with --token, the token's person",
+        )
+        parser.add_argument(
+            "--token",
+            default=os.environ.get("TEMAPLAN_TOKEN"),
+            help="your personal access token (default: TEMAPLAN_TOKEN, better: others on "
+            "the machine can see a command line): the action is then attested with the "
+            "front door's key (TEMAPLAN_FRONT_DOOR_KEY[_FILE]); without it the action is "
+            "recorded as NOT attested, or refused where that is required",
+        )
         parser.add_argument("--reason", default="", required=action == "pause")
         if action == "backfill":
-            parser.add_argument("--from", dest="backfill_from", type=when, required=True)
-            parser.add_argument("--to", dest="backfill_to", type=when, required=True)
+            parser.add_argument(
+                "--from",
+                dest="backfill_from",
+                type=when,
+                required=True,
+                metavar="TIME",
+                help=f"start of the range. {TIME_FORMATS}",
+            )
+            parser.add_argument(
+                "--to",
+                dest="backfill_to",
+                type=when,
+                required=True,
+                metavar="TIME",
+                help=f"end of the range. {TIME_FORMATS}",
+            )
 
 
 def schedule_state(view: ScheduleView, now: datetime) -> str:
     """'active' only while reminders are still to come: a schedule past its end (or
     with no next run while not paused) has ended."""
-    from temaplan.schedules import has_ended
+    from client.schedules import has_ended
 
     if has_ended(view.end_at, view.paused, view.next_runs, now):
         ended = f" {view.end_at.astimezone(OSLO):%Y-%m-%d}" if view.end_at else ""
@@ -55,15 +80,12 @@ def schedule_state(view: ScheduleView, now: datetime) -> str:
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
-    from temaplan.database import migrated_pool
-    from temaplan.schedules import (
+    from client.schedules import (
         ScheduleRefused,
-        act_on_schedule,
         describe_schedule,
         list_schedules,
-        new_request_id,
     )
-    from temaplan.temporal_client import connect
+    from runtime.temporal_client import connect
 
     if not settings.temporal_address:
         print("schedules live on a Temporal server: set TEMPORAL_ADDRESS", file=sys.stderr)
@@ -85,13 +107,31 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
             print(f"  yearly at {', '.join(view.yearly_at)} {view.time_zone}; ends {ends}")
             print(f"  overlap policy {view.overlap}; reminders so far: {view.actions_taken}")
             for moment in view.next_runs:
-                print(f"  next: {moment.astimezone(OSLO):%Y-%m-%d %H:%M} Oslo")
+                print(f"  next: {oslo(moment)}")
             for scheduled, workflow_id in view.recent_runs:
-                print(f"  ran: {scheduled.astimezone(OSLO):%Y-%m-%d %H:%M} Oslo -> {workflow_id}")
+                print(f"  ran: {oslo(scheduled)} -> {workflow_id}")
             return 0
+        return await _act(settings, client, args)
+    except ScheduleRefused as refusal:
+        print(f"schedule {command} refused ({refusal.code}): {refusal.message}", file=sys.stderr)
+        return 1
+
+
+async def _act(settings: Settings, client: Any, args: argparse.Namespace) -> int:
+    """One scheduler's action, as the token's person (attested) or as --actor (not)."""
+    from client.schedules import act_on_schedule, new_request_id
+    from runtime.database import migrated_pool
+
+    command = args.schedule_command
+    async with migrated_pool(settings) as pool:
+        person = await _token_person(pool, args)
+        if isinstance(person, int):
+            return person
+        actor, authenticated_by = person
         try:
             request = ScheduleCommand(
-                actor_id=args.actor,
+                actor_id=actor,
+                authenticated_by=authenticated_by,
                 action=ScheduleAction(command),
                 reason=args.reason,
                 backfill_from=getattr(args, "backfill_from", None),
@@ -103,20 +143,64 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
                 field = ".".join(str(p) for p in error["loc"])
                 print(f"schedule {command}: {field}: {error['msg']}", file=sys.stderr)
             return 2
-        async with migrated_pool(settings) as pool:
-            receipt = await act_on_schedule(
-                client, EventStore(pool), args.plan_id, request, settings.temporal_task_queue
-            )
-        print(
-            f"{command} recorded: plan {receipt.plan_id} version {receipt.version}, "
-            f"hash {receipt.hash}, at {receipt.recorded_at.astimezone(OSLO):%Y-%m-%d %H:%M:%S} Oslo"
-            + (
-                f", log leaf {receipt.leaf_index} (proof: temaplan audit prove {receipt.event_id})"
-                if receipt.leaf_index is not None
-                else ""
-            )
+        request = _attested(settings, args.plan_id, request)
+        receipt = await act_on_schedule(
+            client, EventStore(pool), args.plan_id, request, settings.temporal_task_queue
         )
-        return 0
-    except ScheduleRefused as refusal:
-        print(f"schedule {command} refused ({refusal.code}): {refusal.message}", file=sys.stderr)
-        return 1
+    print(
+        f"{command} recorded: plan {receipt.plan_id} version {receipt.version}, "
+        f"hash {receipt.hash}, at {oslo(receipt.recorded_at)}"
+        + (
+            f", log leaf {receipt.leaf_index} (proof: temaplan audit prove {receipt.event_id})"
+            if receipt.leaf_index is not None
+            else ""
+        )
+    )
+    return 0
+
+
+async def _token_person(pool: Any, args: argparse.Namespace) -> tuple[str, str | None] | int:
+    """Who acts: the token's person (authenticated), or --actor as given (not
+    authenticated: recorded as such). An exit code when neither holds."""
+    from api.tokens import TokenStore
+
+    if not args.token:
+        if not args.actor:
+            print("schedule: give --token (or TEMAPLAN_TOKEN), or --actor", file=sys.stderr)
+            return 2
+        return args.actor, None
+    principal = await TokenStore(pool).authenticate(args.token.strip())
+    if principal is None:
+        print("schedule: the token is unknown, malformed or revoked", file=sys.stderr)
+        return 2
+    if not principal.may_change:
+        print("schedule: an auditor's token reads everything and changes nothing", file=sys.stderr)
+        return 2
+    if args.actor and args.actor != principal.person_id:
+        print(
+            f"schedule: the token is {principal.person_id}'s, not {args.actor}'s",
+            file=sys.stderr,
+        )
+        return 2
+    return principal.person_id, principal.authenticated_by
+
+
+def _attested(settings: Settings, plan_id: str, request: ScheduleCommand) -> ScheduleCommand:
+    """Signed with the front door's key when the person was authenticated by a token and
+    the key is configured here; otherwise sent as it is, and recorded as NOT attested."""
+    from activities.attestation import SCHEDULE_ACTION
+    from api.attest import attest, front_door_key
+
+    if request.authenticated_by is None:
+        print("schedule: no --token: the action is recorded as NOT attested", file=sys.stderr)
+        return request
+    key = front_door_key(settings)
+    if key is None:
+        print(
+            "schedule: no front-door key here (TEMAPLAN_FRONT_DOOR_KEY_FILE): the action "
+            "is recorded as NOT attested",
+            file=sys.stderr,
+        )
+        return request
+    signed: ScheduleCommand = attest(request, SCHEDULE_ACTION, plan_id, key)
+    return signed

@@ -19,10 +19,10 @@ from pathlib import Path
 import structlog
 import uvicorn
 
-from temaplan.database import database_url
-from temaplan.settings import Settings
+from domain.search_attributes import ALL_KEYS
+from runtime.database import database_url
+from runtime.settings import Settings
 from temaplan.temporal_server import dev_server_args, temporal_binary
-from workflows.search_attributes import ALL_KEYS
 
 log = structlog.get_logger(__name__)
 
@@ -91,7 +91,7 @@ async def dev_server(settings: Settings, port: int, ui_port: int) -> AsyncIterat
 async def _wait_for_frontend(
     settings: Settings, address: str, process: subprocess.Popen[bytes]
 ) -> None:
-    from temaplan.temporal_client import connect
+    from runtime.temporal_client import connect
 
     for _ in range(300):
         if process.poll() is not None:
@@ -109,11 +109,12 @@ async def _wait_for_frontend(
 
 
 async def run_up(settings: Settings, temporal_port: int, ui_port: int) -> int:
+    from activities.attestation import AttestationPolicy, parse_keys
     from api.app import create_app, running_context
     from api.attest import dev_front_door_key
     from audit.checkpointer import dev_signing_key, running_checkpointer
-    from worker import build_worker
-    from workflows.attestation import AttestationPolicy, parse_keys
+    from temaplan.mail_relay import running_relay
+    from workflows.registry import build_worker
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -161,6 +162,9 @@ async def run_up(settings: Settings, temporal_port: int, ui_port: int) -> int:
         await stack.enter_async_context(
             running_checkpointer(ctx.pool, log_key, settings.checkpoint_interval)
         )
+        # Notifications by e-mail when TEMAPLAN_SMTP_HOST is set; without it a line in the
+        # log, and the web inbox shows each person what waits for them.
+        await stack.enter_async_context(running_relay(ctx.pool, running))
         server = _Server(
             uvicorn.Config(
                 create_app(ctx),

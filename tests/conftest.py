@@ -19,10 +19,10 @@ import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from domain.search_attributes import ALL_KEYS
 from eventstore.migrate import migrate
 from eventstore.pool import create_pool, with_database
 from temaplan.temporal_server import dev_server_args, temporal_binary
-from workflows.search_attributes import ALL_KEYS
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 

@@ -17,11 +17,11 @@ with workflow.unsafe.imports_passed_through():
     from activities.models import AppendEventsOutput, EventsAfterInput
     from activities.plan_activities import PlanActivities
     from domain.decisions import NewId, Refusal
-    from domain.events import EventBase
+    from domain.events import Event
+    from domain.plan_state import PlanState
     from domain.problems import problems_from_pydantic
-    from domain.state import PlanState
 
-Decide = Callable[[PlanState, datetime, NewId], list[EventBase]]
+Decide = Callable[[PlanState, datetime, NewId], list[Event]]
 
 STORE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -39,14 +39,12 @@ STORE_RETRY = RetryPolicy(
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 
 
-def using(
-    decide: Callable[[PlanState, Any, datetime, NewId], list[EventBase]], command: Any
-) -> Decide:
+def using(decide: Callable[[PlanState, Any, datetime, NewId], list[Event]], command: Any) -> Decide:
     """One person's command, ready to be recorded or checked."""
     return lambda state, at, ids: authenticated(decide(state, command, at, ids), command)
 
 
-def authenticated(events: list[EventBase], command: Any) -> list[EventBase]:
+def authenticated(events: list[Event], command: Any) -> list[Event]:
     """The command's actor's events carry how the actor was authenticated. A command
     without it (every one sent before it was kept) leaves the events as they were, so
     histories replay unchanged."""
@@ -98,7 +96,7 @@ CATCH_UP = "catch-up-with-record"
 _AHEAD = ("ConcurrencyConflict", "EventIdConflict")
 
 
-def adopted(events: Sequence[EventBase], result: AppendEventsOutput) -> list[EventBase]:
+def adopted(events: Sequence[Event], result: AppendEventsOutput) -> list[Event]:
     """The events as the record holds them: when an earlier attempt stored them (its
     worker died before the workflow saw the result), with the occurred_at stored then,
     the one value a retry may have chosen differently."""
@@ -114,7 +112,7 @@ async def caught_up(
     error: ActivityError | ApplicationError,
     stream_id: str,
     version: int,
-    fold: Callable[[list[EventBase]], None],
+    fold: Callable[[list[Event]], None],
 ) -> bool:
     """After an append refused because the stream moved on: read what the record holds
     beyond ``version`` and fold it. False when there is nothing to catch up with (the

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.attestation import Attestation
 from domain.commands import HearingResponse, Receipt
 from domain.plan import PlanDefinition
-from domain.state import PlanState
+from domain.plan_state import PlanState
 
 
 class PendingResponse(BaseModel):

@@ -21,6 +21,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel, ValidationError
 
+    from activities.attestation import attested, check, policy_for
     from activities.models import (
         AppendEventsInput,
         AppendEventsOutput,
@@ -33,15 +34,15 @@ with workflow.unsafe.imports_passed_through():
     from activities.schedule_activities import ScheduleActivities
     from domain import commands as cmd
     from domain import decisions, revision_decisions
+    from domain import search_attributes as sa
     from domain.decisions import NewId, Refusal
-    from domain.events import EventBase
+    from domain.events import Event
     from domain.gates import PlanStatus, awaited, current_step, plan_status
     from domain.ids import event_id
     from domain.phases import GateStep, StepKind
+    from domain.plan_state import PlanState
     from domain.roles import Role
-    from domain.state import PlanState, evolve
-    from workflows import search_attributes as sa
-    from workflows.attestation import attested, check, policy_for
+    from domain.state import evolve
     from workflows.deciding import (
         ACTIVITY_TIMEOUT,
         STORE_RETRY,
@@ -73,7 +74,7 @@ REVISION_SCHEDULE = "revision-schedule-on-adoption"
 # and the sign-off identity without the role they were recorded with.
 DECISION_VOTES = "decisions-by-vote"
 # Patch id, asked once at the start of each run: the worker runs a person's update after
-# the other jobs of the same activation (worker._UpdatesLast), so that an update the
+# the other jobs of the same activation (workflows.registry._UpdatesLast), so that an update the
 # worker received after a query had brought the plan up to date replays as it ran.
 # Runs recorded without it replay as they ran (the update first).
 UPDATES_LAST = "updates-after-other-jobs"
@@ -266,8 +267,8 @@ class PlanWorkflow:
 
             def decide(
                 state: PlanState, _at: datetime, ids: NewId, batch: list[PendingResponse] = batch
-            ) -> list[EventBase]:
-                events: list[EventBase] = []
+            ) -> list[Event]:
+                events: list[Event] = []
                 for item in batch:
                     events += decisions.hearing_response(
                         state, item.response, item.received_at, ids, item.response_id
@@ -316,7 +317,7 @@ class PlanWorkflow:
                         continue  # decide again, on the state the record holds
                     raise
                 for event in adopted(events, result):
-                    self._state = evolve(self._state, event)  # type: ignore[arg-type]
+                    self._state = evolve(self._state, event)
                 self._version += len(events)
                 return result.receipts
 
@@ -339,9 +340,9 @@ class PlanWorkflow:
             retry_policy=STORE_RETRY,
         )
 
-    def _fold_stored(self, events: list[EventBase]) -> None:
+    def _fold_stored(self, events: list[Event]) -> None:
         for event in events:
-            self._state = evolve(self._state, event)  # type: ignore[arg-type]
+            self._state = evolve(self._state, event)
         self._version += len(events)
 
     def _run_start_patched(self) -> bool:
@@ -373,7 +374,7 @@ class PlanWorkflow:
             )
 
     def _attest(self, update: str, command: BaseModel) -> None:
-        """For validators: the front door's signature on who sent it (workflows/attestation.py)."""
+        """For validators: the front door's signature on who sent it (activities/attestation.py)."""
         check(policy_for(workflow.info().task_queue), update, self._plan_id, command)
 
     def _check(self, decide: Decide) -> None:

@@ -9,13 +9,9 @@ from temporalio.exceptions import ChildWorkflowError, WorkflowAlreadyStartedErro
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.revision_models import (
-        RevisionInput,
-        RevisionReminderInput,
-        RevisionReminderResult,
-        revision_workflow_id,
-        revision_year,
-    )
+    from activities.models import RevisionReminderInput
+    from domain.ids import revision_workflow_id, revision_year
+    from workflows.revision_models import RevisionInput, RevisionReminderResult
     from workflows.revision_workflow import RevisionWorkflow
 
 # Set by the server on every workflow a schedule starts, backfills included.

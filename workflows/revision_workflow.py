@@ -15,11 +15,13 @@ import contextlib
 from datetime import timedelta
 from uuid import UUID
 
+from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.attestation import attested, check, policy_for
     from activities.models import (
         AppendEventsInput,
         LoadPlanInput,
@@ -32,12 +34,14 @@ with workflow.unsafe.imports_passed_through():
     from domain.decisions import NewId, Refusal
     from domain.hierarchy import PlanContent
     from domain.ids import event_id
-    from domain.state import PlanState, RevisionRound, evolve
+    from domain.plan_state import PlanState, RevisionRound
+    from domain.state import evolve
     from workflows.deciding import (
         ACTIVITY_TIMEOUT,
         STORE_RETRY,
         Decide,
         adopted,
+        authenticated,
         decoded,
         refused,
         using,
@@ -175,11 +179,18 @@ class RevisionWorkflow:
                 # Fold at the version the store gave it: receipts and reports agree.
                 self._state = evolve(
                     self._state.model_copy(update={"events_folded": receipt.version - 1}),
-                    event,  # type: ignore[arg-type]
+                    event,
                 )
             self._sequence += len(events)
             self._events_seen += 1
             return result.receipts
+
+    def _attest(self, update: str, command: BaseModel) -> None:
+        """For validators: the front door's signature on who sent it, as for the plan's
+        decisions (activities/attestation.py). Validators never run on replay, so a
+        revision recorded before its updates were attested replays as it was; the
+        handlers only copy the attestation that came with the update onto its events."""
+        check(policy_for(workflow.info().task_queue), update, self._plan_id, command)
 
     def _check(self, decide: Decide, year: int) -> None:
         if year != self._year:
@@ -292,64 +303,74 @@ class RevisionWorkflow:
     @workflow.update
     async def report_measure(self, raw: RawValue) -> cmd.Receipt:
         command = decoded(rc.ReportMeasure, raw)
-        return await self._decide(using(rd.report_measure, command))
+        return await self._decide(attested(using(rd.report_measure, command), command.attestation))
 
     @report_measure.validator
     def _validate_report(self, raw: RawValue) -> None:
         command = decoded(rc.ReportMeasure, raw)
+        self._attest("report_measure", command)
         self._check(using(rd.report_measure, command), command.year)
 
     @workflow.update
     async def report_goal_indicator(self, raw: RawValue) -> cmd.Receipt:
         command = decoded(rc.ReportGoalIndicator, raw)
-        return await self._decide(using(rd.report_goal_indicator, command))
+        return await self._decide(
+            attested(using(rd.report_goal_indicator, command), command.attestation)
+        )
 
     @report_goal_indicator.validator
     def _validate_goal_indicator(self, raw: RawValue) -> None:
         command = decoded(rc.ReportGoalIndicator, raw)
+        self._attest("report_goal_indicator", command)
         self._check(using(rd.report_goal_indicator, command), command.year)
 
     @workflow.update
     async def close_round(self, raw: RawValue) -> cmd.Receipt:
         command = decoded(rc.CloseReportingRound, raw)
-        return await self._decide(using(rd.close_round_early, command))
+        return await self._decide(
+            attested(using(rd.close_round_early, command), command.attestation)
+        )
 
     @close_round.validator
     def _validate_close_round(self, raw: RawValue) -> None:
         command = decoded(rc.CloseReportingRound, raw)
+        self._attest("close_round", command)
         self._check(using(rd.close_round_early, command), command.year)
 
     @workflow.update
     async def propose_changes(self, raw: RawValue) -> cmd.Receipt:
         command = decoded(rc.ProposeChanges, raw)
-        return await self._decide(using(rd.propose_changes, command))
+        return await self._decide(attested(using(rd.propose_changes, command), command.attestation))
 
     @propose_changes.validator
     def _validate_proposal(self, raw: RawValue) -> None:
         command = decoded(rc.ProposeChanges, raw)
+        self._attest("propose_changes", command)
         self._check(using(rd.propose_changes, command), command.year)
 
     @workflow.update
     async def review_changes(self, raw: RawValue) -> cmd.Receipt:
         command = decoded(rc.ReviewChanges, raw)
-        return await self._decide(using(rd.review_changes, command))
+        return await self._decide(attested(using(rd.review_changes, command), command.attestation))
 
     @review_changes.validator
     def _validate_review(self, raw: RawValue) -> None:
         command = decoded(rc.ReviewChanges, raw)
+        self._attest("review_changes", command)
         self._check(using(rd.review_changes, command), command.year)
 
     @workflow.update
     async def conclude(self, raw: RawValue) -> cmd.Receipt:
         command = decoded(rc.ConcludeRevision, raw)
-        return await self._decide(
-            lambda s, at, ids: rd.conclude_revision(s, command.actor_id, command.year, at, ids)
-        )
+        return await self._decide(attested(self._concluding(command), command.attestation))
 
     @conclude.validator
     def _validate_conclude(self, raw: RawValue) -> None:
         command = decoded(rc.ConcludeRevision, raw)
-        self._check(
-            lambda s, at, ids: rd.conclude_revision(s, command.actor_id, command.year, at, ids),
-            command.year,
+        self._attest("conclude", command)
+        self._check(self._concluding(command), command.year)
+
+    def _concluding(self, command: rc.ConcludeRevision) -> Decide:
+        return lambda s, at, ids: authenticated(
+            rd.conclude_revision(s, command.actor_id, command.year, at, ids), command
         )

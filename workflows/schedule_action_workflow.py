@@ -10,21 +10,25 @@ from datetime import datetime
 from uuid import UUID
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.attestation import attested
     from activities.models import AppendEventsInput, ApplyScheduleActionInput, LoadPlanInput
     from activities.plan_activities import PlanActivities
-    from activities.schedule_activities import ScheduleActivities
+    from activities.schedule_activities import AttestScheduleActionInput, ScheduleActivities
     from domain import revision_decisions as rd
     from domain.decisions import Refusal
-    from domain.events import EventBase, RevisionScheduleChanged
+    from domain.events import Event, RevisionScheduleChanged
     from domain.ids import event_id
-    from workflows.deciding import ACTIVITY_TIMEOUT, STORE_RETRY, refused
+    from workflows.deciding import ACTIVITY_TIMEOUT, STORE_RETRY, authenticated, refused
     from workflows.revision_models import ScheduleActionRequest, ScheduleActionResult
 
 
 # Patch id: a trigger whose revision cannot run is recorded as failed and not sent.
 TRIGGER_CHECKED = "trigger-checks-its-revision"
+# Patch id: the front door's attestation of the scheduler is checked before anything.
+ATTESTATION_CHECKED = "schedule-action-attested"
 
 
 @workflow.defn(name="ScheduleActionWorkflow")
@@ -32,6 +36,9 @@ class ScheduleActionWorkflow:
     @workflow.run
     async def run(self, request: ScheduleActionRequest) -> ScheduleActionResult:
         command = request.command
+        # Actions started before the check existed replay without it.
+        if workflow.patched(ATTESTATION_CHECKED):
+            await _check_attestation(request)
         loaded = await workflow.execute_activity_method(
             PlanActivities.load_plan,
             LoadPlanInput(plan_id=request.plan_id),
@@ -45,7 +52,14 @@ class ScheduleActionWorkflow:
 
         at: datetime = workflow.now()
         try:
-            events: list[EventBase] = rd.schedule_action(loaded.state, command, at, new_id)
+            # The scheduler's event says how they were authenticated and carries the front
+            # door's attestation, if any (a command without either records as before).
+            events: list[Event] = attested(
+                lambda s, when, ids: authenticated(
+                    rd.schedule_action(s, command, when, ids), command
+                ),
+                command.attestation,
+            )(loaded.state, at, new_id)
         except Refusal as refusal:
             raise refused(refusal) from None
         schedule = loaded.state.schedule
@@ -73,5 +87,23 @@ class ScheduleActionWorkflow:
         return ScheduleActionResult(receipt=result.receipts[0], failed=failed)
 
 
-def _failure(events: list[EventBase]) -> str:
+def _failure(events: list[Event]) -> str:
     return next((e.failed for e in events if isinstance(e, RevisionScheduleChanged)), "")
+
+
+async def _check_attestation(request: ScheduleActionRequest) -> None:
+    """Refuse, before the schedule is touched or anything recorded, a forged attestation
+    and, where the deployment requires it, an unattested action: the action's workflow
+    fails with the refusal's own type and message (Unattested, AttestationInvalid)."""
+    try:
+        await workflow.execute_activity_method(
+            ScheduleActivities.check_schedule_attestation,
+            AttestScheduleActionInput(plan_id=request.plan_id, command=request.command),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=STORE_RETRY,
+        )
+    except ActivityError as failed:
+        cause = failed.cause
+        if isinstance(cause, ApplicationError):
+            raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from None
+        raise

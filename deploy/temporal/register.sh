@@ -1,6 +1,6 @@
 #!/bin/sh
 # One-shot, before any worker starts: the namespace and temaplan's custom search
-# attributes (workflows/search_attributes.py) on the Temporal frontend at
+# attributes (domain/search_attributes.py) on the Temporal frontend at
 # $TEMPORAL_ADDRESS. Idempotent. The compose stack runs it in the admin-tools image;
 # tests/integration/test_compose_topology.py runs it against the dev server.
 set -eu

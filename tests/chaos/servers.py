@@ -17,8 +17,8 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from temaplan.settings import Settings
-from temaplan.temporal_client import connect
+from runtime.settings import Settings
+from runtime.temporal_client import connect
 from temaplan.up import dev_server_command
 
 ROOT = Path(__file__).resolve().parents[2]

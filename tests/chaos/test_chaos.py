@@ -36,17 +36,18 @@ import asyncpg
 import pytest
 from temporalio.client import Client
 
+from client.plans import start_plan
+from client.simulation import PlanDriver
 from domain import commands as cmd
 from domain.gates import PlanStatus
-from domain.plan import PlanDefinition, PlanType
+from domain.plan import PlanDefinition
+from domain.plan_type import PlanType
 from domain.roles import Role
 from eventstore import EventStore
 from eventstore.migrate import migrate
 from eventstore.pool import create_pool, with_database
-from starter import start_plan
-from temaplan.planfile import load_plan_file
-from temaplan.settings import Settings
-from temaplan.simulation import PlanDriver
+from runtime.planfile import load_plan_file
+from runtime.settings import Settings
 from tests.chaos.servers import ROOT, Postgres, Temporal, WorkerProcess
 from workflows.plan_models import PlanResult
 

@@ -19,21 +19,22 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from api.service import ApiContext
 from api.tokens import Kind
+from client.plans import start_plan
+from client.schedules import act_on_schedule
+from client.simulation import PlanDriver
 from domain import commands as cmd
 from domain.gates import PlanStatus
-from domain.plan import PlanDefinition, PlanType
+from domain.ids import revision_year
+from domain.plan import PlanDefinition
+from domain.plan_type import PlanType
 from domain.revision_commands import ScheduleCommand
 from domain.revision_models import ScheduleAction
 from domain.roles import Role
 from eventstore import EventStore
 from eventstore.pool import create_pool
-from starter import start_plan
-from temaplan.planfile import load_plan_file
-from temaplan.schedules import act_on_schedule
-from temaplan.settings import Settings
-from temaplan.simulation import PlanDriver
-from worker import build_worker
-from workflows.revision_models import revision_year
+from runtime.planfile import load_plan_file
+from runtime.settings import Settings
+from workflows.registry import build_worker
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -22,7 +22,7 @@ from activities.models import AppendEventsInput, AppendEventsOutput
 from activities.plan_activities import PlanActivities
 from activities.schedule_activities import ScheduleActivities
 from eventstore.pool import create_pool
-from worker import DEFAULT_REVISION_DATE, WORKFLOWS, workflow_runner
+from workflows.registry import DEFAULT_REVISION_DATE, WORKFLOWS, workflow_runner
 
 
 class HangsAfterCommit(PlanActivities):

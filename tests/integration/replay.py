@@ -11,8 +11,8 @@ from typing import Any
 from temporalio.client import WorkflowHandle
 
 from audit.temporal_history import replay_all, replayer, run_histories
+from client.simulation import PlanDriver
 from domain.gates import PlanStatus
-from temaplan.simulation import PlanDriver
 
 __all__ = ["drive_until", "replay_all", "replayer", "run_histories", "settle"]
 

@@ -13,10 +13,10 @@ import pytest
 from temporalio.client import Client
 
 from api.service import ApiContext
+from client.simulation import PlanDriver, content_for
 from domain.phases import Phase
 from domain.plan import PlanDefinition
 from eventstore import EventStore
-from temaplan.simulation import PlanDriver, content_for
 from tests.integration.conftest import EARLY_CLOSE, bearer, closable_early, unique
 from workflows.plan_models import workflow_id_for
 

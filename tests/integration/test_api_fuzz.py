@@ -22,9 +22,9 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.tokens import TokenStore
+from client.plans import start_plan
 from domain.plan import PlanDefinition
 from domain.roles import Role
-from starter import start_plan
 from tests.chaos.servers import free_port
 from tests.integration.conftest import unique
 

@@ -11,12 +11,12 @@ from temporalio.client import Client
 
 from api.service import ApiContext
 from api.web import SESSION_COOKIE
+from client.simulation import PlanDriver
 from domain.gates import PlanStatus
 from domain.phases import Phase, StepKind
 from domain.plan import PlanDefinition
 from domain.roles import Role
-from temaplan.planfile import load_plan_file
-from temaplan.simulation import PlanDriver
+from runtime.planfile import load_plan_file
 from tests.integration.conftest import EXAMPLES, bearer, unique
 from workflows.plan_models import workflow_id_for
 

@@ -11,16 +11,16 @@ import pytest
 from temporalio.client import Client
 
 from api.service import ApiContext
+from client.plans import start_plan
+from client.simulation import PlanDriver
 from domain import commands as cmd
 from domain.gates import PlanStatus
+from domain.ids import revision_year
 from domain.plan import PlanDefinition
 from domain.roles import Role
 from domain.state import fold
 from eventstore import EventStore
-from starter import start_plan
-from temaplan.simulation import PlanDriver
 from tests.integration.conftest import EARLY_CLOSE, bearer, closable_early, unique
-from workflows.revision_models import revision_year
 
 pytestmark = pytest.mark.servers
 

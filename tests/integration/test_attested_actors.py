@@ -22,14 +22,17 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from activities.attestation import AttestationPolicy
 from api.app import create_app
 from api.attest import attest
 from api.service import ApiContext
-from audit import checkpoints as cp
 from audit import commands
 from audit.export import export_csv
 from audit.history import HistoryFilter
 from audit.report import export_html
+from client.plans import start_plan
+from client.simulation import PlanDriver, content_for
+from domain import checkpoints as cp
 from domain import commands as cmd
 from domain.attestation import Attestation
 from domain.phases import Phase
@@ -37,14 +40,11 @@ from domain.plan import PlanDefinition
 from domain.roles import Role
 from eventstore import EventStore
 from eventstore.pool import create_pool
-from starter import start_plan
-from temaplan.settings import Settings
-from temaplan.simulation import PlanDriver, content_for
+from runtime.settings import Settings
 from tests.integration.conftest import bearer, unique
 from tests.integration.replay import settle
 from tests.integration.test_plan_temporal_cli import sign_off_input, temporal_cli
-from worker import build_worker
-from workflows.attestation import AttestationPolicy
+from workflows.registry import build_worker
 
 pytestmark = pytest.mark.servers
 
@@ -153,14 +153,14 @@ async def test_the_api_attests_and_the_raw_cli_is_recorded_unattested(
     table = io.StringIO()
     assert await commands.show_history(store, plan, where, as_json=False, out=table) == 0
     lines = table.getvalue().splitlines()
-    assert "actor is" in lines[0]
-    assert any(members[1] in line and "UNATTESTED" in line for line in lines)
+    assert "aktøren er" in lines[0]
+    assert any(members[1] in line and "IKKE ATTESTERT" in line for line in lines)
 
     await export_csv(store, plan, tmp_path / "plan.csv")
     rows = (tmp_path / "plan.csv").read_text("utf-8-sig").splitlines()
-    assert rows[0].split(",").count("actor_is") == 1
-    assert any(members[0] in r and ",attested," in r for r in rows)
-    assert any(members[1] in r and ",unattested," in r for r in rows)
+    assert rows[0].split(";").count("actor_is") == 1
+    assert any(members[0] in r and ";attested;" in r for r in rows)
+    assert any(members[1] in r and ";unattested;" in r for r in rows)
     await export_html(
         store, plan, tmp_path / "plan.html", language="en", generated_at=datetime.now(UTC)
     )

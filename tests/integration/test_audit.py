@@ -17,12 +17,12 @@ from temporalio.testing import WorkflowEnvironment
 
 from audit import commands, verify_export
 from audit.history import HistoryFilter
+from client.plans import start_plan
+from client.simulation import PlanDriver, send_hearing_responses
 from domain.gates import PlanStatus, plan_status
 from domain.plan import PlanDefinition
 from eventstore import EventStore, NewEvent
-from starter import start_plan
 from temaplan.cli import main
-from temaplan.simulation import PlanDriver, send_hearing_responses
 from tests.integration.conftest import unique
 from tests.integration.test_eventstore import tamper
 from workflows.plan_models import PlanInput, PlanResult
@@ -166,8 +166,18 @@ async def test_history_filters_and_json_lines(
         == 0
     )
     table = out.getvalue().splitlines()
-    assert "recorded (Oslo)" in table[0]
+    # In bokmål words by default: the event, its step, the role, Oslo time with the offset.
+    assert "registrert (Oslo)" in table[0]
     assert len(table) == 2
+    assert "Utkaststeg utført" in table[1]
+    assert "Økonomisk kvalitetssikring" in table[1]
+    assert "økonomiavdelingen" in table[1]
+    assert table[1].split()[3] in {"+01:00", "+02:00"}
+    english = io.StringIO()
+    where = HistoryFilter(actor="geir.jakobsen")
+    assert await commands.show_history(store, plan, where, False, english, language="en") == 0
+    table = english.getvalue().splitlines()
+    assert "recorded (Oslo)" in table[0]
     assert "draft_step_completed" in table[1]
     assert "finance_office" in table[1]
 
@@ -250,7 +260,11 @@ async def test_audit_commands_through_the_cli(
         )
         == 0
     )
-    assert spreadsheet.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert spreadsheet.read_bytes().startswith(b"\xef\xbb\xbfversion;")  # Excel's own
+    with_commas = tmp_path / "decisions-comma.csv"
+    argv = ["audit", "export", plan, "--format", "csv", "--separator", "comma"]
+    assert await asyncio.to_thread(main, [*argv, "--out", str(with_commas)]) == 0
+    assert with_commas.read_bytes().startswith(b"\xef\xbb\xbfversion,")
     assert (
         await asyncio.to_thread(
             main,

@@ -13,14 +13,14 @@ import asyncpg
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from audit import checkpoints as cp
 from audit import commands
 from audit.checkpointer import Checkpointer
 from audit.log_check import check_log
+from client.plans import start_plan
+from client.simulation import PlanDriver
+from domain import checkpoints as cp
 from domain.plan import PlanDefinition
 from eventstore import EventStore
-from starter import start_plan
-from temaplan.simulation import PlanDriver
 from tests.integration.conftest import unique
 from tests.integration.test_audit import adopted_plan
 from tests.integration.test_log_attacks import rechain, superuser

@@ -334,7 +334,7 @@ async def test_csv_reads_back_for_spreadsheets(store: EventStore, tmp_path: Path
     assert raw.startswith(b"\xef\xbb\xbf")  # the BOM Excel looks for
     assert raw.count(b"\r\n") >= 7  # RFC 4180 line ends
     with out.open(encoding="utf-8-sig", newline="") as file:
-        rows = list(csv.reader(file))
+        rows = list(csv.reader(file, delimiter=";"))  # what Norwegian Excel opens
     assert tuple(rows[0]) == CSV_COLUMNS
     table = [dict(zip(CSV_COLUMNS, row, strict=True)) for row in rows[1:]]
     events = await store.read(PLAN)
@@ -364,6 +364,16 @@ async def test_csv_reads_back_for_spreadsheets(store: EventStore, tmp_path: Path
     assert len(council["reason_or_comment"]) == 200
     assert council["reason_or_comment"].startswith("Vedtatt enstemmig i bystyret – sak 12/26.")
     assert council["reason_or_comment"].endswith("…")
+
+    # The comma on request: the same table, read with the comma.
+    comma = tmp_path / "vedtak-komma.csv"
+    assert await export_csv(store, PLAN, comma, separator="comma") == 6
+    assert comma.read_bytes().startswith(b"\xef\xbb\xbfversion,")
+    with comma.open(encoding="utf-8-sig", newline="") as file:
+        assert list(csv.reader(file)) == rows
+    assert out.read_bytes().startswith(b"\xef\xbb\xbfversion;")
+    with pytest.raises(ValueError, match="separator must be one of semicolon, comma, not 'tab'"):
+        await export_csv(store, PLAN, tmp_path / "tab.csv", separator="tab")
 
 
 async def test_a_naive_export_time_is_refused(store: EventStore, tmp_path: Path) -> None:

@@ -19,14 +19,14 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from audit.report import EN, NB, UnknownPlanError, export_html, render_report
+from client.plans import start_plan
+from client.simulation import PlanDriver, send_hearing_responses
 from domain import commands as cmd
 from domain.events import PhaseStarted
 from domain.gates import PlanStatus
 from domain.phases import Phase
 from domain.plan import PlanDefinition
 from eventstore import EventStore
-from starter import start_plan
-from temaplan.simulation import PlanDriver, send_hearing_responses
 from tests.integration.conftest import CHROMIUM, chromium_available, unique
 
 pytestmark = pytest.mark.servers

@@ -14,8 +14,8 @@ import asyncpg
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from audit import checkpoints as cp
 from audit.checkpointer import Checkpointer
+from domain import checkpoints as cp
 from domain.plan import PlanDefinition
 from eventstore import EventStore, NewEvent
 from eventstore.log import MerkleLog
@@ -24,7 +24,7 @@ from temaplan.cli import main
 from temaplan.log_cli import verify_log
 from tests.integration.conftest import unique
 from tests.integration.test_audit import adopted_plan
-from worker import build_worker
+from workflows.registry import build_worker
 
 pytestmark = pytest.mark.servers
 

@@ -36,14 +36,14 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from api import requests as rq
 from api.tokens import TokenStore
+from client.simulation import PlanDriver
 from domain import commands as cmd
 from domain.gates import PlanStatus
 from domain.plan import PlanDefinition
 from domain.roles import Role
 from eventstore import EventStore
 from eventstore.pool import create_pool
-from temaplan.settings import Settings
-from temaplan.simulation import PlanDriver
+from runtime.settings import Settings
 from temaplan.temporal_server import temporal_binary
 from tests.integration.conftest import EARLY_CLOSE, closable_early, unique
 from workflows.plan_models import workflow_id_for

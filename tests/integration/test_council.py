@@ -20,14 +20,14 @@ from api.web import csrf_token
 from audit import verify_export
 from audit.export import export_jsonl
 from audit.report import export_html
+from client.plans import start_plan
+from client.simulation import PlanDriver
 from domain.gates import PlanStatus
 from domain.plan import PlanDefinition
 from domain.planfile import parse_plan_data
 from domain.roles import Role
 from eventstore import EventStore
-from starter import start_plan
 from temaplan.cli import main
-from temaplan.simulation import PlanDriver
 from tests.integration.conftest import bearer, unique
 
 pytestmark = pytest.mark.servers
@@ -310,7 +310,7 @@ async def _audited(
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("TEMPORAL_ADDRESS", temporal_address)
     capsys.readouterr()
-    assert await asyncio.to_thread(main, ["audit", "history", plan]) == 0
+    assert await asyncio.to_thread(main, ["audit", "history", plan, "--lang", "en"]) == 0
     history = capsys.readouterr().out
     report = tmp_path / "report.html"
     await export_html(store, plan, report, generated_at=AT)

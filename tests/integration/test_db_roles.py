@@ -13,6 +13,8 @@ import asyncpg
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from client.plans import start_plan
+from client.simulation import PlanDriver, send_hearing_responses
 from domain import commands as cmd
 from domain.gates import PlanStatus
 from domain.plan import PlanDefinition
@@ -22,12 +24,10 @@ from eventstore.errors import MigrationError
 from eventstore.log import MerkleLog
 from eventstore.migrate import migrate
 from eventstore.pool import create_pool
-from starter import start_plan
+from runtime.db_roles import Role, Roles, apply_roles, as_role
 from temaplan.backup import backup, restore
-from temaplan.db_roles import Role, Roles, apply_roles, as_role
-from temaplan.simulation import PlanDriver, send_hearing_responses
 from tests.integration.conftest import EARLY_CLOSE, closable_early, unique
-from worker import build_worker
+from workflows.registry import build_worker
 
 pytestmark = pytest.mark.servers
 

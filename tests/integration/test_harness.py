@@ -11,7 +11,7 @@ from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from workflows.search_attributes import ALL_KEYS
+from domain.search_attributes import ALL_KEYS
 
 pytestmark = pytest.mark.servers
 

@@ -14,10 +14,10 @@ import pytest
 from temporalio.client import Client, WorkflowUpdateFailedError
 
 from api.service import ApiContext
+from client.simulation import PlanDriver, content_for
 from domain.phases import Phase
 from domain.plan import PlanDefinition
 from eventstore import EventStore
-from temaplan.simulation import PlanDriver, content_for
 from tests.integration.conftest import bearer, unique
 from workflows.plan_models import workflow_id_for
 

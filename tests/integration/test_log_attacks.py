@@ -21,16 +21,16 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from audit import checkpoints as cp
 from audit import verify_export
 from audit.checkpointer import Checkpointer
 from audit.log_export import export_log
+from domain import checkpoints as cp
 from domain.canonical import GENESIS_HASH, chain_hash, chain_record
 from domain.events import PlanCreated
 from domain.roles import Role
 from eventstore import EventStore, NewEvent
 from eventstore.log import MerkleLog
-from temaplan.planfile import load_plan_file
+from runtime.planfile import load_plan_file
 
 pytestmark = pytest.mark.servers
 

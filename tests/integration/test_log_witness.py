@@ -17,14 +17,14 @@ import uvicorn
 
 from api.app import create_app
 from api.service import ApiContext
-from audit import checkpoints as cp
 from audit.checkpointer import Checkpointer
 from audit.proofs import check_inclusion
 from audit.witness import Inconsistent, Witness
+from domain import checkpoints as cp
 from eventstore import EventStore, NewEvent
 from eventstore.log import MerkleLog
+from runtime.settings import Settings
 from temaplan import cli
-from temaplan.settings import Settings
 
 pytestmark = pytest.mark.servers
 

@@ -14,11 +14,11 @@ import pytest
 from api.service import ApiContext
 from api.tokens import Kind
 from api.web import SESSION_COOKIE, csrf_token
+from client.simulation import content_for
 from domain.phases import Phase
 from domain.plan import Municipality, PlanDefinition
 from eventstore import EventStore
 from temaplan.cli import main
-from temaplan.simulation import content_for
 from tests.integration.conftest import unique
 
 pytestmark = pytest.mark.servers

@@ -24,7 +24,7 @@ from api.service import ApiContext
 from domain.plan import PlanDefinition
 from eventstore import EventStore
 from eventstore.pool import create_pool
-from temaplan.settings import Settings
+from runtime.settings import Settings
 from tests.integration.conftest import CHROMIUM, chromium_available, unique
 from tests.integration.test_web_browser import ARGS, _driven, _free_port
 

@@ -24,13 +24,14 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from client.simulation import PlanDriver
 from domain import commands as cmd
 from domain.gates import PlanStatus
 from domain.plan import PlanDefinition
+from domain.plan_state import PlanState
 from domain.roles import Role
-from domain.state import PlanState, fold
+from domain.state import fold
 from eventstore import EventStore
-from temaplan.simulation import PlanDriver
 from tests.integration.conftest import EARLY_CLOSE, closable_early, unique
 from tests.integration.replay import drive_until, replay_all, run_histories, settle
 from workflows.plan_models import PlanInput, PlanResult, workflow_id_for

@@ -9,15 +9,16 @@ import asyncpg
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from client.plans import start_plan
+from client.simulation import PlanDriver
 from domain import commands as cmd
 from domain.gates import PlanStatus
 from domain.phases import Phase
 from domain.plan import PlanDefinition, QuorumRule
+from domain.plan_state import PlanState
 from domain.roles import Role
-from domain.state import PlanState, fold
+from domain.state import fold
 from eventstore import EventStore
-from starter import start_plan
-from temaplan.simulation import PlanDriver
 from tests.integration.conftest import unique
 
 pytestmark = pytest.mark.servers

@@ -13,13 +13,13 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from audit.report import render_report
+from client.plans import start_plan
+from client.simulation import PlanDriver
 from domain.gates import PlanStatus
 from domain.plan import PlanDefinition
 from domain.state import fold
 from eventstore import EventStore
-from starter import start_plan
-from temaplan.planfile import load_plan_file
-from temaplan.simulation import PlanDriver
+from runtime.planfile import load_plan_file
 from tests.integration.conftest import EXAMPLES, unique
 
 pytestmark = pytest.mark.servers

@@ -8,13 +8,14 @@ import asyncpg
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from client.plans import start_plan
+from client.simulation import PlanDriver, send_hearing_responses
 from domain.gates import PlanStatus
 from domain.phases import Phase
 from domain.plan import PlanDefinition
-from domain.state import PlanState, fold
+from domain.plan_state import PlanState
+from domain.state import fold
 from eventstore import EventStore
-from starter import start_plan
-from temaplan.simulation import PlanDriver, send_hearing_responses
 from tests.integration.conftest import unique
 from workflows.plan_models import PlanResult
 

@@ -14,13 +14,13 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from api.errors import REFUSAL_STATUS
+from client.plans import start_plan
+from client.simulation import PlanDriver
 from domain import commands as cmd
 from domain.gates import PlanStatus
 from domain.plan import PlanDefinition, Settings
 from domain.roles import Role
 from eventstore import EventStore
-from starter import start_plan
-from temaplan.simulation import PlanDriver
 from tests.integration.conftest import unique
 from tests.integration.test_plan_refusals import assert_refused
 

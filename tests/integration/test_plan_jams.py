@@ -23,13 +23,13 @@ from activities.plan_activities import PlanActivities
 from api.app import create_app
 from api.errors import ApiError
 from api.service import ApiContext
+from client.plans import start_plan
+from client.simulation import PlanDriver
 from domain import commands as cmd
 from domain.plan import PlanDefinition
 from domain.roles import Role
 from eventstore.pool import create_pool
-from starter import start_plan
-from temaplan.settings import Settings
-from temaplan.simulation import PlanDriver
+from runtime.settings import Settings
 from tests.integration.conftest import bearer, unique
 from tests.integration.test_plan_resilience import worker_with
 from workflows.plan_models import workflow_id_for

@@ -13,14 +13,14 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from client.plans import start_plan
+from client.simulation import PlanDriver, content_for
 from domain import commands as cmd
 from domain.gates import PlanStatus
 from domain.hierarchy import PlanContent
 from domain.phases import Phase
 from domain.plan import PlanDefinition
 from domain.roles import Role
-from starter import start_plan
-from temaplan.simulation import PlanDriver, content_for
 from tests.integration.conftest import unique
 
 pytestmark = pytest.mark.servers

@@ -16,18 +16,18 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
+from client.plans import start_plan
+from client.simulation import PlanDriver, send_hearing_responses
 from domain import commands as cmd
 from domain.gates import PlanStatus
 from domain.plan import PlanDefinition
 from domain.roles import Role
 from eventstore import EventStore
-from starter import start_plan
-from temaplan.simulation import PlanDriver, send_hearing_responses
 from tests.integration.conftest import EARLY_CLOSE, closable_early, unique
 from tests.integration.replay import drive_until, replay_all, replayer, settle
-from worker import WORKFLOWS, workflow_runner
 from workflows.plan_models import PlanInput, PlanResult, workflow_id_for
 from workflows.plan_workflow import PlanWorkflow
+from workflows.registry import WORKFLOWS, workflow_runner
 
 pytestmark = pytest.mark.servers
 

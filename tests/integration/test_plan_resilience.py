@@ -33,20 +33,21 @@ from activities.models import AppendEventsInput, AppendEventsOutput, NotifyInput
 from activities.plan_activities import PlanActivities
 from activities.schedule_activities import ScheduleActivities
 from audit import commands
+from client.plans import start_plan
+from client.simulation import PlanDriver, send_hearing_responses
 from domain import commands as cmd
 from domain import decisions
 from domain.gates import PlanStatus
 from domain.ids import event_id
 from domain.plan import PlanDefinition
+from domain.plan_state import PlanState
 from domain.roles import Role
-from domain.state import PlanState, fold
+from domain.state import fold
 from eventstore import EventStore, NewEvent
-from starter import start_plan
-from temaplan.simulation import PlanDriver, send_hearing_responses
 from tests.integration.conftest import unique
 from tests.integration.replay import drive_until
-from worker import DEFAULT_REVISION_DATE, WORKFLOWS, build_worker
 from workflows.plan_models import PlanResult
+from workflows.registry import DEFAULT_REVISION_DATE, WORKFLOWS, build_worker
 
 pytestmark = pytest.mark.servers
 
@@ -75,7 +76,7 @@ class AnswerLostAfterCommit(PlanActivities):
 
 
 def worker_with(client: Client, queue: str, activities: PlanActivities) -> Worker:
-    """worker.build_worker, with other activities."""
+    """workflows.registry.build_worker, with other activities."""
     return Worker(
         client,
         task_queue=queue,

@@ -48,12 +48,12 @@ import asyncpg
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from client.plans import start_plan
+from client.simulation import PlanDriver
 from domain.gates import PlanStatus
 from domain.plan import PlanDefinition
 from domain.roles import Role
 from eventstore import EventStore
-from starter import start_plan
-from temaplan.simulation import PlanDriver
 from temaplan.temporal_server import temporal_binary
 from tests.integration.conftest import unique
 from tests.integration.replay import settle

@@ -5,7 +5,7 @@ is in flight; the append completes; a status query is served by a new worker wit
 plan in its cache, which replays the history up to that completion (the engine folds it
 and publishes the next phase there); the person, seeing the next phase, acts, and the
 update arrives in the next workflow task. Replayed, that task must give the same
-commands (worker._UpdatesLast).
+commands (workflows.registry._UpdatesLast).
 """
 
 from __future__ import annotations
@@ -25,16 +25,16 @@ from temporalio.worker import Worker
 
 from activities.models import AppendEventsInput, AppendEventsOutput
 from activities.plan_activities import PlanActivities
+from client.plans import start_plan
+from client.simulation import PlanDriver, content_for
 from domain import commands as cmd
 from domain.phases import Phase
 from domain.plan import PlanDefinition
 from domain.roles import Role
-from starter import start_plan
-from temaplan.simulation import PlanDriver, content_for
 from tests.integration.conftest import unique
 from tests.integration.replay import drive_until, replay_all, settle
-from worker import WORKFLOWS, workflow_runner
 from workflows.plan_workflow import PlanWorkflow
+from workflows.registry import WORKFLOWS, workflow_runner
 
 pytestmark = pytest.mark.servers
 

@@ -8,13 +8,13 @@ import asyncpg
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from client.plans import start_plan
+from client.simulation import PlanDriver, content_for
 from domain import commands as cmd
 from domain.phases import Phase
 from domain.plan import PlanDefinition
 from domain.roles import Role
-from starter import start_plan
 from temaplan.cli import main
-from temaplan.simulation import PlanDriver, content_for
 from tests.integration.conftest import unique
 
 pytestmark = pytest.mark.servers

@@ -15,7 +15,7 @@ from temporalio.client import Client
 from api.app import create_app
 from api.service import ApiContext, client_address
 from eventstore.pool import create_pool
-from temaplan.settings import Settings
+from runtime.settings import Settings
 
 pytestmark = pytest.mark.servers
 

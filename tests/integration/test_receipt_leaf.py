@@ -7,16 +7,16 @@ import asyncpg
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from audit import checkpoints as cp
 from audit.checkpointer import Checkpointer
 from audit.proofs import check_inclusion, inclusion_document
+from client.plans import start_plan
+from client.simulation import PlanDriver, content_for
+from domain import checkpoints as cp
 from domain import commands as cmd
 from domain.gates import PlanStatus
 from domain.plan import PlanDefinition
 from domain.roles import Role
 from eventstore.log import MerkleLog
-from starter import start_plan
-from temaplan.simulation import PlanDriver, content_for
 from tests.integration.conftest import unique
 
 pytestmark = pytest.mark.servers

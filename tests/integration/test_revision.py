@@ -28,27 +28,24 @@ from activities.models import EnsureScheduleInput
 from activities.schedule_activities import ScheduleActivities
 from audit import verify_export
 from audit.commands import export, replay, show_state, verify
+from client.plans import start_plan
+from client.revision_simulation import revision_status_when, wait_for_revision
+from client.schedules import ScheduleRefused, act_on_schedule, describe_schedule
+from client.simulation import PlanDriver, send_hearing_responses
 from domain import revision_commands as rc
 from domain.commands import Receipt
 from domain.gates import PlanStatus
 from domain.hierarchy import Measure
+from domain.ids import revision_workflow_id, revision_year, schedule_id_for
 from domain.plan import PlanDefinition
+from domain.plan_state import PlanState
 from domain.revision_models import ChangeKind, MeasureChange, ScheduleAction
-from domain.state import PlanState, fold
+from domain.state import fold
 from eventstore import EventStore
-from starter import start_plan
 from temaplan.cli import main
-from temaplan.revision_simulation import revision_status_when, wait_for_revision
-from temaplan.schedules import ScheduleRefused, act_on_schedule, describe_schedule
-from temaplan.simulation import PlanDriver, send_hearing_responses
 from tests.integration.conftest import unique
-from worker import DEFAULT_REVISION_DATE
-from workflows.revision_models import (
-    RevisionStatus,
-    revision_workflow_id,
-    revision_year,
-    schedule_id_for,
-)
+from workflows.registry import DEFAULT_REVISION_DATE
+from workflows.revision_models import RevisionStatus
 
 pytestmark = pytest.mark.servers
 

@@ -17,9 +17,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.models import EnsureScheduleInput
 from activities.schedule_activities import ScheduleActivities
+from client.schedules import ScheduleView, has_ended
 from domain.plan import Period, PlanDefinition, RevisionDate
 from temaplan.schedule_cli import schedule_state
-from temaplan.schedules import ScheduleView, has_ended
 
 pytestmark = pytest.mark.servers
 RUNS = 20

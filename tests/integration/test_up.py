@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from client.simulation import content_for
 from domain.phases import Phase
 from domain.plan import PlanDefinition
-from temaplan.simulation import content_for
 from tests.integration.conftest import unique
 
 pytestmark = pytest.mark.servers

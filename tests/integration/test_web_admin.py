@@ -11,7 +11,7 @@ import pytest
 
 from api.service import ApiContext
 from domain.problems import DomainValidationError
-from temaplan.planfile import load_plan_file
+from runtime.planfile import load_plan_file
 from tests.integration.conftest import CHROMIUM, EXAMPLES, chromium_available
 from tests.integration.test_web_browser import ARGS, site  # noqa: F401 - the fixture
 

@@ -21,21 +21,21 @@ from temporalio.client import Client
 from api.app import create_app
 from api.revision_views import revision_view
 from api.service import ApiContext
+from client.plans import start_plan
+from client.simulation import PlanDriver
 from domain import revision_commands as rc
 from domain.commands import Receipt
 from domain.gates import PlanStatus
+from domain.ids import revision_workflow_id
 from domain.phases import Phase
 from domain.plan import PlanDefinition
 from eventstore import EventStore
-from starter import start_plan
-from temaplan.simulation import PlanDriver
 from tests.integration.conftest import (
     CHROMIUM,
     adopted_with_open_round,
     chromium_available,
     unique,
 )
-from workflows.revision_models import revision_workflow_id
 
 pytestmark = pytest.mark.servers
 

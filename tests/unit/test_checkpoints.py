@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from audit import checkpoints as cp
+from domain import checkpoints as cp
 
 ROOT = hashlib.sha256(b"root").digest()
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from temaplan.settings import Settings
+from runtime.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -122,7 +122,7 @@ def test_secrets_come_from_files_only() -> None:
 
 
 def test_the_one_shot_registers_every_search_attribute_the_workflows_use() -> None:
-    from workflows.search_attributes import ALL_KEYS
+    from domain.search_attributes import ALL_KEYS
 
     script = (ROOT / "deploy" / "temporal" / "register.sh").read_text(encoding="utf-8")
     for key in ALL_KEYS:

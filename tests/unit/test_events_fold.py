@@ -30,8 +30,9 @@ from domain.events import (
 from domain.hierarchy import PlanContent
 from domain.phases import Phase
 from domain.plan import PlanDefinition
+from domain.plan_state import PlanState
 from domain.roles import Role
-from domain.state import PlanState, fold
+from domain.state import fold
 
 T0 = datetime(2026, 2, 2, 9, 0, tzinfo=UTC)
 Contents = tuple[PlanContent, PlanContent]  # version 1 and the revised version 2

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from domain.hierarchy import Basis
 from domain.phases import Phase
-from domain.plan import PlanDefinition, PlanType
+from domain.plan import PlanDefinition
+from domain.plan_type import PlanType
 from domain.roles import Role
 from domain.rules import content_problems, roles_needed
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 import structlog
 
-from temaplan.logging import bind_context, clear_context, configure_logging
+from runtime.logging import bind_context, clear_context, configure_logging
 
 
 @pytest.fixture(autouse=True)

@@ -10,8 +10,8 @@ from domain.decisions import Refusal, RefusalCode, sign_off
 from domain.gates import Awaited, phase_steps
 from domain.phases import Phase
 from domain.plan import PlanDefinition
+from domain.plan_state import PlanState
 from domain.roles import Role
-from domain.state import PlanState
 
 
 def _refusal(state: PlanState) -> Refusal:
@@ -56,7 +56,7 @@ def _at_council(plan: PlanDefinition) -> PlanState:
     from datetime import UTC, datetime
 
     from domain.hierarchy import PlanContent
-    from domain.state import ContentVersion
+    from domain.plan_state import ContentVersion
 
     content = plan.proposals or PlanContent()
     version = ContentVersion(

@@ -16,9 +16,9 @@ from joserfc.jwk import KeySet, OctKey, RSAKey
 
 from api.oidc import LoginRefused, UnknownPerson, check_id_token, code_challenge, identify
 from domain.plan import PlanDefinition
-from domain.state import PlanState
-from temaplan.planfile import load_plan_file
-from temaplan.settings import Settings
+from domain.plan_state import PlanState
+from runtime.planfile import load_plan_file
+from runtime.settings import Settings
 
 ISSUER, CLIENT, NONCE = "https://login.bodo.kommune.no", "temaplan-web", "n-0123456789abcdefghij"
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -17,12 +17,13 @@ from domain import events as ev
 from domain import revision_commands as rc
 from domain import revision_decisions as rd
 from domain.decisions import Refusal
+from domain.ids import revision_year
 from domain.phases import Phase
 from domain.plan import PlanDefinition, RevisionDate
+from domain.plan_state import PlanState
 from domain.revision_models import ChangeKind, MeasureChange, ScheduleAction
 from domain.roles import Role
-from domain.state import PlanState, fold
-from workflows.revision_models import revision_year
+from domain.state import fold
 
 T0 = datetime(2027, 9, 1, 6, tzinfo=UTC)
 YEAR = 2027

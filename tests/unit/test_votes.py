@@ -27,9 +27,10 @@ from domain.gates import plan_status
 from domain.hierarchy import PlanContent
 from domain.phases import Phase
 from domain.plan import PlanDefinition, QuorumRule
+from domain.plan_state import PlanState
 from domain.planfile import parse_plan_data
 from domain.roles import Role
-from domain.state import PlanState, evolve, fold
+from domain.state import evolve, fold
 from domain.votes import MeetingReference, Vote, tally
 from tests.unit.conftest import Refuse
 

@@ -1,4 +1,4 @@
-"""worker._Runner: the sandboxed instance answers serialization and external-storage
+"""workflows.registry._Runner: the sandboxed instance answers serialization and external-storage
 context lookups directly, not through a snippet exec'd in the sandbox per payload."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from temporalio.bridge.proto.workflow_completion import WorkflowActivationComple
 from temporalio.converter import WorkflowSerializationContext
 from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails
 
-from worker import _Runner, _UpdatesLast, workflow_runner
 from workflows.plan_workflow import PlanWorkflow
+from workflows.registry import _Runner, _UpdatesLast, workflow_runner
 
 
 async def test_the_plan_workflow_runner_answers_contexts_directly(

@@ -13,9 +13,10 @@ from temporalio.service import RPCError
 from domain import revision_commands as rc
 from domain.commands import Receipt
 from domain.hierarchy import PlanContent
+from domain.ids import revision_workflow_id
 from domain.plan import PlanDefinition
 from domain.roles import Role
-from workflows.revision_models import RevisionResult, RevisionStatus, revision_workflow_id
+from workflows.revision_models import RevisionResult, RevisionStatus
 
 
 async def wait_for_revision(

@@ -12,7 +12,7 @@ import structlog
 
 from eventstore.migrate import migrate
 from eventstore.pool import create_pool, with_database
-from temaplan.settings import Settings
+from runtime.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -44,7 +44,7 @@ async def database_url(settings: Settings, *, as_application: bool = False) -> A
     if settings.database_url:
         yield settings.database_url
         return
-    from temaplan.db_roles import as_role, least_privilege
+    from runtime.db_roles import as_role, least_privilege
 
     directory = (settings.data_dir / "postgres").resolve()
     uri, server = await asyncio.to_thread(_start_embedded, directory)

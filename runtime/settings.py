@@ -178,6 +178,57 @@ class Settings(BaseSettings):
         "person an administrator or an auditor",
     )
 
+    # Notifications by e-mail: the relay sends the outbox over SMTP (README, "E-mail").
+    smtp_host: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TEMAPLAN_SMTP_HOST"),
+        description="the mail server; unset: nothing is mailed, the web inbox still shows it",
+    )
+    smtp_port: int = Field(
+        default=587, ge=1, le=65535, validation_alias=AliasChoices("TEMAPLAN_SMTP_PORT")
+    )
+    smtp_starttls: bool = Field(
+        default=True,
+        validation_alias=AliasChoices("TEMAPLAN_SMTP_STARTTLS"),
+        description="require STARTTLS before logging in and sending (off only for a local relay)",
+    )
+    smtp_username: str | None = Field(
+        default=None, validation_alias=AliasChoices("TEMAPLAN_SMTP_USERNAME")
+    )
+    smtp_password: str | None = Field(
+        default=None, validation_alias=AliasChoices("TEMAPLAN_SMTP_PASSWORD"), repr=False
+    )
+    smtp_password_file: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TEMAPLAN_SMTP_PASSWORD_FILE"),
+        description="a file (compose secret) holding TEMAPLAN_SMTP_PASSWORD",
+    )
+    smtp_from: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TEMAPLAN_SMTP_FROM"),
+        description="the sender of the notifications; unset: temaplan <noreply@PUBLIC_URL's host>",
+    )
+    smtp_max_attempts: int = Field(
+        default=12,
+        ge=1,
+        le=100,
+        validation_alias=AliasChoices("TEMAPLAN_SMTP_MAX_ATTEMPTS"),
+        description="attempts per notification (back-off 30 s doubling to 1 h) before failed",
+    )
+    public_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TEMAPLAN_PUBLIC_URL"),
+        description="the web page's address as people reach it, for links in e-mails; "
+        "unset: http://TEMAPLAN_API_HOST:TEMAPLAN_API_PORT",
+    )
+
+    def web_url(self) -> str:
+        return (self.public_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
+
+    def mail_sender(self) -> str:
+        host = urlsplit(self.web_url()).hostname or "localhost"
+        return self.smtp_from or f"temaplan <noreply@{host}>"
+
     def oidc_secret(self) -> str | None:
         if self.oidc_client_secret_file is not None:
             return self.oidc_client_secret_file.read_text("utf-8").strip()
@@ -195,6 +246,9 @@ class Settings(BaseSettings):
         if self.temporal_api_key_file is not None:
             key = _secret(self.temporal_api_key_file, "TEMPORAL_API_KEY_FILE")
             object.__setattr__(self, "temporal_api_key", key)
+        if self.smtp_password_file is not None:
+            password = _secret(self.smtp_password_file, "TEMAPLAN_SMTP_PASSWORD_FILE")
+            object.__setattr__(self, "smtp_password", password)
         return self
 
     front_door_key_file: Path | None = Field(
@@ -260,6 +314,12 @@ class Settings(BaseSettings):
         "oidc_municipality_claim",
         "front_door_key_file",
         "front_door_key",
+        "smtp_host",
+        "smtp_username",
+        "smtp_password",
+        "smtp_password_file",
+        "smtp_from",
+        "public_url",
         mode="before",
     )
     @classmethod

@@ -1,9 +1,11 @@
 """Which front-door keys a worker accepts, and whether it refuses unattested decisions.
 
-Set once when the worker is built (worker.build_worker, from TEMAPLAN_FRONT_DOOR_VKEYS
+Set once when the worker is built (workflows.registry.build_worker, from TEMAPLAN_FRONT_DOOR_VKEYS
 and TEMAPLAN_REQUIRE_ATTESTATION) and keyed by task queue, so that workers of different
-deployments in one process (tests) keep their own. The workflow reads it only in update
-validators: validators run for new requests and never on replay, so a history replays
+deployments in one process (tests) keep their own. Workflows read it only in update
+validators, and a scheduler's action through an activity
+(activities/schedule_activities.py), whose answer is in its history: validators run for
+new requests and never on replay, so a history replays
 the same whatever keys the replaying worker holds, and rotating the key changes no
 recorded command. The update handlers record the attestation as it was sent and
 validated; they never read this.
@@ -20,14 +22,17 @@ from datetime import datetime
 from pydantic import BaseModel
 from temporalio.exceptions import ApplicationError
 
-from audit.checkpoints import ED25519, VerifierKey
 from domain.attestation import Attestation, claims
+from domain.checkpoints import ED25519, VerifierKey
 from domain.decisions import NewId
-from domain.events import EventBase
-from domain.state import PlanState
+from domain.events import Event
+from domain.plan_state import PlanState
+
+# What a scheduler's action is attested as (its command names the action itself).
+SCHEDULE_ACTION = "schedule_action"
 
 # As workflows/deciding.py's Decide, without importing the workflow side here.
-Decide = Callable[[PlanState, datetime, NewId], list[EventBase]]
+Decide = Callable[[PlanState, datetime, NewId], list[Event]]
 
 
 @dataclass(frozen=True)
@@ -73,7 +78,8 @@ def check(policy: AttestationPolicy, update: str, plan_id: str, command: BaseMod
         if policy.require:
             raise ApplicationError(
                 "this deployment records only attested decisions: send it through the "
-                "temaplan API or web page with your own login or token",
+                "temaplan API or web page with your own login or token (a scheduler "
+                "also `temaplan schedule ... --token`)",
                 type="Unattested",
                 non_retryable=True,
             )
@@ -108,7 +114,7 @@ def attested(decide: Decide, attestation: Attestation | None) -> Decide:
     if attestation is None:
         return decide
 
-    def with_attestation(state: PlanState, at: datetime, ids: NewId) -> list[EventBase]:
+    def with_attestation(state: PlanState, at: datetime, ids: NewId) -> list[Event]:
         return [
             event.model_copy(update={"attestation": attestation})
             if event.actor_id == attestation.actor_id

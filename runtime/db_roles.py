@@ -13,7 +13,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import asyncpg
 
 from eventstore.pool import with_database
-from temaplan.pgtools import program_for, server_major
+from runtime.pgtools import program_for, server_major
 
 
 @dataclass(frozen=True)

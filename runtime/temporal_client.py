@@ -15,7 +15,7 @@ from temporalio.runtime import (
     TelemetryFilter,
 )
 
-from temaplan.settings import Settings
+from runtime.settings import Settings
 
 _runtime: Runtime | None = None
 

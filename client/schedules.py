@@ -19,15 +19,11 @@ from temporalio.service import RPCError, RPCStatusCode
 from domain import revision_decisions as rd
 from domain.commands import Receipt
 from domain.decisions import Refusal
+from domain.ids import schedule_action_workflow_id, schedule_id_for
 from domain.revision_commands import ScheduleCommand
 from domain.state import fold
 from eventstore import EventStore
-from workflows.revision_models import (
-    ScheduleActionRequest,
-    ScheduleActionResult,
-    schedule_action_workflow_id,
-    schedule_id_for,
-)
+from workflows.revision_models import ScheduleActionRequest, ScheduleActionResult
 from workflows.schedule_action_workflow import ScheduleActionWorkflow
 
 SCHEDULE_PREFIX = "revision-"

@@ -1,0 +1,109 @@
+"""Every label people read, in one place: bokmål (the default) and English.
+
+The sources are gettext .po files under ``locale/``, read by Babel and compiled in memory
+the first time a language is used, so there is no compiled file that could go stale
+beside its source. The documents, the audit report, the CLI's human output and (through
+:func:`role_name` and :func:`t`) the web page take their words from here.
+
+Keys are dotted names (``event.plan_created``, ``role.finance_office``, ``report.facts``);
+values may hold ``{placeholders}`` filled by :func:`t`. A key missing from a language is
+an error, never a silent fallback to the key or to the other language.
+"""
+
+from __future__ import annotations
+
+import gettext
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+from typing import Literal, get_args
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+Language = Literal["nb", "en"]
+LANGUAGES: tuple[Language, ...] = get_args(Language)
+DEFAULT_LANGUAGE: Language = "nb"
+DOMAIN = "temaplan"
+LOCALE_DIR = Path(__file__).parent / "locale"
+
+
+class MissingLabelError(KeyError):
+    """A key that the catalogue of a language does not hold."""
+
+
+def po_path(language: Language) -> Path:
+    return LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def check_language(language: str) -> Language:
+    if language not in LANGUAGES:
+        raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {language!r}")
+    return language
+
+
+@cache
+def translations(language: Language) -> gettext.GNUTranslations:
+    """The language's gettext translations, compiled from its .po source."""
+    with po_path(check_language(language)).open("rb") as source:
+        catalog = read_po(source, locale=language, domain=DOMAIN)
+    compiled = BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return gettext.GNUTranslations(compiled)
+
+
+@cache
+def labels(language: Language) -> dict[str, str]:
+    """Every key of the language with its text, in the order of the source."""
+    with po_path(check_language(language)).open("rb") as source:
+        catalog = read_po(source, locale=language, domain=DOMAIN)
+    return {str(m.id): str(m.string) for m in catalog if m.id}
+
+
+def t(key: str, language: Language = DEFAULT_LANGUAGE, /, **values: object) -> str:
+    """The label ``key`` in ``language``, its placeholders filled with ``values``."""
+    text = translations(language).gettext(key)
+    if text == key and key not in labels(language):
+        raise MissingLabelError(f"no label {key!r} in the {language} catalogue")
+    return text.format(**values) if values else text
+
+
+def has(key: str, language: Language = DEFAULT_LANGUAGE) -> bool:
+    return key in labels(language)
+
+
+def _named(group: str, value: str, language: Language) -> str:
+    """A value's name in its group, or the value itself for one the catalogue does not
+    know (a new role or type must not break a page; the language test catches it)."""
+    key = f"{group}.{value}"
+    return t(key, language) if has(key, language) else value
+
+
+def role_name(role: str, language: Language = DEFAULT_LANGUAGE) -> str:
+    """One translation of each role and body, for the page, the documents and the CLI."""
+    return _named("role", role, language)
+
+
+def event_name(event_type: str, language: Language = DEFAULT_LANGUAGE) -> str:
+    return _named("event", event_type, language)
+
+
+def phase_name(phase: str | None, language: Language = DEFAULT_LANGUAGE) -> str:
+    return _named("phase", phase, language) if phase else ""
+
+
+def status_name(status: str, language: Language = DEFAULT_LANGUAGE) -> str:
+    return _named("status", status, language)
+
+
+def schedule_action_name(action: str, language: Language = DEFAULT_LANGUAGE) -> str:
+    return _named("schedule_action", action, language)
+
+
+def revision_outcome_name(outcome: str, language: Language = DEFAULT_LANGUAGE) -> str:
+    return _named("revision_outcome", outcome, language)
+
+
+def actor_kind_name(kind: str, language: Language = DEFAULT_LANGUAGE) -> str:
+    return _named("actor_kind", kind, language)

@@ -1,0 +1,261 @@
+"""The fold of the events after adoption: the revision schedule and the yearly rounds
+(rullering). ``domain.state.evolve`` hands these events here.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from domain.events import (
+    ContentRevised,
+    Event,
+    GoalIndicatorReported,
+    MeasureChangesProposed,
+    MeasureChangesRejected,
+    MeasureChangesSignedOff,
+    MeasureReported,
+    ReportingRoundClosed,
+    ReportingRoundOpened,
+    ReportReminderRecorded,
+    RevisionConcluded,
+    RevisionReminderSent,
+    RevisionScheduleChanged,
+    RevisionScheduleCreated,
+    ScorecardRecorded,
+)
+from domain.phases import Phase
+from domain.plan_state import (
+    ChangeProposal,
+    ContentVersion,
+    GoalIndicatorState,
+    MeasureReportState,
+    PlanState,
+    RevisionRound,
+    ScheduleState,
+    SignOff,
+    _decision,
+)
+from domain.revision_models import ScheduleAction
+
+
+def _added_to_round(state: PlanState, year: int, field: str, item: object) -> dict[str, object]:
+    """``item`` appended to one of the year's round's tuples."""
+    current = state.revision(year)
+    assert current is not None
+    return _with_round(state, year, **{field: (*getattr(current, field), item)})
+
+
+def _with_round(state: PlanState, year: int, **changes: object) -> dict[str, object]:
+    rounds = tuple(r.model_copy(update=changes) if r.year == year else r for r in state.revisions)
+    return {"revisions": rounds}
+
+
+def _evolve_revision(  # noqa: PLR0911, PLR0912
+    state: PlanState, event: Event, base: dict[str, object]
+) -> PlanState:
+    """The events after adoption: the revision schedule and the yearly rounds."""
+    decisions = (*state.decisions, _decision(event, None))
+    match event:
+        case RevisionScheduleCreated():
+            schedule = ScheduleState(
+                schedule_id=event.schedule_id,
+                month=event.month,
+                day=event.day,
+                hour=event.hour,
+                time_zone=event.time_zone,
+                end_at=event.end_at,
+                changed_by=event.actor_id,
+                changed_at=event.occurred_at,
+            )
+            return state.model_copy(update={**base, "schedule": schedule, "decisions": decisions})
+        case RevisionScheduleChanged():
+            current = state.schedule
+            if current is not None and event.action in (
+                ScheduleAction.PAUSE,
+                ScheduleAction.UNPAUSE,
+            ):
+                paused = event.action is ScheduleAction.PAUSE
+                current = current.model_copy(
+                    update={
+                        "paused": paused,
+                        "pause_reason": event.reason if paused else "",
+                        "changed_by": event.actor_id,
+                        "changed_at": event.occurred_at,
+                    }
+                )
+            outcome = f"{event.action.value} failed" if event.failed else event.action.value
+            decision = _decision(event, None, outcome=outcome, reason=event.failed or event.reason)
+            return state.model_copy(
+                update={
+                    **base,
+                    "schedule": current,
+                    "decisions": (*state.decisions, decision),
+                }
+            )
+        case RevisionReminderSent():
+            revision = RevisionRound(
+                year=event.year, workflow_id=event.workflow_id, scheduled_at=event.scheduled_at
+            )
+            return state.model_copy(
+                update={
+                    **base,
+                    "revisions": (*state.revisions, revision),
+                    "decisions": decisions,
+                }
+            )
+        case ReportingRoundOpened():
+            return state.model_copy(
+                update={
+                    **base,
+                    **_with_round(
+                        state,
+                        event.year,
+                        content_version=event.content_version,
+                        measure_ids=event.measure_ids,
+                        deadline=event.deadline,
+                        round_open=True,
+                    ),
+                    "decisions": decisions,
+                }
+            )
+        case MeasureReported():
+            report = MeasureReportState(
+                measure_id=event.measure_id,
+                status=event.status,
+                comment=event.comment,
+                indicator_value=event.indicator_value,
+                actor_id=event.actor_id,
+                at=event.occurred_at,
+                version=state.events_folded + 1,
+            )
+            decision = _decision(event, None, outcome=event.status.value, reason=event.comment)
+            return state.model_copy(
+                update={
+                    **base,
+                    **_added_to_round(state, event.year, "reports", report),
+                    "decisions": (*state.decisions, decision),
+                }
+            )
+        case GoalIndicatorReported():
+            value = GoalIndicatorState(
+                goal_id=event.goal_id,
+                value=event.value,
+                actor_id=event.actor_id,
+                at=event.occurred_at,
+            )
+            return state.model_copy(
+                update={
+                    **base,
+                    **_added_to_round(state, event.year, "goal_indicators", value),
+                    "decisions": decisions,
+                }
+            )
+        case ReportingRoundClosed():
+            return state.model_copy(
+                update={
+                    **base,
+                    **_with_round(state, event.year, round_open=False, unreported=event.unreported),
+                    "decisions": decisions,
+                }
+            )
+        case ReportReminderRecorded():
+            return state.model_copy(
+                update={
+                    **base,
+                    **_with_round(state, event.year, reminded=event.measure_ids),
+                    "decisions": decisions,
+                }
+            )
+        case ScorecardRecorded():
+            return state.model_copy(
+                update={
+                    **base,
+                    **_with_round(state, event.year, scorecard=event.scorecard),
+                    "decisions": decisions,
+                }
+            )
+        case MeasureChangesProposed():
+            proposal = ChangeProposal(
+                content_version=event.content_version,
+                content_hash=event.content_hash,
+                changes=event.changes,
+                proposed_by=event.actor_id,
+                at=event.occurred_at,
+            )
+            version = ContentVersion(
+                version=event.content_version,
+                phase=Phase.MEASURES,
+                content_hash=event.content_hash,
+                content=event.content,
+                submitted_by=event.actor_id,
+                submitted_at=event.occurred_at,
+            )
+            decision = _decision(event, None, content_version=event.content_version)
+            return state.model_copy(
+                update={
+                    **base,
+                    "content_versions": (*state.content_versions, version),
+                    **_added_to_round(state, event.year, "proposals", proposal),
+                    "decisions": (*state.decisions, decision),
+                }
+            )
+        case MeasureChangesSignedOff():
+            sign_off = SignOff(
+                step_key=f"revision.{event.year}.quality_assurance",
+                content_version=event.content_version,
+                actor_id=event.actor_id,
+                body=event.actor_role,
+                at=event.occurred_at,
+            )
+            decision = _decision(event, None, content_version=event.content_version)
+            return state.model_copy(
+                update={
+                    **base,
+                    **_added_to_round(state, event.year, "sign_offs", sign_off),
+                    "decisions": (*state.decisions, decision),
+                }
+            )
+        case MeasureChangesRejected():
+            decision = _decision(
+                event, None, content_version=event.content_version, reason=event.reason
+            )
+            return state.model_copy(
+                update={
+                    **base,
+                    **_last_proposal_decided(state, event.year, "rejected", event.reason),
+                    "decisions": (*state.decisions, decision),
+                }
+            )
+        case ContentRevised():
+            decision = _decision(event, None, content_version=event.content_version)
+            return state.model_copy(
+                update={
+                    **base,
+                    "in_force_version": event.content_version,
+                    "in_force_hash": event.content_hash,
+                    **_last_proposal_decided(state, event.year, "approved", ""),
+                    "decisions": (*state.decisions, decision),
+                }
+            )
+        case RevisionConcluded():
+            decision = _decision(
+                event, None, content_version=event.content_version, outcome=event.outcome
+            )
+            return state.model_copy(
+                update={
+                    **base,
+                    **_with_round(state, event.year, outcome=event.outcome),
+                    "decisions": (*state.decisions, decision),
+                }
+            )
+    raise TypeError(f"no fold rule for {type(event).__name__}")  # pragma: no cover
+
+
+def _last_proposal_decided(
+    state: PlanState, year: int, status: Literal["approved", "rejected"], reason: str
+) -> dict[str, object]:
+    current = state.revision(year)
+    assert current is not None
+    *earlier, last = current.proposals
+    decided = last.model_copy(update={"status": status, "reason": reason})
+    return _with_round(state, year, proposals=(*earlier, decided))

@@ -1,0 +1,215 @@
+"""Every document, and the CLI's history, in one language only: the bokmål ones carry no
+English event name or status word, the English ones no Norwegian label
+(tests/language_words.py holds the words)."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from html.parser import HTMLParser
+from typing import Any
+
+import asyncpg
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from activities.documents import adopted_page
+from activities.rendering import render_html, render_markdown
+from activities.scorecard_rendering import render_scorecard_html, render_scorecard_markdown
+from audit import commands
+from audit import history as hist
+from audit.history import HistoryFilter
+from audit.report import render_report
+from catalogue import Language
+from client.plans import start_plan
+from client.simulation import PlanDriver, send_hearing_responses
+from domain.plan import PlanDefinition
+from domain.revision_models import GoalProgress, IndicatorLine, ProgressLine, Scorecard
+from domain.state import fold
+from eventstore import EventStore
+from tests.integration.conftest import unique
+from tests.language_words import ENGLISH_IN_BOKMAL, NORWEGIAN_IN_ENGLISH
+
+pytestmark = pytest.mark.servers
+GENERATED_AT = datetime(2026, 12, 4, 14, 55, tzinfo=UTC)
+
+
+class _Visible(HTMLParser):
+    """The text a reader sees: no style sheet, no ids (code, the actor's id)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._hidden: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in {"style", "code"} or dict(attrs).get("class") == "actor":
+            self._hidden.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._hidden and self._hidden[-1] == tag:
+            self._hidden.pop()
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self.parts.append(data)
+
+
+def visible(html: str) -> str:
+    parser = _Visible()
+    parser.feed(html)
+    parser.close()
+    return "\n".join(parser.parts)
+
+
+# Fields whose values are people's own words, however short ("utført" as a note).
+FREE_TEXT = frozenset(
+    {"note", "comment", "text", "reason", "summary", "name", "organisation", "form"}
+)
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key in FREE_TEXT and isinstance(item, str):
+                yield f" {item} "  # kept whole below, whatever its length
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+
+
+def without_record_text(text: str, record_texts: list[str]) -> str:
+    """The document's own words: free text from the record (anything with a space in it:
+    titles, names, comments) taken out, longest first. Single words from the record, such
+    as an outcome or a status, stay in: those are what must be translated."""
+    for value in record_texts:
+        text = (
+            text.replace(value.strip(), " ") if value.startswith(" ") else text.replace(value, " ")
+        )
+    return text
+
+
+def leaks(text: str, words: tuple[str, ...]) -> list[str]:
+    return [w for w in words if re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", text)]
+
+
+def scorecard() -> Scorecard:
+    return Scorecard(
+        year=2027,
+        content_version=4,
+        content_hash="ab" * 32,
+        done=1,
+        total=2,
+        goals=(
+            GoalProgress(
+                id="mal-1",
+                title="Boliger for alle",
+                done=1,
+                total=2,
+                target_area="Generell boligutvikling",
+                strategies=(ProgressLine(id="str-1.1", title="Tomter", done=1, total=2),),
+            ),
+        ),
+        indicators=(
+            IndicatorLine(
+                level="goal",
+                item_id="mal-1",
+                name="Regulert areal",
+                unit="dekar",
+                baseline=Decimal("12.5"),
+                target=Decimal("50"),
+                current=None,
+            ),
+        ),
+        unreported=("tiltak-1.2.1",),
+    )
+
+
+async def test_every_document_speaks_one_language(
+    temporal_env: WorkflowEnvironment,
+    pool: asyncpg.Pool,
+    task_queue: str,
+    bodo: PlanDefinition,
+) -> None:
+    definition = unique(bodo)
+    with temporal_env.with_time_skipping_disabled():
+        handle = await start_plan(temporal_env.client, definition, task_queue)
+    driver = PlanDriver(handle, definition)
+
+    async def hearing(_status: object) -> None:
+        await send_hearing_responses(driver, 2)
+        await temporal_env.fast_forward(driver.handle, timedelta(weeks=6, minutes=5))
+
+    assert (await driver.run_to_adoption(hearing)).status == "adopted"
+    store = EventStore(pool)
+    stored = await store.read(definition.plan_id)
+    state = fold([e.to_domain() for e in stored])
+    record_texts = sorted(
+        {
+            s
+            for s in (
+                *_strings(definition.model_dump(mode="json")),
+                *_strings([e.data for e in stored]),
+            )
+            if " " in s
+        },
+        key=len,
+        reverse=True,
+    )
+    content = definition.proposals
+    assert content is not None
+    args = (definition, content, 2, content.content_hash())
+
+    async def documents(language: Language) -> dict[str, str]:
+        table = io.StringIO()
+        where = HistoryFilter()
+        assert (
+            await commands.show_history(
+                store, definition.plan_id, where, False, table, language=language
+            )
+            == 0
+        )
+        cli = table.getvalue()
+        if language == "en":
+            # The English table keeps the record's own words in its last column.
+            cut = hist.HEADER.index("decision")
+            cli = "\n".join(line[:cut] for line in cli.splitlines())
+        return {
+            "audit report": visible(
+                render_report(stored, language=language, generated_at=GENERATED_AT)
+            ),
+            "draft (HTML)": visible(render_html(*args, language=language)),
+            "draft (Markdown)": render_markdown(*args, language=language),
+            "adopted plan": visible(adopted_page(state, language)),
+            "scorecard (HTML)": visible(
+                render_scorecard_html(definition, scorecard(), language=language)
+            ),
+            "scorecard (Markdown)": render_scorecard_markdown(
+                definition, scorecard(), language=language
+            ),
+            "audit history (CLI)": cli,
+        }
+
+    checked: dict[str, list[str]] = {}
+    for language, words in (("nb", ENGLISH_IN_BOKMAL), ("en", NORWEGIAN_IN_ENGLISH)):
+        for name, text in (await documents(language)).items():  # type: ignore[arg-type]
+            own = without_record_text(text, record_texts)
+            assert len(own) > 200, (language, name)
+            found = leaks(own, words)
+            assert not found, f"{name} in {language} has {found}"
+            checked.setdefault(language, []).append(name)
+    assert checked["nb"] == checked["en"]
+    assert len(checked["nb"]) == 7
+
+
+def test_the_check_finds_a_leak() -> None:
+    assert leaks("Hendelse: sign_off_given (done)", ENGLISH_IN_BOKMAL) == ["sign_off_given", "done"]
+    assert leaks("Status: Vedtatt 4. desember", NORWEGIAN_IN_ENGLISH) == ["Vedtatt", "desember"]
+    assert leaks("Godkjent: steg", ENGLISH_IN_BOKMAL) == []
+    assert without_record_text("Plan for Kari Nilsen", ["Kari Nilsen"]) == "Plan for  "
