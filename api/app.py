@@ -28,6 +28,9 @@ from api import (
     routes_revisions,
     routes_schedules,
     web,
+    web_actions,
+    web_audit,
+    web_plans,
 )
 from api.errors import ApiError
 from api.service import ApiContext
@@ -198,6 +201,10 @@ def create_app(
     app.include_router(routes_log.router)
     app.include_router(routes_schedules.router)
     app.include_router(routes_revisions.router)
+    # Before the page's routes: /plans/new is not a plan's page.
+    app.include_router(web_plans.router)
+    app.include_router(web_audit.router)
+    app.include_router(web_actions.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(packages=[("api", "static")]), name="static")
     try:

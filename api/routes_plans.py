@@ -89,6 +89,16 @@ async def create_plan(request: Request, ctx: Context, me: Me) -> PlanSummary:
         definition = parse_plan_text(text, "request body", "json")
     except DomainValidationError as exc:
         raise ApiError(422, "ValidationError", exc.render(), list(exc.problems)) from None
+    return await start_definition(ctx, me, definition)
+
+
+async def start_definition(
+    ctx: ApiContext, me: Principal, definition: PlanDefinition
+) -> PlanSummary:
+    """Starts a checked plan definition as the administrator; the API's endpoint and the
+    web page's upload both start plans here, with the same refusals."""
+    if not me.is_admin:
+        raise not_allowed("only administrators start plans (a token issued with --admin)")
     number = definition.municipality.number
     if not me.belongs_to(number):
         raise not_allowed(
@@ -230,7 +240,13 @@ async def submit_content(
 async def sign_off(
     plan_id: PlanId, body: rq.SignOffRequest, ctx: Context, me: Actor
 ) -> cmd.Receipt:
-    command = cmd.SignOff(
+    return await _act(ctx, me, plan_id, "sign_off", sign_off_command(me, body))
+
+
+def sign_off_command(me: Principal, body: rq.SignOffRequest) -> cmd.SignOff:
+    """The one mapping of a sign-off request to the workflow's command, for the API and
+    the web page's form alike, always as the signed-in person."""
+    return cmd.SignOff(
         actor_id=me.person_id,
         authenticated_by=me.authenticated_by,
         step_key=body.step_key,
@@ -241,7 +257,6 @@ async def sign_off(
         role=body.role,
         anchoring_form=body.anchoring_form,
     )
-    return await _act(ctx, me, plan_id, "sign_off", command)
 
 
 @router.post("/plans/{plan_id}/draft-steps", tags=["stakeholders"], summary="complete a draft step")

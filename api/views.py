@@ -234,3 +234,11 @@ class HearingReceipt(_View):
     # The same request sent again (its Idempotency-Key, or the same response without
     # one): this is the original receipt, and nothing new was recorded.
     duplicate: bool = False
+
+
+def people_names(state: PlanState) -> dict[str, tuple[str, tuple[Role, ...]]]:
+    """Each participant's name and roles from the plan file, by id: the page shows people
+    by name; the id stays for auditors."""
+    if state.definition is None:
+        return {}
+    return {p.id: (p.name, tuple(p.roles)) for p in state.definition.participants}

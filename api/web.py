@@ -25,25 +25,31 @@ from pydantic import ValidationError
 
 from activities.scorecard_rendering import progress_svg
 from api import requests as rq
+from api import routes_plans, routes_revisions
 from api.errors import ApiError, not_allowed
-from api.i18n import LANGUAGES, Language, role_name, translator
+from api.i18n import LANGUAGES, Language, event_name, refusal_text, role_name, translator
 from api.oidc import LoginRefused, UnknownPerson, identify
 from api.revision_views import revision_view
 from api.routes_plans import my_pending_decisions
 from api.routes_public import client_address, hearing_view, on_hearing, respond
-from api.routes_revisions import ReportRequest, ReviewRequest, act, as_text, find_revision
-from api.service import ApiContext, may_read, require_actor, require_reader, roles_of
+from api.routes_revisions import ReportRequest, ReviewRequest, find_revision
+from api.service import (
+    ApiContext,
+    may_read,
+    require_actor,
+    require_auditor,
+    require_reader,
+    roles_of,
+)
 from api.tokens import Principal
-from api.views import content_view, pending_for, summary, timeline
-from audit import history as hist
+from api.views import content_view, pending_for, people_names, summary, timeline
 from domain import commands as cmd
-from domain import revision_commands as rc
 from domain.gates import current_step, plan_status
 from domain.phases import Phase, StepKind
 from domain.plan_state import PlanState
 from domain.problems import problems_from_pydantic
 from domain.roles import Role
-from eventstore import EventStore
+from eventstore import EventStore, StoredEvent
 from eventstore.oidc_sessions import OidcSession, OidcSessions, PendingLogin
 from runtime.formatting import OSLO
 from runtime.logging import bind_context
@@ -67,14 +73,35 @@ def _oslo_time(moment: datetime | None) -> str:
     return moment.astimezone(OSLO).strftime("%d.%m.%Y %H:%M") if moment else "–"
 
 
-def _number(value: Decimal | None) -> str:
+def _number(value: Decimal | None, lang: Language = "nb") -> str:
     if value is None:
         return "–"
-    return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+    text = format(value.normalize(), "f") if value == value.to_integral() else str(value)
+    # Bokmål writes the decimal comma: 16,4.
+    return text.replace(".", ",") if lang == "nb" else text
 
 
 _templates.filters["oslo"] = _oslo_time
-_templates.filters["number"] = _number
+_templates.filters["number"] = jinja2.pass_context(
+    lambda context, value: _number(value, context.get("lang", "nb"))
+)
+
+Names = dict[str, tuple[str, tuple[Role, ...]]]
+
+
+def _who(lang: Language, names: Names) -> Any:
+    """A person as the page shows them: name and role(s); the id when the plan file does
+    not name them (the public, the system)."""
+
+    def who(person_id: str, role: str | None = None) -> str:
+        found = names.get(person_id)
+        if found is None:
+            return person_id if role is None else f"{person_id} ({role_name(lang, role)})"
+        name, roles = found
+        shown = [role] if role else [str(r) for r in roles]
+        return f"{name} ({', '.join(role_name(lang, r) for r in shown)})" if shown else name
+
+    return who
 
 
 def _ctx(request: Request) -> ApiContext:
@@ -91,6 +118,20 @@ def csrf_token(session_key: str) -> str:
     return hashlib.sha256(f"csrf:{session_key}".encode()).hexdigest()[:40]
 
 
+def _own_name(request: Request, principal: Principal | None, names: Names) -> str:
+    """The signed-in person's name from a plan file: the page's own plan, else any plan
+    the server has read (the reader keeps them); the id when no plan names them."""
+    if principal is None:
+        return ""
+    if principal.person_id in names:
+        return names[principal.person_id][0]
+    for state in list(_ctx(request).plans._states.values()):
+        person = state.definition.participant(principal.person_id) if state.definition else None
+        if person is not None:
+            return str(person.name)
+    return principal.person_id
+
+
 def render(
     request: Request,
     template: str,
@@ -100,11 +141,16 @@ def render(
 ) -> HTMLResponse:
     lang = language(request)
     session_key = request.cookies.get(SESSION_COOKIE, "")
+    names: Names = values.pop("names", {})
     page = _templates.get_template(template).render(
         t=translator(lang),
         lang=lang,
         other_lang="en" if lang == "nb" else "nb",
         role_name=lambda role: role_name(lang, str(role)),
+        event_name=lambda event_type: event_name(lang, event_type),
+        who=_who(lang, names),
+        name_of=lambda person_id: names[person_id][0] if person_id in names else person_id,
+        me_name=_own_name(request, principal, names),
         path=request.url.path,
         me=principal,
         csrf=csrf_token(session_key) if principal else "",
@@ -119,7 +165,8 @@ def render(
 def error_page(request: Request, error: ApiError) -> Response:
     if error.status == 401:
         return RedirectResponse("/login", status_code=303)
-    return render(request, "error.html", status_code=error.status, error=error)
+    said = refusal_text(language(request), error.code, error.message)
+    return render(request, "error.html", status_code=error.status, error=error, said=said)
 
 
 async def _principal(request: Request) -> Principal | None:
@@ -162,6 +209,12 @@ async def _form(request: Request, principal: Principal) -> dict[str, str]:
     if not hmac.compare_digest(fields.pop("csrf", ""), expected):
         raise not_allowed("the form has expired; open the page again and resend it")
     return fields
+
+
+def _problems(error: ApiError | None) -> list[tuple[str, str]]:
+    """Each problem as (field, what is wrong); the page marks the detail as English
+    where it is, rather than hide it from the person who must fix it."""
+    return [(p.path, p.message) for p in error.problems] if error else []
 
 
 def _invalid(error: ValidationError) -> ApiError:
@@ -388,34 +441,115 @@ async def oidc_callback(request: Request) -> Response:
 async def inbox(request: Request) -> Response:
     me = await _signed_in(request)
     states = [s for s in await _ctx(request).plans.states() if may_read(me, s)]
-    plans = [summary(state, roles_of(me, state)) for state in states]
+    plans = [plan_row(state, me) for state in states]
     pending = my_pending_decisions(me, states)
     return render(request, "inbox.html", principal=me, pending=pending, plans=plans)
+
+
+def phase_deadline(state: PlanState) -> datetime | None:
+    """The deadline of the phase the plan is in: the round's in a comment round, the
+    hearing's in the hearing, none otherwise (the hearing's date is history in adoption)."""
+    status = plan_status(state)
+    if status.step_kind is StepKind.COMMENT_ROUND:
+        return status.comment_round_deadline
+    if status.phase is Phase.HEARING:
+        return status.hearing_deadline
+    return None
+
+
+def plan_row(state: PlanState, me: Principal) -> dict[str, Any]:
+    status = plan_status(state)
+    names = people_names(state)
+    awaited = [
+        (names[p][0] if p in names else p, str(a.role)) for a in status.awaited for p in a.people
+    ]
+    return {
+        "summary": summary(state, roles_of(me, state)),
+        "deadline": phase_deadline(state),
+        "awaited": awaited,
+        "awaits_me": any(me.person_id in a.people for a in status.awaited),
+    }
+
+
+def event_detail(t: dict[str, str], event: StoredEvent) -> str:
+    """What an event says, in the page's words: the phase, the choice, the report, or
+    the person's own text."""
+    data = event.data
+    if event.type == "phase_started":
+        return t.get(f"phase_{data.get('phase')}", "")
+    if event.type in ("vote_cast", "hearing_decided", "council_decided"):
+        parts = [t.get(f"choice_{data.get('outcome')}", "")]
+        if data.get("return_to"):
+            parts.append(f"→ {t.get('phase_' + str(data['return_to']), '')}")
+        if data.get("reason"):
+            parts.append(f"– {data['reason']}")
+        return " ".join(p for p in parts if p)
+    if event.type == "measure_reported":
+        status = t.get(f"report_{data.get('status')}", "")
+        return f"{data.get('measure_id')}: {status} {data.get('comment') or ''}".strip()
+    for key in ("comment", "reason", "summary", "text", "note", "form"):
+        value = data.get(key)
+        if isinstance(value, str) and value:
+            return value if len(value) <= 160 else value[:157] + "..."
+    return ""
 
 
 @router.get("/plans/{plan_id}")
 async def plan_page(plan_id: str, request: Request) -> Response:
     me = await _signed_in(request)
-    ctx = _ctx(request)
-    state = await ctx.plans.state(plan_id)
+    state = await _ctx(request).plans.state(plan_id)
     require_reader(me, state)
+    return await _plan_page(request, me, state)
+
+
+async def _plan_page(
+    request: Request,
+    me: Principal,
+    state: PlanState,
+    *,
+    error: ApiError | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
+    """The plan page; after a refused decision, with the refusal in the page's language
+    beside the form, and the form filled in as it was sent."""
+    ctx = _ctx(request)
+    plan_id = state.plan_id or ""
     current = state.content() or state.content(state.adopted_version) or state.latest_content()
     stored = await EventStore(ctx.pool).read(plan_id)
+    lang = language(request)
     return render(
         request,
         "plan.html",
+        status_code=error.status if error else 200,
         principal=me,
+        names=people_names(state),
         plan=summary(state, roles_of(me, state)),
         status=plan_status(state),
         timeline=timeline(state),
         content=content_view(state, current) if current else None,
         pending=pending_for(me.person_id, state) if me.may_change else [],
-        history=list(hist.rows(stored)),
+        history=[(e, event_detail(translator(lang), e)) for e in stored],
         revisions=[r.year for r in state.revisions],
         returnable=RETURNABLE,
         kinds=StepKind,
         withdrawable=me.may_change and _leads_a_vote(me.person_id, state),
+        auditor=_audits(me, state),
+        schedulable=me.may_change
+        and state.status == "adopted"
+        and Role.SCHEDULER in roles_of(me, state),
+        error=refusal_text(lang, error.code, error.message) if error else None,
+        error_code=error.code if error else "",
+        error_problems=_problems(error),
+        values=values or {},
     )
+
+
+def _audits(me: Principal, state: PlanState) -> bool:
+    try:
+        require_auditor(me, state)
+    except ApiError:
+        return False
+    return True
 
 
 def _leads_a_vote(person_id: str, state: PlanState) -> bool:
@@ -430,10 +564,28 @@ def _leads_a_vote(person_id: str, state: PlanState) -> bool:
     )
 
 
-def _command(me: Principal, fields: dict[str, str]) -> tuple[str, Any]:
-    """The form's decision as the workflow's command, always as the signed-in person."""
+# The API's route for each kind of form: the page builds the API's request model from
+# the form and hands it to the same function the API runs, so the request-to-command
+# mapping exists once, in api/routes_plans.py.
+_ROUTES: dict[str, Any] = {
+    "sign_off": routes_plans.sign_off,
+    "draft_step": routes_plans.draft_step,
+    "comment": routes_plans.comment,
+    "summary": routes_plans.hearing_summary,
+    "hearing_decision": routes_plans.hearing_decision,
+    "council": routes_plans.council_decision,
+    "withdraw_vote": routes_plans.withdraw_vote,
+}
+
+
+def _request(fields: dict[str, str]) -> tuple[Any, Any]:
+    """The form as the API's request model, and the API's route that takes it."""
     kind = fields.get("kind", "")
     version = fields.get("content_version", "")
+    route = _ROUTES.get(kind)
+    if route is None:
+        raise ApiError(422, "ValidationError", f"unknown kind of decision {kind[:40]!r}")
+    body: Any
     if kind == "sign_off":
         body = rq.SignOffRequest.model_validate(
             {
@@ -443,52 +595,25 @@ def _command(me: Principal, fields: dict[str, str]) -> tuple[str, Any]:
                 "decision": fields.get("decision", ""),
                 "comment": fields.get("comment", ""),
                 "role": fields.get("role") or None,
+                "anchoring_form": fields.get("anchoring_form") or None,
             }
         )
-        return "sign_off", cmd.SignOff(
-            actor_id=me.person_id,
-            authenticated_by=me.authenticated_by,
-            step_key=body.step_key,
-            content_version=body.content_version,
-            content_hash=body.content_hash,
-            approve=body.decision == "approve",
-            comment=body.comment,
-            role=body.role,
-        )
-    if kind == "draft_step":
-        step = rq.DraftStepRequest.model_validate(
+    elif kind == "draft_step":
+        body = rq.DraftStepRequest.model_validate(
             {
                 "step_key": fields.get("step_key", ""),
                 "content_version": version,
                 "note": fields.get("note", ""),
             }
         )
-        return "complete_draft_step", cmd.CompleteDraftStep(
-            actor_id=me.person_id, authenticated_by=me.authenticated_by, **step.model_dump()
-        )
-    if kind == "comment":
-        comment = rq.CommentRequest.model_validate(
+    elif kind == "comment":
+        body = rq.CommentRequest.model_validate(
             {"content_version": version, "text": fields.get("text", "")}
         )
-        return "comment", cmd.AddComment(
-            actor_id=me.person_id, authenticated_by=me.authenticated_by, **comment.model_dump()
-        )
-    if kind == "summary":
-        summary_ = rq.HearingSummaryRequest.model_validate({"summary": fields.get("summary", "")})
-        return "submit_hearing_summary", cmd.HearingSummary(
-            actor_id=me.person_id, authenticated_by=me.authenticated_by, summary=summary_.summary
-        )
-    if kind in ("hearing_decision", "council", "withdraw_vote"):
-        return _vote_command(me, kind, fields, version)
-    raise ApiError(422, "ValidationError", f"unknown kind of decision {kind[:40]!r}")
-
-
-def _vote_command(
-    me: Principal, kind: str, fields: dict[str, str], version: str
-) -> tuple[str, Any]:
-    """A member's vote at a decision step, or the project leader withdrawing the item."""
-    if kind == "hearing_decision":
-        decided = rq.HearingDecisionRequest.model_validate(
+    elif kind == "summary":
+        body = rq.HearingSummaryRequest.model_validate({"summary": fields.get("summary", "")})
+    elif kind == "hearing_decision":
+        body = rq.HearingDecisionRequest.model_validate(
             {
                 "outcome": fields.get("outcome", ""),
                 "reason": fields.get("reason", ""),
@@ -496,11 +621,8 @@ def _vote_command(
                 "meeting": _meeting(fields),
             }
         )
-        return "decide_after_hearing", cmd.HearingDecision(
-            actor_id=me.person_id, authenticated_by=me.authenticated_by, **decided.model_dump()
-        )
-    if kind == "council":
-        council = rq.CouncilDecisionRequest.model_validate(
+    elif kind == "council":
+        body = rq.CouncilDecisionRequest.model_validate(
             {
                 "outcome": fields.get("outcome", ""),
                 "content_version": version,
@@ -513,19 +635,15 @@ def _vote_command(
                 "amended_content": _json_field(fields, "amended_content"),
             }
         )
-        return "council_decision", cmd.CouncilDecision(
-            actor_id=me.person_id, authenticated_by=me.authenticated_by, **council.model_dump()
+    else:
+        body = rq.WithdrawVoteRequest.model_validate(
+            {
+                "step_key": fields.get("step_key", ""),
+                "reason": fields.get("reason", ""),
+                "return_to": fields.get("return_to") or None,
+            }
         )
-    withdrawn = rq.WithdrawVoteRequest.model_validate(
-        {
-            "step_key": fields.get("step_key", ""),
-            "reason": fields.get("reason", ""),
-            "return_to": fields.get("return_to") or None,
-        }
-    )
-    return "withdraw_vote", cmd.WithdrawVote(
-        actor_id=me.person_id, authenticated_by=me.authenticated_by, **withdrawn.model_dump()
-    )
+    return route, body
 
 
 def _meeting(fields: dict[str, str]) -> dict[str, str] | None:
@@ -548,6 +666,10 @@ def _json_field(fields: dict[str, str], name: str) -> Any:
         ) from None
 
 
+# The council's adoption cannot be undone: the page asks again before it is sent.
+FINAL_OUTCOMES = ("adopted", "adopted_with_changes")
+
+
 @router.post("/plans/{plan_id}/decide")
 async def decide(plan_id: str, request: Request) -> Response:
     me = await _signed_in(request)
@@ -556,20 +678,55 @@ async def decide(plan_id: str, request: Request) -> Response:
     state = await ctx.plans.state(plan_id)
     require_actor(me, state)
     try:
-        update, command = _command(me, fields)
-    except ValidationError as exc:
-        raise _invalid(exc) from None
-    receipt = await ctx.update(plan_id, update, command)
+        try:
+            route, body = _request(fields)
+        except ValidationError as exc:
+            raise _invalid(exc) from None
+        if (
+            fields.get("kind") == "council"
+            and fields.get("outcome") in FINAL_OUTCOMES
+            and fields.get("confirmed") != "yes"
+        ):
+            return render(
+                request,
+                "confirm.html",
+                principal=me,
+                names=people_names(state),
+                plan=summary(state),
+                fields={k: v for k, v in fields.items() if k != "confirmed"},
+            )
+        receipt = await route(plan_id, body, ctx, me)
+    except ApiError as refusal:
+        if refusal.status in (401, 403) and refusal.code == "NotAuthenticated":
+            raise
+        return await _plan_page(request, me, state, error=refusal, values=fields)
     return render(
         request,
         "receipt.html",
         principal=me,
+        names=people_names(state),
         plan=summary(state),
         receipt=receipt,
         receipt_number=f"{receipt.version}-{receipt.hash[:8].upper()}",
         public=False,
+        decided=_decided(state, me, fields),
         back=f"/plans/{plan_id}",
     )
+
+
+def _decided(state: PlanState, me: Principal, fields: dict[str, str]) -> dict[str, Any]:
+    """What the receipt says in words: which step, on which version, by whom, and the
+    choice made."""
+    status = plan_status(state)
+    choice = fields.get("decision") or fields.get("outcome") or ""
+    return {
+        "step_nb": status.step_title_nb or "",
+        "step_en": status.step_title_en or "",
+        "content_version": fields.get("content_version") or status.content_version,
+        "actor": me.person_id,
+        "role": fields.get("role") or None,
+        "choice": choice,
+    }
 
 
 # --- the yearly revision (rullering) ----------------------------------------------------
@@ -609,13 +766,17 @@ async def revision_page(plan_id: str, year: str, request: Request) -> Response:
         if revision.scorecard
         else None
     )
+    in_force = state.content(revision.content_version) if revision.content_version else None
     return render(
         request,
         "revision.html",
         principal=me,
+        names=people_names(state),
         plan=summary(state, roles_of(me, state)),
         revision=revision,
         may_act=me.may_change,
+        leads=me.may_change and Role.PROJECT_LEADER in roles_of(me, state),
+        goals=in_force.content.goals if in_force else (),
         figure=figure,
     )
 
@@ -654,16 +815,8 @@ async def revision_report(plan_id: str, year: str, request: Request) -> Response
         )
     except ValidationError as exc:
         raise _invalid(exc) from None
-    command = rc.ReportMeasure(
-        actor_id=me.person_id,
-        authenticated_by=me.authenticated_by,
-        year=wanted,
-        measure_id=body.measure_id,
-        status=body.status,
-        comment=body.comment,
-        indicator_value=as_text(body.indicator_value),
-    )
-    receipt = await act(ctx, me, plan_id, wanted, update="report_measure", command=command)
+    # The API's own route: the request-to-command mapping exists once.
+    receipt = await routes_revisions.report_measure(plan_id, wanted, body, ctx, me)
     return _receipt_page(request, me, plan_id=plan_id, year=wanted, receipt=receipt, state=state)
 
 
@@ -686,13 +839,7 @@ async def revision_review(plan_id: str, year: str, request: Request) -> Response
         )
     except ValidationError as exc:
         raise _invalid(exc) from None
-    command = rc.ReviewChanges(
-        actor_id=me.person_id,
-        authenticated_by=me.authenticated_by,
-        year=wanted,
-        **body.model_dump(),
-    )
-    receipt = await act(ctx, me, plan_id, wanted, update="review_changes", command=command)
+    receipt = await routes_revisions.review_changes(plan_id, wanted, body, ctx, me)
     return _receipt_page(request, me, plan_id=plan_id, year=wanted, receipt=receipt, state=state)
 
 
@@ -708,32 +855,72 @@ async def hearings(request: Request) -> Response:
 @router.get("/hearing/{plan_id}")
 async def hearing_page(plan_id: str, request: Request) -> Response:
     state = await on_hearing(_ctx(request), plan_id)
+    return await _hearing_page(request, state)
+
+
+async def _hearing_page(
+    request: Request,
+    state: PlanState,
+    *,
+    error: ApiError | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
+    """The draft, what happens to a response, and the form; after a refusal the same
+    page with the refusal in the page's language and what was typed."""
+    lang = language(request)
+    definition = state.definition
+    assert definition is not None
+    leaders = definition.members(Role.PROJECT_LEADER)
     return render(
         request,
         "hearing.html",
+        status_code=error.status if error else 200,
         principal=await _principal(request),
         hearing=hearing_view(state),
-        values={},
+        contact=leaders[0] if leaders else None,
+        error=refusal_text(lang, error.code, error.message) if error else None,
+        error_code=error.code if error else "",
+        error_problems=_problems(error),
+        values=values or {},
+    )
+
+
+def _consent_missing() -> ApiError:
+    return ApiError(
+        422,
+        "ConsentMissing",
+        "confirm that you have read what happens to your name and response",
     )
 
 
 @router.post("/hearing/{plan_id}")
 async def hearing_respond(plan_id: str, request: Request) -> Response:
     ctx = _ctx(request)
-    await on_hearing(ctx, plan_id)
+    state = await on_hearing(ctx, plan_id)
     form = await request.form()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     try:
-        body = rq.PublicResponseRequest.model_validate(
-            {
-                "name": fields.get("name", ""),
-                "organisation": fields.get("organisation") or None,
-                "text": fields.get("text", ""),
-            }
+        # The page publishes the name and the response: it takes them only from someone
+        # who has been told so (the privacy notice above the form).
+        try:
+            body = rq.PublicResponseRequest.model_validate(
+                {
+                    "name": fields.get("name", ""),
+                    "organisation": fields.get("organisation") or None,
+                    "text": fields.get("text", ""),
+                }
+            )
+        except ValidationError as exc:
+            raise _invalid(exc) from None
+        if fields.get("consent") != "yes":
+            raise _consent_missing()
+        receipt = await respond(ctx, plan_id, body, client_address(request))
+    except ApiError as refusal:
+        if refusal.status == 429:
+            raise
+        return await _hearing_page(
+            request, await ctx.plans.state(plan_id), error=refusal, values=fields
         )
-    except ValidationError as exc:
-        raise _invalid(exc) from None
-    receipt = await respond(ctx, plan_id, body, client_address(request))
     state = await ctx.plans.state(plan_id)
     return render(
         request,

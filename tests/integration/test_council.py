@@ -177,9 +177,11 @@ async def test_five_member_council_decides_by_majority_and_a_tie_is_withdrawn(
     page = await api.get(f"/plans/{plan}", headers={"Cookie": f"temaplan_session={member}"})
     assert page.status_code == 200, page.text
     assert "3 trengs (5)" in page.text
-    assert f"Sende tilbake → Utkast: 2 – {COUNCIL[1]}, {COUNCIL[3]}" in page.text
-    assert f"Vedta: 2 – {COUNCIL[0]}, {COUNCIL[2]}" in page.text
-    assert "har ikke stemt: eva.strand" in page.text
+    # People by name, as the plan file names them.
+    name = {p.id: p.name for p in definition.participants}
+    assert f"Sende tilbake → Utkast: 2 – {name[COUNCIL[1]]}, {name[COUNCIL[3]]}" in page.text
+    assert f"Vedta: 2 – {name[COUNCIL[0]]}, {name[COUNCIL[2]]}" in page.text
+    assert f"har ikke stemt: {name['eva.strand']}" in page.text
     for value in ("adopted", "adopted_with_changes", "postponed", "returned"):
         assert f'name="outcome" value="{value}"' in page.text
     assert 'name="case_number"' in page.text
@@ -405,6 +407,16 @@ async def test_every_council_outcome_through_the_api_reaches_the_record(
         f"/plans/{plan}/decide", data=form, headers={"Cookie": f"temaplan_session={key}"}
     )
     assert page.status_code == 200, page.text
+    if outcome == "adopted_with_changes":
+        # An adoption cannot be undone: the page asks again, and records nothing yet.
+        assert "Bekreft vedtaket" in page.text
+        assert (await store.read(plan))[-1].recorded_at == two_votes
+        page = await api.post(
+            f"/plans/{plan}/decide",
+            data={**form, "confirmed": "yes"},
+            headers={"Cookie": f"temaplan_session={key}"},
+        )
+        assert page.status_code == 200, page.text
     assert "Kvittering" in page.text
     [third] = [
         e

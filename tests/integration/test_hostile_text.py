@@ -100,7 +100,9 @@ async def test_hostile_text_is_refused_at_every_edge_and_jams_nothing(
         headers={"Content-Type": "application/json"},
     )
     assert lone.status_code == 422, lone.text
-    form = await api.post(f"/hearing/{plan}", data={"name": "Ola\u0001", "text": "Ja."})
+    form = await api.post(
+        f"/hearing/{plan}", data={"name": "Ola\u0001", "text": "Ja.", "consent": "yes"}
+    )
     assert form.status_code == 422
     assert "U+0001" in form.text
     # A raw Signal cannot get it in either: logged and left out of the record.

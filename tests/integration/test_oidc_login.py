@@ -168,7 +168,10 @@ async def test_a_stakeholder_logs_in_signs_off_and_logs_out_with_the_identity_pr
             )
             await _log_in_at_provider(page, site, "per")
             await expect(page.get_by_role("heading", name="Venter på deg")).to_be_visible()
-            await expect(page.locator("[data-person]")).to_have_text("per.olsen")
+            await expect(page.locator("[data-person]")).to_have_attribute(
+                "data-person", "per.olsen"
+            )
+            await expect(page.locator("[data-person]")).to_have_text("Per Olsen")
             await page.screenshot(path=shots / "oidc-inbox.png", full_page=True)
 
             item = page.locator(f'li.pending[data-plan="{plan.plan_id}"]')

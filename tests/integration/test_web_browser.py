@@ -153,10 +153,31 @@ async def test_stakeholders_decide_and_the_public_responds_in_a_browser(
             strategies = page.locator("li.strategy")
             assert await strategies.count() == len(plan.proposals.strategies)  # type: ignore[union-attr]
             await page.screenshot(path=shots / "plan.png", full_page=True)
+            # The content comes before the form, and no choice is made for the person.
+            order = await page.evaluate(
+                "[...document.querySelectorAll('#content-h, #decision')].map(e => e.id)"
+            )
+            assert order == ["content-h", "decision"], order
+            await expect(page.locator("#decision input[type=radio]:checked")).to_have_count(0)
+            # Asking for changes without a comment: refused in bokmål on the same page,
+            # with the choice and the form kept.
+            await page.get_by_label("Be om endringer").check()
+            await page.get_by_label("Kommentar").fill("   ")
+            await page.get_by_role("button", name="Send").click()
+            await expect(page.locator("[data-error-message]")).to_contain_text("Skriv en kommentar")
+            assert await page.locator("html").get_attribute("lang") == "nb"
+            await expect(page.get_by_label("Be om endringer")).to_be_checked()
+            await page.screenshot(path=shots / "plan-refused.png", full_page=True)
             await page.get_by_label("Godkjenn").check()
             await page.get_by_label("Kommentar").fill("Strategiene er kvalitetssikret.")
             await page.get_by_role("button", name="Send").click()
             await expect(page.get_by_role("heading", name="Kvittering")).to_be_visible()
+            # The receipt in words: what, by whom (by name and role), not the event's type.
+            await expect(page.locator("[data-receipt-type]")).to_have_text("Godkjent")
+            await expect(page.locator("[data-receipt-actor]")).to_have_text(
+                "Per Olsen (styringsgruppe)"
+            )
+            assert "sign_off_given" not in await page.locator("main").inner_text()
             version = int(await page.locator("[data-receipt-version]").inner_text())
             shown_hash = await page.locator("[data-receipt-hash]").inner_text()
             await page.screenshot(path=shots / "receipt.png", full_page=True)
@@ -214,11 +235,33 @@ async def test_stakeholders_decide_and_the_public_responds_in_a_browser(
                 "Offentlig høring"
             )
             await citizen.screenshot(path=shots / "hearing.png", full_page=True)
-            await citizen.get_by_label("Navn").fill("Ola Nordmann")
+            # The draft first, then what happens to a response, then the form.
+            order = await citizen.evaluate(
+                "[...document.querySelectorAll('#draft-h, #privacy-h, #respond-h')].map(e => e.id)"
+            )
+            assert order == ["draft-h", "privacy-h", "respond-h"], order
+            privacy = citizen.locator("#privacy")
+            await expect(privacy).to_contain_text("offentlige etter offentleglova")
+            await expect(privacy).to_contain_text("arkivlova")
+            await expect(privacy).to_contain_text(f"{on_hearing.municipality.name} kommune")
+            await expect(privacy.locator("[data-contact]")).to_contain_text("@")
+            # Sent without the consent (a form from elsewhere): refused in bokmål, with
+            # what was typed kept.
+            refused = await citizen.request.post(
+                f"{site}/hearing/{on_hearing.plan_id}",
+                form={"name": "Kari Nordmann", "text": "Uten samtykke."},
+            )
+            assert refused.status == 422
+            await citizen.set_content(await refused.text())
+            await expect(citizen.locator("[data-error-message]")).to_contain_text("Kryss av")
+            await expect(citizen.get_by_label("Navn", exact=True)).to_have_value("Kari Nordmann")
+            await citizen.goto(f"{site}/hearing/{on_hearing.plan_id}")
+            await citizen.get_by_label("Navn", exact=True).fill("Ola Nordmann")
             await citizen.get_by_label("Organisasjon (valgfritt)").fill("Velforeningen")
             await citizen.get_by_label("Uttalelse", exact=True).fill(
                 "Bygg flere utleieboliger <nær> sentrum."
             )
+            await citizen.get_by_label("Jeg har lest dette").check()
             await citizen.get_by_role("button", name="Send").click()
             await expect(citizen.get_by_role("heading", name="Kvittering")).to_be_visible()
             number = await citizen.locator("[data-receipt-number]").inner_text()
@@ -294,7 +337,10 @@ async def test_a_unit_reports_its_measure_in_the_yearly_revision_in_a_browser(
             await expect(page.get_by_role("heading", name="Kvittering")).to_be_visible()
             version = int(await page.locator("[data-receipt-version]").inner_text())
             shown_hash = await page.locator("[data-receipt-hash]").inner_text()
-            await expect(page.locator("[data-receipt-type]")).to_have_text("measure_reported")
+            await expect(page.locator("[data-receipt-type]")).to_have_attribute(
+                "data-receipt-type", "measure_reported"
+            )
+            await expect(page.locator("[data-receipt-type]")).to_contain_text("Tiltak rapportert")
             await page.screenshot(path=shots / "revision-receipt.png", full_page=True)
             event = next(e for e in await store.read(plan_id) if e.version == version)
             assert (event.type, event.actor_id, event.hash) == (
@@ -309,7 +355,7 @@ async def test_a_unit_reports_its_measure_in_the_yearly_revision_in_a_browser(
             await page.get_by_role("link", name="Tilbake til rulleringen").click()
             row = page.locator('table.measures tr[data-measure="tiltak-1.1.2"]')
             await expect(row).to_contain_text("Utført")
-            await expect(row).to_contain_text("20.5 dekar")
+            await expect(row).to_contain_text("20,5 dekar")
             await page.goto(f"{site}/inbox")
             await expect(
                 page.locator(f'li.pending[data-measure="tiltak-1.1.2"][data-plan="{plan_id}"]')

@@ -1,0 +1,122 @@
+"""An administrator starts a plan from a plan file on the web page, in a real Chromium:
+every problem shown with the messages of `temaplan validate`, then the plan started and
+found in the plan list (filtered and sorted). Screenshots go to tests/artifacts/web/."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from api.service import ApiContext
+from domain.problems import DomainValidationError
+from runtime.planfile import load_plan_file
+from tests.integration.conftest import CHROMIUM, EXAMPLES, chromium_available
+from tests.integration.test_web_browser import ARGS, site  # noqa: F401 - the fixture
+
+pytestmark = pytest.mark.servers
+
+
+async def test_an_administrator_uploads_checks_and_starts_a_plan(
+    site: str,  # noqa: F811 - the fixture imported above
+    api_ctx: ApiContext,
+    tmp_path: Path,
+    artifacts_dir: Path,
+) -> None:
+    if not chromium_available():
+        pytest.skip(f"{CHROMIUM} is not installed (CI installs Debian's chromium)")
+    from playwright.async_api import async_playwright, expect
+
+    shots = artifacts_dir / "web"
+    shots.mkdir(parents=True, exist_ok=True)
+    slug = f"t{uuid.uuid4().hex[:10]}"
+    good = tmp_path / "bodo.yaml"
+    good.write_text(
+        (EXAMPLES / "bodo.yaml")
+        .read_text(encoding="utf-8")
+        .replace("slug: boligplan-2026", f"slug: {slug}"),
+        encoding="utf-8",
+    )
+    plan_id = load_plan_file(good).plan_id
+    # Two mistakes: the command's own lines are what the page must show.
+    bad = tmp_path / "feil.yaml"
+    bad.write_text(
+        good.read_text(encoding="utf-8")
+        .replace("number: '1804'", "number: 1804")
+        .replace("email: kari.nilsen@bodo.kommune.no", "email: kari.nilsen"),
+        encoding="utf-8",
+    )
+    with pytest.raises(DomainValidationError) as found:
+        load_plan_file(bad)
+    expected = [p.render(bad.name) for p in found.value.problems]
+    assert len(expected) >= 2
+    admin = (await api_ctx.tokens.issue("kari.nilsen", "admin")).token
+    member = (await api_ctx.tokens.issue("per.olsen")).token
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = await (
+                await browser.new_context(viewport={"width": 1200, "height": 900})
+            ).new_page()
+            # A person who is not an administrator is not offered, and cannot open, the form.
+            await page.goto(f"{site}/login")
+            await page.get_by_label("Tilgangsnøkkel").fill(member)
+            await page.get_by_role("button", name="Logg inn").click()
+            await page.goto(f"{site}/plans")
+            await expect(page.get_by_role("link", name="Start en ny plan")).to_have_count(0)
+            assert (await page.goto(f"{site}/plans/new")).status == 403  # type: ignore[union-attr]
+            await page.goto(f"{site}/plans")
+            await page.get_by_role("button", name="Logg ut").click()
+
+            await page.get_by_label("Tilgangsnøkkel").fill(admin)
+            await page.get_by_role("button", name="Logg inn").click()
+            await page.goto(f"{site}/plans")
+            await page.get_by_role("link", name="Start en ny plan").click()
+            await expect(page.get_by_role("heading", level=1)).to_have_text("Start en ny plan")
+            await page.get_by_label("Planfil", exact=True).set_input_files(str(bad))
+            await page.get_by_role("button", name="Kontroller filen").click()
+            problems = page.locator("#problems li")
+            await expect(problems).to_have_count(len(expected))
+            assert await problems.all_inner_texts() == expected
+            await expect(page.locator("[data-valid-plan]")).to_have_count(0)
+            await page.screenshot(path=shots / "admin-plan-file-problems.png", full_page=True)
+
+            await page.get_by_label("Planfil", exact=True).set_input_files(str(good))
+            await page.get_by_role("button", name="Kontroller filen").click()
+            await expect(page.locator("[data-valid-plan]")).to_have_attribute(
+                "data-valid-plan", plan_id
+            )
+            await page.screenshot(path=shots / "admin-plan-file-valid.png", full_page=True)
+            await page.get_by_role("button", name="Start planen").click()
+            await expect(page.get_by_role("heading", level=1)).to_have_text(
+                load_plan_file(good).title
+            )
+            assert page.url.endswith(f"/plans/{plan_id}")
+            # Started once: the same file again is refused as the API refuses it.
+            await page.goto(f"{site}/plans/new")
+            await page.get_by_label("Planfil", exact=True).set_input_files(str(good))
+            await page.get_by_role("button", name="Kontroller filen").click()
+            await page.get_by_role("button", name="Start planen").click()
+            await expect(page.locator("#refusal")).to_have_attribute("data-code", "PlanExists")
+
+            # The list: filtered by text, the plan with its id, municipality and awaited.
+            await page.goto(f"{site}/plans")
+            await page.get_by_label("Søk i tittel eller plan-id").fill(slug)
+            await page.get_by_label("Sorter etter").select_option("deadline")
+            await page.get_by_role("button", name="Filtrer").click()
+            rows = page.locator("table.plans tbody tr")
+            await expect(rows).to_have_count(1)
+            await expect(rows.first).to_have_attribute("data-plan", plan_id)
+            await expect(rows.first).to_contain_text("Bodø kommune")
+            await expect(rows.first.locator("[data-awaited]")).to_contain_text(
+                "Kari Nilsen (prosjektleder)"
+            )
+            await page.screenshot(path=shots / "plans-list.png", full_page=True)
+            await page.set_viewport_size({"width": 390, "height": 844})
+            width = await page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, width
+            await page.screenshot(path=shots / "plans-list-phone.png", full_page=True)
+        finally:
+            await browser.close()
