@@ -43,7 +43,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializ
 
 from domain.attestation import actor_kind
 from domain.canonical import CanonicalFormError, canonical_json, chain_record, format_timestamp
-from eventstore.store import CanonicalDataUnreadable, EventStore, StoredEvent
+from eventstore.records import StoredEvent
+from eventstore.store import EventStore
+from eventstore.verification import CanonicalDataUnreadable
 from runtime.formatting import OSLO
 
 FORMAT_VERSION = 1

@@ -19,7 +19,8 @@ from audit.proofs import ProofError, inclusion_document
 from audit.schemas import schemas_text
 from domain.canonical import format_timestamp
 from eventstore.log import MerkleLog
-from eventstore.store import _COLUMNS, _stored
+from eventstore.records import _stored
+from eventstore.store import _COLUMNS
 
 LOG_FORMAT = "log-jsonl"
 LOG_FORMAT_VERSION = 1

@@ -79,7 +79,8 @@ from domain.plan_state import ContentVersion, PlanState
 from domain.state import fold
 from domain.votes import MeetingReference
 from eventstore.chain import ChainChecker
-from eventstore.store import EventStore, StoredEvent
+from eventstore.records import StoredEvent
+from eventstore.store import EventStore
 from runtime.formatting import OSLO
 
 

@@ -83,7 +83,8 @@ import structlog
 
 from bench.databases import postgres_server, scratch_database
 from eventstore.pool import create_pool
-from eventstore.store import EventStore, NewEvent
+from eventstore.records import NewEvent
+from eventstore.store import EventStore
 
 RESULTS = Path(__file__).parent / "results" / "audit.json"
 

@@ -83,7 +83,9 @@ from bench.databases import postgres_server, scratch_database
 from domain.checkpoints import SigningKey
 from eventstore.log import StoredCheckpoint
 from eventstore.pool import create_pool
-from eventstore.store import _VERIFY_COLUMNS, _VERIFY_PAGE, EventStore, NewEvent, _verify_many
+from eventstore.records import NewEvent
+from eventstore.store import EventStore
+from eventstore.verification import _VERIFY_COLUMNS, _VERIFY_PAGE, _verify_many
 
 RESULTS = Path(__file__).parent / "results" / "eventstore.json"
 

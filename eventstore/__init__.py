@@ -8,7 +8,8 @@ from eventstore.errors import (
     EventStoreError,
     StoreUnavailable,
 )
-from eventstore.store import EventStore, NewEvent, Receipt, StoredEvent, VerifyResult
+from eventstore.records import NewEvent, Receipt, StoredEvent, VerifyResult
+from eventstore.store import EventStore
 
 __all__ = [
     "AppendOnlyViolation",

@@ -36,15 +36,8 @@ from domain.canonical import GENESIS_HASH, canonical_json
 from domain.events import HearingResponseReceived, PublicRequest
 from domain.roles import Role
 from eventstore.errors import StoreUnavailable
-from eventstore.store import (
-    _COLUMNS,
-    _INSERT,
-    EventStore,
-    NewEvent,
-    StoredEvent,
-    _same_content,
-    _stored,
-)
+from eventstore.records import NewEvent, StoredEvent, _same_content, _stored
+from eventstore.store import _COLUMNS, _INSERT, EventStore
 
 # Event ids of public responses: uuid5 in this namespace of
 # "<plan id>/hearing/<hearing_opened version>/<request key>" (docs/audit-format.md).

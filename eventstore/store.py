@@ -22,18 +22,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 import hashlib
-import json
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from contextlib import aclosing, asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 from uuid import UUID
 
 import asyncpg
-import orjson
 
 from domain.canonical import (
     GENESIS_HASH,
@@ -43,8 +38,6 @@ from domain.canonical import (
     format_timestamp,
 )
 from domain.events import Event as DomainEvent
-from domain.events import EventBase, from_record, to_record
-from eventstore.chain import ChainChecker
 from eventstore.errors import (
     AppendOnlyViolation,
     ConcurrencyConflict,
@@ -52,6 +45,35 @@ from eventstore.errors import (
     EventIdConflict,
     EventStoreError,
     StoreUnavailable,
+)
+from eventstore.hashing import (
+    _canonical_text,
+    _json,
+    _json_string,
+    _plain,
+    _short_json,
+)
+from eventstore.records import (
+    NewEvent,
+    Receipt,
+    StoredEvent,
+    VerifyResult,
+    _occurred_at,
+    _same_content,
+    _stored,
+)
+from eventstore.verification import (
+    _CAST_FAILED,
+    _VERIFY_COLUMNS,
+    _VERIFY_COLUMNS_REFERENCE,
+    _VERIFY_PAGE,
+    _VERIFY_SLICE,
+    CanonicalDataUnreadable,
+    _CastFailed,
+    _ChainWalk,
+    _verify_first,
+    _verify_many,
+    _verify_next,
 )
 
 APPEND_ONLY_SQLSTATE = "TP001"
@@ -90,32 +112,6 @@ RETURNING version, position
 """
 
 
-# verify() reads a stream in pages of this many events: flat memory, one round trip for
-# all but the longest streams. A literal, so the planner sees the real row count.
-_VERIFY_PAGE = 2000
-# verify_streams hashes this many rows between visits to the event loop (see there).
-_VERIFY_SLICE = 250
-
-# What verify reads of each event, in the order _ChainWalk.feed unpacks it. ``data`` is
-# NULL when the server has checked that the jsonb is, bit for bit (record image
-# equality, *=, which unlike = tells 1 from 1.0), what canonical_data parses to: the
-# walk then hashes canonical_data as stored, and the jsonb is never written out as text
-# nor parsed in Python. Otherwise (events from before migration 0003, or a column
-# changed) ``data`` is the jsonb as text and the walk checks it the reference way.
-# canonical_data comes from the table, so it may not parse: the cast then fails the
-# statement, and verification starts over with _VERIFY_COLUMNS_REFERENCE.
-_VERIFY_COLUMNS = (
-    "stream_id, version, event_id::text AS event_id, type, schema_version, canonical_data, "
-    "CASE WHEN canonical_data IS NOT NULL AND ROW(data)::record *= ROW(canonical_data::jsonb)::record "
-    "THEN NULL ELSE data::text END AS data, "
-    "actor_id, actor_role, recorded_at, prev_hash, hash"
-)
-# The same without the cast: every event checked from its jsonb, and its canonical_data
-# compared with the canonical text of that in Python.
-_VERIFY_COLUMNS_REFERENCE = (
-    "stream_id, version, event_id::text AS event_id, type, schema_version, canonical_data, "
-    "data::text AS data, actor_id, actor_role, recorded_at, prev_hash, hash"
-)
 # Errors about the data itself (class 22, e.g. \u0000 in jsonb; class 23, a constraint;
 # class 54, a limit such as nesting depth): no retry can change the answer.
 _REFUSES_DATA = (
@@ -123,265 +119,10 @@ _REFUSES_DATA = (
     asyncpg.IntegrityConstraintViolationError,
     asyncpg.ProgramLimitExceededError,
 )
-# The errors the cast of a changed canonical_data can raise: not JSON, \u0000, a number
-# out of range (class 22), nesting too deep (54001).
-_CAST_FAILED = (asyncpg.DataError, asyncpg.ProgramLimitExceededError)
-
-
-def _verify_first(columns: str) -> str:
-    return (
-        f"SELECT {columns} FROM events WHERE stream_id = $1 ORDER BY version LIMIT {_VERIFY_PAGE}"
-    )
-
-
-def _verify_next(columns: str) -> str:
-    return (
-        f"SELECT {columns} FROM events WHERE stream_id = $1 AND version > $2 "
-        f"ORDER BY version LIMIT {_VERIFY_PAGE}"
-    )
-
-
-def _verify_many(columns: str) -> str:
-    """Several streams at once, read through a cursor: one walk down the primary key per
-    stream, in the order of $1, each stream's events in version order. ``stream_id =
-    ANY($1) ORDER BY stream_id, version`` gets a bitmap heap scan and a sort that spills
-    to disk once the batch outgrows work_mem; this reads rows in index order and sorts
-    nothing. The nested loop a LATERAL join plans to (cursors never run in parallel)
-    emits each stream's rows together, in the order of the inner ORDER BY; should rows
-    ever come otherwise, the walk reports a numbering break rather than passing them."""
-    return (
-        "SELECT e.* FROM unnest($1::text[]) AS s(id) CROSS JOIN LATERAL "
-        f"(SELECT {columns} FROM events WHERE stream_id = s.id ORDER BY version) AS e"
-    )
-
-
-class CanonicalDataUnreadable(EventStoreError):
-    """A stored canonical_data that PostgreSQL cannot parse: it was changed."""
-
-
-class _CastFailed(Exception):
-    """The fast verify statement failed on a stored canonical_data: start over with the
-    reference columns."""
-
-
-# json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False), which is
-# canonical_json without the checks and the encoding, built once instead of per call.
-_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-_json = _CANONICAL.encode
-# Types, actors and roles repeat across a stream: encode each once.
-_short_json = functools.lru_cache(maxsize=4096)(_json)
-
-
-_SCALARS = frozenset({str, int, bool, type(None)})
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def _canonical_text(data: Any) -> str:
-    """canonical_json(data) for data already known to be plain. orjson with sorted keys
-    writes exactly the bytes of the documented rule for plain values (same escapes, key
-    order by code point, compact) several times faster; it refuses integers beyond 64
-    bits, which go to the standard library encoder."""
-    try:
-        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
-    except (TypeError, orjson.JSONEncodeError):
-        return _json(data)
-
-
-def _json_string(text: str) -> str:
-    """``text`` as a JSON string literal (any valid escaping: the server unescapes it)."""
-    return orjson.dumps(text).decode()
-
-
-def _loads(text: str) -> tuple[Any, bool]:
-    """Stored data and whether it is plain (no floats or other values the fast path does
-    not hash); anything else is left to the reference path."""
-    try:
-        data = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        pass
-    else:
-        if _plain(data):
-            return data, True
-    # orjson reads integers beyond 64 bits as floats: the standard library reads them
-    # exactly, and leaves real floats as floats for the reference path to refuse.
-    data = json.loads(text)
-    return data, _plain(data)
-
-
-def _plain(value: Any) -> bool:
-    """True when ``value`` is made only of exactly the types canonical_json admits (no
-    subclasses), so that the JSON encoder alone gives its canonical form. False sends the
-    caller to the reference functions, which also raise the documented errors."""
-    kind = type(value)
-    if kind in _SCALARS:
-        return True
-    if kind is dict:
-        for key, item in value.items():
-            if type(key) is not str or (type(item) not in _SCALARS and not _plain(item)):
-                return False
-        return True
-    if kind is list or kind is tuple:
-        return all(_plain(item) for item in value)
-    return False
-
-
-def _record_hash(
-    prev_hash: str,
-    *,
-    stream_json: str,
-    version: int,
-    event_id: str,
-    type_json: str,
-    schema_version: int,
-    data_json: str,
-    actor_id_json: str,
-    actor_role_json: str,
-    recorded_at_json: str,
-) -> str:
-    """chain_hash(prev_hash, chain_record(...)) from parts already in canonical JSON:
-    the record's keys in code point order, no white space. Callers pass ints of type
-    int exactly and a UUID's string form, which need no escaping."""
-    record = (
-        f'{{"actor_id":{actor_id_json},"actor_role":{actor_role_json},"data":{data_json},'
-        f'"event_id":"{event_id}","recorded_at":{recorded_at_json},'
-        f'"schema_version":{schema_version},"stream_id":{stream_json},'
-        f'"type":{type_json},"version":{version}}}'
-    )
-    return hashlib.sha256((prev_hash + record).encode()).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class NewEvent:
-    """An event to append. ``event_id`` must be deterministic for its decision, so that
-    a retried append is recognised instead of written twice."""
-
-    event_id: UUID
-    type: str
-    data: Mapping[str, Any]
-    actor_id: str
-    actor_role: str
-    schema_version: int = 1
-
-    @classmethod
-    def from_domain(cls, event: EventBase) -> NewEvent:
-        event_type, schema_version, data = to_record(event)
-        return cls(
-            event_id=event.event_id,
-            type=event_type,
-            data=data,
-            actor_id=event.actor_id,
-            actor_role=event.actor_role.value,
-            schema_version=schema_version,
-        )
-
-
-# The one member of an event's data that a retried append may change without being
-# refused: the decision time a workflow takes from its clock. A workflow task that dies
-# before its result is recorded runs again later, and then reads a later clock; what it
-# decides is otherwise the same to the byte. The record keeps the first value, and the
-# receipt hands it back so that the writer can adopt it (docs/audit-format.md).
-IDEMPOTENCY_IGNORES = "occurred_at"
-
-
-@dataclass(frozen=True, slots=True)
-class Receipt:
-    stream_id: str
-    version: int
-    event_id: UUID
-    hash: str
-    recorded_at: datetime
-    position: int
-    # For an event stored by an earlier attempt: its data's IDEMPOTENCY_IGNORES member
-    # as recorded (None for an event this append wrote).
-    stored_occurred_at: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class StoredEvent:
-    position: int
-    stream_id: str
-    version: int
-    event_id: UUID
-    type: str
-    schema_version: int
-    data: dict[str, Any]
-    actor_id: str
-    actor_role: str
-    recorded_at: datetime
-    prev_hash: str
-    hash: str
-
-    def receipt(self) -> Receipt:
-        return Receipt(
-            self.stream_id, self.version, self.event_id, self.hash, self.recorded_at, self.position
-        )
-
-    def to_domain(self) -> DomainEvent:
-        return from_record(
-            event_type=self.type,
-            schema_version=self.schema_version,
-            data=self.data,
-            event_id=self.event_id,
-            actor_id=self.actor_id,
-            actor_role=self.actor_role,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class VerifyResult:
-    stream_id: str
-    events_checked: int
-    last_version: int
-    last_hash: str
-    broken_version: int | None = None
-    problem: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.broken_version is None
-
-
-def _occurred_at(data: Mapping[str, Any]) -> str | None:
-    value = data.get(IDEMPOTENCY_IGNORES)
-    return value if isinstance(value, str) else None
-
-
-def _stored(row: asyncpg.Record) -> StoredEvent:
-    return StoredEvent(
-        position=row["position"],
-        stream_id=row["stream_id"],
-        version=row["version"],
-        event_id=row["event_id"],
-        type=row["type"],
-        schema_version=row["schema_version"],
-        data=json.loads(row["data"]),
-        actor_id=row["actor_id"],
-        actor_role=row["actor_role"],
-        recorded_at=row["recorded_at"],
-        prev_hash=row["prev_hash"],
-        hash=row["hash"],
-    )
-
-
-def _same_content(stored: StoredEvent, stream_id: str, new: NewEvent) -> bool:
-    """Everything but recorded_at (the store's) and the data's IDEMPOTENCY_IGNORES
-    member (the writer's clock) is compared, byte for byte in canonical form."""
-    return (
-        stored.stream_id == stream_id
-        and stored.type == new.type
-        and stored.schema_version == new.schema_version
-        and stored.actor_id == new.actor_id
-        and stored.actor_role == new.actor_role
-        and canonical_json(_without_clock(stored.data))
-        == canonical_json(_without_clock(dict(new.data)))
-    )
-
-
-def _without_clock(data: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if k != IDEMPOTENCY_IGNORES}
 
 
 class EventStore:
@@ -807,167 +548,3 @@ class EventStore:
                     # meanwhile, so that it is not held up by a full socket buffer.
                     await asyncio.sleep(0)
         return walks
-
-
-class _ChainWalk:
-    """verify()'s walk along a chain. Each event is first checked on a fast path (the
-    rule of domain.canonical, assembled as append does it); an event that path does not
-    confirm goes to eventstore.chain.ChainChecker, the reference, set to the same place
-    in the chain, which either names the break or accepts the event.
-
-    The fast path hashes canonical_data as stored when the server has confirmed that the
-    jsonb data is exactly what it parses to (``data`` is NULL in the row); otherwise the
-    jsonb's text is parsed and written out canonically, as for events recorded before
-    canonical_data existed. Either way an event that carries canonical_data must have its
-    data's canonical text there, or the walk breaks at it."""
-
-    __slots__ = (
-        "broken",
-        "checked",
-        "expected_version",
-        "last_hash",
-        "last_version",
-        "moment",
-        "moment_json",
-        "prev_hash",
-        "stream_id",
-        "stream_json",
-    )
-
-    def __init__(self, stream_id: str) -> None:
-        self.stream_id = stream_id
-        self.stream_json = _json(stream_id) if type(stream_id) is str else None
-        self.expected_version = 1
-        self.prev_hash = GENESIS_HASH
-        self.checked = 0
-        self.last_version = 0
-        self.last_hash = GENESIS_HASH
-        # Events of one append share recorded_at: format it once per append.
-        self.moment: datetime | None = None
-        self.moment_json = ""
-        self.broken: VerifyResult | None = None
-
-    def feed(self, row: asyncpg.Record) -> VerifyResult | None:
-        """One row of _VERIFY_COLUMNS (or _VERIFY_COLUMNS_REFERENCE)."""
-        (
-            _,
-            version,
-            event_id,
-            event_type,
-            schema_version,
-            canonical,
-            data_text,
-            actor_id,
-            actor_role,
-            recorded_at,
-            prev_hash,
-            stored_hash,
-        ) = row
-        if (
-            data_text is None
-            and version == self.expected_version
-            and prev_hash == self.prev_hash
-            and self.stream_json is not None
-            and type(version) is int
-            and type(schema_version) is int
-        ):
-            # The server confirmed data == canonical_data::jsonb bit for bit: the hash
-            # over canonical_data is the hash over the data's canonical text.
-            if recorded_at != self.moment:
-                self.moment_json = _json(format_timestamp(recorded_at))
-                self.moment = recorded_at
-            event_hash = _record_hash(
-                prev_hash,
-                stream_json=self.stream_json,
-                version=version,
-                event_id=event_id,
-                type_json=_short_json(event_type),
-                schema_version=schema_version,
-                data_json=canonical,
-                actor_id_json=_short_json(actor_id),
-                actor_role_json=_short_json(actor_role),
-                recorded_at_json=self.moment_json,
-            )
-            if event_hash == stored_hash:
-                self.checked += 1
-                self.expected_version = version + 1
-                self.prev_hash = self.last_hash = stored_hash
-                self.last_version = version
-                return None
-        # The reference way. With data NULL the jsonb equals what canonical_data parses
-        # to, so parsing canonical_data gives the data.
-        data, plain = _loads(data_text if data_text is not None else canonical)
-        data_json = _canonical_text(data) if plain else None
-        if not (plain and self._confirms(row, data_json)):
-            checker = ChainChecker(self.stream_id)
-            checker.expected_version = self.expected_version
-            checker.prev_hash = self.prev_hash
-            checker.checked = self.checked
-            broken = checker.feed(
-                version=version,
-                event_id=str(event_id),
-                event_type=event_type,
-                schema_version=schema_version,
-                data=data,
-                actor_id=actor_id,
-                actor_role=actor_role,
-                recorded_at=recorded_at,
-                prev_hash=prev_hash,
-                stored_hash=stored_hash,
-            )
-            if broken is not None:
-                return self._break(checker.checked, broken.version, broken.problem)
-        if canonical is not None and canonical != data_json:
-            return self._break(
-                self.checked + 1,
-                version,
-                "canonical_data is not the canonical text of data: one of them was changed "
-                "after recording",
-            )
-        self.checked += 1
-        self.expected_version = version + 1
-        self.prev_hash = stored_hash
-        self.last_version, self.last_hash = version, stored_hash
-        return None
-
-    def _break(self, checked: int, version: int, problem: str) -> VerifyResult:
-        return VerifyResult(
-            self.stream_id,
-            checked,
-            self.last_version,
-            self.last_hash,
-            broken_version=version,
-            problem=problem,
-        )
-
-    def _confirms(self, row: asyncpg.Record, data_json: str | None) -> bool:
-        version = row["version"]
-        if (
-            data_json is None
-            or self.stream_json is None
-            or version != self.expected_version
-            or row["prev_hash"] != self.prev_hash
-            or type(version) is not int
-            or type(row["schema_version"]) is not int
-        ):
-            return False
-        moment = row["recorded_at"]
-        if moment != self.moment:
-            self.moment_json = _json(format_timestamp(moment))
-            self.moment = moment
-        event_hash = _record_hash(
-            self.prev_hash,
-            stream_json=self.stream_json,
-            version=version,
-            event_id=row["event_id"],
-            type_json=_short_json(row["type"]),
-            schema_version=row["schema_version"],
-            data_json=data_json,
-            actor_id_json=_short_json(row["actor_id"]),
-            actor_role_json=_short_json(row["actor_role"]),
-            recorded_at_json=self.moment_json,
-        )
-        return bool(event_hash == row["hash"])
-
-    def result(self) -> VerifyResult:
-        return VerifyResult(self.stream_id, self.checked, self.last_version, self.last_hash)

@@ -30,7 +30,7 @@ from audit.export import (
 )
 from domain.canonical import GENESIS_HASH, chain_hash
 from eventstore import EventStore, NewEvent
-from eventstore.store import StoredEvent
+from eventstore.records import StoredEvent
 
 pytestmark = pytest.mark.servers
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from domain.canonical import canonical_json
-from eventstore.store import _canonical_text, _loads
+from eventstore.hashing import _canonical_text, _loads
 
 CHARS = [chr(i) for i in range(0x300)] + ["\u2028", "\u2029", "\ufeff", "😀", "ø", "Å"]
 
