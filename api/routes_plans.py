@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
@@ -373,8 +373,16 @@ _PDF: dict[int | str, dict[str, Any]] = {200: {"content": {"application/pdf": {}
 
 
 async def _document(
-    ctx: ApiContext, me: Principal, plan_id: str, kind: str, *, version: int | None, lang: str
+    plan_id: PlanId,
+    kind: Literal["draft", "adopted"],
+    ctx: Context,
+    me: Me,
+    *,
+    lang: Lang = "nb",
+    version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
 ) -> str:
+    """The page both document routes serve, as HTML or made into a PDF; one
+    dependency so that the two take the same parameters and the same checks."""
     from activities.documents import NoDocumentError, adopted_page, draft_page
 
     state = await _readable(ctx, me, plan_id)
@@ -385,6 +393,9 @@ async def _document(
         return draft_page(state, version, language)
     except NoDocumentError as missing:
         raise ApiError(404, "NoDocument", str(missing)) from missing
+
+
+Document = Annotated[str, Depends(_document)]
 
 
 def _pdf(body: bytes, name: str) -> Response:
@@ -402,16 +413,7 @@ def _pdf(body: bytes, name: str) -> Response:
     response_class=HTMLResponse,
     responses=_PAGE,
 )
-async def document_page(
-    plan_id: PlanId,
-    kind: Literal["draft", "adopted"],
-    ctx: Context,
-    me: Me,
-    *,
-    lang: Lang = "nb",
-    version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
-) -> HTMLResponse:
-    page = await _document(ctx, me, plan_id, kind, version=version, lang=lang)
+async def document_page(page: Document) -> HTMLResponse:
     return HTMLResponse(page, headers={"Content-Security-Policy": _DOCUMENT_CSP})
 
 
@@ -423,17 +425,10 @@ async def document_page(
     responses=_PDF,
 )
 async def document_pdf(
-    plan_id: PlanId,
-    kind: Literal["draft", "adopted"],
-    ctx: Context,
-    me: Me,
-    *,
-    lang: Lang = "nb",
-    version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
+    plan_id: PlanId, kind: Literal["draft", "adopted"], page: Document
 ) -> Response:
     from documents.pdf import html_to_pdf_async
 
-    page = await _document(ctx, me, plan_id, kind, version=version, lang=lang)
     body = await html_to_pdf_async(page, archival=kind == "adopted")
     return _pdf(body, f"{plan_id}-{kind}.pdf")
 
