@@ -69,6 +69,16 @@ def chromium_available() -> bool:
     return False
 
 
+@pytest.fixture
+def shots(artifacts_dir: Path) -> Path:
+    """Where a browser test keeps its screenshots; without Chromium the test skips."""
+    if not chromium_available():
+        pytest.skip(f"{CHROMIUM} is not installed (CI installs Debian's chromium)")
+    web = artifacts_dir / "web"
+    web.mkdir(parents=True, exist_ok=True)
+    return web
+
+
 EARLY_CLOSE = "Alle høringsinstanser har svart; høringen lukkes før fristen."
 
 

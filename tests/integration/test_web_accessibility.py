@@ -23,7 +23,7 @@ from api.service import ApiContext
 from domain.phases import Phase
 from domain.plan import PlanDefinition
 from eventstore import EventStore
-from tests.integration.conftest import CHROMIUM, chromium_available, unique
+from tests.integration.conftest import CHROMIUM, unique
 from tests.integration.test_web_browser import ARGS, _driven, site  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.servers
@@ -77,15 +77,11 @@ async def test_every_page_passes_axe_and_works_by_keyboard_and_on_a_phone(
     task_queue: str,
     pool: asyncpg.Pool,
     bodo: PlanDefinition,
-    artifacts_dir: Path,
+    shots: Path,
 ) -> None:
-    if not chromium_available():
-        pytest.skip(f"{CHROMIUM} is not installed (CI installs Debian's chromium)")
     from playwright.async_api import async_playwright, expect
 
     axe = await asyncio.to_thread(_axe)
-    shots = artifacts_dir / "web"
-    shots.mkdir(parents=True, exist_ok=True)
     plan, on_hearing = unique(bodo), unique(bodo)
     await asyncio.gather(
         _driven(
@@ -241,7 +237,7 @@ async def test_every_page_passes_axe_and_works_by_keyboard_and_on_a_phone(
         finally:
             await browser.close()
 
-    (artifacts_dir / "web" / "axe.json").write_text(
+    (shots / "axe.json").write_text(
         json.dumps(checked, indent=2, ensure_ascii=False), encoding="utf-8"
     )
     print(f"\naxe-core {WCAG_AA} checked {len(checked)} pages:")
@@ -259,17 +255,13 @@ async def test_a_council_vote_to_adopt_is_asked_again_and_both_pages_pass_axe(
     task_queue: str,
     pool: asyncpg.Pool,
     bodo: PlanDefinition,
-    artifacts_dir: Path,
+    shots: Path,
 ) -> None:
-    if not chromium_available():
-        pytest.skip(f"{CHROMIUM} is not installed (CI installs Debian's chromium)")
     from playwright.async_api import async_playwright, expect
 
     from tests.integration.test_council import at_council
 
     axe = await asyncio.to_thread(_axe)
-    shots = artifacts_dir / "web"
-    shots.mkdir(parents=True, exist_ok=True)
     plan = unique(bodo)
     await at_council(temporal_env, task_queue, plan)
     siri = (await api_ctx.tokens.issue("siri.andreassen")).token

@@ -12,7 +12,7 @@ import pytest
 from api.service import ApiContext
 from domain.problems import DomainValidationError
 from runtime.planfile import load_plan_file
-from tests.integration.conftest import CHROMIUM, EXAMPLES, chromium_available
+from tests.integration.conftest import CHROMIUM, EXAMPLES
 from tests.integration.test_web_browser import ARGS, site  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.servers
@@ -22,14 +22,10 @@ async def test_an_administrator_uploads_checks_and_starts_a_plan(
     site: str,  # noqa: F811 - the fixture imported above
     api_ctx: ApiContext,
     tmp_path: Path,
-    artifacts_dir: Path,
+    shots: Path,
 ) -> None:
-    if not chromium_available():
-        pytest.skip(f"{CHROMIUM} is not installed (CI installs Debian's chromium)")
     from playwright.async_api import async_playwright, expect
 
-    shots = artifacts_dir / "web"
-    shots.mkdir(parents=True, exist_ok=True)
     slug = f"t{uuid.uuid4().hex[:10]}"
     good = tmp_path / "bodo.yaml"
     good.write_text(

@@ -16,7 +16,7 @@ from api.i18n import EVENT_NAMES
 from api.service import ApiContext
 from domain.plan import PlanDefinition
 from eventstore import EventStore
-from tests.integration.conftest import CHROMIUM, chromium_available, unique
+from tests.integration.conftest import CHROMIUM, unique
 from tests.integration.test_web_browser import ARGS, _driven, site  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.servers
@@ -30,14 +30,10 @@ async def test_an_auditor_reads_verifies_and_exports_on_the_page(
     task_queue: str,
     pool: asyncpg.Pool,
     bodo: PlanDefinition,
-    artifacts_dir: Path,
+    shots: Path,
 ) -> None:
-    if not chromium_available():
-        pytest.skip(f"{CHROMIUM} is not installed (CI installs Debian's chromium)")
     from playwright.async_api import async_playwright, expect
 
-    shots = artifacts_dir / "web"
-    shots.mkdir(parents=True, exist_ok=True)
     plan = unique(bodo)
     await _driven(
         plain_client, task_queue, plan, lambda s: s.step_key == "strategies.quality_assurance"

@@ -33,7 +33,6 @@ from eventstore import EventStore
 from tests.integration.conftest import (
     CHROMIUM,
     adopted_with_open_round,
-    chromium_available,
     unique,
 )
 
@@ -93,14 +92,10 @@ async def test_stakeholders_decide_and_the_public_responds_in_a_browser(
     task_queue: str,
     pool: asyncpg.Pool,
     bodo: PlanDefinition,
-    artifacts_dir: Path,
+    shots: Path,
 ) -> None:
-    if not chromium_available():
-        pytest.skip(f"{CHROMIUM} is not installed (CI installs Debian's chromium)")
     from playwright.async_api import async_playwright, expect
 
-    shots = artifacts_dir / "web"
-    shots.mkdir(parents=True, exist_ok=True)
     plan = unique(bodo)
     on_hearing = unique(bodo)
     driver, hearing_driver = await asyncio.gather(
@@ -286,14 +281,10 @@ async def test_a_unit_reports_its_measure_in_the_yearly_revision_in_a_browser(
     task_queue: str,
     pool: asyncpg.Pool,
     bodo: PlanDefinition,
-    artifacts_dir: Path,
+    shots: Path,
 ) -> None:
-    if not chromium_available():
-        pytest.skip(f"{CHROMIUM} is not installed (CI installs Debian's chromium)")
     from playwright.async_api import async_playwright, expect
 
-    shots = artifacts_dir / "web"
-    shots.mkdir(parents=True, exist_ok=True)
     definition = unique(bodo)
     plan_id = definition.plan_id
     year = await adopted_with_open_round(api_ctx, plain_client, task_queue, definition)

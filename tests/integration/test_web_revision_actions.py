@@ -20,7 +20,6 @@ from tests.integration.conftest import (
     CHROMIUM,
     adopted_with_open_round,
     bearer,
-    chromium_available,
     unique,
 )
 from tests.integration.test_web_accessibility import _axe, _violations
@@ -37,14 +36,10 @@ async def test_the_leader_acts_on_the_revision_and_the_schedule_on_the_page(
     task_queue: str,
     pool: asyncpg.Pool,
     bodo: PlanDefinition,
-    artifacts_dir: Path,
+    shots: Path,
 ) -> None:
-    if not chromium_available():
-        pytest.skip(f"{CHROMIUM} is not installed (CI installs Debian's chromium)")
     from playwright.async_api import async_playwright, expect
 
-    shots = artifacts_dir / "web"
-    shots.mkdir(parents=True, exist_ok=True)
     definition = unique(bodo)
     plan_id = definition.plan_id
     year = await adopted_with_open_round(api_ctx, plain_client, task_queue, definition)
