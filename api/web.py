@@ -700,17 +700,14 @@ async def decide(plan_id: str, request: Request) -> Response:
         if refusal.status in (401, 403) and refusal.code == "NotAuthenticated":
             raise
         return await _plan_page(request, me, state, error=refusal, values=fields)
-    return render(
+    return _receipt_page(
         request,
-        "receipt.html",
-        principal=me,
-        names=people_names(state),
-        plan=summary(state),
+        me,
         receipt=receipt,
-        receipt_number=f"{receipt.version}-{receipt.hash[:8].upper()}",
-        public=False,
-        decided=_decided(state, me, fields),
+        state=state,
         back=f"/plans/{plan_id}",
+        names=people_names(state),
+        decided=_decided(state, me, fields),
     )
 
 
@@ -782,8 +779,16 @@ async def revision_page(plan_id: str, year: str, request: Request) -> Response:
 
 
 def _receipt_page(
-    request: Request, me: Principal, *, plan_id: str, year: int, receipt: cmd.Receipt, state: Any
+    request: Request,
+    me: Principal,
+    *,
+    receipt: cmd.Receipt,
+    state: Any,
+    back: str,
+    **extra: Any,
 ) -> Response:
+    """The receipt a signed-in actor gets for a command; `extra` is what a page
+    adds to it (the names of people, what was decided)."""
     return render(
         request,
         "receipt.html",
@@ -792,7 +797,8 @@ def _receipt_page(
         receipt=receipt,
         receipt_number=f"{receipt.version}-{receipt.hash[:8].upper()}",
         public=False,
-        back=f"/plans/{plan_id}/revisions/{year}",
+        back=back,
+        **extra,
     )
 
 
@@ -817,7 +823,9 @@ async def revision_report(plan_id: str, year: str, request: Request) -> Response
         raise _invalid(exc) from None
     # The API's own route: the request-to-command mapping exists once.
     receipt = await routes_revisions.report_measure(plan_id, wanted, body, ctx, me)
-    return _receipt_page(request, me, plan_id=plan_id, year=wanted, receipt=receipt, state=state)
+    return _receipt_page(
+        request, me, receipt=receipt, state=state, back=f"/plans/{plan_id}/revisions/{wanted}"
+    )
 
 
 @router.post("/plans/{plan_id}/revisions/{year}/review")
@@ -840,7 +848,9 @@ async def revision_review(plan_id: str, year: str, request: Request) -> Response
     except ValidationError as exc:
         raise _invalid(exc) from None
     receipt = await routes_revisions.review_changes(plan_id, wanted, body, ctx, me)
-    return _receipt_page(request, me, plan_id=plan_id, year=wanted, receipt=receipt, state=state)
+    return _receipt_page(
+        request, me, receipt=receipt, state=state, back=f"/plans/{plan_id}/revisions/{wanted}"
+    )
 
 
 # --- the public hearing ----------------------------------------------------------------

@@ -20,8 +20,8 @@ from pydantic import ValidationError
 from api import routes_revisions as rr
 from api import routes_schedules as rs
 from api.errors import ApiError
-from api.views import people_names, summary
-from api.web import _ctx, _form, _invalid, _receipt_page, _signed_in, _typed_number, _year, render
+from api.views import people_names
+from api.web import _ctx, _form, _invalid, _receipt_page, _signed_in, _typed_number, _year
 from domain.commands import Receipt
 
 router = APIRouter(include_in_schema=False)
@@ -79,7 +79,9 @@ async def revision_action(plan_id: str, year: str, action: str, request: Request
             receipt = await rr.conclude(plan_id, wanted, ctx, me)
     except ValidationError as exc:
         raise _invalid(exc) from None
-    return _receipt_page(request, me, plan_id=plan_id, year=wanted, receipt=receipt, state=state)
+    return _receipt_page(
+        request, me, receipt=receipt, state=state, back=f"/plans/{plan_id}/revisions/{wanted}"
+    )
 
 
 def _moment(text: str, name: str) -> str:
@@ -120,14 +122,11 @@ async def schedule_action(plan_id: str, action: str, request: Request) -> Respon
             receipt = await act(plan_id, request_body, ctx, me)
     except ValidationError as exc:
         raise _invalid(exc) from None
-    return render(
+    return _receipt_page(
         request,
-        "receipt.html",
-        principal=me,
-        names=people_names(state),
-        plan=summary(state),
+        me,
         receipt=receipt,
-        receipt_number=f"{receipt.version}-{receipt.hash[:8].upper()}",
-        public=False,
+        state=state,
         back=f"/plans/{plan_id}",
+        names=people_names(state),
     )
