@@ -961,17 +961,11 @@ async def export_html(
 ) -> int:
     """Write the report of ``plan_id`` to ``out`` (atomically: a temporary file in the
     same directory, then a rename) and return the number of events it covers."""
-    events = [event async for event in store.iter_stream(plan_id)]
-    if not events:
-        raise UnknownPlanError(
-            f"no plan '{plan_id}' in the event store: it has no events under that id "
-            "(plan ids look like '1804-boligplan-2026')"
-        )
-    page = render_report(
-        events, language=language, generated_at=generated_at, checkpoint=checkpoint
+    page, count = await _report_page(
+        store, plan_id, language=language, generated_at=generated_at, checkpoint=checkpoint
     )
     await asyncio.to_thread(_write_atomically, Path(out), page.encode("utf-8"))
-    return len(events)
+    return count
 
 
 async def export_pdf(
@@ -986,6 +980,23 @@ async def export_pdf(
     """As :func:`export_html`, the same page printed to a PDF by WeasyPrint."""
     from documents.pdf import html_to_pdf
 
+    page, count = await _report_page(
+        store, plan_id, language=language, generated_at=generated_at, checkpoint=checkpoint
+    )
+    document = await asyncio.to_thread(html_to_pdf, page)
+    await asyncio.to_thread(_write_atomically, Path(out), document)
+    return count
+
+
+async def _report_page(
+    store: EventStore,
+    plan_id: str,
+    *,
+    language: Language,
+    generated_at: datetime,
+    checkpoint: str | None,
+) -> tuple[str, int]:
+    """The report page of ``plan_id`` for both exports, and the number of events it covers."""
     events = [event async for event in store.iter_stream(plan_id)]
     if not events:
         raise UnknownPlanError(
@@ -995,9 +1006,7 @@ async def export_pdf(
     page = render_report(
         events, language=language, generated_at=generated_at, checkpoint=checkpoint
     )
-    document = await asyncio.to_thread(html_to_pdf, page)
-    await asyncio.to_thread(_write_atomically, Path(out), document)
-    return len(events)
+    return page, len(events)
 
 
 def _write_atomically(out: Path, page: bytes) -> None:
