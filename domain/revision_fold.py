@@ -50,6 +50,14 @@ def _with_round(state: PlanState, year: int, **changes: object) -> dict[str, obj
     return {"revisions": rounds}
 
 
+def _copied(
+    state: PlanState, base: dict[str, object], decisions: tuple[object, ...], **update: object
+) -> PlanState:
+    """``state`` after one event: the fields every event sets (``base``), the event's
+    own, and the decisions with the event's."""
+    return state.model_copy(update={**base, **update, "decisions": decisions})
+
+
 def _evolve_revision(  # noqa: PLR0911, PLR0912
     state: PlanState, event: Event, base: dict[str, object]
 ) -> PlanState:
@@ -67,7 +75,7 @@ def _evolve_revision(  # noqa: PLR0911, PLR0912
                 changed_by=event.actor_id,
                 changed_at=event.occurred_at,
             )
-            return state.model_copy(update={**base, "schedule": schedule, "decisions": decisions})
+            return _copied(state, base, decisions, schedule=schedule)
         case RevisionScheduleChanged():
             current = state.schedule
             if current is not None and event.action in (
@@ -85,38 +93,25 @@ def _evolve_revision(  # noqa: PLR0911, PLR0912
                 )
             outcome = f"{event.action.value} failed" if event.failed else event.action.value
             decision = _decision(event, None, outcome=outcome, reason=event.failed or event.reason)
-            return state.model_copy(
-                update={
-                    **base,
-                    "schedule": current,
-                    "decisions": (*state.decisions, decision),
-                }
-            )
+            return _copied(state, base, (*state.decisions, decision), schedule=current)
         case RevisionReminderSent():
             revision = RevisionRound(
                 year=event.year, workflow_id=event.workflow_id, scheduled_at=event.scheduled_at
             )
-            return state.model_copy(
-                update={
-                    **base,
-                    "revisions": (*state.revisions, revision),
-                    "decisions": decisions,
-                }
-            )
+            return _copied(state, base, decisions, revisions=(*state.revisions, revision))
         case ReportingRoundOpened():
-            return state.model_copy(
-                update={
-                    **base,
-                    **_with_round(
-                        state,
-                        event.year,
-                        content_version=event.content_version,
-                        measure_ids=event.measure_ids,
-                        deadline=event.deadline,
-                        round_open=True,
-                    ),
-                    "decisions": decisions,
-                }
+            return _copied(
+                state,
+                base,
+                decisions,
+                **_with_round(
+                    state,
+                    event.year,
+                    content_version=event.content_version,
+                    measure_ids=event.measure_ids,
+                    deadline=event.deadline,
+                    round_open=True,
+                ),
             )
         case MeasureReported():
             report = MeasureReportState(
@@ -129,12 +124,11 @@ def _evolve_revision(  # noqa: PLR0911, PLR0912
                 version=state.events_folded + 1,
             )
             decision = _decision(event, None, outcome=event.status.value, reason=event.comment)
-            return state.model_copy(
-                update={
-                    **base,
-                    **_added_to_round(state, event.year, "reports", report),
-                    "decisions": (*state.decisions, decision),
-                }
+            return _copied(
+                state,
+                base,
+                (*state.decisions, decision),
+                **_added_to_round(state, event.year, "reports", report),
             )
         case GoalIndicatorReported():
             value = GoalIndicatorState(
@@ -143,36 +137,26 @@ def _evolve_revision(  # noqa: PLR0911, PLR0912
                 actor_id=event.actor_id,
                 at=event.occurred_at,
             )
-            return state.model_copy(
-                update={
-                    **base,
-                    **_added_to_round(state, event.year, "goal_indicators", value),
-                    "decisions": decisions,
-                }
+            return _copied(
+                state,
+                base,
+                decisions,
+                **_added_to_round(state, event.year, "goal_indicators", value),
             )
         case ReportingRoundClosed():
-            return state.model_copy(
-                update={
-                    **base,
-                    **_with_round(state, event.year, round_open=False, unreported=event.unreported),
-                    "decisions": decisions,
-                }
+            return _copied(
+                state,
+                base,
+                decisions,
+                **_with_round(state, event.year, round_open=False, unreported=event.unreported),
             )
         case ReportReminderRecorded():
-            return state.model_copy(
-                update={
-                    **base,
-                    **_with_round(state, event.year, reminded=event.measure_ids),
-                    "decisions": decisions,
-                }
+            return _copied(
+                state, base, decisions, **_with_round(state, event.year, reminded=event.measure_ids)
             )
         case ScorecardRecorded():
-            return state.model_copy(
-                update={
-                    **base,
-                    **_with_round(state, event.year, scorecard=event.scorecard),
-                    "decisions": decisions,
-                }
+            return _copied(
+                state, base, decisions, **_with_round(state, event.year, scorecard=event.scorecard)
             )
         case MeasureChangesProposed():
             proposal = ChangeProposal(
@@ -191,13 +175,12 @@ def _evolve_revision(  # noqa: PLR0911, PLR0912
                 submitted_at=event.occurred_at,
             )
             decision = _decision(event, None, content_version=event.content_version)
-            return state.model_copy(
-                update={
-                    **base,
-                    "content_versions": (*state.content_versions, version),
-                    **_added_to_round(state, event.year, "proposals", proposal),
-                    "decisions": (*state.decisions, decision),
-                }
+            return _copied(
+                state,
+                base,
+                (*state.decisions, decision),
+                content_versions=(*state.content_versions, version),
+                **_added_to_round(state, event.year, "proposals", proposal),
             )
         case MeasureChangesSignedOff():
             sign_off = SignOff(
@@ -208,45 +191,41 @@ def _evolve_revision(  # noqa: PLR0911, PLR0912
                 at=event.occurred_at,
             )
             decision = _decision(event, None, content_version=event.content_version)
-            return state.model_copy(
-                update={
-                    **base,
-                    **_added_to_round(state, event.year, "sign_offs", sign_off),
-                    "decisions": (*state.decisions, decision),
-                }
+            return _copied(
+                state,
+                base,
+                (*state.decisions, decision),
+                **_added_to_round(state, event.year, "sign_offs", sign_off),
             )
         case MeasureChangesRejected():
             decision = _decision(
                 event, None, content_version=event.content_version, reason=event.reason
             )
-            return state.model_copy(
-                update={
-                    **base,
-                    **_last_proposal_decided(state, event.year, "rejected", event.reason),
-                    "decisions": (*state.decisions, decision),
-                }
+            return _copied(
+                state,
+                base,
+                (*state.decisions, decision),
+                **_last_proposal_decided(state, event.year, "rejected", event.reason),
             )
         case ContentRevised():
             decision = _decision(event, None, content_version=event.content_version)
-            return state.model_copy(
-                update={
-                    **base,
-                    "in_force_version": event.content_version,
-                    "in_force_hash": event.content_hash,
-                    **_last_proposal_decided(state, event.year, "approved", ""),
-                    "decisions": (*state.decisions, decision),
-                }
+            return _copied(
+                state,
+                base,
+                (*state.decisions, decision),
+                in_force_version=event.content_version,
+                in_force_hash=event.content_hash,
+                **_last_proposal_decided(state, event.year, "approved", ""),
             )
         case RevisionConcluded():
             decision = _decision(
                 event, None, content_version=event.content_version, outcome=event.outcome
             )
-            return state.model_copy(
-                update={
-                    **base,
-                    **_with_round(state, event.year, outcome=event.outcome),
-                    "decisions": (*state.decisions, decision),
-                }
+            return _copied(
+                state,
+                base,
+                (*state.decisions, decision),
+                **_with_round(state, event.year, outcome=event.outcome),
             )
     raise TypeError(f"no fold rule for {type(event).__name__}")  # pragma: no cover
 
