@@ -26,10 +26,11 @@ from client.simulation import PlanDriver, send_hearing_responses
 from documents.pdf import html_to_pdf
 from domain.phases import Phase
 from domain.plan import PlanDefinition
-from domain.revision_models import GoalProgress, IndicatorLine, ProgressLine, Scorecard
+from domain.revision_models import IndicatorLine
 from domain.state import fold
 from eventstore import EventStore
 from tests.integration.conftest import bearer, unique
+from tests.integration.test_document_language import scorecard
 from workflows.plan_models import workflow_id_for
 
 pytestmark = pytest.mark.servers
@@ -161,34 +162,18 @@ async def test_the_adopted_plan_is_pdf_a_and_the_audit_report_a_pdf(
 
 
 async def test_the_scorecard_pdf(bodo: PlanDefinition, artifacts_dir: Path) -> None:
-    card = Scorecard(
-        year=2027,
-        content_version=4,
-        content_hash="ab" * 32,
+    card = scorecard(
         done=2,
         total=3,
-        goals=(
-            GoalProgress(
-                id="mal-1",
-                title="Boliger for alle",
-                done=2,
-                total=3,
-                target_area="Generell boligutvikling",
-                strategies=(ProgressLine(id="str-1.1", title="Tomter", done=2, total=3),),
-            ),
+        indicator=IndicatorLine(
+            level="measure",
+            item_id="tiltak-1.1.2",
+            name="Regulert areal",
+            unit="dekar",
+            baseline=Decimal("12.5"),
+            target=Decimal("50"),
+            current=Decimal("16.4"),
         ),
-        indicators=(
-            IndicatorLine(
-                level="measure",
-                item_id="tiltak-1.1.2",
-                name="Regulert areal",
-                unit="dekar",
-                baseline=Decimal("12.5"),
-                target=Decimal("50"),
-                current=Decimal("16.4"),
-            ),
-        ),
-        unreported=("tiltak-1.2.1",),
     )
     text = await read_pdf(
         html_to_pdf(render_scorecard_html(bodo, card)), artifacts_dir, "scorecard-2027-nb"
