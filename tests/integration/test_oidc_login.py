@@ -25,8 +25,9 @@ from domain.plan import PlanDefinition
 from eventstore import EventStore
 from eventstore.pool import create_pool
 from runtime.settings import Settings
+from tests.integration.browser import ARGS
 from tests.integration.conftest import CHROMIUM, chromium_available, unique
-from tests.integration.test_web_browser import ARGS, _driven, _free_port
+from tests.integration.test_web_browser import _driven, _free_port
 
 pytestmark = pytest.mark.servers
 

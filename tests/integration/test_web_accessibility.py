@@ -23,8 +23,9 @@ from api.service import ApiContext
 from domain.phases import Phase
 from domain.plan import PlanDefinition
 from eventstore import EventStore
-from tests.integration.conftest import CHROMIUM, unique
-from tests.integration.test_web_browser import ARGS, _driven, site  # noqa: F401 - fixture
+from tests.integration.browser import launched, log_in
+from tests.integration.conftest import unique
+from tests.integration.test_web_browser import _driven, site  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.servers
 AXE_DIR = Path(__file__).resolve().parents[1] / "axe"
@@ -79,7 +80,7 @@ async def test_every_page_passes_axe_and_works_by_keyboard_and_on_a_phone(
     bodo: PlanDefinition,
     shots: Path,
 ) -> None:
-    from playwright.async_api import async_playwright, expect
+    from playwright.async_api import expect
 
     axe = await asyncio.to_thread(_axe)
     plan, on_hearing = unique(bodo), unique(bodo)
@@ -105,137 +106,129 @@ async def test_every_page_passes_axe_and_works_by_keyboard_and_on_a_phone(
     store = EventStore(pool)
     checked: dict[str, list[dict[str, Any]]] = {}
 
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            # The site's Content-Security-Policy forbids scripts; the checker is let in.
-            context = await browser.new_context(
-                viewport={"width": 1200, "height": 900}, bypass_csp=True
-            )
-            page = await context.new_page()
+    async with launched() as browser:
+        # The site's Content-Security-Policy forbids scripts; the checker is let in.
+        context = await browser.new_context(
+            viewport={"width": 1200, "height": 900}, bypass_csp=True
+        )
+        page = await context.new_page()
 
-            async def check(name: str) -> None:
-                checked[name] = await _violations(page, axe)
-                await page.screenshot(path=shots / f"axe-{name}.png", full_page=True)
+        async def check(name: str) -> None:
+            checked[name] = await _violations(page, axe)
+            await page.screenshot(path=shots / f"axe-{name}.png", full_page=True)
 
-            async def login(person: str) -> None:
-                await page.goto(f"{site}/login?lang=nb")
-                await page.get_by_label("Tilgangsnøkkel").fill(tokens[person])
-                await page.get_by_role("button", name="Logg inn").click()
-                await expect(page.get_by_role("heading", name="Venter på deg")).to_be_visible()
-
-            # The checker finds a violation when there is one: an image without a text.
-            await page.goto(f"{site}/login")
-            await page.evaluate("document.querySelector('main').append(new Image(1, 1))")
-            assert "image-alt" in [v["id"] for v in await _violations(page, axe)]
-            await page.goto(f"{site}/login")
-            await check("login")
-            await page.goto(f"{site}/hearing")
-            await check("hearings")
-            await page.goto(f"{site}/hearing/{on_hearing.plan_id}")
-            await check("hearing")
-            await page.goto(f"{site}/hearing/{on_hearing.plan_id}?lang=en")
-            await check("hearing-en")
-            await page.goto(f"{site}/hearing/1804-finnes-ikke?lang=nb")
-            await check("error-404")
-
-            await login("kari.nilsen")
-            await check("inbox")
-            await page.goto(f"{site}/plans")
-            await check("plans")
-            await page.goto(f"{site}/plans/new")
-            await check("plan-new")
-            await page.goto(f"{site}/plans/{plan.plan_id}")
-            await check("plan-project-leader")
-            await page.get_by_role("button", name="Logg ut").click()
-
-            await login("per.olsen")
-            await check("inbox-with-items")
-            await page.goto(f"{site}/plans/{plan.plan_id}")
-            await check("plan-decision")
-            await page.get_by_label("Be om endringer").check()
-            await page.get_by_role("button", name="Send").click()
-            await expect(page.locator("[data-error-message]")).to_be_visible()
-            await check("plan-refused")
-            await page.goto(f"{site}/plans/{plan.plan_id}?lang=en")
-            await check("plan-en")
-            await page.goto(f"{site}/plans/{plan.plan_id}?lang=nb")
-            await page.get_by_role("button", name="Logg ut").click()
-
-            await login("randi.solberg")
-            await page.goto(f"{site}/plans/{plan.plan_id}/audit?verify=1")
-            await check("audit-verified")
-            await page.get_by_label("Dato og klokkeslett").fill("2026-01-01T12:00")
-            await page.get_by_role("button", name="Vis").click()
-            await check("audit-as-of")
-            await page.get_by_role("button", name="Logg ut").click()
-
-            # Keyboard only: the member signs off, from the login to the receipt.
-            await page.goto(f"{site}/login")
-            await _tab_to(page, "#token")
-            await page.keyboard.type(tokens["per.olsen"])
-            await page.keyboard.press("Enter")
-            await expect(page.get_by_role("heading", name="Venter på deg")).to_be_visible()
-            await _tab_to(page, f'li.pending[data-plan="{plan.plan_id}"] a')
-            await page.keyboard.press("Enter")
-            await expect(page.get_by_role("heading", name=plan.title)).to_be_visible()
-            await _tab_to(page, "#decision input[value=approve]")
-            await page.keyboard.press("Space")
-            await _tab_to(page, "#decision textarea[name=comment]")
-            await page.keyboard.type("Godkjent med tastaturet.")
-            await _tab_to(page, "#decision button[type=submit]")
-            await page.keyboard.press("Enter")
-            await expect(page.get_by_role("heading", name="Kvittering")).to_be_visible()
-            await check("receipt")
-            version = int(await page.locator("[data-receipt-version]").inner_text())
-            signed = next(e for e in await store.read(plan.plan_id) if e.version == version)
-            assert (signed.type, signed.actor_id) == ("sign_off_given", "per.olsen")
-            assert signed.data["comment"] == "Godkjent med tastaturet."
-
-            # Keyboard only: a member of the public responds to the hearing.
-            public = await browser.new_context(
-                viewport={"width": 390, "height": 844}, bypass_csp=True
-            )
-            page = await public.new_page()
-            await page.goto(f"{site}/hearing/{on_hearing.plan_id}")
-            await _tab_to(page, "#name")
-            await page.keyboard.type("Ola Tastatur")
-            await _tab_to(page, "#text")
-            await page.keyboard.type("Flere boliger for unge.")
-            await _tab_to(page, "#consent")
-            await page.keyboard.press("Space")
-            await _tab_to(page, "form button[type=submit]")
-            await page.keyboard.press("Enter")
-            await expect(page.get_by_role("heading", name="Kvittering")).to_be_visible()
-            await expect(page.locator("[data-receipt-number]")).not_to_be_empty()
-            await check("hearing-receipt-phone")
-
-            # A phone, 390 px: nothing wider than the screen; the plan list as cards, the
-            # history table scrolling inside its own frame.
-            page = await (
-                await browser.new_context(viewport={"width": 390, "height": 844}, bypass_csp=True)
-            ).new_page()
-            await page.goto(f"{site}/login")
-            await page.get_by_label("Tilgangsnøkkel").fill(tokens["kari.nilsen"])
+        async def login(person: str) -> None:
+            await page.goto(f"{site}/login?lang=nb")
+            await page.get_by_label("Tilgangsnøkkel").fill(tokens[person])
             await page.get_by_role("button", name="Logg inn").click()
-            for name, path in (
-                ("plans-phone", "/plans"),
-                ("plan-phone", f"/plans/{plan.plan_id}"),
-                ("inbox-phone", "/inbox"),
-            ):
-                await page.goto(f"{site}{path}")
-                width = await page.evaluate("document.documentElement.scrollWidth")
-                assert width <= 390, (name, width)
-                await check(name)
-            await page.goto(f"{site}/plans")
-            cell = page.locator("table.plans td").first
-            assert await cell.evaluate("e => getComputedStyle(e).display") == "block"
-            await page.goto(f"{site}/plans/{plan.plan_id}")
-            frame = page.locator("table.history").locator("xpath=..")
-            assert await frame.evaluate("e => getComputedStyle(e).overflowX") == "auto"
-            assert await frame.get_attribute("tabindex") == "0"
-        finally:
-            await browser.close()
+            await expect(page.get_by_role("heading", name="Venter på deg")).to_be_visible()
+
+        # The checker finds a violation when there is one: an image without a text.
+        await page.goto(f"{site}/login")
+        await page.evaluate("document.querySelector('main').append(new Image(1, 1))")
+        assert "image-alt" in [v["id"] for v in await _violations(page, axe)]
+        await page.goto(f"{site}/login")
+        await check("login")
+        await page.goto(f"{site}/hearing")
+        await check("hearings")
+        await page.goto(f"{site}/hearing/{on_hearing.plan_id}")
+        await check("hearing")
+        await page.goto(f"{site}/hearing/{on_hearing.plan_id}?lang=en")
+        await check("hearing-en")
+        await page.goto(f"{site}/hearing/1804-finnes-ikke?lang=nb")
+        await check("error-404")
+
+        await login("kari.nilsen")
+        await check("inbox")
+        await page.goto(f"{site}/plans")
+        await check("plans")
+        await page.goto(f"{site}/plans/new")
+        await check("plan-new")
+        await page.goto(f"{site}/plans/{plan.plan_id}")
+        await check("plan-project-leader")
+        await page.get_by_role("button", name="Logg ut").click()
+
+        await login("per.olsen")
+        await check("inbox-with-items")
+        await page.goto(f"{site}/plans/{plan.plan_id}")
+        await check("plan-decision")
+        await page.get_by_label("Be om endringer").check()
+        await page.get_by_role("button", name="Send").click()
+        await expect(page.locator("[data-error-message]")).to_be_visible()
+        await check("plan-refused")
+        await page.goto(f"{site}/plans/{plan.plan_id}?lang=en")
+        await check("plan-en")
+        await page.goto(f"{site}/plans/{plan.plan_id}?lang=nb")
+        await page.get_by_role("button", name="Logg ut").click()
+
+        await login("randi.solberg")
+        await page.goto(f"{site}/plans/{plan.plan_id}/audit?verify=1")
+        await check("audit-verified")
+        await page.get_by_label("Dato og klokkeslett").fill("2026-01-01T12:00")
+        await page.get_by_role("button", name="Vis").click()
+        await check("audit-as-of")
+        await page.get_by_role("button", name="Logg ut").click()
+
+        # Keyboard only: the member signs off, from the login to the receipt.
+        await page.goto(f"{site}/login")
+        await _tab_to(page, "#token")
+        await page.keyboard.type(tokens["per.olsen"])
+        await page.keyboard.press("Enter")
+        await expect(page.get_by_role("heading", name="Venter på deg")).to_be_visible()
+        await _tab_to(page, f'li.pending[data-plan="{plan.plan_id}"] a')
+        await page.keyboard.press("Enter")
+        await expect(page.get_by_role("heading", name=plan.title)).to_be_visible()
+        await _tab_to(page, "#decision input[value=approve]")
+        await page.keyboard.press("Space")
+        await _tab_to(page, "#decision textarea[name=comment]")
+        await page.keyboard.type("Godkjent med tastaturet.")
+        await _tab_to(page, "#decision button[type=submit]")
+        await page.keyboard.press("Enter")
+        await expect(page.get_by_role("heading", name="Kvittering")).to_be_visible()
+        await check("receipt")
+        version = int(await page.locator("[data-receipt-version]").inner_text())
+        signed = next(e for e in await store.read(plan.plan_id) if e.version == version)
+        assert (signed.type, signed.actor_id) == ("sign_off_given", "per.olsen")
+        assert signed.data["comment"] == "Godkjent med tastaturet."
+
+        # Keyboard only: a member of the public responds to the hearing.
+        public = await browser.new_context(viewport={"width": 390, "height": 844}, bypass_csp=True)
+        page = await public.new_page()
+        await page.goto(f"{site}/hearing/{on_hearing.plan_id}")
+        await _tab_to(page, "#name")
+        await page.keyboard.type("Ola Tastatur")
+        await _tab_to(page, "#text")
+        await page.keyboard.type("Flere boliger for unge.")
+        await _tab_to(page, "#consent")
+        await page.keyboard.press("Space")
+        await _tab_to(page, "form button[type=submit]")
+        await page.keyboard.press("Enter")
+        await expect(page.get_by_role("heading", name="Kvittering")).to_be_visible()
+        await expect(page.locator("[data-receipt-number]")).not_to_be_empty()
+        await check("hearing-receipt-phone")
+
+        # A phone, 390 px: nothing wider than the screen; the plan list as cards, the
+        # history table scrolling inside its own frame.
+        page = await (
+            await browser.new_context(viewport={"width": 390, "height": 844}, bypass_csp=True)
+        ).new_page()
+        await log_in(page, site, tokens["kari.nilsen"])
+        for name, path in (
+            ("plans-phone", "/plans"),
+            ("plan-phone", f"/plans/{plan.plan_id}"),
+            ("inbox-phone", "/inbox"),
+        ):
+            await page.goto(f"{site}{path}")
+            width = await page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, (name, width)
+            await check(name)
+        await page.goto(f"{site}/plans")
+        cell = page.locator("table.plans td").first
+        assert await cell.evaluate("e => getComputedStyle(e).display") == "block"
+        await page.goto(f"{site}/plans/{plan.plan_id}")
+        frame = page.locator("table.history").locator("xpath=..")
+        assert await frame.evaluate("e => getComputedStyle(e).overflowX") == "auto"
+        assert await frame.get_attribute("tabindex") == "0"
 
     (shots / "axe.json").write_text(
         json.dumps(checked, indent=2, ensure_ascii=False), encoding="utf-8"
@@ -257,7 +250,7 @@ async def test_a_council_vote_to_adopt_is_asked_again_and_both_pages_pass_axe(
     bodo: PlanDefinition,
     shots: Path,
 ) -> None:
-    from playwright.async_api import async_playwright, expect
+    from playwright.async_api import expect
 
     from tests.integration.test_council import at_council
 
@@ -268,33 +261,27 @@ async def test_a_council_vote_to_adopt_is_asked_again_and_both_pages_pass_axe(
     store = EventStore(pool)
     before = len(await store.read(plan.plan_id))
 
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = await (
-                await browser.new_context(viewport={"width": 1200, "height": 900}, bypass_csp=True)
-            ).new_page()
-            await page.goto(f"{site}/login")
-            await page.get_by_label("Tilgangsnøkkel").fill(siri)
-            await page.get_by_role("button", name="Logg inn").click()
-            await page.goto(f"{site}/plans/{plan.plan_id}")
-            await expect(page.locator("#decision input[type=radio]:checked")).to_have_count(0)
-            assert await _violations(page, axe) == []
-            await page.screenshot(path=shots / "axe-plan-council.png", full_page=True)
-            await page.get_by_label("Vedta planen").check()
-            await page.get_by_role("button", name="Send").click()
-            # Asked again; nothing recorded yet.
-            await expect(page.get_by_role("heading", name="Bekreft vedtaket")).to_be_visible()
-            assert len(await store.read(plan.plan_id)) == before
-            assert await _violations(page, axe) == []
-            await page.screenshot(path=shots / "axe-confirm-adoption.png", full_page=True)
-            await page.get_by_role("button", name="Ja, send stemmen").click()
-            await expect(page.get_by_role("heading", name="Kvittering")).to_be_visible()
-            await expect(page.locator("[data-receipt-type]")).to_contain_text("Vedta planen")
-            assert await _violations(page, axe) == []
-            await page.screenshot(path=shots / "axe-receipt-vote.png", full_page=True)
-        finally:
-            await browser.close()
+    async with launched() as browser:
+        page = await (
+            await browser.new_context(viewport={"width": 1200, "height": 900}, bypass_csp=True)
+        ).new_page()
+        await log_in(page, site, siri)
+        await page.goto(f"{site}/plans/{plan.plan_id}")
+        await expect(page.locator("#decision input[type=radio]:checked")).to_have_count(0)
+        assert await _violations(page, axe) == []
+        await page.screenshot(path=shots / "axe-plan-council.png", full_page=True)
+        await page.get_by_label("Vedta planen").check()
+        await page.get_by_role("button", name="Send").click()
+        # Asked again; nothing recorded yet.
+        await expect(page.get_by_role("heading", name="Bekreft vedtaket")).to_be_visible()
+        assert len(await store.read(plan.plan_id)) == before
+        assert await _violations(page, axe) == []
+        await page.screenshot(path=shots / "axe-confirm-adoption.png", full_page=True)
+        await page.get_by_role("button", name="Ja, send stemmen").click()
+        await expect(page.get_by_role("heading", name="Kvittering")).to_be_visible()
+        await expect(page.locator("[data-receipt-type]")).to_contain_text("Vedta planen")
+        assert await _violations(page, axe) == []
+        await page.screenshot(path=shots / "axe-receipt-vote.png", full_page=True)
     votes = [
         e for e in (await store.read(plan.plan_id))[before:] if e.actor_id == "siri.andreassen"
     ]

@@ -12,8 +12,9 @@ import pytest
 from api.service import ApiContext
 from domain.problems import DomainValidationError
 from runtime.planfile import load_plan_file
-from tests.integration.conftest import CHROMIUM, EXAMPLES
-from tests.integration.test_web_browser import ARGS, site  # noqa: F401 - the fixture
+from tests.integration.browser import launched, log_in
+from tests.integration.conftest import EXAMPLES
+from tests.integration.test_web_browser import site  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.servers
 
@@ -24,7 +25,7 @@ async def test_an_administrator_uploads_checks_and_starts_a_plan(
     tmp_path: Path,
     shots: Path,
 ) -> None:
-    from playwright.async_api import async_playwright, expect
+    from playwright.async_api import expect
 
     slug = f"t{uuid.uuid4().hex[:10]}"
     good = tmp_path / "bodo.yaml"
@@ -50,69 +51,59 @@ async def test_an_administrator_uploads_checks_and_starts_a_plan(
     admin = (await api_ctx.tokens.issue("kari.nilsen", "admin")).token
     member = (await api_ctx.tokens.issue("per.olsen")).token
 
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = await (
-                await browser.new_context(viewport={"width": 1200, "height": 900})
-            ).new_page()
-            # A person who is not an administrator is not offered, and cannot open, the form.
-            await page.goto(f"{site}/login")
-            await page.get_by_label("Tilgangsnøkkel").fill(member)
-            await page.get_by_role("button", name="Logg inn").click()
-            await page.goto(f"{site}/plans")
-            await expect(page.get_by_role("link", name="Start en ny plan")).to_have_count(0)
-            assert (await page.goto(f"{site}/plans/new")).status == 403  # type: ignore[union-attr]
-            await page.goto(f"{site}/plans")
-            await page.get_by_role("button", name="Logg ut").click()
+    async with launched() as browser:
+        page = await (await browser.new_context(viewport={"width": 1200, "height": 900})).new_page()
+        # A person who is not an administrator is not offered, and cannot open, the form.
+        await log_in(page, site, member)
+        await page.goto(f"{site}/plans")
+        await expect(page.get_by_role("link", name="Start en ny plan")).to_have_count(0)
+        assert (await page.goto(f"{site}/plans/new")).status == 403  # type: ignore[union-attr]
+        await page.goto(f"{site}/plans")
+        await page.get_by_role("button", name="Logg ut").click()
 
-            await page.get_by_label("Tilgangsnøkkel").fill(admin)
-            await page.get_by_role("button", name="Logg inn").click()
-            await page.goto(f"{site}/plans")
-            await page.get_by_role("link", name="Start en ny plan").click()
-            await expect(page.get_by_role("heading", level=1)).to_have_text("Start en ny plan")
-            await page.get_by_label("Planfil", exact=True).set_input_files(str(bad))
-            await page.get_by_role("button", name="Kontroller filen").click()
-            problems = page.locator("#problems li")
-            await expect(problems).to_have_count(len(expected))
-            assert await problems.all_inner_texts() == expected
-            await expect(page.locator("[data-valid-plan]")).to_have_count(0)
-            await page.screenshot(path=shots / "admin-plan-file-problems.png", full_page=True)
+        await page.get_by_label("Tilgangsnøkkel").fill(admin)
+        await page.get_by_role("button", name="Logg inn").click()
+        await page.goto(f"{site}/plans")
+        await page.get_by_role("link", name="Start en ny plan").click()
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Start en ny plan")
+        await page.get_by_label("Planfil", exact=True).set_input_files(str(bad))
+        await page.get_by_role("button", name="Kontroller filen").click()
+        problems = page.locator("#problems li")
+        await expect(problems).to_have_count(len(expected))
+        assert await problems.all_inner_texts() == expected
+        await expect(page.locator("[data-valid-plan]")).to_have_count(0)
+        await page.screenshot(path=shots / "admin-plan-file-problems.png", full_page=True)
 
-            await page.get_by_label("Planfil", exact=True).set_input_files(str(good))
-            await page.get_by_role("button", name="Kontroller filen").click()
-            await expect(page.locator("[data-valid-plan]")).to_have_attribute(
-                "data-valid-plan", plan_id
-            )
-            await page.screenshot(path=shots / "admin-plan-file-valid.png", full_page=True)
-            await page.get_by_role("button", name="Start planen").click()
-            await expect(page.get_by_role("heading", level=1)).to_have_text(
-                load_plan_file(good).title
-            )
-            assert page.url.endswith(f"/plans/{plan_id}")
-            # Started once: the same file again is refused as the API refuses it.
-            await page.goto(f"{site}/plans/new")
-            await page.get_by_label("Planfil", exact=True).set_input_files(str(good))
-            await page.get_by_role("button", name="Kontroller filen").click()
-            await page.get_by_role("button", name="Start planen").click()
-            await expect(page.locator("#refusal")).to_have_attribute("data-code", "PlanExists")
+        await page.get_by_label("Planfil", exact=True).set_input_files(str(good))
+        await page.get_by_role("button", name="Kontroller filen").click()
+        await expect(page.locator("[data-valid-plan]")).to_have_attribute(
+            "data-valid-plan", plan_id
+        )
+        await page.screenshot(path=shots / "admin-plan-file-valid.png", full_page=True)
+        await page.get_by_role("button", name="Start planen").click()
+        await expect(page.get_by_role("heading", level=1)).to_have_text(load_plan_file(good).title)
+        assert page.url.endswith(f"/plans/{plan_id}")
+        # Started once: the same file again is refused as the API refuses it.
+        await page.goto(f"{site}/plans/new")
+        await page.get_by_label("Planfil", exact=True).set_input_files(str(good))
+        await page.get_by_role("button", name="Kontroller filen").click()
+        await page.get_by_role("button", name="Start planen").click()
+        await expect(page.locator("#refusal")).to_have_attribute("data-code", "PlanExists")
 
-            # The list: filtered by text, the plan with its id, municipality and awaited.
-            await page.goto(f"{site}/plans")
-            await page.get_by_label("Søk i tittel eller plan-id").fill(slug)
-            await page.get_by_label("Sorter etter").select_option("deadline")
-            await page.get_by_role("button", name="Filtrer").click()
-            rows = page.locator("table.plans tbody tr")
-            await expect(rows).to_have_count(1)
-            await expect(rows.first).to_have_attribute("data-plan", plan_id)
-            await expect(rows.first).to_contain_text("Bodø kommune")
-            await expect(rows.first.locator("[data-awaited]")).to_contain_text(
-                "Kari Nilsen (prosjektleder)"
-            )
-            await page.screenshot(path=shots / "plans-list.png", full_page=True)
-            await page.set_viewport_size({"width": 390, "height": 844})
-            width = await page.evaluate("document.documentElement.scrollWidth")
-            assert width <= 390, width
-            await page.screenshot(path=shots / "plans-list-phone.png", full_page=True)
-        finally:
-            await browser.close()
+        # The list: filtered by text, the plan with its id, municipality and awaited.
+        await page.goto(f"{site}/plans")
+        await page.get_by_label("Søk i tittel eller plan-id").fill(slug)
+        await page.get_by_label("Sorter etter").select_option("deadline")
+        await page.get_by_role("button", name="Filtrer").click()
+        rows = page.locator("table.plans tbody tr")
+        await expect(rows).to_have_count(1)
+        await expect(rows.first).to_have_attribute("data-plan", plan_id)
+        await expect(rows.first).to_contain_text("Bodø kommune")
+        await expect(rows.first.locator("[data-awaited]")).to_contain_text(
+            "Kari Nilsen (prosjektleder)"
+        )
+        await page.screenshot(path=shots / "plans-list.png", full_page=True)
+        await page.set_viewport_size({"width": 390, "height": 844})
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, width
+        await page.screenshot(path=shots / "plans-list-phone.png", full_page=True)

@@ -16,8 +16,9 @@ from api.i18n import EVENT_NAMES
 from api.service import ApiContext
 from domain.plan import PlanDefinition
 from eventstore import EventStore
-from tests.integration.conftest import CHROMIUM, unique
-from tests.integration.test_web_browser import ARGS, _driven, site  # noqa: F401 - fixture
+from tests.integration.browser import launched, log_in
+from tests.integration.conftest import unique
+from tests.integration.test_web_browser import _driven, site  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.servers
 OSLO = ZoneInfo("Europe/Oslo")
@@ -32,7 +33,7 @@ async def test_an_auditor_reads_verifies_and_exports_on_the_page(
     bodo: PlanDefinition,
     shots: Path,
 ) -> None:
-    from playwright.async_api import async_playwright, expect
+    from playwright.async_api import expect
 
     plan = unique(bodo)
     await _driven(
@@ -43,73 +44,65 @@ async def test_an_auditor_reads_verifies_and_exports_on_the_page(
     randi = (await api_ctx.tokens.issue("randi.solberg")).token
     per = (await api_ctx.tokens.issue("per.olsen")).token
 
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            context = await browser.new_context(
-                viewport={"width": 1200, "height": 900}, accept_downloads=True
-            )
-            page = await context.new_page()
-            # A steering-group member is no auditor: no link, and the page refuses.
-            await page.goto(f"{site}/login")
-            await page.get_by_label("Tilgangsnøkkel").fill(per)
-            await page.get_by_role("button", name="Logg inn").click()
-            await page.goto(f"{site}/plans/{plan.plan_id}")
-            await expect(page.locator("[data-audit-link]")).to_have_count(0)
-            refused = await page.goto(f"{site}/plans/{plan.plan_id}/audit")
-            assert refused is not None
-            assert refused.status == 403
-            await page.goto(f"{site}/inbox")
-            await page.get_by_role("button", name="Logg ut").click()
+    async with launched() as browser:
+        context = await browser.new_context(
+            viewport={"width": 1200, "height": 900}, accept_downloads=True
+        )
+        page = await context.new_page()
+        # A steering-group member is no auditor: no link, and the page refuses.
+        await log_in(page, site, per)
+        await page.goto(f"{site}/plans/{plan.plan_id}")
+        await expect(page.locator("[data-audit-link]")).to_have_count(0)
+        refused = await page.goto(f"{site}/plans/{plan.plan_id}/audit")
+        assert refused is not None
+        assert refused.status == 403
+        await page.goto(f"{site}/inbox")
+        await page.get_by_role("button", name="Logg ut").click()
 
-            await page.get_by_label("Tilgangsnøkkel").fill(randi)
-            await page.get_by_role("button", name="Logg inn").click()
-            await page.goto(f"{site}/plans/{plan.plan_id}")
-            await page.locator("[data-audit-link]").click()
-            await expect(page.get_by_role("heading", level=1)).to_contain_text("Revisjon")
-            rows = page.locator("table.history tbody tr")
-            await expect(rows).to_have_count(len(events))
-            # In words: no event's type name, people by name with the id beside it.
-            text = await page.locator("table.history").inner_text()
-            assert not [e.type for e in events if e.type in text]
-            for e in events:
-                assert EVENT_NAMES["nb"][e.type] in text
-            submitted = page.locator('tr[data-type="content_submitted"]').first
-            await expect(submitted).to_contain_text("Kari Nilsen (prosjektleder)")
-            await expect(submitted.locator("code").first).to_have_text("kari.nilsen")
-            await page.screenshot(path=shots / "audit.png", full_page=True)
+        await page.get_by_label("Tilgangsnøkkel").fill(randi)
+        await page.get_by_role("button", name="Logg inn").click()
+        await page.goto(f"{site}/plans/{plan.plan_id}")
+        await page.locator("[data-audit-link]").click()
+        await expect(page.get_by_role("heading", level=1)).to_contain_text("Revisjon")
+        rows = page.locator("table.history tbody tr")
+        await expect(rows).to_have_count(len(events))
+        # In words: no event's type name, people by name with the id beside it.
+        text = await page.locator("table.history").inner_text()
+        assert not [e.type for e in events if e.type in text]
+        for e in events:
+            assert EVENT_NAMES["nb"][e.type] in text
+        submitted = page.locator('tr[data-type="content_submitted"]').first
+        await expect(submitted).to_contain_text("Kari Nilsen (prosjektleder)")
+        await expect(submitted.locator("code").first).to_have_text("kari.nilsen")
+        await page.screenshot(path=shots / "audit.png", full_page=True)
 
-            await page.get_by_role("button", name="Kontroller nå").click()
-            await expect(page.locator("[data-verified]")).to_have_attribute("data-verified", "ok")
-            await expect(page.locator("[data-events-checked]")).to_have_text(str(len(events)))
-            await expect(page.locator("[data-cross-check]")).to_have_attribute(
-                "data-cross-check", "ok"
-            )
-            await expect(page.locator("[data-checkpoint]")).to_be_visible()
-            await page.screenshot(path=shots / "audit-verified.png", full_page=True)
+        await page.get_by_role("button", name="Kontroller nå").click()
+        await expect(page.locator("[data-verified]")).to_have_attribute("data-verified", "ok")
+        await expect(page.locator("[data-events-checked]")).to_have_text(str(len(events)))
+        await expect(page.locator("[data-cross-check]")).to_have_attribute("data-cross-check", "ok")
+        await expect(page.locator("[data-checkpoint]")).to_be_visible()
+        await page.screenshot(path=shots / "audit-verified.png", full_page=True)
 
-            # As of a moment just after the third event (to the millisecond, Oslo time).
-            typed = (
-                (early.recorded_at + timedelta(milliseconds=1))
-                .astimezone(OSLO)
-                .strftime("%Y-%m-%dT%H:%M:%S.%f")[:23]
-            )
-            moment = datetime.fromisoformat(typed).replace(tzinfo=OSLO)
-            later = [e for e in events if e.recorded_at <= moment]
-            assert 3 <= len(later) < len(events)
-            await page.get_by_label("Dato og klokkeslett").fill(typed)
-            await page.get_by_role("button", name="Vis").click()
-            await expect(page.locator("[data-events-folded]")).to_have_text(
-                f"{len(later)} av {len(events)}"
-            )
-            await page.screenshot(path=shots / "audit-as-of.png", full_page=True)
+        # As of a moment just after the third event (to the millisecond, Oslo time).
+        typed = (
+            (early.recorded_at + timedelta(milliseconds=1))
+            .astimezone(OSLO)
+            .strftime("%Y-%m-%dT%H:%M:%S.%f")[:23]
+        )
+        moment = datetime.fromisoformat(typed).replace(tzinfo=OSLO)
+        later = [e for e in events if e.recorded_at <= moment]
+        assert 3 <= len(later) < len(events)
+        await page.get_by_label("Dato og klokkeslett").fill(typed)
+        await page.get_by_role("button", name="Vis").click()
+        await expect(page.locator("[data-events-folded]")).to_have_text(
+            f"{len(later)} av {len(events)}"
+        )
+        await page.screenshot(path=shots / "audit-as-of.png", full_page=True)
 
-            for fmt, suffix in (("csv", ".csv"), ("html", ".html"), ("jsonl", ".zip")):
-                async with page.expect_download() as info:
-                    await page.locator(f'[data-export="{fmt}"]').click()
-                download = await info.value
-                assert download.suggested_filename.endswith(suffix), fmt
-                failure = await download.failure()
-                assert failure is None, (fmt, failure)
-        finally:
-            await browser.close()
+        for fmt, suffix in (("csv", ".csv"), ("html", ".html"), ("jsonl", ".zip")):
+            async with page.expect_download() as info:
+                await page.locator(f'[data-export="{fmt}"]').click()
+            download = await info.value
+            assert download.suggested_filename.endswith(suffix), fmt
+            failure = await download.failure()
+            assert failure is None, (fmt, failure)
