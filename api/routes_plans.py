@@ -13,6 +13,7 @@ from api import requests as rq
 from api.auth import Actor, Context, Me, PlanId
 from api.errors import ERROR_RESPONSES, ApiError, not_allowed
 from api.revision_views import revision_pending_for
+from api.routes_revisions import stored_scorecard
 from api.service import ApiContext, may_read, require_actor, require_reader, roles_of
 from api.tokens import Principal
 from api.views import (
@@ -449,16 +450,5 @@ async def scorecard_pdf(
     from documents.pdf import html_to_pdf_async
 
     await _readable(ctx, me, plan_id)
-    body = await ctx.pool.fetchval(
-        "SELECT body FROM scorecards WHERE plan_id = $1 AND year = $2 AND format = 'html'",
-        plan_id,
-        year,
-    )
-    if body is None:
-        raise ApiError(
-            404,
-            "NoScorecard",
-            f"the {year} scorecard of plan '{plan_id}' is not made yet (it is made when "
-            "the reporting round closes)",
-        )
+    body = await stored_scorecard(ctx, plan_id, year, "html")
     return _pdf(await html_to_pdf_async(body), f"{plan_id}-scorecard-{year}.pdf")

@@ -263,6 +263,24 @@ async def conclude(
     return await act(ctx, me, plan_id, year, update="conclude", command=command)
 
 
+async def stored_scorecard(ctx: ApiContext, plan_id: str, year: int, format: str) -> str:
+    """The year's scorecard as made when its reporting round closed, in ``format``."""
+    body: str | None = await ctx.pool.fetchval(
+        "SELECT body FROM scorecards WHERE plan_id = $1 AND year = $2 AND format = $3",
+        plan_id,
+        year,
+        format,
+    )
+    if body is None:
+        raise ApiError(
+            404,
+            "NoScorecard",
+            f"the {year} scorecard of plan '{plan_id}' is not made yet (it is made when "
+            "the reporting round closes)",
+        )
+    return body
+
+
 @router.get(
     "/{year}/scorecard",
     summary="the year's rendered scorecard (målekort): HTML with its figure, or Markdown",
@@ -280,19 +298,7 @@ async def scorecard(
     state = await ctx.plans.state(plan_id)
     require_reader(me, state)
     find_revision(state, year)
-    body = await ctx.pool.fetchval(
-        "SELECT body FROM scorecards WHERE plan_id = $1 AND year = $2 AND format = $3",
-        plan_id,
-        year,
-        format,
-    )
-    if body is None:
-        raise ApiError(
-            404,
-            "NoScorecard",
-            f"the {year} scorecard of plan '{plan_id}' is not made yet (it is made when "
-            "the reporting round closes)",
-        )
+    body = await stored_scorecard(ctx, plan_id, year, format)
     if format == "markdown":
         return PlainTextResponse(body, media_type="text/markdown; charset=utf-8")
     return HTMLResponse(body, headers={"Content-Security-Policy": SCORECARD_CSP})
