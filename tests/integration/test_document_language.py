@@ -136,6 +136,25 @@ def scorecard(
     )
 
 
+async def adopted(
+    temporal_env: WorkflowEnvironment,
+    task_queue: str,
+    definition: PlanDefinition,
+    *,
+    responses: int,
+) -> None:
+    """Start the plan and drive it to adoption, with ``responses`` hearing responses."""
+    with temporal_env.with_time_skipping_disabled():
+        handle = await start_plan(temporal_env.client, definition, task_queue)
+    driver = PlanDriver(handle, definition)
+
+    async def hearing(_status: object) -> None:
+        await send_hearing_responses(driver, responses)
+        await temporal_env.fast_forward(driver.handle, timedelta(weeks=6, minutes=5))
+
+    assert (await driver.run_to_adoption(hearing)).status == "adopted"
+
+
 async def test_every_document_speaks_one_language(
     temporal_env: WorkflowEnvironment,
     pool: asyncpg.Pool,
@@ -143,15 +162,7 @@ async def test_every_document_speaks_one_language(
     bodo: PlanDefinition,
 ) -> None:
     definition = unique(bodo)
-    with temporal_env.with_time_skipping_disabled():
-        handle = await start_plan(temporal_env.client, definition, task_queue)
-    driver = PlanDriver(handle, definition)
-
-    async def hearing(_status: object) -> None:
-        await send_hearing_responses(driver, 2)
-        await temporal_env.fast_forward(driver.handle, timedelta(weeks=6, minutes=5))
-
-    assert (await driver.run_to_adoption(hearing)).status == "adopted"
+    await adopted(temporal_env, task_queue, definition, responses=2)
     store = EventStore(pool)
     stored = await store.read(definition.plan_id)
     state = fold([e.to_domain() for e in stored])

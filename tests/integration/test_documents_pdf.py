@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,8 +21,7 @@ from activities.documents import adopted_page
 from activities.scorecard_rendering import render_scorecard_html
 from api.service import ApiContext
 from audit.report import export_pdf
-from client.plans import start_plan
-from client.simulation import PlanDriver, send_hearing_responses
+from client.simulation import PlanDriver
 from documents.pdf import html_to_pdf
 from domain.phases import Phase
 from domain.plan import PlanDefinition
@@ -30,7 +29,7 @@ from domain.revision_models import IndicatorLine
 from domain.state import fold
 from eventstore import EventStore
 from tests.integration.conftest import bearer, unique
-from tests.integration.test_document_language import scorecard
+from tests.integration.test_document_language import adopted, scorecard
 from workflows.plan_models import workflow_id_for
 
 pytestmark = pytest.mark.servers
@@ -128,15 +127,7 @@ async def test_the_adopted_plan_is_pdf_a_and_the_audit_report_a_pdf(
     artifacts_dir: Path,
 ) -> None:
     definition = unique(bodo)
-    with temporal_env.with_time_skipping_disabled():
-        handle = await start_plan(temporal_env.client, definition, task_queue)
-    driver = PlanDriver(handle, definition)
-
-    async def hearing(_status: object) -> None:
-        await send_hearing_responses(driver, 1)
-        await temporal_env.fast_forward(driver.handle, timedelta(weeks=6, minutes=5))
-
-    assert (await driver.run_to_adoption(hearing)).status == "adopted"
+    await adopted(temporal_env, task_queue, definition, responses=1)
     store = EventStore(pool)
     state = fold(await store.read_domain(definition.plan_id))
 
