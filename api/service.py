@@ -30,6 +30,7 @@ from api.attest import attest, front_door_key
 from api.errors import ApiError, not_allowed, refused, unknown_plan
 from api.oidc import OidcClient
 from api.tokens import Principal, TokenStore
+from client.typed import PlanClient, RevisionClient
 from domain.checkpoints import SigningKey
 from domain.commands import Receipt
 from domain.plan import Participant
@@ -157,7 +158,7 @@ class ResponseCounts:
             while (latest := self._latest[plan_id]) != sent:
                 sent = latest
                 try:
-                    await handle.signal("public_responses", latest)
+                    await PlanClient(handle).public_responses(latest)
                 except RPCError as exc:
                     # Only the status's count waits for it; the close reads the record.
                     log.info("response count not told", plan_id=plan_id, error=str(exc))
@@ -215,12 +216,13 @@ class ApiContext:
         handle = self.client.get_workflow_handle(workflow_id or workflow_id_for(plan_id))
         # The person the request is authenticated as, vouched for to the workflow.
         command = attest(command, name, plan_id, self.front_door)
+        typed = RevisionClient(handle) if workflow_id else PlanClient(handle)
         deadline = time.monotonic() + self.update_timeout
         while True:
             remaining = deadline - time.monotonic()
             try:
                 receipt: Receipt = await asyncio.wait_for(
-                    handle.execute_update(name, command, result_type=Receipt),
+                    typed.update(name, command),
                     timeout=max(remaining, 0.1),
                 )
                 return receipt

@@ -536,9 +536,7 @@ async def round_trips(server: Server, plan: Prepared, *, measured: bool, floor_f
     async def sign_offs() -> None:
         for command in sign_off_commands(plan.status):
             c0, t0 = time.process_time(), time.perf_counter()
-            receipt = await plan.driver.handle.execute_update(
-                "sign_off", command, result_type=cmd.Receipt
-            )
+            receipt = await plan.driver.plan.sign_off(command)
             wall, cpu = time.perf_counter() - t0, time.process_time() - c0
             if measured:
                 server.sign_off.add(wall, cpu)

@@ -10,6 +10,7 @@ from typing import Any
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 
+from client.typed import RevisionClient
 from domain import revision_commands as rc
 from domain.commands import Receipt
 from domain.hierarchy import PlanContent
@@ -29,7 +30,7 @@ async def wait_for_revision(
     )
     for _ in range(attempts):
         try:
-            status: RevisionStatus = await handle.query("status", result_type=RevisionStatus)
+            status = await RevisionClient(handle).status()
             if status.deadline is not None:
                 return handle
         except RPCError:
@@ -45,7 +46,7 @@ async def revision_status_when(
 ) -> RevisionStatus:
     """The revision's status once ``done`` holds for it (it moves on in its own time)."""
     for _ in range(attempts):
-        status: RevisionStatus = await handle.query("status", result_type=RevisionStatus)
+        status = await RevisionClient(handle).status()
         if done(status):
             return status
         await asyncio.sleep(0.1)
@@ -62,7 +63,8 @@ async def report_everything(
 ) -> list[Receipt]:
     """Every measure reported by a person responsible for it (every third not done),
     and the goals' indicators by the project leader."""
-    status: RevisionStatus = await handle.query("status", result_type=RevisionStatus)
+    revision = RevisionClient(handle)
+    status = await revision.status()
     measures = {m.id: m for m in content.measures}
     receipts: list[Receipt] = []
     for number, (measure_id, people) in enumerate(sorted(status.awaited.items())):
@@ -78,7 +80,7 @@ async def report_everything(
             if indicator
             else None,
         )
-        receipts.append(await handle.execute_update("report_measure", command, result_type=Receipt))
+        receipts.append(await revision.report_measure(command))
     leader = definition.members(Role.PROJECT_LEADER)[0].id
     for goal in content.goals:
         if goal.indicator is not None:
@@ -88,9 +90,5 @@ async def report_everything(
                 goal_id=goal.id,
                 value=_current_value(goal.indicator.baseline, goal.indicator.target),
             )
-            receipts.append(
-                await handle.execute_update(
-                    "report_goal_indicator", command_goal, result_type=Receipt
-                )
-            )
+            receipts.append(await revision.report_goal_indicator(command_goal))
     return receipts

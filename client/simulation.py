@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from pydantic import BaseModel
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
+from client.typed import PlanClient
 from domain import commands as cmd
 from domain.gates import PlanStatus
 from domain.hierarchy import PlanContent
@@ -54,8 +56,7 @@ class PlanDriver:
         raise LookupError(f"nobody left with role {role.value}")
 
     async def status(self) -> PlanStatus:
-        status: PlanStatus = await self.handle.query("status", result_type=PlanStatus)
-        return status
+        return await self.plan.status()
 
     async def wait_for(
         self, predicate: Callable[[PlanStatus], bool], timeout: float = 30.0
@@ -70,12 +71,14 @@ class PlanDriver:
                 raise TimeoutError(f"plan did not move on; it waits at {status.step_key}")
             await asyncio.sleep(0.02)
 
-    async def update(self, name: str, command: object) -> cmd.Receipt:
+    @property
+    def plan(self) -> PlanClient:
+        return PlanClient(self.handle)
+
+    async def update(self, name: str, command: BaseModel) -> cmd.Receipt:
         while True:
             try:
-                receipt: cmd.Receipt = await self.handle.execute_update(
-                    name, command, result_type=cmd.Receipt
-                )
+                receipt = await self.plan.update(name, command)
                 break
             except WorkflowUpdateFailedError as exc:
                 # The plan is moving to a new run: the same request, sent again, is safe.
@@ -87,7 +90,7 @@ class PlanDriver:
         return receipt
 
     async def vote(
-        self, name: str, make: Callable[[str, Role], object], count: int | None = None
+        self, name: str, make: Callable[[str, Role], BaseModel], count: int | None = None
     ) -> list[cmd.Receipt]:
         """Votes at the current decision step from as many members as the body's quorum
         still needs (or ``count`` of them), each made by ``make(person, body)``."""
@@ -244,4 +247,4 @@ async def send_hearing_responses(driver: PlanDriver, count: int, with_receipt: i
         if n < with_receipt:
             await driver.update("respond_to_hearing", response)
         else:
-            await driver.handle.signal("hearing_response", response)
+            await driver.plan.hearing_response(response)

@@ -27,9 +27,9 @@ from client.revision_simulation import (
 )
 from client.schedules import act_on_schedule, describe_schedule, new_request_id
 from client.simulation import PlanDriver, send_hearing_responses
+from client.typed import RevisionClient
 from domain import commands as cmd
 from domain import revision_commands as rc
-from domain.commands import Receipt
 from domain.gates import PlanStatus
 from domain.ids import revision_year
 from domain.plan import PlanDefinition
@@ -210,14 +210,10 @@ async def first_revision(
     assert content is not None
     receipts = await report_everything(revision, definition, content.content, year)
     print(f"  - the responsible units report {len(receipts)} measures and indicators")
-    await revision.execute_update(
-        "close_round", rc.CloseReportingRound(actor_id=leader, year=year), result_type=Receipt
-    )
+    await RevisionClient(revision).close_round(rc.CloseReportingRound(actor_id=leader, year=year))
     print(f"  - {leader} closes the round: every measure is reported")
     status = await revision_status_when(revision, lambda s: s.scorecard is not None)
-    await revision.execute_update(
-        "conclude", rc.ConcludeRevision(actor_id=leader, year=year), result_type=Receipt
-    )
+    await RevisionClient(revision).conclude(rc.ConcludeRevision(actor_id=leader, year=year))
     await revision.result()
     card = status.scorecard
     assert card is not None

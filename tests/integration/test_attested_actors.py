@@ -171,7 +171,7 @@ async def test_the_api_attests_and_the_raw_cli_is_recorded_unattested(
 
 async def refusal(driver: PlanDriver, command: cmd.SignOff) -> ApplicationError:
     with pytest.raises(WorkflowUpdateFailedError) as failed:
-        await driver.handle.execute_update("sign_off", command, result_type=cmd.Receipt)
+        await driver.plan.sign_off(command)
     cause = failed.value.cause
     assert isinstance(cause, ApplicationError)
     return cause

@@ -129,7 +129,7 @@ async def test_a_flood_of_responses_is_recorded_once_each_and_counted_at_the_clo
     [closing] = [e for e in await EventStore(pool).read(plan) if e.version == close_version]
     assert closing.type == "hearing_closed"
     assert closing.data["response_count"] == len(stored)
-    state = await driver.handle.query("state", result_type=PlanState)
+    state = await driver.plan.state()
     assert len(state.current_hearing_responses()) == len(stored)
     status = await driver.status()
     assert status.hearing_responses == len(stored)

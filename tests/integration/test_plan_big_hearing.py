@@ -25,10 +25,10 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from client.simulation import PlanDriver
+from client.typed import PlanClient
 from domain import commands as cmd
 from domain.gates import PlanStatus
 from domain.plan import PlanDefinition
-from domain.plan_state import PlanState
 from domain.roles import Role
 from domain.state import fold
 from eventstore import EventStore
@@ -80,7 +80,7 @@ async def send_responses(driver: PlanDriver) -> list[cmd.Receipt]:
                 receipts.append(await update_retrying(driver, "respond_to_hearing", response(n)))
         else:
             async with signals:
-                await driver.handle.signal("hearing_response", response(n))
+                await driver.plan.hearing_response(response(n))
 
     await asyncio.gather(*(send(n) for n in range(1, RESPONSES + 1)))
     return receipts
@@ -166,7 +166,7 @@ async def test_a_hearing_with_3000_responses_across_continue_as_new(
     runs = [e.run_id async for e in client.list_workflows(f'WorkflowId = "{handle.id}"')]
     assert len(runs) > 1
     assert (await handle.describe()).run_id != first_run_id
-    state = await handle.query("state", result_type=PlanState)
+    state = await PlanClient(handle).state()
     assert fold(e.to_domain() for e in stored) == state
     assert len(state.hearing_responses) == RESPONSES
 
@@ -296,7 +296,7 @@ async def test_a_hearing_with_long_responses_still_hands_over(
     async def send(n: int) -> None:
         long = response(n).model_copy(update={"text": f"Uttalelse {n}: " + "x" * 3_980})
         async with signals:
-            await driver.handle.signal("hearing_response", long)
+            await driver.plan.hearing_response(long)
 
     try:
         await asyncio.gather(*(send(n) for n in range(1, count + 1)))

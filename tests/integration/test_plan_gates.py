@@ -15,7 +15,6 @@ from domain import commands as cmd
 from domain.gates import PlanStatus
 from domain.phases import Phase
 from domain.plan import PlanDefinition, QuorumRule
-from domain.plan_state import PlanState
 from domain.roles import Role
 from domain.state import fold
 from eventstore import EventStore
@@ -70,7 +69,7 @@ async def test_changes_requested_then_council_returns_to_strategies_and_plan_is_
     assert refusal.event_type == "changes_requested"
     status = await driver.wait_for(lambda s: s.step_key == "strategies.submit")
     assert status.content_version is None  # the rejected version is history now
-    state = await driver.handle.query("state", result_type=PlanState)
+    state = await driver.plan.state()
     assert state.under_review is None
     assert state.changes_requested[-1].reason == "Strategi 2.1 må si noe om bostedsløse."
 
@@ -105,7 +104,7 @@ async def test_changes_requested_then_council_returns_to_strategies_and_plan_is_
     assert final.status == "adopted"
     store = EventStore(pool)
     events = await store.read_domain(definition.plan_id)
-    assert fold(events) == await driver.handle.query("state", result_type=PlanState)
+    assert fold(events) == await driver.plan.state()
     phases = [e.phase for e in events if e.type == "phase_started"]  # type: ignore[union-attr]
     assert phases == [
         Phase.GOALS, Phase.STRATEGIES, Phase.MEASURES, Phase.DRAFT, Phase.HEARING, Phase.ADOPTION,

@@ -10,10 +10,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from client.plans import start_plan
 from client.simulation import PlanDriver, send_hearing_responses
+from client.typed import PlanClient
 from domain.gates import PlanStatus
 from domain.phases import Phase
 from domain.plan import PlanDefinition
-from domain.plan_state import PlanState
 from domain.state import fold
 from eventstore import EventStore
 from tests.integration.conftest import unique
@@ -44,7 +44,7 @@ async def test_plan_runs_from_goals_to_adoption_with_a_six_week_hearing(
         # At every gate: the fold of the stored events is the workflow's own state. The
         # live state first: the engine may append (e.g. open a round) between the reads,
         # and the workflow folds an event only once the store has it.
-        live = await handle.query("state", result_type=PlanState)
+        live = await PlanClient(handle).state()
         stored = fold((await store.read_domain(definition.plan_id))[: live.events_folded])
         assert stored == live, status.step_key
         checked_at.append(status.step_key or "")
@@ -67,7 +67,7 @@ async def test_plan_runs_from_goals_to_adoption_with_a_six_week_hearing(
 
     events = await store.read_domain(definition.plan_id)
     state = fold(events)
-    assert state == await handle.query("state", result_type=PlanState)
+    assert state == await PlanClient(handle).state()
     assert state.status == "adopted"
     assert len(state.hearing_responses) == 6
     opened = next(e for e in events if e.type == "hearing_opened")

@@ -143,8 +143,8 @@ async def test_each_hearing_counts_its_own_responses(
         e for e in await EventStore(pool).read(definition.plan_id) if e.version == closed.version
     )
     assert record.data["response_count"] == 1
-    state = await driver.handle.query("state")
-    assert len(state["hearing_responses"]) == 4  # the record keeps both hearings' responses
+    state = await driver.plan.state()
+    assert len(state.hearing_responses) == 4  # the record keeps both hearings' responses
 
 
 async def test_a_comment_before_its_round_is_not_open_yet_and_after_it_is_closed(

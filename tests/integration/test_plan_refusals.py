@@ -15,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from client.plans import start_plan
 from client.simulation import PlanDriver, content_for
+from client.typed import PlanClient
 from domain import commands as cmd
 from domain.gates import PlanStatus
 from domain.hierarchy import PlanContent
@@ -233,7 +234,7 @@ async def test_late_hearing_response_is_refused_with_the_deadline(
     )
     # A late signal cannot be refused to its sender, but it is not recorded either.
     before = await stored(pool, definition.plan_id)
-    await handle.signal("hearing_response", cmd.HearingResponse(name="Per", text="For sent."))
+    await PlanClient(handle).hearing_response(cmd.HearingResponse(name="Per", text="For sent."))
     assert (await driver.status()).hearing_responses == 1
     assert await stored(pool, definition.plan_id) == before
 

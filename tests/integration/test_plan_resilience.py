@@ -35,12 +35,12 @@ from activities.schedule_activities import ScheduleActivities
 from audit import commands
 from client.plans import start_plan
 from client.simulation import PlanDriver, send_hearing_responses
+from client.typed import PlanClient
 from domain import commands as cmd
 from domain import decisions
 from domain.gates import PlanStatus
 from domain.ids import event_id
 from domain.plan import PlanDefinition
-from domain.plan_state import PlanState
 from domain.roles import Role
 from domain.state import fold
 from eventstore import EventStore, NewEvent
@@ -107,9 +107,9 @@ async def assert_record_intact(
     verification = await store.verify(plan_id)
     assert verification.ok, verification.problem
     assert verification.events_checked == len(stored)
-    status = await handle.query("status", result_type=PlanStatus)
+    status = await PlanClient(handle).status()
     assert status.events_recorded == len(stored)
-    live = await handle.query("state", result_type=PlanState)
+    live = await PlanClient(handle).state()
     assert fold(e.to_domain() for e in stored) == live
     return len(stored)
 

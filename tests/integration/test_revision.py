@@ -32,6 +32,7 @@ from client.plans import start_plan
 from client.revision_simulation import revision_status_when, wait_for_revision
 from client.schedules import ScheduleRefused, act_on_schedule, describe_schedule
 from client.simulation import PlanDriver, send_hearing_responses
+from client.typed import RevisionClient
 from domain import revision_commands as rc
 from domain.commands import Receipt
 from domain.gates import PlanStatus
@@ -45,7 +46,6 @@ from eventstore import EventStore
 from temaplan.cli import main
 from tests.integration.conftest import unique
 from workflows.registry import DEFAULT_REVISION_DATE
-from workflows.revision_models import RevisionStatus
 
 pytestmark = pytest.mark.servers
 
@@ -165,7 +165,7 @@ async def test_two_yearly_revisions_report_revise_and_score(
     assert trigger.event_type == "revision_schedule_changed"
     year = revision_year(datetime.now(UTC))
     handle = await wait_for_revision(client, plan_id, year)
-    status = await handle.query("status", result_type=RevisionStatus)
+    status = await RevisionClient(handle).status()
     assert status.round_open
     assert status.awaited["tiltak-1.1.1"] == ["tor.berg"]
     assert status.awaited["tiltak-3.1.1"] == [PROJECT_LEADER]  # no one named in that unit
@@ -258,7 +258,7 @@ async def test_two_yearly_revisions_report_revise_and_score(
             ),
         ),
     )
-    status = await handle.query("status", result_type=RevisionStatus)
+    status = await RevisionClient(handle).status()
     assert status.pending_proposal_version is not None
     review = {
         "year": year,
@@ -287,7 +287,7 @@ async def test_two_yearly_revisions_report_revise_and_score(
         task_queue,
     )
     second = await wait_for_revision(client, plan_id, next_year)
-    status = await second.query("status", result_type=RevisionStatus)
+    status = await RevisionClient(second).status()
     assert "tiltak-1.1.3" in status.awaited
     assert "tiltak-1.1.1" not in status.awaited
     values = {"tiltak-1.1.2": "35", "tiltak-2.1.1": "101", "tiltak-3.2.1": "72.5"}

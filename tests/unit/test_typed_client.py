@@ -1,0 +1,22 @@
+"""The typed client's name tables: each name is the update's name on the wire, and
+every update of the workflow can be reached by name (the API's routes send by name)."""
+
+from __future__ import annotations
+
+from client.typed import PLAN_UPDATES, REVISION_UPDATES
+from workflows.plan_workflow import PlanWorkflow
+from workflows.revision_workflow import RevisionWorkflow
+
+
+def _updates(cls: type) -> set[str]:
+    return {name for name, value in vars(cls).items() if hasattr(value, "_defn")}
+
+
+def test_each_name_is_the_method_sent_on_the_wire() -> None:
+    for name, method in {**PLAN_UPDATES, **REVISION_UPDATES}.items():
+        assert method.__name__ == name
+
+
+def test_every_update_has_a_name() -> None:
+    assert set(PLAN_UPDATES) == _updates(PlanWorkflow)
+    assert set(REVISION_UPDATES) == _updates(RevisionWorkflow)
