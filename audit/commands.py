@@ -614,16 +614,19 @@ async def export_all(
     if log is not None and log.verdict == "unchecked":
         print(f"note: {log.message}", file=sys.stderr)
     from audit.export import export_jsonl_all
-    from audit.log_export import attach_checkpoint
+    from audit.log_export import attach_checkpoint, checkpoint_to_attach
 
     with progress("exporting every plan", None) as report:
         exported = await export_jsonl_all(
             store, out_dir, exported_at=now, plan_ids=plans, progress=report
         )
+    # One checkpoint for the whole export, read once: every plan is proved against it.
+    checkpoint = await checkpoint_to_attach(store.pool)
     attached = 0
     for result in exported:
         attached += (
-            await attach_checkpoint(store.pool, result.path, result.last_event_id) is not None
+            await attach_checkpoint(store.pool, result.path, result.last_event_id, checkpoint)
+            is not None
         )
     events = sum(r.manifest.event_count for r in exported)
     print(

@@ -18,7 +18,7 @@ from audit.export import ExportError, _staged, _synced, export_line
 from audit.proofs import ProofError, inclusion_document
 from audit.schemas import schemas_text
 from domain.canonical import format_timestamp
-from eventstore.log import MerkleLog
+from eventstore.log import MerkleLog, StoredCheckpoint
 from eventstore.records import _stored
 from eventstore.store import _COLUMNS
 
@@ -109,13 +109,25 @@ async def export_log(
     return manifest
 
 
-async def attach_checkpoint(pool: asyncpg.Pool, out: Path, last_event: UUID) -> str | None:
-    """Beside a plan export ``out``: the latest co-signed checkpoint (else the latest)
+async def checkpoint_to_attach(pool: asyncpg.Pool) -> StoredCheckpoint | None:
+    """What an export carries: the latest co-signed checkpoint, else the latest."""
+    log = MerkleLog(pool)
+    return await log.latest_cosigned() or await log.latest_checkpoint()
+
+
+async def attach_checkpoint(
+    pool: asyncpg.Pool,
+    out: Path,
+    last_event: UUID,
+    checkpoint: StoredCheckpoint | None = None,
+) -> str | None:
+    """Beside a plan export ``out``: ``checkpoint`` (by default checkpoint_to_attach's)
     as ``<out>.checkpoint`` and, when it covers the export's last event, that event's
     inclusion proof as ``<out>.inclusion.json``. Returns what was written, or None when
-    no checkpoint has been signed yet."""
+    no checkpoint has been signed yet. An export of many plans reads the checkpoint
+    once and gives it to each."""
     log = MerkleLog(pool)
-    checkpoint = await log.latest_cosigned() or await log.latest_checkpoint()
+    checkpoint = checkpoint or await checkpoint_to_attach(pool)
     if checkpoint is None:
         return None
     proof: dict[str, Any] | None

@@ -33,6 +33,7 @@ from domain.events import (
     PhaseStarted,
     PlanAdopted,
     PlanCreated,
+    PublicRequest,
     SignOffGiven,
     VoteCast,
     VoteWithdrawn,
@@ -543,17 +544,40 @@ def hearing_response(
 ) -> list[Event]:
     check_hearing_open(state, at)
     return [
-        HearingResponseReceived(
-            event_id=new_id(),
-            occurred_at=at,
-            actor_id=f"public:{response_id}",
-            actor_role=Role.PUBLIC,
-            response_id=response_id,
+        response_received(
+            new_id(),
+            at,
+            response_id,
             name=command.name,
             organisation=command.organisation,
             text=command.text,
         )
     ]
+
+
+def response_received(
+    event_id: UUID,
+    at: datetime,
+    response_id: str,
+    *,
+    name: str,
+    organisation: str | None,
+    text: str,
+    received: PublicRequest | None = None,
+) -> HearingResponseReceived:
+    """A member of the public's response, whether the workflow decided it or the API
+    appended it directly (``received`` then names the request and the hearing)."""
+    return HearingResponseReceived(
+        event_id=event_id,
+        occurred_at=at,
+        actor_id=f"public:{response_id}",
+        actor_role=Role.PUBLIC,
+        response_id=response_id,
+        name=name,
+        organisation=organisation,
+        text=text,
+        received=received,
+    )
 
 
 def check_hearing_open(state: PlanState, at: datetime) -> None:

@@ -33,10 +33,10 @@ from uuid import UUID, uuid5
 import asyncpg
 
 from domain.canonical import GENESIS_HASH, canonical_json
+from domain.decisions import response_received
 from domain.events import HearingResponseReceived, PublicRequest
-from domain.roles import Role
 from eventstore.errors import StoreUnavailable
-from eventstore.records import NewEvent, StoredEvent, _same_content, _stored
+from eventstore.records import NewEvent, StoredEvent, _same_content, _stored, _without_clock
 from eventstore.store import _COLUMNS, _INSERT, EventStore
 
 # Event ids of public responses: uuid5 in this namespace of
@@ -289,13 +289,10 @@ class HearingInbox:
             response.idempotency_key, response.name, response.organisation, response.text
         )
         event_id = response_event_id(plan_id, hearing, key)
-        response_id = f"api-{event_id}"
-        return HearingResponseReceived(
-            event_id=event_id,
-            occurred_at=now,
-            actor_id=f"public:{response_id}",
-            actor_role=Role.PUBLIC,
-            response_id=response_id,
+        return response_received(
+            event_id,
+            now,
+            f"api-{event_id}",
             name=response.name,
             organisation=response.organisation,
             text=response.text,
@@ -357,9 +354,7 @@ async def _with_leaves(
 
 
 def _same(a: NewEvent, b: NewEvent) -> bool:
-    return canonical_json(dict(a.data, occurred_at=None)) == canonical_json(
-        dict(b.data, occurred_at=None)
-    )
+    return canonical_json(_without_clock(a.data)) == canonical_json(_without_clock(b.data))
 
 
 def _conflict(record: NewEvent) -> InboxRefusal:
