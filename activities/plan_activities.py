@@ -38,9 +38,18 @@ from domain.commands import Receipt
 from domain.events import Event
 from domain.rules import content_problems
 from domain.state import fold
-from eventstore import ConcurrencyConflict, DataRefused, EventIdConflict, EventStore, NewEvent
+from eventstore import (
+    ConcurrencyConflict,
+    DataRefused,
+    EventIdConflict,
+    EventStore,
+    NewEvent,
+    documents,
+)
+from eventstore.documents import Rendering
 from eventstore.hearing_inbox import HearingInbox
 from eventstore.log import MerkleLog
+from eventstore.outbox import NewNotification, Outbox
 
 log = structlog.get_logger(__name__)
 
@@ -54,6 +63,7 @@ class PlanActivities:
         self._store = EventStore(pool)
         self._log = MerkleLog(pool)
         self._inbox = HearingInbox(pool)
+        self._outbox = Outbox(pool)
 
     @activity.defn(name="append_events")
     async def append_events(self, request: AppendEventsInput) -> AppendEventsOutput:
@@ -171,47 +181,31 @@ class PlanActivities:
     async def render_draft(self, request: RenderDraftInput) -> RenderDraftOutput:
         args = (request.definition, request.content, request.content_version, request.content_hash)
         markdown, html = render_markdown(*args), render_html(*args)
-        await self._pool.executemany(
-            """INSERT INTO documents (plan_id, content_version, format, content_hash, body)
-               VALUES ($1, $2, $3, $4, $5)
-               ON CONFLICT (plan_id, content_version, format) DO NOTHING""",
-            [
-                (
-                    request.definition.plan_id,
-                    request.content_version,
-                    fmt,
-                    request.content_hash,
-                    body,
-                )
-                for fmt, body in (("markdown", markdown), ("html", html))
-            ],
+        await documents.store_draft(
+            self._pool,
+            request.definition.plan_id,
+            request.content_version,
+            request.content_hash,
+            [Rendering("markdown", markdown), Rendering("html", html)],
         )
         return RenderDraftOutput(markdown_chars=len(markdown), html_chars=len(html))
 
     @activity.defn(name="notify")
     async def notify(self, request: NotifyInput) -> NotifyOutput:
-        rows = [
-            (
-                f"{request.dedupe_prefix}/{n.recipient_id}",
-                request.plan_id,
-                n.recipient_id,
-                n.recipient_email,
-                n.subject,
-                n.body,
-            )
-            for n in request.notifications
-        ]
-        async with self._pool.acquire() as conn:
-            inserted = await conn.fetch(
-                """INSERT INTO notification_outbox
-                       (dedupe_key, plan_id, recipient_id, recipient_email, subject, body)
-                   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],
-                                        $5::text[], $6::text[])
-                   ON CONFLICT (dedupe_key) DO NOTHING
-                   RETURNING id""",
-                *(list(column) for column in zip(*rows, strict=True)) if rows else ([],) * 6,
-            )
-        return NotifyOutput(queued=len(inserted))
+        queued = await self._outbox.enqueue(
+            [
+                NewNotification(
+                    dedupe_key=f"{request.dedupe_prefix}/{n.recipient_id}",
+                    plan_id=request.plan_id,
+                    recipient_id=n.recipient_id,
+                    recipient_email=n.recipient_email,
+                    subject=n.subject,
+                    body=n.body,
+                )
+                for n in request.notifications
+            ]
+        )
+        return NotifyOutput(queued=queued)
 
     @activity.defn(name="load_plan")
     async def load_plan(self, request: LoadPlanInput) -> LoadPlanOutput:
@@ -231,14 +225,12 @@ class PlanActivities:
         card = request.scorecard
         markdown = render_scorecard_markdown(request.definition, card)
         html = render_scorecard_html(request.definition, card)
-        await self._pool.executemany(
-            """INSERT INTO scorecards (plan_id, year, format, content_hash, body)
-               VALUES ($1, $2, $3, $4, $5)
-               ON CONFLICT (plan_id, year, format) DO NOTHING""",
-            [
-                (request.definition.plan_id, card.year, fmt, card.content_hash, body)
-                for fmt, body in (("markdown", markdown), ("html", html))
-            ],
+        await documents.store_scorecard(
+            self._pool,
+            request.definition.plan_id,
+            card.year,
+            card.content_hash,
+            [Rendering("markdown", markdown), Rendering("html", html)],
         )
         return RenderScorecardOutput(markdown_chars=len(markdown), html_chars=len(html))
 

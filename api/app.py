@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import (
     routes_audit,
+    routes_documents,
     routes_log,
     routes_plans,
     routes_public,
@@ -196,6 +197,7 @@ def create_app(
 
     _install_handlers(app)
     app.include_router(routes_plans.router)
+    app.include_router(routes_documents.router)
     app.include_router(routes_public.router)
     app.include_router(routes_audit.router)
     app.include_router(routes_log.router)

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Query, Request
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api import requests as rq
 from api.auth import Actor, Context, Me, PlanId
 from api.errors import ERROR_RESPONSES, ApiError, not_allowed
 from api.revision_views import revision_pending_for
-from api.routes_revisions import stored_scorecard
 from api.service import ApiContext, may_read, require_actor, require_reader, roles_of
 from api.tokens import Principal
 from api.views import (
@@ -47,7 +45,8 @@ _PLAN_SCHEMA = {
 }
 
 
-async def _readable(ctx: ApiContext, me: Principal, plan_id: str) -> PlanState:
+async def readable(ctx: ApiContext, me: Principal, plan_id: str) -> PlanState:
+    """The plan's state, for a person who may read it (else refused)."""
     bind_context(plan_id=plan_id)
     state = await ctx.plans.state(plan_id)
     require_reader(me, state)
@@ -175,7 +174,7 @@ def my_pending_decisions(me: Principal, states: list[PlanState]) -> list[Pending
 
 @router.get("/plans/{plan_id}", tags=["everyone"], summary="one plan's status")
 async def plan_detail(plan_id: PlanId, ctx: Context, me: Me) -> PlanDetail:
-    state = await _readable(ctx, me, plan_id)
+    state = await readable(ctx, me, plan_id)
     return PlanDetail(
         summary=summary(state, roles_of(me, state)),
         status=plan_status(state),
@@ -195,7 +194,7 @@ async def plan_content(
     me: Me,
     version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
 ) -> ContentView:
-    state = await _readable(ctx, me, plan_id)
+    state = await readable(ctx, me, plan_id)
     found = (
         state.content(version)
         if version is not None
@@ -360,95 +359,3 @@ async def withdraw_vote(
         actor_id=me.person_id, authenticated_by=me.authenticated_by, **body.model_dump()
     )
     return await _act(ctx, me, plan_id, "withdraw_vote", command)
-
-
-# --- documents: the draft, the adopted plan and the scorecard as pages and PDFs -------
-
-_DOCUMENT_CSP = (
-    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-)
-Lang = Annotated[Literal["nb", "en"], Query(description="bokmål (default) or English")]
-_PAGE: dict[int | str, dict[str, Any]] = {200: {"content": {"text/html": {}}}}
-_PDF: dict[int | str, dict[str, Any]] = {200: {"content": {"application/pdf": {}}}}
-
-
-async def _document(
-    plan_id: PlanId,
-    kind: Literal["draft", "adopted"],
-    ctx: Context,
-    me: Me,
-    *,
-    lang: Lang = "nb",
-    version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
-) -> str:
-    """The page both document routes serve, as HTML or made into a PDF; one
-    dependency so that the two take the same parameters and the same checks."""
-    from activities.documents import NoDocumentError, adopted_page, draft_page
-
-    state = await _readable(ctx, me, plan_id)
-    language: Literal["nb", "en"] = "en" if lang == "en" else "nb"
-    try:
-        if kind == "adopted":
-            return adopted_page(state, language)
-        return draft_page(state, version, language)
-    except NoDocumentError as missing:
-        raise ApiError(404, "NoDocument", str(missing)) from missing
-
-
-Document = Annotated[str, Depends(_document)]
-
-
-def _pdf(body: bytes, name: str) -> Response:
-    return Response(
-        body,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{name}"'},
-    )
-
-
-@router.get(
-    "/plans/{plan_id}/{kind}.html",
-    tags=["everyone"],
-    summary="the draft (a version, or the content under review) or the adopted plan as a page",
-    response_class=HTMLResponse,
-    responses=_PAGE,
-)
-async def document_page(page: Document) -> HTMLResponse:
-    return HTMLResponse(page, headers={"Content-Security-Policy": _DOCUMENT_CSP})
-
-
-@router.get(
-    "/plans/{plan_id}/{kind}.pdf",
-    tags=["everyone"],
-    summary="the draft or the adopted plan as a PDF (the adopted plan as PDF/A-3b)",
-    response_class=Response,
-    responses=_PDF,
-)
-async def document_pdf(
-    plan_id: PlanId, kind: Literal["draft", "adopted"], page: Document
-) -> Response:
-    from documents.pdf import html_to_pdf_async
-
-    body = await html_to_pdf_async(page, archival=kind == "adopted")
-    return _pdf(body, f"{plan_id}-{kind}.pdf")
-
-
-@router.get(
-    "/plans/{plan_id}/revisions/{year}/scorecard.pdf",
-    tags=["everyone"],
-    summary="the year's scorecard (målekort) as a PDF",
-    response_class=Response,
-    responses=_PDF,
-)
-async def scorecard_pdf(
-    plan_id: PlanId,
-    year: Annotated[int, Path(ge=2000, le=2200)],
-    ctx: Context,
-    me: Me,
-) -> Response:
-    from documents.pdf import html_to_pdf_async
-
-    await _readable(ctx, me, plan_id)
-    body = await stored_scorecard(ctx, plan_id, year, "html")
-    return _pdf(await html_to_pdf_async(body), f"{plan_id}-scorecard-{year}.pdf")

@@ -36,6 +36,7 @@ from domain.ids import revision_workflow_id
 from domain.plan_state import PlanState, RevisionRound
 from domain.revision_models import MeasureChange
 from domain.text import check_text
+from eventstore import documents
 from runtime.logging import bind_context
 
 router = APIRouter(
@@ -265,12 +266,7 @@ async def conclude(
 
 async def stored_scorecard(ctx: ApiContext, plan_id: str, year: int, format: str) -> str:
     """The year's scorecard as made when its reporting round closed, in ``format``."""
-    body: str | None = await ctx.pool.fetchval(
-        "SELECT body FROM scorecards WHERE plan_id = $1 AND year = $2 AND format = $3",
-        plan_id,
-        year,
-        format,
-    )
+    body = await documents.scorecard(ctx.pool, plan_id, year, format)
     if body is None:
         raise ApiError(
             404,

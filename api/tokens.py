@@ -12,12 +12,26 @@ import hashlib
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
-from typing import Literal
 
 import asyncpg
 from pydantic import BaseModel, ConfigDict
 
-Kind = Literal["person", "admin", "auditor"]
+from eventstore import tokens
+from eventstore.tokens import Kind, TokenHolder, TokenRow
+
+__all__ = [
+    "MUNICIPALITY_PATTERN",
+    "PERSON_PATTERN",
+    "TOKEN_PATTERN",
+    "IssuedToken",
+    "Kind",
+    "Principal",
+    "TokenInfo",
+    "TokenStore",
+    "checked_municipalities",
+    "token_hash",
+]
+
 TOKEN_PATTERN = re.compile(r"^tp_([0-9a-f]{12})_[A-Za-z0-9_-]{43}$")
 PERSON_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 MUNICIPALITY_PATTERN = re.compile(r"^[0-9]{4}$")
@@ -79,18 +93,17 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _info(row: asyncpg.Record) -> TokenInfo:
-    return TokenInfo(**{k: row[k] for k in TokenInfo.model_fields})
+def _info(row: TokenRow) -> TokenInfo:
+    return TokenInfo(**{k: getattr(row, k) for k in TokenInfo.model_fields})
 
 
-def _principal(row: asyncpg.Record) -> Principal:
-    found = row["municipalities"]
+def _principal(holder: TokenHolder) -> Principal:
     return Principal(
-        person_id=row["person_id"],
-        kind=row["kind"],
-        token_id=row["token_id"],
-        municipalities=tuple(found) if found is not None else None,
-        authenticated_by=f"token {row['token_id']}",
+        person_id=holder.person_id,
+        kind=holder.kind,
+        token_id=holder.token_id,
+        municipalities=holder.municipalities,
+        authenticated_by=f"token {holder.token_id}",
     )
 
 
@@ -104,12 +117,6 @@ def checked_municipalities(numbers: list[str] | tuple[str, ...] | None) -> tuple
                 f"{number!r} is not a municipality: four digits, the kommunenummer (as '1804')"
             )
     return tuple(dict.fromkeys(numbers))
-
-
-_COLUMNS = (
-    "token_id, person_id, kind, municipalities, label, issued_by, issued_at, revoked_at,"
-    " last_used_at"
-)
 
 
 class TokenStore:
@@ -135,98 +142,51 @@ class TokenStore:
         belongs = checked_municipalities(municipalities)
         token_id = secrets.token_hex(6)
         token = f"tp_{token_id}_{secrets.token_urlsafe(32)}"
-        row = await self._pool.fetchrow(
-            "INSERT INTO access_tokens"
-            " (token_id, person_id, kind, municipalities, token_sha256, label, issued_by)"
-            f" VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {_COLUMNS}",
-            token_id,
-            person_id,
-            kind,
-            list(belongs) if belongs is not None else None,
-            token_hash(token),
-            label[:200],
-            issued_by,
+        row = await tokens.insert_token(
+            self._pool,
+            token_id=token_id,
+            person_id=person_id,
+            kind=kind,
+            municipalities=belongs,
+            token_sha256=token_hash(token),
+            label=label[:200],
+            issued_by=issued_by,
         )
-        assert row is not None
         return IssuedToken(token=token, info=_info(row))
 
     async def authenticate(self, token: str) -> Principal | None:
         """The token's person, or None for a malformed, unknown or revoked token."""
         if not TOKEN_PATTERN.fullmatch(token):
             return None
-        row = await self._pool.fetchrow(
-            "UPDATE access_tokens SET last_used_at = now() WHERE token_sha256 = $1"
-            " AND revoked_at IS NULL RETURNING token_id, person_id, kind, municipalities",
-            token_hash(token),
-        )
-        if row is None:
-            return None
-        return _principal(row)
+        holder = await tokens.use_token(self._pool, token_hash(token))
+        return _principal(holder) if holder is not None else None
 
     async def revoke(self, token_id: str) -> bool:
-        revoked = await self._pool.fetchval(
-            "UPDATE access_tokens SET revoked_at = now() WHERE token_id = $1"
-            " AND revoked_at IS NULL RETURNING token_id",
-            token_id,
-        )
-        if revoked is not None:
-            await self._pool.execute("DELETE FROM web_sessions WHERE token_id = $1", token_id)
-        return revoked is not None
+        return await tokens.revoke_token(self._pool, token_id)
 
     async def revoke_person(self, person_id: str) -> int:
-        rows = await self._pool.fetch(
-            "UPDATE access_tokens SET revoked_at = now() WHERE person_id = $1"
-            " AND revoked_at IS NULL RETURNING token_id",
-            person_id,
-        )
-        for row in rows:
-            await self._pool.execute(
-                "DELETE FROM web_sessions WHERE token_id = $1", row["token_id"]
-            )
-        return len(rows)
+        return await tokens.revoke_person_tokens(self._pool, person_id)
 
     async def list(self, person_id: str | None = None) -> list[TokenInfo]:
-        rows = await self._pool.fetch(
-            f"SELECT {_COLUMNS} FROM access_tokens WHERE ($1::text IS NULL OR person_id = $1)"
-            " ORDER BY issued_at",
-            person_id,
-        )
-        return [_info(r) for r in rows]
+        return [_info(r) for r in await tokens.list_tokens(self._pool, person_id)]
 
     async def any_admin(self) -> bool:
-        return bool(
-            await self._pool.fetchval(
-                "SELECT EXISTS (SELECT 1 FROM access_tokens WHERE kind = 'admin'"
-                " AND revoked_at IS NULL)"
-            )
-        )
+        return await tokens.any_live_admin(self._pool)
 
     # --- web sessions ---------------------------------------------------------------
 
     async def open_session(self, principal: Principal) -> str:
         key = secrets.token_urlsafe(32)
-        await self._pool.execute(
-            "INSERT INTO web_sessions (session_sha256, token_id, expires_at) VALUES ($1, $2, $3)",
-            token_hash(key),
-            principal.token_id,
-            datetime.now(UTC) + self._session,
+        await tokens.insert_session(
+            self._pool, token_hash(key), principal.token_id, datetime.now(UTC) + self._session
         )
         return key
 
     async def session(self, key: str) -> Principal | None:
         if not key or len(key) > 100:
             return None
-        row = await self._pool.fetchrow(
-            "SELECT t.token_id, t.person_id, t.kind, t.municipalities FROM web_sessions s"
-            " JOIN access_tokens t USING (token_id)"
-            " WHERE s.session_sha256 = $1 AND s.expires_at > now() AND t.revoked_at IS NULL",
-            token_hash(key),
-        )
-        if row is None:
-            return None
-        return _principal(row)
+        holder = await tokens.session_holder(self._pool, token_hash(key))
+        return _principal(holder) if holder is not None else None
 
     async def close_session(self, key: str) -> None:
-        await self._pool.execute(
-            "DELETE FROM web_sessions WHERE session_sha256 = $1", token_hash(key)
-        )
+        await tokens.delete_session(self._pool, token_hash(key))

@@ -19,8 +19,7 @@ from audit.proofs import ProofError, inclusion_document
 from audit.schemas import schemas_text
 from domain.canonical import format_timestamp
 from eventstore.log import MerkleLog, StoredCheckpoint
-from eventstore.records import _stored
-from eventstore.store import _COLUMNS
+from eventstore.log_pages import leaf_events
 
 LOG_FORMAT = "log-jsonl"
 LOG_FORMAT_VERSION = 1
@@ -30,10 +29,6 @@ MANIFEST_SUFFIX = ".manifest.json"
 SCHEMAS_SUFFIX = ".schemas.json"
 INCLUSION_SUFFIX = ".inclusion.json"
 _PAGE_SIZE = 2000
-_PAGE = (
-    f"SELECT {_COLUMNS}, l.leaf_index, l.event_hash FROM log_leaves l JOIN events e "
-    "USING (position) WHERE l.leaf_index >= $1 AND l.leaf_index < $2 ORDER BY l.leaf_index"
-)
 
 
 def sibling(out: Path, suffix: str) -> Path:
@@ -64,15 +59,15 @@ async def export_log(
     with _staged(*targets) as temps:
         with _synced(temps[0], "xb") as lines:
             while count < size:
-                rows = await pool.fetch(_PAGE, count, min(size, count + _PAGE_SIZE))
-                if not rows:
+                leaves = await leaf_events(pool, count, min(size, count + _PAGE_SIZE))
+                if not leaves:
                     break
-                for row in rows:
-                    if row["leaf_index"] != count or row["event_hash"] != row["hash"]:
+                for leaf in leaves:
+                    event = leaf.event
+                    if leaf.leaf_index != count or leaf.event_hash != event.hash:
                         raise ExportError(
                             f"leaf {count} of the log does not match the event it names"
                         )
-                    event = _stored(row)
                     line = export_line(event)
                     lines.write(line)
                     digest.update(line)

@@ -1,5 +1,6 @@
-"""The notification outbox as the mail relay sees it: claim due rows for a lease, mark
-one sent or failed in the same row, and list rows for an operator.
+"""The notification outbox: the workflows' activities queue rows, the mail relay claims
+due rows for a lease and marks one sent or failed in the same row, and an operator lists
+them.
 
 Exactly once across relays and restarts rests on the row: a claim is an UPDATE of rows
 that are due and not under another relay's live lease (FOR UPDATE SKIP LOCKED, so two
@@ -12,6 +13,7 @@ different clocks agree.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -19,6 +21,15 @@ from typing import Literal
 import asyncpg
 
 Status = Literal["pending", "sent", "failed"]
+
+# A key already queued is skipped: a retried activity or a replayed step queues nothing twice.
+_ENQUEUE = """
+INSERT INTO notification_outbox
+       (dedupe_key, plan_id, recipient_id, recipient_email, subject, body)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+ON CONFLICT (dedupe_key) DO NOTHING
+RETURNING id
+"""
 
 _CLAIM = """
 UPDATE notification_outbox AS o
@@ -66,6 +77,16 @@ SELECT id, plan_id, recipient_id, recipient_email, subject, attempts, last_error
 
 
 @dataclass(frozen=True)
+class NewNotification:
+    dedupe_key: str
+    plan_id: str
+    recipient_id: str
+    recipient_email: str
+    subject: str
+    body: str
+
+
+@dataclass(frozen=True)
 class Claimed:
     id: int
     dedupe_key: str
@@ -104,6 +125,18 @@ class OutboxRow:
 class Outbox:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+
+    async def enqueue(self, notifications: Sequence[NewNotification]) -> int:
+        """Queue the notifications whose keys are new; returns how many were queued."""
+        columns = (
+            [n.dedupe_key for n in notifications],
+            [n.plan_id for n in notifications],
+            [n.recipient_id for n in notifications],
+            [n.recipient_email for n in notifications],
+            [n.subject for n in notifications],
+            [n.body for n in notifications],
+        )
+        return len(await self._pool.fetch(_ENQUEUE, *columns))
 
     async def claim(self, relay: str, lease: timedelta, limit: int = 20) -> list[Claimed]:
         """Due rows for ``relay`` alone until the lease runs out; each claim counts as an

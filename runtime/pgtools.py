@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -55,6 +56,30 @@ def program_for(name: str, server_major: int) -> Path:
             f"install postgresql-client-{server_major}"
         )
     return Path(usable[0][1])
+
+
+@dataclass(frozen=True)
+class DatabaseFacts:
+    name: str
+    # Tables, sequences and indexes outside PostgreSQL's own schemas.
+    objects: int
+    server_major: int
+
+
+async def database_facts(dsn: str) -> DatabaseFacts:
+    """What a restore needs to know of its target, read from PostgreSQL's catalogue."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        name = await conn.fetchval("SELECT current_database()")
+        objects = await conn.fetchval(
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') "
+            "AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'"
+        )
+        major = int(await conn.fetchval("SHOW server_version_num")) // 10000
+    finally:
+        await conn.close()
+    return DatabaseFacts(name=name, objects=objects, server_major=major)
 
 
 async def server_major(dsn: str) -> int:

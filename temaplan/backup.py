@@ -14,9 +14,7 @@ import os
 import subprocess
 from pathlib import Path
 
-import asyncpg
-
-from runtime.pgtools import program_for, server_major
+from runtime.pgtools import database_facts, program_for, server_major
 
 
 class BackupError(RuntimeError):
@@ -54,25 +52,16 @@ async def restore(dsn: str, backup_file: Path) -> None:
     """Into an empty database only: restoring over a live record would mix two."""
     if not await asyncio.to_thread(backup_file.is_file):
         raise BackupError(f"{backup_file}: no such backup file")
-    conn = await asyncpg.connect(dsn)
-    try:
-        database = await conn.fetchval("SELECT current_database()")
-        found = await conn.fetchval(
-            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') "
-            "AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'"
-        )
-        major = int(await conn.fetchval("SHOW server_version_num")) // 10000
-    finally:
-        await conn.close()
-    if found:
+    target = await database_facts(dsn)
+    if target.objects:
         raise BackupError(
-            f"database '{database}' is not empty ({found} tables, sequences or indexes); "
+            f"database '{target.name}' is not empty ({target.objects} tables, sequences or "
+            "indexes); "
             "restore into a newly created database (the roles first: eventstore/roles.sql)"
         )
     await _run(
         [
-            str(program_for("pg_restore", major)),
+            str(program_for("pg_restore", target.server_major)),
             "--exit-on-error",
             "--single-transaction",
             "--no-password",

@@ -10,7 +10,6 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
 
@@ -18,13 +17,13 @@ from domain import search_attributes as sa
 from domain.problems import DomainValidationError
 from eventstore import EventStore, EventStoreError
 from runtime.database import migrated_pool
-from runtime.formatting import OSLO, TIME_FORMATS, oslo
+from runtime.formatting import OSLO
 from runtime.logging import configure_logging
 from runtime.planfile import load_plan_file
 from runtime.progress import progress
 from runtime.settings import Settings, load_settings
 from runtime.temporal_client import release_runtime
-from temaplan import log_cli, outbox_cli, schedule_cli
+from temaplan import audit_cli, log_cli, outbox_cli, schedule_cli, tokens_cli
 from temaplan.cli_errors import OneLineParser, explain, fail, settings_problem
 
 # Events from which `temaplan events` shows its progress while reading.
@@ -58,8 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     plans_list = plans_sub.add_parser("list", help="list plan workflows")
     plans_list.add_argument("--phase", help="only plans in this phase (e.g. hearing)")
     plans_list.add_argument("--municipality", help="only this kommunenummer")
-    _audit_parser(sub)
-    _tokens_parser(sub)
+    audit_cli.add_parser(sub, _when)
+    tokens_cli.add_parser(sub)
     sub.add_parser("api", help="serve the HTTP API and the web page (TEMAPLAN_API_HOST/PORT)")
     up = sub.add_parser(
         "up", help="the whole stack on one machine: Temporal, PostgreSQL, worker, API/web page"
@@ -70,34 +69,6 @@ def _parser() -> argparse.ArgumentParser:
     log_cli.add_parsers(sub)
     outbox_cli.add_parser(sub)
     return parser
-
-
-def _tokens_parser(sub: Any) -> None:
-    tokens = sub.add_parser("tokens", help="administrators: personal access tokens")
-    tokens_sub = tokens.add_subparsers(dest="tokens_command", required=True)
-    issue = tokens_sub.add_parser(
-        "issue", help="issue a token for a person (a participant id in the plans)"
-    )
-    issue.add_argument("person_id")
-    kind = issue.add_mutually_exclusive_group()
-    kind.add_argument(
-        "--admin", action="store_true", help="an administrator: also starts plans, sees all"
-    )
-    kind.add_argument("--auditor", action="store_true", help="reads every plan, changes nothing")
-    issue.add_argument("--label", default="", help="what the token is for")
-    issue.add_argument(
-        "--municipality",
-        action="append",
-        metavar="NNNN",
-        help="a municipality (kommunenummer) the person belongs to, repeatable; "
-        "without it the token holds for every municipality on this deployment",
-    )
-    revoke = tokens_sub.add_parser("revoke", help="revoke a token, or every token of a person")
-    which = revoke.add_mutually_exclusive_group(required=True)
-    which.add_argument("token_id", nargs="?", help="the 12-digit id shown by `tokens list`")
-    which.add_argument("--person", help="revoke all of this person's tokens")
-    listing = tokens_sub.add_parser("list", help="list tokens (never the tokens themselves)")
-    listing.add_argument("--person")
 
 
 def _when(text: str) -> datetime:
@@ -111,77 +82,6 @@ def _when(text: str) -> datetime:
             "(Europe/Oslo) or 2026-11-21T13:30Z (UTC)"
         ) from exc
     return moment if moment.tzinfo else moment.replace(tzinfo=OSLO)
-
-
-def _audit_parser(sub: Any) -> None:
-    audit = sub.add_parser("audit", help="auditors: history, state, verify, replay, export")
-    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
-    history = audit_sub.add_parser("history", help="every event in order")
-    history.add_argument("plan_id")
-    history.add_argument("--phase")
-    history.add_argument("--actor")
-    history.add_argument("--type")
-    history.add_argument(
-        "--since", type=_when, metavar="TIME", help=f"recorded at or after TIME. {TIME_FORMATS}"
-    )
-    history.add_argument(
-        "--until", type=_when, metavar="TIME", help=f"recorded at or before TIME. {TIME_FORMATS}"
-    )
-    history.add_argument("--json", action="store_true", help="JSON lines instead of a table")
-    history.add_argument(
-        "--lang",
-        choices=("nb", "en"),
-        default="nb",
-        help="the table in bokmål words (default) or with the record's English names",
-    )
-    state = audit_sub.add_parser("state", help="the plan rebuilt as of a time or version")
-    state.add_argument("plan_id")
-    point = state.add_mutually_exclusive_group()
-    point.add_argument(
-        "--as-of",
-        type=_when,
-        dest="as_of",
-        metavar="TIME",
-        help=f"the plan as it stood at TIME. {TIME_FORMATS}",
-    )
-    point.add_argument("--at-version", type=int, dest="at_version")
-    state.add_argument("--json", action="store_true")
-    verify = audit_sub.add_parser(
-        "verify", help="hash chain and numbering; cross-check with the Temporal history"
-    )
-    which = verify.add_mutually_exclusive_group(required=True)
-    which.add_argument("plan_id", nargs="?")
-    which.add_argument("--all", action="store_true")
-    replay = audit_sub.add_parser("replay", help="replay the history against the current code")
-    replay.add_argument("plan_id")
-    export = audit_sub.add_parser("export", help="export the decision record")
-    plans = export.add_mutually_exclusive_group(required=True)
-    plans.add_argument("plan_id", nargs="?")
-    plans.add_argument(
-        "--all", action="store_true", help="every plan, jsonl only; --out is a directory"
-    )
-    export.add_argument(
-        "--format",
-        choices=("jsonl", "csv", "html", "pdf"),
-        required=True,
-        help="jsonl (the evidence), csv (for spreadsheets), html or pdf (the audit report)",
-    )
-    export.add_argument("--out", type=Path, required=True)
-    export.add_argument("--lang", choices=("nb", "en"), default="nb", help="for html and pdf")
-    export.add_argument(
-        "--separator",
-        choices=("semicolon", "comma"),
-        default="semicolon",
-        help="for csv: semicolon (default, what Norwegian Excel opens) or comma",
-    )
-    report = audit_sub.add_parser(
-        "report", help="the auditors' report of one plan: HTML, or PDF with --pdf"
-    )
-    report.add_argument("plan_id")
-    report.add_argument("--out", type=Path, required=True)
-    report.add_argument("--pdf", action="store_true", help="a PDF (WeasyPrint) instead of HTML")
-    report.add_argument("--lang", choices=("nb", "en"), default="nb")
-    log_cli.add_audit_parsers(audit_sub)
 
 
 async def _migrate(settings: Settings) -> int:
@@ -326,136 +226,6 @@ async def _start(settings: Settings, plan_file: Path, administrator: str) -> int
     return await start_from_file(settings, plan_file, administrator)
 
 
-async def _audit(settings: Settings, args: argparse.Namespace) -> int:
-    from audit import commands
-    from audit.history import HistoryFilter
-    from runtime.database import read_only_pool
-    from runtime.temporal_client import connect
-
-    command = args.audit_command
-    client = await connect(settings) if settings.temporal_address else None
-    if command == "replay":
-        if client is None:
-            print("replay needs Temporal: set TEMPORAL_ADDRESS", file=sys.stderr)
-            return 2
-        return await commands.replay(client, args.plan_id)
-    async with read_only_pool(settings) as pool:
-        store = EventStore(pool)
-        log = None
-        if command in {"state", "verify", "export", "report"}:
-            from audit.log_check import check_log
-
-            witnesses = settings.witness_keys.replace(",", " ").split()
-            log = await check_log(pool, settings.log_vkey, witnesses)
-        if command == "history":
-            where = HistoryFilter(
-                phase=args.phase,
-                actor=args.actor,
-                type=args.type,
-                since=args.since,
-                until=args.until,
-            )
-            return await commands.show_history(
-                store, args.plan_id, where, args.json, language=args.lang
-            )
-        if command == "state":
-            return await commands.show_state(
-                store,
-                args.plan_id,
-                as_of=args.as_of,
-                at_version=args.at_version,
-                as_json=args.json,
-                log=log,
-            )
-        if command == "verify":
-            plans = await store.stream_ids() if args.all else [args.plan_id]
-            return await commands.verify(
-                store,
-                client,
-                plans,
-                all_plans=args.all,
-                task_queue=settings.temporal_task_queue,
-                log=log,
-            )
-        # `audit report` is the export of the report: HTML, or PDF with --pdf.
-        report = command == "report"
-        fmt = ("pdf" if args.pdf else "html") if report else args.format
-        exporting = (
-            commands.export_all(store, fmt, args.out, log=log)
-            if getattr(args, "all", False)
-            else commands.export(
-                store,
-                args.plan_id,
-                fmt,
-                args.out,
-                args.lang,
-                log=log,
-                separator="semicolon" if report else args.separator,
-            )
-        )
-        return await exporting
-
-
-async def _tokens(settings: Settings, args: argparse.Namespace) -> int:
-    from api.tokens import Kind, TokenStore
-
-    async with migrated_pool(settings) as pool:
-        store = TokenStore(pool)
-        if args.tokens_command == "issue":
-            kind: Kind = "admin" if args.admin else "auditor" if args.auditor else "person"
-            try:
-                issued = await store.issue(
-                    args.person_id,
-                    kind,
-                    args.label,
-                    os.environ.get("USER", "cli"),
-                    municipalities=args.municipality,
-                )
-            except ValueError as exc:
-                print(exc, file=sys.stderr)
-                return 2
-            print(
-                f"token {issued.info.token_id} for {issued.info.person_id} ({kind}, "
-                f"{_municipalities(issued.info.municipalities)}); "
-                "shown once, only its hash is kept:",
-                file=sys.stderr,
-            )
-            print(issued.token)
-            return 0
-        if args.tokens_command == "revoke":
-            if args.person:
-                from eventstore.oidc_sessions import OidcSessions
-
-                count = await store.revoke_person(args.person)
-                ended = await OidcSessions(pool).close_person(args.person)
-                print(
-                    f"revoked {count} token(s) of {args.person}; ended {ended} session(s) "
-                    "opened with the identity provider"
-                )
-                return 0 if count or ended else 1
-            if await store.revoke(args.token_id):
-                print(f"revoked token {args.token_id}")
-                return 0
-            print(f"no active token {args.token_id}", file=sys.stderr)
-            return 1
-        print(
-            f"{'token id':<13} {'person':<24} {'kind':<8} {'municipalities':<20} "
-            f"{'issued (Europe/Oslo)':<25} state"
-        )
-        for info in await store.list(args.person):
-            state = f"revoked {oslo(info.revoked_at)}" if info.revoked_at else "active"
-            print(
-                f"{info.token_id:<13} {info.person_id:<24} {info.kind:<8} "
-                f"{','.join(info.municipalities or ('all',)):<20} "
-                f"{oslo(info.issued_at):<25} {state}"
-            )
-        return 0
-
-
-def _municipalities(numbers: tuple[str, ...] | None) -> str:
-    return "municipality " + ", ".join(numbers) if numbers else "every municipality"
-
-
 def _api(settings: Settings) -> int:
     import uvicorn
 
@@ -490,12 +260,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "worker": lambda: _worker(settings),
         "start": lambda: asyncio.run(_start(settings, args.plan_file, args.administrator)),
         "plans": lambda: asyncio.run(_plans_list(settings, args.phase, args.municipality)),
-        "audit": lambda: asyncio.run(
-            log_cli.audit(settings, args)
-            if args.audit_command in log_cli.AUDIT_COMMANDS
-            else _audit(settings, args)
-        ),
-        "tokens": lambda: asyncio.run(_tokens(settings, args)),
+        "audit": lambda: asyncio.run(audit_cli.run(settings, args)),
+        "tokens": lambda: asyncio.run(tokens_cli.run(settings, args)),
         "api": lambda: _api(settings),
         "up": lambda: _up(settings, args),
         "schedule": lambda: asyncio.run(schedule_cli.run(settings, args)),

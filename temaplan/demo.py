@@ -39,7 +39,7 @@ from domain.revision_models import ScheduleAction
 from domain.roles import Role
 from domain.search_attributes import ALL_KEYS
 from domain.state import fold
-from eventstore import EventStore, StoredEvent
+from eventstore import EventStore, StoredEvent, documents
 from runtime.database import migrated_pool
 from runtime.formatting import oslo
 from runtime.planfile import load_plan_file
@@ -225,32 +225,26 @@ async def first_revision(
 
 
 async def write_scorecards(pool: asyncpg.Pool, plan_id: str, data_dir: Path) -> list[Path]:
-    rows = await pool.fetch(
-        "SELECT year, format, body FROM scorecards WHERE plan_id = $1 ORDER BY year", plan_id
-    )
+    cards = await documents.scorecards(pool, plan_id)
     target = (data_dir / "scorecards").resolve()
     target.mkdir(parents=True, exist_ok=True)
     written = []
-    for row in rows:
-        suffix = "md" if row["format"] == "markdown" else "html"
-        path = target / f"{plan_id}-{row['year']}.{suffix}"
-        path.write_text(row["body"], encoding="utf-8")
+    for card in cards:
+        suffix = "md" if card.format == "markdown" else "html"
+        path = target / f"{plan_id}-{card.year}.{suffix}"
+        path.write_text(card.body, encoding="utf-8")
         written.append(path)
     return written
 
 
-async def write_drafts(pool: object, plan_id: str, data_dir: Path) -> list[Path]:
+async def write_drafts(pool: asyncpg.Pool, plan_id: str, data_dir: Path) -> list[Path]:
     """Copy the last rendered draft out of the database so a person can open it."""
-    rows = await pool.fetch(  # type: ignore[attr-defined]
-        """SELECT format, body FROM documents WHERE plan_id = $1
-            AND content_version = (SELECT max(content_version) FROM documents WHERE plan_id = $1)""",
-        plan_id,
-    )
+    drafts = await documents.latest_draft(pool, plan_id)
     target = (data_dir / "drafts").resolve()
     target.mkdir(parents=True, exist_ok=True)
     written = []
-    for row in rows:
-        path = target / f"{plan_id}.{'md' if row['format'] == 'markdown' else 'html'}"
-        path.write_text(row["body"], encoding="utf-8")
+    for draft in drafts:
+        path = target / f"{plan_id}.{'md' if draft.format == 'markdown' else 'html'}"
+        path.write_text(draft.body, encoding="utf-8")
         written.append(path)
     return sorted(written)
