@@ -11,7 +11,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from domain import revision_commands as rc
-from domain.decisions import ENGINE, NewId, Refusal, RefusalCode, _participant, _require_role
 from domain.events import (
     ContentRevised,
     Event,
@@ -34,6 +33,7 @@ from domain.ids import revision_year
 from domain.phases import Phase
 from domain.plan import Participant, PlanDefinition
 from domain.plan_state import PlanState, RevisionRound
+from domain.refusals import ENGINE, NewId, Refusal, RefusalCode, _participant, _require_role
 from domain.revision_models import ChangeKind, ReportStatus, ScheduleAction
 from domain.roles import Role
 from domain.rules import content_problems

@@ -37,12 +37,12 @@ with workflow.unsafe.imports_passed_through():
     from domain import commands as cmd
     from domain import decisions, revision_decisions
     from domain import search_attributes as sa
-    from domain.decisions import NewId, Refusal
     from domain.events import Event
     from domain.gates import PlanStatus, awaited, current_step, plan_status
     from domain.ids import event_id
     from domain.phases import GateStep, StepKind
     from domain.plan_state import PlanState
+    from domain.refusals import ENGINE, NewId, Refusal
     from domain.roles import Role
     from domain.state import evolve
     from workflows.deciding import (
@@ -266,7 +266,7 @@ class PlanWorkflow:
         await self._flush_responses()
         if workflow.patched(DIRECT_RESPONSES):
             await self._read_public_responses()
-        closed_by = self._close_requested_by or decisions.ENGINE
+        closed_by = self._close_requested_by or ENGINE
         reason = self._close_reason if self._close_requested_by else ""
         [closed] = await self._record(
             attested(

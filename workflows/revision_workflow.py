@@ -31,10 +31,10 @@ with workflow.unsafe.imports_passed_through():
     from domain import commands as cmd
     from domain import revision_commands as rc
     from domain import revision_decisions as rd
-    from domain.decisions import NewId, Refusal
     from domain.hierarchy import PlanContent
     from domain.ids import event_id
     from domain.plan_state import PlanState, RevisionRound
+    from domain.refusals import NewId, Refusal
     from domain.state import evolve
     from workflows.deciding import (
         ACTIVITY_TIMEOUT,

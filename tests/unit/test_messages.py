@@ -6,11 +6,12 @@ import pytest
 
 from audit.commands import awaited_line
 from domain import commands as cmd
-from domain.decisions import Refusal, RefusalCode, sign_off
+from domain.decisions import sign_off
 from domain.gates import Awaited, phase_steps
 from domain.phases import Phase
 from domain.plan import PlanDefinition
 from domain.plan_state import PlanState
+from domain.refusals import Refusal, RefusalCode
 from domain.roles import Role
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from domain.decisions import Refusal
+from domain.refusals import Refusal
 from domain.revision_decisions import _decimal
 from temaplan.cli import main
 

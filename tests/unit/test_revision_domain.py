@@ -16,11 +16,11 @@ from activities.scorecard_rendering import render_scorecard_html, render_scoreca
 from domain import events as ev
 from domain import revision_commands as rc
 from domain import revision_decisions as rd
-from domain.decisions import Refusal
 from domain.ids import revision_year
 from domain.phases import Phase
 from domain.plan import PlanDefinition, RevisionDate
 from domain.plan_state import PlanState
+from domain.refusals import Refusal
 from domain.revision_models import ChangeKind, MeasureChange, ScheduleAction
 from domain.roles import Role
 from domain.state import fold
