@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.plan_activities import PlanActivities
     from activities.schedule_activities import ScheduleActivities
     from domain import commands as cmd
-    from domain import decisions, revision_decisions
+    from domain import decisions, engine_decisions, revision_decisions
     from domain import search_attributes as sa
     from domain.events import Event
     from domain.gates import PlanStatus, awaited, current_step, plan_status
@@ -158,7 +158,7 @@ class PlanWorkflow:
         self.updates_last = workflow.patched(UPDATES_LAST)
         if plan.carried is None:
             await self._record(
-                lambda _s, at, ids: decisions.start_plan(
+                lambda _s, at, ids: engine_decisions.start_plan(
                     self._definition, at, ids, plan.administrator
                 )
             )
@@ -172,7 +172,7 @@ class PlanWorkflow:
             if step is not None or not self._run_start_patched():
                 await self._publish(step)
             if step is None:
-                await self._record(decisions.advance_phase)
+                await self._record(engine_decisions.advance_phase)
             elif step.kind is StepKind.COMMENT_ROUND:
                 await self._comment_round()
             elif step.kind is StepKind.HEARING:
@@ -221,7 +221,7 @@ class PlanWorkflow:
 
     async def _comment_round(self) -> None:
         if self._state.comment_round_deadline is None:
-            await self._record(decisions.open_comment_round)
+            await self._record(engine_decisions.open_comment_round)
         deadline = self._state.comment_round_deadline
         assert deadline is not None
         step = current_step(self._state)
@@ -233,11 +233,11 @@ class PlanWorkflow:
                     lambda: not any(a.people for a in awaited(self._state, step)),
                     timeout=remaining,
                 )
-        await self._record(decisions.close_comment_round)
+        await self._record(engine_decisions.close_comment_round)
 
     async def _hearing(self, plan: PlanInput) -> None:
         if not self._state.hearing_open:
-            await self._record(decisions.open_hearing)
+            await self._record(engine_decisions.open_hearing)
             await self._announce_hearing()
         deadline = self._state.hearing_deadline
         assert deadline is not None
@@ -270,7 +270,7 @@ class PlanWorkflow:
         reason = self._close_reason if self._close_requested_by else ""
         [closed] = await self._record(
             attested(
-                lambda s, at, ids: decisions.close_hearing(s, at, ids, closed_by, reason),
+                lambda s, at, ids: engine_decisions.close_hearing(s, at, ids, closed_by, reason),
                 self._close_attestation if self._close_requested_by else None,
             )
         )
