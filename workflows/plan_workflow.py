@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.plan_activities import PlanActivities
     from activities.schedule_activities import ScheduleActivities
     from domain import commands as cmd
-    from domain import decisions, engine_decisions, revision_decisions
+    from domain import decisions, engine_decisions, hearing_decisions, revision_decisions
     from domain import search_attributes as sa
     from domain.events import Event
     from domain.gates import PlanStatus, awaited, current_step, plan_status
@@ -316,7 +316,7 @@ class PlanWorkflow:
             ) -> list[Event]:
                 events: list[Event] = []
                 for item in batch:
-                    events += decisions.hearing_response(
+                    events += hearing_decisions.hearing_response(
                         state, item.response, item.received_at, ids, item.response_id
                     )
                 return events
@@ -723,7 +723,7 @@ class PlanWorkflow:
         if self._response_known(response_id):
             return
         try:
-            decisions.check_hearing_open(self._state, workflow.now())
+            hearing_decisions.check_hearing_open(self._state, workflow.now())
         except Refusal as refusal:
             workflow.logger.warning("hearing response not accepted: %s", refusal.message)
             return
@@ -771,7 +771,7 @@ class PlanWorkflow:
         if response.response_id and self._response_known(response.response_id):
             return  # a retry: answered with the original receipt
         self._check(
-            lambda s, at, ids: decisions.hearing_response(
+            lambda s, at, ids: hearing_decisions.hearing_response(
                 s, response, at, ids, response.response_id or "new"
             )
         )
@@ -801,7 +801,7 @@ class PlanWorkflow:
         self._attest("close_hearing", command)
         self._not_handing_over()
         try:
-            decisions.request_hearing_close(self._state, command, workflow.now())
+            hearing_decisions.request_hearing_close(self._state, command, workflow.now())
         except Refusal as refusal:
             raise refused(refusal) from None
 
@@ -809,14 +809,14 @@ class PlanWorkflow:
     async def submit_hearing_summary(self, raw: RawValue) -> cmd.Receipt:
         command = decoded(cmd.HearingSummary, raw)
         return await self._decide_update(
-            attested(using(decisions.hearing_summary, command), command.attestation)
+            attested(using(hearing_decisions.hearing_summary, command), command.attestation)
         )
 
     @submit_hearing_summary.validator
     def _validate_summary(self, raw: RawValue) -> None:
         command = decoded(cmd.HearingSummary, raw)
         self._attest("submit_hearing_summary", command)
-        self._check(using(decisions.hearing_summary, command))
+        self._check(using(hearing_decisions.hearing_summary, command))
 
     async def _vote(
         self, step_key: str, actor_id: str, role: Role | None, decide: Decide
@@ -847,7 +847,7 @@ class PlanWorkflow:
     def _hearing_decide(self, command: cmd.HearingDecision) -> Decide:
         if self._votes_patched():
             return using(decisions.hearing_vote, command)
-        return using(decisions.hearing_decision_alone, command)
+        return using(hearing_decisions.hearing_decision_alone, command)
 
     def _council_decide(self, command: cmd.CouncilDecision) -> Decide:
         if self._votes_patched():
