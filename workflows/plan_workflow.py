@@ -35,7 +35,13 @@ with workflow.unsafe.imports_passed_through():
     from activities.plan_activities import PlanActivities
     from activities.schedule_activities import ScheduleActivities
     from domain import commands as cmd
-    from domain import decisions, engine_decisions, hearing_decisions, revision_decisions
+    from domain import (
+        decisions,
+        engine_decisions,
+        hearing_decisions,
+        revision_decisions,
+        vote_decisions,
+    )
     from domain import search_attributes as sa
     from domain.events import Event
     from domain.gates import PlanStatus, awaited, current_step, plan_status
@@ -823,7 +829,7 @@ class PlanWorkflow:
     ) -> cmd.Receipt:
         """A member's vote, once per (person, step, version, role): the same vote sent
         again is answered with its original receipt."""
-        key = decisions.vote_identity(self._state, step_key, actor_id, role)
+        key = vote_decisions.vote_identity(self._state, step_key, actor_id, role)
         if key is not None and key in self._receipts:
             self._updates_in_run += 1
             return self._receipts[key].model_copy(update={"duplicate": True})
@@ -836,7 +842,7 @@ class PlanWorkflow:
         self, step_key: str, command: cmd.HearingDecision | cmd.CouncilDecision
     ) -> None:
         self._not_handing_over()
-        key = decisions.vote_identity(self._state, step_key, command.actor_id, command.role)
+        key = vote_decisions.vote_identity(self._state, step_key, command.actor_id, command.role)
         if self._votes_patched() and key is not None and key in self._receipts:
             return  # answered with the original receipt
         if isinstance(command, cmd.HearingDecision):
@@ -846,7 +852,7 @@ class PlanWorkflow:
 
     def _hearing_decide(self, command: cmd.HearingDecision) -> Decide:
         if self._votes_patched():
-            return using(decisions.hearing_vote, command)
+            return using(vote_decisions.hearing_vote, command)
         return using(hearing_decisions.hearing_decision_alone, command)
 
     def _council_decide(self, command: cmd.CouncilDecision) -> Decide:
@@ -898,11 +904,11 @@ class PlanWorkflow:
     async def withdraw_vote(self, raw: RawValue) -> cmd.Receipt:
         command = decoded(cmd.WithdrawVote, raw)
         return await self._decide_update(
-            attested(using(decisions.withdraw_vote, command), command.attestation)
+            attested(using(vote_decisions.withdraw_vote, command), command.attestation)
         )
 
     @withdraw_vote.validator
     def _validate_withdraw_vote(self, raw: RawValue) -> None:
         command = decoded(cmd.WithdrawVote, raw)
         self._attest("withdraw_vote", command)
-        self._check(using(decisions.withdraw_vote, command))
+        self._check(using(vote_decisions.withdraw_vote, command))

@@ -14,7 +14,7 @@ import pytest
 
 from domain import commands as cmd
 from domain import decisions as d
-from domain import refusals
+from domain import refusals, vote_decisions
 from domain.events import (
     ContentSubmitted,
     EventBase,
@@ -252,7 +252,7 @@ def test_two_adopting_votes_of_five_leave_the_plan_waiting_and_the_third_adopts(
 
 def test_a_member_votes_once_and_the_vote_stands(council: PlanState) -> None:
     state = apply(council, council_vote(council, COUNCIL[0], "adopted"))
-    assert d.existing_vote(state, "adoption.council", COUNCIL[0], None) is not None
+    assert vote_decisions.existing_vote(state, "adoption.council", COUNCIL[0], None) is not None
     with pytest.raises(refusals.Refusal, match="has already voted 'adopted'"):
         council_vote(state, COUNCIL[0], "returned", return_to=Phase.DRAFT, reason="x")
     with pytest.raises(refusals.Refusal, match=r"cannot act at 'adoption\.council'"):
@@ -271,7 +271,7 @@ def test_an_unbreakable_tie_is_deadlocked_and_the_project_leader_withdraws_it(
         ("postponed", {"postponed_to": date(2026, 6, 18), "reason": "Vent på budsjettet."}),
     ]
     with pytest.raises(refusals.Refusal, match="the vote can still reach its quorum"):
-        d.withdraw_vote(
+        vote_decisions.withdraw_vote(
             state,
             cmd.WithdrawVote(
                 actor_id="kari.nilsen", step_key="adoption.council", reason="for tidlig"
@@ -288,13 +288,13 @@ def test_an_unbreakable_tie_is_deadlocked_and_the_project_leader_withdraws_it(
     [leader] = status.awaited
     assert (leader.role, leader.people) == (Role.PROJECT_LEADER, ("kari.nilsen",))
     with pytest.raises(refusals.Refusal, match="cannot withdraw"):
-        d.withdraw_vote(
+        vote_decisions.withdraw_vote(
             state,
             cmd.WithdrawVote(actor_id=COUNCIL[0], step_key="adoption.council", reason="x"),
             T0,
             _ids(),
         )
-    withdrawn = d.withdraw_vote(
+    withdrawn = vote_decisions.withdraw_vote(
         state,
         cmd.WithdrawVote(
             actor_id="kari.nilsen",
@@ -314,7 +314,7 @@ def test_an_unbreakable_tie_is_deadlocked_and_the_project_leader_withdraws_it(
 
 
 def test_a_withdrawal_can_send_the_plan_back_for_a_new_version(council: PlanState) -> None:
-    events = d.withdraw_vote(
+    events = vote_decisions.withdraw_vote(
         council,
         cmd.WithdrawVote(
             actor_id="kari.nilsen",
@@ -328,7 +328,7 @@ def test_a_withdrawal_can_send_the_plan_back_for_a_new_version(council: PlanStat
     assert types(events) == ["vote_withdrawn", "phase_started"]
     assert apply(council, events).phase is Phase.MEASURES
     with pytest.raises(refusals.Refusal, match="must be a phase before adoption"):
-        d.withdraw_vote(
+        vote_decisions.withdraw_vote(
             council,
             cmd.WithdrawVote(
                 actor_id="kari.nilsen",
@@ -468,16 +468,16 @@ def test_after_the_hearing_the_steering_group_decides_by_its_quorum(bodo: PlanDe
     assert plan_status(state).step_key == "hearing.decision"
     members = [p.id for p in bodo.members(Role.STEERING_GROUP)]
     assert bodo.settings.quorum_for(Role.STEERING_GROUP) is QuorumRule.MAJORITY
-    first = d.hearing_vote(
+    first = vote_decisions.hearing_vote(
         state, cmd.HearingDecision(actor_id=members[0], outcome="to_council"), T0, _ids()
     )
     assert types(first) == ["vote_cast"]
     state = apply(state, first)
     with pytest.raises(refusals.Refusal, match="needs a reason"):
-        d.hearing_vote(
+        vote_decisions.hearing_vote(
             state, cmd.HearingDecision(actor_id=members[1], outcome="revise"), T0, _ids()
         )
-    second = d.hearing_vote(
+    second = vote_decisions.hearing_vote(
         state, cmd.HearingDecision(actor_id=members[1], outcome="to_council"), T0, _ids()
     )
     assert types(second) == ["vote_cast", "hearing_decided"]
