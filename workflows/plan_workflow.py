@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.schedule_activities import ScheduleActivities
     from domain import commands as cmd
     from domain import (
+        council_decisions,
         decisions,
         engine_decisions,
         hearing_decisions,
@@ -857,8 +858,8 @@ class PlanWorkflow:
 
     def _council_decide(self, command: cmd.CouncilDecision) -> Decide:
         if self._votes_patched():
-            return using(decisions.council_vote, command)
-        return using(decisions.council_decision_alone, command)
+            return using(council_decisions.council_vote, command)
+        return using(council_decisions.council_decision_alone, command)
 
     @workflow.update
     async def decide_after_hearing(self, raw: RawValue) -> cmd.Receipt:

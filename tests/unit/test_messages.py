@@ -82,7 +82,7 @@ def test_adoption_is_refused_when_the_period_is_over_or_too_short(bodo: PlanDefi
     from datetime import UTC, datetime
     from uuid import uuid4
 
-    from domain.decisions import council_decision_alone, council_vote
+    from domain.council_decisions import council_decision_alone, council_vote
     from domain.plan import Period
 
     council = bodo.members(Role.MUNICIPAL_COUNCIL)[0].id

@@ -13,8 +13,8 @@ from uuid import UUID
 import pytest
 
 from domain import commands as cmd
+from domain import council_decisions, refusals, vote_decisions
 from domain import decisions as d
-from domain import refusals, vote_decisions
 from domain.events import (
     ContentSubmitted,
     EventBase,
@@ -128,7 +128,7 @@ def council_vote(state: PlanState, person: str, outcome: str, **extra: Any) -> l
         content_hash=current.content_hash,
         **extra,
     )
-    return d.council_vote(state, command, T0, _ids())
+    return council_decisions.council_vote(state, command, T0, _ids())
 
 
 def types(events: list[EventBase]) -> list[str]:
