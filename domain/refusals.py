@@ -1,5 +1,11 @@
 """A refusal, its codes, and the checks every decision makes before it decides: who the
-person is, which role they act in, which step is open, which version is under review."""
+person is, which role they act in, which step is open, which version is under review.
+
+Each family of decisions (domain/*_decisions.py) decides: given the state and a command,
+return the events that record the decision, or refuse with a reason. Pure; time and new
+ids are passed in. Update validators and handlers call the same functions, so what is
+refused before it reaches history and what is decided after cannot disagree.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Decide the yearly revision (rullering): the schedule's actions, the reporting round,
-the scorecard and the changes for next year. Pure, like domain.decisions: the workflow's
-validators and handlers call the same functions.
+the scorecard and the changes for next year. Pure, like the plan's decisions (see
+domain.refusals): the workflow's validators and handlers call the same functions.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Its state is the fold of the events it has recorded (domain.state.evolve), and where it
 waits is derived from that state (domain.gates), so the status query and an auditor's
 fold of the stored events agree by construction. Every change goes through ``_record``:
-decide (pure, domain.decisions) -> append through an activity -> fold.
+decide (pure, domain.*_decisions) -> append through an activity -> fold.
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ with workflow.unsafe.imports_passed_through():
     from domain import commands as cmd
     from domain import (
         council_decisions,
-        decisions,
         engine_decisions,
         hearing_decisions,
+        review_decisions,
         revision_decisions,
         vote_decisions,
     )
@@ -621,7 +621,7 @@ class PlanWorkflow:
             retry_policy=STORE_RETRY,
         )
         receipts = await self._record(
-            attested(using(decisions.submit_content, command), command.attestation)
+            attested(using(review_decisions.submit_content, command), command.attestation)
         )
         return receipts[0]
 
@@ -629,20 +629,20 @@ class PlanWorkflow:
     def _validate_submit_content(self, raw: RawValue) -> None:
         command = decoded(cmd.SubmitContent, raw)
         self._attest("submit_content", command)
-        self._check(using(decisions.submit_content, command))
+        self._check(using(review_decisions.submit_content, command))
 
     @workflow.update
     async def comment(self, raw: RawValue) -> cmd.Receipt:
         command = decoded(cmd.AddComment, raw)
         return await self._decide_update(
-            attested(using(decisions.add_comment, command), command.attestation)
+            attested(using(review_decisions.add_comment, command), command.attestation)
         )
 
     @comment.validator
     def _validate_comment(self, raw: RawValue) -> None:
         command = decoded(cmd.AddComment, raw)
         self._attest("comment", command)
-        self._check(using(decisions.add_comment, command))
+        self._check(using(review_decisions.add_comment, command))
 
     @staticmethod
     def _sign_off_keys(command: cmd.SignOff, role: str) -> tuple[str, str]:
@@ -659,11 +659,13 @@ class PlanWorkflow:
         (Runs from before DECISION_VOTES: of this person's approval in any role.)"""
         by_role = self._votes_patched()
         if not (
-            decisions.existing_sign_off(self._state, command, by_role=by_role)
-            or (by_role and decisions.existing_change_request(self._state, command))
+            review_decisions.existing_sign_off(self._state, command, by_role=by_role)
+            or (by_role and review_decisions.existing_change_request(self._state, command))
         ):
             return None
-        key, older = self._sign_off_keys(command, decisions.signing_role(self._state, command))
+        key, older = self._sign_off_keys(
+            command, review_decisions.signing_role(self._state, command)
+        )
         if not by_role:
             return self._receipts.get(older)
         return self._receipts.get(key) or self._receipts.get(older)
@@ -671,7 +673,8 @@ class PlanWorkflow:
     def _decide_sign_off(self, command: cmd.SignOff) -> Decide:
         by_role = self._votes_patched()
         return lambda state, at, ids: authenticated(
-            decisions.sign_off(state, command, at, ids, one_decision_per_role=by_role), command
+            review_decisions.sign_off(state, command, at, ids, one_decision_per_role=by_role),
+            command,
         )
 
     @workflow.update
@@ -681,7 +684,9 @@ class PlanWorkflow:
         if original is not None:
             self._updates_in_run += 1
             return original.model_copy(update={"duplicate": True})
-        key, older = self._sign_off_keys(command, decisions.signing_role(self._state, command))
+        key, older = self._sign_off_keys(
+            command, review_decisions.signing_role(self._state, command)
+        )
         receipt = await self._decide_update(
             attested(self._decide_sign_off(command), command.attestation)
         )
@@ -704,14 +709,14 @@ class PlanWorkflow:
     async def complete_draft_step(self, raw: RawValue) -> cmd.Receipt:
         command = decoded(cmd.CompleteDraftStep, raw)
         return await self._decide_update(
-            attested(using(decisions.complete_draft_step, command), command.attestation)
+            attested(using(review_decisions.complete_draft_step, command), command.attestation)
         )
 
     @complete_draft_step.validator
     def _validate_draft_step(self, raw: RawValue) -> None:
         command = decoded(cmd.CompleteDraftStep, raw)
         self._attest("complete_draft_step", command)
-        self._check(using(decisions.complete_draft_step, command))
+        self._check(using(review_decisions.complete_draft_step, command))
 
     @workflow.signal
     def hearing_response(self, raw: RawValue) -> None:

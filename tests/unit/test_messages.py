@@ -6,12 +6,12 @@ import pytest
 
 from audit.commands import awaited_line
 from domain import commands as cmd
-from domain.decisions import sign_off
 from domain.gates import Awaited, phase_steps
 from domain.phases import Phase
 from domain.plan import PlanDefinition
 from domain.plan_state import PlanState
 from domain.refusals import Refusal, RefusalCode
+from domain.review_decisions import sign_off
 from domain.roles import Role
 
 
@@ -115,7 +115,7 @@ def test_adoption_is_refused_when_the_period_is_over_or_too_short(bodo: PlanDefi
 def test_a_comment_where_no_round_comes_is_not_told_to_wait(bodo: PlanDefinition) -> None:
     from datetime import UTC, datetime
 
-    from domain.decisions import add_comment
+    from domain.review_decisions import add_comment
 
     member = bodo.members(Role.REFERENCE_GROUP)[0].id
     at_goals = PlanState(plan_id=bodo.plan_id, definition=bodo, status="active", phase=Phase.GOALS)

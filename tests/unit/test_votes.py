@@ -1,4 +1,4 @@
-"""Decisions by vote (domain.votes, domain.decisions): a body decides when one proposal
+"""Decisions by vote (domain.votes, domain.vote_decisions, domain.council_decisions): a body decides when one proposal
 reaches its quorum; a deadlock is shown and withdrawn; every council outcome; one
 person in two bodies; a body that doubles as another in the plan file."""
 
@@ -13,8 +13,7 @@ from uuid import UUID
 import pytest
 
 from domain import commands as cmd
-from domain import council_decisions, refusals, vote_decisions
-from domain import decisions as d
+from domain import council_decisions, refusals, review_decisions, vote_decisions
 from domain.events import (
     ContentSubmitted,
     EventBase,
@@ -571,15 +570,25 @@ def test_one_person_signs_the_final_review_in_each_of_two_roles(
         )
 
     with pytest.raises(refusals.Refusal, match="say which role"):
-        d.sign_off(state, sign("siri.andreassen", None), T0, _ids())
-    first = d.sign_off(state, sign("siri.andreassen", Role.STEERING_GROUP), T0, _ids())
+        review_decisions.sign_off(state, sign("siri.andreassen", None), T0, _ids())
+    first = review_decisions.sign_off(
+        state, sign("siri.andreassen", Role.STEERING_GROUP), T0, _ids()
+    )
     state = apply(state, first)
-    assert d.existing_sign_off(state, sign("siri.andreassen", Role.STEERING_GROUP))
-    assert not d.existing_sign_off(state, sign("siri.andreassen", Role.POLITICAL_LEADERSHIP))
-    assert not d.existing_sign_off(state, sign("siri.andreassen", None))  # role unclear
+    assert review_decisions.existing_sign_off(state, sign("siri.andreassen", Role.STEERING_GROUP))
+    assert not review_decisions.existing_sign_off(
+        state, sign("siri.andreassen", Role.POLITICAL_LEADERSHIP)
+    )
+    assert not review_decisions.existing_sign_off(
+        state, sign("siri.andreassen", None)
+    )  # role unclear
     with pytest.raises(refusals.Refusal, match="has already approved"):
-        d.sign_off(state, sign("siri.andreassen", Role.STEERING_GROUP, approve=False), T0, _ids())
-    second = d.sign_off(state, sign("siri.andreassen", Role.POLITICAL_LEADERSHIP), T0, _ids())
+        review_decisions.sign_off(
+            state, sign("siri.andreassen", Role.STEERING_GROUP, approve=False), T0, _ids()
+        )
+    second = review_decisions.sign_off(
+        state, sign("siri.andreassen", Role.POLITICAL_LEADERSHIP), T0, _ids()
+    )
     state = apply(state, second)
     assert [(e.actor_id, e.actor_role) for e in (*first, *second)] == [
         ("siri.andreassen", Role.STEERING_GROUP),
@@ -605,7 +614,7 @@ def test_changes_requested_again_in_the_same_role_is_recognised(
         approve=False,
         comment="Mer om økonomi.",
     )
-    state = apply(state, d.sign_off(state, request, T0, _ids()))
-    assert d.existing_change_request(state, request)
+    state = apply(state, review_decisions.sign_off(state, request, T0, _ids()))
+    assert review_decisions.existing_change_request(state, request)
     other_role = request.model_copy(update={"role": Role.STEERING_GROUP})
-    assert not d.existing_change_request(state, other_role)
+    assert not review_decisions.existing_change_request(state, other_role)

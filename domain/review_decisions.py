@@ -1,9 +1,6 @@
-"""Decide: given the state and a command, return the events that record the decision,
-or refuse with a reason. Pure; time and new ids are passed in.
-
-Update validators and handlers call the same functions, so what is refused before it
-reaches history and what is decided after cannot disagree.
-"""
+"""People's decisions on the content under review: the project leader submits it, the
+reference group comments on it, the bodies sign it off (or anchor it) or ask for changes,
+and the draft steps are completed. Pure; time and new ids are passed in."""
 
 from __future__ import annotations
 
@@ -37,8 +34,6 @@ from domain.refusals import (
 )
 from domain.roles import Role
 from domain.rules import content_problems
-
-# --- people's decisions -------------------------------------------------------------------
 
 
 def submit_content(
