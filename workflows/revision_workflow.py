@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import commands as cmd
     from domain import revision_commands as rc
     from domain import revision_decisions as rd
+    from domain import revision_reports
     from domain.hierarchy import PlanContent
     from domain.ids import event_id
     from domain.plan_state import PlanState, RevisionRound
@@ -303,39 +304,41 @@ class RevisionWorkflow:
     @workflow.update
     async def report_measure(self, raw: RawValue) -> cmd.Receipt:
         command = decoded(rc.ReportMeasure, raw)
-        return await self._decide(attested(using(rd.report_measure, command), command.attestation))
+        return await self._decide(
+            attested(using(revision_reports.report_measure, command), command.attestation)
+        )
 
     @report_measure.validator
     def _validate_report(self, raw: RawValue) -> None:
         command = decoded(rc.ReportMeasure, raw)
         self._attest("report_measure", command)
-        self._check(using(rd.report_measure, command), command.year)
+        self._check(using(revision_reports.report_measure, command), command.year)
 
     @workflow.update
     async def report_goal_indicator(self, raw: RawValue) -> cmd.Receipt:
         command = decoded(rc.ReportGoalIndicator, raw)
         return await self._decide(
-            attested(using(rd.report_goal_indicator, command), command.attestation)
+            attested(using(revision_reports.report_goal_indicator, command), command.attestation)
         )
 
     @report_goal_indicator.validator
     def _validate_goal_indicator(self, raw: RawValue) -> None:
         command = decoded(rc.ReportGoalIndicator, raw)
         self._attest("report_goal_indicator", command)
-        self._check(using(rd.report_goal_indicator, command), command.year)
+        self._check(using(revision_reports.report_goal_indicator, command), command.year)
 
     @workflow.update
     async def close_round(self, raw: RawValue) -> cmd.Receipt:
         command = decoded(rc.CloseReportingRound, raw)
         return await self._decide(
-            attested(using(rd.close_round_early, command), command.attestation)
+            attested(using(revision_reports.close_round_early, command), command.attestation)
         )
 
     @close_round.validator
     def _validate_close_round(self, raw: RawValue) -> None:
         command = decoded(rc.CloseReportingRound, raw)
         self._attest("close_round", command)
-        self._check(using(rd.close_round_early, command), command.year)
+        self._check(using(revision_reports.close_round_early, command), command.year)
 
     @workflow.update
     async def propose_changes(self, raw: RawValue) -> cmd.Receipt:

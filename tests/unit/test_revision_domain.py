@@ -16,6 +16,7 @@ from activities.scorecard_rendering import render_scorecard_html, render_scoreca
 from domain import events as ev
 from domain import revision_commands as rc
 from domain import revision_decisions as rd
+from domain import revision_reports
 from domain.ids import revision_year
 from domain.phases import Phase
 from domain.plan import PlanDefinition, RevisionDate
@@ -96,7 +97,7 @@ def report(
 
 def refusal(state: PlanState, command: rc.ReportMeasure) -> Refusal:
     with pytest.raises(Refusal) as caught:
-        rd.report_measure(state, command, T0, new_id_from(ids()))
+        revision_reports.report_measure(state, command, T0, new_id_from(ids()))
     return caught.value
 
 
@@ -150,7 +151,7 @@ def test_reports_are_checked_for_person_measure_status_and_value(opened: PlanSta
         in refusal(opened, report("tor.berg", "tiltak-1.1.1", "done", "3")).message
     )
     assert "report its current value" in refusal(opened, report("tor.berg", "tiltak-1.1.2")).message
-    [event] = rd.report_measure(
+    [event] = revision_reports.report_measure(
         opened, report("tor.berg", "tiltak-1.1.2", "done", " 17.50 "), T0, new_id_from(ids())
     )
     assert isinstance(event, ev.MeasureReported)
@@ -160,7 +161,9 @@ def test_reports_are_checked_for_person_measure_status_and_value(opened: PlanSta
 def test_the_project_leader_reports_for_units_nobody_in_the_plan_belongs_to(
     opened: PlanState,
 ) -> None:
-    assert rd.report_measure(opened, report("kari.nilsen", "tiltak-3.1.1"), T0, new_id_from(ids()))
+    assert revision_reports.report_measure(
+        opened, report("kari.nilsen", "tiltak-3.1.1"), T0, new_id_from(ids())
+    )
     assert "not responsible" in refusal(opened, report("kari.nilsen", "tiltak-1.1.1")).message
 
 
@@ -175,12 +178,12 @@ def test_deadline_marks_the_unreported_and_the_scorecard_counts(opened: PlanStat
     ):
         state = apply(
             state,
-            rd.report_measure(
+            revision_reports.report_measure(
                 state, report(actor, measure, status, value), T0, new_id_from(source)
             ),
         )
     with pytest.raises(Refusal, match="only when every measure is reported"):
-        rd.close_round_early(
+        revision_reports.close_round_early(
             state,
             rc.CloseReportingRound(actor_id="kari.nilsen", year=YEAR),
             T0,
