@@ -29,9 +29,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from activities.plan_activities import PlanActivities
     from domain import commands as cmd
+    from domain import revision_changes, revision_reports
     from domain import revision_commands as rc
     from domain import revision_decisions as rd
-    from domain import revision_reports
     from domain.hierarchy import PlanContent
     from domain.ids import event_id
     from domain.plan_state import PlanState, RevisionRound
@@ -124,7 +124,9 @@ class RevisionWorkflow:
             remaining = (window_ends - workflow.now()).total_seconds()
             if not pending and remaining <= 0:
                 await self._record(
-                    lambda s, at, ids: rd.conclude_revision(s, None, self._year, at, ids)
+                    lambda s, at, ids: revision_changes.conclude_revision(
+                        s, None, self._year, at, ids
+                    )
                 )
                 break
             seen = self._events_seen
@@ -343,24 +345,28 @@ class RevisionWorkflow:
     @workflow.update
     async def propose_changes(self, raw: RawValue) -> cmd.Receipt:
         command = decoded(rc.ProposeChanges, raw)
-        return await self._decide(attested(using(rd.propose_changes, command), command.attestation))
+        return await self._decide(
+            attested(using(revision_changes.propose_changes, command), command.attestation)
+        )
 
     @propose_changes.validator
     def _validate_proposal(self, raw: RawValue) -> None:
         command = decoded(rc.ProposeChanges, raw)
         self._attest("propose_changes", command)
-        self._check(using(rd.propose_changes, command), command.year)
+        self._check(using(revision_changes.propose_changes, command), command.year)
 
     @workflow.update
     async def review_changes(self, raw: RawValue) -> cmd.Receipt:
         command = decoded(rc.ReviewChanges, raw)
-        return await self._decide(attested(using(rd.review_changes, command), command.attestation))
+        return await self._decide(
+            attested(using(revision_changes.review_changes, command), command.attestation)
+        )
 
     @review_changes.validator
     def _validate_review(self, raw: RawValue) -> None:
         command = decoded(rc.ReviewChanges, raw)
         self._attest("review_changes", command)
-        self._check(using(rd.review_changes, command), command.year)
+        self._check(using(revision_changes.review_changes, command), command.year)
 
     @workflow.update
     async def conclude(self, raw: RawValue) -> cmd.Receipt:
@@ -375,5 +381,5 @@ class RevisionWorkflow:
 
     def _concluding(self, command: rc.ConcludeRevision) -> Decide:
         return lambda s, at, ids: authenticated(
-            rd.conclude_revision(s, command.actor_id, command.year, at, ids), command
+            revision_changes.conclude_revision(s, command.actor_id, command.year, at, ids), command
         )

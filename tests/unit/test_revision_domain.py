@@ -14,9 +14,9 @@ from pydantic import ValidationError
 
 from activities.scorecard_rendering import render_scorecard_html, render_scorecard_markdown
 from domain import events as ev
+from domain import revision_changes, revision_reports
 from domain import revision_commands as rc
 from domain import revision_decisions as rd
-from domain import revision_reports
 from domain.ids import revision_year
 from domain.phases import Phase
 from domain.plan import PlanDefinition, RevisionDate
@@ -229,7 +229,7 @@ def test_changes_are_applied_checked_and_approved_by_quorum(opened: PlanState) -
     source = ids()
     state = apply(opened, rd.close_reporting_round(opened, YEAR, T0, new_id_from(source)))
     with pytest.raises(Refusal, match="after the 2027 scorecard"):
-        rd.propose_changes(
+        revision_changes.propose_changes(
             state,
             changes(MeasureChange(kind=ChangeKind.RETIRE, measure_id="tiltak-1.1.1", reason="r")),
             T0,
@@ -238,7 +238,7 @@ def test_changes_are_applied_checked_and_approved_by_quorum(opened: PlanState) -
     state = apply(state, rd.record_scorecard(state, YEAR, T0, new_id_from(source)))
 
     with pytest.raises(Refusal, match="is not in the plan in force"):
-        rd.propose_changes(
+        revision_changes.propose_changes(
             state,
             changes(MeasureChange(kind=ChangeKind.RETIRE, measure_id="tiltak-0", reason="r")),
             T0,
@@ -246,14 +246,14 @@ def test_changes_are_applied_checked_and_approved_by_quorum(opened: PlanState) -
         )
     # Retiring the only measure of a strategy breaks the hierarchy.
     with pytest.raises(Refusal, match="has no measure"):
-        rd.propose_changes(
+        revision_changes.propose_changes(
             state,
             changes(MeasureChange(kind=ChangeKind.RETIRE, measure_id="tiltak-1.2.1", reason="r")),
             T0,
             new_id_from(source),
         )
     with pytest.raises(Refusal, match="needs project_leader"):
-        rd.propose_changes(
+        revision_changes.propose_changes(
             state,
             changes(
                 MeasureChange(kind=ChangeKind.RETIRE, measure_id="tiltak-1.1.1", reason="r")
@@ -262,7 +262,7 @@ def test_changes_are_applied_checked_and_approved_by_quorum(opened: PlanState) -
             new_id_from(source),
         )
 
-    [proposed] = rd.propose_changes(
+    [proposed] = revision_changes.propose_changes(
         state,
         changes(MeasureChange(kind=ChangeKind.RETIRE, measure_id="tiltak-1.1.1", reason="Utført.")),
         T0,
@@ -275,26 +275,26 @@ def test_changes_are_applied_checked_and_approved_by_quorum(opened: PlanState) -
     review = {"year": YEAR, "content_version": 2, "content_hash": proposed.content_hash}
 
     with pytest.raises(Refusal, match="not the one under review"):
-        rd.review_changes(
+        revision_changes.review_changes(
             state,
             rc.ReviewChanges(actor_id="per.olsen", **{**review, "content_version": 1}),
             T0,
             new_id_from(source),
         )
     with pytest.raises(Refusal, match="needs steering_group"):
-        rd.review_changes(
+        revision_changes.review_changes(
             state, rc.ReviewChanges(actor_id="kari.nilsen", **review), T0, new_id_from(source)
         )
-    first = rd.review_changes(
+    first = revision_changes.review_changes(
         state, rc.ReviewChanges(actor_id="per.olsen", **review), T0, new_id_from(source)
     )
     assert [e.type for e in first] == ["measure_changes_signed_off"]  # type: ignore[attr-defined]
     state = apply(state, first)
     with pytest.raises(Refusal, match="already signed"):
-        rd.review_changes(
+        revision_changes.review_changes(
             state, rc.ReviewChanges(actor_id="per.olsen", **review), T0, new_id_from(source)
         )
-    second = rd.review_changes(
+    second = revision_changes.review_changes(
         state, rc.ReviewChanges(actor_id="tor.berg", **review), T0, new_id_from(source)
     )
     assert [e.type for e in second] == [  # type: ignore[attr-defined]
@@ -307,7 +307,7 @@ def test_changes_are_applied_checked_and_approved_by_quorum(opened: PlanState) -
     assert state.adopted_version == 1
     assert state.revision(YEAR).outcome == "revised"  # type: ignore[union-attr]
     with pytest.raises(Refusal, match="concluded"):
-        rd.conclude_revision(state, "kari.nilsen", YEAR, T0, new_id_from(source))
+        revision_changes.conclude_revision(state, "kari.nilsen", YEAR, T0, new_id_from(source))
 
 
 def test_rejected_changes_can_be_proposed_again(opened: PlanState) -> None:
@@ -315,10 +315,10 @@ def test_rejected_changes_can_be_proposed_again(opened: PlanState) -> None:
     state = apply(opened, rd.close_reporting_round(opened, YEAR, T0, new_id_from(source)))
     state = apply(state, rd.record_scorecard(state, YEAR, T0, new_id_from(source)))
     proposal = changes(MeasureChange(kind=ChangeKind.RETIRE, measure_id="tiltak-1.1.1", reason="r"))
-    [proposed] = rd.propose_changes(state, proposal, T0, new_id_from(source))
+    [proposed] = revision_changes.propose_changes(state, proposal, T0, new_id_from(source))
     state = apply(state, [proposed])
     with pytest.raises(Refusal, match="waiting for the steering group"):
-        rd.propose_changes(state, proposal, T0, new_id_from(source))
+        revision_changes.propose_changes(state, proposal, T0, new_id_from(source))
     review = rc.ReviewChanges(
         actor_id="anne.larsen",
         year=YEAR,
@@ -327,16 +327,16 @@ def test_rejected_changes_can_be_proposed_again(opened: PlanState) -> None:
         approve=False,
     )
     with pytest.raises(Refusal, match="needs a reason"):
-        rd.review_changes(state, review, T0, new_id_from(source))
+        revision_changes.review_changes(state, review, T0, new_id_from(source))
     state = apply(
         state,
-        rd.review_changes(
+        revision_changes.review_changes(
             state, review.model_copy(update={"comment": "Ikke ferdig."}), T0, new_id_from(source)
         ),
     )
     assert state.revision(YEAR).proposals[-1].status == "rejected"  # type: ignore[union-attr]
     assert state.in_force_version == 1
-    [again] = rd.propose_changes(state, proposal, T0, new_id_from(source))
+    [again] = revision_changes.propose_changes(state, proposal, T0, new_id_from(source))
     assert again.content_version == 3  # type: ignore[attr-defined]
 
 
