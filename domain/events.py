@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import (
@@ -24,7 +24,7 @@ from pydantic import (
     model_serializer,
 )
 
-from domain.attestation import Attestation
+from domain.event_base import ENVELOPE_FIELDS, EventBase
 from domain.hierarchy import PlanContent, ShortText, Text
 from domain.phases import Phase
 from domain.plan import PlanDefinition
@@ -33,24 +33,56 @@ from domain.roles import Role
 from domain.text import RECORDED
 from domain.votes import MeetingReference
 
-ENVELOPE_FIELDS = frozenset({"type", "event_id", "actor_id", "actor_role"})
-
-
-class EventBase(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    SCHEMA_VERSION: ClassVar[int] = 1
-
-    event_id: UUID
-    occurred_at: AwareDatetime
-    actor_id: str
-    actor_role: Role
-    # How the actor was authenticated ("token <token id>", "oidc <issuer>"); absent on
-    # the engine's events, the public's, and every event recorded before it was kept.
-    authenticated_by: str | None = None
-    # A person's decision sent through the front door: its signature on who sent it
-    # (domain/attestation.py). Kept in data only when present, so that every event
-    # recorded without one keeps its bytes.
-    attestation: Attestation | None = None
+# The one place callers import an event from, wherever its class is defined.
+__all__ = [
+    "ENVELOPE_FIELDS",
+    "EVENT_ADAPTER",
+    "EVENT_TYPES",
+    "UPCASTERS",
+    "AnchoringRecorded",
+    "ChangesRequested",
+    "CommentRecorded",
+    "CommentRoundClosed",
+    "CommentRoundOpened",
+    "ContentAmended",
+    "ContentRevised",
+    "ContentSubmitted",
+    "CouncilDecided",
+    "DraftStepCompleted",
+    "Event",
+    "EventBase",
+    "GoalIndicatorReported",
+    "HearingClosed",
+    "HearingDecided",
+    "HearingOpened",
+    "HearingResponseReceived",
+    "HearingSummarySubmitted",
+    "MeasureChangesProposed",
+    "MeasureChangesRejected",
+    "MeasureChangesSignedOff",
+    "MeasureReported",
+    "PhaseCompleted",
+    "PhaseStarted",
+    "PlanAdopted",
+    "PlanCreated",
+    "PublicRequest",
+    "ReportReminderRecorded",
+    "ReportingRoundClosed",
+    "ReportingRoundOpened",
+    "RevisionConcluded",
+    "RevisionReminderSent",
+    "RevisionScheduleChanged",
+    "RevisionScheduleCreated",
+    "ScorecardRecorded",
+    "SignOffGiven",
+    "UnknownEventError",
+    "Upcaster",
+    "VoteCast",
+    "VoteWithdrawn",
+    "from_record",
+    "to_record",
+    "upcast",
+]
 
 
 class PlanCreated(EventBase):
