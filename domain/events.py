@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -28,7 +27,22 @@ from domain.event_base import ENVELOPE_FIELDS, EventBase
 from domain.hierarchy import PlanContent, ShortText, Text
 from domain.phases import Phase
 from domain.plan import PlanDefinition
-from domain.revision_models import MeasureChange, ReportStatus, ScheduleAction, Scorecard
+from domain.revision_events import (
+    ContentRevised,
+    GoalIndicatorReported,
+    MeasureChangesProposed,
+    MeasureChangesRejected,
+    MeasureChangesSignedOff,
+    MeasureReported,
+    ReportingRoundClosed,
+    ReportingRoundOpened,
+    ReportReminderRecorded,
+    RevisionConcluded,
+    RevisionReminderSent,
+    RevisionScheduleChanged,
+    RevisionScheduleCreated,
+    ScorecardRecorded,
+)
 from domain.roles import Role
 from domain.text import RECORDED
 from domain.votes import MeetingReference
@@ -304,138 +318,6 @@ class PlanAdopted(EventBase):
     type: Literal["plan_adopted"] = "plan_adopted"
     content_version: int
     content_hash: str
-
-
-# --- after adoption: the yearly revision (rullering) --------------------------------------
-
-
-class RevisionScheduleCreated(EventBase):
-    type: Literal["revision_schedule_created"] = "revision_schedule_created"
-    schedule_id: str
-    month: int
-    day: int
-    hour: int
-    time_zone: str
-    end_at: AwareDatetime
-    already_existed: bool = False
-
-
-class RevisionScheduleChanged(EventBase):
-    """A scheduler acted on the schedule: who, what, and why."""
-
-    type: Literal["revision_schedule_changed"] = "revision_schedule_changed"
-    schedule_id: str
-    action: ScheduleAction
-    reason: str = ""
-    backfill_from: AwareDatetime | None = None
-    backfill_to: AwareDatetime | None = None
-    # A trigger whose revision cannot run is recorded as failed, with why, and not sent.
-    failed: str = ""
-
-    @model_serializer(mode="wrap")
-    def _without_empty_failure(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
-        # Left out when empty: events recorded before the field dump as they did.
-        data: dict[str, object] = handler(self)
-        if not data.get("failed"):
-            data.pop("failed", None)
-        return data
-
-
-class RevisionReminderSent(EventBase):
-    type: Literal["revision_reminder_sent"] = "revision_reminder_sent"
-    year: int
-    workflow_id: str
-    scheduled_at: AwareDatetime
-    recipients: tuple[str, ...]
-
-
-class ReportingRoundOpened(EventBase):
-    type: Literal["reporting_round_opened"] = "reporting_round_opened"
-    year: int
-    content_version: int
-    content_hash: str
-    deadline: AwareDatetime
-    measure_ids: tuple[str, ...]
-
-
-class MeasureReported(EventBase):
-    type: Literal["measure_reported"] = "measure_reported"
-    year: int
-    measure_id: str
-    status: ReportStatus
-    comment: str = ""
-    indicator_value: Decimal | None = None
-
-
-class GoalIndicatorReported(EventBase):
-    type: Literal["goal_indicator_reported"] = "goal_indicator_reported"
-    year: int
-    goal_id: str
-    value: Decimal
-
-
-class ReportingRoundClosed(EventBase):
-    type: Literal["reporting_round_closed"] = "reporting_round_closed"
-    year: int
-    early: bool
-    unreported: tuple[str, ...]
-
-
-class ReportReminderRecorded(EventBase):
-    """The round closed with measures unreported: their units are reminded, and the
-    scorecard shows them as not reported."""
-
-    type: Literal["report_reminder_recorded"] = "report_reminder_recorded"
-    year: int
-    measure_ids: tuple[str, ...]
-    recipients: tuple[str, ...]
-
-
-class ScorecardRecorded(EventBase):
-    type: Literal["scorecard_recorded"] = "scorecard_recorded"
-    year: int
-    scorecard: Scorecard
-
-
-class MeasureChangesProposed(EventBase):
-    type: Literal["measure_changes_proposed"] = "measure_changes_proposed"
-    year: int
-    content_version: int = Field(ge=1)
-    content_hash: str
-    changes: tuple[MeasureChange, ...]
-    content: PlanContent
-
-
-class MeasureChangesSignedOff(EventBase):
-    type: Literal["measure_changes_signed_off"] = "measure_changes_signed_off"
-    year: int
-    content_version: int
-    content_hash: str
-    comment: str = ""
-
-
-class MeasureChangesRejected(EventBase):
-    type: Literal["measure_changes_rejected"] = "measure_changes_rejected"
-    year: int
-    content_version: int
-    content_hash: str
-    reason: Text
-
-
-class ContentRevised(EventBase):
-    """The steering group approved the changes: this version is now the plan in force."""
-
-    type: Literal["content_revised"] = "content_revised"
-    year: int
-    content_version: int
-    content_hash: str
-
-
-class RevisionConcluded(EventBase):
-    type: Literal["revision_concluded"] = "revision_concluded"
-    year: int
-    outcome: Literal["revised", "unchanged"]
-    content_version: int
 
 
 Event = Annotated[
