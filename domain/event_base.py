@@ -1,6 +1,6 @@
 """What every decision event is: frozen, versioned, an envelope (id, actor, role) that
-becomes columns in the store and the rest its ``data``. The events themselves, their union
-and their records are in domain.events."""
+becomes columns in the store and the rest its ``data``. The events are in
+domain.plan_events and domain.revision_events, their union and records in domain.events."""
 
 from __future__ import annotations
 
