@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
-from datetime import datetime
-from uuid import UUID
 
 from temporalio import workflow
 from temporalio.common import RawValue
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import BaseModel, ValidationError
+    from pydantic import BaseModel
 
     from activities.attestation import attested, check, policy_for
     from activities.models import (
@@ -46,7 +43,6 @@ with workflow.unsafe.imports_passed_through():
     from domain import search_attributes as sa
     from domain.events import Event
     from domain.gates import PlanStatus, awaited, current_step, plan_status
-    from domain.ids import event_id
     from domain.phases import GateStep, StepKind
     from domain.plan_state import PlanState
     from domain.refusals import ENGINE, NewId, Refusal
@@ -81,24 +77,19 @@ with workflow.unsafe.imports_passed_through():
         RUN_START,
         UPDATES_LAST,
     )
+    from workflows.plan_steps import (
+        announcement_key,
+        event_ids,
+        hearing_response_from,
+        published_attributes,
+        responses_decision,
+        sign_off_keys,
+        with_unread_responses,
+    )
 
 RESPONSE_BATCH = 200
 # Events read back per events_after call when the hearing closes.
 READ_PAGE = 500
-
-
-def _hearing_response(raw: RawValue) -> cmd.HearingResponse | None:
-    payload = raw.payload
-    try:
-        if payload.metadata.get("encoding") == b"json/plain":
-            return cmd.HearingResponse.model_validate_json(payload.data)
-        converted: cmd.HearingResponse = workflow.payload_converter().from_payload(
-            payload, cmd.HearingResponse
-        )
-        return converted
-    except (ValidationError, ValueError, TypeError) as exc:
-        workflow.logger.warning("hearing response not readable, left out: %s", exc)
-        return None
 
 
 @workflow.defn(name="PlanWorkflow")
@@ -297,17 +288,7 @@ class PlanWorkflow:
             batch = self._pending[: min(RESPONSE_BATCH, todo)]
             todo -= len(batch)
 
-            def decide(
-                state: PlanState, _at: datetime, ids: NewId, batch: list[PendingResponse] = batch
-            ) -> list[Event]:
-                events: list[Event] = []
-                for item in batch:
-                    events += hearing_decisions.hearing_response(
-                        state, item.response, item.received_at, ids, item.response_id
-                    )
-                return events
-
-            receipts = await self._record(decide)
+            receipts = await self._record(responses_decision(batch))
             for item, receipt in zip(batch, receipts, strict=True):
                 self._recorded_responses[item.response_id] = receipt.version
                 self._queued_responses.discard(item.response_id)
@@ -318,14 +299,7 @@ class PlanWorkflow:
     # --- recording ----------------------------------------------------------------------
 
     def _ids(self) -> NewId:
-        """Event ids from the version each event will take: the same decision gets the same
-        id on every retry and replay, and no two events can share one."""
-        counter = itertools.count(self._version + 1)
-
-        def new_id() -> UUID:
-            return event_id(self._plan_id, "v", next(counter))
-
-        return new_id
+        return event_ids(self._plan_id, self._version)
 
     async def _record(self, decide: Decide, *, local: bool = False) -> list[cmd.Receipt]:
         """``local``: append in this workflow task (a local activity), for a person's
@@ -423,12 +397,7 @@ class PlanWorkflow:
         """Keep the search attributes current and tell the people a newly opened step
         waits for. Both only when something changed: each costs history."""
         status = plan_status(self._state)
-        attributes = (
-            self._state.phase.value
-            if self._state.status == "active" and self._state.phase
-            else self._state.status,
-            tuple(status.awaited_roles),
-        )
+        attributes = published_attributes(self._state, status)
         if attributes != self._published:
             self._published = attributes
             workflow.upsert_search_attributes(
@@ -440,19 +409,7 @@ class PlanWorkflow:
             )
         if step is None:
             return
-        phase_starts = sum(1 for d in self._state.decisions if d.event_type == "phase_started")
-        key = f"{step.key}/{status.content_version}/{len(self._state.changes_requested)}/{phase_starts}"
-        # A vote withdrawn or postponed opens a new vote: its members are told again.
-        reopened = sum(
-            1
-            for d in self._state.decisions
-            if d.event_type == "vote_withdrawn"
-            or (d.event_type == "council_decided" and d.outcome == "postponed")
-        )
-        if reopened:
-            key += f"/vote{reopened}"
-        if status.deadlocked:
-            key += "/deadlocked"  # the project leader is told to withdraw the item
+        key = announcement_key(self._state, step, status)
         if key in self._announced:
             return
         self._announced.add(key)
@@ -500,21 +457,7 @@ class PlanWorkflow:
 
     @workflow.query
     def status(self) -> PlanStatus:
-        status = plan_status(self._state)
-        told = self._told
-        if not self._state.hearing_open or told.hearing_version != (
-            self._state.hearing_opened_version
-        ):
-            return status
-        # Responses the API recorded that the workflow has not read yet (it reads them
-        # when the hearing closes).
-        read = sum(
-            1 for r in self._state.current_hearing_responses() if r.response_id[:4] == "api-"
-        )
-        unread = max(0, told.count - read)
-        if not unread:
-            return status
-        return status.model_copy(update={"hearing_responses": status.hearing_responses + unread})
+        return with_unread_responses(self._state, plan_status(self._state), self._told)
 
     @workflow.signal
     def public_responses(self, raw: RawValue) -> None:
@@ -623,16 +566,6 @@ class PlanWorkflow:
         self._attest("comment", command)
         self._check(using(review_decisions.add_comment, command))
 
-    @staticmethod
-    def _sign_off_keys(command: cmd.SignOff, role: str) -> tuple[str, str]:
-        """A sign-off is (person, step, version, role); receipts kept before the role was
-        part of it are found under the key without it."""
-        kind = "sign_off" if command.approve else "changes"
-        older = f"sign_off/{command.step_key}/{command.content_version}/{command.actor_id}"
-        return f"{kind}/{command.step_key}/{command.content_version}/{command.actor_id}/{role}", (
-            older if command.approve else ""
-        )
-
     def _original_receipt(self, command: cmd.SignOff) -> cmd.Receipt | None:
         """The receipt of this (person, step, version, role) decision, when it was made.
         (Runs from before DECISION_VOTES: of this person's approval in any role.)"""
@@ -642,9 +575,7 @@ class PlanWorkflow:
             or (by_role and review_decisions.existing_change_request(self._state, command))
         ):
             return None
-        key, older = self._sign_off_keys(
-            command, review_decisions.signing_role(self._state, command)
-        )
+        key, older = sign_off_keys(command, review_decisions.signing_role(self._state, command))
         if not by_role:
             return self._receipts.get(older)
         return self._receipts.get(key) or self._receipts.get(older)
@@ -663,9 +594,7 @@ class PlanWorkflow:
         if original is not None:
             self._updates_in_run += 1
             return original.model_copy(update={"duplicate": True})
-        key, older = self._sign_off_keys(
-            command, review_decisions.signing_role(self._state, command)
-        )
+        key, older = sign_off_keys(command, review_decisions.signing_role(self._state, command))
         receipt = await self._decide_update(
             attested(self._decide_sign_off(command), command.attestation)
         )
@@ -707,7 +636,7 @@ class PlanWorkflow:
         signals can arrive in one workflow task, and through the generic converter each
         costs several times as much, enough on a busy machine to exceed the SDK's
         two-second limit on one activation (and then fail the task on every retry)."""
-        response = _hearing_response(raw)
+        response = hearing_response_from(raw)
         if response is None:
             return
         response_id = response.response_id or str(workflow.uuid4())
