@@ -6,6 +6,7 @@ step waits for are told again. Moving code here cannot change a history.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from datetime import datetime
 from uuid import UUID
 
@@ -15,8 +16,9 @@ from temporalio.common import RawValue
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
+    from activities.models import EnsureScheduleOutput
     from domain import commands as cmd
-    from domain import hearing_decisions
+    from domain import hearing_decisions, review_decisions, revision_decisions
     from domain.events import Event
     from domain.gates import PlanStatus
     from domain.ids import event_id
@@ -60,6 +62,39 @@ def sign_off_keys(command: cmd.SignOff, role: str) -> tuple[str, str]:
     return f"{kind}/{command.step_key}/{command.content_version}/{command.actor_id}/{role}", (
         older if command.approve else ""
     )
+
+
+def schedule_decision(created: EnsureScheduleOutput) -> Decide:
+    """The revision schedule the activity made (or found), recorded as the plan's."""
+    return lambda state, at, ids: revision_decisions.schedule_created(
+        state,
+        schedule_id=created.schedule_id,
+        month=created.month,
+        day=created.day,
+        hour=created.hour,
+        time_zone=created.time_zone,
+        end_at=created.end_at,
+        already_existed=created.already_existed,
+        at=at,
+        new_id=ids,
+    )
+
+
+def original_sign_off_receipt(
+    state: PlanState, receipts: Mapping[str, cmd.Receipt], command: cmd.SignOff, *, by_role: bool
+) -> cmd.Receipt | None:
+    """The receipt of this (person, step, version, role) decision, when it was made.
+    ``by_role=False`` (runs from before DECISION_VOTES): of this person's approval in any
+    role."""
+    if not (
+        review_decisions.existing_sign_off(state, command, by_role=by_role)
+        or (by_role and review_decisions.existing_change_request(state, command))
+    ):
+        return None
+    key, older = sign_off_keys(command, review_decisions.signing_role(state, command))
+    if not by_role:
+        return receipts.get(older)
+    return receipts.get(key) or receipts.get(older)
 
 
 def responses_decision(batch: list[PendingResponse]) -> Decide:

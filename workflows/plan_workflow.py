@@ -37,7 +37,6 @@ with workflow.unsafe.imports_passed_through():
         engine_decisions,
         hearing_decisions,
         review_decisions,
-        revision_decisions,
         vote_decisions,
     )
     from domain import search_attributes as sa
@@ -81,8 +80,10 @@ with workflow.unsafe.imports_passed_through():
         announcement_key,
         event_ids,
         hearing_response_from,
+        original_sign_off_receipt,
         published_attributes,
         responses_decision,
+        schedule_decision,
         sign_off_keys,
         with_unread_responses,
     )
@@ -181,20 +182,7 @@ class PlanWorkflow:
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=STORE_RETRY,
         )
-        await self._record(
-            lambda state, at, ids: revision_decisions.schedule_created(
-                state,
-                schedule_id=created.schedule_id,
-                month=created.month,
-                day=created.day,
-                hour=created.hour,
-                time_zone=created.time_zone,
-                end_at=created.end_at,
-                already_existed=created.already_existed,
-                at=at,
-                new_id=ids,
-            )
-        )
+        await self._record(schedule_decision(created))
 
     async def _comment_round(self) -> None:
         if self._state.comment_round_deadline is None:
@@ -569,16 +557,9 @@ class PlanWorkflow:
     def _original_receipt(self, command: cmd.SignOff) -> cmd.Receipt | None:
         """The receipt of this (person, step, version, role) decision, when it was made.
         (Runs from before DECISION_VOTES: of this person's approval in any role.)"""
-        by_role = self._votes_patched()
-        if not (
-            review_decisions.existing_sign_off(self._state, command, by_role=by_role)
-            or (by_role and review_decisions.existing_change_request(self._state, command))
-        ):
-            return None
-        key, older = sign_off_keys(command, review_decisions.signing_role(self._state, command))
-        if not by_role:
-            return self._receipts.get(older)
-        return self._receipts.get(key) or self._receipts.get(older)
+        return original_sign_off_receipt(
+            self._state, self._receipts, command, by_role=self._votes_patched()
+        )
 
     def _decide_sign_off(self, command: cmd.SignOff) -> Decide:
         by_role = self._votes_patched()
