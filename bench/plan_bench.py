@@ -60,8 +60,8 @@ import tempfile
 import time
 import uuid
 import warnings
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import AsyncExitStack, contextmanager
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -73,22 +73,12 @@ with workflow.unsafe.imports_passed_through():
     import asyncpg
     import structlog
     import temporalio
-    from temporalio.api.enums.v1 import TaskQueueType
-    from temporalio.api.taskqueue.v1 import TaskQueue
-    from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
     from temporalio.client import Client, WorkflowHandle
-    from temporalio.contrib.pydantic import pydantic_data_converter
-    from temporalio.runtime import (
-        LogForwardingConfig,
-        LoggingConfig,
-        Runtime,
-        TelemetryConfig,
-        TelemetryFilter,
-    )
-    from temporalio.testing import WorkflowEnvironment
+    from temporalio.runtime import Runtime
     from temporalio.worker import Worker
 
     from bench.databases import postgres_server, scratch_database
+    from bench.stack import CoreLog, child_output, start_dev_server, until_polled
     from client.plans import start_plan
     from client.simulation import PlanDriver, send_hearing_responses
     from domain import commands as cmd
@@ -96,7 +86,6 @@ with workflow.unsafe.imports_passed_through():
     from domain.plan import PlanDefinition, QuorumRule
     from domain.plan_type import PlanType
     from domain.roles import Role
-    from domain.search_attributes import ALL_KEYS
     from eventstore.pool import create_pool
     from runtime.planfile import load_plan_file
     from temaplan.temporal_server import DEV_SERVER_DYNAMIC_CONFIG, temporal_binary
@@ -326,63 +315,6 @@ async def check_receipts(pool: asyncpg.Pool, receipts: list[cmd.Receipt]) -> Non
         raise RuntimeError(f"{len(stored)} sign-offs stored, {len(receipts)} receipts")
 
 
-# --------------------------------------------------------------------------- servers
-
-
-class CoreLog(logging.Handler):
-    """Temporal core's warnings, forwarded here instead of onto the terminal: written to
-    the server log and counted, so each measurement can say how many workflow tasks
-    took longer than 5 s (core warning TMPRL1104)."""
-
-    SLOW_TASK = "TMPRL1104"
-
-    def __init__(self, path: str) -> None:
-        super().__init__(logging.WARNING)
-        self.path = path
-        self.slow_tasks = 0
-        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-
-    def emit(self, record: logging.LogRecord) -> None:
-        line = self.format(record)
-        if self.SLOW_TASK in line:
-            self.slow_tasks += 1
-        with open(self.path, "a", encoding="utf-8") as out:
-            out.write(line + "\n")
-
-    def runtime(self) -> Runtime:
-        logger = logging.getLogger("bench.temporal_core")
-        logger.propagate = False
-        logger.setLevel(logging.WARNING)
-        logger.addHandler(self)
-        return Runtime(
-            telemetry=TelemetryConfig(
-                logging=LoggingConfig(
-                    filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
-                    forwarding=LogForwardingConfig(logger=logger),
-                )
-            )
-        )
-
-
-@contextmanager
-def child_output(path: str) -> Iterator[None]:
-    """Point this process's stdout/stderr at ``path`` while a dev server is spawned, so
-    the server (which inherits them) logs there instead of into the table."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    try:
-        os.dup2(target, 1)
-        os.dup2(target, 2)
-        yield
-    finally:
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        for fd in (*saved, target):
-            os.close(fd)
-
-
 async def start_server(
     config: ServerConfig,
     pool: asyncpg.Pool,
@@ -392,13 +324,7 @@ async def start_server(
 ) -> Server:
     t0 = time.perf_counter()
     with child_output(server_log):
-        env = await WorkflowEnvironment.start_local(
-            runtime=runtime,
-            dev_server_existing_path=temporal_binary(),
-            dev_server_extra_args=config.args(),
-            search_attributes=ALL_KEYS,
-            data_converter=pydantic_data_converter,
-        )
+        env = await start_dev_server(config.args(), runtime)
     stack.push_async_callback(env.shutdown)
     server = Server(
         config,
@@ -412,21 +338,6 @@ async def start_server(
     for queue in (server.plan_queue, server.minimal_queue):
         await until_polled(env.client, queue)
     return server
-
-
-async def until_polled(client: Client, queue: str, timeout: float = 30.0) -> None:
-    """Until the server has seen the worker poll ``queue`` (a query sent earlier is refused
-    with "no poller seen for task queue recently")."""
-    deadline = time.monotonic() + timeout
-    request = DescribeTaskQueueRequest(
-        namespace=client.namespace,
-        task_queue=TaskQueue(name=queue),
-        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-    )
-    while not (await client.workflow_service.describe_task_queue(request)).pollers:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no worker polls {queue}")
-        await asyncio.sleep(0.05)
 
 
 # --------------------------------------------------------------------------- plans
