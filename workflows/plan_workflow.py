@@ -2,8 +2,12 @@
 
 Its state is the fold of the events it has recorded (domain.state.evolve), and where it
 waits is derived from that state (domain.gates), so the status query and an auditor's
-fold of the stored events agree by construction. Every change goes through ``_record``:
-decide (pure, domain.*_decisions) -> append through an activity -> fold.
+fold of the stored events agree by construction. This class is the run: the phases'
+steps, the engine's own decisions, what people see, and the hand-over to a new run. Its
+handlers for people's decisions are written in its base classes, one family each
+(workflows.plan_review, workflows.plan_hearing, workflows.plan_voting), over
+workflows.plan_core: the state, and ``_record`` through which every change goes: decide
+(pure, domain.*_decisions) -> append through an activity -> fold.
 """
 
 from __future__ import annotations
@@ -11,44 +15,33 @@ from __future__ import annotations
 import contextlib
 
 from temporalio import workflow
-from temporalio.common import RawValue
 
 with workflow.unsafe.imports_passed_through():
-    from activities.attestation import attested
-    from activities.models import CompileContentInput, EnsureScheduleInput, RenderDraftInput
+    from activities.models import EnsureScheduleInput, RenderDraftInput
     from activities.plan_activities import PlanActivities
     from activities.schedule_activities import ScheduleActivities
-    from domain import commands as cmd
-    from domain import engine_decisions, review_decisions
+    from domain import engine_decisions
     from domain import search_attributes as sa
     from domain.gates import PlanStatus, awaited, current_step, plan_status
     from domain.phases import GateStep, StepKind
     from domain.plan_state import PlanState
-    from workflows.deciding import (
-        ACTIVITY_TIMEOUT,
-        STORE_RETRY,
-        Decide,
-        authenticated,
-        decoded,
-        using,
-    )
+    from workflows.deciding import ACTIVITY_TIMEOUT, STORE_RETRY
     from workflows.notify import notify_people
     from workflows.plan_hearing import PlanHearing
     from workflows.plan_models import Carried, PlanInput, PlanResult, pack_responses
     from workflows.plan_patches import REVISION_SCHEDULE, UPDATES_LAST
+    from workflows.plan_review import PlanReview
     from workflows.plan_steps import (
         announcement_key,
-        original_sign_off_receipt,
         published_attributes,
         schedule_decision,
-        sign_off_keys,
         with_unread_responses,
     )
     from workflows.plan_voting import PlanVoting
 
 
 @workflow.defn(name="PlanWorkflow")
-class PlanWorkflow(PlanHearing, PlanVoting):
+class PlanWorkflow(PlanReview, PlanHearing, PlanVoting):
     # --- the run ----------------------------------------------------------------------
 
     @workflow.run
@@ -258,94 +251,3 @@ class PlanWorkflow(PlanHearing, PlanVoting):
                 ),
             )
         )
-
-    # --- updates: people's decisions, each with a receipt ------------------------------
-
-    @workflow.update
-    async def submit_content(self, raw: RawValue) -> cmd.Receipt:
-        command = decoded(cmd.SubmitContent, raw)
-        self._updates_in_run += 1
-        await workflow.execute_activity_method(
-            PlanActivities.compile_content,
-            CompileContentInput(
-                definition=self._definition, phase=command.phase, content=command.content
-            ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=STORE_RETRY,
-        )
-        receipts = await self._record(
-            attested(using(review_decisions.submit_content, command), command.attestation)
-        )
-        return receipts[0]
-
-    @submit_content.validator
-    def _validate_submit_content(self, raw: RawValue) -> None:
-        command = decoded(cmd.SubmitContent, raw)
-        self._attest("submit_content", command)
-        self._check(using(review_decisions.submit_content, command))
-
-    @workflow.update
-    async def comment(self, raw: RawValue) -> cmd.Receipt:
-        command = decoded(cmd.AddComment, raw)
-        return await self._decide_update(
-            attested(using(review_decisions.add_comment, command), command.attestation)
-        )
-
-    @comment.validator
-    def _validate_comment(self, raw: RawValue) -> None:
-        command = decoded(cmd.AddComment, raw)
-        self._attest("comment", command)
-        self._check(using(review_decisions.add_comment, command))
-
-    def _original_receipt(self, command: cmd.SignOff) -> cmd.Receipt | None:
-        """The receipt of this (person, step, version, role) decision, when it was made.
-        (Runs from before DECISION_VOTES: of this person's approval in any role.)"""
-        return original_sign_off_receipt(
-            self._state, self._receipts, command, by_role=self._votes_patched()
-        )
-
-    def _decide_sign_off(self, command: cmd.SignOff) -> Decide:
-        by_role = self._votes_patched()
-        return lambda state, at, ids: authenticated(
-            review_decisions.sign_off(state, command, at, ids, one_decision_per_role=by_role),
-            command,
-        )
-
-    @workflow.update
-    async def sign_off(self, raw: RawValue) -> cmd.Receipt:
-        command = decoded(cmd.SignOff, raw)
-        original = self._original_receipt(command)
-        if original is not None:
-            self._updates_in_run += 1
-            return original.model_copy(update={"duplicate": True})
-        key, older = sign_off_keys(command, review_decisions.signing_role(self._state, command))
-        receipt = await self._decide_update(
-            attested(self._decide_sign_off(command), command.attestation)
-        )
-        if self._votes_patched():
-            self._receipts[key] = receipt
-        elif command.approve:
-            self._receipts[older] = receipt
-        return receipt
-
-    @sign_off.validator
-    def _validate_sign_off(self, raw: RawValue) -> None:
-        command = decoded(cmd.SignOff, raw)
-        self._attest("sign_off", command)
-        self._not_handing_over()
-        if self._original_receipt(command) is not None:
-            return  # answered with the original receipt
-        self._check(self._decide_sign_off(command))
-
-    @workflow.update
-    async def complete_draft_step(self, raw: RawValue) -> cmd.Receipt:
-        command = decoded(cmd.CompleteDraftStep, raw)
-        return await self._decide_update(
-            attested(using(review_decisions.complete_draft_step, command), command.attestation)
-        )
-
-    @complete_draft_step.validator
-    def _validate_draft_step(self, raw: RawValue) -> None:
-        command = decoded(cmd.CompleteDraftStep, raw)
-        self._attest("complete_draft_step", command)
-        self._check(using(review_decisions.complete_draft_step, command))
