@@ -63,7 +63,7 @@ import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -75,9 +75,9 @@ with workflow.unsafe.imports_passed_through():
     import temporalio
     from temporalio.client import Client, WorkflowHandle
     from temporalio.runtime import Runtime
-    from temporalio.worker import Worker
 
     from bench.databases import postgres_server, scratch_database
+    from bench.minimal_workflow import MinimalWorkflow, minimal_worker
     from bench.stack import CoreLog, child_output, start_dev_server, until_polled
     from client.plans import start_plan
     from client.simulation import PlanDriver, send_hearing_responses
@@ -91,7 +91,6 @@ with workflow.unsafe.imports_passed_through():
     from temaplan.temporal_server import DEV_SERVER_DYNAMIC_CONFIG, temporal_binary
     from workflows.registry import build_worker
 
-# No Path.resolve() at import time: the worker's sandbox imports this module too.
 EXAMPLE = Path(__file__).parent.parent / "examples" / "bodo.yaml"
 RESULTS = Path(__file__).parent / "results" / "plan.json"
 
@@ -135,39 +134,6 @@ def _known_configs() -> dict[str, ServerConfig]:
 
 CONFIGS = _known_configs()
 DEFAULT_CONFIGS = ("project", "no-transfer-rps")
-
-
-# --------------------------------------------------------------------------- minimal
-
-
-@workflow.defn(name="BenchMinimalWorkflow")
-class MinimalWorkflow:
-    """The floor: waits for ``expected`` approvals; the update handler only counts."""
-
-    def __init__(self) -> None:
-        self._approvals = 0
-
-    @workflow.run
-    async def run(self, expected: int) -> int:
-        await workflow.wait_condition(lambda: self._approvals >= expected)
-        return self._approvals
-
-    @workflow.update
-    def approve(self) -> bool:
-        self._approvals += 1
-        return True
-
-
-def minimal_worker(client: Client, task_queue: str) -> Worker:
-    """As build_worker sets up a worker (default sandbox, 1 s sticky timeout), without
-    activities."""
-    return Worker(
-        client,
-        task_queue=task_queue,
-        workflows=[MinimalWorkflow],
-        sticky_queue_schedule_to_start_timeout=timedelta(seconds=1),
-        graceful_shutdown_timeout=timedelta(seconds=10),
-    )
 
 
 # --------------------------------------------------------------------------- results
@@ -779,8 +745,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    # Run under the module's own name, so the worker's sandbox imports the minimal
-    # workflow from bench.plan_bench rather than from __main__.
-    from bench.plan_bench import main as module_main
-
-    module_main()
+    main()
