@@ -60,30 +60,27 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from temporalio import workflow
+import asyncpg
+import structlog
+import temporalio
+from temporalio.runtime import Runtime
 
-with workflow.unsafe.imports_passed_through():
-    import asyncpg
-    import structlog
-    import temporalio
-    from temporalio.runtime import Runtime
-
-    from bench.databases import postgres_server, scratch_database
-    from bench.minimal_workflow import minimal_worker
-    from bench.plan_drive import log, measure_round_trips, measure_throughput
-    from bench.plan_results import (
-        CONFIGS,
-        DEFAULT_CONFIGS,
-        Server,
-        ServerConfig,
-        report,
-        temporal_version,
-    )
-    from bench.stack import CoreLog, child_output, start_dev_server, until_polled
-    from domain import commands as cmd
-    from eventstore.pool import create_pool
-    from runtime.planfile import load_plan_file
-    from workflows.registry import build_worker
+from bench.databases import postgres_server, scratch_database
+from bench.minimal_workflow import minimal_worker
+from bench.plan_drive import log, measure_round_trips, measure_throughput
+from bench.plan_results import (
+    CONFIGS,
+    DEFAULT_CONFIGS,
+    Server,
+    ServerConfig,
+    report,
+    temporal_version,
+)
+from bench.stack import CoreLog, child_output, start_dev_server, until_polled
+from domain import commands as cmd
+from eventstore.pool import create_pool
+from runtime.planfile import load_plan_file
+from workflows.registry import build_worker
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "bodo.yaml"
 RESULTS = Path(__file__).parent / "results" / "plan.json"
