@@ -1,6 +1,7 @@
-"""Decisions by vote (domain.votes, domain.vote_decisions, domain.council_decisions): a body decides when one proposal
-reaches its quorum; a deadlock is shown and withdrawn; every council outcome; one
-person in two bodies; a body that doubles as another in the plan file."""
+"""Decisions by vote (domain.votes, domain.vote_decisions, domain.council_decisions): a
+body decides when one proposal reaches its quorum; a deadlock is shown and withdrawn;
+every council outcome; one person in two bodies; a body that doubles as another in the
+plan file."""
 
 from __future__ import annotations
 
