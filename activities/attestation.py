@@ -24,9 +24,9 @@ from temporalio.exceptions import ApplicationError
 
 from domain.attestation import Attestation, claims
 from domain.checkpoints import ED25519, VerifierKey
-from domain.decisions import NewId
 from domain.events import Event
 from domain.plan_state import PlanState
+from domain.refusals import NewId
 
 # What a scheduler's action is attested as (its command names the action itself).
 SCHEDULE_ACTION = "schedule_action"

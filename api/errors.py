@@ -10,8 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from domain.decisions import RefusalCode
 from domain.problems import Problem
+from domain.refusals import RefusalCode
 
 # Why each status: a person without the role is not allowed (403); the plan is not at
 # the step, or the content moved on (409: retry after reading the status again); the

@@ -51,10 +51,9 @@ from typing import Any
 import asyncpg
 import httpx
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 
 from bench.databases import postgres_server, scratch_database
+from bench.stack import start_dev_server
 from client.plans import start_plan
 from client.simulation import PlanDriver
 from domain import commands as cmd
@@ -62,11 +61,10 @@ from domain.gates import PlanStatus
 from domain.plan import PlanDefinition
 from domain.plan_type import PlanType
 from domain.roles import Role
-from domain.search_attributes import ALL_KEYS
 from eventstore.hearing_inbox import request_key, response_event_id
 from eventstore.pool import create_pool
 from runtime.planfile import load_plan_file
-from temaplan.temporal_server import dev_server_args, temporal_binary
+from temaplan.temporal_server import dev_server_args
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -314,12 +312,7 @@ async def wait_http(url: str, process: subprocess.Popen[bytes]) -> None:
 async def run(admin_url: str, options: argparse.Namespace, logs: Path) -> dict[str, Any]:
     base = load_plan_file(ROOT / "examples" / "bodo.yaml")
     async with scratch_database(admin_url, "flood") as url:
-        env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=temporal_binary(),
-            dev_server_extra_args=dev_server_args(),
-            search_attributes=ALL_KEYS,
-            data_converter=pydantic_data_converter,
-        )
+        env = await start_dev_server(dev_server_args())
         queue = f"flood-{uuid.uuid4().hex[:8]}"
         address = env.client.service_client.config.target_host
         port = 18000 + os.getpid() % 1000

@@ -47,252 +47,49 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import functools
-import gc
 import json
 import logging
 import os
 import platform
-import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
 import warnings
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import AsyncExitStack, contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from temporalio import workflow
+import asyncpg
+import structlog
+import temporalio
+from temporalio.runtime import Runtime
 
-with workflow.unsafe.imports_passed_through():
-    import asyncpg
-    import structlog
-    import temporalio
-    from temporalio.api.enums.v1 import TaskQueueType
-    from temporalio.api.taskqueue.v1 import TaskQueue
-    from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-    from temporalio.client import Client, WorkflowHandle
-    from temporalio.contrib.pydantic import pydantic_data_converter
-    from temporalio.runtime import (
-        LogForwardingConfig,
-        LoggingConfig,
-        Runtime,
-        TelemetryConfig,
-        TelemetryFilter,
-    )
-    from temporalio.testing import WorkflowEnvironment
-    from temporalio.worker import Worker
+from bench.databases import postgres_server, scratch_database
+from bench.minimal_workflow import minimal_worker
+from bench.plan_drive import log, measure_round_trips, measure_throughput
+from bench.plan_results import (
+    CONFIGS,
+    DEFAULT_CONFIGS,
+    Server,
+    ServerConfig,
+    report,
+    temporal_version,
+)
+from bench.stack import CoreLog, child_output, start_dev_server, until_polled
+from domain import commands as cmd
+from eventstore.pool import create_pool
+from runtime.planfile import load_plan_file
+from workflows.registry import build_worker
 
-    from bench.databases import postgres_server, scratch_database
-    from client.plans import start_plan
-    from client.simulation import PlanDriver, send_hearing_responses
-    from domain import commands as cmd
-    from domain.gates import PlanStatus
-    from domain.plan import PlanDefinition, QuorumRule
-    from domain.plan_type import PlanType
-    from domain.roles import Role
-    from domain.search_attributes import ALL_KEYS
-    from eventstore.pool import create_pool
-    from runtime.planfile import load_plan_file
-    from temaplan.temporal_server import DEV_SERVER_DYNAMIC_CONFIG, temporal_binary
-    from workflows.registry import build_worker
-
-# No Path.resolve() at import time: the worker's sandbox imports this module too.
 EXAMPLE = Path(__file__).parent.parent / "examples" / "bodo.yaml"
 RESULTS = Path(__file__).parent / "results" / "plan.json"
 
 SIGN_OFF_PLANS = 100  # x 3 steering group members = 300 timed sign-offs per server
 WARMUP_PLANS = 5
-SETUP_CONCURRENCY = 10
 THROUGHPUT_PLANS = 20
-THROUGHPUT_LANES = 20
 MINIMAL_WORKFLOWS = 120  # run by the same 20 lanes
 SOLO_PLANS = 1  # driven alone, one after the other: the latency of a whole plan
-TARGET_RATIO = 2.0  # sign-off p50 at most this times the minimal update p50
-
-
-@dataclass(frozen=True)
-class ServerConfig:
-    name: str
-    description: str
-    dynamic_config: tuple[str, ...]
-
-    def args(self) -> list[str]:
-        args: list[str] = []
-        for value in self.dynamic_config:
-            args += ["--dynamic-config-value", value]
-        return args
-
-
-def _known_configs() -> dict[str, ServerConfig]:
-    project = tuple(DEV_SERVER_DYNAMIC_CONFIG)
-    eager = "system.enableActivityEagerExecution=true"
-    configs = [
-        ServerConfig("project", "temaplan/temporal_server.py as it is", project),
-        ServerConfig(
-            "no-transfer-rps",
-            "project flags without history.transferProcessorMaxPollRPS (default 20)",
-            tuple(v for v in project if not v.startswith("history.transferProcessorMaxPollRPS")),
-        ),
-        ServerConfig("project+eager", f"project flags + {eager}", (*project, eager)),
-    ]
-    return {c.name: c for c in configs}
-
-
-CONFIGS = _known_configs()
-DEFAULT_CONFIGS = ("project", "no-transfer-rps")
-
-
-# --------------------------------------------------------------------------- minimal
-
-
-@workflow.defn(name="BenchMinimalWorkflow")
-class MinimalWorkflow:
-    """The floor: waits for ``expected`` approvals; the update handler only counts."""
-
-    def __init__(self) -> None:
-        self._approvals = 0
-
-    @workflow.run
-    async def run(self, expected: int) -> int:
-        await workflow.wait_condition(lambda: self._approvals >= expected)
-        return self._approvals
-
-    @workflow.update
-    def approve(self) -> bool:
-        self._approvals += 1
-        return True
-
-
-def minimal_worker(client: Client, task_queue: str) -> Worker:
-    """As build_worker sets up a worker (default sandbox, 1 s sticky timeout), without
-    activities."""
-    return Worker(
-        client,
-        task_queue=task_queue,
-        workflows=[MinimalWorkflow],
-        sticky_queue_schedule_to_start_timeout=timedelta(seconds=1),
-        graceful_shutdown_timeout=timedelta(seconds=10),
-    )
-
-
-# --------------------------------------------------------------------------- results
-
-
-def percentile(values: Sequence[float], p: int) -> float:
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
-
-
-def p50(values: Sequence[float]) -> float:
-    return percentile(values, 50)
-
-
-@dataclass
-class Latencies:
-    what: str
-    values_ms: list[float] = field(default_factory=list)
-    # CPU time of this process (client, worker, activities) during each call.
-    cpu_ms: list[float] = field(default_factory=list)
-
-    def add(self, wall_s: float, cpu_s: float) -> None:
-        self.values_ms.append(wall_s * 1000)
-        self.cpu_ms.append(cpu_s * 1000)
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "what": self.what,
-            "calls": len(self.values_ms),
-            "p50_ms": round(p50(self.values_ms), 2),
-            "p99_ms": round(percentile(self.values_ms, 99), 2),
-            "mean_ms": round(statistics.fmean(self.values_ms), 2),
-            "min_ms": round(min(self.values_ms), 2),
-            "bench_process_cpu_p50_ms": round(p50(self.cpu_ms), 2),
-        }
-
-
-@dataclass
-class Throughput:
-    what: str
-    items: int
-    lanes: int
-    seconds: float
-    per_item_s: list[float]
-    python_cpu_s: float
-    queries: int = 0
-    load: float = 0.0  # 1-minute load average when it ended
-    slow_tasks: int = 0  # workflow tasks over 5 s (core warning TMPRL1104)
-
-    @property
-    def per_s(self) -> float:
-        return self.items / self.seconds
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "what": self.what,
-            "items": self.items,
-            "concurrency": self.lanes,
-            "seconds": round(self.seconds, 2),
-            "per_s": round(self.per_s, 3),
-            "item_p50_s": round(p50(self.per_item_s), 3),
-            "bench_process_cpu_percent": round(100 * self.python_cpu_s / self.seconds),
-            "status_queries": self.queries,
-            "load_average_after": round(self.load, 2),
-            "workflow_tasks_over_5s": self.slow_tasks,
-        }
-
-
-@dataclass
-class Server:
-    """One dev server with its two workers, and what was measured against it."""
-
-    config: ServerConfig
-    client: Client
-    plan_queue: str
-    minimal_queue: str
-    start_s: float
-    sign_off: Latencies = field(
-        default_factory=lambda: Latencies("sign_off update -> receipt (committed)")
-    )
-    minimal_update: Latencies = field(
-        default_factory=lambda: Latencies("minimal update (handler sets a flag)")
-    )
-    receipts: list[cmd.Receipt] = field(default_factory=list)
-    plans: Throughput | None = None
-    minimal_flows: Throughput | None = None
-    solo: Throughput | None = None
-
-    @property
-    def ratio(self) -> float:
-        return p50(self.sign_off.values_ms) / p50(self.minimal_update.values_ms)
-
-    @property
-    def passed(self) -> bool:
-        return self.ratio <= TARGET_RATIO
-
-    def as_json(self) -> dict[str, Any]:
-        assert self.plans is not None
-        assert self.minimal_flows is not None
-        return {
-            "config": self.config.name,
-            "description": self.config.description,
-            "dynamic_config": list(self.config.dynamic_config),
-            "server_start_s": round(self.start_s, 2),
-            "sign_off": self.sign_off.as_json(),
-            "minimal_update": self.minimal_update.as_json(),
-            "sign_off_over_minimal_p50": round(self.ratio, 3),
-            "target": {"max_ratio": TARGET_RATIO, "pass": self.passed},
-            "plans": self.plans.as_json(),
-            "minimal_workflows": self.minimal_flows.as_json(),
-            "plan_alone": self.solo.as_json() if self.solo else None,
-            "plans_over_minimal_per_s": round(self.plans.per_s / self.minimal_flows.per_s, 5),
-        }
 
 
 # --------------------------------------------------------------------------- database
@@ -326,63 +123,6 @@ async def check_receipts(pool: asyncpg.Pool, receipts: list[cmd.Receipt]) -> Non
         raise RuntimeError(f"{len(stored)} sign-offs stored, {len(receipts)} receipts")
 
 
-# --------------------------------------------------------------------------- servers
-
-
-class CoreLog(logging.Handler):
-    """Temporal core's warnings, forwarded here instead of onto the terminal: written to
-    the server log and counted, so each measurement can say how many workflow tasks
-    took longer than 5 s (core warning TMPRL1104)."""
-
-    SLOW_TASK = "TMPRL1104"
-
-    def __init__(self, path: str) -> None:
-        super().__init__(logging.WARNING)
-        self.path = path
-        self.slow_tasks = 0
-        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-
-    def emit(self, record: logging.LogRecord) -> None:
-        line = self.format(record)
-        if self.SLOW_TASK in line:
-            self.slow_tasks += 1
-        with open(self.path, "a", encoding="utf-8") as out:
-            out.write(line + "\n")
-
-    def runtime(self) -> Runtime:
-        logger = logging.getLogger("bench.temporal_core")
-        logger.propagate = False
-        logger.setLevel(logging.WARNING)
-        logger.addHandler(self)
-        return Runtime(
-            telemetry=TelemetryConfig(
-                logging=LoggingConfig(
-                    filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
-                    forwarding=LogForwardingConfig(logger=logger),
-                )
-            )
-        )
-
-
-@contextmanager
-def child_output(path: str) -> Iterator[None]:
-    """Point this process's stdout/stderr at ``path`` while a dev server is spawned, so
-    the server (which inherits them) logs there instead of into the table."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    try:
-        os.dup2(target, 1)
-        os.dup2(target, 2)
-        yield
-    finally:
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        for fd in (*saved, target):
-            os.close(fd)
-
-
 async def start_server(
     config: ServerConfig,
     pool: asyncpg.Pool,
@@ -392,13 +132,7 @@ async def start_server(
 ) -> Server:
     t0 = time.perf_counter()
     with child_output(server_log):
-        env = await WorkflowEnvironment.start_local(
-            runtime=runtime,
-            dev_server_existing_path=temporal_binary(),
-            dev_server_extra_args=config.args(),
-            search_attributes=ALL_KEYS,
-            data_converter=pydantic_data_converter,
-        )
+        env = await start_dev_server(config.args(), runtime)
     stack.push_async_callback(env.shutdown)
     server = Server(
         config,
@@ -412,397 +146,6 @@ async def start_server(
     for queue in (server.plan_queue, server.minimal_queue):
         await until_polled(env.client, queue)
     return server
-
-
-async def until_polled(client: Client, queue: str, timeout: float = 30.0) -> None:
-    """Until the server has seen the worker poll ``queue`` (a query sent earlier is refused
-    with "no poller seen for task queue recently")."""
-    deadline = time.monotonic() + timeout
-    request = DescribeTaskQueueRequest(
-        namespace=client.namespace,
-        task_queue=TaskQueue(name=queue),
-        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-    )
-    while not (await client.workflow_service.describe_task_queue(request)).pollers:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no worker polls {queue}")
-        await asyncio.sleep(0.05)
-
-
-# --------------------------------------------------------------------------- plans
-
-
-@dataclass
-class CountingDriver(PlanDriver):
-    """PlanDriver, counting the status queries its polling sends."""
-
-    queries: int = 0
-
-    async def status(self) -> PlanStatus:
-        self.queries += 1
-        return await super().status()
-
-
-def plan_variant(base: PlanDefinition, *, quorum_all: bool) -> PlanDefinition:
-    """The Bodø plan under a slug of its own (workflow ids never collide)."""
-    update: dict[str, Any] = {"slug": f"b{uuid.uuid4().hex[:12]}"}
-    if quorum_all:
-        quorum = {**base.settings.quorum, Role.STEERING_GROUP: QuorumRule.ALL}
-        update["settings"] = base.settings.model_copy(update={"quorum": quorum})
-    return base.model_copy(update=update)
-
-
-async def no_hearing(_status: PlanStatus) -> None:
-    raise RuntimeError("no hearing expected before goals.quality_assurance")
-
-
-async def until_idle(handle: WorkflowHandle[Any, Any], timeout: float = 60.0) -> None:
-    """Until the workflow has neither an activity nor a workflow task pending."""
-    deadline = time.monotonic() + timeout
-    while True:
-        raw = (await handle.describe()).raw_description
-        if not raw.pending_activities and not raw.HasField("pending_workflow_task"):
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{handle.id} did not settle")
-        await asyncio.sleep(0.01)
-
-
-async def gather_limited(factories: list[Callable[[], Awaitable[Any]]], limit: int) -> list[Any]:
-    semaphore = asyncio.Semaphore(limit)
-
-    async def one(factory: Callable[[], Awaitable[Any]]) -> Any:
-        async with semaphore:
-            return await factory()
-
-    return await asyncio.gather(*(one(f) for f in factories))
-
-
-@dataclass
-class Prepared:
-    """A plan waiting at goals.quality_assurance, and a minimal workflow beside it."""
-
-    driver: PlanDriver
-    status: PlanStatus
-    minimal: WorkflowHandle[Any, Any]
-
-
-async def prepare(server: Server, base: PlanDefinition) -> Prepared:
-    definition = plan_variant(base, quorum_all=True)
-    handle = await start_plan(server.client, definition, server.plan_queue)
-    driver = PlanDriver(handle, definition)
-    status = await driver.wait_for(lambda s: s.step_key == "goals.submit")
-    await driver.act_once(status, no_hearing)
-    status = await driver.wait_for(lambda s: s.step_key == "goals.quality_assurance")
-    minimal = await server.client.start_workflow(
-        MinimalWorkflow.run,
-        3,
-        id=f"bench-minimal-{uuid.uuid4().hex[:12]}",
-        task_queue=server.minimal_queue,
-    )
-    await until_idle(handle)
-    await until_idle(minimal)
-    return Prepared(driver, status, minimal)
-
-
-def sign_off_commands(status: PlanStatus) -> list[cmd.SignOff]:
-    [steering] = status.awaited
-    if steering.role is not Role.STEERING_GROUP or steering.needed != len(steering.people):
-        raise RuntimeError(f"unexpected quorum at {status.step_key}: {steering}")
-    return [
-        cmd.SignOff(
-            actor_id=person,
-            step_key=status.step_key or "",
-            content_version=status.content_version or 0,
-            content_hash=status.content_hash or "",
-            comment="Kvalitetssikret av styringsgruppen.",
-        )
-        for person in steering.people
-    ]
-
-
-async def round_trips(server: Server, plan: Prepared, *, measured: bool, floor_first: bool) -> None:
-    """Three minimal updates and a plan's three sign-offs, each call timed on its own."""
-
-    async def floor() -> None:
-        for _ in range(3):
-            c0, t0 = time.process_time(), time.perf_counter()
-            await plan.minimal.execute_update(MinimalWorkflow.approve)
-            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-            if measured:
-                server.minimal_update.add(wall, cpu)
-        await plan.minimal.result()
-
-    async def sign_offs() -> None:
-        for command in sign_off_commands(plan.status):
-            c0, t0 = time.process_time(), time.perf_counter()
-            receipt = await plan.driver.plan.sign_off(command)
-            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-            if measured:
-                server.sign_off.add(wall, cpu)
-                server.receipts.append(receipt)
-        # The last sign-off completes the phase: let the hand-over finish, untimed, before
-        # anything else is timed. (The workflow task that completed the update has
-        # already scheduled the next activity, so "idle" cannot come too early.)
-        await until_idle(plan.driver.handle)
-        moved_on = await plan.driver.status()
-        if moved_on.step_key != "strategies.submit":
-            raise RuntimeError(f"{moved_on.plan_id} waits at {moved_on.step_key} after sign-off")
-
-    for part in (floor, sign_offs) if floor_first else (sign_offs, floor):
-        await part()
-
-
-async def measure_round_trips(
-    servers: list[Server], base: PlanDefinition, plans: int, warmup: int
-) -> None:
-    prepared: dict[str, list[Prepared]] = {}
-    for server in servers:
-        t0 = time.perf_counter()
-        prepared[server.config.name] = await gather_limited(
-            [functools.partial(prepare, server, base) for _ in range(warmup + plans)],
-            SETUP_CONCURRENCY,
-        )
-        log(f"{server.config.name}: {warmup + plans} plans at goals.quality_assurance", t0)
-    t0 = time.perf_counter()
-    gc.collect()
-    for n in range(warmup + plans):
-        # Rotate which server goes first; every other plan, the sign-offs go first.
-        order = servers[n % len(servers) :] + servers[: n % len(servers)]
-        for server in order:
-            await round_trips(
-                server,
-                prepared[server.config.name][n],
-                measured=n >= warmup,
-                floor_first=n % 2 == 0,
-            )
-    log(f"{len(servers)} x {plans * 3} sign-offs and minimal updates timed", t0)
-
-
-async def drive_plan(server: Server, base: PlanDefinition) -> tuple[float, int]:
-    started = time.perf_counter()
-    # As a temaplan: its hearing may be closed early with a reason (a kommunedelplan's
-    # runs its legal six weeks, which the benchmark cannot wait for).
-    definition = plan_variant(base, quorum_all=False).model_copy(
-        update={"plan_type": PlanType.TEMAPLAN}
-    )
-    handle = await start_plan(server.client, definition, server.plan_queue)
-    driver = CountingDriver(handle, definition)
-    leader = driver.person(Role.PROJECT_LEADER)
-
-    async def hearing(_status: PlanStatus) -> None:
-        await send_hearing_responses(driver, 2)
-        await driver.wait_for(lambda s: s.hearing_responses == 2)
-        await driver.update(
-            "close_hearing", cmd.CloseHearing(actor_id=leader, reason="benchmark: closed early")
-        )
-
-    final = await driver.run_to_adoption(hearing)
-    result = await handle.result()
-    if final.status != "adopted" or result.status != "adopted":
-        raise RuntimeError(f"{definition.plan_id} ended {final.status}/{result.status}")
-    return time.perf_counter() - started, driver.queries
-
-
-async def run_minimal_flow(server: Server) -> tuple[float, int]:
-    started = time.perf_counter()
-    handle = await server.client.start_workflow(
-        MinimalWorkflow.run,
-        1,
-        id=f"bench-flow-{uuid.uuid4().hex[:12]}",
-        task_queue=server.minimal_queue,
-    )
-    await handle.execute_update(MinimalWorkflow.approve)
-    if await handle.result() != 1:
-        raise RuntimeError("minimal workflow ended oddly")
-    return time.perf_counter() - started, 0
-
-
-async def lanes(
-    what: str,
-    items: int,
-    concurrency: int,
-    one: Callable[[], Awaitable[tuple[float, int]]],
-    core_log: CoreLog | None = None,
-) -> Throughput:
-    """``concurrency`` lanes, each taking the next item until ``items`` are done."""
-    remaining = items
-    durations: list[float] = []
-    queries = 0
-
-    async def lane() -> None:
-        nonlocal remaining, queries
-        while remaining > 0:
-            remaining -= 1
-            seconds, asked = await one()
-            durations.append(seconds)
-            queries += asked
-
-    gc.collect()
-    slow = core_log.slow_tasks if core_log else 0
-    cpu, started = time.process_time(), time.perf_counter()
-    await asyncio.gather(*(lane() for _ in range(concurrency)))
-    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-    result = Throughput(what, items, concurrency, seconds, durations, cpu, queries)
-    result.load = os.getloadavg()[0]
-    if core_log:
-        await asyncio.sleep(0.1)  # forwarded core logs arrive a little late
-        result.slow_tasks = core_log.slow_tasks - slow
-    return result
-
-
-async def measure_throughput(
-    servers: list[Server], base: PlanDefinition, options: argparse.Namespace, core_log: CoreLog
-) -> None:
-    """Each measurement on every server before the next measurement starts."""
-    t0 = time.perf_counter()
-    for server in servers:
-        flow = functools.partial(run_minimal_flow, server)
-        await lanes("warm-up", THROUGHPUT_LANES, THROUGHPUT_LANES, flow)
-        server.minimal_flows = await lanes(
-            "minimal start -> approve -> complete",
-            options.minimal_flows,
-            THROUGHPUT_LANES,
-            flow,
-            core_log,
-        )
-    log(f"{len(servers)} x {options.minimal_flows} minimal workflows", t0)
-    for server in servers:
-        t0 = time.perf_counter()
-        server.plans = await lanes(
-            "Bodø plan start -> adoption (PlanDriver)",
-            options.plans,
-            min(options.plans, THROUGHPUT_LANES),
-            functools.partial(drive_plan, server, base),
-            core_log,
-        )
-        log(f"{server.config.name}: {options.plans} plans driven to adoption at once", t0)
-    t0 = time.perf_counter()
-    for server in servers if options.solo_plans else []:
-        server.solo = await lanes(
-            "one Bodø plan alone, start -> adoption",
-            options.solo_plans,
-            1,
-            functools.partial(drive_plan, server, base),
-            core_log,
-        )
-    log(f"{len(servers)} x {options.solo_plans} plan(s) driven alone", t0)
-
-
-def log(line: str, since: float | None = None) -> None:
-    took = f" ({time.perf_counter() - since:.1f} s)" if since is not None else ""
-    print(f"  {line}{took}", file=sys.stderr, flush=True)
-
-
-# --------------------------------------------------------------------------- report
-
-
-def temporal_version() -> str:
-    out = subprocess.run(
-        [temporal_binary(), "--version"], capture_output=True, text=True, check=False
-    ).stdout
-    return out.strip().removeprefix("temporal version ") or "unknown"
-
-
-def report(servers: list[Server], context: dict[str, Any]) -> dict[str, Any]:
-    pg = context["postgres"]
-    print()
-    print(
-        f"Temporal dev server {context['temporal']}; PostgreSQL {pg['version']} via"
-        f" {context['postgres_mode']} (fsync={pg['fsync']},"
-        f" synchronous_commit={pg['synchronous_commit']}); Python {context['python']},"
-        f" temporalio {context['temporalio']}; {context['cpus']} CPUs, load average"
-        f" {context['load_before'][0]:.1f} before / {context['load_after'][0]:.1f} after"
-    )
-    print(
-        "Round trips: one call at a time, sign-offs and minimal updates alternating, the"
-        " servers taking turns;\ncpu ms = p50 CPU time of this process (client, worker,"
-        " activities) per call."
-    )
-    for s in servers:
-        assert s.plans is not None
-        assert s.minimal_flows is not None
-        print()
-        print(f"[{s.config.name}] {s.config.description}")
-        print("  dynamic config: " + " ".join(s.config.dynamic_config))
-        head = (
-            f"  {'round trip, one call at a time':<44} {'calls':>6} {'p50 ms':>8} {'p99 ms':>8}"
-            f" {'cpu ms':>7}"
-        )
-        print(head)
-        print("  " + "-" * (len(head) - 2))
-        for lat in (s.sign_off, s.minimal_update):
-            print(
-                f"  {lat.what:<44} {len(lat.values_ms):>6} {p50(lat.values_ms):>8.2f}"
-                f" {percentile(lat.values_ms, 99):>8.2f} {p50(lat.cpu_ms):>7.2f}"
-            )
-        print(
-            f"  {'sign-off p50 / minimal update p50':<44} {'':>6} {s.ratio:>7.2f}x"
-            f"  target <= {TARGET_RATIO:.1f}x: {'PASS' if s.passed else 'MISS'}"
-        )
-        head = (
-            f"  {'throughput, one worker':<44} {'items':>6} {'conc.':>5} {'wall s':>7}"
-            f" {'per s':>7} {'item p50 s':>10} {'load':>5} {'wft>5s':>6}"
-        )
-        print(head)
-        print("  " + "-" * (len(head) - 2))
-        for t in (s.plans, s.minimal_flows, s.solo):
-            if t is not None:
-                print(
-                    f"  {t.what:<44} {t.items:>6} {t.lanes:>5} {t.seconds:>7.2f} {t.per_s:>7.2f}"
-                    f" {p50(t.per_item_s):>10.3f} {t.load:>5.1f} {t.slow_tasks:>6}"
-                )
-        print(
-            f"  {'plans/s / minimal workflows/s':<44} {'':>6} {'':>5} {'':>7}"
-            f" {s.plans.per_s / s.minimal_flows.per_s:>7.4f}"
-        )
-        print(
-            f"  (20 plans: their drivers sent {s.plans.queries / s.plans.items:.0f} status"
-            f" queries per plan; this process used {100 * s.plans.python_cpu_s / s.plans.seconds:.0f}%"
-            " of a CPU; load = 1-minute load average at the end; wft>5s = workflow tasks"
-            " that took over 5 s)"
-        )
-    print()
-    first = servers[0]
-    print(f"Server flags compared (second lines: ratio to {first.config.name}):")
-    head = (
-        f"  {'config':<26} {'sign-off p50':>12} {'minimal p50':>12} {'ratio':>6}"
-        f" {'20 plans/s':>10} {'plan alone':>10} {'minimal wf/s':>12}"
-    )
-    print(head)
-    print("  " + "-" * (len(head) - 2))
-
-    def figures(s: Server) -> list[float]:
-        assert s.plans is not None
-        assert s.minimal_flows is not None
-        return [
-            p50(s.sign_off.values_ms),
-            p50(s.minimal_update.values_ms),
-            s.plans.per_s,
-            statistics.fmean(s.solo.per_item_s) if s.solo else float("nan"),
-            s.minimal_flows.per_s,
-        ]
-
-    for s in servers:
-        sign_off, minimal, plans, solo, flows = figures(s)
-        print(
-            f"  {s.config.name:<26} {sign_off:>9.2f} ms {minimal:>9.2f} ms {s.ratio:>5.2f}x"
-            f" {plans:>10.2f} {solo:>8.2f} s {flows:>12.1f}"
-        )
-        if s is not first:
-            r = [a / b for a, b in zip(figures(s), figures(first), strict=True)]
-            print(
-                f"  {'':<26} {r[0]:>11.2f}x {r[1]:>11.2f}x {'':>6}"
-                f" {r[2]:>9.2f}x {r[3]:>9.2f}x {r[4]:>11.2f}x"
-            )
-    print()
-    for s in servers:
-        print(
-            f"{'PASS' if s.passed else 'MISS'}  [{s.config.name}] sign-off p50"
-            f" {p50(s.sign_off.values_ms):.2f} ms = {s.ratio:.2f}x the minimal update p50"
-            f" {p50(s.minimal_update.values_ms):.2f} ms (target <= {TARGET_RATIO:.1f}x)"
-        )
-    return {**context, "servers": [s.as_json() for s in servers]}
 
 
 async def run(admin_url: str, mode: str, options: argparse.Namespace) -> dict[str, Any]:
@@ -868,8 +211,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    # Run under the module's own name, so the worker's sandbox imports the minimal
-    # workflow from bench.plan_bench rather than from __main__.
-    from bench.plan_bench import main as module_main
-
-    module_main()
+    main()

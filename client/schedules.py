@@ -18,8 +18,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from domain import revision_decisions as rd
 from domain.commands import Receipt
-from domain.decisions import Refusal
 from domain.ids import schedule_action_workflow_id, schedule_id_for
+from domain.refusals import Refusal
 from domain.revision_commands import ScheduleCommand
 from domain.state import fold
 from eventstore import EventStore

@@ -1,5 +1,9 @@
 """Decision events: what the audit trail records. Frozen, versioned, upcastable.
 
+The classes are written by family (domain.event_base, domain.plan_events,
+domain.revision_events); this module is their union, their registry by type and their
+records, and callers import every event from here.
+
 An event's envelope (id, actor, role) becomes columns in the store; everything else is
 its ``data``. ``SCHEMA_VERSION`` is the version written today; records written under an
 older version are brought forward by the registered upcasters before validation, so
@@ -9,401 +13,104 @@ old streams stay readable forever without rewriting a single stored row.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
-from decimal import Decimal
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import (
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    SerializerFunctionWrapHandler,
-    TypeAdapter,
-    model_serializer,
+from pydantic import Field, TypeAdapter
+
+from domain.event_base import ENVELOPE_FIELDS, EventBase
+from domain.plan_events import (
+    AnchoringRecorded,
+    ChangesRequested,
+    CommentRecorded,
+    CommentRoundClosed,
+    CommentRoundOpened,
+    ContentAmended,
+    ContentSubmitted,
+    CouncilDecided,
+    DraftStepCompleted,
+    HearingClosed,
+    HearingDecided,
+    HearingOpened,
+    HearingResponseReceived,
+    HearingSummarySubmitted,
+    PhaseCompleted,
+    PhaseStarted,
+    PlanAdopted,
+    PlanCreated,
+    PublicRequest,
+    SignOffGiven,
+    VoteCast,
+    VoteWithdrawn,
 )
-
-from domain.attestation import Attestation
-from domain.hierarchy import PlanContent, ShortText, Text
-from domain.phases import Phase
-from domain.plan import PlanDefinition
-from domain.revision_models import MeasureChange, ReportStatus, ScheduleAction, Scorecard
-from domain.roles import Role
+from domain.revision_events import (
+    ContentRevised,
+    GoalIndicatorReported,
+    MeasureChangesProposed,
+    MeasureChangesRejected,
+    MeasureChangesSignedOff,
+    MeasureReported,
+    ReportingRoundClosed,
+    ReportingRoundOpened,
+    ReportReminderRecorded,
+    RevisionConcluded,
+    RevisionReminderSent,
+    RevisionScheduleChanged,
+    RevisionScheduleCreated,
+    ScorecardRecorded,
+)
 from domain.text import RECORDED
-from domain.votes import MeetingReference
 
-ENVELOPE_FIELDS = frozenset({"type", "event_id", "actor_id", "actor_role"})
-
-
-class EventBase(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    SCHEMA_VERSION: ClassVar[int] = 1
-
-    event_id: UUID
-    occurred_at: AwareDatetime
-    actor_id: str
-    actor_role: Role
-    # How the actor was authenticated ("token <token id>", "oidc <issuer>"); absent on
-    # the engine's events, the public's, and every event recorded before it was kept.
-    authenticated_by: str | None = None
-    # A person's decision sent through the front door: its signature on who sent it
-    # (domain/attestation.py). Kept in data only when present, so that every event
-    # recorded without one keeps its bytes.
-    attestation: Attestation | None = None
-
-
-class PlanCreated(EventBase):
-    type: Literal["plan_created"] = "plan_created"
-    plan_id: str
-    definition: PlanDefinition
-
-
-class PhaseStarted(EventBase):
-    type: Literal["phase_started"] = "phase_started"
-    phase: Phase
-    reason: str = ""
-
-
-class PhaseCompleted(EventBase):
-    type: Literal["phase_completed"] = "phase_completed"
-    phase: Phase
-
-
-class ContentSubmitted(EventBase):
-    type: Literal["content_submitted"] = "content_submitted"
-    phase: Phase
-    content_version: int = Field(ge=1)
-    content_hash: str
-    content: PlanContent
-
-
-class CommentRoundOpened(EventBase):
-    type: Literal["comment_round_opened"] = "comment_round_opened"
-    phase: Phase
-    content_version: int
-    deadline: AwareDatetime
-
-
-class CommentRecorded(EventBase):
-    type: Literal["comment_recorded"] = "comment_recorded"
-    phase: Phase
-    content_version: int
-    text: Text
-
-
-class CommentRoundClosed(EventBase):
-    type: Literal["comment_round_closed"] = "comment_round_closed"
-    phase: Phase
-    comment_count: int
-    early: bool
-
-
-class SignOffGiven(EventBase):
-    type: Literal["sign_off_given"] = "sign_off_given"
-    phase: Phase
-    step_key: str
-    content_version: int
-    content_hash: str
-    comment: str = ""
-
-
-class ChangesRequested(EventBase):
-    type: Literal["changes_requested"] = "changes_requested"
-    phase: Phase
-    step_key: str
-    content_version: int
-    content_hash: str
-    reason: Text
-
-
-class AnchoringRecorded(EventBase):
-    type: Literal["anchoring_recorded"] = "anchoring_recorded"
-    phase: Phase
-    step_key: str
-    content_version: int
-    content_hash: str
-    form: ShortText = Field(description="how it was anchored, e.g. 'sak til formannskapet'")
-
-
-class DraftStepCompleted(EventBase):
-    type: Literal["draft_step_completed"] = "draft_step_completed"
-    step_key: str
-    step_number: int = Field(ge=1, le=8)
-    content_version: int
-    note: str = ""
-    # The economic check (step 6) records the measures whose costs were unknown to it.
-    unknown_costs: tuple[str, ...] = ()
-
-    @model_serializer(mode="wrap")
-    def _without_empty_unknown_costs(
-        self, handler: SerializerFunctionWrapHandler
-    ) -> dict[str, object]:
-        # Left out when empty: events recorded before the field dump as they did.
-        data: dict[str, object] = handler(self)
-        if not data.get("unknown_costs"):
-            data.pop("unknown_costs", None)
-        return data
-
-
-class HearingOpened(EventBase):
-    type: Literal["hearing_opened"] = "hearing_opened"
-    content_version: int
-    content_hash: str
-    deadline: AwareDatetime
-
-
-class PublicRequest(BaseModel):
-    """How a hearing response appended by the API itself (not by the workflow) traces
-    back to the request that carried it: the event id is derived from these, so an
-    auditor recomputes it (docs/audit-format.md, "Public hearing responses")."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    via: Literal["public-api"] = "public-api"
-    # "key:" + SHA-256 of the request's Idempotency-Key, or "content:" + SHA-256 of the
-    # response's canonical content when the request had none.
-    request_key: str
-    hearing_version: int  # the version of the hearing_opened event it answers
-
-
-class HearingResponseReceived(EventBase):
-    type: Literal["hearing_response_received"] = "hearing_response_received"
-    response_id: str
-    name: ShortText
-    organisation: str | None = None
-    text: Text
-    # Absent on responses recorded by the workflow (and from their data, so that their
-    # bytes are unchanged).
-    received: PublicRequest | None = None
-
-
-class HearingClosed(EventBase):
-    type: Literal["hearing_closed"] = "hearing_closed"
-    response_count: int  # responses to this hearing (a returned plan may have had others)
-    early: bool
-    reason: str = ""  # why it was closed before its deadline (required then)
-
-
-class HearingSummarySubmitted(EventBase):
-    type: Literal["hearing_summary_submitted"] = "hearing_summary_submitted"
-    content_version: int
-    summary: Text
-
-
-class VoteCast(EventBase):
-    """One member's vote at a decision step, in the body named by ``actor_role``. The
-    body has decided when one proposal reaches its quorum (a ``hearing_decided`` or
-    ``council_decided`` event follows, whose actor is the body itself)."""
-
-    type: Literal["vote_cast"] = "vote_cast"
-    phase: Phase
-    step_key: str
-    content_version: int
-    content_hash: str
-    outcome: Literal[
-        "revise", "to_council", "adopted", "returned", "postponed", "adopted_with_changes"
-    ]
-    return_to: Phase | None = None
-    postponed_to: date | None = None
-    amended_hash: str | None = None
-    reason: str = ""
-    meeting: MeetingReference | None = None
-
-
-class VoteWithdrawn(EventBase):
-    """The project leader withdrew the item from the vote (e.g. no proposal can reach the
-    quorum any more): the votes stay in the record and count no longer. With
-    ``return_to`` the plan goes back to that phase for a new version; without, the body
-    votes again on the same version."""
-
-    type: Literal["vote_withdrawn"] = "vote_withdrawn"
-    phase: Phase
-    step_key: str
-    content_version: int
-    reason: Text
-    return_to: Phase | None = None
-
-
-class ContentAmended(EventBase):
-    """The council adopted the plan with changes: its text is a new content version."""
-
-    type: Literal["content_amended"] = "content_amended"
-    phase: Phase
-    content_version: int = Field(ge=1)
-    content_hash: str
-    content: PlanContent
-    amends_version: int
-    reason: Text
-
-
-class HearingDecided(EventBase):
-    """After the hearing: the steering group's decision, its actor the body itself, once
-    its votes reach its quorum (older records: by the one member who decided alone)."""
-
-    type: Literal["hearing_decided"] = "hearing_decided"
-    outcome: Literal["revise", "to_council"]
-    reason: str = ""
-    body: Role | None = None
-    voters: tuple[str, ...] = ()
-    needed: int | None = None
-    meeting: MeetingReference | None = None
-
-
-class CouncilDecided(EventBase):
-    """The council's decision, its actor the council itself, once its votes reach its
-    quorum (older records: by the one member who decided alone)."""
-
-    type: Literal["council_decided"] = "council_decided"
-    outcome: Literal["adopted", "returned", "postponed", "adopted_with_changes"]
-    content_version: int
-    content_hash: str
-    return_to: Phase | None = None
-    reason: str = ""
-    postponed_to: date | None = None
-    amends_version: int | None = None
-    body: Role | None = None
-    voters: tuple[str, ...] = ()
-    needed: int | None = None
-    meeting: MeetingReference | None = None
-
-
-class PlanAdopted(EventBase):
-    type: Literal["plan_adopted"] = "plan_adopted"
-    content_version: int
-    content_hash: str
-
-
-# --- after adoption: the yearly revision (rullering) --------------------------------------
-
-
-class RevisionScheduleCreated(EventBase):
-    type: Literal["revision_schedule_created"] = "revision_schedule_created"
-    schedule_id: str
-    month: int
-    day: int
-    hour: int
-    time_zone: str
-    end_at: AwareDatetime
-    already_existed: bool = False
-
-
-class RevisionScheduleChanged(EventBase):
-    """A scheduler acted on the schedule: who, what, and why."""
-
-    type: Literal["revision_schedule_changed"] = "revision_schedule_changed"
-    schedule_id: str
-    action: ScheduleAction
-    reason: str = ""
-    backfill_from: AwareDatetime | None = None
-    backfill_to: AwareDatetime | None = None
-    # A trigger whose revision cannot run is recorded as failed, with why, and not sent.
-    failed: str = ""
-
-    @model_serializer(mode="wrap")
-    def _without_empty_failure(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
-        # Left out when empty: events recorded before the field dump as they did.
-        data: dict[str, object] = handler(self)
-        if not data.get("failed"):
-            data.pop("failed", None)
-        return data
-
-
-class RevisionReminderSent(EventBase):
-    type: Literal["revision_reminder_sent"] = "revision_reminder_sent"
-    year: int
-    workflow_id: str
-    scheduled_at: AwareDatetime
-    recipients: tuple[str, ...]
-
-
-class ReportingRoundOpened(EventBase):
-    type: Literal["reporting_round_opened"] = "reporting_round_opened"
-    year: int
-    content_version: int
-    content_hash: str
-    deadline: AwareDatetime
-    measure_ids: tuple[str, ...]
-
-
-class MeasureReported(EventBase):
-    type: Literal["measure_reported"] = "measure_reported"
-    year: int
-    measure_id: str
-    status: ReportStatus
-    comment: str = ""
-    indicator_value: Decimal | None = None
-
-
-class GoalIndicatorReported(EventBase):
-    type: Literal["goal_indicator_reported"] = "goal_indicator_reported"
-    year: int
-    goal_id: str
-    value: Decimal
-
-
-class ReportingRoundClosed(EventBase):
-    type: Literal["reporting_round_closed"] = "reporting_round_closed"
-    year: int
-    early: bool
-    unreported: tuple[str, ...]
-
-
-class ReportReminderRecorded(EventBase):
-    """The round closed with measures unreported: their units are reminded, and the
-    scorecard shows them as not reported."""
-
-    type: Literal["report_reminder_recorded"] = "report_reminder_recorded"
-    year: int
-    measure_ids: tuple[str, ...]
-    recipients: tuple[str, ...]
-
-
-class ScorecardRecorded(EventBase):
-    type: Literal["scorecard_recorded"] = "scorecard_recorded"
-    year: int
-    scorecard: Scorecard
-
-
-class MeasureChangesProposed(EventBase):
-    type: Literal["measure_changes_proposed"] = "measure_changes_proposed"
-    year: int
-    content_version: int = Field(ge=1)
-    content_hash: str
-    changes: tuple[MeasureChange, ...]
-    content: PlanContent
-
-
-class MeasureChangesSignedOff(EventBase):
-    type: Literal["measure_changes_signed_off"] = "measure_changes_signed_off"
-    year: int
-    content_version: int
-    content_hash: str
-    comment: str = ""
-
-
-class MeasureChangesRejected(EventBase):
-    type: Literal["measure_changes_rejected"] = "measure_changes_rejected"
-    year: int
-    content_version: int
-    content_hash: str
-    reason: Text
-
-
-class ContentRevised(EventBase):
-    """The steering group approved the changes: this version is now the plan in force."""
-
-    type: Literal["content_revised"] = "content_revised"
-    year: int
-    content_version: int
-    content_hash: str
-
-
-class RevisionConcluded(EventBase):
-    type: Literal["revision_concluded"] = "revision_concluded"
-    year: int
-    outcome: Literal["revised", "unchanged"]
-    content_version: int
+# The one place callers import an event from, wherever its class is defined.
+__all__ = [
+    "ENVELOPE_FIELDS",
+    "EVENT_ADAPTER",
+    "EVENT_TYPES",
+    "UPCASTERS",
+    "AnchoringRecorded",
+    "ChangesRequested",
+    "CommentRecorded",
+    "CommentRoundClosed",
+    "CommentRoundOpened",
+    "ContentAmended",
+    "ContentRevised",
+    "ContentSubmitted",
+    "CouncilDecided",
+    "DraftStepCompleted",
+    "Event",
+    "EventBase",
+    "GoalIndicatorReported",
+    "HearingClosed",
+    "HearingDecided",
+    "HearingOpened",
+    "HearingResponseReceived",
+    "HearingSummarySubmitted",
+    "MeasureChangesProposed",
+    "MeasureChangesRejected",
+    "MeasureChangesSignedOff",
+    "MeasureReported",
+    "PhaseCompleted",
+    "PhaseStarted",
+    "PlanAdopted",
+    "PlanCreated",
+    "PublicRequest",
+    "ReportReminderRecorded",
+    "ReportingRoundClosed",
+    "ReportingRoundOpened",
+    "RevisionConcluded",
+    "RevisionReminderSent",
+    "RevisionScheduleChanged",
+    "RevisionScheduleCreated",
+    "ScorecardRecorded",
+    "SignOffGiven",
+    "UnknownEventError",
+    "Upcaster",
+    "VoteCast",
+    "VoteWithdrawn",
+    "from_record",
+    "to_record",
+    "upcast",
+]
 
 
 Event = Annotated[

@@ -1,42 +1,34 @@
-"""Decide the yearly revision (rullering): the schedule's actions, the reporting round,
-the scorecard and the changes for next year. Pure, like domain.decisions: the workflow's
-validators and handlers call the same functions.
+"""Decide the yearly revision (rullering): the schedule's actions and the engine's own
+steps (the year's round opens, closes, and gets its scorecard), and what the revision's
+people's decisions share (the reporting round in domain.revision_reports, the changes for
+next year in domain.revision_changes). Pure, like the plan's decisions (see
+domain.refusals): the workflow's validators and handlers call the same functions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from domain import revision_commands as rc
-from domain.decisions import ENGINE, NewId, Refusal, RefusalCode, _participant, _require_role
 from domain.events import (
-    ContentRevised,
     Event,
-    GoalIndicatorReported,
-    MeasureChangesProposed,
-    MeasureChangesRejected,
-    MeasureChangesSignedOff,
-    MeasureReported,
     ReportingRoundClosed,
     ReportingRoundOpened,
     ReportReminderRecorded,
-    RevisionConcluded,
     RevisionReminderSent,
     RevisionScheduleChanged,
     RevisionScheduleCreated,
     ScorecardRecorded,
 )
-from domain.hierarchy import MAX_INDICATOR_DIGITS, Measure, PlanContent, plain_digits
+from domain.hierarchy import Measure, PlanContent
 from domain.ids import revision_year
-from domain.phases import Phase
 from domain.plan import Participant, PlanDefinition
 from domain.plan_state import PlanState, RevisionRound
-from domain.revision_models import ChangeKind, ReportStatus, ScheduleAction
+from domain.refusals import ENGINE, NewId, Refusal, RefusalCode, _participant, _require_role
+from domain.revision_models import ScheduleAction
 from domain.roles import Role
-from domain.rules import content_problems
 from domain.scorecard import compile_scorecard
 
 
@@ -300,316 +292,3 @@ def round_content(state: PlanState, revision: RevisionRound) -> PlanContent:
     version = state.content(revision.content_version)
     assert version is not None
     return version.content
-
-
-# --- people's decisions -----------------------------------------------------------------
-
-
-def _open_round(revision: RevisionRound) -> None:
-    if not revision.round_open:
-        closed = "has not opened" if revision.deadline is None else "is closed"
-        raise Refusal(
-            RefusalCode.GATE_NOT_OPEN,
-            f"the reporting round for {revision.year} {closed}; reports are not accepted",
-        )
-
-
-def _decimal(text: str, what: str) -> Decimal:
-    """A person's decimal, as recorded: in plain form (``1E+2`` is 100) and without a
-    negative zero, with at most MAX_INDICATOR_DIGITS digits written out (so ``1e-50``,
-    fifty of them, is refused rather than kept as a tiny number nobody meant)."""
-    try:
-        value = Decimal(text.strip())
-    except (InvalidOperation, ValueError):
-        raise Refusal(
-            RefusalCode.INVALID_VALUE,
-            f"{what} '{text}' is not a number; write a decimal number such as 12.5",
-        ) from None
-    if not value.is_finite() or plain_digits(value) > MAX_INDICATOR_DIGITS:
-        raise Refusal(
-            RefusalCode.INVALID_VALUE,
-            f"{what} '{text}' is not a finite decimal of at most {MAX_INDICATOR_DIGITS} digits",
-        )
-    plain = Decimal(format(value, "f"))
-    return plain.copy_abs() if plain.is_zero() else plain
-
-
-def report_measure(
-    state: PlanState, command: rc.ReportMeasure, at: datetime, new_id: NewId
-) -> list[Event]:
-    definition = _adopted(state)
-    person = _participant(state, command.actor_id)
-    revision = _round(state, command.year)
-    _open_round(revision)
-    content = round_content(state, revision)
-    measure = next((m for m in content.measures if m.id == command.measure_id), None)
-    if measure is None or measure.id not in revision.measure_ids:
-        raise Refusal(
-            RefusalCode.UNKNOWN_ITEM,
-            f"measure '{command.measure_id}' is not in the plan in force "
-            f"(known: {', '.join(revision.measure_ids)})",
-        )
-    reporters = reporters_for(definition, measure)
-    if person not in reporters:
-        names = ", ".join(p.id for p in reporters)
-        raise Refusal(
-            RefusalCode.WRONG_ROLE,
-            f"'{person.id}' is not responsible for measure '{measure.id}' "
-            f"({measure.responsible_unit}); it is reported by {names}",
-        )
-    try:
-        status = ReportStatus(command.status)
-    except ValueError:
-        raise Refusal(
-            RefusalCode.INVALID_VALUE,
-            f"status '{command.status}' is not allowed; allowed: done, not_done",
-        ) from None
-    value: Decimal | None = None
-    if measure.indicator is None:
-        if command.indicator_value is not None:
-            raise Refusal(
-                RefusalCode.INVALID_VALUE,
-                f"measure '{measure.id}' has no indicator; leave indicator_value out",
-            )
-    else:
-        if command.indicator_value is None or not command.indicator_value.strip():
-            unit = f" ({measure.indicator.unit})" if measure.indicator.unit else ""
-            raise Refusal(
-                RefusalCode.INVALID_VALUE,
-                f"measure '{measure.id}' has the indicator '{measure.indicator.name}'"
-                f"{unit}; report its current value as indicator_value",
-            )
-        value = _decimal(command.indicator_value, "indicator_value")
-    return [
-        MeasureReported(
-            **_by(person.id, person.roles[0], at, new_id),
-            year=command.year,
-            measure_id=measure.id,
-            status=status,
-            comment=command.comment.strip(),
-            indicator_value=value,
-        )
-    ]
-
-
-def report_goal_indicator(
-    state: PlanState, command: rc.ReportGoalIndicator, at: datetime, new_id: NewId
-) -> list[Event]:
-    person = _participant(state, command.actor_id)
-    _require_role(person, Role.PROJECT_LEADER, "report a goal's indicator")
-    revision = _round(state, command.year)
-    _open_round(revision)
-    content = round_content(state, revision)
-    goal = next((g for g in content.goals if g.id == command.goal_id), None)
-    if goal is None or goal.indicator is None:
-        with_indicator = [g.id for g in content.goals if g.indicator is not None]
-        raise Refusal(
-            RefusalCode.UNKNOWN_ITEM,
-            f"goal '{command.goal_id}' has no indicator in the plan in force "
-            f"(goals with one: {', '.join(with_indicator) or 'none'})",
-        )
-    return [
-        GoalIndicatorReported(
-            **_by(person.id, Role.PROJECT_LEADER, at, new_id),
-            year=command.year,
-            goal_id=goal.id,
-            value=_decimal(command.value, "value"),
-        )
-    ]
-
-
-def close_round_early(
-    state: PlanState, command: rc.CloseReportingRound, at: datetime, new_id: NewId
-) -> list[Event]:
-    person = _participant(state, command.actor_id)
-    _require_role(person, Role.PROJECT_LEADER, "close the reporting round")
-    revision = _round(state, command.year)
-    _open_round(revision)
-    missing = [m for m in revision.measure_ids if m not in revision.latest_reports()]
-    if missing:
-        raise Refusal(
-            RefusalCode.GATE_NOT_OPEN,
-            f"the round can close early only when every measure is reported; missing: "
-            f"{', '.join(missing)}",
-        )
-    return [
-        ReportingRoundClosed(
-            **_by(person.id, Role.PROJECT_LEADER, at, new_id),
-            year=command.year,
-            early=True,
-            unreported=(),
-        )
-    ]
-
-
-def _proposals_open(revision: RevisionRound) -> None:
-    if revision.outcome is not None:
-        raise Refusal(RefusalCode.GATE_NOT_OPEN, f"the revision for {revision.year} is concluded")
-    if revision.scorecard is None:
-        raise Refusal(
-            RefusalCode.GATE_NOT_OPEN,
-            f"changes for next year are proposed after the {revision.year} scorecard",
-        )
-
-
-def apply_changes(content: PlanContent, command: rc.ProposeChanges) -> PlanContent:
-    measures = list(content.measures)
-    index = {m.id: i for i, m in enumerate(measures)}
-    retired: set[str] = set()
-    for number, change in enumerate(command.changes):
-        target = change.target_id
-        where = f"changes[{number}]"
-        if change.kind is ChangeKind.ADD:
-            if target in index:
-                raise Refusal(
-                    RefusalCode.INVALID_CONTENT,
-                    f"{where}: measure '{target}' exists already; use 'change' to alter it",
-                )
-            assert change.measure is not None
-            index[target] = len(measures)
-            measures.append(change.measure)
-        elif target not in index or target in retired:
-            raise Refusal(
-                RefusalCode.UNKNOWN_ITEM,
-                f"{where}: measure '{target}' is not in the plan in force "
-                f"(known: {', '.join(sorted(set(index) - retired))})",
-            )
-        elif change.kind is ChangeKind.CHANGE:
-            assert change.measure is not None
-            measures[index[target]] = change.measure
-        else:
-            retired.add(target)
-    return content.model_copy(
-        update={"measures": tuple(m for m in measures if m.id not in retired)}
-    )
-
-
-def propose_changes(
-    state: PlanState, command: rc.ProposeChanges, at: datetime, new_id: NewId
-) -> list[Event]:
-    definition = _adopted(state)
-    person = _participant(state, command.actor_id)
-    _require_role(person, Role.PROJECT_LEADER, "propose changes to the measures")
-    revision = _round(state, command.year)
-    _proposals_open(revision)
-    if revision.pending_proposal() is not None:
-        raise Refusal(
-            RefusalCode.GATE_NOT_OPEN,
-            "a proposal is waiting for the steering group; it must be decided first",
-        )
-    content = apply_changes(_in_force(state), command)
-    problems = content_problems(content, definition, Phase.ADOPTION)
-    if problems:
-        raise Refusal(
-            RefusalCode.INVALID_CONTENT,
-            "the changed plan breaks the hierarchy rules: "
-            + "; ".join(p.render() for p in problems),
-        )
-    version = max(v.version for v in state.content_versions) + 1
-    return [
-        MeasureChangesProposed(
-            **_by(person.id, Role.PROJECT_LEADER, at, new_id),
-            year=command.year,
-            content_version=version,
-            content_hash=content.content_hash(),
-            changes=command.changes,
-            content=content,
-        )
-    ]
-
-
-def review_changes(
-    state: PlanState, command: rc.ReviewChanges, at: datetime, new_id: NewId
-) -> list[Event]:
-    """The steering group's quality assurance of next year's changes, with the plan's
-    quorum rule for the steering group, as at the phase gates."""
-    definition = _adopted(state)
-    person = _participant(state, command.actor_id)
-    _require_role(person, Role.STEERING_GROUP, "review changes to the measures")
-    revision = _round(state, command.year)
-    proposal = revision.pending_proposal()
-    if proposal is None:
-        raise Refusal(RefusalCode.GATE_NOT_OPEN, "no proposed changes wait for review")
-    if (command.content_version, command.content_hash) != (
-        proposal.content_version,
-        proposal.content_hash,
-    ):
-        raise Refusal(
-            RefusalCode.STALE_CONTENT,
-            f"content version {command.content_version} is not the one under review; "
-            f"version {proposal.content_version} with hash {proposal.content_hash} is",
-        )
-    signed = [s for s in revision.sign_offs if s.content_version == proposal.content_version]
-    if any(s.actor_id == person.id for s in signed):
-        raise Refusal(
-            RefusalCode.INVALID_DECISION,
-            f"'{person.id}' has already signed version {proposal.content_version}",
-        )
-    if not command.approve:
-        if not command.comment.strip():
-            raise Refusal(RefusalCode.INVALID_DECISION, "requesting changes needs a reason")
-        return [
-            MeasureChangesRejected(
-                **_by(person.id, Role.STEERING_GROUP, at, new_id),
-                year=command.year,
-                content_version=proposal.content_version,
-                content_hash=proposal.content_hash,
-                reason=command.comment.strip(),
-            )
-        ]
-    events: list[Event] = [
-        MeasureChangesSignedOff(
-            **_by(person.id, Role.STEERING_GROUP, at, new_id),
-            year=command.year,
-            content_version=proposal.content_version,
-            content_hash=proposal.content_hash,
-            comment=command.comment.strip(),
-        )
-    ]
-    members = len(definition.members(Role.STEERING_GROUP))
-    needed = definition.settings.quorum_for(Role.STEERING_GROUP).required(members)
-    if len(signed) + 1 >= needed:
-        events += [
-            ContentRevised(
-                **_by_engine(at, new_id),
-                year=command.year,
-                content_version=proposal.content_version,
-                content_hash=proposal.content_hash,
-            ),
-            RevisionConcluded(
-                **_by_engine(at, new_id),
-                year=command.year,
-                outcome="revised",
-                content_version=proposal.content_version,
-            ),
-        ]
-    return events
-
-
-def conclude_revision(
-    state: PlanState, actor_id: str | None, year: int, at: datetime, new_id: NewId
-) -> list[Event]:
-    """No changes this year: by the project leader, or by the engine when the time for
-    proposals has run out with none pending."""
-    revision = _round(state, year)
-    _proposals_open(revision)
-    if revision.pending_proposal() is not None:
-        raise Refusal(
-            RefusalCode.GATE_NOT_OPEN,
-            "a proposal is waiting for the steering group; it must be decided first",
-        )
-    if actor_id is not None:
-        person = _participant(state, actor_id)
-        _require_role(person, Role.PROJECT_LEADER, "conclude the revision")
-    assert state.in_force_version is not None
-    return [
-        RevisionConcluded(
-            event_id=new_id(),
-            occurred_at=at,
-            actor_id=actor_id or ENGINE,
-            actor_role=Role.PROJECT_LEADER if actor_id else Role.SYSTEM,
-            year=year,
-            outcome="unchanged",
-            content_version=state.in_force_version,
-        )
-    ]

@@ -33,8 +33,8 @@ from uuid import UUID, uuid5
 import asyncpg
 
 from domain.canonical import GENESIS_HASH, canonical_json
-from domain.decisions import response_received
 from domain.events import HearingResponseReceived, PublicRequest
+from domain.hearing_decisions import response_received
 from eventstore.errors import StoreUnavailable
 from eventstore.records import NewEvent, StoredEvent, _same_content, _stored, _without_clock
 from eventstore.store import _COLUMNS, _INSERT, EventStore

@@ -16,10 +16,10 @@ with workflow.unsafe.imports_passed_through():
 
     from activities.models import AppendEventsOutput, EventsAfterInput
     from activities.plan_activities import PlanActivities
-    from domain.decisions import NewId, Refusal
     from domain.events import Event
     from domain.plan_state import PlanState
     from domain.problems import problems_from_pydantic
+    from domain.refusals import NewId, Refusal
 
 Decide = Callable[[PlanState, datetime, NewId], list[Event]]
 

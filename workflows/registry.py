@@ -21,7 +21,8 @@ from activities.attestation import configure as configure_attestation
 from activities.plan_activities import PlanActivities
 from activities.schedule_activities import ScheduleActivities
 from domain.plan import RevisionDate
-from workflows.plan_workflow import UPDATES_LAST_ATTRIBUTE, PlanWorkflow
+from workflows.plan_patches import UPDATES_LAST_ATTRIBUTE
+from workflows.plan_workflow import PlanWorkflow
 from workflows.revision_reminder_workflow import RevisionReminderWorkflow
 from workflows.revision_workflow import RevisionWorkflow
 from workflows.schedule_action_workflow import ScheduleActionWorkflow

@@ -29,12 +29,13 @@ with workflow.unsafe.imports_passed_through():
     )
     from activities.plan_activities import PlanActivities
     from domain import commands as cmd
+    from domain import revision_changes, revision_reports
     from domain import revision_commands as rc
     from domain import revision_decisions as rd
-    from domain.decisions import NewId, Refusal
     from domain.hierarchy import PlanContent
     from domain.ids import event_id
     from domain.plan_state import PlanState, RevisionRound
+    from domain.refusals import NewId, Refusal
     from domain.state import evolve
     from workflows.deciding import (
         ACTIVITY_TIMEOUT,
@@ -123,7 +124,9 @@ class RevisionWorkflow:
             remaining = (window_ends - workflow.now()).total_seconds()
             if not pending and remaining <= 0:
                 await self._record(
-                    lambda s, at, ids: rd.conclude_revision(s, None, self._year, at, ids)
+                    lambda s, at, ids: revision_changes.conclude_revision(
+                        s, None, self._year, at, ids
+                    )
                 )
                 break
             seen = self._events_seen
@@ -303,61 +306,67 @@ class RevisionWorkflow:
     @workflow.update
     async def report_measure(self, raw: RawValue) -> cmd.Receipt:
         command = decoded(rc.ReportMeasure, raw)
-        return await self._decide(attested(using(rd.report_measure, command), command.attestation))
+        return await self._decide(
+            attested(using(revision_reports.report_measure, command), command.attestation)
+        )
 
     @report_measure.validator
     def _validate_report(self, raw: RawValue) -> None:
         command = decoded(rc.ReportMeasure, raw)
         self._attest("report_measure", command)
-        self._check(using(rd.report_measure, command), command.year)
+        self._check(using(revision_reports.report_measure, command), command.year)
 
     @workflow.update
     async def report_goal_indicator(self, raw: RawValue) -> cmd.Receipt:
         command = decoded(rc.ReportGoalIndicator, raw)
         return await self._decide(
-            attested(using(rd.report_goal_indicator, command), command.attestation)
+            attested(using(revision_reports.report_goal_indicator, command), command.attestation)
         )
 
     @report_goal_indicator.validator
     def _validate_goal_indicator(self, raw: RawValue) -> None:
         command = decoded(rc.ReportGoalIndicator, raw)
         self._attest("report_goal_indicator", command)
-        self._check(using(rd.report_goal_indicator, command), command.year)
+        self._check(using(revision_reports.report_goal_indicator, command), command.year)
 
     @workflow.update
     async def close_round(self, raw: RawValue) -> cmd.Receipt:
         command = decoded(rc.CloseReportingRound, raw)
         return await self._decide(
-            attested(using(rd.close_round_early, command), command.attestation)
+            attested(using(revision_reports.close_round_early, command), command.attestation)
         )
 
     @close_round.validator
     def _validate_close_round(self, raw: RawValue) -> None:
         command = decoded(rc.CloseReportingRound, raw)
         self._attest("close_round", command)
-        self._check(using(rd.close_round_early, command), command.year)
+        self._check(using(revision_reports.close_round_early, command), command.year)
 
     @workflow.update
     async def propose_changes(self, raw: RawValue) -> cmd.Receipt:
         command = decoded(rc.ProposeChanges, raw)
-        return await self._decide(attested(using(rd.propose_changes, command), command.attestation))
+        return await self._decide(
+            attested(using(revision_changes.propose_changes, command), command.attestation)
+        )
 
     @propose_changes.validator
     def _validate_proposal(self, raw: RawValue) -> None:
         command = decoded(rc.ProposeChanges, raw)
         self._attest("propose_changes", command)
-        self._check(using(rd.propose_changes, command), command.year)
+        self._check(using(revision_changes.propose_changes, command), command.year)
 
     @workflow.update
     async def review_changes(self, raw: RawValue) -> cmd.Receipt:
         command = decoded(rc.ReviewChanges, raw)
-        return await self._decide(attested(using(rd.review_changes, command), command.attestation))
+        return await self._decide(
+            attested(using(revision_changes.review_changes, command), command.attestation)
+        )
 
     @review_changes.validator
     def _validate_review(self, raw: RawValue) -> None:
         command = decoded(rc.ReviewChanges, raw)
         self._attest("review_changes", command)
-        self._check(using(rd.review_changes, command), command.year)
+        self._check(using(revision_changes.review_changes, command), command.year)
 
     @workflow.update
     async def conclude(self, raw: RawValue) -> cmd.Receipt:
@@ -372,5 +381,5 @@ class RevisionWorkflow:
 
     def _concluding(self, command: rc.ConcludeRevision) -> Decide:
         return lambda s, at, ids: authenticated(
-            rd.conclude_revision(s, command.actor_id, command.year, at, ids), command
+            revision_changes.conclude_revision(s, command.actor_id, command.year, at, ids), command
         )

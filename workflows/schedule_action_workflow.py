@@ -18,9 +18,9 @@ with workflow.unsafe.imports_passed_through():
     from activities.plan_activities import PlanActivities
     from activities.schedule_activities import AttestScheduleActionInput, ScheduleActivities
     from domain import revision_decisions as rd
-    from domain.decisions import Refusal
     from domain.events import Event, RevisionScheduleChanged
     from domain.ids import event_id
+    from domain.refusals import Refusal
     from workflows.deciding import ACTIVITY_TIMEOUT, STORE_RETRY, authenticated, refused
     from workflows.revision_models import ScheduleActionRequest, ScheduleActionResult
 

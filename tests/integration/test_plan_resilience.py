@@ -37,7 +37,7 @@ from client.plans import start_plan
 from client.simulation import PlanDriver, send_hearing_responses
 from client.typed import PlanClient
 from domain import commands as cmd
-from domain import decisions
+from domain import review_decisions
 from domain.gates import PlanStatus
 from domain.ids import event_id
 from domain.plan import PlanDefinition
@@ -374,7 +374,7 @@ class RecordGetsAhead(PlanActivities):
                 content_hash=first.content_hash,
                 role=Role.STEERING_GROUP,
             )
-            ahead = decisions.sign_off(
+            ahead = review_decisions.sign_off(
                 state,
                 command,
                 first.occurred_at,

@@ -6,11 +6,12 @@ import pytest
 
 from audit.commands import awaited_line
 from domain import commands as cmd
-from domain.decisions import Refusal, RefusalCode, sign_off
 from domain.gates import Awaited, phase_steps
 from domain.phases import Phase
 from domain.plan import PlanDefinition
 from domain.plan_state import PlanState
+from domain.refusals import Refusal, RefusalCode
+from domain.review_decisions import sign_off
 from domain.roles import Role
 
 
@@ -81,7 +82,7 @@ def test_adoption_is_refused_when_the_period_is_over_or_too_short(bodo: PlanDefi
     from datetime import UTC, datetime
     from uuid import uuid4
 
-    from domain.decisions import council_decision_alone, council_vote
+    from domain.council_decisions import council_decision_alone, council_vote
     from domain.plan import Period
 
     council = bodo.members(Role.MUNICIPAL_COUNCIL)[0].id
@@ -114,7 +115,7 @@ def test_adoption_is_refused_when_the_period_is_over_or_too_short(bodo: PlanDefi
 def test_a_comment_where_no_round_comes_is_not_told_to_wait(bodo: PlanDefinition) -> None:
     from datetime import UTC, datetime
 
-    from domain.decisions import add_comment
+    from domain.review_decisions import add_comment
 
     member = bodo.members(Role.REFERENCE_GROUP)[0].id
     at_goals = PlanState(plan_id=bodo.plan_id, definition=bodo, status="active", phase=Phase.GOALS)

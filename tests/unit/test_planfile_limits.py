@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from domain.decisions import Refusal
-from domain.revision_decisions import _decimal
+from domain.refusals import Refusal
+from domain.revision_reports import _decimal
 from temaplan.cli import main
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -14,13 +14,14 @@ from pydantic import ValidationError
 
 from activities.scorecard_rendering import render_scorecard_html, render_scorecard_markdown
 from domain import events as ev
+from domain import revision_changes, revision_reports
 from domain import revision_commands as rc
 from domain import revision_decisions as rd
-from domain.decisions import Refusal
 from domain.ids import revision_year
 from domain.phases import Phase
 from domain.plan import PlanDefinition, RevisionDate
 from domain.plan_state import PlanState
+from domain.refusals import Refusal
 from domain.revision_models import ChangeKind, MeasureChange, ScheduleAction
 from domain.roles import Role
 from domain.state import fold
@@ -96,7 +97,7 @@ def report(
 
 def refusal(state: PlanState, command: rc.ReportMeasure) -> Refusal:
     with pytest.raises(Refusal) as caught:
-        rd.report_measure(state, command, T0, new_id_from(ids()))
+        revision_reports.report_measure(state, command, T0, new_id_from(ids()))
     return caught.value
 
 
@@ -150,7 +151,7 @@ def test_reports_are_checked_for_person_measure_status_and_value(opened: PlanSta
         in refusal(opened, report("tor.berg", "tiltak-1.1.1", "done", "3")).message
     )
     assert "report its current value" in refusal(opened, report("tor.berg", "tiltak-1.1.2")).message
-    [event] = rd.report_measure(
+    [event] = revision_reports.report_measure(
         opened, report("tor.berg", "tiltak-1.1.2", "done", " 17.50 "), T0, new_id_from(ids())
     )
     assert isinstance(event, ev.MeasureReported)
@@ -160,7 +161,9 @@ def test_reports_are_checked_for_person_measure_status_and_value(opened: PlanSta
 def test_the_project_leader_reports_for_units_nobody_in_the_plan_belongs_to(
     opened: PlanState,
 ) -> None:
-    assert rd.report_measure(opened, report("kari.nilsen", "tiltak-3.1.1"), T0, new_id_from(ids()))
+    assert revision_reports.report_measure(
+        opened, report("kari.nilsen", "tiltak-3.1.1"), T0, new_id_from(ids())
+    )
     assert "not responsible" in refusal(opened, report("kari.nilsen", "tiltak-1.1.1")).message
 
 
@@ -175,12 +178,12 @@ def test_deadline_marks_the_unreported_and_the_scorecard_counts(opened: PlanStat
     ):
         state = apply(
             state,
-            rd.report_measure(
+            revision_reports.report_measure(
                 state, report(actor, measure, status, value), T0, new_id_from(source)
             ),
         )
     with pytest.raises(Refusal, match="only when every measure is reported"):
-        rd.close_round_early(
+        revision_reports.close_round_early(
             state,
             rc.CloseReportingRound(actor_id="kari.nilsen", year=YEAR),
             T0,
@@ -226,7 +229,7 @@ def test_changes_are_applied_checked_and_approved_by_quorum(opened: PlanState) -
     source = ids()
     state = apply(opened, rd.close_reporting_round(opened, YEAR, T0, new_id_from(source)))
     with pytest.raises(Refusal, match="after the 2027 scorecard"):
-        rd.propose_changes(
+        revision_changes.propose_changes(
             state,
             changes(MeasureChange(kind=ChangeKind.RETIRE, measure_id="tiltak-1.1.1", reason="r")),
             T0,
@@ -235,7 +238,7 @@ def test_changes_are_applied_checked_and_approved_by_quorum(opened: PlanState) -
     state = apply(state, rd.record_scorecard(state, YEAR, T0, new_id_from(source)))
 
     with pytest.raises(Refusal, match="is not in the plan in force"):
-        rd.propose_changes(
+        revision_changes.propose_changes(
             state,
             changes(MeasureChange(kind=ChangeKind.RETIRE, measure_id="tiltak-0", reason="r")),
             T0,
@@ -243,14 +246,14 @@ def test_changes_are_applied_checked_and_approved_by_quorum(opened: PlanState) -
         )
     # Retiring the only measure of a strategy breaks the hierarchy.
     with pytest.raises(Refusal, match="has no measure"):
-        rd.propose_changes(
+        revision_changes.propose_changes(
             state,
             changes(MeasureChange(kind=ChangeKind.RETIRE, measure_id="tiltak-1.2.1", reason="r")),
             T0,
             new_id_from(source),
         )
     with pytest.raises(Refusal, match="needs project_leader"):
-        rd.propose_changes(
+        revision_changes.propose_changes(
             state,
             changes(
                 MeasureChange(kind=ChangeKind.RETIRE, measure_id="tiltak-1.1.1", reason="r")
@@ -259,7 +262,7 @@ def test_changes_are_applied_checked_and_approved_by_quorum(opened: PlanState) -
             new_id_from(source),
         )
 
-    [proposed] = rd.propose_changes(
+    [proposed] = revision_changes.propose_changes(
         state,
         changes(MeasureChange(kind=ChangeKind.RETIRE, measure_id="tiltak-1.1.1", reason="Utført.")),
         T0,
@@ -272,26 +275,26 @@ def test_changes_are_applied_checked_and_approved_by_quorum(opened: PlanState) -
     review = {"year": YEAR, "content_version": 2, "content_hash": proposed.content_hash}
 
     with pytest.raises(Refusal, match="not the one under review"):
-        rd.review_changes(
+        revision_changes.review_changes(
             state,
             rc.ReviewChanges(actor_id="per.olsen", **{**review, "content_version": 1}),
             T0,
             new_id_from(source),
         )
     with pytest.raises(Refusal, match="needs steering_group"):
-        rd.review_changes(
+        revision_changes.review_changes(
             state, rc.ReviewChanges(actor_id="kari.nilsen", **review), T0, new_id_from(source)
         )
-    first = rd.review_changes(
+    first = revision_changes.review_changes(
         state, rc.ReviewChanges(actor_id="per.olsen", **review), T0, new_id_from(source)
     )
     assert [e.type for e in first] == ["measure_changes_signed_off"]  # type: ignore[attr-defined]
     state = apply(state, first)
     with pytest.raises(Refusal, match="already signed"):
-        rd.review_changes(
+        revision_changes.review_changes(
             state, rc.ReviewChanges(actor_id="per.olsen", **review), T0, new_id_from(source)
         )
-    second = rd.review_changes(
+    second = revision_changes.review_changes(
         state, rc.ReviewChanges(actor_id="tor.berg", **review), T0, new_id_from(source)
     )
     assert [e.type for e in second] == [  # type: ignore[attr-defined]
@@ -304,7 +307,7 @@ def test_changes_are_applied_checked_and_approved_by_quorum(opened: PlanState) -
     assert state.adopted_version == 1
     assert state.revision(YEAR).outcome == "revised"  # type: ignore[union-attr]
     with pytest.raises(Refusal, match="concluded"):
-        rd.conclude_revision(state, "kari.nilsen", YEAR, T0, new_id_from(source))
+        revision_changes.conclude_revision(state, "kari.nilsen", YEAR, T0, new_id_from(source))
 
 
 def test_rejected_changes_can_be_proposed_again(opened: PlanState) -> None:
@@ -312,10 +315,10 @@ def test_rejected_changes_can_be_proposed_again(opened: PlanState) -> None:
     state = apply(opened, rd.close_reporting_round(opened, YEAR, T0, new_id_from(source)))
     state = apply(state, rd.record_scorecard(state, YEAR, T0, new_id_from(source)))
     proposal = changes(MeasureChange(kind=ChangeKind.RETIRE, measure_id="tiltak-1.1.1", reason="r"))
-    [proposed] = rd.propose_changes(state, proposal, T0, new_id_from(source))
+    [proposed] = revision_changes.propose_changes(state, proposal, T0, new_id_from(source))
     state = apply(state, [proposed])
     with pytest.raises(Refusal, match="waiting for the steering group"):
-        rd.propose_changes(state, proposal, T0, new_id_from(source))
+        revision_changes.propose_changes(state, proposal, T0, new_id_from(source))
     review = rc.ReviewChanges(
         actor_id="anne.larsen",
         year=YEAR,
@@ -324,16 +327,16 @@ def test_rejected_changes_can_be_proposed_again(opened: PlanState) -> None:
         approve=False,
     )
     with pytest.raises(Refusal, match="needs a reason"):
-        rd.review_changes(state, review, T0, new_id_from(source))
+        revision_changes.review_changes(state, review, T0, new_id_from(source))
     state = apply(
         state,
-        rd.review_changes(
+        revision_changes.review_changes(
             state, review.model_copy(update={"comment": "Ikke ferdig."}), T0, new_id_from(source)
         ),
     )
     assert state.revision(YEAR).proposals[-1].status == "rejected"  # type: ignore[union-attr]
     assert state.in_force_version == 1
-    [again] = rd.propose_changes(state, proposal, T0, new_id_from(source))
+    [again] = revision_changes.propose_changes(state, proposal, T0, new_id_from(source))
     assert again.content_version == 3  # type: ignore[attr-defined]
 
 

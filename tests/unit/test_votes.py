@@ -1,6 +1,7 @@
-"""Decisions by vote (domain.votes, domain.decisions): a body decides when one proposal
-reaches its quorum; a deadlock is shown and withdrawn; every council outcome; one
-person in two bodies; a body that doubles as another in the plan file."""
+"""Decisions by vote (domain.votes, domain.vote_decisions, domain.council_decisions): a
+body decides when one proposal reaches its quorum; a deadlock is shown and withdrawn;
+every council outcome; one person in two bodies; a body that doubles as another in the
+plan file."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from uuid import UUID
 import pytest
 
 from domain import commands as cmd
-from domain import decisions as d
+from domain import council_decisions, refusals, review_decisions, vote_decisions
 from domain.events import (
     ContentSubmitted,
     EventBase,
@@ -127,7 +128,7 @@ def council_vote(state: PlanState, person: str, outcome: str, **extra: Any) -> l
         content_hash=current.content_hash,
         **extra,
     )
-    return d.council_vote(state, command, T0, _ids())
+    return council_decisions.council_vote(state, command, T0, _ids())
 
 
 def types(events: list[EventBase]) -> list[str]:
@@ -251,10 +252,10 @@ def test_two_adopting_votes_of_five_leave_the_plan_waiting_and_the_third_adopts(
 
 def test_a_member_votes_once_and_the_vote_stands(council: PlanState) -> None:
     state = apply(council, council_vote(council, COUNCIL[0], "adopted"))
-    assert d.existing_vote(state, "adoption.council", COUNCIL[0], None) is not None
-    with pytest.raises(d.Refusal, match="has already voted 'adopted'"):
+    assert vote_decisions.existing_vote(state, "adoption.council", COUNCIL[0], None) is not None
+    with pytest.raises(refusals.Refusal, match="has already voted 'adopted'"):
         council_vote(state, COUNCIL[0], "returned", return_to=Phase.DRAFT, reason="x")
-    with pytest.raises(d.Refusal, match=r"cannot act at 'adoption\.council'"):
+    with pytest.raises(refusals.Refusal, match=r"cannot act at 'adoption\.council'"):
         council_vote(state, "kari.nilsen", "adopted")
 
 
@@ -269,8 +270,8 @@ def test_an_unbreakable_tie_is_deadlocked_and_the_project_leader_withdraws_it(
         ("returned", {"return_to": Phase.DRAFT, "reason": "Enig."}),
         ("postponed", {"postponed_to": date(2026, 6, 18), "reason": "Vent på budsjettet."}),
     ]
-    with pytest.raises(d.Refusal, match="the vote can still reach its quorum"):
-        d.withdraw_vote(
+    with pytest.raises(refusals.Refusal, match="the vote can still reach its quorum"):
+        vote_decisions.withdraw_vote(
             state,
             cmd.WithdrawVote(
                 actor_id="kari.nilsen", step_key="adoption.council", reason="for tidlig"
@@ -286,14 +287,14 @@ def test_an_unbreakable_tie_is_deadlocked_and_the_project_leader_withdraws_it(
     # No vote can change it: the plan waits for the project leader to withdraw the item.
     [leader] = status.awaited
     assert (leader.role, leader.people) == (Role.PROJECT_LEADER, ("kari.nilsen",))
-    with pytest.raises(d.Refusal, match="cannot withdraw"):
-        d.withdraw_vote(
+    with pytest.raises(refusals.Refusal, match="cannot withdraw"):
+        vote_decisions.withdraw_vote(
             state,
             cmd.WithdrawVote(actor_id=COUNCIL[0], step_key="adoption.council", reason="x"),
             T0,
             _ids(),
         )
-    withdrawn = d.withdraw_vote(
+    withdrawn = vote_decisions.withdraw_vote(
         state,
         cmd.WithdrawVote(
             actor_id="kari.nilsen",
@@ -313,7 +314,7 @@ def test_an_unbreakable_tie_is_deadlocked_and_the_project_leader_withdraws_it(
 
 
 def test_a_withdrawal_can_send_the_plan_back_for_a_new_version(council: PlanState) -> None:
-    events = d.withdraw_vote(
+    events = vote_decisions.withdraw_vote(
         council,
         cmd.WithdrawVote(
             actor_id="kari.nilsen",
@@ -326,8 +327,8 @@ def test_a_withdrawal_can_send_the_plan_back_for_a_new_version(council: PlanStat
     )
     assert types(events) == ["vote_withdrawn", "phase_started"]
     assert apply(council, events).phase is Phase.MEASURES
-    with pytest.raises(d.Refusal, match="must be a phase before adoption"):
-        d.withdraw_vote(
+    with pytest.raises(refusals.Refusal, match="must be a phase before adoption"):
+        vote_decisions.withdraw_vote(
             council,
             cmd.WithdrawVote(
                 actor_id="kari.nilsen",
@@ -344,11 +345,11 @@ def test_a_withdrawal_can_send_the_plan_back_for_a_new_version(council: PlanStat
 
 
 def test_postponed_waits_at_the_council_with_the_new_meeting_date(council: PlanState) -> None:
-    with pytest.raises(d.Refusal, match="needs 'postponed_to'"):
+    with pytest.raises(refusals.Refusal, match="needs 'postponed_to'"):
         council_vote(council, COUNCIL[0], "postponed", reason="Budsjett.")
-    with pytest.raises(d.Refusal, match="is not a later date"):
+    with pytest.raises(refusals.Refusal, match="is not a later date"):
         council_vote(council, COUNCIL[0], "postponed", reason="Budsjett.", postponed_to=T0.date())
-    with pytest.raises(d.Refusal, match="needs a reason"):
+    with pytest.raises(refusals.Refusal, match="needs a reason"):
         council_vote(council, COUNCIL[0], "postponed", postponed_to=date(2026, 6, 18))
     state = council
     later = date(2026, 6, 18)
@@ -386,9 +387,9 @@ def test_adopted_with_changes_puts_the_councils_text_in_force(
             )
         }
     )
-    with pytest.raises(d.Refusal, match="needs 'amended_content'"):
+    with pytest.raises(refusals.Refusal, match="needs 'amended_content'"):
         council_vote(council, COUNCIL[0], "adopted_with_changes", reason="Endret.")
-    with pytest.raises(d.Refusal, match="unchanged"):
+    with pytest.raises(refusals.Refusal, match="unchanged"):
         council_vote(
             council,
             COUNCIL[0],
@@ -396,7 +397,7 @@ def test_adopted_with_changes_puts_the_councils_text_in_force(
             reason="Endret.",
             amended_content=bodo.proposals,
         )
-    with pytest.raises(d.Refusal, match="problem"):
+    with pytest.raises(refusals.Refusal, match="problem"):
         council_vote(
             council,
             COUNCIL[0],
@@ -424,7 +425,7 @@ def test_adopted_with_changes_puts_the_councils_text_in_force(
 
 
 def test_returned_with_instructions_shows_them_at_the_earlier_phase(council: PlanState) -> None:
-    with pytest.raises(d.Refusal, match="'return_to' belongs to 'returned' only"):
+    with pytest.raises(refusals.Refusal, match="'return_to' belongs to 'returned' only"):
         council_vote(council, COUNCIL[0], "adopted", return_to=Phase.DRAFT)
     instructions = "Legg inn et eget tiltak for unge i etableringsfasen."
     state = council
@@ -467,16 +468,16 @@ def test_after_the_hearing_the_steering_group_decides_by_its_quorum(bodo: PlanDe
     assert plan_status(state).step_key == "hearing.decision"
     members = [p.id for p in bodo.members(Role.STEERING_GROUP)]
     assert bodo.settings.quorum_for(Role.STEERING_GROUP) is QuorumRule.MAJORITY
-    first = d.hearing_vote(
+    first = vote_decisions.hearing_vote(
         state, cmd.HearingDecision(actor_id=members[0], outcome="to_council"), T0, _ids()
     )
     assert types(first) == ["vote_cast"]
     state = apply(state, first)
-    with pytest.raises(d.Refusal, match="needs a reason"):
-        d.hearing_vote(
+    with pytest.raises(refusals.Refusal, match="needs a reason"):
+        vote_decisions.hearing_vote(
             state, cmd.HearingDecision(actor_id=members[1], outcome="revise"), T0, _ids()
         )
-    second = d.hearing_vote(
+    second = vote_decisions.hearing_vote(
         state, cmd.HearingDecision(actor_id=members[1], outcome="to_council"), T0, _ids()
     )
     assert types(second) == ["vote_cast", "hearing_decided"]
@@ -569,16 +570,26 @@ def test_one_person_signs_the_final_review_in_each_of_two_roles(
             comment="" if approve else "Mer om økonomi.",
         )
 
-    with pytest.raises(d.Refusal, match="say which role"):
-        d.sign_off(state, sign("siri.andreassen", None), T0, _ids())
-    first = d.sign_off(state, sign("siri.andreassen", Role.STEERING_GROUP), T0, _ids())
+    with pytest.raises(refusals.Refusal, match="say which role"):
+        review_decisions.sign_off(state, sign("siri.andreassen", None), T0, _ids())
+    first = review_decisions.sign_off(
+        state, sign("siri.andreassen", Role.STEERING_GROUP), T0, _ids()
+    )
     state = apply(state, first)
-    assert d.existing_sign_off(state, sign("siri.andreassen", Role.STEERING_GROUP))
-    assert not d.existing_sign_off(state, sign("siri.andreassen", Role.POLITICAL_LEADERSHIP))
-    assert not d.existing_sign_off(state, sign("siri.andreassen", None))  # role unclear
-    with pytest.raises(d.Refusal, match="has already approved"):
-        d.sign_off(state, sign("siri.andreassen", Role.STEERING_GROUP, approve=False), T0, _ids())
-    second = d.sign_off(state, sign("siri.andreassen", Role.POLITICAL_LEADERSHIP), T0, _ids())
+    assert review_decisions.existing_sign_off(state, sign("siri.andreassen", Role.STEERING_GROUP))
+    assert not review_decisions.existing_sign_off(
+        state, sign("siri.andreassen", Role.POLITICAL_LEADERSHIP)
+    )
+    assert not review_decisions.existing_sign_off(
+        state, sign("siri.andreassen", None)
+    )  # role unclear
+    with pytest.raises(refusals.Refusal, match="has already approved"):
+        review_decisions.sign_off(
+            state, sign("siri.andreassen", Role.STEERING_GROUP, approve=False), T0, _ids()
+        )
+    second = review_decisions.sign_off(
+        state, sign("siri.andreassen", Role.POLITICAL_LEADERSHIP), T0, _ids()
+    )
     state = apply(state, second)
     assert [(e.actor_id, e.actor_role) for e in (*first, *second)] == [
         ("siri.andreassen", Role.STEERING_GROUP),
@@ -604,7 +615,7 @@ def test_changes_requested_again_in_the_same_role_is_recognised(
         approve=False,
         comment="Mer om økonomi.",
     )
-    state = apply(state, d.sign_off(state, request, T0, _ids()))
-    assert d.existing_change_request(state, request)
+    state = apply(state, review_decisions.sign_off(state, request, T0, _ids()))
+    assert review_decisions.existing_change_request(state, request)
     other_role = request.model_copy(update={"role": Role.STEERING_GROUP})
-    assert not d.existing_change_request(state, other_role)
+    assert not review_decisions.existing_change_request(state, other_role)

@@ -1,0 +1,261 @@
+"""The municipal council's decision on the plan: by its members' votes and its quorum (adopt,
+adopt with changes, return to an earlier phase, postpone), or by one member as runs
+recorded before votes decided it. Pure; time and new ids are passed in."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain import commands as cmd
+from domain.events import ContentAmended, CouncilDecided, Event, PhaseStarted, PlanAdopted, VoteCast
+from domain.phases import Phase, StepKind
+from domain.plan_state import PlanState
+from domain.refusals import (
+    ENGINE,
+    NewId,
+    Refusal,
+    RefusalCode,
+    _acting_role,
+    _check_period,
+    _definition,
+    _open_step,
+    _participant,
+    _under_review,
+)
+from domain.roles import Role
+from domain.rules import content_problems
+from domain.vote_decisions import RETURNABLE, _cast, _first_reason, _meeting, _winners
+from domain.votes import Tally
+
+
+def council_decision_alone(
+    state: PlanState, command: cmd.CouncilDecision, at: datetime, new_id: NewId
+) -> list[Event]:
+    """As runs recorded before votes decided: one member decides for the council."""
+    person = _participant(state, command.actor_id)
+    step = _open_step(state, (StepKind.DECISION,), "adoption.council")
+    role = _acting_role(person, step, None)
+    _under_review(state, command.content_version, command.content_hash)
+    if command.outcome not in ("adopted", "returned"):
+        raise Refusal(
+            RefusalCode.INVALID_DECISION,
+            f"'{command.outcome}' needs the council's vote, which this run of the plan "
+            "predates; it can be decided once the plan moves to a new run",
+        )
+    if command.outcome == "adopted":
+        _check_period(_definition(state), at)
+    if command.outcome == "returned":
+        allowed = (Phase.GOALS, Phase.STRATEGIES, Phase.MEASURES, Phase.DRAFT, Phase.HEARING)
+        if command.return_to not in allowed:
+            raise Refusal(
+                RefusalCode.INVALID_DECISION,
+                "a returned plan needs 'return_to', one of: " + ", ".join(p.value for p in allowed),
+            )
+        if not command.reason.strip():
+            raise Refusal(RefusalCode.INVALID_DECISION, "a returned plan needs a reason")
+    decided = CouncilDecided(
+        event_id=new_id(),
+        occurred_at=at,
+        actor_id=person.id,
+        actor_role=role,
+        outcome=command.outcome,
+        content_version=command.content_version,
+        content_hash=command.content_hash,
+        return_to=command.return_to if command.outcome == "returned" else None,
+        reason=command.reason,
+    )
+    if command.outcome == "adopted":
+        return [
+            decided,
+            PlanAdopted(
+                event_id=new_id(),
+                occurred_at=at,
+                actor_id=ENGINE,
+                actor_role=Role.SYSTEM,
+                content_version=command.content_version,
+                content_hash=command.content_hash,
+            ),
+        ]
+    assert command.return_to is not None
+    return [
+        decided,
+        PhaseStarted(
+            event_id=new_id(),
+            occurred_at=at,
+            actor_id=ENGINE,
+            actor_role=Role.SYSTEM,
+            phase=command.return_to,
+            reason=f"returned by the council: {command.reason}",
+        ),
+    ]
+
+
+def _council_particulars(
+    state: PlanState, command: cmd.CouncilDecision, at: datetime
+) -> str | None:
+    """Check what each outcome needs and nothing else; the amended text's hash."""
+    outcome = command.outcome
+    if command.return_to is not None and outcome != "returned":
+        raise Refusal(RefusalCode.INVALID_DECISION, "'return_to' belongs to 'returned' only")
+    if command.postponed_to is not None and outcome != "postponed":
+        raise Refusal(RefusalCode.INVALID_DECISION, "'postponed_to' belongs to 'postponed' only")
+    if command.amended_content is not None and outcome != "adopted_with_changes":
+        raise Refusal(
+            RefusalCode.INVALID_DECISION,
+            "'amended_content' belongs to 'adopted_with_changes' only",
+        )
+    if outcome != "adopted" and not command.reason.strip():
+        raise Refusal(RefusalCode.INVALID_DECISION, f"a vote for '{outcome}' needs a reason")
+    if outcome == "returned" and command.return_to not in RETURNABLE:
+        raise Refusal(
+            RefusalCode.INVALID_DECISION,
+            "a returned plan needs 'return_to', one of: " + ", ".join(p.value for p in RETURNABLE),
+        )
+    if outcome == "postponed":
+        if command.postponed_to is None:
+            raise Refusal(
+                RefusalCode.INVALID_DECISION,
+                "a postponed item needs 'postponed_to', the date of the meeting it goes to",
+            )
+        if command.postponed_to <= at.date():
+            raise Refusal(
+                RefusalCode.INVALID_DECISION,
+                f"'postponed_to' {command.postponed_to.isoformat()} is not a later date "
+                f"than today ({at.date().isoformat()})",
+            )
+    if outcome != "adopted_with_changes":
+        return None
+    if command.amended_content is None:
+        raise Refusal(
+            RefusalCode.INVALID_DECISION,
+            "adopting with changes needs 'amended_content', the plan as the council adopts it",
+        )
+    current = state.content()
+    assert current is not None
+    amended_hash = command.amended_content.content_hash()
+    if amended_hash == current.content_hash:
+        raise Refusal(
+            RefusalCode.INVALID_DECISION,
+            "'amended_content' is the version under review unchanged; vote 'adopted'",
+        )
+    problems = content_problems(command.amended_content, _definition(state), current.phase)
+    if problems:
+        raise Refusal(
+            RefusalCode.INVALID_CONTENT,
+            f"{len(problems)} problem(s) in the amended content: "
+            + "; ".join(p.render() for p in problems),
+        )
+    return amended_hash
+
+
+def council_vote(
+    state: PlanState, command: cmd.CouncilDecision, at: datetime, new_id: NewId
+) -> list[Event]:
+    """A council member votes; the council has decided when one proposal reaches its
+    quorum, and then the outcome follows in the same append."""
+    person = _participant(state, command.actor_id)
+    step = _open_step(state, (StepKind.DECISION,), "adoption.council")
+    _under_review(state, command.content_version, command.content_hash)
+    amended_hash = _council_particulars(state, command, at)
+    if command.outcome in ("adopted", "adopted_with_changes"):
+        _check_period(_definition(state), at)
+    assert state.phase is not None
+    vote, result = _cast(
+        state,
+        person,
+        step,
+        command.role,
+        VoteCast(
+            event_id=new_id(),
+            occurred_at=at,
+            actor_id=person.id,
+            actor_role=Role.MUNICIPAL_COUNCIL,
+            phase=state.phase,
+            step_key=step.key,
+            content_version=command.content_version,
+            content_hash=command.content_hash,
+            outcome=command.outcome,
+            return_to=command.return_to,
+            postponed_to=command.postponed_to,
+            amended_hash=amended_hash,
+            reason=command.reason,
+            meeting=command.meeting,
+        ),
+    )
+    events: list[Event] = [vote]
+    if result.decided is None:
+        return events
+    return events + _council_outcome(
+        state, command=command, vote=vote, result=result, at=at, new_id=new_id
+    )
+
+
+def _council_outcome(
+    state: PlanState,
+    *,
+    command: cmd.CouncilDecision,
+    vote: VoteCast,
+    result: Tally,
+    at: datetime,
+    new_id: NewId,
+) -> list[Event]:
+    assert result.decided is not None
+    reason = _first_reason(state, vote, result.decided)
+    engine = {"occurred_at": at, "actor_id": ENGINE, "actor_role": Role.SYSTEM}
+    # The body decided (its changes and its decision), by the votes named in the event.
+    body = {"occurred_at": at, "actor_id": result.body.value, "actor_role": result.body}
+    events: list[Event] = []
+    version, content_hash = command.content_version, command.content_hash
+    if command.outcome == "adopted_with_changes":
+        assert command.amended_content is not None
+        latest = state.latest_content()
+        assert latest is not None
+        version, content_hash = latest.version + 1, command.amended_content.content_hash()
+        events.append(
+            ContentAmended(
+                event_id=new_id(),
+                **body,
+                phase=Phase.ADOPTION,
+                content_version=version,
+                content_hash=content_hash,
+                content=command.amended_content,
+                amends_version=command.content_version,
+                reason=reason,
+            )
+        )
+    events.append(
+        CouncilDecided(
+            event_id=new_id(),
+            **body,
+            outcome=command.outcome,
+            content_version=version,
+            content_hash=content_hash,
+            return_to=command.return_to,
+            reason=reason,
+            postponed_to=command.postponed_to,
+            amends_version=(
+                command.content_version if command.outcome == "adopted_with_changes" else None
+            ),
+            body=result.body,
+            voters=_winners(result),
+            needed=result.needed,
+            meeting=_meeting(state, vote, result.decided),
+        )
+    )
+    if command.outcome in ("adopted", "adopted_with_changes"):
+        events.append(
+            PlanAdopted(
+                event_id=new_id(), **engine, content_version=version, content_hash=content_hash
+            )
+        )
+    elif command.outcome == "returned":
+        assert command.return_to is not None
+        events.append(
+            PhaseStarted(
+                event_id=new_id(),
+                **engine,
+                phase=command.return_to,
+                reason=f"returned by the council: {reason}",
+            )
+        )
+    return events

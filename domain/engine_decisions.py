@@ -1,0 +1,146 @@
+"""The engine's own decisions: the plan starts, a phase closes and the next opens, the
+reference group's round and the public hearing open and close. Pure; time and new ids are
+passed in."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from domain.events import (
+    CommentRoundClosed,
+    CommentRoundOpened,
+    Event,
+    HearingClosed,
+    HearingOpened,
+    PhaseCompleted,
+    PhaseStarted,
+    PlanCreated,
+)
+from domain.gates import next_phase
+from domain.phases import Phase
+from domain.plan import PlanDefinition
+from domain.plan_state import PlanState
+from domain.refusals import ENGINE, NewId, _definition
+from domain.roles import Role
+
+
+def start_plan(
+    definition: PlanDefinition, at: datetime, new_id: NewId, administrator: str
+) -> list[Event]:
+    return [
+        PlanCreated(
+            event_id=new_id(),
+            occurred_at=at,
+            actor_id=administrator,
+            actor_role=Role.SYSTEM,
+            plan_id=definition.plan_id,
+            definition=definition,
+        ),
+        PhaseStarted(
+            event_id=new_id(),
+            occurred_at=at,
+            actor_id=ENGINE,
+            actor_role=Role.SYSTEM,
+            phase=Phase.GOALS,
+        ),
+    ]
+
+
+def advance_phase(state: PlanState, at: datetime, new_id: NewId) -> list[Event]:
+    """The current phase's steps are all done: close it and open the next."""
+    assert state.phase is not None
+    following = next_phase(state.phase)
+    events: list[Event] = [
+        PhaseCompleted(
+            event_id=new_id(),
+            occurred_at=at,
+            actor_id=ENGINE,
+            actor_role=Role.SYSTEM,
+            phase=state.phase,
+        )
+    ]
+    if following is not None:
+        events.append(
+            PhaseStarted(
+                event_id=new_id(),
+                occurred_at=at,
+                actor_id=ENGINE,
+                actor_role=Role.SYSTEM,
+                phase=following,
+            )
+        )
+    return events
+
+
+def open_comment_round(state: PlanState, at: datetime, new_id: NewId) -> list[Event]:
+    definition = _definition(state)
+    assert state.phase is not None
+    assert state.under_review is not None
+    return [
+        CommentRoundOpened(
+            event_id=new_id(),
+            occurred_at=at,
+            actor_id=ENGINE,
+            actor_role=Role.SYSTEM,
+            phase=state.phase,
+            content_version=state.under_review,
+            deadline=at + timedelta(days=definition.settings.reference_round_days),
+        )
+    ]
+
+
+def close_comment_round(state: PlanState, at: datetime, new_id: NewId) -> list[Event]:
+    assert state.phase is not None
+    assert state.comment_round_deadline is not None
+    count = sum(
+        1
+        for c in state.comments
+        if c.phase is state.phase and c.content_version == state.under_review
+    )
+    return [
+        CommentRoundClosed(
+            event_id=new_id(),
+            occurred_at=at,
+            actor_id=ENGINE,
+            actor_role=Role.SYSTEM,
+            phase=state.phase,
+            comment_count=count,
+            early=at < state.comment_round_deadline,
+        )
+    ]
+
+
+def open_hearing(state: PlanState, at: datetime, new_id: NewId) -> list[Event]:
+    definition = _definition(state)
+    current = state.content()
+    assert current is not None
+    return [
+        HearingOpened(
+            event_id=new_id(),
+            occurred_at=at,
+            actor_id=ENGINE,
+            actor_role=Role.SYSTEM,
+            content_version=current.version,
+            content_hash=current.content_hash,
+            deadline=at + timedelta(days=definition.settings.hearing_days),
+        )
+    ]
+
+
+def close_hearing(
+    state: PlanState, at: datetime, new_id: NewId, closed_by: str = ENGINE, reason: str = ""
+) -> list[Event]:
+    assert state.hearing_deadline is not None
+    role = Role.SYSTEM if closed_by == ENGINE else Role.PROJECT_LEADER
+    early = at < state.hearing_deadline
+    return [
+        HearingClosed(
+            event_id=new_id(),
+            occurred_at=at,
+            actor_id=closed_by,
+            actor_role=role,
+            response_count=len(state.current_hearing_responses()),
+            early=early,
+            reason=reason.strip() if early else "",
+        )
+    ]

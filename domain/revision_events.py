@@ -1,0 +1,143 @@
+"""The yearly revision's events (rullering), after adoption: the schedule and its changes, the
+reminder that opens a year's reporting round, the reports, the scorecard, the changes for
+next year and the conclusion. Callers import them from domain.events."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import AwareDatetime, Field, SerializerFunctionWrapHandler, model_serializer
+
+from domain.event_base import EventBase
+from domain.hierarchy import PlanContent, Text
+from domain.revision_models import MeasureChange, ReportStatus, ScheduleAction, Scorecard
+
+
+class RevisionScheduleCreated(EventBase):
+    type: Literal["revision_schedule_created"] = "revision_schedule_created"
+    schedule_id: str
+    month: int
+    day: int
+    hour: int
+    time_zone: str
+    end_at: AwareDatetime
+    already_existed: bool = False
+
+
+class RevisionScheduleChanged(EventBase):
+    """A scheduler acted on the schedule: who, what, and why."""
+
+    type: Literal["revision_schedule_changed"] = "revision_schedule_changed"
+    schedule_id: str
+    action: ScheduleAction
+    reason: str = ""
+    backfill_from: AwareDatetime | None = None
+    backfill_to: AwareDatetime | None = None
+    # A trigger whose revision cannot run is recorded as failed, with why, and not sent.
+    failed: str = ""
+
+    @model_serializer(mode="wrap")
+    def _without_empty_failure(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        # Left out when empty: events recorded before the field dump as they did.
+        data: dict[str, object] = handler(self)
+        if not data.get("failed"):
+            data.pop("failed", None)
+        return data
+
+
+class RevisionReminderSent(EventBase):
+    type: Literal["revision_reminder_sent"] = "revision_reminder_sent"
+    year: int
+    workflow_id: str
+    scheduled_at: AwareDatetime
+    recipients: tuple[str, ...]
+
+
+class ReportingRoundOpened(EventBase):
+    type: Literal["reporting_round_opened"] = "reporting_round_opened"
+    year: int
+    content_version: int
+    content_hash: str
+    deadline: AwareDatetime
+    measure_ids: tuple[str, ...]
+
+
+class MeasureReported(EventBase):
+    type: Literal["measure_reported"] = "measure_reported"
+    year: int
+    measure_id: str
+    status: ReportStatus
+    comment: str = ""
+    indicator_value: Decimal | None = None
+
+
+class GoalIndicatorReported(EventBase):
+    type: Literal["goal_indicator_reported"] = "goal_indicator_reported"
+    year: int
+    goal_id: str
+    value: Decimal
+
+
+class ReportingRoundClosed(EventBase):
+    type: Literal["reporting_round_closed"] = "reporting_round_closed"
+    year: int
+    early: bool
+    unreported: tuple[str, ...]
+
+
+class ReportReminderRecorded(EventBase):
+    """The round closed with measures unreported: their units are reminded, and the
+    scorecard shows them as not reported."""
+
+    type: Literal["report_reminder_recorded"] = "report_reminder_recorded"
+    year: int
+    measure_ids: tuple[str, ...]
+    recipients: tuple[str, ...]
+
+
+class ScorecardRecorded(EventBase):
+    type: Literal["scorecard_recorded"] = "scorecard_recorded"
+    year: int
+    scorecard: Scorecard
+
+
+class MeasureChangesProposed(EventBase):
+    type: Literal["measure_changes_proposed"] = "measure_changes_proposed"
+    year: int
+    content_version: int = Field(ge=1)
+    content_hash: str
+    changes: tuple[MeasureChange, ...]
+    content: PlanContent
+
+
+class MeasureChangesSignedOff(EventBase):
+    type: Literal["measure_changes_signed_off"] = "measure_changes_signed_off"
+    year: int
+    content_version: int
+    content_hash: str
+    comment: str = ""
+
+
+class MeasureChangesRejected(EventBase):
+    type: Literal["measure_changes_rejected"] = "measure_changes_rejected"
+    year: int
+    content_version: int
+    content_hash: str
+    reason: Text
+
+
+class ContentRevised(EventBase):
+    """The steering group approved the changes: this version is now the plan in force."""
+
+    type: Literal["content_revised"] = "content_revised"
+    year: int
+    content_version: int
+    content_hash: str
+
+
+class RevisionConcluded(EventBase):
+    type: Literal["revision_concluded"] = "revision_concluded"
+    year: int
+    outcome: Literal["revised", "unchanged"]
+    content_version: int

@@ -1,0 +1,107 @@
+"""The plan workflow's updates where a body decides by its members' votes: the steering
+group after the hearing, the council on adoption, and the project leader's withdrawal of
+an item from the vote. One group of PlanWorkflow's handlers (see workflows.plan_core)."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+from temporalio.common import RawValue
+
+with workflow.unsafe.imports_passed_through():
+    from activities.attestation import attested
+    from domain import commands as cmd
+    from domain import council_decisions, hearing_decisions, vote_decisions
+    from domain.roles import Role
+    from workflows.deciding import Decide, decoded, using
+    from workflows.plan_core import PlanCore
+
+
+class PlanVoting(PlanCore):
+    async def _vote(
+        self, step_key: str, actor_id: str, role: Role | None, decide: Decide
+    ) -> cmd.Receipt:
+        """A member's vote, once per (person, step, version, role): the same vote sent
+        again is answered with its original receipt."""
+        key = vote_decisions.vote_identity(self._state, step_key, actor_id, role)
+        if key is not None and key in self._receipts:
+            self._updates_in_run += 1
+            return self._receipts[key].model_copy(update={"duplicate": True})
+        receipt = await self._decide_update(decide)
+        if key is not None:
+            self._receipts[key] = receipt
+        return receipt
+
+    def _check_vote(
+        self, step_key: str, command: cmd.HearingDecision | cmd.CouncilDecision
+    ) -> None:
+        self._not_handing_over()
+        key = vote_decisions.vote_identity(self._state, step_key, command.actor_id, command.role)
+        if self._votes_patched() and key is not None and key in self._receipts:
+            return  # answered with the original receipt
+        if isinstance(command, cmd.HearingDecision):
+            self._check(self._hearing_decide(command))
+        else:
+            self._check(self._council_decide(command))
+
+    def _hearing_decide(self, command: cmd.HearingDecision) -> Decide:
+        if self._votes_patched():
+            return using(vote_decisions.hearing_vote, command)
+        return using(hearing_decisions.hearing_decision_alone, command)
+
+    def _council_decide(self, command: cmd.CouncilDecision) -> Decide:
+        if self._votes_patched():
+            return using(council_decisions.council_vote, command)
+        return using(council_decisions.council_decision_alone, command)
+
+    @workflow.update
+    async def decide_after_hearing(self, raw: RawValue) -> cmd.Receipt:
+        command = decoded(cmd.HearingDecision, raw)
+        if not self._votes_patched():
+            return await self._decide_update(
+                attested(self._hearing_decide(command), command.attestation)
+            )
+        return await self._vote(
+            "hearing.decision",
+            command.actor_id,
+            command.role,
+            attested(self._hearing_decide(command), command.attestation),
+        )
+
+    @decide_after_hearing.validator
+    def _validate_hearing_decision(self, raw: RawValue) -> None:
+        command = decoded(cmd.HearingDecision, raw)
+        self._attest("decide_after_hearing", command)
+        self._check_vote("hearing.decision", command)
+
+    @workflow.update
+    async def council_decision(self, raw: RawValue) -> cmd.Receipt:
+        command = decoded(cmd.CouncilDecision, raw)
+        if not self._votes_patched():
+            return await self._decide_update(
+                attested(self._council_decide(command), command.attestation)
+            )
+        return await self._vote(
+            "adoption.council",
+            command.actor_id,
+            command.role,
+            attested(self._council_decide(command), command.attestation),
+        )
+
+    @council_decision.validator
+    def _validate_council(self, raw: RawValue) -> None:
+        command = decoded(cmd.CouncilDecision, raw)
+        self._attest("council_decision", command)
+        self._check_vote("adoption.council", command)
+
+    @workflow.update
+    async def withdraw_vote(self, raw: RawValue) -> cmd.Receipt:
+        command = decoded(cmd.WithdrawVote, raw)
+        return await self._decide_update(
+            attested(using(vote_decisions.withdraw_vote, command), command.attestation)
+        )
+
+    @withdraw_vote.validator
+    def _validate_withdraw_vote(self, raw: RawValue) -> None:
+        command = decoded(cmd.WithdrawVote, raw)
+        self._attest("withdraw_vote", command)
+        self._check(using(vote_decisions.withdraw_vote, command))
