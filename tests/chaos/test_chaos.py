@@ -34,6 +34,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from temporalio.api.enums.v1 import WorkflowTaskFailedCause
 from temporalio.client import Client
 
 from client.plans import start_plan
@@ -167,6 +168,27 @@ async def drive(driver: ChaosDriver, deadline: float) -> PlanStatus:
         except Exception as exc:  # a fault, or a refusal of a question asked twice
             tally.note(exc)
             await asyncio.sleep(0.5)
+
+
+async def wedged(driver: ChaosDriver) -> str:
+    """Why a plan's workflow does not move on: its pending workflow task's attempt and
+    the last workflow task failure in its history. A task that fails the same way on
+    every attempt never completes, whatever the people send, and only the history says
+    so (the people see time-outs)."""
+    try:
+        described = await asyncio.wait_for(driver.handle.describe(), 10)
+        attempt = described.raw_description.pending_workflow_task.attempt
+        failed = None
+        async for event in driver.handle.fetch_history_events():
+            if event.HasField("workflow_task_failed_event_attributes"):
+                failed = event.workflow_task_failed_event_attributes
+    except Exception as exc:
+        return f"its workflow could not be described ({type(exc).__name__}: {exc})"
+    found = f"workflow task attempt {attempt}"
+    if failed is not None:
+        cause = WorkflowTaskFailedCause.Name(failed.cause)
+        found += f", last task failure {cause}: {failed.failure.message[:200]}"
+    return found
 
 
 async def inject_faults(
@@ -336,7 +358,10 @@ async def test_plans_reach_adoption_through_kills_and_restarts(
     for driver, outcome in zip(drivers, outcomes, strict=True):
         if not (isinstance(outcome, PlanStatus) and outcome.status == "adopted"):
             head = (await store.head(driver.definition.plan_id))[0]
-            stuck.append(f"{driver.definition.plan_id}: {outcome!r}; {head} events stored")
+            stuck.append(
+                f"{driver.definition.plan_id}: {outcome!r}; {head} events stored; "
+                f"{await wedged(driver)}"
+            )
     assert not stuck, (
         f"seed {seed}; not adopted: {stuck}; faults {dict(tally.faults)}; errors people saw: "
         f"{dict(tally.errors)}; {tally.samples}"
