@@ -41,6 +41,7 @@ from client.plans import start_plan
 from client.simulation import PlanDriver
 from domain import commands as cmd
 from domain.gates import PlanStatus
+from domain.phases import StepKind
 from domain.plan import PlanDefinition
 from domain.plan_type import PlanType
 from domain.roles import Role
@@ -427,3 +428,54 @@ async def test_plans_reach_adoption_through_kills_and_restarts(
             f"{cross_checked} plans cross-checked with the Temporal history; "
             f"errors seen by people: {dict(tally.errors)}"
         )
+
+
+async def no_hearing(status: PlanStatus) -> None:
+    raise AssertionError(f"no hearing expected before {status.step_key}")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="recorded twice: the sign_off handler looks for the original receipt before it "
+    "waits for the record's lock, and decisions.sign_off accepts a second approval of the "
+    "same version in the same role",
+)
+async def test_the_same_sign_off_sent_twice_while_the_worker_is_down_is_recorded_once(
+    stack: Stack,
+) -> None:
+    """A person whose client got no answer (the worker was killed) sends the same decision
+    again; both requests wait on the server and reach the next worker in one workflow
+    task. The decision is recorded once and both answers name that one event."""
+    base = load_plan_file(ROOT / "examples" / "bodo.yaml")
+    definition = base.model_copy(
+        update={"slug": f"d{uuid.uuid4().hex[:8]}", "plan_type": PlanType.TEMAPLAN}
+    )
+    driver = PlanDriver(await start_plan(stack.client, definition, stack.task_queue), definition)
+    status = await driver.run_until(lambda s: s.step_kind is StepKind.SIGN_OFF, no_hearing)
+    waiting = status.awaited[0]
+    command = cmd.SignOff(
+        actor_id=waiting.people[0],
+        step_key=status.step_key or "",
+        content_version=status.content_version or 0,
+        content_hash=status.content_hash or "",
+        role=waiting.role,
+    )
+    async with stack.worker.lock:
+        await stack.worker.stop()
+        sent = [asyncio.create_task(driver.plan.update("sign_off", command)) for _ in range(2)]
+        # Both admitted while no worker polls (the sticky queue's 1 s has passed too).
+        await asyncio.sleep(3)
+        stack.worker.start()
+    receipts = await asyncio.wait_for(asyncio.gather(*sent), 60)
+
+    stored = await EventStore(stack.pool).read(definition.plan_id)
+    signed = [
+        e
+        for e in stored
+        if e.type == "sign_off_given"
+        and e.actor_id == command.actor_id
+        and e.data.get("step_key") == command.step_key
+    ]
+    assert len(signed) == 1, [(e.version, e.event_id) for e in signed]
+    assert {r.event_id for r in receipts} == {signed[0].event_id}
