@@ -16,6 +16,10 @@ A batch's rate is its plans over the time from its first start until all are par
 The first batch after 500 open plans is the "at 1,000" figure, the last batch the "at
 5,000" one. The worker's RSS (VmRSS) and peak (VmHWM) are read from /proc after every
 batch. Results are printed and written to bench/results/open_plans.json.
+
+Bounded in time: a batch that does not park within ``--max-batch-seconds`` fails the
+run, and no batch is started that would, at the last batch's pace, end after
+``--max-seconds``; a run cut short says how many plans it reached.
 """
 
 from __future__ import annotations
@@ -94,9 +98,14 @@ async def run(admin_url: str, options: argparse.Namespace, logs: Path) -> dict[s
 
         try:
             opened = 0
+            run_began = time.perf_counter()
             while opened < options.plans:
                 size = min(options.batch, options.plans - opened)
                 began = time.perf_counter()
+                pace = batches[-1]["seconds"] / batches[-1]["plans"] if batches else 0.0
+                if began - run_began + pace * size > options.max_seconds:
+                    print(f"stopped at {opened:,} open plans: --max-seconds reached", flush=True)
+                    break
                 await asyncio.gather(*(start(opened + n) for n in range(size)))
                 opened += size
                 deadline = began + options.max_batch_seconds
@@ -127,9 +136,11 @@ async def run(admin_url: str, options: argparse.Namespace, logs: Path) -> dict[s
     at_1000 = next((b for b in batches if b["open_plans"] >= 1000), batches[-1])
     last = batches[-1]
     return {
-        "plans": options.plans,
+        "plans": last["open_plans"],
+        "asked": options.plans,
         "cache": options.cache,
         "batches": batches,
+        "at_1000_open": at_1000["open_plans"],
         "at_1000_per_second": at_1000["per_second"],
         "at_last_per_second": last["per_second"],
         "rss_mb_at_1000": at_1000["VmRSS"],
@@ -146,6 +157,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--cache", type=int, default=250, help="the worker's workflow cache")
     parser.add_argument("--max-batch-seconds", type=float, default=600.0)
+    parser.add_argument("--max-seconds", type=float, default=1800.0, help="bound on the run")
     options = parser.parse_args(argv)
     logs = Path(f"/tmp/temaplan-open-{os.getpid()}")
     logs.mkdir(parents=True, exist_ok=True)
@@ -155,9 +167,10 @@ def main(argv: list[str] | None = None) -> None:
     (RESULTS / "open_plans.json").write_text(json.dumps(result, indent=2))
     print(
         f"open plans (workflow cache {result['cache']}): start-to-parked "
-        f"{result['at_1000_per_second']:.1f} plans/s at 1,000 open, "
+        f"{result['at_1000_per_second']:.1f} plans/s at {result['at_1000_open']:,} open, "
         f"{result['at_last_per_second']:.1f} plans/s at {result['plans']:,} open; worker RSS "
-        f"{result['rss_mb_at_1000']:.0f} MB at 1,000, {result['rss_mb_at_last']:.0f} MB at "
+        f"{result['rss_mb_at_1000']:.0f} MB at {result['at_1000_open']:,}, "
+        f"{result['rss_mb_at_last']:.0f} MB at "
         f"{result['plans']:,} (peak {result['peak_rss_mb']:.0f} MB); load average "
         f"{result['load_average']}"
     )

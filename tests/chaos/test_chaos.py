@@ -34,12 +34,14 @@ from typing import Any
 
 import asyncpg
 import pytest
+from temporalio.api.enums.v1 import WorkflowTaskFailedCause
 from temporalio.client import Client
 
 from client.plans import start_plan
 from client.simulation import PlanDriver
 from domain import commands as cmd
 from domain.gates import PlanStatus
+from domain.phases import StepKind
 from domain.plan import PlanDefinition
 from domain.plan_type import PlanType
 from domain.roles import Role
@@ -167,6 +169,27 @@ async def drive(driver: ChaosDriver, deadline: float) -> PlanStatus:
         except Exception as exc:  # a fault, or a refusal of a question asked twice
             tally.note(exc)
             await asyncio.sleep(0.5)
+
+
+async def wedged(driver: ChaosDriver) -> str:
+    """Why a plan's workflow does not move on: its pending workflow task's attempt and
+    the last workflow task failure in its history. A task that fails the same way on
+    every attempt never completes, whatever the people send, and only the history says
+    so (the people see time-outs)."""
+    try:
+        described = await asyncio.wait_for(driver.handle.describe(), 10)
+        attempt = described.raw_description.pending_workflow_task.attempt
+        failed = None
+        async for event in driver.handle.fetch_history_events():
+            if event.HasField("workflow_task_failed_event_attributes"):
+                failed = event.workflow_task_failed_event_attributes
+    except Exception as exc:
+        return f"its workflow could not be described ({type(exc).__name__}: {exc})"
+    found = f"workflow task attempt {attempt}"
+    if failed is not None:
+        cause = WorkflowTaskFailedCause.Name(failed.cause)
+        found += f", last task failure {cause}: {failed.failure.message[:200]}"
+    return found
 
 
 async def inject_faults(
@@ -336,7 +359,10 @@ async def test_plans_reach_adoption_through_kills_and_restarts(
     for driver, outcome in zip(drivers, outcomes, strict=True):
         if not (isinstance(outcome, PlanStatus) and outcome.status == "adopted"):
             head = (await store.head(driver.definition.plan_id))[0]
-            stuck.append(f"{driver.definition.plan_id}: {outcome!r}; {head} events stored")
+            stuck.append(
+                f"{driver.definition.plan_id}: {outcome!r}; {head} events stored; "
+                f"{await wedged(driver)}"
+            )
     assert not stuck, (
         f"seed {seed}; not adopted: {stuck}; faults {dict(tally.faults)}; errors people saw: "
         f"{dict(tally.errors)}; {tally.samples}"
@@ -402,3 +428,54 @@ async def test_plans_reach_adoption_through_kills_and_restarts(
             f"{cross_checked} plans cross-checked with the Temporal history; "
             f"errors seen by people: {dict(tally.errors)}"
         )
+
+
+async def no_hearing(status: PlanStatus) -> None:
+    raise AssertionError(f"no hearing expected before {status.step_key}")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="recorded twice: the sign_off handler looks for the original receipt before it "
+    "waits for the record's lock, and decisions.sign_off accepts a second approval of the "
+    "same version in the same role",
+)
+async def test_the_same_sign_off_sent_twice_while_the_worker_is_down_is_recorded_once(
+    stack: Stack,
+) -> None:
+    """A person whose client got no answer (the worker was killed) sends the same decision
+    again; both requests wait on the server and reach the next worker in one workflow
+    task. The decision is recorded once and both answers name that one event."""
+    base = load_plan_file(ROOT / "examples" / "bodo.yaml")
+    definition = base.model_copy(
+        update={"slug": f"d{uuid.uuid4().hex[:8]}", "plan_type": PlanType.TEMAPLAN}
+    )
+    driver = PlanDriver(await start_plan(stack.client, definition, stack.task_queue), definition)
+    status = await driver.run_until(lambda s: s.step_kind is StepKind.SIGN_OFF, no_hearing)
+    waiting = status.awaited[0]
+    command = cmd.SignOff(
+        actor_id=waiting.people[0],
+        step_key=status.step_key or "",
+        content_version=status.content_version or 0,
+        content_hash=status.content_hash or "",
+        role=waiting.role,
+    )
+    async with stack.worker.lock:
+        await stack.worker.stop()
+        sent = [asyncio.create_task(driver.plan.update("sign_off", command)) for _ in range(2)]
+        # Both admitted while no worker polls (the sticky queue's 1 s has passed too).
+        await asyncio.sleep(3)
+        stack.worker.start()
+    receipts = await asyncio.wait_for(asyncio.gather(*sent), 60)
+
+    stored = await EventStore(stack.pool).read(definition.plan_id)
+    signed = [
+        e
+        for e in stored
+        if e.type == "sign_off_given"
+        and e.actor_id == command.actor_id
+        and e.data.get("step_key") == command.step_key
+    ]
+    assert len(signed) == 1, [(e.version, e.event_id) for e in signed]
+    assert {r.event_id for r in receipts} == {signed[0].event_id}
