@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -471,7 +472,7 @@ def plan_row(state: PlanState, me: Principal) -> dict[str, Any]:
     }
 
 
-def event_detail(t: dict[str, str], event: StoredEvent) -> str:
+def event_detail(t: Mapping[str, str], event: StoredEvent) -> str:
     """What an event says, in the page's words: the phase, the choice, the report, or
     the person's own text."""
     data = event.data
