@@ -18,7 +18,8 @@ from api.errors import ApiError, not_allowed
 from api.routes_plans import start_definition
 from api.service import may_read
 from api.tokens import Principal
-from api.web import _ctx, _form, _signed_in, plan_row, render
+from api.web import _ctx, _form, _signed_in, render
+from api.web_decisions import plan_row
 from domain.phases import PHASE_ORDER
 from domain.plan import PlanDefinition
 from domain.planfile import parse_plan_text
