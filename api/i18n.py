@@ -9,13 +9,22 @@ entries the documents, the CLI and the e-mails use.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
+from typing import Any
 
 import catalogue
 from catalogue import LANGUAGES, Language
 
-__all__ = ["LANGUAGES", "Language", "event_name", "refusal_text", "role_name", "translator"]
+__all__ = [
+    "LANGUAGES",
+    "Language",
+    "event_name",
+    "form_problems",
+    "refusal_text",
+    "role_name",
+    "translator",
+]
 
 _WEB = "web."
 
@@ -59,3 +68,66 @@ def refusal_text(language: Language, code: str, message: str) -> str:
         return message
     key = _REFUSAL_MESSAGES.get(message) or _refusal_key(code)
     return catalogue.t(key if catalogue.has(key, language) else "refusal.other", language)
+
+
+# What is wrong, by pydantic's error type: the form's fields are few, and each error type
+# says the same thing whatever the field.
+_PROBLEM_KEYS = {
+    "missing": "problem.missing",
+    "literal_error": "problem.choose",
+    "enum": "problem.choose",
+    "string_pattern_mismatch": "problem.pattern",
+    "int_parsing": "problem.whole_number",
+    "int_type": "problem.whole_number",
+    "int_from_float": "problem.whole_number",
+    "float_parsing": "problem.number",
+    "float_type": "problem.number",
+    "decimal_parsing": "problem.number",
+    "decimal_type": "problem.number",
+    "date_parsing": "problem.date",
+    "date_from_datetime_parsing": "problem.date",
+    "date_type": "problem.date",
+    "extra_forbidden": "problem.unknown_field",
+}
+_LIMITS = {
+    "string_too_short": ("problem.too_short", "min_length"),
+    "string_too_long": ("problem.too_long", "max_length"),
+    "too_short": ("problem.too_short", "min_length"),
+    "too_long": ("problem.too_long", "max_length"),
+    "greater_than_equal": ("problem.at_least", "ge"),
+    "greater_than": ("problem.at_least", "gt"),
+    "less_than_equal": ("problem.at_most", "le"),
+    "less_than": ("problem.at_most", "lt"),
+}
+# domain.text.unsafe_character's message: the character and where it is.
+_CHARACTER = re.compile(r"contains U\+([0-9A-F]{4,6}), .*? at position (\d+)")
+
+
+def _field_words(loc: Sequence[int | str], language: Language) -> str:
+    """The field a problem is about, as the form names it; its path where the catalogue
+    has no words for it."""
+    names = [p for p in loc if isinstance(p, str) and not p.startswith("function-")]
+    if names and catalogue.has(f"field.{names[-1]}", language):
+        return catalogue.t(f"field.{names[-1]}", language)
+    return ".".join(str(p) for p in loc) or "–"
+
+
+def _what_is_wrong(item: Mapping[str, Any], language: Language) -> str:
+    kind = str(item["type"])
+    ctx = item.get("ctx") or {}
+    if kind in _LIMITS:
+        key, limit = _LIMITS[kind]
+        if key == "problem.too_short" and ctx.get(limit) == 1:
+            return catalogue.t("problem.empty", language)
+        return catalogue.t(key, language, limit=ctx.get(limit, ""))
+    if kind == "value_error":
+        found = _CHARACTER.search(str(item.get("msg", "")))
+        if found:
+            return catalogue.t("problem.character", language, point=found[1], position=found[2])
+    return catalogue.t(_PROBLEM_KEYS.get(kind, "problem.invalid"), language)
+
+
+def form_problems(errors: Sequence[Mapping[str, Any]], language: Language) -> list[tuple[str, str]]:
+    """A form's validation errors (pydantic's ``errors()``) in the page's language: the
+    field in words and what is wrong with it, including what is allowed."""
+    return [(_field_words(e["loc"], language), _what_is_wrong(e, language)) for e in errors]

@@ -27,7 +27,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from api.errors import ApiError, not_allowed
-from api.i18n import LANGUAGES, Language, event_name, refusal_text, role_name, translator
+from api.i18n import (
+    LANGUAGES,
+    Language,
+    event_name,
+    form_problems,
+    refusal_text,
+    role_name,
+    translator,
+)
 from api.service import (
     ApiContext,
 )
@@ -151,8 +159,19 @@ def render(
 def error_page(request: Request, error: ApiError) -> Response:
     if error.status == 401:
         return RedirectResponse("/login", status_code=303)
-    said = refusal_text(language(request), error.code, error.message)
-    return render(request, "error.html", status_code=error.status, error=error, said=said)
+    lang = language(request)
+    said = refusal_text(lang, error.code, error.message)
+    return render(
+        request,
+        "error.html",
+        status_code=error.status,
+        error=error,
+        said=said,
+        # The API's English message beside the page's words, unless the problems below
+        # already say it in the page's language.
+        detail="" if said == error.message or isinstance(error, FormInvalid) else error.message,
+        problems=_problems(error, lang),
+    )
 
 
 async def _principal(request: Request) -> Principal | None:
@@ -197,15 +216,27 @@ async def _form(request: Request, principal: Principal) -> dict[str, str]:
     return fields
 
 
-def _problems(error: ApiError | None) -> list[tuple[str, str]]:
-    """Each problem as (field, what is wrong); the page marks the detail as English
-    where it is, rather than hide it from the person who must fix it."""
-    return [(p.path, p.message) for p in error.problems] if error else []
+class FormInvalid(ApiError):
+    """A form that its request model refuses: the API's 422 with its English problems,
+    and pydantic's errors, from which the page says each problem in its own language."""
+
+    def __init__(self, error: ValidationError) -> None:
+        problems = problems_from_pydantic(error)
+        super().__init__(422, "ValidationError", "; ".join(p.render() for p in problems), problems)
+        self.errors = error.errors(include_url=False)
+
+
+def _problems(error: ApiError | None, lang: Language) -> list[tuple[str, str, bool]]:
+    """Each problem as (field, what is wrong, whether it is English): a form's in the
+    page's language; any other (a query's) as the API says it, marked as English rather
+    than hidden from the person who must fix it."""
+    if isinstance(error, FormInvalid):
+        return [(field, said, False) for field, said in form_problems(error.errors, lang)]
+    return [(p.path, p.message, lang != "en") for p in error.problems] if error else []
 
 
 def _invalid(error: ValidationError) -> ApiError:
-    problems = problems_from_pydantic(error)
-    return ApiError(422, "ValidationError", "; ".join(p.render() for p in problems), problems)
+    return FormInvalid(error)
 
 
 @router.get("/")

@@ -127,7 +127,7 @@ async def _plan_page(
         and Role.SCHEDULER in roles_of(me, state),
         error=refusal_text(lang, error.code, error.message) if error else None,
         error_code=error.code if error else "",
-        error_problems=_problems(error),
+        error_problems=_problems(error, lang),
         values=values or {},
     )
 

@@ -61,7 +61,7 @@ async def _hearing_page(
         contact=leaders[0] if leaders else None,
         error=refusal_text(lang, error.code, error.message) if error else None,
         error_code=error.code if error else "",
-        error_problems=_problems(error),
+        error_problems=_problems(error, lang),
         values=values or {},
     )
 

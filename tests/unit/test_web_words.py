@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pydantic import BaseModel, ValidationError
 
 import catalogue
 from api import i18n
+from api import requests as rq
 from catalogue import LANGUAGES, Language
 from domain.decisions import RefusalCode
 from domain.events import EVENT_TYPES
@@ -73,3 +76,52 @@ def test_a_refusal_reads_in_bokmal_by_its_code_and_in_english_as_the_api_says_it
     # The English text of each code exists too, for a page that has no message to show.
     nb = {k for k in catalogue.labels("nb") if k.startswith("refusal.")}
     assert nb == {k for k in catalogue.labels("en") if k.startswith("refusal.")}
+
+
+def _errors(model: type[BaseModel], data: dict[str, object]) -> list[Any]:
+    with pytest.raises(ValidationError) as found:
+        model.model_validate(data)
+    return found.value.errors(include_url=False)
+
+
+def test_a_forms_problems_read_in_bokmal_with_the_field_in_words() -> None:
+    errors = _errors(
+        rq.SignOffRequest,
+        {
+            "step_key": "Goals",
+            "content_version": "to",
+            "content_hash": "",
+            "decision": "",
+            "comment": "ok\x00",
+            "actor_id": "per",
+        },
+    )
+    said = dict(i18n.form_problems(errors, "nb"))
+    assert said == {
+        "Steget": "har ikke riktig form; last inn siden på nytt og prøv igjen",
+        "Versjon av innholdet": "må være et helt tall",
+        "Sjekksum for innholdet": "har ikke riktig form; last inn siden på nytt og prøv igjen",
+        "Din beslutning": "velg ett av alternativene i skjemaet",
+        "Kommentar": (
+            "inneholder et tegn som ikke kan lagres (U+0000, tegn nummer 3); "
+            "fjern det og send igjen"
+        ),
+        "actor_id": "hører ikke til dette skjemaet",
+    }
+    english = dict(i18n.form_problems(errors, "en"))
+    assert english["Your decision"] == "choose one of the form's options"
+    assert english["Content version"] == "must be a whole number"
+
+
+def test_lengths_say_what_is_allowed() -> None:
+    errors = _errors(rq.PublicResponseRequest, {"name": " ", "text": "x" * 4001})
+    assert i18n.form_problems(errors, "nb") == [
+        ("Navn", "kan ikke være tom"),
+        ("Teksten din", "kan ha høyst 4000 tegn"),
+    ]
+    assert i18n.form_problems(errors, "en")[1] == ("Your text", "may have at most 4000 characters")
+    # A field the catalogue has no words for is named by its path, never dropped.
+    nested = _errors(rq.HearingDecisionRequest, {"outcome": "revise", "meeting": {"x": 1}})
+    fields = [field for field, _ in i18n.form_problems(nested, "nb")]
+    assert "Saksnummer" in fields
+    assert "meeting.x" in fields
