@@ -277,6 +277,19 @@ async def test_every_document_speaks_one_language(
             == 0
         )
         cli = table.getvalue()
+        state_out = io.StringIO()
+        assert (
+            await commands.show_state(
+                store,
+                definition.plan_id,
+                as_of=None,
+                at_version=None,
+                as_json=False,
+                out=state_out,
+                language=language,
+            )
+            == 0
+        )
         if language == "en":
             # The English table keeps the record's own words in its last column.
             cut = hist.HEADER.index("decision")
@@ -295,6 +308,7 @@ async def test_every_document_speaks_one_language(
                 definition, scorecard(), language=language
             ),
             "audit history (CLI)": cli,
+            "audit state (CLI)": state_out.getvalue(),
             "e-mails": await e_mails(pool, api_ctx, definition.plan_id, language),
             **await web_pages(api, api_ctx, definition.plan_id, language),
         }
@@ -308,7 +322,7 @@ async def test_every_document_speaks_one_language(
             assert not found, f"{name} in {language} has {found}"
             checked.setdefault(language, []).append(name)
     assert checked["nb"] == checked["en"]
-    assert len(checked["nb"]) == 16
+    assert len(checked["nb"]) == 17
 
 
 def test_the_check_finds_a_leak() -> None:
