@@ -15,6 +15,7 @@ from typing import Any
 
 import catalogue
 from catalogue import LANGUAGES, Language
+from domain.problems import format_loc
 
 __all__ = [
     "LANGUAGES",
@@ -99,8 +100,20 @@ _LIMITS = {
     "less_than_equal": ("problem.at_most", "le"),
     "less_than": ("problem.at_most", "lt"),
 }
+# The patterns a person types (a plan file's), by what they look like; any other pattern is
+# a hidden field of a form, which only a stale page gets wrong.
+_PATTERN_KEYS = {
+    r"^[0-9]{4}$": "problem.pattern_municipality_number",
+    r"^[^@\s]+@[^@\s]+\.[^@\s]+$": "problem.pattern_email",
+    r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$": "problem.pattern_id",
+}
 # domain.text.unsafe_character's message: the character and where it is.
 _CHARACTER = re.compile(r"contains U\+([0-9A-F]{4,6}), .*? at position (\d+)")
+
+
+def _path(loc: Sequence[int | str]) -> list[int | str]:
+    """The location without the tags validators and unions add to it."""
+    return [p for p in loc if not (isinstance(p, str) and p.startswith("function-"))]
 
 
 def _field_words(loc: Sequence[int | str], language: Language) -> str:
@@ -120,6 +133,10 @@ def _what_is_wrong(item: Mapping[str, Any], language: Language) -> str:
         if key == "problem.too_short" and ctx.get(limit) == 1:
             return catalogue.t("problem.empty", language)
         return catalogue.t(key, language, limit=ctx.get(limit, ""))
+    if kind == "string_pattern_mismatch" and str(ctx.get("pattern")) in _PATTERN_KEYS:
+        return catalogue.t(_PATTERN_KEYS[str(ctx["pattern"])], language)
+    if kind == "value_error" and "kommunenummer as four digits" in str(item.get("msg", "")):
+        return catalogue.t("problem.municipality_unquoted", language, value=item.get("input"))
     if kind == "value_error":
         found = _CHARACTER.search(str(item.get("msg", "")))
         if found:
@@ -131,3 +148,18 @@ def form_problems(errors: Sequence[Mapping[str, Any]], language: Language) -> li
     """A form's validation errors (pydantic's ``errors()``) in the page's language: the
     field in words and what is wrong with it, including what is allowed."""
     return [(_field_words(e["loc"], language), _what_is_wrong(e, language)) for e in errors]
+
+
+def file_problems(errors: Sequence[Mapping[str, Any]], language: Language) -> list[str]:
+    """A plan file's validation errors in the page's language, each at its path in the
+    file (``participants[0].email``): a file has no form whose fields could name them. A
+    list whose element failed is not also reported as too short (as the validator does)."""
+    locs = [tuple(e["loc"]) for e in errors]
+    return [
+        f"{format_loc(_path(e['loc'])) or '–'}: {_what_is_wrong(e, language)}"
+        for e, loc in zip(errors, locs, strict=True)
+        if not (
+            e["type"] == "too_short"
+            and any(len(other) > len(loc) and other[: len(loc)] == loc for other in locs)
+        )
+    ]

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from markupsafe import Markup
 from pydantic import ValidationError
 
+import catalogue
 from activities.scorecard_rendering import progress_svg
 from api import routes_revisions
 from api.revision_views import revision_view
@@ -47,9 +48,7 @@ async def revision_page(plan_id: str, year: str, request: Request) -> Response:
         Markup(
             progress_svg(
                 revision.scorecard.goals,
-                "Andel tiltak utført per mål"
-                if lang == "nb"
-                else "Share of measures done per goal",
+                catalogue.t("scorecard.figure_title", lang),
             )
         )
         if revision.scorecard

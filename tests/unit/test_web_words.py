@@ -17,6 +17,8 @@ from catalogue import LANGUAGES, Language
 from domain.decisions import RefusalCode
 from domain.events import EVENT_TYPES
 from domain.phases import Phase
+from domain.planfile import parse_plan_text
+from domain.problems import DomainValidationError
 from domain.roles import Role
 
 TEMPLATES = Path(i18n.__file__).parent / "templates"
@@ -125,3 +127,21 @@ def test_lengths_say_what_is_allowed() -> None:
     fields = [field for field, _ in i18n.form_problems(nested, "nb")]
     assert "Saksnummer" in fields
     assert "meeting.x" in fields
+
+
+def test_a_plan_files_problems_read_in_bokmal_at_their_path() -> None:
+    text = (
+        (Path(__file__).parents[2] / "examples" / "bodo.yaml")
+        .read_text(encoding="utf-8")
+        .replace("number: '1804'", "number: 1804")
+        .replace("email: kari.nilsen@bodo.kommune.no", "email: kari.nilsen")
+    )
+    with pytest.raises(DomainValidationError) as found:
+        parse_plan_text(text, "feil.yaml")
+    cause = found.value.__cause__
+    assert isinstance(cause, ValidationError)
+    assert i18n.file_problems(cause.errors(include_url=False), "nb") == [
+        "municipality.number: tallet 1804 må skrives som fire sifre i anførselstegn, "
+        "for eksempel '1804' (uten anførselstegn går nuller foran tapt)",
+        "participants[0].email: må være en e-postadresse som navn@kommune.no",
+    ]
