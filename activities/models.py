@@ -92,8 +92,9 @@ class RenderDraftOutput(_Model):
 class Notification(_Model):
     recipient_id: str
     recipient_email: str
-    subject: str
-    body: str
+    # Given as text only by a workflow scheduled before notices came from the catalogue.
+    subject: str = ""
+    body: str = ""
 
 
 class NotifyInput(_Model):
@@ -101,6 +102,10 @@ class NotifyInput(_Model):
     # Same key, same notification: a retried activity or a replayed step sends nothing twice.
     dedupe_prefix: str
     notifications: list[Notification]
+    # The catalogue's notice (`notice.<name>_subject` and `_body`) and its values; a value
+    # whose name ends in `deadline` is an ISO time, written out in Oslo time.
+    notice: str = ""
+    values: dict[str, str] = {}
 
 
 class NotifyOutput(_Model):

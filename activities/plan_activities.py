@@ -12,6 +12,7 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+import catalogue
 from activities.models import (
     AppendEventsInput,
     AppendEventsOutput,
@@ -33,6 +34,7 @@ from activities.models import (
 )
 from activities.rendering import render_html, render_markdown
 from activities.scorecard_rendering import render_scorecard_html, render_scorecard_markdown
+from catalogue import formats
 from domain.canonical import CanonicalFormError
 from domain.commands import Receipt
 from domain.events import Event
@@ -192,6 +194,7 @@ class PlanActivities:
 
     @activity.defn(name="notify")
     async def notify(self, request: NotifyInput) -> NotifyOutput:
+        subject, body = notice_text(request.notice, request.values) if request.notice else ("", "")
         queued = await self._outbox.enqueue(
             [
                 NewNotification(
@@ -199,8 +202,8 @@ class PlanActivities:
                     plan_id=request.plan_id,
                     recipient_id=n.recipient_id,
                     recipient_email=n.recipient_email,
-                    subject=n.subject,
-                    body=n.body,
+                    subject=subject or n.subject,
+                    body=body or n.body,
                 )
                 for n in request.notifications
             ]
@@ -246,3 +249,20 @@ class PlanActivities:
             self.render_draft,
             self.notify,
         ]
+
+
+def notice_text(
+    notice: str, values: dict[str, str], language: catalogue.Language = "nb"
+) -> tuple[str, str]:
+    """A notification's subject and body in the catalogue's words (bokmål: the e-mails go
+    to the plan's own people); a deadline written out in Oslo time, or a dash."""
+    shown = {
+        name: (formats.moment(datetime.fromisoformat(value), language) if value else "–")
+        if name.endswith("deadline")
+        else value
+        for name, value in values.items()
+    }
+    return (
+        catalogue.t(f"notice.{notice}_subject", language, **shown),
+        catalogue.t(f"notice.{notice}_body", language, **shown),
+    )

@@ -31,7 +31,11 @@ from api import (
     web,
     web_actions,
     web_audit,
+    web_decisions,
+    web_hearing,
+    web_login,
     web_plans,
+    web_revision,
 )
 from api.errors import ApiError
 from api.service import ApiContext
@@ -207,6 +211,10 @@ def create_app(
     app.include_router(web_plans.router)
     app.include_router(web_audit.router)
     app.include_router(web_actions.router)
+    app.include_router(web_decisions.router)
+    app.include_router(web_revision.router)
+    app.include_router(web_hearing.router)
+    app.include_router(web_login.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(packages=[("api", "static")]), name="static")
     try:

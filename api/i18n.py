@@ -1,717 +1,165 @@
-"""The web page's words: Norwegian bokmål by default, English on request."""
+"""The web page's words, read from the one catalogue (``catalogue/locale/*/temaplan.po``).
+
+The page's own labels are the catalogue's ``web.*`` keys; a template reads them as
+``t.key`` (``t.inbox_title``), so a new label of the page is one ``msgid "web.key"`` in
+each language's .po file and nothing here. Role, event and phase names are the same
+entries the documents, the CLI and the e-mails use.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from collections.abc import Mapping, Sequence
+from functools import cache
+from typing import Any
 
-Language = Literal["nb", "en"]
-LANGUAGES: tuple[Language, ...] = ("nb", "en")
+import catalogue
+from catalogue import LANGUAGES, Language
+from domain.problems import format_loc
 
-_NB: dict[str, str] = {
-    "app": "Temaplan for bolig",
-    "skip": "Hopp til innholdet",
-    "nav_inbox": "Innboks",
-    "nav_hearings": "Høringer",
-    "nav_docs": "API",
-    "logout": "Logg ut",
-    "logged_in_as": "Innlogget som",
-    "switch_language": "English",
-    "login_title": "Logg inn",
-    "login_intro": "Logg inn med din personlige tilgangsnøkkel. Du får den av administratoren for temaplanen.",
-    "token": "Tilgangsnøkkel",
-    "login_button": "Logg inn",
-    "login_oidc": "Logg inn med kommunens innlogging",
-    "login_or_token": "Eller logg inn med en personlig tilgangsnøkkel fra administratoren:",
-    "login_again": "Til innloggingen",
-    "oidc_refused_title": "Innloggingen gikk ikke",
-    "oidc_done_title": "Du er logget inn",
-    "oidc_continue": "Videre til innboksen",
-    "oidc_logout_title": "Du er logget ut her",
-    "oidc_logout_continue": "Logg ut hos kommunens innlogging også",
-    "login_failed": "Nøkkelen er ukjent eller trukket tilbake.",
-    "inbox_title": "Venter på deg",
-    "inbox_empty": "Ingenting venter på deg nå.",
-    "my_plans": "Mine planer",
-    "plan": "Plan",
-    "step": "Steg",
-    "role": "Rolle",
-    "deadline": "Frist",
-    "version": "Versjon",
-    "hash": "Sjekksum",
-    "leaf_index": "Plass i loggen",
-    "inclusion_proof": "bevis for at hendelsen er i loggen",
-    "open": "Åpne",
-    "phase": "Fase",
-    "status": "Status",
-    "awaits": "Venter på",
-    "nobody": "ingen",
-    "unknown_costs": "Tiltak med ukjent kostnad (ikke med i summene)",
-    "timeline": "Faser",
-    "done": "ferdig",
-    "current": "nå",
-    "coming": "senere",
-    "content": "Innhold til behandling",
-    "content_none": "Ikke noe innhold er sendt inn ennå.",
-    "goal": "Mål",
-    "strategy": "Strategi",
-    "measure": "Tiltak",
-    "criterion": "Ja/nei-kriterium",
-    "responsible": "Ansvarlig",
-    "due": "Frist (år)",
-    "analysis": "Analysedel",
-    "history": "Beslutningshistorikk",
-    "time": "Tid",
-    "actor": "Hvem",
-    "event": "Hendelse",
-    "decision": "Din beslutning",
-    "approve": "Godkjenn",
-    "request_changes": "Be om endringer",
-    "comment": "Kommentar",
-    "comment_hint": "Påkrevd når du ber om endringer.",
-    "send": "Send",
-    "complete_step": "Marker steget som utført",
-    "note": "Merknad",
-    "your_comment": "Din kommentar til forslaget",
-    "summary": "Oppsummering av høringen",
-    "revise": "Revider utkastet",
-    "to_council": "Send til kommunestyret",
-    "adopt": "Vedta planen",
-    "return": "Send tilbake",
-    "return_to": "Send tilbake til fase",
-    "adopt_with_changes": "Vedta med endringer",
-    "postpone": "Utsett til et senere møte",
-    "postponed_to": "Nytt møte (dato)",
-    "amended_content": "Planen slik den vedtas (JSON, bare ved vedtak med endringer)",
-    "case_number": "Saksnummer (f.eks. PS 28/14)",
-    "meeting_date": "Møtedato",
-    "votes": "Stemmer",
-    "vote_adopted": "Vedta",
-    "vote_adopted_with_changes": "Vedta med endringer",
-    "vote_postponed": "Utsette",
-    "vote_returned": "Sende tilbake",
-    "vote_to_council": "Sende til kommunestyret",
-    "vote_revise": "Revidere utkastet",
-    "votes_needed": "trengs",
-    "votes_awaited": "har ikke stemt",
-    "vote_deadlocked": "Ingen forslag kan lenger få flertall/beslutningsdyktighet. Prosjektleder trekker saken for ny avstemning eller en ny versjon.",
-    "withdraw_vote": "Trekk saken fra avstemningen",
-    "postponed_until": "Utsatt til møtet",
-    "return_instructions": "Kommunestyret sendte planen tilbake",
-    "reason": "Begrunnelse",
-    "submit_via_api": "Innholdet sendes inn av prosjektleder gjennom API-et.",
-    "receipt_title": "Kvittering",
-    "receipt_intro": "Beslutningen er lagret i planens beslutningslogg.",
-    "receipt_number": "Kvitteringsnummer",
-    "event_version": "Hendelse nummer",
-    "recorded_at": "Lagret",
-    "event_type": "Type",
-    "back_to_plan": "Tilbake til planen",
-    "hearings_title": "Planer på høring",
-    "hearings_empty": "Ingen planer er på høring nå.",
-    "hearing_title": "Offentlig høring",
-    "hearing_open_until": "Høringsfrist",
-    "hearing_closed": "Høringen er avsluttet. Uttalelser tas ikke lenger imot.",
-    "hearing_not_yet": "Planen er ikke sendt på høring ennå.",
-    "draft": "Utkastet",
-    "respond": "Send høringsuttalelse",
-    "name": "Navn",
-    "organisation": "Organisasjon (valgfritt)",
-    "response_text": "Uttalelse",
-    "response_receipt_intro": "Takk! Høringsuttalelsen er mottatt og registrert.",
-    "responses_so_far": "Uttalelser så langt",
-    "error_title": "Det gikk ikke",
-    "try_again": "Gå tilbake og prøv igjen.",
-    "not_allowed_form": "Du kan ikke ta denne beslutningen.",
-    "phase_goals": "Mål",
-    "phase_strategies": "Strategier",
-    "phase_measures": "Tiltak",
-    "phase_draft": "Utkast",
-    "phase_hearing": "Høring",
-    "phase_adoption": "Vedtak",
-    "status_active": "pågår",
-    "status_adopted": "vedtatt",
-    "revisions": "Rulleringer",
-    "revision": "Rullering",
-    "round_open_until": "Rapporteringsrunden er åpen til",
-    "round_closed": "Rapporteringsrunden er lukket. Rapporter tas ikke lenger imot.",
-    "plan_version": "Planversjon i kraft",
-    "my_measures": "Dine tiltak å rapportere",
-    "my_measures_none": "Du har ingen tiltak å rapportere i denne runden.",
-    "report_status": "Er tiltaket utført?",
-    "report_done": "Utført",
-    "report_not_done": "Ikke utført",
-    "not_reported": "ikke rapportert",
-    "indicator": "Indikator",
-    "indicator_value": "Nåverdi",
-    "indicator_hint": "Skriv et tall, for eksempel 12,5.",
-    "baseline": "Utgangspunkt",
-    "target": "Mål",
-    "reported_by": "Rapportert av",
-    "last_report": "Siste rapport",
-    "correct_hint": "Du kan rette rapporten mens runden er åpen; den siste gjelder.",
-    "send_report": "Send rapport",
-    "all_measures": "Alle tiltak i runden",
-    "scorecard": "Målekort",
-    "scorecard_none": "Målekortet lages når rapporteringsrunden lukkes.",
-    "measures_done": "Tiltak utført",
-    "of": "av",
-    "per_goal": "Per mål og strategi",
-    "goal_strategy": "Mål / strategi",
-    "col_done": "Utført",
-    "col_total": "Totalt",
-    "col_share": "Andel",
-    "indicators": "Indikatorer",
-    "current_value": "Nå",
-    "figure_caption": "Andel tiltak rapportert utført, per mål.",
-    "unreported_at_deadline": "Ikke rapportert innen fristen",
-    "proposals": "Forslag til endringer for neste år",
-    "proposal_pending": "venter på styringsgruppen",
-    "proposal_approved": "godkjent",
-    "proposal_rejected": "avvist",
-    "change_add": "nytt tiltak",
-    "change_change": "endret tiltak",
-    "change_retire": "tiltak utgår",
-    "review_title": "Din vurdering av endringene",
-    "reject": "Avvis med begrunnelse",
-    "outcome_revised": "Rulleringen er avsluttet: planen er revidert.",
-    "outcome_unchanged": "Rulleringen er avsluttet uten endringer.",
-    "back_to_revision": "Tilbake til rulleringen",
-    "privacy_title": "Hva skjer med uttalelsen din",
-    "privacy_published": "Det som blir offentlig: navnet ditt, organisasjonen du skriver for og uttalelsen. De kan gjengis i høringsoppsummeringen og i saksdokumentene kommunestyret får, og de er offentlige etter offentleglova.",
-    "privacy_kept": "Hvor lenge det lagres: uttalelsen blir en del av plansaken. Den lagres i planens beslutningslogg, som ikke kan endres eller slettes, og arkiveres etter arkivlova så lenge plansaken skal bevares.",
-    "privacy_not_kept": "Vi ber ikke om e-post, adresse eller fødselsnummer. Skriv ikke opplysninger om helse eller andre særlige kategorier i uttalelsen.",
-    "privacy_responsible": "Behandlingsansvarlig",
-    "privacy_responsible_text": "{municipality} kommune behandler uttalelsen som del av planarbeidet etter plan- og bygningsloven.",
-    "privacy_contact": "Spørsmål om personvern eller uttalelsen",
-    "consent": "Jeg har lest dette og vet at navnet mitt og uttalelsen blir offentlig.",
-    "plans_title": "Planer",
-    "new_plan": "Start en ny plan",
-    "new_plan_intro": "Last opp planfilen (YAML eller JSON). Den kontrolleres på samme måte som med «temaplan validate», og du ser alle feil før noe startes.",
-    "plan_file": "Planfil",
-    "plan_file_hint": "En .yaml-, .yml- eller .json-fil, høyst 512 kB.",
-    "upload_plan_file": "Last opp planfilen",
-    "check_plan_file": "Kontroller filen",
-    "plan_file_problems": "Planfilen har {count} feil. Ingenting er startet.",
-    "plan_file_valid": "{name} er gyldig",
-    "warnings": "Advarsler (planen kan startes, men vedtaket blir avvist slik perioden står):",
-    "start_plan": "Start planen",
-    "plan_id": "Plan-id",
-    "participants": "Deltakere",
-    "municipality": "Kommune",
-    "search": "Søk i tittel eller plan-id",
-    "all": "alle",
-    "filter": "Filtrer",
-    "sort_by": "Sorter etter",
-    "sort_plan_id": "plan-id",
-    "sort_municipality": "kommune",
-    "sort_phase": "fase",
-    "sort_deadline": "frist",
-    "awaits_me": "Bare planer som venter på meg",
-    "plans_shown": "Viser {shown} av {total} planer.",
-    "nav_plans": "Planer",
-    "audit_title": "Revisjon",
-    "verify_title": "Kontroller beslutningsloggen",
-    "verify_button": "Kontroller nå",
-    "verify_ok": "Loggen er hel: ingen hendelse er endret, fjernet eller satt inn.",
-    "verify_broken": "Loggen er IKKE hel.",
-    "events_checked": "Hendelser kontrollert",
-    "chain": "Sjekksumkjeden",
-    "chain_ok": "hel",
-    "chain_broken_at": "brutt ved hendelse {version}",
-    "last_hash": "Siste sjekksum",
-    "cross_check": "Sammenlignet med Temporal-historikken",
-    "cross_check_ok": "stemmer",
-    "cross_check_problems": "avvik funnet",
-    "cross_check_no": "ikke mulig: historikken er slettet etter oppbevaringstiden",
-    "cross_check_temporal": "ikke mulig: Temporal svarer ikke",
-    "checkpoint": "Signert sjekkpunkt i Merkle-loggen",
-    "checkpoint_covered": "dekker planens siste hendelse",
-    "checkpoint_pending": "dekker ikke planens siste hendelse ennå",
-    "checkpoint_none": "ingen sjekkpunkt er signert ennå",
-    "checkpoint_unavailable": "kunne ikke leses",
-    "checkpoint_size": "{size} hendelser",
-    "as_of_title": "Planen slik den sto",
-    "as_of_label": "Dato og klokkeslett",
-    "as_of_hint": "Norsk tid (Europe/Oslo).",
-    "as_of_button": "Vis",
-    "as_of_before_start": "Planen var ikke opprettet ennå.",
-    "events_folded": "Hendelser til da",
-    "export_title": "Last ned",
-    "export_html": "Revisjonsrapport (HTML)",
-    "export_csv": "Hendelser (CSV)",
-    "export_jsonl": "Hele loggen med manifest (ZIP med JSONL)",
-    "audit_link": "Revisjon: historikk, kontroll og nedlasting",
-    "leader_actions": "Prosjektleders handlinger i rulleringen",
-    "goal_indicator": "Rapporter målindikator",
-    "close_round": "Lukk rapporteringsrunden",
-    "close_round_hint": "Runden kan lukkes før fristen når alle tiltak er rapportert.",
-    "propose_changes": "Foreslå endringer for neste år",
-    "changes_json": "Endringer (JSON-liste)",
-    "changes_hint": "En liste med endringer: kind add, change eller retire, med measure eller measure_id og reason – som i API-et.",
-    "conclude": "Avslutt rulleringen uten endringer",
-    "conclude_hint": "Planen fortsetter uendret til neste rullering.",
-    "schedule_title": "Rulleringsplan",
-    "schedule_hint": "Påminnelsen om den årlige rulleringen sendes etter planen. Her kan du sende den nå, stoppe og starte planen, eller kjøre påminnelser for en periode.",
-    "schedule_trigger": "Send årets påminnelse nå",
-    "schedule_pause": "Stopp påminnelsene",
-    "schedule_unpause": "Start påminnelsene igjen",
-    "schedule_backfill": "Kjør påminnelser for en periode",
-    "backfill_from": "Fra",
-    "backfill_to": "Til",
-    "to_the_form": "Til skjemaet",
-    "confirm_title": "Bekreft vedtaket",
-    "confirm_intro": "Du er i ferd med å stemme for å vedta planen. Når kommunestyret har vedtatt planen, kan vedtaket ikke angres her.",
-    "confirm_yes": "Ja, send stemmen",
-    "confirm_no": "Nei, tilbake til planen",
-    "your_choice": "Ditt valg",
-    "decided_what": "Hva",
-    "decided_step": "Steg",
-    "decided_version": "Versjon av innholdet",
-    "decided_by": "Av",
-    "anchoring_form": "Hvordan saken er forankret (f.eks. «politisk sak PS 12/26»)",
-    "choice_approve": "Godkjent",
-    "choice_request_changes": "Ba om endringer",
-    "choice_to_council": "Sende til kommunestyret",
-    "choice_revise": "Revidere utkastet",
-    "choice_adopted": "Vedta planen",
-    "choice_adopted_with_changes": "Vedta med endringer",
-    "choice_postponed": "Utsette",
-    "choice_returned": "Sende tilbake",
-}
+__all__ = [
+    "LANGUAGES",
+    "Language",
+    "event_name",
+    "form_problems",
+    "refusal_text",
+    "role_name",
+    "translator",
+]
 
-_EN: dict[str, str] = {
-    "app": "Thematic housing plan",
-    "skip": "Skip to content",
-    "nav_inbox": "Inbox",
-    "nav_hearings": "Hearings",
-    "nav_docs": "API",
-    "logout": "Log out",
-    "logged_in_as": "Logged in as",
-    "switch_language": "Norsk",
-    "login_title": "Log in",
-    "login_intro": "Log in with your personal access token. The plan's administrator gives it to you.",
-    "token": "Access token",
-    "login_button": "Log in",
-    "login_oidc": "Log in with the municipality's login",
-    "login_or_token": "Or log in with a personal access token from the administrator:",
-    "login_again": "To the login page",
-    "oidc_refused_title": "The login did not work",
-    "oidc_done_title": "You are logged in",
-    "oidc_continue": "On to the inbox",
-    "oidc_logout_title": "You are logged out here",
-    "oidc_logout_continue": "Log out at the municipality's login too",
-    "login_failed": "The token is unknown or revoked.",
-    "inbox_title": "Waiting for you",
-    "inbox_empty": "Nothing waits for you now.",
-    "my_plans": "My plans",
-    "plan": "Plan",
-    "step": "Step",
-    "role": "Role",
-    "deadline": "Deadline",
-    "version": "Version",
-    "hash": "Hash",
-    "leaf_index": "Leaf in the log",
-    "inclusion_proof": "proof that the event is in the log",
-    "open": "Open",
-    "phase": "Phase",
-    "status": "Status",
-    "awaits": "Waiting for",
-    "nobody": "nobody",
-    "unknown_costs": "Measures with unknown costs (left out of the totals)",
-    "timeline": "Phases",
-    "done": "done",
-    "current": "now",
-    "coming": "later",
-    "content": "Content under review",
-    "content_none": "No content has been submitted yet.",
-    "goal": "Goal",
-    "strategy": "Strategy",
-    "measure": "Measure",
-    "criterion": "Yes/no criterion",
-    "responsible": "Responsible",
-    "due": "Due (year)",
-    "analysis": "Analysis",
-    "history": "Decision history",
-    "time": "Time",
-    "actor": "Who",
-    "event": "Event",
-    "decision": "Your decision",
-    "approve": "Approve",
-    "request_changes": "Request changes",
-    "comment": "Comment",
-    "comment_hint": "Required when you request changes.",
-    "send": "Send",
-    "complete_step": "Mark the step as done",
-    "note": "Note",
-    "your_comment": "Your comment on the proposal",
-    "summary": "Summary of the hearing",
-    "revise": "Revise the draft",
-    "to_council": "Send to the council",
-    "adopt": "Adopt the plan",
-    "return": "Return",
-    "return_to": "Return to phase",
-    "adopt_with_changes": "Adopt with changes",
-    "postpone": "Postpone to a later meeting",
-    "postponed_to": "New meeting (date)",
-    "amended_content": "The plan as adopted (JSON, only when adopting with changes)",
-    "case_number": "Case number (e.g. PS 28/14)",
-    "meeting_date": "Meeting date",
-    "votes": "Votes",
-    "vote_adopted": "Adopt",
-    "vote_adopted_with_changes": "Adopt with changes",
-    "vote_postponed": "Postpone",
-    "vote_returned": "Return",
-    "vote_to_council": "Send to the council",
-    "vote_revise": "Revise the draft",
-    "votes_needed": "needed",
-    "votes_awaited": "not yet voted",
-    "vote_deadlocked": "No proposal can reach the quorum any more. The project leader withdraws the item for a new vote or a new version.",
-    "withdraw_vote": "Withdraw the item from the vote",
-    "postponed_until": "Postponed to the meeting on",
-    "return_instructions": "The council returned the plan",
-    "reason": "Reason",
-    "submit_via_api": "The project leader submits the content through the API.",
-    "receipt_title": "Receipt",
-    "receipt_intro": "The decision is stored in the plan's decision record.",
-    "receipt_number": "Receipt number",
-    "event_version": "Event number",
-    "recorded_at": "Recorded",
-    "event_type": "Type",
-    "back_to_plan": "Back to the plan",
-    "hearings_title": "Plans on hearing",
-    "hearings_empty": "No plans are on hearing now.",
-    "hearing_title": "Public hearing",
-    "hearing_open_until": "Deadline for responses",
-    "hearing_closed": "The hearing is closed. Responses are no longer accepted.",
-    "hearing_not_yet": "The plan has not been sent on hearing yet.",
-    "draft": "The draft",
-    "respond": "Send a hearing response",
-    "name": "Name",
-    "organisation": "Organisation (optional)",
-    "response_text": "Response",
-    "response_receipt_intro": "Thank you! The hearing response is received and recorded.",
-    "responses_so_far": "Responses so far",
-    "error_title": "That did not work",
-    "try_again": "Go back and try again.",
-    "not_allowed_form": "You cannot take this decision.",
-    "phase_goals": "Goals",
-    "phase_strategies": "Strategies",
-    "phase_measures": "Measures",
-    "phase_draft": "Draft",
-    "phase_hearing": "Hearing",
-    "phase_adoption": "Adoption",
-    "status_active": "in progress",
-    "status_adopted": "adopted",
-    "revisions": "Yearly revisions",
-    "revision": "Revision",
-    "round_open_until": "The reporting round is open until",
-    "round_closed": "The reporting round is closed. Reports are no longer accepted.",
-    "plan_version": "Plan version in force",
-    "my_measures": "Your measures to report",
-    "my_measures_none": "You have no measures to report in this round.",
-    "report_status": "Has the measure been carried out?",
-    "report_done": "Done",
-    "report_not_done": "Not done",
-    "not_reported": "not reported",
-    "indicator": "Indicator",
-    "indicator_value": "Current value",
-    "indicator_hint": "Write a number, for example 12.5.",
-    "baseline": "Baseline",
-    "target": "Target",
-    "reported_by": "Reported by",
-    "last_report": "Latest report",
-    "correct_hint": "You may correct the report while the round is open; the latest one counts.",
-    "send_report": "Send report",
-    "all_measures": "All measures in the round",
-    "scorecard": "Scorecard",
-    "scorecard_none": "The scorecard is made when the reporting round closes.",
-    "measures_done": "Measures done",
-    "of": "of",
-    "per_goal": "By goal and strategy",
-    "goal_strategy": "Goal / strategy",
-    "col_done": "Done",
-    "col_total": "Total",
-    "col_share": "Share",
-    "indicators": "Indicators",
-    "current_value": "Current",
-    "figure_caption": "Share of measures reported done, per goal.",
-    "unreported_at_deadline": "Not reported by the deadline",
-    "proposals": "Proposed changes for next year",
-    "proposal_pending": "waiting for the steering group",
-    "proposal_approved": "approved",
-    "proposal_rejected": "rejected",
-    "change_add": "new measure",
-    "change_change": "changed measure",
-    "change_retire": "measure retired",
-    "review_title": "Your review of the changes",
-    "reject": "Reject with a reason",
-    "outcome_revised": "The revision is concluded: the plan is revised.",
-    "outcome_unchanged": "The revision is concluded without changes.",
-    "back_to_revision": "Back to the revision",
-    "privacy_title": "What happens to your response",
-    "privacy_published": "What is published: your name, the organisation you write for and your response. They may be quoted in the hearing summary and in the case documents the council receives, and they are public under the Freedom of Information Act.",
-    "privacy_kept": "How long it is kept: the response becomes part of the plan's case. It is stored in the plan's decision record, which cannot be changed or deleted, and archived under the Archives Act for as long as the case is kept.",
-    "privacy_not_kept": "We do not ask for e-mail, address or national identity number. Do not write about health or other special categories in the response.",
-    "privacy_responsible": "Controller",
-    "privacy_responsible_text": "{municipality} municipality processes the response as part of the planning under the Planning and Building Act.",
-    "privacy_contact": "Questions about privacy or the response",
-    "consent": "I have read this and know that my name and my response will be public.",
-    "plans_title": "Plans",
-    "new_plan": "Start a new plan",
-    "new_plan_intro": "Upload the plan file (YAML or JSON). It is checked as 'temaplan validate' checks it, and you see every problem before anything starts.",
-    "plan_file": "Plan file",
-    "plan_file_hint": "A .yaml, .yml or .json file, at most 512 kB.",
-    "upload_plan_file": "Upload the plan file",
-    "check_plan_file": "Check the file",
-    "plan_file_problems": "The plan file has {count} problem(s). Nothing was started.",
-    "plan_file_valid": "{name} is valid",
-    "warnings": "Warnings (the plan can start, but adoption will be refused with the period as it stands):",
-    "start_plan": "Start the plan",
-    "plan_id": "Plan id",
-    "participants": "Participants",
-    "municipality": "Municipality",
-    "search": "Search title or plan id",
-    "all": "all",
-    "filter": "Filter",
-    "sort_by": "Sort by",
-    "sort_plan_id": "plan id",
-    "sort_municipality": "municipality",
-    "sort_phase": "phase",
-    "sort_deadline": "deadline",
-    "awaits_me": "Only plans that wait for me",
-    "plans_shown": "Showing {shown} of {total} plans.",
-    "nav_plans": "Plans",
-    "audit_title": "Audit",
-    "verify_title": "Verify the decision record",
-    "verify_button": "Verify now",
-    "verify_ok": "The record is whole: no event is changed, removed or inserted.",
-    "verify_broken": "The record is NOT whole.",
-    "events_checked": "Events checked",
-    "chain": "Hash chain",
-    "chain_ok": "whole",
-    "chain_broken_at": "broken at event {version}",
-    "last_hash": "Last hash",
-    "cross_check": "Compared with the Temporal history",
-    "cross_check_ok": "matches",
-    "cross_check_problems": "differences found",
-    "cross_check_no": "not possible: the history is deleted after its retention",
-    "cross_check_temporal": "not possible: Temporal does not answer",
-    "checkpoint": "Signed checkpoint of the Merkle log",
-    "checkpoint_covered": "covers the plan's last event",
-    "checkpoint_pending": "does not cover the plan's last event yet",
-    "checkpoint_none": "no checkpoint has been signed yet",
-    "checkpoint_unavailable": "could not be read",
-    "checkpoint_size": "{size} events",
-    "as_of_title": "The plan as it stood",
-    "as_of_label": "Date and time",
-    "as_of_hint": "Norwegian time (Europe/Oslo).",
-    "as_of_button": "Show",
-    "as_of_before_start": "The plan had not been created yet.",
-    "events_folded": "Events until then",
-    "export_title": "Download",
-    "export_html": "Audit report (HTML)",
-    "export_csv": "Events (CSV)",
-    "export_jsonl": "The whole record with its manifest (ZIP of JSONL)",
-    "audit_link": "Audit: history, verification and downloads",
-    "leader_actions": "The project leader's revision actions",
-    "goal_indicator": "Report a goal indicator",
-    "close_round": "Close the reporting round",
-    "close_round_hint": "The round may close before its deadline once every measure is reported.",
-    "propose_changes": "Propose changes for next year",
-    "changes_json": "Changes (a JSON list)",
-    "changes_hint": "A list of changes: kind add, change or retire, with measure or measure_id and reason – as in the API.",
-    "conclude": "Conclude the revision without changes",
-    "conclude_hint": "The plan continues unchanged until the next revision.",
-    "schedule_title": "Revision schedule",
-    "schedule_hint": "The yearly revision's reminder is sent on schedule. Here you can send it now, pause and resume the schedule, or run the reminders for a period.",
-    "schedule_trigger": "Send this year's reminder now",
-    "schedule_pause": "Pause the reminders",
-    "schedule_unpause": "Resume the reminders",
-    "schedule_backfill": "Run the reminders for a period",
-    "backfill_from": "From",
-    "backfill_to": "To",
-    "to_the_form": "To the form",
-    "confirm_title": "Confirm the adoption",
-    "confirm_intro": "You are about to vote to adopt the plan. Once the council has adopted the plan, the adoption cannot be undone here.",
-    "confirm_yes": "Yes, send the vote",
-    "confirm_no": "No, back to the plan",
-    "your_choice": "Your choice",
-    "decided_what": "What",
-    "decided_step": "Step",
-    "decided_version": "Content version",
-    "decided_by": "By",
-    "anchoring_form": "How the item is anchored (e.g. 'political case PS 12/26')",
-    "choice_approve": "Approved",
-    "choice_request_changes": "Requested changes",
-    "choice_to_council": "Send to the council",
-    "choice_revise": "Revise the draft",
-    "choice_adopted": "Adopt the plan",
-    "choice_adopted_with_changes": "Adopt with changes",
-    "choice_postponed": "Postpone",
-    "choice_returned": "Return",
-}
-
-TEXTS: dict[Language, dict[str, str]] = {"nb": _NB, "en": _EN}
-
-ROLE_NAMES: dict[Language, dict[str, str]] = {
-    "nb": {
-        "project_leader": "prosjektleder",
-        "project_group": "prosjektgruppe",
-        "steering_group": "styringsgruppe",
-        "reference_group": "referansegruppe",
-        "political_leadership": "politisk ledelse",
-        "administrative_leadership": "administrativ ledelse",
-        "finance_office": "økonomikontor",
-        "municipal_council": "kommunestyret",
-        "public": "offentligheten",
-        "auditor": "revisor",
-        "scheduler": "rulleringsansvarlig",
-        "system": "systemet",
-    },
-    "en": {},
-}
+_WEB = "web."
 
 
-def translator(language: Language) -> dict[str, str]:
-    return TEXTS[language]
+@cache
+def translator(language: Language) -> Mapping[str, str]:
+    """Every label of the page in ``language``, by its key without the ``web.`` prefix;
+    the phases also as ``phase_<phase>`` (templates build that key from a phase's value)."""
+    labels = catalogue.labels(language)
+    words = {key.removeprefix(_WEB): text for key, text in labels.items() if key.startswith(_WEB)}
+    for key, text in labels.items():
+        if key.startswith("phase."):
+            words["phase_" + key.removeprefix("phase.")] = text
+    return words
 
 
 def role_name(language: Language, role: str) -> str:
-    return ROLE_NAMES[language].get(role, role.replace("_", " "))
-
-
-# What each recorded event is called on the page: people read "Godkjent", not the event's
-# type name in the log.
-EVENT_NAMES: dict[Language, dict[str, str]] = {
-    "nb": {
-        "plan_created": "Planen er opprettet",
-        "phase_started": "Fasen er startet",
-        "phase_completed": "Fasen er fullført",
-        "content_submitted": "Innhold sendt inn",
-        "sign_off_given": "Godkjent",
-        "changes_requested": "Endringer etterspurt",
-        "anchoring_recorded": "Forankring registrert",
-        "draft_step_completed": "Steg i utkastet utført",
-        "comment_round_opened": "Kommentarrunde åpnet",
-        "comment_recorded": "Kommentar registrert",
-        "comment_round_closed": "Kommentarrunde lukket",
-        "hearing_opened": "Høringen er åpnet",
-        "hearing_response_received": "Høringsuttalelse mottatt",
-        "hearing_closed": "Høringen er avsluttet",
-        "hearing_summary_submitted": "Høringsoppsummering sendt inn",
-        "vote_cast": "Stemme avgitt",
-        "vote_withdrawn": "Saken trukket fra avstemningen",
-        "hearing_decided": "Vedtak etter høringen",
-        "council_decided": "Kommunestyrets vedtak",
-        "content_amended": "Planen endret ved vedtak",
-        "plan_adopted": "Planen er vedtatt",
-        "revision_schedule_created": "Rulleringsplan opprettet",
-        "revision_schedule_changed": "Rulleringsplan endret",
-        "revision_reminder_sent": "Påminnelse om rullering sendt",
-        "reporting_round_opened": "Rapporteringsrunde åpnet",
-        "measure_reported": "Tiltak rapportert",
-        "goal_indicator_reported": "Målindikator rapportert",
-        "reporting_round_closed": "Rapporteringsrunde lukket",
-        "report_reminder_recorded": "Påminnelse om rapport registrert",
-        "scorecard_recorded": "Målekort laget",
-        "measure_changes_proposed": "Endringer i tiltak foreslått",
-        "measure_changes_signed_off": "Endringer i tiltak godkjent",
-        "measure_changes_rejected": "Endringer i tiltak avvist",
-        "content_revised": "Planen revidert",
-        "revision_concluded": "Rulleringen avsluttet",
-    },
-    "en": {
-        "plan_created": "Plan created",
-        "phase_started": "Phase started",
-        "phase_completed": "Phase completed",
-        "content_submitted": "Content submitted",
-        "sign_off_given": "Approved",
-        "changes_requested": "Changes requested",
-        "anchoring_recorded": "Anchoring recorded",
-        "draft_step_completed": "Draft step completed",
-        "comment_round_opened": "Comment round opened",
-        "comment_recorded": "Comment recorded",
-        "comment_round_closed": "Comment round closed",
-        "hearing_opened": "Hearing opened",
-        "hearing_response_received": "Hearing response received",
-        "hearing_closed": "Hearing closed",
-        "hearing_summary_submitted": "Hearing summary submitted",
-        "vote_cast": "Vote cast",
-        "vote_withdrawn": "Item withdrawn from the vote",
-        "hearing_decided": "Decision after the hearing",
-        "council_decided": "Council decision",
-        "content_amended": "Plan amended at adoption",
-        "plan_adopted": "Plan adopted",
-        "revision_schedule_created": "Revision schedule created",
-        "revision_schedule_changed": "Revision schedule changed",
-        "revision_reminder_sent": "Revision reminder sent",
-        "reporting_round_opened": "Reporting round opened",
-        "measure_reported": "Measure reported",
-        "goal_indicator_reported": "Goal indicator reported",
-        "reporting_round_closed": "Reporting round closed",
-        "report_reminder_recorded": "Report reminder recorded",
-        "scorecard_recorded": "Scorecard made",
-        "measure_changes_proposed": "Measure changes proposed",
-        "measure_changes_signed_off": "Measure changes approved",
-        "measure_changes_rejected": "Measure changes rejected",
-        "content_revised": "Plan revised",
-        "revision_concluded": "Revision concluded",
-    },
-}
+    return catalogue.role_name(role, language)
 
 
 def event_name(language: Language, event_type: str) -> str:
     """An event's name in words; an unknown type (a newer worker's) reads as a generic one
     rather than as the raw name."""
-    fallback = "Hendelse" if language == "nb" else "Event"
-    return EVENT_NAMES[language].get(event_type, fallback)
+    if catalogue.has(f"event.{event_type}", language):
+        return catalogue.event_name(event_type, language)
+    return catalogue.t("web.unknown_event", language)
 
 
-# A refusal, said in the page's language: by the message the domain gives for the common
-# mistakes, else by its code. The API keeps the English message.
-_REFUSALS_NB: dict[str, str] = {
-    "requesting changes needs a reason in 'comment'": (
-        "Skriv en kommentar som sier hva som må endres når du ber om endringer."
-    ),
-}
-_REFUSAL_CODES: dict[Language, dict[str, str]] = {
-    "nb": {
-        "UnknownParticipant": "Du er ikke deltaker i denne planen.",
-        "WrongRole": "Du har ikke rollen som trengs for dette steget.",
-        "GateNotOpen": "Planen er ikke på dette steget nå. Last inn siden på nytt.",
-        "StaleContent": "Innholdet er endret siden du åpnet siden. Les den nye versjonen.",
-        "LateResponse": "Fristen er ute.",
-        "NotOpenYet": "Dette er ikke åpnet ennå.",
-        "InvalidContent": "Innholdet er ikke gyldig.",
-        "InvalidDecision": "Beslutningen er ikke fullstendig.",
-        "UnknownItem": "Planen har ikke dette elementet.",
-        "InvalidValue": "Verdien er ikke gyldig.",
-        "ValidationError": "Skjemaet er ikke fylt ut riktig.",
-        "ConsentMissing": (
-            "Kryss av for at du har lest hva som skjer med navnet ditt og uttalelsen."
-        ),
-        "NotAllowed": "Du kan ikke gjøre dette.",
-        "NotFound": "Siden finnes ikke.",
-        "NotOnHearing": "Planen finnes ikke, eller den har ikke vært på høring.",
-        "UnknownPlan": "Planen finnes ikke.",
-        "UnknownRevision": "Planen har ingen rullering for dette året.",
-        "PlanExists": "En plan med denne plan-id-en finnes allerede. Ingenting ble startet.",
-        "InternalError": "Noe gikk galt hos oss. Feilen er logget.",
-        "TemporalUnavailable": "Tjenesten svarer ikke nå. Prøv igjen om litt.",
-        "PlanNotAnswering": "Planen svarte ikke i tide. Se etter på planens side før du prøver igjen.",
-        "RecordBroken": "Beslutningsloggen er ikke hel. Ingenting ble lastet ned.",
-        "RevisionCannotRun": "Rulleringen kan ikke kjøres nå.",
-        "TooLarge": "Innsendingen er for stor.",
-        "RateLimited": "For mange innsendinger på kort tid. Vent et minutt og prøv igjen.",
-    },
-    "en": {},
-}
+# The domain's message for the commonest mistake, which deserves more than its code's text.
+_REFUSAL_MESSAGES = {"requesting changes needs a reason in 'comment'": "refusal.comment_needed"}
+
+
+def _refusal_key(code: str) -> str:
+    return "refusal." + re.sub(r"(?<!^)([A-Z])", r"_\1", code).lower()
 
 
 def refusal_text(language: Language, code: str, message: str) -> str:
-    """The refusal in the page's language; the English message as it is in English."""
+    """The refusal in the page's language. In English the API's own message, which says
+    more than the code's text; in bokmål the catalogue's text for the message or the code."""
     if language == "en":
         return message
-    return _REFUSALS_NB.get(message) or _REFUSAL_CODES["nb"].get(
-        code, "Det gikk ikke. Kontroller skjemaet og prøv igjen."
-    )
+    key = _REFUSAL_MESSAGES.get(message) or _refusal_key(code)
+    return catalogue.t(key if catalogue.has(key, language) else "refusal.other", language)
+
+
+# What is wrong, by pydantic's error type: the form's fields are few, and each error type
+# says the same thing whatever the field.
+_PROBLEM_KEYS = {
+    "missing": "problem.missing",
+    "literal_error": "problem.choose",
+    "enum": "problem.choose",
+    "string_pattern_mismatch": "problem.pattern",
+    "int_parsing": "problem.whole_number",
+    "int_type": "problem.whole_number",
+    "int_from_float": "problem.whole_number",
+    "float_parsing": "problem.number",
+    "float_type": "problem.number",
+    "decimal_parsing": "problem.number",
+    "decimal_type": "problem.number",
+    "date_parsing": "problem.date",
+    "date_from_datetime_parsing": "problem.date",
+    "date_type": "problem.date",
+    "extra_forbidden": "problem.unknown_field",
+}
+_LIMITS = {
+    "string_too_short": ("problem.too_short", "min_length"),
+    "string_too_long": ("problem.too_long", "max_length"),
+    "too_short": ("problem.too_short", "min_length"),
+    "too_long": ("problem.too_long", "max_length"),
+    "greater_than_equal": ("problem.at_least", "ge"),
+    "greater_than": ("problem.at_least", "gt"),
+    "less_than_equal": ("problem.at_most", "le"),
+    "less_than": ("problem.at_most", "lt"),
+}
+# The patterns a person types (a plan file's), by what they look like; any other pattern is
+# a hidden field of a form, which only a stale page gets wrong.
+_PATTERN_KEYS = {
+    r"^[0-9]{4}$": "problem.pattern_municipality_number",
+    r"^[^@\s]+@[^@\s]+\.[^@\s]+$": "problem.pattern_email",
+    r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$": "problem.pattern_id",
+}
+# domain.text.unsafe_character's message: the character and where it is.
+_CHARACTER = re.compile(r"contains U\+([0-9A-F]{4,6}), .*? at position (\d+)")
+
+
+def _path(loc: Sequence[int | str]) -> list[int | str]:
+    """The location without the tags validators and unions add to it."""
+    return [p for p in loc if not (isinstance(p, str) and p.startswith("function-"))]
+
+
+def _field_words(loc: Sequence[int | str], language: Language) -> str:
+    """The field a problem is about, as the form names it; its path where the catalogue
+    has no words for it."""
+    names = [p for p in loc if isinstance(p, str) and not p.startswith("function-")]
+    if names and catalogue.has(f"field.{names[-1]}", language):
+        return catalogue.t(f"field.{names[-1]}", language)
+    return ".".join(str(p) for p in loc) or "–"
+
+
+def _what_is_wrong(item: Mapping[str, Any], language: Language) -> str:
+    kind = str(item["type"])
+    ctx = item.get("ctx") or {}
+    if kind in _LIMITS:
+        key, limit = _LIMITS[kind]
+        if key == "problem.too_short" and ctx.get(limit) == 1:
+            return catalogue.t("problem.empty", language)
+        return catalogue.t(key, language, limit=ctx.get(limit, ""))
+    if kind == "string_pattern_mismatch" and str(ctx.get("pattern")) in _PATTERN_KEYS:
+        return catalogue.t(_PATTERN_KEYS[str(ctx["pattern"])], language)
+    if kind == "value_error" and "kommunenummer as four digits" in str(item.get("msg", "")):
+        return catalogue.t("problem.municipality_unquoted", language, value=item.get("input"))
+    if kind == "value_error":
+        found = _CHARACTER.search(str(item.get("msg", "")))
+        if found:
+            return catalogue.t("problem.character", language, point=found[1], position=found[2])
+    return catalogue.t(_PROBLEM_KEYS.get(kind, "problem.invalid"), language)
+
+
+def form_problems(errors: Sequence[Mapping[str, Any]], language: Language) -> list[tuple[str, str]]:
+    """A form's validation errors (pydantic's ``errors()``) in the page's language: the
+    field in words and what is wrong with it, including what is allowed."""
+    return [(_field_words(e["loc"], language), _what_is_wrong(e, language)) for e in errors]
+
+
+def file_problems(errors: Sequence[Mapping[str, Any]], language: Language) -> list[str]:
+    """A plan file's validation errors in the page's language, each at its path in the
+    file (``participants[0].email``): a file has no form whose fields could name them. A
+    list whose element failed is not also reported as too short (as the validator does)."""
+    locs = [tuple(e["loc"]) for e in errors]
+    return [
+        f"{format_loc(_path(e['loc'])) or '–'}: {_what_is_wrong(e, language)}"
+        for e, loc in zip(errors, locs, strict=True)
+        if not (
+            e["type"] == "too_short"
+            and any(len(other) > len(loc) and other[: len(loc)] == loc for other in locs)
+        )
+    ]

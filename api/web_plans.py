@@ -12,13 +12,16 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from api.errors import ApiError, not_allowed
+from api.i18n import file_problems
 from api.routes_plans import start_definition
 from api.service import may_read
 from api.tokens import Principal
-from api.web import _ctx, _form, _signed_in, plan_row, render
+from api.web import _ctx, _form, _signed_in, language, render
+from api.web_decisions import plan_row
 from domain.phases import PHASE_ORDER
 from domain.plan import PlanDefinition
 from domain.planfile import parse_plan_text
@@ -104,19 +107,22 @@ async def new_plan(request: Request) -> Response:
 
 def _check(
     text: str, filename: str, settings: Settings
-) -> tuple[PlanDefinition | None, list[str], list[str]]:
+) -> tuple[PlanDefinition | None, list[str], list[str], list[Any]]:
     """The file as `temaplan validate` reads it: the definition, or every problem, with
-    the command's own lines; and the command's warnings."""
+    the command's own lines; the command's warnings; and the model's errors, from which
+    the page says the problems in its own language."""
     try:
         definition = parse_plan_text(text, filename)
     except DomainValidationError as exc:
-        return None, [p.render(filename) for p in exc.problems], []
+        cause = exc.__cause__
+        errors = cause.errors(include_url=False) if isinstance(cause, ValidationError) else []
+        return None, [p.render(filename) for p in exc.problems], [], list(errors)
     revision_date = definition.settings.revision_date or settings.revision_date()
     warnings = [
         f"{p.render(filename)} (adoption would be refused)"
         for p in period_problems(definition.period, revision_date, datetime.now(OSLO))
     ]
-    return definition, [], warnings
+    return definition, [], warnings, []
 
 
 async def _file_text(fields: Any) -> tuple[str, str] | Problem:
@@ -155,8 +161,11 @@ async def check_or_start(request: Request) -> Response:
             checked={"name": "", "problems": [got.render()], "warnings": [], "definition": None},
         )
     text, name = got
-    definition, problems, warnings = _check(text, name, _ctx(request).settings)
+    definition, problems, warnings, errors = _check(text, name, _ctx(request).settings)
+    lang = language(request)
     checked: dict[str, Any] = {
+        # In bokmål too, what the model refused; the command's own lines stay below it.
+        "explained": file_problems(errors, lang) if lang != "en" else [],
         "name": name,
         "problems": problems,
         "warnings": warnings,

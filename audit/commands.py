@@ -13,11 +13,12 @@ from typing import Literal, TextIO
 from temporalio.client import Client, WorkflowHistory
 from temporalio.service import RPCError, RPCStatusCode
 
+import catalogue
 from audit import history as hist
 from audit.crosscheck import cross_check, decisions_in_history, stored_facts
 from audit.log_check import LogCheck
 from audit.temporal_history import replay_histories, run_histories
-from catalogue import Language
+from catalogue import DEFAULT_LANGUAGE, Language, t
 from domain.gates import Awaited, PlanStatus, plan_status
 from domain.ids import reminder_workflow_id, schedule_action_workflow_id
 from domain.plan_state import PlanState
@@ -95,6 +96,7 @@ async def show_state(
     as_json: bool,
     out: TextIO | None = None,
     log: LogCheck | None = None,
+    language: Language = DEFAULT_LANGUAGE,
 ) -> int:
     """The state, with a prominent warning and exit status 1 when the record it is
     rebuilt from does not verify: shown for the forensic reader, never as whole."""
@@ -104,7 +106,13 @@ async def show_state(
     if problems and not as_json:
         out.write(f"*** BROKEN RECORD: {'; '.join(problems)} ***\n")
     shown = await _show_state(
-        store, plan_id, as_of=as_of, at_version=at_version, as_json=as_json, out=out
+        store,
+        plan_id,
+        as_of=as_of,
+        at_version=at_version,
+        as_json=as_json,
+        out=out,
+        language=language,
     )
     return 1 if problems else shown
 
@@ -117,6 +125,7 @@ async def _show_state(
     at_version: int | None,
     as_json: bool,
     out: TextIO,
+    language: Language,
 ) -> int:
     state, total = await state_at(store, plan_id, as_of=as_of, at_version=at_version)
     if not total:
@@ -151,133 +160,237 @@ async def _show_state(
             file=out,
         )
         return 0
-    when = f"as of {oslo(as_of)}" if as_of else f"at version {at_version}" if at_version else "now"
+
+    def say(key: str, **values: object) -> str:
+        return t(f"state.{key}", language, **values)
+
+    when = (
+        say("as_of", moment=oslo(as_of))
+        if as_of
+        else say("at_version", version=at_version)
+        if at_version
+        else say("now")
+    )
     w = out.write
-    w(f"Plan {plan_id} {when}: {state.events_folded} of {total} events\n")
-    w(f"Status: {status.status}; phase {status.phase.value if status.phase else '-'}; ")
-    w(f"step {status.step_key or '-'} ({status.step_title_en or '-'})\n")
+    w(say("heading", plan_id=plan_id, when=when, folded=state.events_folded, total=total) + "\n")
+    title = status.step_title_nb if language == "nb" else status.step_title_en
+    w(
+        say(
+            "status",
+            status=_word("web.status", status.status, language),
+            phase=_word("phase", status.phase.value, language) if status.phase else "-",
+            step=status.step_key or "-",
+            title=title or "-",
+        )
+        + "\n"
+    )
     if current is not None:
         label = (
-            "in force, revised"
+            "content_revised"
             if state.in_force_version == current.version
             and state.adopted_version != current.version
-            else "adopted"
+            else "content_adopted"
             if state.adopted_version == current.version
-            else "under review"
+            else "content_under_review"
             if state.under_review
-            else "latest"
+            else "content_latest"
         )
-        w(f"Content ({label}): version {current.version}, hash {current.content_hash}\n")
+        w(
+            say("content", label=say(label), version=current.version, hash=current.content_hash)
+            + "\n"
+        )
         content = current.content
         for goal in content.goals:
-            w(f"  Goal {goal.id}: {goal.title}\n")
+            w(f"  {say('goal', id=goal.id, title=goal.title)}\n")
             for strategy in (s for s in content.strategies if s.goal_id == goal.id):
-                w(f"    Strategy {strategy.id}: {strategy.title}\n")
+                w(f"    {say('strategy', id=strategy.id, title=strategy.title)}\n")
                 for measure in (m for m in content.measures if m.strategy_id == strategy.id):
-                    w(
-                        f"      Measure {measure.id}: {measure.title} ({measure.responsible_unit}, {measure.due_year})\n"
+                    line = say(
+                        "measure",
+                        id=measure.id,
+                        title=measure.title,
+                        unit=measure.responsible_unit,
+                        year=measure.due_year,
                     )
+                    w(f"      {line}\n")
     for signed in status.signed:
-        w(f"Signed: {signed.actor_id} as {signed.role.value} at {oslo(signed.at)}\n")
+        role = _word("role", signed.role.value, language)
+        w(say("signed", who=signed.actor_id, role=role, at=oslo(signed.at)) + "\n")
     for waiting in status.awaited:
-        w(f"Awaited: {awaited_line(waiting)}\n")
-    _write_votes(state, status, w)
+        w(say("awaited", line=awaited_line(waiting, language)) + "\n")
+    _write_votes(state, status, w, language)
     if status.hearing_deadline:
-        w(f"Hearing deadline: {oslo(status.hearing_deadline)}; open: {status.hearing_open}\n")
-        w(f"Responses to this hearing: {status.hearing_responses}\n")
-    w(f"Hearing responses so far (every hearing): {len(state.hearing_responses)}\n")
+        is_open = say("yes") if status.hearing_open else say("no")
+        w(say("hearing_deadline", deadline=oslo(status.hearing_deadline), open=is_open) + "\n")
+        w(say("hearing_responses", count=status.hearing_responses) + "\n")
+    w(say("all_responses", count=len(state.hearing_responses)) + "\n")
     for response in state.hearing_responses[:20]:
         org = f" ({response.organisation})" if response.organisation else ""
         w(f"  {response.name}{org}, {oslo(response.at)}\n")
-    _write_revisions(state, w)
+    _write_revisions(state, w, language)
     return 0
 
 
-def awaited_line(waiting: Awaited) -> str:
+def _word(group: str, value: str, language: Language) -> str:
+    """A value of the record in bokmål words; in English the record's own name, as
+    `audit history --lang en` shows it."""
+    if language == "en":
+        return value
+    key = f"{group}_{value}" if group.startswith("web.") else f"{group}.{value}"
+    return t(key, language) if catalogue.has(key, language) else value
+
+
+def awaited_line(waiting: Awaited, language: Language = DEFAULT_LANGUAGE) -> str:
     """Who a step still waits for, in words that fit the step: a quorum to reach, or an
     open round (a hearing, a reference round) that anyone or any member may answer."""
     people = ", ".join(waiting.people)
+    role = _word("role", waiting.role.value, language)
     if waiting.role is Role.PUBLIC:
-        return f"public: anyone may respond ({waiting.given} response(s) so far)"
+        return t("state.awaited_public", language, role=role, given=waiting.given)
     if waiting.needed == 0:
-        return (
-            f"{waiting.role.value}: {waiting.given} answered; yet to answer: {people or 'nobody'}"
+        return t(
+            "state.awaited_round",
+            language,
+            role=role,
+            given=waiting.given,
+            people=people or t("state.nobody", language),
         )
-    return (
-        f"{waiting.role.value} ({waiting.given} of {waiting.needed} needed given): "
-        f"{people or 'nobody left'}"
+    return t(
+        "state.awaited_quorum",
+        language,
+        role=role,
+        given=waiting.given,
+        needed=waiting.needed,
+        people=people or t("state.nobody_left", language),
     )
 
 
-def _write_votes(state: PlanState, status: PlanStatus, w: Callable[[str], object]) -> None:
+def _write_votes(
+    state: PlanState, status: PlanStatus, w: Callable[[str], object], language: Language
+) -> None:
     """Each body's vote at the decision step, and the bodies' decisions so far."""
+
+    def say(key: str, **values: object) -> str:
+        return t(f"state.{key}", language, **values)
+
     for tally in status.tallies:
-        w(f"Vote of {tally.body.value}: {tally.needed} of {tally.members} needed\n")
+        body = _word("role", tally.body.value, language)
+        w(say("vote", body=body, needed=tally.needed, members=tally.members) + "\n")
         for count in tally.counts:
-            w(f"  {count.proposal}: {len(count.voters)} ({', '.join(count.voters)})\n")
-        w(f"  not yet voted: {', '.join(tally.awaited) or '-'}\n")
+            proposal = count.proposal
+            if language != "en":
+                proposal = _word("web.vote", count.outcome, language)
+                if count.return_to is not None:
+                    proposal += f" → {_word('phase', count.return_to.value, language)}"
+                if count.postponed_to is not None:
+                    proposal += f" → {count.postponed_to.isoformat()}"
+            w(f"  {proposal}: {len(count.voters)} ({', '.join(count.voters)})\n")
+        w(f"  {say('not_voted', people=', '.join(tally.awaited) or '-')}\n")
     if status.deadlocked:
-        w("Deadlocked: no proposal can reach the quorum; the project leader withdraws the item\n")
+        w(say("deadlocked") + "\n")
     if status.postponed_to is not None:
-        w(f"Postponed to the meeting on {oslo(status.postponed_to)}\n")
+        w(say("postponed", day=oslo(status.postponed_to)) + "\n")
     if status.return_instructions is not None:
         back = status.return_instructions
-        w(f"Returned by the council to {back.return_to.value}: {back.instructions}\n")
+        phase = _word("phase", back.return_to.value, language)
+        w(say("returned", phase=phase, instructions=back.instructions) + "\n")
     for decision in state.decisions:
         if decision.event_type in ("hearing_decided", "council_decided"):
             meeting = f" [{decision.meeting.render()}]" if decision.meeting else ""
             w(
-                f"Decided by {decision.actor_id} at {oslo(decision.at)}: "
-                f"{decision.outcome}{meeting}{': ' + decision.reason if decision.reason else ''}\n"
+                say(
+                    "decided",
+                    who=decision.actor_id,
+                    at=oslo(decision.at),
+                    outcome=_word("web.vote", decision.outcome, language),
+                    meeting=meeting,
+                    reason=": " + decision.reason if decision.reason else "",
+                )
+                + "\n"
             )
 
 
-def _write_revisions(state: PlanState, w: Callable[[str], object]) -> None:
+def _write_revisions(state: PlanState, w: Callable[[str], object], language: Language) -> None:
+    def say(key: str, **values: object) -> str:
+        return t(f"state.{key}", language, **values)
+
     schedule = state.schedule
     if schedule is not None:
         paused = (
-            f"PAUSED by {schedule.changed_by}: {schedule.pause_reason}"
+            say("schedule_paused", who=schedule.changed_by, reason=schedule.pause_reason)
             if schedule.paused
-            else "active"
+            else say("schedule_active")
         )
-        w(
-            f"Revision schedule {schedule.schedule_id}: yearly on {schedule.day:02d}.{schedule.month:02d} "
-            f"at {schedule.hour:02d}:00 {schedule.time_zone}, until {schedule.end_at.date()}; {paused}\n"
+        line = say(
+            "schedule",
+            id=schedule.schedule_id,
+            day=f"{schedule.day:02d}",
+            month=f"{schedule.month:02d}",
+            hour=f"{schedule.hour:02d}",
+            zone=schedule.time_zone,
+            end=schedule.end_at.date(),
+            paused=paused,
         )
+        w(line + "\n")
     for revision in state.revisions:
-        round_state = "open" if revision.round_open else "closed"
-        deadline = oslo(revision.deadline)
-        w(
-            f"Revision {revision.year}: reporting round {round_state} (deadline {deadline}), "
-            f"plan version {revision.content_version}; outcome {revision.outcome or 'pending'}\n"
+        outcome = (
+            _word("revision_outcome", revision.outcome, language)
+            if revision.outcome
+            else say("outcome_pending")
         )
+        line = say(
+            "revision",
+            year=revision.year,
+            round=say("round_open") if revision.round_open else say("round_closed"),
+            deadline=oslo(revision.deadline),
+            version=revision.content_version,
+            outcome=outcome,
+        )
+        w(line + "\n")
         for report in revision.latest_reports().values():
             value = (
-                f", indicator {report.indicator_value}"
+                say("indicator", value=report.indicator_value)
                 if report.indicator_value is not None
                 else ""
             )
-            w(
-                f"  Report {report.measure_id}: {report.status.value} by {report.actor_id} "
-                f"at {oslo(report.at)} (version {report.version}){value}\n"
+            line = say(
+                "report",
+                measure=report.measure_id,
+                status=_word("status", report.status.value, language),
+                who=report.actor_id,
+                at=oslo(report.at),
+                version=report.version,
+                value=value,
             )
+            w(f"  {line}\n")
         for goal_value in revision.goal_indicators:
-            w(
-                f"  Goal indicator {goal_value.goal_id}: {goal_value.value} by {goal_value.actor_id}\n"
+            line = say(
+                "goal_indicator",
+                goal=goal_value.goal_id,
+                value=goal_value.value,
+                who=goal_value.actor_id,
             )
+            w(f"  {line}\n")
         if revision.unreported:
-            w(f"  Not reported by the deadline: {', '.join(revision.unreported)}\n")
+            w(f"  {say('unreported', measures=', '.join(revision.unreported))}\n")
         card = revision.scorecard
         if card is not None:
-            w(f"  Scorecard: {card.done} of {card.total} done\n")
+            w(f"  {say('scorecard', done=card.done, total=card.total)}\n")
             for goal in card.goals:
-                w(f"    {goal.id}: {goal.done} of {goal.total}\n")
+                w(f"    {say('scorecard_goal', goal=goal.id, done=goal.done, total=goal.total)}\n")
         for proposal in revision.proposals:
-            changes = ", ".join(f"{c.kind.value} {c.target_id}" for c in proposal.changes)
-            w(
-                f"  Proposal version {proposal.content_version} by {proposal.proposed_by}: "
-                f"{changes}; {proposal.status}\n"
+            changes = ", ".join(
+                f"{_word('web.change', c.kind.value, language)} {c.target_id}"
+                for c in proposal.changes
             )
+            line = say(
+                "proposal",
+                version=proposal.content_version,
+                who=proposal.proposed_by,
+                changes=changes,
+                status=_word("web.proposal", proposal.status, language),
+            )
+            w(f"  {line}\n")
 
 
 async def _histories_of(client: Client, workflow_id: str) -> list[WorkflowHistory] | None:

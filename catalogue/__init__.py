@@ -2,8 +2,9 @@
 
 The sources are gettext .po files under ``locale/``, read by Babel and compiled in memory
 the first time a language is used, so there is no compiled file that could go stale
-beside its source. The documents, the audit report, the CLI's human output and (through
-:func:`role_name` and :func:`t`) the web page take their words from here.
+beside its source. The web page (its ``web.*`` and ``refusal.*`` keys, through
+``api/i18n.py``), the documents, the audit report, the CLI's human output and the e-mails
+take their words from here: one name for each event, role and phase.
 
 Keys are dotted names (``event.plan_created``, ``role.finance_office``, ``report.facts``);
 values may hold ``{placeholders}`` filled by :func:`t`. A key missing from a language is

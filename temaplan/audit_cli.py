@@ -47,6 +47,12 @@ def add_parser(sub: Any, when: Callable[[str], Any]) -> None:
     )
     point.add_argument("--at-version", type=int, dest="at_version")
     state.add_argument("--json", action="store_true")
+    state.add_argument(
+        "--lang",
+        choices=("nb", "en"),
+        default="nb",
+        help="in bokmål words (default) or with the record's English names",
+    )
     verify = audit_sub.add_parser(
         "verify", help="hash chain and numbering; cross-check with the Temporal history"
     )
@@ -131,6 +137,7 @@ async def _audit(settings: Settings, args: argparse.Namespace) -> int:
                 at_version=args.at_version,
                 as_json=args.json,
                 log=log,
+                language=args.lang,
             )
         if command == "verify":
             plans = await store.stream_ids() if args.all else [args.plan_id]

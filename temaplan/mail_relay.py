@@ -25,6 +25,8 @@ import aiosmtplib
 import asyncpg
 import structlog
 
+import catalogue
+from catalogue import DEFAULT_LANGUAGE, Language
 from eventstore.outbox import Claimed, Outbox
 from runtime.settings import Settings
 
@@ -57,7 +59,11 @@ def message_id(row: Claimed, web_url: str) -> str:
     return f"<temaplan.{row.id}.{digest}@{host}>"
 
 
-def compose(row: Claimed, settings: Settings) -> EmailMessage:
+def compose(
+    row: Claimed, settings: Settings, language: Language = DEFAULT_LANGUAGE
+) -> EmailMessage:
+    """The e-mail of one notification: its subject and notice as the outbox holds them,
+    in the catalogue's words around them, with the link to the page where the person acts."""
     web = settings.web_url()
     link = web + action_path(row)
     message = EmailMessage()
@@ -67,14 +73,9 @@ def compose(row: Claimed, settings: Settings) -> EmailMessage:
     message["Date"] = format_datetime(row.created_at)
     message["Message-ID"] = message_id(row, web)
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(
-        f"Hei,\n\n{row.body}\n\n"
-        f"Her gjør du det:\n{link}\n\n"
-        "Logg inn for å se saken. Den står også i innboksen din på nettsiden.\n\n"
-        "Denne e-posten er sendt automatisk fra temaplan. Svar på den blir ikke lest.\n"
-    )
+    message.set_content(catalogue.t("mail.body", language, notice=row.body, link=link))
     # After set_content, which replaces every Content-* header.
-    message["Content-Language"] = "nb"
+    message["Content-Language"] = language
     return message
 
 

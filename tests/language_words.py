@@ -51,6 +51,21 @@ ENGLISH_IN_BOKMAL: tuple[str, ...] = (
     "Approved",
     "Phase started",
     "Plan created",
+    # the web page's own words, and pydantic's on a refused form
+    "Inbox",
+    "Log out",
+    "Waiting for",
+    "nobody",
+    "Request changes",
+    "Approve",
+    "Field required",
+    "Input should be",
+    "String should have",
+    "Value error",
+    "is required but missing",
+    # the e-mails
+    "Hello",
+    "Log in to see",
 )
 
 NORWEGIAN_IN_ENGLISH: tuple[str, ...] = (
@@ -91,4 +106,16 @@ NORWEGIAN_IN_ENGLISH: tuple[str, ...] = (
     "kl.",
     "desember",
     "januar",
+    # the web page's own words, its refusals and the e-mails
+    "Innboks",
+    "Logg ut",
+    "Venter på deg",
+    "Godkjenn",
+    "Be om endringer",
+    "må fylles ut",
+    "velg ett av alternativene",
+    "Skjemaet er ikke fylt ut riktig",
+    "Siden finnes ikke",
+    "Hei",
+    "Her gjør du det",
 )

@@ -19,16 +19,17 @@ async def notify_people(
     people: Collection[str] | None,
     *,
     dedupe_prefix: str,
-    subject: str,
-    body: str,
+    notice: str,
+    values: dict[str, str],
     timeout: timedelta,
     retry_policy: RetryPolicy,
 ) -> None:
     """One message to each of ``people`` (every participant when None), in the order the
     plan lists them; nothing is scheduled when no one is to be told. The dedupe prefix
-    makes a retried or replayed step send nothing twice."""
+    makes a retried or replayed step send nothing twice. The words are the catalogue's
+    ``notice`` with ``values``, written out by the activity (workflows hold no labels)."""
     notifications = [
-        Notification(recipient_id=p.id, recipient_email=p.email, subject=subject, body=body)
+        Notification(recipient_id=p.id, recipient_email=p.email)
         for p in definition.participants
         if people is None or p.id in people
     ]
@@ -40,6 +41,8 @@ async def notify_people(
             plan_id=definition.plan_id,
             dedupe_prefix=dedupe_prefix,
             notifications=notifications,
+            notice=notice,
+            values=values,
         ),
         start_to_close_timeout=timeout,
         retry_policy=retry_policy,

@@ -167,11 +167,13 @@ class PlanWorkflow(PlanReview, PlanHearing, PlanVoting):
             self._definition,
             {pid for a in status.awaited for pid in a.people},
             dedupe_prefix=f"{self._plan_id}/{key}",
-            subject=f"{self._definition.title}: {step.title_nb}",
-            body=(
-                f"Planen {self._plan_id} venter på deg: {step.title_nb}. "
-                f"Innholdsversjon {status.content_version or '-'}."
-            ),
+            notice="gate",
+            values={
+                "title": self._definition.title,
+                "plan_id": self._plan_id,
+                "step": step.title_nb,
+                "version": str(status.content_version or "-"),
+            },
             timeout=ACTIVITY_TIMEOUT,
             retry_policy=STORE_RETRY,
         )
@@ -182,8 +184,11 @@ class PlanWorkflow(PlanReview, PlanHearing, PlanVoting):
             self._definition,
             None,
             dedupe_prefix=f"{self._plan_id}/hearing/{self._version}",
-            subject=f"{self._definition.title} er sendt på høring",
-            body=f"Høringsfrist {deadline.isoformat() if deadline else ''}.",
+            notice="hearing",
+            values={
+                "title": self._definition.title,
+                "deadline": deadline.isoformat() if deadline else "",
+            },
             timeout=ACTIVITY_TIMEOUT,
             retry_policy=STORE_RETRY,
         )

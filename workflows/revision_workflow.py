@@ -213,15 +213,17 @@ class RevisionWorkflow:
 
     # --- notifications ------------------------------------------------------------------
 
-    async def _notify(self, key: str, people: tuple[str, ...], subject: str, body: str) -> None:
+    async def _notify(
+        self, key: str, people: tuple[str, ...], notice: str, values: dict[str, str]
+    ) -> None:
         definition = self._state.definition
         assert definition is not None
         await notify_people(
             definition,
             people,
             dedupe_prefix=f"{self._plan_id}/revision/{self._year}/{key}",
-            subject=subject,
-            body=body,
+            notice=notice,
+            values=values,
             timeout=ACTIVITY_TIMEOUT,
             retry_policy=STORE_RETRY,
         )
@@ -235,9 +237,8 @@ class RevisionWorkflow:
         await self._notify(
             "opened",
             recipients,
-            f"{definition.title}: rullering {self._year}",
-            f"Rapporter hvert tiltak du har ansvar for som utført eller ikke utført "
-            f"innen {deadline}.",
+            "round_opened",
+            {"title": definition.title, "year": str(self._year), "deadline": deadline},
         )
 
     async def _notify_unreported(self) -> None:
@@ -249,8 +250,8 @@ class RevisionWorkflow:
         await self._notify(
             "unreported",
             rd.reporters_of(definition, self._in_force(), unreported),
-            f"{definition.title}: tiltak ikke rapportert ({self._year})",
-            f"Fristen er ute. Ikke rapportert: {', '.join(unreported)}.",
+            "unreported",
+            {"title": definition.title, "year": str(self._year), "measures": ", ".join(unreported)},
         )
 
     def _in_force(self) -> PlanContent:

@@ -94,6 +94,21 @@ async def test_state_rebuilt_as_of_each_point_equals_the_status_then(
         == 0
     )
     text = out.getvalue()
+    # In bokmål by default, the record's names in English on request.
+    assert "steg strategies.anchoring" in text
+    assert "Venter på: politisk ledelse" in text
+    assert "Mål " in text and "Strategi " in text  # noqa: PT018
+    out = io.StringIO()
+    await commands.show_state(
+        store,
+        definition.plan_id,
+        as_of=None,
+        at_version=at,
+        as_json=False,
+        out=out,
+        language="en",
+    )
+    text = out.getvalue()
     assert "step strategies.anchoring" in text
     assert "Awaited: political_leadership" in text
     assert "Goal " in text and "Strategy " in text  # noqa: PT018

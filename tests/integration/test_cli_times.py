@@ -92,4 +92,4 @@ async def test_events_history_and_state_print_oslo_time_with_the_offset(
     before = await asyncio.to_thread(
         temaplan, "audit", "state", plan, "--as-of", "2020-01-01", DATABASE_URL=database_url
     )
-    assert "as of 2020-01-01 00:00:00+01:00" in before.stdout + before.stderr
+    assert "per 2020-01-01 00:00:00+01:00" in before.stdout + before.stderr

@@ -325,7 +325,10 @@ async def _state_as_of(plan: str, moment: datetime, capsys: pytest.CaptureFixtur
     """`temaplan audit state PLAN --as-of MOMENT` (DATABASE_URL set by _audited)."""
     capsys.readouterr()
     assert (
-        await asyncio.to_thread(main, ["audit", "state", plan, "--as-of", moment.isoformat()]) == 0
+        await asyncio.to_thread(
+            main, ["audit", "state", plan, "--as-of", moment.isoformat(), "--lang", "en"]
+        )
+        == 0
     )
     return capsys.readouterr().out
 

@@ -314,7 +314,10 @@ async def test_two_yearly_revisions_report_revise_and_score(
     # The auditor's view: the revised content and the reports, from the store alone.
     out = io.StringIO()
     assert (
-        await show_state(store, plan_id, as_of=None, at_version=None, as_json=False, out=out) == 0
+        await show_state(
+            store, plan_id, as_of=None, at_version=None, as_json=False, out=out, language="en"
+        )
+        == 0
     )
     text = out.getvalue()
     assert "tiltak-1.1.3" in text

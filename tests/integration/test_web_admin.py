@@ -68,9 +68,12 @@ async def test_an_administrator_uploads_checks_and_starts_a_plan(
         await expect(page.get_by_role("heading", level=1)).to_have_text("Start en ny plan")
         await page.get_by_label("Planfil", exact=True).set_input_files(str(bad))
         await page.get_by_role("button", name="Kontroller filen").click()
-        problems = page.locator("#problems li")
+        problems = page.locator("#problems [data-validate] li")
         await expect(problems).to_have_count(len(expected))
         assert await problems.all_inner_texts() == expected
+        # Above the command's lines, the same problems in bokmål.
+        explained = await page.locator("#problems [data-explained] li").all_inner_texts()
+        assert "participants[0].email: må være en e-postadresse som navn@kommune.no" in explained
         await expect(page.locator("[data-valid-plan]")).to_have_count(0)
         await page.screenshot(path=shots / "admin-plan-file-problems.png", full_page=True)
 

@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 from temporalio.client import Client
 
-from api.i18n import EVENT_NAMES
+import catalogue
 from api.service import ApiContext
 from domain.plan import PlanDefinition
 from eventstore import EventStore
@@ -70,7 +70,7 @@ async def test_an_auditor_reads_verifies_and_exports_on_the_page(
         text = await page.locator("table.history").inner_text()
         assert not [e.type for e in events if e.type in text]
         for e in events:
-            assert EVENT_NAMES["nb"][e.type] in text
+            assert catalogue.event_name(e.type, "nb") in text
         submitted = page.locator('tr[data-type="content_submitted"]').first
         await expect(submitted).to_contain_text("Kari Nilsen (prosjektleder)")
         await expect(submitted.locator("code").first).to_have_text("kari.nilsen")

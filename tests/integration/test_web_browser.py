@@ -158,7 +158,7 @@ async def test_stakeholders_decide_and_the_public_responds_in_a_browser(
         # The receipt in words: what, by whom (by name and role), not the event's type.
         await expect(page.locator("[data-receipt-type]")).to_have_text("Godkjent")
         await expect(page.locator("[data-receipt-actor]")).to_have_text(
-            "Per Olsen (styringsgruppe)"
+            "Per Olsen (styringsgruppen)"
         )
         assert "sign_off_given" not in await page.locator("main").inner_text()
         version = int(await page.locator("[data-receipt-version]").inner_text())

@@ -46,11 +46,16 @@ def test_a_plan_between_phases_is_not_said_to_wait_at_none(bodo: PlanDefinition)
 
 def test_awaited_lines_fit_the_step() -> None:
     hearing = Awaited(role=Role.PUBLIC, needed=0, given=2, people=())
-    assert awaited_line(hearing) == "public: anyone may respond (2 response(s) so far)"
+    assert awaited_line(hearing, "en") == "public: anyone may respond (2 response(s) so far)"
+    assert awaited_line(hearing) == "allmennheten: alle kan svare (2 uttalelser så langt)"
     round_ = Awaited(role=Role.REFERENCE_GROUP, needed=0, given=1, people=("eva",))
-    assert awaited_line(round_) == "reference_group: 1 answered; yet to answer: eva"
+    assert awaited_line(round_, "en") == "reference_group: 1 answered; yet to answer: eva"
+    assert awaited_line(round_) == "referansegruppen: 1 har svart; har ikke svart: eva"
     quorum = Awaited(role=Role.STEERING_GROUP, needed=2, given=1, people=("per", "ola"))
-    assert awaited_line(quorum) == "steering_group (1 of 2 needed given): per, ola"
+    assert awaited_line(quorum, "en") == "steering_group (1 of 2 needed given): per, ola"
+    assert awaited_line(quorum) == "styringsgruppen (1 av 2 som trengs): per, ola"
+    nobody = Awaited(role=Role.STEERING_GROUP, needed=2, given=2, people=())
+    assert awaited_line(nobody) == "styringsgruppen (2 av 2 som trengs): ingen igjen"
 
 
 def _at_council(plan: PlanDefinition) -> PlanState:

@@ -1,0 +1,120 @@
+"""The yearly revision (rullering) on the web page: the round's page, a unit's measure
+report, and the steering group's review of proposed changes.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from markupsafe import Markup
+from pydantic import ValidationError
+
+import catalogue
+from activities.scorecard_rendering import progress_svg
+from api import routes_revisions
+from api.revision_views import revision_view
+from api.routes_revisions import ReportRequest, ReviewRequest, find_revision
+from api.service import (
+    require_actor,
+    require_reader,
+    roles_of,
+)
+from api.views import people_names, summary
+from api.web import (
+    _ctx,
+    _form,
+    _invalid,
+    _receipt_page,
+    _signed_in,
+    _typed_number,
+    _year,
+    language,
+    render,
+)
+from domain.roles import Role
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/plans/{plan_id}/revisions/{year}")
+async def revision_page(plan_id: str, year: str, request: Request) -> Response:
+    me = await _signed_in(request)
+    ctx = _ctx(request)
+    state = await ctx.plans.state(plan_id)
+    require_reader(me, state)
+    revision = revision_view(state, find_revision(state, _year(year)), me.person_id)
+    lang = language(request)
+    figure = (
+        Markup(
+            progress_svg(
+                revision.scorecard.goals,
+                catalogue.t("scorecard.figure_title", lang),
+            )
+        )
+        if revision.scorecard
+        else None
+    )
+    in_force = state.content(revision.content_version) if revision.content_version else None
+    return render(
+        request,
+        "revision.html",
+        principal=me,
+        names=people_names(state),
+        plan=summary(state, roles_of(me, state)),
+        revision=revision,
+        may_act=me.may_change,
+        leads=me.may_change and Role.PROJECT_LEADER in roles_of(me, state),
+        goals=in_force.content.goals if in_force else (),
+        figure=figure,
+    )
+
+
+@router.post("/plans/{plan_id}/revisions/{year}/report")
+async def revision_report(plan_id: str, year: str, request: Request) -> Response:
+    me = await _signed_in(request)
+    fields = await _form(request, me)
+    ctx = _ctx(request)
+    wanted = _year(year)
+    state = await ctx.plans.state(plan_id)
+    require_actor(me, state)
+    try:
+        body = ReportRequest.model_validate(
+            {
+                "measure_id": fields.get("measure_id", ""),
+                "status": fields.get("status", ""),
+                "comment": fields.get("comment", ""),
+                "indicator_value": _typed_number(fields.get("indicator_value", "")),
+            }
+        )
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    # The API's own route: the request-to-command mapping exists once.
+    receipt = await routes_revisions.report_measure(plan_id, wanted, body, ctx, me)
+    return _receipt_page(
+        request, me, receipt=receipt, state=state, back=f"/plans/{plan_id}/revisions/{wanted}"
+    )
+
+
+@router.post("/plans/{plan_id}/revisions/{year}/review")
+async def revision_review(plan_id: str, year: str, request: Request) -> Response:
+    me = await _signed_in(request)
+    fields = await _form(request, me)
+    ctx = _ctx(request)
+    wanted = _year(year)
+    state = await ctx.plans.state(plan_id)
+    require_actor(me, state)
+    try:
+        body = ReviewRequest.model_validate(
+            {
+                "content_version": fields.get("content_version", ""),
+                "content_hash": fields.get("content_hash", ""),
+                "approve": fields.get("decision", "") == "approve",
+                "comment": fields.get("comment", ""),
+            }
+        )
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    receipt = await routes_revisions.review_changes(plan_id, wanted, body, ctx, me)
+    return _receipt_page(
+        request, me, receipt=receipt, state=state, back=f"/plans/{plan_id}/revisions/{wanted}"
+    )
