@@ -14,11 +14,11 @@ import catalogue
 from api import i18n
 from api import requests as rq
 from catalogue import LANGUAGES, Language
-from domain.decisions import RefusalCode
 from domain.events import EVENT_TYPES
 from domain.phases import Phase
 from domain.planfile import parse_plan_text
 from domain.problems import DomainValidationError
+from domain.refusals import RefusalCode
 from domain.roles import Role
 
 TEMPLATES = Path(i18n.__file__).parent / "templates"
