@@ -14,7 +14,7 @@ from uuid import UUID
 
 import asyncpg
 
-from audit.export import ExportError, _staged, _synced, export_line
+from audit.export_lines import ExportError, _staged, _synced, export_line
 from audit.proofs import ProofError, inclusion_document
 from audit.schemas import schemas_text
 from domain.canonical import format_timestamp

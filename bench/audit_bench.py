@@ -324,7 +324,7 @@ class Exporter:
         """Diagnosis: the files a bulk export of these plans writes, with bytes of the
         same sizes, created, written, synced and renamed as it does, nothing read from the
         database: what the file system alone costs the export."""
-        from audit.export import _sync_all, _sync_directory
+        from audit.export_all import _sync_all, _sync_directory
 
         out = Path(tempfile.mkdtemp(dir=self.root))
         staging = out.with_name(out.name + ".partial")
