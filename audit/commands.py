@@ -15,6 +15,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from audit import history as hist
 from audit.crosscheck import cross_check, decisions_in_history, stored_facts
+from audit.export_all import PlanExport
 from audit.log_check import LogCheck
 from audit.temporal_history import replay_histories, run_histories
 from catalogue import Language
@@ -24,6 +25,7 @@ from domain.plan_state import PlanState
 from domain.roles import Role
 from domain.state import fold
 from eventstore import EventStore, VerifyResult
+from eventstore.log import StoredCheckpoint
 from runtime.formatting import oslo
 from runtime.progress import progress
 from workflows.plan_models import workflow_id_for
@@ -532,7 +534,11 @@ async def export(
     *,
     log: LogCheck | None = None,
     separator: str = "semicolon",
+    bundle: bool = False,
 ) -> int:
+    if bundle:
+        print("--bundle goes with --all (every plan into one tar file)", file=sys.stderr)
+        return 2
     now = datetime.now(UTC)
     total, _ = await store.head(plan_id)
     if not total:
@@ -586,10 +592,16 @@ async def export(
 
 
 async def export_all(
-    store: EventStore, fmt: str, out_dir: Path, *, log: LogCheck | None = None
+    store: EventStore,
+    fmt: str,
+    out_dir: Path,
+    *,
+    log: LogCheck | None = None,
+    bundle: bool = False,
 ) -> int:
     """Every plan's JSON lines export into ``out_dir`` in one read, each plan's files as
-    ``export`` writes them (with the checkpoint and inclusion proof beside them).
+    ``export`` writes them (with the checkpoint and inclusion proof beside them); with
+    ``bundle``, the same files as the members of one tar file ``out_dir``.
     Refused, nothing written, when any plan's chain or the log does not verify."""
     if fmt != "jsonl":
         print("--all exports JSON lines only (--format jsonl)", file=sys.stderr)
@@ -613,24 +625,75 @@ async def export_all(
         return 1
     if log is not None and log.verdict == "unchecked":
         print(f"note: {log.message}", file=sys.stderr)
-    from audit.export import export_jsonl_all
-    from audit.log_export import attach_checkpoint, checkpoint_to_attach
+    from audit.log_export import checkpoint_to_attach
 
-    with progress("exporting every plan", None) as report:
-        exported = await export_jsonl_all(
-            store, out_dir, exported_at=now, plan_ids=plans, progress=report
-        )
     # One checkpoint for the whole export, read once: every plan is proved against it.
     checkpoint = await checkpoint_to_attach(store.pool)
-    attached = 0
-    for result in exported:
-        attached += (
-            await attach_checkpoint(store.pool, result.path, result.last_event_id, checkpoint)
-            is not None
-        )
+    with progress("exporting every plan", None) as report:
+        if bundle:
+            exported, attached = await _bundle(
+                store, out_dir, now=now, plans=plans, report=report, checkpoint=checkpoint
+            )
+        else:
+            exported, attached = await _directory(
+                store, out_dir, now=now, plans=plans, report=report, checkpoint=checkpoint
+            )
     events = sum(r.manifest.event_count for r in exported)
     print(
         f"exported {events} events of {len(exported)} plans to {out_dir}; "
         + (f"a checkpoint beside {attached}" if attached else "no checkpoint signed yet to attach")
     )
     return 0
+
+
+async def _directory(
+    store: EventStore,
+    out_dir: Path,
+    *,
+    now: datetime,
+    plans: list[str],
+    report: Callable[[int], None] | None,
+    checkpoint: StoredCheckpoint | None,
+) -> tuple[list[PlanExport], int]:
+    from audit.export import export_jsonl_all
+    from audit.log_export import attach_checkpoint
+
+    exported = await export_jsonl_all(
+        store, out_dir, exported_at=now, plan_ids=plans, progress=report
+    )
+    attached = 0
+    for result in exported:
+        attached += (
+            await attach_checkpoint(store.pool, result.path, result.last_event_id, checkpoint)
+            is not None
+        )
+    return exported, attached
+
+
+async def _bundle(
+    store: EventStore,
+    out: Path,
+    *,
+    now: datetime,
+    plans: list[str],
+    report: Callable[[int], None] | None,
+    checkpoint: StoredCheckpoint | None,
+) -> tuple[list[PlanExport], int]:
+    """The plans' files as one tar file; each plan's checkpoint and proof are members
+    too, named as the directory export names them."""
+    from audit.export_bundle import export_jsonl_bundle
+    from audit.log_export import checkpoint_files
+
+    async def proofs(exported: list[PlanExport]) -> dict[str, bytes]:
+        members: dict[str, bytes] = {}
+        if checkpoint is None:
+            return members
+        for result in exported:
+            files = await checkpoint_files(store.pool, result.last_event_id, checkpoint)
+            members.update({result.path.name + suffix: data for suffix, data in files.items()})
+        return members
+
+    exported = await export_jsonl_bundle(
+        store, out, exported_at=now, plan_ids=plans, progress=report, extra=proofs
+    )
+    return exported, len(exported) if checkpoint is not None else 0

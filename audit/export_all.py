@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from audit.export_lines import (
     MANIFEST_SUFFIX,
@@ -77,20 +77,50 @@ async def export_jsonl_all(
     if exported_at.tzinfo is None:
         raise ValueError("exported_at must carry a time zone")
     out_dir = Path(out_dir)
+    plans = await plans_to_export(store, plan_ids)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    return await export_plans(store, plans, lambda: _Target(out_dir), exported_at, progress)
+
+
+async def plans_to_export(store: EventStore, plan_ids: Sequence[str] | None) -> list[str]:
+    """The plans in code point order; refused when one cannot name a file."""
     plans = sorted(set(plan_ids if plan_ids is not None else await store.stream_ids()))
     unnamed = [p for p in plans if not _FILE_NAME.fullmatch(p)]
     if unnamed:
         raise ExportError(
             f"plan id {unnamed[0]!r} cannot be used as a file name; nothing was exported"
         )
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    return plans
+
+
+class Target(Protocol):
+    """Where a bulk export's files go (a directory, or one archive): each method as
+    _Target's."""
+
+    def open(self, plan_id: str, first: Any) -> _PlanFile: ...
+    def write(self, plan: _PlanFile, rows: list[Any]) -> None: ...
+    def finish(self, plan: _PlanFile, exported_at: datetime) -> PlanExport: ...
+    async def hand_over(self) -> None: ...
+    async def written(self) -> None: ...
+    def commit(self) -> None: ...
+    async def clean_up(self) -> None: ...
+
+
+async def export_plans(
+    store: EventStore,
+    plans: list[str],
+    target: Callable[[], Target],
+    exported_at: datetime,
+    progress: Callable[[int], None] | None,
+) -> list[PlanExport]:
+    """The plans' lines and manifests, from one read, into a new ``target()``."""
     try:
-        return await _export_all(store, plans, out_dir, exported_at, progress, reference=False)
+        return await _export_all(store, plans, target(), exported_at, progress, reference=False)
     except CanonicalDataUnreadable:
         # A stored canonical text that no longer parses (it was changed): everything
         # again from the jsonb, as export_jsonl does for that plan, so the verifier names
         # the break.
-        return await _export_all(store, plans, out_dir, exported_at, progress, reference=True)
+        return await _export_all(store, plans, target(), exported_at, progress, reference=True)
 
 
 class _PlanFile:
@@ -238,13 +268,12 @@ class _Target:
 async def _export_all(
     store: EventStore,
     plans: list[str],
-    out_dir: Path,
+    target: Target,
     exported_at: datetime,
     progress: Callable[[int], None] | None,
     *,
     reference: bool,
 ) -> list[PlanExport]:
-    target = _Target(out_dir)
     results: list[PlanExport] = []
     current: _PlanFile | None = None
     written = 0
