@@ -14,11 +14,13 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.service import RPCError, RPCStatusCode
 
 from audit import history as hist
+from audit import schedule_check
 from audit.crosscheck import cross_check, decisions_in_history, stored_facts
 from audit.export_all import PlanExport
 from audit.log_check import LogCheck
 from audit.temporal_history import replay_histories, run_histories
 from catalogue import Language
+from domain.events import Event as DomainEvent
 from domain.gates import Awaited, PlanStatus, plan_status
 from domain.ids import reminder_workflow_id, schedule_action_workflow_id
 from domain.plan_state import PlanState
@@ -416,7 +418,42 @@ async def _verify_one(
     if client is None:
         print(f"{plan}: Temporal not configured (TEMPORAL_ADDRESS); store checked alone", file=out)
         return ok
-    return await _cross_check(store, client, plan, result.last_version, out) and ok
+    ok = await _cross_check(store, client, plan, result.last_version, out) and ok
+    return await _schedule_check(store, client, plan, out) and ok
+
+
+async def _schedule_check(store: EventStore, client: Client, plan: str, out: TextIO) -> bool:
+    """The plan's revision schedule in Temporal against its recorded scheduler actions
+    (audit/schedule_check.py); nothing to say when it has no schedule."""
+    schedule = await schedule_check.describe(client, plan)
+    if schedule is None:
+        return True
+    events: list[DomainEvent] = []
+    # Only the scheduler's events are read as such: an event forged or edited into
+    # something else is the chain's and the cross-check's to report.
+    async for stored in store.iter_stream(plan):
+        if stored.type not in schedule_check.SCHEDULE_EVENTS:
+            continue
+        try:
+            events.append(stored.to_domain())
+        except (ValueError, KeyError) as exc:  # pydantic's ValidationError is a ValueError
+            print(
+                f"{plan}: schedule check: version {stored.version} ({stored.type}) does not "
+                f"read as a scheduler's event ({type(exc).__name__})",
+                file=out,
+            )
+            return False
+    problems = schedule_check.unattested_actions(plan, events, schedule)
+    for problem in problems:
+        print(f"{plan}: UNATTESTED SCHEDULE ACTION: {problem}", file=out)
+    if not problems:
+        state = "paused" if schedule.paused else "active"
+        print(
+            f"{plan}: schedule {schedule.schedule_id} OK: {state}, its note and its "
+            f"{len(schedule.recent)} recent run(s) match the recorded scheduler actions",
+            file=out,
+        )
+    return not problems
 
 
 async def _cross_check(
