@@ -14,7 +14,7 @@ from uuid import UUID
 
 import asyncpg
 
-from audit.export import ExportError, _staged, _synced, export_line
+from audit.export_lines import ExportError, _staged, _synced, export_line
 from audit.proofs import ProofError, inclusion_document
 from audit.schemas import schemas_text
 from domain.canonical import format_timestamp
@@ -121,26 +121,35 @@ async def attach_checkpoint(
     inclusion proof as ``<out>.inclusion.json``. Returns what was written, or None when
     no checkpoint has been signed yet. An export of many plans reads the checkpoint
     once and gives it to each."""
-    log = MerkleLog(pool)
     checkpoint = checkpoint or await checkpoint_to_attach(pool)
     if checkpoint is None:
         return None
-    proof: dict[str, Any] | None
-    try:
-        proof = await inclusion_document(log, last_event, checkpoint.tree_size)
-    except ProofError:
-        proof = None  # the last event came after that checkpoint
-    targets = [sibling(out, CHECKPOINT_SUFFIX)]
-    if proof is not None:
-        targets.append(sibling(out, INCLUSION_SUFFIX))
+    files = await checkpoint_files(pool, last_event, checkpoint)
+    targets = [sibling(out, suffix) for suffix in files]
     with _staged(*targets) as temps:
-        with _synced(temps[0], "x", encoding="utf-8", newline="") as file:
-            file.write(checkpoint.with_cosignatures())
-        if proof is not None:
-            with _synced(temps[1], "x", encoding="utf-8") as file:
-                file.write(json.dumps(proof, indent=2, ensure_ascii=False) + "\n")
+        for temp, data in zip(temps, files.values(), strict=True):
+            with _synced(temp, "xb") as file:
+                file.write(data)
+    return attached(checkpoint, INCLUSION_SUFFIX in files)
+
+
+async def checkpoint_files(
+    pool: asyncpg.Pool, last_event: UUID, checkpoint: StoredCheckpoint
+) -> dict[str, bytes]:
+    """What attach_checkpoint writes beside a plan export, by suffix: the checkpoint and,
+    when it covers ``last_event``, that event's inclusion proof."""
+    files = {CHECKPOINT_SUFFIX: checkpoint.with_cosignatures().encode("utf-8")}
+    try:
+        proof = await inclusion_document(MerkleLog(pool), last_event, checkpoint.tree_size)
+    except ProofError:
+        return files  # the last event came after that checkpoint
+    files[INCLUSION_SUFFIX] = (json.dumps(proof, indent=2, ensure_ascii=False) + "\n").encode()
+    return files
+
+
+def attached(checkpoint: StoredCheckpoint, with_proof: bool) -> str:
     return (
         f"checkpoint of tree size {checkpoint.tree_size}"
         + (f" ({len(checkpoint.cosignatures)} cosignatures)" if checkpoint.cosignatures else "")
-        + ("" if proof is None else ", with the last event's inclusion proof")
+        + (", with the last event's inclusion proof" if with_proof else "")
     )

@@ -12,7 +12,9 @@ independently (docs/audit-format.md, "Log export"). The hash, chain and tree rul
 the standard library only; Ed25519 uses the `cryptography` package when it can be
 imported, else the `openssl` command.
 
-This file stands alone: copy it anywhere and run it. It applies the rules of
+This file stands alone: copy it anywhere and run it. It is one file on purpose, longer
+than the project's other modules: an auditor copies this one file (docs/audit-format.md
+says so), so it imports nothing of the project and is not split. It applies the rules of
 "The audit record: canonical form and hash chain" (docs/audit-format.md, format
 version 1, section "Export files (JSON lines)"):
 

@@ -27,7 +27,9 @@ Measured, one client, every call awaited before the next:
    (2,000 plans, 200,000 events), to keep the run within minutes; the files are counted
    (100 lines each) and removed after each slice, untimed. Beside it the bulk export,
    ``audit.export.export_jsonl_all`` (``temaplan audit export --all``), of the same
-   plans: the same files, from one cursor, synced once.
+   plans: the same files, from one cursor, synced once; and the bulk export as one tar
+   file, ``audit.export_bundle.export_jsonl_bundle`` (``audit export --all --bundle``):
+   the same files as its members, byte for byte, one file created and fsynced.
 
 Two diagnoses, marked * and without a target: verify's reading alone (the store's page
 reader, EventStore._pages_of, on the first 200 streams of each slice, nothing hashed), to
@@ -50,7 +52,8 @@ per call) under tracemalloc, whose peak above its starting point is read after t
 first 100,000 events and at the end: flat means the two are about equal (target: within
 1.5x). Tracing slows verify down about threefold, which is why it runs apart.
 
-Targets: verify at least 0.5x the plain read's events/s; the bulk export at least 0.3x.
+Targets: verify at least 0.5x the plain read's events/s; the bulk export (into a directory,
+and as one tar file) at least 0.3x.
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ import resource
 import shutil
 import statistics
 import sys
+import tarfile
 import tempfile
 import time
 import tracemalloc
@@ -111,16 +115,29 @@ FSYNC_POLICY = "two files per plan, each fsynced before its rename; the director
 BULK_FSYNC_POLICY = (
     "all files written, one syncfs of the file system, then renamed; the directory fsynced"
 )
+# The bulk export as one tar file (`audit export --all --bundle`): written under a
+# temporary name, fsynced, renamed, then the directory fsynced.
+BUNDLE_FSYNC_POLICY = "one tar file: fsynced, then renamed; the directory fsynced"
 MEMORY_TARGET = 1.5  # tracemalloc peak at 1M / at 100k
 
 PLAIN = "plain read (keyset, decode)"
 VERIFY = "verify_streams"
 EXPORT = "export_jsonl per plan"
 BULK_EXPORT = "export_jsonl_all"
+BUNDLE_EXPORT = "export_jsonl_bundle (one tar)"
 READS_ONLY = "verify's reads, no hashing*"
 PLAIN_PARSED = "plain read + json.loads*"
 FILES_ONLY = "export's files alone*"
-SYSTEM_ORDER = [PLAIN, VERIFY, BULK_EXPORT, EXPORT, FILES_ONLY, READS_ONLY, PLAIN_PARSED]
+SYSTEM_ORDER = [
+    PLAIN,
+    VERIFY,
+    BULK_EXPORT,
+    BUNDLE_EXPORT,
+    EXPORT,
+    FILES_ONLY,
+    READS_ONLY,
+    PLAIN_PARSED,
+]
 
 # The record as readers read it, stream_id first: every field the hash covers, data as
 # the text of its jsonb. Verify read exactly these until migration 0003; it now reads
@@ -320,11 +337,27 @@ class Exporter:
         self.sizes = file_sizes(exported[0].path, MANIFEST_SUFFIX)
         return len(plans) * EVENTS_PER_STREAM
 
+    async def bundle(self, streams: Sequence[str]) -> int:
+        """The same plans through export_jsonl_bundle: one read, one file, one fsync."""
+        from audit.export_bundle import export_jsonl_bundle
+
+        out = Path(tempfile.mkdtemp(dir=self.root)) / "export.tar"
+        plans = streams[:: self.every]
+        exported = await export_jsonl_bundle(
+            self.store, out, exported_at=EXPORTED_AT, plan_ids=plans
+        )
+        for result in exported:
+            if result.manifest.event_count != EVENTS_PER_STREAM:
+                raise RuntimeError(f"{result.path}: manifest says {result.manifest.event_count}")
+        if len(exported) != len(plans):
+            raise RuntimeError(f"{len(exported)} plans exported, {len(plans)} asked for")
+        return len(plans) * EVENTS_PER_STREAM
+
     async def files_only(self, streams: Sequence[str]) -> int:
         """Diagnosis: the files a bulk export of these plans writes, with bytes of the
         same sizes, created, written, synced and renamed as it does, nothing read from the
         database: what the file system alone costs the export."""
-        from audit.export import _sync_all, _sync_directory
+        from audit.export_all import _sync_all, _sync_directory
 
         out = Path(tempfile.mkdtemp(dir=self.root))
         staging = out.with_name(out.name + ".partial")
@@ -365,6 +398,18 @@ class Exporter:
                     count = sum(1 for _ in lines)
                 if count != EVENTS_PER_STREAM:
                     raise RuntimeError(f"{path.name}: {count} lines, {EVENTS_PER_STREAM} expected")
+            for path in directory.glob("*.tar"):
+                with tarfile.open(path) as archive:
+                    for member in archive:
+                        if not member.name.endswith(".jsonl"):
+                            continue
+                        member_lines = archive.extractfile(member)
+                        count = sum(1 for _ in member_lines) if member_lines else 0
+                        if count != EVENTS_PER_STREAM:
+                            raise RuntimeError(
+                                f"{path.name}/{member.name}: {count} lines,"
+                                f" {EVENTS_PER_STREAM} expected"
+                            )
             shutil.rmtree(directory)
 
 
@@ -533,6 +578,7 @@ def report(
         print(f"{name:<30} {m.events:>10,} {m.seconds:>8.1f} {m.events_per_s:>9,.0f} {spread:>17}")
     print(f"{'verify / plain read':<30} {describe_ratio(ratio(results, VERIFY))}")
     print(f"{'bulk export / plain read':<30} {describe_ratio(ratio(results, BULK_EXPORT))}")
+    print(f"{'bundle export / plain read':<30} {describe_ratio(ratio(results, BUNDLE_EXPORT))}")
     print(f"{'per-plan export / plain read':<30} {describe_ratio(ratio(results, EXPORT))}")
     print(f"{'files alone* / plain read':<30} {describe_ratio(ratio(results, FILES_ONLY))}")
     print(f"{'reads* / plain read':<30} {describe_ratio(ratio(results, READS_ONLY))}")
@@ -589,7 +635,11 @@ def report(
         f"{'PASS' if passed else 'MISS'}  verify / plain read = {achieved:.3f}x per-slice median,"
         f" {overall:.3f}x overall (target >= {VERIFY_TARGET}x)"
     )
-    for system, policy in ((BULK_EXPORT, BULK_FSYNC_POLICY), (EXPORT, FSYNC_POLICY)):
+    for system, policy in (
+        (BULK_EXPORT, BULK_FSYNC_POLICY),
+        (BUNDLE_EXPORT, BUNDLE_FSYNC_POLICY),
+        (EXPORT, FSYNC_POLICY),
+    ):
         exported = ratio(results, system)
         if not exported:
             continue
@@ -632,6 +682,7 @@ def report(
             "verify_over_plain": (ratio(results, VERIFY) or (None,))[0],
             "export_over_plain": (ratio(results, EXPORT) or (None,))[0],
             "bulk_export_over_plain": (ratio(results, BULK_EXPORT) or (None,))[0],
+            "bundle_export_over_plain": (ratio(results, BUNDLE_EXPORT) or (None,))[0],
             "files_alone_over_plain": (ratio(results, FILES_ONLY) or (None,))[0],
             "verify_reads_only_over_plain": (ratio(results, READS_ONLY) or (None,))[0],
             "verify_over_its_reads": (ratio(results, VERIFY, READS_ONLY) or (None,))[0],
@@ -700,6 +751,7 @@ async def run(admin_url: str, mode: str, options: argparse.Namespace) -> dict[st
                     exporter = Exporter(store, export_jsonl, Path(tmp), options.export_every)
                     systems[EXPORT] = exporter.run
                     systems[BULK_EXPORT] = exporter.bulk
+                    systems[BUNDLE_EXPORT] = exporter.bundle
                     systems[FILES_ONLY] = exporter.files_only
                     context["export_note"] = (
                         "every plan"

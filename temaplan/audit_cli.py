@@ -74,6 +74,11 @@ def add_parser(sub: Any, when: Callable[[str], Any]) -> None:
         help="jsonl (the evidence), csv (for spreadsheets), html or pdf (the audit report)",
     )
     export.add_argument("--out", type=Path, required=True)
+    export.add_argument(
+        "--bundle",
+        action="store_true",
+        help="with --all: --out is one tar file holding every plan's files (faster)",
+    )
     export.add_argument("--lang", choices=("nb", "en"), default="nb", help="for html and pdf")
     export.add_argument(
         "--separator",
@@ -153,7 +158,7 @@ async def _audit(settings: Settings, args: argparse.Namespace) -> int:
         report = command == "report"
         fmt = ("pdf" if args.pdf else "html") if report else args.format
         exporting = (
-            commands.export_all(store, fmt, args.out, log=log)
+            commands.export_all(store, fmt, args.out, log=log, bundle=args.bundle)
             if getattr(args, "all", False)
             else commands.export(
                 store,
@@ -163,6 +168,7 @@ async def _audit(settings: Settings, args: argparse.Namespace) -> int:
                 args.lang,
                 log=log,
                 separator="semicolon" if report else args.separator,
+                bundle=getattr(args, "bundle", False),
             )
         )
         return await exporting

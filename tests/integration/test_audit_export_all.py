@@ -5,6 +5,7 @@ included; unknown plans, unusable names and failures leave no file behind."""
 from __future__ import annotations
 
 import asyncio
+import tarfile
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
@@ -20,6 +21,8 @@ from audit.export import (
     export_jsonl_all,
     manifest_path,
 )
+from audit.export_bundle import export_jsonl_bundle
+from audit.export_lines import MANIFEST_SUFFIX as MANIFEST
 from eventstore import EventStore, NewEvent
 from temaplan.cli import main
 
@@ -226,3 +229,82 @@ async def test_the_command_exports_every_plan_and_refuses_a_broken_record(
     again = tmp_path / "igjen"
     assert await asyncio.to_thread(main, [*command[:-1], str(again)]) == 1
     assert not again.exists()
+
+
+def unpacked(bundle: Path, into: Path) -> list[str]:
+    """The archive's members extracted into a new directory, by Python's tarfile as any
+    tar would; the member names in archive order."""
+    with tarfile.open(bundle) as archive:
+        members = archive.getnames()
+        archive.extractall(fresh(into), filter="data")
+    return members
+
+
+@pytest.mark.parametrize(
+    "change", [None, "canonical_data = '{not json'", "data = jsonb_set(data, '{n}', '1')"]
+)
+async def test_a_bundle_holds_the_per_plan_files_byte_for_byte(
+    store: EventStore, pool: asyncpg.Pool, tmp_path: Path, change: str | None
+) -> None:
+    if change is not None:  # a tampered row (one that restarts the read, too)
+        await tamper(pool, f"UPDATE events SET {change} WHERE stream_id = '{PLAN}' AND version = 6")
+    seen: list[int] = []
+    bundle = tmp_path / "alle.tar"
+    results = await export_jsonl_bundle(
+        store, bundle, exported_at=EXPORTED_AT, progress=seen.append
+    )
+    assert [r.path for r in results] == [bundle / f"{p}.jsonl" for p in sorted([PLAN, OTHER, LONG])]
+    assert names(tmp_path) == ["alle.tar"]  # no temporary file left beside it
+    members = unpacked(bundle, tmp_path / "ut")
+    assert members == [
+        name for p in sorted([PLAN, OTHER, LONG]) for name in (f"{p}.jsonl", f"{p}.jsonl{MANIFEST}")
+    ]
+    await per_plan(store, tmp_path / "one", [PLAN, OTHER, LONG])
+    same_files(tmp_path / "ut", tmp_path / "one")
+    for plan in (OTHER, LONG) if change else (PLAN, OTHER, LONG):
+        assert verify(tmp_path / "ut" / f"{plan}.jsonl")[0] == 0
+    # The same record at the same time gives the same archive.
+    again = tmp_path / "igjen.tar"
+    await export_jsonl_bundle(store, again, exported_at=EXPORTED_AT)
+    assert again.read_bytes() == bundle.read_bytes()
+
+
+async def test_a_failed_bundle_leaves_nothing(
+    pool: asyncpg.Pool, store: EventStore, tmp_path: Path
+) -> None:
+    class Failing(EventStore):
+        async def iter_chain_pages_of(
+            self, stream_ids: Sequence[str], *, reference: bool = False
+        ) -> AsyncIterator[list[asyncpg.Record]]:
+            async for rows in super().iter_chain_pages_of(stream_ids, reference=reference):
+                yield rows
+                raise ConnectionResetError("database went away")
+
+    with pytest.raises(ConnectionResetError):
+        await export_jsonl_bundle(Failing(pool), tmp_path / "alle.tar", exported_at=EXPORTED_AT)
+    with pytest.raises(UnknownPlanError):
+        await export_jsonl_bundle(
+            store, tmp_path / "alle.tar", exported_at=EXPORTED_AT, plan_ids=["1804-ukjent"]
+        )
+    assert names(tmp_path) == []
+
+
+async def test_the_command_bundles_every_plan(
+    store: EventStore,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.delenv("TEMPORAL_ADDRESS", raising=False)
+    bundle = tmp_path / "alle.tar"
+    command = ["audit", "export", "--all", "--bundle", "--format", "jsonl", "--out", str(bundle)]
+    assert await asyncio.to_thread(main, command) == 0
+    unpacked(bundle, tmp_path / "ut")
+    await per_plan(store, tmp_path / "one", [PLAN, OTHER, LONG])
+    for plan in (PLAN, OTHER, LONG):
+        name = f"{plan}.jsonl"
+        assert (tmp_path / "ut" / name).read_bytes() == (tmp_path / "one" / name).read_bytes()
+    one = ["audit", "export", PLAN, "--bundle", "--format", "jsonl", "--out", str(tmp_path / "x")]
+    assert await asyncio.to_thread(main, one) == 2
+    assert not (tmp_path / "x").exists()

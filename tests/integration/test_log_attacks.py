@@ -341,3 +341,30 @@ async def test_a_kept_receipt_names_the_rewritten_event(
     code, message = await record.verify(capsys)
     assert code == 1
     assert message.startswith("line 6 (leaf 5, 1804-b version 2): is not the event of the receipt")
+
+
+async def test_a_bundle_carries_each_plans_checkpoint_and_proof_as_the_directory_does(
+    pool: asyncpg.Pool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import tarfile
+
+    from audit.commands import export_all
+
+    record = Record(pool, tmp_path)
+    await record.witnessed()
+    store = EventStore(pool)
+    assert await export_all(store, "jsonl", tmp_path / "dir") == 0
+    assert await export_all(store, "jsonl", tmp_path / "alle.tar", bundle=True) == 0
+    with tarfile.open(tmp_path / "alle.tar") as archive:
+        archive.extractall(tmp_path / "ut", filter="data")
+    names = sorted(p.name for p in (tmp_path / "dir").iterdir())
+    assert sorted(p.name for p in (tmp_path / "ut").iterdir()) == names
+    assert "1804-a.jsonl.inclusion.json" in names
+    assert "1804-b.jsonl.checkpoint" in names
+    for name in names:
+        if not name.endswith(".manifest.json"):  # the manifests carry their export time
+            assert (tmp_path / "ut" / name).read_bytes() == (tmp_path / "dir" / name).read_bytes()
+    for plan in ("1804-a", "1804-b", "1804-c"):
+        capsys.readouterr()
+        args = [str(tmp_path / "ut" / f"{plan}.jsonl"), "--log-key", LOG_KEY.verifier.vkey()]
+        assert verify_export.main(args) == 0, capsys.readouterr()

@@ -1,0 +1,173 @@
+"""The revision schedule as Temporal holds it, against the scheduler actions the record
+holds. An attested action (`temaplan schedule ...`, the API, the web page) is applied to
+the schedule and recorded as a revision_schedule_changed event; the raw `temporal
+schedule toggle/trigger/backfill` acts on the schedule alone. What such an action leaves
+behind is what this compares:
+
+- paused or not, and the note: an attested pause or unpause sets the note to
+  "<actor>: <reason>" (apply_schedule_action); the schedule is created with
+  "yearly revision of <plan>". A paused flag or a note that the last recorded pause or
+  unpause does not explain was set past the front door.
+- the recent runs (Temporal keeps the last ten): a run at one of the calendar's times that
+  started on time is the schedule's own; one started later than LATE is a backfill (or a
+  catch-up after the server was down), explained only by a recorded backfill whose range
+  holds that time; a run at any other time is a trigger, explained only by a recorded
+  trigger within TRIGGER_SLACK of it, each recorded trigger explaining one run.
+
+A raw action older than the schedule's last ten runs is seen through the pause state and
+the note only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.events import Event, RevisionScheduleChanged, RevisionScheduleCreated
+from domain.ids import schedule_id_for
+from domain.revision_models import ScheduleAction
+
+# The events this compares with the schedule.
+SCHEDULE_EVENTS = frozenset({"revision_schedule_created", "revision_schedule_changed"})
+# A run at a calendar time that starts later than this was not started by the calendar.
+LATE = timedelta(minutes=5)
+# A recorded trigger explains a run scheduled this close to the time it was decided.
+TRIGGER_SLACK = timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleRun:
+    scheduled_at: datetime
+    started_at: datetime
+    workflow_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DescribedSchedule:
+    """What Temporal holds of a plan's revision schedule."""
+
+    schedule_id: str
+    paused: bool
+    note: str
+    recent: tuple[ScheduleRun, ...]
+
+
+async def describe(client: Client, plan_id: str) -> DescribedSchedule | None:
+    """The plan's schedule as Temporal holds it; None when there is none."""
+    schedule_id = schedule_id_for(plan_id)
+    try:
+        described = await client.get_schedule_handle(schedule_id).describe()
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+    state = described.schedule.state
+    return DescribedSchedule(
+        schedule_id=schedule_id,
+        paused=state.paused,
+        note=state.note or "",
+        recent=tuple(
+            ScheduleRun(a.scheduled_at, a.started_at, getattr(a.action, "workflow_id", ""))
+            for a in described.info.recent_actions
+        ),
+    )
+
+
+def applied_note(event: RevisionScheduleChanged) -> str:
+    """The note an attested pause or unpause sets (apply_schedule_action's)."""
+    return f"{event.actor_id}: {event.reason}".strip(": ")
+
+
+def unattested_actions(
+    plan_id: str, events: Sequence[Event], schedule: DescribedSchedule
+) -> list[str]:
+    """What the schedule shows that no recorded scheduler action explains, each naming
+    the schedule and what differs; empty when all is explained."""
+    created = next((e for e in events if isinstance(e, RevisionScheduleCreated)), None)
+    if created is None:
+        return [
+            f"schedule {schedule.schedule_id} exists in Temporal, the record has no "
+            "revision_schedule_created event for it"
+        ]
+    actions = [e for e in events if isinstance(e, RevisionScheduleChanged) and not e.failed]
+    return _state_problems(plan_id, actions, schedule) + _run_problems(created, actions, schedule)
+
+
+def _state_problems(
+    plan_id: str, actions: list[RevisionScheduleChanged], schedule: DescribedSchedule
+) -> list[str]:
+    toggles = [a for a in actions if a.action in (ScheduleAction.PAUSE, ScheduleAction.UNPAUSE)]
+    last = toggles[-1] if toggles else None
+    paused = last is not None and last.action is ScheduleAction.PAUSE
+    note = applied_note(last) if last is not None else f"yearly revision of {plan_id}"
+    said = (
+        f"the last recorded action is the {last.action.value} by {last.actor_id} at "
+        f"{last.occurred_at.isoformat()}"
+        if last is not None
+        else "no pause or unpause is recorded"
+    )
+    where = f"schedule {schedule.schedule_id}"
+    if schedule.paused != paused:
+        return [
+            f"{where} is {'PAUSED' if schedule.paused else 'ACTIVE'} in Temporal (note "
+            f"{schedule.note!r}), the record says {'paused' if paused else 'active'} ({said}): "
+            f"{'paused' if schedule.paused else 'unpaused'} outside the attested actions"
+        ]
+    if schedule.note != note:
+        return [
+            f"{where}'s note in Temporal is {schedule.note!r}, the recorded actions set "
+            f"{note!r} ({said}): paused or unpaused outside the attested actions"
+        ]
+    return []
+
+
+def _run_problems(
+    created: RevisionScheduleCreated,
+    actions: list[RevisionScheduleChanged],
+    schedule: DescribedSchedule,
+) -> list[str]:
+    zone = ZoneInfo(created.time_zone)
+    triggers = sorted(
+        (a.occurred_at for a in actions if a.action is ScheduleAction.TRIGGER), reverse=True
+    )
+    backfills = [
+        (a.backfill_from, a.backfill_to)
+        for a in actions
+        if a.action is ScheduleAction.BACKFILL and a.backfill_from and a.backfill_to
+    ]
+    problems = []
+    where = f"schedule {schedule.schedule_id}"
+    for run in sorted(schedule.recent, key=lambda r: r.scheduled_at):
+        local = run.scheduled_at.astimezone(zone)
+        on_calendar = (local.month, local.day, local.hour) == (
+            created.month,
+            created.day,
+            created.hour,
+        ) and (local.minute, local.second, local.microsecond) == (0, 0, 0)
+        if on_calendar and run.started_at - run.scheduled_at <= LATE:
+            continue  # the calendar's own
+        if on_calendar:
+            if any(start <= run.scheduled_at <= end for start, end in backfills):
+                continue
+            problems.append(
+                f"{where} ran the reminder of {run.scheduled_at.isoformat()} at "
+                f"{run.started_at.isoformat()} ({run.workflow_id}) and no recorded backfill "
+                "covers that time: a backfill outside the attested actions (or a catch-up "
+                "after the Temporal server was down)"
+            )
+            continue
+        near = [t for t in triggers if abs(t - run.scheduled_at) <= TRIGGER_SLACK]
+        if near:
+            triggers.remove(min(near, key=lambda t: abs(t - run.scheduled_at)))
+            continue
+        problems.append(
+            f"{where} started a reminder at {run.scheduled_at.isoformat()} "
+            f"({run.workflow_id}), not at a time of its calendar, and no recorded trigger "
+            "explains it: a trigger outside the attested actions"
+        )
+    return problems

@@ -1,0 +1,162 @@
+"""`audit verify` compares each plan's revision schedule in Temporal with the scheduler
+actions in its record: the raw `temporal schedule toggle`, `trigger` and `backfill`
+(past the front door, recording nothing) are reported as unattested schedule actions,
+naming the schedule and what differs, with a non-zero exit; the attested actions are
+not."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+from temporalio.client import Client
+
+from audit import commands
+from client.plans import start_plan
+from client.schedules import act_on_schedule, describe_schedule
+from client.simulation import PlanDriver
+from domain import commands as cmd
+from domain import revision_commands as rc
+from domain.gates import PlanStatus
+from domain.ids import schedule_id_for
+from domain.plan import PlanDefinition
+from domain.revision_models import ScheduleAction
+from domain.roles import Role
+from eventstore import EventStore
+from tests.integration.conftest import EARLY_CLOSE, closable_early, unique
+from tests.integration.test_attested_revision import deployment
+from tests.integration.test_plan_temporal_cli import temporal_cli
+
+pytestmark = pytest.mark.servers
+
+SCHEDULER = "espen.moe"
+
+
+async def verified(store: EventStore, client: Client, plan: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = await commands.verify(store, client, [plan], out)
+    return code, out.getvalue()
+
+
+async def raw(client: Client, *args: str) -> None:
+    """The `temporal` CLI, straight at the schedule (the front door never sees it)."""
+    address = client.service_client.config.target_host
+    code, _out, err = await temporal_cli("schedule", *args, "--address", address)
+    assert code == 0, err
+
+
+async def test_raw_schedule_actions_are_reported_as_unattested(
+    plain_client: Client, pool: asyncpg.Pool, database_url: str, bodo: PlanDefinition
+) -> None:
+    async with deployment(plain_client, pool, database_url) as (queue, _ctx, _api):
+        definition = closable_early(unique(bodo))
+        plan = definition.plan_id
+        schedule = schedule_id_for(plan)
+        driver = PlanDriver(await start_plan(plain_client, definition, queue), definition)
+
+        async def hearing(_status: PlanStatus) -> None:
+            leader = driver.person(Role.PROJECT_LEADER)
+            await driver.update(
+                "close_hearing", cmd.CloseHearing(actor_id=leader, reason=EARLY_CLOSE)
+            )
+
+        assert (await driver.run_to_adoption(hearing)).status == "adopted"
+        store = EventStore(pool)
+        code, out = await verified(store, plain_client, plan)
+        assert code == 0, out
+        assert f"{plan}: schedule {schedule} OK: active" in out
+
+        # Paused past the front door: the record says active.
+        await raw(plain_client, "toggle", "--schedule-id", schedule, "--pause", "--reason", "x")
+        code, out = await verified(store, plain_client, plan)
+        assert code == 1, out
+        assert (
+            f"{plan}: UNATTESTED SCHEDULE ACTION: schedule {schedule} is PAUSED in Temporal"
+            " (note 'x'), the record says active (no pause or unpause is recorded)"
+        ) in out
+        # Unpaused again: the state agrees, the note still tells.
+        await raw(plain_client, "toggle", "--schedule-id", schedule, "--unpause", "--reason", "y")
+        code, out = await verified(store, plain_client, plan)
+        assert code == 1, out
+        assert f"schedule {schedule}'s note in Temporal is 'y', the recorded actions set" in out
+
+        # An attested pause and unpause: the record explains the schedule again.
+        for action in (ScheduleAction.PAUSE, ScheduleAction.UNPAUSE):
+            command = rc.ScheduleCommand(
+                actor_id=SCHEDULER, action=action, reason="Budsjett", request_id=_request()
+            )
+            await act_on_schedule(plain_client, store, plan, command, queue)
+        assert not (await describe_schedule(plain_client, plan)).paused
+        code, out = await verified(store, plain_client, plan)
+        assert code == 0, out
+
+        # A backfill of last year's reminder, past the front door.
+        now = datetime.now(UTC)
+        start, end = (now - timedelta(days=364)).isoformat(), (now - timedelta(hours=1)).isoformat()
+        await raw(
+            plain_client, "backfill", "--schedule-id", schedule,
+            "--start-time", start, "--end-time", end, "--overlap-policy", "AllowAll",
+        )  # fmt: skip
+        code, out = await _until_runs(store, plain_client, plan, 1)
+        assert code == 1, out
+        assert "no recorded backfill covers that time: a backfill outside the attested" in out
+
+        # A trigger past the front door.
+        await raw(plain_client, "trigger", "--schedule-id", schedule)
+        code, out = await _until_runs(store, plain_client, plan, 2)
+        assert code == 1, out
+        assert "not at a time of its calendar, and no recorded trigger explains it" in out
+
+
+async def test_an_attested_trigger_and_backfill_are_explained(
+    plain_client: Client, pool: asyncpg.Pool, database_url: str, bodo: PlanDefinition
+) -> None:
+    async with deployment(plain_client, pool, database_url) as (queue, _ctx, _api):
+        definition = closable_early(unique(bodo))
+        plan = definition.plan_id
+        driver = PlanDriver(await start_plan(plain_client, definition, queue), definition)
+
+        async def hearing(_status: PlanStatus) -> None:
+            leader = driver.person(Role.PROJECT_LEADER)
+            await driver.update(
+                "close_hearing", cmd.CloseHearing(actor_id=leader, reason=EARLY_CLOSE)
+            )
+
+        assert (await driver.run_to_adoption(hearing)).status == "adopted"
+        store = EventStore(pool)
+        now = datetime.now(UTC)
+        for command in (
+            rc.ScheduleCommand(
+                actor_id=SCHEDULER, action=ScheduleAction.TRIGGER, request_id=_request()
+            ),
+            rc.ScheduleCommand(
+                actor_id=SCHEDULER,
+                action=ScheduleAction.BACKFILL,
+                backfill_from=now - timedelta(days=364),
+                backfill_to=now - timedelta(hours=1),
+                request_id=_request(),
+            ),
+        ):
+            await act_on_schedule(plain_client, store, plan, command, queue)
+        code, out = await _until_runs(store, plain_client, plan, 2)
+        assert code == 0, out
+        assert f"schedule {schedule_id_for(plan)} OK: active, its note and its 2 recent" in out
+
+
+def _request() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+async def _until_runs(store: EventStore, client: Client, plan: str, runs: int) -> tuple[int, str]:
+    """verify, once the schedule shows this many recent runs (a run is listed once
+    Temporal has started its workflow)."""
+    for _ in range(100):
+        described = await client.get_schedule_handle(schedule_id_for(plan)).describe()
+        if len(described.info.recent_actions) >= runs:
+            break
+        await asyncio.sleep(0.1)
+    return await verified(store, client, plan)
