@@ -1,8 +1,8 @@
 """The event store: append with optimistic concurrency and idempotency (reads and
 verification: eventstore/reading.py).
 
-Append costs two round trips: one read of the stream head (none for a new stream), then
-one INSERT ... SELECT FROM jsonb_to_recordset(...) that commits on its own. A single
+Append costs two round trips: one read of the stream head (none for a new stream, and
+none when this store appended the event the caller expects to follow), then one INSERT ... SELECT FROM jsonb_to_recordset(...) that commits on its own. A single
 statement is atomic, so no explicit transaction is needed, and concurrent appenders are
 told apart by the primary key (stream_id, version). A retried append is recognised with one more read,
 looking for its event ids, when the head is not at the expected version or the insert
@@ -17,14 +17,15 @@ Each event also stores the canonical text of its data (``canonical_data``, migra
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 
 import asyncpg
 
 from domain.canonical import GENESIS_HASH
 from eventstore.errors import ConcurrencyConflict, EventIdConflict
 from eventstore.hashing import encode_batch
-from eventstore.reading import _COLUMNS, APPEND_ONLY_SQLSTATE, StoreReader
+from eventstore.reading import _COLUMNS, APPEND_ONLY_SQLSTATE, StoreReader, _utc_now
 from eventstore.records import (
     NewEvent,
     Receipt,
@@ -65,9 +66,21 @@ RETURNING version, position
 """
 
 
+# Streams whose last appended event an EventStore remembers (the least recent go first).
+HEADS_KEPT = 10_000
+
+
 class EventStore(StoreReader):
     # The batch encoder, also used by the hearing inbox's group commit.
     _chain = staticmethod(encode_batch)
+
+    def __init__(self, pool: asyncpg.Pool, clock: Callable[[], datetime] = _utc_now) -> None:
+        super().__init__(pool, clock)
+        # The last event this store appended to each stream: (version, hash, recorded_at).
+        # A stored event never changes, so when a caller expects exactly that version the
+        # head read is skipped and the append costs one round trip; if another writer
+        # appended since, the insert hits the primary key and is sorted out as usual.
+        self._heads: dict[str, tuple[int, str, datetime]] = {}
 
     async def append(
         self, stream_id: str, expected_version: int, events: Sequence[NewEvent]
@@ -82,20 +95,28 @@ class EventStore(StoreReader):
         ids = [e.event_id for e in events]
         if len(set(ids)) != len(ids):
             raise ValueError("the same event id appears twice in one append")
+        # Taken out while this append runs: put back only once its insert has committed.
+        known = self._heads.pop(stream_id, None)
         async with self._connection() as conn:
             # A new stream has no head to chain to; if the stream exists after all, the
             # insert of version 1 hits the primary key and is sorted out below.
-            head = await conn.fetchrow(_HEAD, stream_id) if expected_version != 0 else None
-            actual = head["version"] if head is not None else 0
+            if expected_version == 0:
+                head = None
+            elif known is not None and known[0] == expected_version:
+                head = known
+            else:
+                row = await conn.fetchrow(_HEAD, stream_id)
+                head = (row["version"], row["hash"], row["recorded_at"]) if row else None
+            actual = head[0] if head is not None else 0
             if actual != expected_version:
                 # Either a retry of an append that went through, or a real conflict.
                 return await self._after_race(conn, stream_id, expected_version, events)
-            prev_hash = head["hash"] if head is not None else GENESIS_HASH
+            prev_hash = head[1] if head is not None else GENESIS_HASH
             recorded_at = self._clock()
             # Keeps recorded_at monotonic within a stream even if clocks differ between
             # machines, so "as of" reads never skip an earlier version.
-            if head is not None and recorded_at < head["recorded_at"]:
-                recorded_at = head["recorded_at"]
+            if head is not None and recorded_at < head[2]:
+                recorded_at = head[2]
             batch, hashes = encode_batch(
                 stream_id, expected_version, prev_hash, recorded_at, events
             )
@@ -104,6 +125,15 @@ class EventStore(StoreReader):
             except asyncpg.UniqueViolationError:
                 # Another writer took the version, or some of these event ids are stored.
                 return await self._after_race(conn, stream_id, expected_version, events)
+            except asyncpg.ForeignKeyViolationError:
+                if head is None or head is not known:
+                    raise
+                # The remembered head is no longer stored: the stream was cut behind the
+                # store's back (only its owner can). Read the stream as it is instead.
+                inserted = None
+        if inserted is None:
+            return await self.append(stream_id, expected_version, events)
+        self._remember(stream_id, (expected_version + len(events), hashes[-1], recorded_at))
         return [
             Receipt(stream_id, row["version"], e.event_id, h, recorded_at, row["position"])
             # RETURNING order is not promised by SQL: pair rows to events by version.
@@ -111,6 +141,12 @@ class EventStore(StoreReader):
                 sorted(inserted, key=lambda r: r["version"]), events, hashes, strict=True
             )
         ]
+
+    def _remember(self, stream_id: str, head: tuple[int, str, datetime]) -> None:
+        heads = self._heads
+        heads[stream_id] = head
+        if len(heads) > HEADS_KEPT:
+            del heads[next(iter(heads))]
 
     async def append_at_end(
         self, stream_id: str, events: Sequence[NewEvent], attempts: int = 50
