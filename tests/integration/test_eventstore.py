@@ -22,6 +22,7 @@ from eventstore import (
     EventStore,
     NewEvent,
 )
+from eventstore import store as store_module
 from eventstore.errors import MigrationError
 from eventstore.migrate import Migration, bundled_migrations, migrate
 from eventstore.pool import create_pool, with_database
@@ -479,3 +480,70 @@ async def test_events_without_canonical_data_verify_from_their_jsonb(pool: async
     for result in (await store.verify("old"), (await store.verify_streams(["old"]))[0]):
         assert result.broken_version == 4
         assert "changed after recording" in (result.problem or "")
+
+
+async def head_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Streams whose head the store reads from now on (its one fetchrow on append)."""
+    streams: list[str] = []
+    fetchrow = asyncpg.connection.Connection.fetchrow
+
+    async def counted(self: asyncpg.Connection, query: str, *args: object, **kw: object) -> object:
+        if query == store_module._HEAD:
+            streams.append(str(args[0]))
+        return await fetchrow(self, query, *args, **kw)
+
+    monkeypatch.setattr(asyncpg.connection.Connection, "fetchrow", counted)
+    return streams
+
+
+async def test_an_append_after_its_own_skips_the_head_read_and_chains(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = EventStore(pool)
+    reads = await head_reads(monkeypatch)
+    await store.append("own", 0, [new_event(1), new_event(2)])
+    await store.append("own", 2, [new_event(3)])
+    await store.append("own", 3, [new_event(4)])
+    assert reads == []
+    assert (await store.verify("own")).ok
+    # Another store in the same database knows nothing of these appends: it reads.
+    await EventStore(pool).append("own", 4, [new_event(5)])
+    assert reads == ["own"]
+    assert (await store.verify("own")).last_version == 5
+
+
+async def test_a_remembered_head_that_another_writer_passed_is_a_conflict(
+    pool: asyncpg.Pool,
+) -> None:
+    store, other = EventStore(pool), EventStore(pool)
+    await store.append("shared", 0, [new_event(1)])
+    await other.append("shared", 1, [new_event(2)])
+    # This store remembers version 1 as the head; the insert of version 2 is refused.
+    with pytest.raises(ConcurrencyConflict) as conflict:
+        await store.append("shared", 1, [new_event(3)])
+    assert conflict.value.actual_version == 2
+    [receipt] = await store.append("shared", 2, [new_event(3)])
+    assert receipt.version == 3
+    assert (await store.verify("shared")).ok
+
+
+async def test_a_retry_after_a_remembered_append_gets_the_original_receipts(
+    pool: asyncpg.Pool,
+) -> None:
+    store = EventStore(pool)
+    await store.append("again", 0, [new_event(1)])
+    events = [new_event(2), new_event(3)]
+    first = await store.append("again", 1, events)
+    assert await store.append("again", 1, events) == first
+    assert await count(pool, "again") == 3
+
+
+async def test_a_stream_cut_behind_the_store_is_read_as_it_is(pool: asyncpg.Pool) -> None:
+    store = EventStore(pool)
+    await store.append("cut", 0, [new_event(1), new_event(2), new_event(3)])
+    await tamper(pool, "DELETE FROM events WHERE stream_id = 'cut' AND version = 3")
+    # The store remembers version 3, which is gone: the insert of 4 has no version 3
+    # to follow, and the store then reads the head as it is.
+    with pytest.raises(ConcurrencyConflict) as conflict:
+        await store.append("cut", 3, [new_event(4)])
+    assert conflict.value.actual_version == 2
