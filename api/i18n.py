@@ -277,6 +277,15 @@ _NB: dict[str, str] = {
     "choice_adopted_with_changes": "Vedta med endringer",
     "choice_postponed": "Utsette",
     "choice_returned": "Sende tilbake",
+    # --- web-features: hearing receipt by e-mail, audit PDF, adoption deadline,
+    # --- change-proposal form (one block, to move into the catalogue as it is)
+    "email_receipt": "E-post for kvittering (valgfritt)",
+    "email_hint": "Fyll ut bare hvis du vil få kvitteringen på e-post.",
+    "privacy_email": "E-postadressen (valgfri) brukes bare til å sende deg kvitteringen. Den blir ikke publisert og ikke lagret i plansaken eller beslutningsloggen. Den slettes når kvitteringen er sendt, og senest når vi har gitt opp å sende den (innen et døgn).",
+    "privacy_not_kept_mail": "Vi ber ikke om adresse eller fødselsnummer. Skriv ikke opplysninger om helse eller andre særlige kategorier i uttalelsen.",
+    "receipt_mailed": "Kvitteringen blir også sendt til e-postadressen du oppga.",
+    "export_pdf": "Revisjonsrapport (PDF)",
+    # --- end of web-features block
 }
 
 _EN: dict[str, str] = {
@@ -549,6 +558,15 @@ _EN: dict[str, str] = {
     "choice_adopted_with_changes": "Adopt with changes",
     "choice_postponed": "Postpone",
     "choice_returned": "Return",
+    # --- web-features: hearing receipt by e-mail, audit PDF, adoption deadline,
+    # --- change-proposal form (one block, to move into the catalogue as it is)
+    "email_receipt": "E-mail for the receipt (optional)",
+    "email_hint": "Fill in only if you want the receipt by e-mail.",
+    "privacy_email": "The e-mail address (optional) is used only to send you the receipt. It is not published and not stored in the plan's case or its decision record. It is deleted once the receipt is sent, and at the latest once we have given up sending it (within a day).",
+    "privacy_not_kept_mail": "We do not ask for your address or national identity number. Do not write about health or other special categories in the response.",
+    "receipt_mailed": "The receipt is also sent to the e-mail address you gave.",
+    "export_pdf": "Audit report (PDF)",
+    # --- end of web-features block
 }
 
 TEXTS: dict[Language, dict[str, str]] = {"nb": _NB, "en": _EN}
@@ -703,6 +721,13 @@ _REFUSAL_CODES: dict[Language, dict[str, str]] = {
         "RevisionCannotRun": "Rulleringen kan ikke kjøres nå.",
         "TooLarge": "Innsendingen er for stor.",
         "RateLimited": "For mange innsendinger på kort tid. Vent et minutt og prøv igjen.",
+        # --- web-features
+        "InvalidEmail": (
+            "E-postadressen er ikke gyldig. Skriv den som navn@eksempel.no, "
+            "eller la feltet stå tomt."
+        ),
+        "InvalidIdempotencyKey": "Skjemaet er utløpt. Last inn siden på nytt og send igjen.",
+        # --- end of web-features
     },
     "en": {},
 }

@@ -43,6 +43,7 @@ from api.service import (
 )
 from api.tokens import Principal
 from api.views import content_view, pending_for, people_names, summary, timeline
+from api.web_hearing import mint_idempotency_key, queue_receipt, receipt_address
 from domain import commands as cmd
 from domain.gates import current_step, plan_status
 from domain.phases import Phase, StepKind
@@ -892,6 +893,9 @@ async def _hearing_page(
         error_code=error.code if error else "",
         error_problems=_problems(error),
         values=values or {},
+        # Kept across a refusal: the response was not recorded, the key is still unused.
+        idempotency_key=(values or {}).get("idempotency_key") or mint_idempotency_key(),
+        mail_receipt=bool(_ctx(request).settings.smtp_host),
     )
 
 
@@ -924,7 +928,9 @@ async def hearing_respond(plan_id: str, request: Request) -> Response:
             raise _invalid(exc) from None
         if fields.get("consent") != "yes":
             raise _consent_missing()
-        receipt = await respond(ctx, plan_id, body, client_address(request))
+        address = receipt_address(fields) if ctx.settings.smtp_host else None
+        key = fields.get("idempotency_key") or None
+        receipt = await respond(ctx, plan_id, body, client_address(request), key)
     except ApiError as refusal:
         if refusal.status == 429:
             raise
@@ -932,6 +938,11 @@ async def hearing_respond(plan_id: str, request: Request) -> Response:
             request, await ctx.plans.state(plan_id), error=refusal, values=fields
         )
     state = await ctx.plans.state(plan_id)
+    if address is not None:
+        title = state.definition.title if state.definition else plan_id
+        await queue_receipt(
+            ctx.pool, plan_id=plan_id, title=title, address=address, receipt=receipt
+        )
     return render(
         request,
         "receipt.html",
@@ -940,5 +951,6 @@ async def hearing_respond(plan_id: str, request: Request) -> Response:
         receipt=receipt,
         receipt_number=receipt.receipt_number,
         public=True,
+        mailed=address is not None,
         back=f"/hearing/{plan_id}",
     )

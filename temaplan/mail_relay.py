@@ -38,11 +38,12 @@ LEASE = timedelta(minutes=5)
 
 def action_path(row: Claimed) -> str:
     """The page where the person acts, from the outbox row's key: the workflows key a
-    hearing's notice `PLAN/hearing/...`, a revision's `PLAN/revision/YEAR/...`, and a
+    hearing's notice `PLAN/hearing/...` (and the API a hearing receipt
+    `PLAN/receipt/...`), a revision's `PLAN/revision/YEAR/...`, and a
     gate's `PLAN/STEP/...`."""
     plan = quote(row.plan_id, safe="")
     rest = row.dedupe_key.removeprefix(f"{row.plan_id}/").split("/")
-    if rest[0] == "hearing":
+    if rest[0] in ("hearing", "receipt"):
         return f"/hearing/{plan}"
     if rest[0] == "revision" and len(rest) > 1 and rest[1].isdigit():
         return f"/plans/{plan}/revisions/{rest[1]}"
@@ -67,12 +68,20 @@ def compose(row: Claimed, settings: Settings) -> EmailMessage:
     message["Date"] = format_datetime(row.created_at)
     message["Message-ID"] = message_id(row, web)
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(
-        f"Hei,\n\n{row.body}\n\n"
-        f"Her gjør du det:\n{link}\n\n"
-        "Logg inn for å se saken. Den står også i innboksen din på nettsiden.\n\n"
-        "Denne e-posten er sendt automatisk fra temaplan. Svar på den blir ikke lest.\n"
-    )
+    if row.recipient_id.startswith("public:"):
+        # A hearing receipt to a member of the public: nothing to log in to or act on.
+        message.set_content(
+            f"Hei,\n\n{row.body}\n\n"
+            f"Høringen og planutkastet:\n{link}\n\n"
+            "Denne e-posten er sendt automatisk fra temaplan. Svar på den blir ikke lest.\n"
+        )
+    else:
+        message.set_content(
+            f"Hei,\n\n{row.body}\n\n"
+            f"Her gjør du det:\n{link}\n\n"
+            "Logg inn for å se saken. Den står også i innboksen din på nettsiden.\n\n"
+            "Denne e-posten er sendt automatisk fra temaplan. Svar på den blir ikke lest.\n"
+        )
     # After set_content, which replaces every Content-* header.
     message["Content-Language"] = "nb"
     return message
