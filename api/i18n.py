@@ -285,6 +285,9 @@ _NB: dict[str, str] = {
     "privacy_not_kept_mail": "Vi ber ikke om adresse eller fødselsnummer. Skriv ikke opplysninger om helse eller andre særlige kategorier i uttalelsen.",
     "receipt_mailed": "Kvitteringen blir også sendt til e-postadressen du oppga.",
     "export_pdf": "Revisjonsrapport (PDF)",
+    "adoption_deadline": "Frist for vedtak i kommunestyret",
+    "adoption_deadline_postponed": "møtet saken er utsatt til",
+    "adoption_deadline_rule": "siste dag planen kan vedtas: planperioden må vare til første årlige rullering",
     # --- end of web-features block
 }
 
@@ -566,6 +569,9 @@ _EN: dict[str, str] = {
     "privacy_not_kept_mail": "We do not ask for your address or national identity number. Do not write about health or other special categories in the response.",
     "receipt_mailed": "The receipt is also sent to the e-mail address you gave.",
     "export_pdf": "Audit report (PDF)",
+    "adoption_deadline": "Deadline for the council's adoption",
+    "adoption_deadline_postponed": "the meeting the item was postponed to",
+    "adoption_deadline_rule": "the last day the plan can be adopted: the planning period must last until the first yearly revision",
     # --- end of web-features block
 }
 

@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import json
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -43,10 +43,12 @@ from api.service import (
 )
 from api.tokens import Principal
 from api.views import content_view, pending_for, people_names, summary, timeline
+from api.web_deadlines import adoption_deadline
 from api.web_hearing import mint_idempotency_key, queue_receipt, receipt_address
 from domain import commands as cmd
 from domain.gates import current_step, plan_status
 from domain.phases import Phase, StepKind
+from domain.plan import RevisionDate
 from domain.plan_state import PlanState
 from domain.problems import problems_from_pydantic
 from domain.roles import Role
@@ -70,8 +72,11 @@ _templates = jinja2.Environment(
 )
 
 
-def _oslo_time(moment: datetime | None) -> str:
-    return moment.astimezone(OSLO).strftime("%d.%m.%Y %H:%M") if moment else "–"
+def _oslo_time(moment: datetime | date | None) -> str:
+    if isinstance(moment, datetime):
+        return moment.astimezone(OSLO).strftime("%d.%m.%Y %H:%M")
+    # A day (the council's meeting): no time of day to show.
+    return moment.strftime("%d.%m.%Y") if moment else "–"
 
 
 def _number(value: Decimal | None, lang: Language = "nb") -> str:
@@ -442,15 +447,18 @@ async def oidc_callback(request: Request) -> Response:
 async def inbox(request: Request) -> Response:
     me = await _signed_in(request)
     states = [s for s in await _ctx(request).plans.states() if may_read(me, s)]
-    plans = [plan_row(state, me) for state in states]
+    plans = [plan_row(state, me, _ctx(request).settings.revision_date()) for state in states]
     pending = my_pending_decisions(me, states)
     return render(request, "inbox.html", principal=me, pending=pending, plans=plans)
 
 
-def phase_deadline(state: PlanState) -> datetime | None:
+def phase_deadline(state: PlanState, revision_date: RevisionDate) -> datetime | date | None:
     """The deadline of the phase the plan is in: the round's in a comment round, the
-    hearing's in the hearing, none otherwise (the hearing's date is history in adoption)."""
+    hearing's in the hearing, the council's day in adoption (api/web_deadlines.py; the
+    hearing's date is history there), none otherwise."""
     status = plan_status(state)
+    if status.phase is Phase.ADOPTION:
+        return adoption_deadline(state, revision_date)
     if status.step_kind is StepKind.COMMENT_ROUND:
         return status.comment_round_deadline
     if status.phase is Phase.HEARING:
@@ -458,7 +466,7 @@ def phase_deadline(state: PlanState) -> datetime | None:
     return None
 
 
-def plan_row(state: PlanState, me: Principal) -> dict[str, Any]:
+def plan_row(state: PlanState, me: Principal, revision_date: RevisionDate) -> dict[str, Any]:
     status = plan_status(state)
     names = people_names(state)
     awaited = [
@@ -466,7 +474,7 @@ def plan_row(state: PlanState, me: Principal) -> dict[str, Any]:
     ]
     return {
         "summary": summary(state, roles_of(me, state)),
-        "deadline": phase_deadline(state),
+        "deadline": phase_deadline(state, revision_date),
         "awaited": awaited,
         "awaits_me": any(me.person_id in a.people for a in status.awaited),
     }
@@ -527,6 +535,7 @@ async def _plan_page(
         plan=summary(state, roles_of(me, state)),
         status=plan_status(state),
         timeline=timeline(state),
+        deadline=phase_deadline(state, ctx.settings.revision_date()),
         content=content_view(state, current) if current else None,
         pending=pending_for(me.person_id, state) if me.may_change else [],
         history=[(e, event_detail(translator(lang), e)) for e in stored],
