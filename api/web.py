@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -63,8 +63,11 @@ _templates = jinja2.Environment(
 )
 
 
-def _oslo_time(moment: datetime | None) -> str:
-    return moment.astimezone(OSLO).strftime("%d.%m.%Y %H:%M") if moment else "–"
+def _oslo_time(moment: datetime | date | None) -> str:
+    if isinstance(moment, datetime):
+        return moment.astimezone(OSLO).strftime("%d.%m.%Y %H:%M")
+    # A day (the council's meeting): no time of day to show.
+    return moment.strftime("%d.%m.%Y") if moment else "–"
 
 
 def _number(value: Decimal | None, lang: Language = "nb") -> str:

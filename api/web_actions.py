@@ -1,5 +1,5 @@
 """The web page's forms for the project leader's revision actions (goal indicator, close
-the round, propose changes, conclude) and the revision schedule's actions (trigger,
+the round, propose changes with a field for each part of the measure, conclude) and the revision schedule's actions (trigger,
 pause with a reason, unpause, backfill).
 
 Each form is turned into the API's own request model and handed to the API's own route
@@ -8,7 +8,6 @@ function, so the page takes the same commands and gives the same refusals as the
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,6 +22,7 @@ from api.errors import ApiError
 from api.views import people_names
 from api.web import _ctx, _form, _invalid, _receipt_page, _signed_in, _typed_number, _year
 from domain.commands import Receipt
+from domain.hierarchy import Measure
 
 router = APIRouter(include_in_schema=False)
 OSLO = ZoneInfo("Europe/Oslo")
@@ -30,15 +30,57 @@ REVISION_ACTIONS = ("goal-indicator", "close", "changes", "conclude")
 SCHEDULE_ACTIONS = ("trigger", "pause", "unpause", "backfill")
 
 
-def _changes(text: str) -> Any:
-    try:
-        return json.loads(text) if text.strip() else None
-    except json.JSONDecodeError as exc:
+# The measure's fields on the change form, as the plan file names them.
+MEASURE_TEXT = ("id", "strategy_id", "title", "completion_criterion", "responsible_unit")
+MEASURE_CHOICE = ("basis", "actor")
+COSTS = ("investment_nok", "running_nok_per_year")
+
+
+def _cost(text: str) -> str | None:
+    """A cost as typed ("1 250 000", "ukjent"/"unknown"), as the plan file takes it."""
+    cleaned = "".join(text.split())
+    if cleaned.lower() in ("ukjent", "unknown"):
+        return "unknown"
+    return cleaned or None
+
+
+def change_from_form(fields: dict[str, str], in_force: dict[str, Measure]) -> dict[str, Any]:
+    """One change as the API takes it (``MeasureChange``), from the form's fields.
+
+    A change to a measure starts from the measure in force, and a field left empty keeps
+    its value; a new measure has only what was typed, so what it lacks is refused by the
+    API's own model with the API's own messages."""
+    kind = fields.get("change_kind", "")
+    reason = fields.get("reason", "")
+    target = fields.get("measure_id", "")
+    if kind == "retire":
+        return {"kind": kind, "measure_id": target or None, "reason": reason}
+    current = in_force.get(target) if kind == "change" else None
+    if kind == "change" and current is None:
         raise ApiError(
             422,
-            "ValidationError",
-            f"changes: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
-        ) from None
+            "UnknownItem",
+            f"measure_id: choose the measure to change ({target[:40]!r} is not in force)",
+        )
+    measure: dict[str, Any] = current.model_dump(mode="json") if current else {}
+    for name in (*MEASURE_TEXT, *MEASURE_CHOICE):
+        typed = fields.get(f"m_{name}", "").strip()
+        if typed:
+            measure[name] = typed
+    due = fields.get("m_due_year", "").strip()
+    if due:
+        measure["due_year"] = due
+    costs = dict(measure.get("costs") or {})
+    for name in COSTS:
+        typed_cost = _cost(fields.get(f"m_{name}", ""))
+        if typed_cost is not None:
+            costs[name] = typed_cost
+    if costs:
+        measure["costs"] = costs
+    groups = fields.get("m_target_groups", "").strip()
+    if groups:
+        measure["target_groups"] = [g.strip() for g in groups.split(",") if g.strip()]
+    return {"kind": kind, "measure": measure, "reason": reason}
 
 
 @router.post("/plans/{plan_id}/revisions/{year}/act/{action}")
@@ -66,10 +108,15 @@ async def revision_action(plan_id: str, year: str, action: str, request: Request
                 me,
             )
         elif action == "changes":
+            revision = state.revision(wanted)
+            version = revision.content_version if revision else None
+            content = state.content(version) if version else None
+            in_force = {m.id: m for m in content.content.measures} if content else {}
+            change = change_from_form(fields, in_force)
             receipt = await rr.propose_changes(
                 plan_id,
                 wanted,
-                rr.ChangesRequest.model_validate({"changes": _changes(fields.get("changes", ""))}),
+                rr.ChangesRequest.model_validate({"changes": [change]}),
                 ctx,
                 me,
             )

@@ -27,7 +27,7 @@ from eventstore.log import MerkleLog
 
 router = APIRouter(include_in_schema=False)
 OSLO = ZoneInfo("Europe/Oslo")
-EXPORTS = ("html", "csv", "jsonl")
+EXPORTS = ("html", "pdf", "csv", "jsonl")
 
 
 def _as_of(text: str) -> datetime | None:

@@ -6,7 +6,7 @@ decisions and gives the same refusals as the API.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -38,8 +38,10 @@ from api.web import (
     language,
     render,
 )
+from api.web_deadlines import adoption_deadline
 from domain.gates import current_step, plan_status
 from domain.phases import Phase, StepKind
+from domain.plan import RevisionDate
 from domain.plan_state import PlanState
 from domain.roles import Role
 from eventstore import EventStore
@@ -52,15 +54,18 @@ RETURNABLE = (Phase.GOALS, Phase.STRATEGIES, Phase.MEASURES, Phase.DRAFT, Phase.
 async def inbox(request: Request) -> Response:
     me = await _signed_in(request)
     states = [s for s in await _ctx(request).plans.states() if may_read(me, s)]
-    plans = [plan_row(state, me) for state in states]
+    plans = [plan_row(state, me, _ctx(request).settings.revision_date()) for state in states]
     pending = my_pending_decisions(me, states)
     return render(request, "inbox.html", principal=me, pending=pending, plans=plans)
 
 
-def phase_deadline(state: PlanState) -> datetime | None:
+def phase_deadline(state: PlanState, revision_date: RevisionDate) -> datetime | date | None:
     """The deadline of the phase the plan is in: the round's in a comment round, the
-    hearing's in the hearing, none otherwise (the hearing's date is history in adoption)."""
+    hearing's in the hearing, the council's day in adoption (api/web_deadlines.py; the
+    hearing's date is history there), none otherwise."""
     status = plan_status(state)
+    if status.phase is Phase.ADOPTION:
+        return adoption_deadline(state, revision_date)
     if status.step_kind is StepKind.COMMENT_ROUND:
         return status.comment_round_deadline
     if status.phase is Phase.HEARING:
@@ -68,7 +73,7 @@ def phase_deadline(state: PlanState) -> datetime | None:
     return None
 
 
-def plan_row(state: PlanState, me: Principal) -> dict[str, Any]:
+def plan_row(state: PlanState, me: Principal, revision_date: RevisionDate) -> dict[str, Any]:
     status = plan_status(state)
     names = people_names(state)
     awaited = [
@@ -76,7 +81,7 @@ def plan_row(state: PlanState, me: Principal) -> dict[str, Any]:
     ]
     return {
         "summary": summary(state, roles_of(me, state)),
-        "deadline": phase_deadline(state),
+        "deadline": phase_deadline(state, revision_date),
         "awaited": awaited,
         "awaits_me": any(me.person_id in a.people for a in status.awaited),
     }
@@ -114,6 +119,7 @@ async def _plan_page(
         plan=summary(state, roles_of(me, state)),
         status=plan_status(state),
         timeline=timeline(state),
+        deadline=phase_deadline(state, ctx.settings.revision_date()),
         content=content_view(state, current) if current else None,
         pending=pending_for(me.person_id, state) if me.may_change else [],
         history=[(e, event_detail(translator(lang), e)) for e in stored],

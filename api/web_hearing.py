@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from api import requests as rq
 from api.errors import ApiError
+from api.hearing_receipts import mint_idempotency_key, queue_receipt, receipt_address
 from api.i18n import refusal_text
 from api.routes_public import client_address, hearing_view, on_hearing, respond
 from api.views import summary
@@ -63,6 +64,9 @@ async def _hearing_page(
         error_code=error.code if error else "",
         error_problems=_problems(error, lang),
         values=values or {},
+        # Kept across a refusal: the response was not recorded, the key is still unused.
+        idempotency_key=(values or {}).get("idempotency_key") or mint_idempotency_key(),
+        mail_receipt=bool(_ctx(request).settings.smtp_host),
     )
 
 
@@ -95,7 +99,9 @@ async def hearing_respond(plan_id: str, request: Request) -> Response:
             raise _invalid(exc) from None
         if fields.get("consent") != "yes":
             raise _consent_missing()
-        receipt = await respond(ctx, plan_id, body, client_address(request))
+        address = receipt_address(fields) if ctx.settings.smtp_host else None
+        key = fields.get("idempotency_key") or None
+        receipt = await respond(ctx, plan_id, body, client_address(request), key)
     except ApiError as refusal:
         if refusal.status == 429:
             raise
@@ -103,6 +109,11 @@ async def hearing_respond(plan_id: str, request: Request) -> Response:
             request, await ctx.plans.state(plan_id), error=refusal, values=fields
         )
     state = await ctx.plans.state(plan_id)
+    if address is not None:
+        title = state.definition.title if state.definition else plan_id
+        await queue_receipt(
+            ctx.pool, plan_id=plan_id, title=title, address=address, receipt=receipt
+        )
     return render(
         request,
         "receipt.html",
@@ -111,5 +122,6 @@ async def hearing_respond(plan_id: str, request: Request) -> Response:
         receipt=receipt,
         receipt_number=receipt.receipt_number,
         public=True,
+        mailed=address is not None,
         back=f"/hearing/{plan_id}",
     )

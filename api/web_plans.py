@@ -6,7 +6,7 @@ the plan is started by the API's own function, so the page refuses what the API 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,7 +39,9 @@ SORTS = ("plan_id", "municipality", "phase", "deadline")
 async def plan_list(request: Request) -> Response:
     me = await _signed_in(request)
     query = request.query_params
-    rows = [plan_row(s, me) for s in await _ctx(request).plans.states() if may_read(me, s)]
+    ctx = _ctx(request)
+    revision_date = ctx.settings.revision_date()
+    rows = [plan_row(s, me, revision_date) for s in await ctx.plans.states() if may_read(me, s)]
     municipalities = sorted(
         {(r["summary"].municipality_number, r["summary"].municipality) for r in rows}
     )
@@ -86,6 +88,9 @@ def _sort_key(row: dict[str, Any], sort: str) -> tuple[Any, ...]:
     if sort == "deadline":
         # Plans without a deadline last.
         deadline = row["deadline"]
+        if isinstance(deadline, date) and not isinstance(deadline, datetime):
+            # The council's day (adoption) sorts as the end of that day in Oslo.
+            deadline = datetime.combine(deadline, time.max, OSLO)
         return (deadline is None, deadline.timestamp() if deadline else 0, plan.plan_id)
     return (plan.plan_id,)
 

@@ -65,6 +65,8 @@ async def revision_page(plan_id: str, year: str, request: Request) -> Response:
         may_act=me.may_change,
         leads=me.may_change and Role.PROJECT_LEADER in roles_of(me, state),
         goals=in_force.content.goals if in_force else (),
+        strategies=in_force.content.strategies if in_force else (),
+        measures=in_force.content.measures if in_force else (),
         figure=figure,
     )
 

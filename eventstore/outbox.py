@@ -48,16 +48,21 @@ RETURNING o.id, o.dedupe_key, o.plan_id, o.recipient_id, o.recipient_email, o.su
 _SENT = """
 UPDATE notification_outbox
    SET sent_at = now(), message_id = $3, claimed_by = NULL, claimed_until = NULL,
-       last_error = NULL
+       last_error = NULL,
+       recipient_email = CASE WHEN recipient_id LIKE 'public:%' THEN '' ELSE recipient_email END
  WHERE id = $1 AND claimed_by = $2 AND sent_at IS NULL
 """
 
 # Back-off doubles from the base up to the cap; the last allowed attempt fails the row.
+# A member of the public's address (a hearing receipt, recipient 'public:...') is kept
+# only until the receipt is sent or given up: then it is blanked in the row.
 _FAILED = """
 UPDATE notification_outbox
    SET claimed_by = NULL, claimed_until = NULL, last_error = $3,
        next_attempt_at = now() + least($4::interval * power(2, attempts - 1), $5::interval),
-       failed_at = CASE WHEN attempts >= $6 THEN now() END
+       failed_at = CASE WHEN attempts >= $6 THEN now() END,
+       recipient_email = CASE WHEN attempts >= $6 AND recipient_id LIKE 'public:%' THEN ''
+                              ELSE recipient_email END
  WHERE id = $1 AND claimed_by = $2 AND sent_at IS NULL
 RETURNING failed_at IS NOT NULL, next_attempt_at
 """
@@ -171,11 +176,12 @@ class Outbox:
 
     async def retry_failed(self, row_id: int | None = None) -> int:
         """An operator's second chance for failed rows (after fixing the mail server):
-        pending again, with a fresh count of attempts."""
+        pending again, with a fresh count of attempts; not a receipt whose address is
+        already blanked."""
         status = await self._pool.execute(
             """UPDATE notification_outbox
                   SET failed_at = NULL, attempts = 0, next_attempt_at = now()
-                WHERE failed_at IS NOT NULL AND sent_at IS NULL
+                WHERE failed_at IS NOT NULL AND sent_at IS NULL AND recipient_email <> ''
                   AND ($1::bigint IS NULL OR id = $1)""",
             row_id,
         )

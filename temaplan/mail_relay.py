@@ -40,11 +40,12 @@ LEASE = timedelta(minutes=5)
 
 def action_path(row: Claimed) -> str:
     """The page where the person acts, from the outbox row's key: the workflows key a
-    hearing's notice `PLAN/hearing/...`, a revision's `PLAN/revision/YEAR/...`, and a
+    hearing's notice `PLAN/hearing/...` (and the API a hearing receipt
+    `PLAN/receipt/...`), a revision's `PLAN/revision/YEAR/...`, and a
     gate's `PLAN/STEP/...`."""
     plan = quote(row.plan_id, safe="")
     rest = row.dedupe_key.removeprefix(f"{row.plan_id}/").split("/")
-    if rest[0] == "hearing":
+    if rest[0] in ("hearing", "receipt"):
         return f"/hearing/{plan}"
     if rest[0] == "revision" and len(rest) > 1 and rest[1].isdigit():
         return f"/plans/{plan}/revisions/{rest[1]}"
@@ -73,7 +74,9 @@ def compose(
     message["Date"] = format_datetime(row.created_at)
     message["Message-ID"] = message_id(row, web)
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(catalogue.t("mail.body", language, notice=row.body, link=link))
+    # A hearing receipt to a member of the public has nothing to log in to or act on.
+    frame = "mail.body_public" if row.recipient_id.startswith("public:") else "mail.body"
+    message.set_content(catalogue.t(frame, language, notice=row.body, link=link))
     # After set_content, which replaces every Content-* header.
     message["Content-Language"] = language
     return message

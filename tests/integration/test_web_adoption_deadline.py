@@ -1,0 +1,82 @@
+"""In the adoption phase the plan list's deadline column and the plan page show the
+adoption phase's own deadline (api/web_deadlines.py), not the hearing's, in a real
+Chromium with axe-core on both pages. Screenshots go to tests/artifacts/web/."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+
+from api.service import ApiContext
+from client.plans import start_plan
+from client.simulation import PlanDriver
+from domain import commands as cmd
+from domain.gates import PlanStatus
+from domain.phases import Phase
+from domain.plan import PlanDefinition
+from domain.roles import Role
+from runtime.formatting import OSLO
+from tests.integration.browser import launched, log_in
+from tests.integration.conftest import EARLY_CLOSE, closable_early, unique
+from tests.integration.test_web_accessibility import _axe, _violations
+from tests.integration.test_web_browser import site  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.servers
+
+
+async def test_the_adoption_phase_shows_its_own_deadline(
+    site: str,  # noqa: F811 - the fixture imported above
+    api_ctx: ApiContext,
+    plain_client: Client,
+    task_queue: str,
+    bodo: PlanDefinition,
+    shots: Path,
+) -> None:
+    from playwright.async_api import expect
+
+    axe = await asyncio.to_thread(_axe)
+    plan = unique(bodo)
+    driver = PlanDriver(await start_plan(plain_client, closable_early(plan), task_queue), plan)
+
+    async def close_early(_status: PlanStatus) -> None:
+        leader = driver.person(Role.PROJECT_LEADER)
+        await driver.update("close_hearing", cmd.CloseHearing(actor_id=leader, reason=EARLY_CLOSE))
+
+    await driver.run_until(lambda s: s.phase is Phase.ADOPTION, close_early)
+    state = await api_ctx.plans.state(plan.plan_id)
+    assert state.phase is Phase.ADOPTION
+    assert state.hearing_deadline is not None
+    revision = plan.settings.revision_date or api_ctx.settings.revision_date()
+    # The day before the period's last yearly revision date (api/web_deadlines.py).
+    last_day = date(plan.period.to_year, revision.month, revision.day) - timedelta(days=1)
+    shown = last_day.strftime("%d.%m.%Y")
+    hearing_shown = state.hearing_deadline.astimezone(OSLO).strftime("%d.%m.%Y %H:%M")
+    admin = (await api_ctx.tokens.issue("kari.nilsen", "admin")).token
+
+    async with launched() as browser:
+        context = await browser.new_context(
+            viewport={"width": 1200, "height": 900}, bypass_csp=True
+        )
+        page = await context.new_page()
+        await log_in(page, site, admin)
+        await page.goto(f"{site}/plans?q={plan.plan_id}")
+        cell = page.locator("[data-deadline]")
+        await expect(cell).to_have_count(1)
+        await expect(cell).to_have_text(shown)
+        listed = await _violations(page, axe)
+        await page.screenshot(path=shots / "plans-adoption-deadline.png", full_page=True)
+
+        await page.goto(f"{site}/plans/{plan.plan_id}")
+        deadline = page.locator("[data-adoption-deadline]")
+        await expect(deadline).to_contain_text("Frist for vedtak i kommunestyret")
+        await expect(deadline).to_contain_text(shown)
+        await expect(deadline).to_contain_text("første årlige rullering")
+        assert hearing_shown not in await page.locator("main").inner_text()
+        planned = await _violations(page, axe)
+        await page.screenshot(path=shots / "plan-adoption-deadline.png", full_page=True)
+
+    assert (listed, planned) == ([], [])

@@ -1,0 +1,237 @@
+"""The public hearing form in a real Chromium: the receipt sent by e-mail when the person
+gives an address (through the notification outbox and the mail relay, to a real SMTP
+server in this process), the address never in the plan's record and blanked in the
+outbox once sent, and the form's Idempotency-Key: the same form sent twice gives the same
+receipt and one response. Screenshots go to tests/artifacts/web/."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+import uvicorn
+from temporalio.client import Client
+
+from api.app import create_app
+from api.service import ApiContext
+from domain.phases import Phase
+from domain.plan import PlanDefinition
+from eventstore import EventStore
+from eventstore.hearing_inbox import request_key
+from temaplan.mail_relay import MailRelay
+from tests.integration.browser import launched
+from tests.integration.conftest import unique
+from tests.integration.test_mail_relay import free_port, settings_for, smtp_server
+from tests.integration.test_web_accessibility import _axe, _violations
+from tests.integration.test_web_browser import _driven
+
+pytestmark = pytest.mark.servers
+ADDRESS = "ola.nordmann@example.no"
+
+
+@asynccontextmanager
+async def serving(ctx: ApiContext) -> AsyncIterator[str]:
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(ctx), host="127.0.0.1", port=port, log_config=None)
+    )
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def test_the_receipt_is_mailed_once_and_the_address_is_not_kept(
+    api_ctx: ApiContext,
+    plain_client: Client,
+    task_queue: str,
+    pool: asyncpg.Pool,
+    bodo: PlanDefinition,
+    shots: Path,
+) -> None:
+    from playwright.async_api import expect
+
+    axe = await asyncio.to_thread(_axe)
+    plan = unique(bodo)
+    await _driven(
+        plain_client, task_queue, plan, lambda s: s.phase is Phase.HEARING and s.hearing_open
+    )
+    smtp_port = free_port()
+    settings = settings_for(smtp_port).model_copy(
+        update={
+            "temporal_task_queue": api_ctx.settings.temporal_task_queue,
+            "public_rate_per_minute": 20,
+        }
+    )
+    ctx = ApiContext(
+        client=api_ctx.client, pool=pool, audit_pool=api_ctx.audit_pool, settings=settings
+    )
+    store = EventStore(pool)
+    checked: dict[str, list[object]] = {}
+
+    async with serving(ctx) as site, launched() as browser:
+        context = await browser.new_context(
+            viewport={"width": 1200, "height": 900}, bypass_csp=True
+        )
+        page = await context.new_page()
+
+        async def check(name: str) -> None:
+            checked[name] = await _violations(page, axe)
+            await page.screenshot(path=shots / f"hearing-mail-{name}.png", full_page=True)
+
+        await page.goto(f"{site}/hearing/{plan.plan_id}")
+        await expect(page.locator("[data-privacy-email]")).to_contain_text("bare til å sende")
+        await expect(page.locator("[data-privacy-email]")).to_contain_text("slettes")
+        key = await page.locator('input[name="idempotency_key"]').input_value()
+        assert key.startswith("web-")
+        await check("form")
+
+        # Not an address: refused before anything is recorded, in bokmål, what was typed kept.
+        before = len(await store.read(plan.plan_id))
+        await page.get_by_label("Navn", exact=True).fill("Ola Nordmann")
+        await page.get_by_label("E-post for kvittering (valgfritt)", exact=True).fill("ola på nett")
+        await page.get_by_label("Uttalelse", exact=True).fill(
+            "Flere utleieboliger i sentrum, takk."
+        )
+        await page.locator("#consent").check()
+        # The browser's own check of type=email would stop it before the server does.
+        await page.locator("form").evaluate("f => f.noValidate = true")
+        await page.get_by_role("button", name="Send").click()
+        await expect(page.locator("#error-summary")).to_have_attribute("data-code", "InvalidEmail")
+        await expect(page.locator("[data-error-message]")).to_contain_text("E-postadressen")
+        await expect(page.get_by_label("Uttalelse", exact=True)).to_have_value(
+            "Flere utleieboliger i sentrum, takk."
+        )
+        assert await page.locator('input[name="idempotency_key"]').input_value() == key
+        assert len(await store.read(plan.plan_id)) == before
+        await check("refused")
+
+        await page.get_by_label("E-post for kvittering (valgfritt)", exact=True).fill(ADDRESS)
+        fields = {
+            name: await page.locator(f'[name="{name}"]').input_value()
+            for name in ("idempotency_key", "name", "organisation", "email", "text")
+        }
+        await page.get_by_role("button", name="Send").click()
+        await expect(page.get_by_role("heading", name="Kvittering")).to_be_visible()
+        await expect(page.locator("[data-receipt-mailed]")).to_be_visible()
+        number = await page.locator("[data-receipt-number]").inner_text()
+        digest = await page.locator("[data-receipt-hash]").inner_text()
+        await check("receipt")
+
+    # The same form sent again (a double click, a reload after a lost answer): the same
+    # receipt, one response in the record, one receipt in the outbox.
+    async with serving(ctx) as site, httpx.AsyncClient() as http:
+        again = await http.post(f"{site}/hearing/{plan.plan_id}", data={**fields, "consent": "yes"})
+    assert again.status_code == 200, again.text
+    assert number in again.text
+    assert digest in again.text
+    events = await store.read(plan.plan_id)
+    responses = [e for e in events if e.type == "hearing_response_received"]
+    assert [e.hash for e in responses] == [digest]
+    # Recorded under the form's key, not under its content: an edited resend of the same
+    # form is the same request, not a second response.
+    assert request_key(fields["idempotency_key"], "", None, "") in json.dumps(responses[0].data)
+    assert len(events) == before + 1
+
+    # The address is nowhere in the plan's record.
+    assert not [e.version for e in events if ADDRESS in json.dumps(e.data)]
+    assert (
+        await pool.fetchval(
+            "SELECT count(*) FROM events WHERE stream_id = $1 AND data::text LIKE '%example.no%'",
+            plan.plan_id,
+        )
+        == 0
+    )
+    rows = await pool.fetch(
+        "SELECT recipient_id, recipient_email, sent_at FROM notification_outbox "
+        "WHERE plan_id = $1 AND dedupe_key LIKE '%/receipt/%'",
+        plan.plan_id,
+    )
+    assert [(r["recipient_email"], r["sent_at"]) for r in rows] == [(ADDRESS, None)]
+
+    with smtp_server(smtp_port) as mailbox:
+        relay = MailRelay(pool, settings)
+        # The plan's own notifications are in the outbox too; a round takes 20 at most.
+        rounds = [await relay.run_once() for _ in range(10)]
+        # A restarted relay has nothing left to send.
+        restarted = await MailRelay(pool, settings).run_once()
+    assert rounds[0].sent >= 1
+    assert rounds[-1].sent == restarted.sent == 0
+    mails = mailbox.to(ADDRESS)
+    assert len(mails) == 1
+    mail = mails[0]
+    assert plan.title in mail["Subject"]
+    body = mail.get_content()
+    assert number in body
+    assert digest in body
+    assert f"https://plan.kommune.example/hearing/{plan.plan_id}" in body
+    assert "Logg inn" not in body
+
+    # Sent: the address is blanked in the outbox row, the only place it was kept.
+    row = await pool.fetchrow(
+        "SELECT recipient_email, sent_at FROM notification_outbox "
+        "WHERE plan_id = $1 AND dedupe_key LIKE '%/receipt/%'",
+        plan.plan_id,
+    )
+    assert row is not None
+    assert row["sent_at"] is not None
+    assert row["recipient_email"] == ""
+    assert (
+        await pool.fetchval(
+            "SELECT count(*) FROM notification_outbox WHERE recipient_email = $1", ADDRESS
+        )
+        == 0
+    )
+
+    print("axe:", {name: len(found) for name, found in checked.items()})
+    assert checked == {name: [] for name in checked}, checked
+
+
+async def test_without_a_mail_server_the_form_asks_for_no_address(
+    api: httpx.AsyncClient,
+    plain_client: Client,
+    task_queue: str,
+    pool: asyncpg.Pool,
+    bodo: PlanDefinition,
+) -> None:
+    plan = unique(bodo)
+    await _driven(
+        plain_client, task_queue, plan, lambda s: s.phase is Phase.HEARING and s.hearing_open
+    )
+    page = await api.get(f"/hearing/{plan.plan_id}")
+    assert page.status_code == 200
+    assert 'name="email"' not in page.text
+    assert "Vi ber ikke om e-post" in page.text
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', page.text)
+    assert key
+    sent = await api.post(
+        f"/hearing/{plan.plan_id}",
+        data={
+            "idempotency_key": key.group(1),
+            "name": "Kari",
+            "text": "Bra plan.",
+            "email": ADDRESS,
+            "consent": "yes",
+        },
+    )
+    assert sent.status_code == 200, sent.text
+    assert "data-receipt-mailed" not in sent.text
+    # Nobody would send it, nor blank it: the address is not taken at all.
+    assert (
+        await pool.fetchval(
+            "SELECT count(*) FROM notification_outbox WHERE recipient_email = $1", ADDRESS
+        )
+        == 0
+    )
