@@ -182,7 +182,35 @@ class _PlanFile:
 _PAGES_IN_FLIGHT = 4
 
 
-class _Target:
+class PagedWriter:
+    """Writes handed to a thread of their own a page at a time, in the order they were
+    made, with at most a few pages in flight: the file system's work overlaps reading
+    the database and building the lines."""
+
+    def __init__(self, thread_name: str) -> None:
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=thread_name)
+        self.in_flight: collections.deque[asyncio.Future[None]] = collections.deque()
+        self.page: list[Callable[[], None]] = []
+
+    async def hand_over(self) -> None:
+        """The page's writes to the writer thread, in the order they were made."""
+        if not self.page:
+            return
+        page, self.page = self.page, []
+        loop = asyncio.get_running_loop()
+        self.in_flight.append(loop.run_in_executor(self.thread, _run_all, page))
+        while len(self.in_flight) > _PAGES_IN_FLIGHT or (
+            self.in_flight and self.in_flight[0].done()
+        ):
+            await self.in_flight.popleft()
+
+    async def written(self) -> None:
+        """Wait for every write handed over; the first failure is raised."""
+        while self.in_flight:
+            await self.in_flight.popleft()
+
+
+class _Target(PagedWriter):
     """Where a bulk export writes. Into a new (or empty) directory, everything goes into
     a directory beside it, renamed onto it in one go: one rename instead of two per
     plan, and the export appears whole or not at all.
@@ -196,9 +224,7 @@ class _Target:
         self.out_dir = out_dir
         self.staging: Path | None = None
         self.opened: list[_PlanFile] = []
-        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-writer")
-        self.in_flight: collections.deque[asyncio.Future[None]] = collections.deque()
-        self.page: list[tuple[Callable[[bytes], None], bytes]] = []
+        super().__init__("export-writer")
         if not out_dir.exists() or not any(out_dir.iterdir()):
             self.staging = out_dir.with_name(f".{out_dir.name}.{uuid.uuid4().hex}.partial")
             self.staging.mkdir()
@@ -211,29 +237,12 @@ class _Target:
         return plan
 
     def write(self, plan: _PlanFile, rows: list[Any]) -> None:
-        self.page.append((plan.append, plan.lines_of(rows)))
+        self.page.append(functools.partial(plan.append, plan.lines_of(rows)))
 
     def finish(self, plan: _PlanFile, exported_at: datetime) -> PlanExport:
         result = plan.manifest_of(exported_at)
-        self.page.append((plan.close, result.manifest.to_json()))
+        self.page.append(functools.partial(plan.close, result.manifest.to_json()))
         return result
-
-    async def hand_over(self) -> None:
-        """The page's writes to the writer thread, in the order they were made."""
-        if not self.page:
-            return
-        page, self.page = self.page, []
-        loop = asyncio.get_running_loop()
-        self.in_flight.append(loop.run_in_executor(self.thread, _write_page, page))
-        while len(self.in_flight) > _PAGES_IN_FLIGHT or (
-            self.in_flight and self.in_flight[0].done()
-        ):
-            await self.in_flight.popleft()
-
-    async def written(self) -> None:
-        """Wait for every write handed over; the first failure is raised."""
-        while self.in_flight:
-            await self.in_flight.popleft()
 
     def commit(self) -> None:
         """Everything written is synced, then renamed into place, the renames synced."""
@@ -309,9 +318,9 @@ async def _export_all(
     return results
 
 
-def _write_page(page: list[tuple[Callable[[bytes], None], bytes]]) -> None:
-    for write, data in page:
-        write(data)
+def _run_all(page: list[Callable[[], None]]) -> None:
+    for write in page:
+        write()
 
 
 def _sync_all(directory: Path, paths: list[Path]) -> None:

@@ -11,19 +11,17 @@ the directory fsynced: it appears whole or not at all.
 
 from __future__ import annotations
 
-import asyncio
-import collections
 import contextlib
 import os
 import tarfile
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from audit.export_all import (
+    PagedWriter,
     PlanExport,
     _PlanFile,
     _sync_directory,
@@ -34,8 +32,6 @@ from audit.export_lines import MANIFEST_SUFFIX
 from eventstore.store import EventStore
 
 _BLOCK = tarfile.BLOCKSIZE
-# Pages of writes in flight to the writer thread, as for the directory export.
-_PAGES_IN_FLIGHT = 4
 
 
 async def export_jsonl_bundle(
@@ -79,7 +75,7 @@ async def export_jsonl_bundle(
     return results
 
 
-class _Bundle:
+class _Bundle(PagedWriter):
     """The archive being written, on a writer thread of its own as the directory export
     writes its files. A plan's lines member gets its header before its size is known;
     the header is written again with the size once the plan's last line is written (a
@@ -90,9 +86,7 @@ class _Bundle:
         self.mtime = int(exported_at.timestamp())
         self.temp = out.with_name(f".{out.name}.{uuid.uuid4().hex}.partial")
         self.file = self.temp.open("xb")
-        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-bundle")
-        self.in_flight: collections.deque[asyncio.Future[None]] = collections.deque()
-        self.page: list[Callable[[], None]] = []
+        super().__init__("export-bundle")
         self.member_at: dict[str, tuple[int, int]] = {}  # name: header offset, size
         self.renamed = False
 
@@ -111,21 +105,6 @@ class _Bundle:
         name, manifest = plan.target.name, result.manifest.to_json()
         self.page.append(lambda: self._close(name, manifest))
         return result
-
-    async def hand_over(self) -> None:
-        if not self.page:
-            return
-        page, self.page = self.page, []
-        loop = asyncio.get_running_loop()
-        self.in_flight.append(loop.run_in_executor(self.thread, _run_all, page))
-        while len(self.in_flight) > _PAGES_IN_FLIGHT or (
-            self.in_flight and self.in_flight[0].done()
-        ):
-            await self.in_flight.popleft()
-
-    async def written(self) -> None:
-        while self.in_flight:
-            await self.in_flight.popleft()
 
     def commit(self) -> None:
         """Nothing yet: the extra members come first (close_and_rename)."""
@@ -192,8 +171,3 @@ class _Bundle:
         self.file.write(self._header(name, len(data)))
         self.file.write(data)
         self.file.write(b"\0" * (-len(data) % _BLOCK))
-
-
-def _run_all(page: list[Callable[[], None]]) -> None:
-    for write in page:
-        write()
