@@ -9,6 +9,8 @@ decide (pure, domain.*_decisions) -> append through an activity -> fold.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -39,8 +41,18 @@ with workflow.unsafe.imports_passed_through():
         PublicResponsesCount,
         unpack_responses,
     )
-    from workflows.plan_patches import DECISION_VOTES, LOCAL_APPEND, RUN_START
+    from workflows.plan_patches import DECISION_ONCE, DECISION_VOTES, LOCAL_APPEND, RUN_START
     from workflows.plan_steps import event_ids
+
+
+@dataclass(frozen=True)
+class Once:
+    """A decision a person makes once: ``original`` finds its receipt when it was made
+    before; ``remember`` keeps the receipt of a new one. Both run under the record's lock,
+    ``remember`` on the state the decision was made on."""
+
+    original: Callable[[], cmd.Receipt | None]
+    remember: Callable[[cmd.Receipt], None]
 
 
 class PlanCore:
@@ -68,6 +80,7 @@ class PlanCore:
         self._handing_over = False
         self._run_start_patch: bool | None = None
         self._votes_patch: bool | None = None
+        self._once_patch: bool | None = None
         self.updates_last = False
         # Responses sent as Updates whose senders wait for their receipts.
         self._awaiting_receipt: set[str] = set()
@@ -84,11 +97,15 @@ class PlanCore:
     def _ids(self) -> NewId:
         return event_ids(self._plan_id, self._version)
 
-    async def _record(self, decide: Decide, *, local: bool = False) -> list[cmd.Receipt]:
-        """``local``: append in this workflow task (a local activity), for a person's
-        decision that someone is waiting for; the engine's own steps, hearing batches and
-        the hand-over keep the regular activity."""
+    async def _record(
+        self, decide: Decide, *, local: bool = False, once: Once | None = None
+    ) -> list[cmd.Receipt]:
+        """``local``: a person's decision that someone is waiting for (in runs from before
+        DECISION_ONCE appended in this workflow task, by a local activity). ``once``: the
+        decision is answered with its original receipt when it was made before."""
         async with self._lock:
+            if once is not None and (found := once.original()) is not None:
+                return [found.model_copy(update={"duplicate": True})]
             while True:
                 try:
                     events = decide(self._state, workflow.now(), self._ids())
@@ -105,13 +122,19 @@ class PlanCore:
                     if await caught_up(error, self._plan_id, self._version, self._fold_stored):
                         continue  # decide again, on the state the record holds
                     raise
+                if once is not None:
+                    once.remember(result.receipts[0])
                 for event in adopted(events, result):
                     self._state = evolve(self._state, event)
                 self._version += len(events)
                 return result.receipts
 
     async def _append(self, request: AppendEventsInput, local: bool) -> AppendEventsOutput:
-        if local and (self._run_start_patched() or workflow.patched(LOCAL_APPEND)):
+        if (
+            local
+            and not self._once_patched()
+            and (self._run_start_patched() or workflow.patched(LOCAL_APPEND))
+        ):
             # One workflow task instead of two plus an activity dispatch. A retry after a
             # commit whose answer was lost is safe as before (deterministic ids), and so
             # is one after the worker died mid-append (the store keeps the first
@@ -140,6 +163,14 @@ class PlanCore:
         if self._run_start_patch is None:
             self._run_start_patch = workflow.patched(RUN_START)
         return self._run_start_patch
+
+    def _once_patched(self) -> bool:
+        """DECISION_ONCE, asked in the run's first workflow task and remembered (as
+        RUN_START is): a handler asking it later in a run recorded without it would be
+        told yes while the run is not replaying."""
+        if self._once_patch is None:
+            self._once_patch = workflow.patched(DECISION_ONCE)
+        return self._once_patch
 
     def _votes_patched(self) -> bool:
         """DECISION_VOTES, asked in the run's first workflow task and remembered. A
@@ -184,7 +215,7 @@ class PlanCore:
 
     # --- updates: people's decisions, each with a receipt ------------------------------
 
-    async def _decide_update(self, decide: Decide) -> cmd.Receipt:
+    async def _decide_update(self, decide: Decide, once: Once | None = None) -> cmd.Receipt:
         self._updates_in_run += 1
-        receipts = await self._record(decide, local=True)
+        receipts = await self._record(decide, local=True, once=once)
         return receipts[0]

@@ -31,3 +31,15 @@ UPDATES_LAST_ATTRIBUTE = "updates_last"
 # as before (a response the API appended meanwhile is caught up with on the close's
 # append, patch catch-up-with-record).
 DIRECT_RESPONSES = "hearing-responses-direct"
+# Patch id, asked once at the start of each run, for a person's decision:
+# - Whether it was made before (then it is answered with its original receipt) is looked
+#   up under the record's lock, and its receipt remembered under it: the same decision
+#   sent twice while the worker was down reaches the next worker as two updates in one
+#   workflow task, and the second must see the first.
+# - It is appended by a regular activity, not a local one. A worker killed after a
+#   workflow task had recorded an update's acceptance and the local activity's marker,
+#   but not the update's completion, left the plan failing that task on every attempt:
+#   on replay the SDK's core issues the completion without its protocol message, and the
+#   server refuses it ("absent message", BadUpdateWorkflowExecutionMessage).
+# Runs recorded without it replay as they ran.
+DECISION_ONCE = "decision-once-regular-append"

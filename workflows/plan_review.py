@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
         decoded,
         using,
     )
-    from workflows.plan_core import PlanCore
+    from workflows.plan_core import Once, PlanCore
     from workflows.plan_steps import original_sign_off_receipt, sign_off_keys
 
 
@@ -80,19 +80,27 @@ class PlanReview(PlanCore):
     @workflow.update
     async def sign_off(self, raw: RawValue) -> cmd.Receipt:
         command = decoded(cmd.SignOff, raw)
+        decide = attested(self._decide_sign_off(command), command.attestation)
+        if self._once_patched():
+            return await self._decide_update(decide, self._sign_off_once(command))
         original = self._original_receipt(command)
         if original is not None:
             self._updates_in_run += 1
             return original.model_copy(update={"duplicate": True})
         key, older = sign_off_keys(command, review_decisions.signing_role(self._state, command))
-        receipt = await self._decide_update(
-            attested(self._decide_sign_off(command), command.attestation)
-        )
+        receipt = await self._decide_update(decide)
         if self._votes_patched():
             self._receipts[key] = receipt
         elif command.approve:
             self._receipts[older] = receipt
         return receipt
+
+    def _sign_off_once(self, command: cmd.SignOff) -> Once:
+        def remember(receipt: cmd.Receipt) -> None:
+            key, _ = sign_off_keys(command, review_decisions.signing_role(self._state, command))
+            self._receipts[key] = receipt
+
+        return Once(original=lambda: self._original_receipt(command), remember=remember)
 
     @sign_off.validator
     def _validate_sign_off(self, raw: RawValue) -> None:

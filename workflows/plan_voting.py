@@ -13,7 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import council_decisions, hearing_decisions, vote_decisions
     from domain.roles import Role
     from workflows.deciding import Decide, decoded, using
-    from workflows.plan_core import PlanCore
+    from workflows.plan_core import Once, PlanCore
 
 
 class PlanVoting(PlanCore):
@@ -22,6 +22,8 @@ class PlanVoting(PlanCore):
     ) -> cmd.Receipt:
         """A member's vote, once per (person, step, version, role): the same vote sent
         again is answered with its original receipt."""
+        if self._once_patched():
+            return await self._decide_update(decide, self._vote_once(step_key, actor_id, role))
         key = vote_decisions.vote_identity(self._state, step_key, actor_id, role)
         if key is not None and key in self._receipts:
             self._updates_in_run += 1
@@ -30,6 +32,20 @@ class PlanVoting(PlanCore):
         if key is not None:
             self._receipts[key] = receipt
         return receipt
+
+    def _vote_once(self, step_key: str, actor_id: str, role: Role | None) -> Once:
+        def identity() -> str | None:
+            return vote_decisions.vote_identity(self._state, step_key, actor_id, role)
+
+        def original() -> cmd.Receipt | None:
+            key = identity()
+            return None if key is None else self._receipts.get(key)
+
+        def remember(receipt: cmd.Receipt) -> None:
+            if (key := identity()) is not None:
+                self._receipts[key] = receipt
+
+        return Once(original=original, remember=remember)
 
     def _check_vote(
         self, step_key: str, command: cmd.HearingDecision | cmd.CouncilDecision

@@ -48,6 +48,7 @@ class PlanWorkflow(PlanReview, PlanHearing, PlanVoting):
     async def run(self, plan: PlanInput) -> PlanResult:
         self._run_start_patched()
         self._votes_patched()
+        self._once_patched()
         self.updates_last = workflow.patched(UPDATES_LAST)
         if plan.carried is None:
             await self._record(

@@ -434,13 +434,6 @@ async def no_hearing(status: PlanStatus) -> None:
     raise AssertionError(f"no hearing expected before {status.step_key}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="recorded twice: the sign_off handler looks for the original receipt before it "
-    "waits for the record's lock, and decisions.sign_off accepts a second approval of the "
-    "same version in the same role",
-)
 async def test_the_same_sign_off_sent_twice_while_the_worker_is_down_is_recorded_once(
     stack: Stack,
 ) -> None:

@@ -189,12 +189,13 @@ async def test_a_second_role_answered_as_a_duplicate_before_role_identity_replay
     await replayer().replay_workflow(history)
 
 
-async def test_a_sign_off_costs_its_workflow_task_only_its_marker(
+async def test_a_sign_off_costs_only_its_append(
     temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
 ) -> None:
-    """What the sign-off's sender waits for: one workflow task whose only command besides
-    the update is the local activity's marker (no patch marker on a run's first decision),
-    and on the sign-off that completes the phase, no search-attribute upsert beside the
+    """What the sign-off's sender waits for: the workflow task that accepts the update
+    schedules the append (a regular activity, patch DECISION_ONCE), and the one after its
+    completion completes the update; no marker (no patch is asked at a run's decisions)
+    and, on the sign-off that completes the phase, no search-attribute upsert beside the
     receipt (the engine opens the next phase and publishes that)."""
     definition = unique(bodo)
     with temporal_env.with_time_skipping_disabled():
@@ -207,6 +208,7 @@ async def test_a_sign_off_costs_its_workflow_task_only_its_marker(
     await settle(handle)
 
     events = (await handle.fetch_history()).events
+    kinds = [e.event_type for e in events]
     accepted = [
         i
         for i, e in enumerate(events)
@@ -215,15 +217,30 @@ async def test_a_sign_off_costs_its_workflow_task_only_its_marker(
         == "sign_off"
     ]
     assert len(accepted) == sum(a.needed - a.given for a in status.awaited) >= 2
+    completed = [
+        i
+        for i in range(accepted[0], len(events))
+        if kinds[i] == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED
+    ][: len(accepted)]
+    assert len(completed) == len(accepted)
+    window = kinds[accepted[0] : completed[-1] + 1]
+    allowed = {
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED,
+        EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+        EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED,
+        EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED,
+        EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+        EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+        EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+    }
+    assert set(window) <= allowed, [k for k in window if k not in allowed]
     for start in accepted:
-        after = events[start + 1 : start + 3]
-        assert [e.event_type for e in after] == [
-            EventType.EVENT_TYPE_MARKER_RECORDED,
-            EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED,
-        ]
-        assert after[0].marker_recorded_event_attributes.marker_name == "core_local_activity"
+        # Accepted in the workflow task that schedules the decision's append.
+        assert kinds[start + 1] == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    assert window.count(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) == len(accepted)
     # The phase hand-over starts in the same task as the last receipt, without an upsert.
-    assert events[accepted[-1] + 3].event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    assert kinds[completed[-1] + 1] == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
     upserts = [
         e for e in events if e.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
     ]
