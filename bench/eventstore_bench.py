@@ -58,7 +58,6 @@ import argparse
 import asyncio
 import functools
 import gc
-import hashlib
 import json
 import logging
 import os
@@ -67,8 +66,8 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,103 +78,46 @@ import asyncpg
 import structlog
 
 from audit.checkpointer import Checkpointer
-from bench.databases import postgres_server, scratch_database
-from domain.checkpoints import SigningKey
-from eventstore.log import StoredCheckpoint
-from eventstore.pool import create_pool
-from eventstore.records import NewEvent
+from bench.databases import postgres_server
+from bench.eventstore_workload import (
+    ACTOR_ID,
+    ACTOR_ROLE,
+    BACKGROUND,
+    BATCH_SIZE,
+    BATCH_STREAMS,
+    CHAIN_ONLY,
+    CHECKPOINT_INTERVAL,
+    EVENT_TYPE,
+    LIBRARY,
+    LOG_KEY,
+    NO_LOG,
+    OURS,
+    OURS_PER_STREAM,
+    PASSES,
+    RAW,
+    SINGLE_APPENDS_PER_STREAM,
+    SINGLE_STREAMS,
+    SLICES,
+    SYSTEM_ORDER,
+    TARGETS,
+    WARMUP_BATCH_STREAMS,
+    WARMUP_SINGLE,
+    WORKLOADS,
+    Latencies,
+    PoolFactory,
+    Server,
+    System,
+    TimedCheckpointer,
+    new_event,
+    payload,
+    shipped_pool,
+    slice_of,
+    timed_calls,
+)
 from eventstore.store import EventStore
 from eventstore.verification import _VERIFY_COLUMNS, _VERIFY_PAGE, _verify_many
 
 RESULTS = Path(__file__).parent / "results" / "eventstore.json"
-
-SINGLE_STREAMS = 200
-SINGLE_APPENDS_PER_STREAM = 10  # a) 200 x 10 = 2,000 single-event appends
-BATCH_STREAMS = 2_000
-BATCH_SIZE = 20  # b) and c) 2,000 x 20 = 40,000 events
-# Interleaving: a's slice k is the k-th append to each of the 200 streams; b and c are
-# cut into slices of 100 streams.
-SLICES = {"a": SINGLE_APPENDS_PER_STREAM, "b": 20, "c": 20}
-PASSES = 2
-WARMUP_SINGLE = 100
-WARMUP_BATCH_STREAMS = 50
-
-OURS = "temaplan: chain + Merkle log"
-CHAIN_ONLY = "temaplan: chain only"
-OURS_PER_STREAM = "temaplan verify() per stream*"
-RAW = "raw asyncpg floor"
-LIBRARY = "eventsourcing 9.x"
-SYSTEM_ORDER = [OURS, CHAIN_ONLY, OURS_PER_STREAM, RAW, LIBRARY]
-
-WORKLOADS = {
-    "a": f"a) {SINGLE_STREAMS * SINGLE_APPENDS_PER_STREAM:,} single-event appends",
-    "b": f"b) {BATCH_STREAMS:,} streams x {BATCH_SIZE} events",
-    "c": f"c) replay {BATCH_STREAMS:,} x {BATCH_SIZE} + verify",
-}
-
-# (workload, system, reference system, minimum system/reference): the store as shipped,
-# with the Merkle log and its checkpoints (issue 13: >= 0.6x the raw floor, >= 2x the
-# library), and with the chain only (issue 11: >= 0.75x the raw floor, >= 2.2x the
-# library).
-TARGETS = [
-    ("b", OURS, LIBRARY, 2.0),
-    ("b", OURS, RAW, 0.6),
-    ("b", CHAIN_ONLY, LIBRARY, 2.2),
-    ("b", CHAIN_ONLY, RAW, 0.75),
-    ("c", OURS, LIBRARY, 2.0),
-]
-# The log's checkpoint signer in the benchmark: a fresh key, nothing kept.
-LOG_KEY = SigningKey.generate("bench.temaplan.example/log")
-# The worker's checkpointer as configured in production (TEMAPLAN_CHECKPOINT_INTERVAL).
-CHECKPOINT_INTERVAL = 300.0
-# What the background checkpointers did during the measured passes.
-BACKGROUND: dict[str, float] = {"rounds": 0, "seconds": 0.0, "leaves": 0}
-
-
-class TimedCheckpointer(Checkpointer):
-    """The worker's checkpointer, its rounds timed for the report."""
-
-    async def step(self) -> StoredCheckpoint | None:
-        t0 = time.perf_counter()
-        try:
-            return await super().step()
-        finally:
-            BACKGROUND["rounds"] += 1
-            BACKGROUND["seconds"] += time.perf_counter() - t0
-
-
-# Without the log: the trigger of migration 0010 off, as the store was before it.
-NO_LOG = "DROP TRIGGER IF EXISTS events_log_sequence ON events"
-
-EVENT_TYPE = "step_signed_off"
-ACTOR_ID = "kari.nilsen"
-ACTOR_ROLE = "steering_group"
-_PAYLOAD = {
-    "phase": "strategies",
-    "step_key": "strategier.boligsosiale-tiltak",
-    "content_version": 0,
-    "content_hash": hashlib.sha256(b"Strategier for boligsosialt arbeid").hexdigest(),
-    "comment": (
-        "Godkjent av styringsgruppen. Tiltakene for førstegangskjøpere og bostøtte må "
-        "følges opp før høringen – særlig i Ørsta og på Ås."
-    ),
-    "decision": "approved",
-    "signed_by": ACTOR_ID,
-    "role": ACTOR_ROLE,
-}
-
-
-def payload(n: int) -> dict[str, Any]:
-    """The sign-off every system records; only the content version changes."""
-    return {**_PAYLOAD, "content_version": n}
-
-
-def slice_of(index: int) -> range:
-    per_slice = BATCH_STREAMS // SLICES["b"]
-    return range(index * per_slice, (index + 1) * per_slice)
-
-
-Latencies = list[float]
 
 
 # --------------------------------------------------------------------------- results
@@ -218,80 +160,6 @@ class Measurement:
             "p99_ms": round(self.percentile(99), 3),
             "slice_events_per_s": [round(r, 1) for r in self.slice_rates],
         }
-
-
-def timed_calls(latencies: Latencies) -> Callable[[float], None]:
-    def done(started: float) -> None:
-        latencies.append((time.perf_counter() - started) * 1000)
-
-    return done
-
-
-# --------------------------------------------------------------------------- databases
-
-
-class Server:
-    def __init__(self, admin_url: str) -> None:
-        self.admin_url = admin_url
-
-    @asynccontextmanager
-    async def scratch(self, label: str, *, migrated: bool) -> AsyncIterator[str]:
-        async with scratch_database(self.admin_url, label, migrated=migrated) as url:
-            yield url
-
-    async def settle(self) -> None:
-        """Flush dirty buffers now rather than in the middle of someone's measurement."""
-        admin = await asyncpg.connect(self.admin_url)
-        try:
-            await admin.execute("CHECKPOINT")
-        finally:
-            await admin.close()
-
-    async def describe(self) -> dict[str, str]:
-        admin = await asyncpg.connect(self.admin_url)
-        try:
-            row = await admin.fetchrow(
-                "SELECT current_setting('server_version') AS version,"
-                " current_setting('fsync') AS fsync,"
-                " current_setting('synchronous_commit') AS synchronous_commit,"
-                " current_setting('shared_buffers') AS shared_buffers"
-            )
-        finally:
-            await admin.close()
-        return dict(row.items()) if row else {}
-
-
-# --------------------------------------------------------------------------- systems
-
-
-class System:
-    """One contender. Each call runs one slice and returns its per-call latencies."""
-
-    name = ""
-    workloads = frozenset("abc")
-
-    async def open(self, stack: AsyncExitStack, server: Server) -> None:
-        raise NotImplementedError
-
-    async def single(self, after: int, streams: range) -> Latencies:
-        raise NotImplementedError
-
-    async def batch(self, streams: range) -> Latencies:
-        raise NotImplementedError
-
-    async def replay(self, streams: range) -> tuple[int, Latencies]:
-        raise NotImplementedError
-
-
-def new_event(n: int) -> NewEvent:
-    return NewEvent(uuid.uuid4(), EVENT_TYPE, payload(n), ACTOR_ID, ACTOR_ROLE)
-
-
-PoolFactory = Callable[[str], Awaitable[asyncpg.Pool]]
-
-
-async def shipped_pool(url: str) -> asyncpg.Pool:
-    return await create_pool(url)
 
 
 class Ours(System):
