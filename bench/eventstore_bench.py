@@ -56,7 +56,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import functools
 import gc
 import json
 import logging
@@ -65,20 +64,19 @@ import platform
 import statistics
 import sys
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
 import structlog
 
 from audit.checkpointer import Checkpointer
 from bench.databases import postgres_server
 from bench.eventstore_floor import Raw
+from bench.eventstore_library import Library
 from bench.eventstore_workload import (
     BACKGROUND,
     BATCH_SIZE,
@@ -106,7 +104,6 @@ from bench.eventstore_workload import (
     System,
     TimedCheckpointer,
     new_event,
-    payload,
     shipped_pool,
     slice_of,
     timed_calls,
@@ -261,106 +258,6 @@ class OursPerStream(System):
             if not result.ok:
                 raise RuntimeError(f"plan-{s}: chain broken: {result}")
             events += result.events_checked
-            done(t0)
-        return events, latencies
-
-
-def library_env(url: str) -> dict[str, str]:
-    parts = urlsplit(url)
-    socket_dir = parse_qs(parts.query).get("host", [""])[0]
-    return {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
-        "POSTGRES_DBNAME": parts.path.lstrip("/"),
-        "POSTGRES_HOST": socket_dir or parts.hostname or "127.0.0.1",
-        "POSTGRES_PORT": str(parts.port or 5432),
-        "POSTGRES_USER": unquote(parts.username or "postgres"),
-        "POSTGRES_PASSWORD": unquote(parts.password or ""),
-    }
-
-
-@functools.cache
-def library_classes() -> tuple[type[Any], type[Any]]:
-    """Imported lazily: the library is a bench extra only. Defined once, because the
-    library registers each class under its topic."""
-    from eventsourcing.application import Application
-    from eventsourcing.domain import Aggregate, event
-
-    class SignOffLog(Aggregate):  # type: ignore[misc]
-        @event("Opened")
-        def __init__(self, payload: dict[str, Any]) -> None:
-            self.signed = 1
-
-        @event("SignedOff")
-        def sign_off(self, payload: dict[str, Any]) -> None:
-            self.signed += 1
-
-    class SignOffApp(Application):  # type: ignore[misc]
-        pass
-
-    return SignOffLog, SignOffApp
-
-
-class Library(System):
-    """eventsourcing with its PostgreSQL persistence, as shipped (psycopg 3, its own
-    pool, ApplicationRecorder): an aggregate per stream, ``app.save`` per append. The
-    library is synchronous; its calls run on this thread, nothing else is in flight."""
-
-    name = LIBRARY
-
-    async def open(self, stack: AsyncExitStack, server: Server) -> None:
-        self.log_class, app_class = library_classes()
-        single_url = await stack.enter_async_context(server.scratch("lib_a", migrated=False))
-        batch_url = await stack.enter_async_context(server.scratch("lib_bc", migrated=False))
-        self.single_app = app_class(env=library_env(single_url))
-        stack.callback(self.single_app.close)
-        self.batch_app = app_class(env=library_env(batch_url))
-        stack.callback(self.batch_app.close)
-        self.logs: dict[int, Any] = {}
-        self.ids: dict[int, uuid.UUID] = {}
-        for _ in range(WARMUP_SINGLE // 10):
-            warm = self._new(self.single_app, 1)
-            for n in range(1, 10):
-                warm.sign_off(payload(n))
-                self.single_app.save(warm)
-        for _ in range(WARMUP_BATCH_STREAMS):
-            self.batch_app.repository.get(self._new(self.batch_app, BATCH_SIZE).id)
-
-    def _new(self, app: Any, events: int) -> Any:
-        aggregate = self.log_class(payload(0))
-        for n in range(1, events):
-            aggregate.sign_off(payload(n))
-        app.save(aggregate)
-        return aggregate
-
-    async def single(self, after: int, streams: range) -> Latencies:
-        latencies: Latencies = []
-        done = timed_calls(latencies)
-        for s in streams:
-            t0 = time.perf_counter()
-            if after == 0:
-                self.logs[s] = self._new(self.single_app, 1)
-            else:
-                self.logs[s].sign_off(payload(after))
-                self.single_app.save(self.logs[s])
-            done(t0)
-        return latencies
-
-    async def batch(self, streams: range) -> Latencies:
-        latencies: Latencies = []
-        done = timed_calls(latencies)
-        for s in streams:
-            t0 = time.perf_counter()
-            self.ids[s] = self._new(self.batch_app, BATCH_SIZE).id
-            done(t0)
-        return latencies
-
-    async def replay(self, streams: range) -> tuple[int, Latencies]:
-        latencies: Latencies = []
-        done = timed_calls(latencies)
-        events = 0
-        for s in streams:
-            t0 = time.perf_counter()
-            events += self.batch_app.repository.get(self.ids[s]).version
             done(t0)
         return events, latencies
 
