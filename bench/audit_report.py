@@ -29,6 +29,7 @@ from bench.audit_record import (
     VERIFY_CHUNK,
     VERIFY_TARGET,
 )
+from bench.figures import Ratio, describe_ratio, paired_ratio
 
 # --------------------------------------------------------------------------- results
 
@@ -59,25 +60,9 @@ class Measurement:
         }
 
 
-def ratio(
-    results: dict[str, Measurement], system: str, reference: str = PLAIN
-) -> tuple[float, list[float]] | None:
+def ratio(results: dict[str, Measurement], system: str, reference: str = PLAIN) -> Ratio | None:
     """system / reference (the plain read): overall, and per slice."""
-    ours, plain = results.get(system), results.get(reference)
-    if ours is None or plain is None:
-        return None
-    per_slice = [a / b for a, b in zip(ours.slice_rates, plain.slice_rates, strict=True)]
-    return ours.events_per_s / plain.events_per_s, per_slice
-
-
-def describe_ratio(found: tuple[float, list[float]] | None) -> str:
-    if found is None:
-        return "n/a"
-    overall, per_slice = found
-    return (
-        f"{overall:.2f}x  (per slice: median {statistics.median(per_slice):.2f}x,"
-        f" {min(per_slice):.2f}-{max(per_slice):.2f}x)"
-    )
+    return paired_ratio(results.get(system), results.get(reference))
 
 
 # --------------------------------------------------------------------------- report

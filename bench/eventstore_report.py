@@ -21,6 +21,7 @@ from bench.eventstore_workload import (
     WORKLOADS,
     Latencies,
 )
+from bench.figures import Ratio, describe_ratio, paired_ratio
 
 
 @dataclass
@@ -70,23 +71,9 @@ def ratio(
     workload: str,
     reference: str,
     system: str = OURS,
-) -> tuple[float, list[float]] | None:
+) -> Ratio | None:
     """system/reference events/s overall, and per slice."""
-    ours, other = results.get((workload, system)), results.get((workload, reference))
-    if ours is None or other is None:
-        return None
-    per_slice = [a / b for a, b in zip(ours.slice_rates, other.slice_rates, strict=True)]
-    return ours.events_per_s / other.events_per_s, per_slice
-
-
-def describe_ratio(found: tuple[float, list[float]] | None) -> str:
-    if found is None:
-        return "n/a"
-    overall, per_slice = found
-    return (
-        f"{overall:.2f}x  (per slice: median {statistics.median(per_slice):.2f}x,"
-        f" {min(per_slice):.2f}-{max(per_slice):.2f}x)"
-    )
+    return paired_ratio(results.get((workload, system)), results.get((workload, reference)))
 
 
 def report(results: dict[tuple[str, str], Measurement], context: dict[str, Any]) -> dict[str, Any]:
