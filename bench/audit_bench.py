@@ -198,7 +198,7 @@ async def measure_throughput(
             t0 = time.perf_counter()
             events = await systems[name](streams)
             seconds = time.perf_counter() - t0
-            results.setdefault(name, Measurement(name)).add(events, seconds)
+            results.setdefault(name, Measurement(name)).add_slice(events, seconds)
             if name == VERIFY:
                 after_verify.append(rss_mb())
         after_slice()

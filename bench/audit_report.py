@@ -5,7 +5,7 @@ and targets."""
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from bench.audit_record import (
@@ -29,26 +29,14 @@ from bench.audit_record import (
     VERIFY_CHUNK,
     VERIFY_TARGET,
 )
-from bench.figures import Ratio, describe_ratio, paired_ratio
+from bench.figures import Ratio, SliceRates, describe_ratio, paired_ratio
 
 # --------------------------------------------------------------------------- results
 
 
 @dataclass
-class Measurement:
+class Measurement(SliceRates):
     system: str
-    events: int = 0
-    seconds: float = 0.0
-    slice_rates: list[float] = field(default_factory=list)
-
-    def add(self, events: int, seconds: float) -> None:
-        self.events += events
-        self.seconds += seconds
-        self.slice_rates.append(events / seconds)
-
-    @property
-    def events_per_s(self) -> float:
-        return self.events / self.seconds
 
     def as_json(self) -> dict[str, Any]:
         return {

@@ -21,29 +21,20 @@ from bench.eventstore_workload import (
     WORKLOADS,
     Latencies,
 )
-from bench.figures import Ratio, describe_ratio, paired_ratio
+from bench.figures import Ratio, SliceRates, describe_ratio, paired_ratio
 
 
 @dataclass
-class Measurement:
+class Measurement(SliceRates):
     """One (workload, system), summed over all slices of all passes."""
 
     workload: str
     system: str
-    events: int = 0
-    seconds: float = 0.0
     latencies_ms: Latencies = field(default_factory=list, repr=False)
-    slice_rates: list[float] = field(default_factory=list, repr=False)
 
     def add(self, events: int, seconds: float, latencies_ms: Latencies) -> None:
-        self.events += events
-        self.seconds += seconds
+        self.add_slice(events, seconds)
         self.latencies_ms += latencies_ms
-        self.slice_rates.append(events / seconds)
-
-    @property
-    def events_per_s(self) -> float:
-        return self.events / self.seconds
 
     def percentile(self, p: int) -> float:
         return statistics.quantiles(self.latencies_ms, n=100, method="inclusive")[p - 1]
