@@ -78,7 +78,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import psutil
 import structlog
 
@@ -113,28 +112,11 @@ from bench.audit_workloads import (
     verify,
     verify_reads_only,
 )
-from bench.databases import postgres_server, scratch_database
+from bench.databases import describe_server, postgres_server, scratch_database
 from eventstore.pool import create_pool
 from eventstore.store import EventStore
 
 RESULTS = Path(__file__).parent / "results" / "audit.json"
-
-
-# --------------------------------------------------------------------------- databases
-
-
-async def describe(admin_url: str) -> dict[str, str]:
-    admin = await asyncpg.connect(admin_url)
-    try:
-        row = await admin.fetchrow(
-            "SELECT current_setting('server_version') AS version,"
-            " current_setting('fsync') AS fsync,"
-            " current_setting('synchronous_commit') AS synchronous_commit,"
-            " current_setting('shared_buffers') AS shared_buffers"
-        )
-    finally:
-        await admin.close()
-    return dict(row.items()) if row else {}
 
 
 # --------------------------------------------------------------------------- memory
@@ -224,7 +206,7 @@ async def run(admin_url: str, mode: str, options: argparse.Namespace) -> dict[st
     streams = options.streams
     context: dict[str, Any] = {
         "mode": mode,
-        "server": await describe(admin_url),
+        "server": await describe_server(admin_url),
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 
 from audit.checkpointer import Checkpointer
-from bench.databases import scratch_database
+from bench.databases import describe_server, scratch_database
 from domain.checkpoints import SigningKey
 from eventstore.log import StoredCheckpoint
 from eventstore.pool import create_pool
@@ -138,17 +138,7 @@ class Server:
             await admin.close()
 
     async def describe(self) -> dict[str, str]:
-        admin = await asyncpg.connect(self.admin_url)
-        try:
-            row = await admin.fetchrow(
-                "SELECT current_setting('server_version') AS version,"
-                " current_setting('fsync') AS fsync,"
-                " current_setting('synchronous_commit') AS synchronous_commit,"
-                " current_setting('shared_buffers') AS shared_buffers"
-            )
-        finally:
-            await admin.close()
-        return dict(row.items()) if row else {}
+        return await describe_server(self.admin_url)
 
 
 # --------------------------------------------------------------------------- systems
