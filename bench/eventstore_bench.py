@@ -101,6 +101,7 @@ from bench.eventstore_workload import (
     Server,
     System,
     TimedCheckpointer,
+    each_timed,
     new_event,
     shipped_pool,
     slice_of,
@@ -162,22 +163,17 @@ class Ours(System):
             await self.batch_store.verify(f"warmup-{i}")
 
     async def single(self, after: int, streams: range) -> Latencies:
-        latencies: Latencies = []
-        done = timed_calls(latencies)
-        for s in streams:
-            t0 = time.perf_counter()
-            await self.single_store.append(f"plan-{s}", after, [new_event(after)])
-            done(t0)
-        return latencies
+        return await each_timed(
+            streams, lambda s: self.single_store.append(f"plan-{s}", after, [new_event(after)])
+        )
 
     async def batch(self, streams: range) -> Latencies:
-        latencies: Latencies = []
-        done = timed_calls(latencies)
-        for s in streams:
-            t0 = time.perf_counter()
-            await self.batch_store.append(f"plan-{s}", 0, [new_event(n) for n in range(BATCH_SIZE)])
-            done(t0)
-        return latencies
+        return await each_timed(
+            streams,
+            lambda s: self.batch_store.append(
+                f"plan-{s}", 0, [new_event(n) for n in range(BATCH_SIZE)]
+            ),
+        )
 
     async def replay(self, streams: range) -> tuple[int, Latencies]:
         latencies: Latencies = []
@@ -208,16 +204,16 @@ class OursPerStream(System):
             await self.ours.batch_store.verify(f"warmup-{i}")
 
     async def replay(self, streams: range) -> tuple[int, Latencies]:
-        latencies: Latencies = []
-        done = timed_calls(latencies)
         events = 0
-        for s in streams:
-            t0 = time.perf_counter()
+
+        async def verify(s: int) -> None:
+            nonlocal events
             result = await self.ours.batch_store.verify(f"plan-{s}")
             if not result.ok:
                 raise RuntimeError(f"plan-{s}: chain broken: {result}")
             events += result.events_checked
-            done(t0)
+
+        latencies = await each_timed(streams, verify)
         return events, latencies
 
 

@@ -26,6 +26,7 @@ from bench.eventstore_workload import (
     Latencies,
     Server,
     System,
+    each_timed,
     payload,
     timed_calls,
 )
@@ -88,22 +89,14 @@ class Raw(System):
         )
 
     async def single(self, after: int, streams: range) -> Latencies:
-        latencies: Latencies = []
-        done = timed_calls(latencies)
-        for s in streams:
-            t0 = time.perf_counter()
-            await self._append(self.single_conn, f"plan-{s}", after, 1)
-            done(t0)
-        return latencies
+        return await each_timed(
+            streams, lambda s: self._append(self.single_conn, f"plan-{s}", after, 1)
+        )
 
     async def batch(self, streams: range) -> Latencies:
-        latencies: Latencies = []
-        done = timed_calls(latencies)
-        for s in streams:
-            t0 = time.perf_counter()
-            await self._append(self.batch_conn, f"plan-{s}", 0, BATCH_SIZE)
-            done(t0)
-        return latencies
+        return await each_timed(
+            streams, lambda s: self._append(self.batch_conn, f"plan-{s}", 0, BATCH_SIZE)
+        )
 
     async def replay(self, streams: range) -> tuple[int, Latencies]:
         """The slice's streams read the way verify_streams reads them: one statement

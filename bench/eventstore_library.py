@@ -5,7 +5,6 @@ scratch database of its own."""
 from __future__ import annotations
 
 import functools
-import time
 import uuid
 from contextlib import AsyncExitStack
 from typing import Any
@@ -19,8 +18,8 @@ from bench.eventstore_workload import (
     Latencies,
     Server,
     System,
+    each_timed,
     payload,
-    timed_calls,
 )
 
 
@@ -92,33 +91,27 @@ class Library(System):
         return aggregate
 
     async def single(self, after: int, streams: range) -> Latencies:
-        latencies: Latencies = []
-        done = timed_calls(latencies)
-        for s in streams:
-            t0 = time.perf_counter()
+        def append(s: int) -> None:
             if after == 0:
                 self.logs[s] = self._new(self.single_app, 1)
             else:
                 self.logs[s].sign_off(payload(after))
                 self.single_app.save(self.logs[s])
-            done(t0)
-        return latencies
+
+        return await each_timed(streams, append)
 
     async def batch(self, streams: range) -> Latencies:
-        latencies: Latencies = []
-        done = timed_calls(latencies)
-        for s in streams:
-            t0 = time.perf_counter()
+        def append(s: int) -> None:
             self.ids[s] = self._new(self.batch_app, BATCH_SIZE).id
-            done(t0)
-        return latencies
+
+        return await each_timed(streams, append)
 
     async def replay(self, streams: range) -> tuple[int, Latencies]:
-        latencies: Latencies = []
-        done = timed_calls(latencies)
         events = 0
-        for s in streams:
-            t0 = time.perf_counter()
+
+        def load(s: int) -> None:
+            nonlocal events
             events += self.batch_app.repository.get(self.ids[s]).version
-            done(t0)
+
+        latencies = await each_timed(streams, load)
         return events, latencies

@@ -117,6 +117,20 @@ def timed_calls(latencies: Latencies) -> Callable[[float], None]:
     return done
 
 
+async def each_timed(streams: range, call: Callable[[int], Awaitable[object] | None]) -> Latencies:
+    """``call(stream)`` for each stream, one after the other, each call timed on its own
+    (ms). A call may be synchronous (the library's) or return something to await."""
+    latencies: Latencies = []
+    done = timed_calls(latencies)
+    for s in streams:
+        t0 = time.perf_counter()
+        pending = call(s)
+        if pending is not None:
+            await pending
+        done(t0)
+    return latencies
+
+
 # --------------------------------------------------------------------------- databases
 
 
