@@ -53,7 +53,7 @@ from typing import Any
 from temporalio.client import Client
 
 from bench.databases import postgres_server, scratch_database
-from bench.hearing_flood_load import flood, flood_wrk, percentile, send_missing
+from bench.hearing_flood_load import Flood, flood, flood_wrk, percentile, send_missing
 from bench.stack import spawn, start_dev_server, wait_http
 from client.plans import start_plan
 from client.simulation import PlanDriver
@@ -173,16 +173,15 @@ async def run(admin_url: str, options: argparse.Namespace, logs: Path) -> dict[s
             await driver.run_until(lambda s: s.hearing_open, keep_open)
             stop = asyncio.Event()
             loud_task = asyncio.create_task(signing_lanes(client, base, queue, options.plans, stop))
-            load = flood_wrk if options.load == "wrk" else flood
-            flooded = await load(
+            load = Flood(
                 base_url,
                 target.plan_id,
                 options.responses,
                 options.clients,
                 max_seconds=options.max_seconds,
                 addresses=options.addresses,
-                pool=pool,
             )
+            flooded = await (flood_wrk if options.load == "wrk" else flood)(load, pool)
             stop.set()
             loud = await loud_task
             # Every response is expected under its key's event id; any missing (refused,
@@ -205,9 +204,7 @@ async def run(admin_url: str, options: argparse.Namespace, logs: Path) -> dict[s
                 )
             }
             missing = [key for event_id, key in expected.items() if event_id not in present]
-            flooded["sent_again_after"] = await send_missing(
-                base_url, target.plan_id, missing, options.addresses
-            )
+            flooded["sent_again_after"] = await send_missing(load, missing)
 
             # 3. The close: the workflow reads them all back and counts them.
             began = time.perf_counter()

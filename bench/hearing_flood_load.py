@@ -10,6 +10,7 @@ import json
 import signal
 import time
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -25,25 +26,42 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-async def flood(
-    base_url: str,
-    plan_id: str,
-    count: int,
-    clients: int,
-    *,
-    max_seconds: float,
-    addresses: int,
-    pool: asyncpg.Pool,
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Flood:
+    """``count`` responses to one plan's hearing through the API at ``base_url``, from
+    ``clients`` connections and ``addresses`` client addresses, within ``max_seconds``."""
+
+    base_url: str
+    plan_id: str
+    count: int
+    clients: int
+    max_seconds: float
+    addresses: int
+
+    @property
+    def url(self) -> str:
+        return f"{self.base_url}/api/public/plans/{self.plan_id}/hearing/responses"
+
+    def request(self, n: int) -> tuple[dict[str, str], dict[str, str]]:
+        """Response ``n``: its body, and its Idempotency-Key and sender's address."""
+        a = n % self.addresses
+        body = {"name": f"Innbygger {n}", "text": f"Uttalelse {n}: flere utleieboliger."}
+        headers = {
+            "Idempotency-Key": f"bench-{n}",
+            "X-Forwarded-For": f"10.{a // 65536}.{a // 256 % 256}.{a % 256}",
+        }
+        return body, headers
+
+
+async def flood(load: Flood, pool: asyncpg.Pool) -> dict[str, Any]:
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
     receipts: list[dict[str, Any]] = []
     retries = 0
     queue: asyncio.Queue[int] = asyncio.Queue()
-    for n in range(count):
+    for n in range(load.count):
         queue.put_nowait(n)
-    deadline = time.perf_counter() + max_seconds
-    url = f"{base_url}/api/public/plans/{plan_id}/hearing/responses"
+    deadline = time.perf_counter() + load.max_seconds
 
     async def client_loop(http: httpx.AsyncClient) -> None:
         nonlocal retries
@@ -52,16 +70,11 @@ async def flood(
                 n = queue.get_nowait()
             except asyncio.QueueEmpty:
                 return
-            body = {"name": f"Innbygger {n}", "text": f"Uttalelse {n}: flere utleieboliger."}
-            headers = {
-                "Idempotency-Key": f"bench-{n}",
-                "X-Forwarded-For": f"10.{n % addresses // 65536}.{n % addresses // 256 % 256}"
-                f".{n % addresses % 256}",
-            }
+            body, headers = load.request(n)
             started = time.perf_counter()
             while time.perf_counter() < deadline:
                 try:
-                    answer = await http.post(url, json=body, headers=headers)
+                    answer = await http.post(load.url, json=body, headers=headers)
                 except httpx.HTTPError:
                     statuses[0] += 1
                 else:
@@ -76,9 +89,9 @@ async def flood(
                 await asyncio.sleep(0.2)
 
     began = time.perf_counter()
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    limits = httpx.Limits(max_connections=load.clients, max_keepalive_connections=load.clients)
     async with httpx.AsyncClient(limits=limits, timeout=60) as http:
-        await asyncio.gather(*(client_loop(http) for _ in range(clients)))
+        await asyncio.gather(*(client_loop(http) for _ in range(load.clients)))
     elapsed = time.perf_counter() - began
     return {
         "sent": sum(statuses.values()),
@@ -92,49 +105,39 @@ async def flood(
     }
 
 
-async def flood_wrk(
-    base_url: str,
-    plan_id: str,
-    count: int,
-    clients: int,
-    *,
-    max_seconds: float,
-    addresses: int,
-    pool: asyncpg.Pool,
-) -> dict[str, Any]:
+async def flood_wrk(load: Flood, pool: asyncpg.Pool) -> dict[str, Any]:
     """The same load from wrk (bench/hearing_flood.lua), out of this process: two threads,
     ``clients`` connections. Its latencies are per request."""
-    url = f"{base_url}/api/public/plans/{plan_id}/hearing/responses"
     threads = 2
     began = time.perf_counter()
     process = await asyncio.create_subprocess_exec(
         "wrk",
         f"-t{threads}",
-        f"-c{clients}",
-        f"-d{int(max_seconds)}s",
+        f"-c{load.clients}",
+        f"-d{int(load.max_seconds)}s",
         "--timeout",
         "30s",
         "-s",
         str(ROOT / "bench" / "hearing_flood.lua"),
-        url,
+        load.url,
         "--",
-        str(count),
+        str(load.count),
         str(threads),
-        str(addresses),
+        str(load.addresses),
         stdout=asyncio.subprocess.PIPE,
     )
     # wrk runs until -d even when every thread has stopped: watch the API's count of the
     # responses recorded and interrupt it (it then prints its summary) once all are, or
     # when nothing more is recorded for 5 s (some were refused: sent again below).
     recorded, progress_at = 0, time.perf_counter()
-    while process.returncode is None and time.perf_counter() - began < max_seconds:
+    while process.returncode is None and time.perf_counter() - began < load.max_seconds:
         await asyncio.sleep(0.05)
         now = await pool.fetchval(
-            "SELECT responses FROM hearing_fences WHERE stream_id = $1", plan_id
+            "SELECT responses FROM hearing_fences WHERE stream_id = $1", load.plan_id
         )
         if now != recorded:
             recorded, progress_at = now, time.perf_counter()
-        if recorded >= count or time.perf_counter() - progress_at > 5:
+        if recorded >= load.count or time.perf_counter() - progress_at > 5:
             break
     elapsed = progress_at - began
     if process.returncode is None:
@@ -144,7 +147,7 @@ async def flood_wrk(
     found: dict[str, Any] = json.loads(line.removeprefix("FLOOD "))
     example = next((x for x in out.decode().splitlines() if x.startswith("REFUSED ")), "")
     return {
-        "tool": f"wrk -t{threads} -c{clients}",
+        "tool": f"wrk -t{threads} -c{load.clients}",
         "sent": found["requests"],
         "statuses": {
             "201": found["created"],
@@ -166,20 +169,13 @@ async def flood_wrk(
     }
 
 
-async def send_missing(base_url: str, plan_id: str, keys: list[str], addresses: int) -> int:
+async def send_missing(load: Flood, keys: list[str]) -> int:
     """What a client does when its request was refused or lost: the same request again."""
-    url = f"{base_url}/api/public/plans/{plan_id}/hearing/responses"
     async with httpx.AsyncClient(timeout=60) as http:
         for key in keys:
-            n = int(key.removeprefix("bench-"))
-            body = {"name": f"Innbygger {n}", "text": f"Uttalelse {n}: flere utleieboliger."}
-            a = n % addresses
-            headers = {
-                "Idempotency-Key": key,
-                "X-Forwarded-For": f"10.{a // 65536}.{a // 256 % 256}.{a % 256}",
-            }
+            body, headers = load.request(int(key.removeprefix("bench-")))
             for _ in range(50):
-                answer = await http.post(url, json=body, headers=headers)
+                answer = await http.post(load.url, json=body, headers=headers)
                 if answer.status_code == 201:
                     break
                 await asyncio.sleep(0.2)
