@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 import time
@@ -52,9 +51,9 @@ from typing import Any
 
 from temporalio.client import Client
 
-from bench.databases import postgres_server, scratch_database
+from bench.databases import scratch_database
 from bench.hearing_flood_load import Flood, flood, flood_wrk, percentile, send_missing
-from bench.stack import spawn, start_dev_server, wait_http
+from bench.stack import ROOT, run_with_logs, spawn, start_dev_server, wait_http
 from client.plans import start_plan
 from client.simulation import PlanDriver
 from domain import commands as cmd
@@ -67,9 +66,7 @@ from eventstore.pool import create_pool
 from runtime.planfile import load_plan_file
 from temaplan.temporal_server import dev_server_args
 
-ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-RESULTS = ROOT / "bench" / "results"
 
 
 class TimedDriver(PlanDriver):
@@ -273,12 +270,7 @@ def main(argv: list[str] | None = None) -> None:
         "--addresses", type=int, default=2000, help="client addresses the responses come from"
     )
     options = parser.parse_args(argv)
-    logs = Path(f"/tmp/temaplan-flood-{os.getpid()}")
-    logs.mkdir(parents=True, exist_ok=True)
-    with postgres_server("temaplan-flood-") as (admin_url, _how):
-        result = asyncio.run(run(admin_url, options, logs))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "hearing_flood.json").write_text(json.dumps(result, indent=2))
+    result, logs = run_with_logs("flood", run, options, "hearing_flood.json")
     f, q, w = result["flood"], result["sign_off_without_flood"], result["sign_off_with_flood"]
     print(
         f"hearing flood ({f.get('tool', 'httpx')}): {f['sent']} requests for "
