@@ -33,16 +33,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
-
 from bench.databases import scratch_database
-from bench.stack import ROOT, run_with_logs, spawn
+from bench.stack import ROOT, run_with_logs, spawn, start_dev_server
 from client.plans import start_plan
-from domain.search_attributes import ALL_KEYS
 from eventstore.pool import create_pool
 from runtime.planfile import load_plan_file
-from temaplan.temporal_server import dev_server_args, temporal_binary
+from temaplan.temporal_server import dev_server_args
 
 
 def memory_of(pid: int) -> dict[str, float]:
@@ -59,12 +55,7 @@ async def run(admin_url: str, options: argparse.Namespace, logs: Path) -> dict[s
     base = load_plan_file(ROOT / "examples" / "bodo.yaml")
     batches: list[dict[str, Any]] = []
     async with scratch_database(admin_url, "open") as url:
-        env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=temporal_binary(),
-            dev_server_extra_args=dev_server_args(),
-            search_attributes=ALL_KEYS,
-            data_converter=pydantic_data_converter,
-        )
+        env = await start_dev_server(dev_server_args())
         queue = f"open-{uuid.uuid4().hex[:8]}"
         worker = spawn(
             [sys.executable, "worker.py"],
