@@ -25,9 +25,9 @@ from domain.plan import PlanDefinition
 from eventstore import EventStore
 from eventstore.pool import create_pool
 from runtime.settings import Settings
-from tests.integration.browser import ARGS
+from tests.integration.browser import ARGS, free_port
 from tests.integration.conftest import CHROMIUM, chromium_available, unique
-from tests.integration.test_web_browser import _driven, _free_port
+from tests.integration.test_web_browser import _driven
 
 pytestmark = pytest.mark.servers
 
@@ -74,7 +74,7 @@ async def deployment(
     if not chromium_available():
         pytest.skip(f"{CHROMIUM} is not installed (CI installs Debian's chromium)")
     await asyncio.to_thread(_node_modules)
-    api_port, provider_port = _free_port(), _free_port()
+    api_port, provider_port = free_port(), free_port()
     site, issuer = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{provider_port}"
     provider = await asyncio.create_subprocess_exec(
         shutil.which("node") or "node",
