@@ -57,9 +57,10 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def serving(ctx: ApiContext) -> AsyncIterator[str]:
-    """The app on a free port of 127.0.0.1 until the block ends: its base URL."""
-    port = free_port()
+async def serving(ctx: ApiContext, port: int | None = None) -> AsyncIterator[str]:
+    """The app on ``port`` (a free one unless given) of 127.0.0.1 until the block ends:
+    its base URL."""
+    port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(ctx), host="127.0.0.1", port=port, log_config=None)
     )

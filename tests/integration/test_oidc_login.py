@@ -16,16 +16,14 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-import uvicorn
 from temporalio.client import Client
 
-from api.app import create_app
 from api.service import ApiContext
 from domain.plan import PlanDefinition
 from eventstore import EventStore
 from eventstore.pool import create_pool
 from runtime.settings import Settings
-from tests.integration.browser import ARGS, free_port
+from tests.integration.browser import ARGS, free_port, serving
 from tests.integration.conftest import CHROMIUM, chromium_available, unique
 from tests.integration.test_web_browser import _driven
 
@@ -109,18 +107,10 @@ async def deployment(
     )
     audit_pool = await create_pool(database_url, read_only=True, max_size=2)
     ctx = ApiContext(client=plain_client, pool=pool, audit_pool=audit_pool, settings=settings)
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(ctx), host="127.0.0.1", port=api_port, log_config=None)
-    )
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
-        await asyncio.sleep(0.02)
     try:
-        yield Deployment(site=site, issuer=issuer)
+        async with serving(ctx, api_port):
+            yield Deployment(site=site, issuer=issuer)
     finally:
-        server.should_exit = True
-        await task
         await audit_pool.close()
         provider.terminate()
         await provider.wait()
