@@ -21,7 +21,7 @@ import time
 import structlog
 
 from bench.databases import postgres_server, scratch_database
-from bench.eventstore_bench import BATCH_SIZE, new_event
+from bench.eventstore_workload import BATCH_SIZE, new_event
 from eventstore.pool import create_pool
 from eventstore.store import EventStore
 

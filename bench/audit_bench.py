@@ -54,6 +54,9 @@ first 100,000 events and at the end: flat means the two are about equal (target:
 
 Targets: verify at least 0.5x the plain read's events/s; the bulk export (into a directory,
 and as one tar file) at least 0.3x.
+
+The phases and the run are here; the sizes, names and the record in bench/audit_record.py,
+what is timed in bench/audit_workloads.py, the table and targets in bench/audit_report.py.
 """
 
 from __future__ import annotations
@@ -61,174 +64,59 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import hashlib
 import json
 import logging
 import os
 import platform
 import resource
-import shutil
-import statistics
 import sys
-import tarfile
 import tempfile
 import time
 import tracemalloc
-import uuid
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import psutil
 import structlog
 
-from bench.databases import postgres_server, scratch_database
+from bench.audit_record import (
+    BULK_EXPORT,
+    BUNDLE_EXPORT,
+    EVENTS_PER_STREAM,
+    EXPORT,
+    EXPORT_EVERY,
+    FILES_ONLY,
+    FILL_CONCURRENCY,
+    MEMORY_SMALL_STREAMS,
+    PAGE,
+    PLAIN,
+    PLAIN_PARSED,
+    READS_ONLY,
+    SLICES,
+    STREAMS,
+    SYSTEM_ORDER,
+    VERIFY,
+    VERIFY_CHUNK,
+    WARMUP_STREAMS,
+    fill,
+)
+from bench.audit_report import Measurement, report
+from bench.audit_workloads import (
+    Exporter,
+    Run,
+    chunks,
+    load_export,
+    plain_read,
+    verify,
+    verify_reads_only,
+)
+from bench.databases import describe_server, postgres_server, scratch_database
 from eventstore.pool import create_pool
-from eventstore.records import NewEvent
 from eventstore.store import EventStore
 
 RESULTS = Path(__file__).parent / "results" / "audit.json"
-
-STREAMS = 10_000
-EVENTS_PER_STREAM = 100  # 1,000,000 events
-FILL_BATCH = 100  # events per append: one append per stream
-FILL_CONCURRENCY = 6  # appends in flight, over a pool of as many connections
-SLICES = 10  # of 1,000 streams, 100,000 events each
-VERIFY_CHUNK = 200  # streams per verify_streams call
-PAGE = 2_000  # rows per page of the plain read (verify's own page size)
-EXPORT_EVERY = 5  # export every k-th plan of each slice (2,000 plans); 1 = every plan
-MEMORY_SMALL_STREAMS = 1_000  # 100,000 events, against all 1,000,000
-WARMUP_STREAMS = 20
-
-VERIFY_TARGET = 0.5  # verify / plain read, events/s
-EXPORT_TARGET = 0.3  # export (JSON lines) / plain read, events/s
-# What an export does to the disk: each plan's lines and manifest are written under
-# temporary names, each file fsynced, then renamed into place (the directory itself is
-# not fsynced): an export that returned is on disk, one that failed left nothing.
-FSYNC_POLICY = "two files per plan, each fsynced before its rename; the directory is not fsynced"
-# The bulk export (`temaplan audit export --all`) the same files for many plans: written
-# under temporary names, one syncfs of their file system when all are written, the
-# renames, then one fsync of the directory.
-BULK_FSYNC_POLICY = (
-    "all files written, one syncfs of the file system, then renamed; the directory fsynced"
-)
-# The bulk export as one tar file (`audit export --all --bundle`): written under a
-# temporary name, fsynced, renamed, then the directory fsynced.
-BUNDLE_FSYNC_POLICY = "one tar file: fsynced, then renamed; the directory fsynced"
-MEMORY_TARGET = 1.5  # tracemalloc peak at 1M / at 100k
-
-PLAIN = "plain read (keyset, decode)"
-VERIFY = "verify_streams"
-EXPORT = "export_jsonl per plan"
-BULK_EXPORT = "export_jsonl_all"
-BUNDLE_EXPORT = "export_jsonl_bundle (one tar)"
-READS_ONLY = "verify's reads, no hashing*"
-PLAIN_PARSED = "plain read + json.loads*"
-FILES_ONLY = "export's files alone*"
-SYSTEM_ORDER = [
-    PLAIN,
-    VERIFY,
-    BULK_EXPORT,
-    BUNDLE_EXPORT,
-    EXPORT,
-    FILES_ONLY,
-    READS_ONLY,
-    PLAIN_PARSED,
-]
-
-# The record as readers read it, stream_id first: every field the hash covers, data as
-# the text of its jsonb. Verify read exactly these until migration 0003; it now reads
-# the stored canonical text of data instead, and the jsonb's text only when the server
-# finds that the two differ, so the reference stays the plain read of the record.
-RECORD_COLUMNS = (
-    "version, event_id::text AS event_id, type, schema_version, data::text AS data, "
-    "actor_id, actor_role, recorded_at, prev_hash, hash"
-)
-PLAIN_SELECT = (
-    f"SELECT stream_id, {RECORD_COLUMNS} FROM events"
-    " WHERE (stream_id, version) > ($1, $2) AND stream_id <= $3"
-    f" ORDER BY stream_id, version LIMIT {PAGE}"
-)
-
-EXPORTED_AT = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
-
-# --------------------------------------------------------------------------- the record
-
-KOMMUNER = ("0301", "1804", "3805", "4601", "5001", "1103", "3403", "1508")
-STEPS = (
-    ("knowledge_base", "kunnskapsgrunnlag.befolkning", "Befolkningsutvikling fram mot 2040"),
-    ("knowledge_base", "kunnskapsgrunnlag.boligmasse", "Boligmassen og leiemarkedet"),
-    ("goals", "mål.overordnet", "Alle skal kunne bo godt og trygt"),
-    ("strategies", "strategier.boligsosiale-tiltak", "Strategier for boligsosialt arbeid"),
-    ("strategies", "strategier.arealbruk", "Fortetting rundt kollektivknutepunkt"),
-    ("measures", "tiltak.startlån", "Startlån og tilskudd til etablering"),
-    ("measures", "tiltak.utleieboliger", "Kommunale utleieboliger for vanskeligstilte"),
-)
-COMMENTS = (
-    "Godkjent av styringsgruppen. Tiltakene for førstegangskjøpere og bostøtte må "
-    "følges opp før høringen – særlig i Ørsta og på Ås.",
-    "Vi slutter oss til forslaget, men ber om at behovet for tilrettelagte boliger for "
-    "eldre blir tallfestet før neste møte.",
-    "Godkjent med merknad: kapittelet om leiemarkedet bør få med studentboliger og "
-    "sesongarbeidere på Sørlandet.",
-    "Enstemmig godkjent. Økonomiavdelingen må beregne kostnadene ved å øke startlånsrammen.",
-)
-ACTORS = (
-    ("kari.nilsen", "steering_group"),
-    ("ola.hansen", "steering_group"),
-    ("ingrid.bø", "steering_group"),
-    ("per.ås", "administrative_leadership"),
-)
-EVENT_TYPE = "sign_off_given"
-
-
-def plan_id(index: int) -> str:
-    """<kommunenummer>-<slug>, as docs/audit-format.md names streams."""
-    return f"{KOMMUNER[index % len(KOMMUNER)]}-temaplan-bolig-{index:05d}"
-
-
-def sign_off(stream: int, n: int) -> dict[str, Any]:
-    """A sign-off as the workflow records it, with some extras: eight fields."""
-    phase, step_key, title = STEPS[n % len(STEPS)]
-    actor_id, _ = ACTORS[(stream + n) % len(ACTORS)]
-    return {
-        "phase": phase,
-        "step_key": step_key,
-        "content_version": n // len(STEPS),
-        "content_hash": hashlib.sha256(f"{title} {stream} {n}".encode()).hexdigest(),
-        "comment": COMMENTS[(stream + n) % len(COMMENTS)],
-        "quorum": "all",
-        "signed_by": actor_id,
-        "meeting": f"Styringsgruppemøte nr. {n // 4 + 1} – {title}",
-    }
-
-
-def new_events(stream: int, first: int, count: int) -> list[NewEvent]:
-    events = []
-    for n in range(first, first + count):
-        actor_id, role = ACTORS[(stream + n) % len(ACTORS)]
-        events.append(NewEvent(uuid.uuid4(), EVENT_TYPE, sign_off(stream, n), actor_id, role))
-    return events
-
-
-# --------------------------------------------------------------------------- databases
-
-
-async def describe(admin_url: str) -> dict[str, str]:
-    admin = await asyncpg.connect(admin_url)
-    try:
-        row = await admin.fetchrow(
-            "SELECT current_setting('server_version') AS version,"
-            " current_setting('fsync') AS fsync,"
-            " current_setting('synchronous_commit') AS synchronous_commit,"
-            " current_setting('shared_buffers') AS shared_buffers"
-        )
-    finally:
-        await admin.close()
-    return dict(row.items()) if row else {}
 
 
 # --------------------------------------------------------------------------- memory
@@ -241,235 +129,6 @@ def rss_mb() -> float:
 def max_rss_mb() -> float:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes vs KiB
-
-
-# --------------------------------------------------------------------------- workloads
-
-Run = Callable[[Sequence[str]], Awaitable[int]]
-
-
-def chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-async def fill(store: EventStore, streams: int) -> None:
-    """streams x EVENTS_PER_STREAM events, FILL_CONCURRENCY appends in flight."""
-    todo = iter(
-        (s, first) for s in range(streams) for first in range(0, EVENTS_PER_STREAM, FILL_BATCH)
-    )
-
-    async def lane() -> None:
-        for s, first in todo:
-            count = min(FILL_BATCH, EVENTS_PER_STREAM - first)
-            await store.append(plan_id(s), first, new_events(s, first, count))
-
-    await asyncio.gather(*(lane() for _ in range(FILL_CONCURRENCY)))
-
-
-async def plain_read(pool: asyncpg.Pool, streams: Sequence[str], *, parse: bool = False) -> int:
-    """Every row of these streams (contiguous in the database's order), page by page;
-    with ``parse``, each row's data is also parsed with json.loads."""
-    rows_seen = 0
-    after: tuple[str, int] = (streams[0], 0)
-    async with pool.acquire() as conn:
-        while True:
-            rows = await conn.fetch(PLAIN_SELECT, *after, streams[-1])
-            rows_seen += len(rows)
-            if parse:
-                for row in rows:
-                    json.loads(row["data"])
-            if len(rows) < PAGE:
-                return rows_seen
-            last = rows[-1]
-            after = (last["stream_id"], last["version"])
-
-
-async def verify_reads_only(store: EventStore, streams: Sequence[str]) -> int:
-    """Diagnosis: verify_streams' reading alone, through the store's own page reader
-    (EventStore._pages_of), over one call's worth of the slice (its first VERIFY_CHUNK
-    streams), rows decoded, nothing hashed."""
-    rows_seen = 0
-    async for rows in store._pages_of(sorted(streams[:VERIFY_CHUNK])):
-        rows_seen += len(rows)
-    return rows_seen
-
-
-async def verify(store: EventStore, streams: Sequence[str]) -> int:
-    checked = 0
-    for chunk in chunks(streams, VERIFY_CHUNK):
-        for result in await store.verify_streams(chunk):
-            if not result.ok or result.events_checked != EVENTS_PER_STREAM:
-                raise RuntimeError(f"{result.stream_id}: not intact: {result}")
-            checked += result.events_checked
-    return checked
-
-
-def file_sizes(lines: Path, manifest_suffix: str) -> tuple[int, int]:
-    return lines.stat().st_size, lines.with_name(lines.name + manifest_suffix).stat().st_size
-
-
-class Exporter:
-    """export_jsonl per plan, each slice into a directory of its own, removed (untimed)
-    after the lines are counted."""
-
-    def __init__(self, store: EventStore, export_jsonl: Any, root: Path, every: int) -> None:
-        self.store = store
-        self.export_jsonl = export_jsonl
-        self.root = root
-        self.every = every
-        self.manifest_example: str | None = None
-        # The sizes of a plan's lines and manifest, from the first bulk export.
-        self.sizes = (EVENTS_PER_STREAM * 800, 400)
-
-    async def bulk(self, streams: Sequence[str]) -> int:
-        """The same plans through export_jsonl_all: one read, one sync."""
-        from audit.export import MANIFEST_SUFFIX, export_jsonl_all
-
-        out = Path(tempfile.mkdtemp(dir=self.root))
-        plans = streams[:: self.every]
-        exported = await export_jsonl_all(self.store, out, exported_at=EXPORTED_AT, plan_ids=plans)
-        for result in exported:
-            if result.manifest.event_count != EVENTS_PER_STREAM:
-                raise RuntimeError(f"{result.path}: manifest says {result.manifest.event_count}")
-        if len(exported) != len(plans):
-            raise RuntimeError(f"{len(exported)} plans exported, {len(plans)} asked for")
-        self.sizes = file_sizes(exported[0].path, MANIFEST_SUFFIX)
-        return len(plans) * EVENTS_PER_STREAM
-
-    async def bundle(self, streams: Sequence[str]) -> int:
-        """The same plans through export_jsonl_bundle: one read, one file, one fsync."""
-        from audit.export_bundle import export_jsonl_bundle
-
-        out = Path(tempfile.mkdtemp(dir=self.root)) / "export.tar"
-        plans = streams[:: self.every]
-        exported = await export_jsonl_bundle(
-            self.store, out, exported_at=EXPORTED_AT, plan_ids=plans
-        )
-        for result in exported:
-            if result.manifest.event_count != EVENTS_PER_STREAM:
-                raise RuntimeError(f"{result.path}: manifest says {result.manifest.event_count}")
-        if len(exported) != len(plans):
-            raise RuntimeError(f"{len(exported)} plans exported, {len(plans)} asked for")
-        return len(plans) * EVENTS_PER_STREAM
-
-    async def files_only(self, streams: Sequence[str]) -> int:
-        """Diagnosis: the files a bulk export of these plans writes, with bytes of the
-        same sizes, created, written, synced and renamed as it does, nothing read from the
-        database: what the file system alone costs the export."""
-        from audit.export_all import _sync_all, _sync_directory
-
-        out = Path(tempfile.mkdtemp(dir=self.root))
-        staging = out.with_name(out.name + ".partial")
-        staging.mkdir()
-        line_size, manifest_size = self.sizes
-        line = b"x" * (line_size // EVENTS_PER_STREAM - 1) + b"\n"
-        lines = line * EVENTS_PER_STREAM  # check_and_clear counts them as an export's
-        manifest = b"x" * manifest_size
-        paths = []
-        for plan in streams[:: self.every]:
-            for path, data in ((staging / f"{plan}.jsonl", lines), (staging / plan, manifest)):
-                with path.open("xb") as file:
-                    file.write(data)
-                paths.append(path)
-        _sync_all(staging, paths)
-        staging.replace(out)
-        _sync_directory(out.parent)
-        return len(paths) // 2 * EVENTS_PER_STREAM
-
-    async def run(self, streams: Sequence[str]) -> int:
-        out = Path(tempfile.mkdtemp(dir=self.root))
-        plans = streams[:: self.every]
-        for plan in plans:
-            manifest = await self.export_jsonl(
-                self.store, plan, out / f"{plan}.jsonl", exported_at=EXPORTED_AT
-            )
-            count = getattr(manifest, "event_count", EVENTS_PER_STREAM)
-            if count != EVENTS_PER_STREAM:
-                raise RuntimeError(f"{plan}: export manifest says {count} events")
-            if self.manifest_example is None:
-                self.manifest_example = repr(manifest)[:400]
-        return len(plans) * EVENTS_PER_STREAM
-
-    def check_and_clear(self) -> None:
-        for directory in self.root.iterdir():
-            for path in directory.glob("*.jsonl"):
-                with path.open("rb") as lines:
-                    count = sum(1 for _ in lines)
-                if count != EVENTS_PER_STREAM:
-                    raise RuntimeError(f"{path.name}: {count} lines, {EVENTS_PER_STREAM} expected")
-            for path in directory.glob("*.tar"):
-                with tarfile.open(path) as archive:
-                    for member in archive:
-                        if not member.name.endswith(".jsonl"):
-                            continue
-                        member_lines = archive.extractfile(member)
-                        count = sum(1 for _ in member_lines) if member_lines else 0
-                        if count != EVENTS_PER_STREAM:
-                            raise RuntimeError(
-                                f"{path.name}/{member.name}: {count} lines,"
-                                f" {EVENTS_PER_STREAM} expected"
-                            )
-            shutil.rmtree(directory)
-
-
-def load_export() -> tuple[Any, str | None]:
-    """audit.export.export_jsonl, or None and why not."""
-    try:
-        from audit.export import export_jsonl
-    except ImportError as exc:
-        return None, f"audit.export not importable ({exc})"
-    return export_jsonl, None
-
-
-# --------------------------------------------------------------------------- results
-
-
-@dataclass
-class Measurement:
-    system: str
-    events: int = 0
-    seconds: float = 0.0
-    slice_rates: list[float] = field(default_factory=list)
-
-    def add(self, events: int, seconds: float) -> None:
-        self.events += events
-        self.seconds += seconds
-        self.slice_rates.append(events / seconds)
-
-    @property
-    def events_per_s(self) -> float:
-        return self.events / self.seconds
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "system": self.system,
-            "events": self.events,
-            "seconds": round(self.seconds, 3),
-            "events_per_s": round(self.events_per_s, 1),
-            "slice_events_per_s": [round(r, 1) for r in self.slice_rates],
-        }
-
-
-def ratio(
-    results: dict[str, Measurement], system: str, reference: str = PLAIN
-) -> tuple[float, list[float]] | None:
-    """system / reference (the plain read): overall, and per slice."""
-    ours, plain = results.get(system), results.get(reference)
-    if ours is None or plain is None:
-        return None
-    per_slice = [a / b for a, b in zip(ours.slice_rates, plain.slice_rates, strict=True)]
-    return ours.events_per_s / plain.events_per_s, per_slice
-
-
-def describe_ratio(found: tuple[float, list[float]] | None) -> str:
-    if found is None:
-        return "n/a"
-    overall, per_slice = found
-    return (
-        f"{overall:.2f}x  (per slice: median {statistics.median(per_slice):.2f}x,"
-        f" {min(per_slice):.2f}-{max(per_slice):.2f}x)"
-    )
 
 
 # --------------------------------------------------------------------------- phases
@@ -521,7 +180,7 @@ async def measure_throughput(
             t0 = time.perf_counter()
             events = await systems[name](streams)
             seconds = time.perf_counter() - t0
-            results.setdefault(name, Measurement(name)).add(events, seconds)
+            results.setdefault(name, Measurement(name)).add_slice(events, seconds)
             if name == VERIFY:
                 after_verify.append(rss_mb())
         after_slice()
@@ -540,159 +199,6 @@ async def measure_throughput(
     return results, rss
 
 
-# --------------------------------------------------------------------------- report
-
-
-def report(
-    results: dict[str, Measurement], memory: dict[str, Any], context: dict[str, Any]
-) -> dict[str, Any]:
-    server = context["server"]
-    print()
-    print(
-        f"PostgreSQL {server['version']} via {context['mode']} (fsync={server['fsync']},"
-        f" synchronous_commit={server['synchronous_commit']},"
-        f" shared_buffers={server['shared_buffers']}), Python {context['python']},"
-        f" {context['cpus']} CPUs; {context['wall_seconds']:.0f} s"
-    )
-    fill = context["fill"]
-    print(
-        f"fill: {fill['streams']:,} streams x {EVENTS_PER_STREAM} = {fill['events']:,} events"
-        f" by EventStore.append ({FILL_BATCH} per append, {FILL_CONCURRENCY} in flight):"
-        f" {fill['seconds']:.1f} s, {fill['events_per_s']:,.0f} events/s;"
-        f" then VACUUM ANALYZE + CHECKPOINT {fill['settle_seconds']:.1f} s;"
-        f" table + indexes {fill['size_mb']:,.0f} MB"
-    )
-    print()
-    header = f"{'system':<30} {'events':>10} {'seconds':>8} {'events/s':>9} {'slices min-max':>17}"
-    print(
-        f"throughput: {len(next(iter(results.values())).slice_rates)} slices of"
-        f" {context['slice_streams']:,} streams, order rotating per slice"
-    )
-    print(header)
-    print("-" * len(header))
-    for name in SYSTEM_ORDER:
-        m = results.get(name)
-        if m is None:
-            continue
-        spread = f"{min(m.slice_rates):,.0f}-{max(m.slice_rates):,.0f}"
-        print(f"{name:<30} {m.events:>10,} {m.seconds:>8.1f} {m.events_per_s:>9,.0f} {spread:>17}")
-    print(f"{'verify / plain read':<30} {describe_ratio(ratio(results, VERIFY))}")
-    print(f"{'bulk export / plain read':<30} {describe_ratio(ratio(results, BULK_EXPORT))}")
-    print(f"{'bundle export / plain read':<30} {describe_ratio(ratio(results, BUNDLE_EXPORT))}")
-    print(f"{'per-plan export / plain read':<30} {describe_ratio(ratio(results, EXPORT))}")
-    print(f"{'files alone* / plain read':<30} {describe_ratio(ratio(results, FILES_ONLY))}")
-    print(f"{'reads* / plain read':<30} {describe_ratio(ratio(results, READS_ONLY))}")
-    # Like for like: both read the same streams through verify's one cursor, 200 streams
-    # a call; what verify adds is the hashing (and decoding a jsonb the server did not
-    # confirm), which is what this ratio shows.
-    print(f"{'verify / its own reads*':<30} {describe_ratio(ratio(results, VERIFY, READS_ONLY))}")
-    against_parsed = describe_ratio(ratio(results, VERIFY, PLAIN_PARSED))
-    print(f"{'verify / read + json.loads*':<30} {against_parsed}")
-    if context.get("export_note"):
-        print(f"export: {context['export_note']}")
-    print(
-        f"* diagnoses, no target: verify_streams' reading alone (its page reader), on the"
-        f" first {VERIFY_CHUNK} streams of each slice, rows decoded, nothing hashed; the plain"
-        " read with each row's data parsed by json.loads, as any reader of the data does;"
-        " the export's files alone (as many, of the same sizes, created, written, synced and"
-        " renamed as the bulk export does, nothing read): the most an export can reach."
-    )
-    print()
-
-    rss, traced = memory["rss"], memory["tracemalloc"]
-    after = rss["rss_after_verify_slices_mb"]
-    print(
-        f"memory, RSS: {rss['rss_before_mb']:.1f} MB before the timed slices,"
-        f" {after[0]:.1f} MB after the first verify slice, {after[-1]:.1f} MB after the last"
-        f" (max {max(after):.1f}); peak RSS (ru_maxrss) {rss['ru_maxrss_before_mb']:.1f} MB"
-        f" before, {rss['ru_maxrss_after_mb']:.1f} MB after all {len(after)} slices"
-    )
-    small, whole = traced["small"], traced["all"]
-    print(
-        f"memory, tracemalloc (one verify of every stream, {VERIFY_CHUNK} per call,"
-        f" {traced['seconds']:.0f} s traced): peak above start"
-        f" {small['peak_above_start_mb']:.2f} MB after {small['events']:,} events,"
-        f" {whole['peak_above_start_mb']:.2f} MB after {whole['events']:,};"
-        f" held at the end {whole['now_above_start_mb']:.2f} MB"
-    )
-    print()
-
-    targets = []
-    found = ratio(results, VERIFY)
-    achieved = statistics.median(found[1]) if found else 0.0
-    overall = found[0] if found else 0.0
-    passed = achieved >= VERIFY_TARGET
-    targets.append(
-        {
-            "target": "verify / plain read events/s",
-            "minimum": VERIFY_TARGET,
-            "achieved_per_slice_median": round(achieved, 3),
-            "overall": round(overall, 3),
-            "pass": passed,
-        }
-    )
-    print(
-        f"{'PASS' if passed else 'MISS'}  verify / plain read = {achieved:.3f}x per-slice median,"
-        f" {overall:.3f}x overall (target >= {VERIFY_TARGET}x)"
-    )
-    for system, policy in (
-        (BULK_EXPORT, BULK_FSYNC_POLICY),
-        (BUNDLE_EXPORT, BUNDLE_FSYNC_POLICY),
-        (EXPORT, FSYNC_POLICY),
-    ):
-        exported = ratio(results, system)
-        if not exported:
-            continue
-        achieved = statistics.median(exported[1])
-        passed = achieved >= EXPORT_TARGET
-        targets.append(
-            {
-                "target": f"{system} (JSON lines) / plain read events/s",
-                "minimum": EXPORT_TARGET,
-                "achieved_per_slice_median": round(achieved, 3),
-                "overall": round(exported[0], 3),
-                "fsync": policy,
-                "pass": passed,
-            }
-        )
-        print(
-            f"{'PASS' if passed else 'MISS'}  {system} / plain read = {achieved:.3f}x per-slice"
-            f" median, {exported[0]:.3f}x overall (target >= {EXPORT_TARGET}x; fsync:"
-            f" {policy})"
-        )
-    growth = whole["peak_above_start_mb"] / max(small["peak_above_start_mb"], 1e-9)
-    passed = growth <= MEMORY_TARGET
-    targets.append(
-        {
-            "target": "tracemalloc peak, 1M events / 100k events",
-            "maximum": MEMORY_TARGET,
-            "achieved": round(growth, 3),
-            "pass": passed,
-        }
-    )
-    print(
-        f"{'PASS' if passed else 'MISS'}  flat memory: tracemalloc peak at"
-        f" {whole['events']:,} events / at {small['events']:,} = {growth:.2f}x"
-        f" (target <= {MEMORY_TARGET}x)"
-    )
-    return {
-        **context,
-        "results": [results[name].as_json() for name in SYSTEM_ORDER if name in results],
-        "ratios": {
-            "verify_over_plain": (ratio(results, VERIFY) or (None,))[0],
-            "export_over_plain": (ratio(results, EXPORT) or (None,))[0],
-            "bulk_export_over_plain": (ratio(results, BULK_EXPORT) or (None,))[0],
-            "bundle_export_over_plain": (ratio(results, BUNDLE_EXPORT) or (None,))[0],
-            "files_alone_over_plain": (ratio(results, FILES_ONLY) or (None,))[0],
-            "verify_reads_only_over_plain": (ratio(results, READS_ONLY) or (None,))[0],
-            "verify_over_its_reads": (ratio(results, VERIFY, READS_ONLY) or (None,))[0],
-            "verify_over_plain_parsed": (ratio(results, VERIFY, PLAIN_PARSED) or (None,))[0],
-        },
-        "memory": memory,
-        "targets": targets,
-    }
-
-
 # --------------------------------------------------------------------------- running
 
 
@@ -700,7 +206,7 @@ async def run(admin_url: str, mode: str, options: argparse.Namespace) -> dict[st
     streams = options.streams
     context: dict[str, Any] = {
         "mode": mode,
-        "server": await describe(admin_url),
+        "server": await describe_server(admin_url),
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -1,5 +1,6 @@
-"""PostgreSQL for the benchmarks: DATABASE_URL or an embedded pgserver, and scratch
-databases created for one measurement and dropped WITH (FORCE) afterwards."""
+"""PostgreSQL for the benchmarks: DATABASE_URL or an embedded pgserver, scratch databases
+created for one measurement and dropped WITH (FORCE) afterwards, and the server's version
+and settings for the report."""
 
 from __future__ import annotations
 
@@ -56,3 +57,18 @@ async def scratch_database(
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+async def describe_server(url: str) -> dict[str, str]:
+    """The server's version and the settings that decide what a commit and a read cost."""
+    admin = await asyncpg.connect(url)
+    try:
+        row = await admin.fetchrow(
+            "SELECT current_setting('server_version') AS version,"
+            " current_setting('fsync') AS fsync,"
+            " current_setting('synchronous_commit') AS synchronous_commit,"
+            " current_setting('shared_buffers') AS shared_buffers"
+        )
+    finally:
+        await admin.close()
+    return dict(row.items()) if row else {}

@@ -50,248 +50,69 @@ are), on the same pool, CPU and database, so its work slows the appends it compe
 with; appends never wait for it. Its own time (rounds, seconds, per event) is reported
 beside the table, and every pass ends with a checkpoint of the whole log, untimed. The
 raw floor inserts into the same table without the log's trigger either.
+
+Our store is driven here; the sizes, payload and server are in bench/eventstore_workload.py,
+the raw floor in bench/eventstore_floor.py, the library in bench/eventstore_library.py, and
+the table, ratios and targets in bench/eventstore_report.py.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import functools
 import gc
-import hashlib
 import json
 import logging
 import os
 import platform
-import statistics
 import sys
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
-import asyncpg
 import structlog
 
 from audit.checkpointer import Checkpointer
-from bench.databases import postgres_server, scratch_database
-from domain.checkpoints import SigningKey
-from eventstore.log import StoredCheckpoint
-from eventstore.pool import create_pool
-from eventstore.records import NewEvent
+from bench.databases import postgres_server
+from bench.eventstore_floor import Raw
+from bench.eventstore_library import Library
+from bench.eventstore_report import Measurement, report, summary
+from bench.eventstore_workload import (
+    BACKGROUND,
+    BATCH_SIZE,
+    BATCH_STREAMS,
+    CHAIN_ONLY,
+    CHECKPOINT_INTERVAL,
+    LOG_KEY,
+    NO_LOG,
+    OURS,
+    OURS_PER_STREAM,
+    PASSES,
+    SINGLE_APPENDS_PER_STREAM,
+    SINGLE_STREAMS,
+    SLICES,
+    WARMUP_BATCH_STREAMS,
+    WARMUP_SINGLE,
+    Latencies,
+    PoolFactory,
+    Server,
+    System,
+    TimedCheckpointer,
+    each_timed,
+    new_event,
+    shipped_pool,
+    slice_of,
+    timed_calls,
+)
 from eventstore.store import EventStore
-from eventstore.verification import _VERIFY_COLUMNS, _VERIFY_PAGE, _verify_many
 
 RESULTS = Path(__file__).parent / "results" / "eventstore.json"
 
-SINGLE_STREAMS = 200
-SINGLE_APPENDS_PER_STREAM = 10  # a) 200 x 10 = 2,000 single-event appends
-BATCH_STREAMS = 2_000
-BATCH_SIZE = 20  # b) and c) 2,000 x 20 = 40,000 events
-# Interleaving: a's slice k is the k-th append to each of the 200 streams; b and c are
-# cut into slices of 100 streams.
-SLICES = {"a": SINGLE_APPENDS_PER_STREAM, "b": 20, "c": 20}
-PASSES = 2
-WARMUP_SINGLE = 100
-WARMUP_BATCH_STREAMS = 50
-
-OURS = "temaplan: chain + Merkle log"
-CHAIN_ONLY = "temaplan: chain only"
-OURS_PER_STREAM = "temaplan verify() per stream*"
-RAW = "raw asyncpg floor"
-LIBRARY = "eventsourcing 9.x"
-SYSTEM_ORDER = [OURS, CHAIN_ONLY, OURS_PER_STREAM, RAW, LIBRARY]
-
-WORKLOADS = {
-    "a": f"a) {SINGLE_STREAMS * SINGLE_APPENDS_PER_STREAM:,} single-event appends",
-    "b": f"b) {BATCH_STREAMS:,} streams x {BATCH_SIZE} events",
-    "c": f"c) replay {BATCH_STREAMS:,} x {BATCH_SIZE} + verify",
-}
-
-# (workload, system, reference system, minimum system/reference): the store as shipped,
-# with the Merkle log and its checkpoints (issue 13: >= 0.6x the raw floor, >= 2x the
-# library), and with the chain only (issue 11: >= 0.75x the raw floor, >= 2.2x the
-# library).
-TARGETS = [
-    ("b", OURS, LIBRARY, 2.0),
-    ("b", OURS, RAW, 0.6),
-    ("b", CHAIN_ONLY, LIBRARY, 2.2),
-    ("b", CHAIN_ONLY, RAW, 0.75),
-    ("c", OURS, LIBRARY, 2.0),
-]
-# The log's checkpoint signer in the benchmark: a fresh key, nothing kept.
-LOG_KEY = SigningKey.generate("bench.temaplan.example/log")
-# The worker's checkpointer as configured in production (TEMAPLAN_CHECKPOINT_INTERVAL).
-CHECKPOINT_INTERVAL = 300.0
-# What the background checkpointers did during the measured passes.
-BACKGROUND: dict[str, float] = {"rounds": 0, "seconds": 0.0, "leaves": 0}
-
-
-class TimedCheckpointer(Checkpointer):
-    """The worker's checkpointer, its rounds timed for the report."""
-
-    async def step(self) -> StoredCheckpoint | None:
-        t0 = time.perf_counter()
-        try:
-            return await super().step()
-        finally:
-            BACKGROUND["rounds"] += 1
-            BACKGROUND["seconds"] += time.perf_counter() - t0
-
-
-# Without the log: the trigger of migration 0010 off, as the store was before it.
-NO_LOG = "DROP TRIGGER IF EXISTS events_log_sequence ON events"
-
-EVENT_TYPE = "step_signed_off"
-ACTOR_ID = "kari.nilsen"
-ACTOR_ROLE = "steering_group"
-_PAYLOAD = {
-    "phase": "strategies",
-    "step_key": "strategier.boligsosiale-tiltak",
-    "content_version": 0,
-    "content_hash": hashlib.sha256(b"Strategier for boligsosialt arbeid").hexdigest(),
-    "comment": (
-        "Godkjent av styringsgruppen. Tiltakene for førstegangskjøpere og bostøtte må "
-        "følges opp før høringen – særlig i Ørsta og på Ås."
-    ),
-    "decision": "approved",
-    "signed_by": ACTOR_ID,
-    "role": ACTOR_ROLE,
-}
-
-
-def payload(n: int) -> dict[str, Any]:
-    """The sign-off every system records; only the content version changes."""
-    return {**_PAYLOAD, "content_version": n}
-
-
-def slice_of(index: int) -> range:
-    per_slice = BATCH_STREAMS // SLICES["b"]
-    return range(index * per_slice, (index + 1) * per_slice)
-
-
-Latencies = list[float]
-
-
-# --------------------------------------------------------------------------- results
-
-
-@dataclass
-class Measurement:
-    """One (workload, system), summed over all slices of all passes."""
-
-    workload: str
-    system: str
-    events: int = 0
-    seconds: float = 0.0
-    latencies_ms: Latencies = field(default_factory=list, repr=False)
-    slice_rates: list[float] = field(default_factory=list, repr=False)
-
-    def add(self, events: int, seconds: float, latencies_ms: Latencies) -> None:
-        self.events += events
-        self.seconds += seconds
-        self.latencies_ms += latencies_ms
-        self.slice_rates.append(events / seconds)
-
-    @property
-    def events_per_s(self) -> float:
-        return self.events / self.seconds
-
-    def percentile(self, p: int) -> float:
-        return statistics.quantiles(self.latencies_ms, n=100, method="inclusive")[p - 1]
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "workload": self.workload,
-            "description": WORKLOADS[self.workload],
-            "system": self.system,
-            "events": self.events,
-            "calls": len(self.latencies_ms),
-            "seconds": round(self.seconds, 4),
-            "events_per_s": round(self.events_per_s, 1),
-            "p50_ms": round(self.percentile(50), 3),
-            "p99_ms": round(self.percentile(99), 3),
-            "slice_events_per_s": [round(r, 1) for r in self.slice_rates],
-        }
-
-
-def timed_calls(latencies: Latencies) -> Callable[[float], None]:
-    def done(started: float) -> None:
-        latencies.append((time.perf_counter() - started) * 1000)
-
-    return done
-
-
-# --------------------------------------------------------------------------- databases
-
-
-class Server:
-    def __init__(self, admin_url: str) -> None:
-        self.admin_url = admin_url
-
-    @asynccontextmanager
-    async def scratch(self, label: str, *, migrated: bool) -> AsyncIterator[str]:
-        async with scratch_database(self.admin_url, label, migrated=migrated) as url:
-            yield url
-
-    async def settle(self) -> None:
-        """Flush dirty buffers now rather than in the middle of someone's measurement."""
-        admin = await asyncpg.connect(self.admin_url)
-        try:
-            await admin.execute("CHECKPOINT")
-        finally:
-            await admin.close()
-
-    async def describe(self) -> dict[str, str]:
-        admin = await asyncpg.connect(self.admin_url)
-        try:
-            row = await admin.fetchrow(
-                "SELECT current_setting('server_version') AS version,"
-                " current_setting('fsync') AS fsync,"
-                " current_setting('synchronous_commit') AS synchronous_commit,"
-                " current_setting('shared_buffers') AS shared_buffers"
-            )
-        finally:
-            await admin.close()
-        return dict(row.items()) if row else {}
-
 
 # --------------------------------------------------------------------------- systems
-
-
-class System:
-    """One contender. Each call runs one slice and returns its per-call latencies."""
-
-    name = ""
-    workloads = frozenset("abc")
-
-    async def open(self, stack: AsyncExitStack, server: Server) -> None:
-        raise NotImplementedError
-
-    async def single(self, after: int, streams: range) -> Latencies:
-        raise NotImplementedError
-
-    async def batch(self, streams: range) -> Latencies:
-        raise NotImplementedError
-
-    async def replay(self, streams: range) -> tuple[int, Latencies]:
-        raise NotImplementedError
-
-
-def new_event(n: int) -> NewEvent:
-    return NewEvent(uuid.uuid4(), EVENT_TYPE, payload(n), ACTOR_ID, ACTOR_ROLE)
-
-
-PoolFactory = Callable[[str], Awaitable[asyncpg.Pool]]
-
-
-async def shipped_pool(url: str) -> asyncpg.Pool:
-    return await create_pool(url)
 
 
 class Ours(System):
@@ -342,22 +163,17 @@ class Ours(System):
             await self.batch_store.verify(f"warmup-{i}")
 
     async def single(self, after: int, streams: range) -> Latencies:
-        latencies: Latencies = []
-        done = timed_calls(latencies)
-        for s in streams:
-            t0 = time.perf_counter()
-            await self.single_store.append(f"plan-{s}", after, [new_event(after)])
-            done(t0)
-        return latencies
+        return await each_timed(
+            streams, lambda s: self.single_store.append(f"plan-{s}", after, [new_event(after)])
+        )
 
     async def batch(self, streams: range) -> Latencies:
-        latencies: Latencies = []
-        done = timed_calls(latencies)
-        for s in streams:
-            t0 = time.perf_counter()
-            await self.batch_store.append(f"plan-{s}", 0, [new_event(n) for n in range(BATCH_SIZE)])
-            done(t0)
-        return latencies
+        return await each_timed(
+            streams,
+            lambda s: self.batch_store.append(
+                f"plan-{s}", 0, [new_event(n) for n in range(BATCH_SIZE)]
+            ),
+        )
 
     async def replay(self, streams: range) -> tuple[int, Latencies]:
         latencies: Latencies = []
@@ -388,212 +204,16 @@ class OursPerStream(System):
             await self.ours.batch_store.verify(f"warmup-{i}")
 
     async def replay(self, streams: range) -> tuple[int, Latencies]:
-        latencies: Latencies = []
-        done = timed_calls(latencies)
         events = 0
-        for s in streams:
-            t0 = time.perf_counter()
+
+        async def verify(s: int) -> None:
+            nonlocal events
             result = await self.ours.batch_store.verify(f"plan-{s}")
             if not result.ok:
                 raise RuntimeError(f"plan-{s}: chain broken: {result}")
             events += result.events_checked
-            done(t0)
-        return events, latencies
 
-
-# The same table and statement shape as the store's insert, minus the head read, the
-# idempotency check and the hashing: the hashes are constant dummies.
-RAW_INSERT = """
-INSERT INTO events (stream_id, version, event_id, type, schema_version, data,
-                    actor_id, actor_role, recorded_at, prev_hash, hash)
-SELECT $1, u.version, u.event_id, $2, 1, u.data::jsonb, $3, $4, $5, $6, $7
-  FROM unnest($8::int[], $9::uuid[], $10::text[]) AS u(version, event_id, data)
-"""
-RAW_SELECT = (
-    "SELECT position, stream_id, version, event_id, type, schema_version, data::text AS data,"
-    " actor_id, actor_role, recorded_at, prev_hash, hash"
-    " FROM events WHERE stream_id = $1 ORDER BY version"
-)
-DUMMY_PREV_HASH = "0" * 64
-DUMMY_HASH = "f" * 64
-
-
-class Raw(System):
-    """asyncpg on a plain connection: one INSERT ... SELECT FROM unnest per transaction,
-    no head read, no hashing; a plain SELECT per stream to replay."""
-
-    name = RAW
-
-    async def _connect(self, stack: AsyncExitStack, server: Server, label: str) -> Any:
-        url = await stack.enter_async_context(server.scratch(label, migrated=True))
-        conn = await asyncpg.connect(url)
-        stack.push_async_callback(conn.close)
-        await conn.execute(NO_LOG)  # the floor: the table's own constraints, nothing of ours
-        return conn
-
-    async def open(self, stack: AsyncExitStack, server: Server) -> None:
-        self.single_conn = await self._connect(stack, server, "raw_a")
-        self.batch_conn = await self._connect(stack, server, "raw_bc")
-        for i in range(WARMUP_SINGLE):
-            await self._append(self.single_conn, f"warmup-{i % 10}", i // 10, 1)
-        for i in range(WARMUP_BATCH_STREAMS):
-            await self._append(self.batch_conn, f"warmup-{i}", 0, BATCH_SIZE)
-            await self.batch_conn.fetch(RAW_SELECT, f"warmup-{i}")
-
-    @staticmethod
-    async def _append(conn: Any, stream: str, after: int, count: int) -> None:
-        versions = list(range(after + 1, after + count + 1))
-        await conn.execute(
-            RAW_INSERT,
-            stream,
-            EVENT_TYPE,
-            ACTOR_ID,
-            ACTOR_ROLE,
-            datetime.now(UTC),
-            DUMMY_PREV_HASH,
-            DUMMY_HASH,
-            versions,
-            [uuid.uuid4() for _ in versions],
-            [json.dumps(payload(v - 1), ensure_ascii=False) for v in versions],
-        )
-
-    async def single(self, after: int, streams: range) -> Latencies:
-        latencies: Latencies = []
-        done = timed_calls(latencies)
-        for s in streams:
-            t0 = time.perf_counter()
-            await self._append(self.single_conn, f"plan-{s}", after, 1)
-            done(t0)
-        return latencies
-
-    async def batch(self, streams: range) -> Latencies:
-        latencies: Latencies = []
-        done = timed_calls(latencies)
-        for s in streams:
-            t0 = time.perf_counter()
-            await self._append(self.batch_conn, f"plan-{s}", 0, BATCH_SIZE)
-            done(t0)
-        return latencies
-
-    async def replay(self, streams: range) -> tuple[int, Latencies]:
-        """The slice's streams read the way verify_streams reads them: one statement
-        (verify's, with verify's columns and the server's check of canonical_data against
-        the jsonb) through one server-side cursor, verify's page size; the rows are
-        decoded by asyncpg and nothing is hashed. What verify adds to this is its walk:
-        the hashing, and decoding a jsonb the server did not confirm."""
-        latencies: Latencies = []
-        done = timed_calls(latencies)
-        events = 0
-        wanted = sorted(f"plan-{s}" for s in streams)
-        t0 = time.perf_counter()
-        async with self.batch_conn.transaction(readonly=True):
-            cursor = await self.batch_conn.cursor(_verify_many(_VERIFY_COLUMNS), wanted)
-            while True:
-                rows = await cursor.fetch(_VERIFY_PAGE)
-                events += len(rows)
-                if len(rows) < _VERIFY_PAGE:
-                    break
-        done(t0)
-        return events, latencies
-
-
-def library_env(url: str) -> dict[str, str]:
-    parts = urlsplit(url)
-    socket_dir = parse_qs(parts.query).get("host", [""])[0]
-    return {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
-        "POSTGRES_DBNAME": parts.path.lstrip("/"),
-        "POSTGRES_HOST": socket_dir or parts.hostname or "127.0.0.1",
-        "POSTGRES_PORT": str(parts.port or 5432),
-        "POSTGRES_USER": unquote(parts.username or "postgres"),
-        "POSTGRES_PASSWORD": unquote(parts.password or ""),
-    }
-
-
-@functools.cache
-def library_classes() -> tuple[type[Any], type[Any]]:
-    """Imported lazily: the library is a bench extra only. Defined once, because the
-    library registers each class under its topic."""
-    from eventsourcing.application import Application
-    from eventsourcing.domain import Aggregate, event
-
-    class SignOffLog(Aggregate):  # type: ignore[misc]
-        @event("Opened")
-        def __init__(self, payload: dict[str, Any]) -> None:
-            self.signed = 1
-
-        @event("SignedOff")
-        def sign_off(self, payload: dict[str, Any]) -> None:
-            self.signed += 1
-
-    class SignOffApp(Application):  # type: ignore[misc]
-        pass
-
-    return SignOffLog, SignOffApp
-
-
-class Library(System):
-    """eventsourcing with its PostgreSQL persistence, as shipped (psycopg 3, its own
-    pool, ApplicationRecorder): an aggregate per stream, ``app.save`` per append. The
-    library is synchronous; its calls run on this thread, nothing else is in flight."""
-
-    name = LIBRARY
-
-    async def open(self, stack: AsyncExitStack, server: Server) -> None:
-        self.log_class, app_class = library_classes()
-        single_url = await stack.enter_async_context(server.scratch("lib_a", migrated=False))
-        batch_url = await stack.enter_async_context(server.scratch("lib_bc", migrated=False))
-        self.single_app = app_class(env=library_env(single_url))
-        stack.callback(self.single_app.close)
-        self.batch_app = app_class(env=library_env(batch_url))
-        stack.callback(self.batch_app.close)
-        self.logs: dict[int, Any] = {}
-        self.ids: dict[int, uuid.UUID] = {}
-        for _ in range(WARMUP_SINGLE // 10):
-            warm = self._new(self.single_app, 1)
-            for n in range(1, 10):
-                warm.sign_off(payload(n))
-                self.single_app.save(warm)
-        for _ in range(WARMUP_BATCH_STREAMS):
-            self.batch_app.repository.get(self._new(self.batch_app, BATCH_SIZE).id)
-
-    def _new(self, app: Any, events: int) -> Any:
-        aggregate = self.log_class(payload(0))
-        for n in range(1, events):
-            aggregate.sign_off(payload(n))
-        app.save(aggregate)
-        return aggregate
-
-    async def single(self, after: int, streams: range) -> Latencies:
-        latencies: Latencies = []
-        done = timed_calls(latencies)
-        for s in streams:
-            t0 = time.perf_counter()
-            if after == 0:
-                self.logs[s] = self._new(self.single_app, 1)
-            else:
-                self.logs[s].sign_off(payload(after))
-                self.single_app.save(self.logs[s])
-            done(t0)
-        return latencies
-
-    async def batch(self, streams: range) -> Latencies:
-        latencies: Latencies = []
-        done = timed_calls(latencies)
-        for s in streams:
-            t0 = time.perf_counter()
-            self.ids[s] = self._new(self.batch_app, BATCH_SIZE).id
-            done(t0)
-        return latencies
-
-    async def replay(self, streams: range) -> tuple[int, Latencies]:
-        latencies: Latencies = []
-        done = timed_calls(latencies)
-        events = 0
-        for s in streams:
-            t0 = time.perf_counter()
-            events += self.batch_app.repository.get(self.ids[s]).version
-            done(t0)
+        latencies = await each_timed(streams, verify)
         return events, latencies
 
 
@@ -663,129 +283,6 @@ async def one_pass(
             print(f"  workload {workload}: {time.perf_counter() - t0:5.1f} s", file=sys.stderr)
 
 
-# --------------------------------------------------------------------------- report
-
-
-def ratio(
-    results: dict[tuple[str, str], Measurement],
-    workload: str,
-    reference: str,
-    system: str = OURS,
-) -> tuple[float, list[float]] | None:
-    """system/reference events/s overall, and per slice."""
-    ours, other = results.get((workload, system)), results.get((workload, reference))
-    if ours is None or other is None:
-        return None
-    per_slice = [a / b for a, b in zip(ours.slice_rates, other.slice_rates, strict=True)]
-    return ours.events_per_s / other.events_per_s, per_slice
-
-
-def describe_ratio(found: tuple[float, list[float]] | None) -> str:
-    if found is None:
-        return "n/a"
-    overall, per_slice = found
-    return (
-        f"{overall:.2f}x  (per slice: median {statistics.median(per_slice):.2f}x,"
-        f" {min(per_slice):.2f}-{max(per_slice):.2f}x)"
-    )
-
-
-def report(results: dict[tuple[str, str], Measurement], context: dict[str, Any]) -> dict[str, Any]:
-    server = context["server"]
-    print()
-    print(
-        f"PostgreSQL {server['version']} via {context['mode']} (fsync={server['fsync']},"
-        f" synchronous_commit={server['synchronous_commit']}), Python {context['python']},"
-        f" {context['cpus']} CPUs; {context['passes']} passes, systems interleaved by slice,"
-        f" {context['wall_seconds']:.0f} s"
-    )
-    header = (
-        f"{'workload':<34} {'system':<25} {'events/s':>9} {'slices min-max':>16}"
-        f" {'p50 ms':>7} {'p99 ms':>7}"
-    )
-    print(header)
-    print("-" * len(header))
-    rows = []
-    for key, title in WORKLOADS.items():
-        if not any(workload == key for workload, _ in results):
-            continue  # not run (--workloads)
-        for system in SYSTEM_ORDER:
-            m = results.get((key, system))
-            if m is None:
-                continue
-            rows.append(m.as_json())
-            spread = f"{min(m.slice_rates):,.0f}-{max(m.slice_rates):,.0f}"
-            print(
-                f"{title:<34} {m.system:<25} {m.events_per_s:>9,.0f} {spread:>16}"
-                f" {m.percentile(50):>7.2f} {m.percentile(99):>7.2f}"
-            )
-        print(
-            f"{'':<34} {'ours / eventsourcing':<25} {describe_ratio(ratio(results, key, LIBRARY))}"
-        )
-        print(f"{'':<34} {'ours / raw floor':<25} {describe_ratio(ratio(results, key, RAW))}")
-        if key != "c":
-            print(
-                f"{'':<34} {'chain only / raw floor':<25} "
-                f"{describe_ratio(ratio(results, key, RAW, CHAIN_ONLY))}"
-            )
-            print(
-                f"{'':<34} {'ours / chain only':<25} "
-                f"{describe_ratio(ratio(results, key, CHAIN_ONLY))}"
-            )
-            # The most any append into this table could reach against the library: the
-            # floor's own ratio to it, in the same slices.
-            print(
-                f"{'':<34} {'raw floor / eventsourcing':<25} "
-                f"{describe_ratio(ratio(results, key, LIBRARY, RAW))}"
-            )
-    print(f"* {OURS_PER_STREAM}: diagnosis only (one stream per call); no target.")
-    leaves = max(BACKGROUND["leaves"], 1)
-    print(
-        f"Checkpointer beside the appends: {int(BACKGROUND['rounds'])} rounds, "
-        f"{BACKGROUND['seconds']:.2f} s building the tree and signing, "
-        f"{BACKGROUND['seconds'] / leaves * 1e6:.1f} us per leaf of {int(leaves):,}"
-    )
-    print()
-    targets = []
-    for workload, system, reference, minimum in TARGETS:
-        found = ratio(results, workload, reference, system)
-        if found is None:
-            continue  # the workload was not run
-        overall = found[0]
-        achieved = statistics.median(found[1])
-        passed = achieved >= minimum
-        targets.append(
-            {
-                "workload": workload,
-                "system": system,
-                "reference": reference,
-                "minimum": minimum,
-                "achieved_per_slice_median": round(achieved, 3),
-                "overall": round(overall, 3),
-                "pass": passed,
-            }
-        )
-        print(
-            f"{'PASS' if passed else 'MISS'}  {WORKLOADS[workload]}: {system} / {reference}"
-            f" = {achieved:.3f}x per-slice median, {overall:.3f}x overall"
-            f" (target >= {minimum}x)"
-        )
-    return {
-        **context,
-        "results": rows,
-        "ratios": {
-            key: {
-                "ours_over_eventsourcing": (ratio(results, key, LIBRARY) or (None,))[0],
-                "ours_over_raw_floor": (ratio(results, key, RAW) or (None,))[0],
-            }
-            for key in WORKLOADS
-            if any(workload == key for workload, _ in results)
-        },
-        "targets": targets,
-        "checkpointer": {**BACKGROUND, "interval_s": CHECKPOINT_INTERVAL},
-    }
-
-
 async def run(admin_url: str, mode: str, workloads: str = "abc") -> dict[str, Any]:
     server = Server(admin_url)
     BACKGROUND.update(rounds=0, seconds=0.0, leaves=0)
@@ -808,29 +305,6 @@ async def run(admin_url: str, mode: str, workloads: str = "abc") -> dict[str, An
     context["wall_seconds"] = round(time.perf_counter() - started, 1)
     context["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     return report(results, context)
-
-
-def summary(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each target over all runs: every run's per-slice median and the median of those,
-    which is what a target is judged on when the bench runs more than once."""
-    print(f"\nMedian of {len(documents)} runs (each run: the median of its per-slice ratios)")
-    for number, document in enumerate(documents, start=1):
-        print(
-            f"  run {number}: load average {document['load_average_before'][0]:.2f} before,"
-            f" {document['load_average_after'][0]:.2f} after, {document['wall_seconds']:.0f} s"
-        )
-    combined = []
-    for index, first in enumerate(documents[0]["targets"]):
-        per_run = [d["targets"][index]["achieved_per_slice_median"] for d in documents]
-        median = statistics.median(per_run)
-        passed = median >= first["minimum"]
-        combined.append({**first, "per_run": per_run, "median_of_runs": median, "pass": passed})
-        runs = ", ".join(f"{x:.2f}x" for x in per_run)
-        print(
-            f"{'PASS' if passed else 'MISS'}  {WORKLOADS[first['workload']]}: {first['system']}"
-            f" / {first['reference']} = {median:.2f}x ({runs}; target >= {first['minimum']}x)"
-        )
-    return combined
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -31,16 +31,17 @@ Afterwards the store is read: every response must be recorded exactly once.
 Targets (issue 11): all responses recorded exactly once; receipt p99 under 1 s; the
 other plans' sign-off p50 with the flood at most 1.5x without. Results are printed and
 written to bench/results/hearing_flood.json with the load average.
+
+The stack and the plans' people are driven here; the load (httpx or wrk) and the responses
+sent again are in bench/hearing_flood_load.py, spawning the worker and the API in
+bench/stack.py.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import signal
-import subprocess
 import sys
 import time
 import uuid
@@ -48,12 +49,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-import httpx
 from temporalio.client import Client
 
-from bench.databases import postgres_server, scratch_database
-from bench.stack import start_dev_server
+from bench.databases import scratch_database
+from bench.hearing_flood_load import Flood, flood, flood_wrk, percentile, send_missing
+from bench.stack import ROOT, run_with_logs, spawn, start_dev_server, wait_http
 from client.plans import start_plan
 from client.simulation import PlanDriver
 from domain import commands as cmd
@@ -66,16 +66,7 @@ from eventstore.pool import create_pool
 from runtime.planfile import load_plan_file
 from temaplan.temporal_server import dev_server_args
 
-ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-RESULTS = ROOT / "bench" / "results"
-
-
-def percentile(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 class TimedDriver(PlanDriver):
@@ -125,188 +116,6 @@ async def signing_lanes(
     if stalled:
         print(f"plans that did not move on within 30 s: {stalled}", file=sys.stderr)
     return timings
-
-
-async def flood(
-    base_url: str,
-    plan_id: str,
-    count: int,
-    clients: int,
-    *,
-    max_seconds: float,
-    addresses: int,
-    pool: asyncpg.Pool,
-) -> dict[str, Any]:
-    latencies: list[float] = []
-    statuses: Counter[int] = Counter()
-    receipts: list[dict[str, Any]] = []
-    retries = 0
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for n in range(count):
-        queue.put_nowait(n)
-    deadline = time.perf_counter() + max_seconds
-    url = f"{base_url}/api/public/plans/{plan_id}/hearing/responses"
-
-    async def client_loop(http: httpx.AsyncClient) -> None:
-        nonlocal retries
-        while time.perf_counter() < deadline:
-            try:
-                n = queue.get_nowait()
-            except asyncio.QueueEmpty:
-                return
-            body = {"name": f"Innbygger {n}", "text": f"Uttalelse {n}: flere utleieboliger."}
-            headers = {
-                "Idempotency-Key": f"bench-{n}",
-                "X-Forwarded-For": f"10.{n % addresses // 65536}.{n % addresses // 256 % 256}"
-                f".{n % addresses % 256}",
-            }
-            started = time.perf_counter()
-            while time.perf_counter() < deadline:
-                try:
-                    answer = await http.post(url, json=body, headers=headers)
-                except httpx.HTTPError:
-                    statuses[0] += 1
-                else:
-                    statuses[answer.status_code] += 1
-                    if answer.status_code == 201:
-                        latencies.append(time.perf_counter() - started)
-                        receipts.append(answer.json())
-                        break
-                    if answer.status_code not in (429, 503):
-                        break  # refused for good: counted, not sent again
-                retries += 1
-                await asyncio.sleep(0.2)
-
-    began = time.perf_counter()
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(limits=limits, timeout=60) as http:
-        await asyncio.gather(*(client_loop(http) for _ in range(clients)))
-    elapsed = time.perf_counter() - began
-    return {
-        "sent": sum(statuses.values()),
-        "statuses": dict(statuses),
-        "receipts": receipts,
-        "retries": retries,
-        "seconds": elapsed,
-        "per_second": len(receipts) / elapsed if elapsed else 0.0,
-        "p50_s": percentile(latencies, 50),
-        "p99_s": percentile(latencies, 99),
-    }
-
-
-async def flood_wrk(
-    base_url: str,
-    plan_id: str,
-    count: int,
-    clients: int,
-    *,
-    max_seconds: float,
-    addresses: int,
-    pool: asyncpg.Pool,
-) -> dict[str, Any]:
-    """The same load from wrk (bench/hearing_flood.lua), out of this process: two threads,
-    ``clients`` connections. Its latencies are per request."""
-    url = f"{base_url}/api/public/plans/{plan_id}/hearing/responses"
-    threads = 2
-    began = time.perf_counter()
-    process = await asyncio.create_subprocess_exec(
-        "wrk",
-        f"-t{threads}",
-        f"-c{clients}",
-        f"-d{int(max_seconds)}s",
-        "--timeout",
-        "30s",
-        "-s",
-        str(ROOT / "bench" / "hearing_flood.lua"),
-        url,
-        "--",
-        str(count),
-        str(threads),
-        str(addresses),
-        stdout=asyncio.subprocess.PIPE,
-    )
-    # wrk runs until -d even when every thread has stopped: watch the API's count of the
-    # responses recorded and interrupt it (it then prints its summary) once all are, or
-    # when nothing more is recorded for 5 s (some were refused: sent again below).
-    recorded, progress_at = 0, time.perf_counter()
-    while process.returncode is None and time.perf_counter() - began < max_seconds:
-        await asyncio.sleep(0.05)
-        now = await pool.fetchval(
-            "SELECT responses FROM hearing_fences WHERE stream_id = $1", plan_id
-        )
-        if now != recorded:
-            recorded, progress_at = now, time.perf_counter()
-        if recorded >= count or time.perf_counter() - progress_at > 5:
-            break
-    elapsed = progress_at - began
-    if process.returncode is None:
-        process.send_signal(signal.SIGINT)
-    out, _ = await process.communicate()
-    line = next(x for x in out.decode().splitlines() if x.startswith("FLOOD "))
-    found: dict[str, Any] = json.loads(line.removeprefix("FLOOD "))
-    example = next((x for x in out.decode().splitlines() if x.startswith("REFUSED ")), "")
-    return {
-        "tool": f"wrk -t{threads} -c{clients}",
-        "sent": found["requests"],
-        "statuses": {
-            "201": found["created"],
-            "201 duplicate": found["duplicates"],
-            "429": found["status_429"],
-            "503": found["status_503"],
-            "other refusals": found["refused"] - found["status_429"] - found["status_503"],
-            "socket errors": found["socket_errors"],
-            "GET /healthz fillers": found["fillers"],
-        },
-        "retries": 0,
-        "seconds": elapsed,
-        "per_second": recorded / elapsed if elapsed else 0.0,
-        "p50_s": found["p50_ms"] / 1000,
-        "p99_s": found["p99_ms"] / 1000,
-        "max_s": found["max_ms"] / 1000,
-        "receipts": None,
-        "first_refusal": example.removeprefix("REFUSED "),
-    }
-
-
-async def send_missing(base_url: str, plan_id: str, keys: list[str], addresses: int) -> int:
-    """What a client does when its request was refused or lost: the same request again."""
-    url = f"{base_url}/api/public/plans/{plan_id}/hearing/responses"
-    async with httpx.AsyncClient(timeout=60) as http:
-        for key in keys:
-            n = int(key.removeprefix("bench-"))
-            body = {"name": f"Innbygger {n}", "text": f"Uttalelse {n}: flere utleieboliger."}
-            a = n % addresses
-            headers = {
-                "Idempotency-Key": key,
-                "X-Forwarded-For": f"10.{a // 65536}.{a // 256 % 256}.{a % 256}",
-            }
-            for _ in range(50):
-                answer = await http.post(url, json=body, headers=headers)
-                if answer.status_code == 201:
-                    break
-                await asyncio.sleep(0.2)
-    return len(keys)
-
-
-def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with open(log, "ab") as out:
-        return subprocess.Popen(
-            args, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT
-        )
-
-
-async def wait_http(url: str, process: subprocess.Popen[bytes]) -> None:
-    async with httpx.AsyncClient() as http:
-        for _ in range(300):
-            if process.poll() is not None:
-                raise RuntimeError(f"the API exited ({process.returncode})")
-            try:
-                if (await http.get(url)).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer")
 
 
 async def run(admin_url: str, options: argparse.Namespace, logs: Path) -> dict[str, Any]:
@@ -361,16 +170,15 @@ async def run(admin_url: str, options: argparse.Namespace, logs: Path) -> dict[s
             await driver.run_until(lambda s: s.hearing_open, keep_open)
             stop = asyncio.Event()
             loud_task = asyncio.create_task(signing_lanes(client, base, queue, options.plans, stop))
-            load = flood_wrk if options.load == "wrk" else flood
-            flooded = await load(
+            load = Flood(
                 base_url,
                 target.plan_id,
                 options.responses,
                 options.clients,
                 max_seconds=options.max_seconds,
                 addresses=options.addresses,
-                pool=pool,
             )
+            flooded = await (flood_wrk if options.load == "wrk" else flood)(load, pool)
             stop.set()
             loud = await loud_task
             # Every response is expected under its key's event id; any missing (refused,
@@ -393,9 +201,7 @@ async def run(admin_url: str, options: argparse.Namespace, logs: Path) -> dict[s
                 )
             }
             missing = [key for event_id, key in expected.items() if event_id not in present]
-            flooded["sent_again_after"] = await send_missing(
-                base_url, target.plan_id, missing, options.addresses
-            )
+            flooded["sent_again_after"] = await send_missing(load, missing)
 
             # 3. The close: the workflow reads them all back and counts them.
             began = time.perf_counter()
@@ -464,12 +270,7 @@ def main(argv: list[str] | None = None) -> None:
         "--addresses", type=int, default=2000, help="client addresses the responses come from"
     )
     options = parser.parse_args(argv)
-    logs = Path(f"/tmp/temaplan-flood-{os.getpid()}")
-    logs.mkdir(parents=True, exist_ok=True)
-    with postgres_server("temaplan-flood-") as (admin_url, _how):
-        result = asyncio.run(run(admin_url, options, logs))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "hearing_flood.json").write_text(json.dumps(result, indent=2))
+    result, logs = run_with_logs("flood", run, options, "hearing_flood.json")
     f, q, w = result["flood"], result["sign_off_without_flood"], result["sign_off_with_flood"]
     print(
         f"hearing flood ({f.get('tool', 'httpx')}): {f['sent']} requests for "

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 import time
@@ -34,19 +33,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
-
-from bench.databases import postgres_server, scratch_database
-from bench.hearing_flood_bench import spawn
+from bench.databases import scratch_database
+from bench.stack import ROOT, run_with_logs, spawn, start_dev_server
 from client.plans import start_plan
-from domain.search_attributes import ALL_KEYS
 from eventstore.pool import create_pool
 from runtime.planfile import load_plan_file
-from temaplan.temporal_server import dev_server_args, temporal_binary
-
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results"
+from temaplan.temporal_server import dev_server_args
 
 
 def memory_of(pid: int) -> dict[str, float]:
@@ -63,12 +55,7 @@ async def run(admin_url: str, options: argparse.Namespace, logs: Path) -> dict[s
     base = load_plan_file(ROOT / "examples" / "bodo.yaml")
     batches: list[dict[str, Any]] = []
     async with scratch_database(admin_url, "open") as url:
-        env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=temporal_binary(),
-            dev_server_extra_args=dev_server_args(),
-            search_attributes=ALL_KEYS,
-            data_converter=pydantic_data_converter,
-        )
+        env = await start_dev_server(dev_server_args())
         queue = f"open-{uuid.uuid4().hex[:8]}"
         worker = spawn(
             [sys.executable, "worker.py"],
@@ -159,12 +146,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-batch-seconds", type=float, default=600.0)
     parser.add_argument("--max-seconds", type=float, default=1800.0, help="bound on the run")
     options = parser.parse_args(argv)
-    logs = Path(f"/tmp/temaplan-open-{os.getpid()}")
-    logs.mkdir(parents=True, exist_ok=True)
-    with postgres_server("temaplan-open-") as (admin_url, _how):
-        result = asyncio.run(run(admin_url, options, logs))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "open_plans.json").write_text(json.dumps(result, indent=2))
+    result, _logs = run_with_logs("open", run, options, "open_plans.json")
     print(
         f"open plans (workflow cache {result['cache']}): start-to-parked "
         f"{result['at_1000_per_second']:.1f} plans/s at {result['at_1000_open']:,} open, "

@@ -65,7 +65,7 @@ import structlog
 import temporalio
 from temporalio.runtime import Runtime
 
-from bench.databases import postgres_server, scratch_database
+from bench.databases import describe_server, postgres_server, scratch_database
 from bench.minimal_workflow import minimal_worker
 from bench.plan_drive import log, measure_round_trips, measure_throughput
 from bench.plan_results import (
@@ -93,19 +93,6 @@ SOLO_PLANS = 1  # driven alone, one after the other: the latency of a whole plan
 
 
 # --------------------------------------------------------------------------- database
-
-
-async def describe_postgres(url: str) -> dict[str, str]:
-    conn = await asyncpg.connect(url)
-    try:
-        row = await conn.fetchrow(
-            "SELECT current_setting('server_version') AS version,"
-            " current_setting('fsync') AS fsync,"
-            " current_setting('synchronous_commit') AS synchronous_commit"
-        )
-    finally:
-        await conn.close()
-    return dict(row.items()) if row else {}
 
 
 async def check_receipts(pool: asyncpg.Pool, receipts: list[cmd.Receipt]) -> None:
@@ -152,7 +139,7 @@ async def run(admin_url: str, mode: str, options: argparse.Namespace) -> dict[st
     base = load_plan_file(EXAMPLE)
     context: dict[str, Any] = {
         "postgres_mode": mode,
-        "postgres": await describe_postgres(admin_url),
+        "postgres": await describe_server(admin_url),
         "temporal": temporal_version(),
         "temporalio": temporalio.__version__,
         "python": platform.python_version(),

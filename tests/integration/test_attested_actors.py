@@ -41,7 +41,7 @@ from domain.roles import Role
 from eventstore import EventStore
 from eventstore.pool import create_pool
 from runtime.settings import Settings
-from tests.integration.conftest import bearer, unique
+from tests.integration.conftest import bearer, sign_off_by, unique
 from tests.integration.replay import settle
 from tests.integration.test_plan_temporal_cli import sign_off_input, temporal_cli
 from workflows.registry import build_worker
@@ -197,13 +197,7 @@ async def test_unattested_and_forged_decisions_are_refused_where_required(
         assert "records only attested decisions" in err
 
         def sign_off(actor: str) -> cmd.SignOff:
-            return cmd.SignOff(
-                actor_id=actor,
-                step_key="goals.quality_assurance",
-                content_version=status.content_version or 0,
-                content_hash=status.content_hash or "",
-                role=Role.STEERING_GROUP,
-            )
+            return sign_off_by(status, actor, "goals.quality_assurance")
 
         genuine: cmd.SignOff = attest(sign_off(members[0]), "sign_off", plan, FRONT_DOOR)
         assert genuine.attestation is not None

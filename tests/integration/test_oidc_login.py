@@ -16,18 +16,16 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-import uvicorn
 from temporalio.client import Client
 
-from api.app import create_app
 from api.service import ApiContext
 from domain.plan import PlanDefinition
 from eventstore import EventStore
 from eventstore.pool import create_pool
 from runtime.settings import Settings
-from tests.integration.browser import ARGS
+from tests.integration.browser import ARGS, free_port, serving
 from tests.integration.conftest import CHROMIUM, chromium_available, unique
-from tests.integration.test_web_browser import _driven, _free_port
+from tests.integration.test_web_browser import _driven
 
 pytestmark = pytest.mark.servers
 
@@ -74,7 +72,7 @@ async def deployment(
     if not chromium_available():
         pytest.skip(f"{CHROMIUM} is not installed (CI installs Debian's chromium)")
     await asyncio.to_thread(_node_modules)
-    api_port, provider_port = _free_port(), _free_port()
+    api_port, provider_port = free_port(), free_port()
     site, issuer = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{provider_port}"
     provider = await asyncio.create_subprocess_exec(
         shutil.which("node") or "node",
@@ -109,18 +107,10 @@ async def deployment(
     )
     audit_pool = await create_pool(database_url, read_only=True, max_size=2)
     ctx = ApiContext(client=plain_client, pool=pool, audit_pool=audit_pool, settings=settings)
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(ctx), host="127.0.0.1", port=api_port, log_config=None)
-    )
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
-        await asyncio.sleep(0.02)
     try:
-        yield Deployment(site=site, issuer=issuer)
+        async with serving(ctx, api_port):
+            yield Deployment(site=site, issuer=issuer)
     finally:
-        server.should_exit = True
-        await task
         await audit_pool.close()
         provider.terminate()
         await provider.wait()

@@ -18,7 +18,7 @@ from domain.plan import PlanDefinition, QuorumRule
 from domain.roles import Role
 from domain.state import fold
 from eventstore import EventStore
-from tests.integration.conftest import unique
+from tests.integration.conftest import sign_off_by, unique
 
 pytestmark = pytest.mark.servers
 
@@ -45,23 +45,14 @@ async def test_changes_requested_then_council_returns_to_strategies_and_plan_is_
     status = await driver.run_until(lambda s: s.step_key == "strategies.quality_assurance", hearing)
     first_version = status.content_version
     approver, objector = "per.olsen", "anne.larsen"
-    await driver.update(
-        "sign_off",
-        cmd.SignOff(
-            actor_id=approver,
-            step_key="strategies.quality_assurance",
-            content_version=status.content_version or 0,
-            content_hash=status.content_hash or "",
-            role=Role.STEERING_GROUP,
-        ),
-    )
+    await driver.update("sign_off", sign_off_by(status, approver, "strategies.quality_assurance"))
     refusal = await driver.update(
         "sign_off",
-        cmd.SignOff(
-            actor_id=objector,
-            step_key="strategies.quality_assurance",
-            content_version=status.content_version or 0,
-            content_hash=status.content_hash or "",
+        sign_off_by(
+            status,
+            objector,
+            "strategies.quality_assurance",
+            role=None,
             approve=False,
             comment="Strategi 2.1 må si noe om bostedsløse.",
         ),
@@ -141,28 +132,12 @@ async def test_quorum_rule_decides_how_many_steering_members_must_sign(
     store = EventStore(pool)
     for signed, member in enumerate(members, start=1):
         receipt = await driver.update(
-            "sign_off",
-            cmd.SignOff(
-                actor_id=member,
-                step_key="goals.quality_assurance",
-                content_version=status.content_version or 0,
-                content_hash=status.content_hash or "",
-                role=Role.STEERING_GROUP,
-            ),
+            "sign_off", sign_off_by(status, member, "goals.quality_assurance")
         )
         # Signing again gives the original receipt back and records nothing.
         before = len(await store.read(definition.plan_id))
         again = (
-            await driver.update(
-                "sign_off",
-                cmd.SignOff(
-                    actor_id=member,
-                    step_key="goals.quality_assurance",
-                    content_version=status.content_version or 0,
-                    content_hash=status.content_hash or "",
-                    role=Role.STEERING_GROUP,
-                ),
-            )
+            await driver.update("sign_off", sign_off_by(status, member, "goals.quality_assurance"))
             if signed < needed
             else receipt
         )

@@ -44,7 +44,7 @@ from domain.plan import PlanDefinition
 from domain.roles import Role
 from domain.state import fold
 from eventstore import EventStore, NewEvent
-from tests.integration.conftest import unique
+from tests.integration.conftest import sign_off_by, unique
 from tests.integration.replay import drive_until
 from workflows.plan_models import PlanResult
 from workflows.registry import DEFAULT_REVISION_DATE, WORKFLOWS, build_worker
@@ -277,16 +277,6 @@ async def test_a_decision_made_while_the_step_is_announced_is_not_waited_past(
         finally:
             await handle.terminate("test done")
         assert moved.phase == "strategies"
-
-
-def sign_off_by(status: PlanStatus, person: str) -> cmd.SignOff:
-    return cmd.SignOff(
-        actor_id=person,
-        step_key=status.step_key or "",
-        content_version=status.content_version or 0,
-        content_hash=status.content_hash or "",
-        role=Role.STEERING_GROUP,
-    )
 
 
 class StoredByAKilledAttempt(PlanActivities):

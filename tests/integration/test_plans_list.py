@@ -15,7 +15,7 @@ from domain.phases import Phase
 from domain.plan import PlanDefinition
 from domain.roles import Role
 from temaplan.cli import main
-from tests.integration.conftest import unique
+from tests.integration.conftest import sign_off_by, unique
 
 pytestmark = pytest.mark.servers
 
@@ -49,16 +49,7 @@ async def test_plans_are_listed_by_phase_with_awaited_roles(
     )
     status = await second.wait_for(lambda s: s.step_key == "goals.quality_assurance")
     for person in status.awaited[0].people[: status.awaited[0].needed]:
-        await second.update(
-            "sign_off",
-            cmd.SignOff(
-                actor_id=person,
-                step_key="goals.quality_assurance",
-                content_version=status.content_version or 0,
-                content_hash=status.content_hash or "",
-                role=Role.STEERING_GROUP,
-            ),
-        )
+        await second.update("sign_off", sign_off_by(status, person, "goals.quality_assurance"))
     await second.wait_for(lambda s: s.step_key == "strategies.submit")
 
     monkeypatch.setenv("TEMPORAL_ADDRESS", temporal_env.client.service_client.config.target_host)

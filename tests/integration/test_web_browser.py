@@ -8,17 +8,14 @@ Screenshots of the main pages go to tests/artifacts/web/.
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
 import asyncpg
 import pytest
-import uvicorn
 from temporalio.client import Client
 
-from api.app import create_app
 from api.revision_views import revision_view
 from api.service import ApiContext
 from client.plans import start_plan
@@ -30,7 +27,7 @@ from domain.ids import revision_workflow_id
 from domain.phases import Phase
 from domain.plan import PlanDefinition
 from eventstore import EventStore
-from tests.integration.browser import launched, log_in
+from tests.integration.browser import launched, log_in, serving
 from tests.integration.conftest import (
     adopted_with_open_round,
     unique,
@@ -39,27 +36,10 @@ from tests.integration.conftest import (
 pytestmark = pytest.mark.servers
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 async def site(api_ctx: ApiContext) -> AsyncIterator[str]:
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(api_ctx), host="127.0.0.1", port=port, log_config=None)
-    )
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
-        await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    async with serving(api_ctx) as url:
+        yield url
 
 
 async def _driven(

@@ -9,24 +9,20 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
-import uvicorn
 from temporalio.client import Client
 
-from api.app import create_app
 from api.service import ApiContext
 from domain.phases import Phase
 from domain.plan import PlanDefinition
 from eventstore import EventStore
 from eventstore.hearing_inbox import request_key
 from temaplan.mail_relay import MailRelay
-from tests.integration.browser import launched
+from tests.integration.browser import launched, serving
 from tests.integration.conftest import unique
 from tests.integration.test_mail_relay import free_port, settings_for, smtp_server
 from tests.integration.test_web_accessibility import _axe, _violations
@@ -34,23 +30,6 @@ from tests.integration.test_web_browser import _driven
 
 pytestmark = pytest.mark.servers
 ADDRESS = "ola.nordmann@example.no"
-
-
-@asynccontextmanager
-async def serving(ctx: ApiContext) -> AsyncIterator[str]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(ctx), host="127.0.0.1", port=port, log_config=None)
-    )
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
-        await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def test_the_receipt_is_mailed_once_and_the_address_is_not_kept(

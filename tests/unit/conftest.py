@@ -1,15 +1,17 @@
-"""Shared fixtures for the pure-domain unit tests: the example plans and a helper that
-expects a plan to be refused."""
+"""Shared fixtures for the pure-domain unit tests: the example plans, a helper that
+expects a plan to be refused, and the record of the audit format's worked example."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from domain.canonical import chain_record
 from domain.plan import PlanDefinition
 from domain.planfile import parse_plan_data, parse_plan_text
 from domain.problems import DomainValidationError
@@ -19,6 +21,21 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 def read_example(name: str) -> str:
     return (EXAMPLES / name).read_text(encoding="utf-8")
+
+
+def worked_example_record() -> dict[str, Any]:
+    """The record of the worked example in docs/audit-format.md (its first event)."""
+    return chain_record(
+        stream_id="1804-boligplan-2026",
+        version=1,
+        event_id="00000000-0000-4000-8000-000000000001",
+        event_type="comment_recorded",
+        schema_version=1,
+        data={"n": 1, "text": "merknad – ø"},
+        actor_id="kari.nilsen",
+        actor_role="steering_group",
+        recorded_at=datetime(2026, 3, 1, 12, tzinfo=UTC),
+    )
 
 
 @pytest.fixture

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import UTC, datetime
 from pathlib import Path
 
-from domain.canonical import GENESIS_HASH, canonical_json, chain_hash, chain_record
+from domain.canonical import GENESIS_HASH, canonical_json, chain_hash
 from domain.events import EVENT_TYPES
+from tests.unit.conftest import worked_example_record
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "audit-format.md"
 
@@ -18,17 +18,7 @@ def test_worked_example_record_is_the_canonical_form_the_code_builds() -> None:
     example = re.search(r"```json\n(.*?)\n```", text, re.DOTALL)
     assert example is not None
     documented = example.group(1).encode("utf-8")
-    record = chain_record(
-        stream_id="1804-boligplan-2026",
-        version=1,
-        event_id="00000000-0000-4000-8000-000000000001",
-        event_type="comment_recorded",
-        schema_version=1,
-        data={"n": 1, "text": "merknad – ø"},
-        actor_id="kari.nilsen",
-        actor_role="steering_group",
-        recorded_at=datetime(2026, 3, 1, 12, tzinfo=UTC),
-    )
+    record = worked_example_record()
     assert canonical_json(record) == documented
     # The shell recipe in the document computes the same hash as the code.
     assert hashlib.sha256(GENESIS_HASH.encode() + documented).hexdigest() == chain_hash(

@@ -225,49 +225,31 @@ def changes(*items: MeasureChange) -> rc.ProposeChanges:
     return rc.ProposeChanges(actor_id="kari.nilsen", year=YEAR, changes=items)
 
 
+def retire(measure_id: str, reason: str = "r") -> rc.ProposeChanges:
+    """The project leader proposes to retire one measure."""
+    return changes(MeasureChange(kind=ChangeKind.RETIRE, measure_id=measure_id, reason=reason))
+
+
 def test_changes_are_applied_checked_and_approved_by_quorum(opened: PlanState) -> None:
     source = ids()
     state = apply(opened, rd.close_reporting_round(opened, YEAR, T0, new_id_from(source)))
+
+    def propose(proposal: rc.ProposeChanges) -> list[ev.Event]:
+        return revision_changes.propose_changes(state, proposal, T0, new_id_from(source))
+
     with pytest.raises(Refusal, match="after the 2027 scorecard"):
-        revision_changes.propose_changes(
-            state,
-            changes(MeasureChange(kind=ChangeKind.RETIRE, measure_id="tiltak-1.1.1", reason="r")),
-            T0,
-            new_id_from(source),
-        )
+        propose(retire("tiltak-1.1.1"))
     state = apply(state, rd.record_scorecard(state, YEAR, T0, new_id_from(source)))
 
     with pytest.raises(Refusal, match="is not in the plan in force"):
-        revision_changes.propose_changes(
-            state,
-            changes(MeasureChange(kind=ChangeKind.RETIRE, measure_id="tiltak-0", reason="r")),
-            T0,
-            new_id_from(source),
-        )
+        propose(retire("tiltak-0"))
     # Retiring the only measure of a strategy breaks the hierarchy.
     with pytest.raises(Refusal, match="has no measure"):
-        revision_changes.propose_changes(
-            state,
-            changes(MeasureChange(kind=ChangeKind.RETIRE, measure_id="tiltak-1.2.1", reason="r")),
-            T0,
-            new_id_from(source),
-        )
+        propose(retire("tiltak-1.2.1"))
     with pytest.raises(Refusal, match="needs project_leader"):
-        revision_changes.propose_changes(
-            state,
-            changes(
-                MeasureChange(kind=ChangeKind.RETIRE, measure_id="tiltak-1.1.1", reason="r")
-            ).model_copy(update={"actor_id": "tor.berg"}),
-            T0,
-            new_id_from(source),
-        )
+        propose(retire("tiltak-1.1.1").model_copy(update={"actor_id": "tor.berg"}))
 
-    [proposed] = revision_changes.propose_changes(
-        state,
-        changes(MeasureChange(kind=ChangeKind.RETIRE, measure_id="tiltak-1.1.1", reason="Utført.")),
-        T0,
-        new_id_from(source),
-    )
+    [proposed] = propose(retire("tiltak-1.1.1", "Utført."))
     assert isinstance(proposed, ev.MeasureChangesProposed)
     assert proposed.content_version == 2
     assert "tiltak-1.1.1" not in {m.id for m in proposed.content.measures}
@@ -314,7 +296,7 @@ def test_rejected_changes_can_be_proposed_again(opened: PlanState) -> None:
     source = ids()
     state = apply(opened, rd.close_reporting_round(opened, YEAR, T0, new_id_from(source)))
     state = apply(state, rd.record_scorecard(state, YEAR, T0, new_id_from(source)))
-    proposal = changes(MeasureChange(kind=ChangeKind.RETIRE, measure_id="tiltak-1.1.1", reason="r"))
+    proposal = retire("tiltak-1.1.1")
     [proposed] = revision_changes.propose_changes(state, proposal, T0, new_id_from(source))
     state = apply(state, [proposed])
     with pytest.raises(Refusal, match="waiting for the steering group"):

@@ -18,6 +18,7 @@ import pytest
 
 from audit import verify_export
 from domain.canonical import GENESIS_HASH, canonical_json, chain_hash, chain_record
+from tests.unit.conftest import worked_example_record
 
 ROOT = Path(__file__).resolve().parents[2]
 VERIFIER = ROOT / "audit" / "verify_export.py"
@@ -356,17 +357,7 @@ def test_the_documented_example_line_verifies(
     example = re.search(r"```text\n(.*?)\n```", section, re.DOTALL)
     assert example is not None
     line = example.group(1).encode() + b"\n"
-    record = chain_record(
-        stream_id=PLAN,
-        version=1,
-        event_id="00000000-0000-4000-8000-000000000001",
-        event_type="comment_recorded",
-        schema_version=1,
-        data={"n": 1, "text": "merknad – ø"},
-        actor_id="kari.nilsen",
-        actor_role="steering_group",
-        recorded_at=datetime(2026, 3, 1, 12, tzinfo=UTC),
-    )
+    record = worked_example_record()
     assert json.loads(line)["hash"] == chain_hash(GENESIS_HASH, record)
     export.write(line, manifest_for([line]))
     assert export.run(capsys)[0] == 0

@@ -131,6 +131,16 @@ def council_vote(state: PlanState, person: str, outcome: str, **extra: Any) -> l
     return council_decisions.council_vote(state, command, T0, _ids())
 
 
+def withdraw(
+    state: PlanState, reason: str, actor_id: str = "kari.nilsen", **extra: Any
+) -> list[EventBase]:
+    """The council's vote withdrawn, by the project leader unless another is named."""
+    command = cmd.WithdrawVote(
+        actor_id=actor_id, step_key="adoption.council", reason=reason, **extra
+    )
+    return vote_decisions.withdraw_vote(state, command, T0, _ids())
+
+
 def types(events: list[EventBase]) -> list[str]:
     return [e.model_dump()["type"] for e in events]
 
@@ -271,14 +281,7 @@ def test_an_unbreakable_tie_is_deadlocked_and_the_project_leader_withdraws_it(
         ("postponed", {"postponed_to": date(2026, 6, 18), "reason": "Vent på budsjettet."}),
     ]
     with pytest.raises(refusals.Refusal, match="the vote can still reach its quorum"):
-        vote_decisions.withdraw_vote(
-            state,
-            cmd.WithdrawVote(
-                actor_id="kari.nilsen", step_key="adoption.council", reason="for tidlig"
-            ),
-            T0,
-            _ids(),
-        )
+        withdraw(state, "for tidlig")
     for person, (outcome, extra) in zip(COUNCIL, plan, strict=True):
         state = apply(state, council_vote(state, person, outcome, **extra))
     status = plan_status(state)
@@ -288,22 +291,8 @@ def test_an_unbreakable_tie_is_deadlocked_and_the_project_leader_withdraws_it(
     [leader] = status.awaited
     assert (leader.role, leader.people) == (Role.PROJECT_LEADER, ("kari.nilsen",))
     with pytest.raises(refusals.Refusal, match="cannot withdraw"):
-        vote_decisions.withdraw_vote(
-            state,
-            cmd.WithdrawVote(actor_id=COUNCIL[0], step_key="adoption.council", reason="x"),
-            T0,
-            _ids(),
-        )
-    withdrawn = vote_decisions.withdraw_vote(
-        state,
-        cmd.WithdrawVote(
-            actor_id="kari.nilsen",
-            step_key="adoption.council",
-            reason="Stemmelikhet; saken legges fram på nytt i neste møte.",
-        ),
-        T0,
-        _ids(),
-    )
+        withdraw(state, "x", actor_id=COUNCIL[0])
+    withdrawn = withdraw(state, "Stemmelikhet; saken legges fram på nytt i neste møte.")
     assert types(withdrawn) == ["vote_withdrawn"]
     state = apply(state, withdrawn)
     status = plan_status(state)
@@ -314,31 +303,11 @@ def test_an_unbreakable_tie_is_deadlocked_and_the_project_leader_withdraws_it(
 
 
 def test_a_withdrawal_can_send_the_plan_back_for_a_new_version(council: PlanState) -> None:
-    events = vote_decisions.withdraw_vote(
-        council,
-        cmd.WithdrawVote(
-            actor_id="kari.nilsen",
-            step_key="adoption.council",
-            reason="Nye tall fra Husbanken.",
-            return_to=Phase.MEASURES,
-        ),
-        T0,
-        _ids(),
-    )
+    events = withdraw(council, "Nye tall fra Husbanken.", return_to=Phase.MEASURES)
     assert types(events) == ["vote_withdrawn", "phase_started"]
     assert apply(council, events).phase is Phase.MEASURES
     with pytest.raises(refusals.Refusal, match="must be a phase before adoption"):
-        vote_decisions.withdraw_vote(
-            council,
-            cmd.WithdrawVote(
-                actor_id="kari.nilsen",
-                step_key="adoption.council",
-                reason="x",
-                return_to=Phase.ADOPTION,
-            ),
-            T0,
-            _ids(),
-        )
+        withdraw(council, "x", return_to=Phase.ADOPTION)
 
 
 # --- every council outcome ---------------------------------------------------------------
