@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from api import requests as rq
 from api import routes_plans
 from api.errors import ApiError
-from api.i18n import refusal_text, translator
+from api.i18n import translator
 from api.routes_plans import my_pending_decisions
 from api.service import (
     may_read,
@@ -31,12 +31,13 @@ from api.web import (
     _ctx,
     _form,
     _invalid,
-    _problems,
     _receipt_page,
     _signed_in,
     event_detail,
     language,
+    refused_form,
     render,
+    shown_beside_the_form,
 )
 from api.web_deadlines import adoption_deadline
 from domain.gates import current_step, plan_status
@@ -113,7 +114,6 @@ async def _plan_page(
     return render(
         request,
         "plan.html",
-        status_code=error.status if error else 200,
         principal=me,
         names=people_names(state),
         plan=summary(state, roles_of(me, state)),
@@ -131,10 +131,7 @@ async def _plan_page(
         schedulable=me.may_change
         and state.status == "adopted"
         and Role.SCHEDULER in roles_of(me, state),
-        error=refusal_text(lang, error.code, error.message) if error else None,
-        error_code=error.code if error else "",
-        error_problems=_problems(error, lang),
-        values=values or {},
+        **refused_form(request, error, values),
     )
 
 
@@ -291,7 +288,7 @@ async def decide(plan_id: str, request: Request) -> Response:
             )
         receipt = await route(plan_id, body, ctx, me)
     except ApiError as refusal:
-        if refusal.status in (401, 403) and refusal.code == "NotAuthenticated":
+        if not shown_beside_the_form(refusal):
             raise
         return await _plan_page(request, me, state, error=refusal, values=fields)
     return _receipt_page(
