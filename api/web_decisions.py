@@ -55,8 +55,9 @@ RETURNABLE = (Phase.GOALS, Phase.STRATEGIES, Phase.MEASURES, Phase.DRAFT, Phase.
 async def inbox(request: Request) -> Response:
     me = await _signed_in(request)
     states = [s for s in await _ctx(request).plans.states() if may_read(me, s)]
-    plans = [plan_row(state, me, _ctx(request).settings.revision_date()) for state in states]
-    pending = my_pending_decisions(me, states)
+    revision_date = _ctx(request).settings.revision_date()
+    plans = [plan_row(state, me, revision_date) for state in states]
+    pending = my_pending_decisions(me, states, revision_date)
     return render(request, "inbox.html", principal=me, pending=pending, plans=plans)
 
 
@@ -121,7 +122,9 @@ async def _plan_page(
         timeline=timeline(state),
         deadline=phase_deadline(state, ctx.settings.revision_date()),
         content=content_view(state, current) if current else None,
-        pending=pending_for(me.person_id, state) if me.may_change else [],
+        pending=(
+            pending_for(me.person_id, state, ctx.settings.revision_date()) if me.may_change else []
+        ),
         history=[(e, event_detail(translator(lang), e)) for e in stored],
         revisions=[r.year for r in state.revisions],
         returnable=RETURNABLE,
