@@ -213,11 +213,11 @@ ADMIN_ROLE, AUDITOR_ROLE = "temaplan.admin", "temaplan.auditor"
 
 
 class UnknownPerson(Exception):
-    """Logged in at the provider, but nobody here: why, as a ``web.*`` label of the
-    catalogue and its values (the page says it in bokmål and in English)."""
+    """Logged in at the provider, but nobody here: why, as a label of the catalogue
+    (``web.oidc_*``) and its values (the page says it in bokmål and in English)."""
 
     def __init__(self, key: str, **values: str) -> None:
-        super().__init__(catalogue.t(f"web.{key}", "en", **values))
+        super().__init__(catalogue.t(key, "en", **values))
         self.key = key
         self.values = values
 
@@ -246,7 +246,7 @@ def identify(claims: dict[str, Any], settings: Settings, states: list[PlanState]
     claim = settings.oidc_person_claim
     value = claims.get(claim)
     if not isinstance(value, str) or not value.strip():
-        raise UnknownPerson("oidc_no_claim", claim=claim)
+        raise UnknownPerson("web.oidc_no_claim", claim=claim)
     value = value.strip()
     roles = set(_values(claims.get(settings.oidc_roles_claim)))
     kind: Kind = (
@@ -276,13 +276,13 @@ def identify(claims: dict[str, Any], settings: Settings, states: list[PlanState]
         }
     if len(ids) > 1:
         listed = ", ".join(sorted(ids))
-        raise UnknownPerson("oidc_several", value=value, listed=listed)
+        raise UnknownPerson("web.oidc_several", value=value, listed=listed)
     if ids:
         person_id = ids.pop()
     elif kind != "person" and settings.oidc_match == "id" and PERSON_PATTERN.fullmatch(value):
         person_id = value  # an administrator or auditor who takes part in no plan yet
     else:
-        raise UnknownPerson("oidc_not_participant", value=value)
+        raise UnknownPerson("web.oidc_not_participant", value=value)
     return OidcPerson(
         person_id=person_id,
         kind=kind,
@@ -300,7 +300,7 @@ def _municipalities(claims: dict[str, Any], settings: Settings) -> tuple[str, ..
         except ValueError:
             checked = None
         if checked is None:
-            raise UnknownPerson("oidc_no_municipality")
+            raise UnknownPerson("web.oidc_no_municipality")
         return checked
     fixed = _values(settings.oidc_municipalities)
     return checked_municipalities(fixed) if fixed else None

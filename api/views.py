@@ -191,7 +191,7 @@ class PhaseMark(_View):
     phase: Phase
     title_nb: str
     title_en: str
-    state: str  # done, current, coming
+    state: Literal["done", "current", "coming"]  # also the page's label (plan.html)
 
 
 def timeline(state: PlanState) -> list[PhaseMark]:

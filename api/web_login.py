@@ -129,12 +129,13 @@ def _redirect_uri(request: Request) -> str:
 def _oidc_refused(
     request: Request, key: str, status_code: int, *, detail: str = "", **values: str
 ) -> Response:
-    """Why the login did not work, as the ``web.*`` label ``key``: in the page's language
-    and in the other (nobody is logged in to have chosen one), with the provider's or the
-    check's own message, if any, beside it."""
+    """Why the login did not work, as the label ``key`` (``web.oidc_*``): in the page's
+    language and in the other (nobody is logged in to have chosen one), with the
+    provider's or the check's own message, if any, beside it."""
     lang = language(request)
+    label = key.removeprefix("web.")
     said = [
-        (code, translator(code)[key].format(**values))
+        (code, translator(code)[label].format(**values))
         for code in (lang, "en" if lang == "nb" else "nb")
     ]
     response = render(
@@ -152,7 +153,7 @@ async def oidc_login(request: Request) -> Response:
     try:
         begun = await ctx.oidc.authorization(_redirect_uri(request), "openid profile email")
     except LoginRefused as exc:
-        return _oidc_refused(request, "oidc_provider_silent", 503, detail=str(exc))
+        return _oidc_refused(request, "web.oidc_provider_silent", 503, detail=str(exc))
     await OidcSessions(ctx.pool).begin(
         begun.state,
         PendingLogin(nonce=begun.nonce, code_verifier=begun.code_verifier),
@@ -182,13 +183,13 @@ async def oidc_callback(request: Request) -> Response:
     code = request.query_params.get("code", "")
     if request.query_params.get("error"):
         error = request.query_params.get("error", "")[:100]
-        return _oidc_refused(request, "oidc_provider_declined", 401, detail=error)
+        return _oidc_refused(request, "web.oidc_provider_declined", 401, detail=error)
     held = request.cookies.get(OIDC_COOKIE, "")
     pending = None
     if state and held and hmac.compare_digest(state, held):
         pending = await OidcSessions(ctx.pool).take(state)
     if pending is None or not code:
-        return _oidc_refused(request, "oidc_expired", 400)
+        return _oidc_refused(request, "web.oidc_expired", 400)
     try:
         claims, id_token = await ctx.oidc.exchange(
             code,
@@ -198,7 +199,7 @@ async def oidc_callback(request: Request) -> Response:
         )
         person = identify(claims, ctx.settings, await ctx.plans.states())
     except LoginRefused as exc:
-        return _oidc_refused(request, "oidc_login_refused", 401, detail=str(exc))
+        return _oidc_refused(request, "web.oidc_login_refused", 401, detail=str(exc))
     except UnknownPerson as exc:
         return _oidc_refused(request, exc.key, 403, **exc.values)
     key = secrets.token_urlsafe(32)

@@ -125,7 +125,7 @@ async def test_a_refused_login_with_the_identity_provider_says_why_from_the_cata
         assert "did not answer" in silent.text
 
     # Nobody here: the catalogue's words, with the person's name in them.
-    unknown = UnknownPerson("oidc_not_participant", value="ola")
+    unknown = UnknownPerson("web.oidc_not_participant", value="ola")
     assert str(unknown) == catalogue.t("web.oidc_not_participant", "en", value="ola")
     assert "«ola», men du er ikke deltaker" in catalogue.t(
         "web.oidc_not_participant", "nb", value="ola"
