@@ -245,6 +245,8 @@ class HearingReceipt(_View):
     # The same request sent again (its Idempotency-Key, or the same response without
     # one): this is the original receipt, and nothing new was recorded.
     duplicate: bool = False
+    # The receipt goes to the e-mail address the request gave (queued once per response).
+    emailed: bool = False
 
 
 def people_names(state: PlanState) -> dict[str, tuple[str, tuple[Role, ...]]]:
