@@ -1,5 +1,6 @@
 """The public hearing form's two additions: an Idempotency-Key minted with the form, and
-the receipt sent by e-mail when the person gives an address.
+the receipt sent by e-mail when the person gives an address (on the form, or as
+``email`` in the API's request: routes_public.respond does both the same way).
 
 Where the address lives: only in the notification outbox row that carries the receipt
 (``notification_outbox.recipient_email``), never in the plan's record, which is public
@@ -42,10 +43,10 @@ def mint_idempotency_key() -> str:
     return "web-" + secrets.token_urlsafe(24)
 
 
-def receipt_address(fields: dict[str, str]) -> str | None:
+def receipt_address(given: str | None) -> str | None:
     """The address the person asked the receipt to be sent to, or None; refused before
     anything is recorded when it is not one e-mail address."""
-    address = fields.get("email", "").strip()
+    address = (given or "").strip()
     if not address:
         return None
     if len(address) > MAX_EMAIL or not _EMAIL.fullmatch(address):

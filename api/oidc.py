@@ -24,6 +24,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+import catalogue
 from api.tokens import PERSON_PATTERN, Kind, checked_municipalities
 from domain.plan_state import PlanState
 from runtime.settings import Settings
@@ -212,12 +213,13 @@ ADMIN_ROLE, AUDITOR_ROLE = "temaplan.admin", "temaplan.auditor"
 
 
 class UnknownPerson(Exception):
-    """Logged in at the provider, but nobody here: said in bokmål and in English."""
+    """Logged in at the provider, but nobody here: why, as a label of the catalogue
+    (``web.oidc_*``) and its values (the page says it in bokmål and in English)."""
 
-    def __init__(self, nb: str, en: str) -> None:
-        super().__init__(en)
-        self.nb = nb
-        self.en = en
+    def __init__(self, key: str, **values: str) -> None:
+        super().__init__(catalogue.t(key, "en", **values))
+        self.key = key
+        self.values = values
 
 
 @dataclass(frozen=True)
@@ -244,10 +246,7 @@ def identify(claims: dict[str, Any], settings: Settings, states: list[PlanState]
     claim = settings.oidc_person_claim
     value = claims.get(claim)
     if not isinstance(value, str) or not value.strip():
-        raise UnknownPerson(
-            f"Identitetsleverandøren sendte ikke «{claim}», som vi kjenner deg igjen på.",
-            f"The identity provider did not send '{claim}', by which we know you.",
-        )
+        raise UnknownPerson("web.oidc_no_claim", claim=claim)
     value = value.strip()
     roles = set(_values(claims.get(settings.oidc_roles_claim)))
     kind: Kind = (
@@ -277,21 +276,13 @@ def identify(claims: dict[str, Any], settings: Settings, states: list[PlanState]
         }
     if len(ids) > 1:
         listed = ", ".join(sorted(ids))
-        raise UnknownPerson(
-            f"«{value}» er flere deltakere i planene ({listed}); be administratoren rydde i det.",
-            f"'{value}' is several participants in the plans ({listed}); ask the administrator.",
-        )
+        raise UnknownPerson("web.oidc_several", value=value, listed=listed)
     if ids:
         person_id = ids.pop()
     elif kind != "person" and settings.oidc_match == "id" and PERSON_PATTERN.fullmatch(value):
         person_id = value  # an administrator or auditor who takes part in no plan yet
     else:
-        raise UnknownPerson(
-            f"Du er logget inn som «{value}», men du er ikke deltaker i noen plan i din "
-            "kommune. Be prosjektlederen eller administratoren legge deg til i planen.",
-            f"You are logged in as '{value}', but you take part in no plan of your "
-            "municipality. Ask the project leader or the administrator to add you to the plan.",
-        )
+        raise UnknownPerson("web.oidc_not_participant", value=value)
     return OidcPerson(
         person_id=person_id,
         kind=kind,
@@ -309,10 +300,7 @@ def _municipalities(claims: dict[str, Any], settings: Settings) -> tuple[str, ..
         except ValueError:
             checked = None
         if checked is None:
-            raise UnknownPerson(
-                "Identitetsleverandøren sa ikke hvilken kommune du hører til.",
-                "The identity provider did not say which municipality you belong to.",
-            )
+            raise UnknownPerson("web.oidc_no_municipality")
         return checked
     fixed = _values(settings.oidc_municipalities)
     return checked_municipalities(fixed) if fixed else None

@@ -114,3 +114,11 @@ class PublicResponseRequest(_Request):
         | None
     ) = None
     text: Text
+    email: str | None = Field(
+        default=None,
+        description="optional: an e-mail address to send the receipt to, as the web form "
+        "offers. Not published and not stored in the plan's record: kept only in the "
+        "notification outbox until the receipt is sent (or given up on), then blanked. "
+        "Refused (422 InvalidEmail) when it is not one address, and (422 EmailUnavailable) "
+        "where the server has no mail server; either way before anything is recorded.",
+    )

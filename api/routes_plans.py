@@ -28,7 +28,7 @@ from client.plans import start_plan
 from domain import commands as cmd
 from domain.gates import plan_status
 from domain.phases import Phase
-from domain.plan import PlanDefinition
+from domain.plan import PlanDefinition, RevisionDate
 from domain.plan_state import PlanState
 from domain.planfile import parse_plan_text
 from domain.problems import DomainValidationError
@@ -153,10 +153,12 @@ async def list_plans(
     "open revision round and changes I review",
 )
 async def my_pending(ctx: Context, me: Me) -> list[PendingDecision]:
-    return my_pending_decisions(me, await ctx.plans.states())
+    return my_pending_decisions(me, await ctx.plans.states(), ctx.settings.revision_date())
 
 
-def my_pending_decisions(me: Principal, states: list[PlanState]) -> list[PendingDecision]:
+def my_pending_decisions(
+    me: Principal, states: list[PlanState], revision_date: RevisionDate
+) -> list[PendingDecision]:
     """The plans' steps that wait for the person, then what their revisions wait for."""
     pending: list[PendingDecision] = []
     if not me.may_change:
@@ -166,7 +168,7 @@ def my_pending_decisions(me: Principal, states: list[PlanState]) -> list[Pending
         if not roles or roles <= {Role.AUDITOR}:
             continue
         if state.status == "active":
-            pending += pending_for(me.person_id, state)
+            pending += pending_for(me.person_id, state, revision_date)
         elif state.status == "adopted":
             pending += revision_pending_for(me.person_id, state)
     return pending
@@ -179,7 +181,9 @@ async def plan_detail(plan_id: PlanId, ctx: Context, me: Me) -> PlanDetail:
         summary=summary(state, roles_of(me, state)),
         status=plan_status(state),
         timeline=timeline(state),
-        pending_for_me=pending_for(me.person_id, state) if me.may_change else [],
+        pending_for_me=(
+            pending_for(me.person_id, state, ctx.settings.revision_date()) if me.may_change else []
+        ),
     )
 
 

@@ -11,6 +11,7 @@ from api import requests as rq
 from api import service
 from api.auth import Context, PlanId
 from api.errors import ERROR_RESPONSES, ApiError, refused, unknown_plan
+from api.hearing_receipts import queue_receipt, receipt_address
 from api.service import ApiContext
 from api.views import HearingReceipt, PublicHearing, content_view
 from domain.plan_state import PlanState
@@ -80,12 +81,22 @@ async def respond(
 ) -> HearingReceipt:
     """Appended to the plan's record here, not sent to the workflow as an Update
     (eventstore/hearing_inbox.py): the workflow reads the responses when it closes the
-    hearing. The fence refuses a response to a hearing that is not open."""
+    hearing. The fence refuses a response to a hearing that is not open. With an e-mail
+    address the receipt is queued for it (api/hearing_receipts.py), for the web form and
+    the API alike; the address is checked before anything is recorded."""
     if idempotency_key is not None and not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
         raise ApiError(
             422,
             "InvalidIdempotencyKey",
             "Idempotency-Key must be 1 to 200 printable ASCII characters without spaces",
+        )
+    mail_to = receipt_address(body.email)
+    if mail_to is not None and not ctx.settings.smtp_host:
+        raise ApiError(
+            422,
+            "EmailUnavailable",
+            "email: this server sends no e-mail (no mail server is configured), so it "
+            "takes no address; leave it out and keep the receipt this answer gives",
         )
     if not await ctx.limiter.allow(address):
         raise ApiError(
@@ -118,7 +129,7 @@ async def respond(
             "the record could not be reached; sending the same response again is safe "
             "(it is recorded once)",
         ) from None
-    return HearingReceipt(
+    answer = HearingReceipt(
         receipt_number=f"{receipt.version}-{receipt.hash[:8].upper()}",
         plan_id=plan_id,
         version=receipt.version,
@@ -128,13 +139,30 @@ async def respond(
         event_id=str(receipt.event_id),
         leaf_index=receipt.leaf_index,
         duplicate=receipt.duplicate,
+        emailed=mail_to is not None,
     )
+    if mail_to is not None:
+        state = await ctx.plans.state(plan_id)
+        title = state.definition.title if state.definition else plan_id
+        await queue_receipt(ctx.pool, plan_id=plan_id, title=title, address=mail_to, receipt=answer)
+    return answer
 
 
 @router.post(
     "/plans/{plan_id}/hearing/responses",
     status_code=201,
-    summary="send a hearing response (name, optional organisation, text); returns a receipt",
+    summary="send a hearing response (name, optional organisation, text, optional e-mail "
+    "for the receipt); returns a receipt",
+    description="Records the response while the hearing is open and returns its receipt "
+    "(number, version and hash in the plan's record, its leaf in the Merkle log).\n\n"
+    "**Receipt by e-mail (optional):** give `email`, and the same receipt is sent to that "
+    "address, as the web form's e-mail field does (`emailed` in the answer says it is "
+    "queued; sent once per response, however often the request is repeated). The address "
+    "is not published and never enters the plan's record: it is kept only in the "
+    "notification outbox until the receipt is sent or given up on (within a day), then "
+    "blanked. Refused before anything is recorded: `422 InvalidEmail` when it is not one "
+    "address (`name@example.no`), `422 EmailUnavailable` where the server has no mail "
+    "server (`TEMAPLAN_SMTP_HOST` unset).",
 )
 async def send_response(
     plan_id: PlanId,

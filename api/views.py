@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.web_deadlines import adoption_deadline
 from domain.gates import Awaited, PlanStatus, plan_status
 from domain.hierarchy import Goal, Measure, PlanContent, Strategy
 from domain.phases import PHASE_ORDER, Phase, StepKind, phase_spec
+from domain.plan import RevisionDate
 from domain.plan_state import ContentVersion, PlanState
 from domain.roles import Role
 
@@ -77,12 +79,21 @@ class PendingDecision(_View):
     role: Role
     content_version: int | None
     content_hash: str | None
-    deadline: datetime | None
+    deadline: datetime | date | None = Field(
+        description="by when: a moment (a comment round's, a hearing's or a reporting "
+        "round's end), or a day (the council's: the meeting a postponed item goes to, "
+        "else the day before the first yearly revision after the planning period)"
+    )
     revision_year: int | None = None
     measure_id: str | None = None
 
 
-def pending_for(person_id: str, state: PlanState) -> list[PendingDecision]:
+def pending_for(
+    person_id: str, state: PlanState, revision_date: RevisionDate
+) -> list[PendingDecision]:
+    """What the plan's current step waits for from the person, each with the step's
+    deadline; ``revision_date`` is the deployment's, for a plan file that names none
+    (the council's deadline follows from it, api/web_deadlines.py)."""
     status = plan_status(state)
     if status.step_key is None or status.step_kind is None:
         return []
@@ -94,7 +105,7 @@ def pending_for(person_id: str, state: PlanState) -> list[PendingDecision]:
         if status.step_kind is StepKind.COMMENT_ROUND
         else status.hearing_deadline
         if status.step_kind is StepKind.HEARING
-        else None
+        else adoption_deadline(state, revision_date)
     )
     return [
         PendingDecision(
@@ -180,7 +191,7 @@ class PhaseMark(_View):
     phase: Phase
     title_nb: str
     title_en: str
-    state: str  # done, current, coming
+    state: Literal["done", "current", "coming"]  # also the page's label (plan.html)
 
 
 def timeline(state: PlanState) -> list[PhaseMark]:
@@ -234,6 +245,8 @@ class HearingReceipt(_View):
     # The same request sent again (its Idempotency-Key, or the same response without
     # one): this is the original receipt, and nothing new was recorded.
     duplicate: bool = False
+    # The receipt goes to the e-mail address the request gave (queued once per response).
+    emailed: bool = False
 
 
 def people_names(state: PlanState) -> dict[str, tuple[str, tuple[Role, ...]]]:

@@ -242,6 +242,29 @@ def _invalid(error: ValidationError) -> ApiError:
     return FormInvalid(error)
 
 
+def shown_beside_the_form(refusal: ApiError) -> bool:
+    """A refusal the page says beside the form that was sent; not an expired session,
+    which goes to the login page (``error_page``)."""
+    return not (refusal.status in (401, 403) and refusal.code == "NotAuthenticated")
+
+
+def refused_form(
+    request: Request, error: ApiError | None, values: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """What a page with forms needs to show one of them refused: the status, the refusal
+    in the page's language, each problem with its field, and the form's fields as they
+    were sent (``values``), so what the person typed is there to correct. Without an
+    error, the page as it is (every form empty)."""
+    lang = language(request)
+    return {
+        "status_code": error.status if error else 200,
+        "error": refusal_text(lang, error.code, error.message) if error else None,
+        "error_code": error.code if error else "",
+        "error_problems": _problems(error, lang),
+        "values": values or {},
+    }
+
+
 @router.get("/")
 async def home(request: Request) -> Response:
     signed_in = await _principal(request)

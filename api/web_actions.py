@@ -20,7 +20,17 @@ from api import routes_revisions as rr
 from api import routes_schedules as rs
 from api.errors import ApiError
 from api.views import people_names
-from api.web import _ctx, _form, _invalid, _receipt_page, _signed_in, _typed_number, _year
+from api.web import (
+    _ctx,
+    _form,
+    _invalid,
+    _receipt_page,
+    _signed_in,
+    _typed_number,
+    _year,
+    shown_beside_the_form,
+)
+from api.web_revision import show_revision
 from domain.commands import Receipt
 from domain.hierarchy import Measure
 
@@ -92,6 +102,8 @@ async def revision_action(plan_id: str, year: str, action: str, request: Request
     if action not in REVISION_ACTIONS:
         raise ApiError(404, "NotFound", f"no revision action {action[:30]!r}")
     state = await ctx.plans.state(plan_id)
+    # A refused form comes back filled in as it was sent, the refusal beside it.
+    typed = {**fields, "form": action}
     receipt: Receipt
     try:
         if action == "goal-indicator":
@@ -125,7 +137,12 @@ async def revision_action(plan_id: str, year: str, action: str, request: Request
         else:
             receipt = await rr.conclude(plan_id, wanted, ctx, me)
     except ValidationError as exc:
-        raise _invalid(exc) from None
+        refusal = _invalid(exc)
+        return show_revision(request, me, state, wanted, error=refusal, values=typed)
+    except ApiError as refusal:
+        if not shown_beside_the_form(refusal):
+            raise
+        return show_revision(request, me, state, wanted, error=refusal, values=typed)
     return _receipt_page(
         request, me, receipt=receipt, state=state, back=f"/plans/{plan_id}/revisions/{wanted}"
     )

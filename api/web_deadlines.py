@@ -1,4 +1,5 @@
-"""The adoption phase's own deadline, for the plan list and the plan page.
+"""The adoption phase's own deadline, for the plan list, the plan page and the inbox (the
+council's item and the project leader's, api/views.py ``pending_for``).
 
 The plan file has no date for the council's meeting, so the page derives it as the domain
 does (domain/rules.py, ``period_problems``): a plan adopted on a day whose first yearly

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from api import requests as rq
 from api import routes_plans
 from api.errors import ApiError
-from api.i18n import refusal_text, translator
+from api.i18n import translator
 from api.routes_plans import my_pending_decisions
 from api.service import (
     may_read,
@@ -31,12 +31,13 @@ from api.web import (
     _ctx,
     _form,
     _invalid,
-    _problems,
     _receipt_page,
     _signed_in,
     event_detail,
     language,
+    refused_form,
     render,
+    shown_beside_the_form,
 )
 from api.web_deadlines import adoption_deadline
 from domain.gates import current_step, plan_status
@@ -54,8 +55,9 @@ RETURNABLE = (Phase.GOALS, Phase.STRATEGIES, Phase.MEASURES, Phase.DRAFT, Phase.
 async def inbox(request: Request) -> Response:
     me = await _signed_in(request)
     states = [s for s in await _ctx(request).plans.states() if may_read(me, s)]
-    plans = [plan_row(state, me, _ctx(request).settings.revision_date()) for state in states]
-    pending = my_pending_decisions(me, states)
+    revision_date = _ctx(request).settings.revision_date()
+    plans = [plan_row(state, me, revision_date) for state in states]
+    pending = my_pending_decisions(me, states, revision_date)
     return render(request, "inbox.html", principal=me, pending=pending, plans=plans)
 
 
@@ -113,7 +115,6 @@ async def _plan_page(
     return render(
         request,
         "plan.html",
-        status_code=error.status if error else 200,
         principal=me,
         names=people_names(state),
         plan=summary(state, roles_of(me, state)),
@@ -121,7 +122,9 @@ async def _plan_page(
         timeline=timeline(state),
         deadline=phase_deadline(state, ctx.settings.revision_date()),
         content=content_view(state, current) if current else None,
-        pending=pending_for(me.person_id, state) if me.may_change else [],
+        pending=(
+            pending_for(me.person_id, state, ctx.settings.revision_date()) if me.may_change else []
+        ),
         history=[(e, event_detail(translator(lang), e)) for e in stored],
         revisions=[r.year for r in state.revisions],
         returnable=RETURNABLE,
@@ -131,10 +134,7 @@ async def _plan_page(
         schedulable=me.may_change
         and state.status == "adopted"
         and Role.SCHEDULER in roles_of(me, state),
-        error=refusal_text(lang, error.code, error.message) if error else None,
-        error_code=error.code if error else "",
-        error_problems=_problems(error, lang),
-        values=values or {},
+        **refused_form(request, error, values),
     )
 
 
@@ -291,7 +291,7 @@ async def decide(plan_id: str, request: Request) -> Response:
             )
         receipt = await route(plan_id, body, ctx, me)
     except ApiError as refusal:
-        if refusal.status in (401, 403) and refusal.code == "NotAuthenticated":
+        if not shown_beside_the_form(refusal):
             raise
         return await _plan_page(request, me, state, error=refusal, values=fields)
     return _receipt_page(

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from api import requests as rq
 from api.errors import ApiError
-from api.hearing_receipts import mint_idempotency_key, queue_receipt, receipt_address
+from api.hearing_receipts import mint_idempotency_key
 from api.i18n import refusal_text
 from api.routes_public import client_address, hearing_view, on_hearing, respond
 from api.views import summary
@@ -93,13 +93,15 @@ async def hearing_respond(plan_id: str, request: Request) -> Response:
                     "name": fields.get("name", ""),
                     "organisation": fields.get("organisation") or None,
                     "text": fields.get("text", ""),
+                    # Asked for only where a mail server sends the receipt (the form
+                    # offers the field then); respond() checks it and queues the receipt.
+                    "email": fields.get("email") if ctx.settings.smtp_host else None,
                 }
             )
         except ValidationError as exc:
             raise _invalid(exc) from None
         if fields.get("consent") != "yes":
             raise _consent_missing()
-        address = receipt_address(fields) if ctx.settings.smtp_host else None
         key = fields.get("idempotency_key") or None
         receipt = await respond(ctx, plan_id, body, client_address(request), key)
     except ApiError as refusal:
@@ -109,11 +111,6 @@ async def hearing_respond(plan_id: str, request: Request) -> Response:
             request, await ctx.plans.state(plan_id), error=refusal, values=fields
         )
     state = await ctx.plans.state(plan_id)
-    if address is not None:
-        title = state.definition.title if state.definition else plan_id
-        await queue_receipt(
-            ctx.pool, plan_id=plan_id, title=title, address=address, receipt=receipt
-        )
     return render(
         request,
         "receipt.html",
@@ -122,6 +119,6 @@ async def hearing_respond(plan_id: str, request: Request) -> Response:
         receipt=receipt,
         receipt_number=receipt.receipt_number,
         public=True,
-        mailed=address is not None,
+        mailed=receipt.emailed,
         back=f"/hearing/{plan_id}",
     )

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from api.errors import ApiError, not_allowed
+from api.i18n import translator
 from api.oidc import LoginRefused, UnknownPerson, identify
 from api.web import (
     LOGIN_COOKIE,
@@ -21,6 +22,7 @@ from api.web import (
     _form,
     _principal,
     csrf_token,
+    language,
     render,
 )
 from eventstore.oidc_sessions import OidcSession, OidcSessions, PendingLogin
@@ -124,8 +126,21 @@ def _redirect_uri(request: Request) -> str:
     return configured or f"{_base(request)}/login/oidc/callback"
 
 
-def _oidc_refused(request: Request, nb: str, en: str, status_code: int) -> Response:
-    response = render(request, "oidc_refused.html", status_code=status_code, nb=nb, en=en)
+def _oidc_refused(
+    request: Request, key: str, status_code: int, *, detail: str = "", **values: str
+) -> Response:
+    """Why the login did not work, as the label ``key`` (``web.oidc_*``): in the page's
+    language and in the other (nobody is logged in to have chosen one), with the
+    provider's or the check's own message, if any, beside it."""
+    lang = language(request)
+    label = key.removeprefix("web.")
+    said = [
+        (code, translator(code)[label].format(**values))
+        for code in (lang, "en" if lang == "nb" else "nb")
+    ]
+    response = render(
+        request, "oidc_refused.html", status_code=status_code, said=said, detail=detail
+    )
     response.delete_cookie(OIDC_COOKIE, path="/login/oidc", secure=True, httponly=True)
     return response
 
@@ -138,9 +153,7 @@ async def oidc_login(request: Request) -> Response:
     try:
         begun = await ctx.oidc.authorization(_redirect_uri(request), "openid profile email")
     except LoginRefused as exc:
-        return _oidc_refused(
-            request, "Identitetsleverandøren svarer ikke.", str(exc), status_code=503
-        )
+        return _oidc_refused(request, "web.oidc_provider_silent", 503, detail=str(exc))
     await OidcSessions(ctx.pool).begin(
         begun.state,
         PendingLogin(nonce=begun.nonce, code_verifier=begun.code_verifier),
@@ -169,24 +182,14 @@ async def oidc_callback(request: Request) -> Response:
     state = request.query_params.get("state", "")
     code = request.query_params.get("code", "")
     if request.query_params.get("error"):
-        return _oidc_refused(
-            request,
-            "Identitetsleverandøren logget deg ikke inn.",
-            f"The identity provider did not log you in: "
-            f"{request.query_params.get('error', '')[:100]}",
-            status_code=401,
-        )
+        error = request.query_params.get("error", "")[:100]
+        return _oidc_refused(request, "web.oidc_provider_declined", 401, detail=error)
     held = request.cookies.get(OIDC_COOKIE, "")
     pending = None
     if state and held and hmac.compare_digest(state, held):
         pending = await OidcSessions(ctx.pool).take(state)
     if pending is None or not code:
-        return _oidc_refused(
-            request,
-            "Innloggingen er utløpt eller allerede brukt. Logg inn på nytt.",
-            "This login has expired or was already used. Log in again.",
-            status_code=400,
-        )
+        return _oidc_refused(request, "web.oidc_expired", 400)
     try:
         claims, id_token = await ctx.oidc.exchange(
             code,
@@ -196,11 +199,9 @@ async def oidc_callback(request: Request) -> Response:
         )
         person = identify(claims, ctx.settings, await ctx.plans.states())
     except LoginRefused as exc:
-        return _oidc_refused(
-            request, "Innloggingen ble avvist.", f"The login was refused: {exc}", 401
-        )
+        return _oidc_refused(request, "web.oidc_login_refused", 401, detail=str(exc))
     except UnknownPerson as exc:
-        return _oidc_refused(request, exc.nb, exc.en, status_code=403)
+        return _oidc_refused(request, exc.key, 403, **exc.values)
     key = secrets.token_urlsafe(32)
     await OidcSessions(ctx.pool).open(
         key,

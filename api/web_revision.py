@@ -12,6 +12,7 @@ from pydantic import ValidationError
 import catalogue
 from activities.scorecard_rendering import progress_svg
 from api import routes_revisions
+from api.errors import ApiError
 from api.revision_views import revision_view
 from api.routes_revisions import ReportRequest, ReviewRequest, find_revision
 from api.service import (
@@ -19,6 +20,7 @@ from api.service import (
     require_reader,
     roles_of,
 )
+from api.tokens import Principal
 from api.views import people_names, summary
 from api.web import (
     _ctx,
@@ -29,8 +31,11 @@ from api.web import (
     _typed_number,
     _year,
     language,
+    refused_form,
     render,
+    shown_beside_the_form,
 )
+from domain.plan_state import PlanState
 from domain.roles import Role
 
 router = APIRouter(include_in_schema=False)
@@ -39,10 +44,23 @@ router = APIRouter(include_in_schema=False)
 @router.get("/plans/{plan_id}/revisions/{year}")
 async def revision_page(plan_id: str, year: str, request: Request) -> Response:
     me = await _signed_in(request)
-    ctx = _ctx(request)
-    state = await ctx.plans.state(plan_id)
+    state = await _ctx(request).plans.state(plan_id)
+    return show_revision(request, me, state, _year(year))
+
+
+def show_revision(
+    request: Request,
+    me: Principal,
+    state: PlanState,
+    year: int,
+    *,
+    error: ApiError | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
+    """The round's page; after a refused form, that form filled in as it was sent
+    (``values["form"]`` names it) with the refusal beside it, as the plan page does."""
     require_reader(me, state)
-    revision = revision_view(state, find_revision(state, _year(year)), me.person_id)
+    revision = revision_view(state, find_revision(state, year), me.person_id)
     lang = language(request)
     figure = (
         Markup(
@@ -68,6 +86,7 @@ async def revision_page(plan_id: str, year: str, request: Request) -> Response:
         strategies=in_force.content.strategies if in_force else (),
         measures=in_force.content.measures if in_force else (),
         figure=figure,
+        **refused_form(request, error, values),
     )
 
 
@@ -80,18 +99,24 @@ async def revision_report(plan_id: str, year: str, request: Request) -> Response
     state = await ctx.plans.state(plan_id)
     require_actor(me, state)
     try:
-        body = ReportRequest.model_validate(
-            {
-                "measure_id": fields.get("measure_id", ""),
-                "status": fields.get("status", ""),
-                "comment": fields.get("comment", ""),
-                "indicator_value": _typed_number(fields.get("indicator_value", "")),
-            }
-        )
-    except ValidationError as exc:
-        raise _invalid(exc) from None
-    # The API's own route: the request-to-command mapping exists once.
-    receipt = await routes_revisions.report_measure(plan_id, wanted, body, ctx, me)
+        try:
+            body = ReportRequest.model_validate(
+                {
+                    "measure_id": fields.get("measure_id", ""),
+                    "status": fields.get("status", ""),
+                    "comment": fields.get("comment", ""),
+                    "indicator_value": _typed_number(fields.get("indicator_value", "")),
+                }
+            )
+        except ValidationError as exc:
+            raise _invalid(exc) from None
+        # The API's own route: the request-to-command mapping exists once.
+        receipt = await routes_revisions.report_measure(plan_id, wanted, body, ctx, me)
+    except ApiError as refusal:
+        if not shown_beside_the_form(refusal):
+            raise
+        values = {**fields, "form": "report"}
+        return show_revision(request, me, state, wanted, error=refusal, values=values)
     return _receipt_page(
         request, me, receipt=receipt, state=state, back=f"/plans/{plan_id}/revisions/{wanted}"
     )
@@ -106,17 +131,23 @@ async def revision_review(plan_id: str, year: str, request: Request) -> Response
     state = await ctx.plans.state(plan_id)
     require_actor(me, state)
     try:
-        body = ReviewRequest.model_validate(
-            {
-                "content_version": fields.get("content_version", ""),
-                "content_hash": fields.get("content_hash", ""),
-                "approve": fields.get("decision", "") == "approve",
-                "comment": fields.get("comment", ""),
-            }
-        )
-    except ValidationError as exc:
-        raise _invalid(exc) from None
-    receipt = await routes_revisions.review_changes(plan_id, wanted, body, ctx, me)
+        try:
+            body = ReviewRequest.model_validate(
+                {
+                    "content_version": fields.get("content_version", ""),
+                    "content_hash": fields.get("content_hash", ""),
+                    "approve": fields.get("decision", "") == "approve",
+                    "comment": fields.get("comment", ""),
+                }
+            )
+        except ValidationError as exc:
+            raise _invalid(exc) from None
+        receipt = await routes_revisions.review_changes(plan_id, wanted, body, ctx, me)
+    except ApiError as refusal:
+        if not shown_beside_the_form(refusal):
+            raise
+        values = {**fields, "form": "review"}
+        return show_revision(request, me, state, wanted, error=refusal, values=values)
     return _receipt_page(
         request, me, receipt=receipt, state=state, back=f"/plans/{plan_id}/revisions/{wanted}"
     )

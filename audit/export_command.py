@@ -37,8 +37,10 @@ async def export(
     if not total:
         print(f"no events for plan '{plan_id}'; nothing was written", file=sys.stderr)
         return 1
-    problems = await record_problems(store, plan_id, log)
-    _warn(plan_id, problems, "nothing was written (`temaplan audit verify` names the damage)", log)
+    # The export's messages are in English, as the rest of its output.
+    problems = await record_problems(store, plan_id, log, "en")
+    what = "nothing was written (`temaplan audit verify` names the damage)"
+    _warn(plan_id, problems, what, log, "en")
     if problems:
         return 1
     if fmt == "jsonl":

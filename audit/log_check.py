@@ -20,8 +20,13 @@ from eventstore.log import MerkleLog
 
 @dataclass(frozen=True)
 class LogCheck:
+    """``message`` in English for the log commands; ``reason`` (a ``log_check.*`` key of
+    the catalogue) and ``detail`` let a command say it in the reader's language."""
+
     verdict: Literal["ok", "broken", "unchecked"]
     message: str
+    reason: Literal["", "no_key", "no_checkpoint", "broken"] = ""
+    detail: str = ""
 
 
 async def check_log(
@@ -37,6 +42,7 @@ async def check_log(
             "unchecked",
             "the log was NOT checked: no log key (set TEMAPLAN_LOG_VKEY to the deployment's "
             "published verifier key)",
+            "no_key",
         )
     log = MerkleLog(pool)
     if await log.latest_checkpoint() is None:
@@ -45,6 +51,7 @@ async def check_log(
                 "unchecked",
                 "the log was NOT checked: it holds events but no checkpoint has been signed "
                 "yet (`temaplan checkpoint`)",
+                "no_checkpoint",
             )
         return LogCheck("ok", "the log is empty; no checkpoint to check")
     with tempfile.TemporaryDirectory(prefix="temaplan-verify-log-") as folder:
@@ -63,4 +70,4 @@ async def check_log(
                 ),
             )
         except (ExportError, verify_export.Problem) as exc:
-            return LogCheck("broken", f"the log does not verify: {exc}")
+            return LogCheck("broken", f"the log does not verify: {exc}", "broken", str(exc))

@@ -29,26 +29,52 @@ async def state_at(
     return fold(events), total
 
 
-async def record_problems(store: EventStore, plan_id: str, log: LogCheck | None) -> list[str]:
+async def record_problems(
+    store: EventStore, plan_id: str, log: LogCheck | None, language: Language = DEFAULT_LANGUAGE
+) -> list[str]:
     """Why the plan's record is not whole: its chain or the log does not verify."""
     problems = []
     result = await store.verify(plan_id)
     if result.events_checked and not result.ok:
-        problems.append(f"chain BROKEN at version {result.broken_version}: {result.problem}")
+        problems.append(
+            t(
+                "log_check.chain_broken",
+                language,
+                version=result.broken_version,
+                problem=result.problem,
+            )
+        )
     if log is not None and log.verdict == "broken":
-        problems.append(log.message)
+        problems.append(_log_text(log, language))
     return problems
 
 
-def _warn(plan_id: str, problems: list[str], what: str, log: LogCheck | None) -> None:
+def _log_text(log: LogCheck, language: Language) -> str:
+    """The log check's verdict in the reader's language (its message for one without a
+    reason, from a check made before reasons were given)."""
+    if not log.reason:
+        return log.message
+    return t(f"log_check.{log.reason}", language, detail=log.detail)
+
+
+def _warn(
+    plan_id: str,
+    problems: list[str],
+    what: str,
+    log: LogCheck | None,
+    language: Language = DEFAULT_LANGUAGE,
+) -> None:
+    """On stderr: the record does not verify (``what`` follows, already in ``language``),
+    or the log was not checked."""
     if problems:
         print(
-            f"WARNING: the record of {plan_id} does NOT verify; {what}:\n"
+            t("log_check.warning", language, plan_id=plan_id, what=what)
+            + "\n"
             + "".join(f"  - {p}\n" for p in problems),
             file=sys.stderr,
         )
     elif log is not None and log.verdict == "unchecked":
-        print(f"note: {log.message}", file=sys.stderr)
+        print(t("log_check.note", language, note=_log_text(log, language)), file=sys.stderr)
 
 
 async def show_state(
@@ -65,10 +91,10 @@ async def show_state(
     """The state, with a prominent warning and exit status 1 when the record it is
     rebuilt from does not verify: shown for the forensic reader, never as whole."""
     out = out or sys.stdout
-    problems = await record_problems(store, plan_id, log)
-    _warn(plan_id, problems, "the state below is rebuilt from a BROKEN record", log)
+    problems = await record_problems(store, plan_id, log, language)
+    _warn(plan_id, problems, t("state.rebuilt_from_broken", language), log, language)
     if problems and not as_json:
-        out.write(f"*** BROKEN RECORD: {'; '.join(problems)} ***\n")
+        out.write(t("state.broken_record", language, problems="; ".join(problems)) + "\n")
     shown = await _show_state(
         store,
         plan_id,
@@ -93,7 +119,7 @@ async def _show_state(
 ) -> int:
     state, total = await state_at(store, plan_id, as_of=as_of, at_version=at_version)
     if not total:
-        print(f"no events for plan '{plan_id}'", file=sys.stderr)
+        print(t("state.no_events", language, plan_id=plan_id), file=sys.stderr)
         return 1
     status = plan_status(state)
     # After adoption the plan in force (revisions replace it); before, what is reviewed.

@@ -199,7 +199,22 @@ async def test_state_and_export_do_not_present_a_broken_record_as_whole(
         )
         == 1
     )
-    assert out.getvalue().startswith("*** BROKEN RECORD: the log does not verify")
+    # In bokmål by default, from the catalogue; in English with --lang en.
+    assert out.getvalue().startswith(
+        "*** BESLUTNINGSLOGGEN ER IKKE HEL: Merkle-loggen kan ikke verifiseres: "
+    )
+    warned = capsys.readouterr().err
+    assert f"ADVARSEL: beslutningsloggen for {plan} kan IKKE verifiseres" in warned
+    assert "tilstanden nedenfor er bygd opp fra en beslutningslogg som IKKE er hel" in warned
+    assert "BROKEN" not in out.getvalue() + warned
+    out = io.StringIO()
+    assert (
+        await commands.show_state(
+            store, plan, as_of=None, at_version=None, as_json=False, out=out, log=log, language="en"
+        )
+        == 1
+    )
+    assert out.getvalue().startswith("*** BROKEN RECORD: the log does not verify: ")
     assert f"WARNING: the record of {plan} does NOT verify" in capsys.readouterr().err
     for fmt in ("jsonl", "csv", "html"):
         target = tmp_path / f"broken.{fmt}"
@@ -218,4 +233,12 @@ async def test_state_and_export_do_not_present_a_broken_record_as_whole(
     assert (
         await commands.show_state(store, plan, as_of=None, at_version=None, as_json=True, out=out)
         == 1
+    )
+    out = io.StringIO()
+    assert (
+        await commands.show_state(store, plan, as_of=None, at_version=None, as_json=False, out=out)
+        == 1
+    )
+    assert out.getvalue().startswith(
+        "*** BESLUTNINGSLOGGEN ER IKKE HEL: kjeden er BRUTT ved versjon 1"
     )

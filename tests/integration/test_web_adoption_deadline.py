@@ -1,6 +1,7 @@
-"""In the adoption phase the plan list's deadline column and the plan page show the
-adoption phase's own deadline (api/web_deadlines.py), not the hearing's, in a real
-Chromium with axe-core on both pages. Screenshots go to tests/artifacts/web/."""
+"""In the adoption phase the plan list's deadline column, the plan page and the council's
+inbox item show the adoption phase's own deadline (api/web_deadlines.py), not the
+hearing's: the pages in a real Chromium with axe-core on both, the inbox over HTTP.
+Screenshots go to tests/artifacts/web/."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import asyncio
 from datetime import date, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from temporalio.client import Client
 
@@ -21,9 +23,10 @@ from domain.plan import PlanDefinition
 from domain.roles import Role
 from runtime.formatting import OSLO
 from tests.integration.browser import launched, log_in
-from tests.integration.conftest import EARLY_CLOSE, closable_early, unique
+from tests.integration.conftest import EARLY_CLOSE, bearer, closable_early, unique
 from tests.integration.test_web_accessibility import _axe, _violations
 from tests.integration.test_web_browser import site  # noqa: F401 - fixture
+from tests.integration.test_web_revision_refusals import _session
 
 pytestmark = pytest.mark.servers
 
@@ -80,3 +83,37 @@ async def test_the_adoption_phase_shows_its_own_deadline(
         await page.screenshot(path=shots / "plan-adoption-deadline.png", full_page=True)
 
     assert (listed, planned) == ([], [])
+
+
+async def test_the_councils_inbox_item_shows_the_adoption_deadline(
+    api: httpx.AsyncClient,
+    api_ctx: ApiContext,
+    plain_client: Client,
+    task_queue: str,
+    bodo: PlanDefinition,
+) -> None:
+    """The council's vote waits in its members' inbox with the day it must be taken by, as
+    the plan page shows it; the API's pending list gives the same day."""
+    plan = unique(bodo)
+    driver = PlanDriver(await start_plan(plain_client, closable_early(plan), task_queue), plan)
+
+    async def close_early(_status: PlanStatus) -> None:
+        leader = driver.person(Role.PROJECT_LEADER)
+        await driver.update("close_hearing", cmd.CloseHearing(actor_id=leader, reason=EARLY_CLOSE))
+
+    await driver.run_until(lambda s: s.phase is Phase.ADOPTION, close_early)
+    revision = plan.settings.revision_date or api_ctx.settings.revision_date()
+    last_day = date(plan.period.to_year, revision.month, revision.day) - timedelta(days=1)
+    member = "siri.andreassen"  # ordfører, in the municipal council
+
+    pending = await api.get("/api/me/pending", headers=await bearer(api_ctx, member))
+    assert pending.status_code == 200, pending.text
+    [item] = [p for p in pending.json() if p["plan_id"] == plan.plan_id]
+    assert (item["role"], item["deadline"]) == ("municipal_council", last_day.isoformat())
+
+    cookie, _csrf = await _session(api_ctx, member)
+    inbox = await api.get("/inbox", headers=cookie)
+    assert inbox.status_code == 200
+    card = inbox.text[inbox.text.index(f'data-plan="{plan.plan_id}"') :]
+    card = card[: card.index("</li>")]
+    assert f"<dt>Frist</dt><dd>{last_day.strftime('%d.%m.%Y')}</dd>" in card

@@ -214,3 +214,97 @@ async def test_without_a_mail_server_the_form_asks_for_no_address(
         )
         == 0
     )
+
+
+async def test_the_public_api_sends_the_receipt_by_e_mail_as_the_form_does(
+    api: httpx.AsyncClient,
+    api_ctx: ApiContext,
+    plain_client: Client,
+    task_queue: str,
+    pool: asyncpg.Pool,
+    bodo: PlanDefinition,
+) -> None:
+    """`email` in the API's request: checked as the form checks it, the receipt queued in
+    the outbox and sent by the relay, the address never in the record; documented in the
+    route's OpenAPI description."""
+    plan = unique(bodo)
+    await _driven(
+        plain_client, task_queue, plan, lambda s: s.phase is Phase.HEARING and s.hearing_open
+    )
+    store = EventStore(pool)
+    url = f"/api/public/plans/{plan.plan_id}/hearing/responses"
+    body = {"name": "Ola Nordmann", "text": "Flere utleieboliger i sentrum."}
+    before = len(await store.read(plan.plan_id))
+
+    # Where no mail server is configured, an address is refused, not silently dropped.
+    refused = await api.post(url, json={**body, "email": ADDRESS})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["code"] == "EmailUnavailable"
+
+    smtp_port = free_port()
+    settings = settings_for(smtp_port).model_copy(
+        update={"temporal_task_queue": api_ctx.settings.temporal_task_queue}
+    )
+    ctx = ApiContext(
+        client=api_ctx.client, pool=pool, audit_pool=api_ctx.audit_pool, settings=settings
+    )
+    transport = httpx.ASGITransport(app=create_app(ctx))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as mailing:
+        spec = (await mailing.get("/openapi.json")).json()
+        documented = spec["paths"]["/api/public/plans/{plan_id}/hearing/responses"]["post"]
+        assert "Receipt by e-mail" in documented["description"]
+        assert "InvalidEmail" in documented["description"]
+        schema = spec["components"]["schemas"]["PublicResponseRequest"]["properties"]
+        assert "not stored in the plan's record" in schema["email"]["description"]
+
+        # The same check as the form's, with the same code, before anything is recorded.
+        bad = await mailing.post(url, json={**body, "email": "ola.nordmann@"})
+        assert bad.status_code == 422, bad.text
+        assert bad.json()["error"]["code"] == "InvalidEmail"
+        form = await mailing.post(
+            f"/hearing/{plan.plan_id}", data={**body, "email": "ola.nordmann@", "consent": "yes"}
+        )
+        assert form.status_code == 422
+        assert 'data-code="InvalidEmail"' in form.text
+        assert len(await store.read(plan.plan_id)) == before
+
+        key = {"Idempotency-Key": "api-receipt-1"}
+        sent = await mailing.post(url, json={**body, "email": ADDRESS}, headers=key)
+        assert sent.status_code == 201, sent.text
+        receipt = sent.json()
+        assert receipt["emailed"] is True
+        again = await mailing.post(url, json={**body, "email": ADDRESS}, headers=key)
+        assert again.status_code == 201, again.text
+        assert again.json()["duplicate"] is True
+        assert again.json()["receipt_number"] == receipt["receipt_number"]
+        plain = await mailing.post(url, json={**body, "text": "Og flere omsorgsboliger."})
+        assert plain.status_code == 201, plain.text
+        assert plain.json()["emailed"] is False
+
+    events = await store.read(plan.plan_id)
+    assert len(events) == before + 2
+    assert not [e.version for e in events if ADDRESS in json.dumps(e.data)]
+    rows = await pool.fetch(
+        "SELECT recipient_id, recipient_email FROM notification_outbox "
+        "WHERE plan_id = $1 AND dedupe_key LIKE '%/receipt/%'",
+        plan.plan_id,
+    )
+    assert [(r["recipient_id"], r["recipient_email"]) for r in rows] == [
+        (f"public:{receipt['response_id']}", ADDRESS)
+    ]
+
+    # The relay sends it as it sends the form's receipts, and blanks the address.
+    with smtp_server(smtp_port) as mailbox:
+        relay = MailRelay(pool, settings)
+        for _ in range(10):
+            await relay.run_once()
+    [mail] = mailbox.to(ADDRESS)
+    assert plan.title in mail["Subject"]
+    assert receipt["receipt_number"] in mail.get_content()
+    assert receipt["hash"] in mail.get_content()
+    assert (
+        await pool.fetchval(
+            "SELECT count(*) FROM notification_outbox WHERE recipient_email = $1", ADDRESS
+        )
+        == 0
+    )

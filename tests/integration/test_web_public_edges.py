@@ -3,11 +3,15 @@ carries a CSRF check of its own (there is no session yet to tie it to)."""
 
 from __future__ import annotations
 
+import html
 import re
 
 import httpx
 import pytest
 
+import catalogue
+from api.app import create_app
+from api.oidc import UnknownPerson
 from api.service import ApiContext
 from api.web import LOGIN_COOKIE, SESSION_COOKIE
 from domain.plan import PlanDefinition
@@ -79,3 +83,50 @@ async def test_login_needs_the_csrf_field_of_its_own_form(
         "/login", data={"token": "tp_x", "csrf": field.group(1)}, headers=cookie
     )
     assert failed.status_code == 401
+
+
+async def test_a_refused_login_with_the_identity_provider_says_why_from_the_catalogue(
+    api_ctx: ApiContext,
+) -> None:
+    """The refusal in the page's language first and the other beside it, both from the
+    catalogue; the provider's own message apart, as a technical detail."""
+    settings = api_ctx.settings.model_copy(
+        update={"oidc_issuer": "http://127.0.0.1:9", "oidc_client_id": "temaplan"}
+    )
+    ctx = ApiContext(
+        client=api_ctx.client, pool=api_ctx.pool, audit_pool=api_ctx.audit_pool, settings=settings
+    )
+    assert ctx.oidc is not None
+    transport = httpx.ASGITransport(app=create_app(ctx))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as web:
+
+        def said(page: httpx.Response) -> list[tuple[str, str]]:
+            found = re.findall(r'<p lang="(nb|en)">([^<]*)</p>', page.text)
+            return [(code, html.unescape(text)) for code, text in found]
+
+        def both(key: str, first: catalogue.Language = "nb") -> list[tuple[str, str]]:
+            second: catalogue.Language = "en" if first == "nb" else "nb"
+            return [(first, catalogue.t(key, first)), (second, catalogue.t(key, second))]
+
+        declined = await web.get("/login/oidc/callback?error=access_denied")
+        assert declined.status_code == 401
+        assert said(declined) == both("web.oidc_provider_declined")
+        assert said(declined)[0] == ("nb", "Identitetsleverandøren logget deg ikke inn.")
+        assert 'Teknisk melding: <code lang="en">access_denied</code>' in declined.text
+
+        expired = await web.get("/login/oidc/callback?state=s&code=c&lang=en")
+        assert expired.status_code == 400
+        assert said(expired) == both("web.oidc_expired", "en")
+        assert "Technical message" not in expired.text
+
+        silent = await web.get("/login/oidc")
+        assert silent.status_code == 503
+        assert said(silent) == both("web.oidc_provider_silent", "en")
+        assert "did not answer" in silent.text
+
+    # Nobody here: the catalogue's words, with the person's name in them.
+    unknown = UnknownPerson("web.oidc_not_participant", value="ola")
+    assert str(unknown) == catalogue.t("web.oidc_not_participant", "en", value="ola")
+    assert "«ola», men du er ikke deltaker" in catalogue.t(
+        "web.oidc_not_participant", "nb", value="ola"
+    )

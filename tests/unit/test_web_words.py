@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from pydantic import BaseModel, ValidationError
@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 import catalogue
 from api import i18n
 from api import requests as rq
+from api.views import PhaseMark
 from catalogue import LANGUAGES, Language
 from domain.events import EVENT_TYPES
 from domain.phases import Phase
@@ -36,6 +37,44 @@ def _template_keys() -> tuple[set[str], set[str]]:
         plain |= set(_PLAIN.findall(text)) - _MAPPING_METHODS
         built |= set(_BUILT.findall(text))
     return plain, built
+
+
+# Where the page's Python reads its labels: by the whole key ("web.oidc_expired"), a
+# group of keys it finishes with a value (_word("web.status", ...) reads web.status_<value>),
+# or a prefix it builds a key from (t.get(f"choice_{...}"), f"web.change_{...}").
+_SOURCES = [Path(i18n.__file__).parents[1] / name for name in ("api", "audit", "documents")]
+_PY_KEY = re.compile(r"[\"']web\.([a-z0-9_]+)[\"']")
+_PY_BUILT = re.compile(r"f[\"']web\.([a-z_]+)\{|\bt(?:\.get)?[(\[]\s*f?[\"']([a-z_]+_)[\"'{]")
+
+
+def _python_keys() -> tuple[set[str], set[str]]:
+    keys: set[str] = set()
+    prefixes: set[str] = set()
+    for folder in _SOURCES:
+        for source in folder.rglob("*.py"):
+            text = source.read_text(encoding="utf-8")
+            found = set(_PY_KEY.findall(text))
+            keys |= found
+            prefixes |= {key + "_" for key in found}
+            prefixes |= {a or b for a, b in _PY_BUILT.findall(text)}
+    return keys, prefixes
+
+
+def test_every_label_of_the_page_is_read_somewhere() -> None:
+    """A label no template and no code reads is a word nobody sees: removed from both
+    files, not left to drift from the page."""
+    plain, built = _template_keys()
+    keys, prefixes = _python_keys()
+    # plan.html reads the timeline's marks as t[mark.state].
+    read = plain | keys | set(get_args(PhaseMark.model_fields["state"].annotation))
+    assert "oidc_expired" in keys  # what this test finds in the code, so it can find less
+    assert {"choice_", "status_", "change_"} <= prefixes | built
+    unused = [
+        key
+        for key in i18n.translator("nb")
+        if key not in read and not any(key.startswith(p) for p in built | prefixes)
+    ]
+    assert unused == []
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

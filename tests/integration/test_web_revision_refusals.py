@@ -1,0 +1,172 @@
+"""A refused form on the round's page comes back as it was sent: the unit's measure
+report, the leader's goal indicator, closing the round, the change proposal, concluding
+and the steering group's review each show the refusal in bokmål beside the form, with
+what the person typed still in it, as the plan page's decision forms do."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import httpx
+import pytest
+from temporalio.client import Client
+
+import catalogue
+from api.service import ApiContext
+from api.web import SESSION_COOKIE, csrf_token
+from domain.plan import PlanDefinition
+from tests.integration.conftest import adopted_with_open_round, bearer, unique
+from tests.integration.test_web_change_proposal import _round_closed
+
+pytestmark = pytest.mark.servers
+
+
+async def _session(ctx: ApiContext, person: str) -> tuple[dict[str, str], str]:
+    issued = await ctx.tokens.issue(person)
+    principal = await ctx.tokens.authenticate(issued.token)
+    assert principal is not None
+    key = await ctx.tokens.open_session(principal)
+    return {"Cookie": f"{SESSION_COOKIE}={key}"}, csrf_token(key)
+
+
+def _part(page: str, start: str, end: str) -> str:
+    """The page from the element that ``start`` opens to the first ``end`` after it."""
+    at = page.index(start)
+    return page[at : page.index(end, at)]
+
+
+def _refusal(part: str) -> tuple[str, str]:
+    """The refusal shown in a part of the page: its code and its message."""
+    code = re.search(r'class="error" role="alert" id="error-summary" data-code="([^"]*)"', part)
+    said = re.search(r"<p data-error-message>([^<]*)</p>", part)
+    assert code, part
+    assert said, part
+    return code.group(1), html.unescape(said.group(1))
+
+
+async def test_a_refused_revision_form_keeps_what_was_typed_and_says_why_beside_it(
+    api: httpx.AsyncClient,
+    api_ctx: ApiContext,
+    plain_client: Client,
+    task_queue: str,
+    bodo: PlanDefinition,
+) -> None:
+    definition = unique(bodo)
+    plan_id = definition.plan_id
+    year = await adopted_with_open_round(api_ctx, plain_client, task_queue, definition)
+    page_url = f"/plans/{plan_id}/revisions/{year}"
+    tor, tor_csrf = await _session(api_ctx, "tor.berg")  # Eiendomsavdelingen's measures
+    kari, kari_csrf = await _session(api_ctx, "kari.nilsen")  # the project leader
+
+    # The unit's report without a status: the comment and the value stay, the problem is
+    # said in bokmål in the measure's own card; the other card is left as it was.
+    comment = "Tomtebanken er i gang; «vedtak» kommer i juni."
+    sent = await api.post(
+        f"{page_url}/report",
+        data={
+            "csrf": tor_csrf,
+            "measure_id": "tiltak-1.1.2",
+            "indicator_value": "31,5",
+            "comment": comment,
+        },
+        headers=tor,
+    )
+    assert sent.status_code == 422, sent.text
+    card = _part(sent.text, 'id="report-tiltak-1.1.2"', "</section>")
+    assert _refusal(card) == ("ValidationError", catalogue.t("refusal.validation_error"))
+    assert "velg ett av alternativene i skjemaet" in card
+    assert 'value="31,5"' in card
+    assert html.escape(comment) in card
+    other = _part(sent.text, 'id="report-tiltak-1.1.1"', "</section>")
+    assert "error-summary" not in other
+    assert html.escape(comment) not in other
+
+    # The leader's goal indicator that is not a number: the goal and the text stay.
+    goal = next(g for g in definition.proposals.goals if g.indicator)  # type: ignore[union-attr]
+    sent = await api.post(
+        f"{page_url}/act/goal-indicator",
+        data={"csrf": kari_csrf, "goal_id": goal.id, "value": "omtrent tolv"},
+        headers=kari,
+    )
+    assert sent.status_code == 422, sent.text
+    form = _part(sent.text, 'data-action="goal-indicator"', "</form>")
+    assert _refusal(form) == ("InvalidValue", catalogue.t("refusal.invalid_value"))
+    assert 'value="omtrent tolv"' in form
+    assert f'<option value="{goal.id}" selected>' in form
+
+    # Closing with measures unreported: the API's refusal, in bokmål, in the close form.
+    api_close = await api.post(
+        f"/api/plans/{plan_id}/revisions/{year}/close", headers=await bearer(api_ctx, "kari.nilsen")
+    )
+    code = api_close.json()["error"]["code"]
+    sent = await api.post(f"{page_url}/act/close", data={"csrf": kari_csrf}, headers=kari)
+    assert sent.status_code == api_close.status_code
+    form = _part(sent.text, 'data-action="close"', "</form>")
+    code_said = _refusal(form)
+    assert code_said[0] == code
+    assert code_said[1] != api_close.json()["error"]["message"]  # bokmål, not the API's English
+    assert sent.text.count("error-summary") == 1
+
+    # Concluding while the round is open: its form is not on the page, so the refusal
+    # stands at the top of it.
+    sent = await api.post(f"{page_url}/act/conclude", data={"csrf": kari_csrf}, headers=kari)
+    assert sent.status_code >= 400
+    assert 'data-refused="conclude"' in sent.text
+    assert 'data-action="conclude"' not in sent.text
+
+    # A change to a measure with a year that is no year: every field typed stays.
+    await _round_closed(api, api_ctx, plan_id, year)
+    typed = {
+        "change_kind": "change",
+        "measure_id": "tiltak-1.1.1",
+        "m_title": "Strategi for kommunale eiendommer, «revidert»",
+        "m_due_year": "neste år",
+        "m_investment_nok": "1 250 000",
+        "m_basis": "must",
+        "reason": "Fristen flyttes.",
+    }
+    sent = await api.post(
+        f"{page_url}/act/changes", data={"csrf": kari_csrf, **typed}, headers=kari
+    )
+    assert sent.status_code == 422, sent.text
+    form = _part(sent.text, 'data-action="changes"', "</form>")
+    assert _refusal(form)[0] == "ValidationError"
+    assert 'value="change" required checked' in form
+    assert '<option value="tiltak-1.1.1" selected>' in form
+    assert '<option value="must" selected>' in form
+    for name in ("m_title", "m_due_year", "m_investment_nok"):
+        assert f'name="{name}" ' in form
+        assert f'value="{html.escape(typed[name])}"' in form, name
+    assert ">Fristen flyttes.</textarea>" in form
+
+    # The steering group's review of a proposal on a stale page: refused as the API
+    # refuses it, the choice and the comment kept.
+    proposed = await api.post(
+        f"/api/plans/{plan_id}/revisions/{year}/changes",
+        json={"changes": [{"kind": "retire", "measure_id": "tiltak-1.1.1", "reason": "Utført."}]},
+        headers=await bearer(api_ctx, "kari.nilsen"),
+    )
+    assert proposed.status_code == 200, proposed.text
+    per, per_csrf = await _session(api_ctx, "per.olsen")
+    pending = (
+        await api.get(
+            f"/api/plans/{plan_id}/revisions/{year}", headers=await bearer(api_ctx, "per.olsen")
+        )
+    ).json()["pending_proposal"]
+    sent = await api.post(
+        f"{page_url}/review",
+        data={
+            "csrf": per_csrf,
+            "content_version": str(pending["content_version"]),
+            "content_hash": "0" * 64,
+            "decision": "reject",
+            "comment": "Tiltaket er ikke utført ennå.",
+        },
+        headers=per,
+    )
+    assert sent.status_code == 409, sent.text
+    review = _part(sent.text, 'id="review"', "</section>")
+    assert _refusal(review) == ("StaleContent", catalogue.t("refusal.stale_content"))
+    assert 'value="reject" checked' in review
+    assert ">Tiltaket er ikke utført ennå.</textarea>" in review
