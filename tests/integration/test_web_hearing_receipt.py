@@ -16,6 +16,7 @@ import httpx
 import pytest
 from temporalio.client import Client
 
+from api.app import create_app
 from api.service import ApiContext
 from domain.phases import Phase
 from domain.plan import PlanDefinition
