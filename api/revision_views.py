@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from api.views import PendingDecision, _View
+from catalogue import t
 from domain.hierarchy import Measure
 from domain.phases import StepKind
 from domain.plan import Participant, PlanDefinition
@@ -180,10 +181,20 @@ def revision_pending_for(person_id: str, state: PlanState) -> list[PendingDecisi
                         phase=None,
                         step_key=f"revision.{year}.report",
                         step_kind=None,
-                        step_title_nb=f"Rullering {year}: rapporter tiltak {measure.id} "
-                        f"({measure.title})",
-                        step_title_en=f"Revision {year}: report measure {measure.id} "
-                        f"({measure.title})",
+                        step_title_nb=t(
+                            "pending.revision_report",
+                            "nb",
+                            year=year,
+                            measure=measure.id,
+                            title=measure.title,
+                        ),
+                        step_title_en=t(
+                            "pending.revision_report",
+                            "en",
+                            year=year,
+                            measure=measure.id,
+                            title=measure.title,
+                        ),
                         role=report_role(definition, measure, person),
                         content_version=revision.content_version,
                         content_hash=version.content_hash if version else None,
@@ -202,10 +213,8 @@ def revision_pending_for(person_id: str, state: PlanState) -> list[PendingDecisi
                     phase=None,
                     step_key=f"revision.{year}.quality_assurance",
                     step_kind=StepKind.SIGN_OFF,
-                    step_title_nb=f"Rullering {year}: styringsgruppen kvalitetssikrer "
-                    "endringene i tiltakene",
-                    step_title_en=f"Revision {year}: the steering group reviews the "
-                    "changes to the measures",
+                    step_title_nb=t("pending.revision_review", "nb", year=year),
+                    step_title_en=t("pending.revision_review", "en", year=year),
                     role=Role.STEERING_GROUP,
                     content_version=proposal.content_version,
                     content_hash=proposal.content_hash,
