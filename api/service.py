@@ -190,7 +190,11 @@ class ApiContext:
         self.plans = PlanReader(EventStore(self.pool))
         self.limiter = PublicRateLimit(self.pool, self.settings.public_rate_per_minute)
         self.counts = ResponseCounts(self.client)
-        self.inbox = HearingInbox(self.pool, on_recorded=self.counts.recorded)
+        self.inbox = HearingInbox(
+            self.pool,
+            per_second=self.settings.hearing_responses_per_second or None,
+            on_recorded=self.counts.recorded,
+        )
         self.proxies = self.settings.proxy_networks()
         self.oidc = OidcClient(self.settings) if self.settings.oidc_issuer else None
         self.front_door = front_door_key(self.settings)

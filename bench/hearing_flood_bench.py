@@ -18,7 +18,8 @@ connections, bounded in count (``--responses``) and time (``--max-seconds``).
    driven the same way while the clients send the responses (`POST
    /api/public/plans/{id}/hearing/responses` with an Idempotency-Key each, answered with
    a receipt). The API appends them to the plan's record itself (eventstore/
-   hearing_inbox.py). The clients stand for many people behind the municipality's
+   hearing_inbox.py), at most ``--pace`` a second (the API's default unless given; 0
+   for none). The clients stand for many people behind the municipality's
    reverse proxy: each response carries one of ``--addresses`` client addresses in
    X-Forwarded-For (the API trusts it from loopback here), so the per-address rate limit
    counts them as in production. A client that is answered 429 or 503, or loses its
@@ -64,6 +65,7 @@ from domain.roles import Role
 from eventstore.hearing_inbox import request_key, response_event_id
 from eventstore.pool import create_pool
 from runtime.planfile import load_plan_file
+from runtime.settings import Settings
 from temaplan.temporal_server import dev_server_args
 
 BIN = Path(sys.executable).parent
@@ -139,6 +141,7 @@ async def run(admin_url: str, options: argparse.Namespace, logs: Path) -> dict[s
                 **common,
                 "TEMAPLAN_API_PORT": str(port),
                 "TEMAPLAN_TRUSTED_PROXIES": "127.0.0.1/32",
+                "TEMAPLAN_HEARING_RESPONSES_PER_SECOND": str(options.pace),
             },
             logs / "api.log",
         )
@@ -234,6 +237,7 @@ async def run(admin_url: str, options: argparse.Namespace, logs: Path) -> dict[s
     quiet_p50, loud_p50 = percentile(quiet, 50), percentile(loud, 50)
     return {
         "responses_requested": options.responses,
+        "pace_per_second": options.pace,
         "clients": options.clients,
         "flood": flooded,
         "receipts": len(receipted),
@@ -265,6 +269,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--plans", type=int, default=20, help="other plans whose people sign")
     parser.add_argument("--sign-seconds", type=float, default=30.0)
     parser.add_argument("--max-seconds", type=float, default=900.0, help="bound on the flood")
+    parser.add_argument(
+        "--pace",
+        type=float,
+        default=Settings.model_fields["hearing_responses_per_second"].default,
+        help="the API's TEMAPLAN_HEARING_RESPONSES_PER_SECOND (0: no pace)",
+    )
     parser.add_argument("--load", choices=("wrk", "httpx"), default="wrk")
     parser.add_argument(
         "--addresses", type=int, default=2000, help="client addresses the responses come from"
@@ -275,7 +285,8 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"hearing flood ({f.get('tool', 'httpx')}): {f['sent']} requests for "
         f"{result['responses_requested']} responses in {f['seconds']:.1f} s by "
-        f"{result['clients']} clients ({f['per_second']:.1f} receipts/s; statuses "
+        f"{result['clients']} clients, paced at {options.pace:g}/s "
+        f"({f['per_second']:.1f} receipts/s; statuses "
         f"{f['statuses']}, {f['retries']} sent again; first refusal: "
         f"{f.get('first_refusal') or '-'}); "
         f"receipt p50 "

@@ -18,6 +18,12 @@ and the workflow reads the responses from the record when it closes the hearing.
   for the next one: one transaction (fence, duplicates, head, one INSERT) per batch of up
   to ``max_batch`` responses. At most ``max_waiting`` wait per plan; beyond that the
   caller is told to send it again (nothing was recorded).
+- **Paced.** With ``per_second``, one plan's responses are written at most that many a
+  second (a token bucket holding one second's worth), the rest waiting their turn. A
+  flood of responses to one plan would otherwise take every core the machine has, and the
+  people deciding in other plans would wait behind it: the public is answered a little
+  later instead. Whoever waits longer than ``max_wait`` seconds' worth of the pace is told
+  to send it again (nothing was recorded).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -108,6 +115,29 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class _Pace:
+    """A token bucket per plan: ``per_second`` tokens a second, at most one second's
+    worth held. It lives as long as the inbox, so a plan's pace holds across its writers."""
+
+    def __init__(self, per_second: float) -> None:
+        self._rate = per_second
+        self._capacity = max(1.0, per_second)
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    async def take(self, plan_id: str, wanted: int) -> int:
+        """Waits for at least one token; takes up to ``wanted`` of them."""
+        while True:
+            now = time.monotonic()
+            tokens, then = self._buckets.get(plan_id, (self._capacity, now))
+            tokens = min(self._capacity, tokens + (now - then) * self._rate)
+            if tokens >= 1:
+                taken = min(wanted, int(tokens))
+                self._buckets[plan_id] = (tokens - taken, now)
+                return taken
+            self._buckets[plan_id] = (tokens, now)
+            await asyncio.sleep((1 - tokens) / self._rate)
+
+
 @dataclass
 class _Waiting:
     response: PublicResponse
@@ -121,6 +151,8 @@ class HearingInbox:
         *,
         max_batch: int = 250,
         max_waiting: int = 5000,
+        per_second: float | None = None,
+        max_wait: float = 5.0,
         clock: Callable[[], datetime] = _utc_now,
         on_recorded: Callable[[str, int, int], None] | None = None,
     ) -> None:
@@ -129,6 +161,9 @@ class HearingInbox:
         self._pool = pool
         self._max_batch = max_batch
         self._max_waiting = max_waiting
+        if per_second is not None:
+            self._max_waiting = min(max_waiting, max(1, int(per_second * max_wait)))
+        self._pace = _Pace(per_second) if per_second else None
         self._clock = clock
         self._on_recorded = on_recorded
         self._queues: dict[str, list[_Waiting]] = {}
@@ -154,7 +189,10 @@ class HearingInbox:
         batch: list[_Waiting] = []
         try:
             while queue:
-                batch = queue[: self._max_batch]
+                size = self._max_batch
+                if self._pace is not None:
+                    size = await self._pace.take(plan_id, min(size, len(queue)))
+                batch = queue[:size]
                 del queue[: len(batch)]
                 answers: list[InboxReceipt | BaseException]
                 try:

@@ -66,6 +66,15 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("TEMAPLAN_PUBLIC_RATE_PER_MINUTE"),
         description="hearing responses accepted per client address and minute",
     )
+    hearing_responses_per_second: float = Field(
+        default=150,
+        ge=0,
+        le=100_000,
+        validation_alias=AliasChoices("TEMAPLAN_HEARING_RESPONSES_PER_SECOND"),
+        description="public hearing responses one API process writes to one plan's record "
+        "a second, the rest waiting their turn (0: no pace); keeps a flood from taking the "
+        "machine from the people deciding",
+    )
     trusted_proxies: str = Field(
         default="",
         validation_alias=AliasChoices("TEMAPLAN_TRUSTED_PROXIES"),

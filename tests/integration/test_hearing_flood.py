@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import time
 from typing import Any
 
 import asyncpg
@@ -21,6 +22,7 @@ from domain.phases import Phase
 from domain.plan import PlanDefinition
 from domain.plan_state import PlanState
 from eventstore import EventStore
+from eventstore.hearing_inbox import HearingInbox, InboxReceipt, InboxRefusal, PublicResponse
 from tests.integration.conftest import EARLY_CLOSE, bearer, closable_early, unique
 from workflows.plan_models import workflow_id_for
 
@@ -175,6 +177,55 @@ async def test_a_forged_public_response_does_not_trace_back(
     out = io.StringIO()
     assert await commands.verify(EventStore(pool), plain_client, [plan], out) == 1
     assert "its content key is not the digest of its own words" in out.getvalue()
+    await driver.handle.terminate("test done")
+
+
+async def test_one_plans_responses_are_written_at_the_inbox_pace(
+    api: httpx.AsyncClient,
+    api_ctx: ApiContext,
+    plain_client: Client,
+    pool: asyncpg.Pool,
+    bodo: PlanDefinition,
+) -> None:
+    """A flood to one plan is written at the pace (a second's worth at once, then so many
+    a second), the rest waiting their turn; whoever would wait past ``max_wait`` is told
+    to send it again, and nothing of theirs is recorded."""
+    definition = closable_early(unique(bodo))
+    plan = definition.plan_id
+    driver, _admin = await _on_hearing(api, api_ctx, plain_client, definition)
+
+    paced = HearingInbox(pool, per_second=40, max_wait=5)
+    began = time.monotonic()
+    receipts = await asyncio.gather(
+        *(
+            paced.respond(plan, PublicResponse(f"Innbygger {n}", None, f"Svar {n}."))
+            for n in range(120)
+        )
+    )
+    took = time.monotonic() - began
+    # 40 at once, then 80 more at 40 a second.
+    assert took >= 1.8, took
+    assert len({r.event_id for r in receipts}) == 120
+    stored = await _responses(pool, plan)
+    assert len(stored) == 120
+    spread = max(e.recorded_at for e in stored) - min(e.recorded_at for e in stored)
+    assert spread.total_seconds() >= 1.8, spread
+
+    # At most max_wait seconds' worth of the pace waits: the rest is refused, unrecorded.
+    tight = HearingInbox(pool, per_second=10, max_wait=1)
+    answers = await asyncio.gather(
+        *(
+            tight.respond(plan, PublicResponse(f"Nabo {n}", None, f"Innspill {n}."))
+            for n in range(40)
+        ),
+        return_exceptions=True,
+    )
+    refused = [a for a in answers if isinstance(a, InboxRefusal)]
+    accepted = [a for a in answers if isinstance(a, InboxReceipt)]
+    # Ten (one second at ten a second) wait; the other thirty came while they waited.
+    assert (len(accepted), len(refused)) == (10, 30), answers
+    assert all(r.code == "PlanBusy" and "send it again" in str(r) for r in refused)
+    assert len(await _responses(pool, plan)) == 120 + len(accepted)
     await driver.handle.terminate("test done")
 
 
