@@ -69,6 +69,8 @@ _SEAL = (
 # How often a batch is tried again when the workflow appended to the stream between our
 # head read and our insert (the fence does not hold the workflow's own appends back).
 _ATTEMPTS = 20
+# A paced plan's writer commits at most once per tick (seconds) while responses wait.
+_TICK = 0.05
 
 
 def request_key(idempotency_key: str | None, name: str, organisation: str | None, text: str) -> str:
@@ -125,17 +127,19 @@ class _Pace:
         self._buckets: dict[str, tuple[float, float]] = {}
 
     async def take(self, plan_id: str, wanted: int) -> int:
-        """Waits for at least one token; takes up to ``wanted`` of them."""
+        """Takes up to ``wanted`` tokens, waiting until a tick's worth (or ``wanted``) is
+        there: one commit per tick rather than one per token keeps the group commit."""
+        enough = max(1, min(wanted, int(self._rate * _TICK)))
         while True:
             now = time.monotonic()
             tokens, then = self._buckets.get(plan_id, (self._capacity, now))
             tokens = min(self._capacity, tokens + (now - then) * self._rate)
-            if tokens >= 1:
+            self._buckets[plan_id] = (tokens, now)
+            if tokens >= enough:
                 taken = min(wanted, int(tokens))
                 self._buckets[plan_id] = (tokens - taken, now)
                 return taken
-            self._buckets[plan_id] = (tokens, now)
-            await asyncio.sleep((1 - tokens) / self._rate)
+            await asyncio.sleep((enough - tokens) / self._rate)
 
 
 @dataclass
