@@ -28,7 +28,7 @@ REFUSAL_STATUS: dict[str, int] = {
     RefusalCode.INVALID_DECISION.value: 422,
     RefusalCode.UNKNOWN_ITEM.value: 404,
     RefusalCode.INVALID_VALUE.value: 422,
-    "InvalidInput": 422,  # an Update's input that does not decode (workflows.deciding)
+    "InvalidInput": 422,  # an Update's input that does not decode (runtime.payload_converter)
     "RevisionCannotRun": 409,  # a trigger recorded as failed (client.schedules)
     # The record refused the append; nothing was recorded, and no retry changes that.
     "EventIdConflict": 409,

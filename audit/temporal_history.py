@@ -15,9 +15,9 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from runtime.payload_converter import data_converter
 from workflows.registry import WORKFLOWS, workflow_runner
 
 
@@ -25,7 +25,7 @@ def replayer(workflows: Sequence[type] = WORKFLOWS) -> Replayer:
     """A replayer configured as workflows.registry.build_worker configures the worker."""
     return Replayer(
         workflows=list(workflows),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
         workflow_runner=workflow_runner(),
     )
 

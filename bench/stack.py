@@ -25,7 +25,6 @@ from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import (
     LogForwardingConfig,
     LoggingConfig,
@@ -37,6 +36,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from bench.databases import postgres_server
 from domain.search_attributes import ALL_KEYS
+from runtime.payload_converter import data_converter
 from temaplan.temporal_server import temporal_binary
 
 # The repository: the worker and the API are started from here.
@@ -56,7 +56,7 @@ async def start_dev_server(
         dev_server_existing_path=temporal_binary(),
         dev_server_extra_args=extra_args,
         search_attributes=ALL_KEYS,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
     )
 
 

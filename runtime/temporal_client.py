@@ -1,4 +1,4 @@
-"""One way to connect to Temporal, with the pydantic data converter, for every client."""
+"""One way to connect to Temporal, with the project's data converter, for every client."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import gc
 import logging
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import (
     LogForwardingConfig,
     LoggingConfig,
@@ -15,6 +14,7 @@ from temporalio.runtime import (
     TelemetryFilter,
 )
 
+from runtime.payload_converter import data_converter
 from runtime.settings import Settings
 
 _runtime: Runtime | None = None
@@ -55,7 +55,7 @@ async def connect(settings: Settings, address: str | None = None) -> Client:
     return await Client.connect(
         target,
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
         tls=settings.temporal_tls,
         api_key=settings.temporal_api_key,
         runtime=runtime(),

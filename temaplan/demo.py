@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from client.plans import start_plan
@@ -42,6 +41,7 @@ from domain.state import fold
 from eventstore import EventStore, StoredEvent, documents
 from runtime.database import migrated_pool
 from runtime.formatting import oslo
+from runtime.payload_converter import data_converter
 from runtime.planfile import load_plan_file
 from runtime.settings import Settings
 from runtime.temporal_client import connect
@@ -80,7 +80,7 @@ async def temporal(settings: Settings) -> AsyncIterator[tuple[Client, WorkflowEn
         dev_server_existing_path=temporal_binary(),
         dev_server_extra_args=dev_server_args(),
         search_attributes=ALL_KEYS,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
         ui=True,
         ui_port=UI_PORT,
     )

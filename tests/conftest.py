@@ -16,12 +16,12 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from domain.search_attributes import ALL_KEYS
 from eventstore.migrate import migrate
 from eventstore.pool import create_pool, with_database
+from runtime.payload_converter import data_converter
 from temaplan.temporal_server import dev_server_args, temporal_binary
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -91,7 +91,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_existing_path=temporal_binary(),
         dev_server_extra_args=dev_server_args(),
         search_attributes=ALL_KEYS,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
     )
     try:
         yield env

@@ -5,20 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RawValue, RetryPolicy
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import BaseModel, ValidationError
-
     from activities.models import AppendEventsOutput, EventsAfterInput
     from activities.plan_activities import PlanActivities
     from domain.events import Event
     from domain.plan_state import PlanState
-    from domain.problems import problems_from_pydantic
     from domain.refusals import NewId, Refusal
 
 Decide = Callable[[PlanState, datetime, NewId], list[Event]]
@@ -55,31 +52,6 @@ def authenticated(events: list[Event], command: Any) -> list[Event]:
     return [
         e.model_copy(update={"authenticated_by": how}) if e.actor_id == actor else e for e in events
     ]
-
-
-Model = TypeVar("Model", bound=BaseModel)
-
-
-def decoded(model: type[Model], raw: RawValue) -> Model:
-    """An update's input, decoded here rather than by the SDK: a malformed one (e.g. sent
-    with the `temporal` CLI without a required field) is refused for good, naming the
-    field, instead of failing as a retryable 'Failed decoding arguments'. Updates take a
-    RawValue for this; the input on the wire is the model's JSON as before."""
-    payload = raw.payload
-    try:
-        if payload.metadata.get("encoding") == b"json/plain":
-            return model.model_validate_json(payload.data)
-        converted: Model = workflow.payload_converter().from_payload(payload, model)
-        return converted
-    except ValidationError as exc:
-        problems = "; ".join(p.render() for p in problems_from_pydantic(exc, model=model))
-        raise ApplicationError(
-            f"malformed {model.__name__}: {problems}", type="InvalidInput", non_retryable=True
-        ) from None
-    except (ValueError, TypeError) as exc:
-        raise ApplicationError(
-            f"malformed {model.__name__}: {exc}", type="InvalidInput", non_retryable=True
-        ) from None
 
 
 def refused(refusal: Refusal) -> ApplicationError:

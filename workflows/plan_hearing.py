@@ -6,8 +6,6 @@ recorded itself, the early close and the summary. One group of PlanWorkflow's ha
 from __future__ import annotations
 
 from temporalio import workflow
-from temporalio.common import RawValue
-from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.attestation import attested
@@ -16,11 +14,11 @@ with workflow.unsafe.imports_passed_through():
     from domain import commands as cmd
     from domain import engine_decisions, hearing_decisions
     from domain.refusals import ENGINE, Refusal
-    from workflows.deciding import ACTIVITY_TIMEOUT, STORE_RETRY, decoded, refused, using
+    from workflows.deciding import ACTIVITY_TIMEOUT, STORE_RETRY, refused, using
     from workflows.plan_core import PlanCore
     from workflows.plan_models import PendingResponse, PublicResponsesCount
     from workflows.plan_patches import DIRECT_RESPONSES
-    from workflows.plan_steps import hearing_response_from, responses_decision
+    from workflows.plan_steps import responses_decision
 
 
 RESPONSE_BATCH = 200
@@ -88,33 +86,21 @@ class PlanHearing(PlanCore):
             del self._pending[: len(batch)]
 
     @workflow.signal
-    def public_responses(self, raw: RawValue) -> None:
+    def public_responses(self, told: PublicResponsesCount) -> None:
         """The API's count of the public responses it has recorded (eventstore/
         hearing_inbox.py): only the count, for the status; the responses themselves are
-        read from the record when the hearing closes."""
-        try:
-            told = decoded(PublicResponsesCount, raw)
-        except ApplicationError as exc:
-            workflow.logger.warning("response count not readable, left out: %s", exc)
-            return
+        read from the record when the hearing closes. One that does not decode is logged
+        and dropped by the SDK."""
         if told.hearing_version > self._told.hearing_version or (
             told.hearing_version == self._told.hearing_version and told.count > self._told.count
         ):
             self._told = told
 
     @workflow.signal
-    def hearing_response(self, raw: RawValue) -> None:
-        """Fire-and-forget from the public: a cmd.HearingResponse. A late or duplicate
-        response cannot be refused to a signal's sender, so it is logged and left out of
-        the record.
-
-        Taken raw and decoded here with the model's own JSON validator: thousands of
-        signals can arrive in one workflow task, and through the generic converter each
-        costs several times as much, enough on a busy machine to exceed the SDK's
-        two-second limit on one activation (and then fail the task on every retry)."""
-        response = hearing_response_from(raw)
-        if response is None:
-            return
+    def hearing_response(self, response: cmd.HearingResponse) -> None:
+        """Fire-and-forget from the public. A late or duplicate response cannot be refused
+        to a signal's sender, so it is logged and left out of the record; one that does
+        not decode is logged and dropped by the SDK."""
         response_id = response.response_id or str(workflow.uuid4())
         if self._response_known(response_id):
             return
@@ -132,8 +118,7 @@ class PlanHearing(PlanCore):
         self._queued_responses.add(response_id)
 
     @workflow.update
-    async def respond_to_hearing(self, raw: RawValue) -> cmd.Receipt:
-        response = decoded(cmd.HearingResponse, raw)
+    async def respond_to_hearing(self, response: cmd.HearingResponse) -> cmd.Receipt:
         self._updates_in_run += 1
         response_id = response.response_id or str(workflow.uuid4())
         key = f"response/{response_id}"
@@ -161,8 +146,7 @@ class PlanHearing(PlanCore):
             self._awaiting_receipt.discard(response_id)
 
     @respond_to_hearing.validator
-    def _validate_response(self, raw: RawValue) -> None:
-        response = decoded(cmd.HearingResponse, raw)
+    def _validate_response(self, response: cmd.HearingResponse) -> None:
         self._not_handing_over()
         if response.response_id and self._response_known(response.response_id):
             return  # a retry: answered with the original receipt
@@ -176,8 +160,7 @@ class PlanHearing(PlanCore):
         return response_id in self._recorded_responses or response_id in self._queued_responses
 
     @workflow.update
-    async def close_hearing(self, raw: RawValue) -> cmd.Receipt:
-        command = decoded(cmd.CloseHearing, raw)
+    async def close_hearing(self, command: cmd.CloseHearing) -> cmd.Receipt:
         self._updates_in_run += 1
         self._close_requested_by = command.actor_id
         self._close_reason = command.reason
@@ -192,8 +175,7 @@ class PlanHearing(PlanCore):
         return self._receipts["hearing_closed"]
 
     @close_hearing.validator
-    def _validate_close_hearing(self, raw: RawValue) -> None:
-        command = decoded(cmd.CloseHearing, raw)
+    def _validate_close_hearing(self, command: cmd.CloseHearing) -> None:
         self._attest("close_hearing", command)
         self._not_handing_over()
         try:
@@ -202,14 +184,12 @@ class PlanHearing(PlanCore):
             raise refused(refusal) from None
 
     @workflow.update
-    async def submit_hearing_summary(self, raw: RawValue) -> cmd.Receipt:
-        command = decoded(cmd.HearingSummary, raw)
+    async def submit_hearing_summary(self, command: cmd.HearingSummary) -> cmd.Receipt:
         return await self._decide_update(
             attested(using(hearing_decisions.hearing_summary, command), command.attestation)
         )
 
     @submit_hearing_summary.validator
-    def _validate_summary(self, raw: RawValue) -> None:
-        command = decoded(cmd.HearingSummary, raw)
+    def _validate_summary(self, command: cmd.HearingSummary) -> None:
         self._attest("submit_hearing_summary", command)
         self._check(using(hearing_decisions.hearing_summary, command))

@@ -6,7 +6,6 @@ draft steps are completed. One group of PlanWorkflow's handlers (see workflows.p
 from __future__ import annotations
 
 from temporalio import workflow
-from temporalio.common import RawValue
 
 with workflow.unsafe.imports_passed_through():
     from activities.attestation import attested
@@ -19,7 +18,6 @@ with workflow.unsafe.imports_passed_through():
         STORE_RETRY,
         Decide,
         authenticated,
-        decoded,
         using,
     )
     from workflows.plan_core import Once, PlanCore
@@ -28,8 +26,7 @@ with workflow.unsafe.imports_passed_through():
 
 class PlanReview(PlanCore):
     @workflow.update
-    async def submit_content(self, raw: RawValue) -> cmd.Receipt:
-        command = decoded(cmd.SubmitContent, raw)
+    async def submit_content(self, command: cmd.SubmitContent) -> cmd.Receipt:
         self._updates_in_run += 1
         await workflow.execute_activity_method(
             PlanActivities.compile_content,
@@ -45,21 +42,18 @@ class PlanReview(PlanCore):
         return receipts[0]
 
     @submit_content.validator
-    def _validate_submit_content(self, raw: RawValue) -> None:
-        command = decoded(cmd.SubmitContent, raw)
+    def _validate_submit_content(self, command: cmd.SubmitContent) -> None:
         self._attest("submit_content", command)
         self._check(using(review_decisions.submit_content, command))
 
     @workflow.update
-    async def comment(self, raw: RawValue) -> cmd.Receipt:
-        command = decoded(cmd.AddComment, raw)
+    async def comment(self, command: cmd.AddComment) -> cmd.Receipt:
         return await self._decide_update(
             attested(using(review_decisions.add_comment, command), command.attestation)
         )
 
     @comment.validator
-    def _validate_comment(self, raw: RawValue) -> None:
-        command = decoded(cmd.AddComment, raw)
+    def _validate_comment(self, command: cmd.AddComment) -> None:
         self._attest("comment", command)
         self._check(using(review_decisions.add_comment, command))
 
@@ -78,8 +72,7 @@ class PlanReview(PlanCore):
         )
 
     @workflow.update
-    async def sign_off(self, raw: RawValue) -> cmd.Receipt:
-        command = decoded(cmd.SignOff, raw)
+    async def sign_off(self, command: cmd.SignOff) -> cmd.Receipt:
         decide = attested(self._decide_sign_off(command), command.attestation)
         if self._once_patched():
             return await self._decide_update(decide, self._sign_off_once(command))
@@ -103,8 +96,7 @@ class PlanReview(PlanCore):
         return Once(original=lambda: self._original_receipt(command), remember=remember)
 
     @sign_off.validator
-    def _validate_sign_off(self, raw: RawValue) -> None:
-        command = decoded(cmd.SignOff, raw)
+    def _validate_sign_off(self, command: cmd.SignOff) -> None:
         self._attest("sign_off", command)
         self._not_handing_over()
         if self._original_receipt(command) is not None:
@@ -112,14 +104,12 @@ class PlanReview(PlanCore):
         self._check(self._decide_sign_off(command))
 
     @workflow.update
-    async def complete_draft_step(self, raw: RawValue) -> cmd.Receipt:
-        command = decoded(cmd.CompleteDraftStep, raw)
+    async def complete_draft_step(self, command: cmd.CompleteDraftStep) -> cmd.Receipt:
         return await self._decide_update(
             attested(using(review_decisions.complete_draft_step, command), command.attestation)
         )
 
     @complete_draft_step.validator
-    def _validate_draft_step(self, raw: RawValue) -> None:
-        command = decoded(cmd.CompleteDraftStep, raw)
+    def _validate_draft_step(self, command: cmd.CompleteDraftStep) -> None:
         self._attest("complete_draft_step", command)
         self._check(using(review_decisions.complete_draft_step, command))

@@ -1,6 +1,6 @@
-"""The plan workflow's helpers that issue no command: reading a signal's payload, event
-ids, receipt keys, what the search attributes and the status show, and when the people a
-step waits for are told again. Moving code here cannot change a history.
+"""The plan workflow's helpers that issue no command: event ids, receipt keys, what the
+search attributes and the status show, and when the people a step waits for are told
+again. Moving code here cannot change a history.
 """
 
 from __future__ import annotations
@@ -11,11 +11,8 @@ from datetime import datetime
 from uuid import UUID
 
 from temporalio import workflow
-from temporalio.common import RawValue
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import ValidationError
-
     from activities.models import EnsureScheduleOutput
     from domain import commands as cmd
     from domain import hearing_decisions, review_decisions, revision_decisions
@@ -27,20 +24,6 @@ with workflow.unsafe.imports_passed_through():
     from domain.refusals import NewId
     from workflows.deciding import Decide
     from workflows.plan_models import PendingResponse, PublicResponsesCount
-
-
-def hearing_response_from(raw: RawValue) -> cmd.HearingResponse | None:
-    payload = raw.payload
-    try:
-        if payload.metadata.get("encoding") == b"json/plain":
-            return cmd.HearingResponse.model_validate_json(payload.data)
-        converted: cmd.HearingResponse = workflow.payload_converter().from_payload(
-            payload, cmd.HearingResponse
-        )
-        return converted
-    except (ValidationError, ValueError, TypeError) as exc:
-        workflow.logger.warning("hearing response not readable, left out: %s", exc)
-        return None
 
 
 def event_ids(plan_id: str, version: int) -> NewId:

@@ -5,14 +5,13 @@ an item from the vote. One group of PlanWorkflow's handlers (see workflows.plan_
 from __future__ import annotations
 
 from temporalio import workflow
-from temporalio.common import RawValue
 
 with workflow.unsafe.imports_passed_through():
     from activities.attestation import attested
     from domain import commands as cmd
     from domain import council_decisions, hearing_decisions, vote_decisions
     from domain.roles import Role
-    from workflows.deciding import Decide, decoded, using
+    from workflows.deciding import Decide, using
     from workflows.plan_core import Once, PlanCore
 
 
@@ -70,8 +69,7 @@ class PlanVoting(PlanCore):
         return using(council_decisions.council_decision_alone, command)
 
     @workflow.update
-    async def decide_after_hearing(self, raw: RawValue) -> cmd.Receipt:
-        command = decoded(cmd.HearingDecision, raw)
+    async def decide_after_hearing(self, command: cmd.HearingDecision) -> cmd.Receipt:
         if not self._votes_patched():
             return await self._decide_update(
                 attested(self._hearing_decide(command), command.attestation)
@@ -84,14 +82,12 @@ class PlanVoting(PlanCore):
         )
 
     @decide_after_hearing.validator
-    def _validate_hearing_decision(self, raw: RawValue) -> None:
-        command = decoded(cmd.HearingDecision, raw)
+    def _validate_hearing_decision(self, command: cmd.HearingDecision) -> None:
         self._attest("decide_after_hearing", command)
         self._check_vote("hearing.decision", command)
 
     @workflow.update
-    async def council_decision(self, raw: RawValue) -> cmd.Receipt:
-        command = decoded(cmd.CouncilDecision, raw)
+    async def council_decision(self, command: cmd.CouncilDecision) -> cmd.Receipt:
         if not self._votes_patched():
             return await self._decide_update(
                 attested(self._council_decide(command), command.attestation)
@@ -104,20 +100,17 @@ class PlanVoting(PlanCore):
         )
 
     @council_decision.validator
-    def _validate_council(self, raw: RawValue) -> None:
-        command = decoded(cmd.CouncilDecision, raw)
+    def _validate_council(self, command: cmd.CouncilDecision) -> None:
         self._attest("council_decision", command)
         self._check_vote("adoption.council", command)
 
     @workflow.update
-    async def withdraw_vote(self, raw: RawValue) -> cmd.Receipt:
-        command = decoded(cmd.WithdrawVote, raw)
+    async def withdraw_vote(self, command: cmd.WithdrawVote) -> cmd.Receipt:
         return await self._decide_update(
             attested(using(vote_decisions.withdraw_vote, command), command.attestation)
         )
 
     @withdraw_vote.validator
-    def _validate_withdraw_vote(self, raw: RawValue) -> None:
-        command = decoded(cmd.WithdrawVote, raw)
+    def _validate_withdraw_vote(self, command: cmd.WithdrawVote) -> None:
         self._attest("withdraw_vote", command)
         self._check(using(vote_decisions.withdraw_vote, command))

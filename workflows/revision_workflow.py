@@ -17,7 +17,6 @@ from uuid import UUID
 
 from pydantic import BaseModel
 from temporalio import workflow
-from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -43,7 +42,6 @@ with workflow.unsafe.imports_passed_through():
         Decide,
         adopted,
         authenticated,
-        decoded,
         refused,
         using,
     )
@@ -305,78 +303,66 @@ class RevisionWorkflow:
         return receipts[0]
 
     @workflow.update
-    async def report_measure(self, raw: RawValue) -> cmd.Receipt:
-        command = decoded(rc.ReportMeasure, raw)
+    async def report_measure(self, command: rc.ReportMeasure) -> cmd.Receipt:
         return await self._decide(
             attested(using(revision_reports.report_measure, command), command.attestation)
         )
 
     @report_measure.validator
-    def _validate_report(self, raw: RawValue) -> None:
-        command = decoded(rc.ReportMeasure, raw)
+    def _validate_report(self, command: rc.ReportMeasure) -> None:
         self._attest("report_measure", command)
         self._check(using(revision_reports.report_measure, command), command.year)
 
     @workflow.update
-    async def report_goal_indicator(self, raw: RawValue) -> cmd.Receipt:
-        command = decoded(rc.ReportGoalIndicator, raw)
+    async def report_goal_indicator(self, command: rc.ReportGoalIndicator) -> cmd.Receipt:
         return await self._decide(
             attested(using(revision_reports.report_goal_indicator, command), command.attestation)
         )
 
     @report_goal_indicator.validator
-    def _validate_goal_indicator(self, raw: RawValue) -> None:
-        command = decoded(rc.ReportGoalIndicator, raw)
+    def _validate_goal_indicator(self, command: rc.ReportGoalIndicator) -> None:
         self._attest("report_goal_indicator", command)
         self._check(using(revision_reports.report_goal_indicator, command), command.year)
 
     @workflow.update
-    async def close_round(self, raw: RawValue) -> cmd.Receipt:
-        command = decoded(rc.CloseReportingRound, raw)
+    async def close_round(self, command: rc.CloseReportingRound) -> cmd.Receipt:
         return await self._decide(
             attested(using(revision_reports.close_round_early, command), command.attestation)
         )
 
     @close_round.validator
-    def _validate_close_round(self, raw: RawValue) -> None:
-        command = decoded(rc.CloseReportingRound, raw)
+    def _validate_close_round(self, command: rc.CloseReportingRound) -> None:
         self._attest("close_round", command)
         self._check(using(revision_reports.close_round_early, command), command.year)
 
     @workflow.update
-    async def propose_changes(self, raw: RawValue) -> cmd.Receipt:
-        command = decoded(rc.ProposeChanges, raw)
+    async def propose_changes(self, command: rc.ProposeChanges) -> cmd.Receipt:
         return await self._decide(
             attested(using(revision_changes.propose_changes, command), command.attestation)
         )
 
     @propose_changes.validator
-    def _validate_proposal(self, raw: RawValue) -> None:
-        command = decoded(rc.ProposeChanges, raw)
+    def _validate_proposal(self, command: rc.ProposeChanges) -> None:
         self._attest("propose_changes", command)
         self._check(using(revision_changes.propose_changes, command), command.year)
 
     @workflow.update
-    async def review_changes(self, raw: RawValue) -> cmd.Receipt:
-        command = decoded(rc.ReviewChanges, raw)
+    async def review_changes(self, command: rc.ReviewChanges) -> cmd.Receipt:
         return await self._decide(
             attested(using(revision_changes.review_changes, command), command.attestation)
         )
 
     @review_changes.validator
-    def _validate_review(self, raw: RawValue) -> None:
-        command = decoded(rc.ReviewChanges, raw)
+    def _validate_review(self, command: rc.ReviewChanges) -> None:
         self._attest("review_changes", command)
         self._check(using(revision_changes.review_changes, command), command.year)
 
     @workflow.update
-    async def conclude(self, raw: RawValue) -> cmd.Receipt:
-        command = decoded(rc.ConcludeRevision, raw)
+    async def conclude(self, command: rc.ConcludeRevision) -> cmd.Receipt:
         return await self._decide(attested(self._concluding(command), command.attestation))
 
     @conclude.validator
-    def _validate_conclude(self, raw: RawValue) -> None:
-        command = decoded(rc.ConcludeRevision, raw)
+    def _validate_conclude(self, command: rc.ConcludeRevision) -> None:
         self._attest("conclude", command)
         self._check(self._concluding(command), command.year)
 

@@ -14,7 +14,6 @@ import asyncpg
 import httpx
 import pytest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
@@ -33,6 +32,7 @@ from domain.revision_models import ScheduleAction
 from domain.roles import Role
 from eventstore import EventStore
 from eventstore.pool import create_pool
+from runtime.payload_converter import data_converter
 from runtime.planfile import load_plan_file
 from runtime.settings import Settings
 from workflows.registry import build_worker
@@ -104,7 +104,7 @@ async def plain_client(temporal_env: WorkflowEnvironment) -> Client:
     return await Client.connect(
         temporal_env.client.service_client.config.target_host,
         namespace=temporal_env.client.namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
     )
 
 

@@ -15,13 +15,13 @@ from pathlib import Path
 
 from temporalio import activity
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.models import AppendEventsInput, AppendEventsOutput
 from activities.plan_activities import PlanActivities
 from activities.schedule_activities import ScheduleActivities
 from eventstore.pool import create_pool
+from runtime.payload_converter import data_converter
 from workflows.registry import DEFAULT_REVISION_DATE, WORKFLOWS, workflow_runner
 
 
@@ -40,9 +40,7 @@ class HangsAfterCommit(PlanActivities):
 
 
 async def main(address: str, namespace: str, database_url: str, queue: str, marker: str) -> None:
-    client = await Client.connect(
-        address, namespace=namespace, data_converter=pydantic_data_converter
-    )
+    client = await Client.connect(address, namespace=namespace, data_converter=data_converter)
     pool = await create_pool(database_url, max_size=4)
     activities = HangsAfterCommit(pool, Path(marker))
     worker = Worker(

@@ -32,7 +32,6 @@ import httpx
 import pytest
 import yaml
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from api import requests as rq
 from api.tokens import TokenStore
@@ -43,6 +42,7 @@ from domain.plan import PlanDefinition
 from domain.roles import Role
 from eventstore import EventStore
 from eventstore.pool import create_pool
+from runtime.payload_converter import data_converter
 from runtime.settings import Settings
 from temaplan.temporal_server import temporal_binary
 from tests.integration.conftest import EARLY_CLOSE, closable_early, unique
@@ -408,7 +408,7 @@ async def test_the_compose_topology_runs_a_plan_to_adoption_through_the_proxy(
     assert admin_token.returncode == 0, admin_token.stderr
     token = next(line for line in admin_token.stdout.splitlines() if line.startswith("tp_"))
     definition = closable_early(unique(bodo))
-    client = await Client.connect(temporal_address, data_converter=pydantic_data_converter)
+    client = await Client.connect(temporal_address, data_converter=data_converter)
     pool = await create_pool(Settings(**envs["api"]).database_url or "")  # type: ignore[arg-type]
     try:
         async with httpx.AsyncClient(base_url=site, verify=tls, timeout=30) as http:

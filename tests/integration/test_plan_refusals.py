@@ -241,3 +241,34 @@ async def test_late_hearing_response_is_refused_with_the_deadline(
 
 async def _noop() -> None:
     return None
+
+
+async def test_a_malformed_update_is_refused_for_good_naming_the_field_and_leaves_no_trace(
+    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
+) -> None:
+    """An input that does not decode as the update's model (what a raw client such as the
+    `temporal` CLI can send) is rejected by the project's payload converter before the
+    validator runs: non-retryable, naming the field, no workflow task failed or retried,
+    and the plan goes on as before."""
+    driver, status = await start_at_goals_gate(temporal_env, task_queue, unique(bodo))
+    steering = driver.person(Role.STEERING_GROUP)
+    handle = driver.handle
+    whole = sign(status, steering).model_dump(mode="json")
+    without_version = {k: v for k, v in whole.items() if k != "content_version"}
+    before = (await history_length(handle), await stored(pool, driver.definition.plan_id))
+    for body, text in (
+        (without_version, "malformed SignOff: content_version: is required but missing"),
+        ({**whole, "content_version": "first"}, "(got 'first')"),
+    ):
+        with pytest.raises(WorkflowUpdateFailedError) as caught:
+            await handle.execute_update("sign_off", body, result_type=cmd.Receipt)
+        cause = caught.value.cause
+        assert isinstance(cause, ApplicationError)
+        assert (cause.type, cause.non_retryable) == ("InvalidInput", True)
+        assert text in cause.message
+        assert "content_version" in cause.message
+    assert (await history_length(handle), await stored(pool, driver.definition.plan_id)) == before
+    events = (await handle.fetch_history()).events
+    assert not [e for e in events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED]
+    receipt = await driver.plan.sign_off(sign(status, steering))
+    assert receipt.event_type == "sign_off_given"

@@ -12,7 +12,6 @@ import pytest
 from temporalio import workflow
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
@@ -23,6 +22,7 @@ from domain.gates import PlanStatus
 from domain.plan import PlanDefinition
 from domain.roles import Role
 from eventstore import EventStore
+from runtime.payload_converter import data_converter
 from tests.integration.conftest import EARLY_CLOSE, closable_early, unique
 from tests.integration.replay import drive_until, replay_all, replayer, settle
 from workflows.plan_models import PlanInput, PlanResult, workflow_id_for
@@ -270,7 +270,7 @@ async def test_a_plan_whose_update_ran_after_a_query_brought_it_up_to_date_repla
     def replaying(updates_last: bool) -> Replayer:
         return Replayer(
             workflows=list(WORKFLOWS),
-            data_converter=pydantic_data_converter,
+            data_converter=data_converter,
             workflow_runner=workflow_runner(updates_last=updates_last),
         )
 

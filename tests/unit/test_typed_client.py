@@ -3,7 +3,10 @@ every update of the workflow can be reached by name (the API's routes send by na
 
 from __future__ import annotations
 
-from client.typed import PLAN_UPDATES, REVISION_UPDATES
+import pytest
+
+from client.typed import PLAN_UPDATES, REVISION_UPDATES, PlanClient
+from domain import commands as cmd
 from workflows.plan_workflow import PlanWorkflow
 from workflows.revision_workflow import RevisionWorkflow
 
@@ -21,3 +24,20 @@ def test_each_name_is_the_method_sent_on_the_wire() -> None:
 def test_every_update_has_a_name() -> None:
     assert set(PLAN_UPDATES) == _updates(PlanWorkflow)
     assert set(REVISION_UPDATES) == _updates(RevisionWorkflow)
+
+
+async def test_an_update_by_name_with_another_model_is_not_sent() -> None:
+    """A call by name is not checked by mypy: the command must be the update's model."""
+    sent: list[object] = []
+
+    class Handle:
+        async def execute_update(self, update: object, command: object) -> None:
+            sent.append(command)
+
+    plan = PlanClient(Handle())  # type: ignore[arg-type]
+    comment = cmd.AddComment(actor_id="kari", content_version=1, text="Bra.")
+    with pytest.raises(TypeError, match="sign_off takes"):
+        await plan.update("sign_off", comment)
+    assert sent == []
+    await plan.update("comment", comment)
+    assert sent == [comment]

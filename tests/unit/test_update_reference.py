@@ -28,3 +28,15 @@ def test_the_reference_is_up_to_date() -> None:
         "regenerate: python -m temaplan.update_reference > docs/updates.md"
     )
     assert "| `year` | integer | required |" in render()  # report_measure's year, for one
+
+
+def test_each_update_is_documented_with_the_model_the_workflow_takes() -> None:
+    takes = {
+        name: defn.arg_types
+        for cls in (PlanWorkflow, RevisionWorkflow)
+        for name, defn in workflow._Definition.from_class(cls).updates.items()
+    }
+    documented = {
+        name: [model] for updates in UPDATE_INPUTS.values() for name, model in updates.items()
+    }
+    assert takes == documented
