@@ -14,11 +14,16 @@ from babel.messages.pofile import read_po
 import catalogue
 from catalogue import LANGUAGES, MissingLabelError, formats, t
 from domain.events import EVENT_TYPES
-from domain.phases import PHASES, Phase, phase_spec
+from domain.phases import PHASES, Phase
 from domain.revision_models import ReportStatus, ScheduleAction
 from domain.roles import Role
 
 NBSP = "\u00a0"
+# The phases' names, as the domain once held them beside the catalogue.
+PHASE_TITLES: dict[str, list[str]] = {
+    "nb": ["Mål", "Strategier", "Tiltak", "Utkast", "Høring", "Vedtak"],
+    "en": ["Goals", "Strategies", "Measures", "Draft", "Hearing", "Adoption"],
+}
 
 
 def _fields(text: str) -> set[str]:
@@ -54,9 +59,8 @@ def test_every_domain_value_has_one_name_in_each_language() -> None:
         for role in Role:
             assert catalogue.has(f"role.{role.value}", language), role
         for phase in Phase:
-            spec = phase_spec(phase)
-            assert catalogue.phase_name(phase.value, language) == (
-                spec.title_nb if language == "nb" else spec.title_en
+            assert (
+                catalogue.phase_name(phase.value, language) == PHASE_TITLES[language][phase.order]
             )
         for status in ReportStatus:
             assert catalogue.has(f"status.{status.value}", language)
