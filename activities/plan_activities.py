@@ -255,13 +255,17 @@ def notice_text(
     notice: str, values: dict[str, str], language: catalogue.Language = "nb"
 ) -> tuple[str, str]:
     """A notification's subject and body in the catalogue's words (bokmål: the e-mails go
-    to the plan's own people); a deadline written out in Oslo time, or a dash."""
+    to the plan's own people); a deadline written out in Oslo time, or a dash; a step
+    given by its key (``step_key``) named by its title. A workflow scheduled before steps
+    were named by key passes the title itself (``step``)."""
     shown = {
         name: (formats.moment(datetime.fromisoformat(value), language) if value else "–")
         if name.endswith("deadline")
         else value
         for name, value in values.items()
     }
+    if "step_key" in values:
+        shown["step"] = catalogue.step_title(values["step_key"], language)
     return (
         catalogue.t(f"notice.{notice}_subject", language, **shown),
         catalogue.t(f"notice.{notice}_body", language, **shown),

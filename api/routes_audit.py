@@ -21,10 +21,10 @@ from api.auth import Context, Me, PlanId
 from api.errors import ERROR_RESPONSES, ApiError
 from api.service import ApiContext, require_auditor
 from api.tokens import Principal
+from api.views import PlanStatus, status_view
 from audit import history as hist
 from audit.commands import plan_histories, state_at
 from audit.crosscheck import cross_check, stored_facts
-from domain.gates import PlanStatus, plan_status
 from domain.plan_state import ContentVersion, Decision, HearingResponse, SignOff
 from eventstore import EventStore
 from runtime.formatting import OSLO
@@ -96,7 +96,7 @@ async def state(
         at_version=at_version,
         events_folded=folded.events_folded,
         events_total=total,
-        status=plan_status(folded),
+        status=status_view(folded),
         content=folded.content() or folded.latest_content(),
         sign_offs=folded.sign_offs,
         decisions=folded.decisions,

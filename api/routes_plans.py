@@ -21,12 +21,12 @@ from api.views import (
     PlanSummary,
     content_view,
     pending_for,
+    status_view,
     summary,
     timeline,
 )
 from client.plans import start_plan
 from domain import commands as cmd
-from domain.gates import plan_status
 from domain.phases import Phase
 from domain.plan import PlanDefinition, RevisionDate
 from domain.plan_state import PlanState
@@ -179,7 +179,7 @@ async def plan_detail(plan_id: PlanId, ctx: Context, me: Me) -> PlanDetail:
     state = await readable(ctx, me, plan_id)
     return PlanDetail(
         summary=summary(state, roles_of(me, state)),
-        status=plan_status(state),
+        status=status_view(state),
         timeline=timeline(state),
         pending_for_me=(
             pending_for(me.person_id, state, ctx.settings.revision_date()) if me.may_change else []

@@ -7,10 +7,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+import catalogue
 from api.web_deadlines import adoption_deadline
-from domain.gates import Awaited, PlanStatus, plan_status
+from domain import gates
+from domain.gates import Awaited, plan_status
 from domain.hierarchy import Goal, Measure, PlanContent, Strategy
-from domain.phases import PHASE_ORDER, Phase, StepKind, phase_spec
+from domain.phases import PHASE_ORDER, Phase, StepKind
 from domain.plan import RevisionDate
 from domain.plan_state import ContentVersion, PlanState
 from domain.roles import Role
@@ -18,6 +20,31 @@ from domain.roles import Role
 
 class _View(BaseModel):
     model_config = ConfigDict(frozen=True)
+
+
+def _step_title(step_key: str | None, language: catalogue.Language) -> str | None:
+    """The step's title from the catalogue, which the API has always answered beside its
+    key (the domain names a step by key only); none without a step."""
+    return catalogue.step_title(step_key, language) if step_key is not None else None
+
+
+class PlanStatus(gates.PlanStatus):
+    """The folded plan status as the API answers it: the domain's, with the step's titles.
+    Named as the domain's, so the API's schema and its clients see the model they knew."""
+
+    step_title_nb: str | None
+    step_title_en: str | None
+
+
+def status_view(state: PlanState) -> PlanStatus:
+    status = plan_status(state)
+    return PlanStatus.model_validate(
+        {
+            **dict(status),
+            "step_title_nb": _step_title(status.step_key, "nb"),
+            "step_title_en": _step_title(status.step_key, "en"),
+        }
+    )
 
 
 class PlanSummary(_View):
@@ -50,8 +77,8 @@ def summary(state: PlanState, my_roles: tuple[Role, ...] = ()) -> PlanSummary:
         status=status.status,
         phase=status.phase,
         step_key=status.step_key,
-        step_title_nb=status.step_title_nb,
-        step_title_en=status.step_title_en,
+        step_title_nb=_step_title(status.step_key, "nb"),
+        step_title_en=_step_title(status.step_key, "en"),
         awaited_roles=status.awaited_roles,
         awaited=status.awaited,
         content_version=status.content_version,
@@ -114,8 +141,8 @@ def pending_for(
             phase=status.phase,
             step_key=status.step_key,
             step_kind=status.step_kind,
-            step_title_nb=status.step_title_nb or "",
-            step_title_en=status.step_title_en or "",
+            step_title_nb=catalogue.step_title(status.step_key, "nb"),
+            step_title_en=catalogue.step_title(status.step_key, "en"),
             role=waiting.role,
             content_version=status.content_version,
             content_hash=status.content_hash,
@@ -200,8 +227,8 @@ def timeline(state: PlanState) -> list[PhaseMark]:
     return [
         PhaseMark(
             phase=phase,
-            title_nb=phase_spec(phase).title_nb,
-            title_en=phase_spec(phase).title_en,
+            title_nb=catalogue.phase_name(phase.value, "nb"),
+            title_en=catalogue.phase_name(phase.value, "en"),
             state="done"
             if adopted or phase.order < current
             else "current"

@@ -26,6 +26,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+import catalogue
 from api.errors import ApiError, not_allowed
 from api.i18n import (
     LANGUAGES,
@@ -145,6 +146,7 @@ def render(
         other_lang="en" if lang == "nb" else "nb",
         role_name=lambda role: role_name(lang, str(role)),
         event_name=lambda event_type: event_name(lang, event_type),
+        step_title=lambda step_key: catalogue.step_title(step_key, lang),
         who=_who(lang, names),
         name_of=lambda person_id: names[person_id][0] if person_id in names else person_id,
         me_name=_own_name(request, principal, names),

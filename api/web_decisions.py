@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+import catalogue
 from api import requests as rq
 from api import routes_plans
 from api.errors import ApiError
@@ -311,8 +312,8 @@ def _decided(state: PlanState, me: Principal, fields: dict[str, str]) -> dict[st
     status = plan_status(state)
     choice = fields.get("decision") or fields.get("outcome") or ""
     return {
-        "step_nb": status.step_title_nb or "",
-        "step_en": status.step_title_en or "",
+        "step_nb": catalogue.step_title(status.step_key, "nb"),
+        "step_en": catalogue.step_title(status.step_key, "en"),
         "content_version": fields.get("content_version") or status.content_version,
         "actor": me.person_id,
         "role": fields.get("role") or None,

@@ -47,7 +47,7 @@ from domain.events import (
     VoteCast,
     VoteWithdrawn,
 )
-from domain.phases import Phase, step_by_key
+from domain.phases import Phase
 from domain.votes import MeetingReference
 from runtime.formatting import OSLO
 
@@ -145,11 +145,7 @@ class _Text:
         return catalogue.phase_name(phase.value if phase else None, self.language)
 
     def step(self, step_key: str) -> str:
-        try:
-            step = step_by_key(step_key)
-        except KeyError:
-            return step_key
-        return step.title_nb if self.language == "nb" else step.title_en
+        return catalogue.step_title(step_key, self.language)
 
     def role(self, role: str) -> str:
         return catalogue.role_name(role, self.language)

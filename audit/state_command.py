@@ -163,7 +163,7 @@ async def _show_state(
     )
     w = out.write
     w(say("heading", plan_id=plan_id, when=when, folded=state.events_folded, total=total) + "\n")
-    title = status.step_title_nb if language == "nb" else status.step_title_en
+    title = catalogue.step_title(status.step_key, language)
     w(
         say(
             "status",

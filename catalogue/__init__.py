@@ -4,7 +4,7 @@ The sources are gettext .po files under ``locale/``, read by Babel and compiled 
 the first time a language is used, so there is no compiled file that could go stale
 beside its source. The web page (its ``web.*`` and ``refusal.*`` keys, through
 ``api/i18n.py``), the documents, the audit report, the CLI's human output and the e-mails
-take their words from here: one name for each event, role and phase.
+take their words from here: one name for each event, role, phase and step.
 
 Keys are dotted names (``event.plan_created``, ``role.finance_office``, ``report.facts``);
 values may hold ``{placeholders}`` filled by :func:`t`. A key missing from a language is
@@ -92,6 +92,20 @@ def event_name(event_type: str, language: Language = DEFAULT_LANGUAGE) -> str:
 
 def phase_name(phase: str | None, language: Language = DEFAULT_LANGUAGE) -> str:
     return _named("phase", phase, language) if phase else ""
+
+
+def step_title(step_key: str | None, language: Language = DEFAULT_LANGUAGE) -> str:
+    """A phase step's title by its key (``draft.step6`` reads ``step.draft_step6``); a
+    submission's title names what the phase submits (``submission.<phase>``). A key the
+    catalogue does not know (a newer worker's step) reads as itself, as for the names
+    above."""
+    if not step_key:
+        return ""
+    phase, _, step = step_key.partition(".")
+    if step == "submit" and has(f"submission.{phase}", language):
+        return t("step.submit", language, what=t(f"submission.{phase}", language))
+    key = f"step.{phase}_{step}"
+    return t(key, language) if has(key, language) else step_key
 
 
 def status_name(status: str, language: Language = DEFAULT_LANGUAGE) -> str:

@@ -112,10 +112,9 @@ class PlanStatus(BaseModel):
     title: str
     status: str
     phase: Phase | None
+    # The step by key; its title in words is the catalogue's (catalogue.step_title).
     step_key: str | None
     step_kind: StepKind | None
-    step_title_nb: str | None
-    step_title_en: str | None
     content_version: int | None
     content_hash: str | None
     signed: tuple[SignedView, ...]
@@ -236,8 +235,6 @@ def plan_status(state: PlanState) -> PlanStatus:
         phase=state.phase,
         step_key=step.key if step else None,
         step_kind=step.kind if step else None,
-        step_title_nb=step.title_nb if step else None,
-        step_title_en=step.title_en if step else None,
         content_version=version.version if version else None,
         content_hash=version.content_hash if version else None,
         signed=signed,

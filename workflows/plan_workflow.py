@@ -172,7 +172,8 @@ class PlanWorkflow(PlanReview, PlanHearing, PlanVoting):
             values={
                 "title": self._definition.title,
                 "plan_id": self._plan_id,
-                "step": step.title_nb,
+                # The activity writes the step's title out from the catalogue.
+                "step_key": step.key,
                 "version": str(status.content_version or "-"),
             },
             timeout=ACTIVITY_TIMEOUT,

@@ -235,7 +235,13 @@ async def e_mails(pool: asyncpg.Pool, ctx: ApiContext, plan_id: str, language: L
         if language == "en":
             text = text.replace(row.subject, " ").replace(row.body, " ")
         mails.append(text)
-    return "\n".join(mails)
+    joined = "\n".join(mails)
+    if language == "nb":
+        # A gate notice names its step by the catalogue's title, never by the step's key.
+        title = catalogue.step_title("goals.quality_assurance", language)
+        assert f"venter på deg: {title}." in joined
+        assert "goals.quality_assurance" not in joined
+    return joined
 
 
 async def test_every_document_speaks_one_language(

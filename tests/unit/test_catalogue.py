@@ -14,11 +14,16 @@ from babel.messages.pofile import read_po
 import catalogue
 from catalogue import LANGUAGES, MissingLabelError, formats, t
 from domain.events import EVENT_TYPES
-from domain.phases import Phase, phase_spec
+from domain.phases import PHASES, Phase
 from domain.revision_models import ReportStatus, ScheduleAction
 from domain.roles import Role
 
 NBSP = "\u00a0"
+# The phases' names, as the domain once held them beside the catalogue.
+PHASE_TITLES: dict[str, list[str]] = {
+    "nb": ["Mål", "Strategier", "Tiltak", "Utkast", "Høring", "Vedtak"],
+    "en": ["Goals", "Strategies", "Measures", "Draft", "Hearing", "Adoption"],
+}
 
 
 def _fields(text: str) -> set[str]:
@@ -54,9 +59,8 @@ def test_every_domain_value_has_one_name_in_each_language() -> None:
         for role in Role:
             assert catalogue.has(f"role.{role.value}", language), role
         for phase in Phase:
-            spec = phase_spec(phase)
-            assert catalogue.phase_name(phase.value, language) == (
-                spec.title_nb if language == "nb" else spec.title_en
+            assert (
+                catalogue.phase_name(phase.value, language) == PHASE_TITLES[language][phase.order]
             )
         for status in ReportStatus:
             assert catalogue.has(f"status.{status.value}", language)
@@ -66,6 +70,28 @@ def test_every_domain_value_has_one_name_in_each_language() -> None:
     assert catalogue.role_name("finance_office") == "økonomiavdelingen"
     assert catalogue.role_name("auditor") == "revisor"
     assert catalogue.role_name("finance_office", "en") == "finance office"
+
+
+def test_every_phase_and_step_has_a_title_in_each_language() -> None:
+    """The domain names its phases and steps by key only; the words are the catalogue's,
+    one title per step and language, never the key read back."""
+    for language in LANGUAGES:
+        titles = set()
+        for spec in PHASES:
+            assert catalogue.has(f"phase.{spec.phase.value}", language), spec.phase
+            for step in spec.steps:
+                title = catalogue.step_title(step.key, language)
+                assert title != step.key, (language, step.key)
+                assert "{" not in title, (language, step.key)
+                titles.add(title)
+        # Reference rounds, quality assurance and anchoring read alike in each phase.
+        assert len(titles) == 19
+    assert catalogue.step_title("goals.submit") == "Prosjektleder legger fram mål"
+    assert catalogue.step_title("draft.submit", "en") == "Project leader submits the draft plan"
+    assert catalogue.step_title("measures.quality_assurance") == "Styringsgruppen kvalitetssikrer"
+    assert catalogue.step_title("draft.step6", "en").startswith("6. Economic quality check")
+    assert catalogue.step_title("revision.2027.report") == "revision.2027.report"
+    assert catalogue.step_title(None) == ""
 
 
 def test_a_missing_key_is_an_error_not_the_key() -> None:

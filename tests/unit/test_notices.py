@@ -49,3 +49,16 @@ def test_a_deadline_reads_in_oslo_time() -> None:
     )
     assert notice_text("hearing", values, "en")[1] == "The hearing closes 4 December 2026 at 15:55."
     assert notice_text("hearing", {"title": "B", "deadline": ""})[1] == "Høringsfrist –."
+
+
+def test_a_step_given_by_its_key_reads_as_its_title() -> None:
+    values = {"title": "Boligplan", "plan_id": "p1", "step_key": "goals.quality_assurance"}
+    subject, body = notice_text("gate", {**values, "version": "2"})
+    assert subject == "Boligplan: Styringsgruppen kvalitetssikrer"
+    assert body == "Planen p1 venter på deg: Styringsgruppen kvalitetssikrer. Innholdsversjon 2."
+    assert notice_text("gate", {**values, "version": "2"}, "en")[0] == (
+        "Boligplan: Steering group quality-assures"
+    )
+    # A workflow scheduled before steps were named by key passed the title itself.
+    old = {"title": "Boligplan", "plan_id": "p1", "step": "Mål", "version": "2"}
+    assert notice_text("gate", old)[0] == "Boligplan: Mål"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import catalogue
 from domain.phases import (
     PHASE_ORDER,
     PHASES,
@@ -54,7 +55,7 @@ def test_draft_steps_one_to_seven_have_their_responsible_role(number: int, role:
     assert step.kind is StepKind.DRAFT_STEP
     assert role in step.roles
     assert step.key == f"draft.step{number}"
-    assert step.title_nb.startswith(f"{number}. ")
+    assert catalogue.step_title(step.key).startswith(f"{number}. ")
 
 
 def test_draft_step_eight_is_the_final_review_by_two_bodies() -> None:
