@@ -31,7 +31,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,6 +42,7 @@ from domain.canonical import GENESIS_HASH, canonical_json
 from domain.events import HearingResponseReceived, PublicRequest
 from domain.hearing_decisions import response_received
 from eventstore.errors import StoreUnavailable
+from eventstore.pace import Pace
 from eventstore.records import NewEvent, StoredEvent, _same_content, _stored, _without_clock
 from eventstore.store import _COLUMNS, _INSERT, EventStore
 
@@ -69,8 +69,6 @@ _SEAL = (
 # How often a batch is tried again when the workflow appended to the stream between our
 # head read and our insert (the fence does not hold the workflow's own appends back).
 _ATTEMPTS = 20
-# A paced plan's writer commits at most once per tick (seconds) while responses wait.
-_TICK = 0.05
 
 
 def request_key(idempotency_key: str | None, name: str, organisation: str | None, text: str) -> str:
@@ -117,31 +115,6 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class _Pace:
-    """A token bucket per plan: ``per_second`` tokens a second, at most one second's
-    worth held. It lives as long as the inbox, so a plan's pace holds across its writers."""
-
-    def __init__(self, per_second: float) -> None:
-        self._rate = per_second
-        self._capacity = max(1.0, per_second)
-        self._buckets: dict[str, tuple[float, float]] = {}
-
-    async def take(self, plan_id: str, wanted: int) -> int:
-        """Takes up to ``wanted`` tokens, waiting until a tick's worth (or ``wanted``) is
-        there: one commit per tick rather than one per token keeps the group commit."""
-        enough = max(1, min(wanted, int(self._rate * _TICK)))
-        while True:
-            now = time.monotonic()
-            tokens, then = self._buckets.get(plan_id, (self._capacity, now))
-            tokens = min(self._capacity, tokens + (now - then) * self._rate)
-            self._buckets[plan_id] = (tokens, now)
-            if tokens >= enough:
-                taken = min(wanted, int(tokens))
-                self._buckets[plan_id] = (tokens - taken, now)
-                return taken
-            await asyncio.sleep((enough - tokens) / self._rate)
-
-
 @dataclass
 class _Waiting:
     response: PublicResponse
@@ -167,7 +140,7 @@ class HearingInbox:
         self._max_waiting = max_waiting
         if per_second is not None:
             self._max_waiting = min(max_waiting, max(1, int(per_second * max_wait)))
-        self._pace = _Pace(per_second) if per_second else None
+        self._pace = Pace(per_second) if per_second else None
         self._clock = clock
         self._on_recorded = on_recorded
         self._queues: dict[str, list[_Waiting]] = {}
