@@ -108,28 +108,25 @@ async def use_token(pool: asyncpg.Pool, token_sha256: str) -> TokenHolder | None
     return _holder(row) if row is not None else None
 
 
+# One statement each, so a token is never revoked with its web sessions left open (or
+# the other way round) by a connection lost between two statements.
+_REVOKE = (
+    "WITH revoked AS (UPDATE access_tokens SET revoked_at = now() WHERE {which}"
+    " AND revoked_at IS NULL RETURNING token_id),"
+    " closed AS (DELETE FROM web_sessions WHERE token_id IN (SELECT token_id FROM revoked))"
+    " SELECT count(*) FROM revoked"
+)
+
+
 async def revoke_token(pool: asyncpg.Pool, token_id: str) -> bool:
     """Revoke one live token and close its web sessions; False if none was live."""
-    revoked = await pool.fetchval(
-        "UPDATE access_tokens SET revoked_at = now() WHERE token_id = $1"
-        " AND revoked_at IS NULL RETURNING token_id",
-        token_id,
-    )
-    if revoked is not None:
-        await pool.execute("DELETE FROM web_sessions WHERE token_id = $1", token_id)
-    return revoked is not None
+    return bool(await pool.fetchval(_REVOKE.format(which="token_id = $1"), token_id))
 
 
 async def revoke_person_tokens(pool: asyncpg.Pool, person_id: str) -> int:
     """Revoke every live token of a person and close their web sessions; how many."""
-    rows = await pool.fetch(
-        "UPDATE access_tokens SET revoked_at = now() WHERE person_id = $1"
-        " AND revoked_at IS NULL RETURNING token_id",
-        person_id,
-    )
-    for row in rows:
-        await pool.execute("DELETE FROM web_sessions WHERE token_id = $1", row["token_id"])
-    return len(rows)
+    revoked: int = await pool.fetchval(_REVOKE.format(which="person_id = $1"), person_id)
+    return revoked
 
 
 async def list_tokens(pool: asyncpg.Pool, person_id: str | None = None) -> list[TokenRow]:
