@@ -42,6 +42,32 @@ class Carried(BaseModel):
 
 
 PACK_RESPONSES_OVER = 4000
+# Beyond this many responses in the state, the next run is not given a closed hearing's
+# responses that the API recorded itself (eventstore/hearing_inbox.py; their ids start
+# "api-"): packed, 20,000 of them would pass Temporal's 2 MB limit on the continue-as-new
+# input, and the plan could never hand over. Nothing in the workflow reads them again:
+# the close counted them from the record, the API never sends them through the workflow,
+# and the record and the API's reading of it keep every one.
+CARRY_ALL_RESPONSES_UP_TO = 8000
+PUBLIC_API_RESPONSE = "api-"
+
+
+def carried_responses(state: PlanState) -> PlanState:
+    """The state as the next run is given it: without a closed hearing's API-recorded
+    responses once there are more than CARRY_ALL_RESPONSES_UP_TO (deterministic: it
+    depends on the state alone). The current open hearing's, and those sent through the
+    workflow (whose senders may send them again), are always carried."""
+    if len(state.hearing_responses) <= CARRY_ALL_RESPONSES_UP_TO:
+        return state
+    opened = state.hearing_opened_version
+
+    def still_read(response: HearingResponseState) -> bool:
+        if not response.response_id.startswith(PUBLIC_API_RESPONSE):
+            return True
+        return state.hearing_open and opened is not None and response.version > opened
+
+    kept = tuple(r for r in state.hearing_responses if still_read(r))
+    return state.model_copy(update={"hearing_responses": kept})
 
 
 def pack_responses(state: PlanState) -> tuple[PlanState, str | None]:

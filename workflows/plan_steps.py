@@ -23,7 +23,11 @@ with workflow.unsafe.imports_passed_through():
     from domain.plan_state import PlanState
     from domain.refusals import NewId
     from workflows.deciding import Decide
-    from workflows.plan_models import PendingResponse, PublicResponsesCount
+    from workflows.plan_models import (
+        PUBLIC_API_RESPONSE,
+        PendingResponse,
+        PublicResponsesCount,
+    )
 
 
 def event_ids(plan_id: str, version: int) -> NewId:
@@ -130,7 +134,11 @@ def with_unread_responses(
     read yet (it reads them when the hearing closes)."""
     if not state.hearing_open or told.hearing_version != state.hearing_opened_version:
         return status
-    read = sum(1 for r in state.current_hearing_responses() if r.response_id[:4] == "api-")
+    read = sum(
+        1
+        for r in state.current_hearing_responses()
+        if r.response_id.startswith(PUBLIC_API_RESPONSE)
+    )
     unread = max(0, told.count - read)
     if not unread:
         return status

@@ -28,7 +28,13 @@ with workflow.unsafe.imports_passed_through():
     from workflows.deciding import ACTIVITY_TIMEOUT, STORE_RETRY
     from workflows.notify import notify_people
     from workflows.plan_hearing import PlanHearing
-    from workflows.plan_models import Carried, PlanInput, PlanResult, pack_responses
+    from workflows.plan_models import (
+        Carried,
+        PlanInput,
+        PlanResult,
+        carried_responses,
+        pack_responses,
+    )
     from workflows.plan_patches import REVISION_SCHEDULE, UPDATES_LAST
     from workflows.plan_review import PlanReview
     from workflows.plan_steps import (
@@ -238,7 +244,7 @@ class PlanWorkflow(PlanReview, PlanHearing, PlanVoting):
                 )
             )
         await self._flush_responses()
-        state, packed = pack_responses(self._state)
+        state, packed = pack_responses(carried_responses(self._state))
         workflow.continue_as_new(
             PlanInput(
                 definition=self._definition,
