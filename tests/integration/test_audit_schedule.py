@@ -38,7 +38,7 @@ SCHEDULER = "espen.moe"
 
 async def verified(store: EventStore, client: Client, plan: str) -> tuple[int, str]:
     out = io.StringIO()
-    code = await commands.verify(store, client, [plan], out)
+    code = await commands.verify(store, client, [plan], out, language="en")
     return code, out.getvalue()
 
 

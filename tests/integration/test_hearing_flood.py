@@ -16,6 +16,7 @@ from temporalio.client import Client
 
 from api.service import ApiContext
 from audit import commands
+from catalogue import formats
 from client.simulation import PlanDriver
 from domain.phases import Phase
 from domain.plan import PlanDefinition
@@ -136,10 +137,11 @@ async def test_a_flood_of_responses_is_recorded_once_each_and_counted_at_the_clo
 
     # Each traces back to the API's request in the audit cross-check.
     out = io.StringIO()
-    code = await commands.verify(EventStore(pool), plain_client, [plan], out)
+    code = await commands.verify(EventStore(pool), plain_client, [plan], out, language="en")
     report = out.getvalue()
     assert code == 0, report
-    assert f"{len(stored)} public hearing responses traced to the API's requests" in report
+    traced = formats.number(len(stored), "en")
+    assert f"{traced} public hearing responses traced to the API's requests" in report
     await driver.handle.terminate("test done")
 
 
