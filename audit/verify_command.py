@@ -205,7 +205,7 @@ async def _schedule_check(
             )
             print(unread, file=out)
             return False
-    problems = schedule_check.unattested_actions(plan, events, schedule)
+    problems = schedule_check.unattested_actions(plan, events, schedule, lang)
     for problem in problems:
         print(t("verify.schedule_unattested", lang, plan=plan, problem=problem), file=out)
     if not problems:
