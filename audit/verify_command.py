@@ -233,9 +233,8 @@ async def _cross_check(
     histories, complete = found
     if not complete:
         print(t("verify.history_partial", lang, plan=plan), file=out)
-    check = cross_check(
-        plan, await stored_facts(store.iter_stream(plan)), histories, complete=complete
-    )
+    stored = await stored_facts(store.iter_stream(plan), lang)
+    check = cross_check(plan, stored, histories, complete=complete, language=lang)
     if check.last_receipted_version > last_version:
         shorter = t(
             "verify.stream_shorter",

@@ -147,13 +147,17 @@ async def test_verify_cross_checks_the_store_against_the_temporal_history(
     out = io.StringIO()
     assert await commands.verify(store, client, [plan], out) == 1
     assert "revision_schedule_created" in out.getvalue()
-    assert "is in the Temporal history but not in the event store" in out.getvalue()
+    assert "ligger i Temporal-historikken, men ikke i hendelseslageret" in out.getvalue()
 
     # An event that never came from the workflow: it does not trace back.
     forged = NewEvent(uuid.uuid4(), "plan_adopted", {"note": "forged"}, "mallory", "system")
     await store.append(plan, last - 1, [forged])
     out = io.StringIO()
     assert await commands.verify(store, client, [plan], out) == 1
+    assert f"versjon {last} (plan_adopted, hendelse {forged.event_id})" in out.getvalue()
+    assert "kan ikke spores tilbake til Temporal-historikken" in out.getvalue()
+    out = io.StringIO()
+    assert await commands.verify(store, client, [plan], out, language="en") == 1
     assert f"version {last} (plan_adopted, event {forged.event_id})" in out.getvalue()
     assert "does not trace back to the Temporal history" in out.getvalue()
 

@@ -74,6 +74,13 @@ async def test_each_receipt_value_is_held_against_the_store(
         f"receipt in run"
     ) in report
     assert f"hash: history {before[last].hash}, store {forged.hash}" in report
+    # In bokmål, the check's own words too.
+    report = await verified(store, client, [plan], language="nb")
+    assert (
+        f"{plan}: krysskontroll: hendelsen {forged.event_id} ({forged.type}, versjon {last}) "
+        f"avviker fra kvitteringen for lagringen i kjøringen "
+    ) in report
+    assert f"hash: historikken {before[last].hash}, hendelseslageret {forged.hash}" in report
 
     # The recorded time moved by a second, chain recomputed.
     moved = last - 1

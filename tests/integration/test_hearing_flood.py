@@ -176,7 +176,7 @@ async def test_a_forged_public_response_does_not_trace_back(
     await rechain(pool, plan)
     out = io.StringIO()
     assert await commands.verify(EventStore(pool), plain_client, [plan], out) == 1
-    assert "its content key is not the digest of its own words" in out.getvalue()
+    assert "innholdsnøkkelen er ikke hashverdien av svarets egne ord" in out.getvalue()
     await driver.handle.terminate("test done")
 
 
