@@ -55,7 +55,11 @@ def event_name(language: Language, event_type: str) -> str:
 
 
 # The domain's message for the commonest mistake, which deserves more than its code's text.
-_REFUSAL_MESSAGES = {"requesting changes needs a reason in 'comment'": "refusal.comment_needed"}
+_REFUSAL_MESSAGES = {
+    "requesting changes needs a reason in 'comment'": "refusal.comment_needed",
+    "pausing the schedule needs a reason": "refusal.pause_reason_needed",
+    "a backfill needs a time range: --from before --to": "refusal.backfill_range_needed",
+}
 
 
 def _refusal_key(code: str) -> str:

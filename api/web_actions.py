@@ -30,6 +30,7 @@ from api.web import (
     _year,
     shown_beside_the_form,
 )
+from api.web_decisions import show_plan
 from api.web_revision import show_revision
 from domain.commands import Receipt
 from domain.hierarchy import Measure
@@ -167,6 +168,9 @@ async def schedule_action(plan_id: str, action: str, request: Request) -> Respon
     if action not in SCHEDULE_ACTIONS:
         raise ApiError(404, "NotFound", f"no schedule action {action[:30]!r}")
     state = await ctx.plans.state(plan_id)
+    # As with the revision forms: a refused form comes back as it was sent, the refusal
+    # beside it (the plan page's decision forms use no "form" field).
+    typed = {**fields, "form": f"schedule-{action}"}
     body: dict[str, Any] = {"reason": fields.get("reason", "")}
     if fields.get("request_id"):
         body["request_id"] = fields["request_id"]
@@ -185,7 +189,11 @@ async def schedule_action(plan_id: str, action: str, request: Request) -> Respon
             act = {"trigger": rs.trigger, "pause": rs.pause, "unpause": rs.unpause}[action]
             receipt = await act(plan_id, request_body, ctx, me)
     except ValidationError as exc:
-        raise _invalid(exc) from None
+        return await show_plan(request, me, state, error=_invalid(exc), values=typed)
+    except ApiError as refusal:
+        if not shown_beside_the_form(refusal):
+            raise
+        return await show_plan(request, me, state, error=refusal, values=typed)
     return _receipt_page(
         request,
         me,

@@ -95,10 +95,10 @@ async def plan_page(plan_id: str, request: Request) -> Response:
     me = await _signed_in(request)
     state = await _ctx(request).plans.state(plan_id)
     require_reader(me, state)
-    return await _plan_page(request, me, state)
+    return await show_plan(request, me, state)
 
 
-async def _plan_page(
+async def show_plan(
     request: Request,
     me: Principal,
     state: PlanState,
@@ -294,7 +294,7 @@ async def decide(plan_id: str, request: Request) -> Response:
     except ApiError as refusal:
         if not shown_beside_the_form(refusal):
             raise
-        return await _plan_page(request, me, state, error=refusal, values=fields)
+        return await show_plan(request, me, state, error=refusal, values=fields)
     return _receipt_page(
         request,
         me,

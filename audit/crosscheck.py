@@ -38,6 +38,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import MarkerRecordedEventAttributes
 from temporalio.client import WorkflowHistory
 
+from catalogue import Language, t
 from eventstore.hearing_inbox import request_key, response_event_id
 
 APPEND_ACTIVITY = "append_events"
@@ -175,25 +176,30 @@ def _local_append(marker: MarkerRecordedEventAttributes, run_id: str) -> list[Hi
     return [_from_receipt(r, run_id, "append") for r in output["receipts"]]
 
 
-def _differences(decision: HistoryDecision, stored: StoredFacts) -> list[str]:
-    """Each value of the history's receipt that the store does not hold, both named."""
+def _differences(decision: HistoryDecision, stored: StoredFacts, language: Language) -> list[str]:
+    """Each value of the history's receipt that the store does not hold, both named (the
+    recorded times in full, to the microsecond, in either language)."""
     found = []
+
+    def differs(what: str, history: object, store: object) -> None:
+        found.append(t(f"crosscheck.differs_{what}", language, history=history, store=store))
+
     if decision.type and decision.type != stored.type:
-        found.append(f"type: history {decision.type}, store {stored.type}")
+        differs("type", decision.type, stored.type)
     if decision.version is not None and decision.version != stored.version:
-        found.append(f"version: history {decision.version}, store {stored.version}")
+        differs("version", decision.version, stored.version)
     if decision.hash is not None and decision.hash != stored.hash:
-        found.append(f"hash: history {decision.hash}, store {stored.hash}")
+        differs("hash", decision.hash, stored.hash)
     if decision.recorded_at is not None and decision.recorded_at != stored.recorded_at:
-        found.append(
-            f"recorded_at: history {decision.recorded_at.isoformat()}, "
-            f"store {stored.recorded_at.isoformat()}"
-        )
+        differs("recorded_at", decision.recorded_at.isoformat(), stored.recorded_at.isoformat())
     return found
 
 
-async def stored_facts(events: AsyncIterable[Any]) -> dict[str, StoredFacts]:
-    """Event id -> facts, from the store's ``iter_stream`` (in version order)."""
+async def stored_facts(
+    events: AsyncIterable[Any], language: Language = "en"
+) -> dict[str, StoredFacts]:
+    """Event id -> facts, from the store's ``iter_stream`` (in version order); why a
+    public response does not trace back in ``language``."""
     facts: dict[str, StoredFacts] = {}
     hearing: int | None = None  # the version of the open hearing's hearing_opened
     async for e in events:
@@ -203,47 +209,49 @@ async def stored_facts(events: AsyncIterable[Any]) -> dict[str, StoredFacts]:
         elif e.type == "hearing_closed":
             hearing = None
         elif e.type == "hearing_response_received" and "received" in e.data:
-            public = public_trace(e.stream_id, e.event_id, e.actor_id, e.data, hearing)
+            public = public_trace(
+                e.stream_id, e.event_id, e.actor_id, e.data, hearing, language=language
+            )
         facts[str(e.event_id)] = StoredFacts(e.version, e.type, e.hash, e.recorded_at, public)
     return facts
 
 
 def public_trace(
-    stream_id: str, event_id: Any, actor_id: str, data: Mapping[str, Any], hearing: int | None
+    stream_id: str,
+    event_id: Any,
+    actor_id: str,
+    data: Mapping[str, Any],
+    hearing: int | None,
+    *,
+    language: Language = "en",
 ) -> str:
-    """Why a public response does not trace back to the API's request ("" when it does)."""
+    """Why a public response does not trace back to the API's request ("" when it does),
+    in ``language``."""
     received = data.get("received")
     if not isinstance(received, dict) or received.get("via") != "public-api":
-        return "its data does not say it came through the public API"
+        return t("crosscheck.public_not_api", language)
     key = str(received.get("request_key", ""))
     version = received.get("hearing_version")
     if hearing is None or version != hearing:
-        return f"it names the hearing opened at version {version}, which was not open then"
-    return _derived(stream_id, str(event_id), actor_id, data, key=key, hearing=int(version))
+        return t("crosscheck.public_hearing_not_open", language, version=version)
+    why = _derived(stream_id, str(event_id), actor_id, data, key=key, hearing=int(version))
+    return t(f"crosscheck.public_{why}", language, key=repr(key[:40])) if why else ""
 
 
 def _derived(
     stream_id: str, event_id: str, actor_id: str, data: Mapping[str, Any], *, key: str, hearing: int
 ) -> str:
+    """The first of the request's traces that does not hold, by its catalogue name."""
     words = request_key(
         None, str(data.get("name", "")), data.get("organisation"), str(data.get("text", ""))
     )
     problems = (
-        (
-            not key.startswith(("key:", "content:")),
-            f"its request key {key[:40]!r} is neither an Idempotency-Key's nor a content's",
-        ),
-        (
-            event_id != str(response_event_id(stream_id, hearing, key)),
-            "its event id is not the one derived from the plan, the hearing and its request",
-        ),
-        (
-            key.startswith("content:") and key != words,
-            "its content key is not the digest of its own words",
-        ),
+        (not key.startswith(("key:", "content:")), "key_kind"),
+        (event_id != str(response_event_id(stream_id, hearing, key)), "event_id"),
+        (key.startswith("content:") and key != words, "content_key"),
         (
             data.get("response_id") != f"api-{event_id}" or actor_id != f"public:api-{event_id}",
-            "its response id or actor is not the one the API gives",
+            "response_id",
         ),
     )
     return next((why for failed, why in problems if failed), "")
@@ -255,10 +263,12 @@ def cross_check(
     histories: list[WorkflowHistory],
     *,
     complete: bool = True,
+    language: Language = "en",
 ) -> CrossCheck:
     """``stored``: event id -> what the plan's stream holds of it. ``complete``: the
     histories of every writer are present, so every stored event must trace back to
-    one; otherwise only the histories' decisions are checked against the store."""
+    one; otherwise only the histories' decisions are checked against the store. The
+    problems in ``language`` (English, the API's, unless asked)."""
     decisions = decisions_in_history(histories)
     appended = [d for d in decisions if d.source == "append"]
     result = CrossCheck(plan_id, len(stored), len(appended), len(histories))
@@ -267,9 +277,8 @@ def cross_check(
         seen[decision.event_id] = seen.get(decision.event_id, 0) + 1
     for event_id, count in sorted(seen.items()):
         if count > 1:
-            result.problems.append(
-                f"event {event_id} was appended {count} times in the Temporal history"
-            )
+            twice = t("crosscheck.appended_twice", language, event_id=event_id, count=count)
+            result.problems.append(twice)
     public = {i for i, f in stored.items() if f.public == ""}
     caught_up = {d.event_id for d in decisions if d.source == "caught-up"} - set(seen)
     result.caught_up = len(caught_up - public)
@@ -280,53 +289,50 @@ def cross_check(
         if decision.version is not None and decision.source != "caught-up":
             result.last_receipted_version = max(result.last_receipted_version, decision.version)
         if facts is None:
-            result.problems.append(_missing(decision))
+            result.problems.append(_missing(decision, language))
             continue
-        differences = _differences(decision, facts)
+        differences = _differences(decision, facts, language)
         for difference in differences:
             if (decision.event_id, difference) not in compared:
                 compared.add((decision.event_id, difference))
-                result.problems.append(
-                    f"event {decision.event_id} ({facts.type}, version {facts.version}) differs "
-                    f"from its {_NAMES[decision.source]} in run {decision.run_id}: {difference}"
+                source = t(f"crosscheck.source_{decision.source.replace('-', '_')}", language)
+                differs = t(
+                    "crosscheck.differs",
+                    language,
+                    event_id=decision.event_id,
+                    type=facts.type,
+                    version=facts.version,
+                    source=source,
+                    run_id=decision.run_id,
+                    difference=difference,
                 )
+                result.problems.append(differs)
         if decision.hash is not None:
             result.receipts_compared += 1
     for event_id, facts in sorted(stored.items(), key=lambda item: item[1].version):
+        which = {"version": facts.version, "type": facts.type, "event_id": event_id}
         if facts.public and event_id not in seen:
-            result.problems.append(
-                f"version {facts.version} ({facts.type}, event {event_id}) is in the store as "
-                f"a public hearing response but does not trace back to the API's request: "
-                f"{facts.public}"
-            )
+            why = facts.public
+            result.problems.append(t("crosscheck.public_untraced", language, **which, why=why))
         elif complete and event_id not in set(seen) | caught_up | public:
-            result.problems.append(
-                f"version {facts.version} ({facts.type}, event {event_id}) is in the store but "
-                "does not trace back to the Temporal history"
-            )
+            result.problems.append(t("crosscheck.untraced", language, **which))
     return result
 
 
-_NAMES = {
-    "append": "append receipt",
-    "receipt": "receipt given to a person",
-    "caught-up": "catch-up read",
-}
-
-
-def _missing(decision: HistoryDecision) -> str:
-    at = f" at version {decision.version}" if decision.version is not None else ""
-    if decision.source == "receipt":
-        return (
-            f"a receipt for event {decision.event_id} ({decision.type}{at}) was given to a "
-            "person but the event is not in the store"
-        )
-    if decision.source == "caught-up":
-        return (
-            f"event {decision.event_id} ({decision.type}{at}) was read back from the store by "
-            f"a catch-up in run {decision.run_id} but is not in the store any more"
-        )
-    return (
-        f"decision {decision.type} (event {decision.event_id}{at}, run {decision.run_id}) is in "
-        "the Temporal history but not in the event store"
+def _missing(decision: HistoryDecision, language: Language) -> str:
+    at = (
+        t("crosscheck.at_version", language, version=decision.version)
+        if decision.version is not None
+        else ""
+    )
+    key = {"receipt": "missing_receipt", "caught-up": "missing_caught_up"}.get(
+        decision.source, "missing"
+    )
+    return t(
+        f"crosscheck.{key}",
+        language,
+        event_id=decision.event_id,
+        type=decision.type,
+        at=at,
+        run_id=decision.run_id,
     )

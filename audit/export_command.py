@@ -8,11 +8,11 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
 
 from audit.export_all import PlanExport
 from audit.log_check import LogCheck
-from audit.state_command import _warn, record_problems
+from audit.state_command import _warn, log_text, record_problems
+from catalogue import DEFAULT_LANGUAGE, Language, formats, t
 from eventstore import EventStore
 from eventstore.log import StoredCheckpoint
 from runtime.progress import progress
@@ -23,52 +23,68 @@ async def export(
     plan_id: str,
     fmt: str,
     out_path: Path,
-    language: str = "nb",
+    language: Language = DEFAULT_LANGUAGE,
     *,
     log: LogCheck | None = None,
     separator: str = "semicolon",
     bundle: bool = False,
 ) -> int:
+    """One plan's export; what it says (and the report's words) in ``language``."""
+    lang = language
     if bundle:
-        print("--bundle goes with --all (every plan into one tar file)", file=sys.stderr)
+        print(t("export.bundle_needs_all", lang), file=sys.stderr)
         return 2
     now = datetime.now(UTC)
     total, _ = await store.head(plan_id)
     if not total:
-        print(f"no events for plan '{plan_id}'; nothing was written", file=sys.stderr)
+        print(t("export.no_events", lang, plan_id=plan_id), file=sys.stderr)
         return 1
-    # The export's messages are in English, as the rest of its output.
-    problems = await record_problems(store, plan_id, log, "en")
-    what = "nothing was written (`temaplan audit verify` names the damage)"
-    _warn(plan_id, problems, what, log, "en")
+    problems = await record_problems(store, plan_id, log, lang)
+    _warn(plan_id, problems, t("export.nothing_written", lang), log, lang)
     if problems:
         return 1
+    bar = t("progress.exporting", lang, plan_id=plan_id)
+    count = formats.counter(lang)
     if fmt == "jsonl":
         from audit.export import export_jsonl
 
-        with progress(f"exporting {plan_id}", total) as report:
+        with progress(bar, total, t("progress.events", lang), number=count) as report:
             manifest = await export_jsonl(
                 store, plan_id, out_path, exported_at=now, progress=report
             )
-        print(
-            f"exported {manifest.event_count} events of {plan_id} to {out_path}; "
-            f"last hash {manifest.last_hash}"
+        done = t(
+            "export.jsonl_done",
+            lang,
+            count=formats.number(manifest.event_count, lang),
+            plan_id=plan_id,
+            path=out_path,
+            hash=manifest.last_hash,
         )
+        print(done)
         from audit.log_export import attach_checkpoint
 
         [last] = await store.read(plan_id, from_version=manifest.last_version)
-        attached = await attach_checkpoint(store.pool, out_path, last.event_id)
-        print(f"beside it: {attached}" if attached else "no checkpoint signed yet to attach")
+        attached = await attach_checkpoint(store.pool, out_path, last.event_id, language=lang)
+        print(
+            t("export.checkpoint_beside", lang, path=attached)
+            if attached
+            else t("export.no_checkpoint", lang)
+        )
     elif fmt == "csv":
         from audit.export import export_csv
 
-        with progress(f"exporting {plan_id}", None, "decisions") as report:
+        with progress(bar, None, t("progress.decisions", lang), number=count) as report:
             rows = await export_csv(store, plan_id, out_path, progress=report, separator=separator)
-        print(f"exported {rows} decisions of {plan_id} to {out_path}")
+        done = t(
+            "export.csv_done",
+            lang,
+            count=formats.number(rows, lang),
+            plan_id=plan_id,
+            path=out_path,
+        )
+        print(done)
     else:
         from audit.report import export_html, export_pdf
-
-        lang: Literal["nb", "en"] = "en" if language == "en" else "nb"
         from eventstore.log import MerkleLog
 
         merkle_log = MerkleLog(store.pool)
@@ -82,7 +98,7 @@ async def export(
             generated_at=now,
             checkpoint=checkpoint.with_cosignatures() if checkpoint else None,
         )
-        print(f"wrote the {language} report of {plan_id} to {out_path}")
+        print(t("export.report_done", lang, language=lang, plan_id=plan_id, path=out_path))
     return 0
 
 
@@ -93,38 +109,43 @@ async def export_all(
     *,
     log: LogCheck | None = None,
     bundle: bool = False,
+    language: Language = DEFAULT_LANGUAGE,
 ) -> int:
     """Every plan's JSON lines export into ``out_dir`` in one read, each plan's files as
     ``export`` writes them (with the checkpoint and inclusion proof beside them); with
     ``bundle``, the same files as the members of one tar file ``out_dir``.
-    Refused, nothing written, when any plan's chain or the log does not verify."""
+    Refused, nothing written, when any plan's chain or the log does not verify. What it
+    says in ``language``."""
+    lang = language
     if fmt != "jsonl":
-        print("--all exports JSON lines only (--format jsonl)", file=sys.stderr)
+        print(t("export.all_jsonl_only", lang), file=sys.stderr)
         return 2
     now = datetime.now(UTC)
     plans = await store.stream_ids()
     if not plans:
-        print("no plans recorded; nothing was written", file=sys.stderr)
+        print(t("export.no_plans", lang), file=sys.stderr)
         return 1
     broken = [r for r in await store.verify_streams(plans) if not r.ok]
-    problems = [f"{r.stream_id}: chain BROKEN at version {r.broken_version}" for r in broken]
+    problems = [
+        t("export.plan_broken", lang, plan=r.stream_id, version=r.broken_version) for r in broken
+    ]
     if log is not None and log.verdict == "broken":
-        problems.append(log.message)
+        problems.append(log_text(log, lang))
     if problems:
         print(
-            "WARNING: the record does NOT verify; nothing was written "
-            "(`temaplan audit verify --all` names the damage):\n"
-            + "".join(f"  - {p}\n" for p in problems),
+            t("export.all_refused", lang) + "\n" + "".join(f"  - {p}\n" for p in problems),
             file=sys.stderr,
         )
         return 1
     if log is not None and log.verdict == "unchecked":
-        print(f"note: {log.message}", file=sys.stderr)
+        print(t("log_check.note", lang, note=log_text(log, lang)), file=sys.stderr)
     from audit.log_export import checkpoint_to_attach
 
     # One checkpoint for the whole export, read once: every plan is proved against it.
     checkpoint = await checkpoint_to_attach(store.pool)
-    with progress("exporting every plan", None) as report:
+    bar = t("progress.exporting_all", lang)
+    unit = t("progress.events", lang)
+    with progress(bar, None, unit, number=formats.counter(lang)) as report:
         if bundle:
             exported, attached = await _bundle(
                 store, out_dir, now=now, plans=plans, report=report, checkpoint=checkpoint
@@ -134,10 +155,20 @@ async def export_all(
                 store, out_dir, now=now, plans=plans, report=report, checkpoint=checkpoint
             )
     events = sum(r.manifest.event_count for r in exported)
-    print(
-        f"exported {events} events of {len(exported)} plans to {out_dir}; "
-        + (f"a checkpoint beside {attached}" if attached else "no checkpoint signed yet to attach")
+    beside = (
+        t("export.checkpoints_beside", lang, count=formats.number(attached, lang))
+        if attached
+        else t("export.no_checkpoint", lang)
     )
+    done = t(
+        "export.all_done",
+        lang,
+        events=formats.number(events, lang),
+        plans=formats.number(len(exported), lang),
+        path=out_dir,
+        checkpoints=beside,
+    )
+    print(done)
     return 0
 
 

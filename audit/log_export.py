@@ -17,6 +17,7 @@ import asyncpg
 from audit.export_lines import ExportError, _staged, _synced, export_line
 from audit.proofs import ProofError, inclusion_document
 from audit.schemas import schemas_text
+from catalogue import Language, t
 from domain.canonical import format_timestamp
 from eventstore.log import MerkleLog, StoredCheckpoint
 from eventstore.log_pages import leaf_events
@@ -115,6 +116,7 @@ async def attach_checkpoint(
     out: Path,
     last_event: UUID,
     checkpoint: StoredCheckpoint | None = None,
+    language: Language = "en",
 ) -> str | None:
     """Beside a plan export ``out``: ``checkpoint`` (by default checkpoint_to_attach's)
     as ``<out>.checkpoint`` and, when it covers the export's last event, that event's
@@ -130,7 +132,7 @@ async def attach_checkpoint(
         for temp, data in zip(temps, files.values(), strict=True):
             with _synced(temp, "xb") as file:
                 file.write(data)
-    return attached(checkpoint, INCLUSION_SUFFIX in files)
+    return attached(checkpoint, INCLUSION_SUFFIX in files, language)
 
 
 async def checkpoint_files(
@@ -147,9 +149,11 @@ async def checkpoint_files(
     return files
 
 
-def attached(checkpoint: StoredCheckpoint, with_proof: bool) -> str:
+def attached(checkpoint: StoredCheckpoint, with_proof: bool, language: Language = "en") -> str:
+    """What was written beside an export, in ``language``."""
+    cosigned = len(checkpoint.cosignatures)
     return (
-        f"checkpoint of tree size {checkpoint.tree_size}"
-        + (f" ({len(checkpoint.cosignatures)} cosignatures)" if checkpoint.cosignatures else "")
-        + (", with the last event's inclusion proof" if with_proof else "")
+        t("export.attached_checkpoint", language, size=checkpoint.tree_size)
+        + (t("export.attached_cosignatures", language, count=cosigned) if cosigned else "")
+        + (t("export.attached_proof", language) if with_proof else "")
     )

@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from catalogue import Language, formats, schedule_action_name, t
 from domain.events import Event, RevisionScheduleChanged, RevisionScheduleCreated
 from domain.ids import schedule_id_for
 from domain.revision_models import ScheduleAction
@@ -84,44 +85,77 @@ def applied_note(event: RevisionScheduleChanged) -> str:
 
 
 def unattested_actions(
-    plan_id: str, events: Sequence[Event], schedule: DescribedSchedule
+    plan_id: str, events: Sequence[Event], schedule: DescribedSchedule, language: Language = "en"
 ) -> list[str]:
     """What the schedule shows that no recorded scheduler action explains, each naming
-    the schedule and what differs; empty when all is explained."""
+    the schedule and what differs, in ``language``; empty when all is explained."""
     created = next((e for e in events if isinstance(e, RevisionScheduleCreated)), None)
     if created is None:
-        return [
-            f"schedule {schedule.schedule_id} exists in Temporal, the record has no "
-            "revision_schedule_created event for it"
-        ]
+        return [t("schedule_check.not_created", language, schedule=schedule.schedule_id)]
     actions = [e for e in events if isinstance(e, RevisionScheduleChanged) and not e.failed]
-    return _state_problems(plan_id, actions, schedule) + _run_problems(created, actions, schedule)
+    return _state_problems(plan_id, actions, schedule, language) + _run_problems(
+        created, actions, schedule, language
+    )
+
+
+def _at(moment: datetime, language: Language) -> str:
+    """A time exactly as recorded in English (ISO 8601); in bokmål as the CLI writes it."""
+    return moment.isoformat() if language == "en" else formats.stamp(moment, language)
 
 
 def _state_problems(
-    plan_id: str, actions: list[RevisionScheduleChanged], schedule: DescribedSchedule
+    plan_id: str,
+    actions: list[RevisionScheduleChanged],
+    schedule: DescribedSchedule,
+    language: Language,
 ) -> list[str]:
     toggles = [a for a in actions if a.action in (ScheduleAction.PAUSE, ScheduleAction.UNPAUSE)]
     last = toggles[-1] if toggles else None
     paused = last is not None and last.action is ScheduleAction.PAUSE
     note = applied_note(last) if last is not None else f"yearly revision of {plan_id}"
     said = (
-        f"the last recorded action is the {last.action.value} by {last.actor_id} at "
-        f"{last.occurred_at.isoformat()}"
+        t(
+            "schedule_check.last_action",
+            language,
+            action=last.action.value
+            if language == "en"
+            else schedule_action_name(last.action.value, language),
+            actor=last.actor_id,
+            at=_at(last.occurred_at, language),
+        )
         if last is not None
-        else "no pause or unpause is recorded"
+        else t("schedule_check.no_toggle", language)
     )
-    where = f"schedule {schedule.schedule_id}"
+
+    def state(is_paused: bool) -> str:
+        return t("verify.schedule_paused" if is_paused else "verify.schedule_active", language)
+
     if schedule.paused != paused:
+        changed = (
+            "schedule_check.changed_pause" if schedule.paused else "schedule_check.changed_unpause"
+        )
         return [
-            f"{where} is {'PAUSED' if schedule.paused else 'ACTIVE'} in Temporal (note "
-            f"{schedule.note!r}), the record says {'paused' if paused else 'active'} ({said}): "
-            f"{'paused' if schedule.paused else 'unpaused'} outside the attested actions"
+            t(
+                "schedule_check.state_differs",
+                language,
+                schedule=schedule.schedule_id,
+                in_temporal=state(schedule.paused).upper(),
+                note=repr(schedule.note),
+                recorded=state(paused),
+                said=said,
+                changed=t(changed, language),
+            )
         ]
     if schedule.note != note:
         return [
-            f"{where}'s note in Temporal is {schedule.note!r}, the recorded actions set "
-            f"{note!r} ({said}): paused or unpaused outside the attested actions"
+            t(
+                "schedule_check.note_differs",
+                language,
+                schedule=schedule.schedule_id,
+                note=repr(schedule.note),
+                recorded_note=repr(note),
+                said=said,
+            )
         ]
     return []
 
@@ -130,6 +164,7 @@ def _run_problems(
     created: RevisionScheduleCreated,
     actions: list[RevisionScheduleChanged],
     schedule: DescribedSchedule,
+    language: Language,
 ) -> list[str]:
     zone = ZoneInfo(created.time_zone)
     triggers = sorted(
@@ -141,7 +176,6 @@ def _run_problems(
         if a.action is ScheduleAction.BACKFILL and a.backfill_from and a.backfill_to
     ]
     problems = []
-    where = f"schedule {schedule.schedule_id}"
     for run in sorted(schedule.recent, key=lambda r: r.scheduled_at):
         local = run.scheduled_at.astimezone(zone)
         on_calendar = (local.month, local.day, local.hour) == (
@@ -154,20 +188,26 @@ def _run_problems(
         if on_calendar:
             if any(start <= run.scheduled_at <= end for start, end in backfills):
                 continue
-            problems.append(
-                f"{where} ran the reminder of {run.scheduled_at.isoformat()} at "
-                f"{run.started_at.isoformat()} ({run.workflow_id}) and no recorded backfill "
-                "covers that time: a backfill outside the attested actions (or a catch-up "
-                "after the Temporal server was down)"
+            late = t(
+                "schedule_check.late_run",
+                language,
+                schedule=schedule.schedule_id,
+                scheduled=_at(run.scheduled_at, language),
+                started=_at(run.started_at, language),
+                workflow=run.workflow_id,
             )
+            problems.append(late)
             continue
-        near = [t for t in triggers if abs(t - run.scheduled_at) <= TRIGGER_SLACK]
+        near = [at for at in triggers if abs(at - run.scheduled_at) <= TRIGGER_SLACK]
         if near:
-            triggers.remove(min(near, key=lambda t: abs(t - run.scheduled_at)))
+            triggers.remove(min(near, key=lambda at: abs(at - run.scheduled_at)))
             continue
-        problems.append(
-            f"{where} started a reminder at {run.scheduled_at.isoformat()} "
-            f"({run.workflow_id}), not at a time of its calendar, and no recorded trigger "
-            "explains it: a trigger outside the attested actions"
+        off = t(
+            "schedule_check.off_calendar",
+            language,
+            schedule=schedule.schedule_id,
+            scheduled=_at(run.scheduled_at, language),
+            workflow=run.workflow_id,
         )
+        problems.append(off)
     return problems

@@ -45,11 +45,11 @@ async def record_problems(
             )
         )
     if log is not None and log.verdict == "broken":
-        problems.append(_log_text(log, language))
+        problems.append(log_text(log, language))
     return problems
 
 
-def _log_text(log: LogCheck, language: Language) -> str:
+def log_text(log: LogCheck, language: Language) -> str:
     """The log check's verdict in the reader's language (its message for one without a
     reason, from a check made before reasons were given)."""
     if not log.reason:
@@ -74,7 +74,7 @@ def _warn(
             file=sys.stderr,
         )
     elif log is not None and log.verdict == "unchecked":
-        print(t("log_check.note", language, note=_log_text(log, language)), file=sys.stderr)
+        print(t("log_check.note", language, note=log_text(log, language)), file=sys.stderr)
 
 
 async def show_state(

@@ -15,7 +15,9 @@ from temporalio.service import RPCError, RPCStatusCode
 from audit import schedule_check
 from audit.crosscheck import cross_check, decisions_in_history, stored_facts
 from audit.log_check import LogCheck
+from audit.state_command import log_text
 from audit.temporal_history import replay_histories, run_histories
+from catalogue import DEFAULT_LANGUAGE, Language, formats, t
 from domain.events import Event as DomainEvent
 from domain.ids import reminder_workflow_id, schedule_action_workflow_id
 from eventstore import EventStore, VerifyResult
@@ -83,13 +85,17 @@ async def verify(
     all_plans: bool = False,
     task_queue: str | None = None,
     log: LogCheck | None = None,
+    language: Language = DEFAULT_LANGUAGE,
 ) -> int:
     """The chain and numbering of each stream; where Temporal still has the history, the
     cross-check between history and store (every receipt's version, hash and recorded
     time); with ``all_plans``, the plans Temporal knows (on the deployment's task queue,
     when given) that have no stream; and the
-    Merkle log's check, when given. 0 only when all is well."""
-    with progress("verifying", len(plan_ids), "plans") as report:
+    Merkle log's check, when given; then the verdict. Each line in ``language``. 0 only
+    when all is well."""
+    bar = t("progress.verifying", language)
+    unit = t("progress.plans", language)
+    with progress(bar, len(plan_ids), unit, number=formats.counter(language)) as report:
         # Resolved after the bar starts: on a terminal, lines then print above the bar.
         return await _verify(
             store,
@@ -100,6 +106,7 @@ async def verify(
             task_queue=task_queue,
             log=log,
             report=report,
+            language=language,
         )
 
 
@@ -118,51 +125,62 @@ async def _verify(
     task_queue: str | None,
     log: LogCheck | None,
     report: Callable[[int], None] | None,
+    language: Language,
 ) -> int:
     failures = 0
     for start in range(0, len(plan_ids), VERIFY_BATCH):
         batch = await store.verify_streams(plan_ids[start : start + VERIFY_BATCH])
         for done, result in enumerate(batch, start):
-            failures += not await _verify_one(store, client, result, out)
+            failures += not await _verify_one(store, client, result, out, language)
             if report is not None:
                 report(done + 1)
     if all_plans and client is not None:
-        failures += await _plans_without_stream(store, client, set(plan_ids), task_queue, out)
+        failures += await _plans_without_stream(
+            store, client, set(plan_ids), task_queue, out, lang=language
+        )
     if log is not None:
         failures += log.verdict == "broken"
-        label = {"ok": "log OK", "broken": "log BROKEN", "unchecked": "log NOT CHECKED"}
-        print(f"{label[log.verdict]}: {log.message}", file=out)
+        message = log_text(log, language)
+        print(t(f"verify.log_{log.verdict}", language, message=message), file=out)
+    if failures:
+        print(t("verify.failed", language, failures=formats.number(failures, language)), file=out)
+    else:
+        print(t("verify.passed", language), file=out)
     return 1 if failures else 0
 
 
 async def _verify_one(
-    store: EventStore, client: Client | None, result: VerifyResult, out: TextIO
+    store: EventStore, client: Client | None, result: VerifyResult, out: TextIO, lang: Language
 ) -> bool:
     """One plan's chain, and its cross-check with Temporal when there is a client."""
     ok = True
     plan = result.stream_id
     if result.events_checked == 0:
-        print(f"{plan}: no events in the store", file=out)
+        print(t("verify.no_events", lang, plan=plan), file=out)
         ok = False
     elif result.ok:
-        print(
-            f"{plan}: chain OK, {result.events_checked} events, last hash {result.last_hash}",
-            file=out,
-        )
+        count = formats.number(result.events_checked, lang)
+        print(t("verify.chain_ok", lang, plan=plan, count=count, hash=result.last_hash), file=out)
     else:
         ok = False
-        print(
-            f"{plan}: chain BROKEN at version {result.broken_version}: {result.problem}",
-            file=out,
+        broken = t(
+            "verify.chain_broken",
+            lang,
+            plan=plan,
+            version=result.broken_version,
+            problem=result.problem,
         )
+        print(broken, file=out)
     if client is None:
-        print(f"{plan}: Temporal not configured (TEMPORAL_ADDRESS); store checked alone", file=out)
+        print(t("verify.no_temporal", lang, plan=plan), file=out)
         return ok
-    ok = await _cross_check(store, client, plan, result.last_version, out) and ok
-    return await _schedule_check(store, client, plan, out) and ok
+    ok = await _cross_check(store, client, plan, result.last_version, out, lang=lang) and ok
+    return await _schedule_check(store, client, plan, out, lang) and ok
 
 
-async def _schedule_check(store: EventStore, client: Client, plan: str, out: TextIO) -> bool:
+async def _schedule_check(
+    store: EventStore, client: Client, plan: str, out: TextIO, lang: Language
+) -> bool:
     """The plan's revision schedule in Temporal against its recorded scheduler actions
     (audit/schedule_check.py); nothing to say when it has no schedule."""
     schedule = await schedule_check.describe(client, plan)
@@ -177,75 +195,84 @@ async def _schedule_check(store: EventStore, client: Client, plan: str, out: Tex
         try:
             events.append(stored.to_domain())
         except (ValueError, KeyError) as exc:  # pydantic's ValidationError is a ValueError
-            print(
-                f"{plan}: schedule check: version {stored.version} ({stored.type}) does not "
-                f"read as a scheduler's event ({type(exc).__name__})",
-                file=out,
+            unread = t(
+                "verify.schedule_unread",
+                lang,
+                plan=plan,
+                version=stored.version,
+                type=stored.type,
+                error=type(exc).__name__,
             )
+            print(unread, file=out)
             return False
-    problems = schedule_check.unattested_actions(plan, events, schedule)
+    problems = schedule_check.unattested_actions(plan, events, schedule, lang)
     for problem in problems:
-        print(f"{plan}: UNATTESTED SCHEDULE ACTION: {problem}", file=out)
+        print(t("verify.schedule_unattested", lang, plan=plan, problem=problem), file=out)
     if not problems:
-        state = "paused" if schedule.paused else "active"
-        print(
-            f"{plan}: schedule {schedule.schedule_id} OK: {state}, its note and its "
-            f"{len(schedule.recent)} recent run(s) match the recorded scheduler actions",
-            file=out,
+        line = t(
+            "verify.schedule_ok",
+            lang,
+            plan=plan,
+            schedule=schedule.schedule_id,
+            state=t(
+                "verify.schedule_paused" if schedule.paused else "verify.schedule_active", lang
+            ),
+            recent=formats.number(len(schedule.recent), lang),
         )
+        print(line, file=out)
     return not problems
 
 
 async def _cross_check(
-    store: EventStore, client: Client, plan: str, last_version: int, out: TextIO
+    store: EventStore, client: Client, plan: str, last_version: int, out: TextIO, *, lang: Language
 ) -> bool:
     found = await plan_histories(client, plan)
     if found is None:
-        print(f"{plan}: no Temporal history any more (retention); store checked alone", file=out)
+        print(t("verify.no_history", lang, plan=plan), file=out)
         return True
     histories, complete = found
     if not complete:
-        print(
-            f"{plan}: the plan workflow's history is gone (retention); checking the later "
-            "workflows' decisions against the store only",
-            file=out,
-        )
-    check = cross_check(
-        plan, await stored_facts(store.iter_stream(plan)), histories, complete=complete
-    )
+        print(t("verify.history_partial", lang, plan=plan), file=out)
+    stored = await stored_facts(store.iter_stream(plan), lang)
+    check = cross_check(plan, stored, histories, complete=complete, language=lang)
     if check.last_receipted_version > last_version:
-        check.problems.insert(
-            0,
-            f"the stream is SHORTER than the Temporal history: the store ends at version "
-            f"{last_version}, the history holds a receipt for version "
-            f"{check.last_receipted_version}",
+        shorter = t(
+            "verify.stream_shorter",
+            lang,
+            last=last_version,
+            receipted=check.last_receipted_version,
         )
+        check.problems.insert(0, shorter)
     if check.ok:
-        caught = (
-            f"; {check.caught_up} caught up after an append whose result was lost"
-            if check.caught_up
-            else ""
+
+        def counted(key: str, count: int) -> str:
+            return t(key, lang, count=formats.number(count, lang)) if count else ""
+
+        line = t(
+            "verify.cross_check_ok",
+            lang,
+            plan=plan,
+            decisions=formats.number(check.history_decisions, lang),
+            runs=formats.number(check.runs, lang),
+            receipts=formats.number(check.receipts_compared, lang),
+            caught=counted("verify.caught_up", check.caught_up),
+            public=counted("verify.public_traced", check.public_responses),
         )
-        public = (
-            f"; {check.public_responses} public hearing responses traced to the API's requests"
-            if check.public_responses
-            else ""
-        )
-        print(
-            f"{plan}: cross-check OK, {check.history_decisions} decisions in {check.runs} "
-            f"run(s) of the Temporal history, each exactly once in the store; "
-            f"{check.receipts_compared} receipts match the store's version, hash and "
-            f"recorded time{caught}{public}",
-            file=out,
-        )
+        print(line, file=out)
         return True
     for problem in check.problems:
-        print(f"{plan}: cross-check: {problem}", file=out)
+        print(t("verify.cross_check_problem", lang, plan=plan, problem=problem), file=out)
     return False
 
 
 async def _plans_without_stream(
-    store: EventStore, client: Client, streams: set[str], task_queue: str | None, out: TextIO
+    store: EventStore,
+    client: Client,
+    streams: set[str],
+    task_queue: str | None,
+    out: TextIO,
+    *,
+    lang: Language,
 ) -> int:
     """Plan workflows in Temporal whose plan has no stream: a deleted stream, unless the
     workflow has not recorded its first decision yet."""
@@ -262,41 +289,49 @@ async def _plans_without_stream(
         found = await plan_histories(client, plan)
         decisions = decisions_in_history(found[0]) if found else []
         if not decisions:
-            print(
-                f"{plan}: a plan workflow ({execution.id}) with no stream yet; its history "
-                "records no decision either",
-                file=out,
-            )
+            print(t("verify.stream_not_yet", lang, plan=plan, workflow=execution.id), file=out)
             continue
         failures += 1
-        print(
-            f"{plan}: STREAM MISSING: the plan workflow {execution.id} exists in Temporal with "
-            f"{len(decisions)} recorded decision(s), the store has no stream for it",
-            file=out,
+        missing = t(
+            "verify.stream_missing",
+            lang,
+            plan=plan,
+            workflow=execution.id,
+            decisions=formats.number(len(decisions), lang),
         )
+        print(missing, file=out)
     return failures
 
 
 async def replay(
-    client: Client, plan_id: str, out: TextIO | None = None, workflows: Sequence[type] = WORKFLOWS
+    client: Client,
+    plan_id: str,
+    out: TextIO | None = None,
+    workflows: Sequence[type] = WORKFLOWS,
+    *,
+    language: Language = DEFAULT_LANGUAGE,
 ) -> int:
-    """Replay the plan's recorded history against the current workflow code."""
+    """Replay the plan's recorded history against the current workflow code; what it
+    found in ``language``."""
     out = out or sys.stdout
     found = await plan_histories(client, plan_id, with_reminders=True)
     if found is None:
-        print(f"{plan_id}: Temporal has no history for this plan (retention?)", file=out)
+        print(t("replay.no_history", language, plan=plan_id), file=out)
         return 1
     histories, _complete = found
     try:
         await replay_histories(histories, workflows)
     except Exception as exc:
-        print(
-            f"{plan_id}: REPLAY FAILED against the current workflow code: {type(exc).__name__}: "
-            f"{exc}\nThis code change would break the running plan; deploy it as a new "
-            "workflow version (workflow.patched) or keep the old code for running plans.",
-            file=out,
-        )
+        error = f"{type(exc).__name__}: {exc}"
+        print(t("replay.failed", language, plan=plan_id, error=error), file=out)
+        print(t("replay.failed_advice", language), file=out)
         return 1
-    events = sum(len(h.events) for h in histories)
-    print(f"{plan_id}: replay OK, {len(histories)} run(s), {events} history events", file=out)
+    ok = t(
+        "replay.ok",
+        language,
+        plan=plan_id,
+        runs=formats.number(len(histories), language),
+        events=formats.number(sum(len(h.events) for h in histories), language),
+    )
+    print(ok, file=out)
     return 0

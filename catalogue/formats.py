@@ -7,6 +7,7 @@ the month names, separators and grouping are the language's own.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -40,6 +41,11 @@ def _aware(at: datetime) -> datetime:
 def number(value: int | Decimal | float, language: Language = "nb") -> str:
     """16,4 and 1 250 000 in bokmål; 16.4 and 1,250,000 in English."""
     return format_decimal(value, locale=LOCALES[language], decimal_quantization=False)
+
+
+def counter(language: Language = "nb") -> Callable[[float], str]:
+    """Counts and rates (a progress bar's) as whole numbers, as ``number`` writes them."""
+    return lambda value: number(round(value), language)
 
 
 def money(amount: int | Decimal | None, language: Language = "nb", unknown: str = "–") -> str:

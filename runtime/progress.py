@@ -22,16 +22,34 @@ from rich.progress import (
 from rich.text import Text
 
 Report = Callable[[int], None]
+Number = Callable[[float], str]
+
+
+def _plain(value: float) -> str:
+    return f"{value:,.0f}"
 
 
 class _Rate(ProgressColumn):
-    def __init__(self, unit: str) -> None:
+    def __init__(self, unit: str, number: Number) -> None:
         super().__init__()
         self._unit = unit
+        self._number = number
 
     def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
-        return Text(f"{speed:,.0f} {self._unit}/s" if speed else f"- {self._unit}/s")
+        return Text(f"{self._number(speed)} {self._unit}/s" if speed else f"- {self._unit}/s")
+
+
+class _Count(ProgressColumn):
+    """The count so far, for work whose total is not known."""
+
+    def __init__(self, unit: str, number: Number) -> None:
+        super().__init__()
+        self._unit = unit
+        self._number = number
+
+    def render(self, task: Task) -> Text:
+        return Text(f"{self._number(task.completed)} {self._unit}")
 
 
 @contextmanager
@@ -42,9 +60,11 @@ def progress(
     *,
     stream: TextIO | None = None,
     transient: bool = False,
+    number: Number = _plain,
 ) -> Iterator[Report | None]:
     """Yield report(done) to call with the count so far, or None when not on a terminal
-    (callers skip the work of counting then)."""
+    (callers skip the work of counting then). ``description`` and ``unit`` are in the
+    reader's language, and ``number`` writes the counts and the rate as it does."""
     target = stream or sys.stderr
     if not target.isatty():
         yield None
@@ -52,8 +72,8 @@ def progress(
     columns: list[ProgressColumn | str] = [
         TextColumn(description),
         BarColumn(),
-        MofNCompleteColumn() if total else TextColumn(f"{{task.completed:,}} {unit}"),
-        _Rate(unit),
+        MofNCompleteColumn() if total else _Count(unit, number),
+        _Rate(unit, number),
         TimeElapsedColumn(),
     ]
     # Output printed meanwhile goes above the bar when both are on the screen; redirected

@@ -8,10 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from catalogue import t
 from eventstore import EventStore
 from runtime.formatting import TIME_FORMATS
 from runtime.settings import Settings
 from temaplan import log_cli
+
+LANG_HELP = "what it says in bokmål (default) or English"
 
 
 def add_parser(sub: Any, when: Callable[[str], Any]) -> None:
@@ -59,8 +62,10 @@ def add_parser(sub: Any, when: Callable[[str], Any]) -> None:
     which = verify.add_mutually_exclusive_group(required=True)
     which.add_argument("plan_id", nargs="?")
     which.add_argument("--all", action="store_true")
+    verify.add_argument("--lang", choices=("nb", "en"), default="nb", help=LANG_HELP)
     replay = audit_sub.add_parser("replay", help="replay the history against the current code")
     replay.add_argument("plan_id")
+    replay.add_argument("--lang", choices=("nb", "en"), default="nb", help=LANG_HELP)
     export = audit_sub.add_parser("export", help="export the decision record")
     plans = export.add_mutually_exclusive_group(required=True)
     plans.add_argument("plan_id", nargs="?")
@@ -79,7 +84,12 @@ def add_parser(sub: Any, when: Callable[[str], Any]) -> None:
         action="store_true",
         help="with --all: --out is one tar file holding every plan's files (faster)",
     )
-    export.add_argument("--lang", choices=("nb", "en"), default="nb", help="for html and pdf")
+    export.add_argument(
+        "--lang",
+        choices=("nb", "en"),
+        default="nb",
+        help="what it says, and the words of html and pdf: bokmål (default) or English",
+    )
     export.add_argument(
         "--separator",
         choices=("semicolon", "comma"),
@@ -112,9 +122,9 @@ async def _audit(settings: Settings, args: argparse.Namespace) -> int:
     client = await connect(settings) if settings.temporal_address else None
     if command == "replay":
         if client is None:
-            print("replay needs Temporal: set TEMPORAL_ADDRESS", file=sys.stderr)
+            print(t("replay.needs_temporal", args.lang), file=sys.stderr)
             return 2
-        return await commands.replay(client, args.plan_id)
+        return await commands.replay(client, args.plan_id, language=args.lang)
     async with read_only_pool(settings) as pool:
         store = EventStore(pool)
         log = None
@@ -153,12 +163,15 @@ async def _audit(settings: Settings, args: argparse.Namespace) -> int:
                 all_plans=args.all,
                 task_queue=settings.temporal_task_queue,
                 log=log,
+                language=args.lang,
             )
         # `audit report` is the export of the report: HTML, or PDF with --pdf.
         report = command == "report"
         fmt = ("pdf" if args.pdf else "html") if report else args.format
         exporting = (
-            commands.export_all(store, fmt, args.out, log=log, bundle=args.bundle)
+            commands.export_all(
+                store, fmt, args.out, log=log, bundle=args.bundle, language=args.lang
+            )
             if getattr(args, "all", False)
             else commands.export(
                 store,

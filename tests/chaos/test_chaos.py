@@ -399,7 +399,7 @@ async def test_plans_reach_adoption_through_kills_and_restarts(
 
     audit = await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-m", "temaplan.cli", "audit", "verify", "--all"],
+        [sys.executable, "-m", "temaplan.cli", "audit", "verify", "--all", "--lang", "en"],
         cwd=ROOT,
         env={
             **os.environ,

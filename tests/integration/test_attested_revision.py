@@ -316,7 +316,7 @@ async def test_schedule_actions_are_attested_through_the_api_and_the_cli(
     await replay_all(plain_client, action_ids)
     verified = io.StringIO()
     assert await commands.verify(store, plain_client, [plan], verified) == 0, verified.getvalue()
-    assert "cross-check OK" in verified.getvalue()
+    assert f"{plan}: Krysskontrollen er i orden – " in verified.getvalue()
 
     events = {e.version: e for e in await store.read(plan)}
     for version, how in (

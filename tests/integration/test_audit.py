@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from temporalio import workflow
 from temporalio.testing import WorkflowEnvironment
 
+import catalogue
 from audit import commands, verify_export
 from audit.history import HistoryFilter
 from client.plans import start_plan
@@ -123,10 +125,19 @@ async def test_verify_cross_checks_the_store_against_the_temporal_history(
     store = EventStore(pool)
     client = temporal_env.client
 
+    # In bokmål by default, in English when asked: each check's line and the verdict.
     out = io.StringIO()
     assert await commands.verify(store, client, [plan], out) == 0
-    assert "chain OK" in out.getvalue()
-    assert "cross-check OK" in out.getvalue()
+    said = out.getvalue().splitlines()
+    assert said[0].startswith(f"{plan}: Kjeden er hel – ")
+    assert said[1].startswith(f"{plan}: Krysskontrollen er i orden – ")
+    assert said[-1] == "Verifisering bestått."
+    out = io.StringIO()
+    assert await commands.verify(store, client, [plan], out, language="en") == 0
+    said = out.getvalue().splitlines()
+    assert said[0].startswith(f"{plan}: chain OK, ")
+    assert said[1].startswith(f"{plan}: cross-check OK, ")
+    assert said[-1] == "Verification passed."
 
     # The last decision (the revision schedule made on adoption) removed from the store:
     # the chain alone cannot see it.
@@ -136,13 +147,17 @@ async def test_verify_cross_checks_the_store_against_the_temporal_history(
     out = io.StringIO()
     assert await commands.verify(store, client, [plan], out) == 1
     assert "revision_schedule_created" in out.getvalue()
-    assert "is in the Temporal history but not in the event store" in out.getvalue()
+    assert "ligger i Temporal-historikken, men ikke i hendelseslageret" in out.getvalue()
 
     # An event that never came from the workflow: it does not trace back.
     forged = NewEvent(uuid.uuid4(), "plan_adopted", {"note": "forged"}, "mallory", "system")
     await store.append(plan, last - 1, [forged])
     out = io.StringIO()
     assert await commands.verify(store, client, [plan], out) == 1
+    assert f"versjon {last} (plan_adopted, hendelse {forged.event_id})" in out.getvalue()
+    assert "kan ikke spores tilbake til Temporal-historikken" in out.getvalue()
+    out = io.StringIO()
+    assert await commands.verify(store, client, [plan], out, language="en") == 1
     assert f"version {last} (plan_adopted, event {forged.event_id})" in out.getvalue()
     assert "does not trace back to the Temporal history" in out.getvalue()
 
@@ -154,7 +169,12 @@ async def test_verify_cross_checks_the_store_against_the_temporal_history(
     )
     out = io.StringIO()
     assert await commands.verify(store, client, [plan], out) == 1
+    assert f"{plan}: Kjeden er BRUTT ved versjon 4: " in out.getvalue()
+    assert out.getvalue().endswith("\nVerifisering IKKE bestått: 1 feil.\n")
+    out = io.StringIO()
+    assert await commands.verify(store, client, [plan], out, language="en") == 1
     assert "chain BROKEN at version 4" in out.getvalue()
+    assert out.getvalue().endswith("\nVerification FAILED: 1 problem(s).\n")
 
 
 async def test_history_filters_and_json_lines(
@@ -216,18 +236,25 @@ async def test_replay_passes_on_current_code_and_names_a_breaking_change(
 ) -> None:
     definition = unique(bodo)
     await adopted_plan(temporal_env, task_queue, definition)
+    plan = definition.plan_id
     out = io.StringIO()
-    assert await commands.replay(temporal_env.client, definition.plan_id, out) == 0
-    assert "replay OK" in out.getvalue()
-    out = io.StringIO()
-    assert (
-        await commands.replay(
-            temporal_env.client, definition.plan_id, out, workflows=[AlteredPlanWorkflow]
-        )
-        == 1
+    assert await commands.replay(temporal_env.client, plan, out) == 0
+    assert re.fullmatch(
+        rf"{plan}: Avspillingen er i orden – antall kjøringer: \d+, hendelser i historikken: \d+\n",
+        out.getvalue(),
     )
-    assert "REPLAY FAILED" in out.getvalue()
-    assert "Nondeterminism" in out.getvalue()
+    out = io.StringIO()
+    assert await commands.replay(temporal_env.client, plan, out, language="en") == 0
+    assert re.fullmatch(rf"{plan}: replay OK, \d+ run\(s\), \d+ history events\n", out.getvalue())
+    for language, failed in (("nb", "AVSPILLINGEN FEILET"), ("en", "REPLAY FAILED")):
+        out = io.StringIO()
+        code = await commands.replay(
+            temporal_env.client, plan, out, workflows=[AlteredPlanWorkflow], language=language
+        )
+        assert code == 1
+        assert out.getvalue().startswith(f"{plan}: {failed} ")
+        assert "Nondeterminism" in out.getvalue()
+        assert catalogue.t("replay.failed_advice", language) in out.getvalue()
 
 
 async def test_audit_commands_through_the_cli(
@@ -247,9 +274,18 @@ async def test_audit_commands_through_the_cli(
     monkeypatch.setenv("TEMPORAL_ADDRESS", temporal_env.client.service_client.config.target_host)
     capsys.readouterr()
     assert await asyncio.to_thread(main, ["audit", "verify", plan]) == 0
-    assert "cross-check OK" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert f"{plan}: Krysskontrollen er i orden – " in said
+    assert said.endswith("Verifisering bestått.\n")
+    assert await asyncio.to_thread(main, ["audit", "verify", plan, "--lang", "en"]) == 0
+    said = capsys.readouterr().out
+    assert f"{plan}: cross-check OK, " in said
+    assert said.endswith("Verification passed.\n")
     assert await asyncio.to_thread(main, ["audit", "verify", "--all"]) == 0
     assert await asyncio.to_thread(main, ["audit", "replay", plan]) == 0
+    assert f"{plan}: Avspillingen er i orden – " in capsys.readouterr().out
+    assert await asyncio.to_thread(main, ["audit", "replay", plan, "--lang", "en"]) == 0
+    assert f"{plan}: replay OK, " in capsys.readouterr().out
     assert (
         await asyncio.to_thread(main, ["audit", "history", plan, "--type", "council_decided"]) == 0
     )
@@ -267,6 +303,11 @@ async def test_audit_commands_through_the_cli(
         )
         == 0
     )
+    said = capsys.readouterr().out.splitlines()
+    assert re.fullmatch(
+        rf"Eksporterte \d+ hendelser fra {plan} til {exported}; siste hash \w+", said[0]
+    )
+    assert said[1].startswith("Ved siden av: ") or said[1] == catalogue.t("export.no_checkpoint")
     assert verify_export.main([str(exported)]) == 0
     spreadsheet = tmp_path / "decisions.csv"
     assert (
@@ -277,8 +318,11 @@ async def test_audit_commands_through_the_cli(
     )
     assert spreadsheet.read_bytes().startswith(b"\xef\xbb\xbfversion;")  # Excel's own
     with_commas = tmp_path / "decisions-comma.csv"
-    argv = ["audit", "export", plan, "--format", "csv", "--separator", "comma"]
+    argv = ["audit", "export", plan, "--format", "csv", "--separator", "comma", "--lang", "en"]
+    capsys.readouterr()
     assert await asyncio.to_thread(main, [*argv, "--out", str(with_commas)]) == 0
+    said = capsys.readouterr().out
+    assert re.fullmatch(rf"exported \d+ decisions of {plan} to {with_commas}\n", said)
     assert with_commas.read_bytes().startswith(b"\xef\xbb\xbfversion,")
     # The auditors' report as a PDF, and the same through the export.
     report = tmp_path / "rapport.pdf"
@@ -288,6 +332,7 @@ async def test_audit_commands_through_the_cli(
     exported_pdf = tmp_path / "report-en.pdf"
     argv = ["audit", "export", plan, "--format", "pdf", "--lang", "en"]
     assert await asyncio.to_thread(main, [*argv, "--out", str(exported_pdf)]) == 0
+    assert f"wrote the en report of {plan} to {exported_pdf}" in capsys.readouterr().out
     assert exported_pdf.read_bytes()[:5] == b"%PDF-"
     assert (
         await asyncio.to_thread(

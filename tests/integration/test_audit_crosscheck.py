@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+import catalogue
 from audit import commands
 from audit.checkpointer import Checkpointer
 from audit.log_check import check_log
@@ -31,7 +32,9 @@ LOG_KEY = cp.SigningKey.generate("bolig.kommune.example/temaplan")
 
 
 async def verified(store: EventStore, client: object, plans: list[str], **kw: object) -> str:
+    """What verify says, in English (the checks' own words)."""
     out = io.StringIO()
+    kw.setdefault("language", "en")
     code = await commands.verify(store, client, plans, out, **kw)  # type: ignore[arg-type]
     text = out.getvalue()
     return f"exit {code}\n{text}"
@@ -71,6 +74,13 @@ async def test_each_receipt_value_is_held_against_the_store(
         f"receipt in run"
     ) in report
     assert f"hash: history {before[last].hash}, store {forged.hash}" in report
+    # In bokmål, the check's own words too.
+    report = await verified(store, client, [plan], language="nb")
+    assert (
+        f"{plan}: krysskontroll: hendelsen {forged.event_id} ({forged.type}, versjon {last}) "
+        f"avviker fra kvitteringen for lagringen i kjøringen "
+    ) in report
+    assert f"hash: historikken {before[last].hash}, hendelseslageret {forged.hash}" in report
 
     # The recorded time moved by a second, chain recomputed.
     moved = last - 1
@@ -177,6 +187,9 @@ async def test_state_and_export_do_not_present_a_broken_record_as_whole(
     assert unchecked.verdict == "unchecked"
     out = io.StringIO()
     assert await commands.verify(store, None, [plan], out, log=unchecked) == 0
+    assert f"\n{catalogue.t('log_check.no_key')}\nVerifisering bestått.\n" in out.getvalue()
+    out = io.StringIO()
+    assert await commands.verify(store, None, [plan], out, log=unchecked, language="en") == 0
     assert "log NOT CHECKED" in out.getvalue()
 
     # An actor rewritten and the chain recomputed: every chain verifies, the log does not.
@@ -190,6 +203,10 @@ async def test_state_and_export_do_not_present_a_broken_record_as_whole(
     assert log.verdict == "broken", log.message
     out = io.StringIO()
     assert await commands.verify(store, None, [plan], out, log=log) == 1
+    assert "\nMerkle-loggen kan ikke verifiseres: " in out.getvalue()
+    assert out.getvalue().endswith("\nVerifisering IKKE bestått: 1 feil.\n")
+    out = io.StringIO()
+    assert await commands.verify(store, None, [plan], out, log=log, language="en") == 1
     assert "log BROKEN: the log does not verify" in out.getvalue()
     capsys.readouterr()
     out = io.StringIO()
@@ -220,14 +237,20 @@ async def test_state_and_export_do_not_present_a_broken_record_as_whole(
         target = tmp_path / f"broken.{fmt}"
         assert await commands.export(store, plan, fmt, target, log=log) == 1
         assert not target.exists()
-        assert "nothing was written" in capsys.readouterr().err
+        assert "ingenting ble skrevet (`temaplan audit verify` viser skaden)" in (
+            capsys.readouterr().err
+        )
+    assert await commands.export(store, plan, "csv", tmp_path / "x.csv", "en", log=log) == 1
+    assert "nothing was written (`temaplan audit verify` names the damage)" in (
+        capsys.readouterr().err
+    )
 
     # A chain broken outright is refused even when nobody checks the log.
     await superuser(
         pool, f"UPDATE events SET actor_id = 'mallory' WHERE stream_id = '{plan}' AND version = 1"
     )
     assert await commands.export(store, plan, "csv", tmp_path / "chain.csv") == 1
-    assert "chain BROKEN at version 1" in capsys.readouterr().err
+    assert "kjeden er BRUTT ved versjon 1" in capsys.readouterr().err
     assert not (tmp_path / "chain.csv").exists()
     out = io.StringIO()
     assert (

@@ -5,6 +5,7 @@ included; unknown plans, unusable names and failures leave no file behind."""
 from __future__ import annotations
 
 import asyncio
+import re
 import tarfile
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -210,12 +211,21 @@ async def test_the_command_exports_every_plan_and_refuses_a_broken_record(
     database_url: str,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.delenv("TEMPORAL_ADDRESS", raising=False)
     out = tmp_path / "alle"
     command = ["audit", "export", "--all", "--format", "jsonl", "--out", str(out)]
+    capsys.readouterr()
     assert await asyncio.to_thread(main, command) == 0
+    # What it says: in bokmål (its numbers too), or in English with --lang en.
+    said = capsys.readouterr().out
+    nb = r"Eksporterte [\d\xa0]+ hendelser fra 3 planer til (.+); ingen sjekkpunkt er signert"
+    assert re.match(nb, said), said
+    assert await asyncio.to_thread(main, [*command[:-1], str(tmp_path / "en"), "--lang", "en"]) == 0
+    said = capsys.readouterr().out
+    assert re.match(r"exported [\d,]+ events of 3 plans to (.+); no checkpoint signed", said), said
     await per_plan(store, tmp_path / "one", [PLAN, OTHER, LONG])
     assert names(out) == names(tmp_path / "one")
     for plan in (PLAN, OTHER, LONG):
@@ -227,8 +237,16 @@ async def test_the_command_exports_every_plan_and_refuses_a_broken_record(
 
     await tamper(pool, f"UPDATE events SET actor_id = 'x' WHERE stream_id = '{OTHER}'")
     again = tmp_path / "igjen"
+    capsys.readouterr()
     assert await asyncio.to_thread(main, [*command[:-1], str(again)]) == 1
     assert not again.exists()
+    warned = capsys.readouterr().err
+    assert warned.startswith("ADVARSEL: beslutningsloggen kan IKKE verifiseres; ingenting ble")
+    assert f"  - {OTHER}: kjeden er BRUTT ved versjon 1\n" in warned
+    assert await asyncio.to_thread(main, [*command[:-1], str(again), "--lang", "en"]) == 1
+    warned = capsys.readouterr().err
+    assert warned.startswith("WARNING: the record does NOT verify; nothing was written")
+    assert f"  - {OTHER}: chain BROKEN at version 1\n" in warned
 
 
 def unpacked(bundle: Path, into: Path) -> list[str]:

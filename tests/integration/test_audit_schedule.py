@@ -16,6 +16,7 @@ import pytest
 from temporalio.client import Client
 
 from audit import commands
+from catalogue import Language
 from client.plans import start_plan
 from client.schedules import act_on_schedule, describe_schedule
 from client.simulation import PlanDriver
@@ -36,9 +37,11 @@ pytestmark = pytest.mark.servers
 SCHEDULER = "espen.moe"
 
 
-async def verified(store: EventStore, client: Client, plan: str) -> tuple[int, str]:
+async def verified(
+    store: EventStore, client: Client, plan: str, language: Language = "en"
+) -> tuple[int, str]:
     out = io.StringIO()
-    code = await commands.verify(store, client, [plan], out)
+    code = await commands.verify(store, client, [plan], out, language=language)
     return code, out.getvalue()
 
 
@@ -69,6 +72,9 @@ async def test_raw_schedule_actions_are_reported_as_unattested(
         code, out = await verified(store, plain_client, plan)
         assert code == 0, out
         assert f"{plan}: schedule {schedule} OK: active" in out
+        code, out = await verified(store, plain_client, plan, "nb")
+        assert code == 0, out
+        assert f"{plan}: Rulleringsplanen {schedule} er i orden – aktiv; " in out
 
         # Paused past the front door: the record says active.
         await raw(plain_client, "toggle", "--schedule-id", schedule, "--pause", "--reason", "x")
@@ -77,6 +83,14 @@ async def test_raw_schedule_actions_are_reported_as_unattested(
         assert (
             f"{plan}: UNATTESTED SCHEDULE ACTION: schedule {schedule} is PAUSED in Temporal"
             " (note 'x'), the record says active (no pause or unpause is recorded)"
+        ) in out
+        # The same in bokmål, the check's own words too.
+        code, out = await verified(store, plain_client, plan, "nb")
+        assert code == 1, out
+        assert (
+            f"{plan}: IKKE ATTESTERT HANDLING PÅ RULLERINGSPLANEN: rulleringsplanen {schedule} er "
+            "SATT PÅ PAUSE i Temporal (merknad 'x'), beslutningsloggen sier aktiv (ingen pause "
+            "eller gjenopptakelse er registrert): satt på pause utenom de attesterte handlingene"
         ) in out
         # Unpaused again: the state agrees, the note still tells.
         await raw(plain_client, "toggle", "--schedule-id", schedule, "--unpause", "--reason", "y")

@@ -84,11 +84,13 @@ async def test_verify_all_export_and_a_long_events_show_a_bar_on_a_terminal_only
 ) -> None:
     long_stream, *_ = await _long_streams(pool)
     commands = {
-        "verify": (("audit", "verify", "--all"), "3/3", "plans/s"),
+        # The audit commands' bars in bokmål by default, as the rest of what they say.
+        "verify": (("audit", "verify", "--all"), "3/3", "planer/s"),
+        "verify in English": (("audit", "verify", "--all", "--lang", "en"), "3/3", "plans/s"),
         "export": (
             ("audit", "export", long_stream, "--format", "jsonl", "--out", str(tmp_path / "x")),
             f"{EVENTS}/{EVENTS}",
-            "events/s",
+            "hendelser/s",
         ),
         "events": (("events", long_stream), f"{EVENTS}/{EVENTS}", "events/s"),
     }

@@ -17,6 +17,7 @@ from temporalio.client import Client
 
 from api.service import ApiContext
 from audit import commands
+from catalogue import formats
 from client.simulation import PlanDriver
 from domain.phases import Phase
 from domain.plan import PlanDefinition
@@ -138,10 +139,11 @@ async def test_a_flood_of_responses_is_recorded_once_each_and_counted_at_the_clo
 
     # Each traces back to the API's request in the audit cross-check.
     out = io.StringIO()
-    code = await commands.verify(EventStore(pool), plain_client, [plan], out)
+    code = await commands.verify(EventStore(pool), plain_client, [plan], out, language="en")
     report = out.getvalue()
     assert code == 0, report
-    assert f"{len(stored)} public hearing responses traced to the API's requests" in report
+    traced = formats.number(len(stored), "en")
+    assert f"{traced} public hearing responses traced to the API's requests" in report
     await driver.handle.terminate("test done")
 
 
@@ -176,7 +178,7 @@ async def test_a_forged_public_response_does_not_trace_back(
     await rechain(pool, plan)
     out = io.StringIO()
     assert await commands.verify(EventStore(pool), plain_client, [plan], out) == 1
-    assert "its content key is not the digest of its own words" in out.getvalue()
+    assert "innholdsnøkkelen er ikke hashverdien av svarets egne ord" in out.getvalue()
     await driver.handle.terminate("test done")
 
 

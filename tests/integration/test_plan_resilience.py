@@ -407,7 +407,8 @@ async def test_a_workflow_behind_its_record_catches_up_on_its_next_step(
         # audit verify: the planted event traces back through the catch-up's read, and
         # every receipt in the history matches the store.
         out = io.StringIO()
-        assert await commands.verify(store, temporal_env.client, [definition.plan_id], out) == 0
+        plan = definition.plan_id
+        assert await commands.verify(store, temporal_env.client, [plan], out, language="en") == 0
         assert "1 caught up after an append whose result was lost" in out.getvalue()
         await handle.terminate("test done")
 

@@ -330,13 +330,13 @@ async def test_two_yearly_revisions_report_revise_and_score(
 
     # Every event in the store traces back to a workflow history, and the chain holds.
     out = io.StringIO()
-    assert await verify(store, client, [plan_id], out) == 0, out.getvalue()
+    assert await verify(store, client, [plan_id], out, language="en") == 0, out.getvalue()
     assert "cross-check OK" in out.getvalue()
     # The revisions' and the scheduler actions' histories replay on the current code.
     out = io.StringIO()
     assert await replay(client, plan_id, out) == 0, out.getvalue()
     # The plan, two reminders, two revisions, two scheduler actions.
-    assert "replay OK, 7 run(s)" in out.getvalue()
+    assert "Avspillingen er i orden – antall kjøringer: 7," in out.getvalue()
 
     # The evidence carries the revisions: the report describes them, the export verifies.
     report_path = tmp_path / "report.html"

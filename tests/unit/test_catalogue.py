@@ -119,6 +119,9 @@ def test_numbers_dates_times_and_money_in_nb_no() -> None:
     assert formats.stamp(at) == "04.12.2026 15.55.00 +01:00"
     assert formats.stamp(summer) == "04.07.2026 16.55.07 +02:00"
     assert formats.percent(0.5) == f"50{NBSP}%"
+    # A progress bar's count or rate: whole, grouped as the language groups.
+    assert formats.counter()(12345.6) == f"12{NBSP}346"
+    assert formats.counter("en")(12345.6) == "12,346"
     # English beside it.
     assert formats.number(Decimal("16.4"), "en") == "16.4"
     assert formats.money(1_250_000, "en") == f"NOK{NBSP}1,250,000"
