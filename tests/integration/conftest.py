@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from client.simulation import PlanDriver
 from domain import commands as cmd
 from domain.gates import PlanStatus
 from domain.ids import revision_year
+from domain.phases import Phase
 from domain.plan import PlanDefinition
 from domain.plan_type import PlanType
 from domain.revision_commands import ScheduleCommand
@@ -35,6 +36,7 @@ from eventstore.pool import create_pool
 from runtime.payload_converter import data_converter
 from runtime.planfile import load_plan_file
 from runtime.settings import Settings
+from tests.integration.browser import CHROMIUM, chromium_available, serving
 from workflows.registry import build_worker
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -55,19 +57,6 @@ def bodo() -> PlanDefinition:
 @pytest.fixture
 def larvik() -> PlanDefinition:
     return load_plan_file(EXAMPLES / "larvik.yaml")
-
-
-CHROMIUM = "/usr/bin/chromium"
-
-
-def chromium_available() -> bool:
-    """Debian's chromium, for the browser tests; missing, it fails them where
-    REQUIRE_CHROMIUM is set (CI installs it) and lets them skip elsewhere."""
-    if os.access(CHROMIUM, os.X_OK):
-        return True
-    if os.environ.get("REQUIRE_CHROMIUM"):
-        pytest.fail(f"REQUIRE_CHROMIUM is set but {CHROMIUM} is missing (apt-get install chromium)")
-    return False
 
 
 @pytest.fixture
@@ -92,6 +81,33 @@ def closable_early(definition: PlanDefinition) -> PlanDefinition:
 def unique(definition: PlanDefinition) -> PlanDefinition:
     """Same plan, a slug of its own: workflow ids never collide between tests."""
     return definition.model_copy(update={"slug": f"t{uuid.uuid4().hex[:10]}"})
+
+
+async def driven(
+    client: Client,
+    task_queue: str,
+    definition: PlanDefinition,
+    stop: Callable[[PlanStatus], bool],
+) -> PlanDriver:
+    """The plan started and driven until ``stop`` holds, never past its hearing."""
+    handle = await start_plan(client, definition, task_queue)
+    driver = PlanDriver(handle, definition)
+
+    async def no_hearing(_status: PlanStatus) -> None:
+        raise AssertionError("not driven past the hearing here")
+
+    await driver.run_until(stop, no_hearing)
+    return driver
+
+
+def at_quality_assurance(status: PlanStatus) -> bool:
+    """The steering group's sign-off of the strategies waits."""
+    return status.step_key == "strategies.quality_assurance"
+
+
+def on_hearing(status: PlanStatus) -> bool:
+    """The draft is on public hearing."""
+    return status.phase is Phase.HEARING and status.hearing_open
 
 
 # --- the HTTP API ------------------------------------------------------------------------
@@ -130,6 +146,64 @@ async def api(api_ctx: ApiContext) -> AsyncIterator[httpx.AsyncClient]:
 async def bearer(ctx: ApiContext, person: str, kind: Kind = "person") -> dict[str, str]:
     issued = await ctx.tokens.issue(person, kind)
     return {"Authorization": f"Bearer {issued.token}"}
+
+
+# --- the web page in a browser -----------------------------------------------------------
+
+
+@pytest.fixture
+async def site(api_ctx: ApiContext) -> AsyncIterator[str]:
+    """The app served on a port of this machine: its base URL."""
+    async with serving(api_ctx) as url:
+        yield url
+
+
+@dataclass(frozen=True)
+class Web:
+    """What a browser test works with: the site over ``ctx``, plans started through the
+    client without time skipping, the store, Bodø's plan and the screenshots' folder."""
+
+    site: str
+    ctx: ApiContext
+    client: Client
+    task_queue: str
+    pool: asyncpg.Pool
+    bodo: PlanDefinition
+    shots: Path
+
+    @property
+    def store(self) -> EventStore:
+        return EventStore(self.pool)
+
+    def plan(self) -> PlanDefinition:
+        """Bodø's plan with a slug of its own."""
+        return unique(self.bodo)
+
+    async def token(self, person: str, kind: Kind = "person") -> str:
+        """An access token (tilgangsnøkkel) for ``person`` to log in with."""
+        return (await self.ctx.tokens.issue(person, kind)).token
+
+    async def driven(
+        self, definition: PlanDefinition, stop: Callable[[PlanStatus], bool]
+    ) -> PlanDriver:
+        return await driven(self.client, self.task_queue, definition, stop)
+
+    async def with_open_round(self, definition: PlanDefinition) -> int:
+        """The plan adopted and its yearly reporting round open: the year."""
+        return await adopted_with_open_round(self.ctx, self.client, self.task_queue, definition)
+
+
+@pytest.fixture
+def web(
+    site: str,
+    api_ctx: ApiContext,
+    plain_client: Client,
+    task_queue: str,
+    pool: asyncpg.Pool,
+    bodo: PlanDefinition,
+    shots: Path,
+) -> Web:
+    return Web(site, api_ctx, plain_client, task_queue, pool, bodo, shots)
 
 
 # --- the yearly revision -----------------------------------------------------------------

@@ -27,7 +27,8 @@ from domain.gates import PlanStatus
 from domain.phases import Phase
 from domain.plan import PlanDefinition
 from eventstore import EventStore
-from tests.integration.conftest import CHROMIUM, chromium_available, unique
+from tests.integration.browser import CHROMIUM, chromium_available
+from tests.integration.conftest import unique
 
 pytestmark = pytest.mark.servers
 

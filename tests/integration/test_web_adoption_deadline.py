@@ -22,17 +22,16 @@ from domain.phases import Phase
 from domain.plan import PlanDefinition
 from domain.roles import Role
 from runtime.formatting import OSLO
-from tests.integration.browser import launched, log_in
+from tests.integration.browser import launched, log_in, new_page
 from tests.integration.conftest import EARLY_CLOSE, bearer, closable_early, unique
 from tests.integration.test_web_accessibility import _axe, _violations
-from tests.integration.test_web_browser import site  # noqa: F401 - fixture
 from tests.integration.test_web_revision_refusals import _session
 
 pytestmark = pytest.mark.servers
 
 
 async def test_the_adoption_phase_shows_its_own_deadline(
-    site: str,  # noqa: F811 - the fixture imported above
+    site: str,
     api_ctx: ApiContext,
     plain_client: Client,
     task_queue: str,
@@ -61,10 +60,7 @@ async def test_the_adoption_phase_shows_its_own_deadline(
     admin = (await api_ctx.tokens.issue("kari.nilsen", "admin")).token
 
     async with launched() as browser:
-        context = await browser.new_context(
-            viewport={"width": 1200, "height": 900}, bypass_csp=True
-        )
-        page = await context.new_page()
+        page = await new_page(browser, bypass_csp=True)
         await log_in(page, site, admin)
         await page.goto(f"{site}/plans?q={plan.plan_id}")
         cell = page.locator("[data-deadline]")

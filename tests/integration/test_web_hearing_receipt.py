@@ -18,16 +18,14 @@ from temporalio.client import Client
 
 from api.app import create_app
 from api.service import ApiContext
-from domain.phases import Phase
 from domain.plan import PlanDefinition
 from eventstore import EventStore
 from eventstore.hearing_inbox import request_key
 from temaplan.mail_relay import MailRelay
-from tests.integration.browser import launched, serving
-from tests.integration.conftest import unique
+from tests.integration.browser import launched, new_page, serving
+from tests.integration.conftest import driven, on_hearing, unique
 from tests.integration.test_mail_relay import free_port, settings_for, smtp_server
 from tests.integration.test_web_accessibility import _axe, _violations
-from tests.integration.test_web_browser import _driven
 
 pytestmark = pytest.mark.servers
 ADDRESS = "ola.nordmann@example.no"
@@ -45,9 +43,7 @@ async def test_the_receipt_is_mailed_once_and_the_address_is_not_kept(
 
     axe = await asyncio.to_thread(_axe)
     plan = unique(bodo)
-    await _driven(
-        plain_client, task_queue, plan, lambda s: s.phase is Phase.HEARING and s.hearing_open
-    )
+    await driven(plain_client, task_queue, plan, on_hearing)
     smtp_port = free_port()
     settings = settings_for(smtp_port).model_copy(
         update={
@@ -62,10 +58,7 @@ async def test_the_receipt_is_mailed_once_and_the_address_is_not_kept(
     checked: dict[str, list[object]] = {}
 
     async with serving(ctx) as site, launched() as browser:
-        context = await browser.new_context(
-            viewport={"width": 1200, "height": 900}, bypass_csp=True
-        )
-        page = await context.new_page()
+        page = await new_page(browser, bypass_csp=True)
 
         async def check(name: str) -> None:
             checked[name] = await _violations(page, axe)
@@ -187,9 +180,7 @@ async def test_without_a_mail_server_the_form_asks_for_no_address(
     bodo: PlanDefinition,
 ) -> None:
     plan = unique(bodo)
-    await _driven(
-        plain_client, task_queue, plan, lambda s: s.phase is Phase.HEARING and s.hearing_open
-    )
+    await driven(plain_client, task_queue, plan, on_hearing)
     page = await api.get(f"/hearing/{plan.plan_id}")
     assert page.status_code == 200
     assert 'name="email"' not in page.text
@@ -229,9 +220,7 @@ async def test_the_public_api_sends_the_receipt_by_e_mail_as_the_form_does(
     the outbox and sent by the relay, the address never in the record; documented in the
     route's OpenAPI description."""
     plan = unique(bodo)
-    await _driven(
-        plain_client, task_queue, plan, lambda s: s.phase is Phase.HEARING and s.hearing_open
-    )
+    await driven(plain_client, task_queue, plan, on_hearing)
     store = EventStore(pool)
     url = f"/api/public/plans/{plan.plan_id}/hearing/responses"
     body = {"name": "Ola Nordmann", "text": "Flere utleieboliger i sentrum."}
