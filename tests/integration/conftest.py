@@ -83,6 +83,14 @@ def unique(definition: PlanDefinition) -> PlanDefinition:
     return definition.model_copy(update={"slug": f"t{uuid.uuid4().hex[:10]}"})
 
 
+async def started(env: WorkflowEnvironment, queue: str, definition: PlanDefinition) -> PlanDriver:
+    """The plan started on the time-skipping server with skipping off while it starts: its
+    driver."""
+    with env.with_time_skipping_disabled():  # type: ignore[attr-defined]
+        handle = await start_plan(env.client, definition, queue)
+    return PlanDriver(handle, definition)
+
+
 async def driven(
     client: Client,
     task_queue: str,

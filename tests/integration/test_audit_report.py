@@ -19,8 +19,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from audit.report import EN, NB, UnknownPlanError, export_html, render_report
-from client.plans import start_plan
-from client.simulation import PlanDriver, send_hearing_responses
+from client.simulation import send_hearing_responses
 from domain import commands as cmd
 from domain.events import PhaseStarted
 from domain.gates import PlanStatus
@@ -28,7 +27,7 @@ from domain.phases import Phase
 from domain.plan import PlanDefinition
 from eventstore import EventStore
 from tests.integration.browser import CHROMIUM, chromium_available
-from tests.integration.conftest import unique
+from tests.integration.conftest import started, unique
 
 pytestmark = pytest.mark.servers
 
@@ -96,14 +95,6 @@ def _assert_self_contained(html: str) -> None:
     assert "https:" not in lowered
 
 
-async def _start(
-    temporal_env: WorkflowEnvironment, definition: PlanDefinition, task_queue: str
-) -> PlanDriver:
-    with temporal_env.with_time_skipping_disabled():
-        handle = await start_plan(temporal_env.client, definition, task_queue)
-    return PlanDriver(handle, definition)
-
-
 async def _chromium(*args: str, profile: Path) -> str:
     process = await asyncio.create_subprocess_exec(
         CHROMIUM,
@@ -140,7 +131,7 @@ async def test_audit_report_of_an_adopted_plan_in_both_languages_and_a_real_brow
     tmp_path: Path,
 ) -> None:
     definition = unique(bodo)
-    driver = await _start(temporal_env, definition, task_queue)
+    driver = await started(temporal_env, task_queue, definition)
 
     async def hearing(status: PlanStatus) -> None:
         assert status.hearing_open
@@ -329,7 +320,7 @@ async def test_a_returned_plan_shows_its_phases_twice(
     tmp_path: Path,
 ) -> None:
     definition = unique(bodo)
-    driver = await _start(temporal_env, definition, task_queue)
+    driver = await started(temporal_env, task_queue, definition)
     hearings: list[int] = []
 
     async def hearing(status: PlanStatus) -> None:

@@ -20,7 +20,6 @@ from api.web import csrf_token
 from audit import verify_export
 from audit.export import export_jsonl
 from audit.report import export_html
-from client.plans import start_plan
 from client.simulation import PlanDriver
 from domain.gates import PlanStatus
 from domain.plan import PlanDefinition
@@ -28,7 +27,7 @@ from domain.planfile import parse_plan_data
 from domain.roles import Role
 from eventstore import EventStore
 from temaplan.cli import main
-from tests.integration.conftest import bearer, unique
+from tests.integration.conftest import bearer, started, unique
 
 pytestmark = pytest.mark.servers
 
@@ -55,9 +54,8 @@ def five_member_council(plan: PlanDefinition) -> PlanDefinition:
 async def at_council(
     env: WorkflowEnvironment, queue: str, definition: PlanDefinition
 ) -> PlanDriver:
-    with env.with_time_skipping_disabled():  # type: ignore[attr-defined]
-        handle = await start_plan(env.client, definition, queue)
-    driver = PlanDriver(handle, definition)
+    driver = await started(env, queue, definition)
+    handle = driver.handle
 
     async def hearing(_status: PlanStatus) -> None:
         await env.fast_forward(handle, timedelta(weeks=6, minutes=5))
@@ -523,9 +521,8 @@ async def test_a_formannskap_that_is_the_steering_group_takes_a_plan_to_adoption
     definition = unique(parse_plan_data(data))
     formannskap = ("siri.andreassen", "bjorn.eriksen")
     assert tuple(p.id for p in definition.members(Role.STEERING_GROUP)) == formannskap
-    with temporal_env.with_time_skipping_disabled():  # type: ignore[attr-defined]
-        handle = await start_plan(temporal_env.client, definition, task_queue)
-    driver = PlanDriver(handle, definition)
+    driver = await started(temporal_env, task_queue, definition)
+    handle = driver.handle
 
     async def hearing(_status: PlanStatus) -> None:
         await temporal_env.fast_forward(handle, timedelta(weeks=6, minutes=5))

@@ -28,15 +28,14 @@ from audit import history as hist
 from audit.history import HistoryFilter
 from audit.report import render_report
 from catalogue import Language
-from client.plans import start_plan
-from client.simulation import PlanDriver, send_hearing_responses
+from client.simulation import send_hearing_responses
 from domain.plan import PlanDefinition
 from domain.revision_models import GoalProgress, IndicatorLine, ProgressLine, Scorecard
 from domain.state import fold
 from eventstore import EventStore
 from eventstore.outbox import Claimed
 from temaplan.mail_relay import compose
-from tests.integration.conftest import unique
+from tests.integration.conftest import started, unique
 from tests.language_words import ENGLISH_IN_BOKMAL, NORWEGIAN_IN_ENGLISH
 
 pytestmark = pytest.mark.servers
@@ -152,9 +151,7 @@ async def adopted(
     responses: int,
 ) -> None:
     """Start the plan and drive it to adoption, with ``responses`` hearing responses."""
-    with temporal_env.with_time_skipping_disabled():
-        handle = await start_plan(temporal_env.client, definition, task_queue)
-    driver = PlanDriver(handle, definition)
+    driver = await started(temporal_env, task_queue, definition)
 
     async def hearing(_status: object) -> None:
         await send_hearing_responses(driver, responses)

@@ -9,7 +9,6 @@ import asyncpg
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from client.plans import start_plan
 from client.simulation import PlanDriver
 from domain import commands as cmd
 from domain.gates import PlanStatus
@@ -18,15 +17,9 @@ from domain.plan import PlanDefinition, QuorumRule
 from domain.roles import Role
 from domain.state import fold
 from eventstore import EventStore
-from tests.integration.conftest import sign_off_by, unique
+from tests.integration.conftest import sign_off_by, started, unique
 
 pytestmark = pytest.mark.servers
-
-
-async def started(env: WorkflowEnvironment, queue: str, definition: PlanDefinition) -> PlanDriver:
-    with env.with_time_skipping_disabled():  # type: ignore[attr-defined]
-        handle = await start_plan(env.client, definition, queue)
-    return PlanDriver(handle, definition)
 
 
 def passing_hearing(env: WorkflowEnvironment, driver: PlanDriver):  # type: ignore[no-untyped-def]

@@ -8,15 +8,14 @@ import asyncpg
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from client.plans import start_plan
-from client.simulation import PlanDriver, send_hearing_responses
+from client.simulation import send_hearing_responses
 from client.typed import PlanClient
 from domain.gates import PlanStatus
 from domain.phases import Phase
 from domain.plan import PlanDefinition
 from domain.state import fold
 from eventstore import EventStore
-from tests.integration.conftest import unique
+from tests.integration.conftest import started, unique
 from workflows.plan_models import PlanResult
 
 pytestmark = pytest.mark.servers
@@ -26,9 +25,8 @@ async def test_plan_runs_from_goals_to_adoption_with_a_six_week_hearing(
     temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
 ) -> None:
     definition = unique(bodo)
-    with temporal_env.with_time_skipping_disabled():  # type: ignore[attr-defined]
-        handle = await start_plan(temporal_env.client, definition, task_queue)
-    driver = PlanDriver(handle, definition)  # type: ignore[arg-type]
+    driver = await started(temporal_env, task_queue, definition)
+    handle = driver.handle
     store = EventStore(pool)
     checked_at: list[str] = []
 

@@ -13,7 +13,6 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from client.plans import start_plan
 from client.simulation import PlanDriver, content_for
 from client.typed import PlanClient
 from domain import commands as cmd
@@ -22,7 +21,7 @@ from domain.hierarchy import PlanContent
 from domain.phases import Phase
 from domain.plan import PlanDefinition
 from domain.roles import Role
-from tests.integration.conftest import unique
+from tests.integration.conftest import started, unique
 
 pytestmark = pytest.mark.servers
 
@@ -69,9 +68,7 @@ async def assert_refused(
 async def start_at_goals_gate(
     env: WorkflowEnvironment, queue: str, definition: PlanDefinition
 ) -> tuple[PlanDriver, PlanStatus]:
-    with env.with_time_skipping_disabled():  # type: ignore[attr-defined]
-        handle = await start_plan(env.client, definition, queue)
-    driver = PlanDriver(handle, definition)  # type: ignore[arg-type]
+    driver = await started(env, queue, definition)
     await driver.wait_for(lambda s: s.step_key == "goals.submit")
     await driver.update(
         "submit_content",
@@ -165,9 +162,7 @@ async def test_invalid_content_is_refused_with_the_rule_it_breaks(
     temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
 ) -> None:
     definition = unique(bodo)
-    with temporal_env.with_time_skipping_disabled():  # type: ignore[attr-defined]
-        handle = await start_plan(temporal_env.client, definition, task_queue)
-    driver = PlanDriver(handle, definition)  # type: ignore[arg-type]
+    driver = await started(temporal_env, task_queue, definition)
     await driver.wait_for(lambda s: s.step_key == "goals.submit")
     proposals = driver.proposals
     orphan = proposals.measures[0].model_copy(update={"strategy_id": "S-finnes-ikke"})
@@ -207,9 +202,8 @@ async def test_late_hearing_response_is_refused_with_the_deadline(
     temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, larvik: PlanDefinition
 ) -> None:
     definition = unique(larvik)
-    with temporal_env.with_time_skipping_disabled():  # type: ignore[attr-defined]
-        handle = await start_plan(temporal_env.client, definition, task_queue)
-    driver = PlanDriver(handle, definition)  # type: ignore[arg-type]
+    driver = await started(temporal_env, task_queue, definition)
+    handle = driver.handle
     status = await driver.wait_for(lambda s: s.step_key is not None)
     while not status.hearing_open:
         marker = (status.step_key, status.events_recorded)

@@ -15,7 +15,6 @@ from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
-from client.plans import start_plan
 from client.simulation import PlanDriver, send_hearing_responses
 from domain import commands as cmd
 from domain.gates import PlanStatus
@@ -23,7 +22,7 @@ from domain.plan import PlanDefinition
 from domain.roles import Role
 from eventstore import EventStore
 from runtime.payload_converter import data_converter
-from tests.integration.conftest import EARLY_CLOSE, closable_early, unique
+from tests.integration.conftest import EARLY_CLOSE, closable_early, started, unique
 from tests.integration.replay import drive_until, replay_all, replayer, settle
 from workflows.plan_models import PlanInput, PlanResult, workflow_id_for
 from workflows.plan_workflow import PlanWorkflow
@@ -49,9 +48,8 @@ async def test_a_full_run_replays_and_a_changed_workflow_does_not(
     temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
 ) -> None:
     definition = unique(bodo)
-    with temporal_env.with_time_skipping_disabled():
-        handle = await start_plan(temporal_env.client, definition, task_queue)
-    driver = PlanDriver(handle, definition)
+    driver = await started(temporal_env, task_queue, definition)
+    handle = driver.handle
 
     async def hearing(status: PlanStatus) -> None:
         await send_hearing_responses(driver, 5, with_receipt=2)
@@ -198,9 +196,8 @@ async def test_a_sign_off_costs_only_its_append(
     and, on the sign-off that completes the phase, no search-attribute upsert beside the
     receipt (the engine opens the next phase and publishes that)."""
     definition = unique(bodo)
-    with temporal_env.with_time_skipping_disabled():
-        handle = await start_plan(temporal_env.client, definition, task_queue)
-    driver = PlanDriver(handle, definition)
+    driver = await started(temporal_env, task_queue, definition)
+    handle = driver.handle
     status = await drive_until(driver, done=lambda s: s.step_key == "goals.quality_assurance")
     assert status.step_key == "goals.quality_assurance"
     await driver.act_once(status, _no_hearing)  # the steering group signs

@@ -48,14 +48,12 @@ import asyncpg
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from client.plans import start_plan
-from client.simulation import PlanDriver
 from domain.gates import PlanStatus
 from domain.plan import PlanDefinition
 from domain.roles import Role
 from eventstore import EventStore
 from temaplan.temporal_server import temporal_binary
-from tests.integration.conftest import unique
+from tests.integration.conftest import started, unique
 from tests.integration.replay import settle
 
 pytestmark = pytest.mark.servers
@@ -92,9 +90,8 @@ async def test_the_temporal_cli_reads_the_status_and_signs_off(
     temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
 ) -> None:
     definition = unique(bodo)
-    with temporal_env.with_time_skipping_disabled():
-        handle = await start_plan(temporal_env.client, definition, task_queue)
-    driver = PlanDriver(handle, definition)
+    driver = await started(temporal_env, task_queue, definition)
+    handle = driver.handle
     store = EventStore(pool)
     address = temporal_env.client.service_client.config.target_host
 
@@ -200,9 +197,8 @@ async def test_a_malformed_update_from_the_temporal_cli_is_refused_for_good_nami
     temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
 ) -> None:
     definition = unique(bodo)
-    with temporal_env.with_time_skipping_disabled():
-        handle = await start_plan(temporal_env.client, definition, task_queue)
-    driver = PlanDriver(handle, definition)
+    driver = await started(temporal_env, task_queue, definition)
+    handle = driver.handle
     await driver.wait_for(lambda s: s.step_key == "goals.submit")
     address = temporal_env.client.service_client.config.target_host
     before = await EventStore(pool).head(definition.plan_id)

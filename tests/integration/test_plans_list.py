@@ -8,14 +8,13 @@ import asyncpg
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from client.plans import start_plan
-from client.simulation import PlanDriver, content_for
+from client.simulation import content_for
 from domain import commands as cmd
 from domain.phases import Phase
 from domain.plan import PlanDefinition
 from domain.roles import Role
 from temaplan.cli import main
-from tests.integration.conftest import sign_off_by, unique
+from tests.integration.conftest import sign_off_by, started, unique
 
 pytestmark = pytest.mark.servers
 
@@ -34,9 +33,7 @@ async def test_plans_are_listed_by_phase_with_awaited_roles(
     )
     drivers = []
     for definition in (in_goals, at_strategies):
-        with temporal_env.with_time_skipping_disabled():  # type: ignore[attr-defined]
-            handle = await start_plan(temporal_env.client, definition, task_queue)
-        drivers.append(PlanDriver(handle, definition))
+        drivers.append(await started(temporal_env, task_queue, definition))
     leader = drivers[0].person(Role.PROJECT_LEADER)
     await drivers[0].wait_for(lambda s: s.step_key == "goals.submit")
     second = drivers[1]

@@ -28,10 +28,9 @@ from activities.models import EnsureScheduleInput
 from activities.schedule_activities import ScheduleActivities
 from audit import verify_export
 from audit.commands import export, replay, show_state, verify
-from client.plans import start_plan
 from client.revision_simulation import revision_status_when, wait_for_revision
 from client.schedules import ScheduleRefused, act_on_schedule, describe_schedule
-from client.simulation import PlanDriver, send_hearing_responses
+from client.simulation import send_hearing_responses
 from client.typed import RevisionClient
 from domain import revision_commands as rc
 from domain.commands import Receipt
@@ -44,7 +43,7 @@ from domain.revision_models import ChangeKind, MeasureChange, ScheduleAction
 from domain.state import fold
 from eventstore import EventStore
 from temaplan.cli import main
-from tests.integration.conftest import unique
+from tests.integration.conftest import started, unique
 from workflows.registry import DEFAULT_REVISION_DATE
 
 pytestmark = pytest.mark.servers
@@ -54,9 +53,8 @@ PROJECT_LEADER = "kari.nilsen"
 
 
 async def adopt(env: WorkflowEnvironment, definition: PlanDefinition, task_queue: str) -> None:
-    with env.with_time_skipping_disabled():  # type: ignore[attr-defined]
-        handle = await start_plan(env.client, definition, task_queue)
-    driver = PlanDriver(handle, definition)  # type: ignore[arg-type]
+    driver = await started(env, task_queue, definition)
+    handle = driver.handle
 
     async def hearing(_status: PlanStatus) -> None:
         await send_hearing_responses(driver, 2, with_receipt=1)
