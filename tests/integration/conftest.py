@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +89,17 @@ async def started(env: WorkflowEnvironment, queue: str, definition: PlanDefiniti
     with env.with_time_skipping_disabled():  # type: ignore[attr-defined]
         handle = await start_plan(env.client, definition, queue)
     return PlanDriver(handle, definition)
+
+
+def passing_hearing(
+    env: WorkflowEnvironment, driver: PlanDriver
+) -> Callable[[PlanStatus], Awaitable[None]]:
+    """What to do on each hearing: let its legal six weeks pass, with no responses."""
+
+    async def hearing(_status: PlanStatus) -> None:
+        await env.fast_forward(driver.handle, timedelta(weeks=6, minutes=5))
+
+    return hearing
 
 
 async def driven(

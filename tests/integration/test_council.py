@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from domain.planfile import parse_plan_data
 from domain.roles import Role
 from eventstore import EventStore
 from temaplan.cli import main
-from tests.integration.conftest import bearer, started, unique
+from tests.integration.conftest import bearer, passing_hearing, started, unique
 
 pytestmark = pytest.mark.servers
 
@@ -55,11 +55,7 @@ async def at_council(
     env: WorkflowEnvironment, queue: str, definition: PlanDefinition
 ) -> PlanDriver:
     driver = await started(env, queue, definition)
-    handle = driver.handle
-
-    async def hearing(_status: PlanStatus) -> None:
-        await env.fast_forward(handle, timedelta(weeks=6, minutes=5))
-
+    hearing = passing_hearing(env, driver)
     status = await driver.run_until(lambda s: s.step_key == "adoption.council", hearing)
     assert status.step_key == "adoption.council"
     return driver
@@ -522,11 +518,7 @@ async def test_a_formannskap_that_is_the_steering_group_takes_a_plan_to_adoption
     formannskap = ("siri.andreassen", "bjorn.eriksen")
     assert tuple(p.id for p in definition.members(Role.STEERING_GROUP)) == formannskap
     driver = await started(temporal_env, task_queue, definition)
-    handle = driver.handle
-
-    async def hearing(_status: PlanStatus) -> None:
-        await temporal_env.fast_forward(handle, timedelta(weeks=6, minutes=5))
-
+    hearing = passing_hearing(temporal_env, driver)
     status = await driver.run_until(lambda s: s.step_key == "draft.final_review", hearing)
     people = await tokens(api_ctx, formannskap)
     url = f"/api/plans/{definition.plan_id}/sign-offs"

@@ -9,7 +9,6 @@ import asyncpg
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from client.simulation import PlanDriver
 from domain import commands as cmd
 from domain.gates import PlanStatus
 from domain.phases import Phase
@@ -17,16 +16,9 @@ from domain.plan import PlanDefinition, QuorumRule
 from domain.roles import Role
 from domain.state import fold
 from eventstore import EventStore
-from tests.integration.conftest import sign_off_by, started, unique
+from tests.integration.conftest import passing_hearing, sign_off_by, started, unique
 
 pytestmark = pytest.mark.servers
-
-
-def passing_hearing(env: WorkflowEnvironment, driver: PlanDriver):  # type: ignore[no-untyped-def]
-    async def hearing(_status: PlanStatus) -> None:
-        await env.fast_forward(driver.handle, timedelta(weeks=6, minutes=5))
-
-    return hearing
 
 
 async def test_changes_requested_then_council_returns_to_strategies_and_plan_is_adopted(
