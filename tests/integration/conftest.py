@@ -19,6 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from api.service import ApiContext
 from api.tokens import Kind
+from api.web import SESSION_COOKIE, csrf_token
 from client.plans import start_plan
 from client.schedules import act_on_schedule
 from client.simulation import PlanDriver
@@ -165,6 +166,19 @@ async def api(api_ctx: ApiContext) -> AsyncIterator[httpx.AsyncClient]:
 async def bearer(ctx: ApiContext, person: str, kind: Kind = "person") -> dict[str, str]:
     issued = await ctx.tokens.issue(person, kind)
     return {"Authorization": f"Bearer {issued.token}"}
+
+
+async def session_of(ctx: ApiContext, person: str) -> str:
+    """A signed-in session on the web page, as after logging in with a token."""
+    principal = await ctx.tokens.authenticate((await ctx.tokens.issue(person)).token)
+    assert principal is not None
+    return await ctx.tokens.open_session(principal)
+
+
+async def web_session(ctx: ApiContext, person: str) -> tuple[dict[str, str], str]:
+    """``person``'s session on the web page: its cookie header and its forms' CSRF field."""
+    key = await session_of(ctx, person)
+    return {"Cookie": f"{SESSION_COOKIE}={key}"}, csrf_token(key)
 
 
 # --- the web page in a browser -----------------------------------------------------------

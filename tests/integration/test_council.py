@@ -27,7 +27,7 @@ from domain.planfile import parse_plan_data
 from domain.roles import Role
 from eventstore import EventStore
 from temaplan.cli import main
-from tests.integration.conftest import bearer, passing_hearing, started, unique
+from tests.integration.conftest import bearer, passing_hearing, session_of, started, unique
 
 pytestmark = pytest.mark.servers
 
@@ -83,13 +83,6 @@ async def outbox(pool: asyncpg.Pool, plan: str, person: str, part: str) -> list[
             return keys
         await asyncio.sleep(0.05)
     return []
-
-
-async def session_of(ctx: ApiContext, person: str) -> str:
-    """A signed-in session on the web page, as after logging in with a token."""
-    principal = await ctx.tokens.authenticate((await ctx.tokens.issue(person)).token)
-    assert principal is not None
-    return await ctx.tokens.open_session(principal)
 
 
 def ok(response: httpx.Response) -> dict[str, Any]:

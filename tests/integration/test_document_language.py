@@ -22,7 +22,6 @@ from activities.documents import adopted_page
 from activities.rendering import render_html, render_markdown
 from activities.scorecard_rendering import render_scorecard_html, render_scorecard_markdown
 from api.service import ApiContext
-from api.web import SESSION_COOKIE, csrf_token
 from audit import commands
 from audit import history as hist
 from audit.history import HistoryFilter
@@ -35,7 +34,7 @@ from domain.state import fold
 from eventstore import EventStore
 from eventstore.outbox import Claimed
 from temaplan.mail_relay import compose
-from tests.integration.conftest import started, unique
+from tests.integration.conftest import started, unique, web_session
 from tests.language_words import ENGLISH_IN_BOKMAL, NORWEGIAN_IN_ENGLISH
 
 pytestmark = pytest.mark.servers
@@ -160,20 +159,13 @@ async def adopted(
     assert (await driver.run_to_adoption(hearing)).status == "adopted"
 
 
-async def _session(ctx: ApiContext, person: str) -> tuple[dict[str, str], str]:
-    principal = await ctx.tokens.authenticate((await ctx.tokens.issue(person)).token)
-    assert principal is not None
-    key = await ctx.tokens.open_session(principal)
-    return {"Cookie": f"{SESSION_COOKIE}={key}"}, csrf_token(key)
-
-
 async def web_pages(
     api: httpx.AsyncClient, ctx: ApiContext, plan_id: str, language: Language
 ) -> dict[str, str]:
     """The pages each kind of person reads about an adopted plan, and two that refuse
     (an unknown plan; a decision form sent half filled in, with its problems listed)."""
-    leader, csrf = await _session(ctx, "kari.nilsen")
-    auditor, _ = await _session(ctx, "randi.solberg")
+    leader, csrf = await web_session(ctx, "kari.nilsen")
+    auditor, _ = await web_session(ctx, "randi.solberg")
     wanted = f"lang={language}"
 
     async def page(path: str, status: int = 200, *, headers: dict[str, str] = leader) -> str:

@@ -23,9 +23,8 @@ from domain.plan import PlanDefinition
 from domain.roles import Role
 from runtime.formatting import OSLO
 from tests.integration.browser import launched, log_in, new_page
-from tests.integration.conftest import EARLY_CLOSE, bearer, closable_early, unique
+from tests.integration.conftest import EARLY_CLOSE, bearer, closable_early, unique, web_session
 from tests.integration.test_web_accessibility import _axe, _violations
-from tests.integration.test_web_revision_refusals import _session
 
 pytestmark = pytest.mark.servers
 
@@ -107,7 +106,7 @@ async def test_the_councils_inbox_item_shows_the_adoption_deadline(
     [item] = [p for p in pending.json() if p["plan_id"] == plan.plan_id]
     assert (item["role"], item["deadline"]) == ("municipal_council", last_day.isoformat())
 
-    cookie, _csrf = await _session(api_ctx, member)
+    cookie, _csrf = await web_session(api_ctx, member)
     inbox = await api.get("/inbox", headers=cookie)
     assert inbox.status_code == 200
     card = inbox.text[inbox.text.index(f'data-plan="{plan.plan_id}"') :]

@@ -14,20 +14,11 @@ from temporalio.client import Client
 
 import catalogue
 from api.service import ApiContext
-from api.web import SESSION_COOKIE, csrf_token
 from domain.plan import PlanDefinition
-from tests.integration.conftest import adopted_with_open_round, bearer, unique
+from tests.integration.conftest import adopted_with_open_round, bearer, unique, web_session
 from tests.integration.test_web_change_proposal import _round_closed
 
 pytestmark = pytest.mark.servers
-
-
-async def _session(ctx: ApiContext, person: str) -> tuple[dict[str, str], str]:
-    issued = await ctx.tokens.issue(person)
-    principal = await ctx.tokens.authenticate(issued.token)
-    assert principal is not None
-    key = await ctx.tokens.open_session(principal)
-    return {"Cookie": f"{SESSION_COOKIE}={key}"}, csrf_token(key)
 
 
 def _part(page: str, start: str, end: str) -> str:
@@ -56,8 +47,8 @@ async def test_a_refused_revision_form_keeps_what_was_typed_and_says_why_beside_
     plan_id = definition.plan_id
     year = await adopted_with_open_round(api_ctx, plain_client, task_queue, definition)
     page_url = f"/plans/{plan_id}/revisions/{year}"
-    tor, tor_csrf = await _session(api_ctx, "tor.berg")  # Eiendomsavdelingen's measures
-    kari, kari_csrf = await _session(api_ctx, "kari.nilsen")  # the project leader
+    tor, tor_csrf = await web_session(api_ctx, "tor.berg")  # Eiendomsavdelingen's measures
+    kari, kari_csrf = await web_session(api_ctx, "kari.nilsen")  # the project leader
 
     # The unit's report without a status: the comment and the value stay, the problem is
     # said in bokmål in the measure's own card; the other card is left as it was.
@@ -148,7 +139,7 @@ async def test_a_refused_revision_form_keeps_what_was_typed_and_says_why_beside_
         headers=await bearer(api_ctx, "kari.nilsen"),
     )
     assert proposed.status_code == 200, proposed.text
-    per, per_csrf = await _session(api_ctx, "per.olsen")
+    per, per_csrf = await web_session(api_ctx, "per.olsen")
     pending = (
         await api.get(
             f"/api/plans/{plan_id}/revisions/{year}", headers=await bearer(api_ctx, "per.olsen")
