@@ -168,6 +168,15 @@ async def bearer(ctx: ApiContext, person: str, kind: Kind = "person") -> dict[st
     return {"Authorization": f"Bearer {issued.token}"}
 
 
+def api_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """The API's refusal: its status, its code, a message; the error's body."""
+    assert response.status_code == status, response.text
+    body = response.json()["error"]
+    assert body["code"] == code, body
+    assert body["message"]
+    return dict(body)
+
+
 async def session_of(ctx: ApiContext, person: str) -> str:
     """A signed-in session on the web page, as after logging in with a token."""
     principal = await ctx.tokens.authenticate((await ctx.tokens.issue(person)).token)
