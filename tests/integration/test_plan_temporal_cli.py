@@ -74,6 +74,17 @@ async def temporal_cli(*args: str) -> tuple[int, str, str]:
     return process.returncode, out.decode(), err.decode()
 
 
+async def queried_status(workflow_id: str, address: str) -> dict[str, Any]:
+    """The plan's status query answered through the CLI, as its JSON."""
+    code, out, err = await temporal_cli(
+        "workflow", "query", "--workflow-id", workflow_id, "--name", "status",
+        "--address", address, "-o", "json",
+    )  # fmt: skip
+    assert code == 0, err
+    [status_json] = json.loads(out)["queryResult"]
+    return dict(status_json)
+
+
 def sign_off_input(actor_id: str, status: PlanStatus) -> str:
     return json.dumps(
         {
@@ -101,12 +112,7 @@ async def test_the_temporal_cli_reads_the_status_and_signs_off(
     await settle(handle)  # nothing in flight: see tests/integration/replay.py
 
     # --- the status query -------------------------------------------------------------
-    code, out, err = await temporal_cli(
-        "workflow", "query", "--workflow-id", handle.id, "--name", "status",
-        "--address", address, "-o", "json",
-    )  # fmt: skip
-    assert code == 0, err
-    [status_json] = json.loads(out)["queryResult"]
+    status_json = await queried_status(handle.id, address)
     assert status_json["step_key"] == "goals.quality_assurance"
     assert status_json["phase"] == "goals"
     assert status_json["content_version"] == 1
@@ -175,12 +181,7 @@ async def test_the_temporal_cli_reads_the_status_and_signs_off(
 
     moved = await driver.wait_for(lambda s: s.step_key == "strategies.submit")
     assert moved.phase == "strategies"
-    code, out, err = await temporal_cli(
-        "workflow", "query", "--workflow-id", handle.id, "--name", "status",
-        "--address", address, "-o", "json",
-    )  # fmt: skip
-    assert code == 0, err
-    [status_json] = json.loads(out)["queryResult"]
+    status_json = await queried_status(handle.id, address)
     assert status_json["step_key"] == "strategies.submit"
     assert status_json["phase"] == "strategies"
 
