@@ -79,6 +79,23 @@ def closable_early(definition: PlanDefinition) -> PlanDefinition:
     return definition.model_copy(update={"plan_type": PlanType.TEMAPLAN})
 
 
+async def close_early(driver: PlanDriver) -> cmd.Receipt:
+    """The project leader closes the hearing before its deadline, with the reason."""
+    leader = driver.person(Role.PROJECT_LEADER)
+    return await driver.update(
+        "close_hearing", cmd.CloseHearing(actor_id=leader, reason=EARLY_CLOSE)
+    )
+
+
+def closing_early(driver: PlanDriver) -> Callable[[PlanStatus], Awaitable[None]]:
+    """What to do on the hearing of a plan made closable_early: close it at once."""
+
+    async def hearing(_status: PlanStatus) -> None:
+        await close_early(driver)
+
+    return hearing
+
+
 def unique(definition: PlanDefinition) -> PlanDefinition:
     """Same plan, a slug of its own: workflow ids never collide between tests."""
     return definition.model_copy(update={"slug": f"t{uuid.uuid4().hex[:10]}"})
@@ -258,12 +275,7 @@ async def adopted_with_open_round(
     triggered by the scheduler, and its reporting round open in the store: the year."""
     handle = await start_plan(client, closable_early(definition), task_queue)
     driver = PlanDriver(handle, definition)
-
-    async def hearing(_status: PlanStatus) -> None:
-        leader = driver.person(Role.PROJECT_LEADER)
-        await driver.update("close_hearing", cmd.CloseHearing(actor_id=leader, reason=EARLY_CLOSE))
-
-    assert (await driver.run_to_adoption(hearing)).status == "adopted"
+    assert (await driver.run_to_adoption(closing_early(driver))).status == "adopted"
     scheduler = driver.person(Role.SCHEDULER)
     command = ScheduleCommand(
         actor_id=scheduler, action=ScheduleAction.TRIGGER, request_id=uuid.uuid4().hex[:12]

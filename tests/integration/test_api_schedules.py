@@ -13,14 +13,11 @@ from temporalio.client import Client
 from api.service import ApiContext
 from client.plans import start_plan
 from client.simulation import PlanDriver
-from domain import commands as cmd
-from domain.gates import PlanStatus
 from domain.ids import revision_year
 from domain.plan import PlanDefinition
-from domain.roles import Role
 from domain.state import fold
 from eventstore import EventStore
-from tests.integration.conftest import EARLY_CLOSE, bearer, closable_early, unique
+from tests.integration.conftest import bearer, closable_early, closing_early, unique
 
 pytestmark = pytest.mark.servers
 
@@ -45,13 +42,7 @@ async def test_schedulers_pause_unpause_and_trigger_with_receipts(
     body = (await api.get(f"/api/plans/{plan}/schedule", headers=espen)).json()
     assert body["error"]["code"] in ("UnknownSchedule", "UnknownPlan")
 
-    async def hearing(_status: PlanStatus) -> None:
-        await driver.update(
-            "close_hearing",
-            cmd.CloseHearing(actor_id=driver.person(Role.PROJECT_LEADER), reason=EARLY_CLOSE),
-        )
-
-    assert (await driver.run_to_adoption(hearing)).status == "adopted"
+    assert (await driver.run_to_adoption(closing_early(driver))).status == "adopted"
 
     view = await api.get(f"/api/plans/{plan}/schedule", headers=espen)
     assert view.status_code == 200, view.text

@@ -14,10 +14,8 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from client.simulation import send_hearing_responses
-from domain import commands as cmd
 from domain.gates import PlanStatus
 from domain.plan import PlanDefinition
-from domain.roles import Role as PlanRole
 from eventstore import EventStore
 from eventstore.errors import MigrationError
 from eventstore.log import MerkleLog
@@ -25,7 +23,7 @@ from eventstore.migrate import migrate
 from eventstore.pool import create_pool
 from runtime.db_roles import Role, Roles, apply_roles, as_role
 from temaplan.backup import backup, restore
-from tests.integration.conftest import EARLY_CLOSE, closable_early, started, unique
+from tests.integration.conftest import closable_early, close_early, started, unique
 from workflows.registry import build_worker
 
 pytestmark = pytest.mark.servers
@@ -192,10 +190,7 @@ async def test_a_plan_runs_to_adoption_as_the_application_role(
         async def hearing(status: PlanStatus) -> None:
             await send_hearing_responses(driver, 2, with_receipt=1)
             await driver.wait_for(lambda s: s.hearing_responses == 2)
-            leader = driver.person(PlanRole.PROJECT_LEADER)
-            await driver.update(
-                "close_hearing", cmd.CloseHearing(actor_id=leader, reason=EARLY_CLOSE)
-            )
+            await close_early(driver)
 
         final = await driver.run_to_adoption(hearing)
     assert final.status == "adopted"

@@ -16,13 +16,11 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from client.simulation import PlanDriver, send_hearing_responses
-from domain import commands as cmd
 from domain.gates import PlanStatus
 from domain.plan import PlanDefinition
-from domain.roles import Role
 from eventstore import EventStore
 from runtime.payload_converter import data_converter
-from tests.integration.conftest import EARLY_CLOSE, closable_early, started, unique
+from tests.integration.conftest import closable_early, close_early, started, unique
 from tests.integration.replay import drive_until, replay_all, replayer, settle
 from workflows.plan_models import PlanInput, PlanResult, workflow_id_for
 from workflows.plan_workflow import PlanWorkflow
@@ -99,10 +97,7 @@ async def test_a_plan_that_continued_as_new_replays_run_by_run(
         await driver.wait_for(lambda s: s.hearing_responses == 5)
         # Closed early rather than fast-forwarded: the virtual clock does not follow a
         # continue-as-new.
-        await driver.update(
-            "close_hearing",
-            cmd.CloseHearing(actor_id=driver.person(Role.PROJECT_LEADER), reason=EARLY_CLOSE),
-        )
+        await close_early(driver)
 
     final = await drive_until(driver, hearing=hearing)
     assert final.status == "adopted"

@@ -16,14 +16,17 @@ from temporalio.client import Client
 from api.service import ApiContext
 from client.plans import start_plan
 from client.simulation import PlanDriver
-from domain import commands as cmd
-from domain.gates import PlanStatus
 from domain.phases import Phase
 from domain.plan import PlanDefinition
-from domain.roles import Role
 from runtime.formatting import OSLO
 from tests.integration.browser import launched, log_in, new_page
-from tests.integration.conftest import EARLY_CLOSE, bearer, closable_early, unique, web_session
+from tests.integration.conftest import (
+    bearer,
+    closable_early,
+    closing_early,
+    unique,
+    web_session,
+)
 from tests.integration.test_web_accessibility import _axe, _violations
 
 pytestmark = pytest.mark.servers
@@ -42,12 +45,7 @@ async def test_the_adoption_phase_shows_its_own_deadline(
     axe = await asyncio.to_thread(_axe)
     plan = unique(bodo)
     driver = PlanDriver(await start_plan(plain_client, closable_early(plan), task_queue), plan)
-
-    async def close_early(_status: PlanStatus) -> None:
-        leader = driver.person(Role.PROJECT_LEADER)
-        await driver.update("close_hearing", cmd.CloseHearing(actor_id=leader, reason=EARLY_CLOSE))
-
-    await driver.run_until(lambda s: s.phase is Phase.ADOPTION, close_early)
+    await driver.run_until(lambda s: s.phase is Phase.ADOPTION, closing_early(driver))
     state = await api_ctx.plans.state(plan.plan_id)
     assert state.phase is Phase.ADOPTION
     assert state.hearing_deadline is not None
@@ -91,12 +89,7 @@ async def test_the_councils_inbox_item_shows_the_adoption_deadline(
     the plan page shows it; the API's pending list gives the same day."""
     plan = unique(bodo)
     driver = PlanDriver(await start_plan(plain_client, closable_early(plan), task_queue), plan)
-
-    async def close_early(_status: PlanStatus) -> None:
-        leader = driver.person(Role.PROJECT_LEADER)
-        await driver.update("close_hearing", cmd.CloseHearing(actor_id=leader, reason=EARLY_CLOSE))
-
-    await driver.run_until(lambda s: s.phase is Phase.ADOPTION, close_early)
+    await driver.run_until(lambda s: s.phase is Phase.ADOPTION, closing_early(driver))
     revision = plan.settings.revision_date or api_ctx.settings.revision_date()
     last_day = date(plan.period.to_year, revision.month, revision.day) - timedelta(days=1)
     member = "siri.andreassen"  # ordfører, in the municipal council
