@@ -34,6 +34,17 @@ OTHER = "1804-annen-plan"
 LONG = "1805-lang-plan"
 
 
+class Failing(EventStore):
+    """A store whose connection is lost once the first page of events has been read."""
+
+    async def iter_chain_pages_of(
+        self, stream_ids: Sequence[str], *, reference: bool = False
+    ) -> AsyncIterator[list[asyncpg.Record]]:
+        async for rows in super().iter_chain_pages_of(stream_ids, reference=reference):
+            yield rows
+            raise ConnectionResetError("database went away")
+
+
 def sign_off(n: int) -> NewEvent:
     return NewEvent(
         uuid.uuid4(),
@@ -155,14 +166,6 @@ async def test_a_naive_export_time_is_refused(store: EventStore, tmp_path: Path)
 async def test_a_failed_export_leaves_earlier_files_and_no_temporary_file(
     store: EventStore, pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
-    class Failing(EventStore):
-        async def iter_chain_pages_of(
-            self, stream_ids: Sequence[str], *, reference: bool = False
-        ) -> AsyncIterator[list[asyncpg.Record]]:
-            async for rows in super().iter_chain_pages_of(stream_ids, reference=reference):
-                yield rows
-                raise ConnectionResetError("database went away")
-
     earlier = tmp_path / f"{LONG}.jsonl"
     earlier.write_bytes(b"earlier export\n")
     with pytest.raises(ConnectionResetError):
@@ -272,14 +275,6 @@ async def test_a_bundle_holds_the_per_plan_files_byte_for_byte(
 async def test_a_failed_bundle_leaves_nothing(
     pool: asyncpg.Pool, store: EventStore, tmp_path: Path
 ) -> None:
-    class Failing(EventStore):
-        async def iter_chain_pages_of(
-            self, stream_ids: Sequence[str], *, reference: bool = False
-        ) -> AsyncIterator[list[asyncpg.Record]]:
-            async for rows in super().iter_chain_pages_of(stream_ids, reference=reference):
-                yield rows
-                raise ConnectionResetError("database went away")
-
     with pytest.raises(ConnectionResetError):
         await export_jsonl_bundle(Failing(pool), tmp_path / "alle.tar", exported_at=EXPORTED_AT)
     with pytest.raises(UnknownPlanError):
