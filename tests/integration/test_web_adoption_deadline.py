@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -21,6 +20,7 @@ from domain.plan import PlanDefinition
 from runtime.formatting import OSLO
 from tests.integration.browser import launched, log_in, new_page
 from tests.integration.conftest import (
+    Web,
     bearer,
     closable_early,
     closing_early,
@@ -32,29 +32,32 @@ from tests.integration.test_web_accessibility import _axe, _violations
 pytestmark = pytest.mark.servers
 
 
-async def test_the_adoption_phase_shows_its_own_deadline(
-    site: str,
-    api_ctx: ApiContext,
-    plain_client: Client,
-    task_queue: str,
-    bodo: PlanDefinition,
-    shots: Path,
-) -> None:
+async def _at_adoption(client: Client, task_queue: str, bodo: PlanDefinition) -> PlanDefinition:
+    """Bodø's plan in the adoption phase, its hearing closed early."""
+    plan = unique(bodo)
+    driver = PlanDriver(await start_plan(client, closable_early(plan), task_queue), plan)
+    await driver.run_until(lambda s: s.phase is Phase.ADOPTION, closing_early(driver))
+    return plan
+
+
+def _last_day(plan: PlanDefinition, ctx: ApiContext) -> date:
+    """The day before the period's last yearly revision date (api/web_deadlines.py)."""
+    revision = plan.settings.revision_date or ctx.settings.revision_date()
+    return date(plan.period.to_year, revision.month, revision.day) - timedelta(days=1)
+
+
+async def test_the_adoption_phase_shows_its_own_deadline(web: Web) -> None:
     from playwright.async_api import expect
 
+    site, shots = web.site, web.shots
     axe = await asyncio.to_thread(_axe)
-    plan = unique(bodo)
-    driver = PlanDriver(await start_plan(plain_client, closable_early(plan), task_queue), plan)
-    await driver.run_until(lambda s: s.phase is Phase.ADOPTION, closing_early(driver))
-    state = await api_ctx.plans.state(plan.plan_id)
+    plan = await _at_adoption(web.client, web.task_queue, web.bodo)
+    state = await web.ctx.plans.state(plan.plan_id)
     assert state.phase is Phase.ADOPTION
     assert state.hearing_deadline is not None
-    revision = plan.settings.revision_date or api_ctx.settings.revision_date()
-    # The day before the period's last yearly revision date (api/web_deadlines.py).
-    last_day = date(plan.period.to_year, revision.month, revision.day) - timedelta(days=1)
-    shown = last_day.strftime("%d.%m.%Y")
+    shown = _last_day(plan, web.ctx).strftime("%d.%m.%Y")
     hearing_shown = state.hearing_deadline.astimezone(OSLO).strftime("%d.%m.%Y %H:%M")
-    admin = (await api_ctx.tokens.issue("kari.nilsen", "admin")).token
+    admin = await web.token("kari.nilsen", "admin")
 
     async with launched() as browser:
         page = await new_page(browser, bypass_csp=True)
@@ -87,11 +90,8 @@ async def test_the_councils_inbox_item_shows_the_adoption_deadline(
 ) -> None:
     """The council's vote waits in its members' inbox with the day it must be taken by, as
     the plan page shows it; the API's pending list gives the same day."""
-    plan = unique(bodo)
-    driver = PlanDriver(await start_plan(plain_client, closable_early(plan), task_queue), plan)
-    await driver.run_until(lambda s: s.phase is Phase.ADOPTION, closing_early(driver))
-    revision = plan.settings.revision_date or api_ctx.settings.revision_date()
-    last_day = date(plan.period.to_year, revision.month, revision.day) - timedelta(days=1)
+    plan = await _at_adoption(plain_client, task_queue, bodo)
+    last_day = _last_day(plan, api_ctx)
     member = "siri.andreassen"  # ordfører, in the municipal council
 
     pending = await api.get("/api/me/pending", headers=await bearer(api_ctx, member))
