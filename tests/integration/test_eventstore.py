@@ -21,6 +21,7 @@ from eventstore import (
     EventIdConflict,
     EventStore,
     NewEvent,
+    VerifyResult,
 )
 from eventstore import store as store_module
 from eventstore.errors import MigrationError
@@ -168,9 +169,20 @@ async def tamper(pool: asyncpg.Pool, sql: str, *args: object) -> None:
         await conn.execute("ALTER TABLE events ENABLE TRIGGER events_no_update_delete")
 
 
-async def test_verify_names_the_tampered_version(pool: asyncpg.Pool) -> None:
+async def recorded(pool: asyncpg.Pool, stream: str, count: int) -> EventStore:
+    """The store with ``count`` events recorded in ``stream``."""
     store = EventStore(pool)
-    await store.append("tamper", 0, [new_event(n) for n in range(1, 6)])
+    await store.append(stream, 0, [new_event(n) for n in range(1, count + 1)])
+    return store
+
+
+async def verdicts(store: EventStore, stream: str) -> tuple[VerifyResult, VerifyResult]:
+    """The stream verified on its own and among others: both must say the same."""
+    return await store.verify(stream), (await store.verify_streams([stream]))[0]
+
+
+async def test_verify_names_the_tampered_version(pool: asyncpg.Pool) -> None:
+    store = await recorded(pool, "tamper", 5)
     await tamper(
         pool,
         "UPDATE events SET data = jsonb_set(data, '{text}', '\"endret\"') "
@@ -184,8 +196,7 @@ async def test_verify_names_the_tampered_version(pool: asyncpg.Pool) -> None:
 
 
 async def test_verify_reports_a_deleted_event_as_a_gap(pool: asyncpg.Pool) -> None:
-    store = EventStore(pool)
-    await store.append("hole", 0, [new_event(n) for n in range(1, 6)])
+    store = await recorded(pool, "hole", 5)
     await tamper(pool, "DELETE FROM events WHERE stream_id = 'hole' AND version = 4")
     result = await store.verify("hole")
     assert result.broken_version == 4
@@ -193,8 +204,7 @@ async def test_verify_reports_a_deleted_event_as_a_gap(pool: asyncpg.Pool) -> No
 
 
 async def test_verify_detects_a_rewritten_chain_link(pool: asyncpg.Pool) -> None:
-    store = EventStore(pool)
-    await store.append("link", 0, [new_event(n) for n in range(1, 4)])
+    store = await recorded(pool, "link", 3)
     await tamper(
         pool,
         "UPDATE events SET prev_hash = repeat('a', 64) WHERE stream_id = 'link' AND version = 2",
@@ -420,14 +430,13 @@ async def test_canonical_data_is_the_hashed_text_and_the_server_confirms_it(
 async def test_verify_names_an_event_whose_canonical_data_was_changed(
     pool: asyncpg.Pool, canonical_data: str, why: str
 ) -> None:
-    store = EventStore(pool)
-    await store.append("text", 0, [new_event(n) for n in range(1, 6)])
+    store = await recorded(pool, "text", 5)
     await tamper(
         pool,
         "UPDATE events SET canonical_data = $1 WHERE stream_id = 'text' AND version = 3",
         canonical_data,
     )
-    for result in (await store.verify("text"), (await store.verify_streams(["text"]))[0]):
+    for result in await verdicts(store, "text"):
         assert not result.ok, why
         assert result.broken_version == 3, why
         assert "changed after recording" in (result.problem or ""), why
@@ -437,14 +446,13 @@ async def test_verify_names_an_event_whose_canonical_data_was_changed(
 async def test_verify_names_changed_data_when_the_text_was_changed_to_match(
     pool: asyncpg.Pool,
 ) -> None:
-    store = EventStore(pool)
-    await store.append("both", 0, [new_event(n) for n in range(1, 4)])
+    store = await recorded(pool, "both", 3)
     await tamper(
         pool,
         "UPDATE events SET data = '{\"n\": 0}'::jsonb, canonical_data = '{\"n\":0}'"
         " WHERE stream_id = 'both' AND version = 2",
     )
-    for result in (await store.verify("both"), (await store.verify_streams(["both"]))[0]):
+    for result in await verdicts(store, "both"):
         assert result.broken_version == 2
         assert "hash does not match" in (result.problem or "")
 
@@ -453,8 +461,7 @@ async def test_data_changed_to_an_equal_number_of_another_form_is_not_accepted(
     pool: asyncpg.Pool,
 ) -> None:
     # jsonb's = holds 1 and 1.0 equal; the server's check compares the bits.
-    store = EventStore(pool)
-    await store.append("scale", 0, [new_event(n) for n in range(1, 3)])
+    store = await recorded(pool, "scale", 2)
     await tamper(
         pool,
         "UPDATE events SET data = jsonb_set(data, '{n}', '2.0') "
@@ -467,8 +474,7 @@ async def test_data_changed_to_an_equal_number_of_another_form_is_not_accepted(
 
 async def test_events_without_canonical_data_verify_from_their_jsonb(pool: asyncpg.Pool) -> None:
     # Events recorded before migration 0003 have no canonical_data.
-    store = EventStore(pool)
-    await store.append("old", 0, [new_event(n) for n in range(1, 6)])
+    store = await recorded(pool, "old", 5)
     await tamper(pool, "UPDATE events SET canonical_data = NULL WHERE stream_id = 'old'")
     assert (await store.verify("old")).ok
     assert (await store.verify_streams(["old"]))[0].ok
@@ -477,7 +483,7 @@ async def test_events_without_canonical_data_verify_from_their_jsonb(pool: async
         "UPDATE events SET data = jsonb_set(data, '{text}', '\"endret\"') "
         "WHERE stream_id = 'old' AND version = 4",
     )
-    for result in (await store.verify("old"), (await store.verify_streams(["old"]))[0]):
+    for result in await verdicts(store, "old"):
         assert result.broken_version == 4
         assert "changed after recording" in (result.problem or "")
 
