@@ -495,21 +495,30 @@ async def test_pause_and_unpause_are_recorded_and_a_paused_schedule_starts_nothi
     assert live == state
 
 
+@pytest.fixture
+def cli_servers(
+    monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
+    temporal_env: WorkflowEnvironment,
+    task_queue: str,
+) -> None:
+    """`temaplan` pointed at this test's database, Temporal server and task queue."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("TEMPORAL_ADDRESS", temporal_env.client.service_client.config.target_host)
+    monkeypatch.setenv("TEMPORAL_TASK_QUEUE", task_queue)
+
+
+@pytest.mark.usefixtures("cli_servers")
 async def test_scheduler_commands_through_the_cli(
     temporal_env: WorkflowEnvironment,
     pool: asyncpg.Pool,
-    database_url: str,
     task_queue: str,
     bodo: PlanDefinition,
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     definition = unique(bodo)
     plan_id = definition.plan_id
     await adopt(temporal_env, definition, task_queue)
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("TEMPORAL_ADDRESS", temporal_env.client.service_client.config.target_host)
-    monkeypatch.setenv("TEMPORAL_TASK_QUEUE", task_queue)
 
     async def cli(*args: str) -> tuple[int, str]:
         code = await asyncio.to_thread(main, ["schedule", *args])
@@ -554,13 +563,12 @@ async def test_scheduler_commands_through_the_cli(
     ]
 
 
+@pytest.mark.usefixtures("cli_servers")
 async def test_a_trigger_whose_revision_cannot_run_fails_for_the_scheduler_and_in_the_record(
     temporal_env: WorkflowEnvironment,
     pool: asyncpg.Pool,
-    database_url: str,
     task_queue: str,
     bodo: PlanDefinition,
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     definition = unique(bodo)
@@ -581,9 +589,6 @@ async def test_a_trigger_whose_revision_cannot_run_fails_for_the_scheduler_and_i
         )
     assert caught.value.code == "RevisionCannotRun"
     assert f"the revision for {year} already exists" in caught.value.message
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("TEMPORAL_ADDRESS", client.service_client.config.target_host)
-    monkeypatch.setenv("TEMPORAL_TASK_QUEUE", task_queue)
     code = await asyncio.to_thread(main, ["schedule", "trigger", plan_id, "--actor", SCHEDULER])
     out = capsys.readouterr()
     assert code == 1
