@@ -207,15 +207,19 @@ async def test_the_export_is_one_snapshot(pool: asyncpg.Pool, tmp_path: Path) ->
     assert (await store.head(OTHER))[0] == 2
 
 
+@pytest.fixture
+def database_only(monkeypatch: pytest.MonkeyPatch, database_url: str) -> None:
+    """`temaplan` pointed at the test's database, with no Temporal server to ask."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.delenv("TEMPORAL_ADDRESS", raising=False)
+
+
+@pytest.mark.usefixtures("database_only")
 async def test_the_command_exports_every_plan_and_refuses_a_broken_record(
     store: EventStore,
     pool: asyncpg.Pool,
-    database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.delenv("TEMPORAL_ADDRESS", raising=False)
     out = tmp_path / "alle"
     command = ["audit", "export", "--all", "--format", "jsonl", "--out", str(out)]
     assert await asyncio.to_thread(main, command) == 0
@@ -284,14 +288,11 @@ async def test_a_failed_bundle_leaves_nothing(
     assert names(tmp_path) == []
 
 
+@pytest.mark.usefixtures("database_only")
 async def test_the_command_bundles_every_plan(
     store: EventStore,
-    database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.delenv("TEMPORAL_ADDRESS", raising=False)
     bundle = tmp_path / "alle.tar"
     command = ["audit", "export", "--all", "--bundle", "--format", "jsonl", "--out", str(bundle)]
     assert await asyncio.to_thread(main, command) == 0
