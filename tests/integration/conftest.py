@@ -104,7 +104,7 @@ def unique(definition: PlanDefinition) -> PlanDefinition:
 async def started(env: WorkflowEnvironment, queue: str, definition: PlanDefinition) -> PlanDriver:
     """The plan started on the time-skipping server with skipping off while it starts: its
     driver."""
-    with env.with_time_skipping_disabled():  # type: ignore[attr-defined]
+    with env.with_time_skipping_disabled():
         handle = await start_plan(env.client, definition, queue)
     return PlanDriver(handle, definition)
 
@@ -218,17 +218,15 @@ async def site(api_ctx: ApiContext) -> AsyncIterator[str]:
 
 
 @dataclass(frozen=True)
-class Web:
-    """What a browser test works with: the site over ``ctx``, plans started through the
-    client without time skipping, the store, Bodø's plan and the screenshots' folder."""
+class Servers:
+    """What a test of the API works with: its context, plans started through the client
+    without time skipping on the worker's task queue, the store, and Bodø's plan."""
 
-    site: str
     ctx: ApiContext
     client: Client
     task_queue: str
     pool: asyncpg.Pool
     bodo: PlanDefinition
-    shots: Path
 
     @property
     def store(self) -> EventStore:
@@ -253,16 +251,30 @@ class Web:
 
 
 @pytest.fixture
-def web(
-    site: str,
+def servers(
     api_ctx: ApiContext,
     plain_client: Client,
     task_queue: str,
     pool: asyncpg.Pool,
     bodo: PlanDefinition,
-    shots: Path,
-) -> Web:
-    return Web(site, api_ctx, plain_client, task_queue, pool, bodo, shots)
+) -> Servers:
+    return Servers(api_ctx, plain_client, task_queue, pool, bodo)
+
+
+@dataclass(frozen=True)
+class Web(Servers):
+    """A browser test's servers, with the site served over ``ctx`` and the screenshots'
+    folder."""
+
+    site: str
+    shots: Path
+
+
+@pytest.fixture
+def web(servers: Servers, site: str, shots: Path) -> Web:
+    return Web(
+        servers.ctx, servers.client, servers.task_queue, servers.pool, servers.bodo, site, shots
+    )
 
 
 # --- the yearly revision -----------------------------------------------------------------

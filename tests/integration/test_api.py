@@ -9,14 +9,20 @@ import zipfile
 
 import httpx
 import pytest
-from temporalio.client import Client
 
 from api.service import ApiContext
 from client.simulation import PlanDriver, content_for
 from domain.phases import Phase
 from domain.plan import PlanDefinition
 from eventstore import EventStore
-from tests.integration.conftest import EARLY_CLOSE, api_error, bearer, closable_early, unique
+from tests.integration.conftest import (
+    EARLY_CLOSE,
+    Servers,
+    api_error,
+    bearer,
+    closable_early,
+    unique,
+)
 from workflows.plan_models import workflow_id_for
 
 pytestmark = pytest.mark.servers
@@ -208,15 +214,11 @@ async def test_people_act_as_themselves_with_receipts(
 
 
 async def test_public_hearing_with_receipts_limits_and_a_closed_door(
-    api: httpx.AsyncClient,
-    api_ctx: ApiContext,
-    plain_client: Client,
-    pool: object,
-    bodo: PlanDefinition,
+    servers: Servers, api: httpx.AsyncClient
 ) -> None:
-    definition = closable_early(unique(bodo))
+    definition = closable_early(servers.plan())
     plan = definition.plan_id
-    admin = await _created(api, api_ctx, definition)
+    admin = await _created(api, servers.ctx, definition)
     response = {
         "name": "Ås & Sønner",
         "organisation": "Velforening",
@@ -228,7 +230,7 @@ async def test_public_hearing_with_receipts_limits_and_a_closed_door(
         409,
         "NotOpenYet",
     )
-    driver = PlanDriver(plain_client.get_workflow_handle(workflow_id_for(plan)), definition)
+    driver = PlanDriver(servers.client.get_workflow_handle(workflow_id_for(plan)), definition)
 
     async def stop_at_hearing(_status: object) -> None:
         raise AssertionError("the hearing is not driven here")
@@ -243,7 +245,7 @@ async def test_public_hearing_with_receipts_limits_and_a_closed_door(
     assert sent.status_code == 201, sent.text
     receipt = sent.json()
     assert receipt["receipt_number"].startswith(f"{receipt['version']}-")
-    stored = await EventStore(pool).read(plan)  # type: ignore[arg-type]
+    stored = await servers.store.read(plan)  # type: ignore[arg-type]
     event = next(e for e in stored if e.version == receipt["version"])
     assert event.type == "hearing_response_received"
     assert event.data["name"] == "Ås & Sønner"
@@ -285,7 +287,7 @@ async def test_public_hearing_with_receipts_limits_and_a_closed_door(
         f"/api/plans/{plan}/hearing/close", json={"reason": EARLY_CLOSE}, headers=admin
     )
     assert closed.status_code == 200, closed.text
-    api_ctx.limiter.limit = 100
+    servers.ctx.limiter.limit = 100
     late = api_error(
         await api.post(f"/api/public/plans/{plan}/hearing/responses", json=response),
         410,

@@ -11,34 +11,25 @@ from typing import Any
 
 import httpx
 import pytest
-from temporalio.client import Client
 
-from api.service import ApiContext
-from domain.plan import PlanDefinition
-from eventstore import EventStore
-from tests.integration.conftest import adopted_with_open_round, api_error, bearer, unique
+from tests.integration.conftest import Servers, api_error, bearer
 from tests.integration.test_api_malformed import BAD_BODIES
 
 pytestmark = pytest.mark.servers
 
 
 async def test_people_report_review_and_read_the_scorecard(
-    api: httpx.AsyncClient,
-    api_ctx: ApiContext,
-    plain_client: Client,
-    task_queue: str,
-    pool: object,
-    bodo: PlanDefinition,
+    servers: Servers, api: httpx.AsyncClient
 ) -> None:
-    definition = unique(bodo)
+    definition = servers.plan()
     plan = definition.plan_id
-    year = await adopted_with_open_round(api_ctx, plain_client, task_queue, definition)
-    store = EventStore(pool)  # type: ignore[arg-type]
+    year = await servers.with_open_round(definition)
+    store = servers.store
     tokens: dict[str, dict[str, str]] = {}
 
     async def token(person: str) -> dict[str, str]:
         if person not in tokens:
-            tokens[person] = await bearer(api_ctx, person)
+            tokens[person] = await bearer(servers.ctx, person)
         return tokens[person]
 
     tor, ola, kari, per = [
@@ -65,7 +56,7 @@ async def test_people_report_review_and_read_the_scorecard(
     }
     assert not [p for p in pending if p["kind"] == "revision_review"]
     api_error(await api.get(f"{base}/{year + 1}", headers=tor), 404, "UnknownRevision")
-    api_error(await api.get(base, headers=await bearer(api_ctx, "nobody")), 403, "NotAllowed")
+    api_error(await api.get(base, headers=await bearer(servers.ctx, "nobody")), 403, "NotAllowed")
 
     # Refusals: each says why, and nothing is recorded.
     head = await store.head(plan)
@@ -116,7 +107,7 @@ async def test_people_report_review_and_read_the_scorecard(
         403,
         "NotAllowed",
     )
-    auditor = await bearer(api_ctx, "revisjon", "auditor")
+    auditor = await bearer(servers.ctx, "revisjon", "auditor")
     api_error(
         await api.post(f"{base}/{year}/reports", json=report, headers=auditor), 403, "NotAllowed"
     )

@@ -10,7 +10,6 @@ from datetime import date, timedelta
 
 import httpx
 import pytest
-from temporalio.client import Client
 
 from api.service import ApiContext
 from client.plans import start_plan
@@ -20,11 +19,11 @@ from domain.plan import PlanDefinition
 from runtime.formatting import OSLO
 from tests.integration.browser import launched, log_in, new_page
 from tests.integration.conftest import (
+    Servers,
     Web,
     bearer,
     closable_early,
     closing_early,
-    unique,
     web_session,
 )
 from tests.integration.test_web_accessibility import _axe, _violations
@@ -32,10 +31,11 @@ from tests.integration.test_web_accessibility import _axe, _violations
 pytestmark = pytest.mark.servers
 
 
-async def _at_adoption(client: Client, task_queue: str, bodo: PlanDefinition) -> PlanDefinition:
+async def _at_adoption(servers: Servers) -> PlanDefinition:
     """Bodø's plan in the adoption phase, its hearing closed early."""
-    plan = unique(bodo)
-    driver = PlanDriver(await start_plan(client, closable_early(plan), task_queue), plan)
+    plan = servers.plan()
+    handle = await start_plan(servers.client, closable_early(plan), servers.task_queue)
+    driver = PlanDriver(handle, plan)
     await driver.run_until(lambda s: s.phase is Phase.ADOPTION, closing_early(driver))
     return plan
 
@@ -51,7 +51,7 @@ async def test_the_adoption_phase_shows_its_own_deadline(web: Web) -> None:
 
     site, shots = web.site, web.shots
     axe = await asyncio.to_thread(_axe)
-    plan = await _at_adoption(web.client, web.task_queue, web.bodo)
+    plan = await _at_adoption(web)
     state = await web.ctx.plans.state(plan.plan_id)
     assert state.phase is Phase.ADOPTION
     assert state.hearing_deadline is not None
@@ -82,24 +82,20 @@ async def test_the_adoption_phase_shows_its_own_deadline(web: Web) -> None:
 
 
 async def test_the_councils_inbox_item_shows_the_adoption_deadline(
-    api: httpx.AsyncClient,
-    api_ctx: ApiContext,
-    plain_client: Client,
-    task_queue: str,
-    bodo: PlanDefinition,
+    servers: Servers, api: httpx.AsyncClient
 ) -> None:
     """The council's vote waits in its members' inbox with the day it must be taken by, as
     the plan page shows it; the API's pending list gives the same day."""
-    plan = await _at_adoption(plain_client, task_queue, bodo)
-    last_day = _last_day(plan, api_ctx)
+    plan = await _at_adoption(servers)
+    last_day = _last_day(plan, servers.ctx)
     member = "siri.andreassen"  # ordfører, in the municipal council
 
-    pending = await api.get("/api/me/pending", headers=await bearer(api_ctx, member))
+    pending = await api.get("/api/me/pending", headers=await bearer(servers.ctx, member))
     assert pending.status_code == 200, pending.text
     [item] = [p for p in pending.json() if p["plan_id"] == plan.plan_id]
     assert (item["role"], item["deadline"]) == ("municipal_council", last_day.isoformat())
 
-    cookie, _csrf = await web_session(api_ctx, member)
+    cookie, _csrf = await web_session(servers.ctx, member)
     inbox = await api.get("/inbox", headers=cookie)
     assert inbox.status_code == 200
     card = inbox.text[inbox.text.index(f'data-plan="{plan.plan_id}"') :]
