@@ -147,6 +147,35 @@ def on_hearing(status: PlanStatus) -> bool:
     return status.phase is Phase.HEARING and status.hearing_open
 
 
+@dataclass(frozen=True)
+class Engine:
+    """What a workflow test works with: the time-skipping Temporal environment with a
+    worker on ``task_queue``, the store's pool, and Bodø's plan."""
+
+    env: WorkflowEnvironment
+    pool: asyncpg.Pool
+    task_queue: str
+    bodo: PlanDefinition
+
+    @property
+    def store(self) -> EventStore:
+        return EventStore(self.pool)
+
+    def plan(self) -> PlanDefinition:
+        """Bodø's plan with a slug of its own."""
+        return unique(self.bodo)
+
+    async def started(self, definition: PlanDefinition) -> PlanDriver:
+        return await started(self.env, self.task_queue, definition)
+
+
+@pytest.fixture
+def engine(
+    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
+) -> Engine:
+    return Engine(temporal_env, pool, task_queue, bodo)
+
+
 # --- the HTTP API ------------------------------------------------------------------------
 
 

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
 from audit.report import EN, NB, UnknownPlanError, export_html, render_report
 from client.simulation import send_hearing_responses
@@ -24,10 +23,9 @@ from domain import commands as cmd
 from domain.events import PhaseStarted
 from domain.gates import PlanStatus
 from domain.phases import Phase
-from domain.plan import PlanDefinition
 from eventstore import EventStore
 from tests.integration.browser import CHROMIUM, chromium_available
-from tests.integration.conftest import started, unique
+from tests.integration.conftest import Engine
 
 pytestmark = pytest.mark.servers
 
@@ -123,15 +121,10 @@ async def _chromium(*args: str, profile: Path) -> str:
 
 
 async def test_audit_report_of_an_adopted_plan_in_both_languages_and_a_real_browser(
-    temporal_env: WorkflowEnvironment,
-    pool: asyncpg.Pool,
-    task_queue: str,
-    bodo: PlanDefinition,
-    artifacts_dir: Path,
-    tmp_path: Path,
+    engine: Engine, artifacts_dir: Path, tmp_path: Path
 ) -> None:
-    definition = unique(bodo)
-    driver = await started(temporal_env, task_queue, definition)
+    definition = engine.plan()
+    driver = await engine.started(definition)
 
     async def hearing(status: PlanStatus) -> None:
         assert status.hearing_open
@@ -146,13 +139,13 @@ async def test_audit_report_of_an_adopted_plan_in_both_languages_and_a_real_brow
             ),
         )
         await driver.wait_for(lambda s: s.hearing_responses == 4)
-        await temporal_env.fast_forward(driver.handle, timedelta(weeks=6, minutes=5))
+        await engine.env.fast_forward(driver.handle, timedelta(weeks=6, minutes=5))
 
     final = await driver.run_to_adoption(hearing)
     assert final.status == "adopted"
     await driver.handle.result()
 
-    store = EventStore(pool)
+    store = engine.store
     stored = await store.read(definition.plan_id)
     plan_id = definition.plan_id
     nb_path = artifacts_dir / "audit-report-nb.html"
@@ -312,15 +305,10 @@ async def test_audit_report_of_an_adopted_plan_in_both_languages_and_a_real_brow
 
 
 async def test_a_returned_plan_shows_its_phases_twice(
-    temporal_env: WorkflowEnvironment,
-    pool: asyncpg.Pool,
-    task_queue: str,
-    bodo: PlanDefinition,
-    artifacts_dir: Path,
-    tmp_path: Path,
+    engine: Engine, artifacts_dir: Path, tmp_path: Path
 ) -> None:
-    definition = unique(bodo)
-    driver = await started(temporal_env, task_queue, definition)
+    definition = engine.plan()
+    driver = await engine.started(definition)
     hearings: list[int] = []
 
     async def hearing(status: PlanStatus) -> None:
@@ -328,7 +316,7 @@ async def test_a_returned_plan_shows_its_phases_twice(
         if len(hearings) == 1:
             await send_hearing_responses(driver, 2)
             await driver.wait_for(lambda s: s.hearing_responses == 2)
-        await temporal_env.fast_forward(driver.handle, timedelta(weeks=6, minutes=5))
+        await engine.env.fast_forward(driver.handle, timedelta(weeks=6, minutes=5))
 
     status = await driver.run_until(lambda s: s.step_key == "adoption.council", hearing)
     reason = "Kommunestyret ber om <mer> om unge & etablerere."
@@ -348,7 +336,7 @@ async def test_a_returned_plan_shows_its_phases_twice(
     assert final.status == "adopted"
     assert len(hearings) == 2
 
-    store = EventStore(pool)
+    store = engine.store
     path = artifacts_dir / "audit-report-returned-nb.html"
     count = await export_html(store, definition.plan_id, path, generated_at=GENERATED_AT)
     html = path.read_text(encoding="utf-8")

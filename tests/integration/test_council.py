@@ -27,7 +27,7 @@ from domain.planfile import parse_plan_data
 from domain.roles import Role
 from eventstore import EventStore
 from temaplan.cli import main
-from tests.integration.conftest import bearer, passing_hearing, session_of, started, unique
+from tests.integration.conftest import Engine, bearer, passing_hearing, session_of, started, unique
 
 pytestmark = pytest.mark.servers
 
@@ -124,16 +124,11 @@ def vote_body(driver_status: PlanStatus, outcome: str, **extra: Any) -> dict[str
 
 
 async def test_five_member_council_decides_by_majority_and_a_tie_is_withdrawn(
-    temporal_env: WorkflowEnvironment,
-    pool: asyncpg.Pool,
-    task_queue: str,
-    bodo: PlanDefinition,
-    api: httpx.AsyncClient,
-    api_ctx: ApiContext,
+    engine: Engine, api: httpx.AsyncClient, api_ctx: ApiContext
 ) -> None:
-    definition = five_member_council(bodo)
+    definition = five_member_council(engine.bodo)
     plan = definition.plan_id
-    driver = await at_council(temporal_env, task_queue, definition)
+    driver = await at_council(engine.env, engine.task_queue, definition)
     at = await driver.status()
     people = await tokens(api_ctx, (*COUNCIL, "kari.nilsen"))
     url = f"/api/plans/{plan}/council-decision"
@@ -196,10 +191,10 @@ async def test_five_member_council_decides_by_majority_and_a_tie_is_withdrawn(
         ("project_leader", ["kari.nilsen"])
     ]
     # The project leader is told.
-    told = await outbox(pool, plan, "kari.nilsen", "adoption.council/")
+    told = await outbox(engine.pool, plan, "kari.nilsen", "adoption.council/")
     assert any(key.endswith("/deadlocked/kari.nilsen") for key in told), told
     # The same vote sent again: the original receipt, nothing new recorded.
-    store = EventStore(pool)
+    store = engine.store
     before = len(await store.read(plan))
     again = ok(await api.post(url, json=vote_body(at, "adopted"), headers=people[COUNCIL[0]]))
     assert again["duplicate"] is True
@@ -239,7 +234,7 @@ async def test_five_member_council_decides_by_majority_and_a_tie_is_withdrawn(
 
     # Every member is told of the new vote.
     for person in COUNCIL:
-        told = await outbox(pool, plan, person, "/vote1/")
+        told = await outbox(engine.pool, plan, person, "/vote1/")
         assert len(told) == 1, (person, told)
     # The new vote: two adopting votes leave the plan waiting, the third adopts; a
     # returned vote in between is recorded and does not decide.
@@ -322,10 +317,7 @@ async def _state_as_of(plan: str, moment: datetime, capsys: pytest.CaptureFixtur
 
 @pytest.mark.parametrize("outcome", ["postponed", "adopted_with_changes", "returned"])
 async def test_every_council_outcome_through_the_api_reaches_the_record(
-    temporal_env: WorkflowEnvironment,
-    pool: asyncpg.Pool,
-    task_queue: str,
-    bodo: PlanDefinition,
+    engine: Engine,
     api: httpx.AsyncClient,
     api_ctx: ApiContext,
     database_url: str,
@@ -334,9 +326,9 @@ async def test_every_council_outcome_through_the_api_reaches_the_record(
     capsys: pytest.CaptureFixture[str],
     outcome: str,
 ) -> None:
-    definition = five_member_council(bodo)
+    definition = five_member_council(engine.bodo)
     plan = definition.plan_id
-    driver = await at_council(temporal_env, task_queue, definition)
+    driver = await at_council(engine.env, engine.task_queue, definition)
     at = await driver.status()
     people = await tokens(api_ctx, (*COUNCIL, "kari.nilsen"))
     assert definition.proposals is not None
@@ -366,7 +358,7 @@ async def test_every_council_outcome_through_the_api_reaches_the_record(
         422,
         "InvalidDecision",
     )
-    store = EventStore(pool)
+    store = engine.store
     for person in COUNCIL[:2]:
         ok(
             await api.post(
@@ -454,7 +446,7 @@ async def test_every_council_outcome_through_the_api_reaches_the_record(
         monkeypatch,
         capsys,
         database_url,
-        temporal_env.client.service_client.config.target_host,
+        engine.env.client.service_client.config.target_host,
     )
     decided_rows = [line for line in history.splitlines() if " council_decided " in line]
     assert len(decided_rows) == 1
@@ -496,22 +488,17 @@ async def test_every_council_outcome_through_the_api_reaches_the_record(
 
 
 async def test_a_formannskap_that_is_the_steering_group_takes_a_plan_to_adoption(
-    temporal_env: WorkflowEnvironment,
-    pool: asyncpg.Pool,
-    task_queue: str,
-    bodo: PlanDefinition,
-    api: httpx.AsyncClient,
-    api_ctx: ApiContext,
+    engine: Engine, api: httpx.AsyncClient, api_ctx: ApiContext
 ) -> None:
-    data = bodo.model_dump(mode="json")
+    data = engine.bodo.model_dump(mode="json")
     for person in data["participants"]:
         person["roles"] = [r for r in person["roles"] if r != "steering_group"] or ["project_group"]
     data["bodies"] = {"steering_group": "same_as political_leadership"}
     definition = unique(parse_plan_data(data))
     formannskap = ("siri.andreassen", "bjorn.eriksen")
     assert tuple(p.id for p in definition.members(Role.STEERING_GROUP)) == formannskap
-    driver = await started(temporal_env, task_queue, definition)
-    hearing = passing_hearing(temporal_env, driver)
+    driver = await engine.started(definition)
+    hearing = passing_hearing(engine.env, driver)
     status = await driver.run_until(lambda s: s.step_key == "draft.final_review", hearing)
     people = await tokens(api_ctx, formannskap)
     url = f"/api/plans/{definition.plan_id}/sign-offs"
@@ -537,7 +524,7 @@ async def test_a_formannskap_that_is_the_steering_group_takes_a_plan_to_adoption
     final = await driver.run_to_adoption(hearing)
     assert final.status == "adopted"
 
-    events = await EventStore(pool).read_domain(definition.plan_id)
+    events = await engine.store.read_domain(definition.plan_id)
     final_review = [
         (e.actor_id, e.actor_role.value, str(e.event_id))
         for e in events
@@ -552,4 +539,4 @@ async def test_a_formannskap_that_is_the_steering_group_takes_a_plan_to_adoption
     [decided] = [e for e in events if e.type == "hearing_decided"]
     assert decided.voters == formannskap  # type: ignore[union-attr]
     assert decided.actor_role is Role.STEERING_GROUP
-    assert (await EventStore(pool).verify(definition.plan_id)).ok
+    assert (await engine.store.verify(definition.plan_id)).ok

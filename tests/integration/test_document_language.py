@@ -31,10 +31,9 @@ from client.simulation import send_hearing_responses
 from domain.plan import PlanDefinition
 from domain.revision_models import GoalProgress, IndicatorLine, ProgressLine, Scorecard
 from domain.state import fold
-from eventstore import EventStore
 from eventstore.outbox import Claimed
 from temaplan.mail_relay import compose
-from tests.integration.conftest import started, unique, web_session
+from tests.integration.conftest import Engine, started, web_session
 from tests.language_words import ENGLISH_IN_BOKMAL, NORWEGIAN_IN_ENGLISH
 
 pytestmark = pytest.mark.servers
@@ -234,16 +233,11 @@ async def e_mails(pool: asyncpg.Pool, ctx: ApiContext, plan_id: str, language: L
 
 
 async def test_every_document_speaks_one_language(
-    temporal_env: WorkflowEnvironment,
-    pool: asyncpg.Pool,
-    task_queue: str,
-    bodo: PlanDefinition,
-    api: httpx.AsyncClient,
-    api_ctx: ApiContext,
+    engine: Engine, api: httpx.AsyncClient, api_ctx: ApiContext
 ) -> None:
-    definition = unique(bodo)
-    await adopted(temporal_env, task_queue, definition, responses=2)
-    store = EventStore(pool)
+    definition = engine.plan()
+    await adopted(engine.env, engine.task_queue, definition, responses=2)
+    store = engine.store
     stored = await store.read(definition.plan_id)
     state = fold([e.to_domain() for e in stored])
     record_texts = sorted(
@@ -304,7 +298,7 @@ async def test_every_document_speaks_one_language(
             ),
             "audit history (CLI)": cli,
             "audit state (CLI)": state_out.getvalue(),
-            "e-mails": await e_mails(pool, api_ctx, definition.plan_id, language),
+            "e-mails": await e_mails(engine.pool, api_ctx, definition.plan_id, language),
             **await web_pages(api, api_ctx, definition.plan_id, language),
         }
 

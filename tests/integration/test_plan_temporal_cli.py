@@ -44,16 +44,12 @@ import json
 import os
 from typing import Any
 
-import asyncpg
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
 from domain.gates import PlanStatus
-from domain.plan import PlanDefinition
 from domain.roles import Role
-from eventstore import EventStore
 from temaplan.temporal_server import temporal_binary
-from tests.integration.conftest import started, unique
+from tests.integration.conftest import Engine
 from tests.integration.replay import settle
 
 pytestmark = pytest.mark.servers
@@ -97,14 +93,12 @@ def sign_off_input(actor_id: str, status: PlanStatus) -> str:
     )
 
 
-async def test_the_temporal_cli_reads_the_status_and_signs_off(
-    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
-) -> None:
-    definition = unique(bodo)
-    driver = await started(temporal_env, task_queue, definition)
+async def test_the_temporal_cli_reads_the_status_and_signs_off(engine: Engine) -> None:
+    definition = engine.plan()
+    driver = await engine.started(definition)
     handle = driver.handle
-    store = EventStore(pool)
-    address = temporal_env.client.service_client.config.target_host
+    store = engine.store
+    address = engine.env.client.service_client.config.target_host
 
     submit = await driver.wait_for(lambda s: s.step_key == "goals.submit")
     await driver.act_once(submit, hearing=None)  # type: ignore[arg-type]
@@ -195,14 +189,14 @@ async def test_the_temporal_cli_reads_the_status_and_signs_off(
 
 
 async def test_a_malformed_update_from_the_temporal_cli_is_refused_for_good_naming_the_field(
-    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
+    engine: Engine,
 ) -> None:
-    definition = unique(bodo)
-    driver = await started(temporal_env, task_queue, definition)
+    definition = engine.plan()
+    driver = await engine.started(definition)
     handle = driver.handle
     await driver.wait_for(lambda s: s.step_key == "goals.submit")
-    address = temporal_env.client.service_client.config.target_host
-    before = await EventStore(pool).head(definition.plan_id)
+    address = engine.env.client.service_client.config.target_host
+    before = await engine.store.head(definition.plan_id)
 
     async def update(name: str, body: dict[str, Any]) -> tuple[int, str]:
         code, _out, err = await temporal_cli(
@@ -234,5 +228,5 @@ async def test_a_malformed_update_from_the_temporal_cli_is_refused_for_good_nami
     assert "content_version" in err
     assert "(got 'first')" in err
     assert "retryable: false" in err
-    assert await EventStore(pool).head(definition.plan_id) == before
+    assert await engine.store.head(definition.plan_id) == before
     await handle.terminate("test done")

@@ -12,7 +12,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
@@ -41,9 +40,8 @@ from domain.plan import PlanDefinition
 from domain.plan_state import PlanState
 from domain.revision_models import ChangeKind, MeasureChange, ScheduleAction
 from domain.state import fold
-from eventstore import EventStore
 from temaplan.cli import main
-from tests.integration.conftest import started, unique
+from tests.integration.conftest import Engine, started
 from workflows.registry import DEFAULT_REVISION_DATE
 
 pytestmark = pytest.mark.servers
@@ -105,13 +103,11 @@ async def accepted_updates(handle: WorkflowHandle[Any, Any]) -> int:
     )
 
 
-async def test_adoption_creates_exactly_one_yearly_schedule_in_oslo_time(
-    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
-) -> None:
-    definition = unique(bodo)
+async def test_adoption_creates_exactly_one_yearly_schedule_in_oslo_time(engine: Engine) -> None:
+    definition = engine.plan()
     plan_id = definition.plan_id
-    await adopt(temporal_env, definition, task_queue)
-    client = temporal_env.client
+    await adopt(engine.env, definition, engine.task_queue)
+    client = engine.env.client
 
     described = await client.get_schedule_handle(schedule_id_for(plan_id)).describe()
     spec = described.schedule.spec
@@ -129,36 +125,30 @@ async def test_adoption_creates_exactly_one_yearly_schedule_in_oslo_time(
     assert not described.schedule.state.paused
 
     # The record says so, once.
-    state = fold(await EventStore(pool).read_domain(plan_id))
+    state = fold(await engine.store.read_domain(plan_id))
     assert state.schedule is not None
     assert state.schedule.schedule_id == schedule_id_for(plan_id)
     assert [d.event_type for d in state.decisions].count("revision_schedule_created") == 1
 
     # Creating it again (a retry, a second adoption) keeps the one schedule.
     again = await ScheduleActivities(
-        client, task_queue, DEFAULT_REVISION_DATE
+        client, engine.task_queue, DEFAULT_REVISION_DATE
     ).ensure_revision_schedule(EnsureScheduleInput(plan_id=plan_id, definition=definition))
     assert again.already_existed
     ours = [s.id async for s in await client.list_schedules() if s.id == schedule_id_for(plan_id)]
     assert ours == [schedule_id_for(plan_id)]
 
 
-async def test_two_yearly_revisions_report_revise_and_score(
-    temporal_env: WorkflowEnvironment,
-    pool: asyncpg.Pool,
-    task_queue: str,
-    bodo: PlanDefinition,
-    tmp_path: Path,
-) -> None:
-    definition = unique(bodo)
+async def test_two_yearly_revisions_report_revise_and_score(engine: Engine, tmp_path: Path) -> None:
+    definition = engine.plan()
     plan_id = definition.plan_id
-    store = EventStore(pool)
-    client = temporal_env.client
-    await adopt(temporal_env, definition, task_queue)
+    store = engine.store
+    client = engine.env.client
+    await adopt(engine.env, definition, engine.task_queue)
 
     # Year one: a scheduler triggers the reminder now.
     trigger = await act_on_schedule(
-        client, store, plan_id, schedule_command(ScheduleAction.TRIGGER), task_queue
+        client, store, plan_id, schedule_command(ScheduleAction.TRIGGER), engine.task_queue
     )
     assert trigger.event_type == "revision_schedule_changed"
     year = revision_year(datetime.now(UTC))
@@ -202,7 +192,7 @@ async def test_two_yearly_revisions_report_revise_and_score(
     assert "tiltak-1.2.1" in early.message
 
     # The 30-day round runs out on the workflow's clock.
-    await temporal_env.fast_forward(handle, timedelta(days=31))  # type: ignore[attr-defined]
+    await engine.env.fast_forward(handle, timedelta(days=31))  # type: ignore[attr-defined]
     status = await revision_status_when(handle, lambda s: s.scorecard is not None)
     card = status.scorecard
     assert card is not None
@@ -224,7 +214,7 @@ async def test_two_yearly_revisions_report_revise_and_score(
     revision = state.revision(year)
     assert revision is not None
     assert set(revision.reminded) == set(card.unreported)
-    rendered = await pool.fetchval(
+    rendered = await engine.pool.fetchval(
         "SELECT body FROM scorecards WHERE plan_id = $1 AND year = $2 AND format = 'html'",
         plan_id,
         year,
@@ -282,7 +272,7 @@ async def test_two_yearly_revisions_report_revise_and_score(
             backfill_from=datetime(next_year, 8, 31, tzinfo=UTC),
             backfill_to=datetime(next_year, 9, 2, tzinfo=UTC),
         ),
-        task_queue,
+        engine.task_queue,
     )
     second = await wait_for_revision(client, plan_id, next_year)
     status = await RevisionClient(second).status()
@@ -347,18 +337,20 @@ async def test_two_yearly_revisions_report_revise_and_score(
     assert verify_export.main([str(exported)]) == 0
 
 
-async def test_refused_reports_leave_no_trace(
-    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
-) -> None:
-    definition = unique(bodo)
+async def test_refused_reports_leave_no_trace(engine: Engine) -> None:
+    definition = engine.plan()
     plan_id = definition.plan_id
-    store = EventStore(pool)
-    await adopt(temporal_env, definition, task_queue)
+    store = engine.store
+    await adopt(engine.env, definition, engine.task_queue)
     await act_on_schedule(
-        temporal_env.client, store, plan_id, schedule_command(ScheduleAction.TRIGGER), task_queue
+        engine.env.client,
+        store,
+        plan_id,
+        schedule_command(ScheduleAction.TRIGGER),
+        engine.task_queue,
     )
     year = revision_year(datetime.now(UTC))
-    handle = await wait_for_revision(temporal_env.client, plan_id, year)
+    handle = await wait_for_revision(engine.env.client, plan_id, year)
     head = await store.head(plan_id)
     accepted = await accepted_updates(handle)
 
@@ -395,7 +387,7 @@ async def test_refused_reports_leave_no_trace(
     assert await accepted_updates(handle) == accepted
 
     # After the round has closed, even the right person is refused.
-    await temporal_env.fast_forward(handle, timedelta(days=31))  # type: ignore[attr-defined]
+    await engine.env.fast_forward(handle, timedelta(days=31))  # type: ignore[attr-defined]
     await revision_status_when(handle, lambda s: not s.round_open)
     head = await store.head(plan_id)
     accepted = await accepted_updates(handle)
@@ -407,13 +399,13 @@ async def test_refused_reports_leave_no_trace(
 
 
 async def test_pause_and_unpause_are_recorded_and_a_paused_schedule_starts_nothing(
-    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
+    engine: Engine,
 ) -> None:
-    definition = unique(bodo)
+    definition = engine.plan()
     plan_id = definition.plan_id
-    store = EventStore(pool)
-    client = temporal_env.client
-    await adopt(temporal_env, definition, task_queue)
+    store = engine.store
+    client = engine.env.client
+    await adopt(engine.env, definition, engine.task_queue)
 
     # Only a scheduler may act on the schedule; a refused action starts nothing.
     with pytest.raises(ScheduleRefused) as not_scheduler:
@@ -424,19 +416,19 @@ async def test_pause_and_unpause_are_recorded_and_a_paused_schedule_starts_nothi
             schedule_command(ScheduleAction.PAUSE, reason="x").model_copy(
                 update={"actor_id": PROJECT_LEADER}
             ),
-            task_queue,
+            engine.task_queue,
         )
     assert not_scheduler.value.code == "WrongRole"
     with pytest.raises(ScheduleRefused) as no_reason:
         await act_on_schedule(
-            client, store, plan_id, schedule_command(ScheduleAction.PAUSE), task_queue
+            client, store, plan_id, schedule_command(ScheduleAction.PAUSE), engine.task_queue
         )
     assert "needs a reason" in no_reason.value.message
 
     reason = "Budsjettprosessen flyttes til våren; rulleringen venter."
     pause_command = schedule_command(ScheduleAction.PAUSE, reason=reason)
     paused_request = pause_command.request_id
-    paused = await act_on_schedule(client, store, plan_id, pause_command, task_queue)
+    paused = await act_on_schedule(client, store, plan_id, pause_command, engine.task_queue)
     view = await describe_schedule(client, plan_id)
     assert view.paused
     assert reason in view.note
@@ -448,7 +440,7 @@ async def test_pause_and_unpause_are_recorded_and_a_paused_schedule_starts_nothi
         schedule_command(ScheduleAction.PAUSE, reason=reason).model_copy(
             update={"request_id": paused_request}
         ),
-        task_queue,
+        engine.task_queue,
     )
     assert again == paused.model_copy(update={"duplicate": True})
     state = fold(await store.read_domain(plan_id))
@@ -469,7 +461,7 @@ async def test_pause_and_unpause_are_recorded_and_a_paused_schedule_starts_nothi
     before = (await describe_schedule(client, plan_id)).actions_taken
     with pytest.raises(ScheduleRefused) as while_paused:
         await act_on_schedule(
-            client, store, plan_id, schedule_command(ScheduleAction.TRIGGER), task_queue
+            client, store, plan_id, schedule_command(ScheduleAction.TRIGGER), engine.task_queue
         )
     assert while_paused.value.code == "GateNotOpen"
     assert "paused" in while_paused.value.message
@@ -480,7 +472,7 @@ async def test_pause_and_unpause_are_recorded_and_a_paused_schedule_starts_nothi
         await client.get_workflow_handle(revision_workflow_id(plan_id, year)).describe()
 
     unpaused = await act_on_schedule(
-        client, store, plan_id, schedule_command(ScheduleAction.UNPAUSE), task_queue
+        client, store, plan_id, schedule_command(ScheduleAction.UNPAUSE), engine.task_queue
     )
     assert unpaused.version == paused.version + 1
     assert not (await describe_schedule(client, plan_id)).paused
@@ -510,15 +502,11 @@ def cli_servers(
 
 @pytest.mark.usefixtures("cli_servers")
 async def test_scheduler_commands_through_the_cli(
-    temporal_env: WorkflowEnvironment,
-    pool: asyncpg.Pool,
-    task_queue: str,
-    bodo: PlanDefinition,
-    capsys: pytest.CaptureFixture[str],
+    engine: Engine, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    definition = unique(bodo)
+    definition = engine.plan()
     plan_id = definition.plan_id
-    await adopt(temporal_env, definition, task_queue)
+    await adopt(engine.env, definition, engine.task_queue)
 
     async def cli(*args: str) -> tuple[int, str]:
         code = await asyncio.to_thread(main, ["schedule", *args])
@@ -556,7 +544,7 @@ async def test_scheduler_commands_through_the_cli(
     code, out = await cli("describe", "no-such-plan")
     assert code == 1
     assert "has no revision schedule" in out
-    state = fold(await EventStore(pool).read_domain(plan_id))
+    state = fold(await engine.store.read_domain(plan_id))
     assert [d.outcome for d in state.decisions if d.event_type == "revision_schedule_changed"] == [
         "pause",
         "unpause",
@@ -565,19 +553,15 @@ async def test_scheduler_commands_through_the_cli(
 
 @pytest.mark.usefixtures("cli_servers")
 async def test_a_trigger_whose_revision_cannot_run_fails_for_the_scheduler_and_in_the_record(
-    temporal_env: WorkflowEnvironment,
-    pool: asyncpg.Pool,
-    task_queue: str,
-    bodo: PlanDefinition,
-    capsys: pytest.CaptureFixture[str],
+    engine: Engine, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    definition = unique(bodo)
+    definition = engine.plan()
     plan_id = definition.plan_id
-    store = EventStore(pool)
-    client = temporal_env.client
-    await adopt(temporal_env, definition, task_queue)
+    store = engine.store
+    client = engine.env.client
+    await adopt(engine.env, definition, engine.task_queue)
     await act_on_schedule(
-        client, store, plan_id, schedule_command(ScheduleAction.TRIGGER), task_queue
+        client, store, plan_id, schedule_command(ScheduleAction.TRIGGER), engine.task_queue
     )
     year = revision_year(datetime.now(UTC))
     await wait_for_revision(client, plan_id, year)
@@ -585,7 +569,7 @@ async def test_a_trigger_whose_revision_cannot_run_fails_for_the_scheduler_and_i
     # This year's revision exists: a second trigger cannot start one.
     with pytest.raises(ScheduleRefused) as caught:
         await act_on_schedule(
-            client, store, plan_id, schedule_command(ScheduleAction.TRIGGER), task_queue
+            client, store, plan_id, schedule_command(ScheduleAction.TRIGGER), engine.task_queue
         )
     assert caught.value.code == "RevisionCannotRun"
     assert f"the revision for {year} already exists" in caught.value.message
