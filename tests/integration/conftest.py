@@ -148,13 +148,12 @@ def on_hearing(status: PlanStatus) -> bool:
 
 
 @dataclass(frozen=True)
-class Engine:
-    """What a workflow test works with: the time-skipping Temporal environment with a
-    worker on ``task_queue``, the store's pool, and Bodø's plan."""
+class Bench:
+    """What every test with servers works with: the worker's task queue, the store, and
+    Bodø's plan."""
 
-    env: WorkflowEnvironment
-    pool: asyncpg.Pool
     task_queue: str
+    pool: asyncpg.Pool
     bodo: PlanDefinition
 
     @property
@@ -165,6 +164,13 @@ class Engine:
         """Bodø's plan with a slug of its own."""
         return unique(self.bodo)
 
+
+@dataclass(frozen=True)
+class Engine(Bench):
+    """A workflow test's bench, with the time-skipping Temporal environment."""
+
+    env: WorkflowEnvironment
+
     async def started(self, definition: PlanDefinition) -> PlanDriver:
         return await started(self.env, self.task_queue, definition)
 
@@ -173,7 +179,7 @@ class Engine:
 def engine(
     temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
 ) -> Engine:
-    return Engine(temporal_env, pool, task_queue, bodo)
+    return Engine(task_queue=task_queue, pool=pool, bodo=bodo, env=temporal_env)
 
 
 # --- the HTTP API ------------------------------------------------------------------------
@@ -247,23 +253,12 @@ async def site(api_ctx: ApiContext) -> AsyncIterator[str]:
 
 
 @dataclass(frozen=True)
-class Servers:
-    """What a test of the API works with: its context, plans started through the client
-    without time skipping on the worker's task queue, the store, and Bodø's plan."""
+class Servers(Bench):
+    """An API test's bench, with the API's context and the client without time skipping
+    that plans are started through."""
 
     ctx: ApiContext
     client: Client
-    task_queue: str
-    pool: asyncpg.Pool
-    bodo: PlanDefinition
-
-    @property
-    def store(self) -> EventStore:
-        return EventStore(self.pool)
-
-    def plan(self) -> PlanDefinition:
-        """Bodø's plan with a slug of its own."""
-        return unique(self.bodo)
 
     async def token(self, person: str, kind: Kind = "person") -> str:
         """An access token (tilgangsnøkkel) for ``person`` to log in with."""
@@ -287,7 +282,7 @@ def servers(
     pool: asyncpg.Pool,
     bodo: PlanDefinition,
 ) -> Servers:
-    return Servers(api_ctx, plain_client, task_queue, pool, bodo)
+    return Servers(task_queue=task_queue, pool=pool, bodo=bodo, ctx=api_ctx, client=plain_client)
 
 
 @dataclass(frozen=True)
@@ -301,9 +296,7 @@ class Web(Servers):
 
 @pytest.fixture
 def web(servers: Servers, site: str, shots: Path) -> Web:
-    return Web(
-        servers.ctx, servers.client, servers.task_queue, servers.pool, servers.bodo, site, shots
-    )
+    return Web(**vars(servers), site=site, shots=shots)
 
 
 # --- the yearly revision -----------------------------------------------------------------
