@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from api.errors import ApiError, not_allowed
 from api.i18n import translator
 from api.oidc import LoginRefused, UnknownPerson, identify
+from api.service import ApiContext
 from api.web import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
@@ -69,6 +70,13 @@ async def login(request: Request) -> Response:
         return _login_page(request, failed=True, status_code=401)
     key = await ctx.tokens.open_session(principal)
     response = RedirectResponse("/inbox", status_code=303)
+    _set_session_cookie(response, key, ctx)
+    return response
+
+
+def _set_session_cookie(response: Response, key: str, ctx: ApiContext) -> None:
+    """The session's key in the cookie, for as long as a session lasts; never sent to
+    another site, nor read by scripts."""
     response.set_cookie(
         SESSION_COOKIE,
         key,
@@ -78,7 +86,6 @@ async def login(request: Request) -> Response:
         samesite="strict",
         path="/",
     )
-    return response
 
 
 @router.post("/logout")
@@ -219,14 +226,6 @@ async def oidc_callback(request: Request) -> Response:
     # here from the provider's site, and a SameSite=Strict cookie is sent only on a
     # navigation that starts on ours.
     response = render(request, "oidc_done.html", principal=None)
-    response.set_cookie(
-        SESSION_COOKIE,
-        key,
-        max_age=ctx.settings.session_hours * 3600,
-        httponly=True,
-        secure=True,
-        samesite="strict",
-        path="/",
-    )
+    _set_session_cookie(response, key, ctx)
     response.delete_cookie(OIDC_COOKIE, path="/login/oidc", secure=True, httponly=True)
     return response
