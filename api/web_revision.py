@@ -5,11 +5,12 @@ report, and the steering group's review of proposed changes.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markupsafe import Markup
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 import catalogue
 from activities.scorecard_rendering import progress_svg
@@ -43,6 +44,7 @@ from domain.plan_state import PlanState
 from domain.roles import Role
 
 router = APIRouter(include_in_schema=False)
+Form = TypeVar("Form", bound=BaseModel)
 
 
 @router.get("/plans/{plan_id}/revisions/{year}")
@@ -94,6 +96,14 @@ def show_revision(
     )
 
 
+def _validated(model: type[Form], fields: dict[str, object]) -> Form:
+    """The API's request model from a form's fields; what it refuses, refused as a form."""
+    try:
+        return model.model_validate(fields)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+
+
 async def _revision_form(
     plan_id: str,
     year: str,
@@ -125,17 +135,15 @@ async def _revision_form(
 @router.post("/plans/{plan_id}/revisions/{year}/report")
 async def revision_report(plan_id: str, year: str, request: Request) -> Response:
     async def send(fields: dict[str, str], wanted: int, ctx: ApiContext, me: Principal) -> Receipt:
-        try:
-            body = ReportRequest.model_validate(
-                {
-                    "measure_id": fields.get("measure_id", ""),
-                    "status": fields.get("status", ""),
-                    "comment": fields.get("comment", ""),
-                    "indicator_value": _typed_number(fields.get("indicator_value", "")),
-                }
-            )
-        except ValidationError as exc:
-            raise _invalid(exc) from None
+        body = _validated(
+            ReportRequest,
+            {
+                "measure_id": fields.get("measure_id", ""),
+                "status": fields.get("status", ""),
+                "comment": fields.get("comment", ""),
+                "indicator_value": _typed_number(fields.get("indicator_value", "")),
+            },
+        )
         # The API's own route: the request-to-command mapping exists once.
         return await routes_revisions.report_measure(plan_id, wanted, body, ctx, me)
 
@@ -145,17 +153,15 @@ async def revision_report(plan_id: str, year: str, request: Request) -> Response
 @router.post("/plans/{plan_id}/revisions/{year}/review")
 async def revision_review(plan_id: str, year: str, request: Request) -> Response:
     async def send(fields: dict[str, str], wanted: int, ctx: ApiContext, me: Principal) -> Receipt:
-        try:
-            body = ReviewRequest.model_validate(
-                {
-                    "content_version": fields.get("content_version", ""),
-                    "content_hash": fields.get("content_hash", ""),
-                    "approve": fields.get("decision", "") == "approve",
-                    "comment": fields.get("comment", ""),
-                }
-            )
-        except ValidationError as exc:
-            raise _invalid(exc) from None
+        body = _validated(
+            ReviewRequest,
+            {
+                "content_version": fields.get("content_version", ""),
+                "content_hash": fields.get("content_hash", ""),
+                "approve": fields.get("decision", "") == "approve",
+                "comment": fields.get("comment", ""),
+            },
+        )
         return await routes_revisions.review_changes(plan_id, wanted, body, ctx, me)
 
     return await _revision_form(plan_id, year, request, "review", send)
