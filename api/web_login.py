@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from api.errors import ApiError, not_allowed
 from api.i18n import translator
-from api.oidc import LoginRefused, UnknownPerson, identify
+from api.oidc import LoginRefused, OidcClient, UnknownPerson, identify
 from api.service import ApiContext
 from api.web import (
     LOGIN_COOKIE,
@@ -152,13 +152,19 @@ def _oidc_refused(
     return response
 
 
+def _provider(ctx: ApiContext) -> OidcClient:
+    """The identity provider's client; without one configured, its pages are not here."""
+    if ctx.oidc is None:
+        raise ApiError(404, "NotFound", "no identity provider is configured here")
+    return ctx.oidc
+
+
 @router.get("/login/oidc")
 async def oidc_login(request: Request) -> Response:
     ctx = _ctx(request)
-    if ctx.oidc is None:
-        raise ApiError(404, "NotFound", "no identity provider is configured here")
+    provider = _provider(ctx)
     try:
-        begun = await ctx.oidc.authorization(_redirect_uri(request), "openid profile email")
+        begun = await provider.authorization(_redirect_uri(request), "openid profile email")
     except LoginRefused as exc:
         return _oidc_refused(request, "web.oidc_provider_silent", 503, detail=str(exc))
     await OidcSessions(ctx.pool).begin(
@@ -184,8 +190,7 @@ async def oidc_login(request: Request) -> Response:
 @router.get("/login/oidc/callback")
 async def oidc_callback(request: Request) -> Response:
     ctx = _ctx(request)
-    if ctx.oidc is None:
-        raise ApiError(404, "NotFound", "no identity provider is configured here")
+    provider = _provider(ctx)
     state = request.query_params.get("state", "")
     code = request.query_params.get("code", "")
     if request.query_params.get("error"):
@@ -198,7 +203,7 @@ async def oidc_callback(request: Request) -> Response:
     if pending is None or not code:
         return _oidc_refused(request, "web.oidc_expired", 400)
     try:
-        claims, id_token = await ctx.oidc.exchange(
+        claims, id_token = await provider.exchange(
             code,
             redirect_uri=_redirect_uri(request),
             code_verifier=pending.code_verifier,
