@@ -41,7 +41,7 @@ from domain.plan_state import PlanState
 from domain.revision_models import ChangeKind, MeasureChange, ScheduleAction
 from domain.state import fold
 from temaplan.cli import main
-from tests.integration.conftest import Engine, started
+from tests.integration.conftest import Engine
 from workflows.registry import DEFAULT_REVISION_DATE
 
 pytestmark = pytest.mark.servers
@@ -50,18 +50,23 @@ SCHEDULER = "espen.moe"
 PROJECT_LEADER = "kari.nilsen"
 
 
-async def adopt(env: WorkflowEnvironment, definition: PlanDefinition, task_queue: str) -> None:
-    driver = await started(env, task_queue, definition)
+async def adopted(engine: Engine) -> PlanDefinition:
+    """Bodø's plan, with a slug of its own, driven to adoption with two hearing responses."""
+    definition = engine.plan()
+    driver = await engine.started(definition)
     handle = driver.handle
 
     async def hearing(_status: PlanStatus) -> None:
         await send_hearing_responses(driver, 2, with_receipt=1)
         await driver.wait_for(lambda s: s.hearing_responses == 2)
-        await env.fast_forward(handle, timedelta(days=definition.settings.hearing_days, minutes=5))
+        await engine.env.fast_forward(
+            handle, timedelta(days=definition.settings.hearing_days, minutes=5)
+        )
 
     final = await driver.run_to_adoption(hearing)
     assert final.status == "adopted"
     await handle.result()
+    return definition
 
 
 async def update(handle: WorkflowHandle[Any, Any], name: str, command: Any) -> Receipt:
@@ -104,9 +109,8 @@ async def accepted_updates(handle: WorkflowHandle[Any, Any]) -> int:
 
 
 async def test_adoption_creates_exactly_one_yearly_schedule_in_oslo_time(engine: Engine) -> None:
-    definition = engine.plan()
+    definition = await adopted(engine)
     plan_id = definition.plan_id
-    await adopt(engine.env, definition, engine.task_queue)
     client = engine.env.client
 
     described = await client.get_schedule_handle(schedule_id_for(plan_id)).describe()
@@ -140,11 +144,10 @@ async def test_adoption_creates_exactly_one_yearly_schedule_in_oslo_time(engine:
 
 
 async def test_two_yearly_revisions_report_revise_and_score(engine: Engine, tmp_path: Path) -> None:
-    definition = engine.plan()
+    definition = await adopted(engine)
     plan_id = definition.plan_id
     store = engine.store
     client = engine.env.client
-    await adopt(engine.env, definition, engine.task_queue)
 
     # Year one: a scheduler triggers the reminder now.
     trigger = await act_on_schedule(
@@ -338,10 +341,9 @@ async def test_two_yearly_revisions_report_revise_and_score(engine: Engine, tmp_
 
 
 async def test_refused_reports_leave_no_trace(engine: Engine) -> None:
-    definition = engine.plan()
+    definition = await adopted(engine)
     plan_id = definition.plan_id
     store = engine.store
-    await adopt(engine.env, definition, engine.task_queue)
     await act_on_schedule(
         engine.env.client,
         store,
@@ -401,11 +403,10 @@ async def test_refused_reports_leave_no_trace(engine: Engine) -> None:
 async def test_pause_and_unpause_are_recorded_and_a_paused_schedule_starts_nothing(
     engine: Engine,
 ) -> None:
-    definition = engine.plan()
+    definition = await adopted(engine)
     plan_id = definition.plan_id
     store = engine.store
     client = engine.env.client
-    await adopt(engine.env, definition, engine.task_queue)
 
     # Only a scheduler may act on the schedule; a refused action starts nothing.
     with pytest.raises(ScheduleRefused) as not_scheduler:
@@ -504,9 +505,8 @@ def cli_servers(
 async def test_scheduler_commands_through_the_cli(
     engine: Engine, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    definition = engine.plan()
+    definition = await adopted(engine)
     plan_id = definition.plan_id
-    await adopt(engine.env, definition, engine.task_queue)
 
     async def cli(*args: str) -> tuple[int, str]:
         code = await asyncio.to_thread(main, ["schedule", *args])
@@ -555,11 +555,10 @@ async def test_scheduler_commands_through_the_cli(
 async def test_a_trigger_whose_revision_cannot_run_fails_for_the_scheduler_and_in_the_record(
     engine: Engine, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    definition = engine.plan()
+    definition = await adopted(engine)
     plan_id = definition.plan_id
     store = engine.store
     client = engine.env.client
-    await adopt(engine.env, definition, engine.task_queue)
     await act_on_schedule(
         client, store, plan_id, schedule_command(ScheduleAction.TRIGGER), engine.task_queue
     )
