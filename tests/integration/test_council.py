@@ -65,6 +65,15 @@ async def tokens(ctx: ApiContext, people: tuple[str, ...]) -> dict[str, dict[str
     return {person: await bearer(ctx, person) for person in people}
 
 
+async def at_five_member_council(
+    engine: Engine, ctx: ApiContext
+) -> tuple[PlanDriver, PlanStatus, dict[str, dict[str, str]]]:
+    """Bodø's plan with a council of five at its vote to adopt: the driver, the status
+    there, and the council's and the project leader's bearer headers."""
+    driver = await at_council(engine.env, engine.task_queue, five_member_council(engine.bodo))
+    return driver, await driver.status(), await tokens(ctx, (*COUNCIL, "kari.nilsen"))
+
+
 async def outbox(pool: asyncpg.Pool, plan: str, person: str, part: str) -> list[str]:
     """The dedupe keys of the notifications queued for ``person`` containing ``part``,
     once there is one (the workflow announces a step a moment after it opens)."""
@@ -126,11 +135,9 @@ def vote_body(driver_status: PlanStatus, outcome: str, **extra: Any) -> dict[str
 async def test_five_member_council_decides_by_majority_and_a_tie_is_withdrawn(
     engine: Engine, api: httpx.AsyncClient, api_ctx: ApiContext
 ) -> None:
-    definition = five_member_council(engine.bodo)
+    driver, at, people = await at_five_member_council(engine, api_ctx)
+    definition = driver.definition
     plan = definition.plan_id
-    driver = await at_council(engine.env, engine.task_queue, definition)
-    at = await driver.status()
-    people = await tokens(api_ctx, (*COUNCIL, "kari.nilsen"))
     url = f"/api/plans/{plan}/council-decision"
     returned = {"return_to": "draft", "reason": "Mer om unge i etableringsfasen."}
     postponed = {"postponed_to": "2030-09-17", "reason": "Vent på budsjettet."}
@@ -326,11 +333,9 @@ async def test_every_council_outcome_through_the_api_reaches_the_record(
     capsys: pytest.CaptureFixture[str],
     outcome: str,
 ) -> None:
-    definition = five_member_council(engine.bodo)
+    driver, at, people = await at_five_member_council(engine, api_ctx)
+    definition = driver.definition
     plan = definition.plan_id
-    driver = await at_council(engine.env, engine.task_queue, definition)
-    at = await driver.status()
-    people = await tokens(api_ctx, (*COUNCIL, "kari.nilsen"))
     assert definition.proposals is not None
     measure = definition.proposals.measures[0]
     amended = definition.proposals.model_copy(
