@@ -169,10 +169,14 @@ async def tamper(pool: asyncpg.Pool, sql: str, *args: object) -> None:
         await conn.execute("ALTER TABLE events ENABLE TRIGGER events_no_update_delete")
 
 
-async def recorded(pool: asyncpg.Pool, stream: str, count: int) -> EventStore:
-    """The store with ``count`` events recorded in ``stream``."""
+async def tampered(
+    pool: asyncpg.Pool, stream: str, count: int, sql: str, *args: object
+) -> EventStore:
+    """The store with ``count`` events recorded in ``stream``, then changed by ``sql``
+    behind its back."""
     store = EventStore(pool)
     await store.append(stream, 0, [new_event(n) for n in range(1, count + 1)])
+    await tamper(pool, sql, *args)
     return store
 
 
@@ -182,9 +186,10 @@ async def verdicts(store: EventStore, stream: str) -> tuple[VerifyResult, Verify
 
 
 async def test_verify_names_the_tampered_version(pool: asyncpg.Pool) -> None:
-    store = await recorded(pool, "tamper", 5)
-    await tamper(
+    store = await tampered(
         pool,
+        "tamper",
+        5,
         "UPDATE events SET data = jsonb_set(data, '{text}', '\"endret\"') "
         "WHERE stream_id = 'tamper' AND version = 3",
     )
@@ -196,17 +201,19 @@ async def test_verify_names_the_tampered_version(pool: asyncpg.Pool) -> None:
 
 
 async def test_verify_reports_a_deleted_event_as_a_gap(pool: asyncpg.Pool) -> None:
-    store = await recorded(pool, "hole", 5)
-    await tamper(pool, "DELETE FROM events WHERE stream_id = 'hole' AND version = 4")
+    store = await tampered(
+        pool, "hole", 5, "DELETE FROM events WHERE stream_id = 'hole' AND version = 4"
+    )
     result = await store.verify("hole")
     assert result.broken_version == 4
     assert "gap" in (result.problem or "")
 
 
 async def test_verify_detects_a_rewritten_chain_link(pool: asyncpg.Pool) -> None:
-    store = await recorded(pool, "link", 3)
-    await tamper(
+    store = await tampered(
         pool,
+        "link",
+        3,
         "UPDATE events SET prev_hash = repeat('a', 64) WHERE stream_id = 'link' AND version = 2",
     )
     result = await store.verify("link")
@@ -430,9 +437,10 @@ async def test_canonical_data_is_the_hashed_text_and_the_server_confirms_it(
 async def test_verify_names_an_event_whose_canonical_data_was_changed(
     pool: asyncpg.Pool, canonical_data: str, why: str
 ) -> None:
-    store = await recorded(pool, "text", 5)
-    await tamper(
+    store = await tampered(
         pool,
+        "text",
+        5,
         "UPDATE events SET canonical_data = $1 WHERE stream_id = 'text' AND version = 3",
         canonical_data,
     )
@@ -446,9 +454,10 @@ async def test_verify_names_an_event_whose_canonical_data_was_changed(
 async def test_verify_names_changed_data_when_the_text_was_changed_to_match(
     pool: asyncpg.Pool,
 ) -> None:
-    store = await recorded(pool, "both", 3)
-    await tamper(
+    store = await tampered(
         pool,
+        "both",
+        3,
         "UPDATE events SET data = '{\"n\": 0}'::jsonb, canonical_data = '{\"n\":0}'"
         " WHERE stream_id = 'both' AND version = 2",
     )
@@ -461,9 +470,10 @@ async def test_data_changed_to_an_equal_number_of_another_form_is_not_accepted(
     pool: asyncpg.Pool,
 ) -> None:
     # jsonb's = holds 1 and 1.0 equal; the server's check compares the bits.
-    store = await recorded(pool, "scale", 2)
-    await tamper(
+    store = await tampered(
         pool,
+        "scale",
+        2,
         "UPDATE events SET data = jsonb_set(data, '{n}', '2.0') "
         "WHERE stream_id = 'scale' AND version = 2",
     )
@@ -474,8 +484,9 @@ async def test_data_changed_to_an_equal_number_of_another_form_is_not_accepted(
 
 async def test_events_without_canonical_data_verify_from_their_jsonb(pool: asyncpg.Pool) -> None:
     # Events recorded before migration 0003 have no canonical_data.
-    store = await recorded(pool, "old", 5)
-    await tamper(pool, "UPDATE events SET canonical_data = NULL WHERE stream_id = 'old'")
+    store = await tampered(
+        pool, "old", 5, "UPDATE events SET canonical_data = NULL WHERE stream_id = 'old'"
+    )
     assert (await store.verify("old")).ok
     assert (await store.verify_streams(["old"]))[0].ok
     await tamper(
