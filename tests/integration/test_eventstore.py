@@ -7,6 +7,7 @@ import asyncio
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 import pytest
@@ -21,6 +22,7 @@ from eventstore import (
     EventIdConflict,
     EventStore,
     NewEvent,
+    StoredEvent,
     VerifyResult,
 )
 from eventstore import store as store_module
@@ -221,22 +223,27 @@ async def test_verify_detects_a_rewritten_chain_link(pool: asyncpg.Pool) -> None
     assert "prev_hash" in (result.problem or "")
 
 
-async def test_stored_hash_matches_the_documented_rule(pool: asyncpg.Pool) -> None:
-    store = EventStore(pool)
-    [receipt] = await store.append("rule", 0, [new_event(1)])
-    [stored] = await store.read("rule")
-    record = {
+def documented_record(stored: StoredEvent, stream_id: str, version: int) -> dict[str, Any]:
+    """A recorded comment as docs/audit-format.md says its hash is taken, the stream and
+    version as the test expects them."""
+    return {
         "actor_id": stored.actor_id,
         "actor_role": stored.actor_role,
         "data": stored.data,
         "event_id": str(stored.event_id),
         "recorded_at": stored.recorded_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "schema_version": 1,
-        "stream_id": "rule",
+        "stream_id": stream_id,
         "type": "comment_recorded",
-        "version": 1,
+        "version": version,
     }
-    assert receipt.hash == chain_hash(GENESIS_HASH, record)
+
+
+async def test_stored_hash_matches_the_documented_rule(pool: asyncpg.Pool) -> None:
+    store = EventStore(pool)
+    [receipt] = await store.append("rule", 0, [new_event(1)])
+    [stored] = await store.read("rule")
+    assert receipt.hash == chain_hash(GENESIS_HASH, documented_record(stored, "rule", 1))
 
 
 async def test_a_batch_after_a_head_hashes_every_event_by_the_documented_rule(
@@ -258,17 +265,7 @@ async def test_a_batch_after_a_head_hashes_every_event_by_the_documented_rule(
     receipts = await store.append("mixed-ø", 1, batch)
     prev_hash = first[0].hash
     for receipt, stored in zip(receipts, await store.read("mixed-ø", from_version=2), strict=True):
-        record = {
-            "actor_id": stored.actor_id,
-            "actor_role": stored.actor_role,
-            "data": stored.data,
-            "event_id": str(stored.event_id),
-            "recorded_at": stored.recorded_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-            "schema_version": 1,
-            "stream_id": "mixed-ø",
-            "type": "comment_recorded",
-            "version": stored.version,
-        }
+        record = documented_record(stored, "mixed-ø", stored.version)
         assert receipt.hash == stored.hash == chain_hash(prev_hash, record)
         prev_hash = receipt.hash
     assert (await store.verify("mixed-ø")).ok
