@@ -143,20 +143,29 @@ async def test_a_plan_recorded_before_the_run_start_patch_replays() -> None:
     await replayer().replay_workflow(history)
 
 
+def _recorded(name: str, workflow_id: str) -> WorkflowHistory:
+    """A history kept gzipped in tests/integration/histories."""
+    return WorkflowHistory.from_json(
+        workflow_id, gzip.decompress((HISTORIES / name).read_bytes()).decode()
+    )
+
+
+def _accepted_updates(history: WorkflowHistory) -> list[str]:
+    """The names of the updates the run accepted, in order."""
+    return [
+        e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+    ]
+
+
 async def test_a_plan_adopted_by_one_member_before_votes_replays() -> None:
     """Recorded by the workflow as it was before DECISION_VOTES (commit 7893105): the
     Bodø plan to adoption, where one steering-group member decided after the hearing and
     one council member adopted alone although both bodies have 'majority'. Plans running
     at a deploy keep that decision in their run, and replay so."""
-    path = HISTORIES / "plan_adopted_by_one_member_before_votes.json.gz"
-    history = WorkflowHistory.from_json(
-        "plan-before-votes", gzip.decompress(path.read_bytes()).decode()
-    )
-    updates = [
-        e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
-        for e in history.events
-        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
-    ]
+    history = _recorded("plan_adopted_by_one_member_before_votes.json.gz", "plan-before-votes")
+    updates = _accepted_updates(history)
     assert updates.count("council_decision") == 1
     assert updates.count("decide_after_hearing") == 1
     assert history.events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
@@ -169,15 +178,10 @@ async def test_a_second_role_answered_as_a_duplicate_before_role_identity_replay
     signed as steering group, then as political leadership, and the second sign-off was
     answered as a duplicate with nothing recorded. Such a run keeps that answer on
     replay; its next run counts sign-offs by role."""
-    path = HISTORIES / "plan_signed_twice_in_two_roles_before_role_identity.json.gz"
-    history = WorkflowHistory.from_json(
-        "plan-before-role-identity", gzip.decompress(path.read_bytes()).decode()
+    history = _recorded(
+        "plan_signed_twice_in_two_roles_before_role_identity.json.gz", "plan-before-role-identity"
     )
-    updates = [
-        e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
-        for e in history.events
-        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
-    ]
+    updates = _accepted_updates(history)
     assert updates[-2:] == ["sign_off", "sign_off"]
     await replayer().replay_workflow(history)
 
