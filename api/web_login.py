@@ -14,7 +14,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from api.errors import ApiError, not_allowed
 from api.i18n import translator
-from api.oidc import LoginRefused, UnknownPerson, identify
+from api.oidc import LoginRefused, OidcClient, UnknownPerson, identify
+from api.service import ApiContext
 from api.web import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
@@ -69,6 +70,13 @@ async def login(request: Request) -> Response:
         return _login_page(request, failed=True, status_code=401)
     key = await ctx.tokens.open_session(principal)
     response = RedirectResponse("/inbox", status_code=303)
+    _set_session_cookie(response, key, ctx)
+    return response
+
+
+def _set_session_cookie(response: Response, key: str, ctx: ApiContext) -> None:
+    """The session's key in the cookie, for as long as a session lasts; never sent to
+    another site, nor read by scripts."""
     response.set_cookie(
         SESSION_COOKIE,
         key,
@@ -78,7 +86,6 @@ async def login(request: Request) -> Response:
         samesite="strict",
         path="/",
     )
-    return response
 
 
 @router.post("/logout")
@@ -145,13 +152,19 @@ def _oidc_refused(
     return response
 
 
+def _provider(ctx: ApiContext) -> OidcClient:
+    """The identity provider's client; without one configured, its pages are not here."""
+    if ctx.oidc is None:
+        raise ApiError(404, "NotFound", "no identity provider is configured here")
+    return ctx.oidc
+
+
 @router.get("/login/oidc")
 async def oidc_login(request: Request) -> Response:
     ctx = _ctx(request)
-    if ctx.oidc is None:
-        raise ApiError(404, "NotFound", "no identity provider is configured here")
+    provider = _provider(ctx)
     try:
-        begun = await ctx.oidc.authorization(_redirect_uri(request), "openid profile email")
+        begun = await provider.authorization(_redirect_uri(request), "openid profile email")
     except LoginRefused as exc:
         return _oidc_refused(request, "web.oidc_provider_silent", 503, detail=str(exc))
     await OidcSessions(ctx.pool).begin(
@@ -177,8 +190,7 @@ async def oidc_login(request: Request) -> Response:
 @router.get("/login/oidc/callback")
 async def oidc_callback(request: Request) -> Response:
     ctx = _ctx(request)
-    if ctx.oidc is None:
-        raise ApiError(404, "NotFound", "no identity provider is configured here")
+    provider = _provider(ctx)
     state = request.query_params.get("state", "")
     code = request.query_params.get("code", "")
     if request.query_params.get("error"):
@@ -191,7 +203,7 @@ async def oidc_callback(request: Request) -> Response:
     if pending is None or not code:
         return _oidc_refused(request, "web.oidc_expired", 400)
     try:
-        claims, id_token = await ctx.oidc.exchange(
+        claims, id_token = await provider.exchange(
             code,
             redirect_uri=_redirect_uri(request),
             code_verifier=pending.code_verifier,
@@ -219,14 +231,6 @@ async def oidc_callback(request: Request) -> Response:
     # here from the provider's site, and a SameSite=Strict cookie is sent only on a
     # navigation that starts on ours.
     response = render(request, "oidc_done.html", principal=None)
-    response.set_cookie(
-        SESSION_COOKIE,
-        key,
-        max_age=ctx.settings.session_hours * 3600,
-        httponly=True,
-        secure=True,
-        samesite="strict",
-        path="/",
-    )
+    _set_session_cookie(response, key, ctx)
     response.delete_cookie(OIDC_COOKIE, path="/login/oidc", secure=True, httponly=True)
     return response

@@ -4,10 +4,13 @@ report, and the steering group's review of proposed changes.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markupsafe import Markup
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 import catalogue
 from activities.scorecard_rendering import progress_svg
@@ -16,6 +19,7 @@ from api.errors import ApiError
 from api.revision_views import revision_view
 from api.routes_revisions import ReportRequest, ReviewRequest, find_revision
 from api.service import (
+    ApiContext,
     require_actor,
     require_reader,
     roles_of,
@@ -35,10 +39,12 @@ from api.web import (
     render,
     shown_beside_the_form,
 )
+from domain.commands import Receipt
 from domain.plan_state import PlanState
 from domain.roles import Role
 
 router = APIRouter(include_in_schema=False)
+Form = TypeVar("Form", bound=BaseModel)
 
 
 @router.get("/plans/{plan_id}/revisions/{year}")
@@ -90,8 +96,24 @@ def show_revision(
     )
 
 
-@router.post("/plans/{plan_id}/revisions/{year}/report")
-async def revision_report(plan_id: str, year: str, request: Request) -> Response:
+def _validated(model: type[Form], fields: dict[str, object]) -> Form:
+    """The API's request model from a form's fields; what it refuses, refused as a form."""
+    try:
+        return model.model_validate(fields)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+
+
+async def _revision_form(
+    plan_id: str,
+    year: str,
+    request: Request,
+    form: str,
+    send: Callable[[dict[str, str], int, ApiContext, Principal], Awaitable[Receipt]],
+) -> Response:
+    """A form of the round's page, handed by ``send`` to the API's own route: the receipt,
+    or after a refusal the round's page with the form as it was sent (``form`` names it)
+    and the refusal beside it."""
     me = await _signed_in(request)
     fields = await _form(request, me)
     ctx = _ctx(request)
@@ -99,55 +121,47 @@ async def revision_report(plan_id: str, year: str, request: Request) -> Response
     state = await ctx.plans.state(plan_id)
     require_actor(me, state)
     try:
-        try:
-            body = ReportRequest.model_validate(
-                {
-                    "measure_id": fields.get("measure_id", ""),
-                    "status": fields.get("status", ""),
-                    "comment": fields.get("comment", ""),
-                    "indicator_value": _typed_number(fields.get("indicator_value", "")),
-                }
-            )
-        except ValidationError as exc:
-            raise _invalid(exc) from None
-        # The API's own route: the request-to-command mapping exists once.
-        receipt = await routes_revisions.report_measure(plan_id, wanted, body, ctx, me)
+        receipt = await send(fields, wanted, ctx, me)
     except ApiError as refusal:
         if not shown_beside_the_form(refusal):
             raise
-        values = {**fields, "form": "report"}
+        values = {**fields, "form": form}
         return show_revision(request, me, state, wanted, error=refusal, values=values)
     return _receipt_page(
         request, me, receipt=receipt, state=state, back=f"/plans/{plan_id}/revisions/{wanted}"
     )
+
+
+@router.post("/plans/{plan_id}/revisions/{year}/report")
+async def revision_report(plan_id: str, year: str, request: Request) -> Response:
+    async def send(fields: dict[str, str], wanted: int, ctx: ApiContext, me: Principal) -> Receipt:
+        body = _validated(
+            ReportRequest,
+            {
+                "measure_id": fields.get("measure_id", ""),
+                "status": fields.get("status", ""),
+                "comment": fields.get("comment", ""),
+                "indicator_value": _typed_number(fields.get("indicator_value", "")),
+            },
+        )
+        # The API's own route: the request-to-command mapping exists once.
+        return await routes_revisions.report_measure(plan_id, wanted, body, ctx, me)
+
+    return await _revision_form(plan_id, year, request, "report", send)
 
 
 @router.post("/plans/{plan_id}/revisions/{year}/review")
 async def revision_review(plan_id: str, year: str, request: Request) -> Response:
-    me = await _signed_in(request)
-    fields = await _form(request, me)
-    ctx = _ctx(request)
-    wanted = _year(year)
-    state = await ctx.plans.state(plan_id)
-    require_actor(me, state)
-    try:
-        try:
-            body = ReviewRequest.model_validate(
-                {
-                    "content_version": fields.get("content_version", ""),
-                    "content_hash": fields.get("content_hash", ""),
-                    "approve": fields.get("decision", "") == "approve",
-                    "comment": fields.get("comment", ""),
-                }
-            )
-        except ValidationError as exc:
-            raise _invalid(exc) from None
-        receipt = await routes_revisions.review_changes(plan_id, wanted, body, ctx, me)
-    except ApiError as refusal:
-        if not shown_beside_the_form(refusal):
-            raise
-        values = {**fields, "form": "review"}
-        return show_revision(request, me, state, wanted, error=refusal, values=values)
-    return _receipt_page(
-        request, me, receipt=receipt, state=state, back=f"/plans/{plan_id}/revisions/{wanted}"
-    )
+    async def send(fields: dict[str, str], wanted: int, ctx: ApiContext, me: Principal) -> Receipt:
+        body = _validated(
+            ReviewRequest,
+            {
+                "content_version": fields.get("content_version", ""),
+                "content_hash": fields.get("content_hash", ""),
+                "approve": fields.get("decision", "") == "approve",
+                "comment": fields.get("comment", ""),
+            },
+        )
+        return await routes_revisions.review_changes(plan_id, wanted, body, ctx, me)
+
+    return await _revision_form(plan_id, year, request, "review", send)

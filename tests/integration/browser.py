@@ -4,20 +4,22 @@ the app served by uvicorn on a free port of this machine for it to open."""
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import pytest
 import uvicorn
 
 from api.app import create_app
 from api.service import ApiContext
-from tests.integration.conftest import CHROMIUM
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Page
 
+CHROMIUM = "/usr/bin/chromium"
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -27,6 +29,16 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+def chromium_available() -> bool:
+    """Debian's chromium, for the browser tests; missing, it fails them where
+    REQUIRE_CHROMIUM is set (CI installs it) and lets them skip elsewhere."""
+    if os.access(CHROMIUM, os.X_OK):
+        return True
+    if os.environ.get("REQUIRE_CHROMIUM"):
+        pytest.fail(f"REQUIRE_CHROMIUM is set but {CHROMIUM} is missing (apt-get install chromium)")
+    return False
 
 
 @asynccontextmanager
@@ -48,6 +60,13 @@ async def log_in(page: Page, site: str, token: str) -> None:
     await page.goto(f"{site}/login")
     await page.get_by_label("Tilgangsnøkkel").fill(token)
     await page.get_by_role("button", name="Logg inn").click()
+
+
+async def new_page(browser: Browser, width: int = 1200, height: int = 900, **options: Any) -> Page:
+    """A page in a context of its own (its own cookies), ``width`` by ``height`` px;
+    ``options`` are the context's others (bypass_csp, accept_downloads)."""
+    context = await browser.new_context(viewport={"width": width, "height": height}, **options)
+    return await context.new_page()
 
 
 def free_port() -> int:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +19,14 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from api.service import ApiContext
 from api.tokens import Kind
+from api.web import SESSION_COOKIE, csrf_token
 from client.plans import start_plan
 from client.schedules import act_on_schedule
 from client.simulation import PlanDriver
 from domain import commands as cmd
 from domain.gates import PlanStatus
 from domain.ids import revision_year
+from domain.phases import Phase
 from domain.plan import PlanDefinition
 from domain.plan_type import PlanType
 from domain.revision_commands import ScheduleCommand
@@ -35,6 +37,7 @@ from eventstore.pool import create_pool
 from runtime.payload_converter import data_converter
 from runtime.planfile import load_plan_file
 from runtime.settings import Settings
+from tests.integration.browser import CHROMIUM, chromium_available, serving
 from workflows.registry import build_worker
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -57,19 +60,6 @@ def larvik() -> PlanDefinition:
     return load_plan_file(EXAMPLES / "larvik.yaml")
 
 
-CHROMIUM = "/usr/bin/chromium"
-
-
-def chromium_available() -> bool:
-    """Debian's chromium, for the browser tests; missing, it fails them where
-    REQUIRE_CHROMIUM is set (CI installs it) and lets them skip elsewhere."""
-    if os.access(CHROMIUM, os.X_OK):
-        return True
-    if os.environ.get("REQUIRE_CHROMIUM"):
-        pytest.fail(f"REQUIRE_CHROMIUM is set but {CHROMIUM} is missing (apt-get install chromium)")
-    return False
-
-
 @pytest.fixture
 def shots(artifacts_dir: Path) -> Path:
     """Where a browser test keeps its screenshots; without Chromium the test skips."""
@@ -89,9 +79,107 @@ def closable_early(definition: PlanDefinition) -> PlanDefinition:
     return definition.model_copy(update={"plan_type": PlanType.TEMAPLAN})
 
 
+async def close_early(driver: PlanDriver) -> cmd.Receipt:
+    """The project leader closes the hearing before its deadline, with the reason."""
+    leader = driver.person(Role.PROJECT_LEADER)
+    return await driver.update(
+        "close_hearing", cmd.CloseHearing(actor_id=leader, reason=EARLY_CLOSE)
+    )
+
+
+def closing_early(driver: PlanDriver) -> Callable[[PlanStatus], Awaitable[None]]:
+    """What to do on the hearing of a plan made closable_early: close it at once."""
+
+    async def hearing(_status: PlanStatus) -> None:
+        await close_early(driver)
+
+    return hearing
+
+
 def unique(definition: PlanDefinition) -> PlanDefinition:
     """Same plan, a slug of its own: workflow ids never collide between tests."""
     return definition.model_copy(update={"slug": f"t{uuid.uuid4().hex[:10]}"})
+
+
+async def started(env: WorkflowEnvironment, queue: str, definition: PlanDefinition) -> PlanDriver:
+    """The plan started on the time-skipping server with skipping off while it starts: its
+    driver."""
+    with env.with_time_skipping_disabled():
+        handle = await start_plan(env.client, definition, queue)
+    return PlanDriver(handle, definition)
+
+
+def passing_hearing(
+    env: WorkflowEnvironment, driver: PlanDriver
+) -> Callable[[PlanStatus], Awaitable[None]]:
+    """What to do on each hearing: let its legal six weeks pass, with no responses."""
+
+    async def hearing(_status: PlanStatus) -> None:
+        await env.fast_forward(driver.handle, timedelta(weeks=6, minutes=5))
+
+    return hearing
+
+
+async def driven(
+    client: Client,
+    task_queue: str,
+    definition: PlanDefinition,
+    stop: Callable[[PlanStatus], bool],
+) -> PlanDriver:
+    """The plan started and driven until ``stop`` holds, never past its hearing."""
+    handle = await start_plan(client, definition, task_queue)
+    driver = PlanDriver(handle, definition)
+
+    async def no_hearing(_status: PlanStatus) -> None:
+        raise AssertionError("not driven past the hearing here")
+
+    await driver.run_until(stop, no_hearing)
+    return driver
+
+
+def at_quality_assurance(status: PlanStatus) -> bool:
+    """The steering group's sign-off of the strategies waits."""
+    return status.step_key == "strategies.quality_assurance"
+
+
+def on_hearing(status: PlanStatus) -> bool:
+    """The draft is on public hearing."""
+    return status.phase is Phase.HEARING and status.hearing_open
+
+
+@dataclass(frozen=True)
+class Bench:
+    """What every test with servers works with: the worker's task queue, the store, and
+    Bodø's plan."""
+
+    task_queue: str
+    pool: asyncpg.Pool
+    bodo: PlanDefinition
+
+    @property
+    def store(self) -> EventStore:
+        return EventStore(self.pool)
+
+    def plan(self) -> PlanDefinition:
+        """Bodø's plan with a slug of its own."""
+        return unique(self.bodo)
+
+
+@dataclass(frozen=True)
+class Engine(Bench):
+    """A workflow test's bench, with the time-skipping Temporal environment."""
+
+    env: WorkflowEnvironment
+
+    async def started(self, definition: PlanDefinition) -> PlanDriver:
+        return await started(self.env, self.task_queue, definition)
+
+
+@pytest.fixture
+def engine(
+    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
+) -> Engine:
+    return Engine(task_queue=task_queue, pool=pool, bodo=bodo, env=temporal_env)
 
 
 # --- the HTTP API ------------------------------------------------------------------------
@@ -132,6 +220,85 @@ async def bearer(ctx: ApiContext, person: str, kind: Kind = "person") -> dict[st
     return {"Authorization": f"Bearer {issued.token}"}
 
 
+def api_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """The API's refusal: its status, its code, a message; the error's body."""
+    assert response.status_code == status, response.text
+    body = response.json()["error"]
+    assert body["code"] == code, body
+    assert body["message"]
+    return dict(body)
+
+
+async def session_of(ctx: ApiContext, person: str) -> str:
+    """A signed-in session on the web page, as after logging in with a token."""
+    principal = await ctx.tokens.authenticate((await ctx.tokens.issue(person)).token)
+    assert principal is not None
+    return await ctx.tokens.open_session(principal)
+
+
+async def web_session(ctx: ApiContext, person: str) -> tuple[dict[str, str], str]:
+    """``person``'s session on the web page: its cookie header and its forms' CSRF field."""
+    key = await session_of(ctx, person)
+    return {"Cookie": f"{SESSION_COOKIE}={key}"}, csrf_token(key)
+
+
+# --- the web page in a browser -----------------------------------------------------------
+
+
+@pytest.fixture
+async def site(api_ctx: ApiContext) -> AsyncIterator[str]:
+    """The app served on a port of this machine: its base URL."""
+    async with serving(api_ctx) as url:
+        yield url
+
+
+@dataclass(frozen=True)
+class Servers(Bench):
+    """An API test's bench, with the API's context and the client without time skipping
+    that plans are started through."""
+
+    ctx: ApiContext
+    client: Client
+
+    async def token(self, person: str, kind: Kind = "person") -> str:
+        """An access token (tilgangsnøkkel) for ``person`` to log in with."""
+        return (await self.ctx.tokens.issue(person, kind)).token
+
+    async def driven(
+        self, definition: PlanDefinition, stop: Callable[[PlanStatus], bool]
+    ) -> PlanDriver:
+        return await driven(self.client, self.task_queue, definition, stop)
+
+    async def with_open_round(self, definition: PlanDefinition) -> int:
+        """The plan adopted and its yearly reporting round open: the year."""
+        return await adopted_with_open_round(self.ctx, self.client, self.task_queue, definition)
+
+
+@pytest.fixture
+def servers(
+    api_ctx: ApiContext,
+    plain_client: Client,
+    task_queue: str,
+    pool: asyncpg.Pool,
+    bodo: PlanDefinition,
+) -> Servers:
+    return Servers(task_queue=task_queue, pool=pool, bodo=bodo, ctx=api_ctx, client=plain_client)
+
+
+@dataclass(frozen=True)
+class Web(Servers):
+    """A browser test's servers, with the site served over ``ctx`` and the screenshots'
+    folder."""
+
+    site: str
+    shots: Path
+
+
+@pytest.fixture
+def web(servers: Servers, site: str, shots: Path) -> Web:
+    return Web(**vars(servers), site=site, shots=shots)
+
+
 # --- the yearly revision -----------------------------------------------------------------
 
 
@@ -142,12 +309,7 @@ async def adopted_with_open_round(
     triggered by the scheduler, and its reporting round open in the store: the year."""
     handle = await start_plan(client, closable_early(definition), task_queue)
     driver = PlanDriver(handle, definition)
-
-    async def hearing(_status: PlanStatus) -> None:
-        leader = driver.person(Role.PROJECT_LEADER)
-        await driver.update("close_hearing", cmd.CloseHearing(actor_id=leader, reason=EARLY_CLOSE))
-
-    assert (await driver.run_to_adoption(hearing)).status == "adopted"
+    assert (await driver.run_to_adoption(closing_early(driver))).status == "adopted"
     scheduler = driver.person(Role.SCHEDULER)
     command = ScheduleCommand(
         actor_id=scheduler, action=ScheduleAction.TRIGGER, request_id=uuid.uuid4().hex[:12]

@@ -6,29 +6,26 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from typing import Any
 
 import httpx
 import pytest
-from temporalio.client import Client
 
 from api.service import ApiContext
 from client.simulation import PlanDriver, content_for
 from domain.phases import Phase
 from domain.plan import PlanDefinition
 from eventstore import EventStore
-from tests.integration.conftest import EARLY_CLOSE, bearer, closable_early, unique
+from tests.integration.conftest import (
+    EARLY_CLOSE,
+    Servers,
+    api_error,
+    bearer,
+    closable_early,
+    unique,
+)
 from workflows.plan_models import workflow_id_for
 
 pytestmark = pytest.mark.servers
-
-
-def _error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body = response.json()["error"]
-    assert body["code"] == code, body
-    assert body["message"]
-    return dict(body)
 
 
 async def _created(
@@ -52,12 +49,12 @@ async def test_people_act_as_themselves_with_receipts(
     outsider = await bearer(api_ctx, "nobody")
 
     # Administrators only start plans; the same plan twice is refused.
-    _error(
+    api_error(
         await api.post("/api/plans", content=definition.model_dump_json(), headers=per),
         403,
         "NotAllowed",
     )
-    _error(
+    api_error(
         await api.post("/api/plans", content=definition.model_dump_json(), headers=admin),
         409,
         "PlanExists",
@@ -66,11 +63,13 @@ async def test_people_act_as_themselves_with_receipts(
     broken = json.loads(definition.model_dump_json())
     broken["municipality"]["number"] = "18O4"
     broken["period"]["from_year"] = 1900
-    body = _error(await api.post("/api/plans", json=broken, headers=admin), 422, "ValidationError")
+    body = api_error(
+        await api.post("/api/plans", json=broken, headers=admin), 422, "ValidationError"
+    )
     paths = {p["path"] for p in body["problems"]}
     assert {"municipality.number", "period.from_year"} <= paths
     assert "expected four digits" in body["message"]
-    _error(
+    api_error(
         await api.post("/api/plans", content=b"{not json", headers=admin), 422, "ValidationError"
     )
 
@@ -81,15 +80,17 @@ async def test_people_act_as_themselves_with_receipts(
     assert mine["awaited_roles"] == ["project_leader"]
     assert [p["plan_id"] for p in (await api.get("/api/plans", headers=per)).json()] == [plan]
     assert (await api.get("/api/plans", headers=outsider)).json() == []
-    _error(await api.get(f"/api/plans/{plan}", headers=outsider), 403, "NotAllowed")
-    _error(await api.get("/api/plans/1804-nope", headers=per), 404, "UnknownPlan")
+    api_error(await api.get(f"/api/plans/{plan}", headers=outsider), 403, "NotAllowed")
+    api_error(await api.get("/api/plans/1804-nope", headers=per), 404, "UnknownPlan")
 
     # The project leader submits the goals; only she may.
     goals = {
         "phase": "goals",
         "content": content_for(Phase.GOALS, bodo.proposals).model_dump(mode="json"),
     }  # type: ignore[arg-type]
-    _error(await api.post(f"/api/plans/{plan}/content", json=goals, headers=per), 403, "WrongRole")
+    api_error(
+        await api.post(f"/api/plans/{plan}/content", json=goals, headers=per), 403, "WrongRole"
+    )
     submitted = await api.post(f"/api/plans/{plan}/content", json=goals, headers=admin)
     assert submitted.status_code == 200, submitted.text
     assert submitted.json()["event_type"] == "content_submitted"
@@ -112,24 +113,24 @@ async def test_people_act_as_themselves_with_receipts(
         "decision": "approve",
     }
     # Not a name from the body: the actor is the token's person.
-    _error(
+    api_error(
         await api.post(
             f"/api/plans/{plan}/sign-offs", json={**sign, "actor_id": "tor.berg"}, headers=per
         ),
         422,
         "ValidationError",
     )
-    _error(
+    api_error(
         await api.post(f"/api/plans/{plan}/sign-offs", json=sign, headers=marte), 403, "WrongRole"
     )
-    _error(
+    api_error(
         await api.post(
             f"/api/plans/{plan}/sign-offs", json={**sign, "content_version": 2}, headers=per
         ),
         409,
         "StaleContent",
     )
-    _error(
+    api_error(
         await api.post(
             f"/api/plans/{plan}/sign-offs",
             json={**sign, "decision": "request_changes"},
@@ -138,7 +139,7 @@ async def test_people_act_as_themselves_with_receipts(
         422,
         "InvalidDecision",
     )
-    _error(
+    api_error(
         await api.post(
             f"/api/plans/{plan}/draft-steps",
             json={"step_key": "draft.step1", "content_version": 1},
@@ -158,15 +159,15 @@ async def test_people_act_as_themselves_with_receipts(
     # Auditors read everything and change nothing; others do not read the audit record.
     auditor = await bearer(api_ctx, "revisjon", "auditor")
     randi = await bearer(api_ctx, "randi.solberg")  # the plan's own auditor role
-    _error(
+    api_error(
         await api.post(f"/api/plans/{plan}/sign-offs", json=sign, headers=auditor),
         403,
         "NotAllowed",
     )
-    _error(
+    api_error(
         await api.post(f"/api/plans/{plan}/sign-offs", json=sign, headers=randi), 403, "NotAllowed"
     )
-    _error(await api.get(f"/api/audit/plans/{plan}/history", headers=per), 403, "NotAllowed")
+    api_error(await api.get(f"/api/audit/plans/{plan}/history", headers=per), 403, "NotAllowed")
     history = (await api.get(f"/api/audit/plans/{plan}/history", headers=randi)).json()
     assert [r["version"] for r in history] == list(range(1, len(stored) + 1))
     by_per = (
@@ -193,8 +194,8 @@ async def test_people_act_as_themselves_with_receipts(
     assert "<html" in html.text
 
     # Tokens: missing, malformed, revoked.
-    _error(await api.get("/api/plans"), 401, "NotAuthenticated")
-    _error(
+    api_error(await api.get("/api/plans"), 401, "NotAuthenticated")
+    api_error(
         await api.get("/api/plans", headers={"Authorization": "Bearer nope"}),
         401,
         "NotAuthenticated",
@@ -209,31 +210,27 @@ async def test_people_act_as_themselves_with_receipts(
         }
     ]
     await api_ctx.tokens.revoke_person("per.olsen")
-    _error(await api.get("/api/plans", headers=per), 401, "NotAuthenticated")
+    api_error(await api.get("/api/plans", headers=per), 401, "NotAuthenticated")
 
 
 async def test_public_hearing_with_receipts_limits_and_a_closed_door(
-    api: httpx.AsyncClient,
-    api_ctx: ApiContext,
-    plain_client: Client,
-    pool: object,
-    bodo: PlanDefinition,
+    servers: Servers, api: httpx.AsyncClient
 ) -> None:
-    definition = closable_early(unique(bodo))
+    definition = closable_early(servers.plan())
     plan = definition.plan_id
-    admin = await _created(api, api_ctx, definition)
+    admin = await _created(api, servers.ctx, definition)
     response = {
         "name": "Ås & Sønner",
         "organisation": "Velforening",
         "text": "Flere utleieboliger.",
     }
     # Before the hearing: refused, and said why.
-    _error(
+    api_error(
         await api.post(f"/api/public/plans/{plan}/hearing/responses", json=response),
         409,
         "NotOpenYet",
     )
-    driver = PlanDriver(plain_client.get_workflow_handle(workflow_id_for(plan)), definition)
+    driver = PlanDriver(servers.client.get_workflow_handle(workflow_id_for(plan)), definition)
 
     async def stop_at_hearing(_status: object) -> None:
         raise AssertionError("the hearing is not driven here")
@@ -248,14 +245,14 @@ async def test_public_hearing_with_receipts_limits_and_a_closed_door(
     assert sent.status_code == 201, sent.text
     receipt = sent.json()
     assert receipt["receipt_number"].startswith(f"{receipt['version']}-")
-    stored = await EventStore(pool).read(plan)  # type: ignore[arg-type]
+    stored = await servers.store.read(plan)  # type: ignore[arg-type]
     event = next(e for e in stored if e.version == receipt["version"])
     assert event.type == "hearing_response_received"
     assert event.data["name"] == "Ås & Sønner"
     assert event.data["response_id"] == receipt["response_id"]  # made by the server
 
     # Guarded: body size, field sizes, and a per-address rate (5 a minute in these tests).
-    _error(
+    api_error(
         await api.post(
             f"/api/public/plans/{plan}/hearing/responses",
             json={**response, "text": "x" * 40_000},
@@ -263,7 +260,7 @@ async def test_public_hearing_with_receipts_limits_and_a_closed_door(
         413,
         "TooLarge",
     )
-    _error(
+    api_error(
         await api.post(
             f"/api/public/plans/{plan}/hearing/responses", json={**response, "text": "x" * 4001}
         ),
@@ -276,7 +273,7 @@ async def test_public_hearing_with_receipts_limits_and_a_closed_door(
         for _ in range(4)
     ]
     assert statuses == [201, 201, 201, 429]
-    _error(
+    api_error(
         await api.post(f"/api/public/plans/{plan}/hearing/responses", json=response),
         429,
         "TooManyRequests",
@@ -290,8 +287,8 @@ async def test_public_hearing_with_receipts_limits_and_a_closed_door(
         f"/api/plans/{plan}/hearing/close", json={"reason": EARLY_CLOSE}, headers=admin
     )
     assert closed.status_code == 200, closed.text
-    api_ctx.limiter.limit = 100
-    late = _error(
+    servers.ctx.limiter.limit = 100
+    late = api_error(
         await api.post(f"/api/public/plans/{plan}/hearing/responses", json=response),
         410,
         "LateResponse",

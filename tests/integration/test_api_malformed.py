@@ -7,9 +7,8 @@ import httpx
 import pytest
 
 from api.service import ApiContext
-from api.web import csrf_token
 from domain.plan import PlanDefinition
-from tests.integration.conftest import bearer, unique
+from tests.integration.conftest import bearer, unique, web_session
 
 pytestmark = pytest.mark.servers
 
@@ -173,12 +172,7 @@ async def test_nothing_answers_500(  # noqa: PLR0912 - one loop per kind of inpu
         answers.append(("GET", url, response.status_code))
 
     # The revision's forms with a session: no or a wrong CSRF field, garbage fields.
-    issued = await api_ctx.tokens.issue("tor.berg")
-    principal = await api_ctx.tokens.authenticate(issued.token)
-    assert principal is not None
-    key = await api_ctx.tokens.open_session(principal)
-    session = {"Cookie": f"temaplan_session={key}"}
-    csrf = csrf_token(key)
+    session, csrf = await web_session(api_ctx, "tor.berg")
     for url in (
         f"/plans/{plan}/revisions/2026/report",
         f"/plans/{plan}/revisions/2026/review",

@@ -11,42 +11,25 @@ from typing import Any
 
 import httpx
 import pytest
-from temporalio.client import Client
 
-from api.service import ApiContext
-from domain.plan import PlanDefinition
-from eventstore import EventStore
-from tests.integration.conftest import adopted_with_open_round, bearer, unique
+from tests.integration.conftest import Servers, api_error, bearer
 from tests.integration.test_api_malformed import BAD_BODIES
 
 pytestmark = pytest.mark.servers
 
 
-def _error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body = response.json()["error"]
-    assert body["code"] == code, body
-    assert body["message"]
-    return dict(body)
-
-
 async def test_people_report_review_and_read_the_scorecard(
-    api: httpx.AsyncClient,
-    api_ctx: ApiContext,
-    plain_client: Client,
-    task_queue: str,
-    pool: object,
-    bodo: PlanDefinition,
+    servers: Servers, api: httpx.AsyncClient
 ) -> None:
-    definition = unique(bodo)
+    definition = servers.plan()
     plan = definition.plan_id
-    year = await adopted_with_open_round(api_ctx, plain_client, task_queue, definition)
-    store = EventStore(pool)  # type: ignore[arg-type]
+    year = await servers.with_open_round(definition)
+    store = servers.store
     tokens: dict[str, dict[str, str]] = {}
 
     async def token(person: str) -> dict[str, str]:
         if person not in tokens:
-            tokens[person] = await bearer(api_ctx, person)
+            tokens[person] = await bearer(servers.ctx, person)
         return tokens[person]
 
     tor, ola, kari, per = [
@@ -72,17 +55,17 @@ async def test_people_report_review_and_read_the_scorecard(
         (plan, year, revision["deadline"])
     }
     assert not [p for p in pending if p["kind"] == "revision_review"]
-    _error(await api.get(f"{base}/{year + 1}", headers=tor), 404, "UnknownRevision")
-    _error(await api.get(base, headers=await bearer(api_ctx, "nobody")), 403, "NotAllowed")
+    api_error(await api.get(f"{base}/{year + 1}", headers=tor), 404, "UnknownRevision")
+    api_error(await api.get(base, headers=await bearer(servers.ctx, "nobody")), 403, "NotAllowed")
 
     # Refusals: each says why, and nothing is recorded.
     head = await store.head(plan)
     report = {"measure_id": "tiltak-1.1.1", "status": "done", "comment": "Regulert."}
-    wrong = _error(
+    wrong = api_error(
         await api.post(f"{base}/{year}/reports", json=report, headers=ola), 403, "WrongRole"
     )
     assert "not responsible for measure 'tiltak-1.1.1'" in wrong["message"]
-    unknown = _error(
+    unknown = api_error(
         await api.post(
             f"{base}/{year}/reports", json={**report, "measure_id": "tiltak-9.9.9"}, headers=tor
         ),
@@ -90,7 +73,7 @@ async def test_people_report_review_and_read_the_scorecard(
         "UnknownItem",
     )
     assert "tiltak-9.9.9" in unknown["message"]
-    malformed = _error(
+    malformed = api_error(
         await api.post(
             f"{base}/{year}/reports",
             json={**report, "measure_id": "tiltak-1.1.2", "indicator_value": "tjue"},
@@ -100,55 +83,55 @@ async def test_people_report_review_and_read_the_scorecard(
         "InvalidValue",
     )
     assert "'tjue' is not a number" in malformed["message"]
-    _error(
+    api_error(
         await api.post(
             f"{base}/{year}/reports", json={**report, "measure_id": "tiltak-1.1.2"}, headers=tor
         ),
         422,
         "InvalidValue",
     )
-    _error(
+    api_error(
         await api.post(f"{base}/{year}/reports", json={**report, "status": "halfway"}, headers=tor),
         422,
         "ValidationError",
     )
-    _error(
+    api_error(
         await api.post(
             f"{base}/{year}/reports", json={**report, "actor_id": "tor.berg"}, headers=ola
         ),
         422,
         "ValidationError",
     )
-    _error(
+    api_error(
         await api.post(f"{base}/{year}/reports", json=report, headers=await token("nobody")),
         403,
         "NotAllowed",
     )
-    auditor = await bearer(api_ctx, "revisjon", "auditor")
-    _error(
+    auditor = await bearer(servers.ctx, "revisjon", "auditor")
+    api_error(
         await api.post(f"{base}/{year}/reports", json=report, headers=auditor), 403, "NotAllowed"
     )
     # No revision that year: its workflow does not exist.
-    _error(
+    api_error(
         await api.post(f"{base}/{year + 1}/reports", json=report, headers=tor),
         404,
         "UnknownRevision",
     )
-    _error(
+    api_error(
         await api.post(
             f"{base}/{year}/goal-indicators", json={"goal_id": "mal-1", "value": "1"}, headers=ola
         ),
         403,
         "WrongRole",
     )
-    _error(
+    api_error(
         await api.post(
             f"{base}/{year}/goal-indicators", json={"goal_id": "mal-9", "value": "1"}, headers=kari
         ),
         404,
         "UnknownItem",
     )
-    _error(
+    api_error(
         await api.post(
             f"{base}/{year}/goal-indicators",
             json={"goal_id": "mal-1", "value": "NaN"},
@@ -157,10 +140,10 @@ async def test_people_report_review_and_read_the_scorecard(
         422,
         "InvalidValue",
     )
-    early = _error(await api.post(f"{base}/{year}/close", headers=kari), 409, "GateNotOpen")
+    early = api_error(await api.post(f"{base}/{year}/close", headers=kari), 409, "GateNotOpen")
     assert "missing" in early["message"]
-    _error(await api.post(f"{base}/{year}/close", json={}, headers=tor), 403, "WrongRole")
-    _error(
+    api_error(await api.post(f"{base}/{year}/close", json={}, headers=tor), 403, "WrongRole")
+    api_error(
         await api.post(f"{base}/{year}/conclude", headers=kari), 409, "GateNotOpen"
     )  # not before the scorecard
     # Malformed bodies on every revision route: a 4xx each, never a 5xx.
@@ -238,7 +221,7 @@ async def test_people_report_review_and_read_the_scorecard(
     markdown = await api.get(f"{base}/{year}/scorecard?format=markdown", headers=per)
     assert markdown.headers["content-type"].startswith("text/markdown")
     assert f"# Målekort {year}" in markdown.text
-    _error(
+    api_error(
         await api.get(f"{base}/{year}/scorecard?format=pdf", headers=per), 422, "ValidationError"
     )
     revision = (await api.get(f"{base}/{year}", headers=per)).json()
@@ -247,7 +230,7 @@ async def test_people_report_review_and_read_the_scorecard(
 
     # After the round has closed (and the scorecard is made), even the right person is refused, and nothing is recorded.
     head = await store.head(plan)
-    late = _error(
+    late = api_error(
         await api.post(f"{base}/{year}/reports", json=report, headers=tor), 409, "GateNotOpen"
     )
     assert "is closed" in late["message"]
@@ -259,8 +242,8 @@ async def test_people_report_review_and_read_the_scorecard(
             {"kind": "retire", "measure_id": "tiltak-1.1.1", "reason": "Utført."},
         ]
     }
-    _error(await api.post(f"{base}/{year}/changes", json=changes, headers=tor), 403, "WrongRole")
-    _error(
+    api_error(await api.post(f"{base}/{year}/changes", json=changes, headers=tor), 403, "WrongRole")
+    api_error(
         await api.post(
             f"{base}/{year}/changes",
             json={"changes": [{"kind": "retire", "measure_id": "tiltak-9.9.9", "reason": "x"}]},
@@ -288,10 +271,10 @@ async def test_people_report_review_and_read_the_scorecard(
         "content_hash": proposal["content_hash"],
         "approve": True,
     }
-    _error(
+    api_error(
         await api.post(f"{base}/{year}/changes/review", json=review, headers=ola), 403, "WrongRole"
     )
-    _error(
+    api_error(
         await api.post(
             f"{base}/{year}/changes/review",
             json={**review, "content_hash": "0" * 64},
@@ -313,7 +296,7 @@ async def test_people_report_review_and_read_the_scorecard(
     assert revision["outcome"] == "revised"
     assert [p["status"] for p in revision["proposals"]] == ["approved"]
     # Concluded: nothing waits any more.
-    _error(await api.post(f"{base}/{year}/conclude", headers=kari), 409, "GateNotOpen")
+    api_error(await api.post(f"{base}/{year}/conclude", headers=kari), 409, "GateNotOpen")
     assert not [
         p
         for p in (await api.get("/api/me/pending", headers=per)).json()

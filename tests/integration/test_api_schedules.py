@@ -8,50 +8,32 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from temporalio.client import Client
 
-from api.service import ApiContext
 from client.plans import start_plan
 from client.simulation import PlanDriver
-from domain import commands as cmd
-from domain.gates import PlanStatus
 from domain.ids import revision_year
-from domain.plan import PlanDefinition
-from domain.roles import Role
 from domain.state import fold
-from eventstore import EventStore
-from tests.integration.conftest import EARLY_CLOSE, bearer, closable_early, unique
+from tests.integration.conftest import Servers, bearer, closable_early, closing_early
 
 pytestmark = pytest.mark.servers
 
 
 async def test_schedulers_pause_unpause_and_trigger_with_receipts(
-    api: httpx.AsyncClient,
-    api_ctx: ApiContext,
-    plain_client: Client,
-    task_queue: str,
-    pool: object,
-    bodo: PlanDefinition,
+    servers: Servers, api: httpx.AsyncClient
 ) -> None:
-    definition = closable_early(unique(bodo))
+    definition = closable_early(servers.plan())
     plan = definition.plan_id
-    espen = await bearer(api_ctx, "espen.moe")  # the plan's scheduler
-    per = await bearer(api_ctx, "per.olsen")
-    auditor = await bearer(api_ctx, "revisjon", "auditor")
-    handle = await start_plan(plain_client, definition, task_queue)
+    espen = await bearer(servers.ctx, "espen.moe")  # the plan's scheduler
+    per = await bearer(servers.ctx, "per.olsen")
+    auditor = await bearer(servers.ctx, "revisjon", "auditor")
+    handle = await start_plan(servers.client, definition, servers.task_queue)
     driver = PlanDriver(handle, definition)
 
     # No schedule before adoption.
     body = (await api.get(f"/api/plans/{plan}/schedule", headers=espen)).json()
     assert body["error"]["code"] in ("UnknownSchedule", "UnknownPlan")
 
-    async def hearing(_status: PlanStatus) -> None:
-        await driver.update(
-            "close_hearing",
-            cmd.CloseHearing(actor_id=driver.person(Role.PROJECT_LEADER), reason=EARLY_CLOSE),
-        )
-
-    assert (await driver.run_to_adoption(hearing)).status == "adopted"
+    assert (await driver.run_to_adoption(closing_early(driver))).status == "adopted"
 
     view = await api.get(f"/api/plans/{plan}/schedule", headers=espen)
     assert view.status_code == 200, view.text
@@ -101,7 +83,7 @@ async def test_schedulers_pause_unpause_and_trigger_with_receipts(
     triggered = await api.post(f"/api/plans/{plan}/schedule/trigger", json={}, headers=espen)
     assert triggered.status_code == 200, triggered.text
 
-    stored = {e.version: e for e in await EventStore(pool).read(plan)}  # type: ignore[arg-type]
+    stored = {e.version: e for e in await servers.store.read(plan)}
     assert sum(1 for e in stored.values() if e.actor_id == "espen.moe") == 3
     for answer in (receipt, unpaused.json(), triggered.json()):
         event = stored[answer["version"]]
@@ -112,7 +94,7 @@ async def test_schedulers_pause_unpause_and_trigger_with_receipts(
     # recorded as failed and the scheduler gets a 4xx saying why.
     year = revision_year(datetime.now(UTC))
     for _ in range(300):
-        if fold(await EventStore(pool).read_domain(plan)).revision(year) is not None:  # type: ignore[arg-type]
+        if fold(await servers.store.read_domain(plan)).revision(year) is not None:
             break
         await asyncio.sleep(0.1)
     again_trigger = await api.post(f"/api/plans/{plan}/schedule/trigger", json={}, headers=espen)
@@ -120,6 +102,6 @@ async def test_schedulers_pause_unpause_and_trigger_with_receipts(
     error = again_trigger.json()["error"]
     assert error["code"] == "RevisionCannotRun"
     assert f"the revision for {year} already exists" in error["message"]
-    last = (await EventStore(pool).read(plan))[-1]  # type: ignore[arg-type]
+    last = (await servers.store.read(plan))[-1]
     assert (last.type, last.actor_id) == ("revision_schedule_changed", "espen.moe")
     assert "already exists" in last.data["failed"]

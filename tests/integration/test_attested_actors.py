@@ -30,7 +30,6 @@ from audit import commands
 from audit.export import export_csv
 from audit.history import HistoryFilter
 from audit.report import export_html
-from client.plans import start_plan
 from client.simulation import PlanDriver, content_for
 from domain import checkpoints as cp
 from domain import commands as cmd
@@ -41,7 +40,7 @@ from domain.roles import Role
 from eventstore import EventStore
 from eventstore.pool import create_pool
 from runtime.settings import Settings
-from tests.integration.conftest import bearer, sign_off_by, unique
+from tests.integration.conftest import bearer, sign_off_by, started, unique
 from tests.integration.replay import settle
 from tests.integration.test_plan_temporal_cli import sign_off_input, temporal_cli
 from workflows.registry import build_worker
@@ -79,9 +78,8 @@ async def at_quality_assurance(
     env: WorkflowEnvironment, queue: str, bodo: PlanDefinition
 ) -> tuple[PlanDriver, list[str]]:
     definition = unique(bodo)
-    with env.with_time_skipping_disabled():  # type: ignore[attr-defined]
-        handle = await start_plan(env.client, definition, queue)
-    driver = PlanDriver(handle, definition)
+    driver = await started(env, queue, definition)
+    handle = driver.handle
     await driver.wait_for(lambda s: s.step_key == "goals.submit")
     # Through the front door, as every decision must be where attestation is required.
     goals = cmd.SubmitContent(

@@ -35,6 +35,17 @@ OTHER = "1804-annen-plan"
 LONG = "1805-lang-plan"
 
 
+class Failing(EventStore):
+    """A store whose connection is lost once the first page of events has been read."""
+
+    async def iter_chain_pages_of(
+        self, stream_ids: Sequence[str], *, reference: bool = False
+    ) -> AsyncIterator[list[asyncpg.Record]]:
+        async for rows in super().iter_chain_pages_of(stream_ids, reference=reference):
+            yield rows
+            raise ConnectionResetError("database went away")
+
+
 def sign_off(n: int) -> NewEvent:
     return NewEvent(
         uuid.uuid4(),
@@ -156,14 +167,6 @@ async def test_a_naive_export_time_is_refused(store: EventStore, tmp_path: Path)
 async def test_a_failed_export_leaves_earlier_files_and_no_temporary_file(
     store: EventStore, pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
-    class Failing(EventStore):
-        async def iter_chain_pages_of(
-            self, stream_ids: Sequence[str], *, reference: bool = False
-        ) -> AsyncIterator[list[asyncpg.Record]]:
-            async for rows in super().iter_chain_pages_of(stream_ids, reference=reference):
-                yield rows
-                raise ConnectionResetError("database went away")
-
     earlier = tmp_path / f"{LONG}.jsonl"
     earlier.write_bytes(b"earlier export\n")
     with pytest.raises(ConnectionResetError):
@@ -205,16 +208,20 @@ async def test_the_export_is_one_snapshot(pool: asyncpg.Pool, tmp_path: Path) ->
     assert (await store.head(OTHER))[0] == 2
 
 
+@pytest.fixture
+def database_only(monkeypatch: pytest.MonkeyPatch, database_url: str) -> None:
+    """`temaplan` pointed at the test's database, with no Temporal server to ask."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.delenv("TEMPORAL_ADDRESS", raising=False)
+
+
+@pytest.mark.usefixtures("database_only")
 async def test_the_command_exports_every_plan_and_refuses_a_broken_record(
     store: EventStore,
     pool: asyncpg.Pool,
-    database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.delenv("TEMPORAL_ADDRESS", raising=False)
     out = tmp_path / "alle"
     command = ["audit", "export", "--all", "--format", "jsonl", "--out", str(out)]
     capsys.readouterr()
@@ -290,14 +297,6 @@ async def test_a_bundle_holds_the_per_plan_files_byte_for_byte(
 async def test_a_failed_bundle_leaves_nothing(
     pool: asyncpg.Pool, store: EventStore, tmp_path: Path
 ) -> None:
-    class Failing(EventStore):
-        async def iter_chain_pages_of(
-            self, stream_ids: Sequence[str], *, reference: bool = False
-        ) -> AsyncIterator[list[asyncpg.Record]]:
-            async for rows in super().iter_chain_pages_of(stream_ids, reference=reference):
-                yield rows
-                raise ConnectionResetError("database went away")
-
     with pytest.raises(ConnectionResetError):
         await export_jsonl_bundle(Failing(pool), tmp_path / "alle.tar", exported_at=EXPORTED_AT)
     with pytest.raises(UnknownPlanError):
@@ -307,14 +306,11 @@ async def test_a_failed_bundle_leaves_nothing(
     assert names(tmp_path) == []
 
 
+@pytest.mark.usefixtures("database_only")
 async def test_the_command_bundles_every_plan(
     store: EventStore,
-    database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.delenv("TEMPORAL_ADDRESS", raising=False)
     bundle = tmp_path / "alle.tar"
     command = ["audit", "export", "--all", "--bundle", "--format", "jsonl", "--out", str(bundle)]
     assert await asyncio.to_thread(main, command) == 0

@@ -16,18 +16,16 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
 from audit.report import EN, NB, UnknownPlanError, export_html, render_report
-from client.plans import start_plan
-from client.simulation import PlanDriver, send_hearing_responses
+from client.simulation import send_hearing_responses
 from domain import commands as cmd
 from domain.events import PhaseStarted
 from domain.gates import PlanStatus
 from domain.phases import Phase
-from domain.plan import PlanDefinition
 from eventstore import EventStore
-from tests.integration.conftest import CHROMIUM, chromium_available, unique
+from tests.integration.browser import CHROMIUM, chromium_available
+from tests.integration.conftest import Engine
 
 pytestmark = pytest.mark.servers
 
@@ -95,14 +93,6 @@ def _assert_self_contained(html: str) -> None:
     assert "https:" not in lowered
 
 
-async def _start(
-    temporal_env: WorkflowEnvironment, definition: PlanDefinition, task_queue: str
-) -> PlanDriver:
-    with temporal_env.with_time_skipping_disabled():
-        handle = await start_plan(temporal_env.client, definition, task_queue)
-    return PlanDriver(handle, definition)
-
-
 async def _chromium(*args: str, profile: Path) -> str:
     process = await asyncio.create_subprocess_exec(
         CHROMIUM,
@@ -131,15 +121,10 @@ async def _chromium(*args: str, profile: Path) -> str:
 
 
 async def test_audit_report_of_an_adopted_plan_in_both_languages_and_a_real_browser(
-    temporal_env: WorkflowEnvironment,
-    pool: asyncpg.Pool,
-    task_queue: str,
-    bodo: PlanDefinition,
-    artifacts_dir: Path,
-    tmp_path: Path,
+    engine: Engine, artifacts_dir: Path, tmp_path: Path
 ) -> None:
-    definition = unique(bodo)
-    driver = await _start(temporal_env, definition, task_queue)
+    definition = engine.plan()
+    driver = await engine.started(definition)
 
     async def hearing(status: PlanStatus) -> None:
         assert status.hearing_open
@@ -154,13 +139,13 @@ async def test_audit_report_of_an_adopted_plan_in_both_languages_and_a_real_brow
             ),
         )
         await driver.wait_for(lambda s: s.hearing_responses == 4)
-        await temporal_env.fast_forward(driver.handle, timedelta(weeks=6, minutes=5))
+        await engine.env.fast_forward(driver.handle, timedelta(weeks=6, minutes=5))
 
     final = await driver.run_to_adoption(hearing)
     assert final.status == "adopted"
     await driver.handle.result()
 
-    store = EventStore(pool)
+    store = engine.store
     stored = await store.read(definition.plan_id)
     plan_id = definition.plan_id
     nb_path = artifacts_dir / "audit-report-nb.html"
@@ -320,15 +305,10 @@ async def test_audit_report_of_an_adopted_plan_in_both_languages_and_a_real_brow
 
 
 async def test_a_returned_plan_shows_its_phases_twice(
-    temporal_env: WorkflowEnvironment,
-    pool: asyncpg.Pool,
-    task_queue: str,
-    bodo: PlanDefinition,
-    artifacts_dir: Path,
-    tmp_path: Path,
+    engine: Engine, artifacts_dir: Path, tmp_path: Path
 ) -> None:
-    definition = unique(bodo)
-    driver = await _start(temporal_env, definition, task_queue)
+    definition = engine.plan()
+    driver = await engine.started(definition)
     hearings: list[int] = []
 
     async def hearing(status: PlanStatus) -> None:
@@ -336,7 +316,7 @@ async def test_a_returned_plan_shows_its_phases_twice(
         if len(hearings) == 1:
             await send_hearing_responses(driver, 2)
             await driver.wait_for(lambda s: s.hearing_responses == 2)
-        await temporal_env.fast_forward(driver.handle, timedelta(weeks=6, minutes=5))
+        await engine.env.fast_forward(driver.handle, timedelta(weeks=6, minutes=5))
 
     status = await driver.run_until(lambda s: s.step_key == "adoption.council", hearing)
     reason = "Kommunestyret ber om <mer> om unge & etablerere."
@@ -356,7 +336,7 @@ async def test_a_returned_plan_shows_its_phases_twice(
     assert final.status == "adopted"
     assert len(hearings) == 2
 
-    store = EventStore(pool)
+    store = engine.store
     path = artifacts_dir / "audit-report-returned-nb.html"
     count = await export_html(store, definition.plan_id, path, generated_at=GENERATED_AT)
     html = path.read_text(encoding="utf-8")

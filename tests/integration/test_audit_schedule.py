@@ -20,15 +20,12 @@ from catalogue import Language
 from client.plans import start_plan
 from client.schedules import act_on_schedule, describe_schedule
 from client.simulation import PlanDriver
-from domain import commands as cmd
 from domain import revision_commands as rc
-from domain.gates import PlanStatus
 from domain.ids import schedule_id_for
 from domain.plan import PlanDefinition
 from domain.revision_models import ScheduleAction
-from domain.roles import Role
 from eventstore import EventStore
-from tests.integration.conftest import EARLY_CLOSE, closable_early, unique
+from tests.integration.conftest import closable_early, closing_early, unique
 from tests.integration.test_attested_revision import deployment
 from tests.integration.test_plan_temporal_cli import temporal_cli
 
@@ -60,14 +57,7 @@ async def test_raw_schedule_actions_are_reported_as_unattested(
         plan = definition.plan_id
         schedule = schedule_id_for(plan)
         driver = PlanDriver(await start_plan(plain_client, definition, queue), definition)
-
-        async def hearing(_status: PlanStatus) -> None:
-            leader = driver.person(Role.PROJECT_LEADER)
-            await driver.update(
-                "close_hearing", cmd.CloseHearing(actor_id=leader, reason=EARLY_CLOSE)
-            )
-
-        assert (await driver.run_to_adoption(hearing)).status == "adopted"
+        assert (await driver.run_to_adoption(closing_early(driver))).status == "adopted"
         store = EventStore(pool)
         code, out = await verified(store, plain_client, plan)
         assert code == 0, out
@@ -133,14 +123,7 @@ async def test_an_attested_trigger_and_backfill_are_explained(
         definition = closable_early(unique(bodo))
         plan = definition.plan_id
         driver = PlanDriver(await start_plan(plain_client, definition, queue), definition)
-
-        async def hearing(_status: PlanStatus) -> None:
-            leader = driver.person(Role.PROJECT_LEADER)
-            await driver.update(
-                "close_hearing", cmd.CloseHearing(actor_id=leader, reason=EARLY_CLOSE)
-            )
-
-        assert (await driver.run_to_adoption(hearing)).status == "adopted"
+        assert (await driver.run_to_adoption(closing_early(driver))).status == "adopted"
         store = EventStore(pool)
         now = datetime.now(UTC)
         for command in (

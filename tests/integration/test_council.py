@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,6 @@ from api.web import csrf_token
 from audit import verify_export
 from audit.export import export_jsonl
 from audit.report import export_html
-from client.plans import start_plan
 from client.simulation import PlanDriver
 from domain.gates import PlanStatus
 from domain.plan import PlanDefinition
@@ -28,7 +27,7 @@ from domain.planfile import parse_plan_data
 from domain.roles import Role
 from eventstore import EventStore
 from temaplan.cli import main
-from tests.integration.conftest import bearer, unique
+from tests.integration.conftest import Engine, bearer, passing_hearing, session_of, started, unique
 
 pytestmark = pytest.mark.servers
 
@@ -55,13 +54,8 @@ def five_member_council(plan: PlanDefinition) -> PlanDefinition:
 async def at_council(
     env: WorkflowEnvironment, queue: str, definition: PlanDefinition
 ) -> PlanDriver:
-    with env.with_time_skipping_disabled():  # type: ignore[attr-defined]
-        handle = await start_plan(env.client, definition, queue)
-    driver = PlanDriver(handle, definition)
-
-    async def hearing(_status: PlanStatus) -> None:
-        await env.fast_forward(handle, timedelta(weeks=6, minutes=5))
-
+    driver = await started(env, queue, definition)
+    hearing = passing_hearing(env, driver)
     status = await driver.run_until(lambda s: s.step_key == "adoption.council", hearing)
     assert status.step_key == "adoption.council"
     return driver
@@ -69,6 +63,15 @@ async def at_council(
 
 async def tokens(ctx: ApiContext, people: tuple[str, ...]) -> dict[str, dict[str, str]]:
     return {person: await bearer(ctx, person) for person in people}
+
+
+async def at_five_member_council(
+    engine: Engine, ctx: ApiContext
+) -> tuple[PlanDriver, PlanStatus, dict[str, dict[str, str]]]:
+    """Bodø's plan with a council of five at its vote to adopt: the driver, the status
+    there, and the council's and the project leader's bearer headers."""
+    driver = await at_council(engine.env, engine.task_queue, five_member_council(engine.bodo))
+    return driver, await driver.status(), await tokens(ctx, (*COUNCIL, "kari.nilsen"))
 
 
 async def outbox(pool: asyncpg.Pool, plan: str, person: str, part: str) -> list[str]:
@@ -89,13 +92,6 @@ async def outbox(pool: asyncpg.Pool, plan: str, person: str, part: str) -> list[
             return keys
         await asyncio.sleep(0.05)
     return []
-
-
-async def session_of(ctx: ApiContext, person: str) -> str:
-    """A signed-in session on the web page, as after logging in with a token."""
-    principal = await ctx.tokens.authenticate((await ctx.tokens.issue(person)).token)
-    assert principal is not None
-    return await ctx.tokens.open_session(principal)
 
 
 def ok(response: httpx.Response) -> dict[str, Any]:
@@ -137,18 +133,11 @@ def vote_body(driver_status: PlanStatus, outcome: str, **extra: Any) -> dict[str
 
 
 async def test_five_member_council_decides_by_majority_and_a_tie_is_withdrawn(
-    temporal_env: WorkflowEnvironment,
-    pool: asyncpg.Pool,
-    task_queue: str,
-    bodo: PlanDefinition,
-    api: httpx.AsyncClient,
-    api_ctx: ApiContext,
+    engine: Engine, api: httpx.AsyncClient, api_ctx: ApiContext
 ) -> None:
-    definition = five_member_council(bodo)
+    driver, at, people = await at_five_member_council(engine, api_ctx)
+    definition = driver.definition
     plan = definition.plan_id
-    driver = await at_council(temporal_env, task_queue, definition)
-    at = await driver.status()
-    people = await tokens(api_ctx, (*COUNCIL, "kari.nilsen"))
     url = f"/api/plans/{plan}/council-decision"
     returned = {"return_to": "draft", "reason": "Mer om unge i etableringsfasen."}
     postponed = {"postponed_to": "2030-09-17", "reason": "Vent på budsjettet."}
@@ -209,10 +198,10 @@ async def test_five_member_council_decides_by_majority_and_a_tie_is_withdrawn(
         ("project_leader", ["kari.nilsen"])
     ]
     # The project leader is told.
-    told = await outbox(pool, plan, "kari.nilsen", "adoption.council/")
+    told = await outbox(engine.pool, plan, "kari.nilsen", "adoption.council/")
     assert any(key.endswith("/deadlocked/kari.nilsen") for key in told), told
     # The same vote sent again: the original receipt, nothing new recorded.
-    store = EventStore(pool)
+    store = engine.store
     before = len(await store.read(plan))
     again = ok(await api.post(url, json=vote_body(at, "adopted"), headers=people[COUNCIL[0]]))
     assert again["duplicate"] is True
@@ -252,7 +241,7 @@ async def test_five_member_council_decides_by_majority_and_a_tie_is_withdrawn(
 
     # Every member is told of the new vote.
     for person in COUNCIL:
-        told = await outbox(pool, plan, person, "/vote1/")
+        told = await outbox(engine.pool, plan, person, "/vote1/")
         assert len(told) == 1, (person, told)
     # The new vote: two adopting votes leave the plan waiting, the third adopts; a
     # returned vote in between is recorded and does not decide.
@@ -335,10 +324,7 @@ async def _state_as_of(plan: str, moment: datetime, capsys: pytest.CaptureFixtur
 
 @pytest.mark.parametrize("outcome", ["postponed", "adopted_with_changes", "returned"])
 async def test_every_council_outcome_through_the_api_reaches_the_record(
-    temporal_env: WorkflowEnvironment,
-    pool: asyncpg.Pool,
-    task_queue: str,
-    bodo: PlanDefinition,
+    engine: Engine,
     api: httpx.AsyncClient,
     api_ctx: ApiContext,
     database_url: str,
@@ -347,11 +333,9 @@ async def test_every_council_outcome_through_the_api_reaches_the_record(
     capsys: pytest.CaptureFixture[str],
     outcome: str,
 ) -> None:
-    definition = five_member_council(bodo)
+    driver, at, people = await at_five_member_council(engine, api_ctx)
+    definition = driver.definition
     plan = definition.plan_id
-    driver = await at_council(temporal_env, task_queue, definition)
-    at = await driver.status()
-    people = await tokens(api_ctx, (*COUNCIL, "kari.nilsen"))
     assert definition.proposals is not None
     measure = definition.proposals.measures[0]
     amended = definition.proposals.model_copy(
@@ -379,7 +363,7 @@ async def test_every_council_outcome_through_the_api_reaches_the_record(
         422,
         "InvalidDecision",
     )
-    store = EventStore(pool)
+    store = engine.store
     for person in COUNCIL[:2]:
         ok(
             await api.post(
@@ -467,7 +451,7 @@ async def test_every_council_outcome_through_the_api_reaches_the_record(
         monkeypatch,
         capsys,
         database_url,
-        temporal_env.client.service_client.config.target_host,
+        engine.env.client.service_client.config.target_host,
     )
     decided_rows = [line for line in history.splitlines() if " council_decided " in line]
     assert len(decided_rows) == 1
@@ -509,27 +493,17 @@ async def test_every_council_outcome_through_the_api_reaches_the_record(
 
 
 async def test_a_formannskap_that_is_the_steering_group_takes_a_plan_to_adoption(
-    temporal_env: WorkflowEnvironment,
-    pool: asyncpg.Pool,
-    task_queue: str,
-    bodo: PlanDefinition,
-    api: httpx.AsyncClient,
-    api_ctx: ApiContext,
+    engine: Engine, api: httpx.AsyncClient, api_ctx: ApiContext
 ) -> None:
-    data = bodo.model_dump(mode="json")
+    data = engine.bodo.model_dump(mode="json")
     for person in data["participants"]:
         person["roles"] = [r for r in person["roles"] if r != "steering_group"] or ["project_group"]
     data["bodies"] = {"steering_group": "same_as political_leadership"}
     definition = unique(parse_plan_data(data))
     formannskap = ("siri.andreassen", "bjorn.eriksen")
     assert tuple(p.id for p in definition.members(Role.STEERING_GROUP)) == formannskap
-    with temporal_env.with_time_skipping_disabled():  # type: ignore[attr-defined]
-        handle = await start_plan(temporal_env.client, definition, task_queue)
-    driver = PlanDriver(handle, definition)
-
-    async def hearing(_status: PlanStatus) -> None:
-        await temporal_env.fast_forward(handle, timedelta(weeks=6, minutes=5))
-
+    driver = await engine.started(definition)
+    hearing = passing_hearing(engine.env, driver)
     status = await driver.run_until(lambda s: s.step_key == "draft.final_review", hearing)
     people = await tokens(api_ctx, formannskap)
     url = f"/api/plans/{definition.plan_id}/sign-offs"
@@ -555,7 +529,7 @@ async def test_a_formannskap_that_is_the_steering_group_takes_a_plan_to_adoption
     final = await driver.run_to_adoption(hearing)
     assert final.status == "adopted"
 
-    events = await EventStore(pool).read_domain(definition.plan_id)
+    events = await engine.store.read_domain(definition.plan_id)
     final_review = [
         (e.actor_id, e.actor_role.value, str(e.event_id))
         for e in events
@@ -570,4 +544,4 @@ async def test_a_formannskap_that_is_the_steering_group_takes_a_plan_to_adoption
     [decided] = [e for e in events if e.type == "hearing_decided"]
     assert decided.voters == formannskap  # type: ignore[union-attr]
     assert decided.actor_role is Role.STEERING_GROUP
-    assert (await EventStore(pool).verify(definition.plan_id)).ok
+    assert (await engine.store.verify(definition.plan_id)).ok

@@ -13,12 +13,9 @@ import asyncpg
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from client.plans import start_plan
-from client.simulation import PlanDriver, send_hearing_responses
-from domain import commands as cmd
+from client.simulation import send_hearing_responses
 from domain.gates import PlanStatus
 from domain.plan import PlanDefinition
-from domain.roles import Role as PlanRole
 from eventstore import EventStore
 from eventstore.errors import MigrationError
 from eventstore.log import MerkleLog
@@ -26,7 +23,7 @@ from eventstore.migrate import migrate
 from eventstore.pool import create_pool
 from runtime.db_roles import Role, Roles, apply_roles, as_role
 from temaplan.backup import backup, restore
-from tests.integration.conftest import EARLY_CLOSE, closable_early, unique
+from tests.integration.conftest import closable_early, close_early, started, unique
 from workflows.registry import build_worker
 
 pytestmark = pytest.mark.servers
@@ -188,17 +185,12 @@ async def test_a_plan_runs_to_adoption_as_the_application_role(
     definition = closable_early(unique(bodo))
     queue = f"roles-{uuid.uuid4()}"
     async with build_worker(temporal_env.client, app_pool, queue):
-        with temporal_env.with_time_skipping_disabled():  # type: ignore[attr-defined]
-            handle = await start_plan(temporal_env.client, definition, queue)
-        driver = PlanDriver(handle, definition)  # type: ignore[arg-type]
+        driver = await started(temporal_env, queue, definition)
 
         async def hearing(status: PlanStatus) -> None:
             await send_hearing_responses(driver, 2, with_receipt=1)
             await driver.wait_for(lambda s: s.hearing_responses == 2)
-            leader = driver.person(PlanRole.PROJECT_LEADER)
-            await driver.update(
-                "close_hearing", cmd.CloseHearing(actor_id=leader, reason=EARLY_CLOSE)
-            )
+            await close_early(driver)
 
         final = await driver.run_to_adoption(hearing)
     assert final.status == "adopted"

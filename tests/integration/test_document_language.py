@@ -22,21 +22,18 @@ from activities.documents import adopted_page
 from activities.rendering import render_html, render_markdown
 from activities.scorecard_rendering import render_scorecard_html, render_scorecard_markdown
 from api.service import ApiContext
-from api.web import SESSION_COOKIE, csrf_token
 from audit import commands
 from audit import history as hist
 from audit.history import HistoryFilter
 from audit.report import render_report
 from catalogue import Language
-from client.plans import start_plan
-from client.simulation import PlanDriver, send_hearing_responses
+from client.simulation import send_hearing_responses
 from domain.plan import PlanDefinition
 from domain.revision_models import GoalProgress, IndicatorLine, ProgressLine, Scorecard
 from domain.state import fold
-from eventstore import EventStore
 from eventstore.outbox import Claimed
 from temaplan.mail_relay import compose
-from tests.integration.conftest import unique
+from tests.integration.conftest import Engine, started, web_session
 from tests.language_words import ENGLISH_IN_BOKMAL, NORWEGIAN_IN_ENGLISH
 
 pytestmark = pytest.mark.servers
@@ -152,9 +149,7 @@ async def adopted(
     responses: int,
 ) -> None:
     """Start the plan and drive it to adoption, with ``responses`` hearing responses."""
-    with temporal_env.with_time_skipping_disabled():
-        handle = await start_plan(temporal_env.client, definition, task_queue)
-    driver = PlanDriver(handle, definition)
+    driver = await started(temporal_env, task_queue, definition)
 
     async def hearing(_status: object) -> None:
         await send_hearing_responses(driver, responses)
@@ -163,20 +158,13 @@ async def adopted(
     assert (await driver.run_to_adoption(hearing)).status == "adopted"
 
 
-async def _session(ctx: ApiContext, person: str) -> tuple[dict[str, str], str]:
-    principal = await ctx.tokens.authenticate((await ctx.tokens.issue(person)).token)
-    assert principal is not None
-    key = await ctx.tokens.open_session(principal)
-    return {"Cookie": f"{SESSION_COOKIE}={key}"}, csrf_token(key)
-
-
 async def web_pages(
     api: httpx.AsyncClient, ctx: ApiContext, plan_id: str, language: Language
 ) -> dict[str, str]:
     """The pages each kind of person reads about an adopted plan, and two that refuse
     (an unknown plan; a decision form sent half filled in, with its problems listed)."""
-    leader, csrf = await _session(ctx, "kari.nilsen")
-    auditor, _ = await _session(ctx, "randi.solberg")
+    leader, csrf = await web_session(ctx, "kari.nilsen")
+    auditor, _ = await web_session(ctx, "randi.solberg")
     wanted = f"lang={language}"
 
     async def page(path: str, status: int = 200, *, headers: dict[str, str] = leader) -> str:
@@ -245,16 +233,11 @@ async def e_mails(pool: asyncpg.Pool, ctx: ApiContext, plan_id: str, language: L
 
 
 async def test_every_document_speaks_one_language(
-    temporal_env: WorkflowEnvironment,
-    pool: asyncpg.Pool,
-    task_queue: str,
-    bodo: PlanDefinition,
-    api: httpx.AsyncClient,
-    api_ctx: ApiContext,
+    engine: Engine, api: httpx.AsyncClient, api_ctx: ApiContext
 ) -> None:
-    definition = unique(bodo)
-    await adopted(temporal_env, task_queue, definition, responses=2)
-    store = EventStore(pool)
+    definition = engine.plan()
+    await adopted(engine.env, engine.task_queue, definition, responses=2)
+    store = engine.store
     stored = await store.read(definition.plan_id)
     state = fold([e.to_domain() for e in stored])
     record_texts = sorted(
@@ -315,7 +298,7 @@ async def test_every_document_speaks_one_language(
             ),
             "audit history (CLI)": cli,
             "audit state (CLI)": state_out.getvalue(),
-            "e-mails": await e_mails(pool, api_ctx, definition.plan_id, language),
+            "e-mails": await e_mails(engine.pool, api_ctx, definition.plan_id, language),
             **await web_pages(api, api_ctx, definition.plan_id, language),
         }
 

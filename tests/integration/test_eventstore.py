@@ -7,6 +7,7 @@ import asyncio
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 import pytest
@@ -21,6 +22,8 @@ from eventstore import (
     EventIdConflict,
     EventStore,
     NewEvent,
+    StoredEvent,
+    VerifyResult,
 )
 from eventstore import store as store_module
 from eventstore.errors import MigrationError
@@ -168,11 +171,27 @@ async def tamper(pool: asyncpg.Pool, sql: str, *args: object) -> None:
         await conn.execute("ALTER TABLE events ENABLE TRIGGER events_no_update_delete")
 
 
-async def test_verify_names_the_tampered_version(pool: asyncpg.Pool) -> None:
+async def tampered(
+    pool: asyncpg.Pool, stream: str, count: int, sql: str, *args: object
+) -> EventStore:
+    """The store with ``count`` events recorded in ``stream``, then changed by ``sql``
+    behind its back."""
     store = EventStore(pool)
-    await store.append("tamper", 0, [new_event(n) for n in range(1, 6)])
-    await tamper(
+    await store.append(stream, 0, [new_event(n) for n in range(1, count + 1)])
+    await tamper(pool, sql, *args)
+    return store
+
+
+async def verdicts(store: EventStore, stream: str) -> tuple[VerifyResult, VerifyResult]:
+    """The stream verified on its own and among others: both must say the same."""
+    return await store.verify(stream), (await store.verify_streams([stream]))[0]
+
+
+async def test_verify_names_the_tampered_version(pool: asyncpg.Pool) -> None:
+    store = await tampered(
         pool,
+        "tamper",
+        5,
         "UPDATE events SET data = jsonb_set(data, '{text}', '\"endret\"') "
         "WHERE stream_id = 'tamper' AND version = 3",
     )
@@ -184,19 +203,19 @@ async def test_verify_names_the_tampered_version(pool: asyncpg.Pool) -> None:
 
 
 async def test_verify_reports_a_deleted_event_as_a_gap(pool: asyncpg.Pool) -> None:
-    store = EventStore(pool)
-    await store.append("hole", 0, [new_event(n) for n in range(1, 6)])
-    await tamper(pool, "DELETE FROM events WHERE stream_id = 'hole' AND version = 4")
+    store = await tampered(
+        pool, "hole", 5, "DELETE FROM events WHERE stream_id = 'hole' AND version = 4"
+    )
     result = await store.verify("hole")
     assert result.broken_version == 4
     assert "gap" in (result.problem or "")
 
 
 async def test_verify_detects_a_rewritten_chain_link(pool: asyncpg.Pool) -> None:
-    store = EventStore(pool)
-    await store.append("link", 0, [new_event(n) for n in range(1, 4)])
-    await tamper(
+    store = await tampered(
         pool,
+        "link",
+        3,
         "UPDATE events SET prev_hash = repeat('a', 64) WHERE stream_id = 'link' AND version = 2",
     )
     result = await store.verify("link")
@@ -204,22 +223,27 @@ async def test_verify_detects_a_rewritten_chain_link(pool: asyncpg.Pool) -> None
     assert "prev_hash" in (result.problem or "")
 
 
-async def test_stored_hash_matches_the_documented_rule(pool: asyncpg.Pool) -> None:
-    store = EventStore(pool)
-    [receipt] = await store.append("rule", 0, [new_event(1)])
-    [stored] = await store.read("rule")
-    record = {
+def documented_record(stored: StoredEvent, stream_id: str, version: int) -> dict[str, Any]:
+    """A recorded comment as docs/audit-format.md says its hash is taken, the stream and
+    version as the test expects them."""
+    return {
         "actor_id": stored.actor_id,
         "actor_role": stored.actor_role,
         "data": stored.data,
         "event_id": str(stored.event_id),
         "recorded_at": stored.recorded_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "schema_version": 1,
-        "stream_id": "rule",
+        "stream_id": stream_id,
         "type": "comment_recorded",
-        "version": 1,
+        "version": version,
     }
-    assert receipt.hash == chain_hash(GENESIS_HASH, record)
+
+
+async def test_stored_hash_matches_the_documented_rule(pool: asyncpg.Pool) -> None:
+    store = EventStore(pool)
+    [receipt] = await store.append("rule", 0, [new_event(1)])
+    [stored] = await store.read("rule")
+    assert receipt.hash == chain_hash(GENESIS_HASH, documented_record(stored, "rule", 1))
 
 
 async def test_a_batch_after_a_head_hashes_every_event_by_the_documented_rule(
@@ -241,17 +265,7 @@ async def test_a_batch_after_a_head_hashes_every_event_by_the_documented_rule(
     receipts = await store.append("mixed-ø", 1, batch)
     prev_hash = first[0].hash
     for receipt, stored in zip(receipts, await store.read("mixed-ø", from_version=2), strict=True):
-        record = {
-            "actor_id": stored.actor_id,
-            "actor_role": stored.actor_role,
-            "data": stored.data,
-            "event_id": str(stored.event_id),
-            "recorded_at": stored.recorded_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-            "schema_version": 1,
-            "stream_id": "mixed-ø",
-            "type": "comment_recorded",
-            "version": stored.version,
-        }
+        record = documented_record(stored, "mixed-ø", stored.version)
         assert receipt.hash == stored.hash == chain_hash(prev_hash, record)
         prev_hash = receipt.hash
     assert (await store.verify("mixed-ø")).ok
@@ -420,14 +434,14 @@ async def test_canonical_data_is_the_hashed_text_and_the_server_confirms_it(
 async def test_verify_names_an_event_whose_canonical_data_was_changed(
     pool: asyncpg.Pool, canonical_data: str, why: str
 ) -> None:
-    store = EventStore(pool)
-    await store.append("text", 0, [new_event(n) for n in range(1, 6)])
-    await tamper(
+    store = await tampered(
         pool,
+        "text",
+        5,
         "UPDATE events SET canonical_data = $1 WHERE stream_id = 'text' AND version = 3",
         canonical_data,
     )
-    for result in (await store.verify("text"), (await store.verify_streams(["text"]))[0]):
+    for result in await verdicts(store, "text"):
         assert not result.ok, why
         assert result.broken_version == 3, why
         assert "changed after recording" in (result.problem or ""), why
@@ -437,14 +451,14 @@ async def test_verify_names_an_event_whose_canonical_data_was_changed(
 async def test_verify_names_changed_data_when_the_text_was_changed_to_match(
     pool: asyncpg.Pool,
 ) -> None:
-    store = EventStore(pool)
-    await store.append("both", 0, [new_event(n) for n in range(1, 4)])
-    await tamper(
+    store = await tampered(
         pool,
+        "both",
+        3,
         "UPDATE events SET data = '{\"n\": 0}'::jsonb, canonical_data = '{\"n\":0}'"
         " WHERE stream_id = 'both' AND version = 2",
     )
-    for result in (await store.verify("both"), (await store.verify_streams(["both"]))[0]):
+    for result in await verdicts(store, "both"):
         assert result.broken_version == 2
         assert "hash does not match" in (result.problem or "")
 
@@ -453,10 +467,10 @@ async def test_data_changed_to_an_equal_number_of_another_form_is_not_accepted(
     pool: asyncpg.Pool,
 ) -> None:
     # jsonb's = holds 1 and 1.0 equal; the server's check compares the bits.
-    store = EventStore(pool)
-    await store.append("scale", 0, [new_event(n) for n in range(1, 3)])
-    await tamper(
+    store = await tampered(
         pool,
+        "scale",
+        2,
         "UPDATE events SET data = jsonb_set(data, '{n}', '2.0') "
         "WHERE stream_id = 'scale' AND version = 2",
     )
@@ -467,9 +481,9 @@ async def test_data_changed_to_an_equal_number_of_another_form_is_not_accepted(
 
 async def test_events_without_canonical_data_verify_from_their_jsonb(pool: asyncpg.Pool) -> None:
     # Events recorded before migration 0003 have no canonical_data.
-    store = EventStore(pool)
-    await store.append("old", 0, [new_event(n) for n in range(1, 6)])
-    await tamper(pool, "UPDATE events SET canonical_data = NULL WHERE stream_id = 'old'")
+    store = await tampered(
+        pool, "old", 5, "UPDATE events SET canonical_data = NULL WHERE stream_id = 'old'"
+    )
     assert (await store.verify("old")).ok
     assert (await store.verify_streams(["old"]))[0].ok
     await tamper(
@@ -477,7 +491,7 @@ async def test_events_without_canonical_data_verify_from_their_jsonb(pool: async
         "UPDATE events SET data = jsonb_set(data, '{text}', '\"endret\"') "
         "WHERE stream_id = 'old' AND version = 4",
     )
-    for result in (await store.verify("old"), (await store.verify_streams(["old"]))[0]):
+    for result in await verdicts(store, "old"):
         assert result.broken_version == 4
         assert "changed after recording" in (result.problem or "")
 

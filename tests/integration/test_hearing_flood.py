@@ -13,9 +13,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from temporalio.client import Client
 
-from api.service import ApiContext
 from audit import commands
 from catalogue import formats
 from client.simulation import PlanDriver
@@ -24,15 +22,16 @@ from domain.plan import PlanDefinition
 from domain.plan_state import PlanState
 from eventstore import EventStore
 from eventstore.hearing_inbox import HearingInbox, InboxReceipt, InboxRefusal, PublicResponse
-from tests.integration.conftest import EARLY_CLOSE, bearer, closable_early, unique
+from tests.integration.conftest import EARLY_CLOSE, Servers, bearer, closable_early
 from workflows.plan_models import workflow_id_for
 
 pytestmark = pytest.mark.servers
 
 
 async def _on_hearing(
-    api: httpx.AsyncClient, ctx: ApiContext, client: Client, definition: PlanDefinition
+    api: httpx.AsyncClient, servers: Servers, definition: PlanDefinition
 ) -> tuple[PlanDriver, dict[str, str]]:
+    ctx, client = servers.ctx, servers.client
     admin = await bearer(ctx, "kari.nilsen", "admin")
     started = await api.post("/api/plans", content=definition.model_dump_json(), headers=admin)
     assert started.status_code == 201, started.text
@@ -51,16 +50,12 @@ async def _responses(pool: asyncpg.Pool, plan: str) -> list[Any]:
 
 
 async def test_a_flood_of_responses_is_recorded_once_each_and_counted_at_the_close(
-    api: httpx.AsyncClient,
-    api_ctx: ApiContext,
-    plain_client: Client,
-    pool: asyncpg.Pool,
-    bodo: PlanDefinition,
+    servers: Servers, api: httpx.AsyncClient
 ) -> None:
-    definition = closable_early(unique(bodo))
+    definition = closable_early(servers.plan())
     plan = definition.plan_id
     url = f"/api/public/plans/{plan}/hearing/responses"
-    driver, admin = await _on_hearing(api, api_ctx, plain_client, definition)
+    driver, admin = await _on_hearing(api, servers, definition)
 
     async def send(n: int, key: bool = True) -> httpx.Response:
         body = {"name": f"Innbygger {n}", "text": f"Svar nummer {n}."}
@@ -75,14 +70,14 @@ async def test_a_flood_of_responses_is_recorded_once_each_and_counted_at_the_clo
     receipts = [r.json() for r in sent]
     assert len({r["event_id"] for r in receipts}) == 300
     assert not any(r["duplicate"] for r in receipts)
-    stored = await _responses(pool, plan)
+    stored = await _responses(servers.pool, plan)
     assert len(stored) == 300
     by_id = {str(e.event_id): e for e in stored}
     for receipt in receipts:
         event = by_id[receipt["event_id"]]
         assert (event.version, event.hash) == (receipt["version"], receipt["hash"])
         assert event.data["received"]["via"] == "public-api"
-    assert (await EventStore(pool).verify(plan)).ok
+    assert (await servers.store.verify(plan)).ok
 
     # Sent again with its key (the answer was lost): the original receipt, nothing new.
     again = await send(4)
@@ -98,7 +93,7 @@ async def test_a_flood_of_responses_is_recorded_once_each_and_counted_at_the_clo
     )
     assert reused.status_code == 409, reused.text
     assert reused.json()["error"]["code"] == "IdempotencyKeyReused"
-    assert len(await _responses(pool, plan)) == 300
+    assert len(await _responses(servers.pool, plan)) == 300
     # The workflow is told the count; it has not read the responses yet.
     await driver.wait_for(lambda s: s.hearing_responses == 300)
 
@@ -117,7 +112,7 @@ async def test_a_flood_of_responses_is_recorded_once_each_and_counted_at_the_clo
     assert set(statuses) <= {201, 410}, [r.text for r in raced if r.status_code not in (201, 410)]
     accepted = [r.json() for r in raced if r.status_code == 201]
     assert all(r["version"] < close_version for r in accepted)
-    stored = await _responses(pool, plan)
+    stored = await _responses(servers.pool, plan)
     assert len(stored) == 300 + len(accepted)
     assert max(e.version for e in stored) < close_version
     late = [r for r in raced if r.status_code == 410]
@@ -129,7 +124,7 @@ async def test_a_flood_of_responses_is_recorded_once_each_and_counted_at_the_clo
     assert (await send(6)).json()["version"] == receipts[6]["version"]
 
     # The workflow read them all from the record: its close counts every one.
-    [closing] = [e for e in await EventStore(pool).read(plan) if e.version == close_version]
+    [closing] = [e for e in await servers.store.read(plan) if e.version == close_version]
     assert closing.type == "hearing_closed"
     assert closing.data["response_count"] == len(stored)
     state = await driver.plan.state()
@@ -139,7 +134,7 @@ async def test_a_flood_of_responses_is_recorded_once_each_and_counted_at_the_clo
 
     # Each traces back to the API's request in the audit cross-check.
     out = io.StringIO()
-    code = await commands.verify(EventStore(pool), plain_client, [plan], out, language="en")
+    code = await commands.verify(servers.store, servers.client, [plan], out, language="en")
     report = out.getvalue()
     assert code == 0, report
     traced = formats.number(len(stored), "en")
@@ -148,55 +143,47 @@ async def test_a_flood_of_responses_is_recorded_once_each_and_counted_at_the_clo
 
 
 async def test_a_forged_public_response_does_not_trace_back(
-    api: httpx.AsyncClient,
-    api_ctx: ApiContext,
-    plain_client: Client,
-    pool: asyncpg.Pool,
-    bodo: PlanDefinition,
+    servers: Servers, api: httpx.AsyncClient
 ) -> None:
     """The cross-check can fail: a response whose words were changed after the fact (the
     chain recomputed, as by someone who owns the database) no longer has the id the API
     derives from them."""
     from tests.integration.test_log_attacks import rechain, superuser
 
-    definition = closable_early(unique(bodo))
+    definition = closable_early(servers.plan())
     plan = definition.plan_id
-    driver, _admin = await _on_hearing(api, api_ctx, plain_client, definition)
+    driver, _admin = await _on_hearing(api, servers, definition)
     sent = await api.post(
         f"/api/public/plans/{plan}/hearing/responses", json={"name": "Åse", "text": "Ja takk."}
     )
     assert sent.status_code == 201, sent.text
     version = sent.json()["version"]
     out = io.StringIO()
-    assert await commands.verify(EventStore(pool), plain_client, [plan], out) == 0, out.getvalue()
+    assert await commands.verify(servers.store, servers.client, [plan], out) == 0, out.getvalue()
     await superuser(
-        pool,
+        servers.pool,
         "UPDATE events SET data = jsonb_set(data, '{text}', '\"Nei takk.\"'), "
         "canonical_data = NULL "
         f"WHERE stream_id = '{plan}' AND version = {version}",
     )
-    await rechain(pool, plan)
+    await rechain(servers.pool, plan)
     out = io.StringIO()
-    assert await commands.verify(EventStore(pool), plain_client, [plan], out) == 1
+    assert await commands.verify(servers.store, servers.client, [plan], out) == 1
     assert "innholdsnøkkelen er ikke hashverdien av svarets egne ord" in out.getvalue()
     await driver.handle.terminate("test done")
 
 
 async def test_one_plans_responses_are_written_at_the_inbox_pace(
-    api: httpx.AsyncClient,
-    api_ctx: ApiContext,
-    plain_client: Client,
-    pool: asyncpg.Pool,
-    bodo: PlanDefinition,
+    servers: Servers, api: httpx.AsyncClient
 ) -> None:
     """A flood to one plan is written at the pace (a second's worth at once, then so many
     a second), the rest waiting their turn; whoever would wait past ``max_wait`` is told
     to send it again, and nothing of theirs is recorded."""
-    definition = closable_early(unique(bodo))
+    definition = closable_early(servers.plan())
     plan = definition.plan_id
-    driver, _admin = await _on_hearing(api, api_ctx, plain_client, definition)
+    driver, _admin = await _on_hearing(api, servers, definition)
 
-    paced = HearingInbox(pool, per_second=40, max_wait=5)
+    paced = HearingInbox(servers.pool, per_second=40, max_wait=5)
     began = time.monotonic()
     receipts = await asyncio.gather(
         *(
@@ -208,13 +195,13 @@ async def test_one_plans_responses_are_written_at_the_inbox_pace(
     # 40 at once, then 80 more at 40 a second.
     assert took >= 1.8, took
     assert len({r.event_id for r in receipts}) == 120
-    stored = await _responses(pool, plan)
+    stored = await _responses(servers.pool, plan)
     assert len(stored) == 120
     spread = max(e.recorded_at for e in stored) - min(e.recorded_at for e in stored)
     assert spread.total_seconds() >= 1.8, spread
 
     # At most max_wait seconds' worth of the pace waits: the rest is refused, unrecorded.
-    tight = HearingInbox(pool, per_second=10, max_wait=1)
+    tight = HearingInbox(servers.pool, per_second=10, max_wait=1)
     answers = await asyncio.gather(
         *(
             tight.respond(plan, PublicResponse(f"Nabo {n}", None, f"Innspill {n}."))
@@ -227,7 +214,7 @@ async def test_one_plans_responses_are_written_at_the_inbox_pace(
     # Ten (one second at ten a second) wait; the other thirty came while they waited.
     assert (len(accepted), len(refused)) == (10, 30), answers
     assert all(r.code == "PlanBusy" and "send it again" in str(r) for r in refused)
-    assert len(await _responses(pool, plan)) == 120 + len(accepted)
+    assert len(await _responses(servers.pool, plan)) == 120 + len(accepted)
     await driver.handle.terminate("test done")
 
 

@@ -11,14 +11,12 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError
 
-from api.service import ApiContext
 from client.simulation import PlanDriver, content_for
 from domain.phases import Phase
-from domain.plan import PlanDefinition
 from eventstore import EventStore
-from tests.integration.conftest import bearer, unique
+from tests.integration.conftest import Servers, bearer
 from workflows.plan_models import workflow_id_for
 
 pytestmark = pytest.mark.servers
@@ -38,15 +36,11 @@ async def responses_recorded(pool: asyncpg.Pool, plan: str) -> list[dict[str, An
 
 
 async def test_hostile_text_is_refused_at_every_edge_and_jams_nothing(
-    api: httpx.AsyncClient,
-    api_ctx: ApiContext,
-    plain_client: Client,
-    pool: asyncpg.Pool,
-    bodo: PlanDefinition,
+    servers: Servers, api: httpx.AsyncClient
 ) -> None:
-    definition = unique(bodo)
+    definition = servers.plan()
     plan = definition.plan_id
-    admin = await bearer(api_ctx, "kari.nilsen", "admin")
+    admin = await bearer(servers.ctx, "kari.nilsen", "admin")
 
     # A plan title with NUL: refused, nothing started.
     body = definition.model_dump(mode="json")
@@ -54,12 +48,12 @@ async def test_hostile_text_is_refused_at_every_edge_and_jams_nothing(
         await api.post("/api/plans", json={**body, "title": "Bolig\u0000plan"}, headers=admin),
         "title",
     )
-    assert await EventStore(pool).head(plan) == (0, "0" * 64)
+    assert await servers.store.head(plan) == (0, "0" * 64)
     started = await api.post("/api/plans", content=definition.model_dump_json(), headers=admin)
     assert started.status_code == 201, started.text
 
     # The project leader's content with a control character in a goal's title.
-    handle = plain_client.get_workflow_handle(workflow_id_for(plan))
+    handle = servers.client.get_workflow_handle(workflow_id_for(plan))
     driver = PlanDriver(handle, definition)
     await driver.wait_for(lambda s: s.step_key == "goals.submit")
     goals = content_for(Phase.GOALS, driver.proposals).model_dump(mode="json")
@@ -77,7 +71,7 @@ async def test_hostile_text_is_refused_at_every_edge_and_jams_nothing(
             "submit_content",
             {"actor_id": "kari.nilsen", "phase": "goals", "content": goals},
         )
-    assert (await EventStore(pool).head(plan))[0] == 2
+    assert (await servers.store.head(plan))[0] == 2
 
     async def no_hearing(_status: object) -> None:
         raise AssertionError("the hearing is not driven here")
@@ -86,7 +80,7 @@ async def test_hostile_text_is_refused_at_every_edge_and_jams_nothing(
 
     # The public: NUL (no token needed), other C0 characters, a non-character, a lone
     # surrogate, through the API and through the web form.
-    api_ctx.limiter.limit = 100
+    servers.ctx.limiter.limit = 100
     url = f"/api/public/plans/{plan}/hearing/responses"
     refused_naming(await api.post(url, json={"name": "a\u0000b", "text": "x"}), "name")
     refused_naming(await api.post(url, json={"name": "a", "text": "x\u0007y"}), "text")
@@ -115,7 +109,7 @@ async def test_hostile_text_is_refused_at_every_edge_and_jams_nothing(
     )
     assert sent.status_code == 201, sent.text
     await driver.wait_for(lambda s: s.hearing_responses == 1)
-    recorded = await responses_recorded(pool, plan)
+    recorded = await responses_recorded(servers.pool, plan)
     assert [(r["name"], r["text"]) for r in recorded] == [("Åse", "Flere utleieboliger.\n\tTakk.")]
     status = await api.get(f"/api/plans/{plan}", headers=admin)
     assert status.status_code == 200

@@ -25,13 +25,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from temporalio.testing import WorkflowEnvironment
 
-from client.plans import start_plan
-from client.simulation import PlanDriver
 from domain.plan import PlanDefinition
 from eventstore.outbox import Outbox
 from runtime.settings import Settings
 from temaplan.mail_relay import MailRelay, compose
-from tests.integration.conftest import unique
+from tests.integration.conftest import started, unique
 
 pytestmark = pytest.mark.servers
 
@@ -100,9 +98,7 @@ async def test_a_person_awaited_at_a_gate_gets_exactly_one_mail(
     temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
 ) -> None:
     definition = unique(bodo)
-    with temporal_env.with_time_skipping_disabled():  # type: ignore[attr-defined]
-        handle = await start_plan(temporal_env.client, definition, task_queue)
-    driver = PlanDriver(handle, definition)  # type: ignore[arg-type]
+    driver = await started(temporal_env, task_queue, definition)
     status = await driver.wait_for(lambda s: bool(s.awaited))
     awaited = {p for a in status.awaited for p in a.people}
     emails = {p.id: p.email for p in definition.participants}

@@ -23,9 +23,8 @@ from domain.plan import PlanDefinition
 from eventstore import EventStore
 from eventstore.pool import create_pool
 from runtime.settings import Settings
-from tests.integration.browser import ARGS, free_port, serving
-from tests.integration.conftest import CHROMIUM, chromium_available, unique
-from tests.integration.test_web_browser import _driven
+from tests.integration.browser import ARGS, CHROMIUM, chromium_available, free_port, serving
+from tests.integration.conftest import driven, unique
 
 pytestmark = pytest.mark.servers
 
@@ -144,7 +143,7 @@ async def test_a_stakeholder_logs_in_signs_off_and_logs_out_with_the_identity_pr
     shots = artifacts_dir / "web"
     shots.mkdir(parents=True, exist_ok=True)
     plan = unique(bodo)
-    await _driven(plain_client, task_queue, plan, lambda s: s.step_key == "goals.quality_assurance")
+    await driven(plain_client, task_queue, plan, lambda s: s.step_key == "goals.quality_assurance")
     store = EventStore(pool)
 
     async with async_playwright() as playwright:

@@ -5,43 +5,25 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import asyncpg
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
-from client.plans import start_plan
-from client.simulation import PlanDriver
 from domain import commands as cmd
 from domain.gates import PlanStatus
 from domain.phases import Phase
 from domain.plan import PlanDefinition, QuorumRule
 from domain.roles import Role
 from domain.state import fold
-from eventstore import EventStore
-from tests.integration.conftest import sign_off_by, unique
+from tests.integration.conftest import Engine, passing_hearing, sign_off_by, unique
 
 pytestmark = pytest.mark.servers
 
 
-async def started(env: WorkflowEnvironment, queue: str, definition: PlanDefinition) -> PlanDriver:
-    with env.with_time_skipping_disabled():  # type: ignore[attr-defined]
-        handle = await start_plan(env.client, definition, queue)
-    return PlanDriver(handle, definition)
-
-
-def passing_hearing(env: WorkflowEnvironment, driver: PlanDriver):  # type: ignore[no-untyped-def]
-    async def hearing(_status: PlanStatus) -> None:
-        await env.fast_forward(driver.handle, timedelta(weeks=6, minutes=5))
-
-    return hearing
-
-
 async def test_changes_requested_then_council_returns_to_strategies_and_plan_is_adopted(
-    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
+    engine: Engine,
 ) -> None:
-    definition = unique(bodo)
-    driver = await started(temporal_env, task_queue, definition)
-    hearing = passing_hearing(temporal_env, driver)
+    definition = engine.plan()
+    driver = await engine.started(definition)
+    hearing = passing_hearing(engine.env, driver)
     status = await driver.run_until(lambda s: s.step_key == "strategies.quality_assurance", hearing)
     first_version = status.content_version
     approver, objector = "per.olsen", "anne.larsen"
@@ -93,7 +75,7 @@ async def test_changes_requested_then_council_returns_to_strategies_and_plan_is_
 
     final = await driver.run_to_adoption(hearing)
     assert final.status == "adopted"
-    store = EventStore(pool)
+    store = engine.store
     events = await store.read_domain(definition.plan_id)
     assert fold(events) == await driver.plan.state()
     phases = [e.phase for e in events if e.type == "phase_started"]  # type: ignore[union-attr]
@@ -111,25 +93,20 @@ async def test_changes_requested_then_council_returns_to_strategies_and_plan_is_
     ("rule", "needed"), [(QuorumRule.ANY, 1), (QuorumRule.MAJORITY, 2), (QuorumRule.ALL, 3)]
 )
 async def test_quorum_rule_decides_how_many_steering_members_must_sign(
-    temporal_env: WorkflowEnvironment,
-    pool: asyncpg.Pool,
-    task_queue: str,
-    bodo: PlanDefinition,
-    rule: QuorumRule,
-    needed: int,
+    engine: Engine, rule: QuorumRule, needed: int
 ) -> None:
-    base = unique(bodo)
+    base = engine.plan()
     quorum = {**base.settings.quorum, Role.STEERING_GROUP: rule}
     definition = base.model_copy(
         update={"settings": base.settings.model_copy(update={"quorum": quorum})}
     )
     members = [p.id for p in definition.members(Role.STEERING_GROUP)]
     assert len(members) == 3
-    driver = await started(temporal_env, task_queue, definition)
+    driver = await engine.started(definition)
     status = await driver.run_until(
-        lambda s: s.step_key == "goals.quality_assurance", passing_hearing(temporal_env, driver)
+        lambda s: s.step_key == "goals.quality_assurance", passing_hearing(engine.env, driver)
     )
-    store = EventStore(pool)
+    store = engine.store
     for signed, member in enumerate(members, start=1):
         receipt = await driver.update(
             "sign_off", sign_off_by(status, member, "goals.quality_assurance")
@@ -164,10 +141,10 @@ async def test_quorum_rule_decides_how_many_steering_members_must_sign(
 
 
 async def test_steering_group_revises_after_the_hearing_and_responses_stay_in_the_record(
-    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, larvik: PlanDefinition
+    engine: Engine, larvik: PlanDefinition
 ) -> None:
     definition = unique(larvik)
-    driver = await started(temporal_env, task_queue, definition)
+    driver = await engine.started(definition)
     responses_sent = 0
 
     async def hearing(_status: PlanStatus) -> None:
@@ -177,7 +154,7 @@ async def test_steering_group_revises_after_the_hearing_and_responses_stay_in_th
             "respond_to_hearing",
             cmd.HearingResponse(name=f"Innbygger {responses_sent}", text="Flere boliger, takk."),
         )
-        await temporal_env.fast_forward(driver.handle, timedelta(weeks=6, minutes=5))
+        await engine.env.fast_forward(driver.handle, timedelta(weeks=6, minutes=5))
 
     status = await driver.run_until(lambda s: s.step_key == "hearing.decision", hearing)
     revised = await driver.vote(
@@ -196,7 +173,7 @@ async def test_steering_group_revises_after_the_hearing_and_responses_stay_in_th
     final = await driver.run_to_adoption(hearing)
     assert final.status == "adopted"
     assert final.hearing_responses == 1  # the second hearing's own count
-    events = await EventStore(pool).read_domain(definition.plan_id)
+    events = await engine.store.read_domain(definition.plan_id)
     # The record keeps both hearings' responses, and each close counts its own.
     assert sum(1 for e in events if e.type == "hearing_response_received") == 2
     assert [e.response_count for e in events if e.type == "hearing_closed"] == [1, 1]  # type: ignore[union-attr]

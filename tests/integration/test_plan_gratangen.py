@@ -13,14 +13,12 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from audit.report import render_report
-from client.plans import start_plan
-from client.simulation import PlanDriver
 from domain.gates import PlanStatus
 from domain.plan import PlanDefinition
 from domain.state import fold
 from eventstore import EventStore
 from runtime.planfile import load_plan_file
-from tests.integration.conftest import EXAMPLES, unique
+from tests.integration.conftest import EXAMPLES, started, unique
 
 pytestmark = pytest.mark.servers
 
@@ -37,9 +35,8 @@ async def test_gratangen_runs_to_adoption_with_its_unknown_costs_in_view(
     gratangen: PlanDefinition,
 ) -> None:
     definition = unique(gratangen)
-    with temporal_env.with_time_skipping_disabled():  # type: ignore[attr-defined]
-        handle = await start_plan(temporal_env.client, definition, task_queue)
-    driver = PlanDriver(handle, definition)  # type: ignore[arg-type]
+    driver = await started(temporal_env, task_queue, definition)
+    handle = driver.handle
     seen_at_step6: list[tuple[str, ...]] = []
     original_act = driver.act_once
 

@@ -4,39 +4,31 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import asyncpg
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
-from client.plans import start_plan
-from client.simulation import PlanDriver, send_hearing_responses
+from client.simulation import send_hearing_responses
 from client.typed import PlanClient
 from domain.gates import PlanStatus
 from domain.phases import Phase
-from domain.plan import PlanDefinition
 from domain.state import fold
-from eventstore import EventStore
-from tests.integration.conftest import unique
+from tests.integration.conftest import Engine
 from workflows.plan_models import PlanResult
 
 pytestmark = pytest.mark.servers
 
 
-async def test_plan_runs_from_goals_to_adoption_with_a_six_week_hearing(
-    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
-) -> None:
-    definition = unique(bodo)
-    with temporal_env.with_time_skipping_disabled():  # type: ignore[attr-defined]
-        handle = await start_plan(temporal_env.client, definition, task_queue)
-    driver = PlanDriver(handle, definition)  # type: ignore[arg-type]
-    store = EventStore(pool)
+async def test_plan_runs_from_goals_to_adoption_with_a_six_week_hearing(engine: Engine) -> None:
+    definition = engine.plan()
+    driver = await engine.started(definition)
+    handle = driver.handle
+    store = engine.store
     checked_at: list[str] = []
 
     async def hearing(status: PlanStatus) -> None:
         assert status.hearing_open
         await send_hearing_responses(driver, 6, with_receipt=2)
         await driver.wait_for(lambda s: s.hearing_responses == 6)
-        await temporal_env.fast_forward(handle, timedelta(weeks=6, minutes=5))
+        await engine.env.fast_forward(handle, timedelta(weeks=6, minutes=5))
 
     original_act = driver.act_once
 
@@ -84,11 +76,11 @@ async def test_plan_runs_from_goals_to_adoption_with_a_six_week_hearing(
     stored_by_version = {e.version: e.hash for e in await store.read(definition.plan_id)}
     for version, receipt_hash in receipts_by_version.items():
         assert stored_by_version[version] == receipt_hash
-    documents = await pool.fetch(
+    documents = await engine.pool.fetch(
         "SELECT format, content_hash FROM documents WHERE plan_id = $1", definition.plan_id
     )
     assert {d["format"] for d in documents} == {"markdown", "html"}
-    outbox = await pool.fetchval(
+    outbox = await engine.pool.fetchval(
         "SELECT count(*) FROM notification_outbox WHERE plan_id = $1", definition.plan_id
     )
     assert outbox > 0

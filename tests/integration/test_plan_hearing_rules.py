@@ -14,14 +14,13 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from api.errors import REFUSAL_STATUS
-from client.plans import start_plan
 from client.simulation import PlanDriver
 from domain import commands as cmd
 from domain.gates import PlanStatus
 from domain.plan import PlanDefinition, Settings
 from domain.roles import Role
 from eventstore import EventStore
-from tests.integration.conftest import unique
+from tests.integration.conftest import started, unique
 from tests.integration.test_plan_refusals import assert_refused
 
 pytestmark = pytest.mark.servers
@@ -35,9 +34,7 @@ async def _noop(_status: PlanStatus) -> None:
 async def on_hearing(
     env: WorkflowEnvironment, queue: str, definition: PlanDefinition
 ) -> tuple[PlanDriver, PlanStatus]:
-    with env.with_time_skipping_disabled():  # type: ignore[attr-defined]
-        handle = await start_plan(env.client, definition, queue)
-    driver = PlanDriver(handle, definition)  # type: ignore[arg-type]
+    driver = await started(env, queue, definition)
     status = await driver.run_until(lambda s: s.hearing_open, _noop)
     return driver, status
 
@@ -152,9 +149,7 @@ async def test_a_comment_before_its_round_is_not_open_yet_and_after_it_is_closed
 ) -> None:
     definition = unique(larvik)
     assert definition.settings.reference_round_strategies
-    with temporal_env.with_time_skipping_disabled():  # type: ignore[attr-defined]
-        handle = await start_plan(temporal_env.client, definition, task_queue)
-    driver = PlanDriver(handle, definition)  # type: ignore[arg-type]
+    driver = await started(temporal_env, task_queue, definition)
     member = driver.person(Role.REFERENCE_GROUP)
     status = await driver.run_until(lambda s: s.step_key == "strategies.submit", _noop)
     comment = cmd.AddComment(actor_id=member, content_version=1, text="For tidlig?")

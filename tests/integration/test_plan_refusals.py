@@ -13,7 +13,6 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from client.plans import start_plan
 from client.simulation import PlanDriver, content_for
 from client.typed import PlanClient
 from domain import commands as cmd
@@ -22,7 +21,7 @@ from domain.hierarchy import PlanContent
 from domain.phases import Phase
 from domain.plan import PlanDefinition
 from domain.roles import Role
-from tests.integration.conftest import unique
+from tests.integration.conftest import Engine, started, unique
 
 pytestmark = pytest.mark.servers
 
@@ -69,9 +68,7 @@ async def assert_refused(
 async def start_at_goals_gate(
     env: WorkflowEnvironment, queue: str, definition: PlanDefinition
 ) -> tuple[PlanDriver, PlanStatus]:
-    with env.with_time_skipping_disabled():  # type: ignore[attr-defined]
-        handle = await start_plan(env.client, definition, queue)
-    driver = PlanDriver(handle, definition)  # type: ignore[arg-type]
+    driver = await started(env, queue, definition)
     await driver.wait_for(lambda s: s.step_key == "goals.submit")
     await driver.update(
         "submit_content",
@@ -96,14 +93,12 @@ def sign(status: PlanStatus, actor: str, **changes: Any) -> cmd.SignOff:
     return cmd.SignOff(**fields)
 
 
-async def test_sign_off_refusals_leave_no_trace(
-    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
-) -> None:
-    driver, status = await start_at_goals_gate(temporal_env, task_queue, unique(bodo))
+async def test_sign_off_refusals_leave_no_trace(engine: Engine) -> None:
+    driver, status = await start_at_goals_gate(engine.env, engine.task_queue, engine.plan())
     steering = driver.person(Role.STEERING_GROUP)
     await assert_refused(
         driver,
-        pool,
+        engine.pool,
         "sign_off",
         sign(status, "ukjent.person"),
         "UnknownParticipant",
@@ -111,11 +106,16 @@ async def test_sign_off_refusals_leave_no_trace(
     )
     group_member = driver.person(Role.PROJECT_GROUP)
     await assert_refused(
-        driver, pool, "sign_off", sign(status, group_member), "WrongRole", "it needs steering_group"
+        driver,
+        engine.pool,
+        "sign_off",
+        sign(status, group_member),
+        "WrongRole",
+        "it needs steering_group",
     )
     await assert_refused(
         driver,
-        pool,
+        engine.pool,
         "sign_off",
         sign(status, steering, step_key="strategies.quality_assurance"),
         "GateNotOpen",
@@ -123,7 +123,7 @@ async def test_sign_off_refusals_leave_no_trace(
     )
     await assert_refused(
         driver,
-        pool,
+        engine.pool,
         "sign_off",
         sign(status, steering, content_version=99),
         "StaleContent",
@@ -131,7 +131,7 @@ async def test_sign_off_refusals_leave_no_trace(
     )
     await assert_refused(
         driver,
-        pool,
+        engine.pool,
         "sign_off",
         sign(status, steering, content_hash="0" * 64),
         "StaleContent",
@@ -139,7 +139,7 @@ async def test_sign_off_refusals_leave_no_trace(
     )
     await assert_refused(
         driver,
-        pool,
+        engine.pool,
         "sign_off",
         sign(status, steering, approve=False),
         "InvalidDecision",
@@ -147,7 +147,7 @@ async def test_sign_off_refusals_leave_no_trace(
     )
     await assert_refused(
         driver,
-        pool,
+        engine.pool,
         "submit_content",
         cmd.SubmitContent(
             actor_id=driver.person(Role.PROJECT_LEADER),
@@ -161,13 +161,9 @@ async def test_sign_off_refusals_leave_no_trace(
     assert (await driver.status()).awaited == status.awaited
 
 
-async def test_invalid_content_is_refused_with_the_rule_it_breaks(
-    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
-) -> None:
-    definition = unique(bodo)
-    with temporal_env.with_time_skipping_disabled():  # type: ignore[attr-defined]
-        handle = await start_plan(temporal_env.client, definition, task_queue)
-    driver = PlanDriver(handle, definition)  # type: ignore[arg-type]
+async def test_invalid_content_is_refused_with_the_rule_it_breaks(engine: Engine) -> None:
+    definition = engine.plan()
+    driver = await engine.started(definition)
     await driver.wait_for(lambda s: s.step_key == "goals.submit")
     proposals = driver.proposals
     orphan = proposals.measures[0].model_copy(update={"strategy_id": "S-finnes-ikke"})
@@ -175,7 +171,7 @@ async def test_invalid_content_is_refused_with_the_rule_it_breaks(
     leader = driver.person(Role.PROJECT_LEADER)
     await assert_refused(
         driver,
-        pool,
+        engine.pool,
         "submit_content",
         cmd.SubmitContent(actor_id=leader, phase=Phase.GOALS, content=broken),
         "InvalidContent",
@@ -183,7 +179,7 @@ async def test_invalid_content_is_refused_with_the_rule_it_breaks(
     )
     await assert_refused(
         driver,
-        pool,
+        engine.pool,
         "submit_content",
         cmd.SubmitContent(actor_id=leader, phase=Phase.GOALS, content=PlanContent()),
         "InvalidContent",
@@ -191,7 +187,7 @@ async def test_invalid_content_is_refused_with_the_rule_it_breaks(
     )
     await assert_refused(
         driver,
-        pool,
+        engine.pool,
         "submit_content",
         cmd.SubmitContent(
             actor_id=driver.person(Role.STEERING_GROUP),
@@ -204,12 +200,11 @@ async def test_invalid_content_is_refused_with_the_rule_it_breaks(
 
 
 async def test_late_hearing_response_is_refused_with_the_deadline(
-    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, larvik: PlanDefinition
+    engine: Engine, larvik: PlanDefinition
 ) -> None:
     definition = unique(larvik)
-    with temporal_env.with_time_skipping_disabled():  # type: ignore[attr-defined]
-        handle = await start_plan(temporal_env.client, definition, task_queue)
-    driver = PlanDriver(handle, definition)  # type: ignore[arg-type]
+    driver = await engine.started(definition)
+    handle = driver.handle
     status = await driver.wait_for(lambda s: s.step_key is not None)
     while not status.hearing_open:
         marker = (status.step_key, status.events_recorded)
@@ -221,22 +216,22 @@ async def test_late_hearing_response_is_refused_with_the_deadline(
         "respond_to_hearing", cmd.HearingResponse(name="Kari", text="Før fristen.")
     )
     assert on_time.event_type == "hearing_response_received"
-    await temporal_env.fast_forward(handle, timedelta(weeks=6, minutes=5))
+    await engine.env.fast_forward(handle, timedelta(weeks=6, minutes=5))
     status = await driver.wait_for(lambda s: s.step_key == "hearing.summary")
     assert status.hearing_deadline is not None
     await assert_refused(
         driver,
-        pool,
+        engine.pool,
         "respond_to_hearing",
         cmd.HearingResponse(name="Ola", organisation="Velforeningen", text="Etter fristen."),
         "LateResponse",
         f"its deadline was {status.hearing_deadline.isoformat()}",
     )
     # A late signal cannot be refused to its sender, but it is not recorded either.
-    before = await stored(pool, definition.plan_id)
+    before = await stored(engine.pool, definition.plan_id)
     await PlanClient(handle).hearing_response(cmd.HearingResponse(name="Per", text="For sent."))
     assert (await driver.status()).hearing_responses == 1
-    assert await stored(pool, definition.plan_id) == before
+    assert await stored(engine.pool, definition.plan_id) == before
 
 
 async def _noop() -> None:
@@ -244,18 +239,18 @@ async def _noop() -> None:
 
 
 async def test_a_malformed_update_is_refused_for_good_naming_the_field_and_leaves_no_trace(
-    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
+    engine: Engine,
 ) -> None:
     """An input that does not decode as the update's model (what a raw client such as the
     `temporal` CLI can send) is rejected by the project's payload converter before the
     validator runs: non-retryable, naming the field, no workflow task failed or retried,
     and the plan goes on as before."""
-    driver, status = await start_at_goals_gate(temporal_env, task_queue, unique(bodo))
+    driver, status = await start_at_goals_gate(engine.env, engine.task_queue, engine.plan())
     steering = driver.person(Role.STEERING_GROUP)
     handle = driver.handle
     whole = sign(status, steering).model_dump(mode="json")
     without_version = {k: v for k, v in whole.items() if k != "content_version"}
-    before = (await history_length(handle), await stored(pool, driver.definition.plan_id))
+    before = (await history_length(handle), await stored(engine.pool, driver.definition.plan_id))
     for body, text in (
         (without_version, "malformed SignOff: content_version: is required but missing"),
         ({**whole, "content_version": "first"}, "(got 'first')"),
@@ -267,7 +262,10 @@ async def test_a_malformed_update_is_refused_for_good_naming_the_field_and_leave
         assert (cause.type, cause.non_retryable) == ("InvalidInput", True)
         assert text in cause.message
         assert "content_version" in cause.message
-    assert (await history_length(handle), await stored(pool, driver.definition.plan_id)) == before
+    assert (
+        await history_length(handle),
+        await stored(engine.pool, driver.definition.plan_id),
+    ) == before
     events = (await handle.fetch_history()).events
     assert not [e for e in events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED]
     receipt = await driver.plan.sign_off(sign(status, steering))

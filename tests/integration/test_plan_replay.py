@@ -15,15 +15,12 @@ from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
-from client.plans import start_plan
 from client.simulation import PlanDriver, send_hearing_responses
-from domain import commands as cmd
 from domain.gates import PlanStatus
 from domain.plan import PlanDefinition
-from domain.roles import Role
 from eventstore import EventStore
 from runtime.payload_converter import data_converter
-from tests.integration.conftest import EARLY_CLOSE, closable_early, unique
+from tests.integration.conftest import closable_early, close_early, started, unique
 from tests.integration.replay import drive_until, replay_all, replayer, settle
 from workflows.plan_models import PlanInput, PlanResult, workflow_id_for
 from workflows.plan_workflow import PlanWorkflow
@@ -49,9 +46,8 @@ async def test_a_full_run_replays_and_a_changed_workflow_does_not(
     temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
 ) -> None:
     definition = unique(bodo)
-    with temporal_env.with_time_skipping_disabled():
-        handle = await start_plan(temporal_env.client, definition, task_queue)
-    driver = PlanDriver(handle, definition)
+    driver = await started(temporal_env, task_queue, definition)
+    handle = driver.handle
 
     async def hearing(status: PlanStatus) -> None:
         await send_hearing_responses(driver, 5, with_receipt=2)
@@ -101,10 +97,7 @@ async def test_a_plan_that_continued_as_new_replays_run_by_run(
         await driver.wait_for(lambda s: s.hearing_responses == 5)
         # Closed early rather than fast-forwarded: the virtual clock does not follow a
         # continue-as-new.
-        await driver.update(
-            "close_hearing",
-            cmd.CloseHearing(actor_id=driver.person(Role.PROJECT_LEADER), reason=EARLY_CLOSE),
-        )
+        await close_early(driver)
 
     final = await drive_until(driver, hearing=hearing)
     assert final.status == "adopted"
@@ -150,20 +143,29 @@ async def test_a_plan_recorded_before_the_run_start_patch_replays() -> None:
     await replayer().replay_workflow(history)
 
 
+def _recorded(name: str, workflow_id: str) -> WorkflowHistory:
+    """A history kept gzipped in tests/integration/histories."""
+    return WorkflowHistory.from_json(
+        workflow_id, gzip.decompress((HISTORIES / name).read_bytes()).decode()
+    )
+
+
+def _accepted_updates(history: WorkflowHistory) -> list[str]:
+    """The names of the updates the run accepted, in order."""
+    return [
+        e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+    ]
+
+
 async def test_a_plan_adopted_by_one_member_before_votes_replays() -> None:
     """Recorded by the workflow as it was before DECISION_VOTES (commit 7893105): the
     Bodø plan to adoption, where one steering-group member decided after the hearing and
     one council member adopted alone although both bodies have 'majority'. Plans running
     at a deploy keep that decision in their run, and replay so."""
-    path = HISTORIES / "plan_adopted_by_one_member_before_votes.json.gz"
-    history = WorkflowHistory.from_json(
-        "plan-before-votes", gzip.decompress(path.read_bytes()).decode()
-    )
-    updates = [
-        e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
-        for e in history.events
-        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
-    ]
+    history = _recorded("plan_adopted_by_one_member_before_votes.json.gz", "plan-before-votes")
+    updates = _accepted_updates(history)
     assert updates.count("council_decision") == 1
     assert updates.count("decide_after_hearing") == 1
     assert history.events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
@@ -176,15 +178,10 @@ async def test_a_second_role_answered_as_a_duplicate_before_role_identity_replay
     signed as steering group, then as political leadership, and the second sign-off was
     answered as a duplicate with nothing recorded. Such a run keeps that answer on
     replay; its next run counts sign-offs by role."""
-    path = HISTORIES / "plan_signed_twice_in_two_roles_before_role_identity.json.gz"
-    history = WorkflowHistory.from_json(
-        "plan-before-role-identity", gzip.decompress(path.read_bytes()).decode()
+    history = _recorded(
+        "plan_signed_twice_in_two_roles_before_role_identity.json.gz", "plan-before-role-identity"
     )
-    updates = [
-        e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
-        for e in history.events
-        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
-    ]
+    updates = _accepted_updates(history)
     assert updates[-2:] == ["sign_off", "sign_off"]
     await replayer().replay_workflow(history)
 
@@ -198,9 +195,8 @@ async def test_a_sign_off_costs_only_its_append(
     and, on the sign-off that completes the phase, no search-attribute upsert beside the
     receipt (the engine opens the next phase and publishes that)."""
     definition = unique(bodo)
-    with temporal_env.with_time_skipping_disabled():
-        handle = await start_plan(temporal_env.client, definition, task_queue)
-    driver = PlanDriver(handle, definition)
+    driver = await started(temporal_env, task_queue, definition)
+    handle = driver.handle
     status = await drive_until(driver, done=lambda s: s.step_key == "goals.quality_assurance")
     assert status.step_key == "goals.quality_assurance"
     await driver.act_once(status, _no_hearing)  # the steering group signs

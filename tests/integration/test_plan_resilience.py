@@ -44,7 +44,7 @@ from domain.plan import PlanDefinition
 from domain.roles import Role
 from domain.state import fold
 from eventstore import EventStore, NewEvent
-from tests.integration.conftest import sign_off_by, unique
+from tests.integration.conftest import sign_off_by, started, unique
 from tests.integration.replay import drive_until
 from workflows.plan_models import PlanResult
 from workflows.registry import DEFAULT_REVISION_DATE, WORKFLOWS, build_worker
@@ -122,9 +122,8 @@ async def test_an_append_whose_answer_is_lost_is_retried_into_exactly_one_event(
     flaky = AnswerLostAfterCommit(pool, failures=3)
     store = EventStore(pool)
     async with worker_with(temporal_env.client, queue, flaky):
-        with temporal_env.with_time_skipping_disabled():
-            handle = await start_plan(temporal_env.client, definition, queue)
-        driver = PlanDriver(handle, definition)
+        driver = await started(temporal_env, queue, definition)
+        handle = driver.handle
         status = await drive_until(driver, lambda s: s.phase is not None and s.phase != "goals")
         assert status.step_key == "strategies.submit"
 
@@ -265,9 +264,8 @@ async def test_a_decision_made_while_the_step_is_announced_is_not_waited_past(
     definition = unique(bodo)
     queue = f"plans-{uuid.uuid4()}"
     async with worker_with(temporal_env.client, queue, SlowNotifications(pool)):
-        with temporal_env.with_time_skipping_disabled():
-            handle = await start_plan(temporal_env.client, definition, queue)
-        driver = PlanDriver(handle, definition)
+        driver = await started(temporal_env, queue, definition)
+        handle = driver.handle
         submit = await driver.wait_for(lambda s: s.step_key == "goals.submit")
         await driver.act_once(submit, hearing=None)  # type: ignore[arg-type]
         gate = await driver.wait_for(lambda s: s.step_key == "goals.quality_assurance")
@@ -313,9 +311,8 @@ async def test_a_decision_committed_by_a_killed_attempt_gets_its_original_receip
     killed = StoredByAKilledAttempt(pool)
     store = EventStore(pool)
     async with worker_with(temporal_env.client, queue, killed):
-        with temporal_env.with_time_skipping_disabled():
-            handle = await start_plan(temporal_env.client, definition, queue)
-        driver = PlanDriver(handle, definition)
+        driver = await started(temporal_env, queue, definition)
+        handle = driver.handle
         gate = await drive_until(driver, lambda s: s.step_key == "goals.quality_assurance")
         signer = gate.awaited[0].people[0]
         receipt = await driver.update("sign_off", sign_off_by(gate, signer))
@@ -387,9 +384,8 @@ async def test_a_workflow_behind_its_record_catches_up_on_its_next_step(
     ahead = RecordGetsAhead(pool, other=steering[1])
     store = EventStore(pool)
     async with worker_with(temporal_env.client, queue, ahead):
-        with temporal_env.with_time_skipping_disabled():
-            handle = await start_plan(temporal_env.client, definition, queue)
-        driver = PlanDriver(handle, definition)
+        driver = await started(temporal_env, queue, definition)
+        handle = driver.handle
         gate = await drive_until(driver, lambda s: s.step_key == "goals.quality_assurance")
         receipt = await driver.update("sign_off", sign_off_by(gate, steering[0]))
 

@@ -44,18 +44,12 @@ import json
 import os
 from typing import Any
 
-import asyncpg
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
-from client.plans import start_plan
-from client.simulation import PlanDriver
 from domain.gates import PlanStatus
-from domain.plan import PlanDefinition
 from domain.roles import Role
-from eventstore import EventStore
 from temaplan.temporal_server import temporal_binary
-from tests.integration.conftest import unique
+from tests.integration.conftest import Engine
 from tests.integration.replay import settle
 
 pytestmark = pytest.mark.servers
@@ -76,6 +70,17 @@ async def temporal_cli(*args: str) -> tuple[int, str, str]:
     return process.returncode, out.decode(), err.decode()
 
 
+async def queried_status(workflow_id: str, address: str) -> dict[str, Any]:
+    """The plan's status query answered through the CLI, as its JSON."""
+    code, out, err = await temporal_cli(
+        "workflow", "query", "--workflow-id", workflow_id, "--name", "status",
+        "--address", address, "-o", "json",
+    )  # fmt: skip
+    assert code == 0, err
+    [status_json] = json.loads(out)["queryResult"]
+    return dict(status_json)
+
+
 def sign_off_input(actor_id: str, status: PlanStatus) -> str:
     return json.dumps(
         {
@@ -88,15 +93,12 @@ def sign_off_input(actor_id: str, status: PlanStatus) -> str:
     )
 
 
-async def test_the_temporal_cli_reads_the_status_and_signs_off(
-    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
-) -> None:
-    definition = unique(bodo)
-    with temporal_env.with_time_skipping_disabled():
-        handle = await start_plan(temporal_env.client, definition, task_queue)
-    driver = PlanDriver(handle, definition)
-    store = EventStore(pool)
-    address = temporal_env.client.service_client.config.target_host
+async def test_the_temporal_cli_reads_the_status_and_signs_off(engine: Engine) -> None:
+    definition = engine.plan()
+    driver = await engine.started(definition)
+    handle = driver.handle
+    store = engine.store
+    address = engine.env.client.service_client.config.target_host
 
     submit = await driver.wait_for(lambda s: s.step_key == "goals.submit")
     await driver.act_once(submit, hearing=None)  # type: ignore[arg-type]
@@ -104,12 +106,7 @@ async def test_the_temporal_cli_reads_the_status_and_signs_off(
     await settle(handle)  # nothing in flight: see tests/integration/replay.py
 
     # --- the status query -------------------------------------------------------------
-    code, out, err = await temporal_cli(
-        "workflow", "query", "--workflow-id", handle.id, "--name", "status",
-        "--address", address, "-o", "json",
-    )  # fmt: skip
-    assert code == 0, err
-    [status_json] = json.loads(out)["queryResult"]
+    status_json = await queried_status(handle.id, address)
     assert status_json["step_key"] == "goals.quality_assurance"
     assert status_json["phase"] == "goals"
     assert status_json["content_version"] == 1
@@ -178,12 +175,7 @@ async def test_the_temporal_cli_reads_the_status_and_signs_off(
 
     moved = await driver.wait_for(lambda s: s.step_key == "strategies.submit")
     assert moved.phase == "strategies"
-    code, out, err = await temporal_cli(
-        "workflow", "query", "--workflow-id", handle.id, "--name", "status",
-        "--address", address, "-o", "json",
-    )  # fmt: skip
-    assert code == 0, err
-    [status_json] = json.loads(out)["queryResult"]
+    status_json = await queried_status(handle.id, address)
     assert status_json["step_key"] == "strategies.submit"
     assert status_json["phase"] == "strategies"
 
@@ -197,15 +189,14 @@ async def test_the_temporal_cli_reads_the_status_and_signs_off(
 
 
 async def test_a_malformed_update_from_the_temporal_cli_is_refused_for_good_naming_the_field(
-    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
+    engine: Engine,
 ) -> None:
-    definition = unique(bodo)
-    with temporal_env.with_time_skipping_disabled():
-        handle = await start_plan(temporal_env.client, definition, task_queue)
-    driver = PlanDriver(handle, definition)
+    definition = engine.plan()
+    driver = await engine.started(definition)
+    handle = driver.handle
     await driver.wait_for(lambda s: s.step_key == "goals.submit")
-    address = temporal_env.client.service_client.config.target_host
-    before = await EventStore(pool).head(definition.plan_id)
+    address = engine.env.client.service_client.config.target_host
+    before = await engine.store.head(definition.plan_id)
 
     async def update(name: str, body: dict[str, Any]) -> tuple[int, str]:
         code, _out, err = await temporal_cli(
@@ -237,5 +228,5 @@ async def test_a_malformed_update_from_the_temporal_cli_is_refused_for_good_nami
     assert "content_version" in err
     assert "(got 'first')" in err
     assert "retryable: false" in err
-    assert await EventStore(pool).head(definition.plan_id) == before
+    assert await engine.store.head(definition.plan_id) == before
     await handle.terminate("test done")

@@ -4,39 +4,28 @@ from __future__ import annotations
 
 import asyncio
 
-import asyncpg
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
-from client.plans import start_plan
-from client.simulation import PlanDriver, content_for
+from client.simulation import content_for
 from domain import commands as cmd
 from domain.phases import Phase
-from domain.plan import PlanDefinition
 from domain.roles import Role
 from temaplan.cli import main
-from tests.integration.conftest import sign_off_by, unique
+from tests.integration.conftest import Engine, sign_off_by
 
 pytestmark = pytest.mark.servers
 
 
 async def test_plans_are_listed_by_phase_with_awaited_roles(
-    temporal_env: WorkflowEnvironment,
-    pool: asyncpg.Pool,
-    task_queue: str,
-    bodo: PlanDefinition,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    in_goals = unique(bodo)
-    at_strategies = unique(bodo).model_copy(
-        update={"municipality": bodo.municipality.model_copy(update={"number": "1805"})}
+    in_goals = engine.plan()
+    at_strategies = engine.plan().model_copy(
+        update={"municipality": engine.bodo.municipality.model_copy(update={"number": "1805"})}
     )
     drivers = []
     for definition in (in_goals, at_strategies):
-        with temporal_env.with_time_skipping_disabled():  # type: ignore[attr-defined]
-            handle = await start_plan(temporal_env.client, definition, task_queue)
-        drivers.append(PlanDriver(handle, definition))
+        drivers.append(await engine.started(definition))
     leader = drivers[0].person(Role.PROJECT_LEADER)
     await drivers[0].wait_for(lambda s: s.step_key == "goals.submit")
     second = drivers[1]
@@ -52,7 +41,7 @@ async def test_plans_are_listed_by_phase_with_awaited_roles(
         await second.update("sign_off", sign_off_by(status, person, "goals.quality_assurance"))
     await second.wait_for(lambda s: s.step_key == "strategies.submit")
 
-    monkeypatch.setenv("TEMPORAL_ADDRESS", temporal_env.client.service_client.config.target_host)
+    monkeypatch.setenv("TEMPORAL_ADDRESS", engine.env.client.service_client.config.target_host)
     for _ in range(50):  # visibility is eventually consistent
         capsys.readouterr()
         assert await asyncio.to_thread(main, ["plans", "list", "--phase", "strategies"]) == 0

@@ -12,7 +12,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
@@ -28,10 +27,9 @@ from activities.models import EnsureScheduleInput
 from activities.schedule_activities import ScheduleActivities
 from audit import verify_export
 from audit.commands import export, replay, show_state, verify
-from client.plans import start_plan
 from client.revision_simulation import revision_status_when, wait_for_revision
 from client.schedules import ScheduleRefused, act_on_schedule, describe_schedule
-from client.simulation import PlanDriver, send_hearing_responses
+from client.simulation import send_hearing_responses
 from client.typed import RevisionClient
 from domain import revision_commands as rc
 from domain.commands import Receipt
@@ -42,9 +40,8 @@ from domain.plan import PlanDefinition
 from domain.plan_state import PlanState
 from domain.revision_models import ChangeKind, MeasureChange, ScheduleAction
 from domain.state import fold
-from eventstore import EventStore
 from temaplan.cli import main
-from tests.integration.conftest import unique
+from tests.integration.conftest import Engine
 from workflows.registry import DEFAULT_REVISION_DATE
 
 pytestmark = pytest.mark.servers
@@ -53,19 +50,23 @@ SCHEDULER = "espen.moe"
 PROJECT_LEADER = "kari.nilsen"
 
 
-async def adopt(env: WorkflowEnvironment, definition: PlanDefinition, task_queue: str) -> None:
-    with env.with_time_skipping_disabled():  # type: ignore[attr-defined]
-        handle = await start_plan(env.client, definition, task_queue)
-    driver = PlanDriver(handle, definition)  # type: ignore[arg-type]
+async def adopted(engine: Engine) -> PlanDefinition:
+    """Bodø's plan, with a slug of its own, driven to adoption with two hearing responses."""
+    definition = engine.plan()
+    driver = await engine.started(definition)
+    handle = driver.handle
 
     async def hearing(_status: PlanStatus) -> None:
         await send_hearing_responses(driver, 2, with_receipt=1)
         await driver.wait_for(lambda s: s.hearing_responses == 2)
-        await env.fast_forward(handle, timedelta(days=definition.settings.hearing_days, minutes=5))
+        await engine.env.fast_forward(
+            handle, timedelta(days=definition.settings.hearing_days, minutes=5)
+        )
 
     final = await driver.run_to_adoption(hearing)
     assert final.status == "adopted"
     await handle.result()
+    return definition
 
 
 async def update(handle: WorkflowHandle[Any, Any], name: str, command: Any) -> Receipt:
@@ -107,13 +108,10 @@ async def accepted_updates(handle: WorkflowHandle[Any, Any]) -> int:
     )
 
 
-async def test_adoption_creates_exactly_one_yearly_schedule_in_oslo_time(
-    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
-) -> None:
-    definition = unique(bodo)
+async def test_adoption_creates_exactly_one_yearly_schedule_in_oslo_time(engine: Engine) -> None:
+    definition = await adopted(engine)
     plan_id = definition.plan_id
-    await adopt(temporal_env, definition, task_queue)
-    client = temporal_env.client
+    client = engine.env.client
 
     described = await client.get_schedule_handle(schedule_id_for(plan_id)).describe()
     spec = described.schedule.spec
@@ -131,36 +129,29 @@ async def test_adoption_creates_exactly_one_yearly_schedule_in_oslo_time(
     assert not described.schedule.state.paused
 
     # The record says so, once.
-    state = fold(await EventStore(pool).read_domain(plan_id))
+    state = fold(await engine.store.read_domain(plan_id))
     assert state.schedule is not None
     assert state.schedule.schedule_id == schedule_id_for(plan_id)
     assert [d.event_type for d in state.decisions].count("revision_schedule_created") == 1
 
     # Creating it again (a retry, a second adoption) keeps the one schedule.
     again = await ScheduleActivities(
-        client, task_queue, DEFAULT_REVISION_DATE
+        client, engine.task_queue, DEFAULT_REVISION_DATE
     ).ensure_revision_schedule(EnsureScheduleInput(plan_id=plan_id, definition=definition))
     assert again.already_existed
     ours = [s.id async for s in await client.list_schedules() if s.id == schedule_id_for(plan_id)]
     assert ours == [schedule_id_for(plan_id)]
 
 
-async def test_two_yearly_revisions_report_revise_and_score(
-    temporal_env: WorkflowEnvironment,
-    pool: asyncpg.Pool,
-    task_queue: str,
-    bodo: PlanDefinition,
-    tmp_path: Path,
-) -> None:
-    definition = unique(bodo)
+async def test_two_yearly_revisions_report_revise_and_score(engine: Engine, tmp_path: Path) -> None:
+    definition = await adopted(engine)
     plan_id = definition.plan_id
-    store = EventStore(pool)
-    client = temporal_env.client
-    await adopt(temporal_env, definition, task_queue)
+    store = engine.store
+    client = engine.env.client
 
     # Year one: a scheduler triggers the reminder now.
     trigger = await act_on_schedule(
-        client, store, plan_id, schedule_command(ScheduleAction.TRIGGER), task_queue
+        client, store, plan_id, schedule_command(ScheduleAction.TRIGGER), engine.task_queue
     )
     assert trigger.event_type == "revision_schedule_changed"
     year = revision_year(datetime.now(UTC))
@@ -204,7 +195,7 @@ async def test_two_yearly_revisions_report_revise_and_score(
     assert "tiltak-1.2.1" in early.message
 
     # The 30-day round runs out on the workflow's clock.
-    await temporal_env.fast_forward(handle, timedelta(days=31))  # type: ignore[attr-defined]
+    await engine.env.fast_forward(handle, timedelta(days=31))  # type: ignore[attr-defined]
     status = await revision_status_when(handle, lambda s: s.scorecard is not None)
     card = status.scorecard
     assert card is not None
@@ -226,7 +217,7 @@ async def test_two_yearly_revisions_report_revise_and_score(
     revision = state.revision(year)
     assert revision is not None
     assert set(revision.reminded) == set(card.unreported)
-    rendered = await pool.fetchval(
+    rendered = await engine.pool.fetchval(
         "SELECT body FROM scorecards WHERE plan_id = $1 AND year = $2 AND format = 'html'",
         plan_id,
         year,
@@ -284,7 +275,7 @@ async def test_two_yearly_revisions_report_revise_and_score(
             backfill_from=datetime(next_year, 8, 31, tzinfo=UTC),
             backfill_to=datetime(next_year, 9, 2, tzinfo=UTC),
         ),
-        task_queue,
+        engine.task_queue,
     )
     second = await wait_for_revision(client, plan_id, next_year)
     status = await RevisionClient(second).status()
@@ -349,18 +340,19 @@ async def test_two_yearly_revisions_report_revise_and_score(
     assert verify_export.main([str(exported)]) == 0
 
 
-async def test_refused_reports_leave_no_trace(
-    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
-) -> None:
-    definition = unique(bodo)
+async def test_refused_reports_leave_no_trace(engine: Engine) -> None:
+    definition = await adopted(engine)
     plan_id = definition.plan_id
-    store = EventStore(pool)
-    await adopt(temporal_env, definition, task_queue)
+    store = engine.store
     await act_on_schedule(
-        temporal_env.client, store, plan_id, schedule_command(ScheduleAction.TRIGGER), task_queue
+        engine.env.client,
+        store,
+        plan_id,
+        schedule_command(ScheduleAction.TRIGGER),
+        engine.task_queue,
     )
     year = revision_year(datetime.now(UTC))
-    handle = await wait_for_revision(temporal_env.client, plan_id, year)
+    handle = await wait_for_revision(engine.env.client, plan_id, year)
     head = await store.head(plan_id)
     accepted = await accepted_updates(handle)
 
@@ -397,7 +389,7 @@ async def test_refused_reports_leave_no_trace(
     assert await accepted_updates(handle) == accepted
 
     # After the round has closed, even the right person is refused.
-    await temporal_env.fast_forward(handle, timedelta(days=31))  # type: ignore[attr-defined]
+    await engine.env.fast_forward(handle, timedelta(days=31))  # type: ignore[attr-defined]
     await revision_status_when(handle, lambda s: not s.round_open)
     head = await store.head(plan_id)
     accepted = await accepted_updates(handle)
@@ -409,13 +401,12 @@ async def test_refused_reports_leave_no_trace(
 
 
 async def test_pause_and_unpause_are_recorded_and_a_paused_schedule_starts_nothing(
-    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
+    engine: Engine,
 ) -> None:
-    definition = unique(bodo)
+    definition = await adopted(engine)
     plan_id = definition.plan_id
-    store = EventStore(pool)
-    client = temporal_env.client
-    await adopt(temporal_env, definition, task_queue)
+    store = engine.store
+    client = engine.env.client
 
     # Only a scheduler may act on the schedule; a refused action starts nothing.
     with pytest.raises(ScheduleRefused) as not_scheduler:
@@ -426,19 +417,19 @@ async def test_pause_and_unpause_are_recorded_and_a_paused_schedule_starts_nothi
             schedule_command(ScheduleAction.PAUSE, reason="x").model_copy(
                 update={"actor_id": PROJECT_LEADER}
             ),
-            task_queue,
+            engine.task_queue,
         )
     assert not_scheduler.value.code == "WrongRole"
     with pytest.raises(ScheduleRefused) as no_reason:
         await act_on_schedule(
-            client, store, plan_id, schedule_command(ScheduleAction.PAUSE), task_queue
+            client, store, plan_id, schedule_command(ScheduleAction.PAUSE), engine.task_queue
         )
     assert "needs a reason" in no_reason.value.message
 
     reason = "Budsjettprosessen flyttes til våren; rulleringen venter."
     pause_command = schedule_command(ScheduleAction.PAUSE, reason=reason)
     paused_request = pause_command.request_id
-    paused = await act_on_schedule(client, store, plan_id, pause_command, task_queue)
+    paused = await act_on_schedule(client, store, plan_id, pause_command, engine.task_queue)
     view = await describe_schedule(client, plan_id)
     assert view.paused
     assert reason in view.note
@@ -450,7 +441,7 @@ async def test_pause_and_unpause_are_recorded_and_a_paused_schedule_starts_nothi
         schedule_command(ScheduleAction.PAUSE, reason=reason).model_copy(
             update={"request_id": paused_request}
         ),
-        task_queue,
+        engine.task_queue,
     )
     assert again == paused.model_copy(update={"duplicate": True})
     state = fold(await store.read_domain(plan_id))
@@ -471,7 +462,7 @@ async def test_pause_and_unpause_are_recorded_and_a_paused_schedule_starts_nothi
     before = (await describe_schedule(client, plan_id)).actions_taken
     with pytest.raises(ScheduleRefused) as while_paused:
         await act_on_schedule(
-            client, store, plan_id, schedule_command(ScheduleAction.TRIGGER), task_queue
+            client, store, plan_id, schedule_command(ScheduleAction.TRIGGER), engine.task_queue
         )
     assert while_paused.value.code == "GateNotOpen"
     assert "paused" in while_paused.value.message
@@ -482,7 +473,7 @@ async def test_pause_and_unpause_are_recorded_and_a_paused_schedule_starts_nothi
         await client.get_workflow_handle(revision_workflow_id(plan_id, year)).describe()
 
     unpaused = await act_on_schedule(
-        client, store, plan_id, schedule_command(ScheduleAction.UNPAUSE), task_queue
+        client, store, plan_id, schedule_command(ScheduleAction.UNPAUSE), engine.task_queue
     )
     assert unpaused.version == paused.version + 1
     assert not (await describe_schedule(client, plan_id)).paused
@@ -497,21 +488,25 @@ async def test_pause_and_unpause_are_recorded_and_a_paused_schedule_starts_nothi
     assert live == state
 
 
-async def test_scheduler_commands_through_the_cli(
-    temporal_env: WorkflowEnvironment,
-    pool: asyncpg.Pool,
-    database_url: str,
-    task_queue: str,
-    bodo: PlanDefinition,
+@pytest.fixture
+def cli_servers(
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    database_url: str,
+    temporal_env: WorkflowEnvironment,
+    task_queue: str,
 ) -> None:
-    definition = unique(bodo)
-    plan_id = definition.plan_id
-    await adopt(temporal_env, definition, task_queue)
+    """`temaplan` pointed at this test's database, Temporal server and task queue."""
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("TEMPORAL_ADDRESS", temporal_env.client.service_client.config.target_host)
     monkeypatch.setenv("TEMPORAL_TASK_QUEUE", task_queue)
+
+
+@pytest.mark.usefixtures("cli_servers")
+async def test_scheduler_commands_through_the_cli(
+    engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    definition = await adopted(engine)
+    plan_id = definition.plan_id
 
     async def cli(*args: str) -> tuple[int, str]:
         code = await asyncio.to_thread(main, ["schedule", *args])
@@ -549,29 +544,23 @@ async def test_scheduler_commands_through_the_cli(
     code, out = await cli("describe", "no-such-plan")
     assert code == 1
     assert "has no revision schedule" in out
-    state = fold(await EventStore(pool).read_domain(plan_id))
+    state = fold(await engine.store.read_domain(plan_id))
     assert [d.outcome for d in state.decisions if d.event_type == "revision_schedule_changed"] == [
         "pause",
         "unpause",
     ]
 
 
+@pytest.mark.usefixtures("cli_servers")
 async def test_a_trigger_whose_revision_cannot_run_fails_for_the_scheduler_and_in_the_record(
-    temporal_env: WorkflowEnvironment,
-    pool: asyncpg.Pool,
-    database_url: str,
-    task_queue: str,
-    bodo: PlanDefinition,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    engine: Engine, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    definition = unique(bodo)
+    definition = await adopted(engine)
     plan_id = definition.plan_id
-    store = EventStore(pool)
-    client = temporal_env.client
-    await adopt(temporal_env, definition, task_queue)
+    store = engine.store
+    client = engine.env.client
     await act_on_schedule(
-        client, store, plan_id, schedule_command(ScheduleAction.TRIGGER), task_queue
+        client, store, plan_id, schedule_command(ScheduleAction.TRIGGER), engine.task_queue
     )
     year = revision_year(datetime.now(UTC))
     await wait_for_revision(client, plan_id, year)
@@ -579,13 +568,10 @@ async def test_a_trigger_whose_revision_cannot_run_fails_for_the_scheduler_and_i
     # This year's revision exists: a second trigger cannot start one.
     with pytest.raises(ScheduleRefused) as caught:
         await act_on_schedule(
-            client, store, plan_id, schedule_command(ScheduleAction.TRIGGER), task_queue
+            client, store, plan_id, schedule_command(ScheduleAction.TRIGGER), engine.task_queue
         )
     assert caught.value.code == "RevisionCannotRun"
     assert f"the revision for {year} already exists" in caught.value.message
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("TEMPORAL_ADDRESS", client.service_client.config.target_host)
-    monkeypatch.setenv("TEMPORAL_TASK_QUEUE", task_queue)
     code = await asyncio.to_thread(main, ["schedule", "trigger", plan_id, "--actor", SCHEDULER])
     out = capsys.readouterr()
     assert code == 1

@@ -15,17 +15,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
-from temporalio.client import Client
 
-from api.service import ApiContext
-from domain.phases import Phase
-from domain.plan import PlanDefinition
-from eventstore import EventStore
-from tests.integration.browser import launched, log_in
-from tests.integration.conftest import unique
-from tests.integration.test_web_browser import _driven, site  # noqa: F401 - fixture
+from tests.integration.browser import launched, log_in, new_page
+from tests.integration.conftest import Web, at_quality_assurance, on_hearing
 
 pytestmark = pytest.mark.servers
 AXE_DIR = Path(__file__).resolve().parents[1] / "axe"
@@ -71,47 +64,28 @@ async def _tab_to(page: Any, selector: str, limit: int = 80) -> None:
     raise AssertionError(f"{selector} is not reached with the Tab key")
 
 
-async def test_every_page_passes_axe_and_works_by_keyboard_and_on_a_phone(
-    site: str,  # noqa: F811 - the fixture imported above
-    api_ctx: ApiContext,
-    plain_client: Client,
-    task_queue: str,
-    pool: asyncpg.Pool,
-    bodo: PlanDefinition,
-    shots: Path,
-) -> None:
+async def test_every_page_passes_axe_and_works_by_keyboard_and_on_a_phone(web: Web) -> None:
     from playwright.async_api import expect
 
+    site, shots, store = web.site, web.shots, web.store
     axe = await asyncio.to_thread(_axe)
-    plan, on_hearing = unique(bodo), unique(bodo)
+    plan, hearing_plan = web.plan(), web.plan()
     await asyncio.gather(
-        _driven(
-            plain_client, task_queue, plan, lambda s: s.step_key == "strategies.quality_assurance"
-        ),
-        _driven(
-            plain_client,
-            task_queue,
-            on_hearing,
-            lambda s: s.phase is Phase.HEARING and s.hearing_open,
-        ),
+        web.driven(plan, at_quality_assurance), web.driven(hearing_plan, on_hearing)
     )
     tokens = {
-        person: (await api_ctx.tokens.issue(person, kind)).token
+        person: await web.token(person, kind)
         for person, kind in (
             ("per.olsen", "person"),
             ("kari.nilsen", "admin"),
             ("randi.solberg", "person"),
         )
     }
-    store = EventStore(pool)
     checked: dict[str, list[dict[str, Any]]] = {}
 
     async with launched() as browser:
         # The site's Content-Security-Policy forbids scripts; the checker is let in.
-        context = await browser.new_context(
-            viewport={"width": 1200, "height": 900}, bypass_csp=True
-        )
-        page = await context.new_page()
+        page = await new_page(browser, bypass_csp=True)
 
         async def check(name: str) -> None:
             checked[name] = await _violations(page, axe)
@@ -131,9 +105,9 @@ async def test_every_page_passes_axe_and_works_by_keyboard_and_on_a_phone(
         await check("login")
         await page.goto(f"{site}/hearing")
         await check("hearings")
-        await page.goto(f"{site}/hearing/{on_hearing.plan_id}")
+        await page.goto(f"{site}/hearing/{hearing_plan.plan_id}")
         await check("hearing")
-        await page.goto(f"{site}/hearing/{on_hearing.plan_id}?lang=en")
+        await page.goto(f"{site}/hearing/{hearing_plan.plan_id}?lang=en")
         await check("hearing-en")
         await page.goto(f"{site}/hearing/1804-finnes-ikke?lang=nb")
         await check("error-404")
@@ -192,9 +166,8 @@ async def test_every_page_passes_axe_and_works_by_keyboard_and_on_a_phone(
         assert signed.data["comment"] == "Godkjent med tastaturet."
 
         # Keyboard only: a member of the public responds to the hearing.
-        public = await browser.new_context(viewport={"width": 390, "height": 844}, bypass_csp=True)
-        page = await public.new_page()
-        await page.goto(f"{site}/hearing/{on_hearing.plan_id}")
+        page = await new_page(browser, 390, 844, bypass_csp=True)
+        await page.goto(f"{site}/hearing/{hearing_plan.plan_id}")
         await _tab_to(page, "#name")
         await page.keyboard.type("Ola Tastatur")
         await _tab_to(page, "#text")
@@ -209,9 +182,7 @@ async def test_every_page_passes_axe_and_works_by_keyboard_and_on_a_phone(
 
         # A phone, 390 px: nothing wider than the screen; the plan list as cards, the
         # history table scrolling inside its own frame.
-        page = await (
-            await browser.new_context(viewport={"width": 390, "height": 844}, bypass_csp=True)
-        ).new_page()
+        page = await new_page(browser, 390, 844, bypass_csp=True)
         await log_in(page, site, tokens["kari.nilsen"])
         for name, path in (
             ("plans-phone", "/plans"),
@@ -242,29 +213,21 @@ async def test_every_page_passes_axe_and_works_by_keyboard_and_on_a_phone(
 
 
 async def test_a_council_vote_to_adopt_is_asked_again_and_both_pages_pass_axe(
-    site: str,  # noqa: F811 - the fixture imported above
-    api_ctx: ApiContext,
-    temporal_env: Any,
-    task_queue: str,
-    pool: asyncpg.Pool,
-    bodo: PlanDefinition,
-    shots: Path,
+    web: Web, temporal_env: Any
 ) -> None:
     from playwright.async_api import expect
 
     from tests.integration.test_council import at_council
 
+    site, shots, store = web.site, web.shots, web.store
     axe = await asyncio.to_thread(_axe)
-    plan = unique(bodo)
-    await at_council(temporal_env, task_queue, plan)
-    siri = (await api_ctx.tokens.issue("siri.andreassen")).token
-    store = EventStore(pool)
+    plan = web.plan()
+    await at_council(temporal_env, web.task_queue, plan)
+    siri = await web.token("siri.andreassen")
     before = len(await store.read(plan.plan_id))
 
     async with launched() as browser:
-        page = await (
-            await browser.new_context(viewport={"width": 1200, "height": 900}, bypass_csp=True)
-        ).new_page()
+        page = await new_page(browser, bypass_csp=True)
         await log_in(page, site, siri)
         await page.goto(f"{site}/plans/{plan.plan_id}")
         await expect(page.locator("#decision input[type=radio]:checked")).to_have_count(0)

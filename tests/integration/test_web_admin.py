@@ -12,15 +12,14 @@ import pytest
 from api.service import ApiContext
 from domain.problems import DomainValidationError
 from runtime.planfile import load_plan_file
-from tests.integration.browser import launched, log_in
+from tests.integration.browser import launched, log_in, new_page
 from tests.integration.conftest import EXAMPLES
-from tests.integration.test_web_browser import site  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.servers
 
 
 async def test_an_administrator_uploads_checks_and_starts_a_plan(
-    site: str,  # noqa: F811 - the fixture imported above
+    site: str,
     api_ctx: ApiContext,
     tmp_path: Path,
     shots: Path,
@@ -52,7 +51,7 @@ async def test_an_administrator_uploads_checks_and_starts_a_plan(
     member = (await api_ctx.tokens.issue("per.olsen")).token
 
     async with launched() as browser:
-        page = await (await browser.new_context(viewport={"width": 1200, "height": 900})).new_page()
+        page = await new_page(browser)
         # A person who is not an administrator is not offered, and cannot open, the form.
         await log_in(page, site, member)
         await page.goto(f"{site}/plans")

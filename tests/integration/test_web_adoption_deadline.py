@@ -7,64 +7,60 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
-from temporalio.client import Client
 
 from api.service import ApiContext
 from client.plans import start_plan
 from client.simulation import PlanDriver
-from domain import commands as cmd
-from domain.gates import PlanStatus
 from domain.phases import Phase
 from domain.plan import PlanDefinition
-from domain.roles import Role
 from runtime.formatting import OSLO
-from tests.integration.browser import launched, log_in
-from tests.integration.conftest import EARLY_CLOSE, bearer, closable_early, unique
+from tests.integration.browser import launched, log_in, new_page
+from tests.integration.conftest import (
+    Servers,
+    Web,
+    bearer,
+    closable_early,
+    closing_early,
+    web_session,
+)
 from tests.integration.test_web_accessibility import _axe, _violations
-from tests.integration.test_web_browser import site  # noqa: F401 - fixture
-from tests.integration.test_web_revision_refusals import _session
 
 pytestmark = pytest.mark.servers
 
 
-async def test_the_adoption_phase_shows_its_own_deadline(
-    site: str,  # noqa: F811 - the fixture imported above
-    api_ctx: ApiContext,
-    plain_client: Client,
-    task_queue: str,
-    bodo: PlanDefinition,
-    shots: Path,
-) -> None:
+async def _at_adoption(servers: Servers) -> PlanDefinition:
+    """Bodø's plan in the adoption phase, its hearing closed early."""
+    plan = servers.plan()
+    handle = await start_plan(servers.client, closable_early(plan), servers.task_queue)
+    driver = PlanDriver(handle, plan)
+    await driver.run_until(lambda s: s.phase is Phase.ADOPTION, closing_early(driver))
+    return plan
+
+
+def _last_day(plan: PlanDefinition, ctx: ApiContext) -> date:
+    """The day before the period's last yearly revision date (api/web_deadlines.py)."""
+    revision = plan.settings.revision_date or ctx.settings.revision_date()
+    return date(plan.period.to_year, revision.month, revision.day) - timedelta(days=1)
+
+
+async def test_the_adoption_phase_shows_its_own_deadline(web: Web) -> None:
     from playwright.async_api import expect
 
+    site, shots = web.site, web.shots
     axe = await asyncio.to_thread(_axe)
-    plan = unique(bodo)
-    driver = PlanDriver(await start_plan(plain_client, closable_early(plan), task_queue), plan)
-
-    async def close_early(_status: PlanStatus) -> None:
-        leader = driver.person(Role.PROJECT_LEADER)
-        await driver.update("close_hearing", cmd.CloseHearing(actor_id=leader, reason=EARLY_CLOSE))
-
-    await driver.run_until(lambda s: s.phase is Phase.ADOPTION, close_early)
-    state = await api_ctx.plans.state(plan.plan_id)
+    plan = await _at_adoption(web)
+    state = await web.ctx.plans.state(plan.plan_id)
     assert state.phase is Phase.ADOPTION
     assert state.hearing_deadline is not None
-    revision = plan.settings.revision_date or api_ctx.settings.revision_date()
-    # The day before the period's last yearly revision date (api/web_deadlines.py).
-    last_day = date(plan.period.to_year, revision.month, revision.day) - timedelta(days=1)
-    shown = last_day.strftime("%d.%m.%Y")
+    shown = _last_day(plan, web.ctx).strftime("%d.%m.%Y")
     hearing_shown = state.hearing_deadline.astimezone(OSLO).strftime("%d.%m.%Y %H:%M")
-    admin = (await api_ctx.tokens.issue("kari.nilsen", "admin")).token
+    admin = await web.token("kari.nilsen", "admin")
 
     async with launched() as browser:
-        context = await browser.new_context(
-            viewport={"width": 1200, "height": 900}, bypass_csp=True
-        )
-        page = await context.new_page()
+        page = await new_page(browser, bypass_csp=True)
         await log_in(page, site, admin)
         await page.goto(f"{site}/plans?q={plan.plan_id}")
         cell = page.locator("[data-deadline]")
@@ -86,32 +82,20 @@ async def test_the_adoption_phase_shows_its_own_deadline(
 
 
 async def test_the_councils_inbox_item_shows_the_adoption_deadline(
-    api: httpx.AsyncClient,
-    api_ctx: ApiContext,
-    plain_client: Client,
-    task_queue: str,
-    bodo: PlanDefinition,
+    servers: Servers, api: httpx.AsyncClient
 ) -> None:
     """The council's vote waits in its members' inbox with the day it must be taken by, as
     the plan page shows it; the API's pending list gives the same day."""
-    plan = unique(bodo)
-    driver = PlanDriver(await start_plan(plain_client, closable_early(plan), task_queue), plan)
-
-    async def close_early(_status: PlanStatus) -> None:
-        leader = driver.person(Role.PROJECT_LEADER)
-        await driver.update("close_hearing", cmd.CloseHearing(actor_id=leader, reason=EARLY_CLOSE))
-
-    await driver.run_until(lambda s: s.phase is Phase.ADOPTION, close_early)
-    revision = plan.settings.revision_date or api_ctx.settings.revision_date()
-    last_day = date(plan.period.to_year, revision.month, revision.day) - timedelta(days=1)
+    plan = await _at_adoption(servers)
+    last_day = _last_day(plan, servers.ctx)
     member = "siri.andreassen"  # ordfører, in the municipal council
 
-    pending = await api.get("/api/me/pending", headers=await bearer(api_ctx, member))
+    pending = await api.get("/api/me/pending", headers=await bearer(servers.ctx, member))
     assert pending.status_code == 200, pending.text
     [item] = [p for p in pending.json() if p["plan_id"] == plan.plan_id]
     assert (item["role"], item["deadline"]) == ("municipal_council", last_day.isoformat())
 
-    cookie, _csrf = await _session(api_ctx, member)
+    cookie, _csrf = await web_session(servers.ctx, member)
     inbox = await api.get("/inbox", headers=cookie)
     assert inbox.status_code == 200
     card = inbox.text[inbox.text.index(f'data-plan="{plan.plan_id}"') :]

@@ -5,50 +5,31 @@ checkpoint status, and the exports downloaded. Screenshots go to tests/artifacts
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import asyncpg
 import pytest
-from temporalio.client import Client
 
 import catalogue
-from api.service import ApiContext
-from domain.plan import PlanDefinition
-from eventstore import EventStore
-from tests.integration.browser import launched, log_in
-from tests.integration.conftest import unique
-from tests.integration.test_web_browser import _driven, site  # noqa: F401 - fixture
+from tests.integration.browser import launched, log_in, new_page
+from tests.integration.conftest import Web, at_quality_assurance
 
 pytestmark = pytest.mark.servers
 OSLO = ZoneInfo("Europe/Oslo")
 
 
-async def test_an_auditor_reads_verifies_and_exports_on_the_page(
-    site: str,  # noqa: F811 - the fixture imported above
-    api_ctx: ApiContext,
-    plain_client: Client,
-    task_queue: str,
-    pool: asyncpg.Pool,
-    bodo: PlanDefinition,
-    shots: Path,
-) -> None:
+async def test_an_auditor_reads_verifies_and_exports_on_the_page(web: Web) -> None:
     from playwright.async_api import expect
 
-    plan = unique(bodo)
-    await _driven(
-        plain_client, task_queue, plan, lambda s: s.step_key == "strategies.quality_assurance"
-    )
-    events = await EventStore(pool).read(plan.plan_id)
+    site, shots = web.site, web.shots
+    plan = web.plan()
+    await web.driven(plan, at_quality_assurance)
+    events = await web.store.read(plan.plan_id)
     early = events[2]
-    randi = (await api_ctx.tokens.issue("randi.solberg")).token
-    per = (await api_ctx.tokens.issue("per.olsen")).token
+    randi = await web.token("randi.solberg")
+    per = await web.token("per.olsen")
 
     async with launched() as browser:
-        context = await browser.new_context(
-            viewport={"width": 1200, "height": 900}, accept_downloads=True
-        )
-        page = await context.new_page()
+        page = await new_page(browser, accept_downloads=True)
         # A steering-group member is no auditor: no link, and the page refuses.
         await log_in(page, site, per)
         await page.goto(f"{site}/plans/{plan.plan_id}")

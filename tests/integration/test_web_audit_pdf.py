@@ -9,43 +9,27 @@ import shutil
 from pathlib import Path
 
 import pytest
-from temporalio.client import Client
 
-from api.service import ApiContext
-from domain.plan import PlanDefinition
-from tests.integration.browser import launched, log_in
-from tests.integration.conftest import unique
+from tests.integration.browser import launched, log_in, new_page
+from tests.integration.conftest import Web, at_quality_assurance
 from tests.integration.test_web_accessibility import _axe, _violations
-from tests.integration.test_web_browser import _driven, site  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.servers
 
 
-async def test_the_audit_page_links_the_report_as_html_and_pdf(
-    site: str,  # noqa: F811 - the fixture imported above
-    api_ctx: ApiContext,
-    plain_client: Client,
-    task_queue: str,
-    bodo: PlanDefinition,
-    shots: Path,
-    tmp_path: Path,
-) -> None:
+async def test_the_audit_page_links_the_report_as_html_and_pdf(web: Web, tmp_path: Path) -> None:
     from playwright.async_api import expect
 
     if not shutil.which("pdftotext"):
         pytest.skip("poppler-utils (pdftotext) is not installed")
+    site, shots = web.site, web.shots
     axe = await asyncio.to_thread(_axe)
-    plan = unique(bodo)
-    await _driven(
-        plain_client, task_queue, plan, lambda s: s.step_key == "strategies.quality_assurance"
-    )
-    randi = (await api_ctx.tokens.issue("randi.solberg")).token
+    plan = web.plan()
+    await web.driven(plan, at_quality_assurance)
+    randi = await web.token("randi.solberg")
 
     async with launched() as browser:
-        context = await browser.new_context(
-            viewport={"width": 1200, "height": 900}, accept_downloads=True, bypass_csp=True
-        )
-        page = await context.new_page()
+        page = await new_page(browser, accept_downloads=True, bypass_csp=True)
         await log_in(page, site, randi)
         await page.goto(f"{site}/plans/{plan.plan_id}/audit")
         await expect(page.locator('[data-export="html"]')).to_have_text("Revisjonsrapport (HTML)")

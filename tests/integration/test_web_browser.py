@@ -8,90 +8,36 @@ Screenshots of the main pages go to tests/artifacts/web/.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from decimal import Decimal
-from pathlib import Path
 
-import asyncpg
 import pytest
-from temporalio.client import Client
 
 from api.revision_views import revision_view
-from api.service import ApiContext
-from client.plans import start_plan
-from client.simulation import PlanDriver
 from domain import revision_commands as rc
 from domain.commands import Receipt
-from domain.gates import PlanStatus
 from domain.ids import revision_workflow_id
-from domain.phases import Phase
-from domain.plan import PlanDefinition
-from eventstore import EventStore
-from tests.integration.browser import launched, log_in, serving
-from tests.integration.conftest import (
-    adopted_with_open_round,
-    unique,
-)
+from tests.integration.browser import launched, log_in, new_page
+from tests.integration.conftest import Web, at_quality_assurance, on_hearing
 
 pytestmark = pytest.mark.servers
 
 
-@pytest.fixture
-async def site(api_ctx: ApiContext) -> AsyncIterator[str]:
-    async with serving(api_ctx) as url:
-        yield url
-
-
-async def _driven(
-    client: Client, task_queue: str, definition: PlanDefinition, stop: object
-) -> PlanDriver:
-    handle = await start_plan(client, definition, task_queue)
-    driver = PlanDriver(handle, definition)
-
-    async def no_hearing(_status: PlanStatus) -> None:
-        raise AssertionError("not driven past the hearing here")
-
-    await driver.run_until(stop, no_hearing)  # type: ignore[arg-type]
-    return driver
-
-
-async def test_stakeholders_decide_and_the_public_responds_in_a_browser(
-    site: str,
-    api_ctx: ApiContext,
-    plain_client: Client,
-    task_queue: str,
-    pool: asyncpg.Pool,
-    bodo: PlanDefinition,
-    shots: Path,
-) -> None:
+async def test_stakeholders_decide_and_the_public_responds_in_a_browser(web: Web) -> None:
     from playwright.async_api import expect
 
-    plan = unique(bodo)
-    on_hearing = unique(bodo)
+    site, shots, store = web.site, web.shots, web.store
+    plan, hearing_plan = web.plan(), web.plan()
     driver, hearing_driver = await asyncio.gather(
-        _driven(
-            plain_client,
-            task_queue,
-            plan,
-            lambda s: s.step_key == "strategies.quality_assurance",
-        ),
-        _driven(
-            plain_client,
-            task_queue,
-            on_hearing,
-            lambda s: s.phase is Phase.HEARING and s.hearing_open,
-        ),
+        web.driven(plan, at_quality_assurance), web.driven(hearing_plan, on_hearing)
     )
-    per = (await api_ctx.tokens.issue("per.olsen")).token
-    marte = (await api_ctx.tokens.issue("marte.karlsen")).token
-    store = EventStore(pool)
+    per = await web.token("per.olsen")
+    marte = await web.token("marte.karlsen")
     before = len(await store.read(plan.plan_id))
 
     async with launched() as browser:
         requested: list[str] = []
         # A steering-group member logs in, finds the strategies in the inbox, approves.
-        member = await browser.new_context(viewport={"width": 1200, "height": 900})
-        page = await member.new_page()
+        page = await new_page(browser)
         page.on("request", lambda request: requested.append(request.url))
         await page.goto(f"{site}/")
         await expect(page.get_by_role("heading", name="Logg inn")).to_be_visible()
@@ -99,7 +45,7 @@ async def test_stakeholders_decide_and_the_public_responds_in_a_browser(
         await page.get_by_label("Tilgangsnøkkel").fill(per)
         await page.get_by_role("button", name="Logg inn").click()
         await expect(page.get_by_role("heading", name="Venter på deg")).to_be_visible()
-        cookie = next(c for c in await member.cookies() if c["name"] == "temaplan_session")
+        cookie = next(c for c in await page.context.cookies() if c["name"] == "temaplan_session")
         assert (cookie["httpOnly"], cookie["secure"], cookie["sameSite"]) == (
             True,
             True,
@@ -189,11 +135,10 @@ async def test_stakeholders_decide_and_the_public_responds_in_a_browser(
         assert [e for e in after[before:] if e.actor_id == "marte.karlsen"] == []
 
         # Anyone reads the draft on hearing and sends a response, with a receipt.
-        public = await browser.new_context(viewport={"width": 390, "height": 844})
-        citizen = await public.new_page()
+        citizen = await new_page(browser, 390, 844)
         citizen.on("request", lambda request: requested.append(request.url))
         await citizen.goto(f"{site}/hearing")
-        await citizen.get_by_role("link", name=on_hearing.title).click()
+        await citizen.get_by_role("link", name=hearing_plan.title).click()
         await expect(citizen.get_by_role("heading", level=1)).to_contain_text("Offentlig høring")
         await citizen.screenshot(path=shots / "hearing.png", full_page=True)
         # The draft first, then what happens to a response, then the form.
@@ -204,19 +149,19 @@ async def test_stakeholders_decide_and_the_public_responds_in_a_browser(
         privacy = citizen.locator("#privacy")
         await expect(privacy).to_contain_text("offentlige etter offentleglova")
         await expect(privacy).to_contain_text("arkivlova")
-        await expect(privacy).to_contain_text(f"{on_hearing.municipality.name} kommune")
+        await expect(privacy).to_contain_text(f"{hearing_plan.municipality.name} kommune")
         await expect(privacy.locator("[data-contact]")).to_contain_text("@")
         # Sent without the consent (a form from elsewhere): refused in bokmål, with
         # what was typed kept.
         refused = await citizen.request.post(
-            f"{site}/hearing/{on_hearing.plan_id}",
+            f"{site}/hearing/{hearing_plan.plan_id}",
             form={"name": "Kari Nordmann", "text": "Uten samtykke."},
         )
         assert refused.status == 422
         await citizen.set_content(await refused.text())
         await expect(citizen.locator("[data-error-message]")).to_contain_text("Kryss av")
         await expect(citizen.get_by_label("Navn", exact=True)).to_have_value("Kari Nordmann")
-        await citizen.goto(f"{site}/hearing/{on_hearing.plan_id}")
+        await citizen.goto(f"{site}/hearing/{hearing_plan.plan_id}")
         await citizen.get_by_label("Navn", exact=True).fill("Ola Nordmann")
         await citizen.get_by_label("Organisasjon (valgfritt)").fill("Velforeningen")
         await citizen.get_by_label("Uttalelse", exact=True).fill(
@@ -229,7 +174,7 @@ async def test_stakeholders_decide_and_the_public_responds_in_a_browser(
         version = int(await citizen.locator("[data-receipt-version]").inner_text())
         assert number.startswith(f"{version}-")
         await citizen.screenshot(path=shots / "hearing-receipt.png", full_page=True)
-        response = next(e for e in await store.read(on_hearing.plan_id) if e.version == version)
+        response = next(e for e in await store.read(hearing_plan.plan_id) if e.version == version)
         assert response.type == "hearing_response_received"
         assert response.data["text"] == "Bygg flere utleieboliger <nær> sentrum."
         assert (await hearing_driver.status()).hearing_responses == 1
@@ -238,27 +183,18 @@ async def test_stakeholders_decide_and_the_public_responds_in_a_browser(
     assert [url for url in requested if not url.startswith(site)] == []
 
 
-async def test_a_unit_reports_its_measure_in_the_yearly_revision_in_a_browser(
-    site: str,
-    api_ctx: ApiContext,
-    plain_client: Client,
-    task_queue: str,
-    pool: asyncpg.Pool,
-    bodo: PlanDefinition,
-    shots: Path,
-) -> None:
+async def test_a_unit_reports_its_measure_in_the_yearly_revision_in_a_browser(web: Web) -> None:
     from playwright.async_api import expect
 
-    definition = unique(bodo)
+    site, shots, store, api_ctx = web.site, web.shots, web.store, web.ctx
+    definition = web.plan()
     plan_id = definition.plan_id
-    year = await adopted_with_open_round(api_ctx, plain_client, task_queue, definition)
-    tor = (await api_ctx.tokens.issue("tor.berg")).token  # Eiendomsavdelingen
-    store = EventStore(pool)
+    year = await web.with_open_round(definition)
+    tor = await web.token("tor.berg")  # Eiendomsavdelingen
 
     async with launched() as browser:
         requested: list[str] = []
-        context = await browser.new_context(viewport={"width": 1200, "height": 900})
-        page = await context.new_page()
+        page = await new_page(browser)
         page.on("request", lambda request: requested.append(request.url))
         await log_in(page, site, tor)
         await expect(page.get_by_role("heading", name="Venter på deg")).to_be_visible()
@@ -314,7 +250,7 @@ async def test_a_unit_reports_its_measure_in_the_yearly_revision_in_a_browser(
 
         # The others report through the workflow, the project leader closes the round,
         # and the page shows the scorecard with its figure (in English, on a phone).
-        handle = plain_client.get_workflow_handle(revision_workflow_id(plan_id, year))
+        handle = web.client.get_workflow_handle(revision_workflow_id(plan_id, year))
         state = await api_ctx.plans.state(plan_id)
         revision = state.revision(year)
         assert revision is not None

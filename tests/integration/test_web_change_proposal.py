@@ -6,21 +6,15 @@ same code. Screenshots go to tests/artifacts/web/, axe-core on the form."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
-from temporalio.client import Client
 
 from api.service import ApiContext
-from domain.plan import PlanDefinition
-from eventstore import EventStore
-from tests.integration.browser import launched, log_in
-from tests.integration.conftest import adopted_with_open_round, bearer, unique
+from tests.integration.browser import launched, log_in, new_page
+from tests.integration.conftest import Web, bearer
 from tests.integration.test_web_accessibility import _axe, _violations
-from tests.integration.test_web_browser import site  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.servers
 
@@ -48,20 +42,14 @@ async def _round_closed(api: httpx.AsyncClient, ctx: ApiContext, plan_id: str, y
 
 
 async def test_the_leader_proposes_a_change_with_the_forms_fields(
-    site: str,  # noqa: F811 - the fixture imported above
-    api: httpx.AsyncClient,
-    api_ctx: ApiContext,
-    plain_client: Client,
-    task_queue: str,
-    pool: asyncpg.Pool,
-    bodo: PlanDefinition,
-    shots: Path,
+    web: Web, api: httpx.AsyncClient
 ) -> None:
     from playwright.async_api import expect
 
-    definition = unique(bodo)
+    site, shots, store, api_ctx = web.site, web.shots, web.store, web.ctx
+    definition = web.plan()
     plan_id = definition.plan_id
-    year = await adopted_with_open_round(api_ctx, plain_client, task_queue, definition)
+    year = await web.with_open_round(definition)
     await _round_closed(api, api_ctx, plan_id, year)
     state = await api_ctx.plans.state(plan_id)
     in_force = state.content(state.in_force_version)
@@ -75,14 +63,11 @@ async def test_the_leader_proposes_a_change_with_the_forms_fields(
     )
     assert api_refusal.status_code == 422, api_refusal.text
     api_code = api_refusal.json()["error"]["code"]
-    kari = (await api_ctx.tokens.issue("kari.nilsen")).token
-    store = EventStore(pool)
+    kari = await web.token("kari.nilsen")
     axe = await asyncio.to_thread(_axe)
 
     async with launched() as browser:
-        page = await (
-            await browser.new_context(viewport={"width": 1200, "height": 900}, bypass_csp=True)
-        ).new_page()
+        page = await new_page(browser, bypass_csp=True)
         await log_in(page, site, kari)
         await page.goto(f"{site}/plans/{plan_id}/revisions/{year}")
         form = page.locator('form[data-action="changes"]')

@@ -11,61 +11,48 @@ import json
 import re
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
-from temporalio.client import Client
 
 from api.app import create_app
 from api.service import ApiContext
-from domain.phases import Phase
-from domain.plan import PlanDefinition
-from eventstore import EventStore
 from eventstore.hearing_inbox import request_key
 from temaplan.mail_relay import MailRelay
-from tests.integration.browser import launched, serving
-from tests.integration.conftest import unique
+from tests.integration.browser import launched, new_page, serving
+from tests.integration.conftest import Servers, on_hearing
 from tests.integration.test_mail_relay import free_port, settings_for, smtp_server
 from tests.integration.test_web_accessibility import _axe, _violations
-from tests.integration.test_web_browser import _driven
 
 pytestmark = pytest.mark.servers
 ADDRESS = "ola.nordmann@example.no"
 
 
 async def test_the_receipt_is_mailed_once_and_the_address_is_not_kept(
-    api_ctx: ApiContext,
-    plain_client: Client,
-    task_queue: str,
-    pool: asyncpg.Pool,
-    bodo: PlanDefinition,
-    shots: Path,
+    servers: Servers, shots: Path
 ) -> None:
     from playwright.async_api import expect
 
     axe = await asyncio.to_thread(_axe)
-    plan = unique(bodo)
-    await _driven(
-        plain_client, task_queue, plan, lambda s: s.phase is Phase.HEARING and s.hearing_open
-    )
+    plan = servers.plan()
+    await servers.driven(plan, on_hearing)
     smtp_port = free_port()
     settings = settings_for(smtp_port).model_copy(
         update={
-            "temporal_task_queue": api_ctx.settings.temporal_task_queue,
+            "temporal_task_queue": servers.ctx.settings.temporal_task_queue,
             "public_rate_per_minute": 20,
         }
     )
     ctx = ApiContext(
-        client=api_ctx.client, pool=pool, audit_pool=api_ctx.audit_pool, settings=settings
+        client=servers.ctx.client,
+        pool=servers.pool,
+        audit_pool=servers.ctx.audit_pool,
+        settings=settings,
     )
-    store = EventStore(pool)
+    store = servers.store
     checked: dict[str, list[object]] = {}
 
     async with serving(ctx) as site, launched() as browser:
-        context = await browser.new_context(
-            viewport={"width": 1200, "height": 900}, bypass_csp=True
-        )
-        page = await context.new_page()
+        page = await new_page(browser, bypass_csp=True)
 
         async def check(name: str) -> None:
             checked[name] = await _violations(page, axe)
@@ -128,13 +115,13 @@ async def test_the_receipt_is_mailed_once_and_the_address_is_not_kept(
     # The address is nowhere in the plan's record.
     assert not [e.version for e in events if ADDRESS in json.dumps(e.data)]
     assert (
-        await pool.fetchval(
+        await servers.pool.fetchval(
             "SELECT count(*) FROM events WHERE stream_id = $1 AND data::text LIKE '%example.no%'",
             plan.plan_id,
         )
         == 0
     )
-    rows = await pool.fetch(
+    rows = await servers.pool.fetch(
         "SELECT recipient_id, recipient_email, sent_at FROM notification_outbox "
         "WHERE plan_id = $1 AND dedupe_key LIKE '%/receipt/%'",
         plan.plan_id,
@@ -142,11 +129,11 @@ async def test_the_receipt_is_mailed_once_and_the_address_is_not_kept(
     assert [(r["recipient_email"], r["sent_at"]) for r in rows] == [(ADDRESS, None)]
 
     with smtp_server(smtp_port) as mailbox:
-        relay = MailRelay(pool, settings)
+        relay = MailRelay(servers.pool, settings)
         # The plan's own notifications are in the outbox too; a round takes 20 at most.
         rounds = [await relay.run_once() for _ in range(10)]
         # A restarted relay has nothing left to send.
-        restarted = await MailRelay(pool, settings).run_once()
+        restarted = await MailRelay(servers.pool, settings).run_once()
     assert rounds[0].sent >= 1
     assert rounds[-1].sent == restarted.sent == 0
     mails = mailbox.to(ADDRESS)
@@ -160,7 +147,7 @@ async def test_the_receipt_is_mailed_once_and_the_address_is_not_kept(
     assert "Logg inn" not in body
 
     # Sent: the address is blanked in the outbox row, the only place it was kept.
-    row = await pool.fetchrow(
+    row = await servers.pool.fetchrow(
         "SELECT recipient_email, sent_at FROM notification_outbox "
         "WHERE plan_id = $1 AND dedupe_key LIKE '%/receipt/%'",
         plan.plan_id,
@@ -169,7 +156,7 @@ async def test_the_receipt_is_mailed_once_and_the_address_is_not_kept(
     assert row["sent_at"] is not None
     assert row["recipient_email"] == ""
     assert (
-        await pool.fetchval(
+        await servers.pool.fetchval(
             "SELECT count(*) FROM notification_outbox WHERE recipient_email = $1", ADDRESS
         )
         == 0
@@ -180,16 +167,10 @@ async def test_the_receipt_is_mailed_once_and_the_address_is_not_kept(
 
 
 async def test_without_a_mail_server_the_form_asks_for_no_address(
-    api: httpx.AsyncClient,
-    plain_client: Client,
-    task_queue: str,
-    pool: asyncpg.Pool,
-    bodo: PlanDefinition,
+    servers: Servers, api: httpx.AsyncClient
 ) -> None:
-    plan = unique(bodo)
-    await _driven(
-        plain_client, task_queue, plan, lambda s: s.phase is Phase.HEARING and s.hearing_open
-    )
+    plan = servers.plan()
+    await servers.driven(plan, on_hearing)
     page = await api.get(f"/hearing/{plan.plan_id}")
     assert page.status_code == 200
     assert 'name="email"' not in page.text
@@ -210,7 +191,7 @@ async def test_without_a_mail_server_the_form_asks_for_no_address(
     assert "data-receipt-mailed" not in sent.text
     # Nobody would send it, nor blank it: the address is not taken at all.
     assert (
-        await pool.fetchval(
+        await servers.pool.fetchval(
             "SELECT count(*) FROM notification_outbox WHERE recipient_email = $1", ADDRESS
         )
         == 0
@@ -218,21 +199,14 @@ async def test_without_a_mail_server_the_form_asks_for_no_address(
 
 
 async def test_the_public_api_sends_the_receipt_by_e_mail_as_the_form_does(
-    api: httpx.AsyncClient,
-    api_ctx: ApiContext,
-    plain_client: Client,
-    task_queue: str,
-    pool: asyncpg.Pool,
-    bodo: PlanDefinition,
+    servers: Servers, api: httpx.AsyncClient
 ) -> None:
     """`email` in the API's request: checked as the form checks it, the receipt queued in
     the outbox and sent by the relay, the address never in the record; documented in the
     route's OpenAPI description."""
-    plan = unique(bodo)
-    await _driven(
-        plain_client, task_queue, plan, lambda s: s.phase is Phase.HEARING and s.hearing_open
-    )
-    store = EventStore(pool)
+    plan = servers.plan()
+    await servers.driven(plan, on_hearing)
+    store = servers.store
     url = f"/api/public/plans/{plan.plan_id}/hearing/responses"
     body = {"name": "Ola Nordmann", "text": "Flere utleieboliger i sentrum."}
     before = len(await store.read(plan.plan_id))
@@ -244,10 +218,13 @@ async def test_the_public_api_sends_the_receipt_by_e_mail_as_the_form_does(
 
     smtp_port = free_port()
     settings = settings_for(smtp_port).model_copy(
-        update={"temporal_task_queue": api_ctx.settings.temporal_task_queue}
+        update={"temporal_task_queue": servers.ctx.settings.temporal_task_queue}
     )
     ctx = ApiContext(
-        client=api_ctx.client, pool=pool, audit_pool=api_ctx.audit_pool, settings=settings
+        client=servers.ctx.client,
+        pool=servers.pool,
+        audit_pool=servers.ctx.audit_pool,
+        settings=settings,
     )
     transport = httpx.ASGITransport(app=create_app(ctx))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as mailing:
@@ -285,7 +262,7 @@ async def test_the_public_api_sends_the_receipt_by_e_mail_as_the_form_does(
     events = await store.read(plan.plan_id)
     assert len(events) == before + 2
     assert not [e.version for e in events if ADDRESS in json.dumps(e.data)]
-    rows = await pool.fetch(
+    rows = await servers.pool.fetch(
         "SELECT recipient_id, recipient_email FROM notification_outbox "
         "WHERE plan_id = $1 AND dedupe_key LIKE '%/receipt/%'",
         plan.plan_id,
@@ -296,7 +273,7 @@ async def test_the_public_api_sends_the_receipt_by_e_mail_as_the_form_does(
 
     # The relay sends it as it sends the form's receipts, and blanks the address.
     with smtp_server(smtp_port) as mailbox:
-        relay = MailRelay(pool, settings)
+        relay = MailRelay(servers.pool, settings)
         for _ in range(10):
             await relay.run_once()
     [mail] = mailbox.to(ADDRESS)
@@ -304,7 +281,7 @@ async def test_the_public_api_sends_the_receipt_by_e_mail_as_the_form_does(
     assert receipt["receipt_number"] in mail.get_content()
     assert receipt["hash"] in mail.get_content()
     assert (
-        await pool.fetchval(
+        await servers.pool.fetchval(
             "SELECT count(*) FROM notification_outbox WHERE recipient_email = $1", ADDRESS
         )
         == 0

@@ -6,48 +6,30 @@ receipt. Screenshots go to tests/artifacts/web/."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
-from temporalio.client import Client
 
-from api.service import ApiContext
-from domain.plan import PlanDefinition
-from eventstore import EventStore
-from tests.integration.browser import launched, log_in
-from tests.integration.conftest import (
-    adopted_with_open_round,
-    bearer,
-    unique,
-)
+from tests.integration.browser import launched, log_in, new_page
+from tests.integration.conftest import Web, bearer
 from tests.integration.test_web_accessibility import _axe, _violations
-from tests.integration.test_web_browser import site  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.servers
 
 
 async def test_the_leader_acts_on_the_revision_and_the_schedule_on_the_page(
-    site: str,  # noqa: F811 - the fixture imported above
-    api: httpx.AsyncClient,
-    api_ctx: ApiContext,
-    plain_client: Client,
-    task_queue: str,
-    pool: asyncpg.Pool,
-    bodo: PlanDefinition,
-    shots: Path,
+    web: Web, api: httpx.AsyncClient
 ) -> None:
     from playwright.async_api import expect
 
-    definition = unique(bodo)
+    site, shots, store = web.site, web.shots, web.store
+    definition = web.plan()
     plan_id = definition.plan_id
-    year = await adopted_with_open_round(api_ctx, plain_client, task_queue, definition)
-    kari = (await api_ctx.tokens.issue("kari.nilsen")).token
-    espen = (await api_ctx.tokens.issue("espen.moe")).token  # the scheduler
-    leader = await bearer(api_ctx, "kari.nilsen")
-    scheduler = await bearer(api_ctx, "espen.moe")
-    store = EventStore(pool)
+    year = await web.with_open_round(definition)
+    kari = await web.token("kari.nilsen")
+    espen = await web.token("espen.moe")  # the scheduler
+    leader = await bearer(web.ctx, "kari.nilsen")
+    scheduler = await bearer(web.ctx, "espen.moe")
     # What the API answers to closing a round with measures unreported.
     api_close = await api.post(f"/api/plans/{plan_id}/revisions/{year}/close", headers=leader)
     assert api_close.status_code >= 400, api_close.text
@@ -55,9 +37,7 @@ async def test_the_leader_acts_on_the_revision_and_the_schedule_on_the_page(
     goal = next(g for g in definition.proposals.goals if g.indicator)  # type: ignore[union-attr]
 
     async with launched() as browser:
-        page = await (
-            await browser.new_context(viewport={"width": 1200, "height": 900}, bypass_csp=True)
-        ).new_page()
+        page = await new_page(browser, bypass_csp=True)
         axe = await asyncio.to_thread(_axe)
         await log_in(page, site, kari)
         await page.goto(f"{site}/plans/{plan_id}/revisions/{year}")

@@ -10,24 +10,12 @@ import re
 
 import httpx
 import pytest
-from temporalio.client import Client
 
 import catalogue
-from api.service import ApiContext
-from api.web import SESSION_COOKIE, csrf_token
-from domain.plan import PlanDefinition
-from tests.integration.conftest import adopted_with_open_round, bearer, unique
+from tests.integration.conftest import Servers, bearer, web_session
 from tests.integration.test_web_change_proposal import _round_closed
 
 pytestmark = pytest.mark.servers
-
-
-async def _session(ctx: ApiContext, person: str) -> tuple[dict[str, str], str]:
-    issued = await ctx.tokens.issue(person)
-    principal = await ctx.tokens.authenticate(issued.token)
-    assert principal is not None
-    key = await ctx.tokens.open_session(principal)
-    return {"Cookie": f"{SESSION_COOKIE}={key}"}, csrf_token(key)
 
 
 def _part(page: str, start: str, end: str) -> str:
@@ -46,18 +34,14 @@ def _refusal(part: str) -> tuple[str, str]:
 
 
 async def test_a_refused_revision_form_keeps_what_was_typed_and_says_why_beside_it(
-    api: httpx.AsyncClient,
-    api_ctx: ApiContext,
-    plain_client: Client,
-    task_queue: str,
-    bodo: PlanDefinition,
+    servers: Servers, api: httpx.AsyncClient
 ) -> None:
-    definition = unique(bodo)
+    definition = servers.plan()
     plan_id = definition.plan_id
-    year = await adopted_with_open_round(api_ctx, plain_client, task_queue, definition)
+    year = await servers.with_open_round(definition)
     page_url = f"/plans/{plan_id}/revisions/{year}"
-    tor, tor_csrf = await _session(api_ctx, "tor.berg")  # Eiendomsavdelingen's measures
-    kari, kari_csrf = await _session(api_ctx, "kari.nilsen")  # the project leader
+    tor, tor_csrf = await web_session(servers.ctx, "tor.berg")  # Eiendomsavdelingen's measures
+    kari, kari_csrf = await web_session(servers.ctx, "kari.nilsen")  # the project leader
 
     # The unit's report without a status: the comment and the value stay, the problem is
     # said in bokmål in the measure's own card; the other card is left as it was.
@@ -97,7 +81,8 @@ async def test_a_refused_revision_form_keeps_what_was_typed_and_says_why_beside_
 
     # Closing with measures unreported: the API's refusal, in bokmål, in the close form.
     api_close = await api.post(
-        f"/api/plans/{plan_id}/revisions/{year}/close", headers=await bearer(api_ctx, "kari.nilsen")
+        f"/api/plans/{plan_id}/revisions/{year}/close",
+        headers=await bearer(servers.ctx, "kari.nilsen"),
     )
     code = api_close.json()["error"]["code"]
     sent = await api.post(f"{page_url}/act/close", data={"csrf": kari_csrf}, headers=kari)
@@ -116,7 +101,7 @@ async def test_a_refused_revision_form_keeps_what_was_typed_and_says_why_beside_
     assert 'data-action="conclude"' not in sent.text
 
     # A change to a measure with a year that is no year: every field typed stays.
-    await _round_closed(api, api_ctx, plan_id, year)
+    await _round_closed(api, servers.ctx, plan_id, year)
     typed = {
         "change_kind": "change",
         "measure_id": "tiltak-1.1.1",
@@ -145,13 +130,13 @@ async def test_a_refused_revision_form_keeps_what_was_typed_and_says_why_beside_
     proposed = await api.post(
         f"/api/plans/{plan_id}/revisions/{year}/changes",
         json={"changes": [{"kind": "retire", "measure_id": "tiltak-1.1.1", "reason": "Utført."}]},
-        headers=await bearer(api_ctx, "kari.nilsen"),
+        headers=await bearer(servers.ctx, "kari.nilsen"),
     )
     assert proposed.status_code == 200, proposed.text
-    per, per_csrf = await _session(api_ctx, "per.olsen")
+    per, per_csrf = await web_session(servers.ctx, "per.olsen")
     pending = (
         await api.get(
-            f"/api/plans/{plan_id}/revisions/{year}", headers=await bearer(api_ctx, "per.olsen")
+            f"/api/plans/{plan_id}/revisions/{year}", headers=await bearer(servers.ctx, "per.olsen")
         )
     ).json()["pending_proposal"]
     sent = await api.post(

@@ -13,8 +13,8 @@ from temporalio.client import Client
 import catalogue
 from api.service import ApiContext
 from domain.plan import PlanDefinition
-from tests.integration.conftest import adopted_with_open_round, bearer, unique
-from tests.integration.test_web_revision_refusals import _part, _refusal, _session
+from tests.integration.conftest import adopted_with_open_round, bearer, unique, web_session
+from tests.integration.test_web_revision_refusals import _part, _refusal
 
 pytestmark = pytest.mark.servers
 
@@ -29,7 +29,7 @@ async def test_a_refused_schedule_form_keeps_what_was_typed_and_says_why_beside_
     definition = unique(bodo)
     plan_id = definition.plan_id
     await adopted_with_open_round(api_ctx, plain_client, task_queue, definition)
-    espen, espen_csrf = await _session(api_ctx, "espen.moe")  # the scheduler
+    espen, espen_csrf = await web_session(api_ctx, "espen.moe")  # the scheduler
     scheduler = await bearer(api_ctx, "espen.moe")
 
     # A pause without a reason: refused as the API refuses it, said in bokmål in the
@@ -95,7 +95,7 @@ async def test_a_refused_schedule_form_keeps_what_was_typed_and_says_why_beside_
 
     # Someone who is not the scheduler has no schedule forms: the refusal stands at the
     # top of the page.
-    kari, kari_csrf = await _session(api_ctx, "kari.nilsen")
+    kari, kari_csrf = await web_session(api_ctx, "kari.nilsen")
     sent = await api.post(
         f"/plans/{plan_id}/schedule/trigger", data={"csrf": kari_csrf}, headers=kari
     )

@@ -7,20 +7,36 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 import yaml
 
 from domain.canonical import chain_record
+from domain.events import PhaseStarted, PlanCreated
+from domain.phases import Phase
 from domain.plan import PlanDefinition
 from domain.planfile import parse_plan_data, parse_plan_text
 from domain.problems import DomainValidationError
+from domain.roles import Role
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def read_example(name: str) -> str:
     return (EXAMPLES / name).read_text(encoding="utf-8")
+
+
+def opened(plan: PlanDefinition, phase: Phase, at: datetime) -> list[Any]:
+    """A plan's record as it opens: the plan created, then ``phase`` started, both by the
+    system at ``at``."""
+    system = {"actor_id": "temaplan", "actor_role": Role.SYSTEM}
+    return [
+        PlanCreated(
+            event_id=UUID(int=1), occurred_at=at, plan_id=plan.plan_id, definition=plan, **system
+        ),
+        PhaseStarted(event_id=UUID(int=2), occurred_at=at, phase=phase, **system),
+    ]
 
 
 def worked_example_record() -> dict[str, Any]:

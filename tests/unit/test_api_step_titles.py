@@ -7,31 +7,20 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from api.views import pending_for, status_view, summary
-from domain.events import PhaseStarted, PlanCreated
+from domain.events import PlanCreated
 from domain.gates import plan_status
 from domain.phases import Phase
 from domain.plan import PlanDefinition, RevisionDate
 from domain.plan_state import PlanState
 from domain.roles import Role
 from domain.state import fold
+from tests.unit.conftest import opened
 
 T0 = datetime(2026, 5, 14, 18, 0, tzinfo=UTC)
 
 
 def at_goals(plan: PlanDefinition) -> PlanState:
-    system = {"actor_id": "temaplan", "actor_role": Role.SYSTEM}
-    return fold(
-        [
-            PlanCreated(
-                event_id=UUID(int=1),
-                occurred_at=T0,
-                plan_id=plan.plan_id,
-                definition=plan,
-                **system,
-            ),
-            PhaseStarted(event_id=UUID(int=2), occurred_at=T0, phase=Phase.GOALS, **system),
-        ]
-    )
+    return fold(opened(plan, Phase.GOALS, T0))
 
 
 def test_the_status_summary_and_pending_carry_the_catalogues_step_titles(

@@ -22,7 +22,6 @@ from domain.events import (
     HearingOpened,
     HearingSummarySubmitted,
     PhaseStarted,
-    PlanCreated,
 )
 from domain.gates import plan_status
 from domain.hierarchy import PlanContent
@@ -33,7 +32,7 @@ from domain.planfile import parse_plan_data
 from domain.roles import Role
 from domain.state import evolve, fold
 from domain.votes import MeetingReference, Vote, tally
-from tests.unit.conftest import Refuse
+from tests.unit.conftest import Refuse, opened
 
 T0 = datetime(2026, 5, 14, 18, 0, tzinfo=UTC)
 COUNCIL = ("siri.andreassen", "bjorn.eriksen", "lise.mikkelsen", "nils.dahl", "eva.strand")
@@ -72,14 +71,7 @@ def at_step(plan: PlanDefinition, phase: Phase) -> PlanState:
     content = plan.proposals
     system = {"actor_id": "temaplan", "actor_role": Role.SYSTEM}
     events: list[Any] = [
-        PlanCreated(
-            event_id=UUID(int=1),
-            occurred_at=T0,
-            plan_id=plan.plan_id,
-            definition=plan,
-            **system,
-        ),
-        PhaseStarted(event_id=UUID(int=2), occurred_at=T0, phase=Phase.DRAFT, **system),
+        *opened(plan, Phase.DRAFT, T0),
         ContentSubmitted(
             event_id=UUID(int=3),
             occurred_at=T0,
