@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from catalogue import LANGUAGES, Language, formats, phase_name, role_name, t
 from domain import search_attributes as sa
 from domain.problems import DomainValidationError
 from eventstore import EventStore, EventStoreError
@@ -33,6 +34,12 @@ LARGE_STREAM = 2000
 def _parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="temaplan", description="Thematic housing plans from goals to adoption."
+    )
+    parser.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        default="nb",
+        help="what the commands say: bokmål (default) or English; JSON and files stay as they are",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run the main job on embedded defaults")
@@ -84,13 +91,13 @@ def _when(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=OSLO)
 
 
-async def _migrate(settings: Settings) -> int:
+async def _migrate(settings: Settings, lang: Language) -> int:
     async with migrated_pool(settings):
-        print("database is up to date")
+        print(t("cli.migrated", lang))
     return 0
 
 
-async def _backup(settings: Settings, out: Path) -> int:
+async def _backup(settings: Settings, out: Path, lang: Language) -> int:
     from runtime.database import database_url
     from temaplan.backup import BackupError, backup
 
@@ -98,34 +105,31 @@ async def _backup(settings: Settings, out: Path) -> int:
         try:
             objects = await backup(dsn, out)
         except (BackupError, OSError) as exc:
-            print(f"backup failed: {exc}", file=sys.stderr)
+            print(t("cli.backup_failed", lang, error=exc), file=sys.stderr)
             return 1
-    print(f"backup written to {out} ({objects} objects); check it with `temaplan restore`")
+    print(t("cli.backup_written", lang, path=out, objects=formats.number(objects, lang)))
     return 0
 
 
-async def _restore(settings: Settings, backup_file: Path) -> int:
+async def _restore(settings: Settings, backup_file: Path, lang: Language) -> int:
     from temaplan.backup import BackupError, restore
 
     if not settings.database_url:
-        print("set DATABASE_URL to the empty database to restore into", file=sys.stderr)
+        print(t("cli.restore_needs_database", lang), file=sys.stderr)
         return 2
     if not await asyncio.to_thread(backup_file.is_file):
-        print(f"temaplan restore: {backup_file}: no such backup file", file=sys.stderr)
+        print(t("cli.restore_no_file", lang, path=backup_file), file=sys.stderr)
         return 2
     try:
         await restore(settings.database_url, backup_file)
     except (BackupError, OSError) as exc:
-        print(f"restore failed: {exc}", file=sys.stderr)
+        print(t("cli.restore_failed", lang, error=exc), file=sys.stderr)
         return 1
-    print(
-        f"restored {backup_file}; now run `temaplan audit verify --all` and "
-        "`temaplan audit verify-log --log-key KEY --checkpoint HELD`"
-    )
+    print(t("cli.restored", lang, path=backup_file))
     return 0
 
 
-async def _events(settings: Settings, plan_id: str) -> int:
+async def _events(settings: Settings, plan_id: str, lang: Language) -> int:
     from temaplan.demo import render_stream
 
     async with migrated_pool(settings) as pool:
@@ -133,41 +137,65 @@ async def _events(settings: Settings, plan_id: str) -> int:
         total, _ = await store.head(plan_id)
         stored = []
         # A long stream takes a while to read: a bar on a terminal, gone before the table.
-        bar = progress(f"reading {plan_id}", total, transient=True)
+        bar = progress(
+            t("cli.events_reading", lang, plan=plan_id),
+            total,
+            t("progress.events", lang),
+            number=formats.counter(lang),
+            transient=True,
+        )
         with bar if total >= LARGE_STREAM else contextlib.nullcontext() as report:
             async for event in store.iter_stream(plan_id):
                 stored.append(event)
                 if report is not None and len(stored) % 500 == 0:
                     report(len(stored))
     if not stored:
-        print(f"no events for plan '{plan_id}'", file=sys.stderr)
+        print(t("cli.events_none", lang, plan=plan_id), file=sys.stderr)
         return 1
-    print(render_stream(stored))
+    print(render_stream(stored, lang))
     return 0
 
 
-async def _verify(settings: Settings, plan_id: str | None) -> int:
+async def _verify(settings: Settings, plan_id: str | None, lang: Language) -> int:
     async with migrated_pool(settings) as pool:
         store = EventStore(pool)
         streams = [plan_id] if plan_id else await store.stream_ids()
         failures = 0
         for result in await store.verify_streams(streams):
             if result.events_checked == 0:
-                print(f"{result.stream_id}: no events")
+                print(t("cli.verify_no_events", lang, plan=result.stream_id))
                 failures += 1
             elif result.ok:
+                count = formats.number(result.events_checked, lang)
                 print(
-                    f"{result.stream_id}: OK, {result.events_checked} events, last hash {result.last_hash}"
+                    t(
+                        "cli.verify_ok",
+                        lang,
+                        plan=result.stream_id,
+                        count=count,
+                        hash=result.last_hash,
+                    )
                 )
             else:
                 failures += 1
-                print(
-                    f"{result.stream_id}: BROKEN at version {result.broken_version}: {result.problem}"
+                broken = t(
+                    "cli.verify_broken",
+                    lang,
+                    plan=result.stream_id,
+                    version=result.broken_version,
+                    problem=result.problem,
                 )
+                print(broken)
     return 1 if failures else 0
 
 
-async def _plans_list(settings: Settings, phase: str | None, municipality: str | None) -> int:
+def _plan_row(workflow_id: str, phase: str, status: str, awaited: str) -> str:
+    return f"{workflow_id:<44} {phase:<11} {status:<12} {awaited}"
+
+
+async def _plans_list(
+    settings: Settings, phase: str | None, municipality: str | None, lang: Language
+) -> int:
     from runtime.temporal_client import connect
 
     client = await connect(settings)
@@ -177,28 +205,41 @@ async def _plans_list(settings: Settings, phase: str | None, municipality: str |
     if municipality:
         clauses.append(f'TemaplanMunicipality = "{municipality}"')
     query = " AND ".join(clauses)
-    print(f"{'workflow id':<44} {'phase':<11} {'status':<10} awaited roles")
+    header = (
+        t(f"cli.plans_{column}", lang) for column in ("workflow", "phase", "status", "awaited")
+    )
+    print(_plan_row(*header))
+    # In English the record's own names, as scripts have read them; in bokmål the words.
+    named = lang != "en"
     count = 0
     async for execution in client.list_workflows(query):
         attributes = execution.typed_search_attributes
-        phase_value = attributes.get(sa.PHASE) or "-"
-        awaited = ", ".join(attributes.get(sa.AWAITED_ROLES) or []) or "-"
-        status = execution.status.name.lower() if execution.status else "-"
-        print(f"{execution.id:<44} {phase_value:<11} {status:<10} {awaited}")
+        phase_value = attributes.get(sa.PHASE)
+        roles = attributes.get(sa.AWAITED_ROLES) or []
+        status = execution.status.name.lower() if execution.status else None
+        print(
+            _plan_row(
+                execution.id,
+                (phase_name(phase_value, lang) if named else phase_value) or "-",
+                (t(f"cli.status_{status}", lang) if named and status else status) or "-",
+                ", ".join(role_name(r, lang) if named else r for r in roles) or "-",
+            )
+        )
         count += 1
-    print(f"{count} plan(s)")
+    print(t("cli.plans_count", lang, count=formats.number(count, lang)))
     return 0
 
 
-def _validate(plan_file: Path, settings: Settings) -> int:
+def _validate(plan_file: Path, settings: Settings, lang: Language) -> int:
     from domain.rules import period_problems
 
     definition = load_plan_file(plan_file)
-    print(f"{plan_file}: valid; plan id {definition.plan_id}")
+    print(t("cli.valid", lang, file=plan_file, plan_id=definition.plan_id))
     # Not errors (a plan may be drafted ahead), but adoption will refuse them as they stand.
     revision_date = definition.settings.revision_date or settings.revision_date()
     for problem in period_problems(definition.period, revision_date, datetime.now(OSLO)):
-        print(f"warning: {problem.render(str(plan_file))} (adoption would be refused)")
+        # The problem in the words the upload page also shows it in, in either language.
+        print(t("cli.period_warning", lang, problem=problem.render(str(plan_file))))
     return 0
 
 
@@ -249,17 +290,18 @@ def _up(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    lang: Language = args.lang
     commands: dict[str, Callable[[], int]] = {
-        "validate": lambda: _validate(args.plan_file, settings),
+        "validate": lambda: _validate(args.plan_file, settings, lang),
         "demo": lambda: _demo(settings, args.plan_file),
-        "migrate": lambda: asyncio.run(_migrate(settings)),
-        "backup": lambda: asyncio.run(_backup(settings, args.out)),
-        "restore": lambda: asyncio.run(_restore(settings, args.backup_file)),
-        "events": lambda: asyncio.run(_events(settings, args.plan_id)),
-        "verify": lambda: asyncio.run(_verify(settings, args.plan_id)),
+        "migrate": lambda: asyncio.run(_migrate(settings, lang)),
+        "backup": lambda: asyncio.run(_backup(settings, args.out, lang)),
+        "restore": lambda: asyncio.run(_restore(settings, args.backup_file, lang)),
+        "events": lambda: asyncio.run(_events(settings, args.plan_id, lang)),
+        "verify": lambda: asyncio.run(_verify(settings, args.plan_id, lang)),
         "worker": lambda: _worker(settings),
         "start": lambda: asyncio.run(_start(settings, args.plan_file, args.administrator)),
-        "plans": lambda: asyncio.run(_plans_list(settings, args.phase, args.municipality)),
+        "plans": lambda: asyncio.run(_plans_list(settings, args.phase, args.municipality, lang)),
         "audit": lambda: asyncio.run(audit_cli.run(settings, args)),
         "tokens": lambda: asyncio.run(tokens_cli.run(settings, args)),
         "api": lambda: _api(settings),

@@ -18,6 +18,7 @@ import asyncpg
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from catalogue import Language, event_name, formats, role_name, t
 from client.plans import start_plan
 from client.revision_simulation import (
     report_everything,
@@ -51,22 +52,44 @@ from workflows.registry import build_worker
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "bodo.yaml"
 UI_PORT = 8233
 HEARING_RESPONSES = 5
+# `temaplan events`' columns and their least widths; a longer name widens its column.
+STREAM_COLUMNS = ("version", "type", "actor", "role", "decided", "recorded", "hash")
+MIN_WIDTHS = (3, 26, 18, 26, 25, 25)
 
 
-def render_stream(events: list[StoredEvent]) -> str:
+def render_stream(events: list[StoredEvent], lang: Language) -> str:
     """Decided is the plan's own time (the workflow clock, which time skipping moves);
-    recorded is when the store committed the event."""
-    lines = [
-        f"{'ver':>3}  {'type':<26} {'actor':<18} {'role':<26} "
-        f"{'decided (Europe/Oslo)':<25} {'recorded (Europe/Oslo)':<25} hash"
-    ]
+    recorded is when the store committed the event. In English the record's own names and
+    ISO times, as scripts have read them; in bokmål the catalogue's words and times."""
+    named = lang != "en"
+
+    def when(moment: datetime | None) -> str:
+        if moment is None:
+            return "-"
+        return formats.stamp(moment, lang) if named else oslo(moment)
+
+    rows = []
     for e in events:
         occurred = e.data.get("occurred_at")
-        decided = oslo(datetime.fromisoformat(occurred)) if isinstance(occurred, str) else "-"
-        lines.append(
-            f"{e.version:>3}  {e.type:<26} {e.actor_id[:18]:<18} {e.actor_role:<26} "
-            f"{decided:<25} {oslo(e.recorded_at):<25} {e.hash[:12]}…"
+        decided = datetime.fromisoformat(occurred) if isinstance(occurred, str) else None
+        rows.append(
+            (
+                f"{e.version:>3}",
+                event_name(e.type, lang) if named else e.type,
+                e.actor_id[:18],
+                role_name(e.actor_role, lang) if named else e.actor_role,
+                when(decided),
+                when(e.recorded_at),
+                f"{e.hash[:12]}…",
+            )
         )
+    header = tuple(t(f"cli.stream_{column}", lang) for column in STREAM_COLUMNS)
+    widths = [max([width, *(len(row[i]) for row in rows)]) for i, width in enumerate(MIN_WIDTHS)]
+    lines = []
+    for row in (header, *rows):
+        first, *middle, last = row
+        cells = (c.ljust(w) for c, w in zip(middle, widths[1:], strict=True))
+        lines.append(f"{first.rjust(widths[0])}  {' '.join(cells)} {last}")
     return "\n".join(lines)
 
 
@@ -155,7 +178,7 @@ async def run_demo(settings: Settings, plan_file: Path = EXAMPLE) -> int:
         store = EventStore(pool)
         events = await store.read(plan_id)
         print(f"\nDecision history of {plan_id} ({len(events)} events):")
-        print(render_stream(events))
+        print(render_stream(events, "en"))
         result = await store.verify(plan_id)
         status = (
             "OK" if result.ok else f"BROKEN at version {result.broken_version}: {result.problem}"

@@ -15,8 +15,11 @@ pytestmark = pytest.mark.servers
 
 
 def test_validate_accepts_the_examples(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["validate", str(EXAMPLES / "bodo.yaml")]) == 0
-    assert "plan id 1804-boligplan-2026" in capsys.readouterr().out
+    bodo = EXAMPLES / "bodo.yaml"
+    assert main(["validate", str(bodo)]) == 0
+    assert capsys.readouterr().out == f"{bodo}: gyldig; plan-id 1804-boligplan-2026\n"
+    assert main(["--lang", "en", "validate", str(bodo)]) == 0
+    assert capsys.readouterr().out == f"{bodo}: valid; plan id 1804-boligplan-2026\n"
 
 
 def test_validate_lists_every_problem_with_file_and_field(
@@ -88,14 +91,17 @@ def test_validate_warns_of_a_period_that_ends_before_its_first_revision(
         ),
         encoding="utf-8",
     )
+    ended = f"{old}: period.to_year: the planning period 2016-2019 ended on 2019-12-31"
     assert main(["validate", str(old)]) == 0
     out = capsys.readouterr().out
-    assert (
-        f"warning: {old}: period.to_year: the planning period 2016-2019 ended on 2019-12-31" in out
-    )
+    assert f"advarsel: {ended}" in out
+    assert "(et vedtak ville blitt avvist)" in out
+    assert main(["--lang", "en", "validate", str(old)]) == 0
+    out = capsys.readouterr().out
+    assert f"warning: {ended}" in out
     assert "(adoption would be refused)" in out
     assert main(["validate", str(EXAMPLES / "gratangen.json")]) == 0
-    assert "warning" not in capsys.readouterr().out
+    assert "advarsel" not in capsys.readouterr().out
 
 
 def test_validate_names_the_nearest_field_and_the_value_given(

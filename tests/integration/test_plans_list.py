@@ -62,8 +62,22 @@ async def test_plans_are_listed_by_phase_with_awaited_roles(
         await asyncio.sleep(0.2)
     assert f"temaplan-{at_strategies.plan_id}" in listed
     assert f"temaplan-{in_goals.plan_id}" not in listed
+    # In bokmål by default: the header, the phase, the status and the role in words.
+    header, *_, count = listed.splitlines()
+    assert header.split()[:4] == ["arbeidsflyt-id", "fase", "status", "venter"]
+    assert count == "Antall planer: 1"
+    line = next(x for x in listed.splitlines() if at_strategies.plan_id in x)
+    assert line.split()[1:4] == ["Strategier", "pågår", "prosjektleder"]
+    # In English the record's own names, as scripts have read them.
+    args = ["--lang", "en", "plans", "list", "--phase", "strategies"]
+    assert await asyncio.to_thread(main, args) == 0
+    listed = capsys.readouterr().out
+    header, *_, count = listed.splitlines()
+    assert header.split()[:3] == ["workflow", "id", "phase"]
+    assert count == "1 plan(s)"
     line = next(x for x in listed.splitlines() if at_strategies.plan_id in x)
     assert "strategies" in line
+    assert "running" in line
     assert "project_leader" in line  # the role the plan waits for
     assert await asyncio.to_thread(main, ["plans", "list", "--municipality", "1805"]) == 0
     by_municipality = capsys.readouterr().out
