@@ -18,7 +18,7 @@ import asyncpg
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from catalogue import Language, event_name, formats, role_name, t
+from catalogue import Language, event_name, role_name, t
 from client.plans import start_plan
 from client.revision_simulation import (
     report_everything,
@@ -46,6 +46,7 @@ from runtime.payload_converter import data_converter
 from runtime.planfile import load_plan_file
 from runtime.settings import Settings
 from runtime.temporal_client import connect
+from temaplan.cli_words import moment, named
 from temaplan.temporal_server import dev_server_args, temporal_binary
 from workflows.registry import build_worker
 
@@ -61,13 +62,7 @@ def render_stream(events: list[StoredEvent], lang: Language) -> str:
     """Decided is the plan's own time (the workflow clock, which time skipping moves);
     recorded is when the store committed the event. In English the record's own names and
     ISO times, as scripts have read them; in bokmål the catalogue's words and times."""
-    named = lang != "en"
-
-    def when(moment: datetime | None) -> str:
-        if moment is None:
-            return "-"
-        return formats.stamp(moment, lang) if named else oslo(moment)
-
+    words = named(lang)
     rows = []
     for e in events:
         occurred = e.data.get("occurred_at")
@@ -75,11 +70,11 @@ def render_stream(events: list[StoredEvent], lang: Language) -> str:
         rows.append(
             (
                 f"{e.version:>3}",
-                event_name(e.type, lang) if named else e.type,
+                event_name(e.type, lang) if words else e.type,
                 e.actor_id[:18],
-                role_name(e.actor_role, lang) if named else e.actor_role,
-                when(decided),
-                when(e.recorded_at),
+                role_name(e.actor_role, lang) if words else e.actor_role,
+                moment(decided, lang),
+                moment(e.recorded_at, lang),
                 f"{e.hash[:12]}…",
             )
         )
