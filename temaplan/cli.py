@@ -308,7 +308,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "up": lambda: _up(settings, args),
         "schedule": lambda: asyncio.run(schedule_cli.run(settings, args)),
         "keys": lambda: log_cli.generate_key(args),
-        "checkpoint": lambda: asyncio.run(log_cli.sign_now(settings)),
+        "checkpoint": lambda: asyncio.run(log_cli.sign_now(settings, lang)),
         "witness": lambda: log_cli.witness(args),
         "outbox": lambda: asyncio.run(outbox_cli.run(settings, args)),
     }

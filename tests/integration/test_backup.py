@@ -85,8 +85,11 @@ async def test_backup_drop_restore_and_the_record_verifies(
     try:
         assert await EventStore(pool).read(definition.plan_id) == events_before
         arguments = argparse.Namespace(
-            log_key=LOG_KEY.verifier.vkey(), witness_key=[], checkpoint=[held]
+            log_key=LOG_KEY.verifier.vkey(), witness_key=[], checkpoint=[held], lang="nb"
         )
+        assert await verify_log(pool, arguments) == 0
+        assert "Merkle-loggen er i orden: " in (capsys.readouterr().out)
+        arguments.lang = "en"
         assert await verify_log(pool, arguments) == 0
         assert f"consistent with held checkpoint of tree size {signed.tree_size}" in (
             capsys.readouterr().out

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -114,3 +115,19 @@ async def test_events_names_its_columns_events_and_roles_in_either_language(
     assert (await _run(capsys, "--lang", "en", "events", "no-such-plan"))[2] == (
         "no events for plan 'no-such-plan'\n"
     )
+
+
+def test_keys_generate_says_where_the_keys_are_in_either_language(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "log.key"
+    assert main(["keys", "generate", "--name", "plan.test/temaplan", "--out", str(out)]) == 0
+    said = capsys.readouterr()
+    assert said.out.startswith("plan.test/temaplan+")  # the vkey, for scripts, as it was
+    assert said.err == (
+        f"privat nøkkel: {out} (hold den hemmelig, og ta en sikkerhetskopi som oppbevares "
+        f"frakoblet)\noffentlig nøkkel: {out}.pub\n"
+    )
+    again = ["--lang", "en", "keys", "generate", "--name", "plan.test/temaplan", "--out", str(out)]
+    assert main(again) == 2
+    assert capsys.readouterr().err == f"{out} exists: a key is never overwritten\n"
