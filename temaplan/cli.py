@@ -286,7 +286,7 @@ def _api(settings: Settings) -> int:
 def _up(settings: Settings, args: argparse.Namespace) -> int:
     from temaplan.up import run_up
 
-    return asyncio.run(run_up(settings, args.temporal_port, args.ui_port))
+    return asyncio.run(run_up(settings, args.temporal_port, args.ui_port, args.lang))
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
