@@ -243,13 +243,13 @@ def _validate(plan_file: Path, settings: Settings, lang: Language) -> int:
     return 0
 
 
-def _demo(settings: Settings, plan_file: Path | None) -> int:
+def _demo(settings: Settings, plan_file: Path | None, lang: Language) -> int:
     from temaplan.demo import EXAMPLE, run_demo
 
     if "LOG_LEVEL" not in os.environ:
         # The demo narrates on stdout; routine INFO lines would drown it.
         configure_logging(settings.log_format, "WARNING")
-    return asyncio.run(run_demo(settings, plan_file or EXAMPLE))
+    return asyncio.run(run_demo(settings, plan_file or EXAMPLE, lang))
 
 
 def _worker(settings: Settings) -> int:
@@ -293,7 +293,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     lang: Language = args.lang
     commands: dict[str, Callable[[], int]] = {
         "validate": lambda: _validate(args.plan_file, settings, lang),
-        "demo": lambda: _demo(settings, args.plan_file),
+        "demo": lambda: _demo(settings, args.plan_file, lang),
         "migrate": lambda: asyncio.run(_migrate(settings, lang)),
         "backup": lambda: asyncio.run(_backup(settings, args.out, lang)),
         "restore": lambda: asyncio.run(_restore(settings, args.backup_file, lang)),

@@ -65,15 +65,29 @@ def test_demo_runs_the_bodo_plan_to_adoption_and_verifies(
     monkeypatch.setattr("temaplan.demo.UI_PORT", free_port())
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
+    assert "høringsperioden på 42 dager går fort fordi utviklingsserveren hopper over tid" in out
+    assert "vedtak: kommunestyret vedtok planen" in out
+    assert "Prosjektleder legger fram mål" not in out  # a submission is said by its phase
+    assert "Styringsgruppen kvalitetssikrer: styringsgruppen godkjente" in out
+    assert re.search(
+        r"Hashkjeden til «1804-boligplan-2026-demo-\d+»: hel \(antall kontrollerte hendelser: \d+\)",
+        out,
+    )
+    assert "Planen er vedtatt; hash for det fastfrosne innholdet " in out
+    assert "Målekort " in out
+    assert "adopted" not in out
+    drafts = sorted(p.suffix for p in (tmp_path / "drafts").iterdir())
+    assert drafts == [".html", ".md"]
+    plan_id = re.search(r"plan-id (\S+);", out).group(1)  # type: ignore[union-attr]
+    assert main(["--lang", "en", "demo"]) == 0
+    out = capsys.readouterr().out
     assert "the 42-day hearing is passed by the dev server's time skipping" in out
     assert "adoption: the municipal council adopted the plan" in out
+    assert "goals.quality_assurance: steering_group signed" in out
     assert re.search(
         r"Hash chain of '1804-boligplan-2026-demo-\d+': OK \(\d+ events checked\)", out
     )
     assert "Plan adopted; frozen content hash " in out
-    drafts = sorted(p.suffix for p in (tmp_path / "drafts").iterdir())
-    assert drafts == [".html", ".md"]
-    plan_id = re.search(r"plan id (\S+);", out).group(1)  # type: ignore[union-attr]
     assert main(["verify", plan_id]) == 0
     assert main(["verify", "no-such-plan"]) == 1
 
