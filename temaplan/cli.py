@@ -315,6 +315,19 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     return commands[args.command]()
 
 
+def _explain_in_bokmal(exc: DomainValidationError, lang: Language) -> None:
+    """A plan file the model refused, said in bokmål as the upload page says it, above the
+    command's own lines (the API's words, which name the value given and what is allowed)."""
+    cause = exc.__cause__
+    if lang == "en" or not isinstance(cause, ValidationError):
+        return
+    from api.i18n import file_problems
+
+    print(t("cli.plan_file_problems", lang, file=exc.source or "-"), file=sys.stderr)
+    for line in file_problems(cause.errors(include_url=False), lang):
+        print(f"  - {line}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -325,6 +338,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _dispatch(args, settings)
     except DomainValidationError as exc:
+        _explain_in_bokmal(exc, args.lang)
         if len(exc.problems) == 1:  # e.g. a plan file that is not there: one line
             return fail(args.command, exc.problems[0].render(exc.source))
         print(exc.render(), file=sys.stderr)

@@ -38,6 +38,15 @@ def test_validate_lists_every_problem_with_file_and_field(
     assert str(bad) in err
     assert "municipality.number: '18O4' is not valid here; expected four digits" in err
     assert "period: to_year 2029 is before from_year 2031" in err
+    # In bokmål first, as the upload page says it; the API's own lines stay below.
+    assert err.startswith(
+        f"Dette må rettes i {bad}:\n"
+        "  - municipality.number: må være fire sifre i anførselstegn, for eksempel '1804'\n"
+    )
+    assert main(["--lang", "en", "validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"2 problem(s) in {bad}:\n")
+    assert "Dette må rettes" not in err
 
 
 def test_validate_reports_a_missing_file(
