@@ -333,7 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
     except ValidationError as exc:
-        return fail(args.command, settings_problem(exc))
+        return fail(args.command, settings_problem(exc, args.lang))
     configure_logging(settings.log_format, settings.log_level)
     try:
         return _dispatch(args, settings)
@@ -345,7 +345,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except Exception as exc:
         # A server or file that is not there: one line and what to set, not a traceback.
-        line = explain(exc, settings)
+        line = explain(exc, settings, args.lang)
         if line is not None:
             return fail(args.command, line)
         if isinstance(exc, EventStoreError):
