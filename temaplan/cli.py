@@ -259,12 +259,12 @@ def _worker(settings: Settings) -> int:
     return 0
 
 
-async def _start(settings: Settings, plan_file: Path, administrator: str) -> int:
+async def _start(settings: Settings, plan_file: Path, administrator: str, lang: Language) -> int:
     from client.plans import start_from_file
 
     # Checked here first, so a missing or bad file is reported as every command reports it.
     load_plan_file(plan_file)
-    return await start_from_file(settings, plan_file, administrator)
+    return await start_from_file(settings, plan_file, administrator, lang)
 
 
 def _api(settings: Settings) -> int:
@@ -300,7 +300,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "events": lambda: asyncio.run(_events(settings, args.plan_id, lang)),
         "verify": lambda: asyncio.run(_verify(settings, args.plan_id, lang)),
         "worker": lambda: _worker(settings),
-        "start": lambda: asyncio.run(_start(settings, args.plan_file, args.administrator)),
+        "start": lambda: asyncio.run(_start(settings, args.plan_file, args.administrator, lang)),
         "plans": lambda: asyncio.run(_plans_list(settings, args.phase, args.municipality, lang)),
         "audit": lambda: asyncio.run(audit_cli.run(settings, args)),
         "tokens": lambda: asyncio.run(tokens_cli.run(settings, args)),
@@ -349,7 +349,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if line is not None:
             return fail(args.command, line)
         if isinstance(exc, EventStoreError):
-            print(f"event store: {exc}", file=sys.stderr)
+            print(t("cli.event_store_error", args.lang, error=exc), file=sys.stderr)
             return 3
         raise
     finally:

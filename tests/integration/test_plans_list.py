@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -83,3 +84,33 @@ async def test_plans_are_listed_by_phase_with_awaited_roles(
     by_municipality = capsys.readouterr().out
     assert at_strategies.plan_id in by_municipality
     assert in_goals.plan_id not in by_municipality
+
+
+async def test_start_says_what_it_started_or_that_it_runs_already(
+    temporal_env: WorkflowEnvironment,
+    task_queue: str,
+    bodo: PlanDefinition,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    definition = unique(bodo)
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(definition.model_dump_json(), encoding="utf-8")
+    monkeypatch.setenv("TEMPORAL_ADDRESS", temporal_env.client.service_client.config.target_host)
+    monkeypatch.setenv("TEMPORAL_TASK_QUEUE", task_queue)
+    plan_id = definition.plan_id
+
+    assert await asyncio.to_thread(main, ["start", str(plan_file)]) == 0
+    assert f"startet planen {plan_id} som arbeidsflyten temaplan-{plan_id}\n" in (
+        capsys.readouterr().out
+    )
+    assert await asyncio.to_thread(main, ["--lang", "en", "start", str(plan_file)]) == 1
+    # (the shared worker's log lines share stderr)
+    assert (
+        f"plan {plan_id} is already running as workflow temaplan-{plan_id}; nothing was started\n"
+        in capsys.readouterr().err
+    )
+    assert await asyncio.to_thread(main, ["start", str(plan_file)]) == 1
+    assert "kjører allerede som arbeidsflyten" in capsys.readouterr().err
+    await temporal_env.client.get_workflow_handle(f"temaplan-{plan_id}").terminate("test")
