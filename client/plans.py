@@ -9,6 +9,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from catalogue import Language, t
 from domain import search_attributes as sa
 from domain.plan import PlanDefinition
 from domain.problems import DomainValidationError
@@ -40,7 +41,9 @@ async def start_plan(
     )
 
 
-async def start_from_file(settings: Settings, plan_file: Path, administrator: str) -> int:
+async def start_from_file(
+    settings: Settings, plan_file: Path, administrator: str, lang: Language = "en"
+) -> int:
     try:
         definition = load_plan_file(plan_file)
     except DomainValidationError as exc:
@@ -50,11 +53,11 @@ async def start_from_file(settings: Settings, plan_file: Path, administrator: st
     try:
         handle = await start_plan(client, definition, settings.temporal_task_queue, administrator)
     except WorkflowAlreadyStartedError:
+        workflow = workflow_id_for(definition.plan_id)
         print(
-            f"plan {definition.plan_id} is already running as workflow "
-            f"{workflow_id_for(definition.plan_id)}; nothing was started",
+            t("cli.start_running", lang, plan_id=definition.plan_id, workflow=workflow),
             file=sys.stderr,
         )
         return 1
-    print(f"started plan {definition.plan_id} as workflow {handle.id}")
+    print(t("cli.started", lang, plan_id=definition.plan_id, workflow=handle.id))
     return 0

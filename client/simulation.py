@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
+from catalogue import Language, phase_name, role_name, step_title, t
 from client.typed import PlanClient
 from domain import commands as cmd
 from domain.gates import PlanStatus
@@ -42,6 +43,20 @@ class PlanDriver:
     definition: PlanDefinition
     progress: Progress = lambda _line: None
     receipts: list[cmd.Receipt] = field(default_factory=list)
+    # What the progress lines say: the record's own names in English, words in bokmål.
+    lang: Language = "en"
+
+    def _say(self, key: str, **values: object) -> None:
+        self.progress(t(f"cli.demo_{key}", self.lang, **values))
+
+    def _phase(self, phase: Phase | None) -> str:
+        return phase_name(phase.value, self.lang) if self.lang != "en" and phase else f"{phase}"
+
+    def _step(self, step: str | None) -> str:
+        return step_title(step, self.lang) if self.lang != "en" else f"{step}"
+
+    def _role(self, role: Role) -> str:
+        return role_name(role.value, self.lang) if self.lang != "en" else role.value
 
     @property
     def proposals(self) -> PlanContent:
@@ -121,9 +136,12 @@ class PlanDriver:
                 "submit_content",
                 cmd.SubmitContent(actor_id=leader, phase=status.phase, content=content),
             )
-            self.progress(
-                f"{status.phase.value}: {leader} submitted the content (event {r.version}, "
-                f"hash {r.hash[:12]}…)"
+            self._say(
+                "submitted",
+                phase=self._phase(status.phase),
+                leader=leader,
+                version=r.version,
+                hash=r.hash[:12],
             )
         elif kind is StepKind.COMMENT_ROUND:
             for person in status.awaited[0].people:
@@ -135,7 +153,7 @@ class PlanDriver:
                         text="Referansegruppen støtter forslaget, men ber om mer vekt på bostedsløse.",
                     ),
                 )
-            self.progress(f"{status.phase}: the reference group commented")
+            self._say("commented", phase=self._phase(status.phase))
         elif kind in (StepKind.SIGN_OFF, StepKind.ANCHORING):
             for waiting in status.awaited:
                 for person in waiting.people[: waiting.needed - waiting.given]:
@@ -152,7 +170,12 @@ class PlanDriver:
                             else None,
                         ),
                     )
-                self.progress(f"{step}: {waiting.role.value} signed ({waiting.needed} needed)")
+                self._say(
+                    "signed",
+                    step=self._step(step),
+                    role=self._role(waiting.role),
+                    needed=waiting.needed,
+                )
         elif kind is StepKind.DRAFT_STEP:
             role = status.awaited[0].role
             await self.update(
@@ -164,7 +187,7 @@ class PlanDriver:
                     note="utført",
                 ),
             )
-            self.progress(f"{step}: completed by {role.value}")
+            self._say("completed", step=self._step(step), role=self._role(role))
         elif kind is StepKind.HEARING:
             await hearing(status)
         elif kind is StepKind.SUMMARY:
@@ -175,7 +198,7 @@ class PlanDriver:
                     summary=f"{status.hearing_responses} uttalelser; innspill om bostedsløse er tatt inn i tiltak.",
                 ),
             )
-            self.progress("hearing: the project leader summarised the responses")
+            self._say("summarised")
         elif kind is StepKind.DECISION and step == "hearing.decision":
             votes = 0
             for waiting in status.awaited:
@@ -187,9 +210,7 @@ class PlanDriver:
                         ),
                     )
                     votes += 1
-            self.progress(
-                f"hearing: the steering group sent the plan to the council ({votes} votes)"
-            )
+            self._say("to_council", votes=votes)
         elif kind is StepKind.DECISION and step == "adoption.council":
             votes = 0
             for waiting in status.awaited:
@@ -205,7 +226,7 @@ class PlanDriver:
                         ),
                     )
                     votes += 1
-            self.progress(f"adoption: the municipal council adopted the plan ({votes} votes)")
+            self._say("adopted", votes=votes)
 
     async def run_until(
         self,

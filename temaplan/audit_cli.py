@@ -15,6 +15,9 @@ from runtime.settings import Settings
 from temaplan import log_cli
 
 LANG_HELP = "what it says in bokmål (default) or English"
+# Given here or before the command (`temaplan --lang en audit ...`): not given here, the
+# main parser's value stands rather than being reset to bokmål.
+SAME_AS_MAIN = argparse.SUPPRESS
 
 
 def add_parser(sub: Any, when: Callable[[str], Any]) -> None:
@@ -35,7 +38,7 @@ def add_parser(sub: Any, when: Callable[[str], Any]) -> None:
     history.add_argument(
         "--lang",
         choices=("nb", "en"),
-        default="nb",
+        default=SAME_AS_MAIN,
         help="the table in bokmål words (default) or with the record's English names",
     )
     state = audit_sub.add_parser("state", help="the plan rebuilt as of a time or version")
@@ -53,7 +56,7 @@ def add_parser(sub: Any, when: Callable[[str], Any]) -> None:
     state.add_argument(
         "--lang",
         choices=("nb", "en"),
-        default="nb",
+        default=SAME_AS_MAIN,
         help="in bokmål words (default) or with the record's English names",
     )
     verify = audit_sub.add_parser(
@@ -62,10 +65,10 @@ def add_parser(sub: Any, when: Callable[[str], Any]) -> None:
     which = verify.add_mutually_exclusive_group(required=True)
     which.add_argument("plan_id", nargs="?")
     which.add_argument("--all", action="store_true")
-    verify.add_argument("--lang", choices=("nb", "en"), default="nb", help=LANG_HELP)
+    verify.add_argument("--lang", choices=("nb", "en"), default=SAME_AS_MAIN, help=LANG_HELP)
     replay = audit_sub.add_parser("replay", help="replay the history against the current code")
     replay.add_argument("plan_id")
-    replay.add_argument("--lang", choices=("nb", "en"), default="nb", help=LANG_HELP)
+    replay.add_argument("--lang", choices=("nb", "en"), default=SAME_AS_MAIN, help=LANG_HELP)
     export = audit_sub.add_parser("export", help="export the decision record")
     plans = export.add_mutually_exclusive_group(required=True)
     plans.add_argument("plan_id", nargs="?")
@@ -87,7 +90,7 @@ def add_parser(sub: Any, when: Callable[[str], Any]) -> None:
     export.add_argument(
         "--lang",
         choices=("nb", "en"),
-        default="nb",
+        default=SAME_AS_MAIN,
         help="what it says, and the words of html and pdf: bokmål (default) or English",
     )
     export.add_argument(
@@ -102,7 +105,7 @@ def add_parser(sub: Any, when: Callable[[str], Any]) -> None:
     report.add_argument("plan_id")
     report.add_argument("--out", type=Path, required=True)
     report.add_argument("--pdf", action="store_true", help="a PDF (WeasyPrint) instead of HTML")
-    report.add_argument("--lang", choices=("nb", "en"), default="nb")
+    report.add_argument("--lang", choices=("nb", "en"), default=SAME_AS_MAIN)
     log_cli.add_audit_parsers(audit_sub)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from catalogue import LANGUAGES, Language, formats, phase_name, role_name, t
 from domain import search_attributes as sa
 from domain.problems import DomainValidationError
 from eventstore import EventStore, EventStoreError
@@ -33,6 +34,12 @@ LARGE_STREAM = 2000
 def _parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="temaplan", description="Thematic housing plans from goals to adoption."
+    )
+    parser.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        default="nb",
+        help="what the commands say: bokmål (default) or English; JSON and files stay as they are",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run the main job on embedded defaults")
@@ -84,13 +91,13 @@ def _when(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=OSLO)
 
 
-async def _migrate(settings: Settings) -> int:
+async def _migrate(settings: Settings, lang: Language) -> int:
     async with migrated_pool(settings):
-        print("database is up to date")
+        print(t("cli.migrated", lang))
     return 0
 
 
-async def _backup(settings: Settings, out: Path) -> int:
+async def _backup(settings: Settings, out: Path, lang: Language) -> int:
     from runtime.database import database_url
     from temaplan.backup import BackupError, backup
 
@@ -98,34 +105,31 @@ async def _backup(settings: Settings, out: Path) -> int:
         try:
             objects = await backup(dsn, out)
         except (BackupError, OSError) as exc:
-            print(f"backup failed: {exc}", file=sys.stderr)
+            print(t("cli.backup_failed", lang, error=exc), file=sys.stderr)
             return 1
-    print(f"backup written to {out} ({objects} objects); check it with `temaplan restore`")
+    print(t("cli.backup_written", lang, path=out, objects=formats.number(objects, lang)))
     return 0
 
 
-async def _restore(settings: Settings, backup_file: Path) -> int:
+async def _restore(settings: Settings, backup_file: Path, lang: Language) -> int:
     from temaplan.backup import BackupError, restore
 
     if not settings.database_url:
-        print("set DATABASE_URL to the empty database to restore into", file=sys.stderr)
+        print(t("cli.restore_needs_database", lang), file=sys.stderr)
         return 2
     if not await asyncio.to_thread(backup_file.is_file):
-        print(f"temaplan restore: {backup_file}: no such backup file", file=sys.stderr)
+        print(t("cli.restore_no_file", lang, path=backup_file), file=sys.stderr)
         return 2
     try:
         await restore(settings.database_url, backup_file)
     except (BackupError, OSError) as exc:
-        print(f"restore failed: {exc}", file=sys.stderr)
+        print(t("cli.restore_failed", lang, error=exc), file=sys.stderr)
         return 1
-    print(
-        f"restored {backup_file}; now run `temaplan audit verify --all` and "
-        "`temaplan audit verify-log --log-key KEY --checkpoint HELD`"
-    )
+    print(t("cli.restored", lang, path=backup_file))
     return 0
 
 
-async def _events(settings: Settings, plan_id: str) -> int:
+async def _events(settings: Settings, plan_id: str, lang: Language) -> int:
     from temaplan.demo import render_stream
 
     async with migrated_pool(settings) as pool:
@@ -133,41 +137,65 @@ async def _events(settings: Settings, plan_id: str) -> int:
         total, _ = await store.head(plan_id)
         stored = []
         # A long stream takes a while to read: a bar on a terminal, gone before the table.
-        bar = progress(f"reading {plan_id}", total, transient=True)
+        bar = progress(
+            t("cli.events_reading", lang, plan=plan_id),
+            total,
+            t("progress.events", lang),
+            number=formats.counter(lang),
+            transient=True,
+        )
         with bar if total >= LARGE_STREAM else contextlib.nullcontext() as report:
             async for event in store.iter_stream(plan_id):
                 stored.append(event)
                 if report is not None and len(stored) % 500 == 0:
                     report(len(stored))
     if not stored:
-        print(f"no events for plan '{plan_id}'", file=sys.stderr)
+        print(t("cli.events_none", lang, plan=plan_id), file=sys.stderr)
         return 1
-    print(render_stream(stored))
+    print(render_stream(stored, lang))
     return 0
 
 
-async def _verify(settings: Settings, plan_id: str | None) -> int:
+async def _verify(settings: Settings, plan_id: str | None, lang: Language) -> int:
     async with migrated_pool(settings) as pool:
         store = EventStore(pool)
         streams = [plan_id] if plan_id else await store.stream_ids()
         failures = 0
         for result in await store.verify_streams(streams):
             if result.events_checked == 0:
-                print(f"{result.stream_id}: no events")
+                print(t("cli.verify_no_events", lang, plan=result.stream_id))
                 failures += 1
             elif result.ok:
+                count = formats.number(result.events_checked, lang)
                 print(
-                    f"{result.stream_id}: OK, {result.events_checked} events, last hash {result.last_hash}"
+                    t(
+                        "cli.verify_ok",
+                        lang,
+                        plan=result.stream_id,
+                        count=count,
+                        hash=result.last_hash,
+                    )
                 )
             else:
                 failures += 1
-                print(
-                    f"{result.stream_id}: BROKEN at version {result.broken_version}: {result.problem}"
+                broken = t(
+                    "cli.verify_broken",
+                    lang,
+                    plan=result.stream_id,
+                    version=result.broken_version,
+                    problem=result.problem,
                 )
+                print(broken)
     return 1 if failures else 0
 
 
-async def _plans_list(settings: Settings, phase: str | None, municipality: str | None) -> int:
+def _plan_row(workflow_id: str, phase: str, status: str, awaited: str) -> str:
+    return f"{workflow_id:<44} {phase:<11} {status:<12} {awaited}"
+
+
+async def _plans_list(
+    settings: Settings, phase: str | None, municipality: str | None, lang: Language
+) -> int:
     from runtime.temporal_client import connect
 
     client = await connect(settings)
@@ -177,38 +205,51 @@ async def _plans_list(settings: Settings, phase: str | None, municipality: str |
     if municipality:
         clauses.append(f'TemaplanMunicipality = "{municipality}"')
     query = " AND ".join(clauses)
-    print(f"{'workflow id':<44} {'phase':<11} {'status':<10} awaited roles")
+    header = (
+        t(f"cli.plans_{column}", lang) for column in ("workflow", "phase", "status", "awaited")
+    )
+    print(_plan_row(*header))
+    # In English the record's own names, as scripts have read them; in bokmål the words.
+    named = lang != "en"
     count = 0
     async for execution in client.list_workflows(query):
         attributes = execution.typed_search_attributes
-        phase_value = attributes.get(sa.PHASE) or "-"
-        awaited = ", ".join(attributes.get(sa.AWAITED_ROLES) or []) or "-"
-        status = execution.status.name.lower() if execution.status else "-"
-        print(f"{execution.id:<44} {phase_value:<11} {status:<10} {awaited}")
+        phase_value = attributes.get(sa.PHASE)
+        roles = attributes.get(sa.AWAITED_ROLES) or []
+        status = execution.status.name.lower() if execution.status else None
+        print(
+            _plan_row(
+                execution.id,
+                (phase_name(phase_value, lang) if named else phase_value) or "-",
+                (t(f"cli.status_{status}", lang) if named and status else status) or "-",
+                ", ".join(role_name(r, lang) if named else r for r in roles) or "-",
+            )
+        )
         count += 1
-    print(f"{count} plan(s)")
+    print(t("cli.plans_count", lang, count=formats.number(count, lang)))
     return 0
 
 
-def _validate(plan_file: Path, settings: Settings) -> int:
+def _validate(plan_file: Path, settings: Settings, lang: Language) -> int:
     from domain.rules import period_problems
 
     definition = load_plan_file(plan_file)
-    print(f"{plan_file}: valid; plan id {definition.plan_id}")
+    print(t("cli.valid", lang, file=plan_file, plan_id=definition.plan_id))
     # Not errors (a plan may be drafted ahead), but adoption will refuse them as they stand.
     revision_date = definition.settings.revision_date or settings.revision_date()
     for problem in period_problems(definition.period, revision_date, datetime.now(OSLO)):
-        print(f"warning: {problem.render(str(plan_file))} (adoption would be refused)")
+        # The problem in the words the upload page also shows it in, in either language.
+        print(t("cli.period_warning", lang, problem=problem.render(str(plan_file))))
     return 0
 
 
-def _demo(settings: Settings, plan_file: Path | None) -> int:
+def _demo(settings: Settings, plan_file: Path | None, lang: Language) -> int:
     from temaplan.demo import EXAMPLE, run_demo
 
     if "LOG_LEVEL" not in os.environ:
         # The demo narrates on stdout; routine INFO lines would drown it.
         configure_logging(settings.log_format, "WARNING")
-    return asyncio.run(run_demo(settings, plan_file or EXAMPLE))
+    return asyncio.run(run_demo(settings, plan_file or EXAMPLE, lang))
 
 
 def _worker(settings: Settings) -> int:
@@ -218,12 +259,12 @@ def _worker(settings: Settings) -> int:
     return 0
 
 
-async def _start(settings: Settings, plan_file: Path, administrator: str) -> int:
+async def _start(settings: Settings, plan_file: Path, administrator: str, lang: Language) -> int:
     from client.plans import start_from_file
 
     # Checked here first, so a missing or bad file is reported as every command reports it.
     load_plan_file(plan_file)
-    return await start_from_file(settings, plan_file, administrator)
+    return await start_from_file(settings, plan_file, administrator, lang)
 
 
 def _api(settings: Settings) -> int:
@@ -245,32 +286,46 @@ def _api(settings: Settings) -> int:
 def _up(settings: Settings, args: argparse.Namespace) -> int:
     from temaplan.up import run_up
 
-    return asyncio.run(run_up(settings, args.temporal_port, args.ui_port))
+    return asyncio.run(run_up(settings, args.temporal_port, args.ui_port, args.lang))
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    lang: Language = args.lang
     commands: dict[str, Callable[[], int]] = {
-        "validate": lambda: _validate(args.plan_file, settings),
-        "demo": lambda: _demo(settings, args.plan_file),
-        "migrate": lambda: asyncio.run(_migrate(settings)),
-        "backup": lambda: asyncio.run(_backup(settings, args.out)),
-        "restore": lambda: asyncio.run(_restore(settings, args.backup_file)),
-        "events": lambda: asyncio.run(_events(settings, args.plan_id)),
-        "verify": lambda: asyncio.run(_verify(settings, args.plan_id)),
+        "validate": lambda: _validate(args.plan_file, settings, lang),
+        "demo": lambda: _demo(settings, args.plan_file, lang),
+        "migrate": lambda: asyncio.run(_migrate(settings, lang)),
+        "backup": lambda: asyncio.run(_backup(settings, args.out, lang)),
+        "restore": lambda: asyncio.run(_restore(settings, args.backup_file, lang)),
+        "events": lambda: asyncio.run(_events(settings, args.plan_id, lang)),
+        "verify": lambda: asyncio.run(_verify(settings, args.plan_id, lang)),
         "worker": lambda: _worker(settings),
-        "start": lambda: asyncio.run(_start(settings, args.plan_file, args.administrator)),
-        "plans": lambda: asyncio.run(_plans_list(settings, args.phase, args.municipality)),
+        "start": lambda: asyncio.run(_start(settings, args.plan_file, args.administrator, lang)),
+        "plans": lambda: asyncio.run(_plans_list(settings, args.phase, args.municipality, lang)),
         "audit": lambda: asyncio.run(audit_cli.run(settings, args)),
         "tokens": lambda: asyncio.run(tokens_cli.run(settings, args)),
         "api": lambda: _api(settings),
         "up": lambda: _up(settings, args),
         "schedule": lambda: asyncio.run(schedule_cli.run(settings, args)),
         "keys": lambda: log_cli.generate_key(args),
-        "checkpoint": lambda: asyncio.run(log_cli.sign_now(settings)),
+        "checkpoint": lambda: asyncio.run(log_cli.sign_now(settings, lang)),
         "witness": lambda: log_cli.witness(args),
         "outbox": lambda: asyncio.run(outbox_cli.run(settings, args)),
     }
     return commands[args.command]()
+
+
+def _explain_in_bokmal(exc: DomainValidationError, lang: Language) -> None:
+    """A plan file the model refused, said in bokmål as the upload page says it, above the
+    command's own lines (the API's words, which name the value given and what is allowed)."""
+    cause = exc.__cause__
+    if lang == "en" or not isinstance(cause, ValidationError):
+        return
+    from api.i18n import file_problems
+
+    print(t("cli.plan_file_problems", lang, file=exc.source or "-"), file=sys.stderr)
+    for line in file_problems(cause.errors(include_url=False), lang):
+        print(f"  - {line}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -278,22 +333,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
     except ValidationError as exc:
-        return fail(args.command, settings_problem(exc))
+        return fail(args.command, settings_problem(exc, args.lang))
     configure_logging(settings.log_format, settings.log_level)
     try:
         return _dispatch(args, settings)
     except DomainValidationError as exc:
+        _explain_in_bokmal(exc, args.lang)
         if len(exc.problems) == 1:  # e.g. a plan file that is not there: one line
             return fail(args.command, exc.problems[0].render(exc.source))
         print(exc.render(), file=sys.stderr)
         return 2
     except Exception as exc:
         # A server or file that is not there: one line and what to set, not a traceback.
-        line = explain(exc, settings)
+        line = explain(exc, settings, args.lang)
         if line is not None:
             return fail(args.command, line)
         if isinstance(exc, EventStoreError):
-            print(f"event store: {exc}", file=sys.stderr)
+            print(t("cli.event_store_error", args.lang, error=exc), file=sys.stderr)
             return 3
         raise
     finally:

@@ -12,15 +12,11 @@ from typing import NoReturn
 
 from pydantic import ValidationError
 
+from catalogue import Language, t
 from eventstore.errors import StoreUnavailable
 from runtime.settings import Settings
 
 USAGE_EXIT = 2
-
-_DATABASE_HINT = (
-    "set DATABASE_URL to a reachable PostgreSQL (postgresql://USER@HOST:5432/DB), or unset "
-    "it for the embedded one"
-)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -30,7 +26,7 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(USAGE_EXIT, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
 
 
-def settings_problem(error: ValidationError) -> str:
+def settings_problem(error: ValidationError, lang: Language) -> str:
     """A bad environment variable, named as it is set (not as the field is called)."""
     first = error.errors()[0]
     if not first["loc"]:  # a check across fields (e.g. a secret file that is not there)
@@ -46,39 +42,44 @@ def settings_problem(error: ValidationError) -> str:
         if isinstance(given, str | int | float) and "PASSWORD" not in variable
         else ""
     )
-    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
-    return f"{variable}{shown}: {first['msg']}{more}; set it right or unset it"
+    more = (
+        t("cli.error_more", lang, count=error.error_count() - 1) if error.error_count() > 1 else ""
+    )
+    return t(
+        "cli.error_setting", lang, setting=f"{variable}{shown}", message=first["msg"], more=more
+    )
 
 
-def explain(exc: BaseException, settings: Settings | None) -> str | None:
-    """One line for a cause the person can fix, or None for a bug."""
+def explain(exc: BaseException, settings: Settings | None, lang: Language) -> str | None:
+    """One line for a cause the person can fix, or None for a bug. The cause itself is
+    the library's or the server's words; what to do about it is the reader's language."""
     if isinstance(exc, StoreUnavailable):
-        return f"{exc}; {_DATABASE_HINT}"
+        return f"{exc}; {t('cli.error_database_hint', lang)}"
     if isinstance(exc, RuntimeError):
-        return _runtime_error(str(exc), settings.temporal_address if settings else None)
+        return _runtime_error(str(exc), settings.temporal_address if settings else None, lang)
     if isinstance(exc, FileNotFoundError):
-        return f"{exc.filename or exc}: no such file or directory; check the path"
+        return t("cli.error_no_file", lang, path=exc.filename or exc)
     if isinstance(exc, IsADirectoryError | NotADirectoryError | PermissionError):
-        return f"{exc.filename or exc}: {exc.strerror}; check the path and its rights"
+        return t("cli.error_path_rights", lang, path=exc.filename or exc, reason=exc.strerror)
     if isinstance(exc, socket.gaierror | ConnectionError):
-        return f"cannot connect ({exc}); check DATABASE_URL and TEMPORAL_ADDRESS"
+        return t("cli.error_cannot_connect", lang, error=exc)
     return None
 
 
-def _runtime_error(text: str, temporal: str | None) -> str | None:
+def _runtime_error(text: str, temporal: str | None, lang: Language) -> str | None:
     if "TEMPORAL_ADDRESS is not set" in text:
-        return (
-            "this command needs Temporal and TEMPORAL_ADDRESS is not set; set it to a "
-            "Temporal frontend's host:port (127.0.0.1:7233 while `temaplan up` runs)"
-        )
+        return t("cli.error_no_temporal", lang)
     if text.startswith("Failed client connect"):
-        reason = "connection refused" if "ConnectionRefused" in text else text.split(": ", 1)[-1]
-        return (
-            f"cannot reach Temporal at {temporal} ({reason[:160]}); check TEMPORAL_ADDRESS, "
-            "TEMPORAL_TLS and TEMPORAL_API_KEY, or start it with `temaplan up`"
+        reason = (
+            t("cli.error_refused", lang)
+            if "ConnectionRefused" in text
+            else text.split(": ", 1)[-1][:160]
         )
+        return t("cli.error_temporal_unreachable", lang, address=temporal, reason=reason)
     if "embedded PostgreSQL is not installed" in text:
-        return f"{text}; or {_DATABASE_HINT}"
+        return t(
+            "cli.error_embedded_database", lang, error=text, hint=t("cli.error_database_hint", lang)
+        )
     return None
 
 

@@ -18,6 +18,7 @@ import asyncpg
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from catalogue import Language, event_name, role_name, t
 from client.plans import start_plan
 from client.revision_simulation import (
     report_everything,
@@ -40,33 +41,49 @@ from domain.search_attributes import ALL_KEYS
 from domain.state import fold
 from eventstore import EventStore, StoredEvent, documents
 from runtime.database import migrated_pool
-from runtime.formatting import oslo
 from runtime.payload_converter import data_converter
 from runtime.planfile import load_plan_file
 from runtime.settings import Settings
 from runtime.temporal_client import connect
+from temaplan.cli_words import moment, named
 from temaplan.temporal_server import dev_server_args, temporal_binary
 from workflows.registry import build_worker
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "bodo.yaml"
 UI_PORT = 8233
 HEARING_RESPONSES = 5
+# `temaplan events`' columns and their least widths; a longer name widens its column.
+STREAM_COLUMNS = ("version", "type", "actor", "role", "decided", "recorded", "hash")
+MIN_WIDTHS = (3, 26, 18, 26, 25, 25)
 
 
-def render_stream(events: list[StoredEvent]) -> str:
+def render_stream(events: list[StoredEvent], lang: Language) -> str:
     """Decided is the plan's own time (the workflow clock, which time skipping moves);
-    recorded is when the store committed the event."""
-    lines = [
-        f"{'ver':>3}  {'type':<26} {'actor':<18} {'role':<26} "
-        f"{'decided (Europe/Oslo)':<25} {'recorded (Europe/Oslo)':<25} hash"
-    ]
+    recorded is when the store committed the event. In English the record's own names and
+    ISO times, as scripts have read them; in bokmål the catalogue's words and times."""
+    words = named(lang)
+    rows = []
     for e in events:
         occurred = e.data.get("occurred_at")
-        decided = oslo(datetime.fromisoformat(occurred)) if isinstance(occurred, str) else "-"
-        lines.append(
-            f"{e.version:>3}  {e.type:<26} {e.actor_id[:18]:<18} {e.actor_role:<26} "
-            f"{decided:<25} {oslo(e.recorded_at):<25} {e.hash[:12]}…"
+        decided = datetime.fromisoformat(occurred) if isinstance(occurred, str) else None
+        rows.append(
+            (
+                f"{e.version:>3}",
+                event_name(e.type, lang) if words else e.type,
+                e.actor_id[:18],
+                role_name(e.actor_role, lang) if words else e.actor_role,
+                moment(decided, lang),
+                moment(e.recorded_at, lang),
+                f"{e.hash[:12]}…",
+            )
         )
+    header = tuple(t(f"cli.stream_{column}", lang) for column in STREAM_COLUMNS)
+    widths = [max([width, *(len(row[i]) for row in rows)]) for i, width in enumerate(MIN_WIDTHS)]
+    lines = []
+    for row in (header, *rows):
+        first, *middle, last = row
+        cells = (c.ljust(w) for c, w in zip(middle, widths[1:], strict=True))
+        lines.append(f"{first.rjust(widths[0])}  {' '.join(cells)} {last}")
     return "\n".join(lines)
 
 
@@ -90,7 +107,7 @@ async def temporal(settings: Settings) -> AsyncIterator[tuple[Client, WorkflowEn
         await env.shutdown()
 
 
-async def run_demo(settings: Settings, plan_file: Path = EXAMPLE) -> int:
+async def run_demo(settings: Settings, plan_file: Path = EXAMPLE, lang: Language = "nb") -> int:
     loaded = load_plan_file(plan_file)
     # A slug of its own per run: the event store keeps every earlier run's record.
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
@@ -98,49 +115,59 @@ async def run_demo(settings: Settings, plan_file: Path = EXAMPLE) -> int:
         update={"slug": f"{loaded.slug or 'plan'}-demo-{stamp}"}
     )
     plan_id = definition.plan_id
-    print(f"Plan file {plan_file.name}: '{definition.title}' ({definition.municipality.name})")
     print(
-        f"  plan id {plan_id}; {len(definition.participants)} participants; "
-        f"hearing {definition.settings.hearing_days} days ({definition.plan_type.value})"
+        t(
+            "cli.demo_plan_file",
+            lang,
+            file=plan_file.name,
+            title=definition.title,
+            municipality=definition.municipality.name,
+        )
+    )
+    print(
+        t(
+            "cli.demo_plan",
+            lang,
+            plan_id=plan_id,
+            participants=len(definition.participants),
+            days=definition.settings.hearing_days,
+            plan_type=definition.plan_type.value,
+        )
     )
     if settings.temporal_address and definition.plan_type is PlanType.KOMMUNEDELPLAN:
         # Without the embedded server's time skipping the demo would close the hearing
         # early, which a kommunedelplan's legal six weeks do not allow.
-        print(
-            "  a kommunedelplan's hearing runs its 42 days: run the demo without "
-            "TEMPORAL_ADDRESS (the embedded server skips time), or with a temaplan such as "
-            "examples/gratangen.yaml",
-            file=sys.stderr,
-        )
+        print(t("cli.demo_needs_time_skipping", lang), file=sys.stderr)
         return 2
     async with migrated_pool(settings) as pool, temporal(settings) as (client, env):
         queue = f"{settings.temporal_task_queue}-demo"
         if env is not None:
-            print(f"  Temporal dev server (embedded) with its Web UI at http://127.0.0.1:{UI_PORT}")
+            print(t("cli.demo_temporal", lang, port=UI_PORT))
         async with build_worker(client, pool, queue):
             if env is not None:
                 with env.with_time_skipping_disabled():
                     handle = await start_plan(client, definition, queue)
             else:
                 handle = await start_plan(client, definition, queue)
-            print(f"  started workflow {handle.id}\n")
-            driver = PlanDriver(handle, definition, progress=lambda line: print(f"  - {line}"))
+            print(t("cli.demo_started", lang, workflow=handle.id) + "\n")
+            driver = PlanDriver(
+                handle, definition, progress=lambda line: print(f"  - {line}"), lang=lang
+            )
 
             async def hearing(status: PlanStatus) -> None:
-                print(f"  - hearing: open until {oslo(status.hearing_deadline)}")
+                deadline = moment(status.hearing_deadline, lang)
+                print(t("cli.demo_hearing_open", lang, deadline=deadline))
                 await send_hearing_responses(driver, HEARING_RESPONSES, with_receipt=2)
                 await driver.wait_for(lambda s: s.hearing_responses == HEARING_RESPONSES)
-                print(f"  - hearing: {HEARING_RESPONSES} responses received (2 with receipts)")
+                print(t("cli.demo_hearing_responses", lang, count=HEARING_RESPONSES, receipts=2))
                 if env is not None:
-                    print(
-                        f"  - hearing: the {definition.settings.hearing_days}-day hearing is passed by "
-                        "the dev server's time skipping: seconds on the wall, six weeks for the plan"
-                    )
+                    days = definition.settings.hearing_days
+                    print(t("cli.demo_hearing_skipped", lang, days=days))
                     await env.fast_forward(
                         handle, timedelta(days=definition.settings.hearing_days, minutes=1)
                     )
                 else:
-                    print("  - hearing: closed early by the project leader (no time skipping here)")
+                    print(t("cli.demo_hearing_closed_early", lang))
                     await driver.update(
                         "close_hearing",
                         cmd.CloseHearing(
@@ -151,22 +178,31 @@ async def run_demo(settings: Settings, plan_file: Path = EXAMPLE) -> int:
 
             final = await driver.run_to_adoption(hearing)
             await handle.result()
-            await first_revision(client, pool, definition, queue)
+            await first_revision(client, pool, definition, queue, lang)
         store = EventStore(pool)
         events = await store.read(plan_id)
-        print(f"\nDecision history of {plan_id} ({len(events)} events):")
-        print(render_stream(events))
+        print("\n" + t("cli.demo_history", lang, plan_id=plan_id, count=len(events)))
+        print(render_stream(events, lang))
         result = await store.verify(plan_id)
         status = (
-            "OK" if result.ok else f"BROKEN at version {result.broken_version}: {result.problem}"
+            t("cli.demo_chain_ok", lang)
+            if result.ok
+            else t(
+                "cli.demo_chain_broken",
+                lang,
+                version=result.broken_version,
+                problem=result.problem,
+            )
         )
-        print(f"\nHash chain of '{plan_id}': {status} ({result.events_checked} events checked)")
-        print(f"Plan {final.status}; frozen content hash {final.adopted_hash}")
+        checked = result.events_checked
+        print("\n" + t("cli.demo_chain", lang, plan_id=plan_id, status=status, count=checked))
+        outcome = t(f"cli.demo_outcome_{final.status}", lang) if lang != "en" else final.status
+        print(t("cli.demo_final", lang, status=outcome, hash=final.adopted_hash))
         drafts = await write_drafts(pool, plan_id, settings.data_dir)
         for path in drafts:
-            print(f"Rendered draft: {path}")
+            print(t("cli.demo_draft", lang, path=path))
         for path in await write_scorecards(pool, plan_id, settings.data_dir):
-            print(f"Scorecard: {path}")
+            print(t("cli.demo_scorecard_file", lang, path=path))
         return 0 if result.ok and final.status == "adopted" else 1
 
 
@@ -175,6 +211,7 @@ async def first_revision(
     pool: asyncpg.Pool,
     definition: PlanDefinition,
     queue: str,
+    lang: Language,
 ) -> None:
     """After adoption: the yearly schedule, this year's reminder triggered by the
     scheduler, every unit's report, the scorecard."""
@@ -182,15 +219,22 @@ async def first_revision(
     store = EventStore(pool)
     view = await describe_schedule(client, plan_id)
     print(
-        f"\nRevision schedule {view.schedule_id}: yearly at {', '.join(view.yearly_at)} "
-        f"{view.time_zone}, until {view.end_at:%Y-%m-%d}; next "
-        f"{view.next_runs[0].astimezone(ZoneInfo(view.time_zone)):%Y-%m-%d %H:%M}"
+        "\n"
+        + t(
+            "cli.demo_schedule",
+            lang,
+            schedule=view.schedule_id,
+            at=", ".join(view.yearly_at),
+            zone=view.time_zone,
+            until=f"{view.end_at:%Y-%m-%d}",
+            next=f"{view.next_runs[0].astimezone(ZoneInfo(view.time_zone)):%Y-%m-%d %H:%M}",
+        )
         if view.next_runs
-        else f"\nRevision schedule {view.schedule_id}: no further reminders in the period"
+        else "\n" + t("cli.demo_schedule_done", lang, schedule=view.schedule_id)
     )
     year = revision_year(datetime.now(UTC))
     if not definition.period.contains(year):
-        print(f"  ({year} is outside the planning period: no revision to show)")
+        print(t("cli.demo_outside_period", lang, year=year))
         return
     scheduler = definition.members(Role.SCHEDULER)[0].id
     leader = definition.members(Role.PROJECT_LEADER)[0].id
@@ -203,21 +247,21 @@ async def first_revision(
         ),
         queue,
     )
-    print(f"  - {scheduler} (scheduler) triggers the {year} reminder now")
+    print(t("cli.demo_triggered", lang, scheduler=scheduler, year=year))
     revision = await wait_for_revision(client, plan_id, year)
     state = fold(await store.read_domain(plan_id))
     content = state.content(state.in_force_version)
     assert content is not None
     receipts = await report_everything(revision, definition, content.content, year)
-    print(f"  - the responsible units report {len(receipts)} measures and indicators")
+    print(t("cli.demo_reported", lang, count=len(receipts)))
     await RevisionClient(revision).close_round(rc.CloseReportingRound(actor_id=leader, year=year))
-    print(f"  - {leader} closes the round: every measure is reported")
+    print(t("cli.demo_round_closed", lang, leader=leader))
     status = await revision_status_when(revision, lambda s: s.scorecard is not None)
     await RevisionClient(revision).conclude(rc.ConcludeRevision(actor_id=leader, year=year))
     await revision.result()
     card = status.scorecard
     assert card is not None
-    print(f"  Scorecard {year}: {card.done} of {card.total} measures done")
+    print(t("cli.demo_scorecard", lang, year=year, done=card.done, total=card.total))
     for goal in card.goals:
         print(
             f"    {goal.id:<8} {'#' * goal.done}{'.' * (goal.total - goal.done)} {goal.done}/{goal.total}"

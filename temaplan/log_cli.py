@@ -14,6 +14,7 @@ from uuid import UUID
 import asyncpg
 
 from audit.proofs import ProofError, check_inclusion, consistency_document, inclusion_document
+from catalogue import Language, formats, t
 from domain.checkpoints import (
     COSIGNATURE_V1,
     ED25519,
@@ -93,6 +94,7 @@ def _vkey(text: str) -> VerifierKey:
 
 
 def generate_key(args: argparse.Namespace) -> int:
+    lang: Language = args.lang
     try:
         key = SigningKey.generate(args.name, COSIGNATURE_V1 if args.witness else ED25519)
         write_signing_key(key, args.out)
@@ -100,17 +102,17 @@ def generate_key(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 2
     except FileExistsError:
-        print(f"{args.out} exists: a key is never overwritten", file=sys.stderr)
+        print(t("cli.key_exists", lang, path=args.out), file=sys.stderr)
         return 2
     public = args.out.with_name(args.out.name + ".pub")
     public.write_text(key.verifier.vkey() + "\n", "ascii")
-    print(f"private key: {args.out} (keep it secret, back it up offline)", file=sys.stderr)
-    print(f"public key: {public}", file=sys.stderr)
+    print(t("cli.key_private", lang, path=args.out), file=sys.stderr)
+    print(t("cli.key_public", lang, path=public), file=sys.stderr)
     print(key.verifier.vkey())
     return 0
 
 
-async def sign_now(settings: Settings) -> int:
+async def sign_now(settings: Settings, lang: Language) -> int:
     from audit.checkpointer import Checkpointer, signing_key
     from runtime.database import migrated_pool
 
@@ -120,7 +122,7 @@ async def sign_now(settings: Settings) -> int:
         print(exc, file=sys.stderr)
         return 2
     if key is None:
-        print("set TEMAPLAN_LOG_KEY_FILE (or TEMAPLAN_LOG_KEY) to the log's key", file=sys.stderr)
+        print(t("cli.log_key_needed", lang), file=sys.stderr)
         return 2
     async with migrated_pool(settings) as pool:
         checkpoint = await Checkpointer(pool, key).checkpoint_now()
@@ -143,6 +145,7 @@ async def audit(settings: Settings, args: argparse.Namespace) -> int:
 async def run_audit(pool: asyncpg.Pool, args: argparse.Namespace) -> int:
     log = MerkleLog(pool)
     command = args.audit_command
+    lang: Language = args.lang
     try:
         if command == "prove":
             _print_json(await inclusion_document(log, args.event_id, args.size))
@@ -155,22 +158,28 @@ async def run_audit(pool: asyncpg.Pool, args: argparse.Namespace) -> int:
                 else await log.latest_checkpoint()
             )
             if found is None:
-                print("no checkpoint has been signed yet", file=sys.stderr)
+                print(t("cli.no_checkpoint", lang), file=sys.stderr)
                 return 1
             print(found.with_cosignatures(), end="")
         elif command == "check-proof":
             document = json.loads(args.proof.read_text("utf-8"))
-            print("OK: " + check_inclusion(document, _vkey(args.log_key)))
+            said = check_inclusion(document, _vkey(args.log_key))
+            print(t("cli.proof_ok", lang, message=said))
         elif command == "verify-log":
             return await verify_log(pool, args)
         else:
             from audit.log_export import export_log
 
             manifest = await export_log(pool, args.out)
-            print(
-                f"exported {manifest['event_count']} events of {manifest['stream_count']} "
-                f"plans, checkpoint of tree size {manifest['tree_size']}, to {args.out}"
+            said = t(
+                "cli.log_exported",
+                lang,
+                events=formats.number(manifest["event_count"], lang),
+                plans=formats.number(manifest["stream_count"], lang),
+                size=manifest["tree_size"],
+                path=args.out,
             )
+            print(said)
     except (ProofError, NoteError, ValueError, OSError) as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -186,7 +195,8 @@ def witness(args: argparse.Namespace) -> int:
         print(runner.run(args.token))
     except Inconsistent as finding:
         folder = runner.keep_evidence(finding)
-        print(f"{finding}\nEvidence kept in {folder}", file=sys.stderr)
+        print(finding, file=sys.stderr)
+        print(t("cli.evidence_kept", args.lang, folder=folder), file=sys.stderr)
         return EXIT_INCONSISTENT
     except (WitnessError, NoteError, OSError) as exc:
         print(f"witness: {exc}", file=sys.stderr)
@@ -197,10 +207,12 @@ def witness(args: argparse.Namespace) -> int:
 async def verify_log(pool: asyncpg.Pool, args: argparse.Namespace) -> int:
     """The store's log checked exactly as an auditor checks an export of it."""
     from audit.log_check import check_log
+    from audit.state_command import log_text
 
+    lang: Language = args.lang
     result = await check_log(pool, args.log_key, args.witness_key, args.checkpoint)
     if result.verdict != "ok":
-        print(result.message, file=sys.stderr)
+        print(log_text(result, lang), file=sys.stderr)
         return 1
-    print(result.message)
+    print(t("cli.log_ok", lang, message=result.message))
     return 0

@@ -6,10 +6,11 @@ import argparse
 import sys
 from typing import Any
 
+from catalogue import Language, t
 from eventstore.outbox import Outbox, Status
 from runtime.database import migrated_pool
-from runtime.formatting import oslo
 from runtime.settings import Settings
+from temaplan.cli_words import moment
 
 
 def add_parser(sub: Any) -> None:
@@ -33,32 +34,36 @@ def add_parser(sub: Any) -> None:
     )
 
 
+def _row(*cells: str) -> str:
+    """Id, status, attempts, recipient, when, plan."""
+    number, status, attempts, recipient, when, plan = cells
+    return f"{number:>6} {status:<8} {attempts:>8} {recipient:<32} {when:<26} {plan}"
+
+
 async def run(settings: Settings, args: argparse.Namespace) -> int:
+    lang: Language = args.lang
     async with migrated_pool(settings) as pool:
         outbox = Outbox(pool)
         if args.retry is not None:
             if args.retry != "all" and not args.retry.isdigit():
-                print(
-                    f"--retry takes a notification id or nothing, not '{args.retry}'",
-                    file=sys.stderr,
-                )
+                print(t("cli.outbox_retry_what", lang, value=args.retry), file=sys.stderr)
                 return 2
             count = await outbox.retry_failed(None if args.retry == "all" else int(args.retry))
-            print(f"{count} failed notification(s) pending again")
+            print(t("cli.outbox_retried", lang, count=count))
             return 0 if count else 1
         status: Status | None = args.status
         rows = await outbox.rows(status, args.plan, args.limit)
-    print(
-        f"{'id':>6} {'status':<8} {'attempts':>8} {'recipient':<32} {'when (Oslo)':<25} plan / last error"
-    )
+    columns = ("id", "status", "attempts", "recipient", "when", "plan")
+    print(_row(*(t(f"cli.outbox_{column}", lang) for column in columns)))
     for row in rows:
         when = row.sent_at or row.failed_at or row.next_attempt_at
+        said = t(f"cli.outbox_{row.status}", lang)
+        recipient = row.recipient_email[:32]
         print(
-            f"{row.id:>6} {row.status:<8} {row.attempts:>8} {row.recipient_email[:32]:<32} "
-            f"{oslo(when):<25} {row.plan_id}"
+            _row(str(row.id), said, str(row.attempts), recipient, moment(when, lang), row.plan_id)
         )
         if row.last_error and row.status != "sent":
-            print(f"{'':>6} last error: {row.last_error}")
+            print(f"{'':>6} {t('cli.outbox_last_error', lang, error=row.last_error)}")
     counts = {s: sum(1 for r in rows if r.status == s) for s in ("pending", "sent", "failed")}
-    print(", ".join(f"{n} {s}" for s, n in counts.items()) + f" (of {len(rows)} shown)")
+    print(t("cli.outbox_counts", lang, shown=len(rows), **counts))
     return 0

@@ -12,11 +12,13 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
+from catalogue import Language, t
 from domain.revision_commands import ScheduleCommand
 from domain.revision_models import ScheduleAction
 from eventstore import EventStore
-from runtime.formatting import OSLO, TIME_FORMATS, oslo
+from runtime.formatting import OSLO, TIME_FORMATS
 from runtime.settings import Settings
+from temaplan.cli_words import moment
 
 if TYPE_CHECKING:
     from client.schedules import ScheduleView
@@ -68,18 +70,23 @@ def add_parser(sub: Any, when: Callable[[str], Any]) -> None:
             )
 
 
-def schedule_state(view: ScheduleView, now: datetime) -> str:
+def schedule_state(view: ScheduleView, now: datetime, lang: Language) -> str:
     """'active' only while reminders are still to come: a schedule past its end (or
     with no next run while not paused) has ended."""
     from client.schedules import has_ended
 
     if has_ended(view.end_at, view.paused, view.next_runs, now):
         ended = f" {view.end_at.astimezone(OSLO):%Y-%m-%d}" if view.end_at else ""
-        return f"ended{ended}: no more reminders"
-    return f"PAUSED: {view.note}" if view.paused else "active"
+        return t("cli.schedule_ended", lang, day=ended)
+    return (
+        t("cli.schedule_paused", lang, note=view.note)
+        if view.paused
+        else t("cli.schedule_active", lang)
+    )
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
+    from api.i18n import refusal_text
     from client.schedules import (
         ScheduleRefused,
         describe_schedule,
@@ -87,8 +94,9 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
     )
     from runtime.temporal_client import connect
 
+    lang: Language = args.lang
     if not settings.temporal_address:
-        print("schedules live on a Temporal server: set TEMPORAL_ADDRESS", file=sys.stderr)
+        print(t("cli.schedule_needs_temporal", lang), file=sys.stderr)
         return 2
     client = await connect(settings)
     command = args.schedule_command
@@ -97,23 +105,30 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
             ids = await list_schedules(client)
             for schedule_id in ids:
                 print(schedule_id)
-            print(f"{len(ids)} schedule(s)")
+            print(t("cli.schedule_count", lang, count=len(ids)))
             return 0
         if command == "describe":
             view = await describe_schedule(client, args.plan_id)
-            print(f"{view.schedule_id} ({schedule_state(view, datetime.now(UTC))})")
+            print(f"{view.schedule_id} ({schedule_state(view, datetime.now(UTC), lang)})")
             zone = ZoneInfo(view.time_zone)
-            ends = f"{view.end_at.astimezone(zone):%Y-%m-%d %H:%M}" if view.end_at else "never"
-            print(f"  yearly at {', '.join(view.yearly_at)} {view.time_zone}; ends {ends}")
-            print(f"  overlap policy {view.overlap}; reminders so far: {view.actions_taken}")
-            for moment in view.next_runs:
-                print(f"  next: {oslo(moment)}")
+            ends = (
+                f"{view.end_at.astimezone(zone):%Y-%m-%d %H:%M}"
+                if view.end_at
+                else t("cli.schedule_never", lang)
+            )
+            yearly = ", ".join(view.yearly_at)
+            print(t("cli.schedule_yearly", lang, at=yearly, zone=view.time_zone, ends=ends))
+            print(t("cli.schedule_overlap", lang, policy=view.overlap, count=view.actions_taken))
+            for at in view.next_runs:
+                print(t("cli.schedule_next", lang, at=moment(at, lang)))
             for scheduled, workflow_id in view.recent_runs:
-                print(f"  ran: {oslo(scheduled)} -> {workflow_id}")
+                print(t("cli.schedule_ran", lang, at=moment(scheduled, lang), workflow=workflow_id))
             return 0
         return await _act(settings, client, args)
     except ScheduleRefused as refusal:
-        print(f"schedule {command} refused ({refusal.code}): {refusal.message}", file=sys.stderr)
+        message = refusal_text(lang, refusal.code, refusal.message)
+        said = t("cli.schedule_refused", lang, command=command, code=refusal.code, message=message)
+        print(said, file=sys.stderr)
         return 1
 
 
@@ -123,6 +138,7 @@ async def _act(settings: Settings, client: Any, args: argparse.Namespace) -> int
     from runtime.database import migrated_pool
 
     command = args.schedule_command
+    lang: Language = args.lang
     async with migrated_pool(settings) as pool:
         person = await _token_person(pool, args)
         if isinstance(person, int):
@@ -143,17 +159,25 @@ async def _act(settings: Settings, client: Any, args: argparse.Namespace) -> int
                 field = ".".join(str(p) for p in error["loc"])
                 print(f"schedule {command}: {field}: {error['msg']}", file=sys.stderr)
             return 2
-        request = _attested(settings, args.plan_id, request)
+        request = _attested(settings, args.plan_id, request, lang)
         receipt = await act_on_schedule(
             client, EventStore(pool), args.plan_id, request, settings.temporal_task_queue
         )
+    leaf = (
+        t("cli.schedule_leaf", lang, leaf=receipt.leaf_index, event_id=receipt.event_id)
+        if receipt.leaf_index is not None
+        else ""
+    )
     print(
-        f"{command} recorded: plan {receipt.plan_id} version {receipt.version}, "
-        f"hash {receipt.hash}, at {oslo(receipt.recorded_at)}"
-        + (
-            f", log leaf {receipt.leaf_index} (proof: temaplan audit prove {receipt.event_id})"
-            if receipt.leaf_index is not None
-            else ""
+        t(
+            "cli.schedule_recorded",
+            lang,
+            command=command,
+            plan=receipt.plan_id,
+            version=receipt.version,
+            hash=receipt.hash,
+            at=moment(receipt.recorded_at, lang),
+            leaf=leaf,
         )
     )
     return 0
@@ -164,43 +188,40 @@ async def _token_person(pool: Any, args: argparse.Namespace) -> tuple[str, str |
     authenticated: recorded as such). An exit code when neither holds."""
     from api.tokens import TokenStore
 
+    lang: Language = args.lang
     if not args.token:
         if not args.actor:
-            print("schedule: give --token (or TEMAPLAN_TOKEN), or --actor", file=sys.stderr)
+            print(t("cli.schedule_who", lang), file=sys.stderr)
             return 2
         return args.actor, None
     principal = await TokenStore(pool).authenticate(args.token.strip())
     if principal is None:
-        print("schedule: the token is unknown, malformed or revoked", file=sys.stderr)
+        print(t("cli.schedule_bad_token", lang), file=sys.stderr)
         return 2
     if not principal.may_change:
-        print("schedule: an auditor's token reads everything and changes nothing", file=sys.stderr)
+        print(t("cli.schedule_auditor_token", lang), file=sys.stderr)
         return 2
     if args.actor and args.actor != principal.person_id:
-        print(
-            f"schedule: the token is {principal.person_id}'s, not {args.actor}'s",
-            file=sys.stderr,
-        )
+        said = t("cli.schedule_other_person", lang, owner=principal.person_id, actor=args.actor)
+        print(said, file=sys.stderr)
         return 2
     return principal.person_id, principal.authenticated_by
 
 
-def _attested(settings: Settings, plan_id: str, request: ScheduleCommand) -> ScheduleCommand:
+def _attested(
+    settings: Settings, plan_id: str, request: ScheduleCommand, lang: Language
+) -> ScheduleCommand:
     """Signed with the front door's key when the person was authenticated by a token and
     the key is configured here; otherwise sent as it is, and recorded as NOT attested."""
     from activities.attestation import SCHEDULE_ACTION
     from api.attest import attest, front_door_key
 
     if request.authenticated_by is None:
-        print("schedule: no --token: the action is recorded as NOT attested", file=sys.stderr)
+        print(t("cli.schedule_unattested_no_token", lang), file=sys.stderr)
         return request
     key = front_door_key(settings)
     if key is None:
-        print(
-            "schedule: no front-door key here (TEMAPLAN_FRONT_DOOR_KEY_FILE): the action "
-            "is recorded as NOT attested",
-            file=sys.stderr,
-        )
+        print(t("cli.schedule_unattested_no_key", lang), file=sys.stderr)
         return request
     signed: ScheduleCommand = attest(request, SCHEDULE_ACTION, plan_id, key)
     return signed

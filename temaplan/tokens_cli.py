@@ -7,9 +7,10 @@ import os
 import sys
 from typing import Any
 
+from catalogue import Language, t
 from runtime.database import migrated_pool
-from runtime.formatting import oslo
 from runtime.settings import Settings
+from temaplan.cli_words import moment, named
 
 
 def add_parser(sub: Any) -> None:
@@ -43,6 +44,8 @@ def add_parser(sub: Any) -> None:
 async def run(settings: Settings, args: argparse.Namespace) -> int:
     from api.tokens import Kind, TokenStore
 
+    lang: Language = args.lang
+
     async with migrated_pool(settings) as pool:
         store = TokenStore(pool)
         if args.tokens_command == "issue":
@@ -58,12 +61,15 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
             except ValueError as exc:
                 print(exc, file=sys.stderr)
                 return 2
-            print(
-                f"token {issued.info.token_id} for {issued.info.person_id} ({kind}, "
-                f"{_municipalities(issued.info.municipalities)}); "
-                "shown once, only its hash is kept:",
-                file=sys.stderr,
+            said = t(
+                "cli.token_issued",
+                lang,
+                token_id=issued.info.token_id,
+                person=issued.info.person_id,
+                kind=t(f"cli.token_kind_{kind}", lang) if named(lang) else kind,
+                municipalities=_municipalities(issued.info.municipalities, lang),
             )
+            print(said, file=sys.stderr)
             print(issued.token)
             return 0
         if args.tokens_command == "revoke":
@@ -73,28 +79,51 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
                 count = await store.revoke_person(args.person)
                 ended = await OidcSessions(pool).close_person(args.person)
                 print(
-                    f"revoked {count} token(s) of {args.person}; ended {ended} session(s) "
-                    "opened with the identity provider"
+                    t(
+                        "cli.tokens_revoked_person",
+                        lang,
+                        person=args.person,
+                        count=count,
+                        ended=ended,
+                    )
                 )
                 return 0 if count or ended else 1
             if await store.revoke(args.token_id):
-                print(f"revoked token {args.token_id}")
+                print(t("cli.token_revoked", lang, token_id=args.token_id))
                 return 0
-            print(f"no active token {args.token_id}", file=sys.stderr)
+            print(t("cli.token_not_active", lang, token_id=args.token_id), file=sys.stderr)
             return 1
-        print(
-            f"{'token id':<13} {'person':<24} {'kind':<8} {'municipalities':<20} "
-            f"{'issued (Europe/Oslo)':<25} state"
-        )
+        print(_row(*(t(f"cli.tokens_{column}", lang) for column in TOKEN_COLUMNS)))
         for info in await store.list(args.person):
-            state = f"revoked {oslo(info.revoked_at)}" if info.revoked_at else "active"
+            revoked = info.revoked_at
             print(
-                f"{info.token_id:<13} {info.person_id:<24} {info.kind:<8} "
-                f"{','.join(info.municipalities or ('all',)):<20} "
-                f"{oslo(info.issued_at):<25} {state}"
+                _row(
+                    info.token_id,
+                    info.person_id,
+                    t(f"cli.token_kind_{info.kind}", lang) if named(lang) else info.kind,
+                    ",".join(info.municipalities or (t("cli.tokens_all", lang),)),
+                    moment(info.issued_at, lang),
+                    t("cli.token_revoked_at", lang, at=moment(revoked, lang))
+                    if revoked
+                    else t("cli.token_active", lang),
+                )
             )
         return 0
 
 
-def _municipalities(numbers: tuple[str, ...] | None) -> str:
-    return "municipality " + ", ".join(numbers) if numbers else "every municipality"
+TOKEN_COLUMNS = ("id", "person", "kind", "municipalities", "issued", "state")
+
+
+WIDTHS = (13, 24, 13, 20, 26)
+
+
+def _row(*cells: str) -> str:
+    """Token id, person, kind, municipalities, issued, state."""
+    *padded, state = cells
+    return " ".join(c.ljust(w) for c, w in zip(padded, WIDTHS, strict=True)) + f" {state}"
+
+
+def _municipalities(numbers: tuple[str, ...] | None, lang: Language) -> str:
+    if numbers:
+        return t("cli.token_municipalities", lang, numbers=", ".join(numbers))
+    return t("cli.token_every_municipality", lang)

@@ -19,6 +19,7 @@ from pathlib import Path
 import structlog
 import uvicorn
 
+from catalogue import Language, t
 from domain.search_attributes import ALL_KEYS
 from runtime.database import database_url
 from runtime.settings import Settings
@@ -108,7 +109,7 @@ async def _wait_for_frontend(
     raise RuntimeError(f"the Temporal dev server did not answer on {address}")
 
 
-async def run_up(settings: Settings, temporal_port: int, ui_port: int) -> int:
+async def run_up(settings: Settings, temporal_port: int, ui_port: int, lang: Language) -> int:
     from activities.attestation import AttestationPolicy, parse_keys
     from api.app import create_app, running_context
     from api.attest import dev_front_door_key
@@ -140,11 +141,8 @@ async def run_up(settings: Settings, temporal_port: int, ui_port: int) -> int:
         ctx = await stack.enter_async_context(running_context(running))
         if not await ctx.tokens.any_admin():
             issued = await ctx.tokens.issue("admin", "admin", "first start of temaplan up", "up")
-            print(
-                "An administrator's token (shown once; issue more with "
-                f"`temaplan tokens issue PERSON`):\n  {issued.token}",
-                flush=True,
-            )
+            print(t("cli.up_admin_token", lang), flush=True)
+            print(f"  {issued.token}", flush=True)
         # Decisions sent with the raw `temporal` CLI are recorded as unattested, unless
         # TEMAPLAN_REQUIRE_ATTESTATION says to refuse them.
         attestation = AttestationPolicy(
@@ -178,20 +176,16 @@ async def run_up(settings: Settings, temporal_port: int, ui_port: int) -> int:
         )
         serving = asyncio.create_task(server.serve())
         web = f"http://{settings.api_host}:{settings.api_port}"
-        print(
-            f"temaplan is up: web page and API {web} (OpenAPI {web}/docs)"
-            + ("" if settings.temporal_address else f", Temporal Web UI http://127.0.0.1:{ui_port}")
-            + "; Ctrl-C stops it",
-            flush=True,
-        )
+        ui = "" if settings.temporal_address else t("cli.up_ui", lang, port=ui_port)
+        print(t("cli.up_running", lang, web=web, ui=ui), flush=True)
         done, _ = await asyncio.wait(
             [serving, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
         )
         server.should_exit = True
         await serving
         if serving in done and not stop.is_set() and not server.started:
-            print(f"the API could not start on {web}", flush=True)
+            print(t("cli.up_api_failed", lang, web=web), flush=True)
             return 1
-        print("stopping: API stopped; the worker finishes its work, then Temporal", flush=True)
-    print("temaplan is down; the data is kept for the next start", flush=True)
+        print(t("cli.up_stopping", lang), flush=True)
+    print(t("cli.up_down", lang), flush=True)
     return 0

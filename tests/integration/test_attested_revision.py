@@ -269,7 +269,7 @@ async def test_schedule_actions_are_attested_through_the_api_and_the_cli(
         monkeypatch.delenv("TEMAPLAN_TOKEN", raising=False)
 
         async def cli(*args: str) -> tuple[int, str]:
-            code = await asyncio.to_thread(main, ["schedule", *args])
+            code = await asyncio.to_thread(main, ["--lang", "en", "schedule", *args])
             captured = capsys.readouterr()
             return code, captured.out + captured.err
 

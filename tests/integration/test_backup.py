@@ -59,6 +59,7 @@ async def test_backup_drop_restore_and_the_record_verifies(
     monkeypatch.setenv("TEMPORAL_ADDRESS", temporal_env.client.service_client.config.target_host)
     backup_file = tmp_path / "events.dump"
     assert await asyncio.to_thread(main, ["backup", "--out", str(backup_file)]) == 0
+    assert f"Sikkerhetskopien er skrevet til {backup_file} (" in capsys.readouterr().out
     assert backup_file.stat().st_size > 0
     assert not (tmp_path / "events.dump.partial").exists()
 
@@ -73,7 +74,10 @@ async def test_backup_drop_restore_and_the_record_verifies(
     assert await asyncio.to_thread(main, ["restore", str(backup_file)]) == 0
     # Never over a live record.
     assert await asyncio.to_thread(main, ["restore", str(backup_file)]) == 1
-    assert "is not empty" in capsys.readouterr().err
+    said = capsys.readouterr()
+    assert said.out.startswith(f"{backup_file} er gjenopprettet; kjør nå `temaplan audit verify")
+    assert said.err.startswith("Gjenopprettingen mislyktes: ")
+    assert "is not empty" in said.err
 
     assert await asyncio.to_thread(main, ["audit", "verify", "--all", "--lang", "en"]) == 0
     assert "cross-check OK" in capsys.readouterr().out
@@ -81,8 +85,11 @@ async def test_backup_drop_restore_and_the_record_verifies(
     try:
         assert await EventStore(pool).read(definition.plan_id) == events_before
         arguments = argparse.Namespace(
-            log_key=LOG_KEY.verifier.vkey(), witness_key=[], checkpoint=[held]
+            log_key=LOG_KEY.verifier.vkey(), witness_key=[], checkpoint=[held], lang="nb"
         )
+        assert await verify_log(pool, arguments) == 0
+        assert "Merkle-loggen er i orden: " in (capsys.readouterr().out)
+        arguments.lang = "en"
         assert await verify_log(pool, arguments) == 0
         assert f"consistent with held checkpoint of tree size {signed.tree_size}" in (
             capsys.readouterr().out

@@ -15,8 +15,11 @@ pytestmark = pytest.mark.servers
 
 
 def test_validate_accepts_the_examples(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["validate", str(EXAMPLES / "bodo.yaml")]) == 0
-    assert "plan id 1804-boligplan-2026" in capsys.readouterr().out
+    bodo = EXAMPLES / "bodo.yaml"
+    assert main(["validate", str(bodo)]) == 0
+    assert capsys.readouterr().out == f"{bodo}: gyldig; plan-id 1804-boligplan-2026\n"
+    assert main(["--lang", "en", "validate", str(bodo)]) == 0
+    assert capsys.readouterr().out == f"{bodo}: valid; plan id 1804-boligplan-2026\n"
 
 
 def test_validate_lists_every_problem_with_file_and_field(
@@ -35,6 +38,15 @@ def test_validate_lists_every_problem_with_file_and_field(
     assert str(bad) in err
     assert "municipality.number: '18O4' is not valid here; expected four digits" in err
     assert "period: to_year 2029 is before from_year 2031" in err
+    # In bokmål first, as the upload page says it; the API's own lines stay below.
+    assert err.startswith(
+        f"Dette må rettes i {bad}:\n"
+        "  - municipality.number: må være fire sifre i anførselstegn, for eksempel '1804'\n"
+    )
+    assert main(["--lang", "en", "validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"2 problem(s) in {bad}:\n")
+    assert "Dette må rettes" not in err
 
 
 def test_validate_reports_a_missing_file(
@@ -62,15 +74,29 @@ def test_demo_runs_the_bodo_plan_to_adoption_and_verifies(
     monkeypatch.setattr("temaplan.demo.UI_PORT", free_port())
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
+    assert "høringsperioden på 42 dager går fort fordi utviklingsserveren hopper over tid" in out
+    assert "vedtak: kommunestyret vedtok planen" in out
+    assert "Prosjektleder legger fram mål" not in out  # a submission is said by its phase
+    assert "Styringsgruppen kvalitetssikrer: styringsgruppen godkjente" in out
+    assert re.search(
+        r"Hashkjeden til «1804-boligplan-2026-demo-\d+»: hel \(antall kontrollerte hendelser: \d+\)",
+        out,
+    )
+    assert "Planen er vedtatt; hash for det fastfrosne innholdet " in out
+    assert "Målekort " in out
+    assert "adopted" not in out
+    drafts = sorted(p.suffix for p in (tmp_path / "drafts").iterdir())
+    assert drafts == [".html", ".md"]
+    plan_id = re.search(r"plan-id (\S+);", out).group(1)  # type: ignore[union-attr]
+    assert main(["--lang", "en", "demo"]) == 0
+    out = capsys.readouterr().out
     assert "the 42-day hearing is passed by the dev server's time skipping" in out
     assert "adoption: the municipal council adopted the plan" in out
+    assert "goals.quality_assurance: steering_group signed" in out
     assert re.search(
         r"Hash chain of '1804-boligplan-2026-demo-\d+': OK \(\d+ events checked\)", out
     )
     assert "Plan adopted; frozen content hash " in out
-    drafts = sorted(p.suffix for p in (tmp_path / "drafts").iterdir())
-    assert drafts == [".html", ".md"]
-    plan_id = re.search(r"plan id (\S+);", out).group(1)  # type: ignore[union-attr]
     assert main(["verify", plan_id]) == 0
     assert main(["verify", "no-such-plan"]) == 1
 
@@ -88,14 +114,17 @@ def test_validate_warns_of_a_period_that_ends_before_its_first_revision(
         ),
         encoding="utf-8",
     )
+    ended = f"{old}: period.to_year: the planning period 2016-2019 ended on 2019-12-31"
     assert main(["validate", str(old)]) == 0
     out = capsys.readouterr().out
-    assert (
-        f"warning: {old}: period.to_year: the planning period 2016-2019 ended on 2019-12-31" in out
-    )
+    assert f"advarsel: {ended}" in out
+    assert "(et vedtak ville blitt avvist)" in out
+    assert main(["--lang", "en", "validate", str(old)]) == 0
+    out = capsys.readouterr().out
+    assert f"warning: {ended}" in out
     assert "(adoption would be refused)" in out
     assert main(["validate", str(EXAMPLES / "gratangen.json")]) == 0
-    assert "warning" not in capsys.readouterr().out
+    assert "advarsel" not in capsys.readouterr().out
 
 
 def test_validate_names_the_nearest_field_and_the_value_given(

@@ -24,14 +24,16 @@ def closed_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def run(*args: str, unset: tuple[str, ...] = (), **env: str) -> tuple[int, list[str]]:
+def run(
+    *args: str, unset: tuple[str, ...] = (), lang: str = "en", **env: str
+) -> tuple[int, list[str]]:
     environment = {
         **{k: v for k, v in os.environ.items() if k not in unset},
         "LOG_LEVEL": "WARNING",
         **env,
     }
     done = subprocess.run(
-        [TEMAPLAN, *args],
+        [TEMAPLAN, "--lang", lang, *args],
         env=environment,
         capture_output=True,
         text=True,
@@ -100,4 +102,27 @@ def test_a_bad_argument_or_setting() -> None:
     one_line(
         run("plans", "list", TEMAPLAN_SMTP_PASSWORD_FILE="/no/such/secret"),
         "TEMAPLAN_SMTP_PASSWORD_FILE: cannot read /no/such/secret",
+    )
+
+
+def test_in_bokmal_by_default_what_to_do_about_it() -> None:
+    one_line(
+        run("plans", "list", unset=("TEMPORAL_ADDRESS",), lang="nb"),
+        "temaplan plans: denne kommandoen trenger Temporal, men TEMPORAL_ADDRESS er ikke satt",
+        "mens `temaplan up` kjører",
+    )
+    address = f"127.0.0.1:{closed_port()}"
+    one_line(
+        run("plans", "list", TEMPORAL_ADDRESS=address, lang="nb"),
+        f"når ikke Temporal på {address} (tilkoblingen ble avvist); kontroller TEMPORAL_ADDRESS",
+    )
+    one_line(
+        run("plans", "list", TEMAPLAN_API_PORT="åtte", lang="nb"),
+        "TEMAPLAN_API_PORT ('åtte'): ",
+        "; rett den opp eller fjern den",
+    )
+    url = f"postgresql://temaplan@127.0.0.1:{closed_port()}/temaplan"
+    one_line(
+        run("verify", DATABASE_URL=url, lang="nb"),
+        "; sett DATABASE_URL til en PostgreSQL som kan nås",
     )

@@ -92,7 +92,12 @@ async def test_verify_all_export_and_a_long_events_show_a_bar_on_a_terminal_only
             f"{EVENTS}/{EVENTS}",
             "hendelser/s",
         ),
-        "events": (("events", long_stream), f"{EVENTS}/{EVENTS}", "events/s"),
+        "events": (("events", long_stream), f"{EVENTS}/{EVENTS}", "hendelser/s"),
+        "events in English": (
+            ("--lang", "en", "events", long_stream),
+            f"{EVENTS}/{EVENTS}",
+            "events/s",
+        ),
     }
     for name, (args, count, rate) in commands.items():
         code, out, shown = on_terminal(database_url, *args)

@@ -76,9 +76,16 @@ async def test_events_history_and_state_print_oslo_time_with_the_offset(
     events = await asyncio.to_thread(temaplan, "events", plan, DATABASE_URL=database_url)
     assert events.returncode == 0, events.stderr
     header, first = events.stdout.splitlines()[:2]
-    assert "recorded (Europe/Oslo)" in header
+    assert "registrert (norsk tid)" in header
     assert "UTC" not in header
-    assert len(OSLO_TIME.findall(first)) == 2  # decided and recorded
+    assert len(OSLO_TIME_NB.findall(first)) == 2  # decided and recorded
+    events = await asyncio.to_thread(
+        temaplan, "--lang", "en", "events", plan, DATABASE_URL=database_url
+    )
+    assert events.returncode == 0, events.stderr
+    header, first = events.stdout.splitlines()[:2]
+    assert "recorded (Europe/Oslo)" in header
+    assert len(OSLO_TIME.findall(first)) == 2
 
     history = await asyncio.to_thread(
         temaplan, "audit", "history", plan, "--since", "2020-01-01", DATABASE_URL=database_url

@@ -196,6 +196,7 @@ async def test_the_untouched_log_verifies_with_its_witnessed_checkpoint(
         log_key=LOG_KEY.verifier.vkey(),
         witness_key=[WITNESS.verifier.vkey()],
         checkpoint=[record.held],
+        lang="en",
     )
     assert await verify_log(pool, arguments) == 0
     assert "consistent with held checkpoint of tree size 8" in capsys.readouterr().out
@@ -219,12 +220,15 @@ async def test_each_attack_is_found_given_the_witnessed_checkpoint(
 
     capsys.readouterr()
     arguments = argparse.Namespace(
-        log_key=LOG_KEY.verifier.vkey(), witness_key=[], checkpoint=[record.held]
+        log_key=LOG_KEY.verifier.vkey(), witness_key=[], checkpoint=[record.held], lang="en"
     )
     assert await verify_log(pool, arguments) == 1
     found = capsys.readouterr().err
     assert "the log does not verify" in found
     assert expected in found or f"commits to tree size {size}" in found, found
+    arguments.lang = "nb"
+    assert await verify_log(pool, arguments) == 1
+    assert capsys.readouterr().err.startswith("Merkle-loggen kan ikke verifiseres: ")
 
 
 async def test_a_forged_checkpoint_without_the_key_is_refused(

@@ -243,6 +243,15 @@ async def test_an_operator_sees_attempts_and_the_last_error_and_retries_a_failed
 
     listing = await asyncio.to_thread(temaplan_cli, database_url, "outbox")
     assert listing.returncode == 0, listing.stderr
+    # In bokmål by default, times as Norwegians write them.
+    lines = listing.stdout.splitlines()
+    assert lines[0].split()[:4] == ["id", "status", "forsøk", "mottaker"]
+    failed = next(line for line in lines if " feilet " in line)
+    assert re.search(r"\d\d\.\d\d\.\d{4} \d\d\.\d\d\.\d\d \+0[12]:00", failed)
+    assert "siste feil: cannot reach 127.0.0.1:" in listing.stdout
+    assert lines[-1] == "venter: 0, sendt: 2, feilet: 1 (av 3 viste)"
+    listing = await asyncio.to_thread(temaplan_cli, database_url, "--lang", "en", "outbox")
+    assert listing.returncode == 0, listing.stderr
     lines = listing.stdout.splitlines()
     assert "attempts" in lines[0]
     failed = next(line for line in lines if " failed " in line)
@@ -255,10 +264,10 @@ async def test_an_operator_sees_attempts_and_the_last_error_and_retries_a_failed
     assert lines[-1] == "0 pending, 2 sent, 1 failed (of 3 shown)"
 
     only_failed = await asyncio.to_thread(
-        temaplan_cli, database_url, "outbox", "--status", "failed"
+        temaplan_cli, database_url, "--lang", "en", "outbox", "--status", "failed"
     )
     assert only_failed.stdout.splitlines()[-1] == "0 pending, 0 sent, 1 failed (of 1 shown)"
     retried = await asyncio.to_thread(temaplan_cli, database_url, "outbox", "--retry")
     assert retried.returncode == 0
-    assert "1 failed notification(s) pending again" in retried.stdout
+    assert retried.stdout == "Mislykkede varsler som venter igjen: 1\n"
     assert [r.status for r in await Outbox(pool).rows(plan_id="plan-y")] == ["pending"]

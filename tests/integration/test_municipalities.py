@@ -218,12 +218,30 @@ def test_tokens_issue_names_the_municipalities(
     assert main(argv) == 0
     issued = capsys.readouterr()
     assert re.fullmatch(r"tp_[0-9a-f]{12}_\S{43}\n", issued.out)
-    assert f"municipality {BODO}, {LARVIK}" in issued.err
+    assert f"for per.olsen (person, kommunenummer {BODO}, {LARVIK}); vises bare" in issued.err
+    assert main(["--lang", "en", *argv]) == 0
+    assert f"(person, municipality {BODO}, {LARVIK}); shown once" in capsys.readouterr().err
     assert main(["tokens", "issue", "revisjon", "--auditor"]) == 0
-    assert "every municipality" in capsys.readouterr().err
+    assert "(revisor, alle kommuner)" in capsys.readouterr().err
+    assert main(["--lang", "en", "tokens", "issue", "revisjon", "--auditor"]) == 0
+    assert "(auditor, every municipality)" in capsys.readouterr().err
     assert main(["tokens", "issue", "per.olsen", "--municipality", "18O4"]) == 2
     assert "four digits" in capsys.readouterr().err
     assert main(["tokens", "list"]) == 0
-    listed = capsys.readouterr().out.splitlines()
+    header, *listed = capsys.readouterr().out.splitlines()
+    assert header.split()[:4] == ["nøkkel-id", "person", "type", "kommuner"]
     assert any("per.olsen" in line and f"{BODO},{LARVIK}" in line for line in listed)
-    assert any("revisjon" in line and " all " in line for line in listed)
+    assert any("revisjon" in line and " revisor " in line and " alle " in line for line in listed)
+    assert all(line.endswith(" aktiv") for line in listed)
+    assert main(["--lang", "en", "tokens", "list"]) == 0
+    header, *listed = capsys.readouterr().out.splitlines()
+    assert header.split()[:4] == ["token", "id", "person", "kind"]
+    assert any("revisjon" in line and " auditor " in line and " all " in line for line in listed)
+    assert all(line.endswith(" active") for line in listed)
+    token_id = next(line for line in listed if "revisjon" in line).split()[0]
+    assert main(["tokens", "revoke", token_id]) == 0
+    assert capsys.readouterr().out == f"Tilgangsnøkkelen {token_id} er trukket tilbake\n"
+    assert main(["--lang", "en", "tokens", "revoke", token_id]) == 1
+    assert capsys.readouterr().err == f"no active token {token_id}\n"
+    assert main(["tokens", "revoke", "--person", "per.olsen"]) == 0
+    assert capsys.readouterr().out.startswith("Tilgangsnøkler til per.olsen trukket tilbake: 2;")

@@ -27,6 +27,7 @@ from activities.models import EnsureScheduleInput
 from activities.schedule_activities import ScheduleActivities
 from audit import verify_export
 from audit.commands import export, replay, show_state, verify
+from catalogue import t
 from client.revision_simulation import revision_status_when, wait_for_revision
 from client.schedules import ScheduleRefused, act_on_schedule, describe_schedule
 from client.simulation import send_hearing_responses
@@ -509,7 +510,7 @@ async def test_scheduler_commands_through_the_cli(
     plan_id = definition.plan_id
 
     async def cli(*args: str) -> tuple[int, str]:
-        code = await asyncio.to_thread(main, ["schedule", *args])
+        code = await asyncio.to_thread(main, ["--lang", "en", "schedule", *args])
         captured = capsys.readouterr()
         return code, captured.out + captured.err
 
@@ -529,6 +530,13 @@ async def test_scheduler_commands_through_the_cli(
     assert f"pause recorded: plan {plan_id} version" in out
     code, out = await cli("describe", plan_id)
     assert "PAUSED: espen.moe: Ny budsjettplan" in out
+    # In bokmål by default, a refusal in the web page's words for it.
+    assert await asyncio.to_thread(main, ["schedule", "describe", plan_id]) == 0
+    assert "SATT PÅ PAUSE: espen.moe: Ny budsjettplan" in capsys.readouterr().out
+    wrong = ["schedule", "unpause", plan_id, "--actor", PROJECT_LEADER]
+    assert await asyncio.to_thread(main, wrong) == 1
+    said = capsys.readouterr().err
+    assert f"schedule unpause ble avvist (WrongRole): {t('refusal.wrong_role')}" in said
     code, out = await cli(
         "backfill", plan_id, "--actor", SCHEDULER, "--from", "2027-09-02", "--to", "2027-09-01"
     )
@@ -572,7 +580,9 @@ async def test_a_trigger_whose_revision_cannot_run_fails_for_the_scheduler_and_i
         )
     assert caught.value.code == "RevisionCannotRun"
     assert f"the revision for {year} already exists" in caught.value.message
-    code = await asyncio.to_thread(main, ["schedule", "trigger", plan_id, "--actor", SCHEDULER])
+    code = await asyncio.to_thread(
+        main, ["--lang", "en", "schedule", "trigger", plan_id, "--actor", SCHEDULER]
+    )
     out = capsys.readouterr()
     assert code == 1
     assert "schedule trigger refused (RevisionCannotRun)" in out.err

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -53,9 +54,11 @@ async def test_schedule_describe_exits_cleanly_twenty_times(
             check=False,
         )
         assert done.returncode == 0, done.stderr
-        assert f"revision-{plan_id} (active)" in done.stdout
+        # In bokmål by default.
+        assert f"revision-{plan_id} (aktiv)" in done.stdout
         # The end in the zone the line names: the period's last day, Oslo time.
-        assert "09-01 08:00 Europe/Oslo; ends 2040-12-31 23:59" in done.stdout
+        assert "  hvert år 09-01 08:00 Europe/Oslo; slutter 2040-12-31 23:59" in done.stdout
+        assert re.search(r"  neste: \d\d\.\d\d\.\d{4} \d\d\.\d\d\.\d\d \+0[12]:00", done.stdout)
 
 
 def _view(end_at: datetime | None, next_runs: list[datetime], paused: bool = False) -> ScheduleView:
@@ -77,10 +80,13 @@ def _view(end_at: datetime | None, next_runs: list[datetime], paused: bool = Fal
 def test_an_ended_schedule_is_not_shown_as_active() -> None:
     now = datetime(2031, 3, 1, tzinfo=UTC)
     ended = _view(datetime(2029, 12, 31, 22, 59, 59, tzinfo=UTC), [])
-    assert schedule_state(ended, now) == "ended 2029-12-31: no more reminders"
+    assert schedule_state(ended, now, "en") == "ended 2029-12-31: no more reminders"
+    assert schedule_state(ended, now, "nb") == "avsluttet 2029-12-31: ingen flere påminnelser"
     running = _view(datetime(2035, 12, 31, tzinfo=UTC), [datetime(2031, 9, 1, 6, tzinfo=UTC)])
-    assert schedule_state(running, now) == "active"
+    assert schedule_state(running, now, "en") == "active"
+    assert schedule_state(running, now, "nb") == "aktiv"
     paused = _view(datetime(2035, 12, 31, tzinfo=UTC), [], paused=True)
-    assert schedule_state(paused, now) == "PAUSED: budsjett"
+    assert schedule_state(paused, now, "en") == "PAUSED: budsjett"
+    assert schedule_state(paused, now, "nb") == "SATT PÅ PAUSE: budsjett"
     assert has_ended(ended.end_at, False, [], now)
     assert not has_ended(running.end_at, False, running.next_runs, now)

@@ -50,7 +50,7 @@ async def _up(
             raw = await process.stdout.readline()
             assert raw, f"temaplan up ended early: {lines}"
             lines.append(raw.decode().strip())
-            if lines[-1].startswith("temaplan is up"):
+            if lines[-1].startswith("temaplan kjører: nettsiden og API-et http://"):
                 return process, lines
 
 
@@ -82,6 +82,7 @@ async def test_up_runs_the_stack_and_keeps_the_data(
     process, lines = await _up(env, temporal_port, ui_port)
     try:
         token = next(line for line in lines if line.startswith("tp_"))
+        assert any(line.startswith("Tilgangsnøkkel for en administrator (vises") for line in lines)
         admin = {"Authorization": f"Bearer {token}"}
         async with httpx.AsyncClient(base_url=site, timeout=30) as http:
             assert (await http.get("/api/me", headers=admin)).json()["kind"] == "admin"
@@ -93,7 +94,7 @@ async def test_up_runs_the_stack_and_keeps_the_data(
             assert (await http.get("/docs")).status_code == 200
     finally:
         rest = await _down(process)
-    assert rest[-1].startswith("temaplan is down")
+    assert rest[-1] == "temaplan er stoppet; dataene beholdes til neste start"
     assert (tmp_path / "data" / "temporal" / "temporal.db").exists()
 
     # Again: no new admin token, the plan is there, and its workflow still waits for it.

@@ -26,6 +26,8 @@ pytestmark = pytest.mark.servers
 async def _up(env: dict[str, str], stderr: Path) -> asyncio.subprocess.Process:
     process = await asyncio.create_subprocess_exec(
         TEMAPLAN,
+        "--lang",
+        "en",
         "up",
         "--temporal-port",
         str(_free_port()),
