@@ -38,6 +38,8 @@ from runtime.payload_converter import data_converter
 from runtime.planfile import load_plan_file
 from runtime.settings import Settings
 from tests.integration.browser import CHROMIUM, chromium_available, serving
+from workflows.plan_models import PlanInput, workflow_id_for
+from workflows.plan_workflow import PlanWorkflow
 from workflows.registry import build_worker
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -106,6 +108,21 @@ async def started(env: WorkflowEnvironment, queue: str, definition: PlanDefiniti
     driver."""
     with env.with_time_skipping_disabled():
         handle = await start_plan(env.client, definition, queue)
+    return PlanDriver(handle, definition)
+
+
+async def started_in_short_runs(
+    env: WorkflowEnvironment, queue: str, definition: PlanDefinition, updates_per_run: int = 10
+) -> PlanDriver:
+    """The plan started as ``started`` does, but handing over to a new run (continue-as-new)
+    after every ``updates_per_run`` updates, so that a test sees many hand-overs."""
+    with env.with_time_skipping_disabled():
+        handle = await env.client.start_workflow(
+            PlanWorkflow.run,
+            PlanInput(definition=definition, max_updates_per_run=updates_per_run),
+            id=workflow_id_for(definition.plan_id),
+            task_queue=queue,
+        )
     return PlanDriver(handle, definition)
 
 

@@ -32,10 +32,9 @@ from domain.plan import PlanDefinition
 from domain.roles import Role
 from domain.state import fold
 from eventstore import EventStore
-from tests.integration.conftest import EARLY_CLOSE, closable_early, unique
+from tests.integration.conftest import EARLY_CLOSE, closable_early, started_in_short_runs, unique
 from tests.integration.replay import drive_until, replay_all, run_histories, settle
-from workflows.plan_models import PlanInput, PlanResult, workflow_id_for
-from workflows.plan_workflow import PlanWorkflow
+from workflows.plan_models import PlanInput, PlanResult
 
 pytestmark = pytest.mark.servers
 
@@ -93,16 +92,10 @@ async def test_a_hearing_with_3000_responses_across_continue_as_new(
     definition = closable_early(unique(bodo))
     plan_id = definition.plan_id
     client = temporal_env.client
-    with temporal_env.with_time_skipping_disabled():
-        handle = await client.start_workflow(
-            PlanWorkflow.run,
-            PlanInput(definition=definition, max_updates_per_run=100),
-            id=workflow_id_for(plan_id),
-            task_queue=task_queue,
-        )
+    driver = await started_in_short_runs(temporal_env, task_queue, definition, 100)
+    handle = driver.handle
     first_run_id = handle.first_execution_run_id
     assert first_run_id is not None
-    driver = PlanDriver(handle, definition)
     leader = driver.person(Role.PROJECT_LEADER)
     timings: dict[str, float] = {}
     response_receipts: list[cmd.Receipt] = []
@@ -219,15 +212,7 @@ async def start_small_runs(
     temporal_env: WorkflowEnvironment, task_queue: str, bodo: PlanDefinition
 ) -> PlanDriver:
     """A plan that hands over after every ten updates, driven to its open hearing."""
-    definition = closable_early(unique(bodo))
-    with temporal_env.with_time_skipping_disabled():
-        handle = await temporal_env.client.start_workflow(
-            PlanWorkflow.run,
-            PlanInput(definition=definition, max_updates_per_run=10),
-            id=workflow_id_for(definition.plan_id),
-            task_queue=task_queue,
-        )
-    driver = PlanDriver(handle, definition)
+    driver = await started_in_short_runs(temporal_env, task_queue, closable_early(unique(bodo)))
     await drive_until(driver, lambda s: s.step_key == "hearing.public" and s.hearing_open)
     return driver
 

@@ -18,7 +18,6 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.testing import WorkflowEnvironment
 
-from client.simulation import PlanDriver
 from domain import commands as cmd
 from domain.phases import Phase
 from domain.plan import PlanDefinition
@@ -26,17 +25,14 @@ from domain.plan_state import HearingResponse, PlanState
 from domain.roles import Role
 from eventstore import EventStore
 from eventstore.hearing_inbox import HearingInbox, PublicResponse
-from tests.integration.conftest import EARLY_CLOSE, closable_early, unique
+from tests.integration.conftest import EARLY_CLOSE, closable_early, started_in_short_runs, unique
 from tests.integration.replay import drive_until
 from workflows.plan_models import (
     CARRY_ALL_RESPONSES_UP_TO,
     Carried,
-    PlanInput,
     carried_responses,
     pack_responses,
-    workflow_id_for,
 )
-from workflows.plan_workflow import PlanWorkflow
 
 pytestmark = pytest.mark.servers
 
@@ -48,14 +44,8 @@ async def test_a_plan_hands_over_after_a_hearing_of_twenty_four_thousand_respons
 ) -> None:
     definition = closable_early(unique(bodo))
     plan = definition.plan_id
-    with temporal_env.with_time_skipping_disabled():
-        handle = await temporal_env.client.start_workflow(
-            PlanWorkflow.run,
-            PlanInput(definition=definition, max_updates_per_run=10),
-            id=workflow_id_for(plan),
-            task_queue=task_queue,
-        )
-    driver = PlanDriver(handle, definition)
+    driver = await started_in_short_runs(temporal_env, task_queue, definition)
+    handle = driver.handle
     try:
         await drive_until(driver, lambda s: s.step_key == "hearing.public" and s.hearing_open)
         inbox = HearingInbox(pool)

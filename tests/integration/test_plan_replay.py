@@ -15,14 +15,20 @@ from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
-from client.simulation import PlanDriver, send_hearing_responses
+from client.simulation import send_hearing_responses
 from domain.gates import PlanStatus
 from domain.plan import PlanDefinition
 from eventstore import EventStore
 from runtime.payload_converter import data_converter
-from tests.integration.conftest import closable_early, close_early, started, unique
+from tests.integration.conftest import (
+    closable_early,
+    close_early,
+    started,
+    started_in_short_runs,
+    unique,
+)
 from tests.integration.replay import drive_until, replay_all, replayer, settle
-from workflows.plan_models import PlanInput, PlanResult, workflow_id_for
+from workflows.plan_models import PlanInput, PlanResult
 from workflows.plan_workflow import PlanWorkflow
 from workflows.registry import WORKFLOWS, workflow_runner
 
@@ -83,14 +89,8 @@ async def test_a_plan_that_continued_as_new_replays_run_by_run(
     adoption, carrying its state; every run replays."""
     definition = closable_early(unique(bodo))
     plan_id = definition.plan_id
-    with temporal_env.with_time_skipping_disabled():
-        handle = await temporal_env.client.start_workflow(
-            PlanWorkflow.run,
-            PlanInput(definition=definition, max_updates_per_run=10),
-            id=workflow_id_for(plan_id),
-            task_queue=task_queue,
-        )
-    driver = PlanDriver(handle, definition)
+    driver = await started_in_short_runs(temporal_env, task_queue, definition)
+    handle = driver.handle
 
     async def hearing(status: PlanStatus) -> None:
         await send_hearing_responses(driver, 5, with_receipt=2)

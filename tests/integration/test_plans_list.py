@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 import pytest
@@ -55,7 +56,8 @@ async def test_plans_are_listed_by_phase_with_awaited_roles(
     # In bokmål by default: the header, the phase, the status and the role in words.
     header, *_, count = listed.splitlines()
     assert header.split()[:4] == ["arbeidsflyt-id", "fase", "status", "venter"]
-    assert count == "Antall planer: 1"
+    # Other tests' plans on the same server may be in the phase too.
+    assert re.fullmatch(r"Antall planer: [1-9]\d*", count), count
     line = next(x for x in listed.splitlines() if at_strategies.plan_id in x)
     assert line.split()[1:4] == ["Strategier", "pågår", "prosjektleder"]
     # In English the record's own names, as scripts have read them.
@@ -64,7 +66,7 @@ async def test_plans_are_listed_by_phase_with_awaited_roles(
     listed = capsys.readouterr().out
     header, *_, count = listed.splitlines()
     assert header.split()[:3] == ["workflow", "id", "phase"]
-    assert count == "1 plan(s)"
+    assert re.fullmatch(r"[1-9]\d* plan\(s\)", count), count
     line = next(x for x in listed.splitlines() if at_strategies.plan_id in x)
     assert "strategies" in line
     assert "running" in line
