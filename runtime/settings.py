@@ -67,7 +67,7 @@ class Settings(BaseSettings):
         description="hearing responses accepted per client address and minute",
     )
     hearing_responses_per_second: float = Field(
-        default=150,
+        default=100,
         ge=0,
         le=100_000,
         validation_alias=AliasChoices("TEMAPLAN_HEARING_RESPONSES_PER_SECOND"),
