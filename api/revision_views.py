@@ -173,6 +173,7 @@ def revision_pending_for(person_id: str, state: PlanState) -> list[PendingDecisi
                     continue
                 if person_id not in [p.id for p in reporters_for(definition, measure)]:
                     continue
+                about = {"year": year, "measure": measure.id, "title": measure.title}
                 pending.append(
                     PendingDecision(
                         kind="revision_report",
@@ -181,20 +182,8 @@ def revision_pending_for(person_id: str, state: PlanState) -> list[PendingDecisi
                         phase=None,
                         step_key=f"revision.{year}.report",
                         step_kind=None,
-                        step_title_nb=t(
-                            "pending.revision_report",
-                            "nb",
-                            year=year,
-                            measure=measure.id,
-                            title=measure.title,
-                        ),
-                        step_title_en=t(
-                            "pending.revision_report",
-                            "en",
-                            year=year,
-                            measure=measure.id,
-                            title=measure.title,
-                        ),
+                        step_title_nb=t("pending.revision_report", "nb", **about),
+                        step_title_en=t("pending.revision_report", "en", **about),
                         role=report_role(definition, measure, person),
                         content_version=revision.content_version,
                         content_hash=version.content_hash if version else None,
