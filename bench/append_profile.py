@@ -46,10 +46,12 @@ async def profile(admin_url: str, appends: int, top: int) -> None:
         wall = time.perf_counter() - began
         await pool.close()
     stats = pstats.Stats(profiler)
+    # typeshed's pstats declares neither Stats.stats nor func_std_string, which CPython has.
+    name = pstats.func_std_string  # type: ignore[attr-defined]
     waiting = {
-        pstats.func_std_string(f): tt
+        name(f): tt
         for f, (_cc, _nc, tt, _ct, _callers) in stats.stats.items()  # type: ignore[attr-defined]
-        if pstats.func_std_string(f) in WAITING
+        if name(f) in WAITING
     }
     poll = waiting.get(WAITING[0], 0.0)
     send = waiting.get(WAITING[1], 0.0)

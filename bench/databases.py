@@ -28,10 +28,10 @@ def postgres_server(prefix: str = "temaplan-bench-") -> Iterator[tuple[str, str]
     with warnings.catch_warnings():
         # platformdirs, under pgserver, warns when XDG_RUNTIME_DIR is unset.
         warnings.filterwarnings("ignore", module="platformdirs")
-        import pgserver
+        from pgserver.postgres_server import get_server
 
     with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
-        server = pgserver.get_server(Path(tmp) / "pgdata", cleanup_mode="stop")
+        server = get_server(Path(tmp) / "pgdata", cleanup_mode="stop")
         try:
             yield server.get_uri(), "embedded pgserver"
         finally:

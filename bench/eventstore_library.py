@@ -43,7 +43,7 @@ def library_classes() -> tuple[type[Any], type[Any]]:
     from eventsourcing.application import Application
     from eventsourcing.domain import Aggregate, event
 
-    class SignOffLog(Aggregate):  # type: ignore[misc]
+    class SignOffLog(Aggregate):
         @event("Opened")
         def __init__(self, payload: dict[str, Any]) -> None:
             self.signed = 1
@@ -52,7 +52,7 @@ def library_classes() -> tuple[type[Any], type[Any]]:
         def sign_off(self, payload: dict[str, Any]) -> None:
             self.signed += 1
 
-    class SignOffApp(Application):  # type: ignore[misc]
+    class SignOffApp(Application[uuid.UUID]):
         pass
 
     return SignOffLog, SignOffApp

@@ -50,6 +50,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
 from temporalio.client import Client
 
 from bench.databases import scratch_database
@@ -74,7 +75,7 @@ BIN = Path(sys.executable).parent
 class TimedDriver(PlanDriver):
     sign_offs: list[float]
 
-    async def update(self, name: str, command: object) -> cmd.Receipt:
+    async def update(self, name: str, command: BaseModel) -> cmd.Receipt:
         started = time.perf_counter()
         receipt = await super().update(name, command)
         if name == "sign_off":
