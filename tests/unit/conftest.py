@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from domain.canonical import chain_record
-from domain.events import PhaseStarted, PlanCreated
+from domain.events import Event, PhaseStarted, PlanCreated
 from domain.phases import Phase
 from domain.plan import PlanDefinition
 from domain.planfile import parse_plan_data, parse_plan_text
@@ -27,7 +27,7 @@ def read_example(name: str) -> str:
     return (EXAMPLES / name).read_text(encoding="utf-8")
 
 
-def opened(plan: PlanDefinition, phase: Phase, at: datetime) -> list[Any]:
+def opened(plan: PlanDefinition, phase: Phase, at: datetime) -> list[Event]:
     """A plan's record as it opens: the plan created, then ``phase`` started, both by the
     system at ``at``."""
     system = {"actor_id": "temaplan", "actor_role": Role.SYSTEM}

@@ -12,7 +12,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 import catalogue
-from catalogue import LANGUAGES, MissingLabelError, formats, t
+from catalogue import LANGUAGES, Language, MissingLabelError, formats, t
 from domain.events import EVENT_TYPES
 from domain.phases import PHASES, Phase
 from domain.revision_models import ReportStatus, ScheduleAction
@@ -42,13 +42,13 @@ def test_both_languages_hold_the_same_keys_with_the_same_placeholders() -> None:
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_the_po_source_parses_cleanly_and_compiles_to_what_it_says(language: str) -> None:
-    with catalogue.po_path(language).open("rb") as source:  # type: ignore[arg-type]
+def test_the_po_source_parses_cleanly_and_compiles_to_what_it_says(language: Language) -> None:
+    with catalogue.po_path(language).open("rb") as source:
         parsed = read_po(source, locale=language, abort_invalid=True)
     assert not parsed.fuzzy
     assert not [m.id for m in parsed if m.id and m.fuzzy]
-    compiled = catalogue.translations(language)  # type: ignore[arg-type]
-    for key, text in catalogue.labels(language).items():  # type: ignore[arg-type]
+    compiled = catalogue.translations(language)
+    for key, text in catalogue.labels(language).items():
         assert compiled.gettext(key) == text
 
 
@@ -101,7 +101,7 @@ def test_a_missing_key_is_an_error_not_the_key() -> None:
         "Sum for 2 tiltak"
     )
     with pytest.raises(ValueError, match="language must be one of nb, en"):
-        catalogue.labels("sv")  # type: ignore[arg-type]
+        catalogue.labels("sv")
 
 
 def test_numbers_dates_times_and_money_in_nb_no() -> None:

@@ -102,8 +102,8 @@ def test_adoption_is_refused_when_the_period_is_over_or_too_short(bodo: PlanDefi
     )
     in_time = datetime(2026, 12, 4, 12, tzinfo=UTC)
     alone = council_decision_alone(state, command, in_time, uuid4)
-    assert [e.type for e in alone] == ["council_decided", "plan_adopted"]  # type: ignore[attr-defined]
-    assert council_vote(state, command, in_time, uuid4)[0].type == "vote_cast"  # type: ignore[attr-defined]
+    assert [e.type for e in alone] == ["council_decided", "plan_adopted"]
+    assert council_vote(state, command, in_time, uuid4)[0].type == "vote_cast"
     # Runs recorded before votes (one member decides) and voting runs refuse alike.
     for decide in (council_decision_alone, council_vote):
         with pytest.raises(Refusal) as over:

@@ -111,7 +111,7 @@ def _bodo() -> list[PlanState]:
 
 def test_people_are_matched_to_participants_in_their_municipalities() -> None:
     states = _bodo()
-    by_email = Settings(  # type: ignore[call-arg]
+    by_email = Settings(
         TEMAPLAN_OIDC_PERSON_CLAIM="email",
         TEMAPLAN_OIDC_MATCH="email",
         TEMAPLAN_OIDC_MUNICIPALITIES="1804",
@@ -127,7 +127,7 @@ def test_people_are_matched_to_participants_in_their_municipalities() -> None:
     larvik = by_email.model_copy(update={"oidc_municipalities": "3805"})
     with pytest.raises(UnknownPerson, match="take part in no plan"):
         identify(_claims(), larvik, states)
-    by_id = Settings(TEMAPLAN_OIDC_MUNICIPALITY_CLAIM="kommuner")  # type: ignore[call-arg]
+    by_id = Settings(TEMAPLAN_OIDC_MUNICIPALITY_CLAIM="kommuner")
     with pytest.raises(UnknownPerson, match="which municipality"):
         identify(_claims(preferred_username="per.olsen"), by_id, states)
     admin = identify(

@@ -26,9 +26,10 @@ FONT_FILES = ("/FontFile", "/FontFile2", "/FontFile3")
 def _fonts(pdf: pikepdf.Pdf) -> list[Any]:
     """Every font the pages use, descendants of composite fonts included."""
     found: list[Any] = []
+    empty = pikepdf.Dictionary()
     for page in pdf.pages:
-        resources = page.obj.get("/Resources", {})
-        for font in resources.get("/Font", {}).values():
+        resources = page.obj.get("/Resources", empty)
+        for font in resources.get("/Font", empty).values():
             found.append(font)
             found.extend(font.get("/DescendantFonts", []))
     return found

@@ -4,7 +4,7 @@ schedule's actions, and the scorecard's rendering. No servers."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
@@ -21,7 +21,7 @@ from domain.ids import revision_year
 from domain.phases import Phase
 from domain.plan import PlanDefinition, RevisionDate
 from domain.plan_state import PlanState
-from domain.refusals import Refusal
+from domain.refusals import NewId, Refusal
 from domain.revision_models import ChangeKind, MeasureChange, ScheduleAction
 from domain.roles import Role
 from domain.state import fold
@@ -34,7 +34,7 @@ def ids() -> Iterator[UUID]:
     return (UUID(int=n) for n in itertools.count(1000))
 
 
-def new_id_from(source: Iterator[UUID]):  # type: ignore[no-untyped-def]
+def new_id_from(source: Iterator[UUID]) -> NewId:
     return lambda: next(source)
 
 
@@ -72,8 +72,8 @@ def adopted(bodo: PlanDefinition) -> PlanState:
     )
 
 
-def apply(state: PlanState, events: list[ev.EventBase]) -> PlanState:
-    return fold(events, state)  # type: ignore[arg-type]
+def apply(state: PlanState, events: Sequence[ev.Event]) -> PlanState:
+    return fold(events, state)
 
 
 @pytest.fixture
@@ -190,7 +190,7 @@ def test_deadline_marks_the_unreported_and_the_scorecard_counts(opened: PlanStat
             new_id_from(source),
         )
     closing = rd.close_reporting_round(state, YEAR, T0 + timedelta(days=30), new_id_from(source))
-    assert [e.type for e in closing] == ["reporting_round_closed", "report_reminder_recorded"]  # type: ignore[attr-defined]
+    assert [e.type for e in closing] == ["reporting_round_closed", "report_reminder_recorded"]
     state = apply(state, closing)
     assert rd.close_reporting_round(state, YEAR, T0, new_id_from(source)) == []
     assert "is closed" in refusal(state, report("tor.berg", "tiltak-3.2.2")).message
@@ -213,10 +213,12 @@ def test_deadline_marks_the_unreported_and_the_scorecard_counts(opened: PlanStat
         "tiltak-3.2.1": None,
     }
 
-    markdown = render_scorecard_markdown(state.definition, card)  # type: ignore[arg-type]
+    definition = state.definition
+    assert definition is not None
+    markdown = render_scorecard_markdown(definition, card)
     assert "**Tiltak utført: 2 av 10 (20\u00a0%)**" in markdown
     assert "| **mal-1** (Generell boligutvikling) | 1 | 3 | 33\u00a0% |" in markdown
-    html = render_scorecard_html(state.definition, card)  # type: ignore[arg-type]
+    html = render_scorecard_html(definition, card)
     assert html.count("<rect") == 2 * len(card.goals)
     assert "http" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
 
@@ -270,7 +272,7 @@ def test_changes_are_applied_checked_and_approved_by_quorum(opened: PlanState) -
     first = revision_changes.review_changes(
         state, rc.ReviewChanges(actor_id="per.olsen", **review), T0, new_id_from(source)
     )
-    assert [e.type for e in first] == ["measure_changes_signed_off"]  # type: ignore[attr-defined]
+    assert [e.type for e in first] == ["measure_changes_signed_off"]
     state = apply(state, first)
     with pytest.raises(Refusal, match="already signed"):
         revision_changes.review_changes(
@@ -279,7 +281,7 @@ def test_changes_are_applied_checked_and_approved_by_quorum(opened: PlanState) -
     second = revision_changes.review_changes(
         state, rc.ReviewChanges(actor_id="tor.berg", **review), T0, new_id_from(source)
     )
-    assert [e.type for e in second] == [  # type: ignore[attr-defined]
+    assert [e.type for e in second] == [
         "measure_changes_signed_off",
         "content_revised",
         "revision_concluded",
@@ -287,7 +289,9 @@ def test_changes_are_applied_checked_and_approved_by_quorum(opened: PlanState) -
     state = apply(state, second)
     assert state.in_force_version == 2
     assert state.adopted_version == 1
-    assert state.revision(YEAR).outcome == "revised"  # type: ignore[union-attr]
+    revision = state.revision(YEAR)
+    assert revision is not None
+    assert revision.outcome == "revised"
     with pytest.raises(Refusal, match="concluded"):
         revision_changes.conclude_revision(state, "kari.nilsen", YEAR, T0, new_id_from(source))
 
@@ -298,6 +302,7 @@ def test_rejected_changes_can_be_proposed_again(opened: PlanState) -> None:
     state = apply(state, rd.record_scorecard(state, YEAR, T0, new_id_from(source)))
     proposal = retire("tiltak-1.1.1")
     [proposed] = revision_changes.propose_changes(state, proposal, T0, new_id_from(source))
+    assert isinstance(proposed, ev.MeasureChangesProposed)
     state = apply(state, [proposed])
     with pytest.raises(Refusal, match="waiting for the steering group"):
         revision_changes.propose_changes(state, proposal, T0, new_id_from(source))
@@ -305,7 +310,7 @@ def test_rejected_changes_can_be_proposed_again(opened: PlanState) -> None:
         actor_id="anne.larsen",
         year=YEAR,
         content_version=2,
-        content_hash=proposed.content_hash,  # type: ignore[attr-defined]
+        content_hash=proposed.content_hash,
         approve=False,
     )
     with pytest.raises(Refusal, match="needs a reason"):
@@ -316,10 +321,13 @@ def test_rejected_changes_can_be_proposed_again(opened: PlanState) -> None:
             state, review.model_copy(update={"comment": "Ikke ferdig."}), T0, new_id_from(source)
         ),
     )
-    assert state.revision(YEAR).proposals[-1].status == "rejected"  # type: ignore[union-attr]
+    revision = state.revision(YEAR)
+    assert revision is not None
+    assert revision.proposals[-1].status == "rejected"
     assert state.in_force_version == 1
     [again] = revision_changes.propose_changes(state, proposal, T0, new_id_from(source))
-    assert again.content_version == 3  # type: ignore[attr-defined]
+    assert isinstance(again, ev.MeasureChangesProposed)
+    assert again.content_version == 3
 
 
 def test_measure_change_shapes() -> None:
@@ -332,7 +340,7 @@ def test_measure_change_shapes() -> None:
 def schedule(
     action: ScheduleAction, actor: str = "espen.moe", **extra: object
 ) -> rc.ScheduleCommand:
-    return rc.ScheduleCommand(actor_id=actor, action=action, request_id="0123abcd", **extra)  # type: ignore[arg-type]
+    return rc.ScheduleCommand(actor_id=actor, action=action, request_id="0123abcd", **extra)
 
 
 def test_schedule_actions_need_a_scheduler_and_make_sense(adopted: PlanState) -> None:
@@ -394,23 +402,26 @@ def test_a_trigger_whose_revision_cannot_run_is_recorded_as_failed(
 ) -> None:
     source = ids()
     [fine] = rd.schedule_action(adopted, schedule(ScheduleAction.TRIGGER), T0, new_id_from(source))
-    assert fine.failed == ""  # type: ignore[attr-defined]
+    assert isinstance(fine, ev.RevisionScheduleChanged)
+    assert fine.failed == ""
     assert "failed" not in ev.to_record(fine)[2]  # recorded as before when it succeeds
     # This year's revision already exists: the trigger would start nothing.
     [again] = rd.schedule_action(opened, schedule(ScheduleAction.TRIGGER), T0, new_id_from(source))
-    assert "the revision for 2027 already exists" in again.failed  # type: ignore[attr-defined]
+    assert isinstance(again, ev.RevisionScheduleChanged)
+    assert "the revision for 2027 already exists" in again.failed
     # After the period (2026-2029 in Bodø's plan) no revision can run.
     later = datetime(2031, 3, 1, tzinfo=UTC)
     [over] = rd.schedule_action(
         adopted, schedule(ScheduleAction.TRIGGER), later, new_id_from(source)
     )
-    assert over.failed == (  # type: ignore[attr-defined]
+    assert isinstance(over, ev.RevisionScheduleChanged)
+    assert over.failed == (
         "a revision for 2031 cannot run: it is outside the planning period 2026-2029"
     )
     state = apply(adopted, [over])
     assert (state.decisions[-1].outcome, state.decisions[-1].reason) == (
         "trigger failed",
-        over.failed,  # type: ignore[attr-defined]
+        over.failed,
     )
 
 

@@ -12,7 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from domain import commands as cmd
-from domain.events import from_record
+from domain.events import CommentRecorded, from_record
 from domain.text import unsafe_character
 from temaplan.cli import main
 
@@ -72,7 +72,8 @@ def test_a_recorded_event_is_read_whatever_it_holds() -> None:
         actor_id="kari",
         actor_role="reference_group",
     )
-    assert event.text.endswith("\x01")  # type: ignore[union-attr]
+    assert isinstance(event, CommentRecorded)
+    assert event.text.endswith("\x01")
 
 
 @pytest.mark.parametrize(

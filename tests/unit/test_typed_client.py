@@ -3,6 +3,8 @@ every update of the workflow can be reached by name (the API's routes send by na
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from client.typed import PLAN_UPDATES, REVISION_UPDATES, PlanClient
@@ -18,7 +20,8 @@ def _updates(cls: type) -> set[str]:
 
 def test_each_name_is_the_method_sent_on_the_wire() -> None:
     for name, method in {**PLAN_UPDATES, **REVISION_UPDATES}.items():
-        assert method.__name__ == name
+        function: Callable[..., object] = method  # the decorated method, by its own name
+        assert function.__name__ == name
 
 
 def test_every_update_has_a_name() -> None:

@@ -13,12 +13,17 @@ from workflows.revision_workflow import RevisionWorkflow
 DOC = Path(__file__).resolve().parents[2] / "docs" / "updates.md"
 
 
+def _definition(cls: type) -> workflow._Definition:
+    """The workflow definition Temporal reads from ``cls``."""
+    definition = workflow._Definition.from_class(cls)
+    assert definition is not None
+    return definition
+
+
 def test_every_update_of_the_workflows_is_documented() -> None:
     documented = {name for updates in UPDATE_INPUTS.values() for name in updates}
     defined = {
-        name
-        for cls in (PlanWorkflow, RevisionWorkflow)
-        for name in workflow._Definition.from_class(cls).updates
+        name for cls in (PlanWorkflow, RevisionWorkflow) for name in _definition(cls).updates
     }
     assert documented == defined
 
@@ -34,7 +39,7 @@ def test_each_update_is_documented_with_the_model_the_workflow_takes() -> None:
     takes = {
         name: defn.arg_types
         for cls in (PlanWorkflow, RevisionWorkflow)
-        for name, defn in workflow._Definition.from_class(cls).updates.items()
+        for name, defn in _definition(cls).updates.items()
     }
     documented = {
         name: [model] for updates in UPDATE_INPUTS.values() for name, model in updates.items()

@@ -6,7 +6,7 @@ plan file."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -17,7 +17,7 @@ from domain import commands as cmd
 from domain import council_decisions, refusals, review_decisions, vote_decisions
 from domain.events import (
     ContentSubmitted,
-    EventBase,
+    Event,
     HearingClosed,
     HearingOpened,
     HearingSummarySubmitted,
@@ -59,9 +59,9 @@ def five_member_council(plan: PlanDefinition, rule: QuorumRule = QuorumRule.MAJO
     return parse_plan_data(data)
 
 
-def apply(state: PlanState, events: list[EventBase]) -> PlanState:
+def apply(state: PlanState, events: Iterable[Event]) -> PlanState:
     for event in events:
-        state = evolve(state, event)  # type: ignore[arg-type]
+        state = evolve(state, event)
     return state
 
 
@@ -70,7 +70,7 @@ def at_step(plan: PlanDefinition, phase: Phase) -> PlanState:
     assert plan.proposals is not None
     content = plan.proposals
     system = {"actor_id": "temaplan", "actor_role": Role.SYSTEM}
-    events: list[Any] = [
+    events: list[Event] = [
         *opened(plan, Phase.DRAFT, T0),
         ContentSubmitted(
             event_id=UUID(int=3),
@@ -110,12 +110,12 @@ def at_step(plan: PlanDefinition, phase: Phase) -> PlanState:
     return fold(events)
 
 
-def council_vote(state: PlanState, person: str, outcome: str, **extra: Any) -> list[EventBase]:
+def council_vote(state: PlanState, person: str, outcome: str, **extra: Any) -> list[Event]:
     current = state.content()
     assert current is not None
     command = cmd.CouncilDecision(
         actor_id=person,
-        outcome=outcome,  # type: ignore[arg-type]
+        outcome=outcome,
         content_version=current.version,
         content_hash=current.content_hash,
         **extra,
@@ -125,7 +125,7 @@ def council_vote(state: PlanState, person: str, outcome: str, **extra: Any) -> l
 
 def withdraw(
     state: PlanState, reason: str, actor_id: str = "kari.nilsen", **extra: Any
-) -> list[EventBase]:
+) -> list[Event]:
     """The council's vote withdrawn, by the project leader unless another is named."""
     command = cmd.WithdrawVote(
         actor_id=actor_id, step_key="adoption.council", reason=reason, **extra
@@ -133,7 +133,7 @@ def withdraw(
     return vote_decisions.withdraw_vote(state, command, T0, _ids())
 
 
-def types(events: list[EventBase]) -> list[str]:
+def types(events: Sequence[Event]) -> list[str]:
     return [e.model_dump()["type"] for e in events]
 
 
@@ -265,7 +265,7 @@ def test_an_unbreakable_tie_is_deadlocked_and_the_project_leader_withdraws_it(
     council: PlanState,
 ) -> None:
     state = council
-    plan = [
+    plan: list[tuple[str, dict[str, object]]] = [
         ("adopted", {}),
         ("adopted", {}),
         ("returned", {"return_to": Phase.DRAFT, "reason": "Mer om unge."}),
@@ -380,8 +380,9 @@ def test_adopted_with_changes_puts_the_councils_text_in_force(
     assert state.status == "adopted"
     assert state.adopted_version == 2
     assert state.adopted_hash == amended.content_hash() == state.in_force_hash
-    assert state.content(2) is not None
-    assert state.content(2).content == amended  # type: ignore[union-attr]
+    version_2 = state.content(2)
+    assert version_2 is not None
+    assert version_2.content == amended
     assert events[1].model_dump()["reason"] == "Tiltaket starter i 2027."
 
 
