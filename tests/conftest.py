@@ -33,12 +33,12 @@ def postgres_server_url() -> Iterator[str]:
     if url:
         yield url
         return
-    import pgserver
+    from pgserver.postgres_server import get_server
 
     # Not under pytest's basetemp: pytest keeps only its three newest session folders,
     # so a concurrent pytest run would delete a live server's data directory.
     home = Path(tempfile.mkdtemp(prefix="temaplan-test-pg-"))
-    server = pgserver.get_server(home / "pgdata", cleanup_mode="stop")
+    server = get_server(home / "pgdata", cleanup_mode="stop")
     try:
         yield server.get_uri()
     finally:

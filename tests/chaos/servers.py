@@ -36,14 +36,15 @@ class Postgres:
     way a crash does (immediate mode: no checkpoint, recovery from WAL on start)."""
 
     def __init__(self, home: Path) -> None:
-        import pgserver
+        from pgserver.postgres_server import get_server
 
         self.pgdata = home / "pgdata"
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
-        self._server = pgserver.get_server(self.pgdata, cleanup_mode="stop")
+        self._server = get_server(self.pgdata, cleanup_mode="stop")
         self.url = self._server.get_uri()
 
     def _pg_ctl(self, *args: str) -> None:
+        # pgserver makes its command functions at import time, so mypy cannot see them.
         from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
 
         pg_ctl(list(args), pgdata=self.pgdata, user=self._server.system_user, timeout=60)

@@ -27,13 +27,14 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import pytest
+from pydantic import BaseModel
 from temporalio.api.enums.v1 import WorkflowTaskFailedCause
 from temporalio.client import Client
 
@@ -97,13 +98,16 @@ class ChaosDriver(PlanDriver):
     tally: Tally
     decision_sent: asyncio.Event  # lets the fault injector kill mid-decision
 
-    async def update(self, name: str, command: object) -> cmd.Receipt:
+    async def update(self, name: str, command: BaseModel) -> cmd.Receipt:
         self.tally.updates += 1
         self.decision_sent.set()
         return await super().update(name, command)
 
 
-async def ask(coro: Any, timeout: float) -> Any:
+T = TypeVar("T")
+
+
+async def ask(coro: Awaitable[T], timeout: float) -> T:
     return await asyncio.wait_for(coro, timeout)
 
 
@@ -266,7 +270,7 @@ async def stack() -> AsyncIterator[Stack]:
         conn = await asyncpg.connect(url)
         await migrate(conn)
         await conn.close()
-        settings = Settings()  # type: ignore[call-arg]
+        settings = Settings()
         temporal = Temporal(home / "temporal", settings)
         await temporal.start()
         queue = f"chaos-{uuid.uuid4().hex[:8]}"

@@ -126,6 +126,24 @@ async def started_in_short_runs(
     return PlanDriver(handle, definition)
 
 
+@dataclass(kw_only=True)
+class WatchedDriver(PlanDriver):
+    """A plan's driver that shows ``watch`` each status before it acts on it."""
+
+    watch: Callable[[PlanStatus], Awaitable[None]]
+
+    async def act_once(
+        self, status: PlanStatus, hearing: Callable[[PlanStatus], Awaitable[None]]
+    ) -> None:
+        await self.watch(status)
+        await super().act_once(status, hearing)
+
+
+def watched(driver: PlanDriver, watch: Callable[[PlanStatus], Awaitable[None]]) -> WatchedDriver:
+    """``driver``'s plan, driven the same way, with ``watch`` shown each status first."""
+    return WatchedDriver(**vars(driver), watch=watch)
+
+
 def passing_hearing(
     env: WorkflowEnvironment, driver: PlanDriver
 ) -> Callable[[PlanStatus], Awaitable[None]]:
@@ -218,7 +236,7 @@ async def api_ctx(
     plain_client: Client, pool: asyncpg.Pool, database_url: str, task_queue: str
 ) -> AsyncIterator[ApiContext]:
     audit_pool = await create_pool(database_url, read_only=True, max_size=2)
-    settings = Settings(TEMPORAL_TASK_QUEUE=task_queue, TEMAPLAN_PUBLIC_RATE_PER_MINUTE=5)  # type: ignore[call-arg]
+    settings = Settings(TEMPORAL_TASK_QUEUE=task_queue, TEMAPLAN_PUBLIC_RATE_PER_MINUTE=5)
     try:
         yield ApiContext(client=plain_client, pool=pool, audit_pool=audit_pool, settings=settings)
     finally:

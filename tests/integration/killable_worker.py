@@ -27,7 +27,7 @@ from workflows.registry import DEFAULT_REVISION_DATE, WORKFLOWS, workflow_runner
 
 class HangsAfterCommit(PlanActivities):
     def __init__(self, pool: object, marker: Path) -> None:
-        super().__init__(pool)  # type: ignore[arg-type]
+        super().__init__(pool)
         self.marker = marker
 
     @activity.defn(name="append_events")

@@ -58,9 +58,10 @@ async def drive_until(
             return status
         marker = (status.step_key, status.events_recorded)
         await driver.act_once(status, hearing)
-        await driver.wait_for(
-            lambda s, marker=marker: (  # type: ignore[misc]
-                (s.step_key, s.events_recorded) != marker
-                and (s.step_key is not None or s.status != "active")
+
+        def moved_on(s: PlanStatus, marker: tuple[str | None, int] = marker) -> bool:
+            return (s.step_key, s.events_recorded) != marker and (
+                s.step_key is not None or s.status != "active"
             )
-        )
+
+        await driver.wait_for(moved_on)

@@ -84,10 +84,12 @@ async def test_people_act_as_themselves_with_receipts(
     api_error(await api.get("/api/plans/1804-nope", headers=per), 404, "UnknownPlan")
 
     # The project leader submits the goals; only she may.
+    proposals = bodo.proposals
+    assert proposals is not None
     goals = {
         "phase": "goals",
-        "content": content_for(Phase.GOALS, bodo.proposals).model_dump(mode="json"),
-    }  # type: ignore[arg-type]
+        "content": content_for(Phase.GOALS, proposals).model_dump(mode="json"),
+    }
     api_error(
         await api.post(f"/api/plans/{plan}/content", json=goals, headers=per), 403, "WrongRole"
     )
@@ -103,7 +105,7 @@ async def test_people_act_as_themselves_with_receipts(
     content = (await api.get(f"/api/plans/{plan}/content", headers=per)).json()
     assert content["version"] == 1
     assert content["content_hash"] == pending[0]["content_hash"]
-    assert content["tree"][0]["goal"]["id"] == bodo.proposals.goals[0].id  # type: ignore[union-attr]
+    assert content["tree"][0]["goal"]["id"] == proposals.goals[0].id
     assert (await api.get("/api/me/pending", headers=marte)).json() == []
 
     sign = {
@@ -152,7 +154,7 @@ async def test_people_act_as_themselves_with_receipts(
     assert signed.status_code == 200, signed.text
     receipt = signed.json()
     assert receipt["event_type"] == "sign_off_given"
-    stored = await EventStore(pool).read(plan)  # type: ignore[arg-type]
+    stored = await EventStore(pool).read(plan)
     event = next(e for e in stored if e.version == receipt["version"])
     assert (event.actor_id, event.hash) == ("per.olsen", receipt["hash"])
 
@@ -245,7 +247,7 @@ async def test_public_hearing_with_receipts_limits_and_a_closed_door(
     assert sent.status_code == 201, sent.text
     receipt = sent.json()
     assert receipt["receipt_number"].startswith(f"{receipt['version']}-")
-    stored = await servers.store.read(plan)  # type: ignore[arg-type]
+    stored = await servers.store.read(plan)
     event = next(e for e in stored if e.version == receipt["version"])
     assert event.type == "hearing_response_received"
     assert event.data["name"] == "Ås & Sønner"

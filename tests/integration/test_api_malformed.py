@@ -3,6 +3,8 @@ get a 4xx with a JSON error (or, on the web page, an error page)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
@@ -73,8 +75,8 @@ async def test_nothing_answers_500(  # noqa: PLR0912 - one loop per kind of inpu
     assert started.status_code == 201
     answers: list[tuple[str, str, int]] = []
 
-    async def call(method: str, url: str, **kwargs: object) -> None:
-        response = await api.request(method, url, **kwargs)  # type: ignore[arg-type]
+    async def call(method: str, url: str, **kwargs: Any) -> None:
+        response = await api.request(method, url, **kwargs)
         answers.append((method, url, response.status_code))
         if url.startswith("/api"):
             assert response.headers["content-type"].startswith("application/json"), url
@@ -116,7 +118,7 @@ async def test_nothing_answers_500(  # noqa: PLR0912 - one loop per kind of inpu
         )
     for query in ("format=exe", "format=", "format=html&format=markdown"):
         await call("GET", f"/api/plans/{plan}/revisions/2026/scorecard?{query}", headers=admin)
-    for body_json in (
+    bodies: tuple[dict[str, object], ...] = (
         {"measure_id": "tiltak-1.1.1", "status": "done", "indicator_value": "x" * 41},
         {"measure_id": "", "status": "done"},
         {"measure_id": "tiltak-1.1.1", "status": "done", "indicator_value": [1]},
@@ -125,7 +127,8 @@ async def test_nothing_answers_500(  # noqa: PLR0912 - one loop per kind of inpu
         {"changes": [{"kind": "retire", "measure_id": "../x", "reason": "x"}]},
         {"changes": [{"kind": "add", "measure_id": "x", "reason": "x"}]},
         {"content_version": 0, "content_hash": "x", "approve": "maybe"},
-    ):
+    )
+    for body_json in bodies:
         for path in ("reports", "goal-indicators", "changes", "changes/review"):
             await call(
                 "POST", f"/api/plans/{plan}/revisions/2026/{path}", json=body_json, headers=admin

@@ -148,13 +148,13 @@ async def test_people_report_review_and_read_the_scorecard(
     )  # not before the scorecard
     # Malformed bodies on every revision route: a 4xx each, never a 5xx.
     for path in ("reports", "goal-indicators", "close", "changes", "changes/review", "conclude"):
-        for body in BAD_BODIES:
+        for bad_body in BAD_BODIES:
             answer = await api.post(
                 f"{base}/{year}/{path}",
-                content=body,
+                content=bad_body,
                 headers={**tor, "Content-Type": "application/json"},
             )
-            assert 400 <= answer.status_code < 500, (path, body, answer.text)
+            assert 400 <= answer.status_code < 500, (path, bad_body, answer.text)
     assert await store.head(plan) == head
 
     # A report: the receipt names the stored event, which carries Tor as its actor.

@@ -34,6 +34,7 @@ from client.simulation import PlanDriver, content_for
 from domain import checkpoints as cp
 from domain import commands as cmd
 from domain.attestation import Attestation
+from domain.gates import PlanStatus
 from domain.phases import Phase
 from domain.plan import PlanDefinition
 from domain.roles import Role
@@ -58,9 +59,7 @@ async def deployment(
     """A worker that accepts the front door's key, and the API holding that key."""
     queue = f"plans-{uuid.uuid4()}"
     policy = AttestationPolicy((FRONT_DOOR.verifier,), require)
-    settings = Settings(  # type: ignore[call-arg]
-        TEMPORAL_TASK_QUEUE=queue, TEMAPLAN_FRONT_DOOR_KEY=FRONT_DOOR.text()
-    )
+    settings = Settings(TEMPORAL_TASK_QUEUE=queue, TEMAPLAN_FRONT_DOOR_KEY=FRONT_DOOR.text())
     audit_pool = await create_pool(database_url, read_only=True, max_size=2)
     ctx = ApiContext(client=env.client, pool=pool, audit_pool=audit_pool, settings=settings)
     transport = httpx.ASGITransport(app=create_app(ctx))
@@ -97,11 +96,11 @@ async def at_quality_assurance(
     return driver, [p.id for p in definition.members(Role.STEERING_GROUP)]
 
 
-def api_sign_off(status: object) -> dict[str, object]:
+def api_sign_off(status: PlanStatus) -> dict[str, object]:
     return {
         "step_key": "goals.quality_assurance",
-        "content_version": status.content_version,  # type: ignore[attr-defined]
-        "content_hash": status.content_hash,  # type: ignore[attr-defined]
+        "content_version": status.content_version,
+        "content_hash": status.content_hash,
         "decision": "approve",
     }
 

@@ -86,9 +86,7 @@ async def deployment(
     """A worker that accepts the front door's key (not yet requiring it), and the API
     holding that key."""
     queue = f"plans-{uuid.uuid4()}"
-    settings = Settings(  # type: ignore[call-arg]
-        TEMPORAL_TASK_QUEUE=queue, TEMAPLAN_FRONT_DOOR_KEY=FRONT_DOOR.text()
-    )
+    settings = Settings(TEMPORAL_TASK_QUEUE=queue, TEMAPLAN_FRONT_DOOR_KEY=FRONT_DOOR.text())
     audit_pool = await create_pool(database_url, read_only=True, max_size=2)
     ctx = ApiContext(client=client, pool=pool, audit_pool=audit_pool, settings=settings)
     transport = httpx.ASGITransport(app=create_app(ctx))

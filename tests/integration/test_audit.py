@@ -25,7 +25,7 @@ from domain.gates import PlanStatus, plan_status
 from domain.plan import PlanDefinition
 from eventstore import EventStore, NewEvent
 from temaplan.cli import main
-from tests.integration.conftest import unique
+from tests.integration.conftest import unique, watched
 from tests.integration.test_eventstore import tamper
 from workflows.plan_models import PlanInput, PlanResult
 from workflows.plan_workflow import PlanWorkflow
@@ -45,7 +45,7 @@ async def adopted_plan(
     env: WorkflowEnvironment, queue: str, definition: PlanDefinition
 ) -> tuple[PlanDriver, dict[str, PlanStatus]]:
     """Run the plan to adoption; capture the status query at each checkpoint."""
-    with env.with_time_skipping_disabled():  # type: ignore[attr-defined]
+    with env.with_time_skipping_disabled():
         handle = await start_plan(env.client, definition, queue)
     driver = PlanDriver(handle, definition)
     captured: dict[str, PlanStatus] = {}
@@ -55,14 +55,11 @@ async def adopted_plan(
         await driver.wait_for(lambda s: s.hearing_responses == 3)
         await env.fast_forward(handle, timedelta(weeks=6, minutes=5))
 
-    act = driver.act_once
-
-    async def capture_then_act(status: PlanStatus, on_hearing):  # type: ignore[no-untyped-def]
+    async def capture(status: PlanStatus) -> None:
         if status.step_key in CHECKPOINTS and status.step_key not in captured:
             captured[status.step_key] = status
-        await act(status, on_hearing)
 
-    driver.act_once = capture_then_act  # type: ignore[method-assign]
+    driver = watched(driver, capture)
     final = await driver.run_to_adoption(hearing)
     assert final.status == "adopted"
     captured["adopted"] = final
@@ -246,7 +243,11 @@ async def test_replay_passes_on_current_code_and_names_a_breaking_change(
     out = io.StringIO()
     assert await commands.replay(temporal_env.client, plan, out, language="en") == 0
     assert re.fullmatch(rf"{plan}: replay OK, \d+ run\(s\), \d+ history events\n", out.getvalue())
-    for language, failed in (("nb", "AVSPILLINGEN FEILET"), ("en", "REPLAY FAILED")):
+    failures: tuple[tuple[catalogue.Language, str], ...] = (
+        ("nb", "AVSPILLINGEN FEILET"),
+        ("en", "REPLAY FAILED"),
+    )
+    for language, failed in failures:
         out = io.StringIO()
         code = await commands.replay(
             temporal_env.client, plan, out, workflows=[AlteredPlanWorkflow], language=language
@@ -303,11 +304,11 @@ async def test_audit_commands_through_the_cli(
         )
         == 0
     )
-    said = capsys.readouterr().out.splitlines()
+    lines = capsys.readouterr().out.splitlines()
     assert re.fullmatch(
-        rf"Eksporterte \d+ hendelser fra {plan} til {exported}; siste hash \w+", said[0]
+        rf"Eksporterte \d+ hendelser fra {plan} til {exported}; siste hash \w+", lines[0]
     )
-    assert said[1].startswith("Ved siden av: ") or said[1] == catalogue.t("export.no_checkpoint")
+    assert lines[1].startswith("Ved siden av: ") or lines[1] == catalogue.t("export.no_checkpoint")
     assert verify_export.main([str(exported)]) == 0
     spreadsheet = tmp_path / "decisions.csv"
     assert (

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 import catalogue
@@ -31,11 +32,20 @@ pytestmark = pytest.mark.servers
 LOG_KEY = cp.SigningKey.generate("bolig.kommune.example/temaplan")
 
 
-async def verified(store: EventStore, client: object, plans: list[str], **kw: object) -> str:
+async def verified(
+    store: EventStore,
+    client: Client,
+    plans: list[str],
+    *,
+    all_plans: bool = False,
+    task_queue: str | None = None,
+    language: catalogue.Language = "en",
+) -> str:
     """What verify says, in English (the checks' own words)."""
     out = io.StringIO()
-    kw.setdefault("language", "en")
-    code = await commands.verify(store, client, plans, out, **kw)  # type: ignore[arg-type]
+    code = await commands.verify(
+        store, client, plans, out, all_plans=all_plans, task_queue=task_queue, language=language
+    )
     text = out.getvalue()
     return f"exit {code}\n{text}"
 
@@ -120,7 +130,7 @@ async def test_each_receipt_value_is_held_against_the_store(
 
 async def started(env: WorkflowEnvironment, queue: str, bodo: PlanDefinition) -> str:
     definition = unique(bodo)
-    with env.with_time_skipping_disabled():  # type: ignore[attr-defined]
+    with env.with_time_skipping_disabled():
         handle = await start_plan(env.client, definition, queue)
     await PlanDriver(handle, definition).wait_for(lambda s: s.events_recorded >= 2)
     return definition.plan_id

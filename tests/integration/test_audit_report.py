@@ -167,8 +167,9 @@ async def test_audit_report_of_an_adopted_plan_in_both_languages_and_a_real_brow
     events = [e.to_domain() for e in stored]
     phases_started = [e.phase.value for e in events if isinstance(e, PhaseStarted)]
     assert phases_started == [p.value for p in Phase]
-    measure_ids = [m.id for m in definition.proposals.measures]  # type: ignore[union-attr]
-    adopted_hash = definition.proposals.content_hash()  # type: ignore[union-attr]
+    assert definition.proposals is not None
+    measure_ids = [m.id for m in definition.proposals.measures]
+    adopted_hash = definition.proposals.content_hash()
 
     for html, language in ((nb, "nb"), (en, "en")):
         page = _parse(html)
@@ -209,7 +210,7 @@ async def test_audit_report_of_an_adopted_plan_in_both_languages_and_a_real_brow
         assert "innspill om bostedsløse er tatt inn i tiltak" in page.all_text
         # The adopted hierarchy lists every measure, once.
         assert page.measures == measure_ids
-        for measure in definition.proposals.measures:  # type: ignore[union-attr]
+        for measure in definition.proposals.measures:
             assert measure.completion_criterion in page.all_text
             assert measure.responsible_unit in page.all_text
         # Print styles.
@@ -353,7 +354,8 @@ async def test_a_returned_plan_shows_its_phases_twice(
     assert "Høringsrunde 1" in page.all_text
     assert "Høringsrunde 2" in page.all_text
     assert "Ingen høringsuttalelser er mottatt." in page.all_text  # the second round
-    assert page.measures == [m.id for m in definition.proposals.measures]  # type: ignore[union-attr]
+    assert definition.proposals is not None
+    assert page.measures == [m.id for m in definition.proposals.measures]
     if os.access(CHROMIUM, os.X_OK):
         png = artifacts_dir / "audit-report-returned-nb.png"
         await _chromium(

@@ -87,7 +87,9 @@ def test_demo_runs_the_bodo_plan_to_adoption_and_verifies(
     assert "adopted" not in out
     drafts = sorted(p.suffix for p in (tmp_path / "drafts").iterdir())
     assert drafts == [".html", ".md"]
-    plan_id = re.search(r"plan-id (\S+);", out).group(1)  # type: ignore[union-attr]
+    named = re.search(r"plan-id (\S+);", out)
+    assert named is not None
+    plan_id = named.group(1)
     assert main(["--lang", "en", "demo"]) == 0
     out = capsys.readouterr().out
     assert "the 42-day hearing is passed by the dev server's time skipping" in out

@@ -65,7 +65,7 @@ async def test_events_history_and_state_print_oslo_time_with_the_offset(
     bodo: PlanDefinition,
 ) -> None:
     definition = unique(bodo)
-    with temporal_env.with_time_skipping_disabled():  # type: ignore[attr-defined]
+    with temporal_env.with_time_skipping_disabled():
         await start_plan(temporal_env.client, definition, task_queue)
     plan = definition.plan_id
     for _ in range(100):

@@ -31,6 +31,7 @@ import asyncpg
 import httpx
 import pytest
 import yaml
+from pydantic import BaseModel
 from temporalio.client import Client
 
 from api import requests as rq
@@ -149,11 +150,9 @@ def topology() -> Iterator[Topology]:
 def postgres(topology: Topology) -> Iterator[tuple[str, Path]]:
     """A PostgreSQL cluster of its own (roles are cluster-wide; compose's names are used
     as they are), initialised as compose's postgres is on its first start."""
-    import pgserver
+    from pgserver.postgres_server import get_server
 
-    server = pgserver.get_server(  # type: ignore[attr-defined]
-        topology.folder / "pgdata", cleanup_mode="stop"
-    )
+    server = get_server(topology.folder / "pgdata", cleanup_mode="stop")
     try:
         yield server.get_uri(), topology.folder / "pgdata"
     finally:
@@ -201,9 +200,9 @@ class ThroughTheProxy(PlanDriver):
             self.bearer[person] = {"Authorization": f"Bearer {issued.token}"}
         return self.bearer[person]
 
-    async def update(self, name: str, command: object) -> cmd.Receipt:
+    async def update(self, name: str, command: BaseModel) -> cmd.Receipt:
         path, model = self.ROUTES[name]
-        data = command.model_dump(mode="json", exclude_none=True)  # type: ignore[attr-defined]
+        data = command.model_dump(mode="json", exclude_none=True)
         body = {k: v for k, v in data.items() if k in model.model_fields}
         if name == "sign_off":
             body["decision"] = "approve"

@@ -108,7 +108,8 @@ def refused(response: httpx.Response, status: int, code: str) -> str:
 
 
 async def plan_status(api: httpx.AsyncClient, plan: str, who: dict[str, str]) -> dict[str, Any]:
-    return ok(await api.get(f"/api/plans/{plan}", headers=who))["status"]  # type: ignore[no-any-return]
+    status: dict[str, Any] = ok(await api.get(f"/api/plans/{plan}", headers=who))["status"]
+    return status
 
 
 async def wait_status(
@@ -258,9 +259,9 @@ async def test_five_member_council_decides_by_majority_and_a_tie_is_withdrawn(
 
     events = await store.read_domain(plan)
     votes = [
-        (e.actor_id, e.actor_role, e.outcome)  # type: ignore[union-attr]
+        (e.actor_id, e.actor_role, e.outcome)
         for e in events
-        if e.type == "vote_cast" and e.step_key == "adoption.council"  # type: ignore[union-attr]
+        if e.type == "vote_cast" and e.step_key == "adoption.council"
     ]
     council = Role.MUNICIPAL_COUNCIL
     assert votes == [
@@ -277,11 +278,11 @@ async def test_five_member_council_decides_by_majority_and_a_tie_is_withdrawn(
     [withdrawal] = [e for e in events if e.type == "vote_withdrawn"]
     assert withdrawal.actor_id == "kari.nilsen"
     [decided] = [e for e in events if e.type == "council_decided"]
-    assert decided.outcome == "adopted"  # type: ignore[union-attr]
-    assert decided.voters == (COUNCIL[0], COUNCIL[1], COUNCIL[3])  # type: ignore[union-attr]
-    assert (decided.actor_id, decided.needed) == ("municipal_council", 3)  # type: ignore[union-attr]
-    assert decided.meeting is not None  # type: ignore[union-attr]
-    assert decided.meeting.case_number == "PS 28/14"  # type: ignore[union-attr]
+    assert decided.outcome == "adopted"
+    assert decided.voters == (COUNCIL[0], COUNCIL[1], COUNCIL[3])
+    assert (decided.actor_id, decided.needed) == ("municipal_council", 3)
+    assert decided.meeting is not None
+    assert decided.meeting.case_number == "PS 28/14"
     assert (await store.verify(plan)).ok
 
 
@@ -351,11 +352,12 @@ async def test_every_council_outcome_through_the_api_reaches_the_record(
         "adopted_with_changes": "Tiltaket starter først i 2027.",
         "returned": "Legg inn et eget tiltak for unge i etableringsfasen.",
     }[outcome]
-    extra: dict[str, Any] = {
+    extras: dict[str, dict[str, Any]] = {
         "postponed": {"postponed_to": "2030-09-17"},
         "adopted_with_changes": {"amended_content": amended.model_dump(mode="json")},
         "returned": {"return_to": "strategies"},
-    }[outcome]
+    }
+    extra = extras[outcome]
     url = f"/api/plans/{plan}/council-decision"
     # Each outcome needs its reason.
     refused(
@@ -408,13 +410,11 @@ async def test_every_council_outcome_through_the_api_reaches_the_record(
     [third] = [
         e
         for e in await store.read_domain(plan)
-        if e.type == "vote_cast"
-        and e.actor_id == COUNCIL[2]  # type: ignore[union-attr]
-        and e.step_key == "adoption.council"  # type: ignore[union-attr]
+        if e.type == "vote_cast" and e.actor_id == COUNCIL[2] and e.step_key == "adoption.council"
     ]
-    assert (third.outcome, third.reason) == (outcome, reason)  # type: ignore[union-attr]
-    assert third.meeting is not None  # type: ignore[union-attr]
-    assert third.meeting.case_number == "PS 28/14"  # type: ignore[union-attr]
+    assert (third.outcome, third.reason) == (outcome, reason)
+    assert third.meeting is not None
+    assert third.meeting.case_number == "PS 28/14"
     leader = people["kari.nilsen"]
 
     if outcome == "postponed":
@@ -533,7 +533,7 @@ async def test_a_formannskap_that_is_the_steering_group_takes_a_plan_to_adoption
     final_review = [
         (e.actor_id, e.actor_role.value, str(e.event_id))
         for e in events
-        if e.type == "sign_off_given" and e.step_key == "draft.final_review"  # type: ignore[union-attr]
+        if e.type == "sign_off_given" and e.step_key == "draft.final_review"
     ]
     assert final_review == [
         (person, role, receipts[person, role]["event_id"])
@@ -542,6 +542,6 @@ async def test_a_formannskap_that_is_the_steering_group_takes_a_plan_to_adoption
     ]
     # The formannskap also decided after the hearing, as the steering group.
     [decided] = [e for e in events if e.type == "hearing_decided"]
-    assert decided.voters == formannskap  # type: ignore[union-attr]
+    assert decided.voters == formannskap
     assert decided.actor_role is Role.STEERING_GROUP
     assert (await engine.store.verify(definition.plan_id)).ok

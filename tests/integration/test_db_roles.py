@@ -44,6 +44,7 @@ def run_roles() -> Roles:
 
 
 async def drop_roles(superuser_dsn: str, roles: Roles) -> None:
+    assert roles.temporal is not None
     admin = await asyncpg.connect(superuser_dsn)
     try:
         for db in (roles.events_db, roles.temporal_db, roles.temporal_visibility_db):

@@ -36,7 +36,7 @@ async def test_custom_search_attributes_are_registered(temporal_env: WorkflowEnv
 async def test_six_weeks_pass_by_time_skipping(temporal_env: WorkflowEnvironment) -> None:
     queue = f"harness-{uuid.uuid4()}"
     async with Worker(temporal_env.client, task_queue=queue, workflows=[SixWeekWait]):
-        with temporal_env.with_time_skipping_disabled():  # type: ignore[attr-defined]
+        with temporal_env.with_time_skipping_disabled():
             handle = await temporal_env.client.start_workflow(
                 SixWeekWait.run, id=f"wait-{uuid.uuid4()}", task_queue=queue
             )

@@ -57,7 +57,7 @@ async def served(
     from eventstore.pool import create_pool
 
     audit_pool = await create_pool(database_url, read_only=True, max_size=2)
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         TEMAPLAN_LOG_VKEY=log_key.verifier.vkey(),
         TEMAPLAN_WITNESS_KEYS=witness_key.verifier.vkey(),
     )

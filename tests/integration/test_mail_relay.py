@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email import policy
-from email.message import Message
+from email.message import EmailMessage
 from typing import Any
 
 import aiosmtplib
@@ -38,7 +38,7 @@ FAST = timedelta(milliseconds=200)
 
 @dataclass
 class Mailbox:
-    messages: list[tuple[list[str], Message]] = field(default_factory=list)
+    messages: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append(
@@ -49,7 +49,7 @@ class Mailbox:
         )
         return "250 OK"
 
-    def to(self, address: str) -> list[Message]:
+    def to(self, address: str) -> list[EmailMessage]:
         return [m for rcpts, m in self.messages if address in rcpts]
 
 
@@ -71,7 +71,7 @@ def smtp_server(port: int) -> Iterator[Mailbox]:
 
 
 def settings_for(port: int) -> Settings:
-    return Settings(  # type: ignore[call-arg]
+    return Settings(
         TEMAPLAN_SMTP_HOST="127.0.0.1",
         TEMAPLAN_SMTP_PORT=port,
         TEMAPLAN_SMTP_STARTTLS=False,
@@ -122,7 +122,7 @@ async def test_a_person_awaited_at_a_gate_gets_exactly_one_mail(
         mail = mails[0]
         assert mail["Subject"].startswith(definition.title)
         assert mail["Content-Language"] == "nb"
-        body = mail.get_content()  # type: ignore[attr-defined]
+        body = mail.get_content()
         assert "venter på deg" in body
         assert f"https://plan.kommune.example/plans/{definition.plan_id}" in body
     assert len(mailbox.messages) == queued

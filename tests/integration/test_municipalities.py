@@ -80,9 +80,10 @@ async def test_a_person_of_one_municipality_sees_and_acts_only_on_its_plans(
 
     # Both leaders submit their goals, so a sign-off waits for per.olsen in each plan.
     for definition, admin in ((ours, bodo_admin), (theirs, larvik_admin)):
+        assert bodo.proposals is not None
         goals = {
             "phase": "goals",
-            "content": content_for(Phase.GOALS, bodo.proposals).model_dump(mode="json"),  # type: ignore[arg-type]
+            "content": content_for(Phase.GOALS, bodo.proposals).model_dump(mode="json"),
         }
         submitted = await api.post(
             f"/api/plans/{definition.plan_id}/content", json=goals, headers=admin
@@ -159,8 +160,8 @@ async def test_a_person_of_one_municipality_sees_and_acts_only_on_its_plans(
     # Auditors: one municipality, or several.
     bodo_auditor = await _bearer(api_ctx, "revisjon.bodo", [BODO], "auditor")
     both = await _bearer(api_ctx, "kontrollutvalg", [BODO, LARVIK], "auditor")
-    listed = {p["plan_id"] for p in (await api.get("/api/plans", headers=both)).json()}
-    assert listed == {ours.plan_id, theirs.plan_id}
+    listed_ids = {p["plan_id"] for p in (await api.get("/api/plans", headers=both)).json()}
+    assert listed_ids == {ours.plan_id, theirs.plan_id}
     for audit in ("history", "state?at_version=1", "verify", "export?format=jsonl"):
         _refused(
             await api.get(f"/api/audit/plans/{other}/{audit}", headers=bodo_auditor),

@@ -95,7 +95,7 @@ async def deployment(
     secret_file = PROVIDER_DIR.parent / "artifacts" / f"oidc-secret-{provider_port}"
     secret_file.parent.mkdir(parents=True, exist_ok=True)
     secret_file.write_text(CLIENT_SECRET + "\n")
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         TEMPORAL_TASK_QUEUE=task_queue,
         TEMAPLAN_OIDC_ISSUER=issuer,
         TEMAPLAN_OIDC_CLIENT_ID=CLIENT_ID,

@@ -16,6 +16,7 @@ import time
 
 import asyncpg
 import pytest
+from pydantic import BaseModel
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
     WorkflowHistory,
@@ -54,7 +55,7 @@ def response(n: int) -> cmd.HearingResponse:
     )
 
 
-async def update_retrying(driver: PlanDriver, name: str, command: object) -> cmd.Receipt:
+async def update_retrying(driver: PlanDriver, name: str, command: BaseModel) -> cmd.Receipt:
     """An update, sent again while the workflow turns it away with a retryable error
     (refusals are non-retryable and raise at once)."""
     for _ in range(200):

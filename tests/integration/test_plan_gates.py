@@ -78,13 +78,13 @@ async def test_changes_requested_then_council_returns_to_strategies_and_plan_is_
     store = engine.store
     events = await store.read_domain(definition.plan_id)
     assert fold(events) == await driver.plan.state()
-    phases = [e.phase for e in events if e.type == "phase_started"]  # type: ignore[union-attr]
+    phases = [e.phase for e in events if e.type == "phase_started"]
     assert phases == [
         Phase.GOALS, Phase.STRATEGIES, Phase.MEASURES, Phase.DRAFT, Phase.HEARING, Phase.ADOPTION,
         Phase.STRATEGIES, Phase.MEASURES, Phase.DRAFT, Phase.HEARING, Phase.ADOPTION,
     ]  # fmt: skip
     decisions = [e for e in events if e.type == "council_decided"]
-    assert [d.outcome for d in decisions] == ["returned", "adopted"]  # type: ignore[union-attr]
+    assert [d.outcome for d in decisions] == ["returned", "adopted"]
     assert sum(1 for e in events if e.type == "hearing_opened") == 2
     assert (await store.verify(definition.plan_id)).ok
 
@@ -176,13 +176,13 @@ async def test_steering_group_revises_after_the_hearing_and_responses_stay_in_th
     events = await engine.store.read_domain(definition.plan_id)
     # The record keeps both hearings' responses, and each close counts its own.
     assert sum(1 for e in events if e.type == "hearing_response_received") == 2
-    assert [e.response_count for e in events if e.type == "hearing_closed"] == [1, 1]  # type: ignore[union-attr]
-    outcomes = [e.outcome for e in events if e.type == "hearing_decided"]  # type: ignore[union-attr]
+    assert [e.response_count for e in events if e.type == "hearing_closed"] == [1, 1]
+    outcomes = [e.outcome for e in events if e.type == "hearing_decided"]
     assert outcomes == ["revise", "to_council"]
     draft_versions = [
-        e.content_version  # type: ignore[union-attr]
+        e.content_version
         for e in events
-        if e.type == "content_submitted" and e.phase is Phase.DRAFT  # type: ignore[union-attr]
+        if e.type == "content_submitted" and e.phase is Phase.DRAFT
     ]
     assert len(draft_versions) == 2
     assert draft_versions[1] > draft_versions[0]

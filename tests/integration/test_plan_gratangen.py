@@ -18,7 +18,7 @@ from domain.plan import PlanDefinition
 from domain.state import fold
 from eventstore import EventStore
 from runtime.planfile import load_plan_file
-from tests.integration.conftest import EXAMPLES, started, unique
+from tests.integration.conftest import EXAMPLES, started, unique, watched
 
 pytestmark = pytest.mark.servers
 
@@ -38,39 +38,36 @@ async def test_gratangen_runs_to_adoption_with_its_unknown_costs_in_view(
     driver = await started(temporal_env, task_queue, definition)
     handle = driver.handle
     seen_at_step6: list[tuple[str, ...]] = []
-    original_act = driver.act_once
 
-    async def act(status: PlanStatus, on_hearing):  # type: ignore[no-untyped-def]
+    async def look(status: PlanStatus) -> None:
         if status.step_key == "draft.step6":
             seen_at_step6.append(status.unknown_costs)
         else:
             assert status.unknown_costs == (), status.step_key
-        await original_act(status, on_hearing)
 
     async def hearing(_status: PlanStatus) -> None:
         await temporal_env.fast_forward(handle, timedelta(days=42, minutes=5))
 
-    driver.act_once = act  # type: ignore[method-assign]
-    final = await driver.run_to_adoption(hearing)
+    final = await watched(driver, look).run_to_adoption(hearing)
     assert final.status == "adopted"
     assert seen_at_step6 == [("tiltak-2", "tiltak-4")]
 
     store = EventStore(pool)
     events = await store.read_domain(definition.plan_id)
-    step6 = next(e for e in events if e.type == "draft_step_completed" and e.step_number == 6)  # type: ignore[union-attr]
-    assert step6.unknown_costs == ("tiltak-2", "tiltak-4")  # type: ignore[union-attr]
+    step6 = next(e for e in events if e.type == "draft_step_completed" and e.step_number == 6)
+    assert step6.unknown_costs == ("tiltak-2", "tiltak-4")
     # The formannskap signs the draft's final review once as the steering group and once
     # as the political leadership: two events, each counted toward its own body's quorum.
-    final = [
+    reviews = [
         (e.actor_id, e.actor_role.value)
         for e in events
-        if e.type == "sign_off_given" and e.step_key == "draft.final_review"  # type: ignore[union-attr]
+        if e.type == "sign_off_given" and e.step_key == "draft.final_review"
     ]
-    signers = {actor for actor, _role in final}
-    assert signers, final
+    signers = {actor for actor, _role in reviews}
+    assert signers, reviews
     for actor in signers:
-        roles = sorted(role for who, role in final if who == actor)
-        assert roles == ["political_leadership", "steering_group"], final
+        roles = sorted(role for who, role in reviews if who == actor)
+        assert roles == ["political_leadership", "steering_group"], reviews
     state = fold(events)
     assert state.definition is not None
     assert state.definition.revises == definition.revises

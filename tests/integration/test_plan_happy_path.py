@@ -11,7 +11,7 @@ from client.typed import PlanClient
 from domain.gates import PlanStatus
 from domain.phases import Phase
 from domain.state import fold
-from tests.integration.conftest import Engine
+from tests.integration.conftest import Engine, watched
 from workflows.plan_models import PlanResult
 
 pytestmark = pytest.mark.servers
@@ -30,9 +30,7 @@ async def test_plan_runs_from_goals_to_adoption_with_a_six_week_hearing(engine: 
         await driver.wait_for(lambda s: s.hearing_responses == 6)
         await engine.env.fast_forward(handle, timedelta(weeks=6, minutes=5))
 
-    original_act = driver.act_once
-
-    async def act_and_compare(status: PlanStatus, on_hearing):  # type: ignore[no-untyped-def]
+    async def compare(status: PlanStatus) -> None:
         # At every gate: the fold of the stored events is the workflow's own state. The
         # live state first: the engine may append (e.g. open a round) between the reads,
         # and the workflow folds an event only once the store has it.
@@ -40,16 +38,15 @@ async def test_plan_runs_from_goals_to_adoption_with_a_six_week_hearing(engine: 
         stored = fold((await store.read_domain(definition.plan_id))[: live.events_folded])
         assert stored == live, status.step_key
         checked_at.append(status.step_key or "")
-        await original_act(status, on_hearing)
 
-    driver.act_once = act_and_compare  # type: ignore[method-assign]
-    final = await driver.run_to_adoption(hearing)
+    final = await watched(driver, compare).run_to_adoption(hearing)
 
     assert final.status == "adopted"
     result = await handle.result()
     assert isinstance(result, PlanResult)
     assert result.status == "adopted"
-    assert result.adopted_hash == definition.proposals.content_hash()  # type: ignore[union-attr]
+    assert definition.proposals is not None
+    assert result.adopted_hash == definition.proposals.content_hash()
     assert {
         "goals.quality_assurance",
         "strategies.anchoring",
@@ -66,8 +63,8 @@ async def test_plan_runs_from_goals_to_adoption_with_a_six_week_hearing(engine: 
     closed = next(e for e in events if e.type == "hearing_closed")
     # The hearing really lasted six weeks of (virtual) time, and closed at the deadline.
     assert closed.occurred_at - opened.occurred_at >= timedelta(weeks=6)
-    assert closed.early is False  # type: ignore[union-attr]
-    phases = [e.phase for e in events if e.type == "phase_started"]  # type: ignore[union-attr]
+    assert closed.early is False
+    phases = [e.phase for e in events if e.type == "phase_started"]
     assert phases == list(Phase)
     verification = await store.verify(definition.plan_id)
     assert verification.ok

@@ -66,7 +66,7 @@ async def api_for(
     client: Client, pool: asyncpg.Pool, database_url: str, queue: str
 ) -> AsyncIterator[tuple[httpx.AsyncClient, ApiContext]]:
     audit_pool = await create_pool(database_url, read_only=True, max_size=2)
-    settings = Settings(TEMPORAL_TASK_QUEUE=queue)  # type: ignore[call-arg]
+    settings = Settings(TEMPORAL_TASK_QUEUE=queue)
     ctx = ApiContext(client=client, pool=pool, audit_pool=audit_pool, settings=settings)
     ctx.update_timeout = 10.0
     transport = httpx.ASGITransport(app=create_app(ctx))

@@ -209,9 +209,11 @@ async def test_late_hearing_response_is_refused_with_the_deadline(
     while not status.hearing_open:
         marker = (status.step_key, status.events_recorded)
         await driver.act_once(status, hearing=lambda _s: _noop())
-        status = await driver.wait_for(
-            lambda s, marker=marker: (s.step_key, s.events_recorded) != marker  # type: ignore[misc]
-        )
+
+        def moved_on(s: PlanStatus, marker: tuple[str | None, int] = marker) -> bool:
+            return (s.step_key, s.events_recorded) != marker
+
+        status = await driver.wait_for(moved_on)
     on_time = await driver.update(
         "respond_to_hearing", cmd.HearingResponse(name="Kari", text="Før fristen.")
     )

@@ -29,9 +29,7 @@ async def api_process(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """One API process of several: an app of its own, the same database."""
     audit_pool = await create_pool(database_url, read_only=True, max_size=1)
-    settings = Settings(  # type: ignore[call-arg]
-        TEMAPLAN_PUBLIC_RATE_PER_MINUTE=5, TEMAPLAN_TRUSTED_PROXIES=proxies
-    )
+    settings = Settings(TEMAPLAN_PUBLIC_RATE_PER_MINUTE=5, TEMAPLAN_TRUSTED_PROXIES=proxies)
     ctx = ApiContext(client=client, pool=pool, audit_pool=audit_pool, settings=settings)
     transport = httpx.ASGITransport(app=create_app(ctx), client=("127.0.0.1", 40000))
     try:

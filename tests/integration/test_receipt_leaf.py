@@ -27,7 +27,7 @@ async def test_the_receipt_carries_the_leaf_and_its_proof_holds(
 ) -> None:
     definition = unique(bodo)
     handle = await start_plan(temporal_env.client, definition, task_queue)
-    driver = PlanDriver(handle, definition)  # type: ignore[arg-type]
+    driver = PlanDriver(handle, definition)
     status = await driver.wait_for(lambda s: s.step_kind is not None)
     assert isinstance(status, PlanStatus)
     assert status.phase is not None

@@ -196,7 +196,7 @@ async def test_two_yearly_revisions_report_revise_and_score(engine: Engine, tmp_
     assert "tiltak-1.2.1" in early.message
 
     # The 30-day round runs out on the workflow's clock.
-    await engine.env.fast_forward(handle, timedelta(days=31))  # type: ignore[attr-defined]
+    await engine.env.fast_forward(handle, timedelta(days=31))
     status = await revision_status_when(handle, lambda s: s.scorecard is not None)
     card = status.scorecard
     assert card is not None
@@ -227,7 +227,8 @@ async def test_two_yearly_revisions_report_revise_and_score(engine: Engine, tmp_
     assert "4 av 10" in rendered
 
     # Next year's changes: retire a measure that is done, add a new one.
-    done_measure = next(m for m in definition.proposals.measures if m.id == "tiltak-1.1.1")  # type: ignore[union-attr]
+    assert definition.proposals is not None
+    done_measure = next(m for m in definition.proposals.measures if m.id == "tiltak-1.1.1")
     new_measure = Measure.model_validate(
         {
             **done_measure.model_dump(),
@@ -390,7 +391,7 @@ async def test_refused_reports_leave_no_trace(engine: Engine) -> None:
     assert await accepted_updates(handle) == accepted
 
     # After the round has closed, even the right person is refused.
-    await engine.env.fast_forward(handle, timedelta(days=31))  # type: ignore[attr-defined]
+    await engine.env.fast_forward(handle, timedelta(days=31))
     await revision_status_when(handle, lambda s: not s.round_open)
     head = await store.head(plan_id)
     accepted = await accepted_updates(handle)

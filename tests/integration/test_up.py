@@ -105,9 +105,10 @@ async def test_up_runs_the_stack_and_keeps_the_data(
         async with httpx.AsyncClient(base_url=site, timeout=30) as http:
             plans = (await http.get("/api/plans", headers=admin)).json()
             assert [p["plan_id"] for p in plans] == [definition.plan_id]
+            assert bodo.proposals is not None
             goals = {
                 "phase": "goals",
-                "content": content_for(Phase.GOALS, bodo.proposals).model_dump(mode="json"),  # type: ignore[arg-type]
+                "content": content_for(Phase.GOALS, bodo.proposals).model_dump(mode="json"),
             }
             submitted = await http.post(
                 f"/api/plans/{definition.plan_id}/content", json=goals, headers=leader

@@ -119,7 +119,7 @@ async def test_up_mails_the_person_awaited_at_the_first_gate(
             await _down(process)
     [mail] = mailbox.to(leader.email)
     assert mail["Subject"].startswith(definition.title)
-    assert f"{site}/plans/{definition.plan_id}" in mail.get_content()  # type: ignore[attr-defined]
+    assert f"{site}/plans/{definition.plan_id}" in mail.get_content()
 
 
 async def test_up_without_a_mail_server_logs_it_and_the_inbox_shows_the_plan(

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from api.tokens import Kind
 from tests.integration.browser import launched, log_in, new_page
 from tests.integration.conftest import Web, at_quality_assurance, on_hearing
 
@@ -73,14 +74,12 @@ async def test_every_page_passes_axe_and_works_by_keyboard_and_on_a_phone(web: W
     await asyncio.gather(
         web.driven(plan, at_quality_assurance), web.driven(hearing_plan, on_hearing)
     )
-    tokens = {
-        person: await web.token(person, kind)
-        for person, kind in (
-            ("per.olsen", "person"),
-            ("kari.nilsen", "admin"),
-            ("randi.solberg", "person"),
-        )
-    }
+    people: tuple[tuple[str, Kind], ...] = (
+        ("per.olsen", "person"),
+        ("kari.nilsen", "admin"),
+        ("randi.solberg", "person"),
+    )
+    tokens = {person: await web.token(person, kind) for person, kind in people}
     checked: dict[str, list[dict[str, Any]]] = {}
 
     async with launched() as browser:

@@ -60,7 +60,8 @@ async def test_stakeholders_decide_and_the_public_responds_in_a_browser(web: Web
             "data-phase", "strategies"
         )
         strategies = page.locator("li.strategy")
-        assert await strategies.count() == len(plan.proposals.strategies)  # type: ignore[union-attr]
+        assert plan.proposals is not None
+        assert await strategies.count() == len(plan.proposals.strategies)
         await page.screenshot(path=shots / "plan.png", full_page=True)
         # The content comes before the form, and no choice is made for the person.
         order = await page.evaluate(

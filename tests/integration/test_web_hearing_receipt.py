@@ -10,6 +10,7 @@ import asyncio
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -49,7 +50,7 @@ async def test_the_receipt_is_mailed_once_and_the_address_is_not_kept(
         settings=settings,
     )
     store = servers.store
-    checked: dict[str, list[object]] = {}
+    checked: dict[str, list[dict[str, Any]]] = {}
 
     async with serving(ctx) as site, launched() as browser:
         page = await new_page(browser, bypass_csp=True)

@@ -34,7 +34,8 @@ async def test_the_leader_acts_on_the_revision_and_the_schedule_on_the_page(
     api_close = await api.post(f"/api/plans/{plan_id}/revisions/{year}/close", headers=leader)
     assert api_close.status_code >= 400, api_close.text
     api_code = api_close.json()["error"]["code"]
-    goal = next(g for g in definition.proposals.goals if g.indicator)  # type: ignore[union-attr]
+    assert definition.proposals is not None
+    goal = next(g for g in definition.proposals.goals if g.indicator)
 
     async with launched() as browser:
         page = await new_page(browser, bypass_csp=True)

@@ -67,7 +67,8 @@ async def test_a_refused_revision_form_keeps_what_was_typed_and_says_why_beside_
     assert html.escape(comment) not in other
 
     # The leader's goal indicator that is not a number: the goal and the text stay.
-    goal = next(g for g in definition.proposals.goals if g.indicator)  # type: ignore[union-attr]
+    assert definition.proposals is not None
+    goal = next(g for g in definition.proposals.goals if g.indicator)
     sent = await api.post(
         f"{page_url}/act/goal-indicator",
         data={"csrf": kari_csrf, "goal_id": goal.id, "value": "omtrent tolv"},
