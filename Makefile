@@ -28,7 +28,7 @@ demo: $(VENV)/.runtime
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy api domain eventstore client runtime workflows activities temaplan audit catalogue documents worker.py starter.py
+	$(BIN)/mypy api domain eventstore client runtime workflows activities temaplan audit catalogue documents worker.py starter.py bench tests
 
 format: $(VENV)/.dev
 	$(BIN)/ruff format .
