@@ -19,7 +19,9 @@ log = structlog.get_logger(__name__)
 
 def _start_embedded(directory: Path) -> tuple[str, object]:
     try:
-        import pgserver  # imported lazily: production never needs it
+        # Imported lazily: production never needs it. From its defining module, which
+        # the package's own namespace re-exports without type information.
+        from pgserver.postgres_server import get_server
     except ImportError:
         raise RuntimeError(
             "DATABASE_URL is not set and the embedded PostgreSQL is not installed "
@@ -29,9 +31,7 @@ def _start_embedded(directory: Path) -> tuple[str, object]:
     directory.mkdir(parents=True, exist_ok=True)
     # pgserver keeps a lock file beside its data directory and, run as root, changes
     # the permissions of the directory's parents: give it a directory of its own.
-    server = pgserver.get_server(  # type: ignore[attr-defined]
-        directory / "pgdata", cleanup_mode="stop"
-    )
+    server = get_server(directory / "pgdata", cleanup_mode="stop")
     return server.get_uri(), server
 
 
