@@ -66,6 +66,13 @@ async def adopted_plan(
     return driver, captured
 
 
+async def adopted_copy(env: WorkflowEnvironment, queue: str, plan: PlanDefinition) -> str:
+    """A fresh copy of ``plan`` run to adoption: its plan id."""
+    definition = unique(plan)
+    await adopted_plan(env, queue, definition)
+    return definition.plan_id
+
+
 async def test_state_rebuilt_as_of_each_point_equals_the_status_then(
     temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
 ) -> None:
@@ -116,9 +123,7 @@ async def test_state_rebuilt_as_of_each_point_equals_the_status_then(
 async def test_verify_cross_checks_the_store_against_the_temporal_history(
     temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
 ) -> None:
-    definition = unique(bodo)
-    plan = definition.plan_id
-    await adopted_plan(temporal_env, task_queue, definition)
+    plan = await adopted_copy(temporal_env, task_queue, bodo)
     store = EventStore(pool)
     client = temporal_env.client
 
@@ -177,9 +182,7 @@ async def test_verify_cross_checks_the_store_against_the_temporal_history(
 async def test_history_filters_and_json_lines(
     temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
 ) -> None:
-    definition = unique(bodo)
-    plan = definition.plan_id
-    await adopted_plan(temporal_env, task_queue, definition)
+    plan = await adopted_copy(temporal_env, task_queue, bodo)
     store = EventStore(pool)
 
     out = io.StringIO()
@@ -231,9 +234,7 @@ class AlteredPlanWorkflow(PlanWorkflow):
 async def test_replay_passes_on_current_code_and_names_a_breaking_change(
     temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
 ) -> None:
-    definition = unique(bodo)
-    await adopted_plan(temporal_env, task_queue, definition)
-    plan = definition.plan_id
+    plan = await adopted_copy(temporal_env, task_queue, bodo)
     out = io.StringIO()
     assert await commands.replay(temporal_env.client, plan, out) == 0
     assert re.fullmatch(
@@ -268,9 +269,7 @@ async def test_audit_commands_through_the_cli(
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
-    definition = unique(bodo)
-    plan = definition.plan_id
-    await adopted_plan(temporal_env, task_queue, definition)
+    plan = await adopted_copy(temporal_env, task_queue, bodo)
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("TEMPORAL_ADDRESS", temporal_env.client.service_client.config.target_host)
     capsys.readouterr()

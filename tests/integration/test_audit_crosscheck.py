@@ -24,7 +24,7 @@ from domain import checkpoints as cp
 from domain.plan import PlanDefinition
 from eventstore import EventStore
 from tests.integration.conftest import unique
-from tests.integration.test_audit import adopted_plan
+from tests.integration.test_audit import adopted_copy
 from tests.integration.test_log_attacks import rechain, superuser
 
 pytestmark = pytest.mark.servers
@@ -53,9 +53,7 @@ async def verified(
 async def test_each_receipt_value_is_held_against_the_store(
     temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
 ) -> None:
-    definition = unique(bodo)
-    plan = definition.plan_id
-    await adopted_plan(temporal_env, task_queue, definition)
+    plan = await adopted_copy(temporal_env, task_queue, bodo)
     store = EventStore(pool)
     client = temporal_env.client
     before = {e.version: e for e in await store.read(plan)}

@@ -63,19 +63,27 @@ async def _down(process: asyncio.subprocess.Process) -> list[str]:
     return rest
 
 
-async def test_up_runs_the_stack_and_keeps_the_data(
-    tmp_path: Path, database_url: str, bodo: PlanDefinition
-) -> None:
-    api_port, temporal_port, ui_port = _free_port(), _free_port(), _free_port()
+def up_env(tmp_path: Path, database_url: str, api_port: int, **extra: str) -> dict[str, str]:
+    """The environment `temaplan up` runs in for a test: this machine's, without its own
+    Temporal address or mail server, with the test's database, data directory and port."""
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if not k.startswith("TEMAPLAN_SMTP_")},
         "DATABASE_URL": database_url,
         "TEMAPLAN_DATA_DIR": str(tmp_path / "data"),
         "TEMAPLAN_API_PORT": str(api_port),
         "LOG_FORMAT": "json",
         "LOG_LEVEL": "WARNING",
+        **extra,
     }
     env.pop("TEMPORAL_ADDRESS", None)
+    return env
+
+
+async def test_up_runs_the_stack_and_keeps_the_data(
+    tmp_path: Path, database_url: str, bodo: PlanDefinition
+) -> None:
+    api_port, temporal_port, ui_port = _free_port(), _free_port(), _free_port()
+    env = up_env(tmp_path, database_url, api_port)
     definition = unique(bodo)
     site = f"http://127.0.0.1:{api_port}"
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import signal
 from pathlib import Path
@@ -18,7 +17,7 @@ from api.web import LOGIN_COOKIE, SESSION_COOKIE
 from domain.plan import PlanDefinition
 from tests.integration.conftest import unique
 from tests.integration.test_mail_relay import smtp_server
-from tests.integration.test_up import TEMAPLAN, _free_port, _issue
+from tests.integration.test_up import TEMAPLAN, _free_port, _issue, up_env
 
 pytestmark = pytest.mark.servers
 
@@ -54,20 +53,6 @@ async def _down(process: asyncio.subprocess.Process) -> None:
         assert await process.wait() == 0
 
 
-def _env(tmp_path: Path, database_url: str, api_port: int, **extra: str) -> dict[str, str]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("TEMAPLAN_SMTP_")},
-        "DATABASE_URL": database_url,
-        "TEMAPLAN_DATA_DIR": str(tmp_path / "data"),
-        "TEMAPLAN_API_PORT": str(api_port),
-        "LOG_FORMAT": "json",
-        "LOG_LEVEL": "WARNING",
-        **extra,
-    }
-    env.pop("TEMPORAL_ADDRESS", None)
-    return env
-
-
 async def _start_plan(site: str, env: dict[str, str], definition: PlanDefinition) -> None:
     issued = await asyncio.create_subprocess_exec(
         TEMAPLAN,
@@ -95,7 +80,7 @@ async def test_up_mails_the_person_awaited_at_the_first_gate(
 ) -> None:
     smtp_port, api_port = _free_port(), _free_port()
     site = f"http://127.0.0.1:{api_port}"
-    env = _env(
+    env = up_env(
         tmp_path,
         database_url,
         api_port,
@@ -127,7 +112,7 @@ async def test_up_without_a_mail_server_logs_it_and_the_inbox_shows_the_plan(
 ) -> None:
     api_port = _free_port()
     site = f"http://127.0.0.1:{api_port}"
-    env = _env(tmp_path, database_url, api_port)
+    env = up_env(tmp_path, database_url, api_port)
     definition = unique(bodo)
     log = tmp_path / "up.log"
     process = await _up(env, log)
