@@ -24,6 +24,20 @@ from domain.refusals import ENGINE, NewId, _definition
 from domain.roles import Role
 
 
+def engine_phase_started(
+    at: datetime, new_id: NewId, phase: Phase, reason: str = ""
+) -> PhaseStarted:
+    """The engine opens ``phase``: the next one, or an earlier one for ``reason``."""
+    return PhaseStarted(
+        event_id=new_id(),
+        occurred_at=at,
+        actor_id=ENGINE,
+        actor_role=Role.SYSTEM,
+        phase=phase,
+        reason=reason,
+    )
+
+
 def start_plan(
     definition: PlanDefinition, at: datetime, new_id: NewId, administrator: str
 ) -> list[Event]:
@@ -36,13 +50,7 @@ def start_plan(
             plan_id=definition.plan_id,
             definition=definition,
         ),
-        PhaseStarted(
-            event_id=new_id(),
-            occurred_at=at,
-            actor_id=ENGINE,
-            actor_role=Role.SYSTEM,
-            phase=Phase.GOALS,
-        ),
+        engine_phase_started(at, new_id, Phase.GOALS),
     ]
 
 
@@ -60,15 +68,7 @@ def advance_phase(state: PlanState, at: datetime, new_id: NewId) -> list[Event]:
         )
     ]
     if following is not None:
-        events.append(
-            PhaseStarted(
-                event_id=new_id(),
-                occurred_at=at,
-                actor_id=ENGINE,
-                actor_role=Role.SYSTEM,
-                phase=following,
-            )
-        )
+        events.append(engine_phase_started(at, new_id, following))
     return events
 
 

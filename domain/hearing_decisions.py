@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from domain import commands as cmd
+from domain.engine_decisions import engine_phase_started
 from domain.events import (
     Event,
     HearingDecided,
@@ -21,7 +22,6 @@ from domain.phases import Phase, StepKind
 from domain.plan_state import PlanState
 from domain.plan_type import MIN_KOMMUNEDELPLAN_HEARING_DAYS, PlanType
 from domain.refusals import (
-    ENGINE,
     NewId,
     Refusal,
     RefusalCode,
@@ -167,14 +167,11 @@ def hearing_decision_alone(
     if command.outcome == "to_council":
         return [decided]
     # Revising sends the plan back to the draft; the responses stay in the record.
-    return [
-        decided,
-        PhaseStarted(
-            event_id=new_id(),
-            occurred_at=at,
-            actor_id=ENGINE,
-            actor_role=Role.SYSTEM,
-            phase=Phase.DRAFT,
-            reason=f"revise after hearing: {command.reason}".strip(": "),
-        ),
-    ]
+    return [decided, revised_after_hearing(at, new_id, command.reason)]
+
+
+def revised_after_hearing(at: datetime, new_id: NewId, reason: str) -> PhaseStarted:
+    """The steering group decided to revise: the plan goes back to the draft."""
+    return engine_phase_started(
+        at, new_id, Phase.DRAFT, f"revise after hearing: {reason}".strip(": ")
+    )
