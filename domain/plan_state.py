@@ -14,6 +14,7 @@ from domain.events import (
     ContentAmended,
     ContentSubmitted,
     Event,
+    MeasureChangesProposed,
 )
 from domain.hierarchy import PlanContent
 from domain.phases import Phase
@@ -241,11 +242,13 @@ class PlanState(_Frozen):
         return tuple(s for s in self.sign_offs if s.content_version == self.under_review)
 
 
-def _content_version(event: ContentSubmitted | ContentAmended) -> ContentVersion:
+def _content_version(
+    event: ContentSubmitted | ContentAmended | MeasureChangesProposed, phase: Phase
+) -> ContentVersion:
     """A new version of the content under review, as its event recorded it."""
     return ContentVersion(
         version=event.content_version,
-        phase=event.phase,
+        phase=phase,
         content_hash=event.content_hash,
         content=event.content,
         submitted_by=event.actor_id,
@@ -262,3 +265,18 @@ def _decision(event: Event, phase: Phase | None, **extra: object) -> Decision:
         at=event.occurred_at,
         **extra,
     )
+
+
+def _after(
+    state: PlanState, event: Event, decision: Decision | None = None, **changes: object
+) -> PlanState:
+    """``state`` after one more event: the event's own ``changes``, and the decision it
+    records, if it records one."""
+    update: dict[str, object] = {
+        "events_folded": state.events_folded + 1,
+        "last_event_at": event.occurred_at,
+        **changes,
+    }
+    if decision is not None:
+        update["decisions"] = (*state.decisions, decision)
+    return state.model_copy(update=update)
