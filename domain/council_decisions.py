@@ -12,18 +12,18 @@ from domain.events import ContentAmended, CouncilDecided, Event, PlanAdopted, Vo
 from domain.phases import Phase, StepKind
 from domain.plan_state import PlanState
 from domain.refusals import (
-    ENGINE,
     NewId,
     Refusal,
     RefusalCode,
     _acting_role,
+    _by,
+    _by_engine,
     _check_period,
     _definition,
     _open_step,
     _participant,
     _under_review,
 )
-from domain.roles import Role
 from domain.rules import content_problems
 from domain.vote_decisions import RETURNABLE, _cast, _first_reason, _meeting, _winners
 from domain.votes import Tally
@@ -55,10 +55,7 @@ def council_decision_alone(
         if not command.reason.strip():
             raise Refusal(RefusalCode.INVALID_DECISION, "a returned plan needs a reason")
     decided = CouncilDecided(
-        event_id=new_id(),
-        occurred_at=at,
-        actor_id=person.id,
-        actor_role=role,
+        **_by(person.id, role, at, new_id),
         outcome=command.outcome,
         content_version=command.content_version,
         content_hash=command.content_hash,
@@ -94,10 +91,7 @@ def _council_follows(
     if outcome in ("adopted", "adopted_with_changes"):
         return [
             PlanAdopted(
-                event_id=new_id(),
-                occurred_at=at,
-                actor_id=ENGINE,
-                actor_role=Role.SYSTEM,
+                **_by_engine(at, new_id),
                 content_version=version,
                 content_hash=content_hash,
             )
@@ -208,7 +202,6 @@ def _council_outcome(
     assert result.decided is not None
     reason = _first_reason(state, vote, result.decided)
     # The body decided (its changes and its decision), by the votes named in the event.
-    body = {"occurred_at": at, "actor_id": result.body.value, "actor_role": result.body}
     events: list[Event] = []
     version, content_hash = command.content_version, command.content_hash
     if command.outcome == "adopted_with_changes":
@@ -218,8 +211,7 @@ def _council_outcome(
         version, content_hash = latest.version + 1, command.amended_content.content_hash()
         events.append(
             ContentAmended(
-                event_id=new_id(),
-                **body,
+                **_by(result.body.value, result.body, at, new_id),
                 phase=Phase.ADOPTION,
                 content_version=version,
                 content_hash=content_hash,
@@ -230,8 +222,7 @@ def _council_outcome(
         )
     events.append(
         CouncilDecided(
-            event_id=new_id(),
-            **body,
+            **_by(result.body.value, result.body, at, new_id),
             outcome=command.outcome,
             content_version=version,
             content_hash=content_hash,

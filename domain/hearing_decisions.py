@@ -26,6 +26,7 @@ from domain.refusals import (
     Refusal,
     RefusalCode,
     _acting_role,
+    _by,
     _definition,
     _open_step,
     _participant,
@@ -139,10 +140,7 @@ def hearing_summary(
     assert state.under_review is not None
     return [
         HearingSummarySubmitted(
-            event_id=new_id(),
-            occurred_at=at,
-            actor_id=person.id,
-            actor_role=Role.PROJECT_LEADER,
+            **_by(person.id, Role.PROJECT_LEADER, at, new_id),
             content_version=state.under_review,
             summary=command.summary,
         )
@@ -157,10 +155,7 @@ def hearing_decision_alone(
     step = _open_step(state, (StepKind.DECISION,), "hearing.decision")
     role = _acting_role(person, step, None)
     decided = HearingDecided(
-        event_id=new_id(),
-        occurred_at=at,
-        actor_id=person.id,
-        actor_role=role,
+        **_by(person.id, role, at, new_id),
         outcome=command.outcome,
         reason=command.reason,
     )

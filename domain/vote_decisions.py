@@ -21,6 +21,7 @@ from domain.refusals import (
     Refusal,
     RefusalCode,
     _acting_role,
+    _by,
     _definition,
     _open_step,
     _participant,
@@ -177,11 +178,8 @@ def hearing_vote(
     reason = _first_reason(state, vote, result.decided)
     events.append(
         HearingDecided(
-            event_id=new_id(),
-            occurred_at=at,
             # The body decided, by the votes named in the event.
-            actor_id=result.body.value,
-            actor_role=result.body,
+            **_by(result.body.value, result.body, at, new_id),
             outcome=command.outcome,
             reason=reason,
             body=result.body,
@@ -225,10 +223,7 @@ def withdraw_vote(
         )
     events: list[Event] = [
         VoteWithdrawn(
-            event_id=new_id(),
-            occurred_at=at,
-            actor_id=person.id,
-            actor_role=Role.PROJECT_LEADER,
+            **_by(person.id, Role.PROJECT_LEADER, at, new_id),
             phase=state.phase,
             step_key=step.key,
             content_version=current.version,
