@@ -15,6 +15,7 @@ from domain.events import (
     ContentSubmitted,
     Event,
     MeasureChangesProposed,
+    VoteCast,
 )
 from domain.hierarchy import PlanContent
 from domain.phases import Phase
@@ -253,6 +254,24 @@ def _content_version(
         content=event.content,
         submitted_by=event.actor_id,
         submitted_at=event.occurred_at,
+    )
+
+
+def counted_vote(event: VoteCast, version: int = 0) -> Vote:
+    """The vote a ``vote_cast`` event records, as the body's tally counts it."""
+    return Vote(
+        step_key=event.step_key,
+        content_version=event.content_version,
+        actor_id=event.actor_id,
+        body=event.actor_role,
+        outcome=event.outcome,
+        return_to=event.return_to,
+        postponed_to=event.postponed_to,
+        amended_hash=event.amended_hash,
+        reason=event.reason,
+        meeting=event.meeting,
+        at=event.occurred_at,
+        version=version,
     )
 
 

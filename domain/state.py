@@ -44,10 +44,10 @@ from domain.plan_state import (
     _after,
     _content_version,
     _decision,
+    counted_vote,
 )
 from domain.quorum import quorum_reached
 from domain.revision_fold import _evolve_revision
-from domain.votes import Vote
 
 
 def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR0912
@@ -186,20 +186,7 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
                 completed_steps=(*state.completed_steps, "hearing.summary"),
             )
         case VoteCast():
-            vote = Vote(
-                step_key=event.step_key,
-                content_version=event.content_version,
-                actor_id=event.actor_id,
-                body=event.actor_role,
-                outcome=event.outcome,
-                return_to=event.return_to,
-                postponed_to=event.postponed_to,
-                amended_hash=event.amended_hash,
-                reason=event.reason,
-                meeting=event.meeting,
-                at=event.occurred_at,
-                version=state.events_folded + 1,
-            )
+            vote = counted_vote(event, state.events_folded + 1)
             decision = _decision(
                 event,
                 event.phase,

@@ -15,7 +15,7 @@ from domain.gates import current_step, step_votes, vote_tallies
 from domain.hearing_decisions import revised_after_hearing
 from domain.phases import GateStep, Phase, StepKind, step_by_key
 from domain.plan import Participant
-from domain.plan_state import PlanState
+from domain.plan_state import PlanState, counted_vote
 from domain.refusals import (
     NewId,
     Refusal,
@@ -115,17 +115,7 @@ def _cast(
             f"no proposal can reach the {role.value}'s quorum any more ({_counts(before[role])}); "
             "the project leader withdraws the item for a new vote or a new version",
         )
-    counted = Vote(
-        step_key=step.key,
-        content_version=vote.content_version,
-        actor_id=person.id,
-        body=role,
-        outcome=vote.outcome,
-        return_to=vote.return_to,
-        postponed_to=vote.postponed_to,
-        amended_hash=vote.amended_hash,
-        at=vote.occurred_at,
-    )
+    counted = counted_vote(vote)
     definition = _definition(state)
     after = tally(
         (*step_votes(state, step.key), counted),
