@@ -13,30 +13,23 @@ from typing import Any
 
 from activities.attestation import key_name
 from domain.attestation import Attestation, claims
-from domain.checkpoints import SigningKey, load_signing_key
+from domain.checkpoints import SigningKey, configured_signing_key, kept_signing_key
 from runtime.settings import Settings
 
 
 def front_door_key(settings: Settings) -> SigningKey | None:
-    if settings.front_door_key:
-        return SigningKey.parse(settings.front_door_key, "TEMAPLAN_FRONT_DOOR_KEY")
-    if settings.front_door_key_file is not None:
-        return load_signing_key(settings.front_door_key_file)
-    return None
+    return configured_signing_key(
+        settings.front_door_key, settings.front_door_key_file, "TEMAPLAN_FRONT_DOOR_KEY"
+    )
 
 
 def dev_front_door_key(settings: Settings) -> SigningKey:
     """`temaplan up`'s key: the configured one, else one kept in the data directory."""
-    from domain.checkpoints import write_signing_key
-
     configured = front_door_key(settings)
     if configured is not None:
         return configured
     path = settings.data_dir / "keys" / "front-door.key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_signing_key(SigningKey.generate("temaplan.localhost/front-door"), path)
-    return load_signing_key(path)
+    return kept_signing_key(path, "temaplan.localhost/front-door")[0]
 
 
 def attest(command: Any, update: str, plan_id: str, key: SigningKey | None) -> Any:

@@ -6,6 +6,7 @@ import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api import requests as rq
@@ -219,6 +220,20 @@ async def _act(
     return await ctx.update(plan_id, update, command)
 
 
+async def _act_as_sent(
+    ctx: ApiContext,
+    me: Principal,
+    plan_id: str,
+    update: str,
+    *,
+    command: type[cmd.HearingDecision | cmd.CouncilDecision | cmd.WithdrawVote],
+    body: BaseModel,
+) -> cmd.Receipt:
+    """A request whose fields are the command's own, sent as the signed-in person."""
+    sent = command(actor_id=me.person_id, authenticated_by=me.authenticated_by, **body.model_dump())
+    return await _act(ctx, me, plan_id, update, sent)
+
+
 @router.post(
     "/plans/{plan_id}/content",
     tags=["administrators"],
@@ -329,10 +344,9 @@ async def hearing_summary(
 async def hearing_decision(
     plan_id: PlanId, body: rq.HearingDecisionRequest, ctx: Context, me: Actor
 ) -> cmd.Receipt:
-    command = cmd.HearingDecision(
-        actor_id=me.person_id, authenticated_by=me.authenticated_by, **body.model_dump()
+    return await _act_as_sent(
+        ctx, me, plan_id, "decide_after_hearing", command=cmd.HearingDecision, body=body
     )
-    return await _act(ctx, me, plan_id, "decide_after_hearing", command)
 
 
 @router.post(
@@ -344,10 +358,9 @@ async def hearing_decision(
 async def council_decision(
     plan_id: PlanId, body: rq.CouncilDecisionRequest, ctx: Context, me: Actor
 ) -> cmd.Receipt:
-    command = cmd.CouncilDecision(
-        actor_id=me.person_id, authenticated_by=me.authenticated_by, **body.model_dump()
+    return await _act_as_sent(
+        ctx, me, plan_id, "council_decision", command=cmd.CouncilDecision, body=body
     )
-    return await _act(ctx, me, plan_id, "council_decision", command)
 
 
 @router.post(
@@ -359,7 +372,6 @@ async def council_decision(
 async def withdraw_vote(
     plan_id: PlanId, body: rq.WithdrawVoteRequest, ctx: Context, me: Me
 ) -> cmd.Receipt:
-    command = cmd.WithdrawVote(
-        actor_id=me.person_id, authenticated_by=me.authenticated_by, **body.model_dump()
+    return await _act_as_sent(
+        ctx, me, plan_id, "withdraw_vote", command=cmd.WithdrawVote, body=body
     )
-    return await _act(ctx, me, plan_id, "withdraw_vote", command)

@@ -68,18 +68,8 @@ class Principal(BaseModel):
         return self.kind != "auditor"
 
 
-class TokenInfo(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    token_id: str
-    person_id: str
-    kind: Kind
-    municipalities: tuple[str, ...] | None
-    label: str
-    issued_by: str
-    issued_at: datetime
-    revoked_at: datetime | None
-    last_used_at: datetime | None
+# A token as listed: the stored row itself (its hash never leaves the store).
+TokenInfo = TokenRow
 
 
 class IssuedToken(BaseModel):
@@ -91,10 +81,6 @@ class IssuedToken(BaseModel):
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _info(row: TokenRow) -> TokenInfo:
-    return TokenInfo(**{k: getattr(row, k) for k in TokenInfo.model_fields})
 
 
 def _principal(holder: TokenHolder) -> Principal:
@@ -152,7 +138,7 @@ class TokenStore:
             label=label[:200],
             issued_by=issued_by,
         )
-        return IssuedToken(token=token, info=_info(row))
+        return IssuedToken(token=token, info=row)
 
     async def authenticate(self, token: str) -> Principal | None:
         """The token's person, or None for a malformed, unknown or revoked token."""
@@ -168,7 +154,7 @@ class TokenStore:
         return await tokens.revoke_person_tokens(self._pool, person_id)
 
     async def list(self, person_id: str | None = None) -> list[TokenInfo]:
-        return [_info(r) for r in await tokens.list_tokens(self._pool, person_id)]
+        return await tokens.list_tokens(self._pool, person_id)
 
     async def any_admin(self) -> bool:
         return await tokens.any_live_admin(self._pool)

@@ -19,7 +19,6 @@ from pydantic import ValidationError
 from api import routes_revisions as rr
 from api import routes_schedules as rs
 from api.errors import ApiError
-from api.views import people_names
 from api.web import (
     _ctx,
     _form,
@@ -30,7 +29,7 @@ from api.web import (
     _year,
     shown_beside_the_form,
 )
-from api.web_decisions import show_plan
+from api.web_decisions import plan_receipt, show_plan
 from api.web_revision import show_revision
 from domain.commands import Receipt
 from domain.hierarchy import Measure
@@ -194,11 +193,4 @@ async def schedule_action(plan_id: str, action: str, request: Request) -> Respon
         if not shown_beside_the_form(refusal):
             raise
         return await show_plan(request, me, state, error=refusal, values=typed)
-    return _receipt_page(
-        request,
-        me,
-        receipt=receipt,
-        state=state,
-        back=f"/plans/{plan_id}",
-        names=people_names(state),
-    )
+    return plan_receipt(request, me, plan_id, receipt=receipt, state=state)

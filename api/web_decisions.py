@@ -41,6 +41,7 @@ from api.web import (
     shown_beside_the_form,
 )
 from api.web_deadlines import adoption_deadline
+from domain.commands import Receipt
 from domain.gates import current_step, plan_status
 from domain.phases import Phase, StepKind
 from domain.plan import RevisionDate
@@ -295,6 +296,22 @@ async def decide(plan_id: str, request: Request) -> Response:
         if not shown_beside_the_form(refusal):
             raise
         return await show_plan(request, me, state, error=refusal, values=fields)
+    return plan_receipt(
+        request, me, plan_id, receipt=receipt, state=state, decided=_decided(state, me, fields)
+    )
+
+
+def plan_receipt(
+    request: Request,
+    me: Principal,
+    plan_id: str,
+    *,
+    receipt: Receipt,
+    state: PlanState,
+    **extra: Any,
+) -> Response:
+    """The receipt for a command sent from the plan page: back to the plan, its people
+    by name; ``extra`` is what the page adds (what was decided)."""
     return _receipt_page(
         request,
         me,
@@ -302,7 +319,7 @@ async def decide(plan_id: str, request: Request) -> Response:
         state=state,
         back=f"/plans/{plan_id}",
         names=people_names(state),
-        decided=_decided(state, me, fields),
+        **extra,
     )
 
 

@@ -15,7 +15,12 @@ from contextlib import asynccontextmanager, suppress
 import asyncpg
 import structlog
 
-from domain.checkpoints import SigningKey, load_signing_key, sign_checkpoint, write_signing_key
+from domain.checkpoints import (
+    SigningKey,
+    configured_signing_key,
+    kept_signing_key,
+    sign_checkpoint,
+)
 from eventstore.log import LogError, MerkleLog, StoredCheckpoint
 from runtime.settings import Settings
 
@@ -99,11 +104,7 @@ class Checkpointer:
 def signing_key(settings: Settings) -> SigningKey | None:
     """The log's signing key from TEMAPLAN_LOG_KEY or TEMAPLAN_LOG_KEY_FILE; None when
     neither is set. A key that is set but unusable stops the caller with NoteError."""
-    if settings.log_key:
-        return SigningKey.parse(settings.log_key, "TEMAPLAN_LOG_KEY")
-    if settings.log_key_file is not None:
-        return load_signing_key(settings.log_key_file)
-    return None
+    return configured_signing_key(settings.log_key, settings.log_key_file, "TEMAPLAN_LOG_KEY")
 
 
 def dev_signing_key(settings: Settings) -> SigningKey:
@@ -113,11 +114,10 @@ def dev_signing_key(settings: Settings) -> SigningKey:
     if configured is not None:
         return configured
     path = settings.data_dir / "keys" / "log.key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_signing_key(SigningKey.generate("temaplan.localhost/log"), path)
+    key, made = kept_signing_key(path, "temaplan.localhost/log")
+    if made:
         log.info("log signing key made for development", path=str(path))
-    return load_signing_key(path)
+    return key
 
 
 @asynccontextmanager

@@ -65,14 +65,7 @@ def _get(url: str, token: str | None = None) -> bytes:
     request = urllib.request.Request(url, headers={"Accept": "*/*"})
     if token:
         request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            body: bytes = response.read()
-            return body
-    except urllib.error.HTTPError as exc:
-        raise WitnessError(f"{url}: HTTP {exc.code} {exc.read()[:300]!r}") from None
-    except (urllib.error.URLError, OSError) as exc:
-        raise WitnessError(f"{url}: cannot be reached: {exc}") from None
+    return _answer(request)
 
 
 def _post(url: str, body: dict[str, Any], token: str) -> bytes:
@@ -82,10 +75,16 @@ def _post(url: str, body: dict[str, Any], token: str) -> bytes:
         headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
         method="POST",
     )
+    return _answer(request)
+
+
+def _answer(request: urllib.request.Request) -> bytes:
+    """The response's body; an HTTP error or an unreachable server is a WitnessError."""
+    url = request.full_url
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
-            answer: bytes = response.read()
-            return answer
+            body: bytes = response.read()
+            return body
     except urllib.error.HTTPError as exc:
         raise WitnessError(f"{url}: HTTP {exc.code} {exc.read()[:300]!r}") from None
     except (urllib.error.URLError, OSError) as exc:

@@ -109,7 +109,16 @@ class PlanDriver:
     ) -> list[cmd.Receipt]:
         """Votes at the current decision step from as many members as the body's quorum
         still needs (or ``count`` of them), each made by ``make(person, body)``."""
-        status = await self.status()
+        return await self._votes(await self.status(), name, make, count)
+
+    async def _votes(
+        self,
+        status: PlanStatus,
+        name: str,
+        make: Callable[[str, Role], BaseModel],
+        count: int | None = None,
+    ) -> list[cmd.Receipt]:
+        """The votes ``vote`` sends, at the step ``status`` shows."""
         receipts = []
         for waiting in status.awaited:
             wanted = waiting.needed - waiting.given if count is None else count
@@ -200,33 +209,27 @@ class PlanDriver:
             )
             self._say("summarised")
         elif kind is StepKind.DECISION and step == "hearing.decision":
-            votes = 0
-            for waiting in status.awaited:
-                for person in waiting.people[: waiting.needed - waiting.given]:
-                    await self.update(
-                        "decide_after_hearing",
-                        cmd.HearingDecision(
-                            actor_id=person, outcome="to_council", role=waiting.role
-                        ),
-                    )
-                    votes += 1
-            self._say("to_council", votes=votes)
+            receipts = await self._votes(
+                status,
+                "decide_after_hearing",
+                lambda person, role: cmd.HearingDecision(
+                    actor_id=person, outcome="to_council", role=role
+                ),
+            )
+            self._say("to_council", votes=len(receipts))
         elif kind is StepKind.DECISION and step == "adoption.council":
-            votes = 0
-            for waiting in status.awaited:
-                for person in waiting.people[: waiting.needed - waiting.given]:
-                    await self.update(
-                        "council_decision",
-                        cmd.CouncilDecision(
-                            actor_id=person,
-                            outcome="adopted",
-                            content_version=status.content_version or 0,
-                            content_hash=status.content_hash or "",
-                            role=waiting.role,
-                        ),
-                    )
-                    votes += 1
-            self._say("adopted", votes=votes)
+            receipts = await self._votes(
+                status,
+                "council_decision",
+                lambda person, role: cmd.CouncilDecision(
+                    actor_id=person,
+                    outcome="adopted",
+                    content_version=status.content_version or 0,
+                    content_hash=status.content_hash or "",
+                    role=role,
+                ),
+            )
+            self._say("adopted", votes=len(receipts))
 
     async def run_until(
         self,

@@ -169,6 +169,26 @@ def write_signing_key(key: SigningKey, path: Path) -> None:
         file.write(key.text() + "\n")
 
 
+def configured_signing_key(text: str | None, path: Path | None, variable: str) -> SigningKey | None:
+    """A key set as text (in the environment variable ``variable``) or as a file; None
+    when neither is set. A key that is set but unusable is a NoteError."""
+    if text:
+        return SigningKey.parse(text, variable)
+    if path is not None:
+        return load_signing_key(path)
+    return None
+
+
+def kept_signing_key(path: Path, name: str) -> tuple[SigningKey, bool]:
+    """The key kept at ``path``, made there under ``name`` when there is none yet; and
+    whether it was made now."""
+    made = not path.exists()
+    if made:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_signing_key(SigningKey.generate(name), path)
+    return load_signing_key(path), made
+
+
 @dataclass(frozen=True)
 class Checkpoint:
     origin: str

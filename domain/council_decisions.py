@@ -7,22 +7,23 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain import commands as cmd
-from domain.events import ContentAmended, CouncilDecided, Event, PhaseStarted, PlanAdopted, VoteCast
+from domain.engine_decisions import engine_phase_started
+from domain.events import ContentAmended, CouncilDecided, Event, PlanAdopted, VoteCast
 from domain.phases import Phase, StepKind
 from domain.plan_state import PlanState
 from domain.refusals import (
-    ENGINE,
     NewId,
     Refusal,
     RefusalCode,
     _acting_role,
+    _by,
+    _by_engine,
     _check_period,
     _definition,
     _open_step,
     _participant,
     _under_review,
 )
-from domain.roles import Role
 from domain.rules import content_problems
 from domain.vote_decisions import RETURNABLE, _cast, _first_reason, _meeting, _winners
 from domain.votes import Tally
@@ -54,40 +55,51 @@ def council_decision_alone(
         if not command.reason.strip():
             raise Refusal(RefusalCode.INVALID_DECISION, "a returned plan needs a reason")
     decided = CouncilDecided(
-        event_id=new_id(),
-        occurred_at=at,
-        actor_id=person.id,
-        actor_role=role,
+        **_by(person.id, role, at, new_id),
         outcome=command.outcome,
         content_version=command.content_version,
         content_hash=command.content_hash,
         return_to=command.return_to if command.outcome == "returned" else None,
         reason=command.reason,
     )
-    if command.outcome == "adopted":
-        return [
-            decided,
-            PlanAdopted(
-                event_id=new_id(),
-                occurred_at=at,
-                actor_id=ENGINE,
-                actor_role=Role.SYSTEM,
-                content_version=command.content_version,
-                content_hash=command.content_hash,
-            ),
-        ]
-    assert command.return_to is not None
     return [
         decided,
-        PhaseStarted(
-            event_id=new_id(),
-            occurred_at=at,
-            actor_id=ENGINE,
-            actor_role=Role.SYSTEM,
-            phase=command.return_to,
-            reason=f"returned by the council: {command.reason}",
+        *_council_follows(
+            command.outcome,
+            version=command.content_version,
+            content_hash=command.content_hash,
+            return_to=command.return_to,
+            reason=command.reason,
+            at=at,
+            new_id=new_id,
         ),
     ]
+
+
+def _council_follows(
+    outcome: str,
+    *,
+    version: int,
+    content_hash: str,
+    return_to: Phase | None,
+    reason: str,
+    at: datetime,
+    new_id: NewId,
+) -> list[Event]:
+    """What the engine does on the council's decision: the plan adopted, or back to the
+    phase it was returned to; nothing when postponed."""
+    if outcome in ("adopted", "adopted_with_changes"):
+        return [
+            PlanAdopted(
+                **_by_engine(at, new_id),
+                content_version=version,
+                content_hash=content_hash,
+            )
+        ]
+    if outcome == "returned":
+        assert return_to is not None
+        return [engine_phase_started(at, new_id, return_to, f"returned by the council: {reason}")]
+    return []
 
 
 def _council_particulars(
@@ -159,28 +171,16 @@ def council_vote(
     amended_hash = _council_particulars(state, command, at)
     if command.outcome in ("adopted", "adopted_with_changes"):
         _check_period(_definition(state), at)
-    assert state.phase is not None
     vote, result = _cast(
         state,
         person,
         step,
-        command.role,
-        VoteCast(
-            event_id=new_id(),
-            occurred_at=at,
-            actor_id=person.id,
-            actor_role=Role.MUNICIPAL_COUNCIL,
-            phase=state.phase,
-            step_key=step.key,
-            content_version=command.content_version,
-            content_hash=command.content_hash,
-            outcome=command.outcome,
-            return_to=command.return_to,
-            postponed_to=command.postponed_to,
-            amended_hash=amended_hash,
-            reason=command.reason,
-            meeting=command.meeting,
-        ),
+        command,
+        event_id=new_id(),
+        at=at,
+        return_to=command.return_to,
+        postponed_to=command.postponed_to,
+        amended_hash=amended_hash,
     )
     events: list[Event] = [vote]
     if result.decided is None:
@@ -201,9 +201,7 @@ def _council_outcome(
 ) -> list[Event]:
     assert result.decided is not None
     reason = _first_reason(state, vote, result.decided)
-    engine = {"occurred_at": at, "actor_id": ENGINE, "actor_role": Role.SYSTEM}
     # The body decided (its changes and its decision), by the votes named in the event.
-    body = {"occurred_at": at, "actor_id": result.body.value, "actor_role": result.body}
     events: list[Event] = []
     version, content_hash = command.content_version, command.content_hash
     if command.outcome == "adopted_with_changes":
@@ -213,8 +211,7 @@ def _council_outcome(
         version, content_hash = latest.version + 1, command.amended_content.content_hash()
         events.append(
             ContentAmended(
-                event_id=new_id(),
-                **body,
+                **_by(result.body.value, result.body, at, new_id),
                 phase=Phase.ADOPTION,
                 content_version=version,
                 content_hash=content_hash,
@@ -225,8 +222,7 @@ def _council_outcome(
         )
     events.append(
         CouncilDecided(
-            event_id=new_id(),
-            **body,
+            **_by(result.body.value, result.body, at, new_id),
             outcome=command.outcome,
             content_version=version,
             content_hash=content_hash,
@@ -242,20 +238,12 @@ def _council_outcome(
             meeting=_meeting(state, vote, result.decided),
         )
     )
-    if command.outcome in ("adopted", "adopted_with_changes"):
-        events.append(
-            PlanAdopted(
-                event_id=new_id(), **engine, content_version=version, content_hash=content_hash
-            )
-        )
-    elif command.outcome == "returned":
-        assert command.return_to is not None
-        events.append(
-            PhaseStarted(
-                event_id=new_id(),
-                **engine,
-                phase=command.return_to,
-                reason=f"returned by the council: {reason}",
-            )
-        )
-    return events
+    return events + _council_follows(
+        command.outcome,
+        version=version,
+        content_hash=content_hash,
+        return_to=command.return_to,
+        reason=reason,
+        at=at,
+        new_id=new_id,
+    )

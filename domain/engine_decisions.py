@@ -20,8 +20,19 @@ from domain.gates import next_phase
 from domain.phases import Phase
 from domain.plan import PlanDefinition
 from domain.plan_state import PlanState
-from domain.refusals import ENGINE, NewId, _definition
+from domain.refusals import ENGINE, NewId, _by, _by_engine, _definition
 from domain.roles import Role
+
+
+def engine_phase_started(
+    at: datetime, new_id: NewId, phase: Phase, reason: str = ""
+) -> PhaseStarted:
+    """The engine opens ``phase``: the next one, or an earlier one for ``reason``."""
+    return PhaseStarted(
+        **_by_engine(at, new_id),
+        phase=phase,
+        reason=reason,
+    )
 
 
 def start_plan(
@@ -29,20 +40,11 @@ def start_plan(
 ) -> list[Event]:
     return [
         PlanCreated(
-            event_id=new_id(),
-            occurred_at=at,
-            actor_id=administrator,
-            actor_role=Role.SYSTEM,
+            **_by(administrator, Role.SYSTEM, at, new_id),
             plan_id=definition.plan_id,
             definition=definition,
         ),
-        PhaseStarted(
-            event_id=new_id(),
-            occurred_at=at,
-            actor_id=ENGINE,
-            actor_role=Role.SYSTEM,
-            phase=Phase.GOALS,
-        ),
+        engine_phase_started(at, new_id, Phase.GOALS),
     ]
 
 
@@ -52,23 +54,12 @@ def advance_phase(state: PlanState, at: datetime, new_id: NewId) -> list[Event]:
     following = next_phase(state.phase)
     events: list[Event] = [
         PhaseCompleted(
-            event_id=new_id(),
-            occurred_at=at,
-            actor_id=ENGINE,
-            actor_role=Role.SYSTEM,
+            **_by_engine(at, new_id),
             phase=state.phase,
         )
     ]
     if following is not None:
-        events.append(
-            PhaseStarted(
-                event_id=new_id(),
-                occurred_at=at,
-                actor_id=ENGINE,
-                actor_role=Role.SYSTEM,
-                phase=following,
-            )
-        )
+        events.append(engine_phase_started(at, new_id, following))
     return events
 
 
@@ -78,10 +69,7 @@ def open_comment_round(state: PlanState, at: datetime, new_id: NewId) -> list[Ev
     assert state.under_review is not None
     return [
         CommentRoundOpened(
-            event_id=new_id(),
-            occurred_at=at,
-            actor_id=ENGINE,
-            actor_role=Role.SYSTEM,
+            **_by_engine(at, new_id),
             phase=state.phase,
             content_version=state.under_review,
             deadline=at + timedelta(days=definition.settings.reference_round_days),
@@ -99,10 +87,7 @@ def close_comment_round(state: PlanState, at: datetime, new_id: NewId) -> list[E
     )
     return [
         CommentRoundClosed(
-            event_id=new_id(),
-            occurred_at=at,
-            actor_id=ENGINE,
-            actor_role=Role.SYSTEM,
+            **_by_engine(at, new_id),
             phase=state.phase,
             comment_count=count,
             early=at < state.comment_round_deadline,
@@ -116,10 +101,7 @@ def open_hearing(state: PlanState, at: datetime, new_id: NewId) -> list[Event]:
     assert current is not None
     return [
         HearingOpened(
-            event_id=new_id(),
-            occurred_at=at,
-            actor_id=ENGINE,
-            actor_role=Role.SYSTEM,
+            **_by_engine(at, new_id),
             content_version=current.version,
             content_hash=current.content_hash,
             deadline=at + timedelta(days=definition.settings.hearing_days),
@@ -135,10 +117,7 @@ def close_hearing(
     early = at < state.hearing_deadline
     return [
         HearingClosed(
-            event_id=new_id(),
-            occurred_at=at,
-            actor_id=closed_by,
-            actor_role=role,
+            **_by(closed_by, role, at, new_id),
             response_count=len(state.current_hearing_responses()),
             early=early,
             reason=reason.strip() if early else "",

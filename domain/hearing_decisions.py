@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from domain import commands as cmd
+from domain.engine_decisions import engine_phase_started
 from domain.events import (
     Event,
     HearingDecided,
@@ -21,11 +22,11 @@ from domain.phases import Phase, StepKind
 from domain.plan_state import PlanState
 from domain.plan_type import MIN_KOMMUNEDELPLAN_HEARING_DAYS, PlanType
 from domain.refusals import (
-    ENGINE,
     NewId,
     Refusal,
     RefusalCode,
     _acting_role,
+    _by,
     _definition,
     _open_step,
     _participant,
@@ -139,10 +140,7 @@ def hearing_summary(
     assert state.under_review is not None
     return [
         HearingSummarySubmitted(
-            event_id=new_id(),
-            occurred_at=at,
-            actor_id=person.id,
-            actor_role=Role.PROJECT_LEADER,
+            **_by(person.id, Role.PROJECT_LEADER, at, new_id),
             content_version=state.under_review,
             summary=command.summary,
         )
@@ -157,24 +155,18 @@ def hearing_decision_alone(
     step = _open_step(state, (StepKind.DECISION,), "hearing.decision")
     role = _acting_role(person, step, None)
     decided = HearingDecided(
-        event_id=new_id(),
-        occurred_at=at,
-        actor_id=person.id,
-        actor_role=role,
+        **_by(person.id, role, at, new_id),
         outcome=command.outcome,
         reason=command.reason,
     )
     if command.outcome == "to_council":
         return [decided]
     # Revising sends the plan back to the draft; the responses stay in the record.
-    return [
-        decided,
-        PhaseStarted(
-            event_id=new_id(),
-            occurred_at=at,
-            actor_id=ENGINE,
-            actor_role=Role.SYSTEM,
-            phase=Phase.DRAFT,
-            reason=f"revise after hearing: {command.reason}".strip(": "),
-        ),
-    ]
+    return [decided, revised_after_hearing(at, new_id, command.reason)]
+
+
+def revised_after_hearing(at: datetime, new_id: NewId, reason: str) -> PhaseStarted:
+    """The steering group decided to revise: the plan goes back to the draft."""
+    return engine_phase_started(
+        at, new_id, Phase.DRAFT, f"revise after hearing: {reason}".strip(": ")
+    )

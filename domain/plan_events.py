@@ -162,6 +162,12 @@ class HearingSummarySubmitted(EventBase):
     summary: Text
 
 
+# What a member may vote for at a decision step (the steering group's two, the council's four).
+VoteOutcome = Literal[
+    "revise", "to_council", "adopted", "returned", "postponed", "adopted_with_changes"
+]
+
+
 class VoteCast(EventBase):
     """One member's vote at a decision step, in the body named by ``actor_role``. The
     body has decided when one proposal reaches its quorum (a ``hearing_decided`` or
@@ -172,9 +178,7 @@ class VoteCast(EventBase):
     step_key: str
     content_version: int
     content_hash: str
-    outcome: Literal[
-        "revise", "to_council", "adopted", "returned", "postponed", "adopted_with_changes"
-    ]
+    outcome: VoteOutcome
     return_to: Phase | None = None
     postponed_to: date | None = None
     amended_hash: str | None = None

@@ -14,6 +14,8 @@ from domain.events import (
     ContentAmended,
     ContentSubmitted,
     Event,
+    MeasureChangesProposed,
+    VoteCast,
 )
 from domain.hierarchy import PlanContent
 from domain.phases import Phase
@@ -241,15 +243,35 @@ class PlanState(_Frozen):
         return tuple(s for s in self.sign_offs if s.content_version == self.under_review)
 
 
-def _content_version(event: ContentSubmitted | ContentAmended) -> ContentVersion:
+def _content_version(
+    event: ContentSubmitted | ContentAmended | MeasureChangesProposed, phase: Phase
+) -> ContentVersion:
     """A new version of the content under review, as its event recorded it."""
     return ContentVersion(
         version=event.content_version,
-        phase=event.phase,
+        phase=phase,
         content_hash=event.content_hash,
         content=event.content,
         submitted_by=event.actor_id,
         submitted_at=event.occurred_at,
+    )
+
+
+def counted_vote(event: VoteCast, version: int = 0) -> Vote:
+    """The vote a ``vote_cast`` event records, as the body's tally counts it."""
+    return Vote(
+        step_key=event.step_key,
+        content_version=event.content_version,
+        actor_id=event.actor_id,
+        body=event.actor_role,
+        outcome=event.outcome,
+        return_to=event.return_to,
+        postponed_to=event.postponed_to,
+        amended_hash=event.amended_hash,
+        reason=event.reason,
+        meeting=event.meeting,
+        at=event.occurred_at,
+        version=version,
     )
 
 
@@ -262,3 +284,18 @@ def _decision(event: Event, phase: Phase | None, **extra: object) -> Decision:
         at=event.occurred_at,
         **extra,
     )
+
+
+def _after(
+    state: PlanState, event: Event, decision: Decision | None = None, **changes: object
+) -> PlanState:
+    """``state`` after one more event: the event's own ``changes``, and the decision it
+    records, if it records one."""
+    update: dict[str, object] = {
+        "events_folded": state.events_folded + 1,
+        "last_event_at": event.occurred_at,
+        **changes,
+    }
+    if decision is not None:
+        update["decisions"] = (*state.decisions, decision)
+    return state.model_copy(update=update)

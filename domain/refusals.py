@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 from domain.gates import current_step
@@ -23,6 +24,16 @@ from domain.rules import period_problems
 
 NewId = Callable[[], UUID]
 ENGINE = "temaplan"
+
+
+def _by(actor_id: str, role: Role, at: datetime, new_id: NewId) -> dict[str, Any]:
+    """The envelope of a decision's event: a new id, the time, who decided and as what."""
+    return {"event_id": new_id(), "occurred_at": at, "actor_id": actor_id, "actor_role": role}
+
+
+def _by_engine(at: datetime, new_id: NewId) -> dict[str, Any]:
+    """The envelope of an event the process itself decides."""
+    return _by(ENGINE, Role.SYSTEM, at, new_id)
 
 
 class RefusalCode(StrEnum):

@@ -25,6 +25,7 @@ from domain.refusals import (
     RefusalCode,
     _acting_role,
     _between_steps,
+    _by,
     _definition,
     _open_step,
     _participant,
@@ -58,10 +59,7 @@ def submit_content(
     latest = state.latest_content()
     return [
         ContentSubmitted(
-            event_id=new_id(),
-            occurred_at=at,
-            actor_id=person.id,
-            actor_role=Role.PROJECT_LEADER,
+            **_by(person.id, Role.PROJECT_LEADER, at, new_id),
             phase=command.phase,
             content_version=(latest.version if latest else 0) + 1,
             content_hash=command.content.content_hash(),
@@ -80,10 +78,7 @@ def add_comment(
     assert state.phase is not None
     return [
         CommentRecorded(
-            event_id=new_id(),
-            occurred_at=at,
-            actor_id=person.id,
-            actor_role=Role.REFERENCE_GROUP,
+            **_by(person.id, Role.REFERENCE_GROUP, at, new_id),
             phase=state.phase,
             content_version=command.content_version,
             text=command.text,
@@ -242,10 +237,7 @@ def complete_draft_step(
     assert step.draft_step_number is not None
     return [
         DraftStepCompleted(
-            event_id=new_id(),
-            occurred_at=at,
-            actor_id=person.id,
-            actor_role=role,
+            **_by(person.id, role, at, new_id),
             step_key=step.key,
             step_number=step.draft_step_number,
             content_version=command.content_version,

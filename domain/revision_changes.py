@@ -18,8 +18,17 @@ from domain.events import (
 from domain.hierarchy import PlanContent
 from domain.phases import Phase
 from domain.plan_state import PlanState, RevisionRound
-from domain.refusals import ENGINE, NewId, Refusal, RefusalCode, _participant, _require_role
-from domain.revision_decisions import _adopted, _by, _by_engine, _in_force, _round
+from domain.refusals import (
+    ENGINE,
+    NewId,
+    Refusal,
+    RefusalCode,
+    _by,
+    _by_engine,
+    _participant,
+    _require_role,
+)
+from domain.revision_decisions import _adopted, _in_force, _round
 from domain.revision_models import ChangeKind
 from domain.roles import Role
 from domain.rules import content_problems
@@ -187,10 +196,7 @@ def conclude_revision(
     assert state.in_force_version is not None
     return [
         RevisionConcluded(
-            event_id=new_id(),
-            occurred_at=at,
-            actor_id=actor_id or ENGINE,
-            actor_role=Role.PROJECT_LEADER if actor_id else Role.SYSTEM,
+            **_by(actor_id or ENGINE, Role.PROJECT_LEADER if actor_id else Role.SYSTEM, at, new_id),
             year=year,
             outcome="unchanged",
             content_version=state.in_force_version,

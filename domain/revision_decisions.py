@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime, timedelta
-from typing import Any
 
 from domain import revision_commands as rc
 from domain.events import (
@@ -26,19 +25,18 @@ from domain.hierarchy import Measure, PlanContent
 from domain.ids import revision_year
 from domain.plan import Participant, PlanDefinition
 from domain.plan_state import PlanState, RevisionRound
-from domain.refusals import ENGINE, NewId, Refusal, RefusalCode, _participant, _require_role
+from domain.refusals import (
+    NewId,
+    Refusal,
+    RefusalCode,
+    _by,
+    _by_engine,
+    _participant,
+    _require_role,
+)
 from domain.revision_models import ScheduleAction
 from domain.roles import Role
 from domain.scorecard import compile_scorecard
-
-
-def _by_engine(at: datetime, new_id: NewId) -> dict[str, Any]:
-    """The envelope of an event the process itself decides."""
-    return _by(ENGINE, Role.SYSTEM, at, new_id)
-
-
-def _by(actor_id: str, role: Role, at: datetime, new_id: NewId) -> dict[str, Any]:
-    return {"event_id": new_id(), "occurred_at": at, "actor_id": actor_id, "actor_role": role}
 
 
 def _adopted(state: PlanState) -> PlanDefinition:

@@ -26,13 +26,14 @@ from domain.events import (
 from domain.phases import Phase
 from domain.plan_state import (
     ChangeProposal,
-    ContentVersion,
     GoalIndicatorState,
     MeasureReportState,
     PlanState,
     RevisionRound,
     ScheduleState,
     SignOff,
+    _after,
+    _content_version,
     _decision,
 )
 from domain.revision_models import ScheduleAction
@@ -50,19 +51,9 @@ def _with_round(state: PlanState, year: int, **changes: object) -> dict[str, obj
     return {"revisions": rounds}
 
 
-def _copied(
-    state: PlanState, base: dict[str, object], decisions: tuple[object, ...], **update: object
-) -> PlanState:
-    """``state`` after one event: the fields every event sets (``base``), the event's
-    own, and the decisions with the event's."""
-    return state.model_copy(update={**base, **update, "decisions": decisions})
-
-
-def _evolve_revision(  # noqa: PLR0911, PLR0912
-    state: PlanState, event: Event, base: dict[str, object]
-) -> PlanState:
+def _evolve_revision(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR0912
     """The events after adoption: the revision schedule and the yearly rounds."""
-    decisions = (*state.decisions, _decision(event, None))
+    decided = _decision(event, None)
     match event:
         case RevisionScheduleCreated():
             schedule = ScheduleState(
@@ -75,7 +66,7 @@ def _evolve_revision(  # noqa: PLR0911, PLR0912
                 changed_by=event.actor_id,
                 changed_at=event.occurred_at,
             )
-            return _copied(state, base, decisions, schedule=schedule)
+            return _after(state, event, decided, schedule=schedule)
         case RevisionScheduleChanged():
             current = state.schedule
             if current is not None and event.action in (
@@ -93,17 +84,17 @@ def _evolve_revision(  # noqa: PLR0911, PLR0912
                 )
             outcome = f"{event.action.value} failed" if event.failed else event.action.value
             decision = _decision(event, None, outcome=outcome, reason=event.failed or event.reason)
-            return _copied(state, base, (*state.decisions, decision), schedule=current)
+            return _after(state, event, decision, schedule=current)
         case RevisionReminderSent():
             revision = RevisionRound(
                 year=event.year, workflow_id=event.workflow_id, scheduled_at=event.scheduled_at
             )
-            return _copied(state, base, decisions, revisions=(*state.revisions, revision))
+            return _after(state, event, decided, revisions=(*state.revisions, revision))
         case ReportingRoundOpened():
-            return _copied(
+            return _after(
                 state,
-                base,
-                decisions,
+                event,
+                decided,
                 **_with_round(
                     state,
                     event.year,
@@ -124,10 +115,10 @@ def _evolve_revision(  # noqa: PLR0911, PLR0912
                 version=state.events_folded + 1,
             )
             decision = _decision(event, None, outcome=event.status.value, reason=event.comment)
-            return _copied(
+            return _after(
                 state,
-                base,
-                (*state.decisions, decision),
+                event,
+                decision,
                 **_added_to_round(state, event.year, "reports", report),
             )
         case GoalIndicatorReported():
@@ -137,26 +128,26 @@ def _evolve_revision(  # noqa: PLR0911, PLR0912
                 actor_id=event.actor_id,
                 at=event.occurred_at,
             )
-            return _copied(
+            return _after(
                 state,
-                base,
-                decisions,
+                event,
+                decided,
                 **_added_to_round(state, event.year, "goal_indicators", value),
             )
         case ReportingRoundClosed():
-            return _copied(
+            return _after(
                 state,
-                base,
-                decisions,
+                event,
+                decided,
                 **_with_round(state, event.year, round_open=False, unreported=event.unreported),
             )
         case ReportReminderRecorded():
-            return _copied(
-                state, base, decisions, **_with_round(state, event.year, reminded=event.measure_ids)
+            return _after(
+                state, event, decided, **_with_round(state, event.year, reminded=event.measure_ids)
             )
         case ScorecardRecorded():
-            return _copied(
-                state, base, decisions, **_with_round(state, event.year, scorecard=event.scorecard)
+            return _after(
+                state, event, decided, **_with_round(state, event.year, scorecard=event.scorecard)
             )
         case MeasureChangesProposed():
             proposal = ChangeProposal(
@@ -166,19 +157,12 @@ def _evolve_revision(  # noqa: PLR0911, PLR0912
                 proposed_by=event.actor_id,
                 at=event.occurred_at,
             )
-            version = ContentVersion(
-                version=event.content_version,
-                phase=Phase.MEASURES,
-                content_hash=event.content_hash,
-                content=event.content,
-                submitted_by=event.actor_id,
-                submitted_at=event.occurred_at,
-            )
+            version = _content_version(event, Phase.MEASURES)
             decision = _decision(event, None, content_version=event.content_version)
-            return _copied(
+            return _after(
                 state,
-                base,
-                (*state.decisions, decision),
+                event,
+                decision,
                 content_versions=(*state.content_versions, version),
                 **_added_to_round(state, event.year, "proposals", proposal),
             )
@@ -191,28 +175,28 @@ def _evolve_revision(  # noqa: PLR0911, PLR0912
                 at=event.occurred_at,
             )
             decision = _decision(event, None, content_version=event.content_version)
-            return _copied(
+            return _after(
                 state,
-                base,
-                (*state.decisions, decision),
+                event,
+                decision,
                 **_added_to_round(state, event.year, "sign_offs", sign_off),
             )
         case MeasureChangesRejected():
             decision = _decision(
                 event, None, content_version=event.content_version, reason=event.reason
             )
-            return _copied(
+            return _after(
                 state,
-                base,
-                (*state.decisions, decision),
+                event,
+                decision,
                 **_last_proposal_decided(state, event.year, "rejected", event.reason),
             )
         case ContentRevised():
             decision = _decision(event, None, content_version=event.content_version)
-            return _copied(
+            return _after(
                 state,
-                base,
-                (*state.decisions, decision),
+                event,
+                decision,
                 in_force_version=event.content_version,
                 in_force_hash=event.content_hash,
                 **_last_proposal_decided(state, event.year, "approved", ""),
@@ -221,10 +205,10 @@ def _evolve_revision(  # noqa: PLR0911, PLR0912
             decision = _decision(
                 event, None, content_version=event.content_version, outcome=event.outcome
             )
-            return _copied(
+            return _after(
                 state,
-                base,
-                (*state.decisions, decision),
+                event,
+                decision,
                 **_with_round(state, event.year, outcome=event.outcome),
             )
     raise TypeError(f"no fold rule for {type(event).__name__}")  # pragma: no cover

@@ -11,8 +11,8 @@ from domain import revision_commands as rc
 from domain.events import Event, GoalIndicatorReported, MeasureReported, ReportingRoundClosed
 from domain.hierarchy import MAX_INDICATOR_DIGITS, plain_digits
 from domain.plan_state import PlanState, RevisionRound
-from domain.refusals import NewId, Refusal, RefusalCode, _participant, _require_role
-from domain.revision_decisions import _adopted, _by, _round, reporters_for, round_content
+from domain.refusals import NewId, Refusal, RefusalCode, _by, _participant, _require_role
+from domain.revision_decisions import _adopted, _round, reporters_for, round_content
 from domain.revision_models import ReportStatus
 from domain.roles import Role
 

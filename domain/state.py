@@ -41,71 +41,54 @@ from domain.plan_state import (
     PlanState,
     ReturnInstructions,
     SignOff,
+    _after,
     _content_version,
     _decision,
+    counted_vote,
 )
 from domain.quorum import quorum_reached
 from domain.revision_fold import _evolve_revision
-from domain.votes import Vote
 
 
 def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR0912
     """Apply one event. Pure: the same state and event always give the same result."""
-    base = {"events_folded": state.events_folded + 1, "last_event_at": event.occurred_at}
     match event:
         case PlanCreated():
-            return state.model_copy(
-                update={
-                    **base,
-                    "plan_id": event.plan_id,
-                    "definition": event.definition,
-                    "status": "active",
-                }
+            return _after(
+                state, event, plan_id=event.plan_id, definition=event.definition, status="active"
             )
         case PhaseStarted():
             # Phases that begin with a submission review new content; the hearing and
             # the council's decision look at the draft version already under review.
             first_step = phase_spec(event.phase).steps[0]
             under_review = None if first_step.kind is StepKind.SUBMIT else state.under_review
-            return state.model_copy(
-                update={
-                    **base,
-                    "phase": event.phase,
-                    "under_review": under_review,
-                    "completed_steps": (),
-                    "comment_round_deadline": None,
-                    "votes": (),
-                    "vote_round": state.vote_round + 1,
-                    "postponed_to": None,
-                    "return_instructions": (
-                        None if event.phase is Phase.ADOPTION else state.return_instructions
-                    ),
-                    "decisions": (
-                        *state.decisions,
-                        _decision(event, event.phase, reason=event.reason),
-                    ),
-                }
+            return _after(
+                state,
+                event,
+                _decision(event, event.phase, reason=event.reason),
+                phase=event.phase,
+                under_review=under_review,
+                completed_steps=(),
+                comment_round_deadline=None,
+                **_new_vote_round(state),
+                postponed_to=None,
+                return_instructions=(
+                    None if event.phase is Phase.ADOPTION else state.return_instructions
+                ),
             )
         case PhaseCompleted():
-            return state.model_copy(
-                update={**base, "decisions": (*state.decisions, _decision(event, event.phase))}
-            )
+            return _after(state, event, _decision(event, event.phase))
         case ContentSubmitted():
-            version = _content_version(event)
-            return state.model_copy(
-                update={
-                    **base,
-                    "content_versions": (*state.content_versions, version),
-                    "under_review": event.content_version,
-                    "completed_steps": (f"{event.phase.value}.submit",),
-                    "decisions": (
-                        *state.decisions,
-                        _decision(event, event.phase, content_version=event.content_version),
-                    ),
-                }
+            return _after(
+                state,
+                event,
+                _decision(event, event.phase, content_version=event.content_version),
+                content_versions=(*state.content_versions, _content_version(event, event.phase)),
+                under_review=event.content_version,
+                completed_steps=(f"{event.phase.value}.submit",),
             )
         case CommentRoundOpened():
-            return state.model_copy(update={**base, "comment_round_deadline": event.deadline})
+            return _after(state, event, comment_round_deadline=event.deadline)
         case CommentRecorded():
             comment = Comment(
                 phase=event.phase,
@@ -114,17 +97,13 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
                 text=event.text,
                 at=event.occurred_at,
             )
-            return state.model_copy(update={**base, "comments": (*state.comments, comment)})
+            return _after(state, event, comments=(*state.comments, comment))
         case CommentRoundClosed():
-            return state.model_copy(
-                update={
-                    **base,
-                    "comment_round_deadline": None,
-                    "completed_steps": (
-                        *state.completed_steps,
-                        f"{event.phase.value}.reference_round",
-                    ),
-                }
+            return _after(
+                state,
+                event,
+                comment_round_deadline=None,
+                completed_steps=(*state.completed_steps, f"{event.phase.value}.reference_round"),
             )
         case SignOffGiven() | AnchoringRecorded():
             sign_off = SignOff(
@@ -135,21 +114,10 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
                 at=event.occurred_at,
                 kind="sign_off" if isinstance(event, SignOffGiven) else "anchoring",
             )
-            signed = state.model_copy(
-                update={
-                    **base,
-                    "sign_offs": (*state.sign_offs, sign_off),
-                    "decisions": (
-                        *state.decisions,
-                        _decision(
-                            event,
-                            event.phase,
-                            content_version=event.content_version,
-                            step_key=event.step_key,
-                        ),
-                    ),
-                }
+            decision = _decision(
+                event, event.phase, content_version=event.content_version, step_key=event.step_key
             )
+            signed = _after(state, event, decision, sign_offs=(*state.sign_offs, sign_off))
             return _complete_if_quorum(signed, event.step_key)
         case ChangesRequested():
             decision = _decision(
@@ -159,42 +127,33 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
                 reason=event.reason,
                 step_key=event.step_key,
             )
-            return state.model_copy(
-                update={
-                    **base,
-                    # The reviewed version is rejected: nothing done on it counts any more.
-                    "under_review": None,
-                    "completed_steps": (),
-                    "changes_requested": (*state.changes_requested, decision),
-                    "decisions": (*state.decisions, decision),
-                }
+            return _after(
+                state,
+                event,
+                decision,
+                # The reviewed version is rejected: nothing done on it counts any more.
+                under_review=None,
+                completed_steps=(),
+                changes_requested=(*state.changes_requested, decision),
             )
         case DraftStepCompleted():
-            return state.model_copy(
-                update={
-                    **base,
-                    "completed_steps": (*state.completed_steps, event.step_key),
-                    "decisions": (
-                        *state.decisions,
-                        _decision(event, Phase.DRAFT, content_version=event.content_version),
-                    ),
-                }
+            return _after(
+                state,
+                event,
+                _decision(event, Phase.DRAFT, content_version=event.content_version),
+                completed_steps=(*state.completed_steps, event.step_key),
             )
         case HearingOpened():
-            return state.model_copy(
-                update={
-                    **base,
-                    "hearing_open": True,
-                    "hearing_deadline": event.deadline,
-                    "hearing_summary": None,
-                    "hearing_opened_at": event.occurred_at,
-                    "hearing_opened_version": state.events_folded + 1,
-                    "hearing_close": None,
-                    "decisions": (
-                        *state.decisions,
-                        _decision(event, Phase.HEARING, content_version=event.content_version),
-                    ),
-                }
+            return _after(
+                state,
+                event,
+                _decision(event, Phase.HEARING, content_version=event.content_version),
+                hearing_open=True,
+                hearing_deadline=event.deadline,
+                hearing_summary=None,
+                hearing_opened_at=event.occurred_at,
+                hearing_opened_version=state.events_folded + 1,
+                hearing_close=None,
             )
         case HearingResponseReceived():
             response = HearingResponse(
@@ -205,51 +164,29 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
                 version=state.events_folded + 1,
                 at=event.occurred_at,
             )
-            return state.model_copy(
-                update={**base, "hearing_responses": (*state.hearing_responses, response)}
-            )
+            return _after(state, event, hearing_responses=(*state.hearing_responses, response))
         case HearingClosed():
-            return state.model_copy(
-                update={
-                    **base,
-                    "hearing_open": False,
-                    "hearing_close": HearingClose(
-                        at=event.occurred_at,
-                        by=event.actor_id,
-                        early=event.early,
-                        reason=event.reason,
-                    ),
-                    "completed_steps": (*state.completed_steps, "hearing.public"),
-                    "decisions": (
-                        *state.decisions,
-                        _decision(event, Phase.HEARING, reason=event.reason),
-                    ),
-                }
+            close = HearingClose(
+                at=event.occurred_at, by=event.actor_id, early=event.early, reason=event.reason
+            )
+            return _after(
+                state,
+                event,
+                _decision(event, Phase.HEARING, reason=event.reason),
+                hearing_open=False,
+                hearing_close=close,
+                completed_steps=(*state.completed_steps, "hearing.public"),
             )
         case HearingSummarySubmitted():
-            return state.model_copy(
-                update={
-                    **base,
-                    "hearing_summary": event.summary,
-                    "completed_steps": (*state.completed_steps, "hearing.summary"),
-                    "decisions": (*state.decisions, _decision(event, Phase.HEARING)),
-                }
+            return _after(
+                state,
+                event,
+                _decision(event, Phase.HEARING),
+                hearing_summary=event.summary,
+                completed_steps=(*state.completed_steps, "hearing.summary"),
             )
         case VoteCast():
-            vote = Vote(
-                step_key=event.step_key,
-                content_version=event.content_version,
-                actor_id=event.actor_id,
-                body=event.actor_role,
-                outcome=event.outcome,
-                return_to=event.return_to,
-                postponed_to=event.postponed_to,
-                amended_hash=event.amended_hash,
-                reason=event.reason,
-                meeting=event.meeting,
-                at=event.occurred_at,
-                version=state.events_folded + 1,
-            )
+            vote = counted_vote(event, state.events_folded + 1)
             decision = _decision(
                 event,
                 event.phase,
@@ -259,13 +196,7 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
                 step_key=event.step_key,
                 meeting=event.meeting,
             )
-            return state.model_copy(
-                update={
-                    **base,
-                    "votes": (*state.votes, vote),
-                    "decisions": (*state.decisions, decision),
-                }
-            )
+            return _after(state, event, decision, votes=(*state.votes, vote))
         case VoteWithdrawn():
             decision = _decision(
                 event,
@@ -275,51 +206,33 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
                 reason=event.reason,
                 step_key=event.step_key,
             )
-            return state.model_copy(
-                update={
-                    **base,
-                    "votes": (),
-                    "vote_round": state.vote_round + 1,
-                    "decisions": (*state.decisions, decision),
-                }
-            )
+            return _after(state, event, decision, **_new_vote_round(state))
         case ContentAmended():
-            version = _content_version(event)
-            return state.model_copy(
-                update={
-                    **base,
-                    "content_versions": (*state.content_versions, version),
-                    "under_review": event.content_version,
-                    "decisions": (
-                        *state.decisions,
-                        _decision(
-                            event,
-                            event.phase,
-                            content_version=event.content_version,
-                            reason=event.reason,
-                        ),
-                    ),
-                }
+            decision = _decision(
+                event, event.phase, content_version=event.content_version, reason=event.reason
+            )
+            return _after(
+                state,
+                event,
+                decision,
+                content_versions=(*state.content_versions, _content_version(event, event.phase)),
+                under_review=event.content_version,
             )
         case HearingDecided():
-            return state.model_copy(
-                update={
-                    **base,
-                    "votes": (),
-                    "vote_round": state.vote_round + 1,
-                    "completed_steps": (*state.completed_steps, "hearing.decision"),
-                    "decisions": (
-                        *state.decisions,
-                        _decision(
-                            event,
-                            Phase.HEARING,
-                            outcome=event.outcome,
-                            reason=event.reason,
-                            step_key="hearing.decision",
-                            meeting=event.meeting,
-                        ),
-                    ),
-                }
+            decision = _decision(
+                event,
+                Phase.HEARING,
+                outcome=event.outcome,
+                reason=event.reason,
+                step_key="hearing.decision",
+                meeting=event.meeting,
+            )
+            return _after(
+                state,
+                event,
+                decision,
+                **_new_vote_round(state),
+                completed_steps=(*state.completed_steps, "hearing.decision"),
             )
         case CouncilDecided():
             decision = _decision(
@@ -333,14 +246,12 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
             )
             if event.outcome == "postponed":
                 # The item goes to a later meeting: the plan waits at the council.
-                return state.model_copy(
-                    update={
-                        **base,
-                        "votes": (),
-                        "vote_round": state.vote_round + 1,
-                        "postponed_to": event.postponed_to,
-                        "decisions": (*state.decisions, decision),
-                    }
+                return _after(
+                    state,
+                    event,
+                    decision,
+                    **_new_vote_round(state),
+                    postponed_to=event.postponed_to,
                 )
             instructions = state.return_instructions
             if event.outcome == "returned" and event.return_to is not None:
@@ -350,30 +261,32 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
                     at=event.occurred_at,
                     meeting=event.meeting,
                 )
-            return state.model_copy(
-                update={
-                    **base,
-                    "votes": (),
-                    "vote_round": state.vote_round + 1,
-                    "postponed_to": None,
-                    "return_instructions": instructions,
-                    "completed_steps": (*state.completed_steps, "adoption.council"),
-                    "decisions": (*state.decisions, decision),
-                }
+            return _after(
+                state,
+                event,
+                decision,
+                **_new_vote_round(state),
+                postponed_to=None,
+                return_instructions=instructions,
+                completed_steps=(*state.completed_steps, "adoption.council"),
             )
         case PlanAdopted():
-            return state.model_copy(
-                update={
-                    **base,
-                    "status": "adopted",
-                    "adopted_version": event.content_version,
-                    "adopted_hash": event.content_hash,
-                    "in_force_version": event.content_version,
-                    "in_force_hash": event.content_hash,
-                }
+            return _after(
+                state,
+                event,
+                status="adopted",
+                adopted_version=event.content_version,
+                adopted_hash=event.content_hash,
+                in_force_version=event.content_version,
+                in_force_hash=event.content_hash,
             )
         case _:
-            return _evolve_revision(state, event, base)
+            return _evolve_revision(state, event)
+
+
+def _new_vote_round(state: PlanState) -> dict[str, object]:
+    """The votes cast so far no longer count: the body votes again from none."""
+    return {"votes": (), "vote_round": state.vote_round + 1}
 
 
 def _complete_if_quorum(state: PlanState, step_key: str) -> PlanState:

@@ -5,20 +5,23 @@ domain.council_decisions. Pure; time and new ids are passed in."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from uuid import UUID
 
 from domain import commands as cmd
-from domain.events import Event, HearingDecided, PhaseStarted, VoteCast, VoteWithdrawn
+from domain.engine_decisions import engine_phase_started
+from domain.events import Event, HearingDecided, VoteCast, VoteWithdrawn
 from domain.gates import current_step, step_votes, vote_tallies
+from domain.hearing_decisions import revised_after_hearing
 from domain.phases import GateStep, Phase, StepKind, step_by_key
 from domain.plan import Participant
-from domain.plan_state import PlanState
+from domain.plan_state import PlanState, counted_vote
 from domain.refusals import (
-    ENGINE,
     NewId,
     Refusal,
     RefusalCode,
     _acting_role,
+    _by,
     _definition,
     _open_step,
     _participant,
@@ -68,12 +71,36 @@ def _cast(
     state: PlanState,
     person: Participant,
     step: GateStep,
-    requested: Role | None,
-    vote: VoteCast,
+    command: cmd.HearingDecision | cmd.CouncilDecision,
+    *,
+    event_id: UUID,
+    at: datetime,
+    return_to: Phase | None = None,
+    postponed_to: date | None = None,
+    amended_hash: str | None = None,
 ) -> tuple[VoteCast, Tally]:
-    """Check that this vote may be cast and count it: the body's tally after it."""
-    role = _acting_role(person, step, requested)
-    vote = vote.model_copy(update={"actor_role": role})
+    """Check that this vote on the version under review may be cast and count it: the
+    vote, and the body's tally after it."""
+    role = _acting_role(person, step, command.role)
+    current = state.content()
+    assert current is not None
+    assert state.phase is not None
+    vote = VoteCast(
+        event_id=event_id,
+        occurred_at=at,
+        actor_id=person.id,
+        actor_role=role,
+        phase=state.phase,
+        step_key=step.key,
+        content_version=current.version,
+        content_hash=current.content_hash,
+        outcome=command.outcome,
+        return_to=return_to,
+        postponed_to=postponed_to,
+        amended_hash=amended_hash,
+        reason=command.reason,
+        meeting=command.meeting,
+    )
     prior = own_vote(state, step.key, person.id, role)
     if prior is not None:
         raise Refusal(
@@ -88,17 +115,7 @@ def _cast(
             f"no proposal can reach the {role.value}'s quorum any more ({_counts(before[role])}); "
             "the project leader withdraws the item for a new vote or a new version",
         )
-    counted = Vote(
-        step_key=step.key,
-        content_version=vote.content_version,
-        actor_id=person.id,
-        body=role,
-        outcome=vote.outcome,
-        return_to=vote.return_to,
-        postponed_to=vote.postponed_to,
-        amended_hash=vote.amended_hash,
-        at=vote.occurred_at,
-    )
+    counted = counted_vote(vote)
     definition = _definition(state)
     after = tally(
         (*step_votes(state, step.key), counted),
@@ -142,41 +159,17 @@ def hearing_vote(
     """A steering-group member votes to revise the draft or send it to the council."""
     person = _participant(state, command.actor_id)
     step = _open_step(state, (StepKind.DECISION,), "hearing.decision")
-    current = state.content()
-    assert current is not None
-    assert state.phase is not None
     if command.outcome == "revise" and not command.reason.strip():
         raise Refusal(RefusalCode.INVALID_DECISION, "a vote to revise the draft needs a reason")
-    vote, result = _cast(
-        state,
-        person,
-        step,
-        command.role,
-        VoteCast(
-            event_id=new_id(),
-            occurred_at=at,
-            actor_id=person.id,
-            actor_role=Role.STEERING_GROUP,
-            phase=state.phase,
-            step_key=step.key,
-            content_version=current.version,
-            content_hash=current.content_hash,
-            outcome=command.outcome,
-            reason=command.reason,
-            meeting=command.meeting,
-        ),
-    )
+    vote, result = _cast(state, person, step, command, event_id=new_id(), at=at)
     events: list[Event] = [vote]
     if result.decided is None:
         return events
     reason = _first_reason(state, vote, result.decided)
     events.append(
         HearingDecided(
-            event_id=new_id(),
-            occurred_at=at,
             # The body decided, by the votes named in the event.
-            actor_id=result.body.value,
-            actor_role=result.body,
+            **_by(result.body.value, result.body, at, new_id),
             outcome=command.outcome,
             reason=reason,
             body=result.body,
@@ -186,16 +179,7 @@ def hearing_vote(
         )
     )
     if command.outcome == "revise":
-        events.append(
-            PhaseStarted(
-                event_id=new_id(),
-                occurred_at=at,
-                actor_id=ENGINE,
-                actor_role=Role.SYSTEM,
-                phase=Phase.DRAFT,
-                reason=f"revise after hearing: {reason}".strip(": "),
-            )
-        )
+        events.append(revised_after_hearing(at, new_id, reason))
     return events
 
 
@@ -229,10 +213,7 @@ def withdraw_vote(
         )
     events: list[Event] = [
         VoteWithdrawn(
-            event_id=new_id(),
-            occurred_at=at,
-            actor_id=person.id,
-            actor_role=Role.PROJECT_LEADER,
+            **_by(person.id, Role.PROJECT_LEADER, at, new_id),
             phase=state.phase,
             step_key=step.key,
             content_version=current.version,
@@ -242,13 +223,11 @@ def withdraw_vote(
     ]
     if command.return_to is not None:
         events.append(
-            PhaseStarted(
-                event_id=new_id(),
-                occurred_at=at,
-                actor_id=ENGINE,
-                actor_role=Role.SYSTEM,
-                phase=command.return_to,
-                reason=f"withdrawn from the vote by the project leader: {command.reason}",
+            engine_phase_started(
+                at,
+                new_id,
+                command.return_to,
+                f"withdrawn from the vote by the project leader: {command.reason}",
             )
         )
     return events

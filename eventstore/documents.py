@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 import asyncpg
 
@@ -27,6 +28,25 @@ class ScorecardRendering:
     body: str
 
 
+async def _store(
+    pool: asyncpg.Pool,
+    table: Literal["documents", "scorecards"],
+    key: Literal["content_version", "year"],
+    *,
+    plan_id: str,
+    key_value: int,
+    content_hash: str,
+    renderings: Iterable[Rendering],
+) -> None:
+    """Each rendering once per (plan, ``key``, format): the first stored copy stays."""
+    await pool.executemany(
+        f"""INSERT INTO {table} (plan_id, {key}, format, content_hash, body)
+           VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (plan_id, {key}, format) DO NOTHING""",
+        [(plan_id, key_value, r.format, content_hash, r.body) for r in renderings],
+    )
+
+
 async def store_draft(
     pool: asyncpg.Pool,
     plan_id: str,
@@ -34,11 +54,14 @@ async def store_draft(
     content_hash: str,
     renderings: Iterable[Rendering],
 ) -> None:
-    await pool.executemany(
-        """INSERT INTO documents (plan_id, content_version, format, content_hash, body)
-           VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (plan_id, content_version, format) DO NOTHING""",
-        [(plan_id, content_version, r.format, content_hash, r.body) for r in renderings],
+    await _store(
+        pool,
+        "documents",
+        "content_version",
+        plan_id=plan_id,
+        key_value=content_version,
+        content_hash=content_hash,
+        renderings=renderings,
     )
 
 
@@ -59,11 +82,14 @@ async def store_scorecard(
     content_hash: str,
     renderings: Iterable[Rendering],
 ) -> None:
-    await pool.executemany(
-        """INSERT INTO scorecards (plan_id, year, format, content_hash, body)
-           VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (plan_id, year, format) DO NOTHING""",
-        [(plan_id, year, r.format, content_hash, r.body) for r in renderings],
+    await _store(
+        pool,
+        "scorecards",
+        "year",
+        plan_id=plan_id,
+        key_value=year,
+        content_hash=content_hash,
+        renderings=renderings,
     )
 
 

@@ -10,7 +10,7 @@ many workers run it. A root or a proof then reads O(log n) stored nodes in one q
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -140,19 +140,21 @@ class MerkleLog:
         return merkle.range_hash(0, size, nodes)
 
     async def inclusion_proof(self, leaf_index: int, size: int) -> list[bytes]:
+        return await self._proof(merkle.inclusion_ranges, leaf_index, size)
+
+    async def consistency_proof(self, old: int, new: int) -> list[bytes]:
+        return await self._proof(merkle.consistency_ranges, old, new)
+
+    async def _proof(
+        self, ranges_of: Callable[[int, int], list[merkle.Range]], first: int, size: int
+    ) -> list[bytes]:
+        """The hashes of the subtrees ``ranges_of(first, size)`` names, in the tree of
+        ``size`` leaves: the proof, in its order."""
         try:
-            ranges = merkle.inclusion_ranges(leaf_index, size)
+            ranges = ranges_of(first, size)
         except ValueError as exc:
             raise LogError(str(exc)) from exc
         nodes = await self._nodes(merkle.nodes_for(ranges), size)
-        return [merkle.range_hash(s, e, nodes) for s, e in ranges]
-
-    async def consistency_proof(self, old: int, new: int) -> list[bytes]:
-        try:
-            ranges = merkle.consistency_ranges(old, new)
-        except ValueError as exc:
-            raise LogError(str(exc)) from exc
-        nodes = await self._nodes(merkle.nodes_for(ranges), new)
         return [merkle.range_hash(s, e, nodes) for s, e in ranges]
 
     async def leaf_of_event(self, event_id: UUID) -> Leaf | None:

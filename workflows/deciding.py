@@ -12,7 +12,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.models import AppendEventsOutput, EventsAfterInput
+    from activities.models import AppendEventsInput, AppendEventsOutput, EventsAfterInput
     from activities.plan_activities import PlanActivities
     from domain.events import Event
     from domain.plan_state import PlanState
@@ -57,6 +57,24 @@ def authenticated(events: list[Event], command: Any) -> list[Event]:
 def refused(refusal: Refusal) -> ApplicationError:
     """A business rule said no: the caller's error, never retried."""
     return ApplicationError(refusal.message, type=refusal.code.value, non_retryable=True)
+
+
+def decided(decide: Decide, state: PlanState, ids: NewId) -> list[Event]:
+    """The events ``decide`` records now on ``state``; a refusal is the caller's error."""
+    try:
+        return decide(state, workflow.now(), ids)
+    except Refusal as refusal:
+        raise refused(refusal) from None
+
+
+async def append_at_end(stream_id: str, events: list[Event]) -> AppendEventsOutput:
+    """Events recorded at the next versions of the stream, whichever those are."""
+    return await workflow.execute_activity_method(
+        PlanActivities.append_events,
+        AppendEventsInput(stream_id=stream_id, expected_version=0, events=events, at_end=True),
+        start_to_close_timeout=ACTIVITY_TIMEOUT,
+        retry_policy=STORE_RETRY,
+    )
 
 
 # Patch id: a workflow whose append finds the record ahead of it folds the stored events

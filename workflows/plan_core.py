@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import commands as cmd
     from domain.events import Event
     from domain.plan_state import PlanState
-    from domain.refusals import NewId, Refusal
+    from domain.refusals import NewId
     from domain.state import evolve
     from workflows.deciding import (
         ACTIVITY_TIMEOUT,
@@ -32,7 +32,7 @@ with workflow.unsafe.imports_passed_through():
         Decide,
         adopted,
         caught_up,
-        refused,
+        decided,
     )
     from workflows.plan_models import (
         Carried,
@@ -107,10 +107,7 @@ class PlanCore:
             if once is not None and (found := once.original()) is not None:
                 return [found.model_copy(update={"duplicate": True})]
             while True:
-                try:
-                    events = decide(self._state, workflow.now(), self._ids())
-                except Refusal as refusal:
-                    raise refused(refusal) from None
+                events = decided(decide, self._state, self._ids())
                 if not events:
                     return []
                 request = AppendEventsInput(
@@ -200,10 +197,7 @@ class PlanCore:
     def _check(self, decide: Decide) -> None:
         """For validators: refuse now, before the update is admitted to history."""
         self._not_handing_over()
-        try:
-            decide(self._state, workflow.now(), self._ids())
-        except Refusal as refusal:
-            raise refused(refusal) from None
+        decided(decide, self._state, self._ids())
 
     # --- continue-as-new ----------------------------------------------------------------
 

@@ -22,7 +22,6 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.attestation import attested, check, policy_for
     from activities.models import (
-        AppendEventsInput,
         LoadPlanInput,
         RenderScorecardInput,
     )
@@ -34,15 +33,16 @@ with workflow.unsafe.imports_passed_through():
     from domain.hierarchy import PlanContent
     from domain.ids import event_id
     from domain.plan_state import PlanState, RevisionRound
-    from domain.refusals import NewId, Refusal
+    from domain.refusals import NewId
     from domain.state import evolve
     from workflows.deciding import (
         ACTIVITY_TIMEOUT,
         STORE_RETRY,
         Decide,
         adopted,
+        append_at_end,
         authenticated,
-        refused,
+        decided,
         using,
     )
     from workflows.notify import notify_people
@@ -162,20 +162,10 @@ class RevisionWorkflow:
 
     async def _record(self, decide: Decide) -> list[cmd.Receipt]:
         async with self._lock:
-            try:
-                events = decide(self._state, workflow.now(), self._ids())
-            except Refusal as refusal:
-                raise refused(refusal) from None
+            events = decided(decide, self._state, self._ids())
             if not events:
                 return []
-            result = await workflow.execute_activity_method(
-                PlanActivities.append_events,
-                AppendEventsInput(
-                    stream_id=self._plan_id, expected_version=0, events=events, at_end=True
-                ),
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=STORE_RETRY,
-            )
+            result = await append_at_end(self._plan_id, events)
             for event, receipt in zip(adopted(events, result), result.receipts, strict=True):
                 # Fold at the version the store gave it: receipts and reports agree.
                 self._state = evolve(
@@ -204,10 +194,7 @@ class RevisionWorkflow:
             raise ApplicationError(
                 "the revision is starting; send the same request again", type="Starting"
             )
-        try:
-            decide(self._state, workflow.now(), self._ids())
-        except Refusal as refusal:
-            raise refused(refusal) from None
+        decided(decide, self._state, self._ids())
 
     # --- notifications ------------------------------------------------------------------
 

@@ -6,7 +6,6 @@ finds every event in a workflow history."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from uuid import UUID
 
 from temporalio import workflow
@@ -14,14 +13,19 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.attestation import attested
-    from activities.models import AppendEventsInput, ApplyScheduleActionInput, LoadPlanInput
+    from activities.models import ApplyScheduleActionInput, LoadPlanInput
     from activities.plan_activities import PlanActivities
     from activities.schedule_activities import AttestScheduleActionInput, ScheduleActivities
     from domain import revision_decisions as rd
     from domain.events import Event, RevisionScheduleChanged
     from domain.ids import event_id
-    from domain.refusals import Refusal
-    from workflows.deciding import ACTIVITY_TIMEOUT, STORE_RETRY, authenticated, refused
+    from workflows.deciding import (
+        ACTIVITY_TIMEOUT,
+        STORE_RETRY,
+        append_at_end,
+        decided,
+        using,
+    )
     from workflows.revision_models import ScheduleActionRequest, ScheduleActionResult
 
 
@@ -50,18 +54,13 @@ class ScheduleActionWorkflow:
         def new_id() -> UUID:
             return event_id(request.plan_id, "schedule", command.request_id, next(numbers))
 
-        at: datetime = workflow.now()
-        try:
-            # The scheduler's event says how they were authenticated and carries the front
-            # door's attestation, if any (a command without either records as before).
-            events: list[Event] = attested(
-                lambda s, when, ids: authenticated(
-                    rd.schedule_action(s, command, when, ids), command
-                ),
-                command.attestation,
-            )(loaded.state, at, new_id)
-        except Refusal as refusal:
-            raise refused(refusal) from None
+        # The scheduler's event says how they were authenticated and carries the front
+        # door's attestation, if any (a command without either records as before).
+        events = decided(
+            attested(using(rd.schedule_action, command), command.attestation),
+            loaded.state,
+            new_id,
+        )
         schedule = loaded.state.schedule
         assert schedule is not None
         failed = _failure(events)
@@ -76,14 +75,7 @@ class ScheduleActionWorkflow:
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
                 retry_policy=STORE_RETRY,
             )
-        result = await workflow.execute_activity_method(
-            PlanActivities.append_events,
-            AppendEventsInput(
-                stream_id=request.plan_id, expected_version=0, events=events, at_end=True
-            ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=STORE_RETRY,
-        )
+        result = await append_at_end(request.plan_id, events)
         return ScheduleActionResult(receipt=result.receipts[0], failed=failed)
 
 
