@@ -91,7 +91,7 @@ class PlanActivities:
             types=[e.type for e in request.events],
             version=receipts[-1].version,
         )
-        # Given by the database as the append committed (migration 0010).
+        # Given by the log's sequencer, which this look-up runs (migration 0070).
         leaves = await self._log.leaf_indexes([r.position for r in receipts])
         stored_times = [r.stored_occurred_at for r in receipts]
         return AppendEventsOutput(

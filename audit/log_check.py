@@ -45,8 +45,16 @@ async def check_log(
             "no_key",
         )
     log = MerkleLog(pool)
+    skipped = await log.left_out()
+    if skipped is not None:
+        stream_id, version = skipped
+        detail = (
+            f"{stream_id} version {version} was committed before the sequencer's "
+            "watermark and has no leaf: the log leaves it out"
+        )
+        return LogCheck("broken", f"the log does not verify: {detail}", "broken", detail)
     if await log.latest_checkpoint() is None:
-        if await log.sequenced_size():
+        if await log.holds_events():
             return LogCheck(
                 "unchecked",
                 "the log was NOT checked: it holds events but no checkpoint has been signed "

@@ -42,6 +42,7 @@ from domain.canonical import GENESIS_HASH, canonical_json
 from domain.events import HearingResponseReceived, PublicRequest
 from domain.hearing_decisions import response_received
 from eventstore.errors import StoreUnavailable
+from eventstore.log import leaf_indexes
 from eventstore.pace import Pace
 from eventstore.records import NewEvent, StoredEvent, _same_content, _stored, _without_clock
 from eventstore.store import _COLUMNS, _INSERT, EventStore
@@ -353,13 +354,7 @@ async def _with_leaves(
     positions = [a.position for a in answers if isinstance(a, InboxReceipt)]
     if not positions:
         return answers
-    leaves = {
-        r["position"]: r["leaf_index"]
-        for r in await conn.fetch(
-            "SELECT position, leaf_index FROM log_leaves WHERE position = ANY($1::bigint[])",
-            positions,
-        )
-    }
+    leaves = await leaf_indexes(conn, positions)
     return [
         dataclasses.replace(a, leaf_index=leaves.get(a.position))
         if isinstance(a, InboxReceipt)

@@ -1,10 +1,13 @@
 """The Merkle log over every event: leaves, the tree's stored nodes, roots, proofs and
 the checkpoints signed over them (migration 0010, docs/audit-format.md "The Merkle log").
 
-Leaf indexes are given by the database as events commit (the trigger of migration 0010).
-``integrate`` builds the tree from them: it adds the hash of every subtree of two or more
-leaves that the new leaves complete (a leaf's own hash is computed from its row), under log_tree's row lock, so one integrator works at a time however
-many workers run it. A root or a proof then reads O(log n) stored nodes in one query.
+Leaf indexes are given to committed events by the sequencer (migration 0070,
+``sequence``): the checkpointer runs it before it builds, and a receipt's look-up runs it
+when its events have no leaf yet. ``integrate`` builds the tree from the leaves: it adds
+the hash of every subtree of two or more leaves that the new leaves complete (a leaf's
+own hash is computed from its row), under log_tree's row lock, so one integrator works at
+a time however many workers run it. A root or a proof then reads O(log n) stored nodes in
+one query.
 """
 
 from __future__ import annotations
@@ -20,6 +23,14 @@ import asyncpg
 from eventstore import merkle
 
 INTEGRATE_BATCH = 20_000
+
+
+_LEFT_OUT = """
+SELECT e.stream_id, e.version FROM events e, log_head h
+ WHERE (e.txid IS NULL OR e.txid < h.sequenced_below)
+   AND NOT EXISTS (SELECT 1 FROM log_leaves l WHERE l.position = e.position)
+ ORDER BY e.position LIMIT 1
+"""
 
 
 class LogError(Exception):
@@ -73,12 +84,29 @@ class MerkleLog:
         """Leaves given out to committed events."""
         return int(await self._pool.fetchval("SELECT size FROM log_head"))
 
+    async def holds_events(self) -> bool:
+        """Whether anything was recorded, sequenced yet or not."""
+        return bool(await self._pool.fetchval("SELECT EXISTS (SELECT 1 FROM events)"))
+
+    async def left_out(self) -> tuple[str, int] | None:
+        """The first event the sequencer should have given a leaf and did not: its
+        transaction ended below the watermark, or it was recorded before the sequencer
+        (migration 0070). Only someone who writes txid, which the application may not, or
+        deletes leaves can cause one. Reads every event: for audits."""
+        row = await self._pool.fetchrow(_LEFT_OUT)
+        return (row["stream_id"], row["version"]) if row is not None else None
+
+    async def sequence(self) -> int:
+        """Gives leaves to every event committed since the last time; returns the size."""
+        return int(await self._pool.fetchval("SELECT log_sequence_committed()"))
+
     async def built_size(self) -> int:
         """Leaves whose subtrees are built: the largest size a root can be had for."""
         return int(await self._pool.fetchval("SELECT size FROM log_tree"))
 
     async def integrate(self, batch: int = INTEGRATE_BATCH) -> int:
-        """Build the tree up to every committed leaf; returns the built size."""
+        """Sequence, then build the tree up to every leaf; returns the built size."""
+        await self.sequence()
         while True:
             size, more = await self._integrate_batch(batch)
             if not more:
@@ -166,12 +194,8 @@ class MerkleLog:
         return _leaf(row) if row is not None else None
 
     async def leaf_indexes(self, positions: Sequence[int]) -> dict[int, int]:
-        """Leaf index by event position, for the events that have one."""
-        rows = await self._pool.fetch(
-            "SELECT position, leaf_index FROM log_leaves WHERE position = ANY($1::bigint[])",
-            list(positions),
-        )
-        return {r["position"]: r["leaf_index"] for r in rows}
+        """Leaf index by event position, sequencing first if any has none yet."""
+        return await leaf_indexes(self._pool, positions)
 
     async def leaves(self, start: int, end: int, page: int = 5000) -> AsyncIterator[Leaf]:
         """Leaves [start, end) in order, a page at a time."""
@@ -256,6 +280,28 @@ class MerkleLog:
             witness,
             line,
         )
+
+
+async def sequence_restored(conn: asyncpg.Connection) -> int | None:
+    """Right after a restore, as the owner: leaves for the events the backup held without
+    one, and the sequencer's watermark on this server's transaction ids (migration 0070).
+    None for a backup from before the sequencer, which its migration sets up instead."""
+    if await conn.fetchval("SELECT to_regprocedure('log_sequence_restored()')") is None:
+        return None
+    return int(await conn.fetchval("SELECT log_sequence_restored()"))
+
+
+async def leaf_indexes(
+    db: asyncpg.Pool | asyncpg.Connection, positions: Sequence[int]
+) -> dict[int, int]:
+    """Leaf index by event position for committed events, in one round trip: the
+    database sequences first when any of them has no leaf yet (migration 0070). An event
+    of a transaction that has not committed, or one behind a transaction still running
+    from before it, has none yet: it is left out, and a later look-up finds it."""
+    rows = await db.fetch(
+        "SELECT event_position, leaf_index FROM log_leaves_of($1::bigint[])", list(positions)
+    )
+    return {r["event_position"]: r["leaf_index"] for r in rows}
 
 
 async def _fetch_nodes(

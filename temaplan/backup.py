@@ -14,6 +14,9 @@ import os
 import subprocess
 from pathlib import Path
 
+import asyncpg
+
+from eventstore.log import sequence_restored
 from runtime.pgtools import database_facts, program_for, server_major
 
 
@@ -69,3 +72,9 @@ async def restore(dsn: str, backup_file: Path) -> None:
             str(backup_file),
         ]
     )
+    # Another server's transaction ids may be lower than those the events recorded.
+    conn = await asyncpg.connect(dsn)
+    try:
+        await sequence_restored(conn)
+    finally:
+        await conn.close()

@@ -108,6 +108,6 @@ async def test_backup_drop_restore_and_the_record_verifies(
                 )
             ],
         )
-        assert await MerkleLog(pool).sequenced_size() == signed.tree_size + 1
+        assert await MerkleLog(pool).sequence() == signed.tree_size + 1
     finally:
         await pool.close()

@@ -94,6 +94,10 @@ REFUSED_ON_EVENTS = [
     "ALTER TABLE events OWNER TO CURRENT_USER",
     "CREATE OR REPLACE FUNCTION events_refuse_change() RETURNS trigger LANGUAGE plpgsql "
     "AS $$ BEGIN RETURN NULL; END; $$",
+    # The sequencer's order is PostgreSQL's to write: an old txid would keep it unlogged.
+    "INSERT INTO events (stream_id, version, event_id, type, schema_version, data, actor_id, "
+    "actor_role, recorded_at, prev_hash, hash, txid) VALUES ('x', 1, gen_random_uuid(), 'x', "
+    "1, '{}', 'a', 'b', now(), repeat('0', 64), repeat('0', 64), '3'::xid8)",
 ]
 
 REFUSED_ON_LOG = [
@@ -107,7 +111,8 @@ REFUSED_ON_LOG = [
     "DELETE FROM log_checkpoints",
     "UPDATE log_checkpoints SET note = ''",
     "TRUNCATE log_tree",
-    "ALTER FUNCTION log_sequence() SECURITY INVOKER",
+    "ALTER FUNCTION log_sequence_committed() SECURITY INVOKER",
+    "UPDATE log_head SET sequenced_below = '3'::xid8",
     "DELETE FROM schema_migrations",
 ]
 
@@ -122,7 +127,7 @@ async def test_application_role_appends_and_reads_but_cannot_rewrite(
     await store.append("plan-roles", 1, [new_event(2)])
     assert [e.version for e in await store.read("plan-roles")] == [1, 2]
     log = MerkleLog(app_pool)
-    assert await log.sequenced_size() == 2  # the sequencer ran with its owner's rights
+    assert await log.sequence() == 2  # the sequencer ran with its owner's rights
     await log.integrate()
     assert await log.built_size() == 2
 
@@ -197,7 +202,7 @@ async def test_a_plan_runs_to_adoption_as_the_application_role(
     assert final.status == "adopted"
     stored = await EventStore(app_pool).read(definition.plan_id)
     assert stored[-1].recorded_at <= datetime.now(UTC)
-    assert await MerkleLog(app_pool).sequenced_size() == len(stored)
+    assert await MerkleLog(app_pool).sequence() == len(stored)
 
 
 async def test_a_backup_restored_by_the_owner_keeps_the_roles_rights(
@@ -226,7 +231,7 @@ async def test_a_backup_restored_by_the_owner_keeps_the_roles_rights(
             store = EventStore(pool)
             await store.append("plan-kept", 2, [new_event(3)])
             assert [e.version for e in await store.read("plan-kept")] == [1, 2, 3]
-            assert await MerkleLog(pool).sequenced_size() == 3
+            assert await MerkleLog(pool).sequence() == 3
             async with pool.acquire() as conn:
                 for statement in ("DELETE FROM events", "UPDATE log_head SET size = 0"):
                     with pytest.raises(asyncpg.InsufficientPrivilegeError):

@@ -130,7 +130,8 @@ async def rebuild_and_sign(record: Record) -> None:
         "DELETE FROM log_leaves",
         "INSERT INTO log_leaves (leaf_index, position, event_hash) "
         "SELECT row_number() OVER (ORDER BY position) - 1, position, hash FROM events",
-        "UPDATE log_head SET size = (SELECT count(*) FROM events)",
+        "UPDATE log_head SET size = (SELECT count(*) FROM events), "
+        "sequenced_below = pg_snapshot_xmin(pg_current_snapshot())",
         "UPDATE log_tree SET size = 0",
     )
     assert await record.checkpointer.checkpoint_now() is not None

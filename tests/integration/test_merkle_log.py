@@ -1,6 +1,6 @@
-"""The Merkle log against a real PostgreSQL: the sequencer under concurrent writers,
-late commits and rollbacks, and the stored tree's roots and proofs against a
-recomputation from the events themselves."""
+"""The Merkle log against a real PostgreSQL: the sequencer under concurrent writers and
+concurrent sequencers, late commits and rollbacks, and the stored tree's roots and proofs
+against a recomputation from the events themselves."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from eventstore import ConcurrencyConflict, EventStore, NewEvent, merkle
-from eventstore.log import LogError, MerkleLog
+from eventstore.log import LogError, MerkleLog, sequence_restored
 from eventstore.pool import create_pool
 
 pytestmark = pytest.mark.servers
@@ -29,8 +29,10 @@ def new_event(n: int) -> NewEvent:
 
 
 async def check_leaves(pool: asyncpg.Pool) -> list[bytes]:
-    """Every event has exactly one leaf, indexes are 0..n-1, and each stream's versions
-    have increasing leaf indexes; returns the leaf hashes in leaf order."""
+    """Once nothing is being written and the sequencer has run: every event has exactly
+    one leaf, indexes are 0..n-1, and each stream's versions have increasing leaf indexes;
+    returns the leaf hashes in leaf order."""
+    await MerkleLog(pool).sequence()
     events = await pool.fetchval("SELECT count(*) FROM events")
     rows = await pool.fetch(
         "SELECT l.leaf_index, e.stream_id, e.version, e.hash, l.event_hash "
@@ -87,9 +89,29 @@ async def test_concurrent_writers_get_one_gapless_leaf_each(database_url: str) -
                     await asyncio.sleep(0.01)
                     await tx.rollback()
 
-        await asyncio.gather(
-            *(own_stream(w) for w in range(6)), *(shared_stream() for _ in range(3)), rolled_back()
-        )
+        writing = True
+        sizes: list[int] = []
+
+        async def sequencer() -> None:
+            # Sequencers run while the writers write, as the checkpointer and the
+            # receipts' look-ups do: what each sees is a prefix of the final order.
+            while writing:
+                sizes.append(await MerkleLog(pool).sequence())
+                await asyncio.sleep(0.002)
+
+        async def writers() -> None:
+            nonlocal writing
+            try:
+                await asyncio.gather(
+                    *(own_stream(w) for w in range(6)),
+                    *(shared_stream() for _ in range(3)),
+                    rolled_back(),
+                )
+            finally:
+                writing = False
+
+        await asyncio.gather(writers(), sequencer(), sequencer())
+        assert len(set(sizes)) > 2, "the sequencers ran between the writers' commits"
         assert (
             await pool.fetchval("SELECT count(*) FROM events WHERE stream_id LIKE 'doomed-%'") == 0
         )
@@ -114,12 +136,16 @@ async def test_concurrent_writers_get_one_gapless_leaf_each(database_url: str) -
 
 
 async def test_a_late_commit_is_never_skipped(database_url: str) -> None:
-    """A transaction that inserts first (lower position) and commits last: the writer
-    after it waits, and the late one gets the earlier leaf, not a skipped one."""
+    """A transaction that inserts first (lower position) and commits last: writers after
+    it do not wait for it, the sequencer gives no leaf past it while it runs, and once it
+    commits it gets the earlier leaf, not a skipped one. A rollback frees nothing, since
+    nothing was given to it."""
     pool = await create_pool(database_url, min_size=3, max_size=3)
     try:
         store = EventStore(pool)
+        log = MerkleLog(pool)
         await store.append("early", 0, [new_event(0)])
+        assert await log.sequence() == 1
         async with pool.acquire() as slow:
             tx = slow.transaction()
             await tx.start()
@@ -130,11 +156,15 @@ async def test_a_late_commit_is_never_skipped(database_url: str) -> None:
                 uuid.uuid4(),
                 "1" * 64,
             )
-            later = asyncio.create_task(store.append("fast", 0, [new_event(1), new_event(2)]))
-            await asyncio.sleep(0.5)
-            assert not later.done(), "the later writer must wait for the earlier commit"
+            fast = await asyncio.wait_for(
+                store.append("fast", 0, [new_event(1), new_event(2)]), timeout=5
+            )
+            # Committed, but behind a transaction still running: no leaf yet, anywhere.
+            assert await log.sequence() == 1
+            assert await log.leaf_indexes([r.position for r in fast]) == {}
             await tx.commit()
-            await later
+        leaves = await log.leaf_indexes([r.position for r in fast])
+        assert sorted(leaves.values()) == [2, 3]
         rows = await pool.fetch(
             "SELECT e.stream_id, e.position, l.leaf_index FROM events e "
             "JOIN log_leaves l USING (position) ORDER BY l.leaf_index"
@@ -143,7 +173,7 @@ async def test_a_late_commit_is_never_skipped(database_url: str) -> None:
         assert [r["leaf_index"] for r in rows] == [0, 1, 2, 3]
         assert rows[1]["position"] < rows[2]["position"]
 
-        # The same with a rollback: the waiting writer takes the freed indexes.
+        # The same with a rollback: the writer after it gets the next leaf.
         async with pool.acquire() as slow:
             tx = slow.transaction()
             await tx.start()
@@ -154,15 +184,34 @@ async def test_a_late_commit_is_never_skipped(database_url: str) -> None:
                 uuid.uuid4(),
                 "2" * 64,
             )
-            later = asyncio.create_task(store.append("after", 0, [new_event(3)]))
-            await asyncio.sleep(0.3)
-            assert not later.done()
+            after = await asyncio.wait_for(store.append("after", 0, [new_event(3)]), timeout=5)
+            assert await log.sequence() == 4
             await tx.rollback()
-            await later
+        assert await log.leaf_indexes([after[0].position]) == {after[0].position: 4}
         await check_leaves(pool)
         assert await pool.fetchval("SELECT size FROM log_head") == 5
+        assert await log.left_out() is None
     finally:
         await pool.close()
+
+
+async def test_an_event_behind_the_watermark_without_a_leaf_is_found(pool: asyncpg.Pool) -> None:
+    """Only the owner can write txid: one who records an event as if from a transaction
+    the sequencer has passed keeps it out of the log, and the audit names it."""
+    store = EventStore(pool)
+    await store.append("p", 0, [new_event(0)])
+    log = MerkleLog(pool)
+    await log.sequence()
+    assert await log.left_out() is None
+    await pool.execute(
+        "INSERT INTO events (stream_id, version, event_id, type, schema_version, data, "
+        "actor_id, actor_role, recorded_at, prev_hash, hash, txid) VALUES ('p', 2, $1, "
+        "'x', 1, '{}', 'a', 'b', now(), $2, $2, '3'::xid8)",
+        uuid.uuid4(),
+        "3" * 64,
+    )
+    assert await log.sequence() == 1
+    assert await log.left_out() == ("p", 2)
 
 
 async def test_leaves_are_append_only_and_sizes_beyond_the_tree_refused(
@@ -221,3 +270,34 @@ async def test_events_recorded_before_the_log_become_its_first_leaves(
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+async def test_a_restore_from_a_server_further_on_loses_no_leaf(pool: asyncpg.Pool) -> None:
+    """A backup's events keep the transaction ids of the server they were recorded on,
+    which may be ahead of the server they are restored into. The restore gives the ones
+    the backup held without a leaf theirs, and when this server's ids pass theirs later,
+    none gets a second."""
+    store = EventStore(pool)
+    log = MerkleLog(pool)
+    await store.append("before", 0, [new_event(0)])
+    assert await log.sequence() == 1
+    ahead = int(await pool.fetchval("SELECT pg_current_xact_id()::text")) + 40
+    for version in (1, 2):  # as a restore writes them: not sequenced when backed up
+        await pool.execute(
+            "INSERT INTO events (stream_id, version, event_id, type, schema_version, data, "
+            "actor_id, actor_role, recorded_at, prev_hash, hash, txid) VALUES ('restored', "
+            "$1, $2, 'x', 1, '{}', 'a', 'b', now(), $3, $3, $4::text::xid8)",
+            version,
+            uuid.uuid4(),
+            str(version) * 64,
+            str(ahead + version),
+        )
+    async with pool.acquire() as conn:
+        assert await sequence_restored(conn) == 3
+    await store.append("after", 0, [new_event(1)])
+    for _ in range(50):  # this server's transaction ids pass the restored ones
+        await pool.fetchval("SELECT pg_current_xact_id()")
+    await store.append("later", 0, [new_event(2)])
+    leaves = await check_leaves(pool)
+    assert len(leaves) == 5
+    assert await log.left_out() is None
