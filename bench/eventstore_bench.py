@@ -41,15 +41,18 @@ ids, payload dicts), as a caller would.
 The row marked * is a diagnosis, not a system: our per-stream verify(). Ratios and
 targets use the batched verify_streams, which is what `temaplan verify --all` runs.
 
-Ours is measured twice: as shipped, with the Merkle log, and with the hash chain only
-(the log's trigger dropped). As shipped, each append's leaves are taken by the trigger
-of migration 0010 inside the append, and the worker's checkpointer runs beside the
-appends as in production (audit/checkpointer.py: it builds the tree every 2 s and signs
-a checkpoint on the 300 s timer or after a phase change, none of which these events
-are), on the same pool, CPU and database, so its work slows the appends it competes
-with; appends never wait for it. Its own time (rounds, seconds, per event) is reported
-beside the table, and every pass ends with a checkpoint of the whole log, untimed. The
-raw floor inserts into the same table without the log's trigger either.
+Ours is measured three times. As shipped, with the Merkle log: the worker's
+checkpointer runs beside the appends as in production (audit/checkpointer.py: every 2 s
+it runs the log's sequencer of migration 0070, which gives the events committed since
+its last round their leaves, and builds the tree; it signs a checkpoint on the 300 s
+timer or after a phase change, none of which these events are), on the same pool, CPU
+and database, so its work slows the appends it competes with; appends never wait for
+it. Its own time (rounds, seconds, per event) is reported beside the table, and every
+pass ends with a checkpoint of the whole log, untimed. With each append followed by the
+look-up of its leaves that a person's receipt makes (the worker's append activity does
+it; it runs the sequencer when the events have none yet): a row of its own, no target.
+And with the hash chain only: nothing runs the sequencer, as before the log. The raw
+floor inserts into the same table, and nothing sequences its events either.
 
 Our store is driven here; the sizes, payload and server are in bench/eventstore_workload.py,
 the raw floor in bench/eventstore_floor.py, the library in bench/eventstore_library.py, and
@@ -87,9 +90,9 @@ from bench.eventstore_workload import (
     CHAIN_ONLY,
     CHECKPOINT_INTERVAL,
     LOG_KEY,
-    NO_LOG,
     OURS,
     OURS_PER_STREAM,
+    OURS_RECEIPTS,
     PASSES,
     SINGLE_APPENDS_PER_STREAM,
     SINGLE_STREAMS,
@@ -107,6 +110,8 @@ from bench.eventstore_workload import (
     slice_of,
     timed_calls,
 )
+from eventstore import NewEvent
+from eventstore.log import MerkleLog
 from eventstore.store import EventStore
 
 RESULTS = Path(__file__).parent / "results" / "eventstore.json"
@@ -116,26 +121,30 @@ RESULTS = Path(__file__).parent / "results" / "eventstore.json"
 
 
 class Ours(System):
-    """Our store. With ``log`` (the shipped schema) every append also takes its leaves
-    in the Merkle log, and the worker's checkpointer runs beside the appends as in
-    production; without it the log's trigger is dropped: the hash chain alone, as
-    before the log."""
+    """Our store. With ``log`` (as shipped) the worker's checkpointer runs beside the
+    appends as in production: it runs the log's sequencer, which gives the committed
+    events their leaves, and builds the tree; without it nothing gives leaves: the hash
+    chain alone, as before the log. With ``receipts`` each append is followed by the
+    look-up of its leaves that a person's receipt makes (which sequences when they have
+    none yet), as the worker's append activity does."""
 
-    def __init__(self, name: str, make_pool: PoolFactory, *, log: bool = True) -> None:
+    def __init__(
+        self, name: str, make_pool: PoolFactory, *, log: bool = True, receipts: bool = False
+    ) -> None:
         self.name = name
         self.make_pool = make_pool
         self.log = log
+        self.receipts = receipts
         self.checkpointers: dict[int, Checkpointer] = {}
-        if not log:
+        if not log or receipts:
             self.workloads = frozenset("ab")  # replay reads the same rows either way
 
     async def _store(self, stack: AsyncExitStack, server: Server, label: str) -> EventStore:
         url = await stack.enter_async_context(server.scratch(label, migrated=True))
         pool = await self.make_pool(url)
         stack.push_async_callback(pool.close)
-        if not self.log:
-            await pool.execute(NO_LOG)
         store = EventStore(pool)
+        self.merkle_log = MerkleLog(pool)
         if self.log:
             checkpointer = TimedCheckpointer(pool, LOG_KEY, interval=CHECKPOINT_INTERVAL)
             self.checkpointers[id(store)] = checkpointer
@@ -162,16 +171,24 @@ class Ours(System):
             await self.batch_store.append(f"warmup-{i}", 0, events)
             await self.batch_store.verify(f"warmup-{i}")
 
+    async def _append(
+        self, store: EventStore, stream: str, after: int, events: list[NewEvent]
+    ) -> None:
+        receipts = await store.append(stream, after, events)
+        if self.receipts:
+            await self.merkle_log.leaf_indexes([r.position for r in receipts])
+
     async def single(self, after: int, streams: range) -> Latencies:
         return await each_timed(
-            streams, lambda s: self.single_store.append(f"plan-{s}", after, [new_event(after)])
+            streams,
+            lambda s: self._append(self.single_store, f"plan-{s}", after, [new_event(after)]),
         )
 
     async def batch(self, streams: range) -> Latencies:
         return await each_timed(
             streams,
-            lambda s: self.batch_store.append(
-                f"plan-{s}", 0, [new_event(n) for n in range(BATCH_SIZE)]
+            lambda s: self._append(
+                self.batch_store, f"plan-{s}", 0, [new_event(n) for n in range(BATCH_SIZE)]
             ),
         )
 
@@ -266,6 +283,7 @@ async def one_pass(
     ours = Ours(OURS, shipped_pool)
     systems: list[System] = [
         ours,
+        Ours(OURS_RECEIPTS, shipped_pool, receipts=True),
         Ours(CHAIN_ONLY, shipped_pool, log=False),
         OursPerStream(ours),
         Raw(),

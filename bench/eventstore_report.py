@@ -15,6 +15,7 @@ from bench.eventstore_workload import (
     LIBRARY,
     OURS,
     OURS_PER_STREAM,
+    OURS_RECEIPTS,
     RAW,
     SYSTEM_ORDER,
     TARGETS,
@@ -108,6 +109,12 @@ def report(results: dict[tuple[str, str], Measurement], context: dict[str, Any])
             print(
                 f"{'':<34} {'ours / chain only':<25} "
                 f"{describe_ratio(ratio(results, key, CHAIN_ONLY))}"
+            )
+            # What a person's receipt adds to an append: the look-up of its leaves,
+            # which runs the sequencer (no target; the append's are above).
+            print(
+                f"{'':<34} {'+ receipt / eventsourcing':<25} "
+                f"{describe_ratio(ratio(results, key, LIBRARY, OURS_RECEIPTS))}"
             )
             # The most any append into this table could reach against the library: the
             # floor's own ratio to it, in the same slices.

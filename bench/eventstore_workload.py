@@ -37,7 +37,8 @@ CHAIN_ONLY = "temaplan: chain only"
 OURS_PER_STREAM = "temaplan verify() per stream*"
 RAW = "raw asyncpg floor"
 LIBRARY = "eventsourcing 9.x"
-SYSTEM_ORDER = [OURS, CHAIN_ONLY, OURS_PER_STREAM, RAW, LIBRARY]
+OURS_RECEIPTS = "temaplan: + receipt's leaf"
+SYSTEM_ORDER = [OURS, OURS_RECEIPTS, CHAIN_ONLY, OURS_PER_STREAM, RAW, LIBRARY]
 
 WORKLOADS = {
     "a": f"a) {SINGLE_STREAMS * SINGLE_APPENDS_PER_STREAM:,} single-event appends",
@@ -75,9 +76,6 @@ class TimedCheckpointer(Checkpointer):
             BACKGROUND["rounds"] += 1
             BACKGROUND["seconds"] += time.perf_counter() - t0
 
-
-# Without the log: the trigger of migration 0010 off, as the store was before it.
-NO_LOG = "DROP TRIGGER IF EXISTS events_log_sequence ON events"
 
 EVENT_TYPE = "step_signed_off"
 ACTOR_ID = "kari.nilsen"
