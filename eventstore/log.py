@@ -24,6 +24,13 @@ from eventstore import merkle
 
 INTEGRATE_BATCH = 20_000
 
+# Interior nodes below this level are not stored: one is rebuilt from its at most
+# 2 ** (STORED_FROM_LEVEL - 1) leaves when a root or a proof needs it. A proof needs at
+# most one node per level, so that reads a few more leaves, still O(log n), while the
+# integrator writes one node per 16 leaves instead of one per leaf (nodes built before
+# this, at every level, are kept and not read).
+STORED_FROM_LEVEL = 4
+
 
 _LEFT_OUT = """
 SELECT e.stream_id, e.version FROM events e, log_head h
@@ -145,7 +152,8 @@ class MerkleLog:
                 while index & 1:
                     h = sha256(b"\x01" + edge[level] + h).digest()
                     level, index = level + 1, index >> 1
-                    new.append((level, index, h))  # leaves are log_leaves' rows: not stored
+                    if level >= STORED_FROM_LEVEL:
+                        new.append((level, index, h))
                 edge[level] = h
                 size += 1
             await conn.copy_records_to_table(
@@ -307,21 +315,29 @@ async def leaf_indexes(
 async def _fetch_nodes(
     conn: asyncpg.Connection, needed: Sequence[merkle.Node] | set[merkle.Node]
 ) -> dict[merkle.Node, bytes]:
-    """The stored hashes of ``needed`` in one query: level 0 from the leaves themselves,
-    higher levels from log_nodes."""
+    """The hashes of ``needed`` in one query: stored nodes from log_nodes, and the rest
+    (leaves, and nodes below STORED_FROM_LEVEL) from the leaves they cover."""
     wanted = list(needed)
     if not wanted:
         return {}
-    inner = [(level, index) for level, index in wanted if level > 0]
+    stored = [(level, index) for level, index in wanted if level >= STORED_FROM_LEVEL]
+    leaves = sorted(
+        {
+            leaf
+            for level, index in wanted
+            if level < STORED_FROM_LEVEL
+            for leaf in range(index << level, (index + 1) << level)
+        }
+    )
     rows = await conn.fetch(
         "SELECT n.level, n.node_index, n.hash, NULL::text AS event_hash "
         "FROM unnest($1::smallint[], $2::bigint[]) AS w(level, node_index) "
         "JOIN log_nodes n USING (level, node_index) "
         "UNION ALL SELECT 0, leaf_index, NULL, event_hash FROM log_leaves "
         "WHERE leaf_index = ANY($3::bigint[])",
-        [level for level, _ in inner],
-        [index for _, index in inner],
-        [index for level, index in wanted if level == 0],
+        [level for level, _ in stored],
+        [index for _, index in stored],
+        leaves,
     )
     found = {
         (r["level"], r["node_index"]): (
@@ -329,7 +345,22 @@ async def _fetch_nodes(
         )
         for r in rows
     }
+    for level, index in wanted:
+        if 0 < level < STORED_FROM_LEVEL:
+            _rebuild(found, level, index)
     missing = [node for node in wanted if node not in found]
     if missing:
         raise LogError(f"the log's stored tree lacks nodes {missing[:3]}: it was changed")
     return found
+
+
+def _rebuild(found: dict[merkle.Node, bytes], level: int, index: int) -> None:
+    """The node (level, index) from its two children in ``found``, rebuilt first."""
+    if (level, index) in found:
+        return
+    if level > 1:
+        _rebuild(found, level - 1, 2 * index)
+        _rebuild(found, level - 1, 2 * index + 1)
+    left, right = found.get((level - 1, 2 * index)), found.get((level - 1, 2 * index + 1))
+    if left is not None and right is not None:
+        found[(level, index)] = merkle.node_hash(left, right)

@@ -35,7 +35,7 @@ ALTER TABLE log_head ADD COLUMN sequenced_below xid8;
 UPDATE log_head SET sequenced_below = pg_snapshot_xmin(pg_current_snapshot());
 ALTER TABLE log_head ALTER COLUMN sequenced_below SET NOT NULL;
 
-CREATE FUNCTION log_sequence_committed() RETURNS bigint
+CREATE FUNCTION log_sequence_now() RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
     first_index bigint;
@@ -71,8 +71,13 @@ BEGIN
     RETURN sequenced;
 END;
 $$;
-COMMENT ON FUNCTION log_sequence_committed() IS
+COMMENT ON FUNCTION log_sequence_now() IS
     'Gives the next leaves to the events committed since the last call; returns the size.';
+
+-- The sequencer as the application calls it. The body above is shared with
+-- log_leaves_of (below) and runs with the rights and settings of whichever calls it.
+CREATE FUNCTION log_sequence_committed() RETURNS bigint
+LANGUAGE sql AS $$ SELECT log_sequence_now() $$;
 
 -- After a restore into another server, whose transaction ids may be lower than those
 -- the events recorded: the events the backup holds without a leaf get theirs now, in the
@@ -118,7 +123,7 @@ BEGIN
                 WHERE NOT EXISTS (SELECT 1 FROM log_leaves l WHERE l.position = p.position))
     THEN
         PERFORM set_config('synchronous_commit', 'off', true);
-        PERFORM log_sequence_committed();
+        PERFORM log_sequence_now();
     END IF;
     RETURN QUERY SELECT l.position, l.leaf_index FROM log_leaves l
                   WHERE l.position = ANY(positions);
@@ -137,6 +142,7 @@ ALTER FUNCTION log_sequence_committed()
     SECURITY DEFINER SET search_path FROM CURRENT SET plan_cache_mode = force_custom_plan;
 ALTER FUNCTION log_leaves_of(bigint[])
     SECURITY DEFINER SET search_path FROM CURRENT SET plan_cache_mode = force_custom_plan;
+REVOKE ALL ON FUNCTION log_sequence_now() FROM PUBLIC;
 REVOKE ALL ON FUNCTION log_sequence_committed() FROM PUBLIC;
 REVOKE ALL ON FUNCTION log_leaves_of(bigint[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION log_sequence_committed() TO temaplan_app;

@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from eventstore import ConcurrencyConflict, EventStore, NewEvent, merkle
-from eventstore.log import LogError, MerkleLog, sequence_restored
+from eventstore.log import STORED_FROM_LEVEL, LogError, MerkleLog, sequence_restored
 from eventstore.pool import create_pool
 
 pytestmark = pytest.mark.servers
@@ -120,6 +120,8 @@ async def test_concurrent_writers_get_one_gapless_leaf_each(database_url: str) -
 
         log = MerkleLog(pool)
         assert await log.integrate(batch=37) == len(leaves)
+        # Nodes below STORED_FROM_LEVEL are rebuilt from their leaves, never stored.
+        assert await pool.fetchval("SELECT min(level) FROM log_nodes") == STORED_FROM_LEVEL
         rng = random.Random(9162)
         for size in {1, 2, len(leaves), *rng.sample(range(1, len(leaves)), 20)}:
             root = await log.root(size)
