@@ -303,3 +303,58 @@ async def test_a_restore_from_a_server_further_on_loses_no_leaf(pool: asyncpg.Po
     leaves = await check_leaves(pool)
     assert len(leaves) == 5
     assert await log.left_out() is None
+
+
+async def test_a_plans_leaves_follow_its_versions_whatever_the_transaction_ids(
+    database_url: str,
+) -> None:
+    """A transaction that took its id early (the hearing inbox locks its fence first)
+    inserts a plan's next version after a younger transaction inserted the version
+    before: the older id must not put the later version first. And when the version
+    before is still behind a running transaction's id, the later one waits for it."""
+    pool = await create_pool(database_url, min_size=3, max_size=3)
+    try:
+        store = EventStore(pool)
+        log = MerkleLog(pool)
+
+        async def second_version(conn: asyncpg.Connection, stream: str) -> None:
+            first = (await store.read(stream))[0]
+            await conn.execute(
+                "INSERT INTO events (stream_id, version, event_id, type, schema_version, data, "
+                "actor_id, actor_role, recorded_at, prev_hash, hash) VALUES ($1, 2, $2, "
+                "'x', 1, '{}', 'a', 'b', now(), $3, $4)",
+                stream,
+                uuid.uuid4(),
+                first.hash,
+                "5" * 64,
+            )
+
+        # In one window: the older transaction's version 2 after the younger's version 1.
+        async with pool.acquire() as early:
+            tx = early.transaction()
+            await tx.start()
+            await early.fetchval("SELECT pg_current_xact_id()")
+            await store.append("inbox", 0, [new_event(0)])
+            await second_version(early, "inbox")
+            await tx.commit()
+        assert await log.sequence() == 2
+        await check_leaves(pool)
+
+        # Across windows: version 1 is behind a running transaction's id, version 2 not.
+        async with pool.acquire() as early, pool.acquire() as running:
+            tx = early.transaction()
+            await tx.start()
+            await early.fetchval("SELECT pg_current_xact_id()")
+            held_open = running.transaction()
+            await held_open.start()
+            await running.fetchval("SELECT pg_current_xact_id()")
+            await store.append("held", 0, [new_event(1)])
+            await second_version(early, "held")
+            await tx.commit()
+            assert await log.sequence() == 2, "version 2 waits for version 1's leaf"
+            await held_open.rollback()
+        assert await log.sequence() == 4
+        await check_leaves(pool)
+        assert await log.left_out() is None
+    finally:
+        await pool.close()
