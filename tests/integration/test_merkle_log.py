@@ -10,6 +10,7 @@ import uuid
 
 import asyncpg
 import pytest
+from asyncpg.transaction import Transaction
 
 from eventstore import ConcurrencyConflict, EventStore, NewEvent, merkle
 from eventstore.log import STORED_FROM_LEVEL, LogError, MerkleLog, sequence_restored
@@ -329,11 +330,16 @@ async def test_a_plans_leaves_follow_its_versions_whatever_the_transaction_ids(
                 "5" * 64,
             )
 
+        async def with_an_id(conn: asyncpg.Connection) -> Transaction:
+            """A transaction begun, holding its id from now on."""
+            tx = conn.transaction()
+            await tx.start()
+            await conn.fetchval("SELECT pg_current_xact_id()")
+            return tx
+
         # In one window: the older transaction's version 2 after the younger's version 1.
         async with pool.acquire() as early:
-            tx = early.transaction()
-            await tx.start()
-            await early.fetchval("SELECT pg_current_xact_id()")
+            tx = await with_an_id(early)
             await store.append("inbox", 0, [new_event(0)])
             await second_version(early, "inbox")
             await tx.commit()
@@ -342,12 +348,8 @@ async def test_a_plans_leaves_follow_its_versions_whatever_the_transaction_ids(
 
         # Across windows: version 1 is behind a running transaction's id, version 2 not.
         async with pool.acquire() as early, pool.acquire() as running:
-            tx = early.transaction()
-            await tx.start()
-            await early.fetchval("SELECT pg_current_xact_id()")
-            held_open = running.transaction()
-            await held_open.start()
-            await running.fetchval("SELECT pg_current_xact_id()")
+            tx = await with_an_id(early)
+            held_open = await with_an_id(running)
             await store.append("held", 0, [new_event(1)])
             await second_version(early, "held")
             await tx.commit()
