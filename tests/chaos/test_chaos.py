@@ -47,6 +47,7 @@ from domain.plan import PlanDefinition
 from domain.plan_type import PlanType
 from domain.roles import Role
 from eventstore import EventStore
+from eventstore.log import MerkleLog
 from eventstore.migrate import migrate
 from eventstore.pool import create_pool, with_database
 from runtime.planfile import load_plan_file
@@ -401,6 +402,25 @@ async def test_plans_reach_adoption_through_kills_and_restarts(
     chains = await store.verify_streams([d.definition.plan_id for d in drivers])
     assert all(c.ok for c in chains), [c.problem for c in chains if not c.ok]
 
+    # The Merkle log, once the sequencer has run with nothing writing: every event has
+    # one leaf, gapless, each plan's in version order, and every leaf a receipt named
+    # (handed out through worker kills and PostgreSQL crashes, whose sequencing commits
+    # need not reach the disk) is the event's leaf now.
+    log = MerkleLog(stack.pool)
+    size = await log.sequence()
+    assert size == await stack.pool.fetchval("SELECT count(*) FROM events")
+    assert await log.left_out() is None
+    leaf_of: dict[uuid.UUID, int] = {}
+    versions: dict[str, int] = {}
+    async for leaf in log.leaves(0, size):
+        assert leaf.version == versions.get(leaf.stream_id, 0) + 1, leaf
+        versions[leaf.stream_id] = leaf.version
+        leaf_of[leaf.event_id] = leaf.leaf_index
+    assert sorted(leaf_of.values()) == list(range(size))
+    leafed = [r for d in drivers for r in d.receipts if r.leaf_index is not None]
+    for receipt in leafed:
+        assert leaf_of[receipt.event_id] == receipt.leaf_index, receipt
+
     audit = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "temaplan.cli", "audit", "verify", "--all", "--lang", "en"],
@@ -428,7 +448,8 @@ async def test_plans_reach_adoption_through_kills_and_restarts(
             f"\nchaos (seed {seed}): {form.plans} plans adopted in {driven:.0f} s; faults "
             f"{dict(tally.faults)}; worker processes {stack.worker.started}; "
             f"{tally.updates} updates sent, {receipts} receipts, each once in the record; "
-            f"{events} events, {len(chains)} chains verified; audit verify --all: "
+            f"{events} events, {len(chains)} chains verified; {size} leaves, each plan's "
+            f"in version order, {len(leafed)} receipts' leaves as named; audit verify --all: "
             f"{cross_checked} plans cross-checked with the Temporal history; "
             f"errors seen by people: {dict(tally.errors)}"
         )
