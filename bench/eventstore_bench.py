@@ -136,6 +136,7 @@ class Ours(System):
         self.log = log
         self.receipts = receipts
         self.checkpointers: dict[int, Checkpointer] = {}
+        self.logs: dict[int, MerkleLog] = {}
         if not log or receipts:
             self.workloads = frozenset("ab")  # replay reads the same rows either way
 
@@ -144,7 +145,7 @@ class Ours(System):
         pool = await self.make_pool(url)
         stack.push_async_callback(pool.close)
         store = EventStore(pool)
-        self.merkle_log = MerkleLog(pool)
+        self.logs[id(store)] = MerkleLog(pool)  # each store's own database
         if self.log:
             checkpointer = TimedCheckpointer(pool, LOG_KEY, interval=CHECKPOINT_INTERVAL)
             self.checkpointers[id(store)] = checkpointer
@@ -176,7 +177,7 @@ class Ours(System):
     ) -> None:
         receipts = await store.append(stream, after, events)
         if self.receipts:
-            await self.merkle_log.leaf_indexes([r.position for r in receipts])
+            await self.logs[id(store)].leaf_indexes([r.position for r in receipts])
 
     async def single(self, after: int, streams: range) -> Latencies:
         return await each_timed(
