@@ -7,13 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from eventstore.errors import StoreUnavailable
-
-
-async def _keep_session(conn: asyncpg.Connection) -> None:
-    """Release without asyncpg's default reset query (RESET ALL, UNLISTEN *, CLOSE ALL,
-    advisory unlock): it costs a round trip on every release, and this project leaves no
-    session state behind (settings are SET LOCAL, advisory locks are per transaction).
-    asyncpg still rolls back a transaction left open before calling this."""
+from eventstore.quick_release import QuickReleasePool, keep_session
 
 
 async def create_pool(
@@ -23,12 +17,18 @@ async def create_pool(
     auditors, who read everything and change nothing."""
     settings = {"default_transaction_read_only": "on"} if read_only else {}
     try:
-        pool = await asyncpg.create_pool(
+        # asyncpg.create_pool's defaults, with our pool class.
+        pool = await QuickReleasePool(
             dsn,
             min_size=min_size,
             max_size=max_size,
+            max_queries=50_000,
+            max_inactive_connection_lifetime=300.0,
+            loop=None,
+            connection_class=asyncpg.Connection,
+            record_class=asyncpg.Record,
             command_timeout=60,
-            reset=_keep_session,
+            reset=keep_session,
             server_settings=settings,
         )
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
