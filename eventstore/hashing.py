@@ -136,7 +136,7 @@ def encode_batch(
     stream_json = _short_bytes(stream_id) if type(stream_id) is str else None
     # The parts of every record between its event id and its type (see _record_hash for
     # the whole record): one per batch.
-    middle = b'","recorded_at":' + recorded_at_json + b',"schema_version":'
+    middle = b',"recorded_at":' + recorded_at_json + b',"schema_version":'
     after_schema = b',"stream_id":%b,"type":' % stream_json if stream_json is not None else b""
     sha256 = hashlib.sha256
     prev = prev_hash.encode()
@@ -144,7 +144,6 @@ def encode_batch(
     for event in events:
         version += 1
         data = event.data if type(event.data) is dict else dict(event.data)
-        event_id = str(event.event_id).encode()
         if (
             stream_json is not None
             and type(event.event_id) is UUID
@@ -154,19 +153,22 @@ def encode_batch(
             and type(event.actor_role) is str
             and _plain(data)
         ):
+            # A UUID's canonical JSON, quotes included: orjson writes the same lowercase,
+            # hyphenated form as str(), in C.
+            event_id_json = orjson.dumps(event.event_id)
             data_json = _canonical_bytes(data)
             type_json = _short_bytes(event.type)
             actor_id_json = _short_bytes(event.actor_id)
             actor_role_json = _short_bytes(event.actor_role)
             # _record_hash, inlined: this loop is most of an append's own time.
             event_hash = sha256(
-                b'%b{"actor_id":%b,"actor_role":%b,"data":%b,"event_id":"%b%b%d%b%b,"version":%d}'
+                b'%b{"actor_id":%b,"actor_role":%b,"data":%b,"event_id":%b%b%d%b%b,"version":%d}'
                 % (
                     prev,
                     actor_id_json,
                     actor_role_json,
                     data_json,
-                    event_id,
+                    event_id_json,
                     middle,
                     event.schema_version,
                     after_schema,
@@ -175,10 +177,12 @@ def encode_batch(
                 )
             ).hexdigest()
         else:
+            event_id = str(event.event_id)
+            event_id_json = _json(event_id).encode()
             record = chain_record(
                 stream_id=stream_id,
                 version=version,
-                event_id=event_id.decode(),
+                event_id=event_id,
                 event_type=event.type,
                 schema_version=event.schema_version,
                 data=dict(event.data),
@@ -197,10 +201,10 @@ def encode_batch(
         # raw control character (they are escaped inside its strings), so quoting it
         # needs only its backslashes and quotes escaped.
         rows.append(
-            b'{"v":%d,"e":"%b","t":%b,"s":%d,"d":"%b","a":%b,"r":%b,"p":"%b","h":"%b"}'
+            b'{"v":%d,"e":%b,"t":%b,"s":%d,"d":"%b","a":%b,"r":%b,"p":"%b","h":"%b"}'
             % (
                 version,
-                event_id,
+                event_id_json,
                 type_json,
                 int(event.schema_version),
                 data_json.replace(b"\\", b"\\\\").replace(b'"', b'\\"'),
