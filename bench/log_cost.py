@@ -10,24 +10,15 @@ of the shipped schema, with the sequencer (migration 0070) run in three ways.
 - ``receipt per append``: each append followed by the look-up of its leaves that a
   person's receipt makes, which sequences them (the worker's append activity).
 
-Rounds alternate the variants, so drift on a shared machine hits all alike; the figure
-is the median of the rounds' per-append mean. PostgreSQL is DATABASE_URL when set,
-otherwise an embedded pgserver.
+Rounds alternate the variants (bench/rounds.py).
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import logging
-import statistics
-import time
 from contextlib import AsyncExitStack
 
-import structlog
-
-from bench.databases import postgres_server, scratch_database
-from bench.eventstore_workload import BATCH_SIZE, new_event
+from bench.databases import scratch_database
+from bench.rounds import Append, Round, alternate, run
 from eventstore.log import MerkleLog
 from eventstore.pool import create_pool
 from eventstore.store import EventStore
@@ -37,45 +28,32 @@ VARIANTS = ("append only", "sequenced per round", "receipt per append")
 
 async def measure(admin_url: str, rounds: int, appends: int) -> dict[str, float]:
     async with AsyncExitStack() as stack:
-        stores: dict[str, tuple[EventStore, MerkleLog]] = {}
+        variants: dict[str, tuple[EventStore, Round]] = {}
         for n, name in enumerate(VARIANTS):
             url = await stack.enter_async_context(scratch_database(admin_url, f"log_cost_{n}"))
             pool = await create_pool(url)
             stack.push_async_callback(pool.close)
-            stores[name] = EventStore(pool), MerkleLog(pool)
-        per_round: dict[str, list[float]] = {name: [] for name in stores}
-        stream = 0
-        for _ in range(rounds):
-            for name, (store, log) in stores.items():
-                began = time.perf_counter()
+            store, log = EventStore(pool), MerkleLog(pool)
+
+            async def append_only(append: Append) -> None:
                 for _ in range(appends):
-                    stream += 1
-                    batch = [new_event(k) for k in range(BATCH_SIZE)]
-                    receipts = await store.append(f"plan-{stream}", 0, batch)
-                    if name == "receipt per append":
-                        await log.leaf_indexes([r.position for r in receipts])
-                if name == "sequenced per round":
-                    await log.sequence()
-                per_round[name].append((time.perf_counter() - began) / appends * 1000)
-        warm = min(3, rounds - 1)
-        return {name: statistics.median(times[warm:]) for name, times in per_round.items()}
+                    await append()
+
+            async def sequenced_per_round(append: Append, log: MerkleLog = log) -> None:
+                await append_only(append)
+                await log.sequence()
+
+            async def receipt_per_append(append: Append, log: MerkleLog = log) -> None:
+                for _ in range(appends):
+                    await log.leaf_indexes([r.position for r in await append()])
+
+            run_round = (append_only, sequenced_per_round, receipt_per_append)[n]
+            variants[name] = store, run_round
+        return await alternate(variants, rounds, appends)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=100)
-    parser.add_argument("--appends", type=int, default=40)
-    options = parser.parse_args(argv)
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    with postgres_server("temaplan-log-cost-") as (admin_url, how):
-        medians = asyncio.run(measure(admin_url, options.rounds, options.appends))
-    base = medians["append only"]
-    print(
-        f"PostgreSQL via {how}; {options.rounds} rounds of {options.appends} appends of "
-        f"{BATCH_SIZE} events per variant, alternating; median ms per append"
-    )
-    for name, ms in medians.items():
-        print(f"  {name:<20} {ms:6.3f} ms  ({ms - base:+.3f} ms against append only)")
+    run(__doc__ or "", argv, "temaplan-log-cost-", measure)
 
 
 if __name__ == "__main__":
