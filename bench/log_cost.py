@@ -18,7 +18,7 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 
 from bench.databases import scratch_database
-from bench.rounds import Append, Round, alternate, run
+from bench.rounds import Append, Round, alternate, appends_only, run
 from eventstore.log import MerkleLog
 from eventstore.pool import create_pool
 from eventstore.store import EventStore
@@ -33,22 +33,22 @@ async def measure(admin_url: str, rounds: int, appends: int) -> dict[str, float]
             url = await stack.enter_async_context(scratch_database(admin_url, f"log_cost_{n}"))
             pool = await create_pool(url)
             stack.push_async_callback(pool.close)
-            store, log = EventStore(pool), MerkleLog(pool)
-
-            async def append_only(append: Append) -> None:
-                for _ in range(appends):
-                    await append()
+            log = MerkleLog(pool)
 
             async def sequenced_per_round(append: Append, log: MerkleLog = log) -> None:
-                await append_only(append)
+                await appends_only(appends)(append)
                 await log.sequence()
 
             async def receipt_per_append(append: Append, log: MerkleLog = log) -> None:
                 for _ in range(appends):
                     await log.leaf_indexes([r.position for r in await append()])
 
-            run_round = (append_only, sequenced_per_round, receipt_per_append)[n]
-            variants[name] = store, run_round
+            rounds_of = {
+                "append only": appends_only(appends),
+                "sequenced per round": sequenced_per_round,
+                "receipt per append": receipt_per_append,
+            }
+            variants[name] = EventStore(pool), rounds_of[name]
         return await alternate(variants, rounds, appends)
 
 

@@ -15,7 +15,7 @@ from contextlib import AsyncExitStack
 import asyncpg
 
 from bench.databases import scratch_database
-from bench.rounds import Append, Round, alternate, run
+from bench.rounds import Round, alternate, appends_only, run
 from eventstore.pool import create_pool
 from eventstore.quick_release import keep_session
 from eventstore.store import EventStore
@@ -38,12 +38,7 @@ async def measure(admin_url: str, rounds: int, appends: int) -> dict[str, float]
             url = await stack.enter_async_context(scratch_database(admin_url, f"pool_{n}"))
             pool = await (asyncpg_pool(url) if name == ASYNCPG else create_pool(url))
             stack.push_async_callback(pool.close)
-
-            async def appends_only(append: Append) -> None:
-                for _ in range(appends):
-                    await append()
-
-            variants[name] = EventStore(pool), appends_only
+            variants[name] = EventStore(pool), appends_only(appends)
         return await alternate(variants, rounds, appends)
 
 

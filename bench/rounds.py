@@ -30,6 +30,16 @@ Round = Callable[[Append], Awaitable[None]]
 WARM_UP_ROUNDS = 3
 
 
+def appends_only(appends: int) -> Round:
+    """The round of a variant that does nothing but the appends."""
+
+    async def round_of(append: Append) -> None:
+        for _ in range(appends):
+            await append()
+
+    return round_of
+
+
 async def alternate(
     variants: dict[str, tuple[EventStore, Round]], rounds: int, appends: int
 ) -> dict[str, float]:

@@ -10,9 +10,9 @@ nothing of that task but the bookkeeping done here, in the steps
 nothing. Any other connection goes asyncpg's own way.
 
 These are asyncpg's private parts. The quick way is taken only while the asyncpg code it
-mirrors is the code it was written against (``MIRRORED``, compared by digest when a pool is made),
-so another asyncpg falls back to its own release, and tests/unit/test_pool_release.py
-fails so that this module is read again.
+mirrors is the code it was written against (``MIRRORED``, compared by digest when a pool
+is made), so another asyncpg falls back to its own release, and
+tests/unit/test_pool_release.py fails so that this module is read again.
 """
 
 from __future__ import annotations
