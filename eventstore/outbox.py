@@ -92,14 +92,10 @@ class NewNotification:
 
 
 @dataclass(frozen=True)
-class Claimed:
+class Claimed(NewNotification):
+    """A queued notification as a relay claims it: what was queued, and its delivery so far."""
+
     id: int
-    dedupe_key: str
-    plan_id: str
-    recipient_id: str
-    recipient_email: str
-    subject: str
-    body: str
     attempts: int
     created_at: datetime
 

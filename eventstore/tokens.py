@@ -21,19 +21,6 @@ _COLUMNS = (
 
 
 @dataclass(frozen=True)
-class TokenRow:
-    token_id: str
-    person_id: str
-    kind: Kind
-    municipalities: tuple[str, ...] | None
-    label: str
-    issued_by: str
-    issued_at: datetime
-    revoked_at: datetime | None
-    last_used_at: datetime | None
-
-
-@dataclass(frozen=True)
 class TokenHolder:
     """Whom a live token or session stands for."""
 
@@ -41,6 +28,17 @@ class TokenHolder:
     person_id: str
     kind: Kind
     municipalities: tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
+class TokenRow(TokenHolder):
+    """A token as the administrators' list shows it."""
+
+    label: str
+    issued_by: str
+    issued_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
 
 
 def _municipalities(row: asyncpg.Record) -> tuple[str, ...] | None:
