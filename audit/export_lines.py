@@ -16,7 +16,7 @@ from typing import IO, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer, field_validator
 
-from domain.canonical import CanonicalFormError, canonical_json, chain_record, format_timestamp
+from domain.canonical import CanonicalFormError, canonical_json, format_timestamp
 from eventstore.records import StoredEvent
 from eventstore.store import EventStore
 
@@ -84,17 +84,7 @@ def read_manifest(path: Path) -> ExportManifest:
 
 def export_line(event: StoredEvent) -> bytes:
     """One event as its line of the export: the chain fields in canonical JSON."""
-    line = chain_record(
-        stream_id=event.stream_id,
-        version=event.version,
-        event_id=str(event.event_id),
-        event_type=event.type,
-        schema_version=event.schema_version,
-        data=event.data,
-        actor_id=event.actor_id,
-        actor_role=event.actor_role,
-        recorded_at=event.recorded_at,
-    )
+    line = event.chain_record()
     line["prev_hash"] = event.prev_hash
     line["hash"] = event.hash
     try:

@@ -34,18 +34,7 @@ def _chain_status(stored: Sequence[StoredEvent]) -> dict[str, Any]:
     checker = ChainChecker(stored[0].stream_id)
     for record in stored:
         try:
-            broken = checker.feed(
-                version=record.version,
-                event_id=str(record.event_id),
-                event_type=record.type,
-                schema_version=record.schema_version,
-                data=record.data,
-                actor_id=record.actor_id,
-                actor_role=record.actor_role,
-                recorded_at=record.recorded_at,
-                prev_hash=record.prev_hash,
-                stored_hash=record.hash,
-            )
+            broken = checker.feed_stored(record)
         except CanonicalFormError as exc:
             return {"ok": False, "version": record.version, "problem": str(exc)}
         if broken is not None:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from domain.canonical import GENESIS_HASH, chain_hash, chain_record
+from eventstore.records import StoredEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,3 +74,17 @@ class ChainChecker:
         self.expected_version = version + 1
         self.prev_hash = stored_hash
         return None
+
+    def feed_stored(self, event: StoredEvent) -> ChainBreak | None:
+        return self.feed(
+            version=event.version,
+            event_id=str(event.event_id),
+            event_type=event.type,
+            schema_version=event.schema_version,
+            data=event.data,
+            actor_id=event.actor_id,
+            actor_role=event.actor_role,
+            recorded_at=event.recorded_at,
+            prev_hash=event.prev_hash,
+            stored_hash=event.hash,
+        )

@@ -15,6 +15,7 @@ import asyncpg
 
 from domain.canonical import (
     canonical_json,
+    chain_record,
 )
 from domain.events import Event as DomainEvent
 from domain.events import EventBase, from_record, to_record
@@ -84,6 +85,20 @@ class StoredEvent:
     def receipt(self) -> Receipt:
         return Receipt(
             self.stream_id, self.version, self.event_id, self.hash, self.recorded_at, self.position
+        )
+
+    def chain_record(self) -> dict[str, Any]:
+        """The fields its hash covers, by their names in the export format."""
+        return chain_record(
+            stream_id=self.stream_id,
+            version=self.version,
+            event_id=str(self.event_id),
+            event_type=self.type,
+            schema_version=self.schema_version,
+            data=self.data,
+            actor_id=self.actor_id,
+            actor_role=self.actor_role,
+            recorded_at=self.recorded_at,
         )
 
     def to_domain(self) -> DomainEvent:
