@@ -268,27 +268,29 @@ async def first_revision(
         )
 
 
-async def write_scorecards(pool: asyncpg.Pool, plan_id: str, data_dir: Path) -> list[Path]:
-    cards = await documents.scorecards(pool, plan_id)
-    target = (data_dir / "scorecards").resolve()
-    target.mkdir(parents=True, exist_ok=True)
+def _suffix(rendering_format: str) -> str:
+    return "md" if rendering_format == "markdown" else "html"
+
+
+def _write_out(folder: Path, pages: dict[str, str]) -> list[Path]:
+    """Write each page's text to its file name in ``folder`` so a person can open it."""
+    folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for card in cards:
-        suffix = "md" if card.format == "markdown" else "html"
-        path = target / f"{plan_id}-{card.year}.{suffix}"
-        path.write_text(card.body, encoding="utf-8")
+    for name, body in pages.items():
+        path = folder / name
+        path.write_text(body, encoding="utf-8")
         written.append(path)
     return written
+
+
+async def write_scorecards(pool: asyncpg.Pool, plan_id: str, data_dir: Path) -> list[Path]:
+    cards = await documents.scorecards(pool, plan_id)
+    pages = {f"{plan_id}-{card.year}.{_suffix(card.format)}": card.body for card in cards}
+    return _write_out((data_dir / "scorecards").resolve(), pages)
 
 
 async def write_drafts(pool: asyncpg.Pool, plan_id: str, data_dir: Path) -> list[Path]:
     """Copy the last rendered draft out of the database so a person can open it."""
     drafts = await documents.latest_draft(pool, plan_id)
-    target = (data_dir / "drafts").resolve()
-    target.mkdir(parents=True, exist_ok=True)
-    written = []
-    for draft in drafts:
-        path = target / f"{plan_id}.{'md' if draft.format == 'markdown' else 'html'}"
-        path.write_text(draft.body, encoding="utf-8")
-        written.append(path)
-    return sorted(written)
+    pages = {f"{plan_id}.{_suffix(draft.format)}": draft.body for draft in drafts}
+    return sorted(_write_out((data_dir / "drafts").resolve(), pages))
