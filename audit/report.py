@@ -26,7 +26,9 @@ import stat
 import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
+from typing import Literal
 
 from audit.report_sections import _decision_rows, _facts, _hearings, _hierarchy
 from audit.report_text import EN, LABELS, NB, _Text, describe
@@ -49,6 +51,7 @@ __all__ = [
     "describe",
     "export_html",
     "export_pdf",
+    "export_report",
     "render_report",
 ]
 
@@ -126,42 +129,34 @@ def render_report(
     )
 
 
-async def export_html(
+async def export_report(
     store: EventStore,
     plan_id: str,
     out: Path,
     *,
+    fmt: Literal["html", "pdf"],
     language: Language = "nb",
     generated_at: datetime,
     checkpoint: str | None = None,
 ) -> int:
-    """Write the report of ``plan_id`` to ``out`` (atomically: a temporary file in the
-    same directory, then a rename) and return the number of events it covers."""
+    """Write the report of ``plan_id`` to ``out`` as a page, or that page printed to a PDF
+    by WeasyPrint (atomically: a temporary file in the same directory, then a rename), and
+    return the number of events it covers."""
     page, count = await _report_page(
         store, plan_id, language=language, generated_at=generated_at, checkpoint=checkpoint
     )
-    await asyncio.to_thread(_write_atomically, Path(out), page.encode("utf-8"))
-    return count
+    if fmt == "pdf":
+        from documents.pdf import html_to_pdf
 
-
-async def export_pdf(
-    store: EventStore,
-    plan_id: str,
-    out: Path,
-    *,
-    language: Language = "nb",
-    generated_at: datetime,
-    checkpoint: str | None = None,
-) -> int:
-    """As :func:`export_html`, the same page printed to a PDF by WeasyPrint."""
-    from documents.pdf import html_to_pdf
-
-    page, count = await _report_page(
-        store, plan_id, language=language, generated_at=generated_at, checkpoint=checkpoint
-    )
-    document = await asyncio.to_thread(html_to_pdf, page)
+        document = await asyncio.to_thread(html_to_pdf, page)
+    else:
+        document = page.encode("utf-8")
     await asyncio.to_thread(_write_atomically, Path(out), document)
     return count
+
+
+export_html = partial(export_report, fmt="html")
+export_pdf = partial(export_report, fmt="pdf")
 
 
 async def _report_page(
