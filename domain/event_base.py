@@ -30,3 +30,7 @@ class EventBase(BaseModel):
     # (domain/attestation.py). Kept in data only when present, so that every event
     # recorded without one keeps its bytes.
     attestation: Attestation | None = None
+    # Each event class narrows it to its own literal. Declared here so that it keeps its
+    # place in every event's field order, whatever fields a family's base adds before
+    # the class's own.
+    type: str

@@ -41,12 +41,17 @@ class PhaseCompleted(EventBase):
     phase: Phase
 
 
-class ContentSubmitted(EventBase):
-    type: Literal["content_submitted"] = "content_submitted"
+class NewContentVersion(EventBase):
+    """A new version of the content under review, recorded with its text."""
+
     phase: Phase
     content_version: int = Field(ge=1)
     content_hash: str
     content: PlanContent
+
+
+class ContentSubmitted(NewContentVersion):
+    type: Literal["content_submitted"] = "content_submitted"
 
 
 class CommentRoundOpened(EventBase):
@@ -70,30 +75,32 @@ class CommentRoundClosed(EventBase):
     early: bool
 
 
-class SignOffGiven(EventBase):
-    type: Literal["sign_off_given"] = "sign_off_given"
+class StepEvent(EventBase):
+    """An action at one step of a phase, on one content version."""
+
     phase: Phase
     step_key: str
     content_version: int
+
+
+class StepDecision(StepEvent):
+    """A decision at one step on the version under review, named by its hash too."""
+
     content_hash: str
+
+
+class SignOffGiven(StepDecision):
+    type: Literal["sign_off_given"] = "sign_off_given"
     comment: str = ""
 
 
-class ChangesRequested(EventBase):
+class ChangesRequested(StepDecision):
     type: Literal["changes_requested"] = "changes_requested"
-    phase: Phase
-    step_key: str
-    content_version: int
-    content_hash: str
     reason: Text
 
 
-class AnchoringRecorded(EventBase):
+class AnchoringRecorded(StepDecision):
     type: Literal["anchoring_recorded"] = "anchoring_recorded"
-    phase: Phase
-    step_key: str
-    content_version: int
-    content_hash: str
     form: ShortText = Field(description="how it was anchored, e.g. 'sak til formannskapet'")
 
 
@@ -168,16 +175,12 @@ VoteOutcome = Literal[
 ]
 
 
-class VoteCast(EventBase):
+class VoteCast(StepDecision):
     """One member's vote at a decision step, in the body named by ``actor_role``. The
     body has decided when one proposal reaches its quorum (a ``hearing_decided`` or
     ``council_decided`` event follows, whose actor is the body itself)."""
 
     type: Literal["vote_cast"] = "vote_cast"
-    phase: Phase
-    step_key: str
-    content_version: int
-    content_hash: str
     outcome: VoteOutcome
     return_to: Phase | None = None
     postponed_to: date | None = None
@@ -186,28 +189,21 @@ class VoteCast(EventBase):
     meeting: MeetingReference | None = None
 
 
-class VoteWithdrawn(EventBase):
+class VoteWithdrawn(StepEvent):
     """The project leader withdrew the item from the vote (e.g. no proposal can reach the
     quorum any more): the votes stay in the record and count no longer. With
     ``return_to`` the plan goes back to that phase for a new version; without, the body
     votes again on the same version."""
 
     type: Literal["vote_withdrawn"] = "vote_withdrawn"
-    phase: Phase
-    step_key: str
-    content_version: int
     reason: Text
     return_to: Phase | None = None
 
 
-class ContentAmended(EventBase):
+class ContentAmended(NewContentVersion):
     """The council adopted the plan with changes: its text is a new content version."""
 
     type: Literal["content_amended"] = "content_amended"
-    phase: Phase
-    content_version: int = Field(ge=1)
-    content_hash: str
-    content: PlanContent
     amends_version: int
     reason: Text
 

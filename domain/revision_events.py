@@ -46,98 +46,91 @@ class RevisionScheduleChanged(EventBase):
         return data
 
 
-class RevisionReminderSent(EventBase):
-    type: Literal["revision_reminder_sent"] = "revision_reminder_sent"
+class YearEvent(EventBase):
+    """An event of one year's revision."""
+
     year: int
+
+
+class YearContentEvent(YearEvent):
+    """An event of one year's revision about one version of the plan's content."""
+
+    content_version: int
+    content_hash: str
+
+
+class RevisionReminderSent(YearEvent):
+    type: Literal["revision_reminder_sent"] = "revision_reminder_sent"
     workflow_id: str
     scheduled_at: AwareDatetime
     recipients: tuple[str, ...]
 
 
-class ReportingRoundOpened(EventBase):
+class ReportingRoundOpened(YearContentEvent):
     type: Literal["reporting_round_opened"] = "reporting_round_opened"
-    year: int
-    content_version: int
-    content_hash: str
     deadline: AwareDatetime
     measure_ids: tuple[str, ...]
 
 
-class MeasureReported(EventBase):
+class MeasureReported(YearEvent):
     type: Literal["measure_reported"] = "measure_reported"
-    year: int
     measure_id: str
     status: ReportStatus
     comment: str = ""
     indicator_value: Decimal | None = None
 
 
-class GoalIndicatorReported(EventBase):
+class GoalIndicatorReported(YearEvent):
     type: Literal["goal_indicator_reported"] = "goal_indicator_reported"
-    year: int
     goal_id: str
     value: Decimal
 
 
-class ReportingRoundClosed(EventBase):
+class ReportingRoundClosed(YearEvent):
     type: Literal["reporting_round_closed"] = "reporting_round_closed"
-    year: int
     early: bool
     unreported: tuple[str, ...]
 
 
-class ReportReminderRecorded(EventBase):
+class ReportReminderRecorded(YearEvent):
     """The round closed with measures unreported: their units are reminded, and the
     scorecard shows them as not reported."""
 
     type: Literal["report_reminder_recorded"] = "report_reminder_recorded"
-    year: int
     measure_ids: tuple[str, ...]
     recipients: tuple[str, ...]
 
 
-class ScorecardRecorded(EventBase):
+class ScorecardRecorded(YearEvent):
     type: Literal["scorecard_recorded"] = "scorecard_recorded"
-    year: int
     scorecard: Scorecard
 
 
-class MeasureChangesProposed(EventBase):
+class MeasureChangesProposed(YearContentEvent):
     type: Literal["measure_changes_proposed"] = "measure_changes_proposed"
-    year: int
+    # A proposal makes a new version: numbered from 1, as every submitted one.
     content_version: int = Field(ge=1)
-    content_hash: str
     changes: tuple[MeasureChange, ...]
     content: PlanContent
 
 
-class MeasureChangesSignedOff(EventBase):
+class MeasureChangesSignedOff(YearContentEvent):
     type: Literal["measure_changes_signed_off"] = "measure_changes_signed_off"
-    year: int
-    content_version: int
-    content_hash: str
     comment: str = ""
 
 
-class MeasureChangesRejected(EventBase):
+class MeasureChangesRejected(YearContentEvent):
     type: Literal["measure_changes_rejected"] = "measure_changes_rejected"
-    year: int
-    content_version: int
-    content_hash: str
     reason: Text
 
 
-class ContentRevised(EventBase):
+class ContentRevised(YearContentEvent):
     """The steering group approved the changes: this version is now the plan in force."""
 
     type: Literal["content_revised"] = "content_revised"
-    year: int
-    content_version: int
-    content_hash: str
 
 
-class RevisionConcluded(EventBase):
+class RevisionConcluded(YearEvent):
     type: Literal["revision_concluded"] = "revision_concluded"
-    year: int
     outcome: Literal["revised", "unchanged"]
     content_version: int
