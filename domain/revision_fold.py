@@ -6,23 +6,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from domain.events import (
-    ContentRevised,
-    Event,
-    GoalIndicatorReported,
-    MeasureChangesProposed,
-    MeasureChangesRejected,
-    MeasureChangesSignedOff,
-    MeasureReported,
-    ReportingRoundClosed,
-    ReportingRoundOpened,
-    ReportReminderRecorded,
-    RevisionConcluded,
-    RevisionReminderSent,
-    RevisionScheduleChanged,
-    RevisionScheduleCreated,
-    ScorecardRecorded,
-)
+from domain import events as ev
 from domain.phases import Phase
 from domain.plan_state import (
     ChangeProposal,
@@ -51,11 +35,11 @@ def _with_round(state: PlanState, year: int, **changes: object) -> dict[str, obj
     return {"revisions": rounds}
 
 
-def _evolve_revision(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR0912
+def _evolve_revision(state: PlanState, event: ev.Event) -> PlanState:  # noqa: PLR0911, PLR0912
     """The events after adoption: the revision schedule and the yearly rounds."""
     decided = _decision(event, None)
     match event:
-        case RevisionScheduleCreated():
+        case ev.RevisionScheduleCreated():
             schedule = ScheduleState(
                 schedule_id=event.schedule_id,
                 month=event.month,
@@ -67,7 +51,7 @@ def _evolve_revision(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0
                 changed_at=event.occurred_at,
             )
             return _after(state, event, decided, schedule=schedule)
-        case RevisionScheduleChanged():
+        case ev.RevisionScheduleChanged():
             current = state.schedule
             if current is not None and event.action in (
                 ScheduleAction.PAUSE,
@@ -85,12 +69,12 @@ def _evolve_revision(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0
             outcome = f"{event.action.value} failed" if event.failed else event.action.value
             decision = _decision(event, None, outcome=outcome, reason=event.failed or event.reason)
             return _after(state, event, decision, schedule=current)
-        case RevisionReminderSent():
+        case ev.RevisionReminderSent():
             revision = RevisionRound(
                 year=event.year, workflow_id=event.workflow_id, scheduled_at=event.scheduled_at
             )
             return _after(state, event, decided, revisions=(*state.revisions, revision))
-        case ReportingRoundOpened():
+        case ev.ReportingRoundOpened():
             return _after(
                 state,
                 event,
@@ -104,7 +88,7 @@ def _evolve_revision(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0
                     round_open=True,
                 ),
             )
-        case MeasureReported():
+        case ev.MeasureReported():
             report = MeasureReportState(
                 measure_id=event.measure_id,
                 status=event.status,
@@ -121,7 +105,7 @@ def _evolve_revision(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0
                 decision,
                 **_added_to_round(state, event.year, "reports", report),
             )
-        case GoalIndicatorReported():
+        case ev.GoalIndicatorReported():
             value = GoalIndicatorState(
                 goal_id=event.goal_id,
                 value=event.value,
@@ -134,22 +118,22 @@ def _evolve_revision(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0
                 decided,
                 **_added_to_round(state, event.year, "goal_indicators", value),
             )
-        case ReportingRoundClosed():
+        case ev.ReportingRoundClosed():
             return _after(
                 state,
                 event,
                 decided,
                 **_with_round(state, event.year, round_open=False, unreported=event.unreported),
             )
-        case ReportReminderRecorded():
+        case ev.ReportReminderRecorded():
             return _after(
                 state, event, decided, **_with_round(state, event.year, reminded=event.measure_ids)
             )
-        case ScorecardRecorded():
+        case ev.ScorecardRecorded():
             return _after(
                 state, event, decided, **_with_round(state, event.year, scorecard=event.scorecard)
             )
-        case MeasureChangesProposed():
+        case ev.MeasureChangesProposed():
             proposal = ChangeProposal(
                 content_version=event.content_version,
                 content_hash=event.content_hash,
@@ -166,7 +150,7 @@ def _evolve_revision(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0
                 content_versions=(*state.content_versions, version),
                 **_added_to_round(state, event.year, "proposals", proposal),
             )
-        case MeasureChangesSignedOff():
+        case ev.MeasureChangesSignedOff():
             sign_off = SignOff(
                 step_key=f"revision.{event.year}.quality_assurance",
                 content_version=event.content_version,
@@ -181,7 +165,7 @@ def _evolve_revision(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0
                 decision,
                 **_added_to_round(state, event.year, "sign_offs", sign_off),
             )
-        case MeasureChangesRejected():
+        case ev.MeasureChangesRejected():
             decision = _decision(
                 event, None, content_version=event.content_version, reason=event.reason
             )
@@ -191,7 +175,7 @@ def _evolve_revision(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0
                 decision,
                 **_last_proposal_decided(state, event.year, "rejected", event.reason),
             )
-        case ContentRevised():
+        case ev.ContentRevised():
             decision = _decision(event, None, content_version=event.content_version)
             return _after(
                 state,
@@ -201,7 +185,7 @@ def _evolve_revision(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0
                 in_force_hash=event.content_hash,
                 **_last_proposal_decided(state, event.year, "approved", ""),
             )
-        case RevisionConcluded():
+        case ev.RevisionConcluded():
             decision = _decision(
                 event, None, content_version=event.content_version, outcome=event.outcome
             )

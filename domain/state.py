@@ -9,30 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from domain.events import (
-    AnchoringRecorded,
-    ChangesRequested,
-    CommentRecorded,
-    CommentRoundClosed,
-    CommentRoundOpened,
-    ContentAmended,
-    ContentSubmitted,
-    CouncilDecided,
-    DraftStepCompleted,
-    Event,
-    HearingClosed,
-    HearingDecided,
-    HearingOpened,
-    HearingResponseReceived,
-    HearingSummarySubmitted,
-    PhaseCompleted,
-    PhaseStarted,
-    PlanAdopted,
-    PlanCreated,
-    SignOffGiven,
-    VoteCast,
-    VoteWithdrawn,
-)
+from domain import events as ev
 from domain.phases import Phase, StepKind, phase_spec, step_by_key
 from domain.plan_state import (
     Comment,
@@ -50,14 +27,14 @@ from domain.quorum import quorum_reached
 from domain.revision_fold import _evolve_revision
 
 
-def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR0912
+def evolve(state: PlanState, event: ev.Event) -> PlanState:  # noqa: PLR0911, PLR0912
     """Apply one event. Pure: the same state and event always give the same result."""
     match event:
-        case PlanCreated():
+        case ev.PlanCreated():
             return _after(
                 state, event, plan_id=event.plan_id, definition=event.definition, status="active"
             )
-        case PhaseStarted():
+        case ev.PhaseStarted():
             # Phases that begin with a submission review new content; the hearing and
             # the council's decision look at the draft version already under review.
             first_step = phase_spec(event.phase).steps[0]
@@ -76,9 +53,9 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
                     None if event.phase is Phase.ADOPTION else state.return_instructions
                 ),
             )
-        case PhaseCompleted():
+        case ev.PhaseCompleted():
             return _after(state, event, _decision(event, event.phase))
-        case ContentSubmitted():
+        case ev.ContentSubmitted():
             return _after(
                 state,
                 event,
@@ -87,9 +64,9 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
                 under_review=event.content_version,
                 completed_steps=(f"{event.phase.value}.submit",),
             )
-        case CommentRoundOpened():
+        case ev.CommentRoundOpened():
             return _after(state, event, comment_round_deadline=event.deadline)
-        case CommentRecorded():
+        case ev.CommentRecorded():
             comment = Comment(
                 phase=event.phase,
                 content_version=event.content_version,
@@ -98,28 +75,28 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
                 at=event.occurred_at,
             )
             return _after(state, event, comments=(*state.comments, comment))
-        case CommentRoundClosed():
+        case ev.CommentRoundClosed():
             return _after(
                 state,
                 event,
                 comment_round_deadline=None,
                 completed_steps=(*state.completed_steps, f"{event.phase.value}.reference_round"),
             )
-        case SignOffGiven() | AnchoringRecorded():
+        case ev.SignOffGiven() | ev.AnchoringRecorded():
             sign_off = SignOff(
                 step_key=event.step_key,
                 content_version=event.content_version,
                 actor_id=event.actor_id,
                 body=event.actor_role,
                 at=event.occurred_at,
-                kind="sign_off" if isinstance(event, SignOffGiven) else "anchoring",
+                kind="sign_off" if isinstance(event, ev.SignOffGiven) else "anchoring",
             )
             decision = _decision(
                 event, event.phase, content_version=event.content_version, step_key=event.step_key
             )
             signed = _after(state, event, decision, sign_offs=(*state.sign_offs, sign_off))
             return _complete_if_quorum(signed, event.step_key)
-        case ChangesRequested():
+        case ev.ChangesRequested():
             decision = _decision(
                 event,
                 event.phase,
@@ -136,14 +113,14 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
                 completed_steps=(),
                 changes_requested=(*state.changes_requested, decision),
             )
-        case DraftStepCompleted():
+        case ev.DraftStepCompleted():
             return _after(
                 state,
                 event,
                 _decision(event, Phase.DRAFT, content_version=event.content_version),
                 completed_steps=(*state.completed_steps, event.step_key),
             )
-        case HearingOpened():
+        case ev.HearingOpened():
             return _after(
                 state,
                 event,
@@ -155,7 +132,7 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
                 hearing_opened_version=state.events_folded + 1,
                 hearing_close=None,
             )
-        case HearingResponseReceived():
+        case ev.HearingResponseReceived():
             response = HearingResponse(
                 response_id=event.response_id,
                 name=event.name,
@@ -165,7 +142,7 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
                 at=event.occurred_at,
             )
             return _after(state, event, hearing_responses=(*state.hearing_responses, response))
-        case HearingClosed():
+        case ev.HearingClosed():
             close = HearingClose(
                 at=event.occurred_at, by=event.actor_id, early=event.early, reason=event.reason
             )
@@ -177,7 +154,7 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
                 hearing_close=close,
                 completed_steps=(*state.completed_steps, "hearing.public"),
             )
-        case HearingSummarySubmitted():
+        case ev.HearingSummarySubmitted():
             return _after(
                 state,
                 event,
@@ -185,7 +162,7 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
                 hearing_summary=event.summary,
                 completed_steps=(*state.completed_steps, "hearing.summary"),
             )
-        case VoteCast():
+        case ev.VoteCast():
             vote = counted_vote(event, state.events_folded + 1)
             decision = _decision(
                 event,
@@ -197,7 +174,7 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
                 meeting=event.meeting,
             )
             return _after(state, event, decision, votes=(*state.votes, vote))
-        case VoteWithdrawn():
+        case ev.VoteWithdrawn():
             decision = _decision(
                 event,
                 event.phase,
@@ -207,7 +184,7 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
                 step_key=event.step_key,
             )
             return _after(state, event, decision, **_new_vote_round(state))
-        case ContentAmended():
+        case ev.ContentAmended():
             decision = _decision(
                 event, event.phase, content_version=event.content_version, reason=event.reason
             )
@@ -218,7 +195,7 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
                 content_versions=(*state.content_versions, _content_version(event, event.phase)),
                 under_review=event.content_version,
             )
-        case HearingDecided():
+        case ev.HearingDecided():
             decision = _decision(
                 event,
                 Phase.HEARING,
@@ -234,7 +211,7 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
                 **_new_vote_round(state),
                 completed_steps=(*state.completed_steps, "hearing.decision"),
             )
-        case CouncilDecided():
+        case ev.CouncilDecided():
             decision = _decision(
                 event,
                 Phase.ADOPTION,
@@ -270,7 +247,7 @@ def evolve(state: PlanState, event: Event) -> PlanState:  # noqa: PLR0911, PLR09
                 return_instructions=instructions,
                 completed_steps=(*state.completed_steps, "adoption.council"),
             )
-        case PlanAdopted():
+        case ev.PlanAdopted():
             return _after(
                 state,
                 event,
@@ -299,7 +276,7 @@ def _complete_if_quorum(state: PlanState, step_key: str) -> PlanState:
     return state.model_copy(update={"completed_steps": (*state.completed_steps, step.key)})
 
 
-def fold(events: Iterable[Event], state: PlanState | None = None) -> PlanState:
+def fold(events: Iterable[ev.Event], state: PlanState | None = None) -> PlanState:
     current = state if state is not None else PlanState()
     for event in events:
         current = evolve(current, event)
