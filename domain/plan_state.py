@@ -14,6 +14,7 @@ from domain.events import (
     ContentAmended,
     ContentSubmitted,
     Event,
+    EventBase,
     MeasureChangesProposed,
     VoteCast,
 )
@@ -275,7 +276,7 @@ def counted_vote(event: VoteCast, version: int = 0) -> Vote:
     )
 
 
-def _decision(event: Event, phase: Phase | None, **extra: object) -> Decision:
+def _decision(event: EventBase, phase: Phase | None, **extra: object) -> Decision:
     return Decision(
         event_type=event.type,
         phase=phase,

@@ -10,6 +10,7 @@ from domain import events as ev
 from domain.phases import Phase
 from domain.plan_state import (
     ChangeProposal,
+    Decision,
     GoalIndicatorState,
     MeasureReportState,
     PlanState,
@@ -142,11 +143,10 @@ def _evolve_revision(state: PlanState, event: ev.Event) -> PlanState:  # noqa: P
                 at=event.occurred_at,
             )
             version = _content_version(event, Phase.MEASURES)
-            decision = _decision(event, None, content_version=event.content_version)
             return _after(
                 state,
                 event,
-                decision,
+                _on_version(event),
                 content_versions=(*state.content_versions, version),
                 **_added_to_round(state, event.year, "proposals", proposal),
             )
@@ -158,44 +158,41 @@ def _evolve_revision(state: PlanState, event: ev.Event) -> PlanState:  # noqa: P
                 body=event.actor_role,
                 at=event.occurred_at,
             )
-            decision = _decision(event, None, content_version=event.content_version)
             return _after(
                 state,
                 event,
-                decision,
+                _on_version(event),
                 **_added_to_round(state, event.year, "sign_offs", sign_off),
             )
         case ev.MeasureChangesRejected():
-            decision = _decision(
-                event, None, content_version=event.content_version, reason=event.reason
-            )
             return _after(
                 state,
                 event,
-                decision,
+                _on_version(event, reason=event.reason),
                 **_last_proposal_decided(state, event.year, "rejected", event.reason),
             )
         case ev.ContentRevised():
-            decision = _decision(event, None, content_version=event.content_version)
             return _after(
                 state,
                 event,
-                decision,
+                _on_version(event),
                 in_force_version=event.content_version,
                 in_force_hash=event.content_hash,
                 **_last_proposal_decided(state, event.year, "approved", ""),
             )
         case ev.RevisionConcluded():
-            decision = _decision(
-                event, None, content_version=event.content_version, outcome=event.outcome
-            )
             return _after(
                 state,
                 event,
-                decision,
+                _on_version(event, outcome=event.outcome),
                 **_with_round(state, event.year, outcome=event.outcome),
             )
     raise TypeError(f"no fold rule for {type(event).__name__}")  # pragma: no cover
+
+
+def _on_version(event: ev.YearContentEvent | ev.RevisionConcluded, **extra: object) -> Decision:
+    """The decision of a year's event on one content version."""
+    return _decision(event, None, content_version=event.content_version, **extra)
 
 
 def _last_proposal_decided(

@@ -13,6 +13,7 @@ from domain import events as ev
 from domain.phases import Phase, StepKind, phase_spec, step_by_key
 from domain.plan_state import (
     Comment,
+    Decision,
     HearingClose,
     HearingResponse,
     PlanState,
@@ -59,7 +60,7 @@ def evolve(state: PlanState, event: ev.Event) -> PlanState:  # noqa: PLR0911, PL
             return _after(
                 state,
                 event,
-                _decision(event, event.phase, content_version=event.content_version),
+                _on_version(event),
                 content_versions=(*state.content_versions, _content_version(event, event.phase)),
                 under_review=event.content_version,
                 completed_steps=(f"{event.phase.value}.submit",),
@@ -91,19 +92,11 @@ def evolve(state: PlanState, event: ev.Event) -> PlanState:  # noqa: PLR0911, PL
                 at=event.occurred_at,
                 kind="sign_off" if isinstance(event, ev.SignOffGiven) else "anchoring",
             )
-            decision = _decision(
-                event, event.phase, content_version=event.content_version, step_key=event.step_key
-            )
+            decision = _at_step(event)
             signed = _after(state, event, decision, sign_offs=(*state.sign_offs, sign_off))
             return _complete_if_quorum(signed, event.step_key)
         case ev.ChangesRequested():
-            decision = _decision(
-                event,
-                event.phase,
-                content_version=event.content_version,
-                reason=event.reason,
-                step_key=event.step_key,
-            )
+            decision = _at_step(event, reason=event.reason)
             return _after(
                 state,
                 event,
@@ -164,30 +157,15 @@ def evolve(state: PlanState, event: ev.Event) -> PlanState:  # noqa: PLR0911, PL
             )
         case ev.VoteCast():
             vote = counted_vote(event, state.events_folded + 1)
-            decision = _decision(
-                event,
-                event.phase,
-                content_version=event.content_version,
-                outcome=vote.proposal,
-                reason=event.reason,
-                step_key=event.step_key,
-                meeting=event.meeting,
+            decision = _at_step(
+                event, outcome=vote.proposal, reason=event.reason, meeting=event.meeting
             )
             return _after(state, event, decision, votes=(*state.votes, vote))
         case ev.VoteWithdrawn():
-            decision = _decision(
-                event,
-                event.phase,
-                content_version=event.content_version,
-                outcome="withdrawn",
-                reason=event.reason,
-                step_key=event.step_key,
-            )
+            decision = _at_step(event, outcome="withdrawn", reason=event.reason)
             return _after(state, event, decision, **_new_vote_round(state))
         case ev.ContentAmended():
-            decision = _decision(
-                event, event.phase, content_version=event.content_version, reason=event.reason
-            )
+            decision = _on_version(event, reason=event.reason)
             return _after(
                 state,
                 event,
@@ -259,6 +237,16 @@ def evolve(state: PlanState, event: ev.Event) -> PlanState:  # noqa: PLR0911, PL
             )
         case _:
             return _evolve_revision(state, event)
+
+
+def _on_version(event: ev.StepEvent | ev.NewContentVersion, **extra: object) -> Decision:
+    """The decision of an event in its phase on one content version."""
+    return _decision(event, event.phase, content_version=event.content_version, **extra)
+
+
+def _at_step(event: ev.StepEvent, **extra: object) -> Decision:
+    """The decision of an event at one step of its phase."""
+    return _on_version(event, step_key=event.step_key, **extra)
 
 
 def _new_vote_round(state: PlanState) -> dict[str, object]:
