@@ -4,10 +4,17 @@ domain.plan_events and domain.revision_events, their union and records in domain
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 from domain.attestation import Attestation
 from domain.roles import Role
@@ -34,3 +41,19 @@ class EventBase(BaseModel):
     # place in every event's field order, whatever fields a family's base adds before
     # the class's own.
     type: str
+
+
+def left_out_when_empty(
+    field: str,
+) -> Callable[[EventBase, SerializerFunctionWrapHandler], dict[str, object]]:
+    """A serializer that leaves ``field`` out of the event's data when it is empty, so
+    that the events recorded before the field was added dump as they did."""
+
+    @model_serializer(mode="wrap")
+    def serialize(self: EventBase, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        data: dict[str, object] = handler(self)
+        if not data.get(field):
+            data.pop(field, None)
+        return data
+
+    return serialize

@@ -12,11 +12,9 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    SerializerFunctionWrapHandler,
-    model_serializer,
 )
 
-from domain.event_base import EventBase
+from domain.event_base import EventBase, left_out_when_empty
 from domain.hierarchy import PlanContent, ShortText, Text
 from domain.phases import Phase
 from domain.plan import PlanDefinition
@@ -113,15 +111,7 @@ class DraftStepCompleted(EventBase):
     # The economic check (step 6) records the measures whose costs were unknown to it.
     unknown_costs: tuple[str, ...] = ()
 
-    @model_serializer(mode="wrap")
-    def _without_empty_unknown_costs(
-        self, handler: SerializerFunctionWrapHandler
-    ) -> dict[str, object]:
-        # Left out when empty: events recorded before the field dump as they did.
-        data: dict[str, object] = handler(self)
-        if not data.get("unknown_costs"):
-            data.pop("unknown_costs", None)
-        return data
+    _without_empty_unknown_costs = left_out_when_empty("unknown_costs")
 
 
 class HearingOpened(EventBase):

@@ -7,9 +7,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import AwareDatetime, Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import AwareDatetime, Field
 
-from domain.event_base import EventBase
+from domain.event_base import EventBase, left_out_when_empty
 from domain.hierarchy import PlanContent, Text
 from domain.revision_models import MeasureChange, ReportStatus, ScheduleAction, Scorecard
 
@@ -37,13 +37,7 @@ class RevisionScheduleChanged(EventBase):
     # A trigger whose revision cannot run is recorded as failed, with why, and not sent.
     failed: str = ""
 
-    @model_serializer(mode="wrap")
-    def _without_empty_failure(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
-        # Left out when empty: events recorded before the field dump as they did.
-        data: dict[str, object] = handler(self)
-        if not data.get("failed"):
-            data.pop("failed", None)
-        return data
+    _without_empty_failure = left_out_when_empty("failed")
 
 
 class YearEvent(EventBase):

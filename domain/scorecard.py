@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from domain.hierarchy import Indicator
 from domain.plan_state import PlanState, RevisionRound
 from domain.revision_models import (
     GoalProgress,
@@ -50,34 +53,16 @@ def compile_scorecard(state: PlanState, revision: RevisionRound) -> Scorecard:
             )
         )
 
-    indicators: list[IndicatorLine] = []
-    for goal in content.goals:
-        if goal.indicator is not None:
-            indicators.append(
-                IndicatorLine(
-                    level="goal",
-                    item_id=goal.id,
-                    name=goal.indicator.name,
-                    unit=goal.indicator.unit,
-                    baseline=goal.indicator.baseline,
-                    target=goal.indicator.target,
-                    current=goal_values.get(goal.id),
-                )
-            )
+    indicators = [
+        _indicator_line("goal", goal.id, goal.indicator, goal_values.get(goal.id))
+        for goal in content.goals
+        if goal.indicator is not None
+    ]
     for measure in content.measures:
         if measure.indicator is not None and measure.id in asked:
             report = reports.get(measure.id)
-            indicators.append(
-                IndicatorLine(
-                    level="measure",
-                    item_id=measure.id,
-                    name=measure.indicator.name,
-                    unit=measure.indicator.unit,
-                    baseline=measure.indicator.baseline,
-                    target=measure.indicator.target,
-                    current=report.indicator_value if report else None,
-                )
-            )
+            current = report.indicator_value if report else None
+            indicators.append(_indicator_line("measure", measure.id, measure.indicator, current))
 
     return Scorecard(
         year=revision.year,
@@ -88,4 +73,19 @@ def compile_scorecard(state: PlanState, revision: RevisionRound) -> Scorecard:
         goals=tuple(goals),
         indicators=tuple(indicators),
         unreported=tuple(m for m in revision.measure_ids if m not in reports),
+    )
+
+
+def _indicator_line(
+    level: str, item_id: str, indicator: Indicator, current: Decimal | None
+) -> IndicatorLine:
+    """An indicator's figures from the plan, beside the value reported for the year."""
+    return IndicatorLine(
+        level=level,
+        item_id=item_id,
+        name=indicator.name,
+        unit=indicator.unit,
+        baseline=indicator.baseline,
+        target=indicator.target,
+        current=current,
     )
