@@ -24,28 +24,28 @@ class _Command(BaseModel):
     authenticated_by: PersonStr | None = Field(default=None, max_length=600)
 
 
-class _PersonCommand(_Command):
+class PersonCommand(_Command):
+    """A decision a participant sends, in their name."""
+
     # The front door's signature on who sent it (domain/attestation.py); none: the
     # decision is recorded as unattested, or refused where the deployment requires it.
     attestation: Attestation | None = None
-
-
-class SubmitContent(_PersonCommand):
     actor_id: PersonStr
+
+
+class SubmitContent(PersonCommand):
     phase: Phase
     content: PlanContent
 
 
-class AddComment(_PersonCommand):
-    actor_id: PersonStr
+class AddComment(PersonCommand):
     content_version: int
     text: Text
 
 
-class SignOff(_PersonCommand):
+class SignOff(PersonCommand):
     """Approve, or request changes, at a sign-off or anchoring step."""
 
-    actor_id: PersonStr
     step_key: PersonStr
     content_version: int
     content_hash: PersonStr
@@ -57,8 +57,7 @@ class SignOff(_PersonCommand):
     anchoring_form: PersonStr | None = Field(default=None, max_length=300)
 
 
-class CompleteDraftStep(_PersonCommand):
-    actor_id: PersonStr
+class CompleteDraftStep(PersonCommand):
     step_key: PersonStr
     content_version: int
     note: PersonStr = Field(default="", max_length=4000)
@@ -74,20 +73,17 @@ class HearingResponse(_Command):
     response_id: PersonStr | None = Field(default=None, max_length=100)
 
 
-class CloseHearing(_PersonCommand):
-    actor_id: PersonStr
+class CloseHearing(PersonCommand):
     reason: PersonStr = Field(default="", max_length=1000)
 
 
-class HearingSummary(_PersonCommand):
-    actor_id: PersonStr
+class HearingSummary(PersonCommand):
     summary: Text
 
 
-class HearingDecision(_PersonCommand):
+class HearingDecision(PersonCommand):
     """A steering-group member's vote after the hearing."""
 
-    actor_id: PersonStr
     outcome: Literal["revise", "to_council"]
     reason: PersonStr = Field(default="", max_length=4000)
     # Needed only when the person belongs to more than one of the step's bodies.
@@ -95,10 +91,9 @@ class HearingDecision(_PersonCommand):
     meeting: MeetingReference | None = None
 
 
-class CouncilDecision(_PersonCommand):
+class CouncilDecision(PersonCommand):
     """A council member's vote on the plan under review."""
 
-    actor_id: PersonStr
     outcome: Literal["adopted", "returned", "postponed", "adopted_with_changes"]
     content_version: int
     content_hash: PersonStr
@@ -112,10 +107,9 @@ class CouncilDecision(_PersonCommand):
     amended_content: PlanContent | None = None
 
 
-class WithdrawVote(_PersonCommand):
+class WithdrawVote(PersonCommand):
     """The project leader withdraws the item from the body's vote at ``step_key``."""
 
-    actor_id: PersonStr
     step_key: PersonStr
     reason: Text
     # An earlier phase to send the plan back to for a new version; none: vote again.

@@ -7,27 +7,20 @@ validator instead of failing to decode.
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, Field
 
-from domain.attestation import Attestation
+from domain.commands import PersonCommand
 from domain.revision_models import MeasureChange, ScheduleAction
 from domain.text import PersonStr
 
 
-class _Command(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _YearCommand(PersonCommand):
+    """A participant's decision in one year's revision."""
 
-    # How the actor was authenticated where the decision came in, as that front door
-    # says: "token <token id>" or "oidc <issuer>"; recorded on the actor's events.
-    authenticated_by: PersonStr | None = Field(default=None, max_length=600)
-    # The front door's signature on who sent it (domain/attestation.py); none: the
-    # decision is recorded as unattested, or refused where the deployment requires it.
-    attestation: Attestation | None = None
-
-
-class ReportMeasure(_Command):
-    actor_id: PersonStr
     year: int
+
+
+class ReportMeasure(_YearCommand):
     measure_id: PersonStr = Field(max_length=100)
     status: PersonStr = Field(max_length=40, description="'done' or 'not_done'")
     comment: PersonStr = Field(default="", max_length=2000)
@@ -36,42 +29,33 @@ class ReportMeasure(_Command):
     )
 
 
-class ReportGoalIndicator(_Command):
-    actor_id: PersonStr
-    year: int
+class ReportGoalIndicator(_YearCommand):
     goal_id: PersonStr = Field(max_length=100)
     value: PersonStr = Field(max_length=40)
 
 
-class CloseReportingRound(_Command):
-    actor_id: PersonStr
-    year: int
+class CloseReportingRound(_YearCommand):
+    pass
 
 
-class ProposeChanges(_Command):
-    actor_id: PersonStr
-    year: int
+class ProposeChanges(_YearCommand):
     changes: tuple[MeasureChange, ...] = Field(min_length=1, max_length=200)
 
 
-class ReviewChanges(_Command):
-    actor_id: PersonStr
-    year: int
+class ReviewChanges(_YearCommand):
     content_version: int
     content_hash: PersonStr
     approve: bool = True
     comment: PersonStr = Field(default="", max_length=4000)
 
 
-class ConcludeRevision(_Command):
-    actor_id: PersonStr
-    year: int
+class ConcludeRevision(_YearCommand):
+    pass
 
 
-class ScheduleCommand(_Command):
+class ScheduleCommand(PersonCommand):
     """A scheduler's action on a plan's revision schedule."""
 
-    actor_id: PersonStr
     action: ScheduleAction
     reason: PersonStr = Field(default="", max_length=1000)
     backfill_from: AwareDatetime | None = None
