@@ -17,13 +17,16 @@ from domain.revision_models import ReportStatus
 from domain.roles import Role
 
 
-def _open_round(revision: RevisionRound) -> None:
+def _open_round(state: PlanState, year: int) -> RevisionRound:
+    """The year's reporting round, which must be open to take reports."""
+    revision = _round(state, year)
     if not revision.round_open:
         closed = "has not opened" if revision.deadline is None else "is closed"
         raise Refusal(
             RefusalCode.GATE_NOT_OPEN,
             f"the reporting round for {revision.year} {closed}; reports are not accepted",
         )
+    return revision
 
 
 def _decimal(text: str, what: str) -> Decimal:
@@ -51,8 +54,7 @@ def report_measure(
 ) -> list[Event]:
     definition = _adopted(state)
     person = _participant(state, command.actor_id)
-    revision = _round(state, command.year)
-    _open_round(revision)
+    revision = _open_round(state, command.year)
     content = round_content(state, revision)
     measure = next((m for m in content.measures if m.id == command.measure_id), None)
     if measure is None or measure.id not in revision.measure_ids:
@@ -109,8 +111,7 @@ def report_goal_indicator(
 ) -> list[Event]:
     person = _participant(state, command.actor_id)
     _require_role(person, Role.PROJECT_LEADER, "report a goal's indicator")
-    revision = _round(state, command.year)
-    _open_round(revision)
+    revision = _open_round(state, command.year)
     content = round_content(state, revision)
     goal = next((g for g in content.goals if g.id == command.goal_id), None)
     if goal is None or goal.indicator is None:
@@ -135,8 +136,7 @@ def close_round_early(
 ) -> list[Event]:
     person = _participant(state, command.actor_id)
     _require_role(person, Role.PROJECT_LEADER, "close the reporting round")
-    revision = _round(state, command.year)
-    _open_round(revision)
+    revision = _open_round(state, command.year)
     missing = [m for m in revision.measure_ids if m not in revision.latest_reports()]
     if missing:
         raise Refusal(
