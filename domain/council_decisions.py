@@ -15,7 +15,7 @@ from domain.refusals import (
     NewId,
     Refusal,
     RefusalCode,
-    _acting_role,
+    _acting_at_step,
     _by,
     _by_engine,
     _check_period,
@@ -33,9 +33,9 @@ def council_decision_alone(
     state: PlanState, command: cmd.CouncilDecision, at: datetime, new_id: NewId
 ) -> list[Event]:
     """As runs recorded before votes decided: one member decides for the council."""
-    person = _participant(state, command.actor_id)
-    step = _open_step(state, (StepKind.DECISION,), "adoption.council")
-    role = _acting_role(person, step, None)
+    person, _, role = _acting_at_step(
+        state, command.actor_id, (StepKind.DECISION,), "adoption.council"
+    )
     _under_review(state, command.content_version, command.content_hash)
     if command.outcome not in ("adopted", "returned"):
         raise Refusal(

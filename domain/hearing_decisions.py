@@ -25,12 +25,11 @@ from domain.refusals import (
     NewId,
     Refusal,
     RefusalCode,
-    _acting_role,
+    _acting_at_step,
     _by,
     _definition,
     _open_step,
-    _participant,
-    _require_role,
+    _participant_as,
 )
 from domain.roles import Role
 
@@ -101,8 +100,7 @@ def check_hearing_open(state: PlanState, at: datetime) -> None:
 def request_hearing_close(state: PlanState, command: cmd.CloseHearing, at: datetime) -> None:
     """Closing before the deadline needs a reason (it is recorded); a kommunedelplan's
     hearing runs at least its legal six weeks whatever the project leader asks."""
-    person = _participant(state, command.actor_id)
-    _require_role(person, Role.PROJECT_LEADER, "close the hearing early")
+    _participant_as(state, command.actor_id, Role.PROJECT_LEADER, "close the hearing early")
     _open_step(state, (StepKind.HEARING,))
     if not state.hearing_open:
         raise Refusal(RefusalCode.GATE_NOT_OPEN, "the hearing is not open")
@@ -134,8 +132,7 @@ def request_hearing_close(state: PlanState, command: cmd.CloseHearing, at: datet
 def hearing_summary(
     state: PlanState, command: cmd.HearingSummary, at: datetime, new_id: NewId
 ) -> list[Event]:
-    person = _participant(state, command.actor_id)
-    _require_role(person, Role.PROJECT_LEADER, "summarise the hearing")
+    person = _participant_as(state, command.actor_id, Role.PROJECT_LEADER, "summarise the hearing")
     _open_step(state, (StepKind.SUMMARY,))
     assert state.under_review is not None
     return [
@@ -151,9 +148,9 @@ def hearing_decision_alone(
     state: PlanState, command: cmd.HearingDecision, at: datetime, new_id: NewId
 ) -> list[Event]:
     """As runs recorded before votes decided: one member decides for the body."""
-    person = _participant(state, command.actor_id)
-    step = _open_step(state, (StepKind.DECISION,), "hearing.decision")
-    role = _acting_role(person, step, None)
+    person, _, role = _acting_at_step(
+        state, command.actor_id, (StepKind.DECISION,), "hearing.decision"
+    )
     decided = HearingDecided(
         **_by(person.id, role, at, new_id),
         outcome=command.outcome,

@@ -86,6 +86,19 @@ def _open_step(
     return step
 
 
+def _acting_at_step(
+    state: PlanState,
+    actor_id: str,
+    kinds: tuple[StepKind, ...],
+    step_key: str | None,
+    requested: Role | None = None,
+) -> tuple[Participant, GateStep, Role]:
+    """Who decides, at which open step, and in which of the step's roles."""
+    person = _participant(state, actor_id)
+    step = _open_step(state, kinds, step_key)
+    return person, step, _acting_role(person, step, requested)
+
+
 def _between_steps(state: PlanState) -> str:
     """Where a plan with no open step stands, in words."""
     if state.status == "active":
@@ -125,13 +138,16 @@ def _acting_role(person: Participant, step: GateStep, requested: Role | None) ->
     return allowed[0]
 
 
-def _require_role(person: Participant, role: Role, what: str) -> None:
+def _participant_as(state: PlanState, actor_id: str, role: Role, what: str) -> Participant:
+    """The participant ``actor_id``, who must hold ``role`` to ``what``."""
+    person = _participant(state, actor_id)
     if role not in person.roles:
         raise Refusal(
             RefusalCode.WRONG_ROLE,
             f"'{person.id}' ({', '.join(r.value for r in person.roles)}) cannot {what}; "
             f"it needs {role.value}",
         )
+    return person
 
 
 def _under_review(state: PlanState, version: int, content_hash: str | None) -> None:

@@ -23,13 +23,12 @@ from domain.refusals import (
     NewId,
     Refusal,
     RefusalCode,
-    _acting_role,
+    _acting_at_step,
     _between_steps,
     _by,
     _definition,
     _open_step,
-    _participant,
-    _require_role,
+    _participant_as,
     _role_if_clear,
     _under_review,
 )
@@ -40,8 +39,7 @@ from domain.rules import content_problems
 def submit_content(
     state: PlanState, command: cmd.SubmitContent, at: datetime, new_id: NewId
 ) -> list[Event]:
-    person = _participant(state, command.actor_id)
-    _require_role(person, Role.PROJECT_LEADER, "submit content")
+    person = _participant_as(state, command.actor_id, Role.PROJECT_LEADER, "submit content")
     if state.phase is not command.phase:
         raise Refusal(
             RefusalCode.GATE_NOT_OPEN,
@@ -71,8 +69,9 @@ def submit_content(
 def add_comment(
     state: PlanState, command: cmd.AddComment, at: datetime, new_id: NewId
 ) -> list[Event]:
-    person = _participant(state, command.actor_id)
-    _require_role(person, Role.REFERENCE_GROUP, "comment in the reference-group round")
+    person = _participant_as(
+        state, command.actor_id, Role.REFERENCE_GROUP, "comment in the reference-group round"
+    )
     _comment_round_open(state, at)
     _under_review(state, command.content_version, None)
     assert state.phase is not None
@@ -192,9 +191,13 @@ def sign_off(
     """Approve or request changes. ``one_decision_per_role``: an approval in a role
     stands, and a later request for changes in the same role is refused (runs recorded
     before this rule pass False)."""
-    person = _participant(state, command.actor_id)
-    step = _open_step(state, (StepKind.SIGN_OFF, StepKind.ANCHORING), command.step_key)
-    role = _acting_role(person, step, command.role)
+    person, step, role = _acting_at_step(
+        state,
+        command.actor_id,
+        (StepKind.SIGN_OFF, StepKind.ANCHORING),
+        command.step_key,
+        command.role,
+    )
     _under_review(state, command.content_version, command.content_hash)
     assert state.phase is not None
     common = {
@@ -230,9 +233,9 @@ def sign_off(
 def complete_draft_step(
     state: PlanState, command: cmd.CompleteDraftStep, at: datetime, new_id: NewId
 ) -> list[Event]:
-    person = _participant(state, command.actor_id)
-    step = _open_step(state, (StepKind.DRAFT_STEP,), command.step_key)
-    role = _acting_role(person, step, None)
+    person, step, role = _acting_at_step(
+        state, command.actor_id, (StepKind.DRAFT_STEP,), command.step_key
+    )
     _under_review(state, command.content_version, None)
     assert step.draft_step_number is not None
     return [

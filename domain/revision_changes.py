@@ -25,8 +25,7 @@ from domain.refusals import (
     RefusalCode,
     _by,
     _by_engine,
-    _participant,
-    _require_role,
+    _participant_as,
 )
 from domain.revision_decisions import _adopted, _in_force, _round
 from domain.revision_models import ChangeKind
@@ -80,8 +79,9 @@ def propose_changes(
     state: PlanState, command: rc.ProposeChanges, at: datetime, new_id: NewId
 ) -> list[Event]:
     definition = _adopted(state)
-    person = _participant(state, command.actor_id)
-    _require_role(person, Role.PROJECT_LEADER, "propose changes to the measures")
+    person = _participant_as(
+        state, command.actor_id, Role.PROJECT_LEADER, "propose changes to the measures"
+    )
     revision = _round(state, command.year)
     _proposals_open(revision)
     if revision.pending_proposal() is not None:
@@ -116,8 +116,9 @@ def review_changes(
     """The steering group's quality assurance of next year's changes, with the plan's
     quorum rule for the steering group, as at the phase gates."""
     definition = _adopted(state)
-    person = _participant(state, command.actor_id)
-    _require_role(person, Role.STEERING_GROUP, "review changes to the measures")
+    person = _participant_as(
+        state, command.actor_id, Role.STEERING_GROUP, "review changes to the measures"
+    )
     revision = _round(state, command.year)
     proposal = revision.pending_proposal()
     if proposal is None:
@@ -191,8 +192,7 @@ def conclude_revision(
             "a proposal is waiting for the steering group; it must be decided first",
         )
     if actor_id is not None:
-        person = _participant(state, actor_id)
-        _require_role(person, Role.PROJECT_LEADER, "conclude the revision")
+        _participant_as(state, actor_id, Role.PROJECT_LEADER, "conclude the revision")
     assert state.in_force_version is not None
     return [
         RevisionConcluded(

@@ -31,8 +31,7 @@ from domain.refusals import (
     RefusalCode,
     _by,
     _by_engine,
-    _participant,
-    _require_role,
+    _participant_as,
 )
 from domain.revision_models import ScheduleAction
 from domain.roles import Role
@@ -130,8 +129,9 @@ def schedule_action(
     state: PlanState, command: rc.ScheduleCommand, at: datetime, new_id: NewId
 ) -> list[Event]:
     _adopted(state)
-    person = _participant(state, command.actor_id)
-    _require_role(person, Role.SCHEDULER, f"{command.action.value} the revision schedule")
+    person = _participant_as(
+        state, command.actor_id, Role.SCHEDULER, f"{command.action.value} the revision schedule"
+    )
     schedule = state.schedule
     if schedule is None:
         raise Refusal(RefusalCode.GATE_NOT_OPEN, f"plan {state.plan_id} has no revision schedule")

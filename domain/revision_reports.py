@@ -11,7 +11,7 @@ from domain import revision_commands as rc
 from domain.events import Event, GoalIndicatorReported, MeasureReported, ReportingRoundClosed
 from domain.hierarchy import MAX_INDICATOR_DIGITS, plain_digits
 from domain.plan_state import PlanState, RevisionRound
-from domain.refusals import NewId, Refusal, RefusalCode, _by, _participant, _require_role
+from domain.refusals import NewId, Refusal, RefusalCode, _by, _participant, _participant_as
 from domain.revision_decisions import _adopted, _round, reporters_for, round_content
 from domain.revision_models import ReportStatus
 from domain.roles import Role
@@ -109,8 +109,9 @@ def report_measure(
 def report_goal_indicator(
     state: PlanState, command: rc.ReportGoalIndicator, at: datetime, new_id: NewId
 ) -> list[Event]:
-    person = _participant(state, command.actor_id)
-    _require_role(person, Role.PROJECT_LEADER, "report a goal's indicator")
+    person = _participant_as(
+        state, command.actor_id, Role.PROJECT_LEADER, "report a goal's indicator"
+    )
     revision = _open_round(state, command.year)
     content = round_content(state, revision)
     goal = next((g for g in content.goals if g.id == command.goal_id), None)
@@ -134,8 +135,9 @@ def report_goal_indicator(
 def close_round_early(
     state: PlanState, command: rc.CloseReportingRound, at: datetime, new_id: NewId
 ) -> list[Event]:
-    person = _participant(state, command.actor_id)
-    _require_role(person, Role.PROJECT_LEADER, "close the reporting round")
+    person = _participant_as(
+        state, command.actor_id, Role.PROJECT_LEADER, "close the reporting round"
+    )
     revision = _open_round(state, command.year)
     missing = [m for m in revision.measure_ids if m not in revision.latest_reports()]
     if missing:

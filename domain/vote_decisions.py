@@ -25,7 +25,7 @@ from domain.refusals import (
     _definition,
     _open_step,
     _participant,
-    _require_role,
+    _participant_as,
     _role_if_clear,
 )
 from domain.roles import Role
@@ -189,8 +189,9 @@ def withdraw_vote(
     """The project leader takes the item out of the body's vote: when no proposal can
     reach the quorum any more (a new round on the same version, or back to an earlier
     phase), or at any time to send it back to an earlier phase for a new version."""
-    person = _participant(state, command.actor_id)
-    _require_role(person, Role.PROJECT_LEADER, "withdraw an item from the vote")
+    person = _participant_as(
+        state, command.actor_id, Role.PROJECT_LEADER, "withdraw an item from the vote"
+    )
     step = _open_step(state, (StepKind.DECISION,), command.step_key)
     assert state.phase is not None
     current = state.content()
