@@ -97,6 +97,20 @@ def _anchoring(phase: Phase, setting: str | None) -> GateStep:
     )
 
 
+def _anchored_phase(phase: Phase, round_setting: str, anchoring_setting: str | None) -> PhaseSpec:
+    """A phase whose content the reference group comments on, the steering group assures
+    and the political and administrative leadership anchor."""
+    return PhaseSpec(
+        phase=phase,
+        steps=(
+            _submit(phase),
+            _reference_round(phase, round_setting),
+            _quality_assurance(phase),
+            _anchoring(phase, anchoring_setting),
+        ),
+    )
+
+
 # Who is responsible for each of the draft's steps 1 to 7, in order.
 _DRAFT_STEPS: tuple[Role, ...] = (
     Role.PROJECT_GROUP,
@@ -113,25 +127,9 @@ PHASES: tuple[PhaseSpec, ...] = (
         phase=Phase.GOALS,
         steps=(_submit(Phase.GOALS), _quality_assurance(Phase.GOALS)),
     ),
-    PhaseSpec(
-        phase=Phase.STRATEGIES,
-        steps=(
-            _submit(Phase.STRATEGIES),
-            _reference_round(Phase.STRATEGIES, "reference_round_strategies"),
-            _quality_assurance(Phase.STRATEGIES),
-            # Must be anchored before work on measures starts (seed 001): always on.
-            _anchoring(Phase.STRATEGIES, None),
-        ),
-    ),
-    PhaseSpec(
-        phase=Phase.MEASURES,
-        steps=(
-            _submit(Phase.MEASURES),
-            _reference_round(Phase.MEASURES, "reference_round_measures"),
-            _quality_assurance(Phase.MEASURES),
-            _anchoring(Phase.MEASURES, "anchor_measures"),
-        ),
-    ),
+    # Must be anchored before work on measures starts (seed 001): always on.
+    _anchored_phase(Phase.STRATEGIES, "reference_round_strategies", None),
+    _anchored_phase(Phase.MEASURES, "reference_round_measures", "anchor_measures"),
     PhaseSpec(
         phase=Phase.DRAFT,
         steps=(
