@@ -17,6 +17,7 @@ from domain.refusals import (
     RefusalCode,
     _acting_at_step,
     _by,
+    _by_body,
     _by_engine,
     _check_period,
     _definition,
@@ -211,7 +212,7 @@ def _council_outcome(
         version, content_hash = latest.version + 1, command.amended_content.content_hash()
         events.append(
             ContentAmended(
-                **_by(result.body.value, result.body, at, new_id),
+                **_by_body(result.body, at, new_id),
                 phase=Phase.ADOPTION,
                 content_version=version,
                 content_hash=content_hash,
@@ -222,7 +223,7 @@ def _council_outcome(
         )
     events.append(
         CouncilDecided(
-            **_by(result.body.value, result.body, at, new_id),
+            **_by_body(result.body, at, new_id),
             outcome=command.outcome,
             content_version=version,
             content_hash=content_hash,

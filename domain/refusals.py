@@ -31,6 +31,12 @@ def _by(actor_id: str, role: Role, at: datetime, new_id: NewId) -> dict[str, Any
     return {"event_id": new_id(), "occurred_at": at, "actor_id": actor_id, "actor_role": role}
 
 
+def _by_body(body: Role, at: datetime, new_id: NewId) -> dict[str, Any]:
+    """The envelope of an event a body decides as a whole, once its members' votes reach
+    its quorum: the body itself is the actor."""
+    return _by(body.value, body, at, new_id)
+
+
 def _by_engine(at: datetime, new_id: NewId) -> dict[str, Any]:
     """The envelope of an event the process itself decides."""
     return _by(ENGINE, Role.SYSTEM, at, new_id)

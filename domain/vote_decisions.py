@@ -22,6 +22,7 @@ from domain.refusals import (
     RefusalCode,
     _acting_role,
     _by,
+    _by_body,
     _definition,
     _open_step,
     _participant,
@@ -169,7 +170,7 @@ def hearing_vote(
     events.append(
         HearingDecided(
             # The body decided, by the votes named in the event.
-            **_by(result.body.value, result.body, at, new_id),
+            **_by_body(result.body, at, new_id),
             outcome=command.outcome,
             reason=reason,
             body=result.body,
