@@ -16,7 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.gates import current_step
-from domain.phases import GateStep, StepKind
+from domain.phases import GateStep, StepKind, step_by_key
 from domain.plan import DEFAULT_REVISION_DATE, Participant, PlanDefinition
 from domain.plan_state import PlanState
 from domain.roles import Role
@@ -189,3 +189,16 @@ def _role_if_clear(person: Participant, step: GateStep, requested: Role | None) 
         return requested
     held = [r for r in step.roles if r in person.roles]
     return held[0] if len(held) == 1 else None
+
+
+def _role_at(state: PlanState, actor_id: str, step_key: str, requested: Role | None) -> Role | None:
+    """The role ``actor_id`` acts in at the step ``step_key``, as :func:`_role_if_clear`
+    finds it; None also for a person or a step the plan does not know."""
+    person = state.definition.participant(actor_id) if state.definition else None
+    if person is None:
+        return None
+    try:
+        step = step_by_key(step_key)
+    except KeyError:
+        return None
+    return _role_if_clear(person, step, requested)

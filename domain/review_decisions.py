@@ -17,7 +17,7 @@ from domain.events import (
     SignOffGiven,
 )
 from domain.gates import current_step, phase_steps, step_sign_offs, unknown_costs_at
-from domain.phases import StepKind, step_by_key
+from domain.phases import StepKind
 from domain.plan_state import PlanState
 from domain.refusals import (
     NewId,
@@ -29,6 +29,7 @@ from domain.refusals import (
     _definition,
     _open_step,
     _participant_as,
+    _role_at,
     _role_if_clear,
     _under_review,
 )
@@ -148,16 +149,9 @@ def existing_change_request(state: PlanState, command: cmd.SignOff) -> bool:
     """Changes requested by this person at this step on this version in this role: the
     request has already taken the version out of review, so it is answered with the
     original receipt rather than refused as stale."""
-    if command.approve or state.definition is None:
+    if command.approve:
         return False
-    person = state.definition.participant(command.actor_id)
-    if person is None:
-        return False
-    try:
-        step = step_by_key(command.step_key)
-    except KeyError:
-        return False
-    role = _role_if_clear(person, step, command.role)
+    role = _role_at(state, command.actor_id, command.step_key, command.role)
     return role is not None and any(
         d.actor_id == command.actor_id
         and d.actor_role is role
@@ -169,14 +163,7 @@ def existing_change_request(state: PlanState, command: cmd.SignOff) -> bool:
 
 def signing_role(state: PlanState, command: cmd.SignOff) -> str:
     """The role part of a sign-off's identity, for the receipt kept by the workflow."""
-    person = state.definition.participant(command.actor_id) if state.definition else None
-    if person is None:
-        return ""
-    try:
-        step = step_by_key(command.step_key)
-    except KeyError:
-        return ""
-    role = _role_if_clear(person, step, command.role)
+    role = _role_at(state, command.actor_id, command.step_key, command.role)
     return role.value if role is not None else ""
 
 

@@ -13,7 +13,7 @@ from domain.engine_decisions import engine_phase_started
 from domain.events import Event, HearingDecided, VoteCast, VoteWithdrawn
 from domain.gates import current_step, step_votes, vote_tallies
 from domain.hearing_decisions import revised_after_hearing
-from domain.phases import GateStep, Phase, StepKind, step_by_key
+from domain.phases import GateStep, Phase, StepKind
 from domain.plan import Participant
 from domain.plan_state import PlanState, counted_vote
 from domain.refusals import (
@@ -27,6 +27,7 @@ from domain.refusals import (
     _open_step,
     _participant,
     _participant_as,
+    _role_at,
     _role_if_clear,
 )
 from domain.roles import Role
@@ -57,12 +58,7 @@ def existing_vote(state: PlanState, step_key: str, actor_id: str, role: Role | N
 def vote_identity(state: PlanState, step_key: str, actor_id: str, role: Role | None) -> str | None:
     """(person, step, version, role) of a vote about to be cast in the current round,
     when the role is clear."""
-    person = state.definition.participant(actor_id) if state.definition else None
-    try:
-        step = step_by_key(step_key)
-    except KeyError:
-        return None
-    acting = _role_if_clear(person, step, role) if person is not None else None
+    acting = _role_at(state, actor_id, step_key, role)
     if acting is None:
         return None
     return f"vote/{step_key}/{state.vote_round}/{state.under_review}/{actor_id}/{acting.value}"
