@@ -6,7 +6,7 @@ workflow's; the names on the wire are the methods' names, as before."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel
 from temporalio.client import Client, WorkflowHandle
@@ -50,8 +50,15 @@ REVISION_UPDATES: dict[str, Update] = {
 
 
 class _Typed:
+    # The workflow's updates by name, for update().
+    updates: ClassVar[dict[str, Update]]
+
     def __init__(self, handle: WorkflowHandle[Any, Any]) -> None:
         self.handle = handle
+
+    async def update(self, name: str, command: BaseModel) -> cmd.Receipt:
+        """The update named ``name`` (a route's or a driver's), by its method."""
+        return await self.by_name(self.updates[name], command)
 
     async def by_name(self, update: Update, command: BaseModel) -> cmd.Receipt:
         """``update`` sent with ``command``, which must be the model the update takes: a
@@ -66,13 +73,11 @@ class _Typed:
 class PlanClient(_Typed):
     """A plan workflow's updates, queries and signals, typed."""
 
+    updates = PLAN_UPDATES
+
     @classmethod
     def for_plan(cls, client: Client, plan_id: str) -> PlanClient:
         return cls(client.get_workflow_handle(workflow_id_for(plan_id), result_type=PlanResult))
-
-    async def update(self, name: str, command: BaseModel) -> cmd.Receipt:
-        """The update named ``name`` (a route's or a driver's), by its method."""
-        return await self.by_name(PLAN_UPDATES[name], command)
 
     async def status(self) -> PlanStatus:
         return await self.handle.query(PlanWorkflow.status)
@@ -120,8 +125,7 @@ class PlanClient(_Typed):
 class RevisionClient(_Typed):
     """A year's revision workflow's updates and queries, typed."""
 
-    async def update(self, name: str, command: BaseModel) -> cmd.Receipt:
-        return await self.by_name(REVISION_UPDATES[name], command)
+    updates = REVISION_UPDATES
 
     async def status(self) -> RevisionStatus:
         return await self.handle.query(RevisionWorkflow.status)
