@@ -6,7 +6,8 @@ by the API as a decision is (docs/audit-format.md "Attested actors")."""
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
@@ -52,6 +53,9 @@ class ScheduleRequest(BaseModel):
 class BackfillRequest(ScheduleRequest):
     backfill_from: AwareDatetime
     backfill_to: AwareDatetime
+
+
+ActionRequest = TypeVar("ActionRequest", bound=ScheduleRequest)
 
 
 def _refusal(exc: ScheduleRefused) -> ApiError:
@@ -112,21 +116,29 @@ async def _act(
         raise ApiError(503, "TemporalUnavailable", f"the action was not taken: {exc}") from None
 
 
-@router.post("/trigger", summary="send this year's revision reminder now")
-async def trigger(plan_id: PlanId, body: ScheduleRequest, ctx: Context, me: Me) -> Receipt:
-    return await _act(ctx, me, plan_id, ScheduleAction.TRIGGER, body)
+def _action_route(
+    action: ScheduleAction, summary: str, request: type[ActionRequest]
+) -> Callable[[str, ActionRequest, ApiContext, Principal], Awaitable[Receipt]]:
+    """The action's route, POST /<action> taking ``request``; the page's forms call it too."""
+
+    async def route(plan_id: PlanId, body: ActionRequest, ctx: Context, me: Me) -> Receipt:
+        return await _act(ctx, me, plan_id, action, body)
+
+    # FastAPI reads the request's schema from the annotation, not from the type variable.
+    route.__annotations__["body"] = request
+    router.add_api_route(
+        f"/{action.value}", route, methods=["POST"], name=action.value, summary=summary
+    )
+    return route
 
 
-@router.post("/pause", summary="stop the reminders (a reason is required)")
-async def pause(plan_id: PlanId, body: ScheduleRequest, ctx: Context, me: Me) -> Receipt:
-    return await _act(ctx, me, plan_id, ScheduleAction.PAUSE, body)
-
-
-@router.post("/unpause", summary="resume the reminders")
-async def unpause(plan_id: PlanId, body: ScheduleRequest, ctx: Context, me: Me) -> Receipt:
-    return await _act(ctx, me, plan_id, ScheduleAction.UNPAUSE, body)
-
-
-@router.post("/backfill", summary="run the reminders that fall in a time range")
-async def backfill(plan_id: PlanId, body: BackfillRequest, ctx: Context, me: Me) -> Receipt:
-    return await _act(ctx, me, plan_id, ScheduleAction.BACKFILL, body)
+trigger = _action_route(
+    ScheduleAction.TRIGGER, "send this year's revision reminder now", ScheduleRequest
+)
+pause = _action_route(
+    ScheduleAction.PAUSE, "stop the reminders (a reason is required)", ScheduleRequest
+)
+unpause = _action_route(ScheduleAction.UNPAUSE, "resume the reminders", ScheduleRequest)
+backfill = _action_route(
+    ScheduleAction.BACKFILL, "run the reminders that fall in a time range", BackfillRequest
+)
