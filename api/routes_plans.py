@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar, get_type_hints
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
@@ -220,51 +221,68 @@ async def _act(
     return await ctx.update(plan_id, update, command)
 
 
-async def _act_as_sent(
-    ctx: ApiContext,
-    me: Principal,
-    plan_id: str,
-    update: str,
-    *,
-    command: type[cmd.HearingDecision | cmd.CouncilDecision | cmd.WithdrawVote],
-    body: BaseModel,
-) -> cmd.Receipt:
+Sent = TypeVar("Sent", bound=BaseModel)
+# A route of a person's action on the plan, as the web page's forms call it too.
+ActionRoute = Callable[[str, Sent, ApiContext, Principal], Awaitable[cmd.Receipt]]
+
+
+def _action(
+    path: str, update: str, *, summary: str, tags: str = "stakeholders", caller: Any = Actor
+) -> Callable[[Callable[[Principal, Sent], BaseModel]], ActionRoute[Sent]]:
+    """The decorated function makes the workflow's command from the request it takes,
+    always as the signed-in person; the route, POST ``path`` named after the function,
+    sends that command as the Update ``update``. ``caller`` is the dependency that
+    authenticates the person."""
+
+    def register(command_for: Callable[[Principal, Sent], BaseModel]) -> ActionRoute[Sent]:
+        async def route(plan_id: PlanId, body: Sent, ctx: Context, me: Actor) -> cmd.Receipt:
+            return await _act(ctx, me, plan_id, update, command_for(me, body))
+
+        # FastAPI reads the request's schema and the authentication from the annotations.
+        route.__annotations__.update(body=get_type_hints(command_for)["body"], me=caller)
+        router.add_api_route(
+            path,
+            route,
+            methods=["POST"],
+            name=command_for.__name__,
+            summary=summary,
+            tags=[tags],
+        )
+        return route
+
+    return register
+
+
+# The commands whose fields are their request's own.
+AsSent = TypeVar("AsSent", cmd.HearingDecision, cmd.CouncilDecision, cmd.WithdrawVote)
+
+
+def _as_sent(command: type[AsSent], me: Principal, body: BaseModel) -> AsSent:
     """A request whose fields are the command's own, sent as the signed-in person."""
-    sent = command(actor_id=me.person_id, authenticated_by=me.authenticated_by, **body.model_dump())
-    return await _act(ctx, me, plan_id, update, sent)
+    return command(actor_id=me.person_id, authenticated_by=me.authenticated_by, **body.model_dump())
 
 
-@router.post(
+@_action(
     "/plans/{plan_id}/content",
-    tags=["administrators"],
+    "submit_content",
+    tags="administrators",
     summary="submit the current phase's content (as the plan's project leader)",
 )
-async def submit_content(
-    plan_id: PlanId, body: rq.ContentRequest, ctx: Context, me: Actor
-) -> cmd.Receipt:
-    command = cmd.SubmitContent(
+def submit_content(me: Principal, body: rq.ContentRequest) -> cmd.SubmitContent:
+    return cmd.SubmitContent(
         actor_id=me.person_id,
         authenticated_by=me.authenticated_by,
         phase=body.phase,
         content=body.content,
     )
-    return await _act(ctx, me, plan_id, "submit_content", command)
 
 
-@router.post(
+@_action(
     "/plans/{plan_id}/sign-offs",
-    tags=["stakeholders"],
+    "sign_off",
     summary="approve, or request changes with a comment, at a sign-off or anchoring step",
 )
-async def sign_off(
-    plan_id: PlanId, body: rq.SignOffRequest, ctx: Context, me: Actor
-) -> cmd.Receipt:
-    return await _act(ctx, me, plan_id, "sign_off", sign_off_command(me, body))
-
-
-def sign_off_command(me: Principal, body: rq.SignOffRequest) -> cmd.SignOff:
-    """The one mapping of a sign-off request to the workflow's command, for the API and
-    the web page's form alike, always as the signed-in person."""
+def sign_off(me: Principal, body: rq.SignOffRequest) -> cmd.SignOff:
     return cmd.SignOff(
         actor_id=me.person_id,
         authenticated_by=me.authenticated_by,
@@ -278,100 +296,75 @@ def sign_off_command(me: Principal, body: rq.SignOffRequest) -> cmd.SignOff:
     )
 
 
-@router.post("/plans/{plan_id}/draft-steps", tags=["stakeholders"], summary="complete a draft step")
-async def draft_step(
-    plan_id: PlanId, body: rq.DraftStepRequest, ctx: Context, me: Actor
-) -> cmd.Receipt:
-    command = cmd.CompleteDraftStep(
+@_action("/plans/{plan_id}/draft-steps", "complete_draft_step", summary="complete a draft step")
+def draft_step(me: Principal, body: rq.DraftStepRequest) -> cmd.CompleteDraftStep:
+    return cmd.CompleteDraftStep(
         actor_id=me.person_id,
         authenticated_by=me.authenticated_by,
         step_key=body.step_key,
         content_version=body.content_version,
         note=body.note,
     )
-    return await _act(ctx, me, plan_id, "complete_draft_step", command)
 
 
-@router.post(
-    "/plans/{plan_id}/comments",
-    tags=["stakeholders"],
-    summary="answer a reference-group round",
-)
-async def comment(plan_id: PlanId, body: rq.CommentRequest, ctx: Context, me: Actor) -> cmd.Receipt:
-    command = cmd.AddComment(
+@_action("/plans/{plan_id}/comments", "comment", summary="answer a reference-group round")
+def comment(me: Principal, body: rq.CommentRequest) -> cmd.AddComment:
+    return cmd.AddComment(
         actor_id=me.person_id,
         authenticated_by=me.authenticated_by,
         content_version=body.content_version,
         text=body.text,
     )
-    return await _act(ctx, me, plan_id, "comment", command)
 
 
-@router.post(
+@_action(
     "/plans/{plan_id}/hearing/close",
-    tags=["stakeholders"],
+    "close_hearing",
     summary="close the hearing early (project leader)",
 )
-async def close_hearing(
-    plan_id: PlanId, body: rq.CloseHearingRequest, ctx: Context, me: Actor
-) -> cmd.Receipt:
-    command = cmd.CloseHearing(
+def close_hearing(me: Principal, body: rq.CloseHearingRequest) -> cmd.CloseHearing:
+    return cmd.CloseHearing(
         actor_id=me.person_id, authenticated_by=me.authenticated_by, reason=body.reason
     )
-    return await _act(ctx, me, plan_id, "close_hearing", command)
 
 
-@router.post(
+@_action(
     "/plans/{plan_id}/hearing/summary",
-    tags=["stakeholders"],
+    "submit_hearing_summary",
     summary="summarise the hearing responses (project leader)",
 )
-async def hearing_summary(
-    plan_id: PlanId, body: rq.HearingSummaryRequest, ctx: Context, me: Actor
-) -> cmd.Receipt:
-    command = cmd.HearingSummary(
+def hearing_summary(me: Principal, body: rq.HearingSummaryRequest) -> cmd.HearingSummary:
+    return cmd.HearingSummary(
         actor_id=me.person_id, authenticated_by=me.authenticated_by, summary=body.summary
     )
-    return await _act(ctx, me, plan_id, "submit_hearing_summary", command)
 
 
-@router.post(
+@_action(
     "/plans/{plan_id}/hearing/decision",
-    tags=["stakeholders"],
+    "decide_after_hearing",
     summary="after the hearing: vote to revise the draft or send it to the council "
     "(steering group; decided when one outcome reaches the body's quorum)",
 )
-async def hearing_decision(
-    plan_id: PlanId, body: rq.HearingDecisionRequest, ctx: Context, me: Actor
-) -> cmd.Receipt:
-    return await _act_as_sent(
-        ctx, me, plan_id, "decide_after_hearing", command=cmd.HearingDecision, body=body
-    )
+def hearing_decision(me: Principal, body: rq.HearingDecisionRequest) -> cmd.HearingDecision:
+    return _as_sent(cmd.HearingDecision, me, body)
 
 
-@router.post(
+@_action(
     "/plans/{plan_id}/council-decision",
-    tags=["stakeholders"],
+    "council_decision",
     summary="a council member's vote: adopt, adopt with changes, postpone, or return to an "
     "earlier phase (decided when one outcome reaches the council's quorum)",
 )
-async def council_decision(
-    plan_id: PlanId, body: rq.CouncilDecisionRequest, ctx: Context, me: Actor
-) -> cmd.Receipt:
-    return await _act_as_sent(
-        ctx, me, plan_id, "council_decision", command=cmd.CouncilDecision, body=body
-    )
+def council_decision(me: Principal, body: rq.CouncilDecisionRequest) -> cmd.CouncilDecision:
+    return _as_sent(cmd.CouncilDecision, me, body)
 
 
-@router.post(
+@_action(
     "/plans/{plan_id}/vote/withdraw",
-    tags=["stakeholders"],
+    "withdraw_vote",
     summary="withdraw the item from a deadlocked vote, or send it back to an earlier "
     "phase (project leader)",
+    caller=Me,
 )
-async def withdraw_vote(
-    plan_id: PlanId, body: rq.WithdrawVoteRequest, ctx: Context, me: Me
-) -> cmd.Receipt:
-    return await _act_as_sent(
-        ctx, me, plan_id, "withdraw_vote", command=cmd.WithdrawVote, body=body
-    )
+def withdraw_vote(me: Principal, body: rq.WithdrawVoteRequest) -> cmd.WithdrawVote:
+    return _as_sent(cmd.WithdrawVote, me, body)
