@@ -3,6 +3,7 @@ PDFs."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -13,7 +14,7 @@ from api.errors import ERROR_RESPONSES, ApiError
 from api.routes_plans import readable
 from api.routes_revisions import stored_scorecard
 
-router = APIRouter(prefix="/api", responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api", tags=["everyone"], responses=ERROR_RESPONSES)
 
 _DOCUMENT_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
@@ -22,6 +23,7 @@ _DOCUMENT_CSP = (
 Lang = Annotated[Literal["nb", "en"], Query(description="bokmål (default) or English")]
 _PAGE: dict[int | str, dict[str, Any]] = {200: {"content": {"text/html": {}}}}
 _PDF: dict[int | str, dict[str, Any]] = {200: {"content": {"application/pdf": {}}}}
+Endpoint = Callable[..., Awaitable[Response]]
 
 
 async def _document(
@@ -50,7 +52,11 @@ async def _document(
 Document = Annotated[str, Depends(_document)]
 
 
-def _pdf(body: bytes, name: str) -> Response:
+async def _pdf(page: str, name: str, *, archival: bool = False) -> Response:
+    """The page made into a PDF, shown inline as ``name``."""
+    from documents.pdf import html_to_pdf_async
+
+    body = await html_to_pdf_async(page, archival=archival)
     return Response(
         body,
         media_type="application/pdf",
@@ -58,9 +64,13 @@ def _pdf(body: bytes, name: str) -> Response:
     )
 
 
+def _pdf_route(path: str, summary: str) -> Callable[[Endpoint], Endpoint]:
+    """A route answering with a PDF (made by ``_pdf``)."""
+    return router.get(path, summary=summary, response_class=Response, responses=_PDF)
+
+
 @router.get(
     "/plans/{plan_id}/{kind}.html",
-    tags=["everyone"],
     summary="the draft (a version, or the content under review) or the adopted plan as a page",
     response_class=HTMLResponse,
     responses=_PAGE,
@@ -69,28 +79,18 @@ async def document_page(page: Document) -> HTMLResponse:
     return HTMLResponse(page, headers={"Content-Security-Policy": _DOCUMENT_CSP})
 
 
-@router.get(
+@_pdf_route(
     "/plans/{plan_id}/{kind}.pdf",
-    tags=["everyone"],
-    summary="the draft or the adopted plan as a PDF (the adopted plan as PDF/A-3b)",
-    response_class=Response,
-    responses=_PDF,
+    "the draft or the adopted plan as a PDF (the adopted plan as PDF/A-3b)",
 )
 async def document_pdf(
     plan_id: PlanId, kind: Literal["draft", "adopted"], page: Document
 ) -> Response:
-    from documents.pdf import html_to_pdf_async
-
-    body = await html_to_pdf_async(page, archival=kind == "adopted")
-    return _pdf(body, f"{plan_id}-{kind}.pdf")
+    return await _pdf(page, f"{plan_id}-{kind}.pdf", archival=kind == "adopted")
 
 
-@router.get(
-    "/plans/{plan_id}/revisions/{year}/scorecard.pdf",
-    tags=["everyone"],
-    summary="the year's scorecard (målekort) as a PDF",
-    response_class=Response,
-    responses=_PDF,
+@_pdf_route(
+    "/plans/{plan_id}/revisions/{year}/scorecard.pdf", "the year's scorecard (målekort) as a PDF"
 )
 async def scorecard_pdf(
     plan_id: PlanId,
@@ -98,8 +98,6 @@ async def scorecard_pdf(
     ctx: Context,
     me: Me,
 ) -> Response:
-    from documents.pdf import html_to_pdf_async
-
     await readable(ctx, me, plan_id)
-    body = await stored_scorecard(ctx, plan_id, year, "html")
-    return _pdf(await html_to_pdf_async(body), f"{plan_id}-scorecard-{year}.pdf")
+    page = await stored_scorecard(ctx, plan_id, year, "html")
+    return await _pdf(page, f"{plan_id}-scorecard-{year}.pdf")
