@@ -39,10 +39,12 @@ from api.i18n import (
 )
 from api.service import (
     ApiContext,
+    roles_of,
 )
 from api.tokens import Principal
-from api.views import summary
+from api.views import people_names, summary
 from domain import commands as cmd
+from domain.plan_state import PlanState
 from domain.problems import problems_from_pydantic
 from domain.roles import Role
 from eventstore import StoredEvent
@@ -159,6 +161,27 @@ def render(
     if request.query_params.get("lang") in LANGUAGES:
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
     return response
+
+
+def render_plan(
+    request: Request,
+    template: str,
+    me: Principal,
+    state: PlanState,
+    *,
+    with_my_roles: bool = False,
+    **values: Any,
+) -> HTMLResponse:
+    """A page about one plan for the signed-in person: the plan's summary (with the
+    person's roles in it, where the page shows them) and its people by name."""
+    return render(
+        request,
+        template,
+        principal=me,
+        names=people_names(state),
+        plan=summary(state, roles_of(me, state) if with_my_roles else ()),
+        **values,
+    )
 
 
 def error_page(request: Request, error: ApiError) -> Response:

@@ -18,8 +18,7 @@ from api import routes_audit
 from api.errors import ApiError
 from api.i18n import translator
 from api.service import require_auditor
-from api.views import people_names, summary
-from api.web import _ctx, _signed_in, event_detail, language, render
+from api.web import _ctx, _signed_in, event_detail, language, render_plan
 from audit.commands import state_at
 from domain.gates import plan_status
 from eventstore import EventStore, StoredEvent
@@ -91,12 +90,11 @@ async def audit_page(plan_id: str, request: Request) -> Response:
             checkpoint = {"status": "unavailable"}
         if found is not None:
             checkpoint = {"status": "covered" if found["covers_last"] else "pending", **found}
-    return render(
+    return render_plan(
         request,
         "audit.html",
-        principal=me,
-        names=people_names(state),
-        plan=summary(state),
+        me,
+        state,
         rows=[(e, event_detail(t, e)) for e in events],
         as_of=as_of_text,
         then=then,

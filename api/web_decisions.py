@@ -38,6 +38,7 @@ from api.web import (
     language,
     refused_form,
     render,
+    render_plan,
     shown_beside_the_form,
 )
 from api.web_deadlines import adoption_deadline
@@ -114,12 +115,12 @@ async def show_plan(
     current = state.content() or state.content(state.adopted_version) or state.latest_content()
     stored = await EventStore(ctx.pool).read(plan_id)
     lang = language(request)
-    return render(
+    return render_plan(
         request,
         "plan.html",
-        principal=me,
-        names=people_names(state),
-        plan=summary(state, roles_of(me, state)),
+        me,
+        state,
+        with_my_roles=True,
         status=plan_status(state),
         timeline=timeline(state),
         deadline=phase_deadline(state, ctx.settings.revision_date()),
@@ -283,12 +284,11 @@ async def decide(plan_id: str, request: Request) -> Response:
             and fields.get("outcome") in FINAL_OUTCOMES
             and fields.get("confirmed") != "yes"
         ):
-            return render(
+            return render_plan(
                 request,
                 "confirm.html",
-                principal=me,
-                names=people_names(state),
-                plan=summary(state),
+                me,
+                state,
                 fields={k: v for k, v in fields.items() if k != "confirmed"},
             )
         receipt = await route(plan_id, body, ctx, me)

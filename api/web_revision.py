@@ -25,7 +25,6 @@ from api.service import (
     roles_of,
 )
 from api.tokens import Principal
-from api.views import people_names, summary
 from api.web import (
     _ctx,
     _form,
@@ -36,7 +35,7 @@ from api.web import (
     _year,
     language,
     refused_form,
-    render,
+    render_plan,
     shown_beside_the_form,
 )
 from domain.commands import Receipt
@@ -79,12 +78,12 @@ def show_revision(
         else None
     )
     in_force = state.content(revision.content_version) if revision.content_version else None
-    return render(
+    return render_plan(
         request,
         "revision.html",
-        principal=me,
-        names=people_names(state),
-        plan=summary(state, roles_of(me, state)),
+        me,
+        state,
+        with_my_roles=True,
         revision=revision,
         may_act=me.may_change,
         leads=me.may_change and Role.PROJECT_LEADER in roles_of(me, state),
