@@ -103,16 +103,23 @@ def _validated(model: type[Form], fields: dict[str, object]) -> Form:
         raise _invalid(exc) from None
 
 
+# A route of the API's revision routes that takes a request: the page hands it the
+# request it makes of the form, so the request-to-command mapping exists once.
+RevisionRoute = Callable[[str, int, Form, ApiContext, Principal], Awaitable[Receipt]]
+
+
 async def _revision_form(
     plan_id: str,
     year: str,
     request: Request,
     form: str,
-    send: Callable[[dict[str, str], int, ApiContext, Principal], Awaitable[Receipt]],
+    *,
+    make: Callable[[dict[str, str]], Form],
+    route: RevisionRoute[Form],
 ) -> Response:
-    """A form of the round's page, handed by ``send`` to the API's own route: the receipt,
-    or after a refusal the round's page with the form as it was sent (``form`` names it)
-    and the refusal beside it."""
+    """A form of the round's page, made into the API's request by ``make`` and handed to
+    the API's own ``route``: the receipt, or after a refusal the round's page with the
+    form as it was sent (``form`` names it) and the refusal beside it."""
     me = await _signed_in(request)
     fields = await _form(request, me)
     ctx = _ctx(request)
@@ -120,7 +127,7 @@ async def _revision_form(
     state = await ctx.plans.state(plan_id)
     require_actor(me, state)
     try:
-        receipt = await send(fields, wanted, ctx, me)
+        receipt = await route(plan_id, wanted, make(fields), ctx, me)
     except ApiError as refusal:
         if not shown_beside_the_form(refusal):
             raise
@@ -131,36 +138,39 @@ async def _revision_form(
     )
 
 
+def _report(fields: dict[str, str]) -> ReportRequest:
+    return _validated(
+        ReportRequest,
+        {
+            "measure_id": fields.get("measure_id", ""),
+            "status": fields.get("status", ""),
+            "comment": fields.get("comment", ""),
+            "indicator_value": _typed_number(fields.get("indicator_value", "")),
+        },
+    )
+
+
+def _review(fields: dict[str, str]) -> ReviewRequest:
+    return _validated(
+        ReviewRequest,
+        {
+            "content_version": fields.get("content_version", ""),
+            "content_hash": fields.get("content_hash", ""),
+            "approve": fields.get("decision", "") == "approve",
+            "comment": fields.get("comment", ""),
+        },
+    )
+
+
 @router.post("/plans/{plan_id}/revisions/{year}/report")
 async def revision_report(plan_id: str, year: str, request: Request) -> Response:
-    async def send(fields: dict[str, str], wanted: int, ctx: ApiContext, me: Principal) -> Receipt:
-        body = _validated(
-            ReportRequest,
-            {
-                "measure_id": fields.get("measure_id", ""),
-                "status": fields.get("status", ""),
-                "comment": fields.get("comment", ""),
-                "indicator_value": _typed_number(fields.get("indicator_value", "")),
-            },
-        )
-        # The API's own route: the request-to-command mapping exists once.
-        return await routes_revisions.report_measure(plan_id, wanted, body, ctx, me)
-
-    return await _revision_form(plan_id, year, request, "report", send)
+    return await _revision_form(
+        plan_id, year, request, "report", make=_report, route=routes_revisions.report_measure
+    )
 
 
 @router.post("/plans/{plan_id}/revisions/{year}/review")
 async def revision_review(plan_id: str, year: str, request: Request) -> Response:
-    async def send(fields: dict[str, str], wanted: int, ctx: ApiContext, me: Principal) -> Receipt:
-        body = _validated(
-            ReviewRequest,
-            {
-                "content_version": fields.get("content_version", ""),
-                "content_hash": fields.get("content_hash", ""),
-                "approve": fields.get("decision", "") == "approve",
-                "comment": fields.get("comment", ""),
-            },
-        )
-        return await routes_revisions.review_changes(plan_id, wanted, body, ctx, me)
-
-    return await _revision_form(plan_id, year, request, "review", send)
+    return await _revision_form(
+        plan_id, year, request, "review", make=_review, route=routes_revisions.review_changes
+    )
