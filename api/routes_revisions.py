@@ -9,8 +9,10 @@ authenticated person.
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar, get_type_hints
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
@@ -179,11 +181,43 @@ async def one_revision(plan_id: PlanId, year: Year, ctx: Context, me: Me) -> Rev
     return revision_view(state, find_revision(state, year), me.person_id)
 
 
-@router.post("/{year}/reports", summary="report a measure you are responsible for")
-async def report_measure(
-    plan_id: PlanId, year: Year, body: ReportRequest, ctx: Context, me: Actor
-) -> Receipt:
-    command = rc.ReportMeasure(
+Sent = TypeVar("Sent", bound=BaseModel | None)
+# A route of a person's action on the year's revision, as the web page's forms call it too.
+ActionRoute = Callable[[str, int, ApiContext, Principal, Sent], Awaitable[Receipt]]
+
+
+def _action(
+    path: str, update: str, *, summary: str
+) -> Callable[[Callable[[Principal, int, Sent], BaseModel]], ActionRoute[Sent]]:
+    """The decorated function makes the workflow's command from the year and the request
+    it takes, always as the signed-in person; the route, POST ``path`` named after the
+    function, sends that command as the Update ``update``. A request the function need
+    not have is optional in the route too."""
+
+    def register(command_for: Callable[[Principal, int, Sent], BaseModel]) -> ActionRoute[Sent]:
+        async def route(
+            plan_id: PlanId, year: Year, ctx: Context, me: Actor, body: Sent
+        ) -> Receipt:
+            command = command_for(me, year, body)
+            return await act(ctx, me, plan_id, year, update=update, command=command)
+
+        # FastAPI reads the request's schema from the annotation, and whether it may be
+        # left out from the default.
+        route.__annotations__["body"] = get_type_hints(command_for)["body"]
+        left_out = inspect.signature(command_for).parameters["body"].default
+        if left_out is not inspect.Parameter.empty:
+            route.__defaults__ = (left_out,)
+        router.add_api_route(
+            path, route, methods=["POST"], name=command_for.__name__, summary=summary
+        )
+        return route
+
+    return register
+
+
+@_action("/{year}/reports", "report_measure", summary="report a measure you are responsible for")
+def report_measure(me: Principal, year: int, body: ReportRequest) -> rc.ReportMeasure:
+    return rc.ReportMeasure(
         actor_id=me.person_id,
         authenticated_by=me.authenticated_by,
         year=year,
@@ -192,57 +226,56 @@ async def report_measure(
         comment=body.comment,
         indicator_value=as_text(body.indicator_value),
     )
-    return await act(ctx, me, plan_id, year, update="report_measure", command=command)
 
 
-@router.post("/{year}/goal-indicators", summary="report a goal's indicator (project leader)")
-async def report_goal_indicator(
-    plan_id: PlanId, year: Year, body: GoalIndicatorRequest, ctx: Context, me: Actor
-) -> Receipt:
-    command = rc.ReportGoalIndicator(
+@_action(
+    "/{year}/goal-indicators",
+    "report_goal_indicator",
+    summary="report a goal's indicator (project leader)",
+)
+def report_goal_indicator(
+    me: Principal, year: int, body: GoalIndicatorRequest
+) -> rc.ReportGoalIndicator:
+    return rc.ReportGoalIndicator(
         actor_id=me.person_id,
         authenticated_by=me.authenticated_by,
         year=year,
         goal_id=body.goal_id,
         value=as_text(body.value) or "",
     )
-    return await act(ctx, me, plan_id, year, update="report_goal_indicator", command=command)
 
 
-@router.post(
+@_action(
     "/{year}/close",
+    "close_round",
     summary="close the reporting round early, once every measure is reported (project leader)",
 )
-async def close_round(
-    plan_id: PlanId, year: Year, ctx: Context, me: Actor, body: EmptyRequest | None = None
-) -> Receipt:
-    command = rc.CloseReportingRound(
+def close_round(
+    me: Principal, year: int, body: EmptyRequest | None = None
+) -> rc.CloseReportingRound:
+    return rc.CloseReportingRound(
         actor_id=me.person_id, authenticated_by=me.authenticated_by, year=year
     )
-    return await act(ctx, me, plan_id, year, update="close_round", command=command)
 
 
-@router.post(
+@_action(
     "/{year}/changes",
+    "propose_changes",
     summary="propose next year's changes: add, change, retire measures (project leader)",
 )
-async def propose_changes(
-    plan_id: PlanId, year: Year, body: ChangesRequest, ctx: Context, me: Actor
-) -> Receipt:
-    command = rc.ProposeChanges(
+def propose_changes(me: Principal, year: int, body: ChangesRequest) -> rc.ProposeChanges:
+    return rc.ProposeChanges(
         actor_id=me.person_id, authenticated_by=me.authenticated_by, year=year, changes=body.changes
     )
-    return await act(ctx, me, plan_id, year, update="propose_changes", command=command)
 
 
-@router.post(
+@_action(
     "/{year}/changes/review",
+    "review_changes",
     summary="approve, or reject with a comment, the proposed changes (steering group)",
 )
-async def review_changes(
-    plan_id: PlanId, year: Year, body: ReviewRequest, ctx: Context, me: Actor
-) -> Receipt:
-    command = rc.ReviewChanges(
+def review_changes(me: Principal, year: int, body: ReviewRequest) -> rc.ReviewChanges:
+    return rc.ReviewChanges(
         actor_id=me.person_id,
         authenticated_by=me.authenticated_by,
         year=year,
@@ -251,17 +284,17 @@ async def review_changes(
         approve=body.approve,
         comment=body.comment,
     )
-    return await act(ctx, me, plan_id, year, update="review_changes", command=command)
 
 
-@router.post("/{year}/conclude", summary="conclude the revision without changes (project leader)")
-async def conclude(
-    plan_id: PlanId, year: Year, ctx: Context, me: Actor, body: EmptyRequest | None = None
-) -> Receipt:
-    command = rc.ConcludeRevision(
+@_action(
+    "/{year}/conclude",
+    "conclude",
+    summary="conclude the revision without changes (project leader)",
+)
+def conclude(me: Principal, year: int, body: EmptyRequest | None = None) -> rc.ConcludeRevision:
+    return rc.ConcludeRevision(
         actor_id=me.person_id, authenticated_by=me.authenticated_by, year=year
     )
-    return await act(ctx, me, plan_id, year, update="conclude", command=command)
 
 
 async def stored_scorecard(ctx: ApiContext, plan_id: str, year: int, format: str) -> str:

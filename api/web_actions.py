@@ -110,14 +110,14 @@ async def revision_action(plan_id: str, year: str, action: str, request: Request
             receipt = await rr.report_goal_indicator(
                 plan_id,
                 wanted,
+                ctx,
+                me,
                 rr.GoalIndicatorRequest.model_validate(
                     {
                         "goal_id": fields.get("goal_id", ""),
                         "value": _typed_number(fields.get("value", "")),
                     }
                 ),
-                ctx,
-                me,
             )
         elif action == "changes":
             revision = state.revision(wanted)
@@ -126,16 +126,12 @@ async def revision_action(plan_id: str, year: str, action: str, request: Request
             in_force = {m.id: m for m in content.content.measures} if content else {}
             change = change_from_form(fields, in_force)
             receipt = await rr.propose_changes(
-                plan_id,
-                wanted,
-                rr.ChangesRequest.model_validate({"changes": [change]}),
-                ctx,
-                me,
+                plan_id, wanted, ctx, me, rr.ChangesRequest.model_validate({"changes": [change]})
             )
         elif action == "close":
-            receipt = await rr.close_round(plan_id, wanted, ctx, me)
+            receipt = await rr.close_round(plan_id, wanted, ctx, me, None)
         else:
-            receipt = await rr.conclude(plan_id, wanted, ctx, me)
+            receipt = await rr.conclude(plan_id, wanted, ctx, me, None)
     except ValidationError as exc:
         refusal = _invalid(exc)
         return show_revision(request, me, state, wanted, error=refusal, values=typed)

@@ -4,7 +4,7 @@ report, and the steering group's review of proposed changes.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TypeVar
 
 from fastapi import APIRouter, Request
@@ -17,9 +17,8 @@ from activities.scorecard_rendering import progress_svg
 from api import routes_revisions
 from api.errors import ApiError
 from api.revision_views import revision_view
-from api.routes_revisions import ReportRequest, ReviewRequest, find_revision
+from api.routes_revisions import ActionRoute, ReportRequest, ReviewRequest, find_revision
 from api.service import (
-    ApiContext,
     require_actor,
     require_reader,
     roles_of,
@@ -38,7 +37,6 @@ from api.web import (
     render_plan,
     shown_beside_the_form,
 )
-from domain.commands import Receipt
 from domain.plan_state import PlanState
 from domain.roles import Role
 
@@ -103,11 +101,6 @@ def _validated(model: type[Form], fields: dict[str, object]) -> Form:
         raise _invalid(exc) from None
 
 
-# A route of the API's revision routes that takes a request: the page hands it the
-# request it makes of the form, so the request-to-command mapping exists once.
-RevisionRoute = Callable[[str, int, Form, ApiContext, Principal], Awaitable[Receipt]]
-
-
 async def _revision_form(
     plan_id: str,
     year: str,
@@ -115,7 +108,7 @@ async def _revision_form(
     form: str,
     *,
     make: Callable[[dict[str, str]], Form],
-    route: RevisionRoute[Form],
+    route: ActionRoute[Form],
 ) -> Response:
     """A form of the round's page, made into the API's request by ``make`` and handed to
     the API's own ``route``: the receipt, or after a refusal the round's page with the
@@ -127,7 +120,8 @@ async def _revision_form(
     state = await ctx.plans.state(plan_id)
     require_actor(me, state)
     try:
-        receipt = await route(plan_id, wanted, make(fields), ctx, me)
+        # The API's own route: the request-to-command mapping exists once.
+        receipt = await route(plan_id, wanted, ctx, me, make(fields))
     except ApiError as refusal:
         if not shown_beside_the_form(refusal):
             raise
