@@ -187,14 +187,16 @@ ActionRoute = Callable[[str, int, ApiContext, Principal, Sent], Awaitable[Receip
 
 
 def _action(
-    path: str, update: str, *, summary: str
+    path: str, *, summary: str
 ) -> Callable[[Callable[[Principal, int, Sent], BaseModel]], ActionRoute[Sent]]:
     """The decorated function makes the workflow's command from the year and the request
-    it takes, always as the signed-in person; the route, POST ``path`` named after the
-    function, sends that command as the Update ``update``. A request the function need
+    it takes, always as the signed-in person; the route, POST ``path``, sends that command
+    as the Update of the function's name, and is named so. A request the function need
     not have is optional in the route too."""
 
     def register(command_for: Callable[[Principal, int, Sent], BaseModel]) -> ActionRoute[Sent]:
+        update = command_for.__name__
+
         async def route(
             plan_id: PlanId, year: Year, ctx: Context, me: Actor, body: Sent
         ) -> Receipt:
@@ -207,15 +209,13 @@ def _action(
         left_out = inspect.signature(command_for).parameters["body"].default
         if left_out is not inspect.Parameter.empty:
             route.__defaults__ = (left_out,)
-        router.add_api_route(
-            path, route, methods=["POST"], name=command_for.__name__, summary=summary
-        )
+        router.add_api_route(path, route, methods=["POST"], name=update, summary=summary)
         return route
 
     return register
 
 
-@_action("/{year}/reports", "report_measure", summary="report a measure you are responsible for")
+@_action("/{year}/reports", summary="report a measure you are responsible for")
 def report_measure(me: Principal, year: int, body: ReportRequest) -> rc.ReportMeasure:
     return rc.ReportMeasure(
         actor_id=me.person_id,
@@ -228,11 +228,7 @@ def report_measure(me: Principal, year: int, body: ReportRequest) -> rc.ReportMe
     )
 
 
-@_action(
-    "/{year}/goal-indicators",
-    "report_goal_indicator",
-    summary="report a goal's indicator (project leader)",
-)
+@_action("/{year}/goal-indicators", summary="report a goal's indicator (project leader)")
 def report_goal_indicator(
     me: Principal, year: int, body: GoalIndicatorRequest
 ) -> rc.ReportGoalIndicator:
@@ -247,7 +243,6 @@ def report_goal_indicator(
 
 @_action(
     "/{year}/close",
-    "close_round",
     summary="close the reporting round early, once every measure is reported (project leader)",
 )
 def close_round(
@@ -260,7 +255,6 @@ def close_round(
 
 @_action(
     "/{year}/changes",
-    "propose_changes",
     summary="propose next year's changes: add, change, retire measures (project leader)",
 )
 def propose_changes(me: Principal, year: int, body: ChangesRequest) -> rc.ProposeChanges:
@@ -271,7 +265,6 @@ def propose_changes(me: Principal, year: int, body: ChangesRequest) -> rc.Propos
 
 @_action(
     "/{year}/changes/review",
-    "review_changes",
     summary="approve, or reject with a comment, the proposed changes (steering group)",
 )
 def review_changes(me: Principal, year: int, body: ReviewRequest) -> rc.ReviewChanges:
@@ -286,11 +279,7 @@ def review_changes(me: Principal, year: int, body: ReviewRequest) -> rc.ReviewCh
     )
 
 
-@_action(
-    "/{year}/conclude",
-    "conclude",
-    summary="conclude the revision without changes (project leader)",
-)
+@_action("/{year}/conclude", summary="conclude the revision without changes (project leader)")
 def conclude(me: Principal, year: int, body: EmptyRequest | None = None) -> rc.ConcludeRevision:
     return rc.ConcludeRevision(
         actor_id=me.person_id, authenticated_by=me.authenticated_by, year=year
