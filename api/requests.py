@@ -18,6 +18,10 @@ StepKey = Annotated[str, StringConstraints(pattern=r"^[a-z_]+\.[a-z0-9_]+$", max
 ContentHash = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Version = Annotated[int, Field(ge=1, le=1_000_000)]
 Reason = Annotated[str, StringConstraints(max_length=4000), AfterValidator(check_text)]
+# The meeting that decided, as a vote names it.
+Meeting = Annotated[
+    MeetingReference | None, Field(description="case number (e.g. 'PS 28/14') and meeting date")
+]
 
 
 class _Request(BaseModel):
@@ -70,9 +74,7 @@ class HearingDecisionRequest(_Request):
     role: Role | None = Field(
         default=None, description="only when you belong to more than one of the step's bodies"
     )
-    meeting: MeetingReference | None = Field(
-        default=None, description="case number (e.g. 'PS 28/14') and meeting date"
-    )
+    meeting: Meeting = None
 
 
 class CouncilDecisionRequest(_Request):
@@ -86,9 +88,7 @@ class CouncilDecisionRequest(_Request):
     return_to: Phase | None = None
     reason: Reason = ""
     role: Role | None = None
-    meeting: MeetingReference | None = Field(
-        default=None, description="case number (e.g. 'PS 28/14') and meeting date"
-    )
+    meeting: Meeting = None
     postponed_to: date | None = None
     amended_content: PlanContent | None = None
 
