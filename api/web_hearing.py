@@ -11,15 +11,13 @@ from pydantic import ValidationError
 from api import requests as rq
 from api.errors import ApiError
 from api.hearing_receipts import mint_idempotency_key
-from api.i18n import refusal_text
 from api.routes_public import client_address, hearing_view, on_hearing, respond
 from api.views import summary
 from api.web import (
     _ctx,
     _invalid,
     _principal,
-    _problems,
-    language,
+    refused_form,
     render,
 )
 from domain.plan_state import PlanState
@@ -49,21 +47,16 @@ async def _hearing_page(
 ) -> Response:
     """The draft, what happens to a response, and the form; after a refusal the same
     page with the refusal in the page's language and what was typed."""
-    lang = language(request)
     definition = state.definition
     assert definition is not None
     leaders = definition.members(Role.PROJECT_LEADER)
     return render(
         request,
         "hearing.html",
-        status_code=error.status if error else 200,
         principal=await _principal(request),
         hearing=hearing_view(state),
         contact=leaders[0] if leaders else None,
-        error=refusal_text(lang, error.code, error.message) if error else None,
-        error_code=error.code if error else "",
-        error_problems=_problems(error, lang),
-        values=values or {},
+        **refused_form(request, error, values),
         # Kept across a refusal: the response was not recorded, the key is still unused.
         idempotency_key=(values or {}).get("idempotency_key") or mint_idempotency_key(),
         mail_receipt=bool(_ctx(request).settings.smtp_host),
