@@ -27,6 +27,7 @@ from joserfc.jwk import KeySet
 import catalogue
 from api.tokens import PERSON_PATTERN, Kind, checked_municipalities
 from domain.plan_state import PlanState
+from eventstore.oidc_sessions import OidcPerson
 from runtime.settings import Settings
 
 # Asymmetric only: "none" and HMAC with the client secret are refused.
@@ -220,15 +221,6 @@ class UnknownPerson(Exception):
         super().__init__(catalogue.t(key, "en", **values))
         self.key = key
         self.values = values
-
-
-@dataclass(frozen=True)
-class OidcPerson:
-    person_id: str
-    kind: Kind
-    municipalities: tuple[str, ...] | None
-    issuer: str
-    subject: str
 
 
 def _values(claim: object) -> list[str]:

@@ -218,12 +218,13 @@ async def _principal(request: Request) -> Principal | None:
 
 
 def _oidc_principal(found: OidcSession) -> Principal:
+    person = found.person
     return Principal(
-        person_id=found.person_id,
-        kind=found.kind,
+        person_id=person.person_id,
+        kind=person.kind,
         token_id="",
-        municipalities=found.municipalities,
-        authenticated_by=f"oidc {found.issuer}",
+        municipalities=person.municipalities,
+        authenticated_by=f"oidc {person.issuer}",
     )
 
 

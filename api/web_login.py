@@ -217,14 +217,7 @@ async def oidc_callback(request: Request) -> Response:
     key = secrets.token_urlsafe(32)
     await OidcSessions(ctx.pool).open(
         key,
-        OidcSession(
-            person_id=person.person_id,
-            kind=person.kind,
-            municipalities=person.municipalities,
-            issuer=person.issuer,
-            subject=person.subject,
-            id_token=id_token,
-        ),
+        OidcSession(person, id_token),
         datetime.now(UTC) + timedelta(hours=ctx.settings.session_hours),
     )
     # A page of ours that moves on to the inbox, rather than a redirect: the browser came

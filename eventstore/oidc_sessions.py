@@ -13,6 +13,8 @@ from datetime import datetime
 
 import asyncpg
 
+from eventstore.tokens import Kind
+
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
@@ -25,12 +27,21 @@ class PendingLogin:
 
 
 @dataclass(frozen=True)
-class OidcSession:
+class OidcPerson:
+    """Whom the identity provider logged in, as the participant they are here."""
+
     person_id: str
-    kind: str
+    kind: Kind
     municipalities: tuple[str, ...] | None
     issuer: str
     subject: str
+
+
+@dataclass(frozen=True)
+class OidcSession:
+    """A web session a login opened; its ID token logs the person out at the provider."""
+
+    person: OidcPerson
     id_token: str
 
 
@@ -63,15 +74,16 @@ class OidcSessions:
         return PendingLogin(nonce=row["nonce"], code_verifier=row["code_verifier"])
 
     async def open(self, key: str, session: OidcSession, expires_at: datetime) -> None:
+        person = session.person
         await self._pool.execute(
             "INSERT INTO oidc_sessions (session_sha256, person_id, kind, municipalities,"
             " issuer, subject, id_token, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             _sha256(key),
-            session.person_id,
-            session.kind,
-            list(session.municipalities) if session.municipalities is not None else None,
-            session.issuer,
-            session.subject,
+            person.person_id,
+            person.kind,
+            list(person.municipalities) if person.municipalities is not None else None,
+            person.issuer,
+            person.subject,
             session.id_token,
             expires_at,
         )
@@ -85,14 +97,14 @@ class OidcSessions:
         if row is None:
             return None
         found = row["municipalities"]
-        return OidcSession(
+        person = OidcPerson(
             person_id=row["person_id"],
             kind=row["kind"],
             municipalities=tuple(found) if found is not None else None,
             issuer=row["issuer"],
             subject=row["subject"],
-            id_token=row["id_token"],
         )
+        return OidcSession(person, row["id_token"])
 
     async def close_person(self, person_id: str) -> int:
         """Ends every session of the person (as revoking their tokens does)."""
