@@ -27,26 +27,17 @@ from domain.planfile import parse_plan_data
 from domain.roles import Role
 from eventstore import EventStore
 from temaplan.cli import main
+from tests.council import COUNCIL, five_member_council_data
 from tests.integration.conftest import Engine, bearer, passing_hearing, session_of, started, unique
 
 pytestmark = pytest.mark.servers
 
-COUNCIL = ("siri.andreassen", "bjorn.eriksen", "lise.mikkelsen", "nils.dahl", "eva.strand")
 MEETING = {"case_number": "PS 28/14", "meeting_date": "2026-05-14"}
 AT = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
 def five_member_council(plan: PlanDefinition) -> PlanDefinition:
-    data = plan.model_dump(mode="json")
-    for person in COUNCIL[3:]:
-        data["participants"].append(
-            {
-                "id": person,
-                "name": person.replace(".", " ").title(),
-                "email": f"{person}@bodo.kommune.no",
-                "roles": ["municipal_council"],
-            }
-        )
+    data = five_member_council_data(plan)
     assert data["settings"]["quorum"]["municipal_council"] == "majority"
     return unique(parse_plan_data(data))
 

@@ -75,23 +75,30 @@ def story(bodo: PlanDefinition, contents: Contents) -> list[Event]:
     system = ("system", Role.SYSTEM)
     qa = "strategies.quality_assurance"
     deadline = T0 + timedelta(days=OPENED, weeks=6)
+
+    def submitted_and_signed(n: int, version: int, content: PlanContent) -> list[Event]:
+        """The leader submits ``content`` as event ``n``; per.olsen signs it off next."""
+        return [
+            ContentSubmitted(
+                **envelope(n, *leader),
+                phase=Phase.STRATEGIES,
+                content_version=version,
+                content_hash=content.content_hash(),
+                content=content,
+            ),
+            SignOffGiven(
+                **envelope(n + 1, "per.olsen", Role.STEERING_GROUP),
+                phase=Phase.STRATEGIES,
+                step_key=qa,
+                content_version=version,
+                content_hash=content.content_hash(),
+            ),
+        ]
+
     events: list[Event] = [
         PlanCreated(**envelope(0, *leader), plan_id=bodo.plan_id, definition=bodo),
         PhaseStarted(**envelope(1, *system), phase=Phase.STRATEGIES, reason="mål godkjent"),
-        ContentSubmitted(
-            **envelope(2, *leader),
-            phase=Phase.STRATEGIES,
-            content_version=1,
-            content_hash=v1.content_hash(),
-            content=v1,
-        ),
-        SignOffGiven(
-            **envelope(3, "per.olsen", Role.STEERING_GROUP),
-            phase=Phase.STRATEGIES,
-            step_key=qa,
-            content_version=1,
-            content_hash=v1.content_hash(),
-        ),
+        *submitted_and_signed(2, 1, v1),
         ChangesRequested(
             **envelope(4, "anne.larsen", Role.STEERING_GROUP),
             phase=Phase.STRATEGIES,
@@ -100,20 +107,7 @@ def story(bodo: PlanDefinition, contents: Contents) -> list[Event]:
             content_hash=v1.content_hash(),
             reason="Strategi 1.2 må si noe om fortetting.",
         ),
-        ContentSubmitted(
-            **envelope(5, *leader),
-            phase=Phase.STRATEGIES,
-            content_version=2,
-            content_hash=v2.content_hash(),
-            content=v2,
-        ),
-        SignOffGiven(
-            **envelope(6, "per.olsen", Role.STEERING_GROUP),
-            phase=Phase.STRATEGIES,
-            step_key=qa,
-            content_version=2,
-            content_hash=v2.content_hash(),
-        ),
+        *submitted_and_signed(5, 2, v2),
         AnchoringRecorded(
             **envelope(7, "siri.andreassen", Role.POLITICAL_LEADERSHIP),
             phase=Phase.STRATEGIES,

@@ -32,10 +32,10 @@ from domain.planfile import parse_plan_data
 from domain.roles import Role
 from domain.state import evolve, fold
 from domain.votes import MeetingReference, Vote, tally
+from tests.council import COUNCIL, five_member_council_data
 from tests.unit.conftest import Refuse, opened
 
 T0 = datetime(2026, 5, 14, 18, 0, tzinfo=UTC)
-COUNCIL = ("siri.andreassen", "bjorn.eriksen", "lise.mikkelsen", "nils.dahl", "eva.strand")
 MEETING = MeetingReference(case_number="PS 28/14", meeting_date=date(2026, 5, 14))
 
 
@@ -45,16 +45,7 @@ def _ids() -> Callable[[], UUID]:
 
 
 def five_member_council(plan: PlanDefinition, rule: QuorumRule = QuorumRule.MAJORITY) -> Any:
-    data = plan.model_dump(mode="json")
-    for person_id in COUNCIL[3:]:
-        data["participants"].append(
-            {
-                "id": person_id,
-                "name": person_id.replace(".", " ").title(),
-                "email": f"{person_id}@bodo.kommune.no",
-                "roles": ["municipal_council"],
-            }
-        )
+    data = five_member_council_data(plan)
     data["settings"]["quorum"]["municipal_council"] = rule.value
     return parse_plan_data(data)
 
