@@ -14,6 +14,17 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 pytestmark = pytest.mark.servers
 
 
+def edited_example(path: Path, example: str, edits: dict[str, str]) -> Path:
+    """The example plan file with each of ``edits``' keys replaced by its value, written to
+    ``path``; each key must occur, or the test would check the unedited example."""
+    text = (EXAMPLES / example).read_text(encoding="utf-8")
+    for old, new in edits.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def test_validate_accepts_the_examples(capsys: pytest.CaptureFixture[str]) -> None:
     bodo = EXAMPLES / "bodo.yaml"
     assert main(["validate", str(bodo)]) == 0
@@ -25,13 +36,10 @@ def test_validate_accepts_the_examples(capsys: pytest.CaptureFixture[str]) -> No
 def test_validate_lists_every_problem_with_file_and_field(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    bad = tmp_path / "feil.yaml"
-    bad.write_text(
-        (EXAMPLES / "bodo.yaml")
-        .read_text(encoding="utf-8")
-        .replace("number: '1804'", "number: '18O4'")
-        .replace("from_year: 2026", "from_year: 2031"),
-        encoding="utf-8",
+    bad = edited_example(
+        tmp_path / "feil.yaml",
+        "bodo.yaml",
+        {"number: '1804'": "number: '18O4'", "from_year: 2026": "from_year: 2031"},
     )
     assert main(["validate", str(bad)]) == 2
     err = capsys.readouterr().err
@@ -106,15 +114,14 @@ def test_demo_runs_the_bodo_plan_to_adoption_and_verifies(
 def test_validate_warns_of_a_period_that_ends_before_its_first_revision(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    old = tmp_path / "gammel.yaml"
-    text = (EXAMPLES / "gratangen.yaml").read_text(encoding="utf-8")
-    for year in ("2026", "2027", "2028"):
-        text = text.replace(f"due_year: {year}", "due_year: 2019")
-    old.write_text(
-        text.replace("from_year: 2026", "from_year: 2016").replace(
-            "to_year: 2030", "to_year: 2019"
-        ),
-        encoding="utf-8",
+    old = edited_example(
+        tmp_path / "gammel.yaml",
+        "gratangen.yaml",
+        {
+            **{f"due_year: {year}": "due_year: 2019" for year in ("2026", "2027", "2028")},
+            "from_year: 2026": "from_year: 2016",
+            "to_year: 2030": "to_year: 2019",
+        },
     )
     ended = f"{old}: period.to_year: the planning period 2016-2019 ended on 2019-12-31"
     assert main(["validate", str(old)]) == 0
@@ -132,13 +139,13 @@ def test_validate_warns_of_a_period_that_ends_before_its_first_revision(
 def test_validate_names_the_nearest_field_and_the_value_given(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    bad = tmp_path / "feil.yaml"
-    bad.write_text(
-        (EXAMPLES / "gratangen.yaml")
-        .read_text(encoding="utf-8")
-        .replace("hearing_days: 42", "hearing_dayz: 42")
-        .replace("running_nok_per_year: 150000", "running_nok_per_year: mye"),
-        encoding="utf-8",
+    bad = edited_example(
+        tmp_path / "feil.yaml",
+        "gratangen.yaml",
+        {
+            "hearing_days: 42": "hearing_dayz: 42",
+            "running_nok_per_year: 150000": "running_nok_per_year: mye",
+        },
     )
     assert main(["validate", str(bad)]) == 2
     err = capsys.readouterr().err
