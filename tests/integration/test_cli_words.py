@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
@@ -29,65 +30,70 @@ async def _stream(pool: asyncpg.Pool, count: int) -> EventStore:
     return store
 
 
-async def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = await asyncio.to_thread(main, list(args))
-    got = capsys.readouterr()
-    return code, got.out, got.err
+Said = tuple[int, str, str]
+Run = Callable[..., Awaitable[Said]]
+
+
+@pytest.fixture
+def run(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Run:
+    """The command run against the test's database: its exit code, output and errors."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+
+    async def run(*args: str) -> Said:
+        capsys.readouterr()
+        code = await asyncio.to_thread(main, list(args))
+        got = capsys.readouterr()
+        return code, got.out, got.err
+
+    return run
+
+
+async def of_unknown_plans(run: Run, command: str) -> tuple[Said, Said]:
+    """What ``command`` says of a plan with no events, in bokmål and in English."""
+    return await run(command, "ingen-slik-plan"), await run("--lang", "en", command, "no-such-plan")
 
 
 async def test_verify_says_the_chain_is_whole_or_broken_in_either_language(
-    pool: asyncpg.Pool,
-    database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    pool: asyncpg.Pool, run: Run
 ) -> None:
-    monkeypatch.setenv("DATABASE_URL", database_url)
     store = await _stream(pool, 3)
     last = (await store.verify(PLAN)).last_hash
 
-    assert await _run(capsys, "verify", PLAN) == (
+    assert await run("verify", PLAN) == (
         0,
         f"{PLAN}: Kjeden er hel – 3 hendelser, siste hash {last}\n",
         "",
     )
-    assert await _run(capsys, "--lang", "en", "verify", PLAN) == (
+    assert await run("--lang", "en", "verify", PLAN) == (
         0,
         f"{PLAN}: OK, 3 events, last hash {last}\n",
         "",
     )
-    assert await _run(capsys, "verify", "ingen-slik-plan") == (
-        1,
-        "ingen-slik-plan: ingen hendelser\n",
-        "",
-    )
-    assert (await _run(capsys, "--lang", "en", "verify", "no-such-plan"))[1] == (
-        "no-such-plan: no events\n"
-    )
+    nb, en = await of_unknown_plans(run, "verify")
+    assert nb == (1, "ingen-slik-plan: ingen hendelser\n", "")
+    assert en[1] == "no-such-plan: no events\n"
 
     await tamper(
         pool,
         "UPDATE events SET actor_id = 'someone-else' WHERE stream_id = $1 AND version = 2",
         PLAN,
     )
-    code, out, _ = await _run(capsys, "verify", PLAN)
+    code, out, _ = await run("verify", PLAN)
     assert code == 1
     assert out.startswith(f"{PLAN}: Kjeden er BRUTT ved versjon 2: ")
-    code, out, _ = await _run(capsys, "--lang", "en", "verify", PLAN)
+    code, out, _ = await run("--lang", "en", "verify", PLAN)
     assert code == 1
     assert out.startswith(f"{PLAN}: BROKEN at version 2: ")
 
 
 async def test_events_names_its_columns_events_and_roles_in_either_language(
-    pool: asyncpg.Pool,
-    database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    pool: asyncpg.Pool, run: Run
 ) -> None:
-    monkeypatch.setenv("DATABASE_URL", database_url)
     await _stream(pool, 2)
 
-    code, out, _ = await _run(capsys, "events", PLAN)
+    code, out, _ = await run("events", PLAN)
     assert code == 0
     header, first, second = out.splitlines()
     assert header.split()[:4] == ["ver", "hendelse", "aktør", "rolle"]
@@ -99,7 +105,7 @@ async def test_events_names_its_columns_events_and_roles_in_either_language(
     # The time as Norwegians write it: 04.12.2026 15.55.00 +01:00.
     assert re.search(r"\d\d\.\d\d\.\d{4} \d\d\.\d\d\.\d\d [+-]\d\d:\d\d", second)
 
-    code, out, _ = await _run(capsys, "--lang", "en", "events", PLAN)
+    code, out, _ = await run("--lang", "en", "events", PLAN)
     assert code == 0
     header, first, _ = out.splitlines()
     assert header.split()[:4] == ["ver", "type", "actor", "role"]
@@ -107,14 +113,9 @@ async def test_events_names_its_columns_events_and_roles_in_either_language(
     assert "sign_off_given" in first
     assert "steering_group" in first
 
-    assert await _run(capsys, "events", "ingen-slik-plan") == (
-        1,
-        "",
-        "ingen hendelser for planen «ingen-slik-plan»\n",
-    )
-    assert (await _run(capsys, "--lang", "en", "events", "no-such-plan"))[2] == (
-        "no events for plan 'no-such-plan'\n"
-    )
+    nb, en = await of_unknown_plans(run, "events")
+    assert nb == (1, "", "ingen hendelser for planen «ingen-slik-plan»\n")
+    assert en[2] == "no events for plan 'no-such-plan'\n"
 
 
 def test_keys_generate_says_where_the_keys_are_in_either_language(
