@@ -29,6 +29,33 @@ def new_event(n: int) -> NewEvent:
     )
 
 
+async def insert_bypassing_the_store(
+    conn: asyncpg.Pool | asyncpg.Connection,
+    stream_id: str,
+    version: int,
+    hash_: str,
+    *,
+    prev_hash: str | None = None,
+    txid: str | None = None,
+) -> None:
+    """An event row written straight into the table, as a writer that does not go through
+    the store (or a restore) would: its prev_hash is its hash unless ``prev_hash`` is
+    given, its txid the inserting transaction's, as the column's default gives it, unless
+    ``txid`` is given."""
+    await conn.execute(
+        "INSERT INTO events (stream_id, version, event_id, type, schema_version, data, "
+        "actor_id, actor_role, recorded_at, prev_hash, hash, txid) VALUES ($1, $2, $3, "
+        "'x', 1, '{}', 'a', 'b', now(), $4, $5, "
+        "COALESCE($6::text::xid8, pg_current_xact_id()))",
+        stream_id,
+        version,
+        uuid.uuid4(),
+        prev_hash or hash_,
+        hash_,
+        txid,
+    )
+
+
 async def check_leaves(pool: asyncpg.Pool) -> list[bytes]:
     """Once nothing is being written and the sequencer has run: every event has exactly
     one leaf, indexes are 0..n-1, and each stream's versions have increasing leaf indexes;
@@ -78,15 +105,7 @@ async def test_concurrent_writers_get_one_gapless_leaf_each(database_url: str) -
                 async with pool.acquire() as conn:
                     tx = conn.transaction()
                     await tx.start()
-                    await conn.execute(
-                        "INSERT INTO events (stream_id, version, event_id, type, "
-                        "schema_version, data, actor_id, actor_role, recorded_at, "
-                        "prev_hash, hash) VALUES ($1, 1, $2, 'x', 1, '{}', 'a', 'b', "
-                        "now(), $3, $3)",
-                        f"doomed-{n}",
-                        uuid.uuid4(),
-                        "0" * 64,
-                    )
+                    await insert_bypassing_the_store(conn, f"doomed-{n}", 1, "0" * 64)
                     await asyncio.sleep(0.01)
                     await tx.rollback()
 
@@ -152,13 +171,7 @@ async def test_a_late_commit_is_never_skipped(database_url: str) -> None:
         async with pool.acquire() as slow:
             tx = slow.transaction()
             await tx.start()
-            await slow.execute(
-                "INSERT INTO events (stream_id, version, event_id, type, schema_version, data, "
-                "actor_id, actor_role, recorded_at, prev_hash, hash) VALUES ('slow', 1, $1, "
-                "'x', 1, '{}', 'a', 'b', now(), $2, $2)",
-                uuid.uuid4(),
-                "1" * 64,
-            )
+            await insert_bypassing_the_store(slow, "slow", 1, "1" * 64)
             fast = await asyncio.wait_for(
                 store.append("fast", 0, [new_event(1), new_event(2)]), timeout=5
             )
@@ -180,13 +193,7 @@ async def test_a_late_commit_is_never_skipped(database_url: str) -> None:
         async with pool.acquire() as slow:
             tx = slow.transaction()
             await tx.start()
-            await slow.execute(
-                "INSERT INTO events (stream_id, version, event_id, type, schema_version, data, "
-                "actor_id, actor_role, recorded_at, prev_hash, hash) VALUES ('gone', 1, $1, "
-                "'x', 1, '{}', 'a', 'b', now(), $2, $2)",
-                uuid.uuid4(),
-                "2" * 64,
-            )
+            await insert_bypassing_the_store(slow, "gone", 1, "2" * 64)
             after = await asyncio.wait_for(store.append("after", 0, [new_event(3)]), timeout=5)
             assert await log.sequence() == 4
             await tx.rollback()
@@ -206,13 +213,7 @@ async def test_an_event_behind_the_watermark_without_a_leaf_is_found(pool: async
     log = MerkleLog(pool)
     await log.sequence()
     assert await log.left_out() is None
-    await pool.execute(
-        "INSERT INTO events (stream_id, version, event_id, type, schema_version, data, "
-        "actor_id, actor_role, recorded_at, prev_hash, hash, txid) VALUES ('p', 2, $1, "
-        "'x', 1, '{}', 'a', 'b', now(), $2, $2, '3'::xid8)",
-        uuid.uuid4(),
-        "3" * 64,
-    )
+    await insert_bypassing_the_store(pool, "p", 2, "3" * 64, txid="3")
     assert await log.sequence() == 1
     assert await log.left_out() == ("p", 2)
 
@@ -286,14 +287,8 @@ async def test_a_restore_from_a_server_further_on_loses_no_leaf(pool: asyncpg.Po
     assert await log.sequence() == 1
     ahead = int(await pool.fetchval("SELECT pg_current_xact_id()::text")) + 40
     for version in (1, 2):  # as a restore writes them: not sequenced when backed up
-        await pool.execute(
-            "INSERT INTO events (stream_id, version, event_id, type, schema_version, data, "
-            "actor_id, actor_role, recorded_at, prev_hash, hash, txid) VALUES ('restored', "
-            "$1, $2, 'x', 1, '{}', 'a', 'b', now(), $3, $3, $4::text::xid8)",
-            version,
-            uuid.uuid4(),
-            str(version) * 64,
-            str(ahead + version),
+        await insert_bypassing_the_store(
+            pool, "restored", version, str(version) * 64, txid=str(ahead + version)
         )
     async with pool.acquire() as conn:
         assert await sequence_restored(conn) == 3
@@ -320,15 +315,7 @@ async def test_a_plans_leaves_follow_its_versions_whatever_the_transaction_ids(
 
         async def second_version(conn: asyncpg.Connection, stream: str) -> None:
             first = (await store.read(stream))[0]
-            await conn.execute(
-                "INSERT INTO events (stream_id, version, event_id, type, schema_version, data, "
-                "actor_id, actor_role, recorded_at, prev_hash, hash) VALUES ($1, 2, $2, "
-                "'x', 1, '{}', 'a', 'b', now(), $3, $4)",
-                stream,
-                uuid.uuid4(),
-                first.hash,
-                "5" * 64,
-            )
+            await insert_bypassing_the_store(conn, stream, 2, "5" * 64, prev_hash=first.hash)
 
         async def with_an_id(conn: asyncpg.Connection) -> Transaction:
             """A transaction begun, holding its id from now on."""
