@@ -1,20 +1,32 @@
 """Driving plans for the tests in this folder: ``settle`` and ``drive_until`` drive a plan
 as PlanDriver.run_to_adoption does, but only once the workflow has nothing in flight.
-Replay itself lives in audit.temporal_history."""
+Replay itself lives in audit.temporal_history; ``PlanWorkflowWithAPause`` is the change
+a replay must refuse."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
+from temporalio import workflow
 from temporalio.client import WorkflowHandle
 
 from audit.temporal_history import replay_all, replayer, run_histories
 from client.simulation import PlanDriver
 from domain.gates import PlanStatus
+from workflows.plan_models import PlanInput, PlanResult
+from workflows.plan_workflow import PlanWorkflow
 
-__all__ = ["drive_until", "replay_all", "replayer", "run_histories", "settle"]
+__all__ = [
+    "PlanWorkflowWithAPause",
+    "drive_until",
+    "replay_all",
+    "replayer",
+    "run_histories",
+    "settle",
+]
 
 
 # --- driving plans (shared by the plan tests in this folder) ----------------------------
@@ -65,3 +77,19 @@ async def drive_until(
             )
 
         await driver.wait_for(moved_on)
+
+
+# --- a change that breaks running plans -------------------------------------------------
+
+
+# Not sandboxed: the sandbox would re-import this module (and the client, the audit and
+# pytest with it) to load the class. Non-determinism is found either way.
+@workflow.defn(name="PlanWorkflow", sandboxed=False)
+class PlanWorkflowWithAPause(PlanWorkflow):
+    """A 'harmless' change: wait a second before starting. Plans already running did not
+    wait; their histories start with the activity that records the plan's creation."""
+
+    @workflow.run
+    async def run(self, plan: PlanInput) -> PlanResult:
+        await workflow.sleep(timedelta(seconds=1))
+        return await super().run(plan)

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from temporalio import workflow
 from temporalio.testing import WorkflowEnvironment
 
 import catalogue
@@ -26,9 +25,8 @@ from domain.plan import PlanDefinition
 from eventstore import EventStore, NewEvent
 from temaplan.cli import main
 from tests.integration.conftest import unique, watched
+from tests.integration.replay import PlanWorkflowWithAPause
 from tests.integration.test_eventstore import tamper
-from workflows.plan_models import PlanInput, PlanResult
-from workflows.plan_workflow import PlanWorkflow
 
 pytestmark = pytest.mark.servers
 
@@ -221,16 +219,6 @@ async def test_history_filters_and_json_lines(
     assert len(everything.getvalue().splitlines()) == (await store.head(plan))[0]
 
 
-@workflow.defn(name="PlanWorkflow", sandboxed=False)
-class AlteredPlanWorkflow(PlanWorkflow):
-    """The plan workflow with one change that does not fit recorded histories."""
-
-    @workflow.run
-    async def run(self, plan: PlanInput) -> PlanResult:
-        await workflow.sleep(timedelta(seconds=1))
-        return await super().run(plan)
-
-
 async def test_replay_passes_on_current_code_and_names_a_breaking_change(
     temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
 ) -> None:
@@ -251,7 +239,7 @@ async def test_replay_passes_on_current_code_and_names_a_breaking_change(
     for language, failed in failures:
         out = io.StringIO()
         code = await commands.replay(
-            temporal_env.client, plan, out, workflows=[AlteredPlanWorkflow], language=language
+            temporal_env.client, plan, out, workflows=[PlanWorkflowWithAPause], language=language
         )
         assert code == 1
         assert out.getvalue().startswith(f"{plan}: {failed} ")

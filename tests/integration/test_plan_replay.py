@@ -27,25 +27,16 @@ from tests.integration.conftest import (
     started_in_short_runs,
     unique,
 )
-from tests.integration.replay import drive_until, replay_all, replayer, settle
-from workflows.plan_models import PlanInput, PlanResult
-from workflows.plan_workflow import PlanWorkflow
+from tests.integration.replay import (
+    PlanWorkflowWithAPause,
+    drive_until,
+    replay_all,
+    replayer,
+    settle,
+)
 from workflows.registry import WORKFLOWS, workflow_runner
 
 pytestmark = pytest.mark.servers
-
-
-# Not sandboxed: the sandbox would re-import this test module (and pytest, asyncpg and
-# the fixtures with it) to load the class. Non-determinism is found either way.
-@workflow.defn(name="PlanWorkflow", sandboxed=False)
-class PlanWorkflowWithAPause(PlanWorkflow):
-    """A 'harmless' change: wait a second before starting. Plans already running did not
-    wait; their histories start with the activity that records the plan's creation."""
-
-    @workflow.run
-    async def run(self, plan: PlanInput) -> PlanResult:
-        await workflow.sleep(timedelta(seconds=1))
-        return await super().run(plan)
 
 
 async def test_a_full_run_replays_and_a_changed_workflow_does_not(
