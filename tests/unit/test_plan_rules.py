@@ -194,45 +194,63 @@ def test_quorum_for_a_role_that_does_not_decide_is_refused(
 # --- proposals: references and ids ------------------------------------------------
 
 
-def test_strategy_pointing_at_a_missing_goal_is_refused(
-    bodo_data: dict[str, Any], refuse: Refuse
+@pytest.mark.parametrize(
+    ("items", "index", "field", "value", "message"),
+    [
+        pytest.param(
+            "strategies",
+            1,
+            "goal_id",
+            "mal-9",
+            "goal 'mal-9' does not exist",
+            id="strategy-pointing-at-a-missing-goal",
+        ),
+        pytest.param(
+            "measures",
+            2,
+            "strategy_id",
+            "str-9",
+            "strategy 'str-9' does not exist",
+            id="measure-pointing-at-a-missing-strategy",
+        ),
+        pytest.param(
+            "measures",
+            0,
+            "due_year",
+            2025,
+            "2025 is outside the planning period 2026-2029",
+            id="measure-due-before-the-period",
+        ),
+        pytest.param(
+            "measures",
+            0,
+            "due_year",
+            2030,
+            "2030 is outside the planning period 2026-2029",
+            id="measure-due-after-the-period",
+        ),
+        pytest.param(
+            "goals",
+            0,
+            "target_area",
+            "Boligpolitikk",
+            "'Boligpolitikk' is not one of the plan's target areas",
+            id="goal-with-unknown-target-area",
+        ),
+    ],
+)
+def test_a_proposal_field_that_points_outside_the_plan_is_refused(
+    bodo_data: dict[str, Any],
+    refuse: Refuse,
+    items: str,
+    index: int,
+    field: str,
+    value: str | int,
+    message: str,
 ) -> None:
-    bodo_data["proposals"]["strategies"][1]["goal_id"] = "mal-9"
+    bodo_data["proposals"][items][index][field] = value
     error = refuse(bodo_data)
-    find_problem(error, "proposals.strategies[1].goal_id", "goal 'mal-9' does not exist")
-
-
-def test_measure_pointing_at_a_missing_strategy_is_refused(
-    bodo_data: dict[str, Any], refuse: Refuse
-) -> None:
-    bodo_data["proposals"]["measures"][2]["strategy_id"] = "str-9"
-    error = refuse(bodo_data)
-    find_problem(error, "proposals.measures[2].strategy_id", "strategy 'str-9' does not exist")
-
-
-@pytest.mark.parametrize("year", [2025, 2030])
-def test_measure_due_outside_the_period_is_refused(
-    bodo_data: dict[str, Any], refuse: Refuse, year: int
-) -> None:
-    bodo_data["proposals"]["measures"][0]["due_year"] = year
-    error = refuse(bodo_data)
-    find_problem(
-        error,
-        "proposals.measures[0].due_year",
-        f"{year} is outside the planning period 2026-2029",
-    )
-
-
-def test_goal_with_unknown_target_area_is_refused(
-    bodo_data: dict[str, Any], refuse: Refuse
-) -> None:
-    bodo_data["proposals"]["goals"][0]["target_area"] = "Boligpolitikk"
-    error = refuse(bodo_data)
-    find_problem(
-        error,
-        "proposals.goals[0].target_area",
-        "'Boligpolitikk' is not one of the plan's target areas",
-    )
+    find_problem(error, f"proposals.{items}[{index}].{field}", message)
 
 
 def test_id_shared_by_a_goal_and_a_measure_is_refused(
