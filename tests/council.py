@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.hierarchy import PlanContent
 from domain.plan import PlanDefinition
 
 COUNCIL = ("siri.andreassen", "bjorn.eriksen", "lise.mikkelsen", "nils.dahl", "eva.strand")
@@ -23,3 +24,17 @@ def five_member_council_data(plan: PlanDefinition) -> dict[str, Any]:
             }
         )
     return data
+
+
+def amended_by_the_council(content: PlanContent) -> PlanContent:
+    """``content`` as a council that adopts it with changes words it: its first measure
+    starts a year later."""
+    first, *others = content.measures
+    return content.model_copy(
+        update={
+            "measures": (
+                first.model_copy(update={"title": first.title + " (fra 2027)"}),
+                *others,
+            )
+        }
+    )

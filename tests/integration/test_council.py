@@ -27,7 +27,7 @@ from domain.planfile import parse_plan_data
 from domain.roles import Role
 from eventstore import EventStore
 from temaplan.cli import main
-from tests.council import COUNCIL, five_member_council_data
+from tests.council import COUNCIL, amended_by_the_council, five_member_council_data
 from tests.integration.conftest import Engine, bearer, passing_hearing, session_of, started, unique
 
 pytestmark = pytest.mark.servers
@@ -329,15 +329,7 @@ async def test_every_council_outcome_through_the_api_reaches_the_record(
     definition = driver.definition
     plan = definition.plan_id
     assert definition.proposals is not None
-    measure = definition.proposals.measures[0]
-    amended = definition.proposals.model_copy(
-        update={
-            "measures": (
-                measure.model_copy(update={"title": measure.title + " (fra 2027)"}),
-                *definition.proposals.measures[1:],
-            )
-        }
-    )
+    amended = amended_by_the_council(definition.proposals)
     reason = {
         "postponed": "Saken utsettes til budsjettet er behandlet.",
         "adopted_with_changes": "Tiltaket starter først i 2027.",

@@ -30,13 +30,28 @@ def read_example(name: str) -> str:
 def opened(plan: PlanDefinition, phase: Phase, at: datetime) -> list[Event]:
     """A plan's record as it opens: the plan created, then ``phase`` started, both by the
     system at ``at``."""
-    system = {"actor_id": "temaplan", "actor_role": Role.SYSTEM}
     return [
         PlanCreated(
-            event_id=UUID(int=1), occurred_at=at, plan_id=plan.plan_id, definition=plan, **system
+            event_id=UUID(int=1),
+            occurred_at=at,
+            actor_id="temaplan",
+            actor_role=Role.SYSTEM,
+            plan_id=plan.plan_id,
+            definition=plan,
         ),
-        PhaseStarted(event_id=UUID(int=2), occurred_at=at, phase=phase, **system),
+        phase_started(2, phase, at),
     ]
+
+
+def phase_started(n: int, phase: Phase, at: datetime) -> PhaseStarted:
+    """Event ``n`` of a record: ``phase`` started by the system at ``at``."""
+    return PhaseStarted(
+        event_id=UUID(int=n),
+        occurred_at=at,
+        actor_id="temaplan",
+        actor_role=Role.SYSTEM,
+        phase=phase,
+    )
 
 
 def worked_example_record() -> dict[str, Any]:

@@ -21,7 +21,6 @@ from domain.events import (
     HearingClosed,
     HearingOpened,
     HearingSummarySubmitted,
-    PhaseStarted,
 )
 from domain.gates import plan_status
 from domain.hierarchy import PlanContent
@@ -32,8 +31,8 @@ from domain.planfile import parse_plan_data
 from domain.roles import Role
 from domain.state import evolve, fold
 from domain.votes import MeetingReference, Vote, tally
-from tests.council import COUNCIL, five_member_council_data
-from tests.unit.conftest import Refuse, opened
+from tests.council import COUNCIL, amended_by_the_council, five_member_council_data
+from tests.unit.conftest import Refuse, opened, phase_started
 
 T0 = datetime(2026, 5, 14, 18, 0, tzinfo=UTC)
 MEETING = MeetingReference(case_number="PS 28/14", meeting_date=date(2026, 5, 14))
@@ -75,7 +74,7 @@ def at_step(plan: PlanDefinition, phase: Phase) -> PlanState:
         ),
     ]
     if phase is not Phase.DRAFT:
-        events.append(PhaseStarted(event_id=UUID(int=4), occurred_at=T0, phase=phase, **system))
+        events.append(phase_started(4, phase, T0))
     if phase is Phase.HEARING:
         events += [
             HearingOpened(
@@ -330,15 +329,7 @@ def test_adopted_with_changes_puts_the_councils_text_in_force(
     council: PlanState, bodo: PlanDefinition
 ) -> None:
     assert bodo.proposals is not None
-    measure = bodo.proposals.measures[0]
-    amended = bodo.proposals.model_copy(
-        update={
-            "measures": (
-                measure.model_copy(update={"title": measure.title + " (fra 2027)"}),
-                *bodo.proposals.measures[1:],
-            )
-        }
-    )
+    amended = amended_by_the_council(bodo.proposals)
     with pytest.raises(refusals.Refusal, match="needs 'amended_content'"):
         council_vote(council, COUNCIL[0], "adopted_with_changes", reason="Endret.")
     with pytest.raises(refusals.Refusal, match="unchanged"):
@@ -398,18 +389,7 @@ def test_returned_with_instructions_shows_them_at_the_earlier_phase(council: Pla
     assert status.return_instructions is not None
     assert status.return_instructions.instructions == instructions
     assert status.return_instructions.meeting == MEETING
-    back = apply(
-        state,
-        [
-            PhaseStarted(
-                event_id=UUID(int=99),
-                occurred_at=T0,
-                actor_id="temaplan",
-                actor_role=Role.SYSTEM,
-                phase=Phase.ADOPTION,
-            )
-        ],
-    )
+    back = apply(state, [phase_started(99, Phase.ADOPTION, T0)])
     assert plan_status(back).return_instructions is None
 
 
