@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -15,6 +14,7 @@ import uvicorn
 
 from api.app import create_app
 from api.service import ApiContext
+from tests.ports import free_port
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Page
@@ -67,12 +67,6 @@ async def new_page(browser: Browser, width: int = 1200, height: int = 900, **opt
     ``options`` are the context's others (bypass_csp, accept_downloads)."""
     context = await browser.new_context(viewport={"width": width, "height": height}, **options)
     return await context.new_page()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @asynccontextmanager

@@ -25,8 +25,8 @@ from api.tokens import TokenStore
 from client.plans import start_plan
 from domain.plan import PlanDefinition
 from domain.roles import Role
-from tests.chaos.servers import free_port
 from tests.integration.conftest import unique
+from tests.ports import free_port
 
 pytestmark = pytest.mark.servers
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import socket
 from pathlib import Path
 
 import pytest
 
 from temaplan.cli import main
+from tests.ports import free_port
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 pytestmark = pytest.mark.servers
@@ -62,12 +62,6 @@ def test_validate_reports_a_missing_file(
 ) -> None:
     assert main(["validate", str(tmp_path / "nope.yaml")]) == 2
     assert "nope.yaml: (top level): file not found" in capsys.readouterr().err
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_demo_runs_the_bodo_plan_to_adoption_and_verifies(

@@ -5,7 +5,6 @@ never a traceback."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,15 +12,10 @@ from pathlib import Path
 import pytest
 
 from eventstore.pool import with_database
+from tests.ports import free_port
 
 pytestmark = pytest.mark.servers
 TEMAPLAN = str(Path(sys.executable).parent / "temaplan")
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def run(
@@ -62,7 +56,7 @@ def test_no_temporal_address_says_what_to_set() -> None:
 
 
 def test_an_unreachable_temporal_says_where_it_looked() -> None:
-    address = f"127.0.0.1:{closed_port()}"
+    address = f"127.0.0.1:{free_port()}"
     one_line(
         run("plans", "list", TEMPORAL_ADDRESS=address),
         f"cannot reach Temporal at {address}",
@@ -71,7 +65,7 @@ def test_an_unreachable_temporal_says_where_it_looked() -> None:
 
 
 def test_an_unreachable_database_says_what_to_set() -> None:
-    url = f"postgresql://temaplan@127.0.0.1:{closed_port()}/temaplan"
+    url = f"postgresql://temaplan@127.0.0.1:{free_port()}/temaplan"
     for args in (("events", "p"), ("audit", "history", "p"), ("outbox",)):
         one_line(run(*args, DATABASE_URL=url), "cannot connect to PostgreSQL", "DATABASE_URL")
 
@@ -86,7 +80,7 @@ def test_a_missing_file(tmp_path: Path, database_url: str) -> None:
     one_line(run("restore", str(gone / "x.dump"), DATABASE_URL=database_url), "x.dump")
     one_line(run("validate", str(gone / "plan.yaml")), "file not found")
     one_line(
-        run("start", str(gone / "plan.yaml"), TEMPORAL_ADDRESS=f"127.0.0.1:{closed_port()}"),
+        run("start", str(gone / "plan.yaml"), TEMPORAL_ADDRESS=f"127.0.0.1:{free_port()}"),
         "plan.yaml: (top level): file not found",
     )
 
@@ -111,7 +105,7 @@ def test_in_bokmal_by_default_what_to_do_about_it() -> None:
         "temaplan plans: denne kommandoen trenger Temporal, men TEMPORAL_ADDRESS er ikke satt",
         "mens `temaplan up` kjører",
     )
-    address = f"127.0.0.1:{closed_port()}"
+    address = f"127.0.0.1:{free_port()}"
     one_line(
         run("plans", "list", TEMPORAL_ADDRESS=address, lang="nb"),
         f"når ikke Temporal på {address} (tilkoblingen ble avvist); kontroller TEMPORAL_ADDRESS",
@@ -121,7 +115,7 @@ def test_in_bokmal_by_default_what_to_do_about_it() -> None:
         "TEMAPLAN_API_PORT ('åtte'): ",
         "; rett den opp eller fjern den",
     )
-    url = f"postgresql://temaplan@127.0.0.1:{closed_port()}/temaplan"
+    url = f"postgresql://temaplan@127.0.0.1:{free_port()}/temaplan"
     one_line(
         run("verify", DATABASE_URL=url, lang="nb"),
         "; sett DATABASE_URL til en PostgreSQL som kan nås",

@@ -17,7 +17,6 @@ import asyncio
 import os
 import re
 import shutil
-import socket
 import ssl
 import subprocess
 import sys
@@ -47,6 +46,7 @@ from runtime.payload_converter import data_converter
 from runtime.settings import Settings
 from temaplan.temporal_server import temporal_binary
 from tests.integration.conftest import EARLY_CLOSE, closable_early, unique
+from tests.ports import free_port
 from workflows.plan_models import workflow_id_for
 
 pytestmark = pytest.mark.servers
@@ -61,12 +61,6 @@ SECRETS = (
     "temporal_db_password",
 )
 UI_PASSWORD = "operatør-passord"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def run(
@@ -287,7 +281,7 @@ async def test_the_compose_topology_runs_a_plan_to_adoption_through_the_proxy(
         await admin.close()
 
     # Temporal, and the one-shot service's registration of the search attributes.
-    temporal_port = _free_port()
+    temporal_port = free_port()
     topology.start(
         "temporal",
         [
@@ -326,7 +320,7 @@ async def test_the_compose_topology_runs_a_plan_to_adoption_through_the_proxy(
     assert again.returncode == 0
 
     # Our services, as compose starts them.
-    api_port, https_port, http_port = _free_port(), _free_port(), _free_port()
+    api_port, https_port, http_port = free_port(), free_port(), free_port()
     places = {
         "@postgres:5432/temaplan_events": f"@/temaplan_events?host={socket_dir}",
         "/run/secrets/": f"{secrets}/",

@@ -8,7 +8,6 @@ import asyncio
 import email
 import os
 import re
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -30,6 +29,7 @@ from eventstore.outbox import Outbox
 from runtime.settings import Settings
 from temaplan.mail_relay import MailRelay, compose
 from tests.integration.conftest import started, unique
+from tests.ports import free_port
 
 pytestmark = pytest.mark.servers
 
@@ -51,12 +51,6 @@ class Mailbox:
 
     def to(self, address: str) -> list[EmailMessage]:
         return [m for rcpts, m in self.messages if address in rcpts]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager

@@ -23,8 +23,9 @@ from domain.plan import PlanDefinition
 from eventstore import EventStore
 from eventstore.pool import create_pool
 from runtime.settings import Settings
-from tests.integration.browser import ARGS, CHROMIUM, chromium_available, free_port, serving
+from tests.integration.browser import ARGS, CHROMIUM, chromium_available, serving
 from tests.integration.conftest import driven, unique
+from tests.ports import free_port
 
 pytestmark = pytest.mark.servers
 

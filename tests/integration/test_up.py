@@ -7,7 +7,6 @@ import asyncio
 import os
 import re
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -18,15 +17,10 @@ from client.simulation import content_for
 from domain.phases import Phase
 from domain.plan import PlanDefinition
 from tests.integration.conftest import unique
+from tests.ports import free_port
 
 pytestmark = pytest.mark.servers
 TEMAPLAN = str(Path(sys.executable).parent / "temaplan")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def _up(
@@ -82,7 +76,7 @@ def up_env(tmp_path: Path, database_url: str, api_port: int, **extra: str) -> di
 async def test_up_runs_the_stack_and_keeps_the_data(
     tmp_path: Path, database_url: str, bodo: PlanDefinition
 ) -> None:
-    api_port, temporal_port, ui_port = _free_port(), _free_port(), _free_port()
+    api_port, temporal_port, ui_port = free_port(), free_port(), free_port()
     env = up_env(tmp_path, database_url, api_port)
     definition = unique(bodo)
     site = f"http://127.0.0.1:{api_port}"
@@ -149,7 +143,7 @@ async def test_up_on_the_embedded_database_serves_as_the_application_role(
     temaplan_owner, and every connection of the worker and the API as temaplan_app."""
     import asyncpg
 
-    api_port, temporal_port, ui_port = _free_port(), _free_port(), _free_port()
+    api_port, temporal_port, ui_port = free_port(), free_port(), free_port()
     env = {
         **{k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
         "TEMAPLAN_DATA_DIR": str(tmp_path / "data"),

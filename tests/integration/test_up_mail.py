@@ -17,7 +17,8 @@ from api.web import LOGIN_COOKIE, SESSION_COOKIE
 from domain.plan import PlanDefinition
 from tests.integration.conftest import unique
 from tests.integration.test_mail_relay import smtp_server
-from tests.integration.test_up import TEMAPLAN, _free_port, _issue, up_env
+from tests.integration.test_up import TEMAPLAN, _issue, up_env
+from tests.ports import free_port
 
 pytestmark = pytest.mark.servers
 
@@ -29,9 +30,9 @@ async def _up(env: dict[str, str], stderr: Path) -> asyncio.subprocess.Process:
         "en",
         "up",
         "--temporal-port",
-        str(_free_port()),
+        str(free_port()),
         "--ui-port",
-        str(_free_port()),
+        str(free_port()),
         env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=stderr.open("wb"),
@@ -78,7 +79,7 @@ async def _start_plan(site: str, env: dict[str, str], definition: PlanDefinition
 async def test_up_mails_the_person_awaited_at_the_first_gate(
     tmp_path: Path, database_url: str, bodo: PlanDefinition
 ) -> None:
-    smtp_port, api_port = _free_port(), _free_port()
+    smtp_port, api_port = free_port(), free_port()
     site = f"http://127.0.0.1:{api_port}"
     env = up_env(
         tmp_path,
@@ -110,7 +111,7 @@ async def test_up_mails_the_person_awaited_at_the_first_gate(
 async def test_up_without_a_mail_server_logs_it_and_the_inbox_shows_the_plan(
     tmp_path: Path, database_url: str, bodo: PlanDefinition
 ) -> None:
-    api_port = _free_port()
+    api_port = free_port()
     site = f"http://127.0.0.1:{api_port}"
     env = up_env(tmp_path, database_url, api_port)
     definition = unique(bodo)

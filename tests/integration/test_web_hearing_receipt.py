@@ -21,8 +21,9 @@ from eventstore.hearing_inbox import request_key
 from temaplan.mail_relay import MailRelay
 from tests.integration.browser import launched, new_page, serving
 from tests.integration.conftest import Servers, on_hearing
-from tests.integration.test_mail_relay import free_port, settings_for, smtp_server
+from tests.integration.test_mail_relay import settings_for, smtp_server
 from tests.integration.test_web_accessibility import _axe, _violations
+from tests.ports import free_port
 
 pytestmark = pytest.mark.servers
 ADDRESS = "ola.nordmann@example.no"
