@@ -58,8 +58,26 @@ async def launched() -> AsyncIterator[Browser]:
 async def log_in(page: Page, site: str, token: str) -> None:
     """Sign in on the login page with an access token (tilgangsnøkkel)."""
     await page.goto(f"{site}/login")
+    await give_token(page, token)
+
+
+async def give_token(page: Page, token: str) -> None:
+    """Sign in on the login page the browser is on."""
     await page.get_by_label("Tilgangsnøkkel").fill(token)
     await page.get_by_role("button", name="Logg inn").click()
+
+
+async def log_in_as_another(page: Page, token: str) -> None:
+    """Log out, which leads to the login page, and sign in there with ``token``."""
+    await page.get_by_role("button", name="Logg ut").click()
+    await give_token(page, token)
+
+
+async def status_of(page: Page, url: str) -> int:
+    """The HTTP status the page is answered with on opening ``url``."""
+    response = await page.goto(url)
+    assert response is not None
+    return response.status
 
 
 async def new_page(browser: Browser, width: int = 1200, height: int = 900, **options: Any) -> Page:

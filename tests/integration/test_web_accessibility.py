@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from api.tokens import Kind
-from tests.integration.browser import launched, log_in, new_page
+from tests.integration.browser import give_token, launched, log_in, new_page
 from tests.integration.conftest import Web, at_quality_assurance, on_hearing
 
 pytestmark = pytest.mark.servers
@@ -92,51 +92,49 @@ async def test_every_page_passes_axe_and_works_by_keyboard_and_on_a_phone(web: W
 
         async def login(person: str) -> None:
             await page.goto(f"{site}/login?lang=nb")
-            await page.get_by_label("Tilgangsnøkkel").fill(tokens[person])
-            await page.get_by_role("button", name="Logg inn").click()
+            await give_token(page, tokens[person])
             await expect(page.get_by_role("heading", name="Venter på deg")).to_be_visible()
+
+        async def check_pages(*pages: tuple[str, str]) -> None:
+            """Open each page's path and check it under the page's name."""
+            for name, path in pages:
+                await page.goto(f"{site}{path}")
+                await check(name)
 
         # The checker finds a violation when there is one: an image without a text.
         await page.goto(f"{site}/login")
         await page.evaluate("document.querySelector('main').append(new Image(1, 1))")
         assert "image-alt" in [v["id"] for v in await _violations(page, axe)]
-        await page.goto(f"{site}/login")
-        await check("login")
-        await page.goto(f"{site}/hearing")
-        await check("hearings")
-        await page.goto(f"{site}/hearing/{hearing_plan.plan_id}")
-        await check("hearing")
-        await page.goto(f"{site}/hearing/{hearing_plan.plan_id}?lang=en")
-        await check("hearing-en")
-        await page.goto(f"{site}/hearing/1804-finnes-ikke?lang=nb")
-        await check("error-404")
+        await check_pages(
+            ("login", "/login"),
+            ("hearings", "/hearing"),
+            ("hearing", f"/hearing/{hearing_plan.plan_id}"),
+            ("hearing-en", f"/hearing/{hearing_plan.plan_id}?lang=en"),
+            ("error-404", "/hearing/1804-finnes-ikke?lang=nb"),
+        )
 
         await login("kari.nilsen")
         await check("inbox")
-        await page.goto(f"{site}/plans")
-        await check("plans")
-        await page.goto(f"{site}/plans/new")
-        await check("plan-new")
-        await page.goto(f"{site}/plans/{plan.plan_id}")
-        await check("plan-project-leader")
+        await check_pages(
+            ("plans", "/plans"),
+            ("plan-new", "/plans/new"),
+            ("plan-project-leader", f"/plans/{plan.plan_id}"),
+        )
         await page.get_by_role("button", name="Logg ut").click()
 
         await login("per.olsen")
         await check("inbox-with-items")
-        await page.goto(f"{site}/plans/{plan.plan_id}")
-        await check("plan-decision")
+        await check_pages(("plan-decision", f"/plans/{plan.plan_id}"))
         await page.get_by_label("Be om endringer").check()
         await page.get_by_role("button", name="Send").click()
         await expect(page.locator("[data-error-message]")).to_be_visible()
         await check("plan-refused")
-        await page.goto(f"{site}/plans/{plan.plan_id}?lang=en")
-        await check("plan-en")
+        await check_pages(("plan-en", f"/plans/{plan.plan_id}?lang=en"))
         await page.goto(f"{site}/plans/{plan.plan_id}?lang=nb")
         await page.get_by_role("button", name="Logg ut").click()
 
         await login("randi.solberg")
-        await page.goto(f"{site}/plans/{plan.plan_id}/audit?verify=1")
-        await check("audit-verified")
+        await check_pages(("audit-verified", f"/plans/{plan.plan_id}/audit?verify=1"))
         await page.get_by_label("Dato og klokkeslett").fill("2026-01-01T12:00")
         await page.get_by_role("button", name="Vis").click()
         await check("audit-as-of")

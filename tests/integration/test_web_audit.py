@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import catalogue
-from tests.integration.browser import launched, log_in, new_page
+from tests.integration.browser import launched, log_in, log_in_as_another, new_page, status_of
 from tests.integration.conftest import Web, at_quality_assurance
 
 pytestmark = pytest.mark.servers
@@ -34,14 +34,9 @@ async def test_an_auditor_reads_verifies_and_exports_on_the_page(web: Web) -> No
         await log_in(page, site, per)
         await page.goto(f"{site}/plans/{plan.plan_id}")
         await expect(page.locator("[data-audit-link]")).to_have_count(0)
-        refused = await page.goto(f"{site}/plans/{plan.plan_id}/audit")
-        assert refused is not None
-        assert refused.status == 403
+        assert await status_of(page, f"{site}/plans/{plan.plan_id}/audit") == 403
         await page.goto(f"{site}/inbox")
-        await page.get_by_role("button", name="Logg ut").click()
-
-        await page.get_by_label("Tilgangsnøkkel").fill(randi)
-        await page.get_by_role("button", name="Logg inn").click()
+        await log_in_as_another(page, randi)
         await page.goto(f"{site}/plans/{plan.plan_id}")
         await page.locator("[data-audit-link]").click()
         await expect(page.get_by_role("heading", level=1)).to_contain_text("Revisjon")

@@ -16,7 +16,7 @@ from api.revision_views import revision_view
 from domain import revision_commands as rc
 from domain.commands import Receipt
 from domain.ids import revision_workflow_id
-from tests.integration.browser import launched, log_in, new_page
+from tests.integration.browser import give_token, launched, log_in, new_page
 from tests.integration.conftest import Web, at_quality_assurance, on_hearing
 
 pytestmark = pytest.mark.servers
@@ -42,8 +42,7 @@ async def test_stakeholders_decide_and_the_public_responds_in_a_browser(web: Web
         await page.goto(f"{site}/")
         await expect(page.get_by_role("heading", name="Logg inn")).to_be_visible()
         await page.screenshot(path=shots / "login.png", full_page=True)
-        await page.get_by_label("Tilgangsnøkkel").fill(per)
-        await page.get_by_role("button", name="Logg inn").click()
+        await give_token(page, per)
         await expect(page.get_by_role("heading", name="Venter på deg")).to_be_visible()
         cookie = next(c for c in await page.context.cookies() if c["name"] == "temaplan_session")
         assert (cookie["httpOnly"], cookie["secure"], cookie["sameSite"]) == (
@@ -109,8 +108,7 @@ async def test_stakeholders_decide_and_the_public_responds_in_a_browser(web: Web
 
         # A reference-group member sees no decision form, and cannot submit one.
         await page.goto(f"{site}/login?lang=nb")
-        await page.get_by_label("Tilgangsnøkkel").fill(marte)
-        await page.get_by_role("button", name="Logg inn").click()
+        await give_token(page, marte)
         await expect(page.get_by_role("heading", name="Venter på deg")).to_be_visible()
         await expect(page.locator(f'li.pending[data-plan="{plan.plan_id}"]')).to_have_count(0)
         await page.goto(f"{site}/plans/{plan.plan_id}")

@@ -10,7 +10,7 @@ import asyncio
 import httpx
 import pytest
 
-from tests.integration.browser import launched, log_in, new_page
+from tests.integration.browser import launched, log_in, log_in_as_another, new_page
 from tests.integration.conftest import Web, bearer
 from tests.integration.test_web_accessibility import _axe, _violations
 
@@ -73,9 +73,7 @@ async def test_the_leader_acts_on_the_revision_and_the_schedule_on_the_page(
         assert api_pause.status_code >= 400, api_pause.text
         await page.goto(f"{site}/plans/{plan_id}")
         await expect(page.locator("#schedule")).to_have_count(0)  # not the leader's
-        await page.get_by_role("button", name="Logg ut").click()
-        await page.get_by_label("Tilgangsnøkkel").fill(espen)
-        await page.get_by_role("button", name="Logg inn").click()
+        await log_in_as_another(page, espen)
         await page.goto(f"{site}/plans/{plan_id}")
         await expect(page.locator("#schedule")).to_be_visible()
         assert await _violations(page, axe) == []
