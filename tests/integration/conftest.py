@@ -13,7 +13,8 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
@@ -253,6 +254,15 @@ async def api(api_ctx: ApiContext) -> AsyncIterator[httpx.AsyncClient]:
 async def bearer(ctx: ApiContext, person: str, kind: Kind = "person") -> dict[str, str]:
     issued = await ctx.tokens.issue(person, kind)
     return {"Authorization": f"Bearer {issued.token}"}
+
+
+async def refused(handle: WorkflowHandle[Any, Any], name: str, command: Any) -> ApplicationError:
+    """The workflow's refusal of the update ``name``: the error it failed with."""
+    with pytest.raises(WorkflowUpdateFailedError) as caught:
+        await handle.execute_update(name, command, result_type=cmd.Receipt)
+    cause = caught.value.cause
+    assert isinstance(cause, ApplicationError)
+    return cause
 
 
 def api_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:

@@ -24,11 +24,8 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
-    WorkflowHandle,
     WorkflowHistory,
-    WorkflowUpdateFailedError,
 )
-from temporalio.exceptions import ApplicationError
 
 from activities.attestation import SCHEDULE_ACTION, AttestationPolicy, configure
 from api.app import create_app
@@ -66,6 +63,7 @@ from tests.integration.conftest import (
     adopted_with_open_round,
     bearer,
     closable_early,
+    refused,
     unique,
 )
 from tests.integration.replay import replay_all, replayer
@@ -105,14 +103,6 @@ def report(actor: str, year: int, measure: str, status: str, value: str | None =
     return rc.ReportMeasure(
         actor_id=actor, year=year, measure_id=measure, status=status, indicator_value=value
     )
-
-
-async def refusal(handle: WorkflowHandle[Any, Any], name: str, command: Any) -> ApplicationError:
-    with pytest.raises(WorkflowUpdateFailedError) as failed:
-        await handle.execute_update(name, command, result_type=Receipt)
-    cause = failed.value.cause
-    assert isinstance(cause, ApplicationError)
-    return cause
 
 
 def schedule_command(action: ScheduleAction, **extra: Any) -> rc.ScheduleCommand:
@@ -155,35 +145,35 @@ async def test_revision_updates_are_attested_checked_and_refused_unattested_when
         borrowed = report("ola.hansen", year, "tiltak-2.1.1", "done", "90").model_copy(
             update={"attestation": genuine.attestation}
         )
-        refused = await refusal(handle, "report_measure", borrowed)
-        assert refused.type == "AttestationInvalid"
-        assert "its actor_id is 'tor.berg', the decision's is 'ola.hansen'" in refused.message
+        refusal = await refused(handle, "report_measure", borrowed)
+        assert refusal.type == "AttestationInvalid"
+        assert "its actor_id is 'tor.berg', the decision's is 'ola.hansen'" in refusal.message
         altered = genuine.model_copy(update={"status": "done"})
-        refused = await refusal(handle, "report_measure", altered)
-        assert "its command_sha256 is" in refused.message
+        refusal = await refused(handle, "report_measure", altered)
+        assert "its command_sha256 is" in refusal.message
         stranger = attest(
             report("ola.hansen", year, "tiltak-2.1.1", "done", "90"),
             "report_measure",
             plan,
             STRANGER,
         )
-        refused = await refusal(handle, "report_measure", stranger)
-        assert "not a front-door key of this plan" in refused.message
+        refusal = await refused(handle, "report_measure", stranger)
+        assert "not a front-door key of this plan" in refusal.message
         # An attestation made for another update of the same person.
         elsewhere = attest(
             rc.CloseReportingRound(actor_id="kari.nilsen", year=year), "conclude", plan, FRONT_DOOR
         )
-        refused = await refusal(handle, "close_round", elsewhere)
-        assert "its update is 'conclude', the decision's is 'close_round'" in refused.message
+        refusal = await refused(handle, "close_round", elsewhere)
+        assert "its update is 'conclude', the decision's is 'close_round'" in refusal.message
 
         # The deployment now requires attestation.
         configure(queue, AttestationPolicy((FRONT_DOOR.verifier,), require=True))
         head = await store.head(plan)
-        refused = await refusal(
+        refusal = await refused(
             handle, "report_measure", report("ola.hansen", year, "tiltak-2.1.1", "done", "90")
         )
-        assert refused.type == "Unattested"
-        assert "records only attested decisions" in refused.message
+        assert refusal.type == "Unattested"
+        assert "records only attested decisions" in refusal.message
         assert await store.head(plan) == head
         ola = await api.post(
             f"/api/plans/{plan}/revisions/{year}/reports",

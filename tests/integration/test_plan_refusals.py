@@ -9,8 +9,7 @@ from typing import Any
 import asyncpg
 import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from client.simulation import PlanDriver, content_for
@@ -21,7 +20,7 @@ from domain.hierarchy import PlanContent
 from domain.phases import Phase
 from domain.plan import PlanDefinition
 from domain.roles import Role
-from tests.integration.conftest import Engine, started, unique
+from tests.integration.conftest import Engine, refused, started, unique
 
 pytestmark = pytest.mark.servers
 
@@ -55,10 +54,7 @@ async def assert_refused(
     """The update is refused with ``code`` and ``text``; history and stream are unchanged."""
     handle = driver.handle
     before = (await history_length(handle), await stored(pool, driver.definition.plan_id))
-    with pytest.raises(WorkflowUpdateFailedError) as caught:
-        await handle.execute_update(name, command, result_type=cmd.Receipt)
-    cause = caught.value.cause
-    assert isinstance(cause, ApplicationError)
+    cause = await refused(handle, name, command)
     assert cause.type == code
     assert text in cause.message
     after = (await history_length(handle), await stored(pool, driver.definition.plan_id))
@@ -96,67 +92,53 @@ def sign(status: PlanStatus, actor: str, **changes: Any) -> cmd.SignOff:
 async def test_sign_off_refusals_leave_no_trace(engine: Engine) -> None:
     driver, status = await start_at_goals_gate(engine.env, engine.task_queue, engine.plan())
     steering = driver.person(Role.STEERING_GROUP)
-    await assert_refused(
-        driver,
-        engine.pool,
-        "sign_off",
-        sign(status, "ukjent.person"),
-        "UnknownParticipant",
-        "'ukjent.person' is not a participant",
-    )
     group_member = driver.person(Role.PROJECT_GROUP)
-    await assert_refused(
-        driver,
-        engine.pool,
-        "sign_off",
-        sign(status, group_member),
-        "WrongRole",
-        "it needs steering_group",
-    )
-    await assert_refused(
-        driver,
-        engine.pool,
-        "sign_off",
-        sign(status, steering, step_key="strategies.quality_assurance"),
-        "GateNotOpen",
-        "'strategies.quality_assurance' is not open; the plan waits at 'goals.quality_assurance'",
-    )
-    await assert_refused(
-        driver,
-        engine.pool,
-        "sign_off",
-        sign(status, steering, content_version=99),
-        "StaleContent",
-        "content version 99 is not the one under review",
-    )
-    await assert_refused(
-        driver,
-        engine.pool,
-        "sign_off",
-        sign(status, steering, content_hash="0" * 64),
-        "StaleContent",
-        f"hash {status.content_hash} is",
-    )
-    await assert_refused(
-        driver,
-        engine.pool,
-        "sign_off",
-        sign(status, steering, approve=False),
-        "InvalidDecision",
-        "requesting changes needs a reason",
-    )
-    await assert_refused(
-        driver,
-        engine.pool,
-        "submit_content",
-        cmd.SubmitContent(
-            actor_id=driver.person(Role.PROJECT_LEADER),
-            phase=Phase.STRATEGIES,
-            content=content_for(Phase.STRATEGIES, driver.proposals),
+    refusals: list[tuple[str, object, str, str]] = [
+        (
+            "sign_off",
+            sign(status, "ukjent.person"),
+            "UnknownParticipant",
+            "'ukjent.person' is not a participant",
         ),
-        "GateNotOpen",
-        "the plan is in 'goals'",
-    )
+        ("sign_off", sign(status, group_member), "WrongRole", "it needs steering_group"),
+        (
+            "sign_off",
+            sign(status, steering, step_key="strategies.quality_assurance"),
+            "GateNotOpen",
+            "'strategies.quality_assurance' is not open; the plan waits at "
+            "'goals.quality_assurance'",
+        ),
+        (
+            "sign_off",
+            sign(status, steering, content_version=99),
+            "StaleContent",
+            "content version 99 is not the one under review",
+        ),
+        (
+            "sign_off",
+            sign(status, steering, content_hash="0" * 64),
+            "StaleContent",
+            f"hash {status.content_hash} is",
+        ),
+        (
+            "sign_off",
+            sign(status, steering, approve=False),
+            "InvalidDecision",
+            "requesting changes needs a reason",
+        ),
+        (
+            "submit_content",
+            cmd.SubmitContent(
+                actor_id=driver.person(Role.PROJECT_LEADER),
+                phase=Phase.STRATEGIES,
+                content=content_for(Phase.STRATEGIES, driver.proposals),
+            ),
+            "GateNotOpen",
+            "the plan is in 'goals'",
+        ),
+    ]
+    for name, command, code, text in refusals:
+        await assert_refused(driver, engine.pool, name, command, code, text)
     # After all the refusals the gate still waits for the same people.
     assert (await driver.status()).awaited == status.awaited
 
@@ -169,34 +151,29 @@ async def test_invalid_content_is_refused_with_the_rule_it_breaks(engine: Engine
     orphan = proposals.measures[0].model_copy(update={"strategy_id": "S-finnes-ikke"})
     broken = PlanContent(goals=proposals.goals, measures=(orphan,))
     leader = driver.person(Role.PROJECT_LEADER)
-    await assert_refused(
-        driver,
-        engine.pool,
-        "submit_content",
-        cmd.SubmitContent(actor_id=leader, phase=Phase.GOALS, content=broken),
-        "InvalidContent",
-        "strategy 'S-finnes-ikke' does not exist",
-    )
-    await assert_refused(
-        driver,
-        engine.pool,
-        "submit_content",
-        cmd.SubmitContent(actor_id=leader, phase=Phase.GOALS, content=PlanContent()),
-        "InvalidContent",
-        "at least one goal is needed",
-    )
-    await assert_refused(
-        driver,
-        engine.pool,
-        "submit_content",
-        cmd.SubmitContent(
-            actor_id=driver.person(Role.STEERING_GROUP),
-            phase=Phase.GOALS,
-            content=content_for(Phase.GOALS, proposals),
+    refusals: list[tuple[cmd.SubmitContent, str, str]] = [
+        (
+            cmd.SubmitContent(actor_id=leader, phase=Phase.GOALS, content=broken),
+            "InvalidContent",
+            "strategy 'S-finnes-ikke' does not exist",
         ),
-        "WrongRole",
-        "it needs project_leader",
-    )
+        (
+            cmd.SubmitContent(actor_id=leader, phase=Phase.GOALS, content=PlanContent()),
+            "InvalidContent",
+            "at least one goal is needed",
+        ),
+        (
+            cmd.SubmitContent(
+                actor_id=driver.person(Role.STEERING_GROUP),
+                phase=Phase.GOALS,
+                content=content_for(Phase.GOALS, proposals),
+            ),
+            "WrongRole",
+            "it needs project_leader",
+        ),
+    ]
+    for command, code, text in refusals:
+        await assert_refused(driver, engine.pool, "submit_content", command, code, text)
 
 
 async def test_late_hearing_response_is_refused_with_the_deadline(
@@ -257,10 +234,7 @@ async def test_a_malformed_update_is_refused_for_good_naming_the_field_and_leave
         (without_version, "malformed SignOff: content_version: is required but missing"),
         ({**whole, "content_version": "first"}, "(got 'first')"),
     ):
-        with pytest.raises(WorkflowUpdateFailedError) as caught:
-            await handle.execute_update("sign_off", body, result_type=cmd.Receipt)
-        cause = caught.value.cause
-        assert isinstance(cause, ApplicationError)
+        cause = await refused(handle, "sign_off", body)
         assert (cause.type, cause.non_retryable) == ("InvalidInput", True)
         assert text in cause.message
         assert "content_version" in cause.message

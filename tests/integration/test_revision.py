@@ -17,9 +17,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
     ScheduleOverlapPolicy,
     WorkflowHandle,
-    WorkflowUpdateFailedError,
 )
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
@@ -42,7 +40,7 @@ from domain.plan_state import PlanState
 from domain.revision_models import ChangeKind, MeasureChange, ScheduleAction
 from domain.state import fold
 from temaplan.cli import main
-from tests.integration.conftest import Engine
+from tests.integration.conftest import Engine, refused
 from workflows.registry import DEFAULT_REVISION_DATE
 
 pytestmark = pytest.mark.servers
@@ -73,14 +71,6 @@ async def adopted(engine: Engine) -> PlanDefinition:
 async def update(handle: WorkflowHandle[Any, Any], name: str, command: Any) -> Receipt:
     receipt: Receipt = await handle.execute_update(name, command, result_type=Receipt)
     return receipt
-
-
-async def refused(handle: WorkflowHandle[Any, Any], name: str, command: Any) -> ApplicationError:
-    with pytest.raises(WorkflowUpdateFailedError) as caught:
-        await handle.execute_update(name, command, result_type=Receipt)
-    cause = caught.value.cause
-    assert isinstance(cause, ApplicationError)
-    return cause
 
 
 def report(actor: str, year: int, measure: str, status: str, value: str | None = None) -> Any:
