@@ -23,7 +23,7 @@ from api.tokens import Kind
 from api.web import SESSION_COOKIE, csrf_token
 from client.plans import start_plan
 from client.schedules import act_on_schedule
-from client.simulation import PlanDriver
+from client.simulation import PlanDriver, content_for
 from domain import commands as cmd
 from domain.gates import PlanStatus
 from domain.ids import revision_year
@@ -254,6 +254,15 @@ async def api(api_ctx: ApiContext) -> AsyncIterator[httpx.AsyncClient]:
 async def bearer(ctx: ApiContext, person: str, kind: Kind = "person") -> dict[str, str]:
     issued = await ctx.tokens.issue(person, kind)
     return {"Authorization": f"Bearer {issued.token}"}
+
+
+def goals_submission(plan: PlanDefinition) -> dict[str, Any]:
+    """The API's body that submits the goals ``plan`` proposes."""
+    assert plan.proposals is not None
+    return {
+        "phase": "goals",
+        "content": content_for(Phase.GOALS, plan.proposals).model_dump(mode="json"),
+    }
 
 
 async def refused(handle: WorkflowHandle[Any, Any], name: str, command: Any) -> ApplicationError:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from api.service import ApiContext
-from client.simulation import PlanDriver, content_for
+from client.simulation import PlanDriver
 from domain.phases import Phase
 from domain.plan import PlanDefinition
 from eventstore import EventStore
@@ -21,6 +21,7 @@ from tests.integration.conftest import (
     api_error,
     bearer,
     closable_early,
+    goals_submission,
     unique,
 )
 from workflows.plan_models import workflow_id_for
@@ -86,10 +87,7 @@ async def test_people_act_as_themselves_with_receipts(
     # The project leader submits the goals; only she may.
     proposals = bodo.proposals
     assert proposals is not None
-    goals = {
-        "phase": "goals",
-        "content": content_for(Phase.GOALS, proposals).model_dump(mode="json"),
-    }
+    goals = goals_submission(bodo)
     api_error(
         await api.post(f"/api/plans/{plan}/content", json=goals, headers=per), 403, "WrongRole"
     )

@@ -14,12 +14,10 @@ import pytest
 from api.service import ApiContext
 from api.tokens import Kind
 from api.web import SESSION_COOKIE, csrf_token
-from client.simulation import content_for
-from domain.phases import Phase
 from domain.plan import Municipality, PlanDefinition
 from eventstore import EventStore
 from temaplan.cli import main
-from tests.integration.conftest import unique
+from tests.integration.conftest import goals_submission, unique
 
 pytestmark = pytest.mark.servers
 
@@ -80,13 +78,8 @@ async def test_a_person_of_one_municipality_sees_and_acts_only_on_its_plans(
 
     # Both leaders submit their goals, so a sign-off waits for per.olsen in each plan.
     for definition, admin in ((ours, bodo_admin), (theirs, larvik_admin)):
-        assert bodo.proposals is not None
-        goals = {
-            "phase": "goals",
-            "content": content_for(Phase.GOALS, bodo.proposals).model_dump(mode="json"),
-        }
         submitted = await api.post(
-            f"/api/plans/{definition.plan_id}/content", json=goals, headers=admin
+            f"/api/plans/{definition.plan_id}/content", json=goals_submission(bodo), headers=admin
         )
         assert submitted.status_code == 200, submitted.text
 

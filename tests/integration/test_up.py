@@ -13,10 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from client.simulation import content_for
-from domain.phases import Phase
 from domain.plan import PlanDefinition
-from tests.integration.conftest import unique
+from tests.integration.conftest import goals_submission, unique
 from tests.ports import free_port
 
 pytestmark = pytest.mark.servers
@@ -107,13 +105,10 @@ async def test_up_runs_the_stack_and_keeps_the_data(
         async with httpx.AsyncClient(base_url=site, timeout=30) as http:
             plans = (await http.get("/api/plans", headers=admin)).json()
             assert [p["plan_id"] for p in plans] == [definition.plan_id]
-            assert bodo.proposals is not None
-            goals = {
-                "phase": "goals",
-                "content": content_for(Phase.GOALS, bodo.proposals).model_dump(mode="json"),
-            }
             submitted = await http.post(
-                f"/api/plans/{definition.plan_id}/content", json=goals, headers=leader
+                f"/api/plans/{definition.plan_id}/content",
+                json=goals_submission(bodo),
+                headers=leader,
             )
             assert submitted.status_code == 200, submitted.text
             assert submitted.json()["event_type"] == "content_submitted"
