@@ -112,33 +112,21 @@ async def test_people_act_as_themselves_with_receipts(
         "content_hash": content["content_hash"],
         "decision": "approve",
     }
+
+    async def refused_sign_off(
+        headers: dict[str, str], expected_status: int, expected_code: str, **changes: object
+    ) -> None:
+        """``sign`` with ``changes`` sent with ``headers``, and refused."""
+        sent = await api.post(
+            f"/api/plans/{plan}/sign-offs", json={**sign, **changes}, headers=headers
+        )
+        api_error(sent, expected_status, expected_code)
+
     # Not a name from the body: the actor is the token's person.
-    api_error(
-        await api.post(
-            f"/api/plans/{plan}/sign-offs", json={**sign, "actor_id": "tor.berg"}, headers=per
-        ),
-        422,
-        "ValidationError",
-    )
-    api_error(
-        await api.post(f"/api/plans/{plan}/sign-offs", json=sign, headers=marte), 403, "WrongRole"
-    )
-    api_error(
-        await api.post(
-            f"/api/plans/{plan}/sign-offs", json={**sign, "content_version": 2}, headers=per
-        ),
-        409,
-        "StaleContent",
-    )
-    api_error(
-        await api.post(
-            f"/api/plans/{plan}/sign-offs",
-            json={**sign, "decision": "request_changes"},
-            headers=per,
-        ),
-        422,
-        "InvalidDecision",
-    )
+    await refused_sign_off(per, 422, "ValidationError", actor_id="tor.berg")
+    await refused_sign_off(marte, 403, "WrongRole")
+    await refused_sign_off(per, 409, "StaleContent", content_version=2)
+    await refused_sign_off(per, 422, "InvalidDecision", decision="request_changes")
     api_error(
         await api.post(
             f"/api/plans/{plan}/draft-steps",

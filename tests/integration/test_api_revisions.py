@@ -61,56 +61,28 @@ async def test_people_report_review_and_read_the_scorecard(
     # Refusals: each says why, and nothing is recorded.
     head = await store.head(plan)
     report = {"measure_id": "tiltak-1.1.1", "status": "done", "comment": "Regulert."}
-    wrong = api_error(
-        await api.post(f"{base}/{year}/reports", json=report, headers=ola), 403, "WrongRole"
-    )
+
+    async def refused_report(
+        headers: dict[str, str], expected_status: int, expected_code: str, **changes: str
+    ) -> dict[str, Any]:
+        """``report`` with ``changes`` sent with ``headers`` and refused: the error's body."""
+        sent = await api.post(f"{base}/{year}/reports", json={**report, **changes}, headers=headers)
+        return api_error(sent, expected_status, expected_code)
+
+    wrong = await refused_report(ola, 403, "WrongRole")
     assert "not responsible for measure 'tiltak-1.1.1'" in wrong["message"]
-    unknown = api_error(
-        await api.post(
-            f"{base}/{year}/reports", json={**report, "measure_id": "tiltak-9.9.9"}, headers=tor
-        ),
-        404,
-        "UnknownItem",
-    )
+    unknown = await refused_report(tor, 404, "UnknownItem", measure_id="tiltak-9.9.9")
     assert "tiltak-9.9.9" in unknown["message"]
-    malformed = api_error(
-        await api.post(
-            f"{base}/{year}/reports",
-            json={**report, "measure_id": "tiltak-1.1.2", "indicator_value": "tjue"},
-            headers=tor,
-        ),
-        422,
-        "InvalidValue",
+    malformed = await refused_report(
+        tor, 422, "InvalidValue", measure_id="tiltak-1.1.2", indicator_value="tjue"
     )
     assert "'tjue' is not a number" in malformed["message"]
-    api_error(
-        await api.post(
-            f"{base}/{year}/reports", json={**report, "measure_id": "tiltak-1.1.2"}, headers=tor
-        ),
-        422,
-        "InvalidValue",
-    )
-    api_error(
-        await api.post(f"{base}/{year}/reports", json={**report, "status": "halfway"}, headers=tor),
-        422,
-        "ValidationError",
-    )
-    api_error(
-        await api.post(
-            f"{base}/{year}/reports", json={**report, "actor_id": "tor.berg"}, headers=ola
-        ),
-        422,
-        "ValidationError",
-    )
-    api_error(
-        await api.post(f"{base}/{year}/reports", json=report, headers=await token("nobody")),
-        403,
-        "NotAllowed",
-    )
+    await refused_report(tor, 422, "InvalidValue", measure_id="tiltak-1.1.2")
+    await refused_report(tor, 422, "ValidationError", status="halfway")
+    await refused_report(ola, 422, "ValidationError", actor_id="tor.berg")
+    await refused_report(await token("nobody"), 403, "NotAllowed")
     auditor = await bearer(servers.ctx, "revisjon", "auditor")
-    api_error(
-        await api.post(f"{base}/{year}/reports", json=report, headers=auditor), 403, "NotAllowed"
-    )
+    await refused_report(auditor, 403, "NotAllowed")
     # No revision that year: its workflow does not exist.
     api_error(
         await api.post(f"{base}/{year + 1}/reports", json=report, headers=tor),
