@@ -395,3 +395,22 @@ def sign_off_by(
         **({"role": role} if role is not None else {}),
         **extra,
     )
+
+
+async def council_returns(
+    driver: PlanDriver, status: PlanStatus, to: Phase, reason: str
+) -> list[cmd.Receipt]:
+    """The council, at its decision step as ``status`` shows it, votes to return the plan
+    to ``to`` for ``reason``: the votes' receipts."""
+    return await driver.vote(
+        "council_decision",
+        lambda person, role: cmd.CouncilDecision(
+            actor_id=person,
+            role=role,
+            outcome="returned",
+            return_to=to,
+            reason=reason,
+            content_version=status.content_version or 0,
+            content_hash=status.content_hash or "",
+        ),
+    )

@@ -25,7 +25,7 @@ from domain.gates import PlanStatus
 from domain.phases import Phase
 from eventstore import EventStore
 from tests.integration.browser import CHROMIUM, chromium_available
-from tests.integration.conftest import Engine
+from tests.integration.conftest import Engine, council_returns
 
 pytestmark = pytest.mark.servers
 
@@ -321,18 +321,7 @@ async def test_a_returned_plan_shows_its_phases_twice(
 
     status = await driver.run_until(lambda s: s.step_key == "adoption.council", hearing)
     reason = "Kommunestyret ber om <mer> om unge & etablerere."
-    await driver.vote(
-        "council_decision",
-        lambda person, role: cmd.CouncilDecision(
-            actor_id=person,
-            role=role,
-            outcome="returned",
-            return_to=Phase.DRAFT,
-            reason=reason,
-            content_version=status.content_version or 0,
-            content_hash=status.content_hash or "",
-        ),
-    )
+    await council_returns(driver, status, Phase.DRAFT, reason)
     final = await driver.run_to_adoption(hearing)
     assert final.status == "adopted"
     assert len(hearings) == 2

@@ -13,7 +13,7 @@ from domain.phases import Phase
 from domain.plan import PlanDefinition, QuorumRule
 from domain.roles import Role
 from domain.state import fold
-from tests.integration.conftest import Engine, passing_hearing, sign_off_by, unique
+from tests.integration.conftest import Engine, council_returns, passing_hearing, sign_off_by, unique
 
 pytestmark = pytest.mark.servers
 
@@ -57,17 +57,11 @@ async def test_changes_requested_then_council_returns_to_strategies_and_plan_is_
 
     # On to the council, which returns the plan to the strategies phase.
     status = await driver.run_until(lambda s: s.step_key == "adoption.council", hearing)
-    *_, returned = await driver.vote(
-        "council_decision",
-        lambda person, role: cmd.CouncilDecision(
-            actor_id=person,
-            role=role,
-            outcome="returned",
-            return_to=Phase.STRATEGIES,
-            reason="Kommunestyret ber om en egen strategi for unge i etableringsfasen.",
-            content_version=status.content_version or 0,
-            content_hash=status.content_hash or "",
-        ),
+    *_, returned = await council_returns(
+        driver,
+        status,
+        Phase.STRATEGIES,
+        "Kommunestyret ber om en egen strategi for unge i etableringsfasen.",
     )
     assert returned.event_type == "vote_cast"
     status = await driver.wait_for(lambda s: s.step_key == "strategies.submit")
