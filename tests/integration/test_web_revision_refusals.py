@@ -24,6 +24,22 @@ def _part(page: str, start: str, end: str) -> str:
     return page[at : page.index(end, at)]
 
 
+async def refused_form(
+    api: httpx.AsyncClient,
+    url: str,
+    form: dict[str, str],
+    headers: dict[str, str],
+    status: int,
+    start: str,
+    end: str = "</form>",
+) -> tuple[str, str]:
+    """``form`` posted to ``url`` and answered with ``status``: the page, and its part
+    from the element that ``start`` opens to the first ``end`` after it."""
+    sent = await api.post(url, data=form, headers=headers)
+    assert sent.status_code == status, sent.text
+    return sent.text, _part(sent.text, start, end)
+
+
 def _refusal(part: str) -> tuple[str, str]:
     """The refusal shown in a part of the page: its code and its message."""
     code = re.search(r'class="error" role="alert" id="error-summary" data-code="([^"]*)"', part)
@@ -46,36 +62,39 @@ async def test_a_refused_revision_form_keeps_what_was_typed_and_says_why_beside_
     # The unit's report without a status: the comment and the value stay, the problem is
     # said in bokmål in the measure's own card; the other card is left as it was.
     comment = "Tomtebanken er i gang; «vedtak» kommer i juni."
-    sent = await api.post(
+    page, card = await refused_form(
+        api,
         f"{page_url}/report",
-        data={
+        {
             "csrf": tor_csrf,
             "measure_id": "tiltak-1.1.2",
             "indicator_value": "31,5",
             "comment": comment,
         },
-        headers=tor,
+        tor,
+        422,
+        'id="report-tiltak-1.1.2"',
+        "</section>",
     )
-    assert sent.status_code == 422, sent.text
-    card = _part(sent.text, 'id="report-tiltak-1.1.2"', "</section>")
     assert _refusal(card) == ("ValidationError", catalogue.t("refusal.validation_error"))
     assert "velg ett av alternativene i skjemaet" in card
     assert 'value="31,5"' in card
     assert html.escape(comment) in card
-    other = _part(sent.text, 'id="report-tiltak-1.1.1"', "</section>")
+    other = _part(page, 'id="report-tiltak-1.1.1"', "</section>")
     assert "error-summary" not in other
     assert html.escape(comment) not in other
 
     # The leader's goal indicator that is not a number: the goal and the text stay.
     assert definition.proposals is not None
     goal = next(g for g in definition.proposals.goals if g.indicator)
-    sent = await api.post(
+    _, form = await refused_form(
+        api,
         f"{page_url}/act/goal-indicator",
-        data={"csrf": kari_csrf, "goal_id": goal.id, "value": "omtrent tolv"},
-        headers=kari,
+        {"csrf": kari_csrf, "goal_id": goal.id, "value": "omtrent tolv"},
+        kari,
+        422,
+        'data-action="goal-indicator"',
     )
-    assert sent.status_code == 422, sent.text
-    form = _part(sent.text, 'data-action="goal-indicator"', "</form>")
     assert _refusal(form) == ("InvalidValue", catalogue.t("refusal.invalid_value"))
     assert 'value="omtrent tolv"' in form
     assert f'<option value="{goal.id}" selected>' in form
@@ -86,13 +105,18 @@ async def test_a_refused_revision_form_keeps_what_was_typed_and_says_why_beside_
         headers=await bearer(servers.ctx, "kari.nilsen"),
     )
     code = api_close.json()["error"]["code"]
-    sent = await api.post(f"{page_url}/act/close", data={"csrf": kari_csrf}, headers=kari)
-    assert sent.status_code == api_close.status_code
-    form = _part(sent.text, 'data-action="close"', "</form>")
+    page, form = await refused_form(
+        api,
+        f"{page_url}/act/close",
+        {"csrf": kari_csrf},
+        kari,
+        api_close.status_code,
+        'data-action="close"',
+    )
     code_said = _refusal(form)
     assert code_said[0] == code
     assert code_said[1] != api_close.json()["error"]["message"]  # bokmål, not the API's English
-    assert sent.text.count("error-summary") == 1
+    assert page.count("error-summary") == 1
 
     # Concluding while the round is open: its form is not on the page, so the refusal
     # stands at the top of it.
@@ -112,11 +136,14 @@ async def test_a_refused_revision_form_keeps_what_was_typed_and_says_why_beside_
         "m_basis": "must",
         "reason": "Fristen flyttes.",
     }
-    sent = await api.post(
-        f"{page_url}/act/changes", data={"csrf": kari_csrf, **typed}, headers=kari
+    _, form = await refused_form(
+        api,
+        f"{page_url}/act/changes",
+        {"csrf": kari_csrf, **typed},
+        kari,
+        422,
+        'data-action="changes"',
     )
-    assert sent.status_code == 422, sent.text
-    form = _part(sent.text, 'data-action="changes"', "</form>")
     assert _refusal(form)[0] == "ValidationError"
     assert 'value="change" required checked' in form
     assert '<option value="tiltak-1.1.1" selected>' in form
@@ -140,19 +167,21 @@ async def test_a_refused_revision_form_keeps_what_was_typed_and_says_why_beside_
             f"/api/plans/{plan_id}/revisions/{year}", headers=await bearer(servers.ctx, "per.olsen")
         )
     ).json()["pending_proposal"]
-    sent = await api.post(
+    _, review = await refused_form(
+        api,
         f"{page_url}/review",
-        data={
+        {
             "csrf": per_csrf,
             "content_version": str(pending["content_version"]),
             "content_hash": "0" * 64,
             "decision": "reject",
             "comment": "Tiltaket er ikke utført ennå.",
         },
-        headers=per,
+        per,
+        409,
+        'id="review"',
+        "</section>",
     )
-    assert sent.status_code == 409, sent.text
-    review = _part(sent.text, 'id="review"', "</section>")
     assert _refusal(review) == ("StaleContent", catalogue.t("refusal.stale_content"))
     assert 'value="reject" checked' in review
     assert ">Tiltaket er ikke utført ennå.</textarea>" in review

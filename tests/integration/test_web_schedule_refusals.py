@@ -14,7 +14,7 @@ import catalogue
 from api.service import ApiContext
 from domain.plan import PlanDefinition
 from tests.integration.conftest import adopted_with_open_round, bearer, unique, web_session
-from tests.integration.test_web_revision_refusals import _part, _refusal
+from tests.integration.test_web_revision_refusals import _part, _refusal, refused_form
 
 pytestmark = pytest.mark.servers
 
@@ -38,17 +38,20 @@ async def test_a_refused_schedule_form_keeps_what_was_typed_and_says_why_beside_
         f"/api/plans/{plan_id}/schedule/pause", json={"reason": " "}, headers=scheduler
     )
     assert api_pause.status_code >= 400, api_pause.text
-    sent = await api.post(
-        f"/plans/{plan_id}/schedule/pause", data={"csrf": espen_csrf, "reason": " "}, headers=espen
+    page, form = await refused_form(
+        api,
+        f"/plans/{plan_id}/schedule/pause",
+        {"csrf": espen_csrf, "reason": " "},
+        espen,
+        api_pause.status_code,
+        'data-action="pause"',
     )
-    assert sent.status_code == api_pause.status_code, sent.text
-    form = _part(sent.text, 'data-action="pause"', "</form>")
     said = _refusal(form)
     assert said == (api_pause.json()["error"]["code"], catalogue.t("refusal.pause_reason_needed"))
     assert said[1] == "Skriv en begrunnelse for å stoppe påminnelsene."
     assert 'data-refused="schedule-pause"' in form
-    assert sent.text.count("error-summary") == 1
-    assert '<html lang="nb"' in sent.text
+    assert page.count("error-summary") == 1
+    assert '<html lang="nb"' in page
 
     # A backfill whose end comes before its start: both times and the reason stay.
     typed = {
@@ -56,40 +59,45 @@ async def test_a_refused_schedule_form_keeps_what_was_typed_and_says_why_beside_
         "backfill_to": "2027-02-01T09:00",
         "reason": "Påminnelsen for «mars» ble ikke sendt.",
     }
-    sent = await api.post(
-        f"/plans/{plan_id}/schedule/backfill", data={"csrf": espen_csrf, **typed}, headers=espen
+    page, form = await refused_form(
+        api,
+        f"/plans/{plan_id}/schedule/backfill",
+        {"csrf": espen_csrf, **typed},
+        espen,
+        422,
+        'data-action="backfill"',
     )
-    assert sent.status_code == 422, sent.text
-    form = _part(sent.text, 'data-action="backfill"', "</form>")
     assert _refusal(form) == ("InvalidDecision", catalogue.t("refusal.backfill_range_needed"))
     assert 'value="2027-03-01T09:00"' in form
     assert 'value="2027-02-01T09:00"' in form
     assert f">{html.escape(typed['reason'])}</textarea>" in form
-    assert sent.text.count("error-summary") == 1
+    assert page.count("error-summary") == 1
     # The other schedule forms are left empty.
-    pause = _part(sent.text, 'data-action="pause"', "</form>")
+    pause = _part(page, 'data-action="pause"', "</form>")
     assert "error-summary" not in pause
     assert html.escape(typed["reason"]) not in pause
 
     # A time that is no time: the form's problem, the text typed kept to correct.
-    sent = await api.post(
+    _, form = await refused_form(
+        api,
         f"/plans/{plan_id}/schedule/backfill",
-        data={**typed, "csrf": espen_csrf, "backfill_from": "første mars"},
-        headers=espen,
+        {**typed, "csrf": espen_csrf, "backfill_from": "første mars"},
+        espen,
+        422,
+        'data-action="backfill"',
     )
-    assert sent.status_code == 422, sent.text
-    form = _part(sent.text, 'data-action="backfill"', "</form>")
     assert _refusal(form) == ("ValidationError", catalogue.t("refusal.validation_error"))
     assert 'value="første mars"' in form
 
     # Unpausing a schedule that runs: the reason typed stays in the unpause form.
-    sent = await api.post(
+    _, form = await refused_form(
+        api,
         f"/plans/{plan_id}/schedule/unpause",
-        data={"csrf": espen_csrf, "reason": "Møtet er holdt."},
-        headers=espen,
+        {"csrf": espen_csrf, "reason": "Møtet er holdt."},
+        espen,
+        422,
+        'data-action="unpause"',
     )
-    assert sent.status_code == 422, sent.text
-    form = _part(sent.text, 'data-action="unpause"', "</form>")
     assert _refusal(form) == ("InvalidDecision", catalogue.t("refusal.invalid_decision"))
     assert ">Møtet er holdt.</textarea>" in form
 
