@@ -327,6 +327,12 @@ class Servers(Bench):
         """The plan adopted and its yearly reporting round open: the year."""
         return await adopted_with_open_round(self.ctx, self.client, self.task_queue, definition)
 
+    async def plan_with_open_round(self) -> tuple[PlanDefinition, int]:
+        """A fresh plan, adopted, with its yearly reporting round open: the plan and the
+        year."""
+        definition = self.plan()
+        return definition, await self.with_open_round(definition)
+
 
 @pytest.fixture
 def servers(

@@ -21,9 +21,8 @@ pytestmark = pytest.mark.servers
 async def test_people_report_review_and_read_the_scorecard(
     servers: Servers, api: httpx.AsyncClient
 ) -> None:
-    definition = servers.plan()
+    definition, year = await servers.plan_with_open_round()
     plan = definition.plan_id
-    year = await servers.with_open_round(definition)
     store = servers.store
     tokens: dict[str, dict[str, str]] = {}
 

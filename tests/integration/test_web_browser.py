@@ -186,9 +186,8 @@ async def test_a_unit_reports_its_measure_in_the_yearly_revision_in_a_browser(we
     from playwright.async_api import expect
 
     site, shots, store, api_ctx = web.site, web.shots, web.store, web.ctx
-    definition = web.plan()
+    definition, year = await web.plan_with_open_round()
     plan_id = definition.plan_id
-    year = await web.with_open_round(definition)
     tor = await web.token("tor.berg")  # Eiendomsavdelingen
 
     async with launched() as browser:

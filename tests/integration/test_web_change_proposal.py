@@ -47,9 +47,8 @@ async def test_the_leader_proposes_a_change_with_the_forms_fields(
     from playwright.async_api import expect
 
     site, shots, store, api_ctx = web.site, web.shots, web.store, web.ctx
-    definition = web.plan()
+    definition, year = await web.plan_with_open_round()
     plan_id = definition.plan_id
-    year = await web.with_open_round(definition)
     await _round_closed(api, api_ctx, plan_id, year)
     state = await api_ctx.plans.state(plan_id)
     in_force = state.content(state.in_force_version)

@@ -23,9 +23,8 @@ async def test_the_leader_acts_on_the_revision_and_the_schedule_on_the_page(
     from playwright.async_api import expect
 
     site, shots, store = web.site, web.shots, web.store
-    definition = web.plan()
+    definition, year = await web.plan_with_open_round()
     plan_id = definition.plan_id
-    year = await web.with_open_round(definition)
     kari = await web.token("kari.nilsen")
     espen = await web.token("espen.moe")  # the scheduler
     leader = await bearer(web.ctx, "kari.nilsen")

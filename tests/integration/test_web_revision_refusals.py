@@ -52,9 +52,8 @@ def _refusal(part: str) -> tuple[str, str]:
 async def test_a_refused_revision_form_keeps_what_was_typed_and_says_why_beside_it(
     servers: Servers, api: httpx.AsyncClient
 ) -> None:
-    definition = servers.plan()
+    definition, year = await servers.plan_with_open_round()
     plan_id = definition.plan_id
-    year = await servers.with_open_round(definition)
     page_url = f"/plans/{plan_id}/revisions/{year}"
     tor, tor_csrf = await web_session(servers.ctx, "tor.berg")  # Eiendomsavdelingen's measures
     kari, kari_csrf = await web_session(servers.ctx, "kari.nilsen")  # the project leader
