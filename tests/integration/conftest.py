@@ -362,14 +362,23 @@ def web(servers: Servers, site: str, shots: Path) -> Web:
 # --- the yearly revision -----------------------------------------------------------------
 
 
+async def adopted_closing_early(
+    client: Client, task_queue: str, definition: PlanDefinition
+) -> PlanDriver:
+    """The plan, made closable_early, started and driven to adoption, its hearing closed
+    as soon as it opens: its driver."""
+    handle = await start_plan(client, closable_early(definition), task_queue)
+    driver = PlanDriver(handle, definition)
+    assert (await driver.run_to_adoption(closing_early(driver))).status == "adopted"
+    return driver
+
+
 async def adopted_with_open_round(
     ctx: ApiContext, client: Client, task_queue: str, definition: PlanDefinition
 ) -> int:
     """The plan driven to adoption (the hearing closed early), this year's reminder
     triggered by the scheduler, and its reporting round open in the store: the year."""
-    handle = await start_plan(client, closable_early(definition), task_queue)
-    driver = PlanDriver(handle, definition)
-    assert (await driver.run_to_adoption(closing_early(driver))).status == "adopted"
+    driver = await adopted_closing_early(client, task_queue, definition)
     scheduler = driver.person(Role.SCHEDULER)
     command = ScheduleCommand(
         actor_id=scheduler, action=ScheduleAction.TRIGGER, request_id=uuid.uuid4().hex[:12]

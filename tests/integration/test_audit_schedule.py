@@ -17,15 +17,13 @@ from temporalio.client import Client
 
 from audit import commands
 from catalogue import Language
-from client.plans import start_plan
 from client.schedules import act_on_schedule, describe_schedule
-from client.simulation import PlanDriver
 from domain import revision_commands as rc
 from domain.ids import schedule_id_for
 from domain.plan import PlanDefinition
 from domain.revision_models import ScheduleAction
 from eventstore import EventStore
-from tests.integration.conftest import closable_early, closing_early, unique
+from tests.integration.conftest import adopted_closing_early, closable_early, unique
 from tests.integration.test_attested_revision import deployment
 from tests.integration.test_plan_temporal_cli import temporal_cli
 
@@ -56,8 +54,7 @@ async def test_raw_schedule_actions_are_reported_as_unattested(
         definition = closable_early(unique(bodo))
         plan = definition.plan_id
         schedule = schedule_id_for(plan)
-        driver = PlanDriver(await start_plan(plain_client, definition, queue), definition)
-        assert (await driver.run_to_adoption(closing_early(driver))).status == "adopted"
+        await adopted_closing_early(plain_client, queue, definition)
         store = EventStore(pool)
         code, out = await verified(store, plain_client, plan)
         assert code == 0, out
@@ -122,8 +119,7 @@ async def test_an_attested_trigger_and_backfill_are_explained(
     async with deployment(plain_client, pool, database_url) as (queue, _ctx, _api):
         definition = closable_early(unique(bodo))
         plan = definition.plan_id
-        driver = PlanDriver(await start_plan(plain_client, definition, queue), definition)
-        assert (await driver.run_to_adoption(closing_early(driver))).status == "adopted"
+        await adopted_closing_early(plain_client, queue, definition)
         store = EventStore(pool)
         now = datetime.now(UTC)
         for command in (
