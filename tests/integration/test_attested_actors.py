@@ -43,7 +43,7 @@ from eventstore.pool import create_pool
 from runtime.settings import Settings
 from tests.integration.conftest import bearer, sign_off_by, started, unique
 from tests.integration.replay import settle
-from tests.integration.test_plan_temporal_cli import sign_off_input, temporal_cli
+from tests.integration.test_plan_temporal_cli import sign_off_through_the_cli
 from workflows.registry import build_worker
 
 pytestmark = pytest.mark.servers
@@ -123,11 +123,9 @@ async def test_the_api_attests_and_the_raw_cli_is_recorded_unattested(
         )
         assert signed.status_code == 200, signed.text
         address = temporal_env.client.service_client.config.target_host
-        code, _out, err = await temporal_cli(
-            "workflow", "update", "execute", "--workflow-id", driver.handle.id,
-            "--name", "sign_off", "--input", sign_off_input(members[1], status),
-            "--address", address,
-        )  # fmt: skip
+        code, _out, err = await sign_off_through_the_cli(
+            driver.handle.id, address, members[1], status
+        )
         assert code == 0, err
         await driver.wait_for(lambda s: s.step_key == "strategies.submit")
 
@@ -184,11 +182,9 @@ async def test_unattested_and_forged_decisions_are_refused_where_required(
         before, _ = await store.head(plan)
         status = await driver.status()
         address = temporal_env.client.service_client.config.target_host
-        code, _out, err = await temporal_cli(
-            "workflow", "update", "execute", "--workflow-id", driver.handle.id,
-            "--name", "sign_off", "--input", sign_off_input(members[0], status),
-            "--address", address,
-        )  # fmt: skip
+        code, _out, err = await sign_off_through_the_cli(
+            driver.handle.id, address, members[0], status
+        )
         assert code != 0
         assert "Unattested" in err
         assert "records only attested decisions" in err

@@ -93,6 +93,18 @@ def sign_off_input(actor_id: str, status: PlanStatus) -> str:
     )
 
 
+async def sign_off_through_the_cli(
+    workflow_id: str, address: str, actor_id: str, status: PlanStatus, *extra: str
+) -> tuple[int, str, str]:
+    """``actor_id``'s sign-off of the goals sent by the CLI as an update: its exit code,
+    output and errors."""
+    return await temporal_cli(
+        "workflow", "update", "execute", "--workflow-id", workflow_id,
+        "--name", "sign_off", "--input", sign_off_input(actor_id, status),
+        "--address", address, *extra,
+    )  # fmt: skip
+
+
 async def test_the_temporal_cli_reads_the_status_and_signs_off(engine: Engine) -> None:
     definition = engine.plan()
     driver = await engine.started(definition)
@@ -125,11 +137,7 @@ async def test_the_temporal_cli_reads_the_status_and_signs_off(engine: Engine) -
     assert list(awaited["people"]) == members
 
     async def sign(actor_id: str, *extra: str) -> tuple[int, str, str]:
-        return await temporal_cli(
-            "workflow", "update", "execute", "--workflow-id", handle.id,
-            "--name", "sign_off", "--input", sign_off_input(actor_id, status),
-            "--address", address, *extra,
-        )  # fmt: skip
+        return await sign_off_through_the_cli(handle.id, address, actor_id, status, *extra)
 
     # --- a refusal: nothing recorded, a non-zero exit and the reason --------------------
     code, out, err = await sign("nobody")
