@@ -50,6 +50,14 @@ async def verified(
     return f"exit {code}\n{text}"
 
 
+async def forge(pool: asyncpg.Pool, store: EventStore, plan: str, *statements: str) -> None:
+    """``plan``'s rows changed by the database's owner and its chain recomputed, as a
+    forger who owns the database would: the chain alone still verifies."""
+    await superuser(pool, *statements)
+    await rechain(pool, plan)
+    assert (await store.verify(plan)).ok
+
+
 async def test_each_receipt_value_is_held_against_the_store(
     temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
 ) -> None:
@@ -67,13 +75,13 @@ async def test_each_receipt_value_is_held_against_the_store(
 
     # Who decided changed and the chain recomputed, as a forger who owns the database would:
     # the chain verifies, the receipt's hash does not match.
-    await superuser(
+    await forge(
         pool,
+        store,
+        plan,
         f"UPDATE events SET actor_id = 'someone.else' WHERE stream_id = '{plan}' "
         f"AND version = {last}",
     )
-    await rechain(pool, plan)
-    assert (await store.verify(plan)).ok
     forged = (await store.read(plan, from_version=last))[0]
     report = await verified(store, client, [plan])
     assert report.startswith("exit 1"), report
@@ -92,13 +100,13 @@ async def test_each_receipt_value_is_held_against_the_store(
 
     # The recorded time moved by a second, chain recomputed.
     moved = last - 1
-    await superuser(
+    await forge(
         pool,
+        store,
+        plan,
         f"UPDATE events SET recorded_at = recorded_at + interval '1 second' "
         f"WHERE stream_id = '{plan}' AND version = {moved}",
     )
-    await rechain(pool, plan)
-    assert (await store.verify(plan)).ok
     [after] = await store.read(plan, from_version=moved, up_to_version=moved)
     report = await verified(store, client, [plan])
     assert (
@@ -110,14 +118,14 @@ async def test_each_receipt_value_is_held_against_the_store(
     ) in report
 
     # Two decisions swapped in order, chain recomputed.
-    await superuser(
+    await forge(
         pool,
+        store,
+        plan,
         f"UPDATE events SET version = 1000000 WHERE stream_id = '{plan}' AND version = 2",
         f"UPDATE events SET version = 2 WHERE stream_id = '{plan}' AND version = 3",
         f"UPDATE events SET version = 3 WHERE stream_id = '{plan}' AND version = 1000000",
     )
-    await rechain(pool, plan)
-    assert (await store.verify(plan)).ok
     report = await verified(store, client, [plan])
     assert report.startswith("exit 1"), report
     assert (
@@ -201,12 +209,12 @@ async def test_state_and_export_do_not_present_a_broken_record_as_whole(
     assert "log NOT CHECKED" in out.getvalue()
 
     # An actor rewritten and the chain recomputed: every chain verifies, the log does not.
-    await superuser(
+    await forge(
         pool,
+        store,
+        plan,
         f"UPDATE events SET actor_id = 'someone.else' WHERE stream_id = '{plan}' AND version = 2",
     )
-    await rechain(pool, plan)
-    assert (await store.verify(plan)).ok
     log = await check_log(pool, vkey)
     assert log.verdict == "broken", log.message
     out = io.StringIO()
