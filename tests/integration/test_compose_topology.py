@@ -71,6 +71,14 @@ async def run(
     )
 
 
+async def generated_key(name: str, out: Path) -> str:
+    """A signing key made by `temaplan keys generate` into ``out``: its public key."""
+    made = await run([str(BIN / "temaplan"), "keys", "generate", "--name", name, "--out", str(out)])
+    assert made.returncode == 0, made.stderr
+    public = await asyncio.to_thread(Path(f"{out}.pub").read_text)
+    return public.strip()
+
+
 def caddy_binary() -> str | None:
     found = shutil.which("caddy")
     if found is None and os.environ.get("REQUIRE_CADDY"):
@@ -224,33 +232,9 @@ async def test_the_compose_topology_runs_a_plan_to_adoption_through_the_proxy(
     secrets.mkdir(mode=0o700)
     for name in SECRETS:
         (secrets / name).write_text(os.urandom(12).hex())
-    key = await run(
-        [
-            str(BIN / "temaplan"),
-            "keys",
-            "generate",
-            "--name",
-            "plan.test/temaplan",
-            "--out",
-            str(secrets / "log_signing_key"),
-        ]
-    )
-    assert key.returncode == 0, key.stderr
-    vkey = (secrets / "log_signing_key.pub").read_text().strip()
+    vkey = await generated_key("plan.test/temaplan", secrets / "log_signing_key")
     # The front door's attestation key, made the same way (README, "Attested actors").
-    door = await run(
-        [
-            str(BIN / "temaplan"),
-            "keys",
-            "generate",
-            "--name",
-            "plan.test/front-door",
-            "--out",
-            str(secrets / "front_door_key"),
-        ]
-    )
-    assert door.returncode == 0, door.stderr
-    door_vkey = (secrets / "front_door_key.pub").read_text().strip()
+    door_vkey = await generated_key("plan.test/front-door", secrets / "front_door_key")
 
     # PostgreSQL: compose's init script, then passwords required as in compose's image.
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "TEMPORAL_"))}
