@@ -12,6 +12,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -73,6 +74,23 @@ async def database_url(postgres_server_url: str, template_database: str) -> Asyn
         yield with_database(postgres_server_url, name)
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
+        await admin.close()
+
+
+@asynccontextmanager
+async def scratch_database(
+    server_url: str, name: str, owner: str | None = None
+) -> AsyncIterator[asyncpg.Connection]:
+    """An empty database ``name`` on the server (owned by ``owner`` if given) for the
+    block, dropped after it however the block ends: the admin connection, for the
+    block's own grants."""
+    admin = await asyncpg.connect(server_url)
+    try:
+        owned_by = f' OWNER "{owner}"' if owner is not None else ""
+        await admin.execute(f'CREATE DATABASE "{name}"{owned_by}')
+        yield admin
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
 
 

@@ -23,6 +23,7 @@ from eventstore.migrate import migrate
 from eventstore.pool import create_pool
 from runtime.db_roles import Role, Roles, apply_roles, as_role
 from temaplan.backup import backup, restore
+from tests.conftest import scratch_database
 from tests.integration.conftest import closable_early, close_early, started, unique
 from workflows.registry import build_worker
 
@@ -169,10 +170,8 @@ async def test_application_role_appends_and_reads_but_cannot_rewrite(
 
 
 async def test_application_role_cannot_migrate(postgres_server_url: str, roles: Roles) -> None:
-    admin = await asyncpg.connect(postgres_server_url)
     fresh = f"{roles.events_db}_fresh"
-    try:
-        await admin.execute(f'CREATE DATABASE "{fresh}" OWNER "{roles.owner.name}"')
+    async with scratch_database(postgres_server_url, fresh, roles.owner.name) as admin:
         await admin.execute(f'GRANT CONNECT ON DATABASE "{fresh}" TO "{roles.app.name}"')
         conn = await asyncpg.connect(as_role(postgres_server_url, roles.app, fresh))
         try:
@@ -180,9 +179,6 @@ async def test_application_role_cannot_migrate(postgres_server_url: str, roles: 
                 await migrate(conn)
         finally:
             await conn.close()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{fresh}" WITH (FORCE)')
-        await admin.close()
 
 
 async def test_a_plan_runs_to_adoption_as_the_application_role(
@@ -219,9 +215,7 @@ async def test_a_backup_restored_by_the_owner_keeps_the_roles_rights(
     await backup(owner_url, dump)
 
     restored = f"{roles.events_db}_restored"
-    admin = await asyncpg.connect(postgres_server_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{restored}" OWNER "{roles.owner.name}"')
+    async with scratch_database(postgres_server_url, restored, roles.owner.name) as admin:
         await admin.execute(
             f'GRANT CONNECT ON DATABASE "{restored}" TO "{roles.app.name}", "{roles.auditor.name}"'
         )
@@ -238,6 +232,3 @@ async def test_a_backup_restored_by_the_owner_keeps_the_roles_rights(
                         await conn.execute(statement)
         finally:
             await pool.close()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{restored}" WITH (FORCE)')
-        await admin.close()

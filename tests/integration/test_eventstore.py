@@ -29,6 +29,7 @@ from eventstore import store as store_module
 from eventstore.errors import MigrationError
 from eventstore.migrate import Migration, bundled_migrations, migrate
 from eventstore.pool import create_pool, with_database
+from tests.conftest import scratch_database
 
 pytestmark = pytest.mark.servers
 
@@ -343,9 +344,7 @@ async def test_migrations_apply_on_an_empty_database_then_do_nothing(
     postgres_server_url: str,
 ) -> None:
     name = f"temaplan_empty_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(postgres_server_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+    async with scratch_database(postgres_server_url, name):
         conn = await asyncpg.connect(with_database(postgres_server_url, name))
         try:
             expected = [m.version for m in bundled_migrations()]
@@ -355,9 +354,6 @@ async def test_migrations_apply_on_an_empty_database_then_do_nothing(
             assert await schema_snapshot(conn) == snapshot
         finally:
             await conn.close()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 async def test_an_edited_migration_is_refused(pool: asyncpg.Pool) -> None:

@@ -15,6 +15,7 @@ from asyncpg.transaction import Transaction
 from eventstore import ConcurrencyConflict, EventStore, NewEvent, merkle
 from eventstore.log import STORED_FROM_LEVEL, LogError, MerkleLog, sequence_restored
 from eventstore.pool import create_pool
+from tests.conftest import scratch_database
 
 pytestmark = pytest.mark.servers
 
@@ -245,9 +246,7 @@ async def test_events_recorded_before_the_log_become_its_first_leaves(
     from eventstore.pool import with_database
 
     name = f"temaplan_upgrade_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(postgres_server_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+    async with scratch_database(postgres_server_url, name):
         url = with_database(postgres_server_url, name)
         conn = await asyncpg.connect(url)
         try:
@@ -271,9 +270,6 @@ async def test_events_recorded_before_the_log_become_its_first_leaves(
             assert await log.root(5) == merkle.reference_root(leaves)
         finally:
             await pool.close()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 async def test_a_restore_from_a_server_further_on_loses_no_leaf(pool: asyncpg.Pool) -> None:
