@@ -48,6 +48,17 @@ def event(n: int, actor: str = "kari.nilsen", kind: str = "comment_recorded") ->
     )
 
 
+def verified_export(
+    capsys: pytest.CaptureFixture[str], export: Path, *options: str
+) -> tuple[int, str, str]:
+    """`verify-export` run on ``export`` with the log's key and ``options``: its exit code,
+    output and errors."""
+    capsys.readouterr()
+    code = verify_export.main([str(export), "--log-key", LOG_KEY.verifier.vkey(), *options])
+    said = capsys.readouterr()
+    return code, said.out, said.err
+
+
 class Record:
     def __init__(self, pool: asyncpg.Pool, folder: Path) -> None:
         self.pool = pool
@@ -76,12 +87,8 @@ class Record:
         out = self.folder / f"log-{uuid.uuid4().hex[:6]}.jsonl"
         await export_log(self.pool, out)
         self.last_export = out
-        capsys.readouterr()
-        code = verify_export.main(
-            [str(out), "--log-key", LOG_KEY.verifier.vkey(), "--checkpoint", str(self.held)]
-        )
-        captured = capsys.readouterr()
-        return code, (captured.out + captured.err).strip()
+        code, said, errors = verified_export(capsys, out, "--checkpoint", str(self.held))
+        return code, (said + errors).strip()
 
 
 async def superuser(pool: asyncpg.Pool, *statements: str) -> None:
@@ -178,19 +185,16 @@ async def test_the_untouched_log_verifies_with_its_witnessed_checkpoint(
     assert code == 0, message
     assert message.startswith("OK: log of 9 events in 3 plans, tree size 9 root ")
     assert "consistent with held checkpoint of tree size 8" in message
-    ok = verify_export.main(
-        [
-            str(record.last_export),
-            "--log-key",
-            LOG_KEY.verifier.vkey(),
-            "--witness-key",
-            WITNESS.verifier.vkey(),
-            "--checkpoint",
-            str(record.held),
-        ]
+    code, said, _ = verified_export(
+        capsys,
+        record.last_export,
+        "--witness-key",
+        WITNESS.verifier.vkey(),
+        "--checkpoint",
+        str(record.held),
     )
-    assert ok == 0
-    assert "co-signed by revisjon.example/witness" in capsys.readouterr().out
+    assert code == 0
+    assert "co-signed by revisjon.example/witness" in said
     from temaplan.log_cli import verify_log
 
     arguments = argparse.Namespace(
@@ -243,9 +247,9 @@ async def test_a_forged_checkpoint_without_the_key_is_refused(
     lines = note.split("\n")
     lines[1] = "5"
     (tmp_path / "log.jsonl.checkpoint").write_text("\n".join(lines))
-    capsys.readouterr()
-    assert verify_export.main([str(out), "--log-key", LOG_KEY.verifier.vkey()]) == 1
-    assert "signature does not verify" in capsys.readouterr().err
+    code, _, errors = verified_export(capsys, out)
+    assert code == 1
+    assert "signature does not verify" in errors
 
 
 async def test_the_empty_log_exports_and_verifies(
@@ -256,9 +260,9 @@ async def test_the_empty_log_exports_and_verifies(
     manifest = await export_log(pool, out)
     assert manifest["event_count"] == 0
     assert out.read_bytes() == b""
-    capsys.readouterr()
-    assert verify_export.main([str(out), "--log-key", LOG_KEY.verifier.vkey()]) == 0
-    assert "OK: log of 0 events in 0 plans, tree size 0" in capsys.readouterr().out
+    code, said, _ = verified_export(capsys, out)
+    assert code == 0
+    assert "OK: log of 0 events in 0 plans, tree size 0" in said
 
 
 async def test_plan_export_and_report_carry_the_cosigned_checkpoint(
@@ -271,18 +275,18 @@ async def test_plan_export_and_report_carry_the_cosigned_checkpoint(
     store = EventStore(pool)
     out = tmp_path / "1804-a.jsonl"
     assert await export(store, "1804-a", "jsonl", out) == 0
-    capsys.readouterr()
-    args = [str(out), "--log-key", LOG_KEY.verifier.vkey(), "--witness-key"]
-    assert verify_export.main([*args, WITNESS.verifier.vkey()]) == 0
-    assert "last event is leaf 7 of the signed tree of size 8" in capsys.readouterr().out
+    witness = ("--witness-key", WITNESS.verifier.vkey())
+    code, said, _ = verified_export(capsys, out, *witness)
+    assert code == 0
+    assert "last event is leaf 7 of the signed tree of size 8" in said
     # The plan's last event, cut off and the export redone, no longer matches the proof.
     proof = (tmp_path / "1804-a.jsonl.inclusion.json").read_text()
     await superuser(pool, "DELETE FROM events WHERE stream_id = '1804-a' AND version = 5")
     assert await export(store, "1804-a", "jsonl", out) == 0
     (tmp_path / "1804-a.jsonl.inclusion.json").write_text(proof)
-    capsys.readouterr()
-    assert verify_export.main([*args, WITNESS.verifier.vkey()]) == 1
-    assert "is not of the export's last event" in capsys.readouterr().err
+    code, _, errors = verified_export(capsys, out, *witness)
+    assert code == 1
+    assert "is not of the export's last event" in errors
 
     definition = load_plan_file(Path(__file__).parents[2] / "examples" / "bodo.yaml")
     created = PlanCreated(
@@ -370,6 +374,5 @@ async def test_a_bundle_carries_each_plans_checkpoint_and_proof_as_the_directory
         if not name.endswith(".manifest.json"):  # the manifests carry their export time
             assert (tmp_path / "ut" / name).read_bytes() == (tmp_path / "dir" / name).read_bytes()
     for plan in ("1804-a", "1804-b", "1804-c"):
-        capsys.readouterr()
-        args = [str(tmp_path / "ut" / f"{plan}.jsonl"), "--log-key", LOG_KEY.verifier.vkey()]
-        assert verify_export.main(args) == 0, capsys.readouterr()
+        code, said, errors = verified_export(capsys, tmp_path / "ut" / f"{plan}.jsonl")
+        assert code == 0, (said, errors)
