@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -209,13 +210,16 @@ def updates_accepted(history: WorkflowHistory) -> int:
 # --- bugs once found in the hand-over, kept fixed ---------------------------------------
 
 
-async def start_small_runs(
+@pytest.fixture
+async def small_runs(
     temporal_env: WorkflowEnvironment, task_queue: str, bodo: PlanDefinition
-) -> PlanDriver:
-    """A plan that hands over after every ten updates, driven to its open hearing."""
+) -> AsyncIterator[PlanDriver]:
+    """A plan that hands over after every ten updates, driven to its open hearing; it is
+    terminated once the test is done with it, passed or failed."""
     driver = await started_in_short_runs(temporal_env, task_queue, closable_early(unique(bodo)))
     await drive_until(driver, lambda s: s.step_key == "hearing.public" and s.hearing_open)
-    return driver
+    yield driver
+    await driver.handle.terminate("test done")
 
 
 async def accepted_in_current_run(driver: PlanDriver) -> int:
@@ -229,53 +233,45 @@ async def accepted_in_current_run(driver: PlanDriver) -> int:
 
 
 async def test_closing_the_hearing_with_a_runs_last_update_closes_it(
-    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
+    small_runs: PlanDriver,
 ) -> None:
-    driver = await start_small_runs(temporal_env, task_queue, bodo)
-    try:
-        n = 0
-        while await accepted_in_current_run(driver) != 9:
-            n += 1
-            await driver.update("respond_to_hearing", response(n))
-            await settle(driver.handle)
-        leader = driver.person(Role.PROJECT_LEADER)
-        receipt = await asyncio.wait_for(
-            driver.update("close_hearing", cmd.CloseHearing(actor_id=leader, reason=EARLY_CLOSE)),
-            timeout=10,
-        )
-        assert receipt.event_type == "hearing_closed"
-        await driver.wait_for(lambda s: s.step_key == "hearing.summary", timeout=10)
-    finally:
-        await driver.handle.terminate("test done")
+    driver = small_runs
+    n = 0
+    while await accepted_in_current_run(driver) != 9:
+        n += 1
+        await driver.update("respond_to_hearing", response(n))
+        await settle(driver.handle)
+    leader = driver.person(Role.PROJECT_LEADER)
+    receipt = await asyncio.wait_for(
+        driver.update("close_hearing", cmd.CloseHearing(actor_id=leader, reason=EARLY_CLOSE)),
+        timeout=10,
+    )
+    assert receipt.event_type == "hearing_closed"
+    await driver.wait_for(lambda s: s.step_key == "hearing.summary", timeout=10)
 
 
 async def test_a_steady_stream_of_updates_still_hands_over(
-    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
+    temporal_env: WorkflowEnvironment, small_runs: PlanDriver
 ) -> None:
-    driver = await start_small_runs(temporal_env, task_queue, bodo)
+    driver = small_runs
     in_flight = asyncio.Semaphore(UPDATES_IN_FLIGHT)
 
     async def send(n: int) -> None:
         async with in_flight:
             await update_retrying(driver, "respond_to_hearing", response(n))
 
-    try:
-        await asyncio.gather(*(send(n) for n in range(1, 81)))
-        await driver.wait_for(lambda s: s.hearing_responses == 80)
-        per_run = [
-            updates_accepted(h) for h in await run_histories(temporal_env.client, driver.handle.id)
-        ]
-        # What a run may take: its limit, plus the updates already in flight when it
-        # decided to hand over.
-        assert max(per_run) <= 10 + UPDATES_IN_FLIGHT, per_run
-    finally:
-        await driver.handle.terminate("test done")
+    await asyncio.gather(*(send(n) for n in range(1, 81)))
+    await driver.wait_for(lambda s: s.hearing_responses == 80)
+    per_run = [
+        updates_accepted(h) for h in await run_histories(temporal_env.client, driver.handle.id)
+    ]
+    # What a run may take: its limit, plus the updates already in flight when it
+    # decided to hand over.
+    assert max(per_run) <= 10 + UPDATES_IN_FLIGHT, per_run
 
 
-async def test_a_hearing_with_long_responses_still_hands_over(
-    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
-) -> None:
-    driver = await start_small_runs(temporal_env, task_queue, bodo)
+async def test_a_hearing_with_long_responses_still_hands_over(small_runs: PlanDriver) -> None:
+    driver = small_runs
     signals = asyncio.Semaphore(SIGNALS_IN_FLIGHT)
     count = 560
 
@@ -284,13 +280,8 @@ async def test_a_hearing_with_long_responses_still_hands_over(
         async with signals:
             await driver.plan.hearing_response(long)
 
-    try:
-        await asyncio.gather(*(send(n) for n in range(1, count + 1)))
-        # Ten updates: the run must hand over, carrying what it has recorded.
-        for n in range(count + 1, count + 11):
-            await asyncio.wait_for(driver.update("respond_to_hearing", response(n)), 10)
-        await asyncio.wait_for(
-            driver.wait_for(lambda s: s.hearing_responses == count + 10), timeout=20
-        )
-    finally:
-        await driver.handle.terminate("test done")
+    await asyncio.gather(*(send(n) for n in range(1, count + 1)))
+    # Ten updates: the run must hand over, carrying what it has recorded.
+    for n in range(count + 1, count + 11):
+        await asyncio.wait_for(driver.update("respond_to_hearing", response(n)), 10)
+    await asyncio.wait_for(driver.wait_for(lambda s: s.hearing_responses == count + 10), timeout=20)
