@@ -30,14 +30,10 @@ def read_example(name: str) -> str:
 def opened(plan: PlanDefinition, phase: Phase, at: datetime) -> list[Event]:
     """A plan's record as it opens: the plan created, then ``phase`` started, both by the
     system at ``at``."""
+    system = {"actor_id": "temaplan", "actor_role": Role.SYSTEM}
     return [
         PlanCreated(
-            event_id=UUID(int=1),
-            occurred_at=at,
-            actor_id="temaplan",
-            actor_role=Role.SYSTEM,
-            plan_id=plan.plan_id,
-            definition=plan,
+            event_id=UUID(int=1), occurred_at=at, plan_id=plan.plan_id, definition=plan, **system
         ),
         phase_started(2, phase, at),
     ]
