@@ -65,6 +65,18 @@ async def _tab_to(page: Any, selector: str, limit: int = 80) -> None:
     raise AssertionError(f"{selector} is not reached with the Tab key")
 
 
+async def _tab_and_type(page: Any, selector: str, text: str) -> None:
+    """Reaches the element with the Tab key alone and types ``text`` into it."""
+    await _tab_to(page, selector)
+    await page.keyboard.type(text)
+
+
+async def _tab_and_press(page: Any, selector: str, key: str) -> None:
+    """Reaches the element with the Tab key alone and presses ``key`` on it."""
+    await _tab_to(page, selector)
+    await page.keyboard.press(key)
+
+
 async def test_every_page_passes_axe_and_works_by_keyboard_and_on_a_phone(web: Web) -> None:
     from playwright.async_api import expect
 
@@ -142,19 +154,14 @@ async def test_every_page_passes_axe_and_works_by_keyboard_and_on_a_phone(web: W
 
         # Keyboard only: the member signs off, from the login to the receipt.
         await page.goto(f"{site}/login")
-        await _tab_to(page, "#token")
-        await page.keyboard.type(tokens["per.olsen"])
+        await _tab_and_type(page, "#token", tokens["per.olsen"])
         await page.keyboard.press("Enter")
         await expect(page.get_by_role("heading", name="Venter på deg")).to_be_visible()
-        await _tab_to(page, f'li.pending[data-plan="{plan.plan_id}"] a')
-        await page.keyboard.press("Enter")
+        await _tab_and_press(page, f'li.pending[data-plan="{plan.plan_id}"] a', "Enter")
         await expect(page.get_by_role("heading", name=plan.title)).to_be_visible()
-        await _tab_to(page, "#decision input[value=approve]")
-        await page.keyboard.press("Space")
-        await _tab_to(page, "#decision textarea[name=comment]")
-        await page.keyboard.type("Godkjent med tastaturet.")
-        await _tab_to(page, "#decision button[type=submit]")
-        await page.keyboard.press("Enter")
+        await _tab_and_press(page, "#decision input[value=approve]", "Space")
+        await _tab_and_type(page, "#decision textarea[name=comment]", "Godkjent med tastaturet.")
+        await _tab_and_press(page, "#decision button[type=submit]", "Enter")
         await expect(page.get_by_role("heading", name="Kvittering")).to_be_visible()
         await check("receipt")
         version = int(await page.locator("[data-receipt-version]").inner_text())
@@ -165,14 +172,10 @@ async def test_every_page_passes_axe_and_works_by_keyboard_and_on_a_phone(web: W
         # Keyboard only: a member of the public responds to the hearing.
         page = await new_page(browser, 390, 844, bypass_csp=True)
         await page.goto(f"{site}/hearing/{hearing_plan.plan_id}")
-        await _tab_to(page, "#name")
-        await page.keyboard.type("Ola Tastatur")
-        await _tab_to(page, "#text")
-        await page.keyboard.type("Flere boliger for unge.")
-        await _tab_to(page, "#consent")
-        await page.keyboard.press("Space")
-        await _tab_to(page, "form button[type=submit]")
-        await page.keyboard.press("Enter")
+        await _tab_and_type(page, "#name", "Ola Tastatur")
+        await _tab_and_type(page, "#text", "Flere boliger for unge.")
+        await _tab_and_press(page, "#consent", "Space")
+        await _tab_and_press(page, "form button[type=submit]", "Enter")
         await expect(page.get_by_role("heading", name="Kvittering")).to_be_visible()
         await expect(page.locator("[data-receipt-number]")).not_to_be_empty()
         await check("hearing-receipt-phone")
