@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from domain.canonical import GENESIS_HASH, chain_hash, chain_record
+from domain.canonical import GENESIS_HASH, chain_hash
 from eventstore.records import StoredEvent
 
 
@@ -27,19 +26,11 @@ class ChainChecker:
         self.first_break: ChainBreak | None = None
 
     def feed(
-        self,
-        *,
-        version: int,
-        event_id: str,
-        event_type: str,
-        schema_version: int,
-        data: dict[str, Any],
-        actor_id: str,
-        actor_role: str,
-        recorded_at: datetime,
-        prev_hash: str,
-        stored_hash: str,
+        self, record: dict[str, Any], *, prev_hash: str, stored_hash: str
     ) -> ChainBreak | None:
+        """``record`` is the event's chain record (``domain.canonical.chain_record``) as
+        its row holds it; ``prev_hash`` and ``stored_hash`` are the hashes the row stores."""
+        version: int = record["version"]
         if self.first_break is not None:
             return self.first_break
         self.checked += 1
@@ -51,20 +42,8 @@ class ChainChecker:
             )
         elif prev_hash != self.prev_hash:
             problem = "prev_hash does not match the previous event's hash"
-        else:
-            record = chain_record(
-                stream_id=self.stream_id,
-                version=version,
-                event_id=event_id,
-                event_type=event_type,
-                schema_version=schema_version,
-                data=data,
-                actor_id=actor_id,
-                actor_role=actor_role,
-                recorded_at=recorded_at,
-            )
-            if chain_hash(prev_hash, record) != stored_hash:
-                problem = "hash does not match the event's content: it was changed after recording"
+        elif chain_hash(prev_hash, record) != stored_hash:
+            problem = "hash does not match the event's content: it was changed after recording"
         if problem is not None:
             # Report the version the caller sees in the row, or the missing one for a gap.
             self.first_break = ChainBreak(
@@ -76,15 +55,4 @@ class ChainChecker:
         return None
 
     def feed_stored(self, event: StoredEvent) -> ChainBreak | None:
-        return self.feed(
-            version=event.version,
-            event_id=str(event.event_id),
-            event_type=event.type,
-            schema_version=event.schema_version,
-            data=event.data,
-            actor_id=event.actor_id,
-            actor_role=event.actor_role,
-            recorded_at=event.recorded_at,
-            prev_hash=event.prev_hash,
-            stored_hash=event.hash,
-        )
+        return self.feed(event.chain_record(), prev_hash=event.prev_hash, stored_hash=event.hash)

@@ -11,6 +11,7 @@ import asyncpg
 
 from domain.canonical import (
     GENESIS_HASH,
+    chain_record,
     format_timestamp,
 )
 from eventstore.chain import ChainChecker
@@ -196,7 +197,8 @@ class _ChainWalk:
             checker.expected_version = self.expected_version
             checker.prev_hash = self.prev_hash
             checker.checked = self.checked
-            broken = checker.feed(
+            record = chain_record(
+                stream_id=self.stream_id,
                 version=version,
                 event_id=str(event_id),
                 event_type=event_type,
@@ -205,9 +207,8 @@ class _ChainWalk:
                 actor_id=actor_id,
                 actor_role=actor_role,
                 recorded_at=recorded_at,
-                prev_hash=prev_hash,
-                stored_hash=stored_hash,
             )
+            broken = checker.feed(record, prev_hash=prev_hash, stored_hash=stored_hash)
             if broken is not None:
                 return self._break(checker.checked, broken.version, broken.problem)
         if canonical is not None and canonical != data_json:
