@@ -271,16 +271,13 @@ def _api(settings: Settings) -> int:
     import uvicorn
 
     from api.app import production_app
+    from temaplan.up import http_config
 
-    uvicorn.run(
-        production_app(settings),
-        host=settings.api_host,
-        port=settings.api_port,
-        log_config=None,
-        # X-Forwarded-For is read by the app, from TEMAPLAN_TRUSTED_PROXIES only.
-        proxy_headers=False,
-    )
-    return 0
+    server = uvicorn.Server(http_config(production_app(settings), settings))
+    server.run()
+    # uvicorn.run's answer (its STARTUP_FAILURE) when the server never started: its
+    # port taken, say.
+    return 0 if server.started else 3
 
 
 def _up(settings: Settings, args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ import signal
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import structlog
 import uvicorn
@@ -34,6 +35,19 @@ class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self):  # type: ignore[no-untyped-def]
         yield
+
+
+def http_config(app: Any, settings: Settings, *, access_log: bool = True) -> uvicorn.Config:
+    """How the API and web page are served, by `temaplan api` and by `up` alike."""
+    return uvicorn.Config(
+        app,
+        host=settings.api_host,
+        port=settings.api_port,
+        log_config=None,
+        access_log=access_log,
+        # X-Forwarded-For is read by the app, from TEMAPLAN_TRUSTED_PROXIES only.
+        proxy_headers=False,
+    )
 
 
 def dev_server_command(data_dir: Path, port: int, ui_port: int, namespace: str) -> list[str]:
@@ -163,17 +177,7 @@ async def run_up(settings: Settings, temporal_port: int, ui_port: int, lang: Lan
         # Notifications by e-mail when TEMAPLAN_SMTP_HOST is set; without it a line in the
         # log, and the web inbox shows each person what waits for them.
         await stack.enter_async_context(running_relay(ctx.pool, running))
-        server = _Server(
-            uvicorn.Config(
-                create_app(ctx),
-                host=settings.api_host,
-                port=settings.api_port,
-                log_config=None,
-                access_log=False,
-                # X-Forwarded-For is read by the app, from TEMAPLAN_TRUSTED_PROXIES only.
-                proxy_headers=False,
-            )
-        )
+        server = _Server(http_config(create_app(ctx), settings, access_log=False))
         serving = asyncio.create_task(server.serve())
         web = f"http://{settings.api_host}:{settings.api_port}"
         ui = "" if settings.temporal_address else t("cli.up_ui", lang, port=ui_port)
