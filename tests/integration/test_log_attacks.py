@@ -25,7 +25,7 @@ from audit import verify_export
 from audit.checkpointer import Checkpointer
 from audit.log_export import export_log
 from domain import checkpoints as cp
-from domain.canonical import GENESIS_HASH, chain_hash, chain_record
+from domain.canonical import GENESIS_HASH, chain_hash
 from domain.events import PlanCreated
 from domain.roles import Role
 from eventstore import EventStore, NewEvent
@@ -105,18 +105,7 @@ async def rechain(pool: asyncpg.Pool, stream: str) -> None:
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SET LOCAL session_replication_role = replica")
         for e in rows:
-            record = chain_record(
-                stream_id=e.stream_id,
-                version=e.version,
-                event_id=str(e.event_id),
-                event_type=e.type,
-                schema_version=e.schema_version,
-                data=e.data,
-                actor_id=e.actor_id,
-                actor_role=e.actor_role,
-                recorded_at=e.recorded_at,
-            )
-            new = chain_hash(prev, record)
+            new = chain_hash(prev, e.chain_record())
             await conn.execute(
                 "UPDATE events SET prev_hash = $1, hash = $2 WHERE position = $3",
                 prev,
