@@ -16,6 +16,8 @@ import json
 import signal
 import sys
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,7 +35,6 @@ from activities.models import AppendEventsInput, AppendEventsOutput, NotifyInput
 from activities.plan_activities import PlanActivities
 from activities.schedule_activities import ScheduleActivities
 from audit import commands
-from client.plans import start_plan
 from client.simulation import PlanDriver, send_hearing_responses
 from client.typed import PlanClient
 from domain import commands as cmd
@@ -95,6 +96,17 @@ def worker_with(client: Client, queue: str, activities: PlanActivities) -> Worke
     )
 
 
+@asynccontextmanager
+async def running_with(
+    env: WorkflowEnvironment, definition: PlanDefinition, activities: PlanActivities
+) -> AsyncIterator[PlanDriver]:
+    """``definition`` started on a task queue of its own, whose one worker runs the plan
+    workflow with ``activities``: its driver, while that worker runs."""
+    queue = f"plans-{uuid.uuid4()}"
+    async with worker_with(env.client, queue, activities):
+        yield await started(env, queue, definition)
+
+
 async def assert_record_intact(
     store: EventStore, handle: WorkflowHandle[Any, Any], plan_id: str
 ) -> int:
@@ -118,11 +130,9 @@ async def test_an_append_whose_answer_is_lost_is_retried_into_exactly_one_event(
     temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, bodo: PlanDefinition
 ) -> None:
     definition = unique(bodo)
-    queue = f"plans-{uuid.uuid4()}"
     flaky = AnswerLostAfterCommit(pool, failures=3)
     store = EventStore(pool)
-    async with worker_with(temporal_env.client, queue, flaky):
-        driver = await started(temporal_env, queue, definition)
+    async with running_with(temporal_env, definition, flaky) as driver:
         handle = driver.handle
         status = await drive_until(driver, lambda s: s.phase is not None and s.phase != "goals")
         assert status.step_key == "strategies.submit"
@@ -178,9 +188,8 @@ async def test_a_plan_waiting_at_a_gate_survives_a_worker_replacement(
     client = temporal_env.client
 
     async with build_worker(client, pool, queue):  # worker A
-        with temporal_env.with_time_skipping_disabled():
-            handle = await start_plan(client, definition, queue)
-        driver = PlanDriver(handle, definition)
+        driver = await started(temporal_env, queue, definition)
+        handle = driver.handle
         at_gate = await drive_until(driver, lambda s: s.step_key == "strategies.quality_assurance")
         before = await assert_record_intact(store, handle, definition.plan_id)
     # Worker A is gone. The plan is parked on the server, not failed or lost.
@@ -262,9 +271,7 @@ async def test_a_decision_made_while_the_step_is_announced_is_not_waited_past(
     is open. The majority is reached before the notification activity returns; the
     engine must still notice and close the phase."""
     definition = unique(bodo)
-    queue = f"plans-{uuid.uuid4()}"
-    async with worker_with(temporal_env.client, queue, SlowNotifications(pool)):
-        driver = await started(temporal_env, queue, definition)
+    async with running_with(temporal_env, definition, SlowNotifications(pool)) as driver:
         handle = driver.handle
         submit = await driver.wait_for(lambda s: s.step_key == "goals.submit")
         await driver.act_once(submit, hearing=None)  # type: ignore[arg-type]
@@ -307,11 +314,9 @@ async def test_a_decision_committed_by_a_killed_attempt_gets_its_original_receip
     temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, bodo: PlanDefinition
 ) -> None:
     definition = unique(bodo)
-    queue = f"plans-{uuid.uuid4()}"
     killed = StoredByAKilledAttempt(pool)
     store = EventStore(pool)
-    async with worker_with(temporal_env.client, queue, killed):
-        driver = await started(temporal_env, queue, definition)
+    async with running_with(temporal_env, definition, killed) as driver:
         handle = driver.handle
         gate = await drive_until(driver, lambda s: s.step_key == "goals.quality_assurance")
         signer = gate.awaited[0].people[0]
@@ -379,12 +384,10 @@ async def test_a_workflow_behind_its_record_catches_up_on_its_next_step(
     temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, bodo: PlanDefinition
 ) -> None:
     definition = unique(bodo)
-    queue = f"plans-{uuid.uuid4()}"
     steering = [p.id for p in definition.members(Role.STEERING_GROUP)]
     ahead = RecordGetsAhead(pool, other=steering[1])
     store = EventStore(pool)
-    async with worker_with(temporal_env.client, queue, ahead):
-        driver = await started(temporal_env, queue, definition)
+    async with running_with(temporal_env, definition, ahead) as driver:
         handle = driver.handle
         gate = await drive_until(driver, lambda s: s.step_key == "goals.quality_assurance")
         receipt = await driver.update("sign_off", sign_off_by(gate, steering[0]))
@@ -426,9 +429,8 @@ async def test_a_worker_killed_after_committing_a_decision_loses_nothing(
     store = EventStore(pool)
     marker = tmp_path / "committed.json"
     async with build_worker(client, pool, queue):
-        with temporal_env.with_time_skipping_disabled():
-            handle = await start_plan(client, definition, queue)
-        driver = PlanDriver(handle, definition)
+        driver = await started(temporal_env, queue, definition)
+        handle = driver.handle
         gate = await drive_until(driver, lambda s: s.step_key == "goals.quality_assurance")
     doomed = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tests.integration.killable_worker",
