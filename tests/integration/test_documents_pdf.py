@@ -25,11 +25,10 @@ from client.simulation import PlanDriver
 from documents.pdf import html_to_pdf
 from domain.phases import Phase
 from domain.plan import PlanDefinition
-from domain.revision_models import IndicatorLine
 from domain.state import fold
 from eventstore import EventStore
 from tests.integration.conftest import bearer, unique
-from tests.integration.test_document_language import adopted, scorecard
+from tests.integration.test_document_language import adopted, regulated_area, scorecard
 from workflows.plan_models import workflow_id_for
 
 pytestmark = pytest.mark.servers
@@ -156,15 +155,7 @@ async def test_the_scorecard_pdf(bodo: PlanDefinition, artifacts_dir: Path) -> N
     card = scorecard(
         done=2,
         total=3,
-        indicator=IndicatorLine(
-            level="measure",
-            item_id="tiltak-1.1.2",
-            name="Regulert areal",
-            unit="dekar",
-            baseline=Decimal("12.5"),
-            target=Decimal("50"),
-            current=Decimal("16.4"),
-        ),
+        indicator=regulated_area("measure", "tiltak-1.1.2", Decimal("16.4")),
     )
     text = await read_pdf(
         html_to_pdf(render_scorecard_html(bodo, card)), artifacts_dir, "scorecard-2027-nb"
