@@ -6,15 +6,13 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
-import yaml
 
 from domain.refusals import Refusal
 from domain.revision_reports import _decimal
 from temaplan.cli import main
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def validate(tmp_path: Path, name: str, text: str, capsys: pytest.CaptureFixture[str]) -> str:
@@ -54,23 +52,21 @@ def test_an_integer_of_thousands_of_digits_is_refused(
 
 @pytest.mark.parametrize("figure", ["1e-50", "1e-60", "1e400", "123456789012345678901"])
 def test_an_indicator_figure_beyond_its_digits_is_refused_naming_the_field(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], figure: str
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], bodo_data: dict[str, Any], figure: str
 ) -> None:
-    data = yaml.safe_load((EXAMPLES / "bodo.yaml").read_text(encoding="utf-8"))
-    data["proposals"]["goals"][0]["indicator"]["baseline"] = figure
-    err = validate(tmp_path, "tall.json", json.dumps(data), capsys)
+    bodo_data["proposals"]["goals"][0]["indicator"]["baseline"] = figure
+    err = validate(tmp_path, "tall.json", json.dumps(bodo_data), capsys)
     assert "proposals.goals[0].indicator.baseline: " in err
     assert "more than 18 digits written out" in err
 
 
 def test_negative_zero_and_exponent_forms_in_range_are_plain_numbers(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], bodo_data: dict[str, Any]
 ) -> None:
-    data = yaml.safe_load((EXAMPLES / "bodo.yaml").read_text(encoding="utf-8"))
-    data["proposals"]["goals"][0]["indicator"]["baseline"] = -0.0
-    data["proposals"]["goals"][0]["indicator"]["target"] = "1.5e3"
+    bodo_data["proposals"]["goals"][0]["indicator"]["baseline"] = -0.0
+    bodo_data["proposals"]["goals"][0]["indicator"]["target"] = "1.5e3"
     path = tmp_path / "ok.json"
-    path.write_text(json.dumps(data), encoding="utf-8")
+    path.write_text(json.dumps(bodo_data), encoding="utf-8")
     assert main(["validate", str(path)]) == 0
     assert _decimal("1.5E+3", "value") == Decimal("1500")
     assert str(_decimal("1.5E+3", "value")) == "1500"
