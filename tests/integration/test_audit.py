@@ -18,13 +18,12 @@ from temporalio.testing import WorkflowEnvironment
 import catalogue
 from audit import commands, verify_export
 from audit.history import HistoryFilter
-from client.plans import start_plan
 from client.simulation import PlanDriver, send_hearing_responses
 from domain.gates import PlanStatus, plan_status
 from domain.plan import PlanDefinition
 from eventstore import EventStore, NewEvent
 from temaplan.cli import main
-from tests.integration.conftest import unique, watched
+from tests.integration.conftest import started, unique, watched
 from tests.integration.replay import PlanWorkflowWithAPause
 from tests.integration.test_eventstore import tamper
 
@@ -43,9 +42,8 @@ async def adopted_plan(
     env: WorkflowEnvironment, queue: str, definition: PlanDefinition
 ) -> tuple[PlanDriver, dict[str, PlanStatus]]:
     """Run the plan to adoption; capture the status query at each checkpoint."""
-    with env.with_time_skipping_disabled():
-        handle = await start_plan(env.client, definition, queue)
-    driver = PlanDriver(handle, definition)
+    driver = await started(env, queue, definition)
+    handle = driver.handle
     captured: dict[str, PlanStatus] = {}
 
     async def hearing(_status: PlanStatus) -> None:

@@ -18,12 +18,10 @@ import catalogue
 from audit import commands
 from audit.checkpointer import Checkpointer
 from audit.log_check import check_log
-from client.plans import start_plan
-from client.simulation import PlanDriver
 from domain import checkpoints as cp
 from domain.plan import PlanDefinition
 from eventstore import EventStore
-from tests.integration.conftest import unique
+from tests.integration.conftest import started, unique
 from tests.integration.test_audit import adopted_copy
 from tests.integration.test_log_attacks import rechain, superuser
 
@@ -134,12 +132,11 @@ async def test_each_receipt_value_is_held_against_the_store(
     assert "version: history 2, store 3" in report
 
 
-async def started(env: WorkflowEnvironment, queue: str, bodo: PlanDefinition) -> str:
-    definition = unique(bodo)
-    with env.with_time_skipping_disabled():
-        handle = await start_plan(env.client, definition, queue)
-    await PlanDriver(handle, definition).wait_for(lambda s: s.events_recorded >= 2)
-    return definition.plan_id
+async def started_copy(env: WorkflowEnvironment, queue: str, bodo: PlanDefinition) -> str:
+    """A fresh copy of ``bodo`` started, its first events recorded: its plan id."""
+    driver = await started(env, queue, unique(bodo))
+    await driver.wait_for(lambda s: s.events_recorded >= 2)
+    return driver.definition.plan_id
 
 
 async def test_verify_all_finds_a_lost_stream_and_a_short_tail(
@@ -147,9 +144,9 @@ async def test_verify_all_finds_a_lost_stream_and_a_short_tail(
 ) -> None:
     store = EventStore(pool)
     client = temporal_env.client
-    lost = await started(temporal_env, task_queue, bodo)
-    cut = await started(temporal_env, task_queue, bodo)
-    whole = await started(temporal_env, task_queue, bodo)
+    lost = await started_copy(temporal_env, task_queue, bodo)
+    cut = await started_copy(temporal_env, task_queue, bodo)
+    whole = await started_copy(temporal_env, task_queue, bodo)
     report = await verified(
         store, client, await store.stream_ids(), all_plans=True, task_queue=task_queue
     )
@@ -180,8 +177,8 @@ async def test_state_and_export_do_not_present_a_broken_record_as_whole(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     store = EventStore(pool)
-    plan = await started(temporal_env, task_queue, bodo)
-    await started(temporal_env, task_queue, bodo)
+    plan = await started_copy(temporal_env, task_queue, bodo)
+    await started_copy(temporal_env, task_queue, bodo)
     await Checkpointer(pool, LOG_KEY).checkpoint_now()
     vkey = LOG_KEY.verifier.vkey()
 

@@ -25,14 +25,13 @@ from temporalio.worker import Worker
 
 from activities.models import AppendEventsInput, AppendEventsOutput
 from activities.plan_activities import PlanActivities
-from client.plans import start_plan
-from client.simulation import PlanDriver, content_for
+from client.simulation import content_for
 from domain import commands as cmd
 from domain.phases import Phase
 from domain.plan import PlanDefinition
 from domain.refusals import ENGINE
 from domain.roles import Role
-from tests.integration.conftest import unique
+from tests.integration.conftest import started, unique
 from tests.integration.replay import drive_until, replay_all, settle
 from workflows.plan_workflow import PlanWorkflow
 from workflows.registry import WORKFLOWS, workflow_runner
@@ -85,9 +84,8 @@ async def test_an_update_after_a_query_on_an_uncached_worker_replays(
     definition = unique(bodo)
     async with activities:
         first_run = asyncio.create_task(first.run())
-        with temporal_env.with_time_skipping_disabled():
-            handle = await start_plan(client, definition, queue)
-        driver = PlanDriver(handle, definition)
+        driver = await started(temporal_env, queue, definition)
+        handle = driver.handle
         status = await drive_until(driver, done=lambda s: s.step_key == "goals.quality_assurance")
         assert status.step_key == "goals.quality_assurance"
 
