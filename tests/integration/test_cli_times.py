@@ -14,9 +14,8 @@ import asyncpg
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from client.plans import start_plan
 from domain.plan import PlanDefinition
-from tests.integration.conftest import unique
+from tests.integration.conftest import started, unique
 
 pytestmark = pytest.mark.servers
 TEMAPLAN = str(Path(sys.executable).parent / "temaplan")
@@ -65,8 +64,7 @@ async def test_events_history_and_state_print_oslo_time_with_the_offset(
     bodo: PlanDefinition,
 ) -> None:
     definition = unique(bodo)
-    with temporal_env.with_time_skipping_disabled():
-        await start_plan(temporal_env.client, definition, task_queue)
+    await started(temporal_env, task_queue, definition)
     plan = definition.plan_id
     for _ in range(100):
         if await pool.fetchval("SELECT count(*) FROM events WHERE stream_id = $1", plan) >= 2:
