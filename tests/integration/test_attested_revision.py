@@ -35,16 +35,12 @@ from audit import commands
 from audit.export import export_csv
 from audit.history import PAST_THE_FRONT_DOOR, HistoryFilter
 from audit.report import export_html
-from client.plans import start_plan
 from client.revision_simulation import wait_for_revision
 from client.schedules import ScheduleRefused, act_on_schedule, describe_schedule
-from client.simulation import PlanDriver
 from domain import checkpoints as cp
-from domain import commands as cmd
 from domain import revision_commands as rc
 from domain.attestation import Attestation
 from domain.commands import Receipt
-from domain.gates import PlanStatus
 from domain.ids import (
     revision_workflow_id,
     revision_year,
@@ -53,13 +49,12 @@ from domain.ids import (
 )
 from domain.plan import PlanDefinition
 from domain.revision_models import ScheduleAction
-from domain.roles import Role
 from eventstore import EventStore
 from eventstore.pool import create_pool
 from runtime.settings import Settings
 from temaplan.cli import main
 from tests.integration.conftest import (
-    EARLY_CLOSE,
+    adopted_closing_early,
     adopted_with_open_round,
     bearer,
     closable_early,
@@ -358,16 +353,7 @@ async def test_a_reminder_triggered_past_the_front_door_is_shown_unattested(
     async with deployment(plain_client, pool, database_url) as (queue, _ctx, _api):
         definition = closable_early(unique(bodo))
         plan = definition.plan_id
-        handle = await start_plan(plain_client, definition, queue)
-        driver = PlanDriver(handle, definition)
-
-        async def hearing(_status: PlanStatus) -> None:
-            leader = driver.person(Role.PROJECT_LEADER)
-            await driver.update(
-                "close_hearing", cmd.CloseHearing(actor_id=leader, reason=EARLY_CLOSE)
-            )
-
-        assert (await driver.run_to_adoption(hearing)).status == "adopted"
+        await adopted_closing_early(plain_client, queue, definition)
         address = plain_client.service_client.config.target_host
         code, _out, err = await temporal_cli(
             "schedule", "trigger", "--schedule-id", schedule_id_for(plan), "--address", address

@@ -39,13 +39,12 @@ from client.simulation import PlanDriver
 from domain import commands as cmd
 from domain.gates import PlanStatus
 from domain.plan import PlanDefinition
-from domain.roles import Role
 from eventstore import EventStore
 from eventstore.pool import create_pool
 from runtime.payload_converter import data_converter
 from runtime.settings import Settings
 from temaplan.temporal_server import temporal_binary
-from tests.integration.conftest import EARLY_CLOSE, closable_early, unique
+from tests.integration.conftest import closable_early, close_early, unique
 from tests.ports import free_port
 from workflows.plan_models import workflow_id_for
 
@@ -424,10 +423,7 @@ async def test_the_compose_topology_runs_a_plan_to_adoption_through_the_proxy(
                         json={"name": f"Innbygger {n}", "text": "Flere utleieboliger, takk."},
                     )
                     assert sent.status_code == 201, sent.text
-                leader = driver.person(Role.PROJECT_LEADER)
-                await driver.update(
-                    "close_hearing", cmd.CloseHearing(actor_id=leader, reason=EARLY_CLOSE)
-                )
+                await close_early(driver)
 
             final = await driver.run_to_adoption(hearing)
             assert final.status == "adopted", topology.log("worker")

@@ -34,7 +34,7 @@ from domain.plan import PlanDefinition
 from domain.roles import Role
 from domain.state import fold
 from eventstore import EventStore
-from tests.integration.conftest import EARLY_CLOSE, closable_early, started_in_short_runs, unique
+from tests.integration.conftest import closable_early, close_early, started_in_short_runs, unique
 from tests.integration.replay import drive_until, replay_all, run_histories, settle
 from workflows.plan_models import PlanInput, PlanResult
 
@@ -111,11 +111,7 @@ async def test_a_hearing_with_3000_responses_across_continue_as_new(
         await driver.wait_for(lambda s: s.hearing_responses == RESPONSES, timeout=60)
         timings["responses recorded"] = time.monotonic() - started
         # Closed early: the virtual clock does not follow a continue-as-new.
-        closed.append(
-            await driver.update(
-                "close_hearing", cmd.CloseHearing(actor_id=leader, reason=EARLY_CLOSE)
-            )
-        )
+        closed.append(await close_early(driver))
 
     final = await drive_until(driver, hearing=hearing)
     timings["adopted"] = time.monotonic() - started
@@ -241,11 +237,7 @@ async def test_closing_the_hearing_with_a_runs_last_update_closes_it(
         n += 1
         await driver.update("respond_to_hearing", response(n))
         await settle(driver.handle)
-    leader = driver.person(Role.PROJECT_LEADER)
-    receipt = await asyncio.wait_for(
-        driver.update("close_hearing", cmd.CloseHearing(actor_id=leader, reason=EARLY_CLOSE)),
-        timeout=10,
-    )
+    receipt = await asyncio.wait_for(close_early(driver), timeout=10)
     assert receipt.event_type == "hearing_closed"
     await driver.wait_for(lambda s: s.step_key == "hearing.summary", timeout=10)
 
