@@ -57,7 +57,6 @@ from tests.integration.conftest import (
     adopted_closing_early,
     adopted_with_open_round,
     bearer,
-    closable_early,
     refused,
     unique,
 )
@@ -92,6 +91,18 @@ async def deployment(
             yield queue, ctx, api
     finally:
         await audit_pool.close()
+
+
+@asynccontextmanager
+async def adopted_in_deployment(
+    client: Client, pool: asyncpg.Pool, database_url: str, bodo: PlanDefinition
+) -> AsyncIterator[tuple[str, str]]:
+    """A ``deployment`` in which a fresh copy of ``bodo`` has been driven to adoption, its
+    hearing closed early: the task queue and the plan's id."""
+    async with deployment(client, pool, database_url) as (queue, _ctx, _api):
+        definition = unique(bodo)
+        await adopted_closing_early(client, queue, definition)
+        yield queue, definition.plan_id
 
 
 def report(actor: str, year: int, measure: str, status: str, value: str | None = None) -> Any:
@@ -350,10 +361,7 @@ async def test_a_reminder_triggered_past_the_front_door_is_shown_unattested(
 ) -> None:
     """`temporal schedule trigger` acts on the schedule itself: no scheduler's action is
     recorded, and `audit history` shows the reminder it started as unattested."""
-    async with deployment(plain_client, pool, database_url) as (queue, _ctx, _api):
-        definition = closable_early(unique(bodo))
-        plan = definition.plan_id
-        await adopted_closing_early(plain_client, queue, definition)
+    async with adopted_in_deployment(plain_client, pool, database_url, bodo) as (_queue, plan):
         address = plain_client.service_client.config.target_host
         code, _out, err = await temporal_cli(
             "schedule", "trigger", "--schedule-id", schedule_id_for(plan), "--address", address

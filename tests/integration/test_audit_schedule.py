@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -18,18 +17,14 @@ from temporalio.client import Client
 from audit import commands
 from catalogue import Language
 from client.schedules import act_on_schedule, describe_schedule
-from domain import revision_commands as rc
 from domain.ids import schedule_id_for
 from domain.plan import PlanDefinition
 from domain.revision_models import ScheduleAction
 from eventstore import EventStore
-from tests.integration.conftest import adopted_closing_early, closable_early, unique
-from tests.integration.test_attested_revision import deployment
+from tests.integration.test_attested_revision import adopted_in_deployment, schedule_command
 from tests.integration.test_plan_temporal_cli import temporal_cli
 
 pytestmark = pytest.mark.servers
-
-SCHEDULER = "espen.moe"
 
 
 async def verified(
@@ -50,11 +45,8 @@ async def raw(client: Client, *args: str) -> None:
 async def test_raw_schedule_actions_are_reported_as_unattested(
     plain_client: Client, pool: asyncpg.Pool, database_url: str, bodo: PlanDefinition
 ) -> None:
-    async with deployment(plain_client, pool, database_url) as (queue, _ctx, _api):
-        definition = closable_early(unique(bodo))
-        plan = definition.plan_id
+    async with adopted_in_deployment(plain_client, pool, database_url, bodo) as (queue, plan):
         schedule = schedule_id_for(plan)
-        await adopted_closing_early(plain_client, queue, definition)
         store = EventStore(pool)
         code, out = await verified(store, plain_client, plan)
         assert code == 0, out
@@ -87,9 +79,7 @@ async def test_raw_schedule_actions_are_reported_as_unattested(
 
         # An attested pause and unpause: the record explains the schedule again.
         for action in (ScheduleAction.PAUSE, ScheduleAction.UNPAUSE):
-            command = rc.ScheduleCommand(
-                actor_id=SCHEDULER, action=action, reason="Budsjett", request_id=_request()
-            )
+            command = schedule_command(action, reason="Budsjett")
             await act_on_schedule(plain_client, store, plan, command, queue)
         assert not (await describe_schedule(plain_client, plan)).paused
         code, out = await verified(store, plain_client, plan)
@@ -116,32 +106,21 @@ async def test_raw_schedule_actions_are_reported_as_unattested(
 async def test_an_attested_trigger_and_backfill_are_explained(
     plain_client: Client, pool: asyncpg.Pool, database_url: str, bodo: PlanDefinition
 ) -> None:
-    async with deployment(plain_client, pool, database_url) as (queue, _ctx, _api):
-        definition = closable_early(unique(bodo))
-        plan = definition.plan_id
-        await adopted_closing_early(plain_client, queue, definition)
+    async with adopted_in_deployment(plain_client, pool, database_url, bodo) as (queue, plan):
         store = EventStore(pool)
         now = datetime.now(UTC)
         for command in (
-            rc.ScheduleCommand(
-                actor_id=SCHEDULER, action=ScheduleAction.TRIGGER, request_id=_request()
-            ),
-            rc.ScheduleCommand(
-                actor_id=SCHEDULER,
-                action=ScheduleAction.BACKFILL,
+            schedule_command(ScheduleAction.TRIGGER),
+            schedule_command(
+                ScheduleAction.BACKFILL,
                 backfill_from=now - timedelta(days=364),
                 backfill_to=now - timedelta(hours=1),
-                request_id=_request(),
             ),
         ):
             await act_on_schedule(plain_client, store, plan, command, queue)
         code, out = await _until_runs(store, plain_client, plan, 2)
         assert code == 0, out
         assert f"schedule {schedule_id_for(plan)} OK: active, its note and its 2 recent" in out
-
-
-def _request() -> str:
-    return uuid.uuid4().hex[:12]
 
 
 async def _until_runs(store: EventStore, client: Client, plan: str, runs: int) -> tuple[int, str]:
