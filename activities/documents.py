@@ -16,11 +16,7 @@ class NoDocumentError(LookupError):
 
 
 def _version(state: PlanState, version: int | None) -> ContentVersion:
-    found = (
-        state.content(version)
-        if version is not None
-        else state.content() or state.content(state.adopted_version) or state.latest_content()
-    )
+    found = state.shown_content(version)
     if found is None:
         what = f"a content version {version}" if version is not None else "any content"
         raise NoDocumentError(f"plan '{state.plan_id}' has no {what} yet")

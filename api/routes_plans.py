@@ -201,11 +201,7 @@ async def plan_content(
     version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
 ) -> ContentView:
     state = await readable(ctx, me, plan_id)
-    found = (
-        state.content(version)
-        if version is not None
-        else state.content() or state.content(state.adopted_version) or state.latest_content()
-    )
+    found = state.shown_content(version)
     if found is None:
         what = f"version {version}" if version is not None else "content"
         raise ApiError(404, "NoContent", f"plan '{plan_id}' has no {what} yet")

@@ -225,6 +225,13 @@ class PlanState(_Frozen):
     def latest_content(self) -> ContentVersion | None:
         return self.content_versions[-1] if self.content_versions else None
 
+    def shown_content(self, version: int | None = None) -> ContentVersion | None:
+        """``version`` if given; else what a reader wants to see: the content under
+        review, else the adopted, else the latest."""
+        if version is not None:
+            return self.content(version)
+        return self.content() or self.content(self.adopted_version) or self.latest_content()
+
     def revision(self, year: int) -> RevisionRound | None:
         for item in self.revisions:
             if item.year == year:
