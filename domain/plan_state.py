@@ -13,7 +13,6 @@ from pydantic import BaseModel, ConfigDict
 from domain.events import (
     ContentAmended,
     ContentSubmitted,
-    Event,
     EventBase,
     MeasureChangesProposed,
     VoteCast,
@@ -295,7 +294,7 @@ def _decision(event: EventBase, phase: Phase | None, **extra: object) -> Decisio
 
 
 def _after(
-    state: PlanState, event: Event, decision: Decision | None = None, **changes: object
+    state: PlanState, event: EventBase, decision: Decision | None = None, **changes: object
 ) -> PlanState:
     """``state`` after one more event: the event's own ``changes``, and the decision it
     records, if it records one."""

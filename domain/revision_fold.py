@@ -36,6 +36,20 @@ def _with_round(state: PlanState, year: int, **changes: object) -> dict[str, obj
     return {"revisions": rounds}
 
 
+def _round_after(
+    state: PlanState, event: ev.YearEvent, decision: Decision, **round_changes: object
+) -> PlanState:
+    """``state`` after a year's event that changes only that year's round."""
+    return _after(state, event, decision, **_with_round(state, event.year, **round_changes))
+
+
+def _added_after(
+    state: PlanState, event: ev.YearEvent, decision: Decision, field: str, item: object
+) -> PlanState:
+    """``state`` after a year's event that adds ``item`` to one of its round's tuples."""
+    return _after(state, event, decision, **_added_to_round(state, event.year, field, item))
+
+
 def _evolve_revision(state: PlanState, event: ev.Event) -> PlanState:  # noqa: PLR0911, PLR0912
     """The events after adoption: the revision schedule and the yearly rounds."""
     decided = _decision(event, None)
@@ -76,18 +90,14 @@ def _evolve_revision(state: PlanState, event: ev.Event) -> PlanState:  # noqa: P
             )
             return _after(state, event, decided, revisions=(*state.revisions, revision))
         case ev.ReportingRoundOpened():
-            return _after(
+            return _round_after(
                 state,
                 event,
                 decided,
-                **_with_round(
-                    state,
-                    event.year,
-                    content_version=event.content_version,
-                    measure_ids=event.measure_ids,
-                    deadline=event.deadline,
-                    round_open=True,
-                ),
+                content_version=event.content_version,
+                measure_ids=event.measure_ids,
+                deadline=event.deadline,
+                round_open=True,
             )
         case ev.MeasureReported():
             report = MeasureReportState(
@@ -100,12 +110,7 @@ def _evolve_revision(state: PlanState, event: ev.Event) -> PlanState:  # noqa: P
                 version=state.events_folded + 1,
             )
             decision = _decision(event, None, outcome=event.status.value, reason=event.comment)
-            return _after(
-                state,
-                event,
-                decision,
-                **_added_to_round(state, event.year, "reports", report),
-            )
+            return _added_after(state, event, decision, "reports", report)
         case ev.GoalIndicatorReported():
             value = GoalIndicatorState(
                 goal_id=event.goal_id,
@@ -113,27 +118,15 @@ def _evolve_revision(state: PlanState, event: ev.Event) -> PlanState:  # noqa: P
                 actor_id=event.actor_id,
                 at=event.occurred_at,
             )
-            return _after(
-                state,
-                event,
-                decided,
-                **_added_to_round(state, event.year, "goal_indicators", value),
-            )
+            return _added_after(state, event, decided, "goal_indicators", value)
         case ev.ReportingRoundClosed():
-            return _after(
-                state,
-                event,
-                decided,
-                **_with_round(state, event.year, round_open=False, unreported=event.unreported),
+            return _round_after(
+                state, event, decided, round_open=False, unreported=event.unreported
             )
         case ev.ReportReminderRecorded():
-            return _after(
-                state, event, decided, **_with_round(state, event.year, reminded=event.measure_ids)
-            )
+            return _round_after(state, event, decided, reminded=event.measure_ids)
         case ev.ScorecardRecorded():
-            return _after(
-                state, event, decided, **_with_round(state, event.year, scorecard=event.scorecard)
-            )
+            return _round_after(state, event, decided, scorecard=event.scorecard)
         case ev.MeasureChangesProposed():
             proposal = ChangeProposal(
                 content_version=event.content_version,
@@ -158,12 +151,7 @@ def _evolve_revision(state: PlanState, event: ev.Event) -> PlanState:  # noqa: P
                 body=event.actor_role,
                 at=event.occurred_at,
             )
-            return _after(
-                state,
-                event,
-                _on_version(event),
-                **_added_to_round(state, event.year, "sign_offs", sign_off),
-            )
+            return _added_after(state, event, _on_version(event), "sign_offs", sign_off)
         case ev.MeasureChangesRejected():
             return _after(
                 state,
@@ -181,12 +169,8 @@ def _evolve_revision(state: PlanState, event: ev.Event) -> PlanState:  # noqa: P
                 **_last_proposal_decided(state, event.year, "approved", ""),
             )
         case ev.RevisionConcluded():
-            return _after(
-                state,
-                event,
-                _on_version(event, outcome=event.outcome),
-                **_with_round(state, event.year, outcome=event.outcome),
-            )
+            decision = _on_version(event, outcome=event.outcome)
+            return _round_after(state, event, decision, outcome=event.outcome)
     raise TypeError(f"no fold rule for {type(event).__name__}")  # pragma: no cover
 
 

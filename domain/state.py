@@ -77,11 +77,12 @@ def evolve(state: PlanState, event: ev.Event) -> PlanState:  # noqa: PLR0911, PL
             )
             return _after(state, event, comments=(*state.comments, comment))
         case ev.CommentRoundClosed():
-            return _after(
+            return _step_done(
                 state,
                 event,
+                None,
+                f"{event.phase.value}.reference_round",
                 comment_round_deadline=None,
-                completed_steps=(*state.completed_steps, f"{event.phase.value}.reference_round"),
             )
         case ev.SignOffGiven() | ev.AnchoringRecorded():
             sign_off = SignOff(
@@ -107,12 +108,8 @@ def evolve(state: PlanState, event: ev.Event) -> PlanState:  # noqa: PLR0911, PL
                 changes_requested=(*state.changes_requested, decision),
             )
         case ev.DraftStepCompleted():
-            return _after(
-                state,
-                event,
-                _decision(event, Phase.DRAFT, content_version=event.content_version),
-                completed_steps=(*state.completed_steps, event.step_key),
-            )
+            decision = _decision(event, Phase.DRAFT, content_version=event.content_version)
+            return _step_done(state, event, decision, event.step_key)
         case ev.HearingOpened():
             return _after(
                 state,
@@ -139,21 +136,14 @@ def evolve(state: PlanState, event: ev.Event) -> PlanState:  # noqa: PLR0911, PL
             close = HearingClose(
                 at=event.occurred_at, by=event.actor_id, early=event.early, reason=event.reason
             )
-            return _after(
-                state,
-                event,
-                _decision(event, Phase.HEARING, reason=event.reason),
-                hearing_open=False,
-                hearing_close=close,
-                completed_steps=(*state.completed_steps, "hearing.public"),
+            decision = _decision(event, Phase.HEARING, reason=event.reason)
+            return _step_done(
+                state, event, decision, "hearing.public", hearing_open=False, hearing_close=close
             )
         case ev.HearingSummarySubmitted():
-            return _after(
-                state,
-                event,
-                _decision(event, Phase.HEARING),
-                hearing_summary=event.summary,
-                completed_steps=(*state.completed_steps, "hearing.summary"),
+            decision = _decision(event, Phase.HEARING)
+            return _step_done(
+                state, event, decision, "hearing.summary", hearing_summary=event.summary
             )
         case ev.VoteCast():
             vote = counted_vote(event, state.events_folded + 1)
@@ -174,30 +164,11 @@ def evolve(state: PlanState, event: ev.Event) -> PlanState:  # noqa: PLR0911, PL
                 under_review=event.content_version,
             )
         case ev.HearingDecided():
-            decision = _decision(
-                event,
-                Phase.HEARING,
-                outcome=event.outcome,
-                reason=event.reason,
-                step_key="hearing.decision",
-                meeting=event.meeting,
-            )
-            return _after(
-                state,
-                event,
-                decision,
-                **_new_vote_round(state),
-                completed_steps=(*state.completed_steps, "hearing.decision"),
-            )
+            decision = _vote_decision(event, Phase.HEARING, "hearing.decision")
+            return _step_done(state, event, decision, "hearing.decision", **_new_vote_round(state))
         case ev.CouncilDecided():
-            decision = _decision(
-                event,
-                Phase.ADOPTION,
-                content_version=event.content_version,
-                outcome=event.outcome,
-                reason=event.reason,
-                step_key="adoption.council",
-                meeting=event.meeting,
+            decision = _vote_decision(
+                event, Phase.ADOPTION, "adoption.council", content_version=event.content_version
             )
             if event.outcome == "postponed":
                 # The item goes to a later meeting: the plan waits at the council.
@@ -216,14 +187,14 @@ def evolve(state: PlanState, event: ev.Event) -> PlanState:  # noqa: PLR0911, PL
                     at=event.occurred_at,
                     meeting=event.meeting,
                 )
-            return _after(
+            return _step_done(
                 state,
                 event,
                 decision,
+                "adoption.council",
                 **_new_vote_round(state),
                 postponed_to=None,
                 return_instructions=instructions,
-                completed_steps=(*state.completed_steps, "adoption.council"),
             )
         case ev.PlanAdopted():
             return _after(
@@ -247,6 +218,34 @@ def _on_version(event: ev.StepEvent | ev.NewContentVersion, **extra: object) -> 
 def _at_step(event: ev.StepEvent, **extra: object) -> Decision:
     """The decision of an event at one step of its phase."""
     return _on_version(event, step_key=event.step_key, **extra)
+
+
+def _vote_decision(
+    event: ev.HearingDecided | ev.CouncilDecided, phase: Phase, step_key: str, **extra: object
+) -> Decision:
+    """The decision a body's vote at ``step_key`` came to."""
+    return _decision(
+        event,
+        phase,
+        outcome=event.outcome,
+        reason=event.reason,
+        step_key=step_key,
+        meeting=event.meeting,
+        **extra,
+    )
+
+
+def _step_done(
+    state: PlanState,
+    event: ev.Event,
+    decision: Decision | None,
+    step_key: str,
+    **changes: object,
+) -> PlanState:
+    """``state`` after an event that completes the step ``step_key`` of the current phase."""
+    return _after(
+        state, event, decision, completed_steps=(*state.completed_steps, step_key), **changes
+    )
 
 
 def _new_vote_round(state: PlanState) -> dict[str, object]:
