@@ -4,11 +4,11 @@ references and completeness. Each returns every problem, never just the first.""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from domain.hierarchy import PlanContent
+from domain.hierarchy import Goal, PlanContent, Strategy
 from domain.phases import PHASES, Phase, StepKind
 from domain.plan_type import MIN_KOMMUNEDELPLAN_HEARING_DAYS, PlanType
 from domain.problems import Problem
@@ -233,23 +233,13 @@ def _reference_problems(
                 )
             )
     for i, strategy in enumerate(content.strategies):
-        if strategy.goal_id not in goal_ids:
-            found.append(
-                (
-                    f"strategies[{i}].goal_id",
-                    f"goal '{strategy.goal_id}' does not exist; every strategy belongs to "
-                    f"exactly one existing goal (known: {_known(goal_ids)})",
-                )
-            )
+        found += _unknown_parent(
+            f"strategies[{i}].goal_id", "strategy", "goal", strategy.goal_id, goal_ids
+        )
     for i, measure in enumerate(content.measures):
-        if measure.strategy_id not in strategy_ids:
-            found.append(
-                (
-                    f"measures[{i}].strategy_id",
-                    f"strategy '{measure.strategy_id}' does not exist; every measure belongs "
-                    f"to exactly one existing strategy (known: {_known(strategy_ids)})",
-                )
-            )
+        found += _unknown_parent(
+            f"measures[{i}].strategy_id", "measure", "strategy", measure.strategy_id, strategy_ids
+        )
         if period is not None and not period.contains(measure.due_year):
             found.append(
                 (
@@ -267,22 +257,35 @@ def _completeness_problems(content: PlanContent, level: int) -> list[tuple[str, 
         found.append(("goals", "at least one goal is needed"))
     if level >= 2:
         with_strategy = {s.goal_id for s in content.strategies}
-        for i, goal in enumerate(content.goals):
-            if goal.id not in with_strategy:
-                found.append(
-                    (f"goals[{i}]", f"goal '{goal.id}' has no strategy; each goal needs one")
-                )
+        found += _childless("goals", "goal", "strategy", content.goals, with_strategy)
     if level >= 3:
         with_measure = {m.strategy_id for m in content.measures}
-        for i, strategy in enumerate(content.strategies):
-            if strategy.id not in with_measure:
-                found.append(
-                    (
-                        f"strategies[{i}]",
-                        f"strategy '{strategy.id}' has no measure; each strategy needs one",
-                    )
-                )
+        found += _childless("strategies", "strategy", "measure", content.strategies, with_measure)
     return found
+
+
+def _unknown_parent(
+    path: str, child: str, parent: str, parent_id: str, known: set[str]
+) -> list[tuple[str, str]]:
+    """A ``child`` belongs to a ``parent`` that must exist: the problem if it does not."""
+    if parent_id in known:
+        return []
+    message = (
+        f"{parent} '{parent_id}' does not exist; every {child} belongs to exactly one "
+        f"existing {parent} (known: {_known(known)})"
+    )
+    return [(path, message)]
+
+
+def _childless(
+    list_name: str, parent: str, child: str, items: Sequence[Goal | Strategy], with_child: set[str]
+) -> list[tuple[str, str]]:
+    """The ``items`` (at ``list_name``) that no ``child`` belongs to, as problems."""
+    return [
+        (f"{list_name}[{i}]", f"{parent} '{item.id}' has no {child}; each {parent} needs one")
+        for i, item in enumerate(items)
+        if item.id not in with_child
+    ]
 
 
 def _known(ids: set[str]) -> str:
