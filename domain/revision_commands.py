@@ -14,13 +14,13 @@ from domain.revision_models import MeasureChange, ScheduleAction
 from domain.text import PersonStr
 
 
-class _YearCommand(PersonCommand):
+class YearCommand(PersonCommand):
     """A participant's decision in one year's revision."""
 
     year: int
 
 
-class ReportMeasure(_YearCommand):
+class ReportMeasure(YearCommand):
     measure_id: PersonStr = Field(max_length=100)
     status: PersonStr = Field(max_length=40, description="'done' or 'not_done'")
     comment: PersonStr = Field(default="", max_length=2000)
@@ -29,27 +29,27 @@ class ReportMeasure(_YearCommand):
     )
 
 
-class ReportGoalIndicator(_YearCommand):
+class ReportGoalIndicator(YearCommand):
     goal_id: PersonStr = Field(max_length=100)
     value: PersonStr = Field(max_length=40)
 
 
-class CloseReportingRound(_YearCommand):
+class CloseReportingRound(YearCommand):
     pass
 
 
-class ProposeChanges(_YearCommand):
+class ProposeChanges(YearCommand):
     changes: tuple[MeasureChange, ...] = Field(min_length=1, max_length=200)
 
 
-class ReviewChanges(_YearCommand):
+class ReviewChanges(YearCommand):
     content_version: int
     content_hash: PersonStr
     approve: bool = True
     comment: PersonStr = Field(default="", max_length=4000)
 
 
-class ConcludeRevision(_YearCommand):
+class ConcludeRevision(YearCommand):
     pass
 
 

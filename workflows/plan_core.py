@@ -18,7 +18,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
-    from activities.attestation import check, policy_for
+    from activities.attestation import attested, check, policy_for
     from activities.models import AppendEventsInput, AppendEventsOutput
     from activities.plan_activities import PlanActivities
     from domain import commands as cmd
@@ -199,6 +199,12 @@ class PlanCore:
         self._not_handing_over()
         decided(decide, self._state, self._ids())
 
+    def _validate_decision(self, update: str, decide: Decide, command: cmd.PersonCommand) -> None:
+        """The validator of an update that is one person's decision: who sent it, then
+        whether the decision is refused."""
+        self._attest(update, command)
+        self._check(decide)
+
     # --- continue-as-new ----------------------------------------------------------------
 
     def _should_continue_as_new(self) -> bool:
@@ -209,7 +215,10 @@ class PlanCore:
 
     # --- updates: people's decisions, each with a receipt ------------------------------
 
-    async def _decide_update(self, decide: Decide, once: Once | None = None) -> cmd.Receipt:
+    async def _decide_update(
+        self, decide: Decide, command: cmd.PersonCommand, once: Once | None = None
+    ) -> cmd.Receipt:
+        """One person's decision, its events carrying the attestation it was sent with."""
         self._updates_in_run += 1
-        receipts = await self._record(decide, local=True, once=once)
+        receipts = await self._record(attested(decide, command.attestation), local=True, once=once)
         return receipts[0]

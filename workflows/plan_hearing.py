@@ -185,11 +185,10 @@ class PlanHearing(PlanCore):
 
     @workflow.update
     async def submit_hearing_summary(self, command: cmd.HearingSummary) -> cmd.Receipt:
-        return await self._decide_update(
-            attested(using(hearing_decisions.hearing_summary, command), command.attestation)
-        )
+        return await self._decide_update(using(hearing_decisions.hearing_summary, command), command)
 
     @submit_hearing_summary.validator
     def _validate_summary(self, command: cmd.HearingSummary) -> None:
-        self._attest("submit_hearing_summary", command)
-        self._check(using(hearing_decisions.hearing_summary, command))
+        self._validate_decision(
+            "submit_hearing_summary", using(hearing_decisions.hearing_summary, command), command
+        )

@@ -43,19 +43,17 @@ class PlanReview(PlanCore):
 
     @submit_content.validator
     def _validate_submit_content(self, command: cmd.SubmitContent) -> None:
-        self._attest("submit_content", command)
-        self._check(using(review_decisions.submit_content, command))
+        self._validate_decision(
+            "submit_content", using(review_decisions.submit_content, command), command
+        )
 
     @workflow.update
     async def comment(self, command: cmd.AddComment) -> cmd.Receipt:
-        return await self._decide_update(
-            attested(using(review_decisions.add_comment, command), command.attestation)
-        )
+        return await self._decide_update(using(review_decisions.add_comment, command), command)
 
     @comment.validator
     def _validate_comment(self, command: cmd.AddComment) -> None:
-        self._attest("comment", command)
-        self._check(using(review_decisions.add_comment, command))
+        self._validate_decision("comment", using(review_decisions.add_comment, command), command)
 
     def _original_receipt(self, command: cmd.SignOff) -> cmd.Receipt | None:
         """The receipt of this (person, step, version, role) decision, when it was made.
@@ -73,15 +71,15 @@ class PlanReview(PlanCore):
 
     @workflow.update
     async def sign_off(self, command: cmd.SignOff) -> cmd.Receipt:
-        decide = attested(self._decide_sign_off(command), command.attestation)
+        decide = self._decide_sign_off(command)
         if self._once_patched():
-            return await self._decide_update(decide, self._sign_off_once(command))
+            return await self._decide_update(decide, command, self._sign_off_once(command))
         original = self._original_receipt(command)
         if original is not None:
             self._updates_in_run += 1
             return original.model_copy(update={"duplicate": True})
         key, older = sign_off_keys(command, review_decisions.signing_role(self._state, command))
-        receipt = await self._decide_update(decide)
+        receipt = await self._decide_update(decide, command)
         if self._votes_patched():
             self._receipts[key] = receipt
         elif command.approve:
@@ -106,10 +104,11 @@ class PlanReview(PlanCore):
     @workflow.update
     async def complete_draft_step(self, command: cmd.CompleteDraftStep) -> cmd.Receipt:
         return await self._decide_update(
-            attested(using(review_decisions.complete_draft_step, command), command.attestation)
+            using(review_decisions.complete_draft_step, command), command
         )
 
     @complete_draft_step.validator
     def _validate_draft_step(self, command: cmd.CompleteDraftStep) -> None:
-        self._attest("complete_draft_step", command)
-        self._check(using(review_decisions.complete_draft_step, command))
+        self._validate_decision(
+            "complete_draft_step", using(review_decisions.complete_draft_step, command), command
+        )

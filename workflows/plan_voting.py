@@ -7,7 +7,6 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.attestation import attested
     from domain import commands as cmd
     from domain import council_decisions, hearing_decisions, vote_decisions
     from domain.roles import Role
@@ -17,17 +16,23 @@ with workflow.unsafe.imports_passed_through():
 
 class PlanVoting(PlanCore):
     async def _vote(
-        self, step_key: str, actor_id: str, role: Role | None, decide: Decide
+        self, step_key: str, command: cmd.HearingDecision | cmd.CouncilDecision, decide: Decide
     ) -> cmd.Receipt:
         """A member's vote, once per (person, step, version, role): the same vote sent
-        again is answered with its original receipt."""
+        again is answered with its original receipt. Before DECISION_VOTES one member
+        decided for the body, and no vote had an identity."""
+        if not self._votes_patched():
+            return await self._decide_update(decide, command)
+        actor_id, role = command.actor_id, command.role
         if self._once_patched():
-            return await self._decide_update(decide, self._vote_once(step_key, actor_id, role))
+            return await self._decide_update(
+                decide, command, self._vote_once(step_key, actor_id, role)
+            )
         key = vote_decisions.vote_identity(self._state, step_key, actor_id, role)
         if key is not None and key in self._receipts:
             self._updates_in_run += 1
             return self._receipts[key].model_copy(update={"duplicate": True})
-        receipt = await self._decide_update(decide)
+        receipt = await self._decide_update(decide, command)
         if key is not None:
             self._receipts[key] = receipt
         return receipt
@@ -70,16 +75,7 @@ class PlanVoting(PlanCore):
 
     @workflow.update
     async def decide_after_hearing(self, command: cmd.HearingDecision) -> cmd.Receipt:
-        if not self._votes_patched():
-            return await self._decide_update(
-                attested(self._hearing_decide(command), command.attestation)
-            )
-        return await self._vote(
-            "hearing.decision",
-            command.actor_id,
-            command.role,
-            attested(self._hearing_decide(command), command.attestation),
-        )
+        return await self._vote("hearing.decision", command, self._hearing_decide(command))
 
     @decide_after_hearing.validator
     def _validate_hearing_decision(self, command: cmd.HearingDecision) -> None:
@@ -88,16 +84,7 @@ class PlanVoting(PlanCore):
 
     @workflow.update
     async def council_decision(self, command: cmd.CouncilDecision) -> cmd.Receipt:
-        if not self._votes_patched():
-            return await self._decide_update(
-                attested(self._council_decide(command), command.attestation)
-            )
-        return await self._vote(
-            "adoption.council",
-            command.actor_id,
-            command.role,
-            attested(self._council_decide(command), command.attestation),
-        )
+        return await self._vote("adoption.council", command, self._council_decide(command))
 
     @council_decision.validator
     def _validate_council(self, command: cmd.CouncilDecision) -> None:
@@ -106,11 +93,10 @@ class PlanVoting(PlanCore):
 
     @workflow.update
     async def withdraw_vote(self, command: cmd.WithdrawVote) -> cmd.Receipt:
-        return await self._decide_update(
-            attested(using(vote_decisions.withdraw_vote, command), command.attestation)
-        )
+        return await self._decide_update(using(vote_decisions.withdraw_vote, command), command)
 
     @withdraw_vote.validator
     def _validate_withdraw_vote(self, command: cmd.WithdrawVote) -> None:
-        self._attest("withdraw_vote", command)
-        self._check(using(vote_decisions.withdraw_vote, command))
+        self._validate_decision(
+            "withdraw_vote", using(vote_decisions.withdraw_vote, command), command
+        )

@@ -15,7 +15,6 @@ import contextlib
 from datetime import timedelta
 from uuid import UUID
 
-from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
@@ -176,17 +175,16 @@ class RevisionWorkflow:
             self._events_seen += 1
             return result.receipts
 
-    def _attest(self, update: str, command: BaseModel) -> None:
-        """For validators: the front door's signature on who sent it, as for the plan's
-        decisions (activities/attestation.py). Validators never run on replay, so a
-        revision recorded before its updates were attested replays as it was; the
-        handlers only copy the attestation that came with the update onto its events."""
+    def _validate(self, update: str, decide: Decide, command: rc.YearCommand) -> None:
+        """An update's validator: the front door's signature on who sent it, as for the
+        plan's decisions (activities/attestation.py), then the decision on the current
+        state. Validators never run on replay, so a revision recorded before its updates
+        were attested replays as it was; the handlers only copy the attestation that came
+        with the update onto its events."""
         check(policy_for(workflow.info().task_queue), update, self._plan_id, command)
-
-    def _check(self, decide: Decide, year: int) -> None:
-        if year != self._year:
+        if command.year != self._year:
             raise ApplicationError(
-                f"this is the revision for {self._year}, not {year}",
+                f"this is the revision for {self._year}, not {command.year}",
                 type="GateNotOpen",
                 non_retryable=True,
             )
@@ -285,73 +283,60 @@ class RevisionWorkflow:
     def state(self) -> PlanState:
         return self._state
 
-    async def _decide(self, decide: Decide) -> cmd.Receipt:
-        receipts = await self._record(decide)
+    async def _decide(self, decide: Decide, command: rc.YearCommand) -> cmd.Receipt:
+        """An update's handler: the decision recorded with the attestation it was sent with."""
+        receipts = await self._record(attested(decide, command.attestation))
         return receipts[0]
 
     @workflow.update
     async def report_measure(self, command: rc.ReportMeasure) -> cmd.Receipt:
-        return await self._decide(
-            attested(using(revision_reports.report_measure, command), command.attestation)
-        )
+        return await self._decide(using(revision_reports.report_measure, command), command)
 
     @report_measure.validator
     def _validate_report(self, command: rc.ReportMeasure) -> None:
-        self._attest("report_measure", command)
-        self._check(using(revision_reports.report_measure, command), command.year)
+        self._validate("report_measure", using(revision_reports.report_measure, command), command)
 
     @workflow.update
     async def report_goal_indicator(self, command: rc.ReportGoalIndicator) -> cmd.Receipt:
-        return await self._decide(
-            attested(using(revision_reports.report_goal_indicator, command), command.attestation)
-        )
+        return await self._decide(using(revision_reports.report_goal_indicator, command), command)
 
     @report_goal_indicator.validator
     def _validate_goal_indicator(self, command: rc.ReportGoalIndicator) -> None:
-        self._attest("report_goal_indicator", command)
-        self._check(using(revision_reports.report_goal_indicator, command), command.year)
+        self._validate(
+            "report_goal_indicator", using(revision_reports.report_goal_indicator, command), command
+        )
 
     @workflow.update
     async def close_round(self, command: rc.CloseReportingRound) -> cmd.Receipt:
-        return await self._decide(
-            attested(using(revision_reports.close_round_early, command), command.attestation)
-        )
+        return await self._decide(using(revision_reports.close_round_early, command), command)
 
     @close_round.validator
     def _validate_close_round(self, command: rc.CloseReportingRound) -> None:
-        self._attest("close_round", command)
-        self._check(using(revision_reports.close_round_early, command), command.year)
+        self._validate("close_round", using(revision_reports.close_round_early, command), command)
 
     @workflow.update
     async def propose_changes(self, command: rc.ProposeChanges) -> cmd.Receipt:
-        return await self._decide(
-            attested(using(revision_changes.propose_changes, command), command.attestation)
-        )
+        return await self._decide(using(revision_changes.propose_changes, command), command)
 
     @propose_changes.validator
     def _validate_proposal(self, command: rc.ProposeChanges) -> None:
-        self._attest("propose_changes", command)
-        self._check(using(revision_changes.propose_changes, command), command.year)
+        self._validate("propose_changes", using(revision_changes.propose_changes, command), command)
 
     @workflow.update
     async def review_changes(self, command: rc.ReviewChanges) -> cmd.Receipt:
-        return await self._decide(
-            attested(using(revision_changes.review_changes, command), command.attestation)
-        )
+        return await self._decide(using(revision_changes.review_changes, command), command)
 
     @review_changes.validator
     def _validate_review(self, command: rc.ReviewChanges) -> None:
-        self._attest("review_changes", command)
-        self._check(using(revision_changes.review_changes, command), command.year)
+        self._validate("review_changes", using(revision_changes.review_changes, command), command)
 
     @workflow.update
     async def conclude(self, command: rc.ConcludeRevision) -> cmd.Receipt:
-        return await self._decide(attested(self._concluding(command), command.attestation))
+        return await self._decide(self._concluding(command), command)
 
     @conclude.validator
     def _validate_conclude(self, command: rc.ConcludeRevision) -> None:
-        self._attest("conclude", command)
-        self._check(self._concluding(command), command.year)
+        self._validate("conclude", self._concluding(command), command)
 
     def _concluding(self, command: rc.ConcludeRevision) -> Decide:
         return lambda s, at, ids: authenticated(
