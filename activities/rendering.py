@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from functools import partial
 
 import catalogue
 from catalogue import Language, formats
@@ -79,15 +79,16 @@ def _areas(definition: PlanDefinition, content: PlanContent) -> list[tuple[str, 
     return [(area, goals) for area, goals in found if goals]
 
 
-def _context(
+def _render_draft(
+    template: str,
     definition: PlanDefinition,
     content: PlanContent,
     version: int,
     content_hash: str,
     *,
-    language: Language,
-    adopted_at: datetime | None,
-) -> dict[str, Any]:
+    language: Language = "nb",
+    adopted_at: datetime | None = None,
+) -> str:
     period = definition.period
     where = {
         "municipality": definition.municipality.name,
@@ -113,47 +114,23 @@ def _context(
         shown = formats.number(value, language)
         return f"{shown} {unit}" if unit else shown
 
-    return {
-        "definition": definition,
-        "content": content,
-        "content_hash": content_hash,
-        "page_title": page_title,
-        "page_label": page_label,
-        "byline": byline,
-        "heading": heading_lines(definition, language),
-        "areas": _areas(definition, content),
-        "economy": economy_lines(content, language),
-        "indicator_value": indicator_value,
-    }
-
-
-def render_markdown(
-    definition: PlanDefinition,
-    content: PlanContent,
-    version: int,
-    content_hash: str,
-    *,
-    language: Language = "nb",
-    adopted_at: datetime | None = None,
-) -> str:
-    context = _context(
-        definition, content, version, content_hash, language=language, adopted_at=adopted_at
+    return render(
+        template,
+        language,
+        definition=definition,
+        content=content,
+        content_hash=content_hash,
+        page_title=page_title,
+        page_label=page_label,
+        byline=byline,
+        heading=heading_lines(definition, language),
+        areas=_areas(definition, content),
+        economy=economy_lines(content, language),
+        indicator_value=indicator_value,
     )
-    return render("draft.md", language, **context)
 
 
-def render_html(
-    definition: PlanDefinition,
-    content: PlanContent,
-    version: int,
-    content_hash: str,
-    *,
-    language: Language = "nb",
-    adopted_at: datetime | None = None,
-) -> str:
-    """A self-contained page: no scripts, no web fonts, nothing fetched. With
-    ``adopted_at`` it is the adopted plan, otherwise the draft of ``version``."""
-    context = _context(
-        definition, content, version, content_hash, language=language, adopted_at=adopted_at
-    )
-    return render("draft.html", language, **context)
+# The draft of ``version``, or with ``adopted_at`` the adopted plan, in each format; the
+# HTML is a self-contained page: no scripts, no web fonts, nothing fetched.
+render_markdown = partial(_render_draft, "draft.md")
+render_html = partial(_render_draft, "draft.html")
