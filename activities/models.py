@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Self
+
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from domain.commands import Receipt
@@ -84,9 +86,19 @@ class RenderDraftInput(_Model):
     content_hash: str
 
 
-class RenderDraftOutput(_Model):
+class _Rendered(_Model):
+    """How long a document came out in each of its formats."""
+
     markdown_chars: int
     html_chars: int
+
+    @classmethod
+    def of(cls, markdown: str, html: str) -> Self:
+        return cls(markdown_chars=len(markdown), html_chars=len(html))
+
+
+class RenderDraftOutput(_Rendered):
+    pass
 
 
 class Notification(_Model):
@@ -128,9 +140,8 @@ class RenderScorecardInput(_Model):
     scorecard: Scorecard
 
 
-class RenderScorecardOutput(_Model):
-    markdown_chars: int
-    html_chars: int
+class RenderScorecardOutput(_Rendered):
+    pass
 
 
 class EnsureScheduleInput(_Model):

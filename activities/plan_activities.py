@@ -188,9 +188,9 @@ class PlanActivities:
             request.definition.plan_id,
             request.content_version,
             request.content_hash,
-            [Rendering("markdown", markdown), Rendering("html", html)],
+            _formats(markdown, html),
         )
-        return RenderDraftOutput(markdown_chars=len(markdown), html_chars=len(html))
+        return RenderDraftOutput.of(markdown, html)
 
     @activity.defn(name="notify")
     async def notify(self, request: NotifyInput) -> NotifyOutput:
@@ -233,9 +233,9 @@ class PlanActivities:
             request.definition.plan_id,
             card.year,
             card.content_hash,
-            [Rendering("markdown", markdown), Rendering("html", html)],
+            _formats(markdown, html),
         )
-        return RenderScorecardOutput(markdown_chars=len(markdown), html_chars=len(html))
+        return RenderScorecardOutput.of(markdown, html)
 
     def all(self) -> list[Callable[..., Any]]:
         return [
@@ -270,3 +270,8 @@ def notice_text(
         catalogue.t(f"notice.{notice}_subject", language, **shown),
         catalogue.t(f"notice.{notice}_body", language, **shown),
     )
+
+
+def _formats(markdown: str, html: str) -> list[Rendering]:
+    """A document as the store keeps it: its Markdown and its HTML."""
+    return [Rendering("markdown", markdown), Rendering("html", html)]
