@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from domain import revision_commands as rc
 from domain.events import Event, GoalIndicatorReported, MeasureReported, ReportingRoundClosed
 from domain.hierarchy import MAX_INDICATOR_DIGITS, plain_digits
+from domain.plan import Participant
 from domain.plan_state import PlanState, RevisionRound
 from domain.refusals import NewId, Refusal, RefusalCode, _by, _participant, _participant_as
 from domain.revision_decisions import _adopted, _round, reporters_for, round_content
@@ -27,6 +28,14 @@ def _open_round(state: PlanState, year: int) -> RevisionRound:
             f"the reporting round for {revision.year} {closed}; reports are not accepted",
         )
     return revision
+
+
+def _leader_in_open_round(
+    state: PlanState, command: rc.YearCommand, doing: str
+) -> tuple[Participant, RevisionRound]:
+    """The project leader ``doing`` something in the year's round, which must be open."""
+    person = _participant_as(state, command.actor_id, Role.PROJECT_LEADER, doing)
+    return person, _open_round(state, command.year)
 
 
 def _decimal(text: str, what: str) -> Decimal:
@@ -109,10 +118,7 @@ def report_measure(
 def report_goal_indicator(
     state: PlanState, command: rc.ReportGoalIndicator, at: datetime, new_id: NewId
 ) -> list[Event]:
-    person = _participant_as(
-        state, command.actor_id, Role.PROJECT_LEADER, "report a goal's indicator"
-    )
-    revision = _open_round(state, command.year)
+    person, revision = _leader_in_open_round(state, command, "report a goal's indicator")
     content = round_content(state, revision)
     goal = next((g for g in content.goals if g.id == command.goal_id), None)
     if goal is None or goal.indicator is None:
@@ -135,10 +141,7 @@ def report_goal_indicator(
 def close_round_early(
     state: PlanState, command: rc.CloseReportingRound, at: datetime, new_id: NewId
 ) -> list[Event]:
-    person = _participant_as(
-        state, command.actor_id, Role.PROJECT_LEADER, "close the reporting round"
-    )
-    revision = _open_round(state, command.year)
+    person, revision = _leader_in_open_round(state, command, "close the reporting round")
     missing = [m for m in revision.measure_ids if m not in revision.latest_reports()]
     if missing:
         raise Refusal(
