@@ -48,6 +48,7 @@ from eventstore import (
     NewEvent,
     documents,
 )
+from eventstore import Receipt as StoreReceipt
 from eventstore.documents import Rendering
 from eventstore.hearing_inbox import HearingInbox
 from eventstore.log import MerkleLog
@@ -99,15 +100,7 @@ class PlanActivities:
             if all(stored_times)
             else None,
             receipts=[
-                Receipt(
-                    plan_id=r.stream_id,
-                    event_id=r.event_id,
-                    version=r.version,
-                    hash=r.hash,
-                    recorded_at=r.recorded_at,
-                    event_type=event.type,
-                    leaf_index=leaves.get(r.position),
-                )
+                _receipt(r, event.type, leaves)
                 for r, event in zip(receipts, request.events, strict=True)
             ],
         )
@@ -149,15 +142,7 @@ class PlanActivities:
             request.stream_id, up_to_version=request.version, from_version=request.version
         )
         leaves = await self._log.leaf_indexes([stored.position])
-        return Receipt(
-            plan_id=stored.stream_id,
-            event_id=stored.event_id,
-            version=stored.version,
-            hash=stored.hash,
-            recorded_at=stored.recorded_at,
-            event_type=stored.type,
-            leaf_index=leaves.get(stored.position),
-        )
+        return _receipt(stored.receipt(), stored.type, leaves)
 
     @activity.defn(name="compile_content")
     async def compile_content(self, request: CompileContentInput) -> CompileContentOutput:
@@ -275,3 +260,16 @@ def notice_text(
 def _formats(markdown: str, html: str) -> list[Rendering]:
     """A document as the store keeps it: its Markdown and its HTML."""
     return [Rendering("markdown", markdown), Rendering("html", html)]
+
+
+def _receipt(stored: StoreReceipt, event_type: str, leaves: dict[int, int]) -> Receipt:
+    """The receipt of an event the store recorded, with its leaf in the log if it has one."""
+    return Receipt(
+        plan_id=stored.stream_id,
+        event_id=stored.event_id,
+        version=stored.version,
+        hash=stored.hash,
+        recorded_at=stored.recorded_at,
+        event_type=event_type,
+        leaf_index=leaves.get(stored.position),
+    )
