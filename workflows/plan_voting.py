@@ -51,17 +51,19 @@ class PlanVoting(PlanCore):
 
         return Once(original=original, remember=remember)
 
-    def _check_vote(
-        self, step_key: str, command: cmd.HearingDecision | cmd.CouncilDecision
+    def _validate_vote(
+        self,
+        update: str,
+        step_key: str,
+        command: cmd.HearingDecision | cmd.CouncilDecision,
+        decide: Decide,
     ) -> None:
+        self._attest(update, command)
         self._not_handing_over()
         key = vote_decisions.vote_identity(self._state, step_key, command.actor_id, command.role)
         if self._votes_patched() and key is not None and key in self._receipts:
             return  # answered with the original receipt
-        if isinstance(command, cmd.HearingDecision):
-            self._check(self._hearing_decide(command))
-        else:
-            self._check(self._council_decide(command))
+        self._check(decide)
 
     def _hearing_decide(self, command: cmd.HearingDecision) -> Decide:
         if self._votes_patched():
@@ -79,8 +81,9 @@ class PlanVoting(PlanCore):
 
     @decide_after_hearing.validator
     def _validate_hearing_decision(self, command: cmd.HearingDecision) -> None:
-        self._attest("decide_after_hearing", command)
-        self._check_vote("hearing.decision", command)
+        self._validate_vote(
+            "decide_after_hearing", "hearing.decision", command, self._hearing_decide(command)
+        )
 
     @workflow.update
     async def council_decision(self, command: cmd.CouncilDecision) -> cmd.Receipt:
@@ -88,8 +91,9 @@ class PlanVoting(PlanCore):
 
     @council_decision.validator
     def _validate_council(self, command: cmd.CouncilDecision) -> None:
-        self._attest("council_decision", command)
-        self._check_vote("adoption.council", command)
+        self._validate_vote(
+            "council_decision", "adoption.council", command, self._council_decide(command)
+        )
 
     @workflow.update
     async def withdraw_vote(self, command: cmd.WithdrawVote) -> cmd.Receipt:
