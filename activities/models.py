@@ -13,7 +13,7 @@ from domain.phases import Phase
 from domain.plan import PlanDefinition
 from domain.plan_state import PlanState
 from domain.revision_commands import ScheduleCommand
-from domain.revision_models import Scorecard
+from domain.revision_models import ScheduleMade, Scorecard
 
 
 class _Model(BaseModel):
@@ -149,14 +149,8 @@ class EnsureScheduleInput(_Model):
     definition: PlanDefinition
 
 
-class EnsureScheduleOutput(_Model):
-    schedule_id: str
-    month: int
-    day: int
-    hour: int
-    time_zone: str
-    end_at: AwareDatetime
-    already_existed: bool
+class EnsureScheduleOutput(ScheduleMade):
+    pass
 
 
 class ApplyScheduleActionInput(_Model):

@@ -33,7 +33,7 @@ from domain.refusals import (
     _by_engine,
     _participant_as,
 )
-from domain.revision_models import ScheduleAction
+from domain.revision_models import ScheduleAction, ScheduleMade
 from domain.roles import Role
 from domain.scorecard import compile_scorecard
 
@@ -98,29 +98,19 @@ def revision_recipients(definition: PlanDefinition, content: PlanContent) -> tup
 
 
 def schedule_created(
-    state: PlanState,
-    *,
-    schedule_id: str,
-    month: int,
-    day: int,
-    hour: int,
-    time_zone: str,
-    end_at: datetime,
-    already_existed: bool,
-    at: datetime,
-    new_id: NewId,
+    state: PlanState, made: ScheduleMade, at: datetime, new_id: NewId
 ) -> list[Event]:
     _adopted(state)
     return [
         RevisionScheduleCreated(
             **_by_engine(at, new_id),
-            schedule_id=schedule_id,
-            month=month,
-            day=day,
-            hour=hour,
-            time_zone=time_zone,
-            end_at=end_at,
-            already_existed=already_existed,
+            schedule_id=made.schedule_id,
+            month=made.month,
+            day=made.day,
+            hour=made.hour,
+            time_zone=made.time_zone,
+            end_at=made.end_at,
+            already_existed=made.already_existed,
         )
     ]
 

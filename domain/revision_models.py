@@ -10,7 +10,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from domain.hierarchy import ItemId, Measure, ShortText
 
@@ -24,6 +24,18 @@ class ReportStatus(StrEnum):
 
     DONE = "done"
     NOT_DONE = "not_done"
+
+
+class ScheduleMade(_Frozen):
+    """A plan's revision schedule as the scheduler made it (or found it made)."""
+
+    schedule_id: str
+    month: int
+    day: int
+    hour: int
+    time_zone: str
+    end_at: AwareDatetime
+    already_existed: bool
 
 
 class ScheduleAction(StrEnum):

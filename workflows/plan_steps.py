@@ -53,18 +53,7 @@ def sign_off_keys(command: cmd.SignOff, role: str) -> tuple[str, str]:
 
 def schedule_decision(created: EnsureScheduleOutput) -> Decide:
     """The revision schedule the activity made (or found), recorded as the plan's."""
-    return lambda state, at, ids: revision_decisions.schedule_created(
-        state,
-        schedule_id=created.schedule_id,
-        month=created.month,
-        day=created.day,
-        hour=created.hour,
-        time_zone=created.time_zone,
-        end_at=created.end_at,
-        already_existed=created.already_existed,
-        at=at,
-        new_id=ids,
-    )
+    return lambda state, at, ids: revision_decisions.schedule_created(state, created, at, ids)
 
 
 def original_sign_off_receipt(
