@@ -112,7 +112,7 @@ async def show_plan(
     beside the form, and the form filled in as it was sent."""
     ctx = _ctx(request)
     plan_id = state.plan_id or ""
-    current = state.content() or state.content(state.adopted_version) or state.latest_content()
+    current = state.shown_content()
     stored = await EventStore(ctx.pool).read(plan_id)
     lang = language(request)
     return render_plan(
