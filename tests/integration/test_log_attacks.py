@@ -59,6 +59,18 @@ def verified_export(
     return code, said.out, said.err
 
 
+async def sequenced(pool: asyncpg.Pool, size: int) -> None:
+    """Wait until the sequencer has given leaves to ``size`` events. It holds back the
+    events of transactions that an older one, still open, may yet precede, in any
+    database of the server: on a server that other work shares, that can take a while."""
+    log = MerkleLog(pool)
+    for _ in range(600):
+        if await log.sequence() >= size:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the sequencer stayed below {size} leaves for 30 s")
+
+
 class Record:
     def __init__(self, pool: asyncpg.Pool, folder: Path) -> None:
         self.pool = pool
@@ -74,12 +86,14 @@ class Record:
         await self.store.append("1804-b", 0, [event(10), event(11, "ola.hansen")])
         await self.store.append("1804-c", 0, [event(20)])
         await self.store.append("1804-a", 4, [event(5, kind="phase_completed")])
+        await sequenced(self.pool, 8)
         checkpoint = await self.checkpointer.checkpoint_now()
         assert checkpoint is not None
         line = cp.cosign(cp.parse_checkpoint(checkpoint.note), WITNESS, 1_800_000_000)
         await MerkleLog(self.pool).add_cosignature(checkpoint.tree_size, WITNESS.name, line)
         self.held.write_text(checkpoint.note + line + "\n")
         await self.store.append("1804-b", 2, [event(12)])
+        await sequenced(self.pool, 9)
         await self.checkpointer.checkpoint_now()
         return checkpoint.tree_size
 
