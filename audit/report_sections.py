@@ -31,7 +31,7 @@ from eventstore.records import StoredEvent
 
 def _chain_status(stored: Sequence[StoredEvent]) -> dict[str, Any]:
     """Whether the hash chain holds, recomputed here: ok, or where it breaks and why."""
-    checker = ChainChecker(stored[0].stream_id)
+    checker = ChainChecker()
     for record in stored:
         try:
             broken = checker.feed_stored(record)

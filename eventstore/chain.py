@@ -16,10 +16,10 @@ class ChainBreak:
 
 
 class ChainChecker:
-    """Feed a stream's events in version order; the first break is remembered."""
+    """Feed one stream's events in version order, each as its chain record (which names
+    the stream); the first break is remembered."""
 
-    def __init__(self, stream_id: str) -> None:
-        self.stream_id = stream_id
+    def __init__(self) -> None:
         self.expected_version = 1
         self.prev_hash = GENESIS_HASH
         self.checked = 0

@@ -193,7 +193,7 @@ class _ChainWalk:
         data, plain = _loads(data_text if data_text is not None else canonical)
         data_json = _canonical_text(data) if plain else None
         if not (plain and self._confirms(row, data_json)):
-            checker = ChainChecker(self.stream_id)
+            checker = ChainChecker()
             checker.expected_version = self.expected_version
             checker.prev_hash = self.prev_hash
             checker.checked = self.checked
