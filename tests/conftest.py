@@ -19,13 +19,30 @@ import asyncpg
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from domain.plan import PlanDefinition
 from domain.search_attributes import ALL_KEYS
 from eventstore.migrate import migrate
 from eventstore.pool import create_pool, with_database
 from runtime.payload_converter import data_converter
+from runtime.planfile import load_plan_file
 from temaplan.temporal_server import dev_server_args, temporal_binary
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def read_example(name: str) -> str:
+    return (EXAMPLES / name).read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def bodo() -> PlanDefinition:
+    return load_plan_file(EXAMPLES / "bodo.yaml")
+
+
+@pytest.fixture
+def larvik() -> PlanDefinition:
+    return load_plan_file(EXAMPLES / "larvik.yaml")
 
 
 @pytest.fixture(scope="session")

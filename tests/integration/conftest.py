@@ -36,14 +36,11 @@ from domain.roles import Role
 from eventstore import EventStore
 from eventstore.pool import create_pool
 from runtime.payload_converter import data_converter
-from runtime.planfile import load_plan_file
 from runtime.settings import Settings
 from tests.integration.browser import CHROMIUM, chromium_available, serving
 from workflows.plan_models import PlanInput, workflow_id_for
 from workflows.plan_workflow import PlanWorkflow
 from workflows.registry import build_worker
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 @pytest.fixture
@@ -51,16 +48,6 @@ async def task_queue(temporal_env: WorkflowEnvironment, pool: asyncpg.Pool) -> A
     queue = f"plans-{uuid.uuid4()}"
     async with build_worker(temporal_env.client, pool, queue):
         yield queue
-
-
-@pytest.fixture
-def bodo() -> PlanDefinition:
-    return load_plan_file(EXAMPLES / "bodo.yaml")
-
-
-@pytest.fixture
-def larvik() -> PlanDefinition:
-    return load_plan_file(EXAMPLES / "larvik.yaml")
 
 
 @pytest.fixture

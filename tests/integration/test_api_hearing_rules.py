@@ -17,7 +17,8 @@ from domain.phases import Phase, StepKind
 from domain.plan import PlanDefinition
 from domain.roles import Role
 from runtime.planfile import load_plan_file
-from tests.integration.conftest import EXAMPLES, bearer, unique
+from tests.conftest import EXAMPLES
+from tests.integration.conftest import bearer, unique
 from workflows.plan_models import workflow_id_for
 
 pytestmark = pytest.mark.servers

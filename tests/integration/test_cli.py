@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from temaplan.cli import main
+from tests.conftest import EXAMPLES
 from tests.ports import free_port
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 pytestmark = pytest.mark.servers
 
 

@@ -18,7 +18,8 @@ from domain.plan import PlanDefinition
 from domain.state import fold
 from eventstore import EventStore
 from runtime.planfile import load_plan_file
-from tests.integration.conftest import EXAMPLES, started, unique, watched
+from tests.conftest import EXAMPLES
+from tests.integration.conftest import started, unique, watched
 
 pytestmark = pytest.mark.servers
 

@@ -12,8 +12,8 @@ import pytest
 from api.service import ApiContext
 from domain.problems import DomainValidationError
 from runtime.planfile import load_plan_file
+from tests.conftest import EXAMPLES
 from tests.integration.browser import launched, log_in, log_in_as_another, new_page, status_of
-from tests.integration.conftest import EXAMPLES
 
 pytestmark = pytest.mark.servers
 

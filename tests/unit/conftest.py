@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -16,15 +15,10 @@ from domain.canonical import chain_record
 from domain.events import Event, PhaseStarted, PlanCreated
 from domain.phases import Phase
 from domain.plan import PlanDefinition
-from domain.planfile import parse_plan_data, parse_plan_text
+from domain.planfile import parse_plan_data
 from domain.problems import DomainValidationError
 from domain.roles import Role
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-def read_example(name: str) -> str:
-    return (EXAMPLES / name).read_text(encoding="utf-8")
+from tests.conftest import read_example
 
 
 def opened(plan: PlanDefinition, phase: Phase, at: datetime) -> list[Event]:
@@ -65,37 +59,25 @@ def worked_example_record() -> dict[str, Any]:
     )
 
 
+def example_data(name: str) -> dict[str, Any]:
+    """A fresh, mutable copy of the example plan ``name`` as decoded YAML."""
+    data: dict[str, Any] = yaml.safe_load(read_example(name))
+    return data
+
+
 @pytest.fixture
 def bodo_text() -> str:
     return read_example("bodo.yaml")
 
 
 @pytest.fixture
-def bodo(bodo_text: str) -> PlanDefinition:
-    return parse_plan_text(bodo_text, "examples/bodo.yaml")
+def bodo_data() -> dict[str, Any]:
+    return example_data("bodo.yaml")
 
 
 @pytest.fixture
-def bodo_data(bodo_text: str) -> dict[str, Any]:
-    """A fresh, mutable copy of the Bodø plan as decoded YAML."""
-    data: dict[str, Any] = yaml.safe_load(bodo_text)
-    return data
-
-
-@pytest.fixture
-def larvik_text() -> str:
-    return read_example("larvik.yaml")
-
-
-@pytest.fixture
-def larvik(larvik_text: str) -> PlanDefinition:
-    return parse_plan_text(larvik_text, "examples/larvik.yaml")
-
-
-@pytest.fixture
-def larvik_data(larvik_text: str) -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load(larvik_text)
-    return data
+def larvik_data() -> dict[str, Any]:
+    return example_data("larvik.yaml")
 
 
 Refuse = Callable[..., DomainValidationError]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,9 +18,9 @@ from domain.plan import PlanDefinition
 from domain.plan_state import PlanState
 from runtime.planfile import load_plan_file
 from runtime.settings import Settings
+from tests.conftest import EXAMPLES
 
 ISSUER, CLIENT, NONCE = "https://login.bodo.kommune.no", "temaplan-web", "n-0123456789abcdefghij"
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 PROVIDER_KEY = RSAKey.generate_key(2048, parameters={"kid": "provider-1"})
 STRANGER_KEY = RSAKey.generate_key(2048, parameters={"kid": "provider-1"})
 PUBLISHED = KeySet.import_key_set({"keys": [PROVIDER_KEY.as_dict(private=False)]})

@@ -15,8 +15,7 @@ from domain import commands as cmd
 from domain.events import CommentRecorded, from_record
 from domain.text import unsafe_character
 from temaplan.cli import main
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+from tests.conftest import EXAMPLES
 
 REFUSED = ["\x00", "\x01", "\x07", "\x0b", "\x0c", "\x1b", "\x1f", "\ufdd0", "\ufffe", "\U0010ffff"]
 SIGN_OFF = {"actor_id": "k", "step_key": "s", "content_version": 1, "content_hash": "h"}
