@@ -250,12 +250,22 @@ def _action(
 
 
 # The commands whose fields are their request's own.
-AsSent = TypeVar("AsSent", cmd.HearingDecision, cmd.CouncilDecision, cmd.WithdrawVote)
+AsSent = TypeVar(
+    "AsSent",
+    cmd.SubmitContent,
+    cmd.CompleteDraftStep,
+    cmd.AddComment,
+    cmd.CloseHearing,
+    cmd.HearingSummary,
+    cmd.HearingDecision,
+    cmd.CouncilDecision,
+    cmd.WithdrawVote,
+)
 
 
 def _as_sent(command: type[AsSent], me: Principal, body: BaseModel) -> AsSent:
     """A request whose fields are the command's own, sent as the signed-in person."""
-    return command(actor_id=me.person_id, authenticated_by=me.authenticated_by, **body.model_dump())
+    return command(actor_id=me.person_id, authenticated_by=me.authenticated_by, **dict(body))
 
 
 @_action(
@@ -265,12 +275,7 @@ def _as_sent(command: type[AsSent], me: Principal, body: BaseModel) -> AsSent:
     summary="submit the current phase's content (as the plan's project leader)",
 )
 def submit_content(me: Principal, body: rq.ContentRequest) -> cmd.SubmitContent:
-    return cmd.SubmitContent(
-        actor_id=me.person_id,
-        authenticated_by=me.authenticated_by,
-        phase=body.phase,
-        content=body.content,
-    )
+    return _as_sent(cmd.SubmitContent, me, body)
 
 
 @_action(
@@ -294,23 +299,12 @@ def sign_off(me: Principal, body: rq.SignOffRequest) -> cmd.SignOff:
 
 @_action("/plans/{plan_id}/draft-steps", "complete_draft_step", summary="complete a draft step")
 def draft_step(me: Principal, body: rq.DraftStepRequest) -> cmd.CompleteDraftStep:
-    return cmd.CompleteDraftStep(
-        actor_id=me.person_id,
-        authenticated_by=me.authenticated_by,
-        step_key=body.step_key,
-        content_version=body.content_version,
-        note=body.note,
-    )
+    return _as_sent(cmd.CompleteDraftStep, me, body)
 
 
 @_action("/plans/{plan_id}/comments", "comment", summary="answer a reference-group round")
 def comment(me: Principal, body: rq.CommentRequest) -> cmd.AddComment:
-    return cmd.AddComment(
-        actor_id=me.person_id,
-        authenticated_by=me.authenticated_by,
-        content_version=body.content_version,
-        text=body.text,
-    )
+    return _as_sent(cmd.AddComment, me, body)
 
 
 @_action(
@@ -319,9 +313,7 @@ def comment(me: Principal, body: rq.CommentRequest) -> cmd.AddComment:
     summary="close the hearing early (project leader)",
 )
 def close_hearing(me: Principal, body: rq.CloseHearingRequest) -> cmd.CloseHearing:
-    return cmd.CloseHearing(
-        actor_id=me.person_id, authenticated_by=me.authenticated_by, reason=body.reason
-    )
+    return _as_sent(cmd.CloseHearing, me, body)
 
 
 @_action(
@@ -330,9 +322,7 @@ def close_hearing(me: Principal, body: rq.CloseHearingRequest) -> cmd.CloseHeari
     summary="summarise the hearing responses (project leader)",
 )
 def hearing_summary(me: Principal, body: rq.HearingSummaryRequest) -> cmd.HearingSummary:
-    return cmd.HearingSummary(
-        actor_id=me.person_id, authenticated_by=me.authenticated_by, summary=body.summary
-    )
+    return _as_sent(cmd.HearingSummary, me, body)
 
 
 @_action(

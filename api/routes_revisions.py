@@ -215,6 +215,23 @@ def _action(
     return register
 
 
+# The commands whose fields, besides the year, are their request's own.
+AsSent = TypeVar(
+    "AsSent",
+    rc.CloseReportingRound,
+    rc.ProposeChanges,
+    rc.ReviewChanges,
+    rc.ConcludeRevision,
+)
+
+
+def _as_sent(command: type[AsSent], me: Principal, year: int, body: BaseModel | None) -> AsSent:
+    """A request whose fields are the command's own, for ``year``, sent as the signed-in
+    person."""
+    sent = dict(body) if body is not None else {}
+    return command(actor_id=me.person_id, authenticated_by=me.authenticated_by, year=year, **sent)
+
+
 @_action("/{year}/reports", summary="report a measure you are responsible for")
 def report_measure(me: Principal, year: int, body: ReportRequest) -> rc.ReportMeasure:
     return rc.ReportMeasure(
@@ -248,9 +265,7 @@ def report_goal_indicator(
 def close_round(
     me: Principal, year: int, body: EmptyRequest | None = None
 ) -> rc.CloseReportingRound:
-    return rc.CloseReportingRound(
-        actor_id=me.person_id, authenticated_by=me.authenticated_by, year=year
-    )
+    return _as_sent(rc.CloseReportingRound, me, year, body)
 
 
 @_action(
@@ -258,9 +273,7 @@ def close_round(
     summary="propose next year's changes: add, change, retire measures (project leader)",
 )
 def propose_changes(me: Principal, year: int, body: ChangesRequest) -> rc.ProposeChanges:
-    return rc.ProposeChanges(
-        actor_id=me.person_id, authenticated_by=me.authenticated_by, year=year, changes=body.changes
-    )
+    return _as_sent(rc.ProposeChanges, me, year, body)
 
 
 @_action(
@@ -268,22 +281,12 @@ def propose_changes(me: Principal, year: int, body: ChangesRequest) -> rc.Propos
     summary="approve, or reject with a comment, the proposed changes (steering group)",
 )
 def review_changes(me: Principal, year: int, body: ReviewRequest) -> rc.ReviewChanges:
-    return rc.ReviewChanges(
-        actor_id=me.person_id,
-        authenticated_by=me.authenticated_by,
-        year=year,
-        content_version=body.content_version,
-        content_hash=body.content_hash,
-        approve=body.approve,
-        comment=body.comment,
-    )
+    return _as_sent(rc.ReviewChanges, me, year, body)
 
 
 @_action("/{year}/conclude", summary="conclude the revision without changes (project leader)")
 def conclude(me: Principal, year: int, body: EmptyRequest | None = None) -> rc.ConcludeRevision:
-    return rc.ConcludeRevision(
-        actor_id=me.person_id, authenticated_by=me.authenticated_by, year=year
-    )
+    return _as_sent(rc.ConcludeRevision, me, year, body)
 
 
 async def stored_scorecard(ctx: ApiContext, plan_id: str, year: int, format: str) -> str:
