@@ -47,6 +47,13 @@ def one_of_each(plan: PlanDefinition) -> dict[str, ev.EventBase]:
     assert content is not None
     digest = content.content_hash()
     deadline = datetime(2026, 4, 13, 23, 59, tzinfo=OSLO_WINTER)
+    # The quality-assurance step's decisions, all on version 3.
+    at_review: dict[str, Any] = {
+        "phase": Phase.MEASURES,
+        "step_key": "measures.quality_assurance",
+        "content_version": 3,
+        "content_hash": digest,
+    }
     samples: list[ev.EventBase] = [
         ev.PlanCreated(**envelope(1), plan_id=plan.plan_id, definition=plan),
         ev.PhaseStarted(**envelope(2, "system", Role.SYSTEM), phase=Phase.MEASURES),
@@ -77,27 +84,16 @@ def one_of_each(plan: PlanDefinition) -> dict[str, ev.EventBase]:
             early=True,
         ),
         ev.SignOffGiven(
-            **envelope(8, "per.olsen", Role.STEERING_GROUP),
-            phase=Phase.MEASURES,
-            step_key="measures.quality_assurance",
-            content_version=3,
-            content_hash=digest,
-            comment="Godkjent.",
+            **envelope(8, "per.olsen", Role.STEERING_GROUP), **at_review, comment="Godkjent."
         ),
         ev.ChangesRequested(
             **envelope(9, "tor.berg", Role.STEERING_GROUP),
-            phase=Phase.MEASURES,
-            step_key="measures.quality_assurance",
-            content_version=3,
-            content_hash=digest,
+            **at_review,
             reason="Kostnadene for tomtebanken mangler drift.",
         ),
         ev.AnchoringRecorded(
             **envelope(10, "per.olsen", Role.ADMINISTRATIVE_LEADERSHIP),
-            phase=Phase.MEASURES,
-            step_key="measures.anchoring",
-            content_version=3,
-            content_hash=digest,
+            **{**at_review, "step_key": "measures.anchoring"},
             form="Orientering til kommunedirektørens ledergruppe",
         ),
         ev.DraftStepCompleted(
