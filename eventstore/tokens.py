@@ -6,9 +6,9 @@ these functions, so neither a secret nor a session key is ever an argument here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Self
 
 import asyncpg
 
@@ -29,6 +29,15 @@ class TokenHolder:
     kind: Kind
     municipalities: tuple[str, ...] | None
 
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> Self:
+        """The holder, or the fuller row of a subclass, from a row whose columns bear its
+        field names; municipalities come back from the array column as a tuple."""
+        values = {field.name: row[field.name] for field in fields(cls)}
+        found = values["municipalities"]
+        values["municipalities"] = tuple(found) if found is not None else None
+        return cls(**values)
+
 
 @dataclass(frozen=True)
 class TokenRow(TokenHolder):
@@ -39,34 +48,6 @@ class TokenRow(TokenHolder):
     issued_at: datetime
     revoked_at: datetime | None
     last_used_at: datetime | None
-
-
-def _municipalities(row: asyncpg.Record) -> tuple[str, ...] | None:
-    found = row["municipalities"]
-    return tuple(found) if found is not None else None
-
-
-def _row(row: asyncpg.Record) -> TokenRow:
-    return TokenRow(
-        token_id=row["token_id"],
-        person_id=row["person_id"],
-        kind=row["kind"],
-        municipalities=_municipalities(row),
-        label=row["label"],
-        issued_by=row["issued_by"],
-        issued_at=row["issued_at"],
-        revoked_at=row["revoked_at"],
-        last_used_at=row["last_used_at"],
-    )
-
-
-def _holder(row: asyncpg.Record) -> TokenHolder:
-    return TokenHolder(
-        token_id=row["token_id"],
-        person_id=row["person_id"],
-        kind=row["kind"],
-        municipalities=_municipalities(row),
-    )
 
 
 async def insert_token(
@@ -93,7 +74,7 @@ async def insert_token(
         issued_by,
     )
     assert row is not None  # INSERT ... RETURNING returns the row or raises
-    return _row(row)
+    return TokenRow.from_row(row)
 
 
 async def use_token(pool: asyncpg.Pool, token_sha256: str) -> TokenHolder | None:
@@ -103,7 +84,7 @@ async def use_token(pool: asyncpg.Pool, token_sha256: str) -> TokenHolder | None
         " AND revoked_at IS NULL RETURNING token_id, person_id, kind, municipalities",
         token_sha256,
     )
-    return _holder(row) if row is not None else None
+    return TokenHolder.from_row(row) if row is not None else None
 
 
 # One statement each, so a token is never revoked with its web sessions left open (or
@@ -133,7 +114,7 @@ async def list_tokens(pool: asyncpg.Pool, person_id: str | None = None) -> list[
         " ORDER BY issued_at",
         person_id,
     )
-    return [_row(r) for r in rows]
+    return [TokenRow.from_row(r) for r in rows]
 
 
 async def any_live_admin(pool: asyncpg.Pool) -> bool:
@@ -164,7 +145,7 @@ async def session_holder(pool: asyncpg.Pool, session_sha256: str) -> TokenHolder
         " WHERE s.session_sha256 = $1 AND s.expires_at > now() AND t.revoked_at IS NULL",
         session_sha256,
     )
-    return _holder(row) if row is not None else None
+    return TokenHolder.from_row(row) if row is not None else None
 
 
 async def delete_session(pool: asyncpg.Pool, session_sha256: str) -> None:
