@@ -21,6 +21,7 @@ from uuid import UUID
 import asyncpg
 
 from eventstore import merkle
+from eventstore.rows import from_row
 
 INTEGRATE_BATCH = 20_000
 
@@ -68,19 +69,14 @@ class StoredCheckpoint:
         return self.note + "".join(line + "\n" for line in self.cosignatures)
 
 
-_LEAF_COLUMNS = "l.leaf_index, l.position, e.stream_id, e.version, e.event_id, e.type, l.event_hash"
+_LEAF_COLUMNS = (
+    "l.leaf_index, l.position, e.stream_id, e.version, e.event_id, e.type AS event_type,"
+    " l.event_hash"
+)
 
 
 def _leaf(row: asyncpg.Record) -> Leaf:
-    return Leaf(
-        leaf_index=row["leaf_index"],
-        position=row["position"],
-        stream_id=row["stream_id"],
-        version=row["version"],
-        event_id=row["event_id"],
-        event_type=row["type"],
-        event_hash=row["event_hash"],
-    )
+    return from_row(Leaf, row)
 
 
 class MerkleLog:

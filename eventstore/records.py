@@ -19,6 +19,7 @@ from domain.canonical import (
 )
 from domain.events import Event as DomainEvent
 from domain.events import EventBase, from_record, to_record
+from eventstore.rows import from_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,20 +133,7 @@ def _occurred_at(data: Mapping[str, Any]) -> str | None:
 
 
 def _stored(row: asyncpg.Record) -> StoredEvent:
-    return StoredEvent(
-        position=row["position"],
-        stream_id=row["stream_id"],
-        version=row["version"],
-        event_id=row["event_id"],
-        type=row["type"],
-        schema_version=row["schema_version"],
-        data=json.loads(row["data"]),
-        actor_id=row["actor_id"],
-        actor_role=row["actor_role"],
-        recorded_at=row["recorded_at"],
-        prev_hash=row["prev_hash"],
-        hash=row["hash"],
-    )
+    return from_row(StoredEvent, row, data=json.loads(row["data"]))
 
 
 def _same_content(stored: StoredEvent, stream_id: str, new: NewEvent) -> bool:

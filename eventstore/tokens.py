@@ -6,11 +6,13 @@ these functions, so neither a secret nor a session key is ever an argument here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Self
 
 import asyncpg
+
+from eventstore.rows import from_row
 
 Kind = Literal["person", "admin", "auditor"]
 
@@ -31,12 +33,10 @@ class TokenHolder:
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> Self:
-        """The holder, or the fuller row of a subclass, from a row whose columns bear its
-        field names; municipalities come back from the array column as a tuple."""
-        values = {field.name: row[field.name] for field in fields(cls)}
-        found = values["municipalities"]
-        values["municipalities"] = tuple(found) if found is not None else None
-        return cls(**values)
+        """The holder, or the fuller row of a subclass; municipalities come back from
+        the array column as a tuple."""
+        found = row["municipalities"]
+        return from_row(cls, row, municipalities=tuple(found) if found is not None else None)
 
 
 @dataclass(frozen=True)
