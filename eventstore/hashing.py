@@ -18,7 +18,7 @@ from uuid import UUID
 
 import orjson
 
-from domain.canonical import canonical_json, chain_hash, chain_record, format_timestamp
+from domain.canonical import canonical_json, chain_hash, format_timestamp
 from eventstore.records import NewEvent
 
 # json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False), which is
@@ -177,19 +177,8 @@ def encode_batch(
                 )
             ).hexdigest()
         else:
-            event_id = str(event.event_id)
-            event_id_json = _json(event_id).encode()
-            record = chain_record(
-                stream_id=stream_id,
-                version=version,
-                event_id=event_id,
-                event_type=event.type,
-                schema_version=event.schema_version,
-                data=dict(event.data),
-                actor_id=event.actor_id,
-                actor_role=event.actor_role,
-                recorded_at=recorded_at,
-            )
+            record = event.chain_record(stream_id, version, recorded_at)
+            event_id_json = _json(record["event_id"]).encode()
             event_hash = chain_hash(prev_hash, record)
             data_json = canonical_json(record["data"])
             type_json = _json(str(event.type)).encode()

@@ -46,6 +46,21 @@ class NewEvent:
             schema_version=schema_version,
         )
 
+    def chain_record(self, stream_id: str, version: int, recorded_at: datetime) -> dict[str, Any]:
+        """The fields its hash will cover once appended at ``version`` of ``stream_id``
+        at ``recorded_at``, by their names in the export format."""
+        return chain_record(
+            stream_id=stream_id,
+            version=version,
+            event_id=str(self.event_id),
+            event_type=self.type,
+            schema_version=self.schema_version,
+            data=dict(self.data),
+            actor_id=self.actor_id,
+            actor_role=self.actor_role,
+            recorded_at=recorded_at,
+        )
+
 
 # The one member of an event's data that a retried append may change without being
 # refused: the decision time a workflow takes from its clock. A workflow task that dies

@@ -16,7 +16,6 @@ from domain.canonical import (
     CanonicalFormError,
     canonical_json,
     chain_hash,
-    chain_record,
 )
 from eventstore.hashing import _canonical_text, _loads, encode_batch
 from eventstore.records import NewEvent
@@ -97,17 +96,7 @@ def test_batch_encoder_hashes_and_rows_are_the_reference_records() -> None:
         rows = json.loads(batch)
         assert len(rows) == len(hashes) == len(events)
         for offset, (event, row, event_hash) in enumerate(zip(events, rows, hashes, strict=True)):
-            record = chain_record(
-                stream_id=stream_id,
-                version=start + offset + 1,
-                event_id=str(event.event_id),
-                event_type=event.type,
-                schema_version=event.schema_version,
-                data=dict(event.data),
-                actor_id=event.actor_id,
-                actor_role=event.actor_role,
-                recorded_at=moment,
-            )
+            record = event.chain_record(stream_id, start + offset + 1, moment)
             assert event_hash == chain_hash(prev_hash, record)
             assert row == {
                 "v": start + offset + 1,
