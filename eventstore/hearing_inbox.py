@@ -44,7 +44,15 @@ from domain.hearing_decisions import response_received
 from eventstore.errors import StoreUnavailable
 from eventstore.log import leaf_indexes
 from eventstore.pace import Pace
-from eventstore.records import NewEvent, StoredEvent, _same_content, _stored, _without_clock
+from eventstore.records import (
+    NewEvent,
+    Receipt,
+    StoredEvent,
+    _same_content,
+    _stored,
+    _without_clock,
+)
+from eventstore.rows import from_fields
 from eventstore.store import _COLUMNS, _INSERT, EventStore
 
 # Event ids of public responses: uuid5 in this namespace of
@@ -101,6 +109,11 @@ class InboxReceipt:
     response_id: str
     duplicate: bool = False
     leaf_index: int | None = None  # in the Merkle log
+
+    @classmethod
+    def of(cls, stored: Receipt, response_id: str) -> InboxReceipt:
+        """The receipt of a response the store recorded, fresh or earlier."""
+        return from_fields(cls, stored, response_id=response_id)
 
 
 class InboxRefusal(Exception):
@@ -281,14 +294,15 @@ class HearingInbox:
                 await conn.fetch(_INSERT, plan_id, recorded_at, batch), key=lambda r: r["version"]
             )
             for (record, indexes), row, event_hash in zip(new.values(), rows, hashes, strict=True):
-                receipt = InboxReceipt(
-                    version=row["version"],
-                    event_id=record.event_id,
-                    hash=event_hash,
-                    recorded_at=recorded_at,
-                    position=row["position"],
-                    response_id=str(record.data["response_id"]),
+                recorded = Receipt(
+                    plan_id,
+                    row["version"],
+                    record.event_id,
+                    event_hash,
+                    recorded_at,
+                    row["position"],
                 )
+                receipt = InboxReceipt.of(recorded, str(record.data["response_id"]))
                 for at, index in enumerate(indexes):
                     if answers[index] is None:
                         answers[index] = receipt if at == 0 else _duplicate(receipt)
@@ -380,15 +394,7 @@ def _replay(
 ) -> InboxReceipt | InboxRefusal:
     if not _same_content(earlier, plan_id, record):
         return _conflict(record)
-    return InboxReceipt(
-        version=earlier.version,
-        event_id=earlier.event_id,
-        hash=earlier.hash,
-        recorded_at=earlier.recorded_at,
-        position=earlier.position,
-        response_id=response_id,
-        duplicate=True,
-    )
+    return _duplicate(InboxReceipt.of(earlier.receipt(), response_id))
 
 
 def _duplicate(receipt: InboxReceipt) -> InboxReceipt:
