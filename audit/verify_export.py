@@ -50,6 +50,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -155,6 +156,18 @@ def check_fields(event: dict[str, Any], where: str) -> None:
             raise Problem(where, f"{field} is not 64 lowercase hex digits")
 
 
+def json_object(where: str, parse: Callable[[], object]) -> dict[str, Any]:
+    """What ``parse`` reads, which must be a JSON object; a text that is no JSON at all
+    (a UnicodeDecodeError is a ValueError too) is told as such."""
+    try:
+        found = parse()
+    except ValueError as error:
+        raise Problem(where, f"is not valid JSON: {error}") from None
+    if not isinstance(found, dict):
+        raise Problem(where, "is not a JSON object")
+    return found
+
+
 def parse_line(number: int, raw: bytes) -> tuple[dict[str, Any], str]:
     """The event on one line, checked for form, and how to name its place."""
     where = f"line {number}"
@@ -162,13 +175,10 @@ def parse_line(number: int, raw: bytes) -> tuple[dict[str, Any], str]:
         raise Problem(where, "does not end with a line feed: the file is cut short")
     body = raw[:-1]
     try:
-        event = DECODER.decode(body.decode("utf-8"))
+        text = body.decode("utf-8")
     except UnicodeDecodeError as error:
         raise Problem(where, f"is not UTF-8 (byte {error.start + 1})") from None
-    except ValueError as error:
-        raise Problem(where, f"is not valid JSON: {error}") from None
-    if not isinstance(event, dict):
-        raise Problem(where, "is not a JSON object")
+    event = json_object(where, lambda: DECODER.decode(text))
     if is_int(event.get("version")):
         where = f"line {number} (version {event['version']})"
     check_fields(event, where)
@@ -253,15 +263,12 @@ def _manifest_object(
     """The manifest's JSON object, with each of ``fields`` present and of its type."""
     try:
         with open(path, "rb") as file:
-            manifest = json.loads(file.read().decode("utf-8"))
+            raw = file.read()
     except FileNotFoundError as error:
         raise Problem(where, missing or f"cannot be read: {error.strerror}") from None
     except OSError as error:
         raise Problem(where, f"cannot be read: {error.strerror}") from None
-    except ValueError as error:
-        raise Problem(where, f"is not valid JSON: {error}") from None
-    if not isinstance(manifest, dict):
-        raise Problem(where, "is not a JSON object")
+    manifest = json_object(where, lambda: json.loads(raw.decode("utf-8")))
     for field, kind in fields.items():
         value = manifest.get(field)
         if not isinstance(value, kind) or isinstance(value, bool):
