@@ -188,26 +188,32 @@ def _run_problems(
         if on_calendar:
             if any(start <= run.scheduled_at <= end for start, end in backfills):
                 continue
-            late = t(
-                "schedule_check.late_run",
-                language,
-                schedule=schedule.schedule_id,
-                scheduled=_at(run.scheduled_at, language),
-                started=_at(run.started_at, language),
-                workflow=run.workflow_id,
+            started = _at(run.started_at, language)
+            problems.append(
+                _run_problem("schedule_check.late_run", schedule, run, language, started=started)
             )
-            problems.append(late)
             continue
         near = [at for at in triggers if abs(at - run.scheduled_at) <= TRIGGER_SLACK]
         if near:
             triggers.remove(min(near, key=lambda at: abs(at - run.scheduled_at)))
             continue
-        off = t(
-            "schedule_check.off_calendar",
-            language,
-            schedule=schedule.schedule_id,
-            scheduled=_at(run.scheduled_at, language),
-            workflow=run.workflow_id,
-        )
-        problems.append(off)
+        problems.append(_run_problem("schedule_check.off_calendar", schedule, run, language))
     return problems
+
+
+def _run_problem(
+    key: str,
+    schedule: DescribedSchedule,
+    run: ScheduleRun,
+    language: Language,
+    **details: str,
+) -> str:
+    """A problem with one run, which names it by its schedule, time and workflow."""
+    return t(
+        key,
+        language,
+        schedule=schedule.schedule_id,
+        scheduled=_at(run.scheduled_at, language),
+        workflow=run.workflow_id,
+        **details,
+    )
