@@ -7,14 +7,23 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, AliasGenerator, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.plan import RevisionDate
 
 
+def _variable(field: str) -> AliasChoices:
+    """The environment variable of a setting that names none of its own: TEMAPLAN_ and
+    the field's name in capitals. Those that name their own (DATABASE_URL, TEMPORAL_*,
+    LOG_*) keep the names other tools and images already use."""
+    return AliasChoices(f"TEMAPLAN_{field.upper()}")
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        extra="ignore", frozen=True, alias_generator=AliasGenerator(validation_alias=_variable)
+    )
 
     database_url: str | None = Field(
         default=None,
@@ -28,7 +37,6 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(
         default=Path(".data"),
-        validation_alias=AliasChoices("TEMAPLAN_DATA_DIR"),
         description="where embedded PostgreSQL and the dev Temporal server keep their files",
     )
     temporal_address: str | None = Field(
@@ -53,37 +61,29 @@ class Settings(BaseSettings):
     )
     api_host: str = Field(
         default="127.0.0.1",
-        validation_alias=AliasChoices("TEMAPLAN_API_HOST"),
         description="where the HTTP API and web page listen (0.0.0.0 in a container)",
     )
-    api_port: int = Field(
-        default=8000, ge=1, le=65535, validation_alias=AliasChoices("TEMAPLAN_API_PORT")
-    )
+    api_port: int = Field(default=8000, ge=1, le=65535)
     public_rate_per_minute: int = Field(
         default=10,
         ge=1,
         le=10_000,
-        validation_alias=AliasChoices("TEMAPLAN_PUBLIC_RATE_PER_MINUTE"),
         description="hearing responses accepted per client address and minute",
     )
     hearing_responses_per_second: float = Field(
         default=100,
         ge=0,
         le=100_000,
-        validation_alias=AliasChoices("TEMAPLAN_HEARING_RESPONSES_PER_SECOND"),
         description="public hearing responses one API process writes to one plan's record "
         "a second, the rest waiting their turn (0: no pace); keeps a flood from taking the "
         "machine from the people deciding",
     )
     trusted_proxies: str = Field(
         default="",
-        validation_alias=AliasChoices("TEMAPLAN_TRUSTED_PROXIES"),
         description="comma-separated addresses or networks of reverse proxies whose "
         "X-Forwarded-For is believed; none by default",
     )
-    session_hours: int = Field(
-        default=8, ge=1, le=24 * 30, validation_alias=AliasChoices("TEMAPLAN_SESSION_HOURS")
-    )
+    session_hours: int = Field(default=8, ge=1, le=24 * 30)
     log_format: Literal["auto", "json", "console"] = Field(
         default="auto", validation_alias=AliasChoices("LOG_FORMAT")
     )
@@ -94,95 +94,74 @@ class Settings(BaseSettings):
         default=250,
         ge=0,
         le=100_000,
-        validation_alias=AliasChoices("TEMAPLAN_WORKFLOW_CACHE"),
         description="plan workflows a worker keeps in memory; the others replay when they move",
     )
     revision_month: int = Field(
         default=9,
         ge=1,
         le=12,
-        validation_alias=AliasChoices("TEMAPLAN_REVISION_MONTH"),
         description="month of the yearly revision reminder, unless a plan sets its own",
     )
-    revision_day: int = Field(
-        default=1, ge=1, le=31, validation_alias=AliasChoices("TEMAPLAN_REVISION_DAY")
-    )
+    revision_day: int = Field(default=1, ge=1, le=31)
 
     log_key_file: Path | None = Field(
         default=None,
-        validation_alias=AliasChoices("TEMAPLAN_LOG_KEY_FILE"),
         description="the log's checkpoint signing key (worker only; `temaplan keys generate`)",
     )
     log_key: str | None = Field(
         default=None,
-        validation_alias=AliasChoices("TEMAPLAN_LOG_KEY"),
         repr=False,
         description="the signing key's text itself, for secret stores that set variables",
     )
     log_vkey: str | None = Field(
         default=None,
-        validation_alias=AliasChoices("TEMAPLAN_LOG_VKEY"),
         description="the log's public (verifier) key, published by the API",
     )
     witness_keys: str = Field(
         default="",
-        validation_alias=AliasChoices("TEMAPLAN_WITNESS_KEYS"),
         description="witnesses' verifier keys (vkeys), separated by spaces or commas",
     )
     checkpoint_interval: float = Field(
         default=300.0,
         ge=1,
         le=86_400,
-        validation_alias=AliasChoices("TEMAPLAN_CHECKPOINT_INTERVAL"),
         description="seconds between timed checkpoints when anything was appended",
     )
     # Login with the municipality's identity provider (OpenID Connect), beside the tokens.
     oidc_issuer: str | None = Field(
         default=None,
-        validation_alias=AliasChoices("TEMAPLAN_OIDC_ISSUER"),
         description="the provider's issuer URL; unset: no login with an identity provider",
     )
-    oidc_client_id: str | None = Field(
-        default=None, validation_alias=AliasChoices("TEMAPLAN_OIDC_CLIENT_ID")
-    )
-    oidc_client_secret: str | None = Field(
-        default=None, validation_alias=AliasChoices("TEMAPLAN_OIDC_CLIENT_SECRET"), repr=False
-    )
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = Field(default=None, repr=False)
     oidc_client_secret_file: Path | None = Field(
         default=None,
-        validation_alias=AliasChoices("TEMAPLAN_OIDC_CLIENT_SECRET_FILE"),
         description="the client secret from a file (a compose or Kubernetes secret)",
     )
     oidc_redirect_url: str | None = Field(
         default=None,
-        validation_alias=AliasChoices("TEMAPLAN_OIDC_REDIRECT_URL"),
         description="the callback as registered at the provider; unset: this host's "
         "/login/oidc/callback as the request reached it",
     )
     oidc_person_claim: str = Field(
         default="preferred_username",
-        validation_alias=AliasChoices("TEMAPLAN_OIDC_PERSON_CLAIM"),
         description="the ID token's claim that names the person",
     )
     oidc_match: Literal["id", "email"] = Field(
         default="id",
-        validation_alias=AliasChoices("TEMAPLAN_OIDC_MATCH"),
         description="the claim's value is the participant id, or a participant's email",
     )
     oidc_municipality_claim: str | None = Field(
         default=None,
-        validation_alias=AliasChoices("TEMAPLAN_OIDC_MUNICIPALITY_CLAIM"),
         description="a claim listing the person's municipalities (kommunenummer)",
     )
     oidc_municipalities: str = Field(
         default="",
-        validation_alias=AliasChoices("TEMAPLAN_OIDC_MUNICIPALITIES"),
         description="the municipalities of everyone this provider logs in (its own "
         "municipality's), when it sends no such claim",
     )
     oidc_roles_claim: str = Field(
         default="roles",
-        validation_alias=AliasChoices("TEMAPLAN_OIDC_ROLES_CLAIM"),
         description="a claim whose values temaplan.admin or temaplan.auditor make the "
         "person an administrator or an auditor",
     )
@@ -190,43 +169,31 @@ class Settings(BaseSettings):
     # Notifications by e-mail: the relay sends the outbox over SMTP (README, "E-mail").
     smtp_host: str | None = Field(
         default=None,
-        validation_alias=AliasChoices("TEMAPLAN_SMTP_HOST"),
         description="the mail server; unset: nothing is mailed, the web inbox still shows it",
     )
-    smtp_port: int = Field(
-        default=587, ge=1, le=65535, validation_alias=AliasChoices("TEMAPLAN_SMTP_PORT")
-    )
+    smtp_port: int = Field(default=587, ge=1, le=65535)
     smtp_starttls: bool = Field(
         default=True,
-        validation_alias=AliasChoices("TEMAPLAN_SMTP_STARTTLS"),
         description="require STARTTLS before logging in and sending (off only for a local relay)",
     )
-    smtp_username: str | None = Field(
-        default=None, validation_alias=AliasChoices("TEMAPLAN_SMTP_USERNAME")
-    )
-    smtp_password: str | None = Field(
-        default=None, validation_alias=AliasChoices("TEMAPLAN_SMTP_PASSWORD"), repr=False
-    )
+    smtp_username: str | None = None
+    smtp_password: str | None = Field(default=None, repr=False)
     smtp_password_file: Path | None = Field(
         default=None,
-        validation_alias=AliasChoices("TEMAPLAN_SMTP_PASSWORD_FILE"),
         description="a file (compose secret) holding TEMAPLAN_SMTP_PASSWORD",
     )
     smtp_from: str | None = Field(
         default=None,
-        validation_alias=AliasChoices("TEMAPLAN_SMTP_FROM"),
         description="the sender of the notifications; unset: temaplan <noreply@PUBLIC_URL's host>",
     )
     smtp_max_attempts: int = Field(
         default=12,
         ge=1,
         le=100,
-        validation_alias=AliasChoices("TEMAPLAN_SMTP_MAX_ATTEMPTS"),
         description="attempts per notification (back-off 30 s doubling to 1 h) before failed",
     )
     public_url: str | None = Field(
         default=None,
-        validation_alias=AliasChoices("TEMAPLAN_PUBLIC_URL"),
         description="the web page's address as people reach it, for links in e-mails; "
         "unset: http://TEMAPLAN_API_HOST:TEMAPLAN_API_PORT",
     )
@@ -262,23 +229,19 @@ class Settings(BaseSettings):
 
     front_door_key_file: Path | None = Field(
         default=None,
-        validation_alias=AliasChoices("TEMAPLAN_FRONT_DOOR_KEY_FILE"),
         description="the API's key that attests who sent a decision (`temaplan keys generate`)",
     )
     front_door_key: str | None = Field(
         default=None,
-        validation_alias=AliasChoices("TEMAPLAN_FRONT_DOOR_KEY"),
         repr=False,
         description="that key's text itself, for secret stores that set variables",
     )
     front_door_vkeys: str = Field(
         default="",
-        validation_alias=AliasChoices("TEMAPLAN_FRONT_DOOR_VKEYS"),
         description="the worker: front-door verifier keys it accepts (old and new in a rotation)",
     )
     require_attestation: bool = Field(
         default=False,
-        validation_alias=AliasChoices("TEMAPLAN_REQUIRE_ATTESTATION"),
         description="the worker refuses decisions the front door did not attest",
     )
 
