@@ -29,24 +29,23 @@ def _plain(value: float) -> str:
     return f"{value:,.0f}"
 
 
-class _Rate(ProgressColumn):
+class _Counted(ProgressColumn):
+    """A column that shows a number of ``unit``, written as ``number`` writes it."""
+
     def __init__(self, unit: str, number: Number) -> None:
         super().__init__()
         self._unit = unit
         self._number = number
 
+
+class _Rate(_Counted):
     def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
         return Text(f"{self._number(speed)} {self._unit}/s" if speed else f"- {self._unit}/s")
 
 
-class _Count(ProgressColumn):
+class _Count(_Counted):
     """The count so far, for work whose total is not known."""
-
-    def __init__(self, unit: str, number: Number) -> None:
-        super().__init__()
-        self._unit = unit
-        self._number = number
 
     def render(self, task: Task) -> Text:
         return Text(f"{self._number(task.completed)} {self._unit}")
