@@ -22,7 +22,7 @@ from bench.minimal_workflow import MinimalWorkflow
 from bench.plan_results import Server, Throughput
 from bench.stack import CoreLog
 from client.plans import start_plan
-from client.simulation import PlanDriver, send_hearing_responses
+from client.simulation import PlanDriver, send_hearing_responses, settle
 from domain import commands as cmd
 from domain.gates import PlanStatus
 from domain.plan import PlanDefinition, QuorumRule
@@ -31,6 +31,8 @@ from domain.roles import Role
 
 SETUP_CONCURRENCY = 10
 THROUGHPUT_LANES = 20
+# A plan set up while others are being set up beside it may take this long to settle.
+SETTLE_TIMEOUT = 60.0
 
 
 @dataclass
@@ -55,18 +57,6 @@ def plan_variant(base: PlanDefinition, *, quorum_all: bool) -> PlanDefinition:
 
 async def no_hearing(_status: PlanStatus) -> None:
     raise RuntimeError("no hearing expected before goals.quality_assurance")
-
-
-async def until_idle(handle: WorkflowHandle[Any, Any], timeout: float = 60.0) -> None:
-    """Until the workflow has neither an activity nor a workflow task pending."""
-    deadline = time.monotonic() + timeout
-    while True:
-        raw = (await handle.describe()).raw_description
-        if not raw.pending_activities and not raw.HasField("pending_workflow_task"):
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{handle.id} did not settle")
-        await asyncio.sleep(0.01)
 
 
 async def gather_limited(factories: list[Callable[[], Awaitable[Any]]], limit: int) -> list[Any]:
@@ -101,8 +91,8 @@ async def prepare(server: Server, base: PlanDefinition) -> Prepared:
         id=f"bench-minimal-{uuid.uuid4().hex[:12]}",
         task_queue=server.minimal_queue,
     )
-    await until_idle(handle)
-    await until_idle(minimal)
+    await settle(handle, SETTLE_TIMEOUT)
+    await settle(minimal, SETTLE_TIMEOUT)
     return Prepared(driver, status, minimal)
 
 
@@ -145,7 +135,7 @@ async def round_trips(server: Server, plan: Prepared, *, measured: bool, floor_f
         # The last sign-off completes the phase: let the hand-over finish, untimed, before
         # anything else is timed. (The workflow task that completed the update has
         # already scheduled the next activity, so "idle" cannot come too early.)
-        await until_idle(plan.driver.handle)
+        await settle(plan.driver.handle, SETTLE_TIMEOUT)
         moved_on = await plan.driver.status()
         if moved_on.step_key != "strategies.submit":
             raise RuntimeError(f"{moved_on.plan_id} waits at {moved_on.step_key} after sign-off")

@@ -37,6 +37,27 @@ def content_for(phase: Phase, proposals: PlanContent) -> PlanContent:
     return proposals
 
 
+async def settle(handle: WorkflowHandle[Any, Any], timeout: float = 30.0) -> None:
+    """Wait until the workflow has nothing in flight: no activity, no workflow task.
+
+    A decision that lands while the engine is still announcing a step (the notify
+    activity) is waited past, and a plan whose next step is the engine's own stalls
+    (tests/integration/test_plan_resilience.py::
+    test_a_decision_made_while_the_step_is_announced_is_not_waited_past). Acting only on
+    a settled plan avoids that race; timing only a settled plan keeps a hand-over out of
+    what is measured.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        raw = (await handle.describe()).raw_description
+        if not raw.pending_activities and not raw.HasField("pending_workflow_task"):
+            return
+        if loop.time() > deadline:
+            raise TimeoutError(f"workflow {handle.id} did not settle")
+        await asyncio.sleep(0.01)
+
+
 @dataclass
 class PlanDriver:
     handle: WorkflowHandle[Any, Any]

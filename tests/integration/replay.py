@@ -1,20 +1,18 @@
-"""Driving plans for the tests in this folder: ``settle`` and ``drive_until`` drive a plan
-as PlanDriver.run_to_adoption does, but only once the workflow has nothing in flight.
+"""Driving plans for the tests in this folder: ``drive_until`` drives a plan as
+PlanDriver.run_to_adoption does, but only once the workflow has nothing in flight
+(``settle``, from client.simulation).
 Replay itself lives in audit.temporal_history; ``PlanWorkflowWithAPause`` is the change
 a replay must refuse."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
 
 from temporalio import workflow
-from temporalio.client import WorkflowHandle
 
 from audit.temporal_history import replay_all, replayer, run_histories
-from client.simulation import PlanDriver
+from client.simulation import PlanDriver, settle
 from domain.gates import PlanStatus
 from workflows.plan_models import PlanInput, PlanResult
 from workflows.plan_workflow import PlanWorkflow
@@ -30,26 +28,6 @@ __all__ = [
 
 
 # --- driving plans (shared by the plan tests in this folder) ----------------------------
-
-
-async def settle(handle: WorkflowHandle[Any, Any], timeout: float = 30.0) -> None:
-    """Wait until the workflow has nothing in flight: no activity, no workflow task.
-
-    Works around the race reported with test_plan_resilience.py::
-    test_a_decision_made_while_the_step_is_announced_is_not_waited_past: a decision that
-    lands while the engine is still announcing a step (the notify activity) is waited
-    past, and a plan whose next step is the engine's own stalls. Acting only on a settled
-    plan keeps the other tests about what they test.
-    """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        raw = (await handle.describe()).raw_description
-        if not raw.pending_activities and not raw.HasField("pending_workflow_task"):
-            return
-        if loop.time() > deadline:
-            raise TimeoutError(f"workflow {handle.id} did not settle")
-        await asyncio.sleep(0.01)
 
 
 async def _no_hearing(_status: PlanStatus) -> None:
