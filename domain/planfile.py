@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import yaml
@@ -112,6 +113,18 @@ _FIELD_TYPES: dict[str, Any] = {
 _DEFAULTS: dict[str, Any] = {"plan_type": "temaplan", "settings": {}, "proposals": None}
 
 
+@dataclass(frozen=True)
+class _ValidFields:
+    """The fields of ``_FIELD_TYPES`` that are valid, and None for those that are not."""
+
+    participants: tuple[Participant, ...] | None
+    target_areas: tuple[str, ...] | None
+    plan_type: PlanType | None
+    settings: Settings | None
+    period: Period | None
+    proposals: PlanContent | None
+
+
 def _partial_cross_field_problems(data: dict[str, Any], failed: set[str]) -> list[Problem]:
     """The rules that compare fields, for a file with problems elsewhere: each rule runs
     where the fields it compares are valid, so one run reports every problem."""
@@ -126,15 +139,7 @@ def _partial_cross_field_problems(data: dict[str, Any], failed: set[str]) -> lis
             )
         except ValidationError:
             valid[name] = None
-    return cross_field_problems(
-        participants=valid["participants"],
-        target_areas=valid["target_areas"],
-        plan_type=valid["plan_type"],
-        settings=valid["settings"],
-        period=valid["period"],
-        proposals=valid["proposals"],
-        has_proposals=valid["proposals"] is not None,
-    )
+    return cross_field_problems(_ValidFields(**valid))
 
 
 def parse_plan_data(data: Any, source: str = "<input>") -> PlanDefinition:

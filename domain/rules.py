@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from domain.hierarchy import Goal, PlanContent, Strategy
 from domain.phases import PHASES, Phase, StepKind
@@ -86,48 +86,48 @@ def _duplicates(values: Iterable[str]) -> list[str]:
     return sorted(v for v, n in Counter(values).items() if n > 1)
 
 
+class ComparedFields(Protocol):
+    """The fields the cross-field rules compare: a definition's, or a plan file's with
+    None for each field that is itself invalid (reported on its own)."""
+
+    @property
+    def participants(self) -> tuple[Participant, ...] | None: ...
+    @property
+    def target_areas(self) -> tuple[str, ...] | None: ...
+    @property
+    def plan_type(self) -> PlanType | None: ...
+    @property
+    def settings(self) -> Settings | None: ...
+    @property
+    def period(self) -> Period | None: ...
+    @property
+    def proposals(self) -> PlanContent | None: ...
+
+
 def definition_problems(definition: PlanDefinition) -> list[Problem]:
-    problems = cross_field_problems(
-        participants=definition.participants,
-        target_areas=definition.target_areas,
-        plan_type=definition.plan_type,
-        settings=definition.settings,
-        period=definition.period,
-        proposals=definition.proposals,
-        has_proposals=definition.proposals is not None,
-    )
+    problems = cross_field_problems(definition)
     problems.extend(doubled_body_problems(definition))
     return problems
 
 
-def cross_field_problems(
-    *,
-    participants: tuple[Participant, ...] | None,
-    target_areas: tuple[str, ...] | None,
-    plan_type: PlanType | None,
-    settings: Settings | None,
-    period: Period | None,
-    proposals: PlanContent | None,
-    has_proposals: bool,
-) -> list[Problem]:
-    """Every rule that compares fields, each run where the fields it compares are valid
-    (None: that field itself has a problem, reported on its own)."""
+def cross_field_problems(fields: ComparedFields) -> list[Problem]:
+    """Every rule that compares fields, each run where the fields it compares are valid."""
     problems: list[Problem] = []
-    if participants is not None:
-        for dup in _duplicates(p.id for p in participants):
+    if fields.participants is not None:
+        for dup in _duplicates(p.id for p in fields.participants):
             problems.append(
                 Problem(path="participants", message=f"participant id '{dup}' is used twice")
             )
-    if target_areas is not None:
-        for dup in _duplicates(target_areas):
+    if fields.target_areas is not None:
+        for dup in _duplicates(fields.target_areas):
             problems.append(
                 Problem(path="target_areas", message=f"target area '{dup}' is listed twice")
             )
-    if plan_type is not None and settings is not None:
-        problems.extend(hearing_problems(plan_type, settings.hearing_days))
-    if participants is not None and settings is not None:
-        present = {role for person in participants for role in person.roles}
-        for role in sorted(roles_needed(settings) - present):
+    if fields.plan_type is not None and fields.settings is not None:
+        problems.extend(hearing_problems(fields.plan_type, fields.settings.hearing_days))
+    if fields.participants is not None and fields.settings is not None:
+        present = {role for person in fields.participants for role in person.roles}
+        for role in sorted(roles_needed(fields.settings) - present):
             problems.append(
                 Problem(
                     path="participants",
@@ -135,8 +135,8 @@ def cross_field_problems(
                     "(add a participant with it, or switch the step off in settings)",
                 )
             )
-    if proposals is not None and has_proposals:
-        found = _reference_problems(proposals, target_areas, period)
+    if fields.proposals is not None:
+        found = _reference_problems(fields.proposals, fields.target_areas, fields.period)
         problems.extend(
             Problem(path=f"proposals.{path}" if path else "proposals", message=m)
             for path, m in found
