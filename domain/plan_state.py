@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -250,15 +250,25 @@ class PlanState(_Frozen):
         return tuple(s for s in self.sign_offs if s.content_version == self.under_review)
 
 
+_Record = TypeVar("_Record", bound=BaseModel)
+
+
+def recorded(record: type[_Record], event: EventBase, **rest: object) -> _Record:
+    """The ``record`` the fold keeps of ``event``: each field the event names alike is
+    taken from it, and ``rest`` gives those it names otherwise or does not carry."""
+    alike = type(event).model_fields.keys() & record.model_fields.keys()
+    return record.model_validate({**{name: getattr(event, name) for name in alike}, **rest})
+
+
 def _content_version(
     event: ContentSubmitted | ContentAmended | MeasureChangesProposed, phase: Phase
 ) -> ContentVersion:
     """A new version of the content under review, as its event recorded it."""
-    return ContentVersion(
+    return recorded(
+        ContentVersion,
+        event,
         version=event.content_version,
         phase=phase,
-        content_hash=event.content_hash,
-        content=event.content,
         submitted_by=event.actor_id,
         submitted_at=event.occurred_at,
     )
@@ -266,20 +276,7 @@ def _content_version(
 
 def counted_vote(event: VoteCast, version: int = 0) -> Vote:
     """The vote a ``vote_cast`` event records, as the body's tally counts it."""
-    return Vote(
-        step_key=event.step_key,
-        content_version=event.content_version,
-        actor_id=event.actor_id,
-        body=event.actor_role,
-        outcome=event.outcome,
-        return_to=event.return_to,
-        postponed_to=event.postponed_to,
-        amended_hash=event.amended_hash,
-        reason=event.reason,
-        meeting=event.meeting,
-        at=event.occurred_at,
-        version=version,
-    )
+    return recorded(Vote, event, body=event.actor_role, at=event.occurred_at, version=version)
 
 
 def _decision(event: EventBase, phase: Phase | None, **extra: object) -> Decision:

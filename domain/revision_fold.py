@@ -20,6 +20,7 @@ from domain.plan_state import (
     _after,
     _content_version,
     _decision,
+    recorded,
 )
 from domain.revision_models import ScheduleAction
 
@@ -55,15 +56,8 @@ def _evolve_revision(state: PlanState, event: ev.Event) -> PlanState:  # noqa: P
     decided = _decision(event, None)
     match event:
         case ev.RevisionScheduleCreated():
-            schedule = ScheduleState(
-                schedule_id=event.schedule_id,
-                month=event.month,
-                day=event.day,
-                hour=event.hour,
-                time_zone=event.time_zone,
-                end_at=event.end_at,
-                changed_by=event.actor_id,
-                changed_at=event.occurred_at,
+            schedule = recorded(
+                ScheduleState, event, changed_by=event.actor_id, changed_at=event.occurred_at
             )
             return _after(state, event, decided, schedule=schedule)
         case ev.RevisionScheduleChanged():
@@ -85,9 +79,7 @@ def _evolve_revision(state: PlanState, event: ev.Event) -> PlanState:  # noqa: P
             decision = _decision(event, None, outcome=outcome, reason=event.failed or event.reason)
             return _after(state, event, decision, schedule=current)
         case ev.RevisionReminderSent():
-            revision = RevisionRound(
-                year=event.year, workflow_id=event.workflow_id, scheduled_at=event.scheduled_at
-            )
+            revision = recorded(RevisionRound, event)
             return _after(state, event, decided, revisions=(*state.revisions, revision))
         case ev.ReportingRoundOpened():
             return _round_after(
@@ -100,24 +92,13 @@ def _evolve_revision(state: PlanState, event: ev.Event) -> PlanState:  # noqa: P
                 round_open=True,
             )
         case ev.MeasureReported():
-            report = MeasureReportState(
-                measure_id=event.measure_id,
-                status=event.status,
-                comment=event.comment,
-                indicator_value=event.indicator_value,
-                actor_id=event.actor_id,
-                at=event.occurred_at,
-                version=state.events_folded + 1,
+            report = recorded(
+                MeasureReportState, event, at=event.occurred_at, version=state.events_folded + 1
             )
             decision = _decision(event, None, outcome=event.status.value, reason=event.comment)
             return _added_after(state, event, decision, "reports", report)
         case ev.GoalIndicatorReported():
-            value = GoalIndicatorState(
-                goal_id=event.goal_id,
-                value=event.value,
-                actor_id=event.actor_id,
-                at=event.occurred_at,
-            )
+            value = recorded(GoalIndicatorState, event, at=event.occurred_at)
             return _added_after(state, event, decided, "goal_indicators", value)
         case ev.ReportingRoundClosed():
             return _round_after(
@@ -128,12 +109,8 @@ def _evolve_revision(state: PlanState, event: ev.Event) -> PlanState:  # noqa: P
         case ev.ScorecardRecorded():
             return _round_after(state, event, decided, scorecard=event.scorecard)
         case ev.MeasureChangesProposed():
-            proposal = ChangeProposal(
-                content_version=event.content_version,
-                content_hash=event.content_hash,
-                changes=event.changes,
-                proposed_by=event.actor_id,
-                at=event.occurred_at,
+            proposal = recorded(
+                ChangeProposal, event, proposed_by=event.actor_id, at=event.occurred_at
             )
             version = _content_version(event, Phase.MEASURES)
             return _after(
@@ -144,10 +121,10 @@ def _evolve_revision(state: PlanState, event: ev.Event) -> PlanState:  # noqa: P
                 **_added_to_round(state, event.year, "proposals", proposal),
             )
         case ev.MeasureChangesSignedOff():
-            sign_off = SignOff(
+            sign_off = recorded(
+                SignOff,
+                event,
                 step_key=f"revision.{event.year}.quality_assurance",
-                content_version=event.content_version,
-                actor_id=event.actor_id,
                 body=event.actor_role,
                 at=event.occurred_at,
             )

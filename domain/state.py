@@ -23,6 +23,7 @@ from domain.plan_state import (
     _content_version,
     _decision,
     counted_vote,
+    recorded,
 )
 from domain.quorum import quorum_reached
 from domain.revision_fold import _evolve_revision
@@ -68,13 +69,7 @@ def evolve(state: PlanState, event: ev.Event) -> PlanState:  # noqa: PLR0911, PL
         case ev.CommentRoundOpened():
             return _after(state, event, comment_round_deadline=event.deadline)
         case ev.CommentRecorded():
-            comment = Comment(
-                phase=event.phase,
-                content_version=event.content_version,
-                actor_id=event.actor_id,
-                text=event.text,
-                at=event.occurred_at,
-            )
+            comment = recorded(Comment, event, at=event.occurred_at)
             return _after(state, event, comments=(*state.comments, comment))
         case ev.CommentRoundClosed():
             return _step_done(
@@ -85,10 +80,9 @@ def evolve(state: PlanState, event: ev.Event) -> PlanState:  # noqa: PLR0911, PL
                 comment_round_deadline=None,
             )
         case ev.SignOffGiven() | ev.AnchoringRecorded():
-            sign_off = SignOff(
-                step_key=event.step_key,
-                content_version=event.content_version,
-                actor_id=event.actor_id,
+            sign_off = recorded(
+                SignOff,
+                event,
                 body=event.actor_role,
                 at=event.occurred_at,
                 kind="sign_off" if isinstance(event, ev.SignOffGiven) else "anchoring",
@@ -123,19 +117,16 @@ def evolve(state: PlanState, event: ev.Event) -> PlanState:  # noqa: PLR0911, PL
                 hearing_close=None,
             )
         case ev.HearingResponseReceived():
-            response = HearingResponse(
-                response_id=event.response_id,
-                name=event.name,
-                organisation=event.organisation,
+            response = recorded(
+                HearingResponse,
+                event,
                 text_sha256=hashlib.sha256(event.text.encode()).hexdigest(),
                 version=state.events_folded + 1,
                 at=event.occurred_at,
             )
             return _after(state, event, hearing_responses=(*state.hearing_responses, response))
         case ev.HearingClosed():
-            close = HearingClose(
-                at=event.occurred_at, by=event.actor_id, early=event.early, reason=event.reason
-            )
+            close = recorded(HearingClose, event, at=event.occurred_at, by=event.actor_id)
             decision = _decision(event, Phase.HEARING, reason=event.reason)
             return _step_done(
                 state, event, decision, "hearing.public", hearing_open=False, hearing_close=close
@@ -181,11 +172,8 @@ def evolve(state: PlanState, event: ev.Event) -> PlanState:  # noqa: PLR0911, PL
                 )
             instructions = state.return_instructions
             if event.outcome == "returned" and event.return_to is not None:
-                instructions = ReturnInstructions(
-                    return_to=event.return_to,
-                    instructions=event.reason,
-                    at=event.occurred_at,
-                    meeting=event.meeting,
+                instructions = recorded(
+                    ReturnInstructions, event, instructions=event.reason, at=event.occurred_at
                 )
             return _step_done(
                 state,
