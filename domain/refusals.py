@@ -42,6 +42,23 @@ def _by_engine(at: datetime, new_id: NewId) -> dict[str, Any]:
     return _by(ENGINE, Role.SYSTEM, at, new_id)
 
 
+def _at_step(state: PlanState, step: GateStep) -> dict[str, Any]:
+    """Where an event at the open step stands: its phase, the step, and the version
+    under review."""
+    current = state.content()
+    assert current is not None
+    assert state.phase is not None
+    return {"phase": state.phase, "step_key": step.key, "content_version": current.version}
+
+
+def _decided_at(state: PlanState, step: GateStep) -> dict[str, Any]:
+    """Where a decision at the open step stands: as ``_at_step``, with the hash of the
+    version it decides on."""
+    current = state.content()
+    assert current is not None
+    return {**_at_step(state, step), "content_hash": current.content_hash}
+
+
 class RefusalCode(StrEnum):
     UNKNOWN_PARTICIPANT = "UnknownParticipant"
     WRONG_ROLE = "WrongRole"

@@ -26,6 +26,7 @@ from domain.refusals import (
     _acting_at_step,
     _between_steps,
     _by,
+    _decided_at,
     _definition,
     _open_step,
     _participant_as,
@@ -186,17 +187,7 @@ def sign_off(
         command.role,
     )
     _under_review(state, command.content_version, command.content_hash)
-    assert state.phase is not None
-    common = {
-        "event_id": new_id(),
-        "occurred_at": at,
-        "actor_id": person.id,
-        "actor_role": role,
-        "phase": state.phase,
-        "step_key": step.key,
-        "content_version": command.content_version,
-        "content_hash": command.content_hash,
-    }
+    common = {**_by(person.id, role, at, new_id), **_decided_at(state, step)}
     if not command.approve:
         if not command.comment.strip():
             raise Refusal(

@@ -6,7 +6,6 @@ domain.council_decisions. Pure; time and new ids are passed in."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from uuid import UUID
 
 from domain import commands as cmd
 from domain.engine_decisions import engine_phase_started
@@ -21,8 +20,10 @@ from domain.refusals import (
     Refusal,
     RefusalCode,
     _acting_role,
+    _at_step,
     _by,
     _by_body,
+    _decided_at,
     _definition,
     _open_step,
     _participant,
@@ -70,8 +71,8 @@ def _cast(
     step: GateStep,
     command: cmd.HearingDecision | cmd.CouncilDecision,
     *,
-    event_id: UUID,
     at: datetime,
+    new_id: NewId,
     return_to: Phase | None = None,
     postponed_to: date | None = None,
     amended_hash: str | None = None,
@@ -79,18 +80,9 @@ def _cast(
     """Check that this vote on the version under review may be cast and count it: the
     vote, and the body's tally after it."""
     role = _acting_role(person, step, command.role)
-    current = state.content()
-    assert current is not None
-    assert state.phase is not None
     vote = VoteCast(
-        event_id=event_id,
-        occurred_at=at,
-        actor_id=person.id,
-        actor_role=role,
-        phase=state.phase,
-        step_key=step.key,
-        content_version=current.version,
-        content_hash=current.content_hash,
+        **_by(person.id, role, at, new_id),
+        **_decided_at(state, step),
         outcome=command.outcome,
         return_to=return_to,
         postponed_to=postponed_to,
@@ -158,7 +150,7 @@ def hearing_vote(
     step = _open_step(state, (StepKind.DECISION,), "hearing.decision")
     if command.outcome == "revise" and not command.reason.strip():
         raise Refusal(RefusalCode.INVALID_DECISION, "a vote to revise the draft needs a reason")
-    vote, result = _cast(state, person, step, command, event_id=new_id(), at=at)
+    vote, result = _cast(state, person, step, command, at=at, new_id=new_id)
     events: list[Event] = [vote]
     if result.decided is None:
         return events
@@ -191,8 +183,6 @@ def withdraw_vote(
     )
     step = _open_step(state, (StepKind.DECISION,), command.step_key)
     assert state.phase is not None
-    current = state.content()
-    assert current is not None
     earlier = tuple(p for p in RETURNABLE if p.order < state.phase.order)
     if command.return_to is not None and command.return_to not in earlier:
         raise Refusal(
@@ -212,9 +202,7 @@ def withdraw_vote(
     events: list[Event] = [
         VoteWithdrawn(
             **_by(person.id, Role.PROJECT_LEADER, at, new_id),
-            phase=state.phase,
-            step_key=step.key,
-            content_version=current.version,
+            **_at_step(state, step),
             reason=command.reason,
             return_to=command.return_to,
         )
