@@ -101,18 +101,7 @@ def schedule_created(
     state: PlanState, made: ScheduleMade, at: datetime, new_id: NewId
 ) -> list[Event]:
     _adopted(state)
-    return [
-        RevisionScheduleCreated(
-            **_by_engine(at, new_id),
-            schedule_id=made.schedule_id,
-            month=made.month,
-            day=made.day,
-            hour=made.hour,
-            time_zone=made.time_zone,
-            end_at=made.end_at,
-            already_existed=made.already_existed,
-        )
-    ]
+    return [RevisionScheduleCreated(**_by_engine(at, new_id), **made.model_dump())]
 
 
 def schedule_action(
