@@ -11,17 +11,19 @@ from pydantic import AwareDatetime, Field
 
 from domain.event_base import EventBase, left_out_when_empty
 from domain.hierarchy import PlanContent, Text
-from domain.revision_models import MeasureChange, ReportStatus, ScheduleAction, Scorecard
+from domain.revision_models import (
+    MeasureChange,
+    ReportStatus,
+    ScheduleAction,
+    ScheduleMade,
+    Scorecard,
+)
 
 
-class RevisionScheduleCreated(EventBase):
+# The event records the schedule the scheduler made, whole. ScheduleMade is the first
+# base so that its fields follow the envelope's, in the order the event's schema has.
+class RevisionScheduleCreated(ScheduleMade, EventBase):
     type: Literal["revision_schedule_created"] = "revision_schedule_created"
-    schedule_id: str
-    month: int
-    day: int
-    hour: int
-    time_zone: str
-    end_at: AwareDatetime
     already_existed: bool = False
 
 
