@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from domain.hierarchy import Indicator
@@ -47,8 +48,7 @@ def compile_scorecard(state: PlanState, revision: RevisionRound) -> Scorecard:
                 id=goal.id,
                 title=goal.title,
                 target_area=goal.target_area,
-                done=sum(s.done for s in strategies),
-                total=sum(s.total for s in strategies),
+                **_done_of(strategies),
                 strategies=tuple(strategies),
             )
         )
@@ -68,24 +68,20 @@ def compile_scorecard(state: PlanState, revision: RevisionRound) -> Scorecard:
         year=revision.year,
         content_version=version.version,
         content_hash=version.content_hash,
-        done=sum(g.done for g in goals),
-        total=sum(g.total for g in goals),
+        **_done_of(goals),
         goals=tuple(goals),
         indicators=tuple(indicators),
         unreported=tuple(m for m in revision.measure_ids if m not in reports),
     )
 
 
+def _done_of(parts: Sequence[ProgressLine]) -> dict[str, int]:
+    """Measures done and in all over the parts: a goal's strategies, or the year's goals."""
+    return {"done": sum(p.done for p in parts), "total": sum(p.total for p in parts)}
+
+
 def _indicator_line(
     level: str, item_id: str, indicator: Indicator, current: Decimal | None
 ) -> IndicatorLine:
     """An indicator's figures from the plan, beside the value reported for the year."""
-    return IndicatorLine(
-        level=level,
-        item_id=item_id,
-        name=indicator.name,
-        unit=indicator.unit,
-        baseline=indicator.baseline,
-        target=indicator.target,
-        current=current,
-    )
+    return IndicatorLine(level=level, item_id=item_id, current=current, **indicator.model_dump())
