@@ -7,6 +7,7 @@ these functions, so what a person sees and what the record says cannot drift apa
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -203,12 +204,22 @@ def awaited(state: PlanState, step: GateStep | None) -> tuple[Awaited, ...]:
     )
 
 
+_MemberView = TypeVar("_MemberView", bound=BaseModel)
+
+
+def _member_view(view: type[_MemberView], given: SignOff | Vote) -> _MemberView:
+    """A member's sign-off or vote as the status shows it: each field the view names
+    from the record, with the body the member acted in as ``role``."""
+    shown = {name: getattr(given, name) for name in view.model_fields if name != "role"}
+    return view.model_validate({**shown, "role": given.body})
+
+
 def plan_status(state: PlanState) -> PlanStatus:
     definition = state.definition
     step = current_step(state)
     version = state.content()
     signed = tuple(
-        SignedView(actor_id=s.actor_id, role=s.body, at=s.at)
+        _member_view(SignedView, s)
         for body in (step.roles if step else ())
         for s in step_sign_offs(state, step.key if step else "", body)
     )
@@ -216,14 +227,7 @@ def plan_status(state: PlanState) -> PlanStatus:
     return PlanStatus(
         tallies=tallies,
         votes=tuple(
-            VoteView(
-                actor_id=v.actor_id,
-                role=v.body,
-                proposal=v.proposal,
-                outcome=v.outcome,
-                reason=v.reason,
-                at=v.at,
-            )
+            _member_view(VoteView, v)
             for v in (step_votes(state, step.key) if step is not None else ())
         ),
         deadlocked=any(t.deadlocked for t in tallies),
