@@ -67,32 +67,45 @@ class PhaseSpec(BaseModel):
     steps: tuple[GateStep, ...]
 
 
+def _step(
+    phase: Phase,
+    name: str,
+    kind: StepKind,
+    *roles: Role,
+    enabled_by: str | None = None,
+    draft_step_number: int | None = None,
+) -> GateStep:
+    """A step of ``phase``, keyed ``<phase>.<name>``."""
+    return GateStep(
+        key=f"{phase.value}.{name}",
+        kind=kind,
+        roles=roles,
+        enabled_by=enabled_by,
+        draft_step_number=draft_step_number,
+    )
+
+
 def _submit(phase: Phase) -> GateStep:
-    return GateStep(key=f"{phase.value}.submit", kind=StepKind.SUBMIT, roles=(Role.PROJECT_LEADER,))
+    return _step(phase, "submit", StepKind.SUBMIT, Role.PROJECT_LEADER)
 
 
 def _reference_round(phase: Phase, setting: str) -> GateStep:
-    return GateStep(
-        key=f"{phase.value}.reference_round",
-        kind=StepKind.COMMENT_ROUND,
-        roles=(Role.REFERENCE_GROUP,),
-        enabled_by=setting,
+    return _step(
+        phase, "reference_round", StepKind.COMMENT_ROUND, Role.REFERENCE_GROUP, enabled_by=setting
     )
 
 
 def _quality_assurance(phase: Phase) -> GateStep:
-    return GateStep(
-        key=f"{phase.value}.quality_assurance",
-        kind=StepKind.SIGN_OFF,
-        roles=(Role.STEERING_GROUP,),
-    )
+    return _step(phase, "quality_assurance", StepKind.SIGN_OFF, Role.STEERING_GROUP)
 
 
 def _anchoring(phase: Phase, setting: str | None) -> GateStep:
-    return GateStep(
-        key=f"{phase.value}.anchoring",
-        kind=StepKind.ANCHORING,
-        roles=(Role.POLITICAL_LEADERSHIP, Role.ADMINISTRATIVE_LEADERSHIP),
+    return _step(
+        phase,
+        "anchoring",
+        StepKind.ANCHORING,
+        Role.POLITICAL_LEADERSHIP,
+        Role.ADMINISTRATIVE_LEADERSHIP,
         enabled_by=setting,
     )
 
@@ -135,18 +148,21 @@ PHASES: tuple[PhaseSpec, ...] = (
         steps=(
             _submit(Phase.DRAFT),
             *(
-                GateStep(
-                    key=f"draft.step{number}",
-                    kind=StepKind.DRAFT_STEP,
-                    roles=(role,),
+                _step(
+                    Phase.DRAFT,
+                    f"step{number}",
+                    StepKind.DRAFT_STEP,
+                    role,
                     draft_step_number=number,
                 )
                 for number, role in enumerate(_DRAFT_STEPS, start=1)
             ),
-            GateStep(
-                key="draft.final_review",
-                kind=StepKind.SIGN_OFF,
-                roles=(Role.STEERING_GROUP, Role.POLITICAL_LEADERSHIP),
+            _step(
+                Phase.DRAFT,
+                "final_review",
+                StepKind.SIGN_OFF,
+                Role.STEERING_GROUP,
+                Role.POLITICAL_LEADERSHIP,
                 draft_step_number=8,
             ),
         ),
@@ -154,32 +170,14 @@ PHASES: tuple[PhaseSpec, ...] = (
     PhaseSpec(
         phase=Phase.HEARING,
         steps=(
-            GateStep(
-                key="hearing.public",
-                kind=StepKind.HEARING,
-                roles=(Role.PUBLIC,),
-            ),
-            GateStep(
-                key="hearing.summary",
-                kind=StepKind.SUMMARY,
-                roles=(Role.PROJECT_LEADER,),
-            ),
-            GateStep(
-                key="hearing.decision",
-                kind=StepKind.DECISION,
-                roles=(Role.STEERING_GROUP,),
-            ),
+            _step(Phase.HEARING, "public", StepKind.HEARING, Role.PUBLIC),
+            _step(Phase.HEARING, "summary", StepKind.SUMMARY, Role.PROJECT_LEADER),
+            _step(Phase.HEARING, "decision", StepKind.DECISION, Role.STEERING_GROUP),
         ),
     ),
     PhaseSpec(
         phase=Phase.ADOPTION,
-        steps=(
-            GateStep(
-                key="adoption.council",
-                kind=StepKind.DECISION,
-                roles=(Role.MUNICIPAL_COUNCIL,),
-            ),
-        ),
+        steps=(_step(Phase.ADOPTION, "council", StepKind.DECISION, Role.MUNICIPAL_COUNCIL),),
     ),
 )
 
