@@ -63,43 +63,24 @@ def council_decision_alone(
         return_to=command.return_to if command.outcome == "returned" else None,
         reason=command.reason,
     )
-    return [
-        decided,
-        *_council_follows(
-            command.outcome,
-            version=command.content_version,
-            content_hash=command.content_hash,
-            return_to=command.return_to,
-            reason=command.reason,
-            at=at,
-            new_id=new_id,
-        ),
-    ]
+    return [decided, *_council_follows(decided, at, new_id)]
 
 
-def _council_follows(
-    outcome: str,
-    *,
-    version: int,
-    content_hash: str,
-    return_to: Phase | None,
-    reason: str,
-    at: datetime,
-    new_id: NewId,
-) -> list[Event]:
+def _council_follows(decided: CouncilDecided, at: datetime, new_id: NewId) -> list[Event]:
     """What the engine does on the council's decision: the plan adopted, or back to the
     phase it was returned to; nothing when postponed."""
-    if outcome in ("adopted", "adopted_with_changes"):
+    if decided.outcome in ("adopted", "adopted_with_changes"):
         return [
             PlanAdopted(
                 **_by_engine(at, new_id),
-                content_version=version,
-                content_hash=content_hash,
+                content_version=decided.content_version,
+                content_hash=decided.content_hash,
             )
         ]
-    if outcome == "returned":
-        assert return_to is not None
-        return [engine_phase_started(at, new_id, return_to, f"returned by the council: {reason}")]
+    if decided.outcome == "returned":
+        assert decided.return_to is not None
+        reason = f"returned by the council: {decided.reason}"
+        return [engine_phase_started(at, new_id, decided.return_to, reason)]
     return []
 
 
@@ -221,30 +202,20 @@ def _council_outcome(
                 reason=reason,
             )
         )
-    events.append(
-        CouncilDecided(
-            **_by_body(result.body, at, new_id),
-            outcome=command.outcome,
-            content_version=version,
-            content_hash=content_hash,
-            return_to=command.return_to,
-            reason=reason,
-            postponed_to=command.postponed_to,
-            amends_version=(
-                command.content_version if command.outcome == "adopted_with_changes" else None
-            ),
-            body=result.body,
-            voters=_winners(result),
-            needed=result.needed,
-            meeting=_meeting(state, vote, result.decided),
-        )
-    )
-    return events + _council_follows(
-        command.outcome,
-        version=version,
+    decided = CouncilDecided(
+        **_by_body(result.body, at, new_id),
+        outcome=command.outcome,
+        content_version=version,
         content_hash=content_hash,
         return_to=command.return_to,
         reason=reason,
-        at=at,
-        new_id=new_id,
+        postponed_to=command.postponed_to,
+        amends_version=(
+            command.content_version if command.outcome == "adopted_with_changes" else None
+        ),
+        body=result.body,
+        voters=_winners(result),
+        needed=result.needed,
+        meeting=_meeting(state, vote, result.decided),
     )
+    return [*events, decided, *_council_follows(decided, at, new_id)]
