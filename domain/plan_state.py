@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal, TypeVar
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from domain.alike import alike
 from domain.events import (
     ContentAmended,
     ContentSubmitted,
@@ -250,21 +251,11 @@ class PlanState(_Frozen):
         return tuple(s for s in self.sign_offs if s.content_version == self.under_review)
 
 
-_Record = TypeVar("_Record", bound=BaseModel)
-
-
-def recorded(record: type[_Record], event: EventBase, **rest: object) -> _Record:
-    """The ``record`` the fold keeps of ``event``: each field the event names alike is
-    taken from it, and ``rest`` gives those it names otherwise or does not carry."""
-    alike = type(event).model_fields.keys() & record.model_fields.keys()
-    return record.model_validate({**{name: getattr(event, name) for name in alike}, **rest})
-
-
 def _content_version(
     event: ContentSubmitted | ContentAmended | MeasureChangesProposed, phase: Phase
 ) -> ContentVersion:
     """A new version of the content under review, as its event recorded it."""
-    return recorded(
+    return alike(
         ContentVersion,
         event,
         version=event.content_version,
@@ -276,7 +267,7 @@ def _content_version(
 
 def counted_vote(event: VoteCast, version: int = 0) -> Vote:
     """The vote a ``vote_cast`` event records, as the body's tally counts it."""
-    return recorded(Vote, event, body=event.actor_role, at=event.occurred_at, version=version)
+    return alike(Vote, event, body=event.actor_role, at=event.occurred_at, version=version)
 
 
 def _decision(event: EventBase, phase: Phase | None, **extra: object) -> Decision:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Literal
 
 from domain import events as ev
+from domain.alike import alike
 from domain.phases import Phase
 from domain.plan_state import (
     ChangeProposal,
@@ -20,7 +21,6 @@ from domain.plan_state import (
     _after,
     _content_version,
     _decision,
-    recorded,
 )
 from domain.revision_models import ScheduleAction
 
@@ -56,7 +56,7 @@ def _evolve_revision(state: PlanState, event: ev.Event) -> PlanState:  # noqa: P
     decided = _decision(event, None)
     match event:
         case ev.RevisionScheduleCreated():
-            schedule = recorded(
+            schedule = alike(
                 ScheduleState, event, changed_by=event.actor_id, changed_at=event.occurred_at
             )
             return _after(state, event, decided, schedule=schedule)
@@ -79,7 +79,7 @@ def _evolve_revision(state: PlanState, event: ev.Event) -> PlanState:  # noqa: P
             decision = _decision(event, None, outcome=outcome, reason=event.failed or event.reason)
             return _after(state, event, decision, schedule=current)
         case ev.RevisionReminderSent():
-            revision = recorded(RevisionRound, event)
+            revision = alike(RevisionRound, event)
             return _after(state, event, decided, revisions=(*state.revisions, revision))
         case ev.ReportingRoundOpened():
             return _round_after(
@@ -92,13 +92,13 @@ def _evolve_revision(state: PlanState, event: ev.Event) -> PlanState:  # noqa: P
                 round_open=True,
             )
         case ev.MeasureReported():
-            report = recorded(
+            report = alike(
                 MeasureReportState, event, at=event.occurred_at, version=state.events_folded + 1
             )
             decision = _decision(event, None, outcome=event.status.value, reason=event.comment)
             return _added_after(state, event, decision, "reports", report)
         case ev.GoalIndicatorReported():
-            value = recorded(GoalIndicatorState, event, at=event.occurred_at)
+            value = alike(GoalIndicatorState, event, at=event.occurred_at)
             return _added_after(state, event, decided, "goal_indicators", value)
         case ev.ReportingRoundClosed():
             return _round_after(
@@ -109,7 +109,7 @@ def _evolve_revision(state: PlanState, event: ev.Event) -> PlanState:  # noqa: P
         case ev.ScorecardRecorded():
             return _round_after(state, event, decided, scorecard=event.scorecard)
         case ev.MeasureChangesProposed():
-            proposal = recorded(
+            proposal = alike(
                 ChangeProposal, event, proposed_by=event.actor_id, at=event.occurred_at
             )
             version = _content_version(event, Phase.MEASURES)
@@ -121,7 +121,7 @@ def _evolve_revision(state: PlanState, event: ev.Event) -> PlanState:  # noqa: P
                 **_added_to_round(state, event.year, "proposals", proposal),
             )
         case ev.MeasureChangesSignedOff():
-            sign_off = recorded(
+            sign_off = alike(
                 SignOff,
                 event,
                 step_key=f"revision.{event.year}.quality_assurance",

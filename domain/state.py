@@ -10,6 +10,7 @@ import hashlib
 from collections.abc import Iterable
 
 from domain import events as ev
+from domain.alike import alike
 from domain.phases import Phase, StepKind, phase_spec, step_by_key
 from domain.plan_state import (
     Comment,
@@ -23,7 +24,6 @@ from domain.plan_state import (
     _content_version,
     _decision,
     counted_vote,
-    recorded,
 )
 from domain.quorum import quorum_reached
 from domain.revision_fold import _evolve_revision
@@ -69,7 +69,7 @@ def evolve(state: PlanState, event: ev.Event) -> PlanState:  # noqa: PLR0911, PL
         case ev.CommentRoundOpened():
             return _after(state, event, comment_round_deadline=event.deadline)
         case ev.CommentRecorded():
-            comment = recorded(Comment, event, at=event.occurred_at)
+            comment = alike(Comment, event, at=event.occurred_at)
             return _after(state, event, comments=(*state.comments, comment))
         case ev.CommentRoundClosed():
             return _step_done(
@@ -80,7 +80,7 @@ def evolve(state: PlanState, event: ev.Event) -> PlanState:  # noqa: PLR0911, PL
                 comment_round_deadline=None,
             )
         case ev.SignOffGiven() | ev.AnchoringRecorded():
-            sign_off = recorded(
+            sign_off = alike(
                 SignOff,
                 event,
                 body=event.actor_role,
@@ -117,7 +117,7 @@ def evolve(state: PlanState, event: ev.Event) -> PlanState:  # noqa: PLR0911, PL
                 hearing_close=None,
             )
         case ev.HearingResponseReceived():
-            response = recorded(
+            response = alike(
                 HearingResponse,
                 event,
                 text_sha256=hashlib.sha256(event.text.encode()).hexdigest(),
@@ -126,7 +126,7 @@ def evolve(state: PlanState, event: ev.Event) -> PlanState:  # noqa: PLR0911, PL
             )
             return _after(state, event, hearing_responses=(*state.hearing_responses, response))
         case ev.HearingClosed():
-            close = recorded(HearingClose, event, at=event.occurred_at, by=event.actor_id)
+            close = alike(HearingClose, event, at=event.occurred_at, by=event.actor_id)
             decision = _decision(event, Phase.HEARING, reason=event.reason)
             return _step_done(
                 state, event, decision, "hearing.public", hearing_open=False, hearing_close=close
@@ -172,7 +172,7 @@ def evolve(state: PlanState, event: ev.Event) -> PlanState:  # noqa: PLR0911, PL
                 )
             instructions = state.return_instructions
             if event.outcome == "returned" and event.return_to is not None:
-                instructions = recorded(
+                instructions = alike(
                     ReturnInstructions, event, instructions=event.reason, at=event.occurred_at
                 )
             return _step_done(
