@@ -35,6 +35,7 @@ from activities.models import (
 from activities.rendering import render_html, render_markdown
 from activities.scorecard_rendering import render_scorecard_html, render_scorecard_markdown
 from catalogue import formats
+from domain.alike import alike
 from domain.canonical import CanonicalFormError
 from domain.commands import Receipt
 from domain.events import Event
@@ -264,12 +265,10 @@ def _formats(markdown: str, html: str) -> list[Rendering]:
 
 def _receipt(stored: StoreReceipt, event_type: str, leaves: dict[int, int]) -> Receipt:
     """The receipt of an event the store recorded, with its leaf in the log if it has one."""
-    return Receipt(
+    return alike(
+        Receipt,
+        stored,
         plan_id=stored.stream_id,
-        event_id=stored.event_id,
-        version=stored.version,
-        hash=stored.hash,
-        recorded_at=stored.recorded_at,
         event_type=event_type,
         leaf_index=leaves.get(stored.position),
     )

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from api.views import PendingDecision, _View
 from catalogue import t
+from domain.alike import alike
 from domain.hierarchy import Measure
 from domain.phases import StepKind
 from domain.plan import Participant, PlanDefinition
@@ -112,12 +113,10 @@ def revision_view(state: PlanState, revision: RevisionRound, person_id: str) -> 
         mine = person_id in reporters
         indicator = measure.indicator
         measures.append(
-            RevisionMeasure(
+            alike(
+                RevisionMeasure,
+                measure,
                 measure_id=measure.id,
-                strategy_id=measure.strategy_id,
-                title=measure.title,
-                completion_criterion=measure.completion_criterion,
-                responsible_unit=measure.responsible_unit,
                 indicator_name=indicator.name if indicator else None,
                 indicator_unit=indicator.unit if indicator else None,
                 indicator_baseline=indicator.baseline if indicator else None,

@@ -25,6 +25,7 @@ from api.views import PlanStatus, status_view
 from audit import history as hist
 from audit.commands import plan_histories, state_at
 from audit.crosscheck import cross_check, stored_facts
+from domain.alike import alike
 from domain.plan_state import ContentVersion, Decision, HearingResponse, SignOff
 from eventstore import EventStore
 from runtime.formatting import OSLO
@@ -137,14 +138,11 @@ async def verify(plan_id: PlanId, ctx: Context, me: Me) -> Verification:
         stored = await stored_facts(store.iter_stream(plan_id))
         problems = cross_check(plan_id, stored, histories, complete=complete).problems
         verdict = "problems" if problems else "ok"
-    return Verification(
+    return alike(
+        Verification,
+        result,
         plan_id=plan_id,
         chain_ok=result.ok,
-        events_checked=result.events_checked,
-        last_version=result.last_version,
-        last_hash=result.last_hash,
-        broken_version=result.broken_version,
-        problem=result.problem,
         cross_check=verdict,
         cross_check_problems=problems,
         ok=result.ok and verdict in ("ok", "no history (retention)"),

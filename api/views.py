@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 import catalogue
 from api.web_deadlines import adoption_deadline
 from domain import gates
+from domain.alike import alike
 from domain.gates import Awaited, plan_status
 from domain.hierarchy import Goal, Measure, PlanContent, Strategy
 from domain.phases import PHASE_ORDER, Phase, StepKind
@@ -69,22 +70,14 @@ class PlanSummary(_View):
 def summary(state: PlanState, my_roles: tuple[Role, ...] = ()) -> PlanSummary:
     assert state.definition is not None
     status = plan_status(state)
-    return PlanSummary(
-        plan_id=status.plan_id,
-        title=status.title,
+    return alike(
+        PlanSummary,
+        status,
         municipality=state.definition.municipality.name,
         municipality_number=state.definition.municipality.number,
-        status=status.status,
-        phase=status.phase,
-        step_key=status.step_key,
         step_title_nb=_step_title(status.step_key, "nb"),
         step_title_en=_step_title(status.step_key, "en"),
         awaited_roles=status.awaited_roles,
-        awaited=status.awaited,
-        content_version=status.content_version,
-        comment_round_deadline=status.comment_round_deadline,
-        hearing_deadline=status.hearing_deadline,
-        hearing_open=status.hearing_open,
         my_roles=list(my_roles),
     )
 
@@ -135,17 +128,13 @@ def pending_for(
         else adoption_deadline(state, revision_date)
     )
     return [
-        PendingDecision(
-            plan_id=status.plan_id,
+        alike(
+            PendingDecision,
+            status,
             plan_title=status.title,
-            phase=status.phase,
-            step_key=status.step_key,
-            step_kind=status.step_kind,
             step_title_nb=catalogue.step_title(status.step_key, "nb"),
             step_title_en=catalogue.step_title(status.step_key, "en"),
             role=waiting.role,
-            content_version=status.content_version,
-            content_hash=status.content_hash,
             deadline=deadline,
         )
         for waiting in status.awaited
