@@ -128,25 +128,14 @@ def revision_view(state: PlanState, revision: RevisionRound, person_id: str) -> 
             )
         )
     version = state.content(revision.content_version) if revision.content_version else None
-    return RevisionView(
+    return alike(
+        RevisionView,
+        revision,
         plan_id=state.plan_id or "",
-        year=revision.year,
-        workflow_id=revision.workflow_id,
-        scheduled_at=revision.scheduled_at,
-        content_version=revision.content_version,
         content_hash=version.content_hash if version else None,
-        round_open=revision.round_open,
-        deadline=revision.deadline,
         measures=measures,
-        reports=list(revision.reports),
-        goal_indicators=list(revision.goal_indicators),
         unreported=[m for m in revision.measure_ids if m not in latest],
-        reminded=list(revision.reminded),
-        scorecard=revision.scorecard,
-        proposals=list(revision.proposals),
         pending_proposal=revision.pending_proposal(),
-        sign_offs=list(revision.sign_offs),
-        outcome=revision.outcome,
         awaiting_me=[m.measure_id for m in measures if m.awaits_me],
         review_awaits_me=_review_awaits(state, revision, person_id),
     )

@@ -189,13 +189,10 @@ def tree(content: PlanContent) -> list[GoalNode]:
 
 
 def content_view(state: PlanState, version: ContentVersion) -> ContentView:
-    return ContentView(
+    return alike(
+        ContentView,
+        version,
         plan_id=state.plan_id or "",
-        version=version.version,
-        phase=version.phase,
-        content_hash=version.content_hash,
-        submitted_by=version.submitted_by,
-        submitted_at=version.submitted_at,
         under_review=state.under_review == version.version,
         adopted=state.adopted_version == version.version,
         tree=tree(version.content),
