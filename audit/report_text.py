@@ -9,44 +9,7 @@ from decimal import Decimal
 import catalogue
 from catalogue import Language
 from catalogue import formats as fmt
-from domain.events import (
-    AnchoringRecorded,
-    ChangesRequested,
-    CommentRecorded,
-    CommentRoundClosed,
-    CommentRoundOpened,
-    ContentAmended,
-    ContentRevised,
-    ContentSubmitted,
-    CouncilDecided,
-    DraftStepCompleted,
-    Event,
-    GoalIndicatorReported,
-    HearingClosed,
-    HearingDecided,
-    HearingOpened,
-    HearingResponseReceived,
-    HearingSummarySubmitted,
-    MeasureChangesProposed,
-    MeasureChangesRejected,
-    MeasureChangesSignedOff,
-    MeasureReported,
-    PhaseCompleted,
-    PhaseStarted,
-    PlanAdopted,
-    PlanCreated,
-    ReportingRoundClosed,
-    ReportingRoundOpened,
-    ReportReminderRecorded,
-    RevisionConcluded,
-    RevisionReminderSent,
-    RevisionScheduleChanged,
-    RevisionScheduleCreated,
-    ScorecardRecorded,
-    SignOffGiven,
-    VoteCast,
-    VoteWithdrawn,
-)
+from domain import events as ev
 from domain.phases import Phase
 from domain.votes import MeetingReference
 from runtime.formatting import OSLO
@@ -100,20 +63,20 @@ _MARKED = frozenset(
     }
 )
 _AFTER_ADOPTION = (
-    RevisionScheduleCreated,
-    RevisionScheduleChanged,
-    RevisionReminderSent,
-    ReportingRoundOpened,
-    MeasureReported,
-    GoalIndicatorReported,
-    ReportingRoundClosed,
-    ReportReminderRecorded,
-    ScorecardRecorded,
-    MeasureChangesProposed,
-    MeasureChangesSignedOff,
-    MeasureChangesRejected,
-    ContentRevised,
-    RevisionConcluded,
+    ev.RevisionScheduleCreated,
+    ev.RevisionScheduleChanged,
+    ev.RevisionReminderSent,
+    ev.ReportingRoundOpened,
+    ev.MeasureReported,
+    ev.GoalIndicatorReported,
+    ev.ReportingRoundClosed,
+    ev.ReportReminderRecorded,
+    ev.ScorecardRecorded,
+    ev.MeasureChangesProposed,
+    ev.MeasureChangesSignedOff,
+    ev.MeasureChangesRejected,
+    ev.ContentRevised,
+    ev.RevisionConcluded,
 )
 _RULINGS = frozenset(
     {"changes_requested", "hearing_decided", "council_decided", "content_amended", "plan_adopted"}
@@ -177,7 +140,7 @@ class _Text:
         return self.raw("duration_days", n=round(minutes / 1440))
 
 
-def _phase_of(event: Event, running: Phase | None) -> Phase | None:
+def _phase_of(event: ev.Event, running: Phase | None) -> Phase | None:
     if isinstance(event, _AFTER_ADOPTION):
         return None  # the yearly revision belongs to no phase of the making of the plan
     own = getattr(event, "phase", None)
@@ -186,17 +149,17 @@ def _phase_of(event: Event, running: Phase | None) -> Phase | None:
     return _PHASE_OF_TYPE.get(event.type, running)
 
 
-def _describe(text: _Text, event: Event) -> str:  # noqa: PLR0911, PLR0912 - one case per type
+def _describe(text: _Text, event: ev.Event) -> str:  # noqa: PLR0911, PLR0912 - one case per type
     """What the event decided, in words, unescaped."""
     match event:
-        case PlanCreated():
+        case ev.PlanCreated():
             return text.raw("ev_plan_created")
-        case PhaseStarted():
+        case ev.PhaseStarted():
             line = text.raw("ev_phase_started", phase=text.phase(event.phase))
             return f"{line} – {event.reason}" if event.reason else line
-        case PhaseCompleted():
+        case ev.PhaseCompleted():
             return text.raw("ev_phase_completed", phase=text.phase(event.phase))
-        case ContentSubmitted():
+        case ev.ContentSubmitted():
             content = event.content
             return text.raw(
                 "ev_content_submitted",
@@ -204,54 +167,54 @@ def _describe(text: _Text, event: Event) -> str:  # noqa: PLR0911, PLR0912 - one
                 strategies=len(content.strategies),
                 measures=len(content.measures),
             )
-        case CommentRoundOpened():
+        case ev.CommentRoundOpened():
             return text.raw("ev_comment_round_opened", deadline=text.moment(event.deadline))
-        case CommentRecorded():
+        case ev.CommentRecorded():
             return text.raw("ev_comment_recorded", text=event.text)
-        case CommentRoundClosed():
+        case ev.CommentRoundClosed():
             line = text.raw("ev_comment_round_closed", count=event.comment_count)
             return line + (text.raw("early") if event.early else "")
-        case SignOffGiven():
+        case ev.SignOffGiven():
             line = text.raw("ev_sign_off_given", step=text.step(event.step_key))
             return f"{line}; {text.raw('note', note=event.comment)}" if event.comment else line
-        case ChangesRequested():
+        case ev.ChangesRequested():
             return text.raw(
                 "ev_changes_requested", step=text.step(event.step_key), reason=event.reason
             )
-        case AnchoringRecorded():
+        case ev.AnchoringRecorded():
             return text.raw(
                 "ev_anchoring_recorded", step=text.step(event.step_key), form=event.form
             )
-        case DraftStepCompleted():
+        case ev.DraftStepCompleted():
             line = text.raw("ev_draft_step_completed", step=text.step(event.step_key))
             return f"{line}; {text.raw('note', note=event.note)}" if event.note else line
-        case HearingOpened():
+        case ev.HearingOpened():
             return text.raw("ev_hearing_opened", deadline=text.moment(event.deadline))
-        case HearingResponseReceived():
+        case ev.HearingResponseReceived():
             who = f"{event.name} ({event.organisation})" if event.organisation else event.name
             return text.raw("ev_hearing_response_received", name=who)
-        case HearingClosed():
+        case ev.HearingClosed():
             line = text.raw("ev_hearing_closed", count=event.response_count)
             return line + (text.raw("early") if event.early else "")
-        case HearingSummarySubmitted():
+        case ev.HearingSummarySubmitted():
             return text.raw("ev_hearing_summary_submitted")
-        case HearingDecided():
+        case ev.HearingDecided():
             line = text.raw("ev_hearing_decided", outcome=text.raw(f"outcome_{event.outcome}"))
             return _with_votes(text, line, event)
-        case CouncilDecided():
+        case ev.CouncilDecided():
             line = text.raw("ev_council_decided", outcome=_outcome(text, event))
             return _with_votes(text, line, event)
-        case PlanAdopted():
+        case ev.PlanAdopted():
             return text.raw("ev_plan_adopted", version=event.content_version)
     return _describe_vote(text, event)
 
 
-def describe(event: Event, language: Language = "nb") -> str:
+def describe(event: ev.Event, language: Language = "nb") -> str:
     """What the event decided, in words of ``language`` (for the CLI's history too)."""
     return _describe(_Text(language), event)
 
 
-def _outcome(text: _Text, event: CouncilDecided | VoteCast) -> str:
+def _outcome(text: _Text, event: ev.CouncilDecided | ev.VoteCast) -> str:
     outcome = text.raw(f"outcome_{event.outcome}", phase=text.phase(event.return_to))
     if event.postponed_to is not None:
         outcome += " " + text.raw("postponed_to", date=event.postponed_to.isoformat())
@@ -264,7 +227,7 @@ def _meeting_line(text: _Text, meeting: MeetingReference | None) -> str:
     return text.raw("meeting", case=meeting.case_number, date=meeting.meeting_date.isoformat())
 
 
-def _with_votes(text: _Text, line: str, event: CouncilDecided | HearingDecided) -> str:
+def _with_votes(text: _Text, line: str, event: ev.CouncilDecided | ev.HearingDecided) -> str:
     """The body's outcome: who carried it, where it was decided, and why."""
     parts = [line]
     if event.voters:
@@ -276,9 +239,9 @@ def _with_votes(text: _Text, line: str, event: CouncilDecided | HearingDecided) 
     return " – ".join(parts)
 
 
-def _describe_vote(text: _Text, event: Event) -> str:
+def _describe_vote(text: _Text, event: ev.Event) -> str:
     match event:
-        case VoteCast():
+        case ev.VoteCast():
             outcome = (
                 text.raw(f"outcome_{event.outcome}", phase=text.phase(event.return_to))
                 if event.step_key == "adoption.council"
@@ -289,14 +252,14 @@ def _describe_vote(text: _Text, event: Event) -> str:
             line = text.raw("ev_vote_cast", role=text.role(event.actor_role.value), outcome=outcome)
             parts = [line, _meeting_line(text, event.meeting), event.reason]
             return " – ".join(p for p in parts if p)
-        case VoteWithdrawn():
+        case ev.VoteWithdrawn():
             line = text.raw(
                 "ev_vote_withdrawn", step=text.step(event.step_key), reason=event.reason
             )
             if event.return_to is not None:
                 line += " – " + text.raw("outcome_returned", phase=text.phase(event.return_to))
             return line
-        case ContentAmended():
+        case ev.ContentAmended():
             line = text.raw(
                 "ev_content_amended", version=event.content_version, amends=event.amends_version
             )
@@ -304,9 +267,9 @@ def _describe_vote(text: _Text, event: Event) -> str:
     return _describe_revision(text, event)
 
 
-def _describe_revision(text: _Text, event: Event) -> str:  # noqa: PLR0911, PLR0912 - one case per type
+def _describe_revision(text: _Text, event: ev.Event) -> str:  # noqa: PLR0911, PLR0912 - one case per type
     match event:
-        case RevisionScheduleCreated():
+        case ev.RevisionScheduleCreated():
             return text.raw(
                 "ev_revision_schedule_created",
                 day=event.day,
@@ -315,24 +278,24 @@ def _describe_revision(text: _Text, event: Event) -> str:  # noqa: PLR0911, PLR0
                 tz=event.time_zone,
                 end=text.moment(event.end_at),
             )
-        case RevisionScheduleChanged():
+        case ev.RevisionScheduleChanged():
             line = text.raw(
                 "ev_revision_schedule_changed",
                 action=catalogue.schedule_action_name(event.action.value, text.language),
             )
             return f"{line} – {event.reason}" if event.reason else line
-        case RevisionReminderSent():
+        case ev.RevisionReminderSent():
             return text.raw(
                 "ev_revision_reminder_sent", year=event.year, count=len(event.recipients)
             )
-        case ReportingRoundOpened():
+        case ev.ReportingRoundOpened():
             return text.raw(
                 "ev_reporting_round_opened",
                 year=event.year,
                 count=len(event.measure_ids),
                 deadline=text.moment(event.deadline),
             )
-        case MeasureReported():
+        case ev.MeasureReported():
             value = (
                 f" ({text.decimal(event.indicator_value)})"
                 if event.indicator_value is not None
@@ -344,32 +307,32 @@ def _describe_revision(text: _Text, event: Event) -> str:  # noqa: PLR0911, PLR0
                 status=catalogue.status_name(event.status.value, text.language),
             )
             return line + value
-        case GoalIndicatorReported():
+        case ev.GoalIndicatorReported():
             return text.raw(
                 "ev_goal_indicator_reported", goal=event.goal_id, value=text.decimal(event.value)
             )
-        case ReportingRoundClosed():
+        case ev.ReportingRoundClosed():
             return text.raw(
                 "ev_reporting_round_closed",
                 year=event.year,
                 missing=", ".join(event.unreported) or "-",
             )
-        case ReportReminderRecorded():
+        case ev.ReportReminderRecorded():
             return text.raw("ev_report_reminder_recorded", count=len(event.measure_ids))
-        case ScorecardRecorded():
+        case ev.ScorecardRecorded():
             card = event.scorecard
             return text.raw(
                 "ev_scorecard_recorded", year=event.year, done=card.done, total=card.total
             )
-        case MeasureChangesProposed():
+        case ev.MeasureChangesProposed():
             return text.raw("ev_measure_changes_proposed", version=event.content_version)
-        case MeasureChangesSignedOff():
+        case ev.MeasureChangesSignedOff():
             return text.raw("ev_measure_changes_signed_off", version=event.content_version)
-        case MeasureChangesRejected():
+        case ev.MeasureChangesRejected():
             return text.raw("ev_measure_changes_rejected", reason=event.reason)
-        case ContentRevised():
+        case ev.ContentRevised():
             return text.raw("ev_content_revised", version=event.content_version)
-        case RevisionConcluded():
+        case ev.RevisionConcluded():
             return text.raw(
                 "ev_revision_concluded",
                 year=event.year,
