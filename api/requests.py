@@ -4,12 +4,21 @@ authenticated person (an `actor_id` in a body is refused as an unknown field).""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
-from domain.hierarchy import PlanContent, ShortText, Text
+from domain.hierarchy import MAX_INDICATOR_DIGITS, PlanContent, ShortText, Text, plain_digits
 from domain.phases import Phase
+from domain.revision_models import MeasureChange
 from domain.roles import Role
 from domain.text import check_text
 from domain.votes import MeetingReference
@@ -122,3 +131,63 @@ class PublicResponseRequest(_Request):
         "Refused (422 InvalidEmail) when it is not one address, and (422 EmailUnavailable) "
         "where the server has no mail server; either way before anything is recorded.",
     )
+
+
+# --- the yearly revision ------------------------------------------------------------
+
+ItemRef = Annotated[
+    str, StringConstraints(min_length=1, max_length=100), AfterValidator(check_text)
+]
+# A decimal as text ("12.5") or as a JSON number; the workflow checks it and refuses a
+# malformed one with InvalidValue, before anything is recorded.
+
+
+def _number_as_text(value: object) -> object:
+    """A JSON number as decimal text written out (1e-5 as 0.00001): bounded here, so that
+    its text fits the command, and read by the workflow like any typed value."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return value
+    number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    if not number.is_finite() or plain_digits(number) > MAX_INDICATOR_DIGITS:
+        raise ValueError(
+            f"{value} is not a finite decimal of at most {MAX_INDICATOR_DIGITS} digits "
+            "written out (such as 12.5)"
+        )
+    return format(number, "f")
+
+
+Value = Annotated[
+    str,
+    BeforeValidator(_number_as_text),
+    StringConstraints(max_length=40),
+    AfterValidator(check_text),
+]
+
+
+class ReportRequest(_Request):
+    measure_id: ItemRef
+    status: Literal["done", "not_done"]
+    comment: Annotated[str, StringConstraints(max_length=2000), AfterValidator(check_text)] = ""
+    indicator_value: Value | None = Field(
+        default=None, description="the indicator's current value, where the measure has one"
+    )
+
+
+class GoalIndicatorRequest(_Request):
+    goal_id: ItemRef
+    value: Value
+
+
+class EmptyRequest(_Request):
+    pass
+
+
+class ChangesRequest(_Request):
+    changes: tuple[MeasureChange, ...] = Field(min_length=1, max_length=200)
+
+
+class ReviewRequest(_Request):
+    content_version: Version
+    content_hash: ContentHash
+    approve: bool
+    comment: Reason = ""

@@ -17,27 +17,25 @@ from typing import Annotated, Any, Literal, TypeVar, get_type_hints
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from pydantic import (
-    AfterValidator,
     BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StringConstraints,
 )
 
 from api.auth import Actor, Context, Me, PlanId
 from api.errors import ERROR_RESPONSES, ApiError, refused
-from api.requests import ContentHash, Reason, Version
+from api.requests import (
+    ChangesRequest,
+    EmptyRequest,
+    GoalIndicatorRequest,
+    ReportRequest,
+    ReviewRequest,
+)
 from api.revision_views import RevisionView, revision_view
 from api.service import ApiContext, require_actor, require_reader
 from api.tokens import Principal
 from domain import revision_commands as rc
 from domain.commands import Receipt
-from domain.hierarchy import MAX_INDICATOR_DIGITS, plain_digits
 from domain.ids import revision_workflow_id
 from domain.plan_state import PlanState, RevisionRound
-from domain.revision_models import MeasureChange
-from domain.text import check_text
 from eventstore import documents
 from runtime.logging import bind_context
 
@@ -46,72 +44,11 @@ router = APIRouter(
 )
 
 Year = Annotated[int, Path(ge=2000, le=2200, description="the revision's year, e.g. 2026")]
-ItemRef = Annotated[
-    str, StringConstraints(min_length=1, max_length=100), AfterValidator(check_text)
-]
-# A decimal as text ("12.5") or as a JSON number; the workflow checks it and refuses a
-# malformed one with InvalidValue, before anything is recorded.
-
-
-def _number_as_text(value: object) -> object:
-    """A JSON number as decimal text written out (1e-5 as 0.00001): bounded here, so that
-    its text fits the command, and read by the workflow like any typed value."""
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        return value
-    number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
-    if not number.is_finite() or plain_digits(number) > MAX_INDICATOR_DIGITS:
-        raise ValueError(
-            f"{value} is not a finite decimal of at most {MAX_INDICATOR_DIGITS} digits "
-            "written out (such as 12.5)"
-        )
-    return format(number, "f")
-
-
-Value = Annotated[
-    str,
-    BeforeValidator(_number_as_text),
-    StringConstraints(max_length=40),
-    AfterValidator(check_text),
-]
-
 # The scorecard page is a whole document of its own with an inline style sheet.
 SCORECARD_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
-
-
-class _Request(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class ReportRequest(_Request):
-    measure_id: ItemRef
-    status: Literal["done", "not_done"]
-    comment: Annotated[str, StringConstraints(max_length=2000), AfterValidator(check_text)] = ""
-    indicator_value: Value | None = Field(
-        default=None, description="the indicator's current value, where the measure has one"
-    )
-
-
-class GoalIndicatorRequest(_Request):
-    goal_id: ItemRef
-    value: Value
-
-
-class EmptyRequest(_Request):
-    pass
-
-
-class ChangesRequest(_Request):
-    changes: tuple[MeasureChange, ...] = Field(min_length=1, max_length=200)
-
-
-class ReviewRequest(_Request):
-    content_version: Version
-    content_hash: ContentHash
-    approve: bool
-    comment: Reason = ""
 
 
 def as_text(value: str | Decimal | None) -> str | None:

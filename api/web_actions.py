@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from api import requests as rq
 from api import routes_revisions as rr
 from api import routes_schedules as rs
 from api.errors import ApiError
@@ -112,7 +113,7 @@ async def revision_action(plan_id: str, year: str, action: str, request: Request
                 wanted,
                 ctx,
                 me,
-                rr.GoalIndicatorRequest.model_validate(
+                rq.GoalIndicatorRequest.model_validate(
                     {
                         "goal_id": fields.get("goal_id", ""),
                         "value": _typed_number(fields.get("value", "")),
@@ -126,7 +127,7 @@ async def revision_action(plan_id: str, year: str, action: str, request: Request
             in_force = {m.id: m for m in content.content.measures} if content else {}
             change = change_from_form(fields, in_force)
             receipt = await rr.propose_changes(
-                plan_id, wanted, ctx, me, rr.ChangesRequest.model_validate({"changes": [change]})
+                plan_id, wanted, ctx, me, rq.ChangesRequest.model_validate({"changes": [change]})
             )
         elif action == "close":
             receipt = await rr.close_round(plan_id, wanted, ctx, me, None)

@@ -16,8 +16,9 @@ import catalogue
 from activities.scorecard_rendering import progress_svg
 from api import routes_revisions
 from api.errors import ApiError
+from api.requests import ReportRequest, ReviewRequest
 from api.revision_views import revision_view
-from api.routes_revisions import ActionRoute, ReportRequest, ReviewRequest, find_revision
+from api.routes_revisions import ActionRoute, find_revision
 from api.service import (
     require_actor,
     require_reader,

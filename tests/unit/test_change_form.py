@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from api.errors import ApiError
-from api.routes_revisions import ChangesRequest
+from api.requests import ChangesRequest
 from api.web_actions import change_from_form
 from domain.plan import PlanDefinition
 
