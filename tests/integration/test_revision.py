@@ -49,6 +49,7 @@ SCHEDULER = "espen.moe"
 PROJECT_LEADER = "kari.nilsen"
 
 
+@pytest.fixture
 async def adopted(engine: Engine) -> PlanDefinition:
     """Bodø's plan, with a slug of its own, driven to adoption with two hearing responses."""
     definition = engine.plan()
@@ -99,9 +100,10 @@ async def accepted_updates(handle: WorkflowHandle[Any, Any]) -> int:
     )
 
 
-async def test_adoption_creates_exactly_one_yearly_schedule_in_oslo_time(engine: Engine) -> None:
-    definition = await adopted(engine)
-    plan_id = definition.plan_id
+async def test_adoption_creates_exactly_one_yearly_schedule_in_oslo_time(
+    engine: Engine, adopted: PlanDefinition
+) -> None:
+    plan_id = adopted.plan_id
     client = engine.env.client
 
     described = await client.get_schedule_handle(schedule_id_for(plan_id)).describe()
@@ -128,15 +130,16 @@ async def test_adoption_creates_exactly_one_yearly_schedule_in_oslo_time(engine:
     # Creating it again (a retry, a second adoption) keeps the one schedule.
     again = await ScheduleActivities(
         client, engine.task_queue, DEFAULT_REVISION_DATE
-    ).ensure_revision_schedule(EnsureScheduleInput(plan_id=plan_id, definition=definition))
+    ).ensure_revision_schedule(EnsureScheduleInput(plan_id=plan_id, definition=adopted))
     assert again.already_existed
     ours = [s.id async for s in await client.list_schedules() if s.id == schedule_id_for(plan_id)]
     assert ours == [schedule_id_for(plan_id)]
 
 
-async def test_two_yearly_revisions_report_revise_and_score(engine: Engine, tmp_path: Path) -> None:
-    definition = await adopted(engine)
-    plan_id = definition.plan_id
+async def test_two_yearly_revisions_report_revise_and_score(
+    engine: Engine, adopted: PlanDefinition, tmp_path: Path
+) -> None:
+    plan_id = adopted.plan_id
     store = engine.store
     client = engine.env.client
 
@@ -217,8 +220,8 @@ async def test_two_yearly_revisions_report_revise_and_score(engine: Engine, tmp_
     assert "4 av 10" in rendered
 
     # Next year's changes: retire a measure that is done, add a new one.
-    assert definition.proposals is not None
-    done_measure = next(m for m in definition.proposals.measures if m.id == "tiltak-1.1.1")
+    assert adopted.proposals is not None
+    done_measure = next(m for m in adopted.proposals.measures if m.id == "tiltak-1.1.1")
     new_measure = Measure.model_validate(
         {
             **done_measure.model_dump(),
@@ -332,9 +335,8 @@ async def test_two_yearly_revisions_report_revise_and_score(engine: Engine, tmp_
     assert verify_export.main([str(exported)]) == 0
 
 
-async def test_refused_reports_leave_no_trace(engine: Engine) -> None:
-    definition = await adopted(engine)
-    plan_id = definition.plan_id
+async def test_refused_reports_leave_no_trace(engine: Engine, adopted: PlanDefinition) -> None:
+    plan_id = adopted.plan_id
     store = engine.store
     await act_on_schedule(
         engine.env.client,
@@ -393,10 +395,9 @@ async def test_refused_reports_leave_no_trace(engine: Engine) -> None:
 
 
 async def test_pause_and_unpause_are_recorded_and_a_paused_schedule_starts_nothing(
-    engine: Engine,
+    engine: Engine, adopted: PlanDefinition
 ) -> None:
-    definition = await adopted(engine)
-    plan_id = definition.plan_id
+    plan_id = adopted.plan_id
     store = engine.store
     client = engine.env.client
 
@@ -495,10 +496,9 @@ def cli_servers(
 
 @pytest.mark.usefixtures("cli_servers")
 async def test_scheduler_commands_through_the_cli(
-    engine: Engine, capsys: pytest.CaptureFixture[str]
+    engine: Engine, adopted: PlanDefinition, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    definition = await adopted(engine)
-    plan_id = definition.plan_id
+    plan_id = adopted.plan_id
 
     async def cli(*args: str) -> tuple[int, str]:
         code = await asyncio.to_thread(main, ["--lang", "en", "schedule", *args])
@@ -552,10 +552,9 @@ async def test_scheduler_commands_through_the_cli(
 
 @pytest.mark.usefixtures("cli_servers")
 async def test_a_trigger_whose_revision_cannot_run_fails_for_the_scheduler_and_in_the_record(
-    engine: Engine, capsys: pytest.CaptureFixture[str]
+    engine: Engine, adopted: PlanDefinition, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    definition = await adopted(engine)
-    plan_id = definition.plan_id
+    plan_id = adopted.plan_id
     store = engine.store
     client = engine.env.client
     await act_on_schedule(
