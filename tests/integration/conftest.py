@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 import httpx
@@ -23,7 +23,7 @@ from api.tokens import Kind
 from api.web import SESSION_COOKIE, csrf_token
 from client.plans import start_plan
 from client.schedules import act_on_schedule
-from client.simulation import PlanDriver, content_for
+from client.simulation import PlanDriver, content_for, send_hearing_responses
 from domain import commands as cmd
 from domain.gates import PlanStatus
 from domain.ids import revision_year
@@ -203,6 +203,59 @@ def engine(
     temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
 ) -> Engine:
     return Engine(task_queue=task_queue, pool=pool, bodo=bodo, env=temporal_env)
+
+
+# --- a plan run to adoption, for its audit -----------------------------------------------
+
+
+CHECKPOINTS = (
+    "goals.quality_assurance",
+    "strategies.anchoring",
+    "draft.step6",
+    "hearing.summary",
+    "adoption.council",
+)
+
+
+async def adopted_plan(
+    env: WorkflowEnvironment, queue: str, definition: PlanDefinition
+) -> tuple[PlanDriver, dict[str, PlanStatus]]:
+    """Run the plan to adoption; capture the status query at each checkpoint."""
+    driver = await started(env, queue, definition)
+    handle = driver.handle
+    captured: dict[str, PlanStatus] = {}
+
+    async def hearing(_status: PlanStatus) -> None:
+        await send_hearing_responses(driver, 3, with_receipt=1)
+        await driver.wait_for(lambda s: s.hearing_responses == 3)
+        await env.fast_forward(handle, timedelta(weeks=6, minutes=5))
+
+    async def capture(status: PlanStatus) -> None:
+        if status.step_key in CHECKPOINTS and status.step_key not in captured:
+            captured[status.step_key] = status
+
+    driver = watched(driver, capture)
+    final = await driver.run_to_adoption(hearing)
+    assert final.status == "adopted"
+    captured["adopted"] = final
+    return driver, captured
+
+
+class Audited(NamedTuple):
+    """A fresh copy of Bodø's plan run to adoption, and what an audit reads it with."""
+
+    plan: str
+    store: EventStore
+    client: Client
+
+
+@pytest.fixture
+async def audited(
+    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
+) -> Audited:
+    definition = unique(bodo)
+    await adopted_plan(temporal_env, task_queue, definition)
+    return Audited(definition.plan_id, EventStore(pool), temporal_env.client)
 
 
 # --- the HTTP API ------------------------------------------------------------------------

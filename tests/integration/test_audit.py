@@ -8,7 +8,6 @@ import io
 import json
 import re
 import uuid
-from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
@@ -18,55 +17,15 @@ from temporalio.testing import WorkflowEnvironment
 import catalogue
 from audit import commands, verify_export
 from audit.history import HistoryFilter
-from client.simulation import PlanDriver, send_hearing_responses
-from domain.gates import PlanStatus, plan_status
+from domain.gates import plan_status
 from domain.plan import PlanDefinition
 from eventstore import EventStore, NewEvent
 from temaplan.cli import main
-from tests.integration.conftest import started, unique, watched
+from tests.integration.conftest import CHECKPOINTS, Audited, adopted_plan, unique
 from tests.integration.replay import PlanWorkflowWithAPause
 from tests.integration.test_eventstore import tamper
 
 pytestmark = pytest.mark.servers
-
-CHECKPOINTS = (
-    "goals.quality_assurance",
-    "strategies.anchoring",
-    "draft.step6",
-    "hearing.summary",
-    "adoption.council",
-)
-
-
-async def adopted_plan(
-    env: WorkflowEnvironment, queue: str, definition: PlanDefinition
-) -> tuple[PlanDriver, dict[str, PlanStatus]]:
-    """Run the plan to adoption; capture the status query at each checkpoint."""
-    driver = await started(env, queue, definition)
-    handle = driver.handle
-    captured: dict[str, PlanStatus] = {}
-
-    async def hearing(_status: PlanStatus) -> None:
-        await send_hearing_responses(driver, 3, with_receipt=1)
-        await driver.wait_for(lambda s: s.hearing_responses == 3)
-        await env.fast_forward(handle, timedelta(weeks=6, minutes=5))
-
-    async def capture(status: PlanStatus) -> None:
-        if status.step_key in CHECKPOINTS and status.step_key not in captured:
-            captured[status.step_key] = status
-
-    driver = watched(driver, capture)
-    final = await driver.run_to_adoption(hearing)
-    assert final.status == "adopted"
-    captured["adopted"] = final
-    return driver, captured
-
-
-async def adopted_copy(env: WorkflowEnvironment, queue: str, plan: PlanDefinition) -> str:
-    """A fresh copy of ``plan`` run to adoption: its plan id."""
-    definition = unique(plan)
-    await adopted_plan(env, queue, definition)
-    return definition.plan_id
 
 
 async def test_state_rebuilt_as_of_each_point_equals_the_status_then(
@@ -117,11 +76,9 @@ async def test_state_rebuilt_as_of_each_point_equals_the_status_then(
 
 
 async def test_verify_cross_checks_the_store_against_the_temporal_history(
-    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
+    pool: asyncpg.Pool, audited: Audited
 ) -> None:
-    plan = await adopted_copy(temporal_env, task_queue, bodo)
-    store = EventStore(pool)
-    client = temporal_env.client
+    plan, store, client = audited
 
     # In bokmål by default, in English when asked: each check's line and the verdict.
     out = io.StringIO()
@@ -175,11 +132,8 @@ async def test_verify_cross_checks_the_store_against_the_temporal_history(
     assert out.getvalue().endswith("\nVerification FAILED: 1 problem(s).\n")
 
 
-async def test_history_filters_and_json_lines(
-    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
-) -> None:
-    plan = await adopted_copy(temporal_env, task_queue, bodo)
-    store = EventStore(pool)
+async def test_history_filters_and_json_lines(audited: Audited) -> None:
+    plan, store, _client = audited
 
     out = io.StringIO()
     where = HistoryFilter(phase="strategies", type="sign_off_given")
@@ -217,18 +171,16 @@ async def test_history_filters_and_json_lines(
     assert len(everything.getvalue().splitlines()) == (await store.head(plan))[0]
 
 
-async def test_replay_passes_on_current_code_and_names_a_breaking_change(
-    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
-) -> None:
-    plan = await adopted_copy(temporal_env, task_queue, bodo)
+async def test_replay_passes_on_current_code_and_names_a_breaking_change(audited: Audited) -> None:
+    plan, _store, client = audited
     out = io.StringIO()
-    assert await commands.replay(temporal_env.client, plan, out) == 0
+    assert await commands.replay(client, plan, out) == 0
     assert re.fullmatch(
         rf"{plan}: Avspillingen er i orden – antall kjøringer: \d+, hendelser i historikken: \d+\n",
         out.getvalue(),
     )
     out = io.StringIO()
-    assert await commands.replay(temporal_env.client, plan, out, language="en") == 0
+    assert await commands.replay(client, plan, out, language="en") == 0
     assert re.fullmatch(rf"{plan}: replay OK, \d+ run\(s\), \d+ history events\n", out.getvalue())
     failures: tuple[tuple[catalogue.Language, str], ...] = (
         ("nb", "AVSPILLINGEN FEILET"),
@@ -237,7 +189,7 @@ async def test_replay_passes_on_current_code_and_names_a_breaking_change(
     for language, failed in failures:
         out = io.StringIO()
         code = await commands.replay(
-            temporal_env.client, plan, out, workflows=[PlanWorkflowWithAPause], language=language
+            client, plan, out, workflows=[PlanWorkflowWithAPause], language=language
         )
         assert code == 1
         assert out.getvalue().startswith(f"{plan}: {failed} ")
@@ -249,13 +201,12 @@ async def test_audit_commands_through_the_cli(
     temporal_env: WorkflowEnvironment,
     pool: asyncpg.Pool,
     database_url: str,
-    task_queue: str,
-    bodo: PlanDefinition,
+    audited: Audited,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
-    plan = await adopted_copy(temporal_env, task_queue, bodo)
+    plan = audited.plan
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("TEMPORAL_ADDRESS", temporal_env.client.service_client.config.target_host)
     capsys.readouterr()

@@ -21,8 +21,7 @@ from audit.log_check import check_log
 from domain import checkpoints as cp
 from domain.plan import PlanDefinition
 from eventstore import EventStore
-from tests.integration.conftest import started, unique
-from tests.integration.test_audit import adopted_copy
+from tests.integration.conftest import Audited, started, unique
 from tests.integration.test_log_attacks import rechain, superuser
 
 pytestmark = pytest.mark.servers
@@ -57,11 +56,9 @@ async def forge(pool: asyncpg.Pool, store: EventStore, plan: str, *statements: s
 
 
 async def test_each_receipt_value_is_held_against_the_store(
-    temporal_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, bodo: PlanDefinition
+    pool: asyncpg.Pool, audited: Audited
 ) -> None:
-    plan = await adopted_copy(temporal_env, task_queue, bodo)
-    store = EventStore(pool)
-    client = temporal_env.client
+    plan, store, client = audited
     before = {e.version: e for e in await store.read(plan)}
     last = max(before)
     report = await verified(store, client, [plan])

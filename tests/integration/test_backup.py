@@ -22,8 +22,7 @@ from eventstore.log import MerkleLog
 from eventstore.pool import create_pool, with_database
 from temaplan.cli import main
 from temaplan.log_cli import verify_log
-from tests.integration.conftest import unique
-from tests.integration.test_audit import adopted_plan
+from tests.integration.conftest import adopted_plan, unique
 from workflows.registry import build_worker
 
 pytestmark = pytest.mark.servers
