@@ -8,29 +8,21 @@ import html
 
 import httpx
 import pytest
-from temporalio.client import Client
 
 import catalogue
-from api.service import ApiContext
-from domain.plan import PlanDefinition
-from tests.integration.conftest import adopted_with_open_round, bearer, unique, web_session
+from tests.integration.conftest import Servers, bearer, web_session
 from tests.integration.test_web_revision_refusals import _part, _refusal, refused_form
 
 pytestmark = pytest.mark.servers
 
 
 async def test_a_refused_schedule_form_keeps_what_was_typed_and_says_why_beside_it(
-    api: httpx.AsyncClient,
-    api_ctx: ApiContext,
-    plain_client: Client,
-    task_queue: str,
-    bodo: PlanDefinition,
+    api: httpx.AsyncClient, servers: Servers
 ) -> None:
-    definition = unique(bodo)
+    definition, _year = await servers.plan_with_open_round()
     plan_id = definition.plan_id
-    await adopted_with_open_round(api_ctx, plain_client, task_queue, definition)
-    espen, espen_csrf = await web_session(api_ctx, "espen.moe")  # the scheduler
-    scheduler = await bearer(api_ctx, "espen.moe")
+    espen, espen_csrf = await web_session(servers.ctx, "espen.moe")  # the scheduler
+    scheduler = await bearer(servers.ctx, "espen.moe")
 
     # A pause without a reason: refused as the API refuses it, said in bokmål in the
     # pause form, and nowhere else on the page.
@@ -103,7 +95,7 @@ async def test_a_refused_schedule_form_keeps_what_was_typed_and_says_why_beside_
 
     # Someone who is not the scheduler has no schedule forms: the refusal stands at the
     # top of the page.
-    kari, kari_csrf = await web_session(api_ctx, "kari.nilsen")
+    kari, kari_csrf = await web_session(servers.ctx, "kari.nilsen")
     sent = await api.post(
         f"/plans/{plan_id}/schedule/trigger", data={"csrf": kari_csrf}, headers=kari
     )
