@@ -103,29 +103,29 @@ class StoredEvent:
             self.stream_id, self.version, self.event_id, self.hash, self.recorded_at, self.position
         )
 
+    def _as_written(self) -> dict[str, Any]:
+        """The event as its writer gave it: id, type and schema, data, actor. Both its
+        chain record and its domain event are made of these."""
+        return {
+            "event_id": str(self.event_id),
+            "event_type": self.type,
+            "schema_version": self.schema_version,
+            "data": self.data,
+            "actor_id": self.actor_id,
+            "actor_role": self.actor_role,
+        }
+
     def chain_record(self) -> dict[str, Any]:
         """The fields its hash covers, by their names in the export format."""
         return chain_record(
             stream_id=self.stream_id,
             version=self.version,
-            event_id=str(self.event_id),
-            event_type=self.type,
-            schema_version=self.schema_version,
-            data=self.data,
-            actor_id=self.actor_id,
-            actor_role=self.actor_role,
             recorded_at=self.recorded_at,
+            **self._as_written(),
         )
 
     def to_domain(self) -> DomainEvent:
-        return from_record(
-            event_type=self.type,
-            schema_version=self.schema_version,
-            data=self.data,
-            event_id=self.event_id,
-            actor_id=self.actor_id,
-            actor_role=self.actor_role,
-        )
+        return from_record(**self._as_written())
 
 
 @dataclass(frozen=True, slots=True)
