@@ -14,7 +14,7 @@ an error, never a silent fallback to the key or to the other language.
 from __future__ import annotations
 
 import gettext
-from functools import cache
+from functools import cache, partial
 from io import BytesIO
 from pathlib import Path
 from typing import Literal, get_args
@@ -74,20 +74,21 @@ def has(key: str, language: Language = DEFAULT_LANGUAGE) -> bool:
     return key in labels(language)
 
 
-def _named(group: str, value: str, language: Language) -> str:
+def _named(group: str, value: str, language: Language = DEFAULT_LANGUAGE) -> str:
     """A value's name in its group, or the value itself for one the catalogue does not
     know (a new role or type must not break a page; the language test catches it)."""
     key = f"{group}.{value}"
     return t(key, language) if has(key, language) else value
 
 
-def role_name(role: str, language: Language = DEFAULT_LANGUAGE) -> str:
-    """One translation of each role and body, for the page, the documents and the CLI."""
-    return _named("role", role, language)
-
-
-def event_name(event_type: str, language: Language = DEFAULT_LANGUAGE) -> str:
-    return _named("event", event_type, language)
+# One translation of each role and body, event type, plan status, scheduler's action,
+# revision outcome and kind of actor, for the page, the documents and the CLI.
+role_name = partial(_named, "role")
+event_name = partial(_named, "event")
+status_name = partial(_named, "status")
+schedule_action_name = partial(_named, "schedule_action")
+revision_outcome_name = partial(_named, "revision_outcome")
+actor_kind_name = partial(_named, "actor_kind")
 
 
 def phase_name(phase: str | None, language: Language = DEFAULT_LANGUAGE) -> str:
@@ -106,19 +107,3 @@ def step_title(step_key: str | None, language: Language = DEFAULT_LANGUAGE) -> s
         return t("step.submit", language, what=t(f"submission.{phase}", language))
     key = f"step.{phase}_{step}"
     return t(key, language) if has(key, language) else step_key
-
-
-def status_name(status: str, language: Language = DEFAULT_LANGUAGE) -> str:
-    return _named("status", status, language)
-
-
-def schedule_action_name(action: str, language: Language = DEFAULT_LANGUAGE) -> str:
-    return _named("schedule_action", action, language)
-
-
-def revision_outcome_name(outcome: str, language: Language = DEFAULT_LANGUAGE) -> str:
-    return _named("revision_outcome", outcome, language)
-
-
-def actor_kind_name(kind: str, language: Language = DEFAULT_LANGUAGE) -> str:
-    return _named("actor_kind", kind, language)
