@@ -6,6 +6,7 @@ passed in."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Protocol
 from uuid import UUID
 
 from domain import commands as cmd
@@ -38,39 +39,39 @@ def hearing_response(
     state: PlanState, command: cmd.HearingResponse, at: datetime, new_id: NewId, response_id: str
 ) -> list[Event]:
     check_hearing_open(state, at)
-    return [
-        response_received(
-            new_id(),
-            at,
-            response_id,
-            name=command.name,
-            organisation=command.organisation,
-            text=command.text,
-        )
-    ]
+    return [response_received(new_id(), at, response_id, command)]
+
+
+class Said(Protocol):
+    """What a member of the public said: the command the workflow decides, or the
+    request the API appends directly."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def organisation(self) -> str | None: ...
+    @property
+    def text(self) -> str: ...
 
 
 def response_received(
     event_id: UUID,
     at: datetime,
     response_id: str,
-    *,
-    name: str,
-    organisation: str | None,
-    text: str,
+    said: Said,
     received: PublicRequest | None = None,
 ) -> HearingResponseReceived:
-    """A member of the public's response, whether the workflow decided it or the API
-    appended it directly (``received`` then names the request and the hearing)."""
+    """A member of the public's response, as ``said``, whether the workflow decided it or
+    the API appended it directly (``received`` then names the request and the hearing)."""
     return HearingResponseReceived(
         event_id=event_id,
         occurred_at=at,
         actor_id=f"public:{response_id}",
         actor_role=Role.PUBLIC,
         response_id=response_id,
-        name=name,
-        organisation=organisation,
-        text=text,
+        name=said.name,
+        organisation=said.organisation,
+        text=said.text,
         received=received,
     )
 

@@ -323,9 +323,7 @@ class HearingInbox:
             event_id,
             now,
             f"api-{event_id}",
-            name=response.name,
-            organisation=response.organisation,
-            text=response.text,
+            response,
             received=PublicRequest(request_key=key, hearing_version=hearing),
         )
 
