@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -27,10 +26,10 @@ from domain.plan import PlanDefinition
 from domain.planfile import parse_plan_text
 from domain.problems import DomainValidationError, Problem
 from domain.rules import period_problems
+from runtime.formatting import OSLO
 from runtime.settings import Settings
 
 router = APIRouter(include_in_schema=False)
-OSLO = ZoneInfo("Europe/Oslo")
 MAX_PLAN_FILE = 512 * 1024
 SORTS = ("plan_id", "municipality", "phase", "deadline")
 
