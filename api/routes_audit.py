@@ -28,7 +28,7 @@ from audit.crosscheck import cross_check, stored_facts
 from domain.alike import alike
 from domain.plan_state import ContentVersion, Decision, HearingResponse, SignOff
 from eventstore import EventStore
-from runtime.formatting import OSLO
+from runtime.formatting import zoned
 from runtime.logging import bind_context
 
 router = APIRouter(prefix="/api/audit", tags=["auditors"], responses=ERROR_RESPONSES)
@@ -36,9 +36,7 @@ router = APIRouter(prefix="/api/audit", tags=["auditors"], responses=ERROR_RESPO
 
 def _oslo(moment: datetime | None) -> datetime | None:
     """A time without a zone is Oslo time, as a Norwegian auditor would mean it."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=OSLO)
+    return zoned(moment) if moment is not None else None
 
 
 async def _store(ctx: ApiContext, me: Principal, plan_id: str) -> EventStore:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -34,9 +33,9 @@ from api.web_decisions import plan_receipt, show_plan
 from api.web_revision import show_revision
 from domain.commands import Receipt
 from domain.hierarchy import Measure
+from runtime.formatting import zoned
 
 router = APIRouter(include_in_schema=False)
-OSLO = ZoneInfo("Europe/Oslo")
 REVISION_ACTIONS = ("goal-indicator", "close", "changes", "conclude")
 SCHEDULE_ACTIONS = ("trigger", "pause", "unpause", "backfill")
 
@@ -153,7 +152,7 @@ def _moment(text: str, name: str) -> str:
         raise ApiError(
             422, "ValidationError", f"{name}: {text[:40]!r} is not a date and time"
         ) from None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=OSLO)).isoformat()
+    return zoned(moment).isoformat()
 
 
 @router.post("/plans/{plan_id}/schedule/{action}")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import asyncpg
 from fastapi import APIRouter, Request
@@ -23,9 +22,9 @@ from audit.commands import state_at
 from domain.gates import plan_status
 from eventstore import EventStore, StoredEvent
 from eventstore.log import MerkleLog
+from runtime.formatting import zoned
 
 router = APIRouter(include_in_schema=False)
-OSLO = ZoneInfo("Europe/Oslo")
 EXPORTS = ("html", "pdf", "csv", "jsonl")
 
 
@@ -41,7 +40,7 @@ def _as_of(text: str) -> datetime | None:
             "ValidationError",
             f"as_of: {text[:40]!r} is not a date and time (YYYY-MM-DDTHH:MM, Oslo time)",
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=OSLO)
+    return zoned(moment)
 
 
 async def _checkpoint(pool: asyncpg.Pool, last: StoredEvent | None) -> dict[str, Any] | None:

@@ -11,6 +11,11 @@ from domain.ids import TIME_ZONE
 OSLO = ZoneInfo(TIME_ZONE)
 
 
+def zoned(moment: datetime) -> datetime:
+    """A moment a person typed: Oslo time unless it gives its own offset."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=OSLO)
+
+
 def grouped(amount: int) -> str:
     """Thousands grouped by no-break spaces, the Norwegian way: 1 250 000."""
     return f"{amount:,}".replace(",", "\u00a0")

@@ -18,7 +18,7 @@ from domain import search_attributes as sa
 from domain.problems import DomainValidationError
 from eventstore import EventStore, EventStoreError
 from runtime.database import migrated_pool
-from runtime.formatting import OSLO
+from runtime.formatting import OSLO, zoned
 from runtime.logging import configure_logging
 from runtime.planfile import load_plan_file
 from runtime.progress import progress
@@ -88,7 +88,7 @@ def _when(text: str) -> datetime:
             f"'{text}' is not a time; use ISO 8601, e.g. 2026-11-21, 2026-11-21T14:30 "
             "(Europe/Oslo) or 2026-11-21T13:30Z (UTC)"
         ) from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=OSLO)
+    return zoned(moment)
 
 
 async def _migrate(settings: Settings, lang: Language) -> int:
