@@ -7,10 +7,10 @@ these functions, so what a person sees and what the record says cannot drift apa
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from domain.alike import alike
 from domain.phases import PHASE_ORDER, GateStep, Phase, StepKind, phase_spec
 from domain.plan import Settings
 from domain.plan_state import PlanState, ReturnInstructions, SignOff
@@ -204,22 +204,12 @@ def awaited(state: PlanState, step: GateStep | None) -> tuple[Awaited, ...]:
     )
 
 
-_MemberView = TypeVar("_MemberView", bound=BaseModel)
-
-
-def _member_view(view: type[_MemberView], given: SignOff | Vote) -> _MemberView:
-    """A member's sign-off or vote as the status shows it: each field the view names
-    from the record, with the body the member acted in as ``role``."""
-    shown = {name: getattr(given, name) for name in view.model_fields if name != "role"}
-    return view.model_validate({**shown, "role": given.body})
-
-
 def plan_status(state: PlanState) -> PlanStatus:
     definition = state.definition
     step = current_step(state)
     version = state.content()
     signed = tuple(
-        _member_view(SignedView, s)
+        alike(SignedView, s, role=s.body)
         for body in (step.roles if step else ())
         for s in step_sign_offs(state, step.key if step else "", body)
     )
@@ -227,7 +217,7 @@ def plan_status(state: PlanState) -> PlanStatus:
     return PlanStatus(
         tallies=tallies,
         votes=tuple(
-            _member_view(VoteView, v)
+            alike(VoteView, v, role=v.body, proposal=v.proposal)
             for v in (step_votes(state, step.key) if step is not None else ())
         ),
         deadlocked=any(t.deadlocked for t in tallies),
