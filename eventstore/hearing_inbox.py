@@ -38,6 +38,7 @@ from uuid import UUID, uuid5
 
 import asyncpg
 
+from domain.alike import alike
 from domain.canonical import GENESIS_HASH, canonical_json
 from domain.events import HearingResponseReceived, PublicRequest
 from domain.hearing_decisions import response_received
@@ -52,7 +53,6 @@ from eventstore.records import (
     _stored,
     _without_clock,
 )
-from eventstore.rows import from_fields
 from eventstore.store import _COLUMNS, _INSERT, EventStore
 
 # Event ids of public responses: uuid5 in this namespace of
@@ -113,7 +113,7 @@ class InboxReceipt:
     @classmethod
     def of(cls, stored: Receipt, response_id: str) -> InboxReceipt:
         """The receipt of a response the store recorded, fresh or earlier."""
-        return from_fields(cls, stored, response_id=response_id)
+        return alike(cls, stored, response_id=response_id)
 
 
 class InboxRefusal(Exception):

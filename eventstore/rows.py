@@ -1,5 +1,4 @@
-"""Dataclasses read from rows whose columns, or records whose attributes, bear their
-field names."""
+"""Dataclasses read from rows whose columns bear their field names."""
 
 from __future__ import annotations
 
@@ -20,14 +19,3 @@ def from_row(cls: type[Row], row: Mapping[str, Any], **converted: Any) -> Row:
     may feed a larger record."""
     taken = {f.name: row[f.name] for f in fields(cls) if f.name not in converted}
     return cls(**taken, **converted)
-
-
-def from_fields(cls: type[Row], source: object, **given: Any) -> Row:
-    """An instance of ``cls`` with each field taken from the attribute of its name on
-    ``source``, except those ``given``; a field ``source`` lacks keeps its default."""
-    taken = {
-        f.name: getattr(source, f.name)
-        for f in fields(cls)
-        if f.name not in given and hasattr(source, f.name)
-    }
-    return cls(**taken, **given)
