@@ -50,15 +50,7 @@ class NewEvent:
         """The fields its hash will cover once appended at ``version`` of ``stream_id``
         at ``recorded_at``, by their names in the export format."""
         return chain_record(
-            stream_id=stream_id,
-            version=version,
-            event_id=str(self.event_id),
-            event_type=self.type,
-            schema_version=self.schema_version,
-            data=dict(self.data),
-            actor_id=self.actor_id,
-            actor_role=self.actor_role,
-            recorded_at=recorded_at,
+            stream_id=stream_id, version=version, recorded_at=recorded_at, **_as_written(self)
         )
 
 
@@ -103,29 +95,17 @@ class StoredEvent:
             self.stream_id, self.version, self.event_id, self.hash, self.recorded_at, self.position
         )
 
-    def _as_written(self) -> dict[str, Any]:
-        """The event as its writer gave it: id, type and schema, data, actor. Both its
-        chain record and its domain event are made of these."""
-        return {
-            "event_id": str(self.event_id),
-            "event_type": self.type,
-            "schema_version": self.schema_version,
-            "data": self.data,
-            "actor_id": self.actor_id,
-            "actor_role": self.actor_role,
-        }
-
     def chain_record(self) -> dict[str, Any]:
         """The fields its hash covers, by their names in the export format."""
         return chain_record(
             stream_id=self.stream_id,
             version=self.version,
             recorded_at=self.recorded_at,
-            **self._as_written(),
+            **_as_written(self),
         )
 
     def to_domain(self) -> DomainEvent:
-        return from_record(**self._as_written())
+        return from_record(**_as_written(self))
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +120,19 @@ class VerifyResult:
     @property
     def ok(self) -> bool:
         return self.broken_version is None
+
+
+def _as_written(event: NewEvent | StoredEvent) -> dict[str, Any]:
+    """An event as its writer gave it: id, type and schema, data, actor. Its chain record,
+    before it is appended and after, and its domain event are made of these."""
+    return {
+        "event_id": str(event.event_id),
+        "event_type": event.type,
+        "schema_version": event.schema_version,
+        "data": dict(event.data),
+        "actor_id": event.actor_id,
+        "actor_role": event.actor_role,
+    }
 
 
 def _occurred_at(data: Mapping[str, Any]) -> str | None:
